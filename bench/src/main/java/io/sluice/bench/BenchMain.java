@@ -1,0 +1,139 @@
+package io.sluice.bench;
+
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** Entry point: {@code list}, {@code raw} (ONNX Runtime baseline) or {@code load} (against the server). */
+public final class BenchMain {
+    private BenchMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length == 0 || args[0].equals("-h") || args[0].equals("--help")) {
+            System.out.println(Settings.USAGE);
+            return;
+        }
+        Settings settings;
+        List<Scenario> scenarios;
+        try {
+            settings = Settings.parse(java.util.Arrays.copyOfRange(args, 1, args.length));
+            scenarios = ScenarioPlan.select(settings.scenarios, settings);
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            System.exit(64);
+            return;
+        }
+        int code;
+        switch (args[0]) {
+            case "list":
+                code = list(settings, scenarios);
+                break;
+            case "raw":
+                code = raw(settings, scenarios);
+                break;
+            case "load":
+                code = load(settings, scenarios);
+                break;
+            default:
+                System.err.println("unknown command '" + args[0] + "'\n" + Settings.USAGE);
+                code = 64;
+        }
+        System.exit(code);
+    }
+
+    private static int list(Settings settings, List<Scenario> scenarios) {
+        for (Scenario s : scenarios) {
+            System.out.printf("%-28s %-24s %-10s %s%n", s.name(), s.workload().model, s.protocol().label,
+                    s.modeLabel());
+        }
+        int workloads = ScenarioPlan.workloads(scenarios).size();
+        double rawSeconds = workloads * RawBaseline.layouts().size()
+                * (settings.rawWarmupSeconds + settings.rawDurationSeconds);
+        double loadSeconds = scenarios.size() * (settings.warmupSeconds + settings.durationSeconds + 1);
+        System.out.printf(Locale.ROOT, "%d scenarios over %d workloads: about %.0f s raw baseline + %.0f s load%n",
+                scenarios.size(), workloads, rawSeconds, loadSeconds);
+        return 0;
+    }
+
+    private static int raw(Settings settings, List<Scenario> scenarios) throws Exception {
+        RawBaseline baseline = new RawBaseline(settings);
+        List<RawBaseline.Measured> measured = new ArrayList<>();
+        for (Workload w : ScenarioPlan.workloads(scenarios)) {
+            RawBaseline.Measured m = baseline.measure(w);
+            m.summary().problems().forEach(p -> System.out.println("  raw " + w.key + " PROBLEM: " + p));
+            measured.add(m);
+        }
+        Report.writeRaw(settings.out, measured);
+        System.out.println();
+        System.out.print(Report.rawTable(measured));
+        return measured.stream().allMatch(m -> m.summary().problems().isEmpty()) ? 0 : 1;
+    }
+
+    private static int load(Settings settings, List<Scenario> scenarios) throws Exception {
+        Map<String, RawBaseline.Summary> raw = RawBaseline.readSummaries(settings.raw);
+        if (raw.isEmpty()) {
+            System.out.println("no raw baseline at " + settings.raw + ": 'vs raw' stays empty and o<pct> "
+                    + "open-loop scenarios are skipped");
+        }
+        LoadGenerator generator = new LoadGenerator(settings.warmupSeconds, settings.durationSeconds,
+                settings.timeoutSeconds, settings.maxRequests);
+        List<Report.Row> rows = new ArrayList<>();
+        for (Scenario scenario : scenarios) {
+            Report.Row row = runOne(scenario, raw, generator, settings);
+            rows.add(row);
+            printProgress(row);
+            Thread.sleep(500); // let the server settle between scenarios
+        }
+        Files.createDirectories(settings.out);
+        Report.write(settings.out, rows, raw, settings);
+        System.out.println();
+        System.out.print(Report.table(rows, raw));
+        System.out.println("results: " + settings.out.toAbsolutePath());
+        return rows.stream().allMatch(r -> r.skipped() == null && r.problems().isEmpty()) ? 0 : 1;
+    }
+
+    private static Report.Row runOne(Scenario scenario, Map<String, RawBaseline.Summary> raw,
+            LoadGenerator generator, Settings settings) {
+        if (scenario.needsRawRate()) {
+            RawBaseline.Summary summary = raw.get(scenario.workload().key);
+            if (summary == null || summary.bestThroughput() <= 0) {
+                return new Report.Row(scenario, null, List.of(), "no raw baseline throughput to take "
+                        + (int) scenario.percentOfRaw() + "% of");
+            }
+            scenario = scenario.withRate(summary.bestThroughput() * scenario.percentOfRaw() / 100);
+        }
+        try (ServerClients clients = new ServerClients(scenario.protocol(), scenario.workload(), settings)) {
+            List<String> problems;
+            try (InferClient probe = clients.create(0)) {
+                InferClient.Response first = probe.inferDecoded();
+                problems = Validator.check(scenario.workload(), probe.inputs(), first);
+                if (first.status() != Status.OK) {
+                    return new Report.Row(scenario, null, List.of(), "first request failed: "
+                            + String.join("; ", problems));
+                }
+            }
+            LoadResult result = scenario.mode() == Scenario.Mode.CLOSED
+                    ? generator.closed(clients, scenario.concurrency())
+                    : generator.open(clients, scenario.rate(), settings.openMaxInFlight);
+            return new Report.Row(scenario, result, problems, null);
+        } catch (RuntimeException e) {
+            return new Report.Row(scenario, null, List.of(), "client failure: " + e);
+        }
+    }
+
+    private static void printProgress(Report.Row row) {
+        Scenario s = row.scenario();
+        if (row.result() == null) {
+            System.out.printf("%-28s SKIPPED: %s%n", s.name(), row.skipped());
+            return;
+        }
+        LoadResult r = row.result();
+        System.out.printf(Locale.ROOT, "%-28s %-22s %9.1f req/s  p50 %s  p99 %s  p99.9 %s ms  errors %s%s%n",
+                s.name(), s.modeLabel(), r.throughput(), Report.ms(r.percentileMs(50)), Report.ms(r.percentileMs(99)),
+                Report.ms(r.percentileMs(99.9)), Report.failures(r.failures()),
+                row.problems().isEmpty() ? "" : "  INVALID: " + String.join("; ", row.problems()));
+    }
+}

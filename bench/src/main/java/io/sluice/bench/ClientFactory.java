@@ -1,0 +1,11 @@
+package io.sluice.bench;
+
+/** Makes one {@link InferClient} per worker and owns what they share (a gRPC channel, an ORT session). */
+interface ClientFactory extends AutoCloseable {
+
+    /** A client for worker {@code index}; each worker gets its own input data. */
+    InferClient create(int index);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,115 @@
+package io.sluice.bench;
+
+import com.google.protobuf.ByteString;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.MethodDescriptor;
+import io.grpc.StatusRuntimeException;
+import io.grpc.protobuf.ProtoUtils;
+import io.grpc.stub.ClientCalls;
+import io.sluice.api.grpc.proto.ModelInferRequest;
+import io.sluice.api.grpc.proto.ModelInferResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * gRPC {@code ModelInfer} with {@code raw_input_contents}, blocking, on a channel shared with other
+ * workers. The method is declared here rather than taken from a generated stub (the messages are
+ * generated from the server's proto; see pom.xml); a generated stub would call exactly this.
+ */
+final class GrpcClient implements InferClient {
+    static final MethodDescriptor<ModelInferRequest, ModelInferResponse> MODEL_INFER =
+            MethodDescriptor.<ModelInferRequest, ModelInferResponse>newBuilder()
+                    .setType(MethodDescriptor.MethodType.UNARY)
+                    .setFullMethodName(MethodDescriptor.generateFullMethodName(
+                            "inference.GRPCInferenceService", "ModelInfer"))
+                    .setRequestMarshaller(ProtoUtils.marshaller(ModelInferRequest.getDefaultInstance()))
+                    .setResponseMarshaller(ProtoUtils.marshaller(ModelInferResponse.getDefaultInstance()))
+                    .build();
+
+    private final Channel channel;
+    private final ModelInferRequest request;
+    private final List<Tensor> inputs;
+    private final long timeoutNanos;
+
+    GrpcClient(Channel channel, String model, List<Tensor> inputs, long timeoutNanos) {
+        this.channel = channel;
+        this.inputs = inputs;
+        this.timeoutNanos = timeoutNanos;
+        ModelInferRequest.Builder b = ModelInferRequest.newBuilder().setModelName(model);
+        for (Tensor t : inputs) {
+            ModelInferRequest.InferInputTensor.Builder input = b.addInputsBuilder()
+                    .setName(t.name()).setDatatype(t.datatype());
+            for (long d : t.shape()) {
+                input.addShape(d);
+            }
+            b.addRawInputContents(ByteString.copyFrom(t.raw()));
+        }
+        this.request = b.build();
+    }
+
+    private ModelInferResponse call() {
+        return ClientCalls.blockingUnaryCall(channel, MODEL_INFER,
+                CallOptions.DEFAULT.withDeadlineAfter(timeoutNanos, TimeUnit.NANOSECONDS), request);
+    }
+
+    @Override
+    public int infer() {
+        try {
+            call();
+            return Status.OK;
+        } catch (StatusRuntimeException e) {
+            return Status.ofGrpc(e.getStatus().getCode());
+        } catch (RuntimeException e) {
+            return Status.IO_ERROR;
+        }
+    }
+
+    @Override
+    public Response inferDecoded() {
+        ModelInferResponse response;
+        try {
+            response = call();
+        } catch (StatusRuntimeException e) {
+            return Response.failed(Status.ofGrpc(e.getStatus().getCode()), e.getStatus().toString());
+        }
+        List<Tensor> outputs = new ArrayList<>();
+        int raw = response.getRawOutputContentsCount();
+        if (raw != 0 && raw != response.getOutputsCount()) {
+            return Response.failed(Status.IO_ERROR, raw + " raw_output_contents for "
+                    + response.getOutputsCount() + " outputs");
+        }
+        for (int i = 0; i < response.getOutputsCount(); i++) {
+            ModelInferResponse.InferOutputTensor o = response.getOutputs(i);
+            long[] shape = o.getShapeList().stream().mapToLong(Long::longValue).toArray();
+            byte[] bytes = raw != 0 ? response.getRawOutputContents(i).toByteArray() : contents(o);
+            outputs.add(new Tensor(o.getName(), o.getDatatype(), shape, bytes));
+        }
+        return new Response(Status.OK, outputs, null);
+    }
+
+    /** Typed {@code contents} (when the server does not answer raw) as little-endian bytes. */
+    private static byte[] contents(ModelInferResponse.InferOutputTensor o) {
+        var c = o.getContents();
+        if (c.getFp32ContentsCount() > 0) {
+            float[] f = new float[c.getFp32ContentsCount()];
+            for (int i = 0; i < f.length; i++) {
+                f[i] = c.getFp32Contents(i);
+            }
+            return Tensor.fp32(o.getName(), new long[] {f.length}, f).raw();
+        }
+        long[] l = c.getInt64ContentsList().stream().mapToLong(Long::longValue).toArray();
+        return Tensor.int64(o.getName(), new long[] {l.length}, l).raw();
+    }
+
+    @Override
+    public List<Tensor> inputs() {
+        return inputs;
+    }
+
+    @Override
+    public void close() {
+        // the channel belongs to the ClientFactory
+    }
+}

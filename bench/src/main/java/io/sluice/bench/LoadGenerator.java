@@ -1,0 +1,159 @@
+package io.sluice.bench;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Drives clients for a warm-up period and then a measured period, in one of two shapes.
+ *
+ * <ul>
+ *   <li>Closed loop: N workers, each sends, waits for the answer, sends again. A request counts when it
+ *       starts and ends inside the measured period; latency is send to answer.
+ *   <li>Open loop: requests are due at a fixed rate (request i at start + i/rate) whether or not earlier
+ *       ones have been answered; latency runs from the due time, not the actual send, so a stalled server
+ *       is charged for the wait it causes (no coordinated omission). At most {@code maxInFlight}
+ *       requests are outstanding (one per worker); a request that could not be sent within the timeout
+ *       of its due time is counted as {@code dropped} instead of sent, so the backlog stays bounded.
+ *       A request counts when it is due inside the measured period.
+ * </ul>
+ *
+ * Every run is bounded: by time (warm-up + measure, then at most one timeout to drain) and by
+ * {@code maxRequests}.
+ */
+final class LoadGenerator {
+    private static final long IDLE_BACKOFF_NANOS = 5_000_000;
+
+    private final long warmupNanos;
+    private final long measureNanos;
+    private final long timeoutNanos;
+    private final long maxRequests;
+
+    LoadGenerator(double warmupSeconds, double measureSeconds, double timeoutSeconds, long maxRequests) {
+        this.warmupNanos = Settings.nanos(warmupSeconds);
+        this.measureNanos = Settings.nanos(measureSeconds);
+        this.timeoutNanos = Settings.nanos(timeoutSeconds);
+        this.maxRequests = maxRequests;
+    }
+
+    /** The shared clock of one run. */
+    private final class Window {
+        final long start = System.nanoTime() + 20_000_000;
+        final long measureStart = start + warmupNanos;
+        final long end = measureStart + measureNanos;
+        final AtomicLong counter = new AtomicLong();
+    }
+
+    private interface Loop {
+        void run(InferClient client, Recorder recorder, Window window);
+    }
+
+    LoadResult closed(ClientFactory clients, int concurrency) {
+        return run(clients, concurrency, 0, (client, recorder, w) -> {
+            while (true) {
+                long sent = System.nanoTime();
+                if (sent >= w.end || w.counter.getAndIncrement() >= maxRequests) {
+                    return;
+                }
+                int status = client.infer();
+                long done = System.nanoTime();
+                if (sent >= w.measureStart && done <= w.end) {
+                    recorder.sent++;
+                    recorder.record(status, done - sent);
+                }
+                if (status != Status.OK && done - sent < 1_000_000) {
+                    LockSupport.parkNanos(IDLE_BACKOFF_NANOS); // refused/failing fast: do not spin
+                }
+            }
+        });
+    }
+
+    LoadResult open(ClientFactory clients, double ratePerSecond, int maxInFlight) {
+        double interval = 1e9 / ratePerSecond;
+        return run(clients, maxInFlight, ratePerSecond, (client, recorder, w) -> {
+            while (true) {
+                long ticket = w.counter.getAndIncrement();
+                long due = w.start + (long) (ticket * interval);
+                if (due >= w.end || ticket >= maxRequests) {
+                    return;
+                }
+                long now;
+                while ((now = System.nanoTime()) < due) {
+                    LockSupport.parkNanos(due - now);
+                }
+                boolean measured = due >= w.measureStart;
+                long lag = now - due;
+                if (measured) {
+                    recorder.maxLagNanos = Math.max(recorder.maxLagNanos, lag);
+                }
+                if (lag > timeoutNanos) {
+                    if (measured) {
+                        recorder.record(Status.DROPPED, lag);
+                    }
+                    continue;
+                }
+                int status = client.infer();
+                long done = System.nanoTime();
+                if (measured) {
+                    recorder.sent++;
+                    recorder.record(status, done - due);
+                }
+            }
+        });
+    }
+
+    private LoadResult run(ClientFactory factory, int workers, double rate, Loop loop) {
+        List<InferClient> clients = new ArrayList<>();
+        List<Recorder> recorders = new ArrayList<>();
+        List<Thread> threads = new ArrayList<>();
+        CountDownLatch go = new CountDownLatch(1);
+        Window[] window = new Window[1];
+        try {
+            for (int i = 0; i < workers; i++) {
+                InferClient client = factory.create(i);
+                Recorder recorder = new Recorder();
+                clients.add(client);
+                recorders.add(recorder);
+                Thread t = new Thread(() -> {
+                    try {
+                        go.await();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    loop.run(client, recorder, window[0]);
+                }, "load-" + i);
+                t.setDaemon(true);
+                threads.add(t);
+                t.start();
+            }
+            window[0] = new Window();
+            go.countDown();
+            String note = joinAll(threads, window[0].end + timeoutNanos + 10_000_000_000L);
+            return LoadResult.of(Recorder.merge(recorders), measureNanos / 1e9, rate, note);
+        } finally {
+            threads.forEach(Thread::interrupt);
+            clients.forEach(InferClient::close);
+        }
+    }
+
+    /** Waits for the workers until {@code deadline}; returns a note if some had to be abandoned. */
+    private static String joinAll(List<Thread> threads, long deadline) {
+        int stuck = 0;
+        for (Thread t : threads) {
+            long left = deadline - System.nanoTime();
+            try {
+                if (left > 0) {
+                    t.join(Math.max(1, left / 1_000_000));
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (t.isAlive()) {
+                stuck++;
+            }
+        }
+        return stuck == 0 ? "" : stuck + " workers did not finish in time";
+    }
+}

@@ -1,0 +1,37 @@
+package io.sluice.bench;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.HdrHistogram.Histogram;
+
+/** What one load run measured, reduced to numbers (latencies in ms). */
+record LoadResult(Histogram histogram, long ok, Map<String, Long> failures, double seconds, long sent,
+        double targetRate, double maxLagMs, String note) {
+
+    static LoadResult of(Recorder r, double seconds, double targetRate, String note) {
+        Map<String, Long> failures = new LinkedHashMap<>();
+        r.failures.forEach((status, count) -> failures.merge(Status.name(status), count, Long::sum));
+        return new LoadResult(r.histogram, r.histogram.getTotalCount(), failures, seconds, r.sent, targetRate,
+                r.maxLagNanos / 1e6, note);
+    }
+
+    double throughput() {
+        return seconds > 0 ? ok / seconds : 0;
+    }
+
+    double percentileMs(double p) {
+        return ok == 0 ? Double.NaN : histogram.getValueAtPercentile(p) / 1e6;
+    }
+
+    double meanMs() {
+        return ok == 0 ? Double.NaN : histogram.getMean() / 1e6;
+    }
+
+    double maxMs() {
+        return ok == 0 ? Double.NaN : histogram.getMaxValue() / 1e6;
+    }
+
+    long failureCount() {
+        return failures.values().stream().mapToLong(Long::longValue).sum();
+    }
+}

@@ -1,0 +1,27 @@
+package io.sluice.bench;
+
+import java.util.Arrays;
+
+/** The three ways the bench talks to the server. */
+enum Protocol {
+    /** {@code inference.GRPCInferenceService/ModelInfer} with {@code raw_input_contents}, over h2c. */
+    GRPC("grpc"),
+    /** {@code POST /v2/models/{m}/infer} with the binary tensor extension, both ways. */
+    REST_BINARY("rest-bin"),
+    /** {@code POST /v2/models/{m}/infer} with tensors as JSON arrays, both ways. */
+    REST_JSON("rest-json");
+
+    final String label;
+
+    Protocol(String label) {
+        this.label = label;
+    }
+
+    static Protocol parse(String label) {
+        return Arrays.stream(values())
+                .filter(p -> p.label.equals(label))
+                .findFirst()
+                .orElseThrow(() -> new IllegalArgumentException(
+                        "unknown protocol '" + label + "' (grpc, rest-bin, rest-json)"));
+    }
+}

@@ -1,0 +1,157 @@
+package io.sluice.bench;
+
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * The same model file run in-process with the ONNX Runtime Java API, no server in between: what the
+ * server's numbers are compared with. Per workload it measures three thread layouts, each a closed loop
+ * through {@link LoadGenerator}: one caller with intra-op 1, one caller with intra-op = cores, and
+ * cores callers sharing one session with intra-op 1. Saturated throughput is the best of all three;
+ * single-call latency is the best p50 of the one-caller layouts. Inter-op threads are 1 throughout.
+ */
+final class RawBaseline {
+    record Layout(String label, int intraOp, int callers) {
+    }
+
+    record Run(Layout layout, LoadResult result) {
+    }
+
+    /** One workload's baseline, reduced to what the comparison needs. */
+    record Summary(String workload, String model, String modelFile, double bestThroughput, String bestLayout,
+            double p50Ms, double p99Ms, String latencyLayout, List<String> problems) {
+    }
+
+    private final Settings settings;
+    private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+
+    RawBaseline(Settings settings) {
+        this.settings = settings;
+    }
+
+    static List<Layout> layouts() {
+        int cores = Runtime.getRuntime().availableProcessors();
+        List<Layout> layouts = new ArrayList<>();
+        layouts.add(new Layout("c=1 intra=1", 1, 1));
+        if (cores > 1) {
+            layouts.add(new Layout("c=1 intra=" + cores, cores, 1));
+            layouts.add(new Layout("c=" + cores + " intra=1", 1, cores));
+        }
+        return layouts;
+    }
+
+    /** One workload's baseline: the summary and every layout's run. */
+    record Measured(Summary summary, List<Run> runs) {
+    }
+
+    /** Runs every layout for {@code workload}; problems (missing model, bad output) end up in the summary. */
+    Measured measure(Workload workload) {
+        List<Run> runs = new ArrayList<>();
+        List<String> problems = new ArrayList<>();
+        Optional<Path> file = modelFile(workload.model);
+        if (file.isEmpty()) {
+            problems.add("no " + workload.model + "/<version>/model.onnx under " + settings.modelRepos);
+        }
+        for (Layout layout : file.isPresent() ? layouts() : List.<Layout>of()) {
+            try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+                options.setIntraOpNumThreads(layout.intraOp());
+                options.setInterOpNumThreads(1);
+                options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+                options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+                try (OrtSession session = env.createSession(file.get().toString(), options)) {
+                    ClientFactory clients = new ClientFactory() {
+                        @Override
+                        public InferClient create(int index) {
+                            try {
+                                return new OrtClient(env, session, workload.inputs(1000L + index));
+                            } catch (OrtException e) {
+                                throw new IllegalStateException(e);
+                            }
+                        }
+
+                        @Override
+                        public void close() {
+                        }
+                    };
+                    if (runs.isEmpty()) {
+                        try (InferClient probe = clients.create(0)) {
+                            problems.addAll(Validator.check(workload, probe.inputs(), probe.inferDecoded()));
+                        }
+                    }
+                    LoadGenerator generator = new LoadGenerator(settings.rawWarmupSeconds,
+                            settings.rawDurationSeconds, settings.timeoutSeconds, settings.maxRequests);
+                    LoadResult result = generator.closed(clients, layout.callers());
+                    runs.add(new Run(layout, result));
+                    System.out.printf("  raw %-12s %-14s %9.1f req/s  p50 %8.3f ms  p99 %8.3f ms%s%n",
+                            workload.key, layout.label(), result.throughput(), result.percentileMs(50),
+                            result.percentileMs(99),
+                            result.failureCount() > 0 ? "  failures " + result.failures() : "");
+                }
+            } catch (OrtException | RuntimeException e) {
+                problems.add(layout.label() + ": " + e);
+            }
+        }
+        Run best = runs.stream().max(Comparator.comparingDouble(r -> r.result().throughput())).orElse(null);
+        Run fastest = runs.stream().filter(r -> r.layout().callers() == 1 && r.result().ok() > 0)
+                .min(Comparator.comparingDouble(r -> r.result().percentileMs(50))).orElse(null);
+        Summary summary = new Summary(workload.key, workload.model, file.map(Path::toString).orElse(null),
+                best == null ? 0 : best.result().throughput(), best == null ? null : best.layout().label(),
+                fastest == null ? Double.NaN : fastest.result().percentileMs(50),
+                fastest == null ? Double.NaN : fastest.result().percentileMs(99),
+                fastest == null ? null : fastest.layout().label(), problems);
+        return new Measured(summary, runs);
+    }
+
+    /** {@code <repo>/<model>/<highest numeric version>/model.onnx} from the first repo that has it. */
+    Optional<Path> modelFile(String model) {
+        for (Path repo : settings.modelRepos) {
+            Path dir = repo.resolve(model);
+            if (!Files.isDirectory(dir)) {
+                continue;
+            }
+            try (Stream<Path> versions = Files.list(dir)) {
+                Optional<Path> found = versions
+                        .filter(v -> v.getFileName().toString().matches("\\d+"))
+                        .filter(v -> Files.isRegularFile(v.resolve("model.onnx")))
+                        .max(Comparator.comparingLong(v -> Long.parseLong(v.getFileName().toString())))
+                        .map(v -> v.resolve("model.onnx"));
+                if (found.isPresent()) {
+                    return found;
+                }
+            } catch (IOException e) {
+                // try the next repository
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Reads the summaries of a {@code raw.json} written by {@link Report#writeRaw}; empty if absent. */
+    static Map<String, Summary> readSummaries(Path rawJson) {
+        Map<String, Summary> out = new LinkedHashMap<>();
+        if (rawJson == null || !Files.isRegularFile(rawJson)) {
+            return out;
+        }
+        try {
+            JsonNode root = OipJson.MAPPER.readTree(rawJson.toFile());
+            for (JsonNode w : root.path("workloads")) {
+                Summary s = OipJson.MAPPER.treeToValue(w.path("summary"), Summary.class);
+                out.put(s.workload(), s);
+            }
+        } catch (IOException e) {
+            System.err.println("cannot read raw baseline " + rawJson + ": " + e.getMessage());
+        }
+        return out;
+    }
+}

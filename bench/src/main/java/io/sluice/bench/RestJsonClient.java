@@ -1,0 +1,37 @@
+package io.sluice.bench;
+
+import java.util.List;
+
+/** REST with tensors as JSON arrays both ways, over one keep-alive connection. */
+final class RestJsonClient implements InferClient {
+    private final Http1Connection connection;
+    private final byte[] request;
+    private final List<Tensor> inputs;
+
+    RestJsonClient(String model, List<Tensor> inputs, int port, int timeoutMillis) {
+        this.inputs = inputs;
+        this.connection = new Http1Connection(Settings.HOST, port, timeoutMillis);
+        this.request = Http1Connection.post(Settings.HOST, port, "/v2/models/" + model + "/infer",
+                "application/json", OipJson.jsonRequest(inputs));
+    }
+
+    @Override
+    public int infer() {
+        return connection.exchange(request);
+    }
+
+    @Override
+    public Response inferDecoded() {
+        return OipJson.decode(connection, connection.exchange(request));
+    }
+
+    @Override
+    public List<Tensor> inputs() {
+        return inputs;
+    }
+
+    @Override
+    public void close() {
+        connection.close();
+    }
+}

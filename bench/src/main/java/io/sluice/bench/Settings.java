@@ -1,0 +1,122 @@
+package io.sluice.bench;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/** Command-line options ({@code --name value} or {@code --name=value}), with their defaults. */
+final class Settings {
+    /** The only address the bench ever talks to. */
+    static final String HOST = "127.0.0.1";
+
+    int port = 8080;
+    int grpcPort = -1;
+    double warmupSeconds = 5;
+    double durationSeconds = 15;
+    double timeoutSeconds = 30;
+    double rawWarmupSeconds = 3;
+    double rawDurationSeconds = 10;
+    String scenarios = "default";
+    Path out = Path.of("bench/results/latest");
+    Path raw;
+    List<Path> modelRepos = List.of(Path.of("target/model-repository"), Path.of("bench/results/models"));
+    String fp32Model = "all-minilm-l6-v2";
+    String int8Model = "all-minilm-l6-v2-int8";
+    String tinyAddModel = "add";
+    String tinyIdentityModel = "identity_fp32";
+    int openMaxInFlight = 64;
+    long maxRequests = 5_000_000;
+    int grpcChannels = 1;
+    boolean skipTiny;
+
+    static final String USAGE = String.join("\n",
+            "usage: java -jar sluice-bench.jar <list|raw|load> [options]",
+            "  list   print the selected scenarios",
+            "  raw    raw ONNX Runtime baseline for the selected scenarios' workloads; writes <out>/raw.json",
+            "  load   run the scenarios against a running server; writes table.txt, results.json, results.csv",
+            "options (defaults in brackets):",
+            "  --port N               server HTTP port [8080]",
+            "  --grpc-port N          gRPC port [same as --port]",
+            "  --warmup S             warm-up seconds per scenario [5]",
+            "  --duration S           measured seconds per scenario [15]",
+            "  --timeout S            per-request timeout [30]",
+            "  --raw-warmup S         raw baseline warm-up seconds per layout [3]",
+            "  --raw-duration S       raw baseline measured seconds per layout [10]",
+            "  --scenarios LIST       'default', or comma list of default-name globs and/or specs",
+            "                         <workload>:<protocol>:<load>, e.g. fp32-s64:rest-json:c4,int8-s32:grpc:o50",
+            "  --out DIR              results directory [bench/results/latest]",
+            "  --raw FILE             raw.json to compare against (load) [<out>/raw.json]",
+            "  --model-repos A,B      repositories holding <model>/1/model.onnx for the raw baseline",
+            "  --fp32-model NAME      [all-minilm-l6-v2]    --int8-model NAME [all-minilm-l6-v2-int8]",
+            "  --tiny-add-model NAME  [add]                 --tiny-identity-model NAME [identity_fp32]",
+            "  --skip-tiny            drop tiny-model scenarios (e.g. the tiny models are missing)",
+            "  --open-max-inflight N  open loop: most requests outstanding at once [64]",
+            "  --max-requests N       cap on requests per scenario [5000000]",
+            "  --grpc-channels N      gRPC connections shared by the workers [1]");
+
+    static Settings parse(String[] args) {
+        Map<String, String> options = new LinkedHashMap<>();
+        List<String> rest = new ArrayList<>(Arrays.asList(args));
+        for (int i = 0; i < rest.size(); i++) {
+            String arg = rest.get(i);
+            if (!arg.startsWith("--")) {
+                throw new IllegalArgumentException("unexpected argument '" + arg + "'\n" + USAGE);
+            }
+            int eq = arg.indexOf('=');
+            if (eq > 0) {
+                options.put(arg.substring(2, eq), arg.substring(eq + 1));
+            } else if (arg.equals("--skip-tiny")) {
+                options.put("skip-tiny", "true");
+            } else if (i + 1 < rest.size()) {
+                options.put(arg.substring(2), rest.get(++i));
+            } else {
+                throw new IllegalArgumentException("missing value for " + arg);
+            }
+        }
+        Settings s = new Settings();
+        options.forEach(s::set);
+        if (s.grpcPort < 0) {
+            s.grpcPort = s.port;
+        }
+        if (s.raw == null) {
+            s.raw = s.out.resolve("raw.json");
+        }
+        return s;
+    }
+
+    private void set(String name, String value) {
+        switch (name) {
+            case "port": port = Integer.parseInt(value); break;
+            case "grpc-port": grpcPort = Integer.parseInt(value); break;
+            case "warmup": warmupSeconds = Double.parseDouble(value); break;
+            case "duration": durationSeconds = Double.parseDouble(value); break;
+            case "timeout": timeoutSeconds = Double.parseDouble(value); break;
+            case "raw-warmup": rawWarmupSeconds = Double.parseDouble(value); break;
+            case "raw-duration": rawDurationSeconds = Double.parseDouble(value); break;
+            case "scenarios": scenarios = value; break;
+            case "out": out = Path.of(value); break;
+            case "raw": raw = Path.of(value); break;
+            case "model-repos":
+                modelRepos = Arrays.stream(value.split(",")).filter(v -> !v.isBlank()).map(Path::of)
+                        .collect(Collectors.toList());
+                break;
+            case "fp32-model": fp32Model = value; break;
+            case "int8-model": int8Model = value; break;
+            case "tiny-add-model": tinyAddModel = value; break;
+            case "tiny-identity-model": tinyIdentityModel = value; break;
+            case "skip-tiny": skipTiny = Boolean.parseBoolean(value); break;
+            case "open-max-inflight": openMaxInFlight = Integer.parseInt(value); break;
+            case "max-requests": maxRequests = Long.parseLong(value); break;
+            case "grpc-channels": grpcChannels = Integer.parseInt(value); break;
+            default: throw new IllegalArgumentException("unknown option --" + name + "\n" + USAGE);
+        }
+    }
+
+    static long nanos(double seconds) {
+        return (long) (seconds * 1e9);
+    }
+}

@@ -1,0 +1,149 @@
+package io.sluice.api.rest;
+
+import io.sluice.inference.InferRequest;
+import io.sluice.inference.InferenceException;
+import io.sluice.inference.InferenceService;
+import io.sluice.inference.ModelMetadata;
+import io.sluice.inference.TensorSpec;
+import io.smallrye.mutiny.Uni;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import jakarta.inject.Inject;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HeaderParam;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The Open Inference Protocol REST API. It only translates: HTTP to {@link InferRequest}, the call
+ * to {@link InferenceService}, and the result back to HTTP. Parsing happens on the event loop; the
+ * response is written on the request's own event loop again, so runtime threads only compute.
+ */
+@Path("/v2")
+@Produces(MediaType.APPLICATION_JSON)
+public class InferenceResource {
+
+    @Inject
+    InferenceService service;
+
+    @GET
+    public InferenceService.ServerMetadata server() {
+        return service.serverMetadata();
+    }
+
+    @GET
+    @Path("/health/live")
+    public Response live() {
+        return service.live() ? Response.ok().build() : Response.status(503).build();
+    }
+
+    @GET
+    @Path("/health/ready")
+    public Response ready() {
+        return service.ready() ? Response.ok().build() : Response.status(503).build();
+    }
+
+    @GET
+    @Path("/models/{model}")
+    public Map<String, Object> metadata(@PathParam("model") String model) {
+        return metadataJson(service.modelMetadata(model, null));
+    }
+
+    @GET
+    @Path("/models/{model}/versions/{version}")
+    public Map<String, Object> metadata(@PathParam("model") String model, @PathParam("version") String version) {
+        return metadataJson(service.modelMetadata(model, version));
+    }
+
+    @GET
+    @Path("/models/{model}/ready")
+    public Response modelReady(@PathParam("model") String model) {
+        return readiness(service.modelReady(model, null));
+    }
+
+    @GET
+    @Path("/models/{model}/versions/{version}/ready")
+    public Response modelReady(@PathParam("model") String model, @PathParam("version") String version) {
+        return readiness(service.modelReady(model, version));
+    }
+
+    @POST
+    @Path("/models/{model}/infer")
+    public Uni<Response> infer(@PathParam("model") String model, byte[] body,
+            @HeaderParam(RestHeaders.HEADER_LENGTH) String headerLength,
+            @HeaderParam(RestHeaders.TIMEOUT) String timeout,
+            @HeaderParam(RestHeaders.PRIORITY) String priority) {
+        return infer(model, null, body, headerLength, timeout, priority);
+    }
+
+    @POST
+    @Path("/models/{model}/versions/{version}/infer")
+    public Uni<Response> infer(@PathParam("model") String model, @PathParam("version") String version, byte[] body,
+            @HeaderParam(RestHeaders.HEADER_LENGTH) String headerLength,
+            @HeaderParam(RestHeaders.TIMEOUT) String timeout,
+            @HeaderParam(RestHeaders.PRIORITY) String priority) {
+        long deadline = timeout == null ? InferRequest.NO_DEADLINE
+                : System.nanoTime() + headerNumber(RestHeaders.TIMEOUT, timeout) * 1000;
+        int level = priority == null ? 0 : (int) Math.min(Integer.MAX_VALUE, headerNumber(RestHeaders.PRIORITY, priority));
+        Integer jsonLength = headerLength == null ? null
+                : (int) Math.min(Integer.MAX_VALUE, headerNumber(RestHeaders.HEADER_LENGTH, headerLength));
+        RestInferRequests.Parsed parsed = RestInferRequests.parse(model, version, body == null ? new byte[0] : body,
+                jsonLength, () -> service.modelMetadata(model, version), deadline, level);
+        Context context = Vertx.currentContext();
+        Uni<io.sluice.inference.InferResponse> result = service.infer(parsed.request());
+        if (context != null) {
+            result = result.emitOn(task -> context.runOnContext(v -> task.run()));
+        }
+        return result.map(response -> {
+            RestInferResponses.Written written = RestInferResponses.write(response, parsed);
+            Response.ResponseBuilder ok = Response.ok(written.body());
+            if (written.headerLength() >= 0) {
+                ok.header(RestHeaders.HEADER_LENGTH, written.headerLength()).type(MediaType.APPLICATION_OCTET_STREAM);
+            } else {
+                ok.type(MediaType.APPLICATION_JSON);
+            }
+            return ok.build();
+        });
+    }
+
+    private static long headerNumber(String header, String value) {
+        try {
+            long n = Long.parseLong(value.trim());
+            if (n < 0) {
+                throw new NumberFormatException();
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new InferenceException.InvalidInput("header " + header + " must be a non-negative integer, was '"
+                    + value + "'");
+        }
+    }
+
+    private static Response readiness(boolean ready) {
+        return ready ? Response.ok().build() : Response.status(503).build();
+    }
+
+    private static Map<String, Object> metadataJson(ModelMetadata m) {
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("name", m.name());
+        json.put("versions", m.versions());
+        json.put("platform", m.platform());
+        json.put("inputs", tensors(m.inputs()));
+        json.put("outputs", tensors(m.outputs()));
+        json.put("parameters", Map.of("version", m.version(), "execution_provider", m.provider()));
+        return json;
+    }
+
+    private static List<Map<String, Object>> tensors(List<TensorSpec> specs) {
+        return specs.stream()
+                .map(s -> Map.<String, Object>of("name", s.name(), "datatype", s.datatype().name(), "shape", s.shape()))
+                .toList();
+    }
+}

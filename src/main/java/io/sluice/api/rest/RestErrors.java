@@ -1,0 +1,46 @@
+package io.sluice.api.rest;
+
+import io.sluice.inference.InferenceException;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.util.Map;
+import org.jboss.logging.Logger;
+import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
+
+/**
+ * The one REST error mapper: {@link InferenceException} to status, {@code {"error": ...}} body and
+ * headers, as in DESIGN.md's table. A client mistake is never a 500.
+ */
+public class RestErrors {
+
+    private static final Logger LOG = Logger.getLogger(RestErrors.class);
+
+    @ServerExceptionMapper
+    public Response map(InferenceException e) {
+        Response.ResponseBuilder response = Response.status(status(e))
+                .type(MediaType.APPLICATION_JSON_TYPE)
+                .entity(Map.of("error", e.getMessage()));
+        if (e instanceof InferenceException.Unavailable u) {
+            response.header(RestHeaders.RETRY_AFTER, u.retryAfter().toSeconds());
+        }
+        if (e instanceof InferenceException.RuntimeFailure) {
+            LOG.warn(e.getMessage(), e.getCause());
+        }
+        return response.build();
+    }
+
+    static int status(InferenceException e) {
+        if (e instanceof InferenceException.ModelNotFound) {
+            return 404;
+        } else if (e instanceof InferenceException.InvalidInput) {
+            return 400;
+        } else if (e instanceof InferenceException.PayloadTooLarge) {
+            return 413;
+        } else if (e instanceof InferenceException.Unavailable) {
+            return 503;
+        } else if (e instanceof InferenceException.DeadlineExceeded) {
+            return 504;
+        }
+        return 500;
+    }
+}

@@ -1,0 +1,231 @@
+package io.sluice.api.rest;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.sluice.inference.Datatype;
+import io.sluice.inference.InferRequest;
+import io.sluice.inference.InferenceException;
+import io.sluice.inference.ModelMetadata;
+import io.sluice.inference.RequestValidation;
+import io.sluice.inference.Tensor;
+import io.sluice.inference.TensorSpec;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
+
+/**
+ * Parses an OIP REST infer body: plain JSON, or the binary tensor extension (a JSON header of
+ * {@code Inference-Header-Content-Length} bytes followed by raw tensors in input order), including
+ * the raw single-input form where the header length is 0. Binary tensors are slices of the body,
+ * never decoded element by element.
+ */
+final class RestInferRequests {
+
+    /** Request parameters that Sluice reads itself and does not echo back. */
+    static final Set<String> RESERVED = Set.of("priority", "timeout", "binary_data_output", "binary_data_size",
+            "binary_data");
+
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .enable(DeserializationFeature.USE_BIG_INTEGER_FOR_INTS)
+            .build();
+
+    /**
+     * A parsed request, with what the response writer needs to know.
+     *
+     * @param request the core request
+     * @param binaryOutputs outputs to return as binary data
+     * @param allBinary whether {@code binary_data_output} asked for every output in binary
+     */
+    record Parsed(InferRequest request, Set<String> binaryOutputs, boolean allBinary) {}
+
+    private RestInferRequests() {}
+
+    /**
+     * Parses {@code body}.
+     *
+     * @param headerLength the {@code Inference-Header-Content-Length} value, or null for plain JSON
+     * @param metadata the model's metadata, needed only for the raw single-input form
+     * @param deadlineNanos deadline from a header, or {@link InferRequest#NO_DEADLINE}
+     * @param headerPriority priority from a header, or 0
+     */
+    static Parsed parse(String model, String version, byte[] body, Integer headerLength,
+            Supplier<ModelMetadata> metadata, long deadlineNanos, int headerPriority) {
+        if (headerLength != null && (headerLength < 0 || headerLength > body.length)) {
+            throw new InferenceException.InvalidInput("Inference-Header-Content-Length " + headerLength
+                    + " is outside the body of " + body.length + " bytes");
+        }
+        if (headerLength != null && headerLength == 0) {
+            return raw(model, version, body, metadata.get(), deadlineNanos, headerPriority);
+        }
+        int jsonLength = headerLength == null ? body.length : headerLength;
+        JsonNode root = readJson(body, jsonLength);
+        Map<String, Object> parameters = Parameters.read(root.get("parameters"), "request");
+        List<Tensor> inputs = new ArrayList<>();
+        int offset = jsonLength;
+        JsonNode inputNodes = root.get("inputs");
+        if (inputNodes == null || !inputNodes.isArray()) {
+            throw new InferenceException.InvalidInput("request has no 'inputs' array");
+        }
+        for (JsonNode in : inputNodes) {
+            String name = text(in, "name", "input");
+            Datatype type = Datatype.parse(textOrNull(in, "datatype"), name);
+            long[] shape = shape(in.get("shape"), name);
+            Map<String, Object> inParams = Parameters.read(in.get("parameters"), "input '" + name + "'");
+            Object size = inParams.get("binary_data_size");
+            ByteBuffer data;
+            if (size != null) {
+                long n = size instanceof Number num ? num.longValue() : -1;
+                if (n < 0 || n > body.length - offset) {
+                    throw new InferenceException.InvalidInput("input '" + name + "' binary_data_size " + size
+                            + " exceeds the " + (body.length - offset) + " bytes left in the body");
+                }
+                data = ByteBuffer.wrap(body, offset, (int) n);
+                offset += (int) n;
+            } else {
+                data = JsonTensors.decode(name, type, shape, in.get("data"));
+            }
+            Tensor tensor = new Tensor(name, type, shape, data);
+            RequestValidation.checkBytes(tensor);
+            inputs.add(tensor);
+        }
+        if (offset != body.length) {
+            throw new InferenceException.InvalidInput("body has " + (body.length - offset)
+                    + " bytes after the last binary input");
+        }
+        List<String> outputs = new ArrayList<>();
+        Set<String> binary = new HashSet<>();
+        JsonNode outNodes = root.get("outputs");
+        if (outNodes != null && outNodes.isArray()) {
+            for (JsonNode out : outNodes) {
+                String name = text(out, "name", "output");
+                outputs.add(name);
+                if (Boolean.TRUE.equals(Parameters.read(out.get("parameters"), "output '" + name + "'").get("binary_data"))) {
+                    binary.add(name);
+                }
+            }
+        }
+        boolean allBinary = Boolean.TRUE.equals(parameters.get("binary_data_output"));
+        String id = textOrNull(root, "id");
+        return new Parsed(request(model, version, id, parameters, inputs, outputs, deadlineNanos, headerPriority),
+                binary, allBinary);
+    }
+
+    private static Parsed raw(String model, String version, byte[] body, ModelMetadata metadata,
+            long deadlineNanos, int priority) {
+        if (metadata.inputs().size() != 1) {
+            throw new InferenceException.InvalidInput("a raw request (Inference-Header-Content-Length: 0) needs a"
+                    + " model with one input; '" + model + "' has " + metadata.inputs().size());
+        }
+        TensorSpec spec = metadata.inputs().get(0);
+        long[] shape = spec.shape().clone();
+        long fixed = 1;
+        int unknown = -1;
+        for (int i = 0; i < shape.length; i++) {
+            if (shape[i] == -1) {
+                if (unknown >= 0) {
+                    throw new InferenceException.InvalidInput("a raw request cannot infer the shape of input '"
+                            + spec.name() + "' with more than one variable dimension");
+                }
+                unknown = i;
+            } else {
+                fixed *= shape[i];
+            }
+        }
+        if (unknown >= 0) {
+            long elementSize = spec.datatype().fixedSize() ? spec.datatype().size() : 0;
+            if (elementSize == 0 || fixed == 0 || body.length % (fixed * elementSize) != 0) {
+                throw new InferenceException.InvalidInput("raw body of " + body.length
+                        + " bytes does not fit input '" + spec.name() + "' " + spec);
+            }
+            shape[unknown] = body.length / (fixed * elementSize);
+        }
+        Tensor tensor = new Tensor(spec.name(), spec.datatype(), shape, ByteBuffer.wrap(body));
+        RequestValidation.checkBytes(tensor);
+        return new Parsed(request(model, version, null, Map.of(), List.of(tensor), List.of(), deadlineNanos, priority),
+                Set.of(), true);
+    }
+
+    private static InferRequest request(String model, String version, String id, Map<String, Object> parameters,
+            List<Tensor> inputs, List<String> outputs, long headerDeadline, int headerPriority) {
+        long deadline = headerDeadline;
+        Object timeout = parameters.get("timeout");
+        if (timeout != null) {
+            if (!(timeout instanceof Long micros) || micros <= 0) {
+                throw new InferenceException.InvalidInput("parameter 'timeout' must be a positive integer of microseconds");
+            }
+            deadline = Math.min(deadline, System.nanoTime() + micros * 1000);
+        }
+        int priority = headerPriority;
+        Object p = parameters.get("priority");
+        if (p != null) {
+            if (!(p instanceof Long level) || level < 0 || level > Integer.MAX_VALUE) {
+                throw new InferenceException.InvalidInput("parameter 'priority' must be a non-negative integer");
+            }
+            priority = (int) (long) level;
+        }
+        Map<String, Object> echoed = new LinkedHashMap<>(parameters);
+        echoed.keySet().removeAll(RESERVED);
+        return new InferRequest(model, version, id, echoed, inputs, outputs, priority, deadline);
+    }
+
+    private static JsonNode readJson(byte[] body, int length) {
+        try {
+            JsonNode root = JSON.readTree(body, 0, length);
+            if (root == null || !root.isObject()) {
+                throw new InferenceException.InvalidInput("request body must be a JSON object");
+            }
+            return root;
+        } catch (JsonProcessingException e) {
+            throw new InferenceException.InvalidInput("malformed JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new InferenceException.InvalidInput("unreadable body: " + e.getMessage());
+        }
+    }
+
+    private static long[] shape(JsonNode node, String name) {
+        if (node == null || !node.isArray()) {
+            throw new InferenceException.InvalidInput("input '" + name + "' has no shape array");
+        }
+        long[] shape = new long[node.size()];
+        for (int i = 0; i < shape.length; i++) {
+            JsonNode d = node.get(i);
+            if (!d.isIntegralNumber() || !d.canConvertToLong() || d.longValue() < 0) {
+                throw new InferenceException.InvalidInput("input '" + name + "' has invalid dimension " + d
+                        + " in shape; dimensions are non-negative integers");
+            }
+            shape[i] = d.longValue();
+        }
+        try {
+            Tensor.elementCount(shape);
+        } catch (ArithmeticException e) {
+            throw new InferenceException.InvalidInput("input '" + name + "' has a shape too large to address");
+        }
+        return shape;
+    }
+
+    private static String text(JsonNode node, String field, String what) {
+        String value = textOrNull(node, field);
+        if (value == null) {
+            throw new InferenceException.InvalidInput(what + " has no '" + field + "'");
+        }
+        return value;
+    }
+
+    private static String textOrNull(JsonNode node, String field) {
+        JsonNode v = node.get(field);
+        if (v != null && !v.isNull() && !v.isTextual()) {
+            throw new InferenceException.InvalidInput("'" + field + "' must be a string, was " + v);
+        }
+        return v == null || v.isNull() ? null : v.textValue();
+    }
+}

@@ -1,0 +1,94 @@
+package io.sluice.api.rest;
+
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.StreamWriteFeature;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
+import io.sluice.inference.InferResponse;
+import io.sluice.inference.Tensor;
+import io.vertx.core.buffer.Buffer;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes an OIP REST infer response: JSON, with binary outputs appended after the JSON header. The
+ * binary parts are wrapped, not copied: the body is a composite of the header and the output
+ * buffers themselves.
+ */
+final class RestInferResponses {
+
+    private static final JsonFactory JSON = JsonFactory.builder()
+            .enable(StreamWriteFeature.USE_FAST_DOUBLE_WRITER)
+            .build();
+
+    /**
+     * A written response.
+     *
+     * @param body the bytes to send
+     * @param headerLength the JSON header's length when binary parts follow, else -1
+     */
+    record Written(Buffer body, int headerLength) {}
+
+    private RestInferResponses() {}
+
+    static Written write(InferResponse response, RestInferRequests.Parsed parsed) {
+        List<Tensor> binary = new ArrayList<>();
+        ByteArrayOutputStream header = new ByteArrayOutputStream(256);
+        try (JsonGenerator json = JSON.createGenerator(header, JsonEncoding.UTF8)) {
+            json.writeStartObject();
+            json.writeStringField("model_name", response.model());
+            json.writeStringField("model_version", response.version());
+            if (response.id() != null) {
+                json.writeStringField("id", response.id());
+            }
+            Map<String, Object> params = parsed.request().parameters();
+            if (!params.isEmpty()) {
+                json.writeFieldName("parameters");
+                json.writeObject(params);
+            }
+            json.writeArrayFieldStart("outputs");
+            for (Tensor out : response.outputs()) {
+                json.writeStartObject();
+                json.writeStringField("name", out.name());
+                json.writeStringField("datatype", out.datatype().name());
+                json.writeArrayFieldStart("shape");
+                for (long d : out.shape()) {
+                    json.writeNumber(d);
+                }
+                json.writeEndArray();
+                if (parsed.allBinary() || parsed.binaryOutputs().contains(out.name())) {
+                    json.writeObjectFieldStart("parameters");
+                    json.writeNumberField("binary_data_size", out.byteSize());
+                    json.writeEndObject();
+                    binary.add(out);
+                } else {
+                    json.writeFieldName("data");
+                    JsonTensors.write(json, out);
+                }
+                json.writeEndObject();
+            }
+            json.writeEndArray();
+            json.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        byte[] head = header.toByteArray();
+        if (binary.isEmpty()) {
+            return new Written(Buffer.buffer(head), -1);
+        }
+        CompositeByteBuf body = Unpooled.compositeBuffer(binary.size() + 1);
+        body.addComponent(true, Unpooled.wrappedBuffer(head));
+        for (Tensor t : binary) {
+            ByteBuf part = Unpooled.wrappedBuffer(t.view());
+            body.addComponent(true, part);
+        }
+        return new Written(Buffer.buffer(body), head.length);
+    }
+}

@@ -1,0 +1,171 @@
+package io.sluice.batching;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+
+/**
+ * The queue and batching decision of one model, without threads or clocks of its own: callers pass
+ * the time in, so tests drive it exactly. Not thread-safe; {@link ModelScheduler} guards it.
+ *
+ * <p>Order: the highest priority level first, FIFO within a level (a sequence number breaks every
+ * tie, so nobody starves behind later arrivals). A batch starts at the head and takes later jobs of
+ * the same signature, in order, while the rows fit. It runs when it is full, when it reaches a
+ * preferred size, or when the head has waited the maximum queue delay.
+ */
+final class DynamicBatcher {
+
+    /** What an instance should do next. */
+    sealed interface Decision {}
+
+    /** Run these jobs as one batch. */
+    record Run(List<Job> jobs) implements Decision {}
+
+    /** Nothing is ready; look again at {@code untilNanos} or when something arrives. */
+    record Wait(long untilNanos) implements Decision {}
+
+    /** The queue is empty. */
+    record Idle() implements Decision {}
+
+    private final BatchPolicy policy;
+    private final ArrayDeque<Job>[] levels;
+    private int size;
+    private long sequence;
+
+    @SuppressWarnings("unchecked")
+    DynamicBatcher(BatchPolicy policy) {
+        this.policy = policy;
+        this.levels = new ArrayDeque[policy.priorityLevels()];
+        for (int i = 0; i < levels.length; i++) {
+            levels[i] = new ArrayDeque<>();
+        }
+    }
+
+    /** Queues {@code job}; false, with nothing queued, when the queue is full. */
+    boolean offer(Job job, long now) {
+        if (size >= policy.queueSize()) {
+            return false;
+        }
+        job.enqueuedNanos = now;
+        job.sequence = sequence++;
+        levels[job.level].addLast(job);
+        size++;
+        return true;
+    }
+
+    /** Removes a queued job; false if it was not queued (already taken or never offered). */
+    boolean remove(Job job) {
+        if (levels[job.level].remove(job)) {
+            size--;
+            return true;
+        }
+        return false;
+    }
+
+    /** Queued jobs. */
+    int size() {
+        return size;
+    }
+
+    /**
+     * Decides the next batch at time {@code now}. Jobs that are done (cancelled) are dropped, and
+     * jobs past their deadline are moved to {@code expired} for the caller to fail; neither ever
+     * reaches a batch.
+     */
+    Decision next(long now, List<Job> expired) {
+        dropDead(now, expired);
+        Job head = head();
+        if (head == null) {
+            return new Idle();
+        }
+        if (policy.maxBatchSize() == 1 || head.signature == null) {
+            return take(List.of(head));
+        }
+        List<Job> batch = new ArrayList<>();
+        int rows = gather(head, batch);
+        if (rows >= policy.maxBatchSize()) {
+            return take(batch);
+        }
+        List<Job> preferred = preferredPrefix(batch, rows);
+        if (preferred != null) {
+            return take(preferred);
+        }
+        long due = head.enqueuedNanos + policy.maxQueueDelayNanos();
+        if (now - due >= 0) {
+            return take(batch);
+        }
+        return new Wait(due);
+    }
+
+    private int gather(Job head, List<Job> batch) {
+        int rows = 0;
+        for (ArrayDeque<Job> level : levels) {
+            for (Job job : level) {
+                if (!job.signature.equals(head.signature)) {
+                    continue;
+                }
+                if (rows + job.rows > policy.maxBatchSize() && !batch.isEmpty()) {
+                    return rows;
+                }
+                batch.add(job);
+                rows += job.rows;
+            }
+        }
+        return rows;
+    }
+
+    /** The longest prefix of {@code batch} whose rows make the largest preferred size it can reach. */
+    private List<Job> preferredPrefix(List<Job> batch, int rows) {
+        List<Integer> sizes = policy.preferredSizes();
+        for (int i = sizes.size() - 1; i >= 0; i--) {
+            int target = sizes.get(i);
+            if (target > rows) {
+                continue;
+            }
+            int sum = 0;
+            for (int j = 0; j < batch.size(); j++) {
+                sum += batch.get(j).rows;
+                if (sum == target) {
+                    return batch.subList(0, j + 1);
+                }
+                if (sum > target) {
+                    break;
+                }
+            }
+        }
+        return null;
+    }
+
+    private Run take(List<Job> jobs) {
+        for (Job job : jobs) {
+            remove(job);
+        }
+        return new Run(List.copyOf(jobs));
+    }
+
+    private Job head() {
+        for (ArrayDeque<Job> level : levels) {
+            Job head = level.peekFirst();
+            if (head != null) {
+                return head;
+            }
+        }
+        return null;
+    }
+
+    private void dropDead(long now, List<Job> expired) {
+        for (ArrayDeque<Job> level : levels) {
+            for (Iterator<Job> it = level.iterator(); it.hasNext(); ) {
+                Job job = it.next();
+                if (job.isDone() || job.expired(now)) {
+                    it.remove();
+                    size--;
+                    if (!job.isDone()) {
+                        expired.add(job);
+                    }
+                }
+            }
+        }
+    }
+}

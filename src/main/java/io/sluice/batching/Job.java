@@ -1,0 +1,80 @@
+package io.sluice.batching;
+
+import io.sluice.inference.Tensor;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+
+/**
+ * One request waiting in a scheduler. It completes exactly once: with its own output rows, with a
+ * failure, or not at all once cancelled; whichever comes first wins.
+ */
+public final class Job {
+
+    final List<Tensor> inputs;
+    final List<String> outputs;
+    final int rows;
+    final Object signature;
+    final int level;
+    final long deadlineNanos;
+    long enqueuedNanos;
+    long sequence;
+
+    private final Consumer<List<Tensor>> onResult;
+    private final Consumer<Throwable> onFailure;
+    private final AtomicBoolean done = new AtomicBoolean();
+
+    /**
+     * @param inputs validated inputs
+     * @param outputs requested output names, empty for all
+     * @param rows rows along the batch dimension (1 when the model cannot batch)
+     * @param signature jobs may share a batch only when their signatures are equal
+     * @param level priority level, 0 is served first
+     * @param deadlineNanos deadline on the scheduler's clock, {@link Long#MAX_VALUE} for none
+     * @param onResult receives this job's outputs
+     * @param onFailure receives the failure
+     */
+    public Job(List<Tensor> inputs, List<String> outputs, int rows, Object signature, int level,
+            long deadlineNanos, Consumer<List<Tensor>> onResult, Consumer<Throwable> onFailure) {
+        this.inputs = inputs;
+        this.outputs = outputs;
+        this.rows = rows;
+        this.signature = signature;
+        this.level = level;
+        this.deadlineNanos = deadlineNanos;
+        this.onResult = onResult;
+        this.onFailure = onFailure;
+    }
+
+    /** Delivers the result unless the job is already done; true if this call delivered it. */
+    boolean complete(List<Tensor> result) {
+        if (done.compareAndSet(false, true)) {
+            onResult.accept(result);
+            return true;
+        }
+        return false;
+    }
+
+    /** Delivers the failure unless the job is already done. */
+    boolean fail(Throwable failure) {
+        if (done.compareAndSet(false, true)) {
+            onFailure.accept(failure);
+            return true;
+        }
+        return false;
+    }
+
+    /** Marks the job done without a delivery; true if it was still pending. */
+    boolean cancel() {
+        return done.compareAndSet(false, true);
+    }
+
+    /** True once completed, failed or cancelled. */
+    public boolean isDone() {
+        return done.get();
+    }
+
+    boolean expired(long now) {
+        return now >= deadlineNanos;
+    }
+}

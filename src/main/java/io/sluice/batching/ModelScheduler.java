@@ -1,0 +1,217 @@
+package io.sluice.batching;
+
+import io.sluice.inference.InferenceException;
+import io.sluice.inference.Tensor;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
+import org.jboss.logging.Logger;
+
+/**
+ * The scheduler of one model: a bounded priority queue in front of N instance threads, each of which
+ * takes the next batch from the {@link DynamicBatcher}, runs it, and hands every job its own rows.
+ * Submitting never blocks: a full queue rejects at once. A failing batch fails only its own jobs.
+ */
+public final class ModelScheduler implements AutoCloseable {
+
+    /** Runs one batch; the only place a model executes. */
+    @FunctionalInterface
+    public interface BatchRunner {
+        /** Runs {@code inputs}, returning the {@code outputs} requested (all when empty). */
+        List<Tensor> run(List<Tensor> inputs, List<String> outputs);
+    }
+
+    /** Sees every batch that runs; used for metrics and tests. */
+    @FunctionalInterface
+    public interface BatchListener {
+        /** Called after a batch of {@code rows} rows from {@code requests} requests ran for {@code nanos}. */
+        void ran(int requests, int rows, long nanos);
+    }
+
+    private static final Logger LOG = Logger.getLogger(ModelScheduler.class);
+    private static final double EWMA_WEIGHT = 0.2;
+
+    private final String model;
+    private final DynamicBatcher batcher;
+    private final BatchRunner runner;
+    private final BatchListener listener;
+    private final LongSupplier clock;
+    private final int instances;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    private final List<Thread> threads = new ArrayList<>();
+    private final AtomicInteger running = new AtomicInteger();
+    private volatile double nanosPerRow = 0;
+    private volatile boolean closed;
+
+    public ModelScheduler(String model, BatchPolicy policy, int instances, BatchRunner runner,
+            BatchListener listener, LongSupplier clock, ThreadFactory threadFactory) {
+        this.model = model;
+        this.batcher = new DynamicBatcher(policy);
+        this.runner = runner;
+        this.listener = listener;
+        this.clock = clock;
+        this.instances = instances;
+        for (int i = 0; i < instances; i++) {
+            Thread t = threadFactory.newThread(this::serve);
+            threads.add(t);
+            t.start();
+        }
+    }
+
+    /**
+     * Queues {@code job}.
+     *
+     * @throws InferenceException.Unavailable at once when the queue is full or the scheduler closed
+     */
+    public void submit(Job job) {
+        lock.lock();
+        try {
+            if (closed) {
+                throw new InferenceException.Unavailable("model '" + model + "' is shutting down", Duration.ofSeconds(1));
+            }
+            if (!batcher.offer(job, clock.getAsLong())) {
+                throw new InferenceException.Unavailable(
+                        "model '" + model + "' queue is full (" + batcher.size() + " waiting)", retryAfter());
+            }
+            changed.signal();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Takes {@code job} out of the queue if it is still there; it will never run. */
+    public void cancel(Job job) {
+        if (!job.cancel()) {
+            return;
+        }
+        lock.lock();
+        try {
+            batcher.remove(job);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Requests waiting in the queue. */
+    public int queueDepth() {
+        lock.lock();
+        try {
+            return batcher.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Batches running now. */
+    public int inflight() {
+        return running.get();
+    }
+
+    /** How long the current queue should take to drain, from the recent time per row; at least 1 s. */
+    public Duration retryAfter() {
+        double drainNanos = batcher.size() * nanosPerRow / instances;
+        return Duration.ofSeconds(Math.max(1, (long) Math.ceil(drainNanos / 1e9)));
+    }
+
+    private void serve() {
+        List<Job> expired = new ArrayList<>();
+        while (true) {
+            List<Job> batch;
+            lock.lock();
+            try {
+                batch = nextBatch(expired);
+            } catch (InterruptedException e) {
+                return;
+            } finally {
+                lock.unlock();
+            }
+            for (Job job : expired) {
+                job.fail(new InferenceException.DeadlineExceeded("deadline passed while queued for '" + model + "'"));
+            }
+            expired.clear();
+            if (batch == null) {
+                return;
+            }
+            execute(batch);
+        }
+    }
+
+    /** Waits for a batch; null once closed and drained. Called with the lock held. */
+    private List<Job> nextBatch(List<Job> expired) throws InterruptedException {
+        while (true) {
+            DynamicBatcher.Decision decision = batcher.next(clock.getAsLong(), expired);
+            if (closed && decision instanceof DynamicBatcher.Wait wait) {
+                decision = batcher.next(wait.untilNanos(), expired); // draining: no more waiting for company
+            }
+            if (decision instanceof DynamicBatcher.Run run) {
+                return run.jobs();
+            }
+            if (!expired.isEmpty()) {
+                return List.of();
+            }
+            if (closed) {
+                return null;
+            }
+            if (decision instanceof DynamicBatcher.Wait wait) {
+                changed.awaitNanos(wait.untilNanos() - clock.getAsLong());
+            } else {
+                changed.await();
+            }
+        }
+    }
+
+    private void execute(List<Job> jobs) {
+        if (jobs.isEmpty()) {
+            return;
+        }
+        running.incrementAndGet();
+        long start = clock.getAsLong();
+        int rows = jobs.stream().mapToInt(j -> j.rows).sum();
+        try {
+            List<Tensor> outputs = runner.run(Batches.stack(jobs), jobs.get(0).outputs);
+            List<List<Tensor>> perJob = Batches.split(jobs, outputs);
+            for (int i = 0; i < jobs.size(); i++) {
+                jobs.get(i).complete(perJob.get(i));
+            }
+        } catch (InferenceException e) {
+            jobs.forEach(j -> j.fail(e));
+        } catch (RuntimeException | Error e) {
+            LOG.warnf(e, "batch of %d failed on model %s", jobs.size(), model);
+            InferenceException failure = new InferenceException.RuntimeFailure(
+                    "model '" + model + "' failed: " + e.getMessage(), e);
+            jobs.forEach(j -> j.fail(failure));
+        } finally {
+            long nanos = clock.getAsLong() - start;
+            running.decrementAndGet();
+            nanosPerRow = nanosPerRow == 0 ? nanos / (double) rows
+                    : (1 - EWMA_WEIGHT) * nanosPerRow + EWMA_WEIGHT * nanos / (double) rows;
+            listener.ran(jobs.size(), rows, nanos);
+        }
+    }
+
+    /** Stops taking work, lets the instances finish what is queued, and waits for them (bounded). */
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            closed = true;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        for (Thread t : threads) {
+            try {
+                t.join(TimeUnit.SECONDS.toMillis(5));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

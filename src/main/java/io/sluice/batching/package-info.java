@@ -1,0 +1,6 @@
+/**
+ * Scheduling per model: a bounded priority queue (FIFO within a level), the dynamic batcher that
+ * forms batches of requests with matching non-batch dimensions, and the instance threads that run
+ * them and split outputs back to each request. No protocol types and no ONNX types live here.
+ */
+package io.sluice.batching;

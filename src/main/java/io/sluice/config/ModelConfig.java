@@ -1,0 +1,111 @@
+package io.sluice.config;
+
+import io.smallrye.config.WithName;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * One model's settings. Every value is optional here: an unset value in {@code sluice.models."<name>"}
+ * falls back to {@code sluice.model-defaults}, and an unset default to the named constant in
+ * {@link ModelSettings}.
+ */
+public interface ModelConfig {
+
+    /** Whether server readiness waits for this model. */
+    Optional<Boolean> required();
+
+    /** Which execution provider runs the model. */
+    Execution execution();
+
+    /** ONNX Runtime thread layout. */
+    Threads threads();
+
+    /** The per-model scheduler: queue, batcher and instances. */
+    Batching batching();
+
+    /** Prewarm before the model turns READY. */
+    Warmup warmup();
+
+    /** Execution provider settings. */
+    interface Execution {
+        /** {@code cpu}, {@code cuda} or {@code tensorrt}. */
+        Optional<ExecutionProvider> provider();
+
+        /** GPU device id for {@code cuda} and {@code tensorrt}. */
+        @WithName("device-id")
+        Optional<Integer> deviceId();
+
+        /** What to do when the GPU provider cannot be had: {@code fallback} to CPU, or {@code fail} the model. */
+        @WithName("on-gpu-unavailable")
+        Optional<GpuUnavailablePolicy> onGpuUnavailable();
+
+        /** CUDA arena limit in bytes; unset leaves ONNX Runtime's default. */
+        @WithName("gpu-memory-limit")
+        Optional<Long> gpuMemoryLimit();
+
+        /** TensorRT: allow FP16 kernels. */
+        @WithName("tensorrt-fp16")
+        Optional<Boolean> tensorrtFp16();
+
+        /** TensorRT: directory for the engine cache; unset disables the cache. */
+        @WithName("tensorrt-engine-cache")
+        Optional<String> tensorrtEngineCache();
+    }
+
+    /** Thread layout; intra-op threads x instances should not exceed the cores. */
+    interface Threads {
+        /** Threads one run may use inside an operator. */
+        @WithName("intra-op")
+        Optional<Integer> intraOp();
+
+        /** Threads across independent operators of one run. */
+        @WithName("inter-op")
+        Optional<Integer> interOp();
+    }
+
+    /** Scheduler settings. */
+    interface Batching {
+        /** Largest batch, in rows; clamped to 1 when the model has no dynamic batch dimension. */
+        @WithName("max-batch-size")
+        Optional<Integer> maxBatchSize();
+
+        /** How long the oldest queued request may wait for a fuller batch, in microseconds. */
+        @WithName("max-queue-delay-micros")
+        Optional<Long> maxQueueDelayMicros();
+
+        /** Batch sizes to prefer when the delay allows; empty means none. */
+        @WithName("preferred-batch-sizes")
+        Optional<List<Integer>> preferredBatchSizes();
+
+        /** Concurrent runs of the model (execution instances). */
+        Optional<Integer> instances();
+
+        /** Queued requests allowed before new ones are rejected with 503. */
+        @WithName("queue-size")
+        Optional<Integer> queueSize();
+
+        /** Priority levels; the {@code priority} parameter selects 1 (lowest) to this number. */
+        @WithName("priority-levels")
+        Optional<Integer> priorityLevels();
+    }
+
+    /** Warmup settings. */
+    interface Warmup {
+        /** Whether to warm the model before READY. */
+        Optional<Boolean> enabled();
+
+        /** Batch sizes to warm; each runs {@link #count()} times. */
+        @WithName("batch-sizes")
+        Optional<List<Integer>> batchSizes();
+
+        /** Runs per batch size. */
+        Optional<Integer> count();
+
+        /** {@code zero}, {@code random} or {@code files} (raw tensors under {@code <version>/warmup/<input>}). */
+        Optional<WarmupData> data();
+
+        /** Size used for every dynamic non-batch dimension. */
+        @WithName("dynamic-dim-size")
+        Optional<Integer> dynamicDimSize();
+    }
+}

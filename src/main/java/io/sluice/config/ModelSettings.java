@@ -1,0 +1,115 @@
+package io.sluice.config;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * One model's resolved settings: the model's override, else {@code sluice.model-defaults}, else the
+ * constant named here.
+ */
+public record ModelSettings(
+        boolean required,
+        ExecutionProvider provider,
+        int deviceId,
+        GpuUnavailablePolicy onGpuUnavailable,
+        Optional<Long> gpuMemoryLimit,
+        boolean tensorrtFp16,
+        Optional<String> tensorrtEngineCache,
+        int intraOpThreads,
+        int interOpThreads,
+        int maxBatchSize,
+        long maxQueueDelayMicros,
+        List<Integer> preferredBatchSizes,
+        int instances,
+        int queueSize,
+        int priorityLevels,
+        boolean warmupEnabled,
+        List<Integer> warmupBatchSizes,
+        int warmupCount,
+        WarmupData warmupData,
+        int warmupDynamicDimSize) {
+
+    public static final boolean DEFAULT_REQUIRED = true;
+    public static final ExecutionProvider DEFAULT_PROVIDER = ExecutionProvider.CPU;
+    public static final int DEFAULT_DEVICE_ID = 0;
+    public static final GpuUnavailablePolicy DEFAULT_ON_GPU_UNAVAILABLE = GpuUnavailablePolicy.FALLBACK;
+    /** Two runs at once saturate two cores best here; more cores get more instances. */
+    public static final int DEFAULT_INSTANCES = Math.min(2, Runtime.getRuntime().availableProcessors());
+    public static final int DEFAULT_INTER_OP_THREADS = 1;
+    public static final int DEFAULT_MAX_BATCH_SIZE = 8;
+    public static final long DEFAULT_MAX_QUEUE_DELAY_MICROS = 0;
+    public static final int DEFAULT_QUEUE_SIZE = 32;
+    public static final int DEFAULT_PRIORITY_LEVELS = 1;
+    public static final boolean DEFAULT_WARMUP_ENABLED = true;
+    public static final List<Integer> DEFAULT_WARMUP_BATCH_SIZES = List.of(1);
+    public static final int DEFAULT_WARMUP_COUNT = 1;
+    public static final WarmupData DEFAULT_WARMUP_DATA = WarmupData.RANDOM;
+    public static final int DEFAULT_WARMUP_DYNAMIC_DIM_SIZE = 16;
+
+    public ModelSettings {
+        requirePositive("threads.intra-op", intraOpThreads);
+        requirePositive("threads.inter-op", interOpThreads);
+        requirePositive("batching.max-batch-size", maxBatchSize);
+        requirePositive("batching.instances", instances);
+        requirePositive("batching.queue-size", queueSize);
+        requirePositive("batching.priority-levels", priorityLevels);
+        requirePositive("warmup.count", warmupCount);
+        requirePositive("warmup.dynamic-dim-size", warmupDynamicDimSize);
+        if (maxQueueDelayMicros < 0) {
+            throw new IllegalArgumentException("batching.max-queue-delay-micros must be >= 0");
+        }
+        warmupBatchSizes.forEach(b -> requirePositive("warmup.batch-sizes", b));
+        preferredBatchSizes.forEach(b -> requirePositive("batching.preferred-batch-sizes", b));
+    }
+
+    /** Intra-op threads that fit the cores: cores divided among the instances, at least one. */
+    public static int defaultIntraOpThreads(int instances) {
+        return Math.max(1, Runtime.getRuntime().availableProcessors() / instances);
+    }
+
+    /** Resolves the settings of {@code model}. */
+    public static ModelSettings resolve(SluiceConfig config, String model) {
+        ModelConfig d = config.modelDefaults();
+        ModelConfig o = config.models().get(model);
+        int instances = pick(o, d, c -> c.batching().instances(), DEFAULT_INSTANCES);
+        return new ModelSettings(
+                pick(o, d, ModelConfig::required, DEFAULT_REQUIRED),
+                pick(o, d, c -> c.execution().provider(), DEFAULT_PROVIDER),
+                pick(o, d, c -> c.execution().deviceId(), DEFAULT_DEVICE_ID),
+                pick(o, d, c -> c.execution().onGpuUnavailable(), DEFAULT_ON_GPU_UNAVAILABLE),
+                first(o, d, c -> c.execution().gpuMemoryLimit()),
+                pick(o, d, c -> c.execution().tensorrtFp16(), false),
+                first(o, d, c -> c.execution().tensorrtEngineCache()),
+                pick(o, d, c -> c.threads().intraOp(), defaultIntraOpThreads(instances)),
+                pick(o, d, c -> c.threads().interOp(), DEFAULT_INTER_OP_THREADS),
+                pick(o, d, c -> c.batching().maxBatchSize(), DEFAULT_MAX_BATCH_SIZE),
+                pick(o, d, c -> c.batching().maxQueueDelayMicros(), DEFAULT_MAX_QUEUE_DELAY_MICROS),
+                pick(o, d, c -> c.batching().preferredBatchSizes(), List.of()),
+                instances,
+                pick(o, d, c -> c.batching().queueSize(), DEFAULT_QUEUE_SIZE),
+                pick(o, d, c -> c.batching().priorityLevels(), DEFAULT_PRIORITY_LEVELS),
+                pick(o, d, c -> c.warmup().enabled(), DEFAULT_WARMUP_ENABLED),
+                pick(o, d, c -> c.warmup().batchSizes(), DEFAULT_WARMUP_BATCH_SIZES),
+                pick(o, d, c -> c.warmup().count(), DEFAULT_WARMUP_COUNT),
+                pick(o, d, c -> c.warmup().data(), DEFAULT_WARMUP_DATA),
+                pick(o, d, c -> c.warmup().dynamicDimSize(), DEFAULT_WARMUP_DYNAMIC_DIM_SIZE));
+    }
+
+    private static <T> T pick(
+            ModelConfig override, ModelConfig defaults, Function<ModelConfig, Optional<T>> get, T fallback) {
+        return first(override, defaults, get).orElse(fallback);
+    }
+
+    private static <T> Optional<T> first(
+            ModelConfig override, ModelConfig defaults, Function<ModelConfig, Optional<T>> get) {
+        Optional<T> value = override == null ? Optional.empty() : get.apply(override);
+        return value.isPresent() ? value : get.apply(defaults);
+    }
+
+    private static void requirePositive(String key, int value) {
+        if (value < 1) {
+            throw new IllegalArgumentException(key + " must be >= 1, was " + value);
+        }
+    }
+}

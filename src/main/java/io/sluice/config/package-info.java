@@ -1,0 +1,6 @@
+/**
+ * Configuration: {@link io.sluice.config.SluiceConfig} is the whole {@code sluice.*} surface, and
+ * {@link io.sluice.config.ModelSettings} resolves one model's settings from its override, the
+ * model defaults and the named constants.
+ */
+package io.sluice.config;

@@ -1,0 +1,16 @@
+package io.sluice.inference;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A protocol-neutral inference response.
+ *
+ * @param model model name
+ * @param version the version that served the request
+ * @param id the request id, echoed
+ * @param parameters response parameters
+ * @param outputs output tensors, in the order requested (or the model's order)
+ */
+public record InferResponse(
+        String model, String version, String id, Map<String, Object> parameters, List<Tensor> outputs) {}

@@ -1,0 +1,64 @@
+package io.sluice.inference;
+
+import java.time.Duration;
+
+/**
+ * The one error hierarchy of the core. Each protocol adapter translates these once, following the
+ * error table in DESIGN.md; a client mistake is never a {@link RuntimeFailure}.
+ */
+public abstract sealed class InferenceException extends RuntimeException {
+
+    private InferenceException(String message, Throwable cause) {
+        super(message, cause, false, false);
+    }
+
+    /** Unknown model or version: 404 / NOT_FOUND. */
+    public static final class ModelNotFound extends InferenceException {
+        public ModelNotFound(String message) {
+            super(message, null);
+        }
+    }
+
+    /** Invalid input: name, shape, datatype, element count, JSON, binary framing: 400 / INVALID_ARGUMENT. */
+    public static final class InvalidInput extends InferenceException {
+        public InvalidInput(String message) {
+            super(message, null);
+        }
+    }
+
+    /** Body over the configured limit: 413 / RESOURCE_EXHAUSTED. */
+    public static final class PayloadTooLarge extends InferenceException {
+        public PayloadTooLarge(String message) {
+            super(message, null);
+        }
+    }
+
+    /** Model not ready, queue full: 503 + Retry-After / UNAVAILABLE + RetryInfo. */
+    public static final class Unavailable extends InferenceException {
+        private final Duration retryAfter;
+
+        public Unavailable(String message, Duration retryAfter) {
+            super(message, null);
+            this.retryAfter = retryAfter;
+        }
+
+        /** When the client should try again. */
+        public Duration retryAfter() {
+            return retryAfter;
+        }
+    }
+
+    /** The deadline passed before or during execution: 504 / DEADLINE_EXCEEDED. */
+    public static final class DeadlineExceeded extends InferenceException {
+        public DeadlineExceeded(String message) {
+            super(message, null);
+        }
+    }
+
+    /** The model itself failed: 500 / INTERNAL. */
+    public static final class RuntimeFailure extends InferenceException {
+        public RuntimeFailure(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+}

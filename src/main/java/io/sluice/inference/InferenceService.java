@@ -1,0 +1,79 @@
+package io.sluice.inference;
+
+import io.sluice.config.SluiceConfig;
+import io.sluice.model.ModelRegistry;
+import io.sluice.model.ServedModel;
+import io.smallrye.mutiny.Uni;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.util.List;
+
+/**
+ * The one protocol-neutral entry point. REST and gRPC adapters translate their wire format into
+ * these calls and translate the results (and {@link InferenceException}s) back; nothing else about
+ * serving lives in an adapter.
+ */
+@ApplicationScoped
+public class InferenceService {
+
+    /** Protocol extensions this server supports, as listed by {@code GET /v2}. */
+    public static final List<String> EXTENSIONS = List.of("binary_tensor_data");
+
+    @Inject
+    ModelRegistry registry;
+
+    @Inject
+    SluiceConfig config;
+
+    /** Runs {@code request}; every failure is an {@link InferenceException} in the returned {@link Uni}. */
+    public Uni<InferResponse> infer(InferRequest request) {
+        try {
+            return registry.ready(request.model(), request.version()).infer(request);
+        } catch (InferenceException e) {
+            return Uni.createFrom().failure(e);
+        }
+    }
+
+    /** Server name, version and extensions. */
+    public ServerMetadata serverMetadata() {
+        return new ServerMetadata(config.server().name(), config.server().version(), EXTENSIONS);
+    }
+
+    /** True while the process runs. */
+    public boolean live() {
+        return true;
+    }
+
+    /** True once every required model is READY. */
+    public boolean ready() {
+        return registry.requiredReady();
+    }
+
+    /**
+     * Metadata of a model version, read from its session.
+     *
+     * @throws InferenceException.ModelNotFound for an unknown model or version
+     */
+    public ModelMetadata modelMetadata(String model, String version) {
+        ServedModel served = registry.find(model, version);
+        return served.metadata(registry.versions(served.name()));
+    }
+
+    /**
+     * Whether a model version is READY.
+     *
+     * @throws InferenceException.ModelNotFound for an unknown model or version
+     */
+    public boolean modelReady(String model, String version) {
+        return registry.find(model, version).state() == io.sluice.model.ModelState.READY;
+    }
+
+    /**
+     * What {@code GET /v2} returns.
+     *
+     * @param name server name
+     * @param version server version
+     * @param extensions supported protocol extensions
+     */
+    public record ServerMetadata(String name, String version, List<String> extensions) {}
+}

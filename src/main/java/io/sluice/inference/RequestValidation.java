@@ -1,0 +1,140 @@
+package io.sluice.inference;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+
+/**
+ * Checks a request against what the model declares, before it may reach a batch: every input once,
+ * right datatype, a shape the model accepts, bytes that match the shape, known outputs. Produces
+ * the inputs in the model's order, the rows along the batch dimension and the batch signature.
+ */
+public final class RequestValidation {
+
+    /**
+     * A request that passed.
+     *
+     * @param inputs inputs in the model's declared order
+     * @param outputs requested outputs, empty for all
+     * @param rows rows along the batch dimension, 1 when the model cannot batch
+     * @param signature what must match for two requests to share a batch; null when unbatchable
+     */
+    public record Validated(List<Tensor> inputs, List<String> outputs, int rows, Object signature) {}
+
+    private RequestValidation() {}
+
+    /**
+     * Validates {@code request} against the model's declared tensors.
+     *
+     * @param batchable whether requests may be stacked along the first dimension
+     * @param feedable which datatypes the runtime can take as input
+     * @throws InferenceException.InvalidInput naming the first problem found
+     */
+    public static Validated validate(InferRequest request, List<TensorSpec> inputs, List<TensorSpec> outputs,
+            boolean batchable, Predicate<Datatype> feedable) {
+        Map<String, Tensor> given = new HashMap<>();
+        for (Tensor t : request.inputs()) {
+            if (given.put(t.name(), t) != null) {
+                throw invalid("input '%s' is given twice", t.name());
+            }
+        }
+        List<Tensor> ordered = new ArrayList<>(inputs.size());
+        List<Object> signature = new ArrayList<>();
+        long rows = -1;
+        for (TensorSpec spec : inputs) {
+            Tensor t = given.remove(spec.name());
+            if (t == null) {
+                throw invalid("missing input '%s'; model '%s' expects %s", spec.name(), request.model(), names(inputs));
+            }
+            check(t, spec, feedable);
+            if (batchable) {
+                if (rows >= 0 && t.shape()[0] != rows) {
+                    throw invalid("input '%s' has %d rows in the batch dimension, other inputs have %d",
+                            t.name(), t.shape()[0], rows);
+                }
+                rows = t.shape()[0];
+                signature.add(t.datatype() + Arrays.toString(Arrays.copyOfRange(t.shape(), 1, t.shape().length)));
+            }
+            ordered.add(t);
+        }
+        if (!given.isEmpty()) {
+            throw invalid("unknown input '%s'; model '%s' expects %s",
+                    given.keySet().iterator().next(), request.model(), names(inputs));
+        }
+        for (String out : request.outputs()) {
+            if (outputs.stream().noneMatch(o -> o.name().equals(out))) {
+                throw invalid("unknown output '%s'; model '%s' has %s", out, request.model(), names(outputs));
+            }
+        }
+        if (!batchable) {
+            return new Validated(ordered, request.outputs(), 1, null);
+        }
+        if (rows < 1 || rows > Integer.MAX_VALUE) {
+            throw invalid("batch dimension must be at least 1, was %d", rows);
+        }
+        signature.add(request.outputs());
+        return new Validated(ordered, request.outputs(), (int) rows, signature);
+    }
+
+    private static void check(Tensor t, TensorSpec spec, Predicate<Datatype> feedable) {
+        if (t.datatype() != spec.datatype()) {
+            throw invalid("input '%s' has datatype %s, model expects %s", t.name(), t.datatype(), spec.datatype());
+        }
+        if (!feedable.test(t.datatype())) {
+            throw invalid("input '%s': datatype %s cannot be fed to ONNX Runtime through its Java API",
+                    t.name(), t.datatype());
+        }
+        if (!spec.accepts(t.shape())) {
+            throw invalid("input '%s' has shape %s, model expects %s", t.name(), t.shapeText(),
+                    Arrays.toString(spec.shape()));
+        }
+        checkBytes(t);
+    }
+
+    /**
+     * Checks that a tensor's bytes hold exactly the elements its shape describes.
+     *
+     * @throws InferenceException.InvalidInput naming the tensor and both counts
+     */
+    public static void checkBytes(Tensor t) {
+        long elements = t.elementCount();
+        if (t.datatype().fixedSize()) {
+            long expected = elements * t.datatype().size();
+            if (t.byteSize() != expected) {
+                throw invalid("input '%s' with shape %s and datatype %s needs %d bytes, got %d",
+                        t.name(), t.shapeText(), t.datatype(), expected, t.byteSize());
+            }
+            return;
+        }
+        ByteBuffer data = t.view();
+        long count = 0;
+        while (data.hasRemaining()) {
+            if (data.remaining() < 4) {
+                throw invalid("input '%s': BYTES element %d has a truncated length prefix", t.name(), count);
+            }
+            int length = data.getInt();
+            if (length < 0 || length > data.remaining()) {
+                throw invalid("input '%s': BYTES element %d claims %d bytes, %d remain",
+                        t.name(), count, length, data.remaining());
+            }
+            data.position(data.position() + length);
+            count++;
+        }
+        if (count != elements) {
+            throw invalid("input '%s' with shape %s needs %d BYTES elements, got %d",
+                    t.name(), t.shapeText(), elements, count);
+        }
+    }
+
+    private static List<String> names(List<TensorSpec> specs) {
+        return specs.stream().map(TensorSpec::name).toList();
+    }
+
+    private static InferenceException.InvalidInput invalid(String format, Object... args) {
+        return new InferenceException.InvalidInput(String.format(format, args));
+    }
+}

@@ -1,0 +1,7 @@
+/**
+ * The protocol-neutral core: {@link io.sluice.inference.InferenceService} is the one entry point
+ * that every adapter calls; {@link io.sluice.inference.InferRequest}, {@link
+ * io.sluice.inference.InferResponse} and {@link io.sluice.inference.Tensor} are what crosses it,
+ * and {@link io.sluice.inference.InferenceException} is the one error hierarchy.
+ */
+package io.sluice.inference;

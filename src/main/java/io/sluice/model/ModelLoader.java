@@ -1,0 +1,105 @@
+package io.sluice.model;
+
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.sluice.batching.BatchPolicy;
+import io.sluice.batching.ModelScheduler;
+import io.sluice.config.ModelSettings;
+import io.sluice.config.SluiceConfig;
+import io.sluice.inference.TensorSpec;
+import io.sluice.runtime.OnnxSession;
+import io.sluice.runtime.RuntimeThreads;
+import io.sluice.runtime.SessionLoader;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Event;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.jboss.logging.Logger;
+
+/**
+ * Loads every model found in the repositories when the server starts, on a thread of its own so
+ * HTTP comes up at once (liveness answers, readiness says not yet). Each model goes LOADING, then
+ * WARMING, then READY, or FAILED with its reason; one model failing never stops the others.
+ */
+@ApplicationScoped
+public class ModelLoader {
+
+    private static final Logger LOG = Logger.getLogger(ModelLoader.class);
+
+    @Inject
+    SluiceConfig config;
+
+    @Inject
+    ModelRegistry registry;
+
+    @Inject
+    SessionLoader sessions;
+
+    @Inject
+    Event<ModelStateChanged> events;
+
+    private Thread loader;
+
+    void onStart(@Observes StartupEvent event) {
+        List<ModelSource> sources = ModelRepository.scan(config.repository().paths().stream().map(Path::of).toList());
+        List<ServedModel> models = sources.stream()
+                .map(s -> new ServedModel(s, ModelSettings.resolve(config, s.name())))
+                .toList();
+        models.forEach(registry::add);
+        LOG.infof("found %d model versions: %s", models.size(),
+                models.stream().map(m -> m.name() + "/" + m.version()).toList());
+        loader = new Thread(() -> models.forEach(this::load), "sluice-model-loader");
+        loader.setDaemon(true);
+        loader.start();
+    }
+
+    void onStop(@Observes ShutdownEvent event) throws InterruptedException {
+        if (loader != null) {
+            loader.interrupt();
+            loader.join(TimeUnit.SECONDS.toMillis(5));
+        }
+        registry.all().forEach(ServedModel::close);
+    }
+
+    private void load(ServedModel model) {
+        ModelSettings s = model.settings();
+        try {
+            transition(model, ModelState.LOADING, null);
+            long start = System.nanoTime();
+            OnnxSession session = sessions.load(model.name(), model.source().file(), s);
+            model.loadNanos = System.nanoTime() - start;
+            boolean batchable = s.maxBatchSize() > 1
+                    && session.inputs().stream().allMatch(TensorSpec::dynamicBatch)
+                    && session.outputs().stream().allMatch(TensorSpec::dynamicBatch);
+            BatchPolicy policy = batchable
+                    ? new BatchPolicy(s.maxBatchSize(), TimeUnit.MICROSECONDS.toNanos(s.maxQueueDelayMicros()),
+                            s.preferredBatchSizes(), s.queueSize(), s.priorityLevels())
+                    : new BatchPolicy(1, 0, List.of(), s.queueSize(), s.priorityLevels());
+            ModelScheduler scheduler = new ModelScheduler(model.name(), policy, s.instances(), session::run,
+                    (requests, rows, nanos) -> { }, System::nanoTime, RuntimeThreads.forModel(model.name()));
+            model.loaded(session, scheduler, batchable);
+            transition(model, ModelState.WARMING, null);
+            start = System.nanoTime();
+            if (s.warmupEnabled()) {
+                Warmup.run(model, session.inputs(), batchable);
+            }
+            model.warmupNanos = System.nanoTime() - start;
+            transition(model, ModelState.READY, null);
+            LOG.infof("model %s/%s READY on %s: load %.3f s, warmup %.3f s", model.name(), model.version(),
+                    session.provider(), model.loadSeconds(), model.warmupSeconds());
+        } catch (Exception | LinkageError e) {
+            String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            LOG.errorf("model %s/%s FAILED: %s", model.name(), model.version(), reason);
+            model.close();
+            transition(model, ModelState.FAILED, reason);
+        }
+    }
+
+    private void transition(ServedModel model, ModelState state, String reason) {
+        model.moveTo(state, reason);
+        events.fire(new ModelStateChanged(model.name(), model.version(), state, reason));
+    }
+}

@@ -1,0 +1,80 @@
+package io.sluice.model;
+
+import io.sluice.inference.InferenceException;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+
+/**
+ * Every model version known to this server, whatever its state. Lookups validate names first, so
+ * an unknown or malformed name is a 404 and never touches the file system.
+ */
+@ApplicationScoped
+public class ModelRegistry {
+
+    private final Map<String, NavigableMap<Long, ServedModel>> models = new ConcurrentHashMap<>();
+
+    void add(ServedModel model) {
+        models.computeIfAbsent(model.name(), n -> new ConcurrentSkipListMap<>())
+                .put(model.source().version(), model);
+    }
+
+    /**
+     * The model version asked for, in any state; {@code version} null means the highest.
+     *
+     * @throws InferenceException.ModelNotFound for an unknown or malformed name or version
+     */
+    public ServedModel find(String name, String version) {
+        NavigableMap<Long, ServedModel> versions = ModelRepository.validName(name) ? models.get(name) : null;
+        if (versions == null || versions.isEmpty()) {
+            throw new InferenceException.ModelNotFound("unknown model '" + name + "'");
+        }
+        if (version == null || version.isEmpty()) {
+            return versions.lastEntry().getValue();
+        }
+        ServedModel found = ModelRepository.validVersion(version) ? versions.get(Long.parseLong(version)) : null;
+        if (found == null) {
+            throw new InferenceException.ModelNotFound("unknown version '" + version + "' of model '" + name + "'");
+        }
+        return found;
+    }
+
+    /**
+     * The model version asked for, if it is READY.
+     *
+     * @throws InferenceException.ModelNotFound for an unknown model or version
+     * @throws InferenceException.Unavailable when it is not READY
+     */
+    public ServedModel ready(String name, String version) {
+        ServedModel model = find(name, version);
+        if (model.state() != ModelState.READY) {
+            throw model.notReady();
+        }
+        return model;
+    }
+
+    /** All versions of {@code name}, as text, lowest first. */
+    public List<String> versions(String name) {
+        return models.getOrDefault(name, new ConcurrentSkipListMap<>()).keySet().stream()
+                .map(String::valueOf).toList();
+    }
+
+    /** Every model version. */
+    public List<ServedModel> all() {
+        return models.values().stream().map(NavigableMap::values).flatMap(Collection::stream).toList();
+    }
+
+    /** True when every required model version is READY. */
+    public boolean requiredReady() {
+        return all().stream().filter(m -> m.settings().required()).allMatch(m -> m.state() == ModelState.READY);
+    }
+
+    /** True when no model is still loading or warming. */
+    public boolean settled() {
+        return all().stream().allMatch(m -> m.state().settled());
+    }
+}

@@ -1,0 +1,70 @@
+package io.sluice.model;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.jboss.logging.Logger;
+
+/**
+ * Reads model repositories laid out as {@code <repo>/<model>/<version>/model.onnx}. Names and
+ * versions are checked here and again on every request, so a name can never be a path trick.
+ */
+public final class ModelRepository {
+
+    private static final Logger LOG = Logger.getLogger(ModelRepository.class);
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
+    private static final Pattern VERSION = Pattern.compile("[1-9][0-9]{0,17}");
+    static final String MODEL_FILE = "model.onnx";
+
+    private ModelRepository() {}
+
+    /** True for a model name that is safe as a directory name and a URL segment. */
+    public static boolean validName(String name) {
+        return name != null && NAME.matcher(name).matches() && !name.contains("..");
+    }
+
+    /** True for a positive integer version. */
+    public static boolean validVersion(String version) {
+        return version != null && VERSION.matcher(version).matches();
+    }
+
+    /** Every model version under the given repositories; a later repository wins a name clash. */
+    public static List<ModelSource> scan(List<Path> repositories) {
+        List<ModelSource> found = new ArrayList<>();
+        for (Path repo : repositories) {
+            if (!Files.isDirectory(repo)) {
+                LOG.warnf("model repository %s does not exist; skipped", repo.toAbsolutePath());
+                continue;
+            }
+            for (Path modelDir : list(repo)) {
+                String name = modelDir.getFileName().toString();
+                if (!Files.isDirectory(modelDir) || !validName(name)) {
+                    LOG.warnf("skipping %s: not a valid model name", modelDir);
+                    continue;
+                }
+                found.removeIf(s -> s.name().equals(name));
+                for (Path versionDir : list(modelDir)) {
+                    String version = versionDir.getFileName().toString();
+                    Path file = versionDir.resolve(MODEL_FILE);
+                    if (validVersion(version) && Files.isRegularFile(file)) {
+                        found.add(new ModelSource(name, Long.parseLong(version), file));
+                    }
+                }
+            }
+        }
+        return found;
+    }
+
+    private static List<Path> list(Path dir) {
+        try (Stream<Path> children = Files.list(dir)) {
+            return children.sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

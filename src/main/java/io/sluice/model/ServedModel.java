@@ -1,0 +1,174 @@
+package io.sluice.model;
+
+import io.sluice.batching.Job;
+import io.sluice.batching.ModelScheduler;
+import io.sluice.config.ModelSettings;
+import io.sluice.inference.InferRequest;
+import io.sluice.inference.InferResponse;
+import io.sluice.inference.InferenceException;
+import io.sluice.inference.ModelMetadata;
+import io.sluice.inference.RequestValidation;
+import io.sluice.inference.TensorSpec;
+import io.sluice.runtime.OnnxSession;
+import io.smallrye.mutiny.Uni;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One version of one model as it is served: its lifecycle state, and once loaded its session and
+ * scheduler. {@link #infer} is the execution path that both requests and warmup take.
+ */
+public final class ServedModel {
+
+    private final ModelSource source;
+    private final ModelSettings settings;
+    private volatile ModelState state = ModelState.LOADING;
+    private volatile String reason;
+    private volatile OnnxSession session;
+    private volatile ModelScheduler scheduler;
+    private volatile boolean batchable;
+    volatile long loadNanos;
+    volatile long warmupNanos;
+
+    ServedModel(ModelSource source, ModelSettings settings) {
+        this.source = source;
+        this.settings = settings;
+    }
+
+    /** Model name. */
+    public String name() {
+        return source.name();
+    }
+
+    /** This version, as text. */
+    public String version() {
+        return Long.toString(source.version());
+    }
+
+    /** Current lifecycle state. */
+    public ModelState state() {
+        return state;
+    }
+
+    /** Why the model FAILED, else null. */
+    public String reason() {
+        return reason;
+    }
+
+    /** The resolved settings. */
+    public ModelSettings settings() {
+        return settings;
+    }
+
+    /** Where the model file lives. */
+    public ModelSource source() {
+        return source;
+    }
+
+    /** Time spent creating the session, in seconds. */
+    public double loadSeconds() {
+        return loadNanos / 1e9;
+    }
+
+    /** Time spent warming, in seconds. */
+    public double warmupSeconds() {
+        return warmupNanos / 1e9;
+    }
+
+    /** The session; null until loaded. */
+    OnnxSession session() {
+        return session;
+    }
+
+    /** The scheduler; null until loaded. */
+    public ModelScheduler scheduler() {
+        return scheduler;
+    }
+
+    void loaded(OnnxSession session, ModelScheduler scheduler, boolean batchable) {
+        this.session = session;
+        this.scheduler = scheduler;
+        this.batchable = batchable;
+    }
+
+    void moveTo(ModelState next, String why) {
+        this.reason = why;
+        this.state = next;
+    }
+
+    /** Metadata as read from the session; inputs and outputs are empty unless loaded. */
+    public ModelMetadata metadata(List<String> versions) {
+        OnnxSession s = session;
+        List<TensorSpec> in = s == null ? List.of() : s.inputs();
+        List<TensorSpec> out = s == null ? List.of() : s.outputs();
+        String provider = s == null ? settings.provider().label() : s.provider();
+        return new ModelMetadata(name(), version(), versions, ModelMetadata.PLATFORM, provider, in, out);
+    }
+
+    /**
+     * Validates and schedules {@code request}. Validation failures, a passed deadline and a full
+     * queue come back as a failed {@link Uni} at once; cancelling the {@link Uni} takes the request
+     * out of the queue.
+     */
+    public Uni<InferResponse> infer(InferRequest request) {
+        OnnxSession s = session;
+        ModelScheduler sched = scheduler;
+        if (s == null || sched == null) {
+            return Uni.createFrom().failure(notReady());
+        }
+        RequestValidation.Validated valid;
+        int level;
+        try {
+            valid = RequestValidation.validate(request, s.inputs(), s.outputs(), batchable, OnnxSession::canFeed);
+            level = level(request.priority());
+        } catch (InferenceException e) {
+            return Uni.createFrom().failure(e);
+        }
+        Uni<InferResponse> result = Uni.createFrom().emitter(emitter -> {
+            if (request.hasDeadline() && System.nanoTime() - request.deadlineNanos() >= 0) {
+                emitter.fail(new InferenceException.DeadlineExceeded("deadline passed before '" + name() + "' was scheduled"));
+                return;
+            }
+            Job job = new Job(valid.inputs(), valid.outputs(), valid.rows(), valid.signature(), level,
+                    request.deadlineNanos(),
+                    outputs -> emitter.complete(new InferResponse(name(), version(), request.id(), Map.of(), outputs)),
+                    emitter::fail);
+            emitter.onTermination(() -> sched.cancel(job));
+            sched.submit(job);
+        });
+        if (request.hasDeadline()) {
+            long remaining = Math.max(0, request.deadlineNanos() - System.nanoTime());
+            result = result.ifNoItem().after(Duration.ofNanos(remaining)).failWith(
+                    () -> new InferenceException.DeadlineExceeded("deadline passed while '" + name() + "' was busy"));
+        }
+        return result;
+    }
+
+    InferenceException.Unavailable notReady() {
+        String why = state == ModelState.FAILED ? ": " + reason : "";
+        return new InferenceException.Unavailable(
+                "model '" + name() + "' version " + version() + " is " + state + why, Duration.ofSeconds(5));
+    }
+
+    private int level(int priority) {
+        int levels = settings.priorityLevels();
+        if (priority == 0) {
+            return levels - 1;
+        }
+        if (priority < 0 || priority > levels) {
+            throw new InferenceException.InvalidInput(
+                    "priority " + priority + " is out of range; model '" + name() + "' has levels 1 to " + levels);
+        }
+        return priority - 1;
+    }
+
+    void close() {
+        if (scheduler != null) {
+            scheduler.close();
+        }
+        if (session != null) {
+            session.close();
+        }
+    }
+}

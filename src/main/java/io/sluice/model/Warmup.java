@@ -1,0 +1,104 @@
+package io.sluice.model;
+
+import io.sluice.config.ModelSettings;
+import io.sluice.config.WarmupData;
+import io.sluice.inference.Datatype;
+import io.sluice.inference.InferRequest;
+import io.sluice.inference.Tensor;
+import io.sluice.inference.TensorSpec;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * Warms a model through the real execution path ({@link ServedModel#infer}: validation, scheduler,
+ * batcher, runtime) at each configured batch size, {@code count} times, with zeros, random data or
+ * sample files. A failing sample fails the load.
+ */
+final class Warmup {
+
+    private static final Duration TIMEOUT = Duration.ofMinutes(10);
+
+    private Warmup() {}
+
+    /** Runs every warmup request and waits for each; throws what the first failure threw. */
+    static void run(ServedModel model, List<TensorSpec> inputs, boolean batchable) throws IOException {
+        ModelSettings s = model.settings();
+        List<Integer> sizes = batchable ? s.warmupBatchSizes() : List.of(1);
+        SplittableRandom random = new SplittableRandom(42);
+        for (int batch : sizes) {
+            for (int i = 0; i < s.warmupCount(); i++) {
+                List<Tensor> tensors = new ArrayList<>();
+                for (TensorSpec spec : inputs) {
+                    tensors.add(sample(model, spec, batchable ? batch : 1, random));
+                }
+                InferRequest request = new InferRequest(model.name(), model.version(), "warmup", Map.of(),
+                        tensors, List.of(), 0, InferRequest.NO_DEADLINE);
+                model.infer(request).await().atMost(TIMEOUT);
+            }
+        }
+    }
+
+    private static Tensor sample(ServedModel model, TensorSpec spec, int batch, SplittableRandom random)
+            throws IOException {
+        ModelSettings s = model.settings();
+        long[] shape = spec.shape().clone();
+        for (int d = 0; d < shape.length; d++) {
+            if (shape[d] == -1) {
+                shape[d] = d == 0 && spec.dynamicBatch() ? batch : s.warmupDynamicDimSize();
+            }
+        }
+        if (s.warmupData() == WarmupData.FILES) {
+            return fromFile(model, spec, shape, batch);
+        }
+        int count = Math.toIntExact(Tensor.elementCount(shape));
+        Datatype type = spec.datatype();
+        ByteBuffer data = ByteBuffer.allocate(type.fixedSize() ? count * type.size() : count * 5)
+                .order(ByteOrder.LITTLE_ENDIAN);
+        boolean zero = s.warmupData() == WarmupData.ZERO;
+        for (int e = 0; e < count; e++) {
+            int v = zero ? 0 : random.nextInt(2);
+            switch (type) {
+                case BOOL, UINT8, INT8 -> data.put((byte) v);
+                case UINT16, INT16 -> data.putShort((short) v);
+                case UINT32, INT32 -> data.putInt(v);
+                case UINT64, INT64 -> data.putLong(v);
+                case FP16 -> data.putShort((short) (v == 0 ? 0 : 0x3C00));
+                case BF16 -> data.putShort((short) (v == 0 ? 0 : 0x3F80));
+                case FP32 -> data.putFloat(zero ? 0f : (float) random.nextDouble());
+                case FP64 -> data.putDouble(zero ? 0d : random.nextDouble());
+                case BYTES -> data.putInt(1).put((byte) ('a' + v));
+            }
+        }
+        return new Tensor(spec.name(), type, shape, data.flip());
+    }
+
+    /** One row from {@code <version>/warmup/<input>}, repeated for each row of the batch. */
+    private static Tensor fromFile(ServedModel model, TensorSpec spec, long[] shape, int batch) throws IOException {
+        Path file = model.source().file().resolveSibling("warmup").resolve(spec.name());
+        byte[] row = Files.readAllBytes(file);
+        if (spec.datatype().fixedSize()) {
+            long[] rowShape = shape.clone();
+            rowShape[0] = 1;
+            long perRow = Tensor.elementCount(rowShape) * spec.datatype().size();
+            if (row.length != perRow) {
+                throw new IOException("warmup file " + file + " has " + row.length + " bytes; input '"
+                        + spec.name() + "' with row shape " + java.util.Arrays.toString(rowShape)
+                        + " needs " + perRow + " (set warmup.dynamic-dim-size to match)");
+            }
+        }
+        int rows = spec.dynamicBatch() ? batch : 1;
+        ByteBuffer data = ByteBuffer.allocate(row.length * rows);
+        for (int r = 0; r < rows; r++) {
+            data.put(row);
+        }
+        return new Tensor(spec.name(), spec.datatype(), shape, data.flip());
+    }
+}

@@ -1,0 +1,7 @@
+/**
+ * Models: the repository layout and name rules ({@link io.sluice.model.ModelRepository}), the
+ * registry of served versions, the lifecycle (LOADING, WARMING, READY or FAILED) driven by {@link
+ * io.sluice.model.ModelLoader}, warmup through the real execution path, and the health checks that
+ * derive readiness from it.
+ */
+package io.sluice.model;

@@ -1,0 +1,120 @@
+package io.sluice.runtime;
+
+import ai.djl.Model;
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import io.sluice.inference.Datatype;
+import io.sluice.inference.InferenceException;
+import io.sluice.inference.Tensor;
+import io.sluice.inference.TensorSpec;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One loaded ONNX model version: the ONNX Runtime session, owned by a DJL model, its declared
+ * inputs and outputs, and the provider it actually runs on. {@link #run} is thread-safe; it is
+ * called only from runtime instance threads, never from an event loop.
+ */
+public final class OnnxSession implements AutoCloseable {
+
+    private final Model owner;
+    private final OrtSession session;
+    private final OrtEnvironment env;
+    private final String provider;
+    private final List<TensorSpec> inputs;
+    private final List<TensorSpec> outputs;
+
+    OnnxSession(Model owner, OrtSession session, OrtEnvironment env, String provider) throws OrtException {
+        this.owner = owner;
+        this.session = session;
+        this.env = env;
+        this.provider = provider;
+        this.inputs = specs(session.getInputInfo());
+        this.outputs = specs(session.getOutputInfo());
+    }
+
+    /** Declared inputs, in session order. */
+    public List<TensorSpec> inputs() {
+        return inputs;
+    }
+
+    /** Declared outputs, in session order. */
+    public List<TensorSpec> outputs() {
+        return outputs;
+    }
+
+    /** True when ONNX Runtime's Java API can take {@code datatype} as an input. */
+    public static boolean canFeed(Datatype datatype) {
+        return TensorConversion.javaType(datatype) != null;
+    }
+
+    /** The provider in use: {@code cpu}, {@code cuda} or {@code tensorrt}. */
+    public String provider() {
+        return provider;
+    }
+
+    /**
+     * Runs the model once.
+     *
+     * @param feed input tensors, already validated against {@link #inputs()}
+     * @param wanted output names, in the order to return them; empty for all
+     * @return the outputs
+     * @throws InferenceException.RuntimeFailure when ONNX Runtime fails
+     */
+    public List<Tensor> run(List<Tensor> feed, List<String> wanted) {
+        Map<String, OnnxTensor> onnxInputs = new HashMap<>();
+        try {
+            for (Tensor t : feed) {
+                onnxInputs.put(t.name(), TensorConversion.toOnnx(env, t));
+            }
+            Set<String> names = wanted.isEmpty()
+                    ? new LinkedHashSet<>(outputs.stream().map(TensorSpec::name).toList())
+                    : new LinkedHashSet<>(wanted);
+            try (OrtSession.Result result = session.run(onnxInputs, names)) {
+                List<Tensor> out = new ArrayList<>(names.size());
+                for (String name : names) {
+                    OnnxValue value = result.get(name).orElseThrow();
+                    out.add(TensorConversion.fromOnnx(name, (OnnxTensor) value));
+                }
+                return out;
+            }
+        } catch (OrtException e) {
+            throw new InferenceException.RuntimeFailure("ONNX Runtime failed: " + e.getMessage(), e);
+        } finally {
+            onnxInputs.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    @Override
+    public void close() {
+        owner.close();
+    }
+
+    private static List<TensorSpec> specs(Map<String, NodeInfo> nodes) {
+        List<TensorSpec> specs = new ArrayList<>();
+        for (NodeInfo node : nodes.values()) {
+            if (!(node.getInfo() instanceof TensorInfo info)) {
+                throw new IllegalArgumentException("'" + node.getName() + "' is not a tensor");
+            }
+            Datatype datatype = TensorConversion.datatype(info.onnxType);
+            if (datatype == null) {
+                throw new IllegalArgumentException("'" + node.getName() + "' has unsupported type " + info.onnxType);
+            }
+            long[] shape = info.getShape().clone();
+            for (int i = 0; i < shape.length; i++) {
+                shape[i] = shape[i] < 0 ? -1 : shape[i];
+            }
+            specs.add(new TensorSpec(node.getName(), datatype, shape));
+        }
+        return List.copyOf(specs);
+    }
+}

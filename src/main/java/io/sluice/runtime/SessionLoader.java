@@ -1,0 +1,98 @@
+package io.sluice.runtime;
+
+import ai.djl.Model;
+import ai.djl.onnxruntime.engine.OrtNDManager;
+import ai.djl.onnxruntime.engine.OrtSymbolBlock;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.OrtSession.SessionOptions;
+import ai.onnxruntime.providers.OrtCUDAProviderOptions;
+import ai.onnxruntime.providers.OrtTensorRTProviderOptions;
+import io.sluice.config.ExecutionProvider;
+import io.sluice.config.GpuUnavailablePolicy;
+import io.sluice.config.ModelSettings;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.nio.file.Path;
+import java.util.Optional;
+import org.jboss.logging.Logger;
+
+/**
+ * Creates {@link OnnxSession}s: picks the execution provider the settings ask for, falls back to
+ * CPU or fails as configured when a GPU provider cannot be had, sets the thread layout explicitly
+ * (intra- and inter-op both, since DJL ignores intra-op threads alone), and hands the session to a
+ * DJL model that owns its lifetime.
+ */
+@ApplicationScoped
+public class SessionLoader {
+
+    private static final Logger LOG = Logger.getLogger(SessionLoader.class);
+
+    @Inject
+    OnnxEngine engine;
+
+    @Inject
+    GpuProbe probe;
+
+    /**
+     * Loads {@code file} for model {@code name}.
+     *
+     * @throws ModelLoadException when the provider policy says fail, or ONNX Runtime rejects the file
+     */
+    public OnnxSession load(String name, Path file, ModelSettings settings) {
+        ExecutionProvider wanted = settings.provider();
+        Optional<String> unavailable = probe.unavailable(wanted, settings.deviceId());
+        if (unavailable.isPresent() && settings.onGpuUnavailable() == GpuUnavailablePolicy.FAIL) {
+            throw new ModelLoadException(unavailable.get() + " (on-gpu-unavailable=fail)");
+        }
+        ExecutionProvider used = unavailable.isPresent() ? ExecutionProvider.CPU : wanted;
+        if (unavailable.isPresent()) {
+            LOG.warnf("model %s: %s; falling back to cpu", name, unavailable.get());
+        }
+        try (SessionOptions options = options(settings, used)) {
+            OrtSession session = engine.environment().createSession(file.toString(), options);
+            Model model = engine.newModel(name);
+            model.setBlock(new OrtSymbolBlock(session, (OrtNDManager) model.getNDManager()));
+            return new OnnxSession(model, session, engine.environment(), used.label());
+        } catch (OrtException e) {
+            throw new ModelLoadException("ONNX Runtime cannot load " + file.getFileName() + ": " + e.getMessage());
+        }
+    }
+
+    private static SessionOptions options(ModelSettings settings, ExecutionProvider provider) throws OrtException {
+        SessionOptions options = new SessionOptions();
+        options.setIntraOpNumThreads(settings.intraOpThreads());
+        options.setInterOpNumThreads(settings.interOpThreads());
+        options.setExecutionMode(settings.interOpThreads() > 1
+                ? SessionOptions.ExecutionMode.PARALLEL
+                : SessionOptions.ExecutionMode.SEQUENTIAL);
+        options.setOptimizationLevel(SessionOptions.OptLevel.ALL_OPT);
+        switch (provider) {
+            case CUDA -> options.addCUDA(cuda(settings));
+            case TENSORRT -> {
+                options.addTensorrt(tensorrt(settings));
+                options.addCUDA(cuda(settings));
+            }
+            case CPU -> { }
+        }
+        return options;
+    }
+
+    private static OrtCUDAProviderOptions cuda(ModelSettings settings) throws OrtException {
+        OrtCUDAProviderOptions cuda = new OrtCUDAProviderOptions(settings.deviceId());
+        if (settings.gpuMemoryLimit().isPresent()) {
+            cuda.add("gpu_mem_limit", Long.toString(settings.gpuMemoryLimit().get()));
+        }
+        return cuda;
+    }
+
+    private static OrtTensorRTProviderOptions tensorrt(ModelSettings settings) throws OrtException {
+        OrtTensorRTProviderOptions trt = new OrtTensorRTProviderOptions(settings.deviceId());
+        trt.add("trt_fp16_enable", settings.tensorrtFp16() ? "1" : "0");
+        if (settings.tensorrtEngineCache().isPresent()) {
+            trt.add("trt_engine_cache_enable", "1");
+            trt.add("trt_engine_cache_path", settings.tensorrtEngineCache().get());
+        }
+        return trt;
+    }
+}

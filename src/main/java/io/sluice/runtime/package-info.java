@@ -1,0 +1,7 @@
+/**
+ * ONNX Runtime through DJL: the engine ({@link io.sluice.runtime.OnnxEngine}, telemetry off), the
+ * once-per-process GPU probe, session creation with the configured execution provider and thread
+ * layout ({@link io.sluice.runtime.SessionLoader}), tensor conversion, and the instance threads
+ * that are the only threads to run a session ({@link io.sluice.runtime.RuntimeThreads}).
+ */
+package io.sluice.runtime;
