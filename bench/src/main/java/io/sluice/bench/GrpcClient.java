@@ -72,7 +72,9 @@ final class GrpcClient implements InferClient {
         try {
             response = call();
         } catch (StatusRuntimeException e) {
-            return Response.failed(Status.ofGrpc(e.getStatus().getCode()), e.getStatus().toString());
+            String description = String.valueOf(e.getStatus().getDescription());
+            return Response.failed(Status.ofGrpc(e.getStatus().getCode()),
+                    e.getStatus().getCode() + ": " + description.lines().findFirst().orElse(""));
         }
         List<Tensor> outputs = new ArrayList<>();
         int raw = response.getRawOutputContentsCount();

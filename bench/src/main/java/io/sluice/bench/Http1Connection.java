@@ -1,6 +1,5 @@
 package io.sluice.bench;
 
-import java.io.BufferedInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -26,6 +25,10 @@ final class Http1Connection implements AutoCloseable {
     private InputStream in;
     private OutputStream out;
     private final StringBuilder line = new StringBuilder(128);
+    /** Read buffer, unsynchronized (BufferedInputStream locks on every read). */
+    private final byte[] buffer = new byte[64 * 1024];
+    private int position;
+    private int limit;
 
     /** The last response: status, body bytes {@code [0, bodyLength)}, binary header length or -1. */
     int status;
@@ -82,8 +85,10 @@ final class Http1Connection implements AutoCloseable {
         s.setSoTimeout(timeoutMillis);
         s.connect(new InetSocketAddress(host, port), timeoutMillis);
         socket = s;
-        in = new BufferedInputStream(s.getInputStream(), 64 * 1024);
+        in = s.getInputStream();
         out = s.getOutputStream();
+        position = 0;
+        limit = 0;
     }
 
     private int readResponse() throws IOException {
@@ -155,10 +160,14 @@ final class Http1Connection implements AutoCloseable {
         }
     }
 
-    /** Appends exactly {@code n} bytes to the body. */
+    /** Appends exactly {@code n} bytes to the body: what is buffered first, then straight from the socket. */
     private void readBody(int n) throws IOException {
         ensureCapacity(bodyLength + n);
         int end = bodyLength + n;
+        int buffered = Math.min(limit - position, n);
+        System.arraycopy(buffer, position, body, bodyLength, buffered);
+        position += buffered;
+        bodyLength += buffered;
         while (bodyLength < end) {
             int r = in.read(body, bodyLength, end - bodyLength);
             if (r < 0) {
@@ -170,6 +179,9 @@ final class Http1Connection implements AutoCloseable {
 
     private void readUntilEof() throws IOException {
         while (true) {
+            if (position < limit) {
+                readBody(limit - position);
+            }
             ensureCapacity(bodyLength + 8192);
             int r = in.read(body, bodyLength, body.length - bodyLength);
             if (r < 0) {
@@ -177,6 +189,18 @@ final class Http1Connection implements AutoCloseable {
             }
             bodyLength += r;
         }
+    }
+
+    private int readByte() throws IOException {
+        if (position == limit) {
+            int r = in.read(buffer, 0, buffer.length);
+            if (r < 0) {
+                return -1;
+            }
+            position = 0;
+            limit = r;
+        }
+        return buffer[position++] & 0xff;
     }
 
     private void ensureCapacity(int n) {
@@ -188,7 +212,7 @@ final class Http1Connection implements AutoCloseable {
     private String readLine() throws IOException {
         line.setLength(0);
         while (true) {
-            int c = in.read();
+            int c = readByte();
             if (c < 0) {
                 throw new EOFException("connection closed");
             }

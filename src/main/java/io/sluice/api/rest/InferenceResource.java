@@ -47,7 +47,7 @@ public class InferenceResource {
     @GET
     @Path("/health/ready")
     public Response ready() {
-        return service.ready() ? Response.ok().build() : Response.status(503).build();
+        return readiness(service.ready());
     }
 
     @GET
@@ -126,8 +126,9 @@ public class InferenceResource {
         }
     }
 
+    /** OIP readiness: 200 means true, a 4xx means false; like Triton, Sluice answers 400. */
     private static Response readiness(boolean ready) {
-        return ready ? Response.ok().build() : Response.status(503).build();
+        return ready ? Response.ok().build() : Response.status(Response.Status.BAD_REQUEST).build();
     }
 
     private static Map<String, Object> metadataJson(ModelMetadata m) {

@@ -38,6 +38,18 @@ final class RestInferResponses {
 
     private RestInferResponses() {}
 
+    private static void writeParameter(JsonGenerator json, String name, Object value) throws IOException {
+        if (value instanceof Boolean b) {
+            json.writeBooleanField(name, b);
+        } else if (value instanceof Long l) {
+            json.writeNumberField(name, l);
+        } else if (value instanceof Double d) {
+            json.writeNumberField(name, d);
+        } else {
+            json.writeStringField(name, String.valueOf(value));
+        }
+    }
+
     static Written write(InferResponse response, RestInferRequests.Parsed parsed) {
         List<Tensor> binary = new ArrayList<>();
         ByteArrayOutputStream header = new ByteArrayOutputStream(256);
@@ -50,8 +62,11 @@ final class RestInferResponses {
             }
             Map<String, Object> params = parsed.request().parameters();
             if (!params.isEmpty()) {
-                json.writeFieldName("parameters");
-                json.writeObject(params);
+                json.writeObjectFieldStart("parameters");
+                for (Map.Entry<String, Object> p : params.entrySet()) {
+                    writeParameter(json, p.getKey(), p.getValue());
+                }
+                json.writeEndObject();
             }
             json.writeArrayFieldStart("outputs");
             for (Tensor out : response.outputs()) {

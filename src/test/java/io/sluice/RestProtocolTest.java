@@ -1,0 +1,227 @@
+package io.sluice;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItem;
+
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import io.restassured.path.json.JsonPath;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Every REST endpoint of the Open Inference Protocol and every error row, on tiny models. */
+@QuarkusTest
+@QuarkusTestResource(TinyRepositoryResource.class)
+class RestProtocolTest {
+
+    @BeforeEach
+    void ready() {
+        Await.serverReady();
+    }
+
+    @Test
+    void serverMetadataListsTheBinaryExtension() {
+        given().get("/v2").then().statusCode(200)
+                .body("name", equalTo("sluice"))
+                .body("extensions", hasItem("binary_tensor_data"));
+    }
+
+    @Test
+    void liveAndReady() {
+        given().get("/v2/health/live").then().statusCode(200);
+        given().get("/v2/health/ready").then().statusCode(200);
+        given().get("/q/health/started").then().statusCode(200);
+    }
+
+    @Test
+    void modelMetadataComesFromTheSession() {
+        given().get("/v2/models/add").then().statusCode(200)
+                .body("name", equalTo("add"))
+                .body("versions", equalTo(List.of("1", "2")))
+                .body("platform", equalTo("onnx_onnxv1"))
+                .body("inputs.name", equalTo(List.of("A", "B")))
+                .body("inputs[0].datatype", equalTo("FP32"))
+                .body("inputs[0].shape", equalTo(List.of(-1, 4)))
+                .body("outputs.name", equalTo(List.of("SUM", "DIFF")))
+                .body("parameters.execution_provider", equalTo("cpu"));
+        given().get("/v2/models/add/versions/1").then().statusCode(200).body("parameters.version", equalTo("1"));
+        given().get("/v2/models/all-minilm-l6-v2").then().statusCode(200)
+                .body("inputs.name", equalTo(List.of("input_ids", "attention_mask", "token_type_ids")))
+                .body("outputs[0].shape", equalTo(List.of(-1, -1, 384)));
+    }
+
+    @Test
+    void modelReadiness() {
+        given().get("/v2/models/add/ready").then().statusCode(200);
+        given().get("/v2/models/add/versions/1/ready").then().statusCode(200);
+        given().get("/v2/models/corrupt/ready").then().statusCode(400);
+        given().get("/v2/models/nope/ready").then().statusCode(404);
+    }
+
+    @Test
+    void unknownModelsAndVersionsAre404() {
+        given().get("/v2/models/nope").then().statusCode(404).body("error", containsString("unknown model 'nope'"));
+        given().get("/v2/models/add/versions/7").then().statusCode(404).body("error", containsString("version '7'"));
+        given().get("/v2/models/add/versions/x1").then().statusCode(404);
+        given().get("/v2/models/..%2F..%2Fetc").then().statusCode(404);
+        given().get("/v2/models/%2E%2E/versions/1").then().statusCode(404);
+        infer("nope", Map.of("inputs", List.of())).then().statusCode(404).body("error", containsString("nope"));
+    }
+
+    @Test
+    void addComputesEveryOutputAndEchoesIdAndParameters() {
+        JsonPath out = infer("add", Map.of(
+                "id", "req-7",
+                "parameters", Map.of("tag", "x"),
+                "inputs", List.of(
+                        tensor("A", "FP32", List.of(1, 4), List.of(1, 2, 3, 4)),
+                        tensor("B", "FP32", List.of(1, 4), List.of(List.of(0.5, 0.5, 0.5, 0.5))))))
+                .then().statusCode(200).extract().jsonPath();
+        assertThat(out.getString("model_name")).isEqualTo("add");
+        assertThat(out.getString("model_version")).isEqualTo("2");
+        assertThat(out.getString("id")).isEqualTo("req-7");
+        assertThat(out.getString("parameters.tag")).isEqualTo("x");
+        assertThat(out.getList("outputs.name")).containsExactly("SUM", "DIFF");
+        assertThat(out.getList("outputs[0].data", Float.class)).containsExactly(1.5f, 2.5f, 3.5f, 4.5f);
+        assertThat(out.getList("outputs[1].data", Float.class)).containsExactly(0.5f, 1.5f, 2.5f, 3.5f);
+        assertThat(out.getList("outputs[0].shape", Integer.class)).containsExactly(1, 4);
+    }
+
+    @Test
+    void requestedOutputsAreHonoured() {
+        JsonPath out = infer("add/versions/1", Map.of(
+                "inputs", List.of(
+                        tensor("A", "FP32", List.of(1, 4), List.of(1, 2, 3, 4)),
+                        tensor("B", "FP32", List.of(1, 4), List.of(1, 1, 1, 1))),
+                "outputs", List.of(Map.of("name", "DIFF"))))
+                .then().statusCode(200).extract().jsonPath();
+        assertThat(out.getString("model_version")).isEqualTo("1");
+        assertThat(out.getList("outputs.name")).containsExactly("DIFF");
+        assertThat(out.getList("outputs[0].data", Float.class)).containsExactly(0f, 1f, 2f, 3f);
+    }
+
+    @Test
+    void matmulWithADynamicBatch() {
+        JsonPath out = infer("matmul", Map.of("inputs", List.of(
+                tensor("X", "FP32", List.of(2, 3), List.of(List.of(1, 1, 1), List.of(1, 0, 0))))))
+                .then().statusCode(200).extract().jsonPath();
+        assertThat(out.getList("outputs[0].shape", Integer.class)).containsExactly(2, 2);
+        assertThat(out.getList("outputs[0].data", Float.class)).containsExactly(9f, 12f, 1f, 2f);
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = ';', value = {
+        "BOOL;[true,false,true,true]",
+        "UINT8;[0,1,254,255]",
+        "INT8;[-128,-1,0,127]",
+        "INT16;[-32768,-1,0,32767]",
+        "INT32;[-2147483648,-1,0,2147483647]",
+        "INT64;[-9223372036854775808,-1,0,9223372036854775807]",
+        "FP16;[0.5,-2.0,65504.0,0.0]",
+        "FP32;[0.1,-2.5,3.4028235E38,1.4E-45]",
+        "FP64;[0.1,-2.5,1.7976931348623157E308,4.9E-324]",
+        "BYTES;[\"a\",\"\",\"héllo\",\"x y\"]",
+    })
+    void everyJsonDatatypeRoundTrips(String datatype, String data) {
+        String body = "{\"inputs\":[{\"name\":\"INPUT0\",\"datatype\":\"" + datatype
+                + "\",\"shape\":[1,4],\"data\":" + data + "}]}";
+        String json = given().contentType(ContentType.JSON).body(body)
+                .post("/v2/models/identity_" + datatype.toLowerCase() + "/infer")
+                .then().statusCode(200)
+                .body("outputs[0].datatype", equalTo(datatype))
+                .extract().asString();
+        String returned = json.substring(json.indexOf("\"data\":") + 7, json.lastIndexOf("]") + 1);
+        returned = returned.substring(0, returned.indexOf(']') + 1);
+        assertThat(returned).isEqualTo(data);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"UINT16", "UINT32", "UINT64"})
+    void modelsWithUnsignedWideInputsFailWithTheReason(String datatype) {
+        infer("identity_" + datatype.toLowerCase(), Map.of("inputs", List.of(
+                tensor("INPUT0", datatype, List.of(1, 4), List.of(1, 2, 3, 4)))))
+                .then().statusCode(503).body("error", containsString("cannot be fed"));
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = ';', value = {
+        // body; words the error must contain
+        "{\"inputs\":[{\"name\":\"C\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]},"
+            + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}]};missing input 'A'",
+        "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]},"
+            + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]},"
+            + "{\"name\":\"Z\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}]};unknown input 'Z'",
+        "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP64\",\"shape\":[1,4],\"data\":[1,2,3,4]},"
+            + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}]};input 'A' has datatype FP64",
+        "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,2],\"data\":[1,2]},"
+            + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}]};input 'A' has shape [1, 2]",
+        "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3]},"
+            + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}]};has 3 elements in data",
+        "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[2,4],\"data\":[1,2,3,4,5,6,7,8]},"
+            + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}]};other inputs have 2",
+        "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP99\",\"shape\":[1,4],\"data\":[1,2,3,4]}]};unknown datatype 'FP99'",
+        "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,-4],\"data\":[1,2,3,4]}]};invalid dimension -4",
+        "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,\"x\",3,4]}]};element 1",
+        "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4]}]};has no data",
+        "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]},"
+            + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}],"
+            + "\"outputs\":[{\"name\":\"PRODUCT\"}]};unknown output 'PRODUCT'",
+        "{\"inputs\": [;malformed JSON",
+        "[1,2];must be a JSON object",
+        "{\"outputs\":[]};no 'inputs' array",
+        "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]},"
+            + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}],"
+            + "\"parameters\":{\"priority\":9}};priority 9 is out of range",
+    })
+    void invalidInputIs400NamingTheProblem(String body, String message) {
+        given().contentType(ContentType.JSON).body(body).post("/v2/models/add/infer")
+                .then().statusCode(400).body("error", containsString(message));
+    }
+
+    @Test
+    void integersOutOfRangeAre400() {
+        infer("identity_int8", Map.of("inputs", List.of(tensor("INPUT0", "INT8", List.of(1, 4), List.of(1, 2, 3, 300)))))
+                .then().statusCode(400).body("error", containsString("element 3 is 300"));
+        infer("identity_bf16", Map.of("inputs", List.of(tensor("INPUT0", "BF16", List.of(1, 4), List.of(1, 2, 3, 4)))))
+                .then().statusCode(400).body("error", containsString("binary data"));
+    }
+
+    @Test
+    void bodyOverTheLimitIs413() throws Exception {
+        // the server answers from the Content-Length alone, before reading the body
+        java.net.URL url = new java.net.URL(io.restassured.RestAssured.baseURI);
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", io.restassured.RestAssured.port)) {
+            socket.getOutputStream().write(("POST /v2/models/add/infer HTTP/1.1\r\nHost: " + url.getHost()
+                    + "\r\nContent-Type: application/json\r\nContent-Length: " + (9 * 1024 * 1024) + "\r\n\r\n")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            String status = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream())).readLine();
+            assertThat(status).startsWith("HTTP/1.1 413");
+        }
+    }
+
+    @Test
+    void aFailedModelIs503AndTheOthersServe() {
+        infer("corrupt", Map.of("inputs", List.of())).then().statusCode(503)
+                .header("Retry-After", org.hamcrest.Matchers.notNullValue())
+                .body("error", containsString("FAILED"));
+        given().get("/q/health/ready").then().statusCode(200)
+                .body("checks[0].data.'corrupt/1'", containsString("FAILED: ONNX Runtime cannot load"))
+                .body("checks[0].data.'add/2'", equalTo("READY"));
+    }
+
+    private static io.restassured.response.Response infer(String model, Map<String, Object> body) {
+        return given().contentType(ContentType.JSON).body(body).post("/v2/models/" + model + "/infer");
+    }
+
+    static Map<String, Object> tensor(String name, String datatype, List<Integer> shape, List<?> data) {
+        return Map.of("name", name, "datatype", datatype, "shape", shape, "data", data);
+    }
+}

@@ -1,0 +1,38 @@
+package io.sluice;
+
+import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
+import io.sluice.fixtures.TinyModels;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Writes the standard tiny-model repository into a temporary directory before Quarkus starts and
+ * points {@code sluice.repository.paths} at it and at the bundled MiniLM repository.
+ */
+public class TinyRepositoryResource implements QuarkusTestResourceLifecycleManager {
+
+    @Override
+    public Map<String, String> start() {
+        try {
+            Path repo = Files.createTempDirectory("sluice-tiny-repo");
+            TinyModels.writeStandard(repo);
+            return Map.ofEntries(
+                    Map.entry("sluice.repository.paths", repo + ",target/model-repository"),
+                    // the corrupt fixture must not hold server readiness down
+                    Map.entry("sluice.models.corrupt.required", "false"),
+                    // ONNX Runtime's Java API cannot feed these; the models FAIL at warmup by design
+                    Map.entry("sluice.models.identity_uint16.required", "false"),
+                    Map.entry("sluice.models.identity_uint32.required", "false"),
+                    Map.entry("sluice.models.identity_uint64.required", "false"),
+                    Map.entry("quarkus.http.limits.max-body-size", "8M"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void stop() {}
+}

@@ -1,0 +1,227 @@
+package io.sluice.batching;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.sluice.inference.Datatype;
+import io.sluice.inference.Tensor;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/** The batching decision, driven with explicit times: no threads, no sleeping. */
+class DynamicBatcherTest {
+
+    private static final long MICRO = 1_000;
+    private final List<Job> expired = new ArrayList<>();
+
+    @Test
+    void aFullBatchRunsAtOnce() {
+        DynamicBatcher b = batcher(4, 1000 * MICRO, List.of());
+        for (int i = 0; i < 4; i++) {
+            b.offer(job("s", 1, 0), 0);
+        }
+        assertThat(run(b.next(0, expired))).hasSize(4);
+        assertThat(b.size()).isZero();
+    }
+
+    @Test
+    void aPartialBatchWaitsForTheDelayThenRuns() {
+        DynamicBatcher b = batcher(8, 500 * MICRO, List.of());
+        b.offer(job("s", 1, 0), 100 * MICRO);
+        b.offer(job("s", 1, 0), 300 * MICRO);
+        assertThat(b.next(400 * MICRO, expired)).isEqualTo(new DynamicBatcher.Wait(600 * MICRO));
+        assertThat(run(b.next(600 * MICRO, expired))).hasSize(2);
+    }
+
+    @Test
+    void zeroDelayRunsWhateverIsQueued() {
+        DynamicBatcher b = batcher(8, 0, List.of());
+        b.offer(job("s", 2, 0), 0);
+        b.offer(job("s", 3, 0), 0);
+        List<Job> batch = run(b.next(0, expired));
+        assertThat(batch.stream().mapToInt(j -> j.rows).sum()).isEqualTo(5);
+    }
+
+    @Test
+    void aPreferredSizeRunsBeforeTheDelay() {
+        DynamicBatcher b = batcher(8, 1000 * MICRO, List.of(2, 4));
+        for (int i = 0; i < 5; i++) {
+            b.offer(job("s", 1, 0), 0);
+        }
+        assertThat(run(b.next(1, expired))).hasSize(4);
+        assertThat(b.next(2, expired)).isInstanceOf(DynamicBatcher.Wait.class);
+        assertThat(run(b.next(1000 * MICRO, expired))).hasSize(1);
+    }
+
+    @Test
+    void rowsNeverExceedTheMaximum() {
+        DynamicBatcher b = batcher(4, 0, List.of());
+        Job three = job("s", 3, 0);
+        Job two = job("s", 2, 0);
+        b.offer(three, 0);
+        b.offer(two, 0);
+        assertThat(run(b.next(0, expired))).containsExactly(three);
+        assertThat(run(b.next(0, expired))).containsExactly(two);
+    }
+
+    @Test
+    void onlyMatchingSignaturesShareABatch() {
+        DynamicBatcher b = batcher(8, 0, List.of());
+        Job a1 = job("seq128", 1, 0);
+        Job c1 = job("seq32", 1, 0);
+        Job a2 = job("seq128", 1, 0);
+        b.offer(a1, 0);
+        b.offer(c1, 0);
+        b.offer(a2, 0);
+        assertThat(run(b.next(0, expired))).containsExactly(a1, a2);
+        assertThat(run(b.next(0, expired))).containsExactly(c1);
+    }
+
+    @Test
+    void fifoWithinALevelAndHigherLevelsFirst() {
+        DynamicBatcher b = new DynamicBatcher(new BatchPolicy(1, 0, List.of(), 16, 3));
+        Job low1 = job("s", 1, 2);
+        Job high = job("s", 1, 0);
+        Job low2 = job("s", 1, 2);
+        Job mid = job("s", 1, 1);
+        b.offer(low1, 0);
+        b.offer(high, 1);
+        b.offer(low2, 2);
+        b.offer(mid, 3);
+        assertThat(run(b.next(4, expired))).containsExactly(high);
+        assertThat(run(b.next(4, expired))).containsExactly(mid);
+        assertThat(run(b.next(4, expired))).containsExactly(low1);
+        assertThat(run(b.next(4, expired))).containsExactly(low2);
+    }
+
+    @Test
+    void fifoHoldsUnderAConstantStreamOfArrivals() {
+        DynamicBatcher b = batcher(2, 0, List.of());
+        List<Job> served = new ArrayList<>();
+        List<Job> offered = new ArrayList<>();
+        for (int t = 0; t < 100; t++) {
+            for (int k = 0; k < 3 && b.size() < 16; k++) {
+                Job j = job("s", 1, 0);
+                offered.add(j);
+                b.offer(j, t);
+            }
+            served.addAll(run(b.next(t, expired)));
+        }
+        assertThat(served).containsExactlyElementsOf(offered.subList(0, served.size()));
+    }
+
+    @Test
+    void expiredJobsLeaveTheQueueAndNeverRun() {
+        DynamicBatcher b = batcher(8, 0, List.of());
+        Job late = job("s", 1, 0, 50);
+        Job fine = job("s", 1, 0, Long.MAX_VALUE);
+        b.offer(late, 0);
+        b.offer(fine, 0);
+        assertThat(run(b.next(60, expired))).containsExactly(fine);
+        assertThat(expired).containsExactly(late);
+    }
+
+    @Test
+    void cancelledJobsAreDroppedBeforeBatching() {
+        DynamicBatcher b = batcher(8, 0, List.of());
+        Job gone = job("s", 1, 0);
+        Job kept = job("s", 1, 0);
+        b.offer(gone, 0);
+        b.offer(kept, 0);
+        assertThat(gone.cancel()).isTrue();
+        assertThat(run(b.next(0, expired))).containsExactly(kept);
+        assertThat(expired).isEmpty();
+        assertThat(b.size()).isZero();
+    }
+
+    @Test
+    void aFullQueueRejects() {
+        DynamicBatcher b = new DynamicBatcher(new BatchPolicy(1, 0, List.of(), 2, 1));
+        assertThat(b.offer(job("s", 1, 0), 0)).isTrue();
+        assertThat(b.offer(job("s", 1, 0), 0)).isTrue();
+        assertThat(b.offer(job("s", 1, 0), 0)).isFalse();
+        assertThat(b.size()).isEqualTo(2);
+        run(b.next(0, expired));
+        assertThat(b.offer(job("s", 1, 0), 0)).isTrue();
+    }
+
+    @Test
+    void outputsSplitBackToEachJobExactly() {
+        Job a = job("s", 1, 0);
+        Job b = job("s", 3, 0);
+        Job c = job("s", 2, 0);
+        ByteBuffer out = ByteBuffer.allocate(6 * 2 * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < 12; i++) {
+            out.putFloat(i);
+        }
+        Tensor y = new Tensor("Y", Datatype.FP32, new long[] {6, 2}, out.flip());
+        List<List<Tensor>> split = Batches.split(List.of(a, b, c), List.of(y));
+        assertThat(floats(split.get(0).get(0))).containsExactly(0, 1);
+        assertThat(floats(split.get(1).get(0))).containsExactly(2, 3, 4, 5, 6, 7);
+        assertThat(split.get(1).get(0).shape()).containsExactly(3, 2);
+        assertThat(floats(split.get(2).get(0))).containsExactly(8, 9, 10, 11);
+    }
+
+    @Test
+    void bytesTensorsStackAndSplitByElement() {
+        Job a = bytesJob("x");
+        Job b = bytesJob("yy", "zzz");
+        List<Tensor> stacked = Batches.stack(List.of(a, b));
+        assertThat(stacked.get(0).shape()).containsExactly(3);
+        List<List<Tensor>> split = Batches.split(List.of(a, b), stacked);
+        assertThat(split.get(0).get(0)).isEqualTo(a.inputs.get(0));
+        assertThat(split.get(1).get(0).data()).isEqualTo(b.inputs.get(0).data());
+    }
+
+    @Test
+    void aJobCompletesExactlyOnce() {
+        AtomicReference<Object> got = new AtomicReference<>();
+        Job j = new Job(List.of(), List.of(), 1, "s", 0, Long.MAX_VALUE, got::set, got::set);
+        assertThat(j.complete(List.of())).isTrue();
+        assertThat(j.fail(new RuntimeException())).isFalse();
+        assertThat(j.cancel()).isFalse();
+        assertThat(got.get()).isEqualTo(List.of());
+    }
+
+    private DynamicBatcher batcher(int max, long delay, List<Integer> preferred) {
+        return new DynamicBatcher(new BatchPolicy(max, delay, preferred, 64, 1));
+    }
+
+    private List<Job> run(DynamicBatcher.Decision d) {
+        assertThat(d).isInstanceOf(DynamicBatcher.Run.class);
+        return ((DynamicBatcher.Run) d).jobs();
+    }
+
+    private static Job job(String signature, int rows, int level) {
+        return job(signature, rows, level, Long.MAX_VALUE);
+    }
+
+    private static Job job(String signature, int rows, int level, long deadline) {
+        return new Job(List.of(), List.of(), rows, signature, level, deadline, r -> { }, e -> { });
+    }
+
+    private static Job bytesJob(String... values) {
+        int size = 0;
+        for (String v : values) {
+            size += 4 + v.length();
+        }
+        ByteBuffer data = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
+        for (String v : values) {
+            data.putInt(v.length()).put(v.getBytes());
+        }
+        Tensor t = new Tensor("S", Datatype.BYTES, new long[] {values.length}, data.flip());
+        return new Job(List.of(t), List.of(), values.length, "b", 0, Long.MAX_VALUE, r -> { }, e -> { });
+    }
+
+    private static float[] floats(Tensor t) {
+        ByteBuffer d = t.view();
+        float[] out = new float[d.remaining() / 4];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = d.getFloat();
+        }
+        return out;
+    }
+}
