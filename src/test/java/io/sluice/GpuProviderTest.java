@@ -1,0 +1,81 @@
+package io.sluice;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import io.sluice.config.ExecutionProvider;
+import io.sluice.fixtures.TinyModels;
+import io.sluice.runtime.GpuProbe;
+import jakarta.inject.Inject;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A model asking for CUDA: with {@code on-gpu-unavailable=fallback} it serves on CPU and says so;
+ * with {@code fail} it is FAILED with the reason. Where a GPU is present both run on CUDA instead,
+ * and the test checks that.
+ */
+@QuarkusTest
+@TestProfile(GpuProviderTest.Profile.class)
+class GpuProviderTest {
+
+    public static class Profile implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            try {
+                Path repo = Files.createTempDirectory("sluice-gpu");
+                TinyModels.write(repo, "gpu-fallback", 1, TinyModels.add());
+                TinyModels.write(repo, "gpu-required", 1, TinyModels.add());
+                TinyModels.write(repo, "cpu-only", 1, TinyModels.add());
+                return Map.of(
+                        "sluice.repository.paths", repo.toString(),
+                        "sluice.models.gpu-fallback.execution.provider", "cuda",
+                        "sluice.models.gpu-fallback.execution.on-gpu-unavailable", "fallback",
+                        "sluice.models.gpu-required.execution.provider", "cuda",
+                        "sluice.models.gpu-required.execution.on-gpu-unavailable", "fail",
+                        "sluice.models.gpu-required.required", "false");
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+    }
+
+    @Inject
+    GpuProbe probe;
+
+    @Test
+    void cudaFallsBackOrFailsAsConfigured() {
+        Await.serverReady();
+        boolean noGpu = probe.unavailable(ExecutionProvider.CUDA, 0).isPresent();
+        String expected = noGpu ? "cpu" : "cuda";
+        given().get("/v2/models/gpu-fallback").then().statusCode(200)
+                .body("parameters.execution_provider", equalTo(expected));
+        given().get("/v2/models/gpu-fallback/ready").then().statusCode(200);
+        given().get("/v2/models/cpu-only").then().body("parameters.execution_provider", equalTo("cpu"));
+        if (noGpu) {
+            given().get("/v2/models/gpu-required/ready").then().statusCode(400);
+            given().get("/q/health/ready").then().statusCode(200)
+                    .body("checks[0].data.'gpu-required/1'", containsString("FAILED: cuda unavailable"))
+                    .body("checks[0].data.'gpu-required/1'", containsString("on-gpu-unavailable=fail"));
+        } else {
+            given().get("/v2/models/gpu-required/ready").then().statusCode(200);
+        }
+        // one probe for (cuda, device 0), however many models asked
+        assertThat(probe.probes()).isEqualTo(1);
+    }
+
+    @Test
+    void djlTelemetryIsSwitchedOff() {
+        Await.serverReady();
+        assertThat(System.getProperty("OPT_OUT_TRACKING")).isEqualTo("true");
+        assertThat(System.getProperty("ai.djl.offline")).isEqualTo("true");
+    }
+}

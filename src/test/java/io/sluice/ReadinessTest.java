@@ -1,0 +1,56 @@
+package io.sluice;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
+
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import io.sluice.fixtures.TinyModels;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Readiness turns on only once every required model has finished its warmup. */
+@QuarkusTest
+@TestProfile(ReadinessTest.Profile.class)
+class ReadinessTest {
+
+    public static class Profile implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            try {
+                Path repo = Files.createTempDirectory("sluice-held");
+                TinyModels.write(repo, "add", 1, TinyModels.add());
+                TinyModels.write(repo, HeldWarmup.MODEL, 1, TinyModels.matmul());
+                return Map.of("sluice.repository.paths", repo.toString());
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+    }
+
+    @Test
+    void notReadyUntilTheSlowWarmupIsDone() {
+        org.awaitility.Awaitility.await().until(() ->
+                given().get("/q/health/started").jsonPath().getString("checks[0].data.'held-warmup/1'"),
+                "WARMING"::equals);
+        given().get("/v2/health/ready").then().statusCode(400);
+        given().get("/q/health/ready").then().statusCode(503);
+        given().get("/q/health/started").then().statusCode(503);
+        given().get("/v2/models/" + HeldWarmup.MODEL + "/ready").then().statusCode(400);
+        given().contentType("application/json").body("{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,1,1]}]}")
+                .post("/v2/models/" + HeldWarmup.MODEL + "/infer")
+                .then().statusCode(503).body("error", org.hamcrest.Matchers.containsString("WARMING"));
+
+        HeldWarmup.release();
+
+        Await.serverReady();
+        given().get("/q/health/ready").then().statusCode(200)
+                .body("checks[0].data.'held-warmup/1'", equalTo("READY"));
+        given().get("/q/health/started").then().statusCode(200);
+        given().get("/v2/models/" + HeldWarmup.MODEL + "/ready").then().statusCode(200);
+    }
+}
