@@ -126,10 +126,6 @@ public final class ServedModel {
             return Uni.createFrom().failure(e);
         }
         Uni<InferResponse> result = Uni.createFrom().emitter(emitter -> {
-            if (request.hasDeadline() && System.nanoTime() - request.deadlineNanos() >= 0) {
-                emitter.fail(new InferenceException.DeadlineExceeded("deadline passed before '" + name() + "' was scheduled"));
-                return;
-            }
             Job job = new Job(valid.inputs(), valid.outputs(), valid.rows(), valid.signature(), level,
                     request.deadlineNanos(),
                     outputs -> emitter.complete(new InferResponse(name(), version(), request.id(), Map.of(), outputs)),
@@ -138,7 +134,11 @@ public final class ServedModel {
             sched.submit(job);
         });
         if (request.hasDeadline()) {
-            long remaining = Math.max(0, request.deadlineNanos() - System.nanoTime());
+            long remaining = request.deadlineNanos() - System.nanoTime();
+            if (remaining <= 0) {
+                return Uni.createFrom().failure(
+                        new InferenceException.DeadlineExceeded("deadline passed before '" + name() + "' was scheduled"));
+            }
             result = result.ifNoItem().after(Duration.ofNanos(remaining)).failWith(
                     () -> new InferenceException.DeadlineExceeded("deadline passed while '" + name() + "' was busy"));
         }

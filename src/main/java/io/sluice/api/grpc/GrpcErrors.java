@@ -1,0 +1,80 @@
+package io.sluice.api.grpc;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.Duration;
+import com.google.rpc.Code;
+import com.google.rpc.RetryInfo;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.StatusException;
+import io.grpc.protobuf.StatusProto;
+import io.quarkus.grpc.ExceptionHandler;
+import io.quarkus.grpc.ExceptionHandlerProvider;
+import io.sluice.inference.InferenceException;
+import jakarta.enterprise.context.ApplicationScoped;
+import org.jboss.logging.Logger;
+
+/**
+ * The one gRPC error mapper: {@link InferenceException} to a status code with its message, as in
+ * DESIGN.md's table; 503-class rejections carry {@code google.rpc.RetryInfo}. Anything else is
+ * INTERNAL and logged.
+ */
+@ApplicationScoped
+public class GrpcErrors implements ExceptionHandlerProvider {
+
+    private static final Logger LOG = Logger.getLogger(GrpcErrors.class);
+
+    @Override
+    public <ReqT, RespT> ExceptionHandler<ReqT, RespT> createHandler(
+            ServerCall.Listener<ReqT> listener, ServerCall<ReqT, RespT> call, Metadata metadata) {
+        return new ExceptionHandler<>(listener, call, metadata) {
+            @Override
+            protected void handleException(Throwable t, ServerCall<ReqT, RespT> call, Metadata metadata) {
+                StatusException e = toStatus(t);
+                Metadata trailers = e.getTrailers() == null ? new Metadata() : e.getTrailers();
+                call.close(e.getStatus(), trailers);
+            }
+        };
+    }
+
+    @Override
+    public Throwable transform(Throwable t) {
+        return toStatus(t);
+    }
+
+    /** The status for {@code t}, with RetryInfo details where the client should come back. */
+    static StatusException toStatus(Throwable t) {
+        if (t instanceof StatusException s) {
+            return s;
+        }
+        if (!(t instanceof InferenceException e)) {
+            LOG.warn("unexpected failure on gRPC", t);
+            return status(Code.INTERNAL, "internal error: " + t, null);
+        }
+        if (e instanceof InferenceException.ModelNotFound) {
+            return status(Code.NOT_FOUND, e.getMessage(), null);
+        } else if (e instanceof InferenceException.InvalidInput) {
+            return status(Code.INVALID_ARGUMENT, e.getMessage(), null);
+        } else if (e instanceof InferenceException.PayloadTooLarge) {
+            return status(Code.RESOURCE_EXHAUSTED, e.getMessage(), null);
+        } else if (e instanceof InferenceException.Unavailable u) {
+            return status(Code.UNAVAILABLE, e.getMessage(), u.retryAfter());
+        } else if (e instanceof InferenceException.DeadlineExceeded) {
+            return status(Code.DEADLINE_EXCEEDED, e.getMessage(), null);
+        }
+        LOG.warn(e.getMessage(), e.getCause());
+        return status(Code.INTERNAL, e.getMessage(), null);
+    }
+
+    private static StatusException status(Code code, String message, java.time.Duration retryAfter) {
+        com.google.rpc.Status.Builder status = com.google.rpc.Status.newBuilder()
+                .setCode(code.getNumber())
+                .setMessage(message);
+        if (retryAfter != null) {
+            status.addDetails(Any.pack(RetryInfo.newBuilder()
+                    .setRetryDelay(Duration.newBuilder().setSeconds(retryAfter.toSeconds()))
+                    .build()));
+        }
+        return StatusProto.toStatusException(status.build());
+    }
+}

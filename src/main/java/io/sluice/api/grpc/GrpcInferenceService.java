@@ -1,0 +1,109 @@
+package io.sluice.api.grpc;
+
+import io.grpc.Context;
+import io.grpc.Deadline;
+import io.quarkus.grpc.GrpcService;
+import io.sluice.api.grpc.proto.GRPCInferenceService;
+import io.sluice.api.grpc.proto.ModelInferRequest;
+import io.sluice.api.grpc.proto.ModelInferResponse;
+import io.sluice.api.grpc.proto.ModelMetadataRequest;
+import io.sluice.api.grpc.proto.ModelMetadataResponse;
+import io.sluice.api.grpc.proto.ModelReadyRequest;
+import io.sluice.api.grpc.proto.ModelReadyResponse;
+import io.sluice.api.grpc.proto.ServerLiveRequest;
+import io.sluice.api.grpc.proto.ServerLiveResponse;
+import io.sluice.api.grpc.proto.ServerMetadataRequest;
+import io.sluice.api.grpc.proto.ServerMetadataResponse;
+import io.sluice.api.grpc.proto.ServerReadyRequest;
+import io.sluice.api.grpc.proto.ServerReadyResponse;
+import io.sluice.inference.InferRequest;
+import io.sluice.inference.InferenceService;
+import io.sluice.inference.ModelMetadata;
+import io.sluice.inference.TensorSpec;
+import io.smallrye.mutiny.Uni;
+import jakarta.inject.Inject;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The Open Inference Protocol gRPC service ({@code inference.GRPCInferenceService}), served on the
+ * HTTP port over h2c. It only translates; errors become status codes in {@link GrpcErrors}. The
+ * gRPC deadline becomes the request deadline, and a cancelled call cancels the {@link Uni}, which
+ * takes the request out of its queue.
+ */
+@GrpcService
+public class GrpcInferenceService implements GRPCInferenceService {
+
+    @Inject
+    InferenceService service;
+
+    @Override
+    public Uni<ServerLiveResponse> serverLive(ServerLiveRequest request) {
+        return Uni.createFrom().item(ServerLiveResponse.newBuilder().setLive(service.live()).build());
+    }
+
+    @Override
+    public Uni<ServerReadyResponse> serverReady(ServerReadyRequest request) {
+        return Uni.createFrom().item(ServerReadyResponse.newBuilder().setReady(service.ready()).build());
+    }
+
+    @Override
+    public Uni<ModelReadyResponse> modelReady(ModelReadyRequest request) {
+        return Uni.createFrom().item(() -> ModelReadyResponse.newBuilder()
+                .setReady(service.modelReady(request.getName(), version(request.getVersion()))).build());
+    }
+
+    @Override
+    public Uni<ServerMetadataResponse> serverMetadata(ServerMetadataRequest request) {
+        InferenceService.ServerMetadata m = service.serverMetadata();
+        return Uni.createFrom().item(ServerMetadataResponse.newBuilder()
+                .setName(m.name()).setVersion(m.version()).addAllExtensions(m.extensions()).build());
+    }
+
+    @Override
+    public Uni<ModelMetadataResponse> modelMetadata(ModelMetadataRequest request) {
+        return Uni.createFrom().item(() -> {
+            ModelMetadata m = service.modelMetadata(request.getName(), version(request.getVersion()));
+            return ModelMetadataResponse.newBuilder()
+                    .setName(m.name())
+                    .addAllVersions(m.versions())
+                    .setPlatform(m.platform())
+                    .addAllInputs(tensors(m.inputs()))
+                    .addAllOutputs(tensors(m.outputs()))
+                    .putProperties("version", m.version())
+                    .putProperties("execution_provider", m.provider())
+                    .build();
+        });
+    }
+
+    @Override
+    public Uni<ModelInferResponse> modelInfer(ModelInferRequest request) {
+        return Uni.createFrom().deferred(() -> {
+            InferRequest core = GrpcTensors.request(request, deadline());
+            return service.infer(core).map(response -> GrpcTensors.response(response, Map.of()));
+        });
+    }
+
+    /** The call's deadline on the {@link System#nanoTime()} scale, or none. */
+    private static long deadline() {
+        Deadline deadline = Context.current().getDeadline();
+        return deadline == null ? InferRequest.NO_DEADLINE
+                : System.nanoTime() + deadline.timeRemaining(TimeUnit.NANOSECONDS);
+    }
+
+    private static String version(String version) {
+        return version.isEmpty() ? null : version;
+    }
+
+    private static List<ModelMetadataResponse.TensorMetadata> tensors(List<TensorSpec> specs) {
+        return specs.stream().map(s -> {
+            ModelMetadataResponse.TensorMetadata.Builder t = ModelMetadataResponse.TensorMetadata.newBuilder()
+                    .setName(s.name()).setDatatype(s.datatype().name());
+            for (long d : s.shape()) {
+                t.addShape(d);
+            }
+            return t.build();
+        }).toList();
+    }
+}

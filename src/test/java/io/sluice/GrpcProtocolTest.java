@@ -1,0 +1,267 @@
+package io.sluice;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import com.google.protobuf.ByteString;
+import com.google.rpc.RetryInfo;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.protobuf.StatusProto;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
+import io.sluice.api.grpc.proto.InferParameter;
+import io.sluice.api.grpc.proto.InferTensorContents;
+import io.sluice.api.grpc.proto.ModelInferRequest;
+import io.sluice.api.grpc.proto.ModelInferResponse;
+import io.sluice.api.grpc.proto.ModelMetadataRequest;
+import io.sluice.api.grpc.proto.ModelMetadataResponse;
+import io.sluice.api.grpc.proto.ModelReadyRequest;
+import io.sluice.api.grpc.proto.ServerLiveRequest;
+import io.sluice.api.grpc.proto.ServerMetadataRequest;
+import io.sluice.api.grpc.proto.ServerReadyRequest;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** A real gRPC client, generated from the proto, against the running app: every RPC and error code. */
+@QuarkusTest
+@QuarkusTestResource(TinyRepositoryResource.class)
+class GrpcProtocolTest {
+
+    private ManagedChannel channel;
+    private GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub;
+
+    @BeforeEach
+    void connect() {
+        Await.serverReady();
+        channel = GrpcClients.channel();
+        stub = GRPCInferenceServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+    }
+
+    @AfterEach
+    void close() throws InterruptedException {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void serverRpcs() {
+        assertThat(stub.serverLive(ServerLiveRequest.getDefaultInstance()).getLive()).isTrue();
+        assertThat(stub.serverReady(ServerReadyRequest.getDefaultInstance()).getReady()).isTrue();
+        var meta = stub.serverMetadata(ServerMetadataRequest.getDefaultInstance());
+        assertThat(meta.getName()).isEqualTo("sluice");
+        assertThat(meta.getExtensionsList()).contains("binary_tensor_data");
+    }
+
+    @Test
+    void modelRpcs() {
+        assertThat(stub.modelReady(ModelReadyRequest.newBuilder().setName("add").build()).getReady()).isTrue();
+        assertThat(stub.modelReady(ModelReadyRequest.newBuilder().setName("corrupt").build()).getReady()).isFalse();
+        ModelMetadataResponse m = stub.modelMetadata(ModelMetadataRequest.newBuilder().setName("add").setVersion("1").build());
+        assertThat(m.getVersionsList()).containsExactly("1", "2");
+        assertThat(m.getPlatform()).isEqualTo("onnx_onnxv1");
+        assertThat(m.getInputsList()).extracting(ModelMetadataResponse.TensorMetadata::getName).containsExactly("A", "B");
+        assertThat(m.getInputs(0).getShapeList()).containsExactly(-1L, 4L);
+        assertThat(m.getPropertiesMap()).containsEntry("execution_provider", "cpu");
+    }
+
+    @Test
+    void typedContentsInRawContentsOut() {
+        ModelInferResponse r = stub.modelInfer(ModelInferRequest.newBuilder()
+                .setModelName("add").setId("g1")
+                .addInputs(fp32("A", 1, 2, 3, 4))
+                .addInputs(fp32("B", 1, 1, 1, 1))
+                .addOutputs(ModelInferRequest.InferRequestedOutputTensor.newBuilder().setName("SUM"))
+                .build());
+        assertThat(r.getId()).isEqualTo("g1");
+        assertThat(r.getModelVersion()).isEqualTo("2");
+        assertThat(r.getOutputsList()).extracting(ModelInferResponse.InferOutputTensor::getName).containsExactly("SUM");
+        assertThat(floats(r.getRawOutputContents(0))).containsExactly(2, 3, 4, 5);
+    }
+
+    @Test
+    void rawContentsIn() {
+        ModelInferResponse r = stub.modelInfer(ModelInferRequest.newBuilder()
+                .setModelName("matmul")
+                .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(1).addShape(3))
+                .addRawInputContents(rawFloats(1, 1, 1))
+                .build());
+        assertThat(r.getOutputs(0).getShapeList()).containsExactly(1L, 2L);
+        assertThat(floats(r.getRawOutputContents(0))).containsExactly(9, 12);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"BOOL", "UINT8", "INT8", "INT16", "INT32", "INT64", "FP16", "BF16", "FP32", "FP64", "BYTES"})
+    void everyDatatypeRoundTripsRaw(String datatype) {
+        ByteString raw = sample(datatype);
+        ModelInferResponse r = stub.modelInfer(ModelInferRequest.newBuilder()
+                .setModelName("identity_" + datatype.toLowerCase())
+                .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("INPUT0").setDatatype(datatype)
+                        .addShape(1).addShape(4))
+                .addRawInputContents(raw)
+                .build());
+        assertThat(r.getOutputs(0).getDatatype()).isEqualTo(datatype);
+        assertThat(r.getRawOutputContents(0)).isEqualTo(raw);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"BOOL", "UINT8", "INT8", "INT16", "INT32", "INT64", "FP32", "FP64", "BYTES"})
+    void everyTypedDatatypeMatchesItsRawForm(String datatype) {
+        InferTensorContents.Builder c = InferTensorContents.newBuilder();
+        for (int i = 0; i < 4; i++) {
+            switch (datatype) {
+                case "BOOL" -> c.addBoolContents(i % 2 == 0);
+                case "UINT8" -> c.addUintContents(250 + i);
+                case "INT8", "INT16", "INT32" -> c.addIntContents(-i * 3);
+                case "INT64" -> c.addInt64Contents(Long.MIN_VALUE + i);
+                case "FP32" -> c.addFp32Contents(i / 3f);
+                case "FP64" -> c.addFp64Contents(i / 3d);
+                default -> c.addBytesContents(ByteString.copyFromUtf8("s" + i));
+            }
+        }
+        ModelInferResponse r = stub.modelInfer(ModelInferRequest.newBuilder()
+                .setModelName("identity_" + datatype.toLowerCase())
+                .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("INPUT0").setDatatype(datatype)
+                        .addShape(1).addShape(4).setContents(c))
+                .build());
+        assertThat(r.getRawOutputContents(0)).isEqualTo(rawOf(datatype, c.build()));
+    }
+
+    @Test
+    void notFound() {
+        assertStatus(() -> stub.modelInfer(ModelInferRequest.newBuilder().setModelName("nope").build()),
+                Status.Code.NOT_FOUND, "unknown model 'nope'");
+        assertStatus(() -> stub.modelMetadata(ModelMetadataRequest.newBuilder().setName("add").setVersion("9").build()),
+                Status.Code.NOT_FOUND, "version '9'");
+        assertStatus(() -> stub.modelReady(ModelReadyRequest.newBuilder().setName("../etc").build()),
+                Status.Code.NOT_FOUND, "unknown model");
+    }
+
+    @Test
+    void invalidArgument() {
+        assertStatus(() -> stub.modelInfer(ModelInferRequest.newBuilder().setModelName("add")
+                .addInputs(fp32("A", 1, 2, 3, 4)).build()), Status.Code.INVALID_ARGUMENT, "missing input 'B'");
+        assertStatus(() -> stub.modelInfer(ModelInferRequest.newBuilder().setModelName("matmul")
+                        .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(1).addShape(3))
+                        .addRawInputContents(rawFloats(1, 1)).build()),
+                Status.Code.INVALID_ARGUMENT, "needs 12 bytes, got 8");
+        assertStatus(() -> stub.modelInfer(ModelInferRequest.newBuilder().setModelName("matmul")
+                        .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(1).addShape(3)
+                                .setContents(InferTensorContents.newBuilder().addFp32Contents(1)))
+                        .addRawInputContents(rawFloats(1, 1, 1)).build()),
+                Status.Code.INVALID_ARGUMENT, "both contents and raw_input_contents");
+        assertStatus(() -> stub.modelInfer(ModelInferRequest.newBuilder().setModelName("identity_fp16")
+                        .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("INPUT0").setDatatype("FP16")
+                                .addShape(1).addShape(4).setContents(InferTensorContents.newBuilder().addFp32Contents(1)))
+                        .build()),
+                Status.Code.INVALID_ARGUMENT, "travels only in raw_input_contents");
+        assertStatus(() -> stub.modelInfer(ModelInferRequest.newBuilder().setModelName("matmul")
+                        .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(1).addShape(3))
+                        .addRawInputContents(rawFloats(1, 1, 1)).addRawInputContents(rawFloats(1)).build()),
+                Status.Code.INVALID_ARGUMENT, "raw_input_contents has 2 entries for 1 inputs");
+    }
+
+    @Test
+    void unavailableCarriesRetryInfo() {
+        StatusRuntimeException e = assertStatus(() -> stub.modelInfer(ModelInferRequest.newBuilder().setModelName("corrupt").build()),
+                Status.Code.UNAVAILABLE, "FAILED");
+        com.google.rpc.Status details = StatusProto.fromThrowable(e);
+        assertThat(details).isNotNull();
+        assertThat(details.getDetailsList()).anySatisfy(any -> assertThat(any.is(RetryInfo.class)).isTrue());
+    }
+
+    @Test
+    void expiredDeadlinesAreNeverExecuted() {
+        assertStatus(() -> stub.modelInfer(ModelInferRequest.newBuilder().setModelName("matmul")
+                        .putParameters("timeout", InferParameter.newBuilder().setInt64Param(1).build())
+                        .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(1).addShape(3))
+                        .addRawInputContents(rawFloats(1, 1, 1)).build()),
+                Status.Code.DEADLINE_EXCEEDED, "deadline passed");
+    }
+
+    private static StatusRuntimeException assertStatus(Runnable call, Status.Code code, String message) {
+        StatusRuntimeException e = catchThrowableOfType(StatusRuntimeException.class, call::run);
+        assertThat(e).as("expected %s", code).isNotNull();
+        assertThat(e.getStatus().getCode()).isEqualTo(code);
+        assertThat(e.getStatus().getDescription()).contains(message);
+        return e;
+    }
+
+    static ModelInferRequest.InferInputTensor fp32(String name, float... values) {
+        InferTensorContents.Builder c = InferTensorContents.newBuilder();
+        for (float v : values) {
+            c.addFp32Contents(v);
+        }
+        return ModelInferRequest.InferInputTensor.newBuilder().setName(name).setDatatype("FP32")
+                .addShape(1).addShape(values.length).setContents(c).build();
+    }
+
+    static ByteString rawFloats(float... values) {
+        ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (float v : values) {
+            b.putFloat(v);
+        }
+        return ByteString.copyFrom(b.flip());
+    }
+
+    static float[] floats(ByteString raw) {
+        ByteBuffer b = raw.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        float[] out = new float[b.remaining() / 4];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = b.getFloat();
+        }
+        return out;
+    }
+
+    /** Four elements of {@code datatype} in wire layout. */
+    static ByteString sample(String datatype) {
+        ByteBuffer b = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < 4; i++) {
+            switch (datatype) {
+                case "BOOL" -> b.put((byte) (i % 2));
+                case "UINT8", "INT8" -> b.put((byte) (i * 70 - 100));
+                case "INT16", "FP16", "BF16" -> b.putShort((short) (0x3C00 + i));
+                case "INT32" -> b.putInt(-i * 100000);
+                case "INT64" -> b.putLong(Long.MAX_VALUE - i);
+                case "FP32" -> b.putFloat((float) Math.PI * i);
+                case "FP64" -> b.putDouble(Math.E * i);
+                default -> b.putInt(2).put(("b" + i).getBytes());
+            }
+        }
+        return ByteString.copyFrom(b.flip());
+    }
+
+    private static ByteString rawOf(String datatype, InferTensorContents c) {
+        ByteBuffer b = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < 4; i++) {
+            switch (datatype) {
+                case "BOOL" -> b.put((byte) (c.getBoolContents(i) ? 1 : 0));
+                case "UINT8" -> b.put((byte) c.getUintContents(i));
+                case "INT8" -> b.put((byte) c.getIntContents(i));
+                case "INT16" -> b.putShort((short) c.getIntContents(i));
+                case "INT32" -> b.putInt(c.getIntContents(i));
+                case "INT64" -> b.putLong(c.getInt64Contents(i));
+                case "FP32" -> b.putFloat(c.getFp32Contents(i));
+                case "FP64" -> b.putDouble(c.getFp64Contents(i));
+                default -> b.putInt(c.getBytesContents(i).size()).put(c.getBytesContents(i).toByteArray());
+            }
+        }
+        return ByteString.copyFrom(b.flip());
+    }
+
+    static List<Float> list(float... values) {
+        List<Float> out = new java.util.ArrayList<>();
+        for (float v : values) {
+            out.add(v);
+        }
+        return out;
+    }
+}
