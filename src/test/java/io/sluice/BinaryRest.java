@@ -1,0 +1,59 @@
+package io.sluice;
+
+import static io.restassured.RestAssured.given;
+
+import io.restassured.response.Response;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/** A client for the REST binary tensor extension: JSON header plus raw tensors, both ways. */
+public final class BinaryRest {
+
+    private BinaryRest() {}
+
+    /** One raw input. */
+    public record Input(String name, String datatype, long[] shape, byte[] data) {}
+
+    /** One output of a binary response: its JSON header fields and its bytes. */
+    public record Output(String name, String datatype, long[] shape, byte[] data) {}
+
+    /** Sends {@code inputs} as binary and asks for every output in binary. */
+    public static Response post(String model, List<Input> inputs) {
+        StringBuilder json = new StringBuilder("{\"inputs\":[");
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        for (int i = 0; i < inputs.size(); i++) {
+            Input in = inputs.get(i);
+            json.append(i == 0 ? "" : ",").append("{\"name\":\"").append(in.name()).append("\",\"datatype\":\"")
+                    .append(in.datatype()).append("\",\"shape\":").append(Arrays.toString(in.shape()))
+                    .append(",\"parameters\":{\"binary_data_size\":").append(in.data().length).append("}}");
+        }
+        json.append("],\"parameters\":{\"binary_data_output\":true}}");
+        byte[] header = json.toString().getBytes(StandardCharsets.UTF_8);
+        body.writeBytes(header);
+        inputs.forEach(in -> body.writeBytes(in.data()));
+        return given().header("Inference-Header-Content-Length", header.length)
+                .contentType("application/octet-stream").body(body.toByteArray())
+                .post("/v2/models/" + model + "/infer");
+    }
+
+    /** Splits a binary response into its outputs. */
+    public static List<Output> outputs(Response response) {
+        int headerLength = Integer.parseInt(response.getHeader("Inference-Header-Content-Length"));
+        byte[] body = response.asByteArray();
+        var json = new io.restassured.path.json.JsonPath(new String(body, 0, headerLength, StandardCharsets.UTF_8));
+        List<Output> out = new ArrayList<>();
+        int offset = headerLength;
+        int n = json.getList("outputs").size();
+        for (int i = 0; i < n; i++) {
+            int size = json.getInt("outputs[" + i + "].parameters.binary_data_size");
+            long[] shape = json.getList("outputs[" + i + "].shape", Long.class).stream().mapToLong(Long::longValue).toArray();
+            out.add(new Output(json.getString("outputs[" + i + "].name"), json.getString("outputs[" + i + "].datatype"),
+                    shape, Arrays.copyOfRange(body, offset, offset + size)));
+            offset += size;
+        }
+        return out;
+    }
+}

@@ -1,0 +1,124 @@
+package io.sluice;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.hamcrest.Matchers.containsString;
+
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The REST binary tensor extension: framing, mixing with JSON, raw requests, and framing errors. */
+@QuarkusTest
+@QuarkusTestResource(TinyRepositoryResource.class)
+class BinaryRestTest {
+
+    @BeforeEach
+    void ready() {
+        Await.serverReady();
+    }
+
+    @Test
+    void binaryInBinaryOut() {
+        var response = BinaryRest.post("add", List.of(
+                new BinaryRest.Input("A", "FP32", new long[] {1, 4}, floats(1, 2, 3, 4)),
+                new BinaryRest.Input("B", "FP32", new long[] {1, 4}, floats(1, 1, 1, 1))));
+        response.then().statusCode(200).contentType("application/octet-stream");
+        List<BinaryRest.Output> out = BinaryRest.outputs(response);
+        assertThat(out).extracting(BinaryRest.Output::name).containsExactly("SUM", "DIFF");
+        assertThat(out.get(0).data()).isEqualTo(floats(2, 3, 4, 5));
+        assertThat(out.get(1).data()).isEqualTo(floats(0, 1, 2, 3));
+    }
+
+    @Test
+    void jsonAndBinaryInputsMixAndOutputsChooseTheirForm() {
+        byte[] header = ("{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]},"
+                + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"parameters\":{\"binary_data_size\":16}}],"
+                + "\"outputs\":[{\"name\":\"SUM\",\"parameters\":{\"binary_data\":true}},{\"name\":\"DIFF\"}]}")
+                .getBytes(StandardCharsets.UTF_8);
+        var response = given().header("Inference-Header-Content-Length", header.length)
+                .body(concat(header, floats(1, 1, 1, 1))).post("/v2/models/add/infer");
+        response.then().statusCode(200);
+        int length = Integer.parseInt(response.getHeader("Inference-Header-Content-Length"));
+        byte[] body = response.asByteArray();
+        String json = new String(body, 0, length, StandardCharsets.UTF_8);
+        assertThat(json).contains("\"name\":\"DIFF\"").contains("\"data\":[0.0,1.0,2.0,3.0]");
+        assertThat(java.util.Arrays.copyOfRange(body, length, body.length)).isEqualTo(floats(2, 3, 4, 5));
+    }
+
+    @Test
+    void bytesElementsCarryLengthPrefixes() {
+        byte[] data = strings("a", "", "héllo", "z");
+        var response = BinaryRest.post("identity_bytes", List.of(new BinaryRest.Input("INPUT0", "BYTES", new long[] {1, 4}, data)));
+        assertThat(BinaryRest.outputs(response).get(0).data()).isEqualTo(data);
+    }
+
+    @Test
+    void aRawSingleInputRequestIsAccepted() {
+        var response = given().header("Inference-Header-Content-Length", 0).body(floats(1, 1, 1, 0, 0, 1))
+                .post("/v2/models/matmul/infer");
+        response.then().statusCode(200);
+        List<BinaryRest.Output> out = BinaryRest.outputs(response);
+        assertThat(out.get(0).shape()).containsExactly(2, 2);
+        assertThat(out.get(0).data()).isEqualTo(floats(9, 12, 5, 6));
+        given().header("Inference-Header-Content-Length", 0).body(floats(1, 1)).post("/v2/models/matmul/infer")
+                .then().statusCode(400).body("error", containsString("does not fit input 'X'"));
+        given().header("Inference-Header-Content-Length", 0).body(floats(1, 1)).post("/v2/models/add/infer")
+                .then().statusCode(400).body("error", containsString("one input"));
+    }
+
+    @Test
+    void framingErrorsAre400NamingTheInput() {
+        String twoInputs = "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"parameters\":{\"binary_data_size\":%s}},"
+                + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"parameters\":{\"binary_data_size\":16}}]}";
+        assertFraming(String.format(twoInputs, 12), floats(1, 2, 3, 4, 5, 6, 7), "input 'A' with shape [1, 4] and datatype FP32 needs 16 bytes, got 12");
+        assertFraming(String.format(twoInputs, 16), floats(1, 2, 3, 4, 5), "input 'B' binary_data_size 16 exceeds the 4 bytes");
+        assertFraming(String.format(twoInputs, -1), floats(1, 2, 3, 4, 5, 6, 7, 8), "input 'A' binary_data_size -1");
+        assertFraming(String.format(twoInputs, "99999999999"), floats(1, 2, 3, 4, 5, 6, 7, 8), "input 'A' binary_data_size 99999999999");
+        assertFraming(String.format(twoInputs, 16), floats(1, 2, 3, 4, 5, 6, 7, 8, 9), "4 bytes after the last binary input");
+        given().header("Inference-Header-Content-Length", 5000).body(floats(1)).post("/v2/models/add/infer")
+                .then().statusCode(400).body("error", containsString("outside the body"));
+        given().header("Inference-Header-Content-Length", "x").body(floats(1)).post("/v2/models/add/infer")
+                .then().statusCode(400).body("error", containsString("Inference-Header-Content-Length"));
+        byte[] bad = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putInt(100).putInt(0).array();
+        String bytesHeader = "{\"inputs\":[{\"name\":\"INPUT0\",\"datatype\":\"BYTES\",\"shape\":[1,4],\"parameters\":{\"binary_data_size\":8}}]}";
+        byte[] h = bytesHeader.getBytes(StandardCharsets.UTF_8);
+        given().header("Inference-Header-Content-Length", h.length).body(concat(h, bad)).post("/v2/models/identity_bytes/infer")
+                .then().statusCode(400).body("error", containsString("input 'INPUT0': BYTES element 0 claims 100 bytes"));
+    }
+
+    private static void assertFraming(String json, byte[] tensors, String message) {
+        byte[] header = json.getBytes(StandardCharsets.UTF_8);
+        given().header("Inference-Header-Content-Length", header.length).body(concat(header, tensors))
+                .post("/v2/models/add/infer").then().statusCode(400).body("error", containsString(message));
+    }
+
+    static byte[] floats(float... values) {
+        ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (float v : values) {
+            b.putFloat(v);
+        }
+        return b.array();
+    }
+
+    static byte[] strings(String... values) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (String v : values) {
+            byte[] b = v.getBytes(StandardCharsets.UTF_8);
+            out.writeBytes(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(b.length).array());
+            out.writeBytes(b);
+        }
+        return out.toByteArray();
+    }
+
+    static byte[] concat(byte[] a, byte[] b) {
+        byte[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+}

@@ -1,0 +1,110 @@
+package io.sluice;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.ByteString;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
+import io.sluice.api.grpc.proto.InferTensorContents;
+import io.sluice.api.grpc.proto.ModelInferRequest;
+import java.nio.charset.StandardCharsets;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Generated malformed input: random truncations and wrong sizes in binary bodies, and contradictory
+ * gRPC messages. Every one gets 400 / INVALID_ARGUMENT within its deadline; the server keeps serving.
+ */
+@QuarkusTest
+@QuarkusTestResource(TinyRepositoryResource.class)
+class MalformedInputTest {
+
+    private static final int CASES = 150;
+
+    @Test
+    void truncatedAndMisSizedBinaryBodiesAre400() {
+        Await.serverReady();
+        SplittableRandom random = new SplittableRandom(1234);
+        byte[] header = ("{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"parameters\":{\"binary_data_size\":16}},"
+                + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"parameters\":{\"binary_data_size\":16}}]}")
+                .getBytes(StandardCharsets.UTF_8);
+        byte[] good = BinaryRestTest.concat(header, new byte[32]);
+        for (int i = 0; i < CASES; i++) {
+            byte[] body;
+            int headerLength = header.length;
+            switch (random.nextInt(4)) {
+                case 0 -> body = java.util.Arrays.copyOf(good, random.nextInt(good.length)); // truncated
+                case 1 -> body = BinaryRestTest.concat(good, new byte[1 + random.nextInt(64)]); // trailing bytes
+                case 2 -> {
+                    body = good.clone(); // corrupt the JSON header
+                    body[random.nextInt(header.length)] = (byte) random.nextInt(256);
+                }
+                default -> {
+                    body = good;
+                    headerLength = random.nextInt(good.length + 50) - 10; // lying header length
+                }
+            }
+            if (java.util.Arrays.equals(body, good) && headerLength == header.length) {
+                continue;
+            }
+            int status = given().header("Inference-Header-Content-Length", headerLength)
+                    .body(body).post("/v2/models/add/infer").statusCode();
+            assertThat(status).as("case %d", i).isIn(400, 200);
+        }
+        given().contentType("application/json").body("{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]},"
+                + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}]}")
+                .post("/v2/models/add/infer").then().statusCode(200);
+    }
+
+    @Test
+    void contradictoryGrpcMessagesAreInvalidArgument() throws InterruptedException {
+        Await.serverReady();
+        SplittableRandom random = new SplittableRandom(99);
+        ManagedChannel channel = GrpcClients.channel();
+        try {
+            var stub = GRPCInferenceServiceGrpc.newBlockingStub(channel);
+            for (int i = 0; i < CASES; i++) {
+                ModelInferRequest request = contradictory(random);
+                try {
+                    stub.withDeadlineAfter(10, TimeUnit.SECONDS).modelInfer(request);
+                } catch (StatusRuntimeException e) {
+                    assertThat(e.getStatus().getCode()).as("case %d: %s", i, request).isEqualTo(Status.Code.INVALID_ARGUMENT);
+                    continue;
+                }
+                throw new AssertionError("case " + i + " was accepted: " + request);
+            }
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    private static ModelInferRequest contradictory(SplittableRandom random) {
+        int rows = 1 + random.nextInt(3);
+        ModelInferRequest.InferInputTensor.Builder x = ModelInferRequest.InferInputTensor.newBuilder()
+                .setName("X").setDatatype("FP32").addShape(rows).addShape(3);
+        ModelInferRequest.Builder b = ModelInferRequest.newBuilder().setModelName("matmul");
+        switch (random.nextInt(6)) {
+            case 0 -> b.addInputs(x).addRawInputContents(ByteString.copyFrom(new byte[rows * 12 + 1 + random.nextInt(8)]));
+            case 1 -> b.addInputs(x).addRawInputContents(ByteString.copyFrom(new byte[random.nextInt(rows * 12)]));
+            case 2 -> {
+                InferTensorContents.Builder c = InferTensorContents.newBuilder();
+                int n = rows * 3 + 1 + random.nextInt(5);
+                for (int i = 0; i < n; i++) {
+                    c.addFp32Contents(i);
+                }
+                b.addInputs(x.setContents(c));
+            }
+            case 3 -> b.addInputs(x.setContents(InferTensorContents.newBuilder().addInt64Contents(1)));
+            case 4 -> b.addInputs(x).addInputs(x).addRawInputContents(ByteString.copyFrom(new byte[rows * 12]));
+            default -> b.addInputs(x.setDatatype(random.nextBoolean() ? "FP64" : "FLOAT"))
+                    .addRawInputContents(ByteString.copyFrom(new byte[rows * 24]));
+        }
+        return b.build();
+    }
+}
