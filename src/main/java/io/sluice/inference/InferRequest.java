@@ -14,6 +14,7 @@ import java.util.Map;
  * @param outputs names of requested outputs; empty means all outputs
  * @param priority priority level, 0 is the default; higher levels go first
  * @param deadlineNanos deadline on the {@link System#nanoTime()} scale, or {@link #NO_DEADLINE}
+ * @param protocol the adapter it came through
  */
 public record InferRequest(
         String model,
@@ -23,7 +24,8 @@ public record InferRequest(
         List<Tensor> inputs,
         List<String> outputs,
         int priority,
-        long deadlineNanos) {
+        long deadlineNanos,
+        Protocol protocol) {
 
     /** Marks a request without a deadline. */
     public static final long NO_DEADLINE = Long.MAX_VALUE;

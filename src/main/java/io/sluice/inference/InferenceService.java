@@ -3,6 +3,8 @@ package io.sluice.inference;
 import io.sluice.config.SluiceConfig;
 import io.sluice.model.ModelRegistry;
 import io.sluice.model.ServedModel;
+import io.sluice.observability.Outcome;
+import io.sluice.observability.SluiceMetrics;
 import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -25,13 +27,23 @@ public class InferenceService {
     @Inject
     SluiceConfig config;
 
+    @Inject
+    SluiceMetrics metrics;
+
     /** Runs {@code request}; every failure is an {@link InferenceException} in the returned {@link Uni}. */
     public Uni<InferResponse> infer(InferRequest request) {
+        long start = System.nanoTime();
+        Uni<InferResponse> result;
         try {
-            return registry.ready(request.model(), request.version()).infer(request);
+            result = registry.ready(request.model(), request.version()).infer(request);
         } catch (InferenceException e) {
-            return Uni.createFrom().failure(e);
+            result = Uni.createFrom().failure(e);
         }
+        return result
+                .onItemOrFailure().invoke((item, failure) -> metrics.request(request.model(), request.protocol(),
+                        failure == null ? Outcome.SUCCESS : Outcome.of(failure), System.nanoTime() - start))
+                .onCancellation().invoke(() -> metrics.request(request.model(), request.protocol(),
+                        Outcome.CANCELLED, System.nanoTime() - start));
     }
 
     /** Server name, version and extensions. */

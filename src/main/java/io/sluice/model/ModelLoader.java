@@ -7,6 +7,7 @@ import io.sluice.batching.ModelScheduler;
 import io.sluice.config.ModelSettings;
 import io.sluice.config.SluiceConfig;
 import io.sluice.inference.TensorSpec;
+import io.sluice.observability.SluiceMetrics;
 import io.sluice.runtime.OnnxSession;
 import io.sluice.runtime.RuntimeThreads;
 import io.sluice.runtime.SessionLoader;
@@ -40,6 +41,9 @@ public class ModelLoader {
 
     @Inject
     Event<ModelStateChanged> events;
+
+    @Inject
+    SluiceMetrics metrics;
 
     private Thread loader;
 
@@ -79,7 +83,9 @@ public class ModelLoader {
                             s.preferredBatchSizes(), s.queueSize(), s.priorityLevels())
                     : new BatchPolicy(1, 0, List.of(), s.queueSize(), s.priorityLevels());
             ModelScheduler scheduler = new ModelScheduler(model.name(), policy, s.instances(), session::run,
-                    (requests, rows, nanos) -> { }, System::nanoTime, RuntimeThreads.forModel(model.name()));
+                    (requests, rows, nanos) -> metrics.batch(model.name(), rows, nanos),
+                    System::nanoTime, RuntimeThreads.forModel(model.name()));
+            metrics.scheduler(model.name(), scheduler::queueDepth, scheduler::inflight);
             model.loaded(session, scheduler, batchable);
             transition(model, ModelState.WARMING, null);
             start = System.nanoTime();
@@ -100,6 +106,10 @@ public class ModelLoader {
 
     private void transition(ServedModel model, ModelState state, String reason) {
         model.moveTo(state, reason);
+        if (state.settled()) {
+            metrics.model(model.name(), model.version(), () -> model.metadata(List.of()).provider(),
+                    () -> model.state() == ModelState.READY, model::loadSeconds, model::warmupSeconds);
+        }
         events.fire(new ModelStateChanged(model.name(), model.version(), state, reason));
     }
 }

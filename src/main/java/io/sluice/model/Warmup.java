@@ -4,6 +4,7 @@ import io.sluice.config.ModelSettings;
 import io.sluice.config.WarmupData;
 import io.sluice.inference.Datatype;
 import io.sluice.inference.InferRequest;
+import io.sluice.inference.Protocol;
 import io.sluice.inference.Tensor;
 import io.sluice.inference.TensorSpec;
 import java.io.IOException;
@@ -40,7 +41,7 @@ final class Warmup {
                     tensors.add(sample(model, spec, batchable ? batch : 1, random));
                 }
                 InferRequest request = new InferRequest(model.name(), model.version(), "warmup", Map.of(),
-                        tensors, List.of(), 0, InferRequest.NO_DEADLINE);
+                        tensors, List.of(), 0, InferRequest.NO_DEADLINE, Protocol.INTERNAL);
                 model.infer(request).await().atMost(TIMEOUT);
             }
         }

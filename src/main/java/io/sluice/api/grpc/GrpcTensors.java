@@ -10,6 +10,7 @@ import io.sluice.inference.Datatype;
 import io.sluice.inference.InferRequest;
 import io.sluice.inference.InferResponse;
 import io.sluice.inference.InferenceException;
+import io.sluice.inference.Protocol;
 import io.sluice.inference.RequestValidation;
 import io.sluice.inference.Tensor;
 import java.nio.ByteBuffer;
@@ -70,7 +71,7 @@ final class GrpcTensors {
         String version = msg.getModelVersion().isEmpty() ? null : msg.getModelVersion();
         String id = msg.getId().isEmpty() ? null : msg.getId();
         return new InferRequest(msg.getModelName(), version, id, parameters, inputs, outputs,
-                priority == null ? 0 : (int) (long) (Long) priority, deadline);
+                priority == null ? 0 : (int) (long) (Long) priority, deadline, Protocol.GRPC);
     }
 
     /** The gRPC response for {@code response}, outputs as raw contents. */

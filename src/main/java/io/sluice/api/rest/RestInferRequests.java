@@ -9,6 +9,7 @@ import io.sluice.inference.Datatype;
 import io.sluice.inference.InferRequest;
 import io.sluice.inference.InferenceException;
 import io.sluice.inference.ModelMetadata;
+import io.sluice.inference.Protocol;
 import io.sluice.inference.RequestValidation;
 import io.sluice.inference.Tensor;
 import io.sluice.inference.TensorSpec;
@@ -175,7 +176,7 @@ final class RestInferRequests {
         }
         Map<String, Object> echoed = new LinkedHashMap<>(parameters);
         echoed.keySet().removeAll(RESERVED);
-        return new InferRequest(model, version, id, echoed, inputs, outputs, priority, deadline);
+        return new InferRequest(model, version, id, echoed, inputs, outputs, priority, deadline, Protocol.REST);
     }
 
     private static JsonNode readJson(byte[] body, int length) {

@@ -1,0 +1,33 @@
+package io.sluice.observability;
+
+/** Every Sluice meter name, in one place (Prometheus adds {@code _total}, {@code _seconds} suffixes as usual). */
+public final class MetricNames {
+
+    /** Counter of finished requests, tagged model, protocol, outcome. */
+    public static final String REQUESTS = "sluice.requests";
+    /** Timer of whole requests inside the server, tagged model, protocol. */
+    public static final String REQUEST_DURATION = "sluice.request.duration";
+    /** Timer of model runs (one per batch), tagged model. */
+    public static final String COMPUTE_DURATION = "sluice.compute.duration";
+    /** Distribution of rows per batch, tagged model. */
+    public static final String BATCH_SIZE = "sluice.batch.size";
+    /** Gauge of queued requests, tagged model. */
+    public static final String QUEUE_DEPTH = "sluice.queue.depth";
+    /** Gauge of batches running, tagged model. */
+    public static final String INFLIGHT = "sluice.inflight";
+    /** Gauge, 1 when READY, tagged model, version, provider. */
+    public static final String MODEL_READY = "sluice.model.ready";
+    /** Gauge of the session load time in seconds, tagged model. */
+    public static final String MODEL_LOAD = "sluice.model.load.seconds";
+    /** Gauge of the warmup time in seconds, tagged model. */
+    public static final String MODEL_WARMUP = "sluice.model.warmup.seconds";
+
+    /** Tag keys. */
+    public static final String MODEL = "model";
+    public static final String VERSION = "version";
+    public static final String PROVIDER = "provider";
+    public static final String PROTOCOL = "protocol";
+    public static final String OUTCOME = "outcome";
+
+    private MetricNames() {}
+}

@@ -1,0 +1,68 @@
+package io.sluice.observability;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.sluice.inference.Protocol;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * Records Sluice's meters. Histograms publish buckets (so {@code histogram_quantile} works) with
+ * fixed service-level boundaries from 1 ms to 30 s.
+ */
+@ApplicationScoped
+public class SluiceMetrics {
+
+    private static final Duration[] LATENCY_BUCKETS = {
+        Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10),
+        Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250),
+        Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5),
+        Duration.ofSeconds(10), Duration.ofSeconds(30)
+    };
+
+    @Inject
+    MeterRegistry registry;
+
+    /** Counts one finished request and records its time in the server. */
+    public void request(String model, Protocol protocol, Outcome outcome, long nanos) {
+        Counter.builder(MetricNames.REQUESTS)
+                .tags(MetricNames.MODEL, model, MetricNames.PROTOCOL, protocol.tag(), MetricNames.OUTCOME, outcome.tag())
+                .register(registry).increment();
+        Timer.builder(MetricNames.REQUEST_DURATION)
+                .tags(MetricNames.MODEL, model, MetricNames.PROTOCOL, protocol.tag())
+                .serviceLevelObjectives(LATENCY_BUCKETS)
+                .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** Records one batch run. */
+    public void batch(String model, int rows, long nanos) {
+        DistributionSummary.builder(MetricNames.BATCH_SIZE).tags(MetricNames.MODEL, model)
+                .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128)
+                .register(registry).record(rows);
+        Timer.builder(MetricNames.COMPUTE_DURATION).tags(MetricNames.MODEL, model)
+                .serviceLevelObjectives(LATENCY_BUCKETS)
+                .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** Registers the queue and in-flight gauges of a model. */
+    public void scheduler(String model, Supplier<Number> queueDepth, Supplier<Number> inflight) {
+        registry.gauge(MetricNames.QUEUE_DEPTH, Tags.of(MetricNames.MODEL, model), queueDepth, s -> s.get().doubleValue());
+        registry.gauge(MetricNames.INFLIGHT, Tags.of(MetricNames.MODEL, model), inflight, s -> s.get().doubleValue());
+    }
+
+    /** Registers the lifecycle gauges of a model version. */
+    public void model(String model, String version, Supplier<String> provider, Supplier<Boolean> ready,
+            Supplier<Double> loadSeconds, Supplier<Double> warmupSeconds) {
+        registry.gauge(MetricNames.MODEL_READY,
+                Tags.of(MetricNames.MODEL, model, MetricNames.VERSION, version, MetricNames.PROVIDER, provider.get()),
+                ready, r -> r.get() ? 1 : 0);
+        registry.gauge(MetricNames.MODEL_LOAD, Tags.of(MetricNames.MODEL, model), loadSeconds, Supplier::get);
+        registry.gauge(MetricNames.MODEL_WARMUP, Tags.of(MetricNames.MODEL, model), warmupSeconds, Supplier::get);
+    }
+}
