@@ -63,8 +63,8 @@ class GpuProviderTest {
         if (noGpu) {
             given().get("/v2/models/gpu-required/ready").then().statusCode(400);
             given().get("/q/health/ready").then().statusCode(200)
-                    .body("checks[0].data.'gpu-required/1'", containsString("FAILED: cuda unavailable"))
-                    .body("checks[0].data.'gpu-required/1'", containsString("on-gpu-unavailable=fail"));
+                    .body("checks.find { it.name == 'models' }.data.'gpu-required/1'", containsString("FAILED: cuda unavailable"))
+                    .body("checks.find { it.name == 'models' }.data.'gpu-required/1'", containsString("on-gpu-unavailable=fail"));
         } else {
             given().get("/v2/models/gpu-required/ready").then().statusCode(200);
         }
