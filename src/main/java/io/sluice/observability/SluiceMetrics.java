@@ -2,6 +2,7 @@ package io.sluice.observability;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
@@ -52,17 +53,22 @@ public class SluiceMetrics {
 
     /** Registers the queue and in-flight gauges of a model. */
     public void scheduler(String model, Supplier<Number> queueDepth, Supplier<Number> inflight) {
-        registry.gauge(MetricNames.QUEUE_DEPTH, Tags.of(MetricNames.MODEL, model), queueDepth, s -> s.get().doubleValue());
-        registry.gauge(MetricNames.INFLIGHT, Tags.of(MetricNames.MODEL, model), inflight, s -> s.get().doubleValue());
+        gauge(MetricNames.QUEUE_DEPTH, Tags.of(MetricNames.MODEL, model), queueDepth);
+        gauge(MetricNames.INFLIGHT, Tags.of(MetricNames.MODEL, model), inflight);
     }
 
     /** Registers the lifecycle gauges of a model version. */
     public void model(String model, String version, Supplier<String> provider, Supplier<Boolean> ready,
             Supplier<Double> loadSeconds, Supplier<Double> warmupSeconds) {
-        registry.gauge(MetricNames.MODEL_READY,
+        gauge(MetricNames.MODEL_READY,
                 Tags.of(MetricNames.MODEL, model, MetricNames.VERSION, version, MetricNames.PROVIDER, provider.get()),
-                ready, r -> r.get() ? 1 : 0);
-        registry.gauge(MetricNames.MODEL_LOAD, Tags.of(MetricNames.MODEL, model), loadSeconds, Supplier::get);
-        registry.gauge(MetricNames.MODEL_WARMUP, Tags.of(MetricNames.MODEL, model), warmupSeconds, Supplier::get);
+                () -> ready.get() ? 1 : 0);
+        gauge(MetricNames.MODEL_LOAD, Tags.of(MetricNames.MODEL, model), loadSeconds::get);
+        gauge(MetricNames.MODEL_WARMUP, Tags.of(MetricNames.MODEL, model), warmupSeconds::get);
+    }
+
+    /** A gauge that holds its supplier strongly (Micrometer's default is a weak reference). */
+    private void gauge(String name, Tags tags, Supplier<Number> value) {
+        Gauge.builder(name, value).tags(tags).strongReference(true).register(registry);
     }
 }

@@ -47,6 +47,9 @@ public class GrpcErrors implements ExceptionHandlerProvider {
         if (t instanceof StatusException s) {
             return s;
         }
+        if (t instanceof io.grpc.StatusRuntimeException s) {
+            return s.getStatus().asException(s.getTrailers());
+        }
         if (!(t instanceof InferenceException e)) {
             LOG.warn("unexpected failure on gRPC", t);
             return status(Code.INTERNAL, "internal error: " + t, null);

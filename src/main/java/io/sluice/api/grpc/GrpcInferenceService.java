@@ -79,9 +79,21 @@ public class GrpcInferenceService implements GRPCInferenceService {
 
     @Override
     public Uni<ModelInferResponse> modelInfer(ModelInferRequest request) {
+        CallCancellation.Hook cancellation = CallCancellation.current();
         return Uni.createFrom().deferred(() -> {
             InferRequest core = GrpcTensors.request(request, deadline());
-            return service.infer(core).map(response -> GrpcTensors.response(response, Map.of()));
+            return cancelledBy(cancellation, service.infer(core)).map(r -> GrpcTensors.response(r, Map.of()));
+        });
+    }
+
+    /** Cancels {@code work} (taking the request out of its queue) when the client cancels the call. */
+    private static <T> Uni<T> cancelledBy(CallCancellation.Hook cancellation, Uni<T> work) {
+        return Uni.createFrom().emitter(emitter -> {
+            var subscription = work.subscribe().with(emitter::complete, emitter::fail);
+            cancellation.onCancel(() -> {
+                subscription.cancel();
+                emitter.fail(io.grpc.Status.CANCELLED.withDescription("cancelled by the client").asRuntimeException());
+            });
         });
     }
 

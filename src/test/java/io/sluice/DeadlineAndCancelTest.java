@@ -1,0 +1,124 @@
+package io.sluice;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.containsString;
+
+import com.google.protobuf.ByteString;
+import io.grpc.Context;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
+import io.sluice.api.grpc.proto.ModelInferRequest;
+import io.sluice.api.grpc.proto.ModelInferResponse;
+import io.sluice.fixtures.TinyModels;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * While one long request occupies the only instance: a queued request whose deadline passes, or
+ * whose call is cancelled, leaves the queue at once and never runs.
+ */
+@QuarkusTest
+@TestProfile(DeadlineAndCancelTest.Profile.class)
+class DeadlineAndCancelTest {
+
+    private static final int LONG_ROWS = 768;
+
+    public static class Profile implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            try {
+                Path repo = Files.createTempDirectory("sluice-deadline");
+                TinyModels.write(repo, "slow", 1, TinyModels.slow(2000));
+                return Map.of(
+                        "sluice.repository.paths", repo.toString(),
+                        "sluice.models.slow.batching.instances", "1",
+                        "sluice.models.slow.batching.max-batch-size", "1",
+                        "sluice.models.slow.threads.intra-op", "1");
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+    }
+
+    @Test
+    void expiredAndCancelledRequestsLeaveTheQueueAndNeverRun() throws Exception {
+        Await.serverReady();
+        double batchesBefore = gauge("sluice_batch_size_count\\{model=\"slow\"}");
+        CompletableFuture<Integer> longRun = CompletableFuture.supplyAsync(() -> BinaryRest.post("slow",
+                List.of(new BinaryRest.Input("X", "FP32", new long[] {LONG_ROWS, 256}, new byte[LONG_ROWS * 256 * 4])))
+                .statusCode());
+        await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_inflight\\{model=\"slow\"}") == 1);
+
+        ManagedChannel channel = GrpcClients.channel();
+        try {
+            // a gRPC deadline that passes while queued
+            StatusRuntimeException expired = org.assertj.core.api.Assertions.catchThrowableOfType(StatusRuntimeException.class,
+                    () -> GRPCInferenceServiceGrpc.newBlockingStub(channel).withDeadlineAfter(200, TimeUnit.MILLISECONDS)
+                            .modelInfer(oneRow()));
+            assertThat(expired.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
+            await().atMost(Duration.ofSeconds(1)).until(() -> gauge("sluice_queue_depth\\{model=\"slow\"}") == 0);
+
+            // a call the client cancels while it waits
+            Context.CancellableContext context = Context.current().withCancellation();
+            CompletableFuture<ModelInferResponse> cancelled = new CompletableFuture<>();
+            context.run(() -> {
+                var future = GRPCInferenceServiceGrpc.newFutureStub(channel).modelInfer(oneRow());
+                future.addListener(() -> {
+                    try {
+                        cancelled.complete(future.get());
+                    } catch (InterruptedException | ExecutionException | java.util.concurrent.CancellationException e) {
+                        cancelled.completeExceptionally(e);
+                    }
+                }, Runnable::run);
+            });
+            await().atMost(Duration.ofSeconds(2)).until(() -> gauge("sluice_queue_depth\\{model=\"slow\"}") == 1);
+            context.cancel(null);
+            await().atMost(Duration.ofSeconds(1)).until(() -> gauge("sluice_queue_depth\\{model=\"slow\"}") == 0);
+            assertThat(cancelled).isCompletedExceptionally();
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+
+        // the OIP timeout parameter, on REST
+        given().contentType("application/json")
+                .body("{\"parameters\":{\"timeout\":200000},\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,256],"
+                        + "\"parameters\":{\"binary_data_size\":1024}}]}")
+                .post("/v2/models/slow/infer");
+        BinaryRest.Input row = new BinaryRest.Input("X", "FP32", new long[] {1, 256}, new byte[1024]);
+        byte[] header = ("{\"parameters\":{\"timeout\":200000},\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,256],"
+                + "\"parameters\":{\"binary_data_size\":1024}}]}").getBytes();
+        given().header("Inference-Header-Content-Length", header.length).body(BinaryRestTest.concat(header, row.data()))
+                .post("/v2/models/slow/infer").then().statusCode(504).body("error", containsString("deadline passed"));
+
+        // all of that happened while the long request still held the only instance
+        assertThat(gauge("sluice_inflight\\{model=\"slow\"}")).isEqualTo(1);
+        assertThat(longRun.get(60, TimeUnit.SECONDS)).isEqualTo(200);
+        assertThat(gauge("sluice_batch_size_count\\{model=\"slow\"}")).isEqualTo(batchesBefore + 1);
+        assertThat(gauge("sluice_queue_depth\\{model=\"slow\"}")).isZero();
+    }
+
+    private static ModelInferRequest oneRow() {
+        return ModelInferRequest.newBuilder().setModelName("slow")
+                .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(1).addShape(256))
+                .addRawInputContents(ByteString.copyFrom(new byte[1024])).build();
+    }
+
+    private static double gauge(String nameAndTags) {
+        return BatchingTest.metric(given().get("/q/metrics").asString(), nameAndTags);
+    }
+}
