@@ -7,6 +7,10 @@ import ai.djl.onnxruntime.engine.OrtEngine;
 import ai.onnxruntime.OrtEnvironment;
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import io.sluice.config.ExecutionProvider;
+import io.sluice.config.SluiceConfig;
+import java.lang.reflect.Field;
 import org.jboss.logging.Logger;
 
 /**
@@ -26,11 +30,42 @@ public class OnnxEngine {
     private Engine engine;
     private OrtEnvironment environment;
 
+    @Inject
+    SluiceConfig config;
+
     @PostConstruct
     void start() {
         engine = Engine.getEngine(OrtEngine.ENGINE_NAME);
         environment = OrtEnvironment.getEnvironment();
+        if (!gpuConfigured()) {
+            skipDjlCudaProbe();
+        }
         LOG.infof("ONNX Runtime %s through DJL %s", environment.getVersion(), Engine.getDjlVersion());
+    }
+
+    /** True when the defaults or any model ask for a GPU provider. */
+    private boolean gpuConfigured() {
+        return config.modelDefaults().execution().provider().map(ExecutionProvider::gpu).orElse(false)
+                || config.models().values().stream()
+                        .anyMatch(m -> m.execution().provider().map(ExecutionProvider::gpu).orElse(false));
+    }
+
+    /**
+     * DJL picks its default device the first time a model is created by adding the CUDA provider
+     * to throw-away session options: about 3.5 s, then a failure, on a machine without CUDA. When no
+     * model asks for a GPU the answer cannot matter, so the device is set to CPU up front. If DJL
+     * changes the field, this degrades to DJL's own probe, never to a wrong answer.
+     */
+    private void skipDjlCudaProbe() {
+        try {
+            Field field = Engine.class.getDeclaredField("defaultDevice");
+            field.setAccessible(true);
+            if (field.get(engine) == null) {
+                field.set(engine, Device.cpu());
+            }
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            LOG.debugf("DJL default device left to DJL: %s", e);
+        }
     }
 
     /** Sets the switches DJL reads: no telemetry, offline, no alternative engine. Idempotent. */
