@@ -30,7 +30,7 @@ public final class ModelScheduler implements AutoCloseable {
     /** Sees every batch that runs; used for metrics and tests. */
     @FunctionalInterface
     public interface BatchListener {
-        /** Called after a batch of {@code rows} rows from {@code requests} requests ran for {@code nanos}. */
+        /** Called after a batch of {@code rows} rows from {@code requests} requests ran the model for {@code nanos}. */
         void ran(int requests, int rows, long nanos);
     }
 
@@ -172,24 +172,32 @@ public final class ModelScheduler implements AutoCloseable {
             return;
         }
         running.incrementAndGet();
-        long start = clock.getAsLong();
         int rows = jobs.stream().mapToInt(j -> j.rows).sum();
+        long nanos = 0;
         try {
-            List<Tensor> outputs = runner.run(Batches.stack(jobs), jobs.get(0).outputs);
+            List<Tensor> inputs = Batches.stack(jobs);
+            long start = clock.getAsLong();
+            List<Tensor> outputs;
+            try {
+                outputs = runner.run(inputs, jobs.get(0).outputs);
+            } finally {
+                nanos = clock.getAsLong() - start;
+            }
             List<List<Tensor>> perJob = Batches.split(jobs, outputs);
+            running.decrementAndGet();
             for (int i = 0; i < jobs.size(); i++) {
                 jobs.get(i).complete(perJob.get(i));
             }
         } catch (InferenceException e) {
+            running.decrementAndGet();
             jobs.forEach(j -> j.fail(e));
         } catch (RuntimeException | Error e) {
+            running.decrementAndGet();
             LOG.warnf(e, "batch of %d failed on model %s", jobs.size(), model);
             InferenceException failure = new InferenceException.RuntimeFailure(
                     "model '" + model + "' failed: " + e.getMessage(), e);
             jobs.forEach(j -> j.fail(failure));
         } finally {
-            long nanos = clock.getAsLong() - start;
-            running.decrementAndGet();
             nanosPerRow = nanosPerRow == 0 ? nanos / (double) rows
                     : (1 - EWMA_WEIGHT) * nanosPerRow + EWMA_WEIGHT * nanos / (double) rows;
             listener.ran(jobs.size(), rows, nanos);

@@ -90,7 +90,8 @@ final class GrpcTensors {
             for (long d : t.shape()) {
                 tensor.addShape(d);
             }
-            out.addRawOutputContents(UnsafeByteOperations.unsafeWrap(t.view()));
+            // a duplicate, not a read-only view: protobuf wraps an array-backed buffer without copying
+            out.addRawOutputContents(UnsafeByteOperations.unsafeWrap(t.data().duplicate()));
         }
         return out.build();
     }
