@@ -49,9 +49,11 @@ public final class BenchMain {
             System.out.printf("%-28s %-24s %-10s %s%n", s.name(), s.workload().model, s.protocol().label,
                     s.modeLabel());
         }
-        int workloads = ScenarioPlan.workloads(scenarios).size();
-        double rawSeconds = workloads * RawBaseline.layouts().size()
-                * (settings.rawWarmupSeconds + settings.rawDurationSeconds);
+        List<Workload> distinct = ScenarioPlan.workloads(scenarios);
+        int workloads = distinct.size();
+        int rawLayouts = distinct.stream()
+                .mapToInt(w -> RawBaseline.layouts(settings.serverLayout.intraOp(w.model)).size()).sum();
+        double rawSeconds = rawLayouts * (settings.rawWarmupSeconds + settings.rawDurationSeconds);
         double loadSeconds = scenarios.size() * (settings.warmupSeconds + settings.durationSeconds + 1);
         System.out.printf(Locale.ROOT, "%d scenarios over %d workloads: about %.0f s raw baseline + %.0f s load%n",
                 scenarios.size(), workloads, rawSeconds, loadSeconds);

@@ -19,8 +19,10 @@ import java.util.stream.Stream;
  * The same model file run in-process with the ONNX Runtime Java API, no server in between: what the
  * server's numbers are compared with. Per workload it measures three thread layouts, each a closed loop
  * through {@link LoadGenerator}: one caller with intra-op 1, one caller with intra-op = cores, and
- * cores callers sharing one session with intra-op 1. Saturated throughput is the best of all three;
- * single-call latency is the best p50 of the one-caller layouts. Inter-op threads are 1 throughout.
+ * cores callers sharing one session with intra-op 1, plus one caller with the server's intra-op count
+ * ({@link ServerLayout}) if that is none of these. Saturated throughput is the best of all; single-call
+ * latency is kept twice: the best p50 of the one-caller layouts, and the p50 of the one caller with the
+ * server's intra-op count (the same layout, what latency scenarios compare with). Inter-op is 1 throughout.
  */
 final class RawBaseline {
     record Layout(String label, int intraOp, int callers) {
@@ -29,9 +31,14 @@ final class RawBaseline {
     record Run(Layout layout, LoadResult result) {
     }
 
-    /** One workload's baseline, reduced to what the comparison needs. */
+    /**
+     * One workload's baseline, reduced to what the comparison needs: best throughput, best c=1 latency
+     * ({@code p50Ms}, {@code p99Ms}, {@code latencyLayout}) and the c=1 p50 with the server's intra-op
+     * count ({@code serverIntraOp}, {@code sameLayoutP50Ms}; NaN if not measured, 0 in an older raw.json).
+     */
     record Summary(String workload, String model, String modelFile, double bestThroughput, String bestLayout,
-            double p50Ms, double p99Ms, String latencyLayout, List<String> problems) {
+            double p50Ms, double p99Ms, String latencyLayout, int serverIntraOp, double sameLayoutP50Ms,
+            List<String> problems) {
     }
 
     private final Settings settings;
@@ -41,15 +48,23 @@ final class RawBaseline {
         this.settings = settings;
     }
 
-    static List<Layout> layouts() {
+    /** The layouts measured for a model the server runs with {@code serverIntraOp} intra-op threads. */
+    static List<Layout> layouts(int serverIntraOp) {
         int cores = Runtime.getRuntime().availableProcessors();
         List<Layout> layouts = new ArrayList<>();
-        layouts.add(new Layout("c=1 intra=1", 1, 1));
+        layouts.add(oneCaller(1));
         if (cores > 1) {
-            layouts.add(new Layout("c=1 intra=" + cores, cores, 1));
+            layouts.add(oneCaller(cores));
             layouts.add(new Layout("c=" + cores + " intra=1", 1, cores));
         }
+        if (serverIntraOp != 1 && serverIntraOp != cores) {
+            layouts.add(oneCaller(serverIntraOp));
+        }
         return layouts;
+    }
+
+    private static Layout oneCaller(int intraOp) {
+        return new Layout("c=1 intra=" + intraOp, intraOp, 1);
     }
 
     /** One workload's baseline: the summary and every layout's run. */
@@ -60,11 +75,12 @@ final class RawBaseline {
     Measured measure(Workload workload) {
         List<Run> runs = new ArrayList<>();
         List<String> problems = new ArrayList<>();
+        int serverIntraOp = settings.serverLayout.intraOp(workload.model);
         Optional<Path> file = modelFile(workload.model);
         if (file.isEmpty()) {
             problems.add("no " + workload.model + "/<version>/model.onnx under " + settings.modelRepos);
         }
-        for (Layout layout : file.isPresent() ? layouts() : List.<Layout>of()) {
+        for (Layout layout : file.isPresent() ? layouts(serverIntraOp) : List.<Layout>of()) {
             try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
                 options.setIntraOpNumThreads(layout.intraOp());
                 options.setInterOpNumThreads(1);
@@ -106,11 +122,14 @@ final class RawBaseline {
         Run best = runs.stream().max(Comparator.comparingDouble(r -> r.result().throughput())).orElse(null);
         Run fastest = runs.stream().filter(r -> r.layout().callers() == 1 && r.result().ok() > 0)
                 .min(Comparator.comparingDouble(r -> r.result().percentileMs(50))).orElse(null);
+        Run same = runs.stream().filter(r -> r.layout().equals(oneCaller(serverIntraOp)) && r.result().ok() > 0)
+                .findFirst().orElse(null);
         Summary summary = new Summary(workload.key, workload.model, file.map(Path::toString).orElse(null),
                 best == null ? 0 : best.result().throughput(), best == null ? null : best.layout().label(),
                 fastest == null ? Double.NaN : fastest.result().percentileMs(50),
                 fastest == null ? Double.NaN : fastest.result().percentileMs(99),
-                fastest == null ? null : fastest.layout().label(), problems);
+                fastest == null ? null : fastest.layout().label(), serverIntraOp,
+                same == null ? Double.NaN : same.result().percentileMs(50), problems);
         return new Measured(summary, runs);
     }
 

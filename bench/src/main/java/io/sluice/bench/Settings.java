@@ -32,6 +32,7 @@ final class Settings {
     long maxRequests = 5_000_000;
     int grpcChannels = 1;
     boolean skipTiny;
+    ServerLayout serverLayout = ServerLayout.DEFAULT;
 
     static final String USAGE = String.join("\n",
             "usage: java -jar sluice-bench.jar <list|raw|load> [options]",
@@ -54,6 +55,9 @@ final class Settings {
             "  --fp32-model NAME      [all-minilm-l6-v2]    --int8-model NAME [all-minilm-l6-v2-int8]",
             "  --tiny-add-model NAME  [add]                 --tiny-identity-model NAME [identity_fp32]",
             "  --skip-tiny            drop tiny-model scenarios (e.g. the tiny models are missing)",
+            "  --server-intra-op LIST the server's intra-op threads per model, model=N,... [every model "
+                    + ServerLayout.DEFAULT_INTRA_OP + "];",
+            "                         raw measures c=1 with it, latency 'vs raw' compares with it",
             "  --open-max-inflight N  open loop: most requests outstanding at once [64]",
             "  --max-requests N       cap on requests per scenario [5000000]",
             "  --grpc-channels N      gRPC connections shared by the workers [1]");
@@ -109,6 +113,7 @@ final class Settings {
             case "tiny-add-model": tinyAddModel = value; break;
             case "tiny-identity-model": tinyIdentityModel = value; break;
             case "skip-tiny": skipTiny = Boolean.parseBoolean(value); break;
+            case "server-intra-op": serverLayout = ServerLayout.parse(value); break;
             case "open-max-inflight": openMaxInFlight = Integer.parseInt(value); break;
             case "max-requests": maxRequests = Long.parseLong(value); break;
             case "grpc-channels": grpcChannels = Integer.parseInt(value); break;
