@@ -49,6 +49,7 @@ flags (environment variable in brackets):
   --skip-tiny           no tiny-model scenarios [SKIP_TINY=1]
   --list                build the bench, print the selected scenarios and the time estimate, exit
 server tuning: SLUICE_MODEL_OPTS="all-minilm-l6-v2:threads.intra-op=1 all-minilm-l6-v2:batching.instances=2"
+               (each model's threads.intra-op, default 1, is also the raw layout latency 'vs raw' compares with)
                SLUICE_OPTS="-Dsluice.model-defaults.batching.max-batch-size=4"  SERVER_JAVA_OPTS="-Xmx2g"
 EOF
 }
@@ -98,6 +99,24 @@ server_props() {  # fills SERVER_PROPS for port $1 and comma list of repositorie
   SERVER_PROPS+=($SLUICE_OPTS)
 }
 
+server_intra_op() {  # "model=N,..." from SLUICE_MODEL_OPTS' model:threads.intra-op=N (bench default: 1)
+  local kv out=""
+  for kv in $SLUICE_MODEL_OPTS; do
+    case "${kv#*:}" in
+      threads.intra-op=*) out+="${out:+,}${kv%%:*}=${kv#*:threads.intra-op=}" ;;
+      batching.instances=*)
+        [[ " $SLUICE_MODEL_OPTS " == *" ${kv%%:*}:threads.intra-op="* ]] || echo "WARNING: ${kv%%:*} sets" \
+          "batching.instances without threads.intra-op; the server then picks intra-op = cores/instances," \
+          "the bench assumes 1: set ${kv%%:*}:threads.intra-op too" >&2 ;;
+    esac
+  done
+  if [[ "$SLUICE_OPTS" == *model-defaults.threads.intra-op* || "$SLUICE_OPTS" == *model-defaults.batching.instances* ]]; then
+    echo "WARNING: SLUICE_OPTS changes the default thread layout; the bench only knows per-model" \
+         "threads.intra-op from SLUICE_MODEL_OPTS (else 1): set them there" >&2
+  fi
+  echo "$out"
+}
+
 free_port() {
   local p
   for p in $(seq 18080 18199); do
@@ -117,6 +136,8 @@ fi
 
 COMMON=(--scenarios "$SCENARIOS" --warmup "$WARMUP" --duration "$DURATION" --timeout "$TIMEOUT"
         --raw-warmup "$RAW_WARMUP" --raw-duration "$RAW_DURATION")
+SERVER_INTRA_OP="$(server_intra_op)"   # the server's intra-op per model: raw c=1 same-layout run, 'vs raw'
+if [[ -n "$SERVER_INTRA_OP" ]]; then COMMON+=(--server-intra-op "$SERVER_INTRA_OP"); fi
 if [[ "$LIST_ONLY" == 1 ]]; then
   bench list "${COMMON[@]}"
   exit 0

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.stream.Collectors;
 
 /** Entry point: {@code list}, {@code raw} (ONNX Runtime baseline) or {@code load} (against the server). */
 public final class BenchMain {
@@ -57,6 +58,9 @@ public final class BenchMain {
         double loadSeconds = scenarios.size() * (settings.warmupSeconds + settings.durationSeconds + 1);
         System.out.printf(Locale.ROOT, "%d scenarios over %d workloads: about %.0f s raw baseline + %.0f s load%n",
                 scenarios.size(), workloads, rawSeconds, loadSeconds);
+        System.out.println("server intra-op threads (latency 'vs raw' compares with raw c=1 at the same count): "
+                + distinct.stream().map(w -> w.model).distinct()
+                        .map(m -> m + " " + settings.serverLayout.intraOp(m)).collect(Collectors.joining(", ")));
         return 0;
     }
 
@@ -92,7 +96,7 @@ public final class BenchMain {
         Files.createDirectories(settings.out);
         Report.write(settings.out, rows, raw, settings);
         System.out.println();
-        System.out.print(Report.table(rows, raw));
+        System.out.print(Report.table(rows, raw, settings.serverLayout));
         System.out.println("results: " + settings.out.toAbsolutePath());
         return rows.stream().allMatch(r -> r.skipped() == null && r.problems().isEmpty()) ? 0 : 1;
     }

@@ -50,8 +50,9 @@ final class Report {
         out.append(format(lines));
         for (RawBaseline.Measured m : measured) {
             RawBaseline.Summary s = m.summary();
-            out.append(String.format(Locale.ROOT, "  %-12s best throughput %s req/s (%s); best c=1 p50 %s ms (%s)%n",
-                    s.workload(), num(s.bestThroughput()), s.bestLayout(), ms(s.p50Ms()), s.latencyLayout()));
+            out.append(String.format(Locale.ROOT, "  %-12s best throughput %s req/s (%s); best c=1 p50 %s ms (%s);"
+                    + " c=1 p50 with the server's intra-op %d: %s ms%n", s.workload(), num(s.bestThroughput()),
+                    s.bestLayout(), ms(s.p50Ms()), s.latencyLayout(), s.serverIntraOp(), ms(s.sameLayoutP50Ms())));
         }
         return out.toString();
     }
@@ -81,7 +82,7 @@ final class Report {
 
     // ---- scenarios --------------------------------------------------------------------------
 
-    static String table(List<Row> rows, Map<String, RawBaseline.Summary> raw) {
+    static String table(List<Row> rows, Map<String, RawBaseline.Summary> raw, ServerLayout layout) {
         List<String[]> lines = new ArrayList<>();
         lines.add(new String[] {"scenario", "model", "protocol", "mode", "req/s", "seq/s", "p50 ms", "p99 ms",
             "p99.9 ms", "errors", "vs raw"});
@@ -99,11 +100,12 @@ final class Report {
             }
             lines.add(concat(head, num(r.throughput()), num(r.throughput() * s.workload().rows()),
                     ms(r.percentileMs(50)), ms(r.percentileMs(99)), ms(r.percentileMs(99.9)), errors,
-                    vsRaw(s, r, raw.get(s.workload().key))));
+                    RawComparison.vsRaw(s, r, raw.get(s.workload().key), layout)));
         }
         StringBuilder out = new StringBuilder(format(lines));
-        out.append("vs raw: throughput scenarios = req/s divided by the raw best req/s of the same workload;\n")
-                .append("        latency scenarios (c=1, open loop) = p50 minus the raw best c=1 p50, in ms.\n");
+        out.append(RawComparison.LEGEND);
+        RawComparison.notes(rows.stream().map(Row::scenario).collect(Collectors.toList()), raw, layout)
+                .forEach(note -> out.append(note).append('\n'));
         for (Row row : rows) {
             if (row.skipped() != null) {
                 out.append("SKIPPED ").append(row.scenario().name()).append(": ").append(row.skipped()).append('\n');
@@ -119,25 +121,13 @@ final class Report {
         return out.toString();
     }
 
-    static String vsRaw(Scenario s, LoadResult r, RawBaseline.Summary raw) {
-        if (raw == null || r.ok() == 0) {
-            return "-";
-        }
-        if (s.isLatencyScenario()) {
-            return Double.isNaN(raw.p50Ms()) ? "-"
-                    : String.format(Locale.ROOT, "%+.3f ms", r.percentileMs(50) - raw.p50Ms());
-        }
-        return raw.bestThroughput() <= 0 ? "-"
-                : String.format(Locale.ROOT, "%.2fx", r.throughput() / raw.bestThroughput());
-    }
-
     static void write(Path dir, List<Row> rows, Map<String, RawBaseline.Summary> raw, Settings settings)
             throws IOException {
         Files.createDirectories(dir.resolve("histograms"));
-        Files.writeString(dir.resolve("table.txt"), table(rows, raw));
+        Files.writeString(dir.resolve("table.txt"), table(rows, raw, settings.serverLayout));
         List<Map<String, Object>> records = new ArrayList<>();
         for (Row row : rows) {
-            Map<String, Object> m = record(row, raw.get(row.scenario().workload().key));
+            Map<String, Object> m = record(row, raw.get(row.scenario().workload().key), settings.serverLayout);
             records.add(m);
             if (row.result() != null && row.result().ok() > 0) {
                 try (PrintStream p = new PrintStream(
@@ -154,6 +144,8 @@ final class Report {
         config.put("timeoutSeconds", settings.timeoutSeconds);
         config.put("openMaxInFlight", settings.openMaxInFlight);
         config.put("grpcChannels", settings.grpcChannels);
+        config.put("serverIntraOp", settings.serverLayout.intraOp());
+        config.put("serverIntraOpDefault", ServerLayout.DEFAULT_INTRA_OP);
         config.put("cores", Runtime.getRuntime().availableProcessors());
         root.put("config", config);
         root.put("raw", raw.values());
@@ -163,7 +155,7 @@ final class Report {
         writeCsv(dir.resolve("results.csv"), records);
     }
 
-    private static Map<String, Object> record(Row row, RawBaseline.Summary raw) {
+    private static Map<String, Object> record(Row row, RawBaseline.Summary raw, ServerLayout layout) {
         Scenario s = row.scenario();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("scenario", s.name());
@@ -179,8 +171,11 @@ final class Report {
             m.putAll(numbers(row.result(), s.workload().rows()));
         }
         m.put("rawBestThroughput", raw == null ? null : raw.bestThroughput());
-        m.put("rawP50Ms", raw == null ? null : raw.p50Ms());
-        m.put("vsRaw", row.result() == null ? "-" : vsRaw(s, row.result(), raw));
+        m.put("rawBestP50Ms", raw == null ? null : raw.p50Ms());
+        m.put("serverIntraOp", layout.intraOp(s.workload().model));
+        m.put("rawIntraOp", raw == null ? null : raw.serverIntraOp());
+        m.put("rawSameLayoutP50Ms", raw == null ? null : raw.sameLayoutP50Ms());
+        m.put("vsRaw", row.result() == null ? "-" : RawComparison.vsRaw(s, row.result(), raw, layout));
         m.put("valid", row.problems().isEmpty() && row.skipped() == null);
         m.put("problems", String.join("; ", row.problems()));
         m.put("skipped", row.skipped());
@@ -276,7 +271,7 @@ final class Report {
             String[] l = lines.get(n);
             StringBuilder line = new StringBuilder();
             for (int i = 0; i < columns; i++) {
-                boolean numeric = n > 0 && l[i].matches("[-+]?[0-9.]+( ms|x)?");
+                boolean numeric = n > 0 && l[i].matches("[-+]?[0-9.]+( ms( \\(intra \\d+\\))?|x)?");
                 String cell = numeric ? pad(l[i], width[i], true) : pad(l[i], width[i], false);
                 line.append(i == 0 ? "" : " | ").append(cell);
             }

@@ -1,0 +1,63 @@
+package io.sluice.bench;
+
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The {@code vs raw} column. Throughput scenarios: req/s over the raw best req/s of the workload (any
+ * thread layout). Latency scenarios (c=1, open loop): p50 minus the raw c=1 p50 measured with the same
+ * intra-op threads as the server runs the model with ({@link ServerLayout}), labelled with that count.
+ */
+final class RawComparison {
+    static final String LEGEND = String.join("\n",
+            "vs raw: throughput scenarios = req/s divided by the raw best req/s of the same workload (any layout);",
+            "        latency scenarios (c=1, open loop) = p50 minus the raw c=1 p50 with the server's intra-op",
+            "        threads (same layout, shown as 'intra N'), in ms.",
+            "");
+
+    private RawComparison() {
+    }
+
+    static String vsRaw(Scenario s, LoadResult r, RawBaseline.Summary raw, ServerLayout layout) {
+        if (raw == null || r.ok() == 0) {
+            return "-";
+        }
+        if (s.isLatencyScenario()) {
+            int intra = layout.intraOp(s.workload().model);
+            return !sameLayout(raw, intra) || Double.isNaN(raw.sameLayoutP50Ms()) ? "-"
+                    : String.format(Locale.ROOT, "%+.3f ms (intra %d)", r.percentileMs(50) - raw.sameLayoutP50Ms(),
+                            intra);
+        }
+        return raw.bestThroughput() <= 0 ? "-"
+                : String.format(Locale.ROOT, "%.2fx", r.throughput() / raw.bestThroughput());
+    }
+
+    /** Why a latency scenario's {@code vs raw} is empty although there is a baseline; one line per workload. */
+    static Set<String> notes(List<Scenario> scenarios, Map<String, RawBaseline.Summary> raw, ServerLayout layout) {
+        Set<String> notes = new LinkedHashSet<>();
+        for (Scenario s : scenarios) {
+            RawBaseline.Summary summary = raw.get(s.workload().key);
+            if (!s.isLatencyScenario() || summary == null) {
+                continue;
+            }
+            int intra = layout.intraOp(s.workload().model);
+            if (!sameLayout(summary, intra)) {
+                notes.add(String.format(Locale.ROOT, "RAW %s: the raw baseline's same-layout c=1 run has intra-op %s,"
+                        + " the server runs %s with %d; latency 'vs raw' left empty (rerun raw with the same"
+                        + " --server-intra-op)", s.workload().key,
+                        summary.serverIntraOp() > 0 ? summary.serverIntraOp() : "? (older raw.json)",
+                        s.workload().model, intra));
+            } else if (Double.isNaN(summary.sameLayoutP50Ms())) {
+                notes.add("RAW " + s.workload().key + ": no successful raw c=1 run with intra-op " + intra);
+            }
+        }
+        return notes;
+    }
+
+    private static boolean sameLayout(RawBaseline.Summary raw, int serverIntraOp) {
+        return raw.serverIntraOp() == serverIntraOp;
+    }
+}
