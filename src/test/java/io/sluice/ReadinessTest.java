@@ -11,11 +11,15 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
 /** Readiness turns on only once every required model has finished its warmup. */
 @QuarkusTest
 @TestProfile(ReadinessTest.Profile.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ReadinessTest {
 
     public static class Profile implements QuarkusTestProfile {
@@ -25,7 +29,19 @@ class ReadinessTest {
                 Path repo = Files.createTempDirectory("sluice-held");
                 TinyModels.write(repo, "add", 1, TinyModels.add());
                 TinyModels.write(repo, HeldWarmup.MODEL, 1, TinyModels.matmul());
-                return Map.of("sluice.repository.paths", repo.toString());
+                // warmup from sample files: one row of X (3 floats) in <version>/warmup/X
+                Path good = TinyModels.write(repo, "warm-files", 1, TinyModels.matmul()).resolveSibling("warmup");
+                Files.createDirectories(good);
+                Files.write(good.resolve("X"), new byte[12]);
+                Path bad = TinyModels.write(repo, "warm-files-bad", 1, TinyModels.matmul()).resolveSibling("warmup");
+                Files.createDirectories(bad);
+                Files.write(bad.resolve("X"), new byte[5]);
+                return Map.of(
+                        "sluice.repository.paths", repo.toString(),
+                        "sluice.models.warm-files.warmup.data", "files",
+                        "sluice.models.warm-files.warmup.batch-sizes", "1,4",
+                        "sluice.models.warm-files-bad.warmup.data", "files",
+                        "sluice.models.warm-files-bad.required", "false");
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
@@ -33,6 +49,7 @@ class ReadinessTest {
     }
 
     @Test
+    @Order(1)
     void notReadyUntilTheSlowWarmupIsDone() {
         org.awaitility.Awaitility.await().until(() ->
                 given().get("/q/health/started").jsonPath().getString("checks.find { it.name == 'model-loading' }.data.'held-warmup/1'"),
@@ -52,5 +69,17 @@ class ReadinessTest {
                 .body("checks.find { it.name == 'models' }.data.'held-warmup/1'", equalTo("READY"));
         given().get("/q/health/started").then().statusCode(200);
         given().get("/v2/models/" + HeldWarmup.MODEL + "/ready").then().statusCode(200);
+    }
+
+    @Test
+    @Order(2)
+    void warmupFromSampleFiles() {
+        Await.serverReady();
+        given().get("/v2/models/warm-files/ready").then().statusCode(200);
+        given().get("/q/health/ready").then().statusCode(200)
+                .body("checks.find { it.name == 'models' }.data.'warm-files-bad/1'",
+                        org.hamcrest.Matchers.containsString("FAILED: warmup file"))
+                .body("checks.find { it.name == 'models' }.data.'warm-files-bad/1'",
+                        org.hamcrest.Matchers.containsString("has 5 bytes"));
     }
 }

@@ -217,6 +217,14 @@ class RestProtocolTest {
                 .body("checks.find { it.name == 'models' }.data.'add/2'", equalTo("READY"));
     }
 
+    @Test
+    void aRuntimeFailureIs500AndFailsOnlyItsOwnRequest() {
+        infer("reshape", Map.of("inputs", List.of(tensor("X", "FP32", List.of(2, 4), List.of(1, 2, 3, 4, 5, 6, 7, 8)))))
+                .then().statusCode(500).body("error", containsString("model 'reshape' failed"));
+        infer("reshape", Map.of("inputs", List.of(tensor("X", "FP32", List.of(1, 4), List.of(1, 2, 3, 4)))))
+                .then().statusCode(200).body("outputs[0].shape", equalTo(List.of(2, 2)));
+    }
+
     private static io.restassured.response.Response infer(String model, Map<String, Object> body) {
         return given().contentType(ContentType.JSON).body(body).post("/v2/models/" + model + "/infer");
     }

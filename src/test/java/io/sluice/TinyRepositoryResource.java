@@ -27,7 +27,8 @@ public class TinyRepositoryResource implements QuarkusTestResourceLifecycleManag
                     Map.entry("sluice.models.identity_uint16.required", "false"),
                     Map.entry("sluice.models.identity_uint32.required", "false"),
                     Map.entry("sluice.models.identity_uint64.required", "false"),
-                    Map.entry("quarkus.http.limits.max-body-size", "8M"));
+                    Map.entry("quarkus.http.limits.max-body-size", "8M"),
+                    Map.entry("quarkus.grpc.server.max-inbound-message-size", Integer.toString(8 * 1024 * 1024)));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

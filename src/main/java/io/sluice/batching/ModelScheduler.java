@@ -188,6 +188,11 @@ public final class ModelScheduler implements AutoCloseable {
             for (int i = 0; i < jobs.size(); i++) {
                 jobs.get(i).complete(perJob.get(i));
             }
+        } catch (InferenceException.RuntimeFailure e) {
+            running.decrementAndGet();
+            InferenceException failure = new InferenceException.RuntimeFailure(
+                    "model '" + model + "' failed: " + e.getMessage(), e.getCause());
+            jobs.forEach(j -> j.fail(failure));
         } catch (InferenceException e) {
             running.decrementAndGet();
             jobs.forEach(j -> j.fail(e));

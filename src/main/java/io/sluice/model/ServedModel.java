@@ -163,12 +163,17 @@ public final class ServedModel {
         return priority - 1;
     }
 
-    void close() {
-        if (scheduler != null) {
-            scheduler.close();
+    /** Stops the scheduler (draining it) and closes the session; idempotent. */
+    synchronized void close() {
+        ModelScheduler s = scheduler;
+        OnnxSession o = session;
+        scheduler = null;
+        session = null;
+        if (s != null) {
+            s.close();
         }
-        if (session != null) {
-            session.close();
+        if (o != null) {
+            o.close();
         }
     }
 }
