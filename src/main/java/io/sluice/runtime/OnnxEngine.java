@@ -35,6 +35,7 @@ public class OnnxEngine {
 
     @PostConstruct
     void start() {
+        disableTelemetry(); // again at run time: a native image may have run the static block at build time
         engine = Engine.getEngine(OrtEngine.ENGINE_NAME);
         environment = OrtEnvironment.getEnvironment();
         if (!gpuConfigured()) {
