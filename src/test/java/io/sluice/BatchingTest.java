@@ -8,8 +8,6 @@ import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.path.json.JsonPath;
 import io.sluice.fixtures.TinyModels;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,18 +30,14 @@ class BatchingTest {
     public static class Profile implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            try {
-                Path repo = Files.createTempDirectory("sluice-batching");
-                TinyModels.write(repo, "batched", 1, TinyModels.matmul());
-                return Map.of(
-                        "sluice.repository.paths", repo.toString(),
-                        "sluice.models.batched.batching.max-batch-size", Integer.toString(CALLERS),
-                        // long enough that only a full batch explains a quick answer
-                        "sluice.models.batched.batching.max-queue-delay-micros", "1000000",
-                        "sluice.models.batched.batching.instances", "1");
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
+            Path repo = TinyModels.newRepository("sluice-batching");
+            TinyModels.write(repo, "batched", 1, TinyModels.matmul());
+            return Map.of(
+                    "sluice.repository.paths", repo.toString(),
+                    "sluice.models.batched.batching.max-batch-size", Integer.toString(CALLERS),
+                    // long enough that only a full batch explains a quick answer
+                    "sluice.models.batched.batching.max-queue-delay-micros", "1000000",
+                    "sluice.models.batched.batching.instances", "1");
         }
     }
 

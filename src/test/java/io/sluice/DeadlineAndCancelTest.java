@@ -17,8 +17,6 @@ import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.api.grpc.proto.ModelInferResponse;
 import io.sluice.fixtures.TinyModels;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -41,17 +39,13 @@ class DeadlineAndCancelTest {
     public static class Profile implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            try {
-                Path repo = Files.createTempDirectory("sluice-deadline");
-                TinyModels.write(repo, "slow", 1, TinyModels.slow(2000));
-                return Map.of(
-                        "sluice.repository.paths", repo.toString(),
-                        "sluice.models.slow.batching.instances", "1",
-                        "sluice.models.slow.batching.max-batch-size", "1",
-                        "sluice.models.slow.threads.intra-op", "1");
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
+            Path repo = TinyModels.newRepository("sluice-deadline");
+            TinyModels.write(repo, "slow", 1, TinyModels.slow(2000));
+            return Map.of(
+                    "sluice.repository.paths", repo.toString(),
+                    "sluice.models.slow.batching.instances", "1",
+                    "sluice.models.slow.batching.max-batch-size", "1",
+                    "sluice.models.slow.threads.intra-op", "1");
         }
     }
 

@@ -12,8 +12,6 @@ import io.sluice.config.ExecutionProvider;
 import io.sluice.fixtures.TinyModels;
 import io.sluice.runtime.GpuProbe;
 import jakarta.inject.Inject;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -30,21 +28,17 @@ class GpuProviderTest {
     public static class Profile implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            try {
-                Path repo = Files.createTempDirectory("sluice-gpu");
-                TinyModels.write(repo, "gpu-fallback", 1, TinyModels.add());
-                TinyModels.write(repo, "gpu-required", 1, TinyModels.add());
-                TinyModels.write(repo, "cpu-only", 1, TinyModels.add());
-                return Map.of(
-                        "sluice.repository.paths", repo.toString(),
-                        "sluice.models.gpu-fallback.execution.provider", "cuda",
-                        "sluice.models.gpu-fallback.execution.on-gpu-unavailable", "fallback",
-                        "sluice.models.gpu-required.execution.provider", "cuda",
-                        "sluice.models.gpu-required.execution.on-gpu-unavailable", "fail",
-                        "sluice.models.gpu-required.required", "false");
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
+            Path repo = TinyModels.newRepository("sluice-gpu");
+            TinyModels.write(repo, "gpu-fallback", 1, TinyModels.add());
+            TinyModels.write(repo, "gpu-required", 1, TinyModels.add());
+            TinyModels.write(repo, "cpu-only", 1, TinyModels.add());
+            return Map.of(
+                    "sluice.repository.paths", repo.toString(),
+                    "sluice.models.gpu-fallback.execution.provider", "cuda",
+                    "sluice.models.gpu-fallback.execution.on-gpu-unavailable", "fallback",
+                    "sluice.models.gpu-required.execution.provider", "cuda",
+                    "sluice.models.gpu-required.execution.on-gpu-unavailable", "fail",
+                    "sluice.models.gpu-required.required", "false");
         }
     }
 

@@ -7,8 +7,6 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.sluice.fixtures.TinyModels;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.MethodOrderer;
@@ -25,26 +23,18 @@ class ReadinessTest {
     public static class Profile implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            try {
-                Path repo = Files.createTempDirectory("sluice-held");
-                TinyModels.write(repo, "add", 1, TinyModels.add());
-                TinyModels.write(repo, HeldWarmup.MODEL, 1, TinyModels.matmul());
-                // warmup from sample files: one row of X (3 floats) in <version>/warmup/X
-                Path good = TinyModels.write(repo, "warm-files", 1, TinyModels.matmul()).resolveSibling("warmup");
-                Files.createDirectories(good);
-                Files.write(good.resolve("X"), new byte[12]);
-                Path bad = TinyModels.write(repo, "warm-files-bad", 1, TinyModels.matmul()).resolveSibling("warmup");
-                Files.createDirectories(bad);
-                Files.write(bad.resolve("X"), new byte[5]);
-                return Map.of(
-                        "sluice.repository.paths", repo.toString(),
-                        "sluice.models.warm-files.warmup.data", "files",
-                        "sluice.models.warm-files.warmup.batch-sizes", "1,4",
-                        "sluice.models.warm-files-bad.warmup.data", "files",
-                        "sluice.models.warm-files-bad.required", "false");
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
+            Path repo = TinyModels.newRepository("sluice-held");
+            TinyModels.write(repo, "add", 1, TinyModels.add());
+            TinyModels.write(repo, HeldWarmup.MODEL, 1, TinyModels.matmul());
+            // warmup from sample files: one row of X (3 floats) in <version>/warmup/X
+            TinyModels.writeWarmup(TinyModels.write(repo, "warm-files", 1, TinyModels.matmul()), "X", new byte[12]);
+            TinyModels.writeWarmup(TinyModels.write(repo, "warm-files-bad", 1, TinyModels.matmul()), "X", new byte[5]);
+            return Map.of(
+                    "sluice.repository.paths", repo.toString(),
+                    "sluice.models.warm-files.warmup.data", "files",
+                    "sluice.models.warm-files.warmup.batch-sizes", "1,4",
+                    "sluice.models.warm-files-bad.warmup.data", "files",
+                    "sluice.models.warm-files-bad.required", "false");
         }
     }
 

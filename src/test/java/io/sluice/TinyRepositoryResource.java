@@ -2,9 +2,6 @@ package io.sluice;
 
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import io.sluice.fixtures.TinyModels;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -16,22 +13,18 @@ public class TinyRepositoryResource implements QuarkusTestResourceLifecycleManag
 
     @Override
     public Map<String, String> start() {
-        try {
-            Path repo = Files.createTempDirectory("sluice-tiny-repo");
-            TinyModels.writeStandard(repo);
-            return Map.ofEntries(
-                    Map.entry("sluice.repository.paths", repo + ",target/model-repository"),
-                    // the corrupt fixture must not hold server readiness down
-                    Map.entry("sluice.models.corrupt.required", "false"),
-                    // ONNX Runtime's Java API cannot feed these; the models FAIL at warmup by design
-                    Map.entry("sluice.models.identity_uint16.required", "false"),
-                    Map.entry("sluice.models.identity_uint32.required", "false"),
-                    Map.entry("sluice.models.identity_uint64.required", "false"),
-                    Map.entry("quarkus.http.limits.max-body-size", "8M"),
-                    Map.entry("quarkus.grpc.server.max-inbound-message-size", Integer.toString(8 * 1024 * 1024)));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        Path repo = TinyModels.newRepository("sluice-tiny-repo");
+        TinyModels.writeStandard(repo);
+        return Map.ofEntries(
+                Map.entry("sluice.repository.paths", repo + ",target/model-repository"),
+                // the corrupt fixture must not hold server readiness down
+                Map.entry("sluice.models.corrupt.required", "false"),
+                // ONNX Runtime's Java API cannot feed these; the models FAIL at warmup by design
+                Map.entry("sluice.models.identity_uint16.required", "false"),
+                Map.entry("sluice.models.identity_uint32.required", "false"),
+                Map.entry("sluice.models.identity_uint64.required", "false"),
+                Map.entry("quarkus.http.limits.max-body-size", "8M"),
+                Map.entry("quarkus.grpc.server.max-inbound-message-size", Integer.toString(8 * 1024 * 1024)));
     }
 
     @Override
