@@ -187,6 +187,21 @@ class RestProtocolTest {
     }
 
     @Test
+    void priorityAndTimeoutHeadersAreRead() {
+        String body = "{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,1,1]}]}";
+        given().contentType(ContentType.JSON).header("Sluice-Priority", "1").body(body).post("/v2/models/matmul/infer")
+                .then().statusCode(200);
+        given().contentType(ContentType.JSON).header("Sluice-Priority", "3").body(body).post("/v2/models/matmul/infer")
+                .then().statusCode(400).body("error", containsString("priority 3 is out of range"));
+        given().contentType(ContentType.JSON).header("Sluice-Priority", "high").body(body).post("/v2/models/matmul/infer")
+                .then().statusCode(400).body("error", containsString("Sluice-Priority"));
+        given().contentType(ContentType.JSON).header("Sluice-Timeout-Us", "0").body(body).post("/v2/models/matmul/infer")
+                .then().statusCode(504).body("error", containsString("deadline passed before"));
+        given().contentType(ContentType.JSON).header("Sluice-Timeout-Us", "30000000").body(body).post("/v2/models/matmul/infer")
+                .then().statusCode(200);
+    }
+
+    @Test
     void integersOutOfRangeAre400() {
         infer("identity_int8", Map.of("inputs", List.of(tensor("INPUT0", "INT8", List.of(1, 4), List.of(1, 2, 3, 300)))))
                 .then().statusCode(400).body("error", containsString("element 3 is 300"));
