@@ -167,13 +167,16 @@ public final class ModelScheduler implements AutoCloseable {
         }
     }
 
+    /** Runs one batch and answers each of its jobs; a failure fails only these jobs. */
     private void execute(List<Job> jobs) {
         if (jobs.isEmpty()) {
             return;
         }
-        running.incrementAndGet();
         int rows = jobs.stream().mapToInt(j -> j.rows).sum();
+        List<List<Tensor>> perJob = null;
+        InferenceException failure = null;
         long nanos = 0;
+        running.incrementAndGet();
         try {
             List<Tensor> inputs = Batches.stack(jobs);
             long start = clock.getAsLong();
@@ -183,29 +186,26 @@ public final class ModelScheduler implements AutoCloseable {
             } finally {
                 nanos = clock.getAsLong() - start;
             }
-            List<List<Tensor>> perJob = Batches.split(jobs, outputs);
-            running.decrementAndGet();
-            for (int i = 0; i < jobs.size(); i++) {
-                jobs.get(i).complete(perJob.get(i));
-            }
+            perJob = Batches.split(jobs, outputs);
         } catch (InferenceException.RuntimeFailure e) {
-            running.decrementAndGet();
-            InferenceException failure = new InferenceException.RuntimeFailure(
-                    "model '" + model + "' failed: " + e.getMessage(), e.getCause());
-            jobs.forEach(j -> j.fail(failure));
+            failure = new InferenceException.RuntimeFailure("model '" + model + "' failed: " + e.getMessage(), e.getCause());
         } catch (InferenceException e) {
-            running.decrementAndGet();
-            jobs.forEach(j -> j.fail(e));
+            failure = e;
         } catch (RuntimeException | Error e) {
-            running.decrementAndGet();
             LOG.warnf(e, "batch of %d failed on model %s", jobs.size(), model);
-            InferenceException failure = new InferenceException.RuntimeFailure(
-                    "model '" + model + "' failed: " + e.getMessage(), e);
-            jobs.forEach(j -> j.fail(failure));
+            failure = new InferenceException.RuntimeFailure("model '" + model + "' failed: " + e.getMessage(), e);
         } finally {
+            running.decrementAndGet();
             nanosPerRow = nanosPerRow == 0 ? nanos / (double) rows
                     : (1 - EWMA_WEIGHT) * nanosPerRow + EWMA_WEIGHT * nanos / (double) rows;
             listener.ran(jobs.size(), rows, nanos);
+        }
+        for (int i = 0; i < jobs.size(); i++) {
+            if (failure == null) {
+                jobs.get(i).complete(perJob.get(i));
+            } else {
+                jobs.get(i).fail(failure);
+            }
         }
     }
 

@@ -2,6 +2,7 @@ package io.sluice.inference;
 
 import io.sluice.config.SluiceConfig;
 import io.sluice.model.ModelRegistry;
+import io.sluice.model.ModelState;
 import io.sluice.model.ServedModel;
 import io.sluice.observability.Outcome;
 import io.sluice.observability.SluiceMetrics;
@@ -77,7 +78,7 @@ public class InferenceService {
      * @throws InferenceException.ModelNotFound for an unknown model or version
      */
     public boolean modelReady(String model, String version) {
-        return registry.find(model, version).state() == io.sluice.model.ModelState.READY;
+        return registry.find(model, version).state() == ModelState.READY;
     }
 
     /**

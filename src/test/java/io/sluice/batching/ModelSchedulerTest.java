@@ -1,0 +1,118 @@
+package io.sluice.batching;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.sluice.inference.Datatype;
+import io.sluice.inference.InferenceException;
+import io.sluice.inference.Tensor;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The threaded scheduler with a fake runtime whose runs the test holds and releases. */
+class ModelSchedulerTest {
+
+    private final CountDownLatch release = new CountDownLatch(1);
+    private ModelScheduler scheduler;
+
+    @AfterEach
+    void close() {
+        release.countDown();
+        if (scheduler != null) {
+            scheduler.close();
+        }
+    }
+
+    @Test
+    void aFullQueueRejectsAtOnceAndEveryQueuedJobIsAnswered() throws Exception {
+        scheduler = scheduler(1, 2, (inputs, outputs) -> {
+            hold(release);
+            return inputs;
+        });
+        CompletableFuture<List<Tensor>> running = submit(1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 1);
+        CompletableFuture<List<Tensor>> queued1 = submit(2);
+        CompletableFuture<List<Tensor>> queued2 = submit(3);
+        assertThatThrownBy(() -> submit(4))
+                .isInstanceOf(InferenceException.Unavailable.class)
+                .hasMessageContaining("queue is full (2 waiting)");
+        assertThat(scheduler.queueDepth()).isEqualTo(2);
+
+        release.countDown();
+        assertThat(value(running.get(5, TimeUnit.SECONDS))).isEqualTo(1);
+        assertThat(value(queued1.get(5, TimeUnit.SECONDS))).isEqualTo(2);
+        assertThat(value(queued2.get(5, TimeUnit.SECONDS))).isEqualTo(3);
+        assertThat(scheduler.queueDepth()).isZero();
+    }
+
+    @Test
+    void aFailingRunFailsOnlyItsOwnJobAndTheModelKeepsServing() throws Exception {
+        release.countDown();
+        scheduler = scheduler(1, 8, (inputs, outputs) -> {
+            if (value(inputs) == 13) {
+                throw new IllegalStateException("unlucky input");
+            }
+            return inputs;
+        });
+        CompletableFuture<List<Tensor>> bad = submit(13);
+        assertThat(bad).failsWithin(Duration.ofSeconds(5)).withThrowableThat()
+                .havingCause().isInstanceOf(InferenceException.RuntimeFailure.class)
+                .withMessageContaining("model 'm' failed: unlucky input");
+        assertThat(value(submit(14).get(5, TimeUnit.SECONDS))).isEqualTo(14);
+    }
+
+    @Test
+    void aCancelledJobLeavesTheQueueAndNeverRuns() throws Exception {
+        int[] runs = {0};
+        scheduler = scheduler(1, 8, (inputs, outputs) -> {
+            runs[0]++;
+            hold(release);
+            return inputs;
+        });
+        CompletableFuture<List<Tensor>> running = submit(1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 1);
+        Job cancelled = job(2, new CompletableFuture<>());
+        scheduler.submit(cancelled);
+        scheduler.cancel(cancelled);
+        assertThat(scheduler.queueDepth()).isZero();
+        release.countDown();
+        running.get(5, TimeUnit.SECONDS);
+        assertThat(value(submit(3).get(5, TimeUnit.SECONDS))).isEqualTo(3);
+        assertThat(runs[0]).isEqualTo(2);
+    }
+
+    private ModelScheduler scheduler(int instances, int queueSize, ModelScheduler.BatchRunner runner) {
+        return new ModelScheduler("m", BatchPolicy.unbatched(queueSize), instances, runner,
+                (requests, rows, nanos) -> { }, System::nanoTime, Thread::new);
+    }
+
+    private CompletableFuture<List<Tensor>> submit(int value) {
+        CompletableFuture<List<Tensor>> result = new CompletableFuture<>();
+        scheduler.submit(job(value, result));
+        return result;
+    }
+
+    private static Job job(int value, CompletableFuture<List<Tensor>> result) {
+        Tensor t = new Tensor("X", Datatype.INT32, new long[] {1}, ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(0, value));
+        return new Job(List.of(t), List.of(), 1, null, 0, Long.MAX_VALUE, result::complete, result::completeExceptionally);
+    }
+
+    private static int value(List<Tensor> tensors) {
+        return tensors.get(0).data().getInt(0);
+    }
+
+    private static void hold(CountDownLatch latch) {
+        try {
+            latch.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
