@@ -10,6 +10,7 @@ import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.util.List;
+import org.jboss.logging.Logger;
 
 /**
  * The one protocol-neutral entry point. REST and gRPC adapters translate their wire format into
@@ -18,6 +19,8 @@ import java.util.List;
  */
 @ApplicationScoped
 public class InferenceService {
+
+    private static final Logger LOG = Logger.getLogger(InferenceService.class);
 
     /** Protocol extensions this server supports, as listed by {@code GET /v2}. */
     public static final List<String> EXTENSIONS = List.of("binary_tensor_data");
@@ -41,10 +44,19 @@ public class InferenceService {
             result = Uni.createFrom().failure(e);
         }
         return result
-                .onItemOrFailure().invoke((item, failure) -> metrics.request(request.model(), request.protocol(),
-                        failure == null ? Outcome.SUCCESS : Outcome.of(failure), System.nanoTime() - start))
-                .onCancellation().invoke(() -> metrics.request(request.model(), request.protocol(),
-                        Outcome.CANCELLED, System.nanoTime() - start));
+                .onItemOrFailure().invoke((item, failure) ->
+                        finished(request, failure == null ? Outcome.SUCCESS : Outcome.of(failure), start))
+                .onCancellation().invoke(() -> finished(request, Outcome.CANCELLED, start));
+    }
+
+    /** Records one finished request: its metrics, and one log line at debug level. */
+    private void finished(InferRequest request, Outcome outcome, long start) {
+        long nanos = System.nanoTime() - start;
+        metrics.request(request.model(), request.protocol(), outcome, nanos);
+        if (LOG.isDebugEnabled()) {
+            LOG.debugf("infer model=%s version=%s protocol=%s id=%s outcome=%s duration=%.3fms", request.model(),
+                    request.version(), request.protocol().tag(), request.id(), outcome.tag(), nanos / 1e6);
+        }
     }
 
     /** Server name, version and extensions. */
