@@ -67,6 +67,7 @@ class BatchingTest {
         String metrics = given().get("/q/metrics").asString();
         assertThat(metric(metrics, "sluice_batch_size_max\\{model=\"batched\"}")).isEqualTo(CALLERS);
         assertThat(metric(metrics, "sluice_batch_size_sum\\{model=\"batched\"}")).isEqualTo(1 + CALLERS); // warmup + callers
+        assertThat(metric(metrics, "sluice_queue_duration_seconds_count\\{model=\"batched\"}")).isEqualTo(1 + CALLERS);
         assertThat(metric(metrics, "sluice_requests_total\\{model=\"batched\",outcome=\"success\",protocol=\"rest\"}"))
                 .isEqualTo(CALLERS);
     }

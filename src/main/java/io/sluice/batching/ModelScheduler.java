@@ -32,6 +32,9 @@ public final class ModelScheduler implements AutoCloseable {
     public interface BatchListener {
         /** Called after a batch of {@code rows} rows from {@code requests} requests ran the model for {@code nanos}. */
         void ran(int requests, int rows, long nanos);
+
+        /** Called once per job as its batch starts, with how long it waited in the queue. */
+        default void waited(long nanos) {}
     }
 
     private static final Logger LOG = Logger.getLogger(ModelScheduler.class);
@@ -180,6 +183,9 @@ public final class ModelScheduler implements AutoCloseable {
         try {
             List<Tensor> inputs = Batches.stack(jobs);
             long start = clock.getAsLong();
+            for (Job job : jobs) {
+                listener.waited(start - job.enqueuedNanos);
+            }
             List<Tensor> outputs;
             try {
                 outputs = runner.run(inputs, jobs.get(0).outputs);

@@ -83,8 +83,7 @@ public class ModelLoader {
                             s.preferredBatchSizes(), s.queueSize(), s.priorityLevels())
                     : new BatchPolicy(1, 0, List.of(), s.queueSize(), s.priorityLevels());
             ModelScheduler scheduler = new ModelScheduler(model.name(), policy, s.instances(), session::run,
-                    (requests, rows, nanos) -> metrics.batch(model.name(), rows, nanos),
-                    System::nanoTime, RuntimeThreads.forModel(model.name()));
+                    schedulerMetrics(model.name()), System::nanoTime, RuntimeThreads.forModel(model.name()));
             metrics.scheduler(model.name(), scheduler::queueDepth, scheduler::inflight);
             model.loaded(session, scheduler, batchable);
             transition(model, ModelState.WARMING, null);
@@ -102,6 +101,20 @@ public class ModelLoader {
             model.close();
             transition(model, ModelState.FAILED, reason);
         }
+    }
+
+    private ModelScheduler.BatchListener schedulerMetrics(String model) {
+        return new ModelScheduler.BatchListener() {
+            @Override
+            public void ran(int requests, int rows, long nanos) {
+                metrics.batch(model, rows, nanos);
+            }
+
+            @Override
+            public void waited(long nanos) {
+                metrics.queueWait(model, nanos);
+            }
+        };
     }
 
     private void transition(ServedModel model, ModelState state, String reason) {

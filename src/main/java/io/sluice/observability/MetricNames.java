@@ -7,6 +7,8 @@ public final class MetricNames {
     public static final String REQUESTS = "sluice.requests";
     /** Timer of whole requests inside the server, tagged model, protocol. */
     public static final String REQUEST_DURATION = "sluice.request.duration";
+    /** Timer of the time each request waited in its model's queue, tagged model. */
+    public static final String QUEUE_DURATION = "sluice.queue.duration";
     /** Timer of model runs (one per batch), tagged model. */
     public static final String COMPUTE_DURATION = "sluice.compute.duration";
     /** Distribution of rows per batch, tagged model. */

@@ -51,6 +51,13 @@ public class SluiceMetrics {
                 .register(registry).record(nanos, TimeUnit.NANOSECONDS);
     }
 
+    /** Records how long one request waited in its model's queue. */
+    public void queueWait(String model, long nanos) {
+        Timer.builder(MetricNames.QUEUE_DURATION).tags(MetricNames.MODEL, model)
+                .serviceLevelObjectives(LATENCY_BUCKETS)
+                .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
     /** Registers the queue and in-flight gauges of a model. */
     public void scheduler(String model, Supplier<Number> queueDepth, Supplier<Number> inflight) {
         gauge(MetricNames.QUEUE_DEPTH, Tags.of(MetricNames.MODEL, model), queueDepth);
