@@ -1,0 +1,51 @@
+package io.sluice.observability;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.sluice.Await;
+import io.sluice.TinyRepositoryResource;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/** Every metric the Grafana dashboard queries is one that {@code /q/metrics} actually exports. */
+@QuarkusTest
+@QuarkusTestResource(TinyRepositoryResource.class)
+class DashboardMetricsTest {
+
+    private static final Pattern METRIC = Pattern.compile("\\b(sluice_[a-z_]+)");
+
+    @Test
+    void everyDashboardMetricIsScraped() throws IOException {
+        Await.serverReady();
+        given().contentType("application/json")
+                .body("{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,1,1]}]}")
+                .post("/v2/models/matmul/infer").then().statusCode(200);
+        String scrape = given().get("/q/metrics").then().statusCode(200).extract().asString();
+
+        Set<String> used = new TreeSet<>();
+        JsonNode dashboard = new ObjectMapper().readTree(Path.of("kubernetes/grafana/sluice-dashboard.json").toFile());
+        for (JsonNode panel : dashboard.get("panels")) {
+            for (JsonNode target : panel.get("targets")) {
+                Matcher m = METRIC.matcher(target.get("expr").asText());
+                while (m.find()) {
+                    used.add(m.group(1));
+                }
+            }
+        }
+        assertThat(used).contains("sluice_request_duration_seconds_bucket", "sluice_requests_total",
+                "sluice_queue_depth", "sluice_batch_size_sum");
+        for (String metric : used) {
+            assertThat(scrape).as("%s in /q/metrics", metric).containsPattern("(?m)^" + metric + "\\{");
+        }
+    }
+}
