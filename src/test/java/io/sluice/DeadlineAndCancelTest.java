@@ -99,6 +99,7 @@ class DeadlineAndCancelTest {
         assertThat(longRun.get(60, TimeUnit.SECONDS)).isEqualTo(200);
         assertThat(gauge("sluice_batch_size_count\\{model=\"slow\"}")).isEqualTo(batchesBefore + 1);
         assertThat(gauge("sluice_queue_depth\\{model=\"slow\"}")).isZero();
+        assertThat(gauge("sluice_rejections_total\\{model=\"slow\",reason=\"deadline\"}")).isGreaterThanOrEqualTo(1);
     }
 
     private static ModelInferRequest oneRow() {

@@ -227,6 +227,8 @@ class RestProtocolTest {
         infer("corrupt", Map.of("inputs", List.of())).then().statusCode(503)
                 .header("Retry-After", org.hamcrest.Matchers.notNullValue())
                 .body("error", containsString("FAILED"));
+        assertThat(given().get("/q/metrics").asString()).containsPattern(
+                "(?m)^sluice_rejections_total\\{model=\"corrupt\",reason=\"not_ready\"} [1-9]");
         given().get("/q/health/ready").then().statusCode(200)
                 .body("checks.find { it.name == 'models' }.data.'corrupt/1'", containsString("FAILED: ONNX Runtime cannot load"))
                 .body("checks.find { it.name == 'models' }.data.'add/2'", equalTo("READY"));

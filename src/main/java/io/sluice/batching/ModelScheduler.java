@@ -77,10 +77,11 @@ public final class ModelScheduler implements AutoCloseable {
         lock.lock();
         try {
             if (closed) {
-                throw new InferenceException.Unavailable("model '" + model + "' is shutting down", Duration.ofSeconds(1));
+                throw new InferenceException.Unavailable(InferenceException.Unavailable.Reason.NOT_READY,
+                        "model '" + model + "' is shutting down", Duration.ofSeconds(1));
             }
             if (!batcher.offer(job, clock.getAsLong())) {
-                throw new InferenceException.Unavailable(
+                throw new InferenceException.Unavailable(InferenceException.Unavailable.Reason.QUEUE_FULL,
                         "model '" + model + "' queue is full (" + batcher.size() + " waiting)", retryAfter());
             }
             changed.signal();

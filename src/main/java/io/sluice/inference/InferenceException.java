@@ -35,11 +35,25 @@ public abstract sealed class InferenceException extends RuntimeException {
 
     /** Model not ready, queue full: 503 + Retry-After / UNAVAILABLE + RetryInfo. */
     public static final class Unavailable extends InferenceException {
+
+        /** Why the request was turned away; the {@code reason} tag of rejection metrics. */
+        public enum Reason {
+            NOT_READY,
+            QUEUE_FULL
+        }
+
+        private final Reason reason;
         private final Duration retryAfter;
 
-        public Unavailable(String message, Duration retryAfter) {
+        public Unavailable(Reason reason, String message, Duration retryAfter) {
             super(message, null);
+            this.reason = reason;
             this.retryAfter = retryAfter;
+        }
+
+        /** Why the request was turned away. */
+        public Reason reason() {
+            return reason;
         }
 
         /** When the client should try again. */

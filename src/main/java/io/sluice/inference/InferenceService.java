@@ -44,8 +44,12 @@ public class InferenceService {
             result = Uni.createFrom().failure(e);
         }
         return result
-                .onItemOrFailure().invoke((item, failure) ->
-                        finished(request, failure == null ? Outcome.SUCCESS : Outcome.of(failure), start))
+                .onItemOrFailure().invoke((item, failure) -> {
+                    if (failure != null) {
+                        metrics.rejection(request.model(), failure);
+                    }
+                    finished(request, failure == null ? Outcome.SUCCESS : Outcome.of(failure), start);
+                })
                 .onCancellation().invoke(() -> finished(request, Outcome.CANCELLED, start));
     }
 

@@ -147,7 +147,7 @@ public final class ServedModel {
 
     InferenceException.Unavailable notReady() {
         String why = state == ModelState.FAILED ? ": " + reason : "";
-        return new InferenceException.Unavailable(
+        return new InferenceException.Unavailable(InferenceException.Unavailable.Reason.NOT_READY,
                 "model '" + name() + "' version " + version() + " is " + state + why, Duration.ofSeconds(5));
     }
 

@@ -5,6 +5,8 @@ public final class MetricNames {
 
     /** Counter of finished requests, tagged model, protocol, outcome. */
     public static final String REQUESTS = "sluice.requests";
+    /** Counter of requests turned away before running, tagged model, reason. */
+    public static final String REJECTIONS = "sluice.rejections";
     /** Timer of whole requests inside the server, tagged model, protocol. */
     public static final String REQUEST_DURATION = "sluice.request.duration";
     /** Timer of the time each request waited in its model's queue, tagged model. */
@@ -30,6 +32,7 @@ public final class MetricNames {
     public static final String PROVIDER = "provider";
     public static final String PROTOCOL = "protocol";
     public static final String OUTCOME = "outcome";
+    public static final String REASON = "reason";
 
     private MetricNames() {}
 }

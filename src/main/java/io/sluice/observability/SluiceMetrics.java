@@ -6,7 +6,9 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
+import io.sluice.inference.InferenceException;
 import io.sluice.inference.Protocol;
+import java.util.Locale;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.time.Duration;
@@ -39,6 +41,20 @@ public class SluiceMetrics {
                 .tags(MetricNames.MODEL, model, MetricNames.PROTOCOL, protocol.tag())
                 .serviceLevelObjectives(LATENCY_BUCKETS)
                 .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** Counts one rejection: a 503 (not ready, queue full) or a deadline that passed before the run. */
+    public void rejection(String model, Throwable failure) {
+        String reason;
+        if (failure instanceof InferenceException.Unavailable u) {
+            reason = u.reason().name().toLowerCase(Locale.ROOT);
+        } else if (failure instanceof InferenceException.DeadlineExceeded) {
+            reason = "deadline";
+        } else {
+            return;
+        }
+        Counter.builder(MetricNames.REJECTIONS).tags(MetricNames.MODEL, model, MetricNames.REASON, reason)
+                .register(registry).increment();
     }
 
     /** Records one batch run. */
