@@ -73,7 +73,8 @@ class BatchingTest {
     }
 
     static double metric(String scrape, String nameAndTags) {
-        Matcher m = Pattern.compile("(?m)^" + nameAndTags + " ([0-9.eE+-]+)$").matcher(scrape);
+        // a value, then maybe an exemplar (# {trace_id=...}) now that tracing is on
+        Matcher m = Pattern.compile("(?m)^" + nameAndTags + " ([0-9.eE+-]+)( #.*)?$").matcher(scrape);
         assertThat(m.find()).as("metric %s in scrape", nameAndTags).isTrue();
         return Double.parseDouble(m.group(1));
     }

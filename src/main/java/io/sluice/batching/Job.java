@@ -17,6 +17,7 @@ public final class Job {
     final Object signature;
     final int level;
     final long deadlineNanos;
+    final Object trace;
     long enqueuedNanos;
     long sequence;
 
@@ -31,17 +32,19 @@ public final class Job {
      * @param signature jobs may share a batch only when their signatures are equal
      * @param level priority level, 0 is served first
      * @param deadlineNanos deadline on the scheduler's clock, {@link Long#MAX_VALUE} for none
+     * @param trace whatever the caller attaches for tracing; handed back to the runner, never read here
      * @param onResult receives this job's outputs
      * @param onFailure receives the failure
      */
     public Job(List<Tensor> inputs, List<String> outputs, int rows, Object signature, int level,
-            long deadlineNanos, Consumer<List<Tensor>> onResult, Consumer<Throwable> onFailure) {
+            long deadlineNanos, Object trace, Consumer<List<Tensor>> onResult, Consumer<Throwable> onFailure) {
         this.inputs = inputs;
         this.outputs = outputs;
         this.rows = rows;
         this.signature = signature;
         this.level = level;
         this.deadlineNanos = deadlineNanos;
+        this.trace = trace;
         this.onResult = onResult;
         this.onFailure = onFailure;
     }

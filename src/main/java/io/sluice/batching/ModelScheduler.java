@@ -23,8 +23,11 @@ public final class ModelScheduler implements AutoCloseable {
     /** Runs one batch; the only place a model executes. */
     @FunctionalInterface
     public interface BatchRunner {
-        /** Runs {@code inputs}, returning the {@code outputs} requested (all when empty). */
-        List<Tensor> run(List<Tensor> inputs, List<String> outputs);
+        /**
+         * Runs {@code inputs}, returning the {@code outputs} requested (all when empty); {@code traces}
+         * are the jobs' trace contexts, in batch order.
+         */
+        List<Tensor> run(List<Tensor> inputs, List<String> outputs, List<Object> traces);
     }
 
     /** Sees every batch that runs; used for metrics and tests. */
@@ -189,7 +192,7 @@ public final class ModelScheduler implements AutoCloseable {
             }
             List<Tensor> outputs;
             try {
-                outputs = runner.run(inputs, jobs.get(0).outputs);
+                outputs = runner.run(inputs, jobs.get(0).outputs, jobs.stream().map(j -> j.trace).toList());
             } finally {
                 nanos = clock.getAsLong() - start;
             }

@@ -8,6 +8,7 @@ import io.sluice.config.ModelSettings;
 import io.sluice.config.SluiceConfig;
 import io.sluice.inference.TensorSpec;
 import io.sluice.observability.SluiceMetrics;
+import io.sluice.observability.Tracing;
 import io.sluice.runtime.OnnxSession;
 import io.sluice.runtime.RuntimeThreads;
 import io.sluice.runtime.SessionLoader;
@@ -45,12 +46,15 @@ public class ModelLoader {
     @Inject
     SluiceMetrics metrics;
 
+    @Inject
+    Tracing tracing;
+
     private Thread loader;
 
     void onStart(@Observes StartupEvent event) {
         List<ModelSource> sources = ModelRepository.scan(config.repository().paths().stream().map(Path::of).toList());
         List<ServedModel> models = sources.stream()
-                .map(s -> new ServedModel(s, ModelSettings.resolve(config, s.name())))
+                .map(s -> new ServedModel(s, ModelSettings.resolve(config, s.name()), tracing))
                 .toList();
         models.forEach(registry::add);
         LOG.infof("found %d model versions: %s", models.size(),
@@ -82,7 +86,8 @@ public class ModelLoader {
                     ? new BatchPolicy(s.maxBatchSize(), TimeUnit.MICROSECONDS.toNanos(s.maxQueueDelayMicros()),
                             s.preferredBatchSizes(), s.queueSize(), s.priorityLevels())
                     : new BatchPolicy(1, 0, List.of(), s.queueSize(), s.priorityLevels());
-            ModelScheduler scheduler = new ModelScheduler(model.name(), policy, s.instances(), session::run,
+            ModelScheduler scheduler = new ModelScheduler(model.name(), policy, s.instances(),
+                    tracing.traced(model.name(), model.version(), (inputs, outputs, traces) -> session.run(inputs, outputs)),
                     schedulerMetrics(model.name()), System::nanoTime, RuntimeThreads.forModel(model.name()));
             metrics.scheduler(model.name(), scheduler::queueDepth, scheduler::inflight);
             model.loaded(session, scheduler, batchable);

@@ -9,6 +9,7 @@ import io.sluice.inference.InferenceException;
 import io.sluice.inference.ModelMetadata;
 import io.sluice.inference.RequestValidation;
 import io.sluice.inference.TensorSpec;
+import io.sluice.observability.Tracing;
 import io.sluice.runtime.OnnxSession;
 import io.smallrye.mutiny.Uni;
 import java.time.Duration;
@@ -31,9 +32,12 @@ public final class ServedModel {
     volatile long loadNanos;
     volatile long warmupNanos;
 
-    ServedModel(ModelSource source, ModelSettings settings) {
+    private final Tracing tracing;
+
+    ServedModel(ModelSource source, ModelSettings settings, Tracing tracing) {
         this.source = source;
         this.settings = settings;
+        this.tracing = tracing;
     }
 
     /** Model name. */
@@ -112,6 +116,11 @@ public final class ServedModel {
      * out of the queue.
      */
     public Uni<InferResponse> infer(InferRequest request) {
+        Tracing.RequestTrace trace = tracing.request(name(), version());
+        return infer(request, trace).onTermination().invoke((item, failure, cancelled) -> trace.end(failure));
+    }
+
+    private Uni<InferResponse> infer(InferRequest request, Tracing.RequestTrace trace) {
         OnnxSession s = session;
         ModelScheduler sched = scheduler;
         if (s == null || sched == null) {
@@ -127,11 +136,12 @@ public final class ServedModel {
         }
         Uni<InferResponse> result = Uni.createFrom().emitter(emitter -> {
             Job job = new Job(valid.inputs(), valid.outputs(), valid.rows(), valid.signature(), level,
-                    request.deadlineNanos(),
+                    request.deadlineNanos(), trace,
                     outputs -> emitter.complete(new InferResponse(name(), version(), request.id(), Map.of(), outputs)),
                     emitter::fail);
             emitter.onTermination(() -> sched.cancel(job));
             sched.submit(job);
+            trace.admitted();
         });
         if (request.hasDeadline()) {
             long remaining = request.deadlineNanos() - System.nanoTime();

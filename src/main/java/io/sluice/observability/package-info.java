@@ -1,6 +1,7 @@
 /**
  * Observability: metric names in one class ({@link io.sluice.observability.MetricNames}), tag values
  * from enums, and {@link io.sluice.observability.SluiceMetrics}, which records them in Micrometer
- * for Prometheus at {@code /q/metrics}.
+ * for Prometheus at {@code /q/metrics}, and {@link io.sluice.observability.Tracing}, Sluice's
+ * OpenTelemetry spans (request, admission, queue, batch, ONNX run) and their links.
  */
 package io.sluice.observability;

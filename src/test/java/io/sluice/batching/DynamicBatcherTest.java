@@ -179,7 +179,7 @@ class DynamicBatcherTest {
     @Test
     void aJobCompletesExactlyOnce() {
         AtomicReference<Object> got = new AtomicReference<>();
-        Job j = new Job(List.of(), List.of(), 1, "s", 0, Long.MAX_VALUE, got::set, got::set);
+        Job j = new Job(List.of(), List.of(), 1, "s", 0, Long.MAX_VALUE, null, got::set, got::set);
         assertThat(j.complete(List.of())).isTrue();
         assertThat(j.fail(new RuntimeException())).isFalse();
         assertThat(j.cancel()).isFalse();
@@ -200,7 +200,7 @@ class DynamicBatcherTest {
     }
 
     private static Job job(String signature, int rows, int level, long deadline) {
-        return new Job(List.of(), List.of(), rows, signature, level, deadline, r -> { }, e -> { });
+        return new Job(List.of(), List.of(), rows, signature, level, deadline, null, r -> { }, e -> { });
     }
 
     private static Job bytesJob(String... values) {
@@ -213,7 +213,7 @@ class DynamicBatcherTest {
             data.putInt(v.length()).put(v.getBytes());
         }
         Tensor t = new Tensor("S", Datatype.BYTES, new long[] {values.length}, data.flip());
-        return new Job(List.of(t), List.of(), values.length, "b", 0, Long.MAX_VALUE, r -> { }, e -> { });
+        return new Job(List.of(t), List.of(), values.length, "b", 0, Long.MAX_VALUE, null, r -> { }, e -> { });
     }
 
     private static float[] floats(Tensor t) {

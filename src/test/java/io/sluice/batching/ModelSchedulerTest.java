@@ -32,7 +32,7 @@ class ModelSchedulerTest {
 
     @Test
     void aFullQueueRejectsAtOnceAndEveryQueuedJobIsAnswered() throws Exception {
-        scheduler = scheduler(1, 2, (inputs, outputs) -> {
+        scheduler = scheduler(1, 2, (inputs, outputs, traces) -> {
             hold(release);
             return inputs;
         });
@@ -55,7 +55,7 @@ class ModelSchedulerTest {
     @Test
     void aFailingRunFailsOnlyItsOwnJobAndTheModelKeepsServing() throws Exception {
         release.countDown();
-        scheduler = scheduler(1, 8, (inputs, outputs) -> {
+        scheduler = scheduler(1, 8, (inputs, outputs, traces) -> {
             if (value(inputs) == 13) {
                 throw new IllegalStateException("unlucky input");
             }
@@ -71,7 +71,7 @@ class ModelSchedulerTest {
     @Test
     void aCancelledJobLeavesTheQueueAndNeverRuns() throws Exception {
         int[] runs = {0};
-        scheduler = scheduler(1, 8, (inputs, outputs) -> {
+        scheduler = scheduler(1, 8, (inputs, outputs, traces) -> {
             runs[0]++;
             hold(release);
             return inputs;
@@ -101,7 +101,7 @@ class ModelSchedulerTest {
 
     private static Job job(int value, CompletableFuture<List<Tensor>> result) {
         Tensor t = new Tensor("X", Datatype.INT32, new long[] {1}, ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(0, value));
-        return new Job(List.of(t), List.of(), 1, null, 0, Long.MAX_VALUE, result::complete, result::completeExceptionally);
+        return new Job(List.of(t), List.of(), 1, null, 0, Long.MAX_VALUE, null, result::complete, result::completeExceptionally);
     }
 
     private static int value(List<Tensor> tensors) {

@@ -1,0 +1,112 @@
+package io.sluice.observability;
+
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.common.Attributes;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanBuilder;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Context;
+import io.sluice.batching.ModelScheduler;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+/**
+ * Sluice's spans. A request gets {@code sluice.infer} (child of the protocol's server span), with
+ * {@code sluice.admission} and {@code sluice.queue} under it; each batch gets {@code sluice.batch},
+ * linked both ways with the requests it ran, and {@code onnx.run} under it. Spans carry model,
+ * version and batch size.
+ */
+@ApplicationScoped
+public class Tracing {
+
+    static final AttributeKey<String> MODEL = AttributeKey.stringKey("sluice.model");
+    static final AttributeKey<String> VERSION = AttributeKey.stringKey("sluice.model.version");
+    static final AttributeKey<Long> BATCH_ROWS = AttributeKey.longKey("sluice.batch.size");
+    static final AttributeKey<Long> BATCH_REQUESTS = AttributeKey.longKey("sluice.batch.requests");
+
+    @Inject
+    Tracer tracer;
+
+    /** One request's spans, carried through the scheduler as the job's trace context. */
+    public final class RequestTrace {
+        private final Attributes attributes;
+        private final Span request;
+        private final Span admission;
+        private volatile Span queue;
+
+        private RequestTrace(Attributes attributes, Span request, Span admission) {
+            this.attributes = attributes;
+            this.request = request;
+            this.admission = admission;
+        }
+
+        /** Admission is over (validated and queued): ends that span and starts the queue wait. */
+        public void admitted() {
+            admission.end();
+            queue = tracer.spanBuilder("sluice.queue").setParent(Context.current().with(request))
+                    .setAllAttributes(attributes).startSpan();
+        }
+
+        private void dequeued() {
+            Span q = queue;
+            if (q != null) {
+                q.end();
+            }
+        }
+
+        /** Ends the request's spans, marking an error when {@code failure} is set. */
+        public void end(Throwable failure) {
+            if (failure != null) {
+                request.setStatus(StatusCode.ERROR, String.valueOf(failure.getMessage()));
+            }
+            admission.end();
+            dequeued();
+            request.end();
+        }
+    }
+
+    /** Starts {@code sluice.infer} under the current (server) span, and {@code sluice.admission} under it. */
+    public RequestTrace request(String model, String version) {
+        Attributes attributes = Attributes.of(MODEL, model, VERSION, version);
+        Span request = tracer.spanBuilder("sluice.infer").setAllAttributes(attributes).startSpan();
+        Span admission = tracer.spanBuilder("sluice.admission").setParent(Context.current().with(request))
+                .setAllAttributes(attributes).startSpan();
+        return new RequestTrace(attributes, request, admission);
+    }
+
+    /** Wraps {@code runner} so each batch runs inside {@code sluice.batch} and {@code onnx.run}. */
+    public ModelScheduler.BatchRunner traced(String model, String version, ModelScheduler.BatchRunner runner) {
+        return (inputs, outputs, traces) -> {
+            long rows = inputs.isEmpty() || inputs.get(0).shape().length == 0 ? 1 : inputs.get(0).shape()[0];
+            SpanBuilder builder = tracer.spanBuilder("sluice.batch").setNoParent()
+                    .setAttribute(MODEL, model).setAttribute(VERSION, version)
+                    .setAttribute(BATCH_ROWS, rows).setAttribute(BATCH_REQUESTS, (long) traces.size());
+            for (Object trace : traces) {
+                if (trace instanceof RequestTrace t) {
+                    t.dequeued();
+                    builder.addLink(t.request.getSpanContext());
+                }
+            }
+            Span batch = builder.startSpan();
+            for (Object trace : traces) {
+                if (trace instanceof RequestTrace t) {
+                    t.request.addLink(batch.getSpanContext());
+                    t.request.setAttribute(BATCH_ROWS, rows);
+                }
+            }
+            Span run = tracer.spanBuilder("onnx.run").setParent(Context.root().with(batch))
+                    .setAttribute(MODEL, model).setAttribute(BATCH_ROWS, rows).startSpan();
+            try {
+                return runner.run(inputs, outputs, traces);
+            } catch (RuntimeException | Error e) {
+                run.recordException(e);
+                run.setStatus(StatusCode.ERROR);
+                throw e;
+            } finally {
+                run.end();
+                batch.end();
+            }
+        };
+    }
+}

@@ -1,0 +1,98 @@
+package io.sluice.observability;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.google.protobuf.ByteString;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.stub.MetadataUtils;
+import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
+import io.opentelemetry.sdk.trace.data.LinkData;
+import io.opentelemetry.sdk.trace.data.SpanData;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.sluice.Await;
+import io.sluice.GrpcClients;
+import io.sluice.TinyRepositoryResource;
+import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
+import io.sluice.api.grpc.proto.ModelInferRequest;
+import jakarta.inject.Inject;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The span tree of a request, its link to the batch that ran it, and W3C context on REST and gRPC. */
+@QuarkusTest
+@QuarkusTestResource(TinyRepositoryResource.class)
+class TracingTest {
+
+    @Inject
+    InMemorySpanExporter spans;
+
+    @BeforeEach
+    void ready() {
+        Await.serverReady();
+        spans.reset();
+    }
+
+    @Test
+    void restRequestSpansJoinTheCallersTraceAndLinkToTheirBatch() {
+        String traceId = "0af7651916cd43dd8448eb211c80319c";
+        given().header("traceparent", "00-" + traceId + "-b7ad6b7169203331-01").contentType("application/json")
+                .body("{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,1,1]}]}")
+                .post("/v2/models/matmul/infer").then().statusCode(200);
+
+        SpanData infer = awaitSpan("sluice.infer", traceId);
+        SpanData admission = awaitSpan("sluice.admission", traceId);
+        SpanData queue = awaitSpan("sluice.queue", traceId);
+        assertThat(admission.getParentSpanId()).isEqualTo(infer.getSpanId());
+        assertThat(queue.getParentSpanId()).isEqualTo(infer.getSpanId());
+        assertThat(infer.getAttributes().get(Tracing.MODEL)).isEqualTo("matmul");
+        assertThat(infer.getAttributes().get(Tracing.VERSION)).isEqualTo("1");
+        assertThat(infer.getAttributes().get(Tracing.BATCH_ROWS)).isEqualTo(1L);
+
+        SpanData batch = await().atMost(Duration.ofSeconds(10)).until(() -> spans.getFinishedSpanItems().stream()
+                .filter(s -> s.getName().equals("sluice.batch"))
+                .filter(s -> s.getLinks().stream().map(LinkData::getSpanContext)
+                        .anyMatch(c -> c.getSpanId().equals(infer.getSpanId())))
+                .findFirst().orElse(null), s -> s != null);
+        assertThat(infer.getLinks()).extracting(l -> l.getSpanContext().getSpanId()).contains(batch.getSpanId());
+        assertThat(batch.getAttributes().get(Tracing.BATCH_ROWS)).isEqualTo(1L);
+        SpanData run = await().atMost(Duration.ofSeconds(10)).until(() -> spans.getFinishedSpanItems().stream()
+                .filter(s -> s.getName().equals("onnx.run") && s.getParentSpanId().equals(batch.getSpanId()))
+                .findFirst().orElse(null), s -> s != null);
+        assertThat(run.getTraceId()).isEqualTo(batch.getTraceId());
+    }
+
+    @Test
+    void grpcAcceptsW3cTraceContext() throws InterruptedException {
+        String traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+        Metadata headers = new Metadata();
+        headers.put(Metadata.Key.of("traceparent", Metadata.ASCII_STRING_MARSHALLER), "00-" + traceId + "-00f067aa0ba902b7-01");
+        ManagedChannel channel = GrpcClients.channel();
+        try {
+            GRPCInferenceServiceGrpc.newBlockingStub(channel)
+                    .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
+                    .withDeadlineAfter(30, TimeUnit.SECONDS)
+                    .modelInfer(ModelInferRequest.newBuilder().setModelName("matmul")
+                            .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32")
+                                    .addShape(1).addShape(3))
+                            .addRawInputContents(ByteString.copyFrom(new byte[12])).build());
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+        assertThat(awaitSpan("sluice.infer", traceId).getAttributes().get(Tracing.MODEL)).isEqualTo("matmul");
+    }
+
+    private SpanData awaitSpan(String name, String traceId) {
+        return await().atMost(Duration.ofSeconds(10)).until(() -> find(spans.getFinishedSpanItems(), name, traceId), s -> s != null);
+    }
+
+    private static SpanData find(List<SpanData> all, String name, String traceId) {
+        return all.stream().filter(s -> s.getName().equals(name) && s.getTraceId().equals(traceId)).findFirst().orElse(null);
+    }
+}
