@@ -57,6 +57,8 @@ public class ModelLoader {
                 .map(s -> new ServedModel(s, ModelSettings.resolve(config, s.name()), tracing))
                 .toList();
         models.forEach(registry::add);
+        models.stream().map(ServedModel::name).distinct().forEach(name -> metrics.scheduler(name,
+                () -> registry.sum(name, ModelScheduler::queueDepth), () -> registry.sum(name, ModelScheduler::inflight)));
         LOG.infof("found %d model versions: %s", models.size(),
                 models.stream().map(m -> m.name() + "/" + m.version()).toList());
         loader = new Thread(() -> models.forEach(this::load), "sluice-model-loader");
@@ -89,7 +91,6 @@ public class ModelLoader {
             ModelScheduler scheduler = new ModelScheduler(model.name(), policy, s.instances(),
                     tracing.traced(model.name(), model.version(), (inputs, outputs, traces) -> session.run(inputs, outputs)),
                     schedulerMetrics(model.name()), System::nanoTime, RuntimeThreads.forModel(model.name()));
-            metrics.scheduler(model.name(), scheduler::queueDepth, scheduler::inflight);
             model.loaded(session, scheduler, batchable);
             transition(model, ModelState.WARMING, null);
             start = System.nanoTime();

@@ -1,13 +1,16 @@
 package io.sluice.model;
 
+import io.sluice.batching.ModelScheduler;
 import io.sluice.inference.InferenceException;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
+import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.function.ToIntFunction;
 
 /**
  * Every model version known to this server, whatever its state. Lookups validate names first, so
@@ -66,6 +69,12 @@ public class ModelRegistry {
     /** Every model version. */
     public List<ServedModel> all() {
         return models.values().stream().map(NavigableMap::values).flatMap(Collection::stream).toList();
+    }
+
+    /** The sum of {@code value} over the loaded versions of {@code name}; for per-model gauges. */
+    public int sum(String name, ToIntFunction<ModelScheduler> value) {
+        return models.getOrDefault(name, new ConcurrentSkipListMap<>()).values().stream()
+                .map(ServedModel::scheduler).filter(Objects::nonNull).mapToInt(value).sum();
     }
 
     /** True when every required model version is READY. */

@@ -140,8 +140,8 @@ public final class ServedModel {
                     outputs -> emitter.complete(new InferResponse(name(), version(), request.id(), Map.of(), outputs)),
                     emitter::fail);
             emitter.onTermination(() -> sched.cancel(job));
+            trace.admitted(); // before submit: an idle instance may run and finish the job at once
             sched.submit(job);
-            trace.admitted();
         });
         if (request.hasDeadline()) {
             long remaining = request.deadlineNanos() - System.nanoTime();

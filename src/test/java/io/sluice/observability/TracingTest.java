@@ -89,7 +89,12 @@ class TracingTest {
     }
 
     private SpanData awaitSpan(String name, String traceId) {
-        return await().atMost(Duration.ofSeconds(10)).until(() -> find(spans.getFinishedSpanItems(), name, traceId), s -> s != null);
+        try {
+            return await().atMost(Duration.ofSeconds(10)).until(() -> find(spans.getFinishedSpanItems(), name, traceId), s -> s != null);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError("no " + name + " in trace " + traceId + "; finished: " + spans.getFinishedSpanItems().stream()
+                    .map(x -> x.getName() + ":" + x.getTraceId() + ":" + x.getParentSpanId()).toList(), e);
+        }
     }
 
     private static SpanData find(List<SpanData> all, String name, String traceId) {
