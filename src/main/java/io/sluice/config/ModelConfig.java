@@ -26,6 +26,39 @@ public interface ModelConfig {
     /** Prewarm before the model turns READY. */
     Warmup warmup();
 
+    /** The model's guards: bulkhead, timeout, circuit breaker. */
+    Admission admission();
+
+    /** Per-model guards (SmallRye Fault Tolerance). */
+    interface Admission {
+        /**
+         * Requests that may execute at once; with {@code batching.queue-size} waiting slots this is the
+         * bulkhead. Default: instances × max batch size (every instance running a full batch).
+         */
+        Optional<Integer> maxConcurrent();
+
+        /** Longest a request may take inside the model (queue and run) before 504 / DEADLINE_EXCEEDED. */
+        Optional<java.time.Duration> timeout();
+
+        /** Circuit breaker on runtime failures. */
+        CircuitBreaker circuitBreaker();
+
+        /** Opens after {@code failure-ratio} of the last {@code request-volume} runs failed; half-opens after {@code delay}. */
+        interface CircuitBreaker {
+            /** Whether the breaker is on. */
+            Optional<Boolean> enabled();
+
+            /** Rolling window of calls it judges. */
+            Optional<Integer> requestVolume();
+
+            /** Failing share of the window that opens it. */
+            Optional<Double> failureRatio();
+
+            /** How long it stays open before a trial call. */
+            Optional<java.time.Duration> delay();
+        }
+    }
+
     /** Execution provider settings. */
     interface Execution {
         /** {@code cpu}, {@code cuda} or {@code tensorrt}. */

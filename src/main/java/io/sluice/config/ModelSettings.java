@@ -1,5 +1,6 @@
 package io.sluice.config;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
@@ -28,7 +29,44 @@ public record ModelSettings(
         List<Integer> warmupBatchSizes,
         int warmupCount,
         WarmupData warmupData,
-        int warmupDynamicDimSize) {
+        int warmupDynamicDimSize,
+        Admission admission) {
+
+    /**
+     * The resolved guards of one model.
+     *
+     * @param maxConcurrent requests executing at once; the bulkhead admits this plus the queue size
+     * @param timeout longest time inside the model
+     * @param circuitBreaker whether the breaker is on
+     * @param requestVolume calls in the breaker's window
+     * @param failureRatio failing share that opens it
+     * @param circuitDelay how long it stays open
+     */
+    public record Admission(int maxConcurrent, Duration timeout, boolean circuitBreaker, int requestVolume,
+            double failureRatio, Duration circuitDelay) {
+
+        public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
+        public static final int DEFAULT_REQUEST_VOLUME = 20;
+        public static final double DEFAULT_FAILURE_RATIO = 0.5;
+        public static final Duration DEFAULT_CIRCUIT_DELAY = Duration.ofSeconds(5);
+
+        public Admission {
+            requirePositive("admission.max-concurrent", maxConcurrent);
+            requirePositive("admission.circuit-breaker.request-volume", requestVolume);
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("admission.timeout must be positive, was " + timeout);
+            }
+            if (!(failureRatio > 0 && failureRatio <= 1)) {
+                throw new IllegalArgumentException("admission.circuit-breaker.failure-ratio must be in (0, 1], was "
+                        + failureRatio);
+            }
+        }
+    }
+
+    /** Requests the bulkhead admits at once: executing plus waiting. */
+    public int capacity() {
+        return admission.maxConcurrent() + queueSize;
+    }
 
     public static final boolean DEFAULT_REQUIRED = true;
     public static final ExecutionProvider DEFAULT_PROVIDER = ExecutionProvider.CPU;
@@ -73,6 +111,7 @@ public record ModelSettings(
         ModelConfig d = config.modelDefaults();
         ModelConfig o = config.models().get(model);
         int instances = pick(o, d, c -> c.batching().instances(), DEFAULT_INSTANCES);
+        int maxBatchSize = pick(o, d, c -> c.batching().maxBatchSize(), DEFAULT_MAX_BATCH_SIZE);
         return new ModelSettings(
                 pick(o, d, ModelConfig::required, DEFAULT_REQUIRED),
                 pick(o, d, c -> c.execution().provider(), DEFAULT_PROVIDER),
@@ -83,7 +122,7 @@ public record ModelSettings(
                 first(o, d, c -> c.execution().tensorrtEngineCache()),
                 pick(o, d, c -> c.threads().intraOp(), defaultIntraOpThreads(instances)),
                 pick(o, d, c -> c.threads().interOp(), DEFAULT_INTER_OP_THREADS),
-                pick(o, d, c -> c.batching().maxBatchSize(), DEFAULT_MAX_BATCH_SIZE),
+                maxBatchSize,
                 pick(o, d, c -> c.batching().maxQueueDelayMicros(), DEFAULT_MAX_QUEUE_DELAY_MICROS),
                 pick(o, d, c -> c.batching().preferredBatchSizes(), List.of()),
                 instances,
@@ -93,7 +132,14 @@ public record ModelSettings(
                 pick(o, d, c -> c.warmup().batchSizes(), DEFAULT_WARMUP_BATCH_SIZES),
                 pick(o, d, c -> c.warmup().count(), DEFAULT_WARMUP_COUNT),
                 pick(o, d, c -> c.warmup().data(), DEFAULT_WARMUP_DATA),
-                pick(o, d, c -> c.warmup().dynamicDimSize(), DEFAULT_WARMUP_DYNAMIC_DIM_SIZE));
+                pick(o, d, c -> c.warmup().dynamicDimSize(), DEFAULT_WARMUP_DYNAMIC_DIM_SIZE),
+                new Admission(
+                        pick(o, d, c -> c.admission().maxConcurrent(), instances * maxBatchSize),
+                        pick(o, d, c -> c.admission().timeout(), Admission.DEFAULT_TIMEOUT),
+                        pick(o, d, c -> c.admission().circuitBreaker().enabled(), true),
+                        pick(o, d, c -> c.admission().circuitBreaker().requestVolume(), Admission.DEFAULT_REQUEST_VOLUME),
+                        pick(o, d, c -> c.admission().circuitBreaker().failureRatio(), Admission.DEFAULT_FAILURE_RATIO),
+                        pick(o, d, c -> c.admission().circuitBreaker().delay(), Admission.DEFAULT_CIRCUIT_DELAY)));
     }
 
     private static <T> T pick(

@@ -3,8 +3,10 @@ package io.sluice.config;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import io.smallrye.config.WithName;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The whole configuration surface of Sluice under {@code sluice.*}. Per-model settings follow the
@@ -27,6 +29,89 @@ public interface SluiceConfig {
 
     /** What {@code GET /v2} reports. */
     Server server();
+
+    /** API keys: who is calling. */
+    Auth auth();
+
+    /** Tenants keyed by name: their API key hashes and rate limits. */
+    Map<String, TenantConfig> tenants();
+
+    /** Token-bucket rate limits per tenant. */
+    @WithName("rate-limit")
+    RateLimit rateLimit();
+
+    /** Authentication of callers by API key ({@code Authorization: Bearer <key>} or {@code X-API-Key}). */
+    interface Auth {
+        /** When on, the inference API answers 401 / UNAUTHENTICATED without a known key. */
+        @WithDefault("false")
+        boolean enabled();
+
+        /** When on (and auth is on), health, metrics and other management endpoints need a key too. */
+        @WithDefault("false")
+        boolean management();
+    }
+
+    /** One tenant. */
+    interface TenantConfig {
+        /** Lower-case hex SHA-256 of each API key of this tenant; keys themselves are never configured. */
+        @WithName("api-key-sha256")
+        Optional<List<String>> apiKeySha256();
+
+        /** The tenant's bucket for every model; else {@code sluice.rate-limit.default}. */
+        @WithName("rate-limit")
+        Optional<Bucket> rateLimit();
+
+        /** Per-model buckets of this tenant, keyed by model name; they replace the tenant's bucket for that model. */
+        Map<String, Bucket> models();
+    }
+
+    /** A token bucket: {@code rate} tokens per second, up to {@code burst}. */
+    interface Bucket {
+        /** Requests per second, sustained. */
+        double rate();
+
+        /** Requests at once after a quiet spell; defaults to one second of rate. */
+        Optional<Integer> burst();
+    }
+
+    /** Rate limiting. */
+    interface RateLimit {
+        /** Off by default: no bucket is consulted. */
+        @WithDefault("false")
+        boolean enabled();
+
+        /** Where buckets live: {@code local} to this process, or {@code redis}, shared by all replicas. */
+        @WithDefault("local")
+        BucketStore store();
+
+        /** The bucket of tenants that configure none, the anonymous tenant included. */
+        @WithName("default")
+        Optional<Bucket> defaultBucket();
+
+        /** Shared buckets in Redis (the connection itself is {@code quarkus.redis.hosts}). */
+        Redis redis();
+
+        /** Redis bucket settings. */
+        interface Redis {
+            /** Longest a request waits for Redis before it uses the local fallback bucket. */
+            @WithDefault("25ms")
+            Duration timeout();
+
+            /** After a failure, how long to use the fallback before trying Redis again. */
+            @WithName("retry-interval")
+            @WithDefault("1s")
+            Duration retryInterval();
+
+            /** Replicas sharing the buckets; the fallback bucket gets rate / replicas (its fair share). */
+            @WithDefault("1")
+            int replicas();
+
+            /** Prefix of every bucket key. */
+            @WithName("key-prefix")
+            @WithDefault("sluice:rl:")
+            String keyPrefix();
+        }
+    }
 
     /** The model repositories. */
     interface Repository {

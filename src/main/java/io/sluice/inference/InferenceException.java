@@ -33,13 +33,41 @@ public abstract sealed class InferenceException extends RuntimeException {
         }
     }
 
-    /** Model not ready, queue full: 503 + Retry-After / UNAVAILABLE + RetryInfo. */
+    /** Missing or unknown API key while authentication is on: 401 / UNAUTHENTICATED. */
+    public static final class Unauthenticated extends InferenceException {
+        public Unauthenticated(String message) {
+            super(message, null);
+        }
+    }
+
+    /**
+     * The tenant is over its rate limit: 429 + Retry-After + RateLimit headers / RESOURCE_EXHAUSTED +
+     * RetryInfo.
+     */
+    public static final class RateLimited extends InferenceException {
+
+        private final RateLimitState state;
+
+        public RateLimited(String message, RateLimitState state) {
+            super(message, null);
+            this.state = state;
+        }
+
+        /** The bucket as it stood when the request was turned away. */
+        public RateLimitState state() {
+            return state;
+        }
+    }
+
+    /** Model not ready, bulkhead or queue full, circuit open: 503 + Retry-After / UNAVAILABLE + RetryInfo. */
     public static final class Unavailable extends InferenceException {
 
         /** Why the request was turned away; the {@code reason} tag of rejection metrics. */
         public enum Reason {
             NOT_READY,
-            QUEUE_FULL
+            QUEUE_FULL,
+            BULKHEAD_FULL,
+            CIRCUIT_OPEN
         }
 
         private final Reason reason;

@@ -1,5 +1,7 @@
 package io.sluice.inference;
 
+import io.sluice.admission.RateLimiter;
+import io.sluice.admission.Tenant;
 import io.sluice.config.SluiceConfig;
 import io.sluice.model.ModelRegistry;
 import io.sluice.model.ModelState;
@@ -34,15 +36,18 @@ public class InferenceService {
     @Inject
     SluiceMetrics metrics;
 
-    /** Runs {@code request}; every failure is an {@link InferenceException} in the returned {@link Uni}. */
-    public Uni<InferResponse> infer(InferRequest request) {
+    @Inject
+    RateLimiter rateLimiter;
+
+    /**
+     * Runs {@code request} for {@code tenant}: its rate limit first, then the model. Every failure is an
+     * {@link InferenceException} in the returned {@link Uni}.
+     */
+    public Uni<InferResponse> infer(Tenant tenant, InferRequest request) {
         long start = System.nanoTime();
-        Uni<InferResponse> result;
-        try {
-            result = registry.ready(request.model(), request.version()).infer(request);
-        } catch (InferenceException e) {
-            result = Uni.createFrom().failure(e);
-        }
+        Uni<InferResponse> result = rateLimiter.enabled()
+                ? rateLimiter.admit(tenant, request.model()).onItem().transformToUni(admitted -> run(request))
+                : run(request);
         return result
                 .onItemOrFailure().invoke((item, failure) -> {
                     if (failure != null) {
@@ -51,6 +56,14 @@ public class InferenceService {
                     finished(request, failure == null ? Outcome.SUCCESS : Outcome.of(failure), start);
                 })
                 .onCancellation().invoke(() -> finished(request, Outcome.CANCELLED, start));
+    }
+
+    private Uni<InferResponse> run(InferRequest request) {
+        try {
+            return registry.ready(request.model(), request.version()).infer(request);
+        } catch (InferenceException e) {
+            return Uni.createFrom().failure(e);
+        }
     }
 
     /** Records one finished request: its metrics, and one log line at debug level. */

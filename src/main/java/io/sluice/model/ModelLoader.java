@@ -2,6 +2,7 @@ package io.sluice.model;
 
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.sluice.admission.ModelGuard;
 import io.sluice.batching.BatchPolicy;
 import io.sluice.batching.ModelScheduler;
 import io.sluice.config.ModelSettings;
@@ -57,8 +58,11 @@ public class ModelLoader {
                 .map(s -> new ServedModel(s, ModelSettings.resolve(config, s.name()), tracing))
                 .toList();
         models.forEach(registry::add);
-        models.stream().map(ServedModel::name).distinct().forEach(name -> metrics.scheduler(name,
-                () -> registry.sum(name, ModelScheduler::queueDepth), () -> registry.sum(name, ModelScheduler::inflight)));
+        models.stream().map(ServedModel::name).distinct().forEach(name -> {
+            metrics.scheduler(name, () -> registry.sum(name, ServedModel::scheduler, ModelScheduler::queueDepth),
+                    () -> registry.sum(name, ServedModel::scheduler, ModelScheduler::inflight));
+            metrics.bulkhead(name, () -> registry.sum(name, ServedModel::guard, ModelGuard::held));
+        });
         LOG.infof("found %d model versions: %s", models.size(),
                 models.stream().map(m -> m.name() + "/" + m.version()).toList());
         loader = new Thread(() -> models.forEach(this::load), "sluice-model-loader");
@@ -86,12 +90,12 @@ public class ModelLoader {
                     && session.outputs().stream().allMatch(TensorSpec::dynamicBatch);
             BatchPolicy policy = batchable
                     ? new BatchPolicy(s.maxBatchSize(), TimeUnit.MICROSECONDS.toNanos(s.maxQueueDelayMicros()),
-                            s.preferredBatchSizes(), s.queueSize(), s.priorityLevels())
-                    : new BatchPolicy(1, 0, List.of(), s.queueSize(), s.priorityLevels());
+                            s.preferredBatchSizes(), s.capacity(), s.priorityLevels())
+                    : new BatchPolicy(1, 0, List.of(), s.capacity(), s.priorityLevels());
             ModelScheduler scheduler = new ModelScheduler(model.name(), policy, s.instances(),
                     tracing.traced(model.name(), model.version(), (inputs, outputs, traces) -> session.run(inputs, outputs)),
                     schedulerMetrics(model.name()), System::nanoTime, RuntimeThreads.forModel(model.name()));
-            model.loaded(session, scheduler, batchable);
+            model.loaded(session, scheduler, new ModelGuard(model.name(), s, scheduler::retryAfter), batchable);
             transition(model, ModelState.WARMING, null);
             start = System.nanoTime();
             if (s.warmupEnabled()) {

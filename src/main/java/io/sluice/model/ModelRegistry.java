@@ -1,6 +1,5 @@
 package io.sluice.model;
 
-import io.sluice.batching.ModelScheduler;
 import io.sluice.inference.InferenceException;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.Collection;
@@ -10,6 +9,7 @@ import java.util.NavigableMap;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.function.Function;
 import java.util.function.ToIntFunction;
 
 /**
@@ -71,10 +71,10 @@ public class ModelRegistry {
         return models.values().stream().map(NavigableMap::values).flatMap(Collection::stream).toList();
     }
 
-    /** The sum of {@code value} over the loaded versions of {@code name}; for per-model gauges. */
-    public int sum(String name, ToIntFunction<ModelScheduler> value) {
+    /** The sum of {@code value} of {@code part} over the loaded versions of {@code name}; for per-model gauges. */
+    public <T> int sum(String name, Function<ServedModel, T> part, ToIntFunction<T> value) {
         return models.getOrDefault(name, new ConcurrentSkipListMap<>()).values().stream()
-                .map(ServedModel::scheduler).filter(Objects::nonNull).mapToInt(value).sum();
+                .map(part).filter(Objects::nonNull).mapToInt(value).sum();
     }
 
     /** True when every required model version is READY. */

@@ -1,5 +1,6 @@
 package io.sluice.model;
 
+import io.sluice.admission.ModelGuard;
 import io.sluice.batching.Job;
 import io.sluice.batching.ModelScheduler;
 import io.sluice.config.ModelSettings;
@@ -28,6 +29,7 @@ public final class ServedModel {
     private volatile String reason;
     private volatile OnnxSession session;
     private volatile ModelScheduler scheduler;
+    private volatile ModelGuard guard;
     private volatile boolean batchable;
     volatile long loadNanos;
     volatile long warmupNanos;
@@ -90,9 +92,15 @@ public final class ServedModel {
         return scheduler;
     }
 
-    void loaded(OnnxSession session, ModelScheduler scheduler, boolean batchable) {
+    /** The guard; null until loaded. */
+    public ModelGuard guard() {
+        return guard;
+    }
+
+    void loaded(OnnxSession session, ModelScheduler scheduler, ModelGuard guard, boolean batchable) {
         this.session = session;
         this.scheduler = scheduler;
+        this.guard = guard;
         this.batchable = batchable;
     }
 
@@ -111,9 +119,9 @@ public final class ServedModel {
     }
 
     /**
-     * Validates and schedules {@code request}. Validation failures, a passed deadline and a full
-     * queue come back as a failed {@link Uni} at once; cancelling the {@link Uni} takes the request
-     * out of the queue.
+     * Validates {@code request}, admits it through the model's guard and schedules it. Validation
+     * failures, a passed deadline, a full bulkhead and an open circuit come back as a failed {@link
+     * Uni} at once; cancelling the {@link Uni} takes the request out of the queue.
      */
     public Uni<InferResponse> infer(InferRequest request) {
         Tracing.RequestTrace trace = tracing.request(name(), version());
@@ -123,7 +131,8 @@ public final class ServedModel {
     private Uni<InferResponse> infer(InferRequest request, Tracing.RequestTrace trace) {
         OnnxSession s = session;
         ModelScheduler sched = scheduler;
-        if (s == null || sched == null) {
+        ModelGuard g = guard;
+        if (s == null || sched == null || g == null) {
             return Uni.createFrom().failure(notReady());
         }
         RequestValidation.Validated valid;
@@ -134,7 +143,7 @@ public final class ServedModel {
         } catch (InferenceException e) {
             return Uni.createFrom().failure(e);
         }
-        Uni<InferResponse> result = Uni.createFrom().emitter(emitter -> {
+        Uni<InferResponse> result = g.run(() -> Uni.createFrom().emitter(emitter -> {
             Job job = new Job(valid.inputs(), valid.outputs(), valid.rows(), valid.signature(), level,
                     request.deadlineNanos(), trace,
                     outputs -> emitter.complete(new InferResponse(name(), version(), request.id(), Map.of(), outputs)),
@@ -142,7 +151,7 @@ public final class ServedModel {
             emitter.onTermination(() -> sched.cancel(job));
             trace.admitted(); // before submit: an idle instance may run and finish the job at once
             sched.submit(job);
-        });
+        }));
         if (request.hasDeadline()) {
             long remaining = request.deadlineNanos() - System.nanoTime();
             if (remaining <= 0) {
@@ -179,6 +188,7 @@ public final class ServedModel {
         OnnxSession o = session;
         scheduler = null;
         session = null;
+        guard = null;
         if (s != null) {
             s.close();
         }

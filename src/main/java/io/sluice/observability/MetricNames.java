@@ -19,6 +19,10 @@ public final class MetricNames {
     public static final String QUEUE_DEPTH = "sluice.queue.depth";
     /** Gauge of batches running, tagged model. */
     public static final String INFLIGHT = "sluice.inflight";
+    /** Counter of rate-limit takes that used the local fallback because Redis was away. */
+    public static final String RATE_LIMIT_FALLBACKS = "sluice.rate.limit.fallbacks";
+    /** Gauge of requests each model's bulkhead admitted and that have not finished, tagged model. */
+    public static final String BULKHEAD_HELD = "sluice.bulkhead.held";
     /** Gauge, 1 when READY, tagged model, version, provider. */
     public static final String MODEL_READY = "sluice.model.ready";
     /** Gauge of the session load time in seconds, tagged model. */

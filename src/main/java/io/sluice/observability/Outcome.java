@@ -9,6 +9,8 @@ public enum Outcome {
     INVALID,
     NOT_FOUND,
     TOO_LARGE,
+    UNAUTHENTICATED,
+    RATE_LIMITED,
     UNAVAILABLE,
     DEADLINE,
     CANCELLED,
@@ -27,6 +29,10 @@ public enum Outcome {
             return NOT_FOUND;
         } else if (failure instanceof InferenceException.PayloadTooLarge) {
             return TOO_LARGE;
+        } else if (failure instanceof InferenceException.Unauthenticated) {
+            return UNAUTHENTICATED;
+        } else if (failure instanceof InferenceException.RateLimited) {
+            return RATE_LIMITED;
         } else if (failure instanceof InferenceException.Unavailable) {
             return UNAVAILABLE;
         } else if (failure instanceof InferenceException.DeadlineExceeded) {

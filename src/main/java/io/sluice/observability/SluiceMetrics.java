@@ -43,10 +43,12 @@ public class SluiceMetrics {
                 .register(registry).record(nanos, TimeUnit.NANOSECONDS);
     }
 
-    /** Counts one rejection: a 503 (not ready, queue full) or a deadline that passed before the run. */
+    /** Counts one rejection: a 429, a 503 (not ready, bulkhead or queue full, circuit open) or a passed deadline. */
     public void rejection(String model, Throwable failure) {
         String reason;
-        if (failure instanceof InferenceException.Unavailable u) {
+        if (failure instanceof InferenceException.RateLimited) {
+            reason = "rate_limited";
+        } else if (failure instanceof InferenceException.Unavailable u) {
             reason = u.reason().name().toLowerCase(Locale.ROOT);
         } else if (failure instanceof InferenceException.DeadlineExceeded) {
             reason = "deadline";
@@ -93,5 +95,15 @@ public class SluiceMetrics {
     /** A gauge that holds its supplier strongly (Micrometer's default is a weak reference). */
     private void gauge(String name, Tags tags, Supplier<Number> value) {
         Gauge.builder(name, value).tags(tags).strongReference(true).register(registry);
+    }
+
+    /** Counts one take that used the local fallback bucket because Redis was unreachable or slow. */
+    public void rateLimitFallback() {
+        Counter.builder(MetricNames.RATE_LIMIT_FALLBACKS).register(registry).increment();
+    }
+
+    /** Publishes the permits each model's bulkhead holds. */
+    public void bulkhead(String model, Supplier<Number> held) {
+        Gauge.builder(MetricNames.BULKHEAD_HELD, held).tags(MetricNames.MODEL, model).strongReference(true).register(registry);
     }
 }

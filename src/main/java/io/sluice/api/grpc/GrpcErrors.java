@@ -16,7 +16,8 @@ import org.jboss.logging.Logger;
 
 /**
  * The one gRPC error mapper: {@link InferenceException} to a status code with its message, as in
- * DESIGN.md's table; 503-class rejections carry {@code google.rpc.RetryInfo}. Anything else is
+ * DESIGN.md's table; rejections the client should retry (UNAVAILABLE, and RESOURCE_EXHAUSTED for a rate
+ * limit) carry {@code google.rpc.RetryInfo}. Anything else is
  * INTERNAL and logged.
  */
 @ApplicationScoped
@@ -54,7 +55,11 @@ public class GrpcErrors implements ExceptionHandlerProvider {
             LOG.warn("unexpected failure on gRPC", t);
             return status(Code.INTERNAL, "internal error: " + t, null);
         }
-        if (e instanceof InferenceException.ModelNotFound) {
+        if (e instanceof InferenceException.Unauthenticated) {
+            return status(Code.UNAUTHENTICATED, e.getMessage(), null);
+        } else if (e instanceof InferenceException.RateLimited r) {
+            return status(Code.RESOURCE_EXHAUSTED, e.getMessage(), r.state().retryAfter());
+        } else if (e instanceof InferenceException.ModelNotFound) {
             return status(Code.NOT_FOUND, e.getMessage(), null);
         } else if (e instanceof InferenceException.InvalidInput) {
             return status(Code.INVALID_ARGUMENT, e.getMessage(), null);
@@ -75,7 +80,7 @@ public class GrpcErrors implements ExceptionHandlerProvider {
                 .setMessage(message);
         if (retryAfter != null) {
             status.addDetails(Any.pack(RetryInfo.newBuilder()
-                    .setRetryDelay(Duration.newBuilder().setSeconds(retryAfter.toSeconds()))
+                    .setRetryDelay(Duration.newBuilder().setSeconds(retryAfter.getSeconds()).setNanos(retryAfter.getNano()))
                     .build()));
         }
         return StatusProto.toStatusException(status.build());

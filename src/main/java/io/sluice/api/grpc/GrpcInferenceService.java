@@ -3,6 +3,7 @@ package io.sluice.api.grpc;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.quarkus.grpc.GrpcService;
+import io.sluice.admission.Tenant;
 import io.sluice.api.grpc.proto.GRPCInferenceService;
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.api.grpc.proto.ModelInferResponse;
@@ -80,9 +81,10 @@ public class GrpcInferenceService implements GRPCInferenceService {
     @Override
     public Uni<ModelInferResponse> modelInfer(ModelInferRequest request) {
         CallCancellation.Hook cancellation = CallCancellation.current();
+        Tenant tenant = GrpcAuthentication.tenant();
         return Uni.createFrom().deferred(() -> {
             InferRequest core = GrpcTensors.request(request, deadline());
-            return cancelledBy(cancellation, service.infer(core)).map(r -> GrpcTensors.response(r, Map.of()));
+            return cancelledBy(cancellation, service.infer(tenant, core)).map(r -> GrpcTensors.response(r, Map.of()));
         });
     }
 

@@ -6,8 +6,8 @@ import io.sluice.inference.InferenceService;
 import io.sluice.inference.ModelMetadata;
 import io.sluice.inference.TensorSpec;
 import io.smallrye.mutiny.Uni;
-import io.vertx.core.Context;
 import io.vertx.core.Vertx;
+import io.vertx.ext.web.RoutingContext;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.HeaderParam;
@@ -15,6 +15,7 @@ import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.util.LinkedHashMap;
@@ -79,8 +80,9 @@ public class InferenceResource {
     public Uni<Response> infer(@PathParam("model") String model, byte[] body,
             @HeaderParam(RestHeaders.HEADER_LENGTH) String headerLength,
             @HeaderParam(RestHeaders.TIMEOUT) String timeout,
-            @HeaderParam(RestHeaders.PRIORITY) String priority) {
-        return infer(model, null, body, headerLength, timeout, priority);
+            @HeaderParam(RestHeaders.PRIORITY) String priority,
+            @Context RoutingContext routing) {
+        return infer(model, null, body, headerLength, timeout, priority, routing);
     }
 
     @POST
@@ -88,7 +90,8 @@ public class InferenceResource {
     public Uni<Response> infer(@PathParam("model") String model, @PathParam("version") String version, byte[] body,
             @HeaderParam(RestHeaders.HEADER_LENGTH) String headerLength,
             @HeaderParam(RestHeaders.TIMEOUT) String timeout,
-            @HeaderParam(RestHeaders.PRIORITY) String priority) {
+            @HeaderParam(RestHeaders.PRIORITY) String priority,
+            @Context RoutingContext routing) {
         long deadline = timeout == null ? InferRequest.NO_DEADLINE
                 : System.nanoTime() + headerNumber(RestHeaders.TIMEOUT, timeout) * 1000;
         int level = priority == null ? 0 : (int) Math.min(Integer.MAX_VALUE, headerNumber(RestHeaders.PRIORITY, priority));
@@ -96,8 +99,8 @@ public class InferenceResource {
                 : (int) Math.min(Integer.MAX_VALUE, headerNumber(RestHeaders.HEADER_LENGTH, headerLength));
         RestInferRequests.Parsed parsed = RestInferRequests.parse(model, version, body == null ? new byte[0] : body,
                 jsonLength, () -> service.modelMetadata(model, version), deadline, level);
-        Context context = Vertx.currentContext();
-        Uni<io.sluice.inference.InferResponse> result = service.infer(parsed.request());
+        io.vertx.core.Context context = Vertx.currentContext();
+        Uni<io.sluice.inference.InferResponse> result = service.infer(RestAuthentication.tenant(routing), parsed.request());
         if (context != null) {
             result = result.emitOn(task -> context.runOnContext(v -> task.run()));
         }

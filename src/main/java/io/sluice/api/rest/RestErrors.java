@@ -1,6 +1,7 @@
 package io.sluice.api.rest;
 
 import io.sluice.inference.InferenceException;
+import io.sluice.inference.RateLimitState;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.util.Map;
@@ -21,7 +22,15 @@ public class RestErrors {
                 .type(MediaType.APPLICATION_JSON_TYPE)
                 .entity(Map.of("error", e.getMessage()));
         if (e instanceof InferenceException.Unavailable u) {
-            response.header(RestHeaders.RETRY_AFTER, u.retryAfter().toSeconds());
+            response.header(RestHeaders.RETRY_AFTER, Math.max(1, ceilSeconds(u.retryAfter())));
+        } else if (e instanceof InferenceException.RateLimited r) {
+            RateLimitState state = r.state();
+            String policy = "\"" + state.policy().replace("\"", "") + "\"";
+            response.header(RestHeaders.RETRY_AFTER, state.retryAfterSeconds())
+                    .header(RestHeaders.RATE_LIMIT_POLICY, policy + ";q=" + state.quota() + ";w=" + state.window())
+                    .header(RestHeaders.RATE_LIMIT, policy + ";r=" + state.remaining() + ";t=" + state.retryAfterSeconds());
+        } else if (e instanceof InferenceException.Unauthenticated) {
+            response.header(RestHeaders.WWW_AUTHENTICATE, "Bearer");
         }
         if (e instanceof InferenceException.RuntimeFailure) {
             LOG.warn(e.getMessage(), e.getCause());
@@ -29,8 +38,16 @@ public class RestErrors {
         return response.build();
     }
 
+    private static long ceilSeconds(java.time.Duration d) {
+        return (d.toNanos() + 999_999_999L) / 1_000_000_000L;
+    }
+
     static int status(InferenceException e) {
-        if (e instanceof InferenceException.ModelNotFound) {
+        if (e instanceof InferenceException.Unauthenticated) {
+            return 401;
+        } else if (e instanceof InferenceException.RateLimited) {
+            return 429;
+        } else if (e instanceof InferenceException.ModelNotFound) {
             return 404;
         } else if (e instanceof InferenceException.InvalidInput) {
             return 400;

@@ -12,5 +12,13 @@ final class RestHeaders {
     /** Seconds to wait before retrying a 503 or 429. */
     static final String RETRY_AFTER = "Retry-After";
 
+    /** IETF RateLimit fields: the policy ({@code "name";q=quota;w=window}) and the state ({@code "name";r=remaining;t=reset}). */
+    static final String RATE_LIMIT_POLICY = "RateLimit-Policy";
+    static final String RATE_LIMIT = "RateLimit";
+    /** Standard API-key headers. */
+    static final String AUTHORIZATION = "Authorization";
+    static final String API_KEY = io.sluice.admission.Tenants.API_KEY_HEADER;
+    static final String WWW_AUTHENTICATE = "WWW-Authenticate";
+
     private RestHeaders() {}
 }

@@ -1,0 +1,155 @@
+package io.sluice.admission;
+
+import io.sluice.config.ModelSettings;
+import io.sluice.inference.InferResponse;
+import io.sluice.inference.InferenceException;
+import io.smallrye.faulttolerance.api.Guard;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.subscription.Cancellable;
+import jakarta.enterprise.util.TypeLiteral;
+import java.time.Duration;
+import java.time.temporal.ChronoUnit;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+import org.eclipse.microprofile.faulttolerance.exceptions.BulkheadException;
+import org.eclipse.microprofile.faulttolerance.exceptions.CircuitBreakerOpenException;
+import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
+
+/**
+ * One model's guard, built from its settings with SmallRye Fault Tolerance's programmatic {@link
+ * Guard}: a bulkhead of {@code max-concurrent + queue-size} requests (executing or waiting in the
+ * scheduler, whose priority order then decides who runs), a timeout, and a circuit breaker that
+ * counts only runtime failures of the model. A full bulkhead or an open breaker rejects at once.
+ * SmallRye's bulkhead for asynchronous calls needs a waiting queue of at least one, so one more
+ * request may wait in the bulkhead itself and enters the scheduler when a permit comes back:
+ * {@link #capacity()} is {@code max-concurrent + queue-size + 1}.
+ *
+ * <p>A permit is held from admission until the request ends and is given back exactly once on every
+ * path (result, failure, cancellation, deadline, timeout): the guarded stage is one future that each
+ * of those paths completes, and completing a future twice does nothing.
+ */
+public final class ModelGuard {
+
+    private static final TypeLiteral<CompletionStage<InferResponse>> STAGE = new TypeLiteral<>() {};
+
+    private final String model;
+    private final int capacity;
+    private final Duration circuitDelay;
+    private final Supplier<Duration> drainTime;
+    private final Guard guard;
+    private final AtomicInteger held = new AtomicInteger();
+    private final AtomicInteger released = new AtomicInteger();
+
+    /**
+     * @param model the model's name, for messages
+     * @param settings the model's resolved settings
+     * @param drainTime how long the model's queue takes to drain now; the Retry-After of a full bulkhead
+     */
+    public ModelGuard(String model, ModelSettings settings, Supplier<Duration> drainTime) {
+        ModelSettings.Admission a = settings.admission();
+        this.model = model;
+        this.capacity = settings.capacity() + 1;
+        this.circuitDelay = a.circuitDelay();
+        this.drainTime = drainTime;
+        Guard.Builder builder = Guard.create()
+                .withDescription("sluice model " + model)
+                .withThreadOffload(false)
+                .withBulkhead().limit(settings.capacity()).queueSize(1)
+                        .onAccepted(held::incrementAndGet)
+                        .onFinished(() -> {
+                            held.decrementAndGet();
+                            released.incrementAndGet();
+                        })
+                        .done()
+                .withTimeout().duration(a.timeout().toMillis(), ChronoUnit.MILLIS).done();
+        if (a.circuitBreaker()) {
+            builder.withCircuitBreaker()
+                    .requestVolumeThreshold(a.requestVolume())
+                    .failureRatio(a.failureRatio())
+                    .delay(a.circuitDelay().toMillis(), ChronoUnit.MILLIS)
+                    .when(t -> unwrap(t) instanceof InferenceException.RuntimeFailure)
+                    .done();
+        }
+        this.guard = builder.build();
+    }
+
+    /** Permits held now: requests admitted and not yet finished. */
+    public int held() {
+        return held.get();
+    }
+
+    /** Permits given back since the start. */
+    public int released() {
+        return released.get();
+    }
+
+    /** Requests admitted at once. */
+    public int capacity() {
+        return capacity;
+    }
+
+    /**
+     * Runs {@code work} under the guard. Rejections (bulkhead full, circuit open) come back as a failed
+     * {@link Uni} before {@code work} is touched; cancelling the returned {@link Uni} cancels the work.
+     */
+    public Uni<InferResponse> run(Supplier<Uni<InferResponse>> work) {
+        return Uni.createFrom().emitter(emitter -> {
+            CompletableFuture<InferResponse> done = new CompletableFuture<>();
+            AtomicReference<Cancellable> running = new AtomicReference<>();
+            Runnable stop = () -> {
+                Cancellable c = running.get();
+                if (c != null) {
+                    c.cancel();
+                }
+                done.cancel(false);
+            };
+            emitter.onTermination(stop);
+            CompletionStage<InferResponse> guarded;
+            try {
+                guarded = guard.get(() -> {
+                    if (!done.isDone()) {
+                        running.set(work.get().subscribe().with(done::complete, done::completeExceptionally));
+                    }
+                    return done;
+                }, STAGE);
+            } catch (RuntimeException e) {
+                stop.run();
+                emitter.fail(translate(e));
+                return;
+            }
+            guarded.whenComplete((response, failure) -> {
+                if (failure == null) {
+                    emitter.complete(response);
+                } else {
+                    stop.run();
+                    emitter.fail(translate(failure));
+                }
+            });
+        });
+    }
+
+    private Throwable translate(Throwable t) {
+        Throwable cause = unwrap(t);
+        if (cause instanceof BulkheadException) {
+            return new InferenceException.Unavailable(InferenceException.Unavailable.Reason.BULKHEAD_FULL,
+                    "model '" + model + "' is at capacity (" + capacity + " requests admitted)", drainTime.get());
+        } else if (cause instanceof CircuitBreakerOpenException) {
+            return new InferenceException.Unavailable(InferenceException.Unavailable.Reason.CIRCUIT_OPEN,
+                    "model '" + model + "' is failing; its circuit breaker is open", circuitDelay);
+        } else if (cause instanceof TimeoutException) {
+            return new InferenceException.DeadlineExceeded("model '" + model + "' took longer than its admission.timeout");
+        }
+        return cause;
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        while (t instanceof CompletionException && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+}

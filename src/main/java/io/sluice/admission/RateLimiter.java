@@ -1,0 +1,158 @@
+package io.sluice.admission;
+
+import io.sluice.config.BucketStore;
+import io.sluice.config.SluiceConfig;
+import io.sluice.inference.InferenceException;
+import io.sluice.inference.RateLimitState;
+import io.sluice.observability.SluiceMetrics;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.redis.client.Redis;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Instance;
+import jakarta.inject.Inject;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
+import org.jboss.logging.Logger;
+
+/**
+ * Takes one token per request from the caller's bucket: the tenant's bucket for the model, else the
+ * tenant's bucket, else {@code sluice.rate-limit.default}; a caller with none of them is not limited.
+ *
+ * <p>With {@code store=redis} the bucket is shared by all replicas. A take waits for Redis at most
+ * {@code redis.timeout}; when Redis fails or is slow, the take goes to a local bucket holding this
+ * replica's fair share ({@code rate / redis.replicas}), the fallback is counted, and Redis is tried
+ * again after {@code redis.retry-interval}. Sluice never fails closed because Redis is down.
+ */
+@ApplicationScoped
+public class RateLimiter {
+
+    private static final Logger LOG = Logger.getLogger(RateLimiter.class);
+    private static final Uni<Void> ADMITTED = Uni.createFrom().voidItem();
+
+    private final boolean enabled;
+    private final BucketStore store;
+    private final SluiceConfig.RateLimit.Redis redisConfig;
+    private final SluiceConfig config;
+    private final SluiceMetrics metrics;
+    private final Instance<Redis> redisClient;
+    private final Map<String, Bucket> byPolicy = new ConcurrentHashMap<>();
+    private volatile RedisBuckets redis;
+    private volatile long redisRetryAtNanos = Long.MIN_VALUE;
+    LongSupplier nanoClock = System::nanoTime;
+    LongSupplier wallClockMillis = System::currentTimeMillis;
+
+    @Inject
+    public RateLimiter(SluiceConfig config, SluiceMetrics metrics, Instance<Redis> redisClient) {
+        this.config = config;
+        this.enabled = config.rateLimit().enabled();
+        this.store = config.rateLimit().store();
+        this.redisConfig = config.rateLimit().redis();
+        this.metrics = metrics;
+        this.redisClient = redisClient;
+    }
+
+    /** Whether any bucket is consulted. */
+    public boolean enabled() {
+        return enabled;
+    }
+
+    /**
+     * Takes a token for {@code tenant} calling {@code model}.
+     *
+     * @return a {@link Uni} that completes when the request may go on, or fails with {@link
+     *     InferenceException.RateLimited}; it never fails for any other reason
+     */
+    public Uni<Void> admit(Tenant tenant, String model) {
+        if (!enabled) {
+            return ADMITTED;
+        }
+        Optional<Bucket> bucket = bucket(tenant.name(), model);
+        if (bucket.isEmpty()) {
+            return ADMITTED;
+        }
+        Bucket b = bucket.get();
+        if (store == BucketStore.LOCAL) {
+            return decide(b, model, b.local().take());
+        }
+        if (nanoClock.getAsLong() - redisRetryAtNanos < 0) {
+            return fallback(b, model);
+        }
+        return redis().take(b.policy(), b.limit())
+                .ifNoItem().after(redisConfig.timeout()).fail()
+                .onItemOrFailure().transformToUni((take, failure) -> {
+                    if (failure != null) {
+                        redisAway(failure);
+                        return fallback(b, model);
+                    }
+                    return decide(b, model, take);
+                });
+    }
+
+    private Uni<Void> fallback(Bucket b, String model) {
+        metrics.rateLimitFallback();
+        return decide(b, model, b.fallback().take());
+    }
+
+    private void redisAway(Throwable failure) {
+        if (nanoClock.getAsLong() - redisRetryAtNanos >= 0) {
+            LOG.warnf("rate-limit buckets in Redis are unreachable (%s); using local fair-share buckets for %s",
+                    failure.toString(), redisConfig.retryInterval());
+        }
+        redisRetryAtNanos = nanoClock.getAsLong() + redisConfig.retryInterval().toNanos();
+    }
+
+    private static Uni<Void> decide(Bucket b, String model, Take take) {
+        if (take.allowed()) {
+            return ADMITTED;
+        }
+        RateLimitState state = new RateLimitState(b.policy(), take.limit().burst(), take.limit().windowSeconds(),
+                take.remaining(), take.retryAfter());
+        return Uni.createFrom().failure(new InferenceException.RateLimited(
+                "tenant '" + b.tenant() + "' is over its rate limit of " + format(take.limit().rate()) + " requests/s"
+                         + " for '" + model + "'; retry after " + take.retryAfter().toMillis() + " ms", state));
+    }
+
+    /** The caller's bucket; buckets exist only for configured tenants and models, so their number is bounded. */
+    private Optional<Bucket> bucket(String tenantName, String model) {
+        SluiceConfig.TenantConfig tenant = config.tenants().get(tenantName);
+        String policy = tenantName;
+        Optional<SluiceConfig.Bucket> shape;
+        if (tenant != null && tenant.models().containsKey(model)) {
+            shape = Optional.of(tenant.models().get(model));
+            policy = tenantName + "/" + model;
+        } else if (tenant != null && tenant.rateLimit().isPresent()) {
+            shape = tenant.rateLimit();
+        } else {
+            shape = config.rateLimit().defaultBucket();
+        }
+        String name = policy;
+        // one bucket per tenant unless its limit is per model: all of a tenant's models share it
+        return shape.map(s -> byPolicy.computeIfAbsent(name, p -> {
+            Limit limit = new Limit(s.rate(), s.burst().orElse(Math.max(1, (int) Math.ceil(s.rate()))));
+            return new Bucket(tenantName, p, limit,
+                    new TokenBucket(limit, nanoClock), new TokenBucket(limit.share(redisConfig.replicas()), nanoClock));
+        }));
+    }
+
+    private RedisBuckets redis() {
+        RedisBuckets r = redis;
+        if (r == null) {
+            synchronized (this) {
+                if (redis == null) {
+                    redis = new RedisBuckets(redisClient.get(), wallClockMillis, redisConfig.keyPrefix());
+                }
+                r = redis;
+            }
+        }
+        return r;
+    }
+
+    private static String format(double rate) {
+        return rate == Math.rint(rate) ? Long.toString((long) rate) : Double.toString(rate);
+    }
+
+    /** A resolved bucket, named by its policy (its key in Redis), with its local and fallback twins. */
+    private record Bucket(String tenant, String policy, Limit limit, TokenBucket local, TokenBucket fallback) {}
+}

@@ -1,0 +1,95 @@
+package io.sluice.admission;
+
+import io.sluice.config.SluiceConfig;
+import io.sluice.inference.InferenceException;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Maps API keys to tenants. Keys arrive as {@code Authorization: Bearer <key>} or {@code X-API-Key:
+ * <key>}; only their SHA-256 hashes are configured ({@code sluice.tenants."<name>".api-key-sha256}), so
+ * no key is ever held in the clear. With authentication off every caller is {@link Tenant#ANONYMOUS}.
+ */
+@ApplicationScoped
+public class Tenants {
+
+    /** Header carrying the key when {@code Authorization} does not. */
+    public static final String API_KEY_HEADER = "X-API-Key";
+
+    private final boolean enabled;
+    private final boolean management;
+    private final Map<String, Tenant> byHash = new HashMap<>();
+
+    @Inject
+    public Tenants(SluiceConfig config) {
+        this.enabled = config.auth().enabled();
+        this.management = config.auth().management();
+        config.tenants().forEach((name, tenant) -> tenant.apiKeySha256().ifPresent(hashes -> hashes.forEach(hash -> {
+            String h = hash.trim().toLowerCase(Locale.ROOT);
+            if (!h.matches("[0-9a-f]{64}")) {
+                throw new IllegalArgumentException("sluice.tenants.\"" + name + "\".api-key-sha256 must be 64 hex digits");
+            }
+            Tenant previous = byHash.put(h, new Tenant(name));
+            if (previous != null && !previous.name().equals(name)) {
+                throw new IllegalArgumentException("one API key is configured for tenants " + previous.name() + " and " + name);
+            }
+        })));
+    }
+
+    /** Whether the inference API needs a key. */
+    public boolean enabled() {
+        return enabled;
+    }
+
+    /** Whether health, metrics and other management endpoints need a key. */
+    public boolean managementProtected() {
+        return enabled && management;
+    }
+
+    /**
+     * The caller's tenant, from the two headers (either may be null).
+     *
+     * @throws InferenceException.Unauthenticated when auth is on and the key is missing or unknown
+     */
+    public Tenant authenticate(String authorization, String apiKey) {
+        if (!enabled) {
+            return Tenant.ANONYMOUS;
+        }
+        String key = key(authorization, apiKey);
+        if (key == null) {
+            throw new InferenceException.Unauthenticated(
+                    "an API key is required: send 'Authorization: Bearer <key>' or '" + API_KEY_HEADER + ": <key>'");
+        }
+        Tenant tenant = byHash.get(sha256(key));
+        if (tenant == null) {
+            throw new InferenceException.Unauthenticated("unknown API key");
+        }
+        return tenant;
+    }
+
+    private static String key(String authorization, String apiKey) {
+        if (authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            String k = authorization.substring(7).trim();
+            if (!k.isEmpty()) {
+                return k;
+            }
+        }
+        return apiKey == null || apiKey.isBlank() ? null : apiKey.trim();
+    }
+
+    /** Lower-case hex SHA-256 of {@code key}, as configured. */
+    public static String sha256(String key) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

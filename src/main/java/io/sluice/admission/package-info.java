@@ -1,0 +1,10 @@
+/**
+ * Admission: who may send how much, and how much a model takes at once. Owns the tenants and their
+ * API keys ({@link io.sluice.admission.Tenants}), the token buckets, local ({@link
+ * io.sluice.admission.TokenBucket}) and shared in Redis ({@link io.sluice.admission.RedisBuckets}),
+ * the limiter that chooses between them and falls back when Redis is away ({@link
+ * io.sluice.admission.RateLimiter}), and each model's SmallRye Fault Tolerance guard: bulkhead,
+ * timeout and circuit breaker ({@link io.sluice.admission.ModelGuard}). Everything here decides
+ * before any work is done.
+ */
+package io.sluice.admission;

@@ -1,0 +1,57 @@
+package io.sluice.api.grpc;
+
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.Status;
+import io.quarkus.grpc.GlobalInterceptor;
+import io.sluice.admission.Tenant;
+import io.sluice.admission.Tenants;
+import io.sluice.inference.InferenceException;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.util.Set;
+
+/**
+ * Authenticates gRPC calls from the {@code authorization: Bearer <key>} or {@code x-api-key}
+ * metadata, as REST does from its headers: UNAUTHENTICATED without a known key while auth is on.
+ * ServerLive and ServerReady are health endpoints and follow {@code sluice.auth.management}. The
+ * caller's {@link Tenant} travels in the gRPC context.
+ */
+@GlobalInterceptor
+@ApplicationScoped
+public class GrpcAuthentication implements ServerInterceptor {
+
+    private static final Context.Key<Tenant> TENANT = Context.key("sluice-tenant");
+    private static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+    private static final Metadata.Key<String> API_KEY = Metadata.Key.of(Tenants.API_KEY_HEADER, Metadata.ASCII_STRING_MARSHALLER);
+    private static final Set<String> HEALTH = Set.of("ServerLive", "ServerReady");
+
+    @Inject
+    Tenants tenants;
+
+    /** The current call's tenant; anonymous when authentication is off. */
+    static Tenant tenant() {
+        Tenant tenant = TENANT.get();
+        return tenant == null ? Tenant.ANONYMOUS : tenant;
+    }
+
+    @Override
+    public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+        if (!tenants.enabled()
+                || (HEALTH.contains(call.getMethodDescriptor().getBareMethodName()) && !tenants.managementProtected())) {
+            return next.startCall(call, headers);
+        }
+        Tenant tenant;
+        try {
+            tenant = tenants.authenticate(headers.get(AUTHORIZATION), headers.get(API_KEY));
+        } catch (InferenceException.Unauthenticated e) {
+            call.close(Status.UNAUTHENTICATED.withDescription(e.getMessage()), new Metadata());
+            return new ServerCall.Listener<>() {};
+        }
+        return Contexts.interceptCall(Context.current().withValue(TENANT, tenant), call, headers, next);
+    }
+}

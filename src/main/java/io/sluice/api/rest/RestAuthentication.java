@@ -1,0 +1,64 @@
+package io.sluice.api.rest;
+
+import io.quarkus.vertx.http.runtime.filters.Filters;
+import io.sluice.admission.Tenant;
+import io.sluice.admission.Tenants;
+import io.sluice.inference.InferenceException;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+
+/**
+ * Authenticates every HTTP request before it reaches a handler: the inference API when
+ * {@code sluice.auth.enabled}, and the management endpoints ({@code /q/*}, {@code /v2/health/*}) only
+ * when {@code sluice.auth.management} is on too. The caller's {@link Tenant} travels on the routing
+ * context. gRPC calls (which share the port) are left to {@code api.grpc.GrpcAuthentication}.
+ */
+@ApplicationScoped
+public class RestAuthentication {
+
+    /** Routing-context key of the caller's tenant. */
+    static final String TENANT = "sluice.tenant";
+
+    @Inject
+    Tenants tenants;
+
+    void register(@Observes Filters filters) {
+        if (tenants.enabled()) {
+            filters.register(this::filter, 100);
+        }
+    }
+
+    /** The tenant the filter put on {@code context}; anonymous when authentication is off. */
+    static Tenant tenant(RoutingContext context) {
+        Tenant tenant = context == null ? null : context.get(TENANT);
+        return tenant == null ? Tenant.ANONYMOUS : tenant;
+    }
+
+    private void filter(RoutingContext context) {
+        String contentType = context.request().getHeader("Content-Type");
+        if (contentType != null && contentType.startsWith("application/grpc")) {
+            context.next();
+            return;
+        }
+        String path = context.normalizedPath();
+        boolean management = path.startsWith("/q/") || path.startsWith("/v2/health");
+        if (management && !tenants.managementProtected()) {
+            context.next();
+            return;
+        }
+        try {
+            context.put(TENANT, tenants.authenticate(context.request().getHeader(RestHeaders.AUTHORIZATION),
+                    context.request().getHeader(RestHeaders.API_KEY)));
+        } catch (InferenceException.Unauthenticated e) {
+            context.response().setStatusCode(401)
+                    .putHeader(RestHeaders.WWW_AUTHENTICATE, "Bearer")
+                    .putHeader("Content-Type", "application/json")
+                    .end(new JsonObject().put("error", e.getMessage()).encode());
+            return;
+        }
+        context.next();
+    }
+}

@@ -1,0 +1,22 @@
+package io.sluice.inference;
+
+import java.time.Duration;
+
+/**
+ * What a token bucket said about one request, in the terms of the IETF RateLimit header fields:
+ * a policy of {@code quota} requests per {@code window}, {@code remaining} of them left now, and
+ * how long until the next one.
+ *
+ * @param policy the policy's name (the tenant, and the model when the limit is per model)
+ * @param quota the bucket's burst: requests allowed at once
+ * @param window seconds the bucket takes to refill from empty
+ * @param remaining whole tokens left after this request
+ * @param retryAfter time until the next token; zero when one is available
+ */
+public record RateLimitState(String policy, long quota, long window, long remaining, Duration retryAfter) {
+
+    /** Retry-After in whole seconds, rounded up, at least 1. */
+    public long retryAfterSeconds() {
+        return Math.max(1, (retryAfter.toNanos() + 999_999_999L) / 1_000_000_000L);
+    }
+}

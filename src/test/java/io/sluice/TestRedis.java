@@ -1,0 +1,74 @@
+package io.sluice;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import redis.embedded.RedisServer;
+
+/**
+ * A real redis-server for tests, started by the test itself on 127.0.0.1 and a free port: the binary
+ * that {@code com.github.codemonstur:embedded-redis} ships. It can be stopped and started again on the
+ * same port, as an outage.
+ */
+public final class TestRedis implements AutoCloseable {
+
+    private final int port;
+    private RedisServer server;
+
+    private TestRedis(int port) {
+        this.port = port;
+    }
+
+    /** Starts a server on a free port. */
+    public static TestRedis start() {
+        TestRedis redis = new TestRedis(freePort());
+        redis.up();
+        return redis;
+    }
+
+    /** The port it listens on. */
+    public int port() {
+        return port;
+    }
+
+    /** {@code redis://127.0.0.1:<port>}. */
+    public String uri() {
+        return "redis://127.0.0.1:" + port;
+    }
+
+    /** Starts the server (again). */
+    public synchronized void up() {
+        try {
+            server = RedisServer.newRedisServer().bind("127.0.0.1").port(port)
+                    .setting("save \"\"").setting("appendonly no").build();
+            server.start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Stops the server; clients see connection failures until {@link #up()}. */
+    public synchronized void down() {
+        try {
+            if (server != null) {
+                server.stop();
+                server = null;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        down();
+    }
+
+    private static int freePort() {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,97 @@
+package io.sluice.admission;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.sluice.TestRedis;
+import io.vertx.mutiny.core.Vertx;
+import io.vertx.mutiny.redis.client.Redis;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The Redis bucket script against a real redis-server, with an injected clock. Two {@link
+ * RedisBuckets} on two separate clients stand for two replicas sharing one bucket.
+ */
+class RedisBucketsTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(5);
+    private static TestRedis server;
+    private static Vertx vertx;
+    private static Redis replicaA;
+    private static Redis replicaB;
+    private final AtomicLong millis = new AtomicLong(1_700_000_000_000L);
+
+    @BeforeAll
+    static void start() {
+        server = TestRedis.start();
+        vertx = Vertx.vertx();
+        replicaA = Redis.createClient(vertx, server.uri());
+        replicaB = Redis.createClient(vertx, server.uri());
+    }
+
+    @AfterAll
+    static void stop() {
+        replicaA.close();
+        replicaB.close();
+        vertx.closeAndAwait();
+        server.close();
+    }
+
+    private Take take(Redis client, String bucket, Limit limit) {
+        return new RedisBuckets(client, millis::get, "test:").take(bucket, limit).await().atMost(WAIT);
+    }
+
+    @Test
+    void burstThenRefillWithTheExactWait() {
+        Limit limit = new Limit(4, 2);
+        assertThat(take(replicaA, "refill", limit)).extracting(Take::allowed, Take::remaining).containsExactly(true, 1L);
+        assertThat(take(replicaA, "refill", limit)).extracting(Take::allowed, Take::remaining).containsExactly(true, 0L);
+        Take refused = take(replicaA, "refill", limit);
+        assertThat(refused.allowed()).isFalse();
+        assertThat(refused.retryAfter()).isEqualTo(Duration.ofMillis(250));
+        millis.addAndGet(100);
+        assertThat(take(replicaA, "refill", limit).retryAfter()).isEqualTo(Duration.ofMillis(150));
+        millis.addAndGet(150);
+        assertThat(take(replicaA, "refill", limit).allowed()).isTrue();
+        millis.addAndGet(3_600_000);
+        assertThat(take(replicaA, "refill", limit).remaining()).isEqualTo(1); // capped at the burst
+    }
+
+    @Test
+    void twoReplicasTakeFromOneBucket() {
+        Limit limit = new Limit(1, 3);
+        assertThat(take(replicaA, "shared", limit).allowed()).isTrue();
+        assertThat(take(replicaB, "shared", limit).allowed()).isTrue();
+        assertThat(take(replicaA, "shared", limit).allowed()).isTrue();
+        assertThat(take(replicaB, "shared", limit).allowed()).isFalse();
+        assertThat(take(replicaA, "shared", limit).allowed()).isFalse();
+        millis.addAndGet(1000);
+        assertThat(take(replicaB, "shared", limit).allowed()).isTrue();
+        assertThat(take(replicaA, "shared", limit).allowed()).isFalse();
+    }
+
+    @Test
+    void aBucketOutlivesTheReplicaThatUsedIt() {
+        Limit limit = new Limit(1, 2);
+        take(replicaA, "restart", limit);
+        take(replicaA, "restart", limit);
+        // a new replica process: a new client and a new RedisBuckets, the same bucket
+        Redis restarted = Redis.createClient(vertx, server.uri());
+        try {
+            assertThat(take(restarted, "restart", limit).allowed()).isFalse();
+        } finally {
+            restarted.close();
+        }
+    }
+
+    @Test
+    void bucketsAreSeparateByName() {
+        Limit limit = new Limit(1, 1);
+        assertThat(take(replicaA, "tenant-a", limit).allowed()).isTrue();
+        assertThat(take(replicaA, "tenant-b", limit).allowed()).isTrue();
+        assertThat(take(replicaA, "tenant-a", limit).allowed()).isFalse();
+    }
+}

@@ -1,0 +1,56 @@
+package io.sluice.admission;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/** The local bucket on an injected clock: burst, refill, and the wait it reports. */
+class TokenBucketTest {
+
+    private final AtomicLong nanos = new AtomicLong(1_000_000_000L);
+
+    @Test
+    void aFullBucketGivesItsBurstThenRefusesWithTheExactWait() {
+        TokenBucket bucket = new TokenBucket(new Limit(2, 3), nanos::get);
+        assertThat(bucket.take()).extracting(Take::allowed, Take::remaining).containsExactly(true, 2L);
+        assertThat(bucket.take()).extracting(Take::allowed, Take::remaining).containsExactly(true, 1L);
+        assertThat(bucket.take()).extracting(Take::allowed, Take::remaining).containsExactly(true, 0L);
+        Take refused = bucket.take();
+        assertThat(refused.allowed()).isFalse();
+        assertThat(refused.retryAfter()).isEqualTo(Duration.ofMillis(500)); // 2 tokens/s: one in half a second
+    }
+
+    @Test
+    void tokensComeBackAtTheRateAndNeverAboveTheBurst() {
+        TokenBucket bucket = new TokenBucket(new Limit(2, 3), nanos::get);
+        for (int i = 0; i < 3; i++) {
+            bucket.take();
+        }
+        nanos.addAndGet(250_000_000L); // half a token
+        Take early = bucket.take();
+        assertThat(early.allowed()).isFalse();
+        assertThat(early.retryAfter()).isEqualTo(Duration.ofMillis(250));
+        nanos.addAndGet(250_000_000L); // now one whole token
+        assertThat(bucket.take().allowed()).isTrue();
+        nanos.addAndGet(60_000_000_000L); // a minute: refills to the burst, not to 120
+        assertThat(bucket.take().remaining()).isEqualTo(2);
+    }
+
+    @Test
+    void aClockThatGoesBackDoesNotRefill() {
+        TokenBucket bucket = new TokenBucket(new Limit(1, 1), nanos::get);
+        assertThat(bucket.take().allowed()).isTrue();
+        nanos.addAndGet(-5_000_000_000L);
+        assertThat(bucket.take().allowed()).isFalse();
+    }
+
+    @Test
+    void theFallbackShareDividesRateAndBurstAmongReplicas() {
+        Limit limit = new Limit(30, 90);
+        assertThat(limit.share(3)).isEqualTo(new Limit(10, 30));
+        assertThat(limit.share(1)).isSameAs(limit);
+        assertThat(limit.windowSeconds()).isEqualTo(3);
+    }
+}
