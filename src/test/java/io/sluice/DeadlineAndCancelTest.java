@@ -41,11 +41,18 @@ class DeadlineAndCancelTest {
         public Map<String, String> getConfigOverrides() {
             Path repo = TinyModels.newRepository("sluice-deadline");
             TinyModels.write(repo, "slow", 1, TinyModels.slow(2000));
+            TinyModels.write(repo, "reshape", 1, TinyModels.reshape());
             return Map.of(
                     "sluice.repository.paths", repo.toString(),
                     "sluice.models.slow.batching.instances", "1",
                     "sluice.models.slow.batching.max-batch-size", "1",
-                    "sluice.models.slow.threads.intra-op", "1");
+                    "sluice.models.slow.threads.intra-op", "1",
+                    // OverloadStatusTest: the bulkhead admits 1 running + 1 queued (+1 in its own queue)
+                    "sluice.models.slow.admission.max-concurrent", "1",
+                    "sluice.models.slow.batching.queue-size", "1",
+                    "sluice.models.reshape.admission.circuit-breaker.request-volume", "2",
+                    "sluice.models.reshape.admission.circuit-breaker.failure-ratio", "1.0",
+                    "sluice.models.reshape.admission.circuit-breaker.delay", "60s");
         }
     }
 

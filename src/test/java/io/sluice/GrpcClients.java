@@ -1,6 +1,10 @@
 package io.sluice;
 
+import com.google.protobuf.Any;
+import com.google.rpc.RetryInfo;
 import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.grpc.protobuf.StatusProto;
 import io.grpc.netty.NettyChannelBuilder;
 import io.restassured.RestAssured;
 
@@ -16,4 +20,23 @@ public final class GrpcClients {
                 .maxInboundMessageSize(64 * 1024 * 1024)
                 .build();
     }
+
+    /** The RetryInfo delay of a failed call, in whole seconds; fails when there is none. */
+    public static long retryDelaySeconds(StatusRuntimeException e) {
+        com.google.rpc.Status status = StatusProto.fromThrowable(e);
+        if (status == null) {
+            throw new AssertionError("no status details in " + e);
+        }
+        for (Any detail : status.getDetailsList()) {
+            if (detail.is(RetryInfo.class)) {
+                try {
+                    return detail.unpack(RetryInfo.class).getRetryDelay().getSeconds();
+                } catch (com.google.protobuf.InvalidProtocolBufferException x) {
+                    throw new AssertionError(x);
+                }
+            }
+        }
+        throw new AssertionError("no RetryInfo in " + status);
+    }
+
 }

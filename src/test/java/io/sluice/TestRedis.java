@@ -36,8 +36,11 @@ public final class TestRedis implements AutoCloseable {
         return "redis://127.0.0.1:" + port;
     }
 
-    /** Starts the server (again). */
+    /** Starts the server (again); does nothing while it runs. */
     public synchronized void up() {
+        if (server != null) {
+            return;
+        }
         try {
             server = RedisServer.newRedisServer().bind("127.0.0.1").port(port)
                     .setting("save \"\"").setting("appendonly no").build();

@@ -45,20 +45,29 @@ public final class ModelGuard {
     private final AtomicInteger released = new AtomicInteger();
 
     /**
-     * @param model the model's name, for messages
-     * @param settings the model's resolved settings
+     * The guard of a model with these settings.
+     *
      * @param drainTime how long the model's queue takes to drain now; the Retry-After of a full bulkhead
      */
-    public ModelGuard(String model, ModelSettings settings, Supplier<Duration> drainTime) {
-        ModelSettings.Admission a = settings.admission();
+    public static ModelGuard forModel(String model, ModelSettings settings, Supplier<Duration> drainTime) {
+        return new ModelGuard(model, settings.capacity(), settings.admission(), drainTime);
+    }
+
+    /**
+     * @param model the model's name, for messages
+     * @param limit requests the bulkhead lets into the scheduler at once
+     * @param a timeout and circuit breaker settings
+     * @param drainTime how long the model's queue takes to drain now; the Retry-After of a full bulkhead
+     */
+    public ModelGuard(String model, int limit, ModelSettings.Admission a, Supplier<Duration> drainTime) {
         this.model = model;
-        this.capacity = settings.capacity() + 1;
+        this.capacity = limit + 1;
         this.circuitDelay = a.circuitDelay();
         this.drainTime = drainTime;
         Guard.Builder builder = Guard.create()
                 .withDescription("sluice model " + model)
                 .withThreadOffload(false)
-                .withBulkhead().limit(settings.capacity()).queueSize(1)
+                .withBulkhead().limit(limit).queueSize(1)
                         .onAccepted(held::incrementAndGet)
                         .onFinished(() -> {
                             held.decrementAndGet();

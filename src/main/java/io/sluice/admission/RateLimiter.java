@@ -39,9 +39,8 @@ public class RateLimiter {
     private final Instance<Redis> redisClient;
     private final Map<String, Bucket> byPolicy = new ConcurrentHashMap<>();
     private volatile RedisBuckets redis;
-    private volatile long redisRetryAtNanos = Long.MIN_VALUE;
-    LongSupplier nanoClock = System::nanoTime;
-    LongSupplier wallClockMillis = System::currentTimeMillis;
+    private final LongSupplier nanoClock = System::nanoTime;
+    private volatile long redisRetryAtNanos = nanoClock.getAsLong(); // try Redis first
 
     @Inject
     public RateLimiter(SluiceConfig config, SluiceMetrics metrics, Instance<Redis> redisClient) {
@@ -141,7 +140,7 @@ public class RateLimiter {
         if (r == null) {
             synchronized (this) {
                 if (redis == null) {
-                    redis = new RedisBuckets(redisClient.get(), wallClockMillis, redisConfig.keyPrefix());
+                    redis = new RedisBuckets(redisClient.get(), System::currentTimeMillis, redisConfig.keyPrefix());
                 }
                 r = redis;
             }

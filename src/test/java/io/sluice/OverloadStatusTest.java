@@ -1,0 +1,117 @@
+package io.sluice;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.containsString;
+
+import com.google.protobuf.ByteString;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
+import io.restassured.http.ContentType;
+import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
+import io.sluice.api.grpc.proto.InferTensorContents;
+import io.sluice.api.grpc.proto.ModelInferRequest;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The 503 rejections end to end, on REST and gRPC: a full bulkhead (while one long request holds the
+ * slow model's only instance) and an open circuit breaker (after the reshape model failed at run
+ * time). Both come back at once with Retry-After / RetryInfo, and other models keep serving.
+ */
+@QuarkusTest
+@TestProfile(DeadlineAndCancelTest.Profile.class)
+class OverloadStatusTest {
+
+    private static final int LONG_ROWS = 2048;
+
+    @Test
+    void aFullBulkheadAnswers503AndUnavailableAtOnce() throws Exception {
+        Await.serverReady();
+        CompletableFuture<Integer> longRun = CompletableFuture.supplyAsync(() -> BinaryRest.post("slow",
+                List.of(new BinaryRest.Input("X", "FP32", new long[] {LONG_ROWS, 256}, new byte[LONG_ROWS * 256 * 4])))
+                .statusCode());
+        await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_inflight\\{model=\"slow\"}") == 1);
+        // one waits in the scheduler's queue, one in the bulkhead's own queue
+        CompletableFuture<Integer> queued = CompletableFuture.supplyAsync(() -> oneRowRest().statusCode());
+        await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_queue_depth\\{model=\"slow\"}") == 1);
+        CompletableFuture<Integer> waiting = CompletableFuture.supplyAsync(() -> oneRowRest().statusCode());
+        await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_bulkhead_held\\{model=\"slow\"}") == 3);
+
+        long start = System.nanoTime();
+        var rejected = oneRowRest();
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(1));
+        rejected.then().statusCode(503).body("error", containsString("model 'slow' is at capacity (3 requests admitted)"));
+        assertThat(Integer.parseInt(rejected.header("Retry-After"))).isPositive();
+
+        ManagedChannel channel = GrpcClients.channel();
+        try {
+            StatusRuntimeException full = catchThrowableOfType(StatusRuntimeException.class,
+                    () -> GRPCInferenceServiceGrpc.newBlockingStub(channel).modelInfer(oneRowGrpc()));
+            assertThat(full.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+            assertThat(full.getStatus().getDescription()).contains("is at capacity");
+            assertThat(GrpcClients.retryDelaySeconds(full)).isGreaterThanOrEqualTo(1);
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+
+        assertThat(longRun.get(60, TimeUnit.SECONDS)).isEqualTo(200);
+        assertThat(queued.get(60, TimeUnit.SECONDS)).isEqualTo(200);
+        assertThat(waiting.get(60, TimeUnit.SECONDS)).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_bulkhead_held\\{model=\"slow\"}") == 0);
+        assertThat(gauge("sluice_rejections_total\\{model=\"slow\",reason=\"bulkhead_full\"}")).isEqualTo(2);
+    }
+
+    @Test
+    void repeatedRuntimeFailuresOpenTheCircuitOnlyForThatModel() {
+        Await.serverReady();
+        Map<String, Object> twoRows = Map.of("inputs", List.of(Map.of("name", "X", "datatype", "FP32",
+                "shape", List.of(2, 4), "data", List.of(1, 2, 3, 4, 5, 6, 7, 8))));
+        for (int i = 0; i < 2; i++) {
+            given().contentType(ContentType.JSON).body(twoRows).post("/v2/models/reshape/infer")
+                    .then().statusCode(500).body("error", containsString("model 'reshape' failed"));
+        }
+        given().contentType(ContentType.JSON).body(twoRows).post("/v2/models/reshape/infer")
+                .then().statusCode(503).header("Retry-After", "60")
+                .body("error", containsString("circuit breaker is open"));
+        ManagedChannel channel = GrpcClients.channel();
+        try {
+            StatusRuntimeException open = catchThrowableOfType(StatusRuntimeException.class,
+                    () -> GRPCInferenceServiceGrpc.newBlockingStub(channel).modelInfer(ModelInferRequest.newBuilder()
+                            .setModelName("reshape")
+                            .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32")
+                                    .addShape(1).addShape(4)
+                                    .setContents(InferTensorContents.newBuilder().addAllFp32Contents(List.of(1f, 2f, 3f, 4f))))
+                            .build()));
+            assertThat(open.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+            assertThat(GrpcClients.retryDelaySeconds(open)).isEqualTo(60);
+        } finally {
+            channel.shutdownNow();
+        }
+        oneRowRest().then().statusCode(200); // the other model serves on
+        assertThat(gauge("sluice_rejections_total\\{model=\"reshape\",reason=\"circuit_open\"}")).isEqualTo(2);
+    }
+
+    private static io.restassured.response.Response oneRowRest() {
+        return BinaryRest.post("slow", List.of(new BinaryRest.Input("X", "FP32", new long[] {1, 256}, new byte[1024])));
+    }
+
+    private static ModelInferRequest oneRowGrpc() {
+        return ModelInferRequest.newBuilder().setModelName("slow")
+                .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(1).addShape(256))
+                .addRawInputContents(ByteString.copyFrom(new byte[1024])).build();
+    }
+
+    private static double gauge(String nameAndTags) {
+        return BatchingTest.metric(given().get("/q/metrics").asString(), nameAndTags);
+    }
+}

@@ -1,0 +1,183 @@
+package io.sluice.admission;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.sluice.TinyRepositoryResource;
+import io.sluice.batching.BatchPolicy;
+import io.sluice.batching.Job;
+import io.sluice.batching.ModelScheduler;
+import io.sluice.config.ModelSettings;
+import io.sluice.inference.Datatype;
+import io.sluice.inference.InferResponse;
+import io.sluice.inference.InferenceException;
+import io.sluice.inference.Tensor;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.subscription.Cancellable;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A model's guard in front of a real scheduler whose fake runtime runs only when the test lets it:
+ * exact admitted and rejected counts, and every permit back after results, errors, cancellations and
+ * deadlines. (A {@code @QuarkusTest} because SmallRye Fault Tolerance's guards live in the container.)
+ */
+@QuarkusTest
+@QuarkusTestResource(TinyRepositoryResource.class)
+class ModelGuardTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(10);
+    private static final int FAIL = -1;
+
+    private final Semaphore runs = new Semaphore(0);
+    private final List<Integer> ran = new CopyOnWriteArrayList<>();
+    private final AtomicLong clock = new AtomicLong();
+    private ModelScheduler scheduler;
+
+    @AfterEach
+    void close() {
+        runs.release(1000);
+        if (scheduler != null) {
+            scheduler.close();
+        }
+    }
+
+    /** One instance, one request per run; the bulkhead admits {@code limit} into the scheduler. */
+    private ModelGuard guard(int limit, ModelSettings.Admission admission) {
+        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(limit), 1, (inputs, outputs, traces) -> {
+            int value = inputs.get(0).data().getInt(0);
+            try {
+                if (!runs.tryAcquire(30, TimeUnit.SECONDS)) {
+                    throw new IllegalStateException("the test never let run " + value + " go");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            ran.add(value);
+            if (value == FAIL) {
+                throw new IllegalStateException("the model failed");
+            }
+            return inputs;
+        }, (requests, rows, nanos) -> { }, clock::get, Thread::new);
+        return new ModelGuard("m", limit, admission, scheduler::retryAfter);
+    }
+
+    private static ModelSettings.Admission admission(boolean breaker) {
+        return new ModelSettings.Admission(1, Duration.ofMinutes(1), breaker, 4, 0.5, Duration.ofSeconds(7));
+    }
+
+    private final class Call {
+        final CompletableFuture<InferResponse> result = new CompletableFuture<>();
+        final Cancellable subscription;
+
+        Call(ModelGuard guard, int value, long deadlineNanos) {
+            subscription = guard.run(() -> Uni.createFrom().emitter(emitter -> {
+                Job job = new Job(List.of(tensor(value)), List.of(), 1, null, 0, deadlineNanos, null,
+                        out -> emitter.complete(new InferResponse("m", "1", null, Map.of(), out)), emitter::fail);
+                emitter.onTermination(() -> scheduler.cancel(job));
+                scheduler.submit(job);
+            })).subscribe().with(result::complete, result::completeExceptionally);
+        }
+    }
+
+    private Call call(ModelGuard guard, int value) {
+        return new Call(guard, value, Long.MAX_VALUE);
+    }
+
+    @Test
+    void admitsExactlyItsCapacityAndRejectsTheRestAtOnce() {
+        ModelGuard guard = guard(3, admission(false));
+        List<Call> calls = List.of(call(guard, 1), call(guard, 2), call(guard, 3), call(guard, 4), call(guard, 5),
+                call(guard, 6));
+        // 3 in the scheduler (one running, two queued), 1 in the bulkhead's own queue, 2 turned away
+        assertThat(guard.capacity()).isEqualTo(4);
+        assertThat(calls.get(4).result).isCompletedExceptionally();
+        assertThat(calls.get(5).result).isCompletedExceptionally();
+        for (Call rejected : calls.subList(4, 6)) {
+            assertThat(rejected.result).failsWithin(WAIT).withThrowableThat().havingCause()
+                    .isInstanceOfSatisfying(InferenceException.Unavailable.class, u -> {
+                        assertThat(u.reason()).isEqualTo(InferenceException.Unavailable.Reason.BULKHEAD_FULL);
+                        assertThat(u.retryAfter()).isPositive();
+                        assertThat(u.getMessage()).contains("model 'm' is at capacity (4 requests admitted)");
+                    });
+        }
+        assertThat(guard.held()).isEqualTo(4);
+        assertThat(ran).isEmpty();
+
+        runs.release(4);
+        for (Call admitted : calls.subList(0, 4)) {
+            assertThat(admitted.result).succeedsWithin(WAIT);
+        }
+        await().atMost(WAIT).until(() -> guard.held() == 0);
+        assertThat(guard.released()).isEqualTo(4);
+        assertThat(ran).containsExactly(1, 2, 3, 4);
+    }
+
+    @Test
+    void permitsComeBackAfterErrorsCancellationsAndDeadlines() {
+        ModelGuard guard = guard(3, admission(false));
+        Call running = call(guard, 1);
+        await().atMost(WAIT).until(() -> scheduler.inflight() == 1);
+        Call cancelled = call(guard, 2);
+        Call expiring = new Call(guard, 3, clock.get() + 1_000);
+        Call failing = call(guard, FAIL);
+        assertThat(guard.held()).isEqualTo(4);
+
+        cancelled.subscription.cancel();
+        await().atMost(WAIT).until(() -> guard.held() == 3);
+        assertThat(scheduler.queueDepth()).isEqualTo(2); // the bulkhead's waiting call moved in
+
+        clock.addAndGet(2_000); // the deadline of call 3 passes while it is queued
+        runs.release(2); // call 1 runs, then the failing call; call 3 is dropped in between
+        assertThat(running.result).succeedsWithin(WAIT);
+        assertThat(expiring.result).failsWithin(WAIT).withThrowableThat().havingCause()
+                .isInstanceOf(InferenceException.DeadlineExceeded.class);
+        assertThat(failing.result).failsWithin(WAIT).withThrowableThat().havingCause()
+                .isInstanceOf(InferenceException.RuntimeFailure.class);
+        await().atMost(WAIT).until(() -> guard.held() == 0);
+        assertThat(guard.released()).isEqualTo(4); // each permit exactly once
+        assertThat(ran).containsExactly(1, FAIL);
+
+        // the whole capacity is free again
+        List<Call> again = List.of(call(guard, 5), call(guard, 6), call(guard, 7), call(guard, 8));
+        assertThat(guard.held()).isEqualTo(4);
+        runs.release(4);
+        again.forEach(c -> assertThat(c.result).succeedsWithin(WAIT));
+        await().atMost(WAIT).until(() -> guard.held() == 0);
+    }
+
+    @Test
+    void runtimeFailuresOpenTheCircuitAndClientErrorsDoNot() {
+        ModelGuard guard = guard(8, admission(true));
+        runs.release(1000);
+        for (int i = 0; i < 4; i++) {
+            assertThat(call(guard, FAIL).result).failsWithin(WAIT).withThrowableThat().havingCause()
+                    .isInstanceOf(InferenceException.RuntimeFailure.class);
+        }
+        Call prevented = call(guard, 1);
+        assertThat(prevented.result).failsWithin(WAIT).withThrowableThat().havingCause()
+                .isInstanceOfSatisfying(InferenceException.Unavailable.class, u -> {
+                    assertThat(u.reason()).isEqualTo(InferenceException.Unavailable.Reason.CIRCUIT_OPEN);
+                    assertThat(u.retryAfter()).isEqualTo(Duration.ofSeconds(7));
+                });
+        assertThat(ran).doesNotContain(1);
+        await().atMost(WAIT).until(() -> guard.held() == 0);
+    }
+
+    private static Tensor tensor(int value) {
+        return new Tensor("X", Datatype.INT32, new long[] {1},
+                ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, value));
+    }
+}

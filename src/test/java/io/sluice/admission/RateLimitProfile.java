@@ -1,0 +1,55 @@
+package io.sluice.admission;
+
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.sluice.RedisResource;
+import io.sluice.fixtures.TinyModels;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Auth on, buckets shared in a real Redis, and tenants whose buckets refill so slowly (one token per
+ * 100 s) that every count in a test is exact.
+ */
+public class RateLimitProfile implements QuarkusTestProfile {
+
+    /** API keys of the tenants; the configuration holds only their hashes. */
+    static final String REST_KEY = "rest-key";
+    static final String GRPC_KEY = "grpc-key";
+    static final String MODEL_KEY = "model-key";
+    static final String OUTAGE_KEY = "outage-key";
+
+    @Override
+    public Map<String, String> getConfigOverrides() {
+        Path repo = TinyModels.newRepository("sluice-rate-limit");
+        TinyModels.writeStandard(repo);
+        return Map.ofEntries(
+                Map.entry("sluice.repository.paths", repo.toString()),
+                Map.entry("sluice.models.corrupt.required", "false"),
+                Map.entry("sluice.models.identity_uint16.required", "false"),
+                Map.entry("sluice.models.identity_uint32.required", "false"),
+                Map.entry("sluice.models.identity_uint64.required", "false"),
+                Map.entry("sluice.auth.enabled", "true"),
+                Map.entry("sluice.rate-limit.enabled", "true"),
+                Map.entry("sluice.rate-limit.store", "redis"),
+                Map.entry("sluice.rate-limit.redis.timeout", "500ms"),
+                Map.entry("sluice.rate-limit.redis.retry-interval", "100ms"),
+                Map.entry("sluice.tenants.rest.api-key-sha256", Tenants.sha256(REST_KEY)),
+                Map.entry("sluice.tenants.rest.rate-limit.rate", "0.01"),
+                Map.entry("sluice.tenants.rest.rate-limit.burst", "2"),
+                Map.entry("sluice.tenants.grpc.api-key-sha256", Tenants.sha256(GRPC_KEY)),
+                Map.entry("sluice.tenants.grpc.rate-limit.rate", "0.01"),
+                Map.entry("sluice.tenants.grpc.rate-limit.burst", "2"),
+                Map.entry("sluice.tenants.per-model.api-key-sha256", Tenants.sha256(MODEL_KEY)),
+                Map.entry("sluice.tenants.per-model.models.identity_fp32.rate", "0.01"),
+                Map.entry("sluice.tenants.per-model.models.identity_fp32.burst", "1"),
+                Map.entry("sluice.tenants.outage.api-key-sha256", Tenants.sha256(OUTAGE_KEY)),
+                Map.entry("sluice.tenants.outage.rate-limit.rate", "0.01"),
+                Map.entry("sluice.tenants.outage.rate-limit.burst", "3"));
+    }
+
+    @Override
+    public List<TestResourceEntry> testResources() {
+        return List.of(new TestResourceEntry(RedisResource.class));
+    }
+}

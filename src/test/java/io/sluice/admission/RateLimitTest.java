@@ -1,0 +1,126 @@
+package io.sluice.admission;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.hamcrest.Matchers.containsString;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.MetadataUtils;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
+import io.restassured.http.ContentType;
+import io.restassured.response.Response;
+import io.sluice.Await;
+import io.sluice.GrpcClients;
+import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
+import io.sluice.api.grpc.proto.InferTensorContents;
+import io.sluice.api.grpc.proto.ModelInferRequest;
+import io.sluice.api.grpc.proto.ServerReadyRequest;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** API keys and tenant buckets (shared in a real Redis) over REST and gRPC: 401 and 429 with their headers. */
+@QuarkusTest
+@TestProfile(RateLimitProfile.class)
+class RateLimitTest {
+
+    private ManagedChannel channel;
+
+    @BeforeEach
+    void open() {
+        Await.serverReady();
+        channel = GrpcClients.channel();
+    }
+
+    @AfterEach
+    void close() {
+        channel.shutdownNow();
+    }
+
+    static Response infer(String model, String header, String value) {
+        var request = given().contentType(ContentType.JSON).body(Map.of("inputs", List.of(Map.of(
+                "name", "INPUT0", "datatype", model.equals("identity_fp32") ? "FP32" : "INT32",
+                "shape", List.of(1, 4), "data", List.of(1, 2, 3, 4)))));
+        if (header != null) {
+            request.header(header, value);
+        }
+        return request.post("/v2/models/" + model + "/infer");
+    }
+
+    @Test
+    void restNeedsAKnownKeyButHealthAndMetricsDoNot() {
+        infer("identity_int32", null, null).then().statusCode(401)
+                .header("WWW-Authenticate", "Bearer")
+                .body("error", containsString("an API key is required"));
+        infer("identity_int32", "Authorization", "Bearer not-a-key").then().statusCode(401)
+                .body("error", containsString("unknown API key"));
+        infer("identity_int32", "X-API-Key", "not-a-key").then().statusCode(401);
+        given().get("/v2/models/identity_int32").then().statusCode(401);
+        given().get("/v2").then().statusCode(401);
+        // management endpoints follow sluice.auth.management, off here
+        given().get("/v2/health/ready").then().statusCode(200);
+        given().get("/q/health/ready").then().statusCode(200);
+        given().get("/q/metrics").then().statusCode(200);
+    }
+
+    @Test
+    void aTenantOverItsBucketGets429WithRetryAfterAndRateLimitHeaders() {
+        infer("identity_int32", "Authorization", "Bearer " + RateLimitProfile.REST_KEY).then().statusCode(200);
+        // the tenant's one bucket covers all its models, and either key header
+        infer("identity_fp32", "X-API-Key", RateLimitProfile.REST_KEY).then().statusCode(200);
+        infer("identity_int32", "Authorization", "Bearer " + RateLimitProfile.REST_KEY).then().statusCode(429)
+                .header("Retry-After", "100") // 0.01 tokens/s: the next in 100 s
+                .header("RateLimit-Policy", "\"rest\";q=2;w=200")
+                .header("RateLimit", "\"rest\";r=0;t=100")
+                .body("error", containsString("tenant 'rest' is over its rate limit"));
+    }
+
+    @Test
+    void aPerModelBucketLimitsOnlyThatModel() {
+        infer("identity_fp32", "X-API-Key", RateLimitProfile.MODEL_KEY).then().statusCode(200);
+        infer("identity_fp32", "X-API-Key", RateLimitProfile.MODEL_KEY).then().statusCode(429)
+                .header("RateLimit-Policy", "\"per-model/identity_fp32\";q=1;w=100");
+        for (int i = 0; i < 3; i++) { // no bucket for its other models, and no default bucket
+            infer("identity_int32", "X-API-Key", RateLimitProfile.MODEL_KEY).then().statusCode(200);
+        }
+    }
+
+    @Test
+    void grpcAnswersUnauthenticatedAndResourceExhaustedWithRetryInfo() {
+        var anonymous = GRPCInferenceServiceGrpc.newBlockingStub(channel);
+        assertThatThrownBy(() -> anonymous.modelInfer(request()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+                    assertThat(e.getStatus().getDescription()).contains("an API key is required");
+                });
+        assertThat(anonymous.serverReady(ServerReadyRequest.getDefaultInstance()).getReady()).isTrue();
+
+        Metadata headers = new Metadata();
+        headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + RateLimitProfile.GRPC_KEY);
+        var tenant = anonymous.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+        tenant.modelInfer(request());
+        // REST and gRPC take from the same bucket
+        infer("identity_int32", "X-API-Key", RateLimitProfile.GRPC_KEY).then().statusCode(200);
+        assertThatThrownBy(() -> tenant.modelInfer(request()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+                    assertThat(e.getStatus().getDescription()).contains("tenant 'grpc' is over its rate limit");
+                    assertThat(GrpcClients.retryDelaySeconds(e)).isBetween(99L, 100L);
+                });
+    }
+
+    private static ModelInferRequest request() {
+        return ModelInferRequest.newBuilder().setModelName("identity_int32")
+                .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("INPUT0").setDatatype("INT32")
+                        .addShape(1).addShape(4)
+                        .setContents(InferTensorContents.newBuilder().addAllIntContents(List.of(1, 2, 3, 4))))
+                .build();
+    }
+}
