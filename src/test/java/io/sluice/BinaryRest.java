@@ -22,6 +22,11 @@ public final class BinaryRest {
 
     /** Sends {@code inputs} as binary and asks for every output in binary. */
     public static Response post(String model, List<Input> inputs) {
+        return post(model, inputs, java.util.Map.of());
+    }
+
+    /** As {@link #post(String, List)}, with extra request headers (an API key, say). */
+    public static Response post(String model, List<Input> inputs, java.util.Map<String, String> headers) {
         StringBuilder json = new StringBuilder("{\"inputs\":[");
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         for (int i = 0; i < inputs.size(); i++) {
@@ -34,7 +39,7 @@ public final class BinaryRest {
         byte[] header = json.toString().getBytes(StandardCharsets.UTF_8);
         body.writeBytes(header);
         inputs.forEach(in -> body.writeBytes(in.data()));
-        return given().header("Inference-Header-Content-Length", header.length)
+        return given().headers(headers).header("Inference-Header-Content-Length", header.length)
                 .contentType("application/octet-stream").body(body.toByteArray())
                 .post("/v2/models/" + model + "/infer");
     }

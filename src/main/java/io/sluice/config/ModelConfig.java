@@ -29,6 +29,15 @@ public interface ModelConfig {
     /** The model's guards: bulkhead, timeout, circuit breaker. */
     Admission admission();
 
+    /** The response cache, for deterministic models. */
+    Cache cache();
+
+    /** Response cache of one model; the tiers themselves are configured under {@code sluice.cache}. */
+    interface Cache {
+        /** Whether identical requests are served from the cache (off unless the model is deterministic). */
+        Optional<Boolean> enabled();
+    }
+
     /** Per-model guards (SmallRye Fault Tolerance). */
     interface Admission {
         /**

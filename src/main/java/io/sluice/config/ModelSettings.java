@@ -30,7 +30,8 @@ public record ModelSettings(
         int warmupCount,
         WarmupData warmupData,
         int warmupDynamicDimSize,
-        Admission admission) {
+        Admission admission,
+        boolean cacheEnabled) {
 
     /**
      * The resolved guards of one model.
@@ -77,7 +78,6 @@ public record ModelSettings(
     public static final int DEFAULT_INTER_OP_THREADS = 1;
     public static final int DEFAULT_MAX_BATCH_SIZE = 8;
     public static final long DEFAULT_MAX_QUEUE_DELAY_MICROS = 0;
-    public static final int DEFAULT_QUEUE_SIZE = 32;
     public static final int DEFAULT_PRIORITY_LEVELS = 1;
     public static final boolean DEFAULT_WARMUP_ENABLED = true;
     public static final List<Integer> DEFAULT_WARMUP_BATCH_SIZES = List.of(1);
@@ -126,7 +126,7 @@ public record ModelSettings(
                 pick(o, d, c -> c.batching().maxQueueDelayMicros(), DEFAULT_MAX_QUEUE_DELAY_MICROS),
                 pick(o, d, c -> c.batching().preferredBatchSizes(), List.of()),
                 instances,
-                pick(o, d, c -> c.batching().queueSize(), DEFAULT_QUEUE_SIZE),
+                pick(o, d, c -> c.batching().queueSize(), instances * maxBatchSize),
                 pick(o, d, c -> c.batching().priorityLevels(), DEFAULT_PRIORITY_LEVELS),
                 pick(o, d, c -> c.warmup().enabled(), DEFAULT_WARMUP_ENABLED),
                 pick(o, d, c -> c.warmup().batchSizes(), DEFAULT_WARMUP_BATCH_SIZES),
@@ -139,7 +139,8 @@ public record ModelSettings(
                         pick(o, d, c -> c.admission().circuitBreaker().enabled(), true),
                         pick(o, d, c -> c.admission().circuitBreaker().requestVolume(), Admission.DEFAULT_REQUEST_VOLUME),
                         pick(o, d, c -> c.admission().circuitBreaker().failureRatio(), Admission.DEFAULT_FAILURE_RATIO),
-                        pick(o, d, c -> c.admission().circuitBreaker().delay(), Admission.DEFAULT_CIRCUIT_DELAY)));
+                        pick(o, d, c -> c.admission().circuitBreaker().delay(), Admission.DEFAULT_CIRCUIT_DELAY)),
+                pick(o, d, c -> c.cache().enabled(), false));
     }
 
     private static <T> T pick(

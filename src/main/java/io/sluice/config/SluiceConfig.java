@@ -33,6 +33,60 @@ public interface SluiceConfig {
     /** API keys: who is calling. */
     Auth auth();
 
+    /** The response cache tiers, shared by every model that turns its cache on. */
+    Cache cache();
+
+    /** Response cache tiers: L1 in this process, L2 in Redis. */
+    interface Cache {
+        /** In-process tier. */
+        L1 l1();
+
+        /** Shared tier in Redis. */
+        L2 l2();
+
+        /** L1: bounded by the bytes of the outputs it holds. */
+        interface L1 {
+            /** Most bytes of cached outputs. */
+            @WithName("max-bytes")
+            @WithDefault("67108864")
+            long maxBytes();
+
+            /** How long an entry lives after it was written. */
+            @WithDefault("10m")
+            Duration ttl();
+        }
+
+        /** L2: binary values in Redis (the connection is {@code quarkus.redis.hosts}). */
+        interface L2 {
+            /** Off by default. */
+            @WithDefault("false")
+            boolean enabled();
+
+            /** How long an entry lives in Redis. */
+            @WithDefault("1h")
+            Duration ttl();
+
+            /** Larger responses are not written to Redis. */
+            @WithName("max-entry-bytes")
+            @WithDefault("1048576")
+            int maxEntryBytes();
+
+            /** Longest a request waits for Redis before it goes to the model. */
+            @WithDefault("20ms")
+            Duration timeout();
+
+            /** After a failure, how long to skip Redis before trying again. */
+            @WithName("retry-interval")
+            @WithDefault("1s")
+            Duration retryInterval();
+
+            /** Prefix of every entry's key. */
+            @WithName("key-prefix")
+            @WithDefault("sluice:cache:")
+            String keyPrefix();
+        }
+    }
+
     /** Tenants keyed by name: their API key hashes and rate limits. */
     Map<String, TenantConfig> tenants();
 

@@ -11,6 +11,14 @@ import java.util.Map;
  * @param id the request id, echoed
  * @param parameters response parameters
  * @param outputs output tensors, in the order requested (or the model's order)
+ * @param cache where the outputs came from when the model's response cache is on
  */
 public record InferResponse(
-        String model, String version, String id, Map<String, Object> parameters, List<Tensor> outputs) {}
+        String model, String version, String id, Map<String, Object> parameters, List<Tensor> outputs,
+        CacheStatus cache) {
+
+    /** A response computed by the model, with no cache involved. */
+    public InferResponse(String model, String version, String id, Map<String, Object> parameters, List<Tensor> outputs) {
+        this(model, version, id, parameters, outputs, CacheStatus.NONE);
+    }
+}

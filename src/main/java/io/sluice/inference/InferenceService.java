@@ -2,6 +2,7 @@ package io.sluice.inference;
 
 import io.sluice.admission.RateLimiter;
 import io.sluice.admission.Tenant;
+import io.sluice.cache.ResponseCache;
 import io.sluice.config.SluiceConfig;
 import io.sluice.model.ModelRegistry;
 import io.sluice.model.ModelState;
@@ -39,6 +40,9 @@ public class InferenceService {
     @Inject
     RateLimiter rateLimiter;
 
+    @Inject
+    ResponseCache cache;
+
     /**
      * Runs {@code request} for {@code tenant}: its rate limit first, then the model. Every failure is an
      * {@link InferenceException} in the returned {@link Uni}.
@@ -58,9 +62,13 @@ public class InferenceService {
                 .onCancellation().invoke(() -> finished(request, Outcome.CANCELLED, start));
     }
 
+    /** The model, or its response cache when the model turned one on. */
     private Uni<InferResponse> run(InferRequest request) {
         try {
-            return registry.ready(request.model(), request.version()).infer(request);
+            ServedModel model = registry.ready(request.model(), request.version());
+            return model.settings().cacheEnabled()
+                    ? cache.serve(model.name(), model.version(), request, model::infer)
+                    : model.infer(request);
         } catch (InferenceException e) {
             return Uni.createFrom().failure(e);
         }

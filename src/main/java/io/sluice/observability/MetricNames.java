@@ -23,6 +23,8 @@ public final class MetricNames {
     public static final String RATE_LIMIT_FALLBACKS = "sluice.rate.limit.fallbacks";
     /** Gauge of requests each model's bulkhead admitted and that have not finished, tagged model. */
     public static final String BULKHEAD_HELD = "sluice.bulkhead.held";
+    /** Counter of response-cache lookups, tagged model, tier (l1, l2, inflight), result (hit, miss, error). */
+    public static final String CACHE_REQUESTS = "sluice.cache.requests";
     /** Gauge, 1 when READY, tagged model, version, provider. */
     public static final String MODEL_READY = "sluice.model.ready";
     /** Gauge of the session load time in seconds, tagged model. */
@@ -37,6 +39,8 @@ public final class MetricNames {
     public static final String PROTOCOL = "protocol";
     public static final String OUTCOME = "outcome";
     public static final String REASON = "reason";
+    public static final String TIER = "tier";
+    public static final String RESULT = "result";
 
     private MetricNames() {}
 }

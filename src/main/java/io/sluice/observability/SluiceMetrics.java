@@ -106,4 +106,11 @@ public class SluiceMetrics {
     public void bulkhead(String model, Supplier<Number> held) {
         Gauge.builder(MetricNames.BULKHEAD_HELD, held).tags(MetricNames.MODEL, model).strongReference(true).register(registry);
     }
+
+    /** Counts one cache lookup of {@code tier} (l1, l2, inflight) with its {@code result} (hit, miss, error). */
+    public void cache(String model, String tier, String result) {
+        Counter.builder(MetricNames.CACHE_REQUESTS)
+                .tags(MetricNames.MODEL, model, MetricNames.TIER, tier, MetricNames.RESULT, result)
+                .register(registry).increment();
+    }
 }

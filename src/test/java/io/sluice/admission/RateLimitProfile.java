@@ -18,11 +18,15 @@ public class RateLimitProfile implements QuarkusTestProfile {
     static final String GRPC_KEY = "grpc-key";
     static final String MODEL_KEY = "model-key";
     static final String OUTAGE_KEY = "outage-key";
+    /** A tenant with no bucket at all, and one with a single token, for the cache tests. */
+    public static final String OPEN_KEY = "open-key";
+    public static final String ONE_TOKEN_KEY = "one-token-key";
 
     @Override
     public Map<String, String> getConfigOverrides() {
         Path repo = TinyModels.newRepository("sluice-rate-limit");
         TinyModels.writeStandard(repo);
+        TinyModels.write(repo, "slow", 1, TinyModels.slow(2000));
         return Map.ofEntries(
                 Map.entry("sluice.repository.paths", repo.toString()),
                 Map.entry("sluice.models.corrupt.required", "false"),
@@ -45,7 +49,22 @@ public class RateLimitProfile implements QuarkusTestProfile {
                 Map.entry("sluice.tenants.per-model.models.identity_fp32.burst", "1"),
                 Map.entry("sluice.tenants.outage.api-key-sha256", Tenants.sha256(OUTAGE_KEY)),
                 Map.entry("sluice.tenants.outage.rate-limit.rate", "0.01"),
-                Map.entry("sluice.tenants.outage.rate-limit.burst", "3"));
+                Map.entry("sluice.tenants.outage.rate-limit.burst", "3"),
+                Map.entry("sluice.tenants.open.api-key-sha256", Tenants.sha256(OPEN_KEY)),
+                Map.entry("sluice.tenants.one-token.api-key-sha256", Tenants.sha256(ONE_TOKEN_KEY)),
+                Map.entry("sluice.tenants.one-token.rate-limit.rate", "0.01"),
+                Map.entry("sluice.tenants.one-token.rate-limit.burst", "1"),
+                // the response cache, both tiers, with small bounds the cache tests can cross
+                Map.entry("sluice.model-defaults.cache.enabled", "true"),
+                Map.entry("sluice.models.identity_int8.cache.enabled", "false"),
+                Map.entry("sluice.cache.l1.max-bytes", "16384"),
+                Map.entry("sluice.cache.l1.ttl", "3s"),
+                Map.entry("sluice.cache.l2.enabled", "true"),
+                Map.entry("sluice.cache.l2.max-entry-bytes", "65536"),
+                Map.entry("sluice.cache.l2.ttl", "10m"),
+                Map.entry("sluice.cache.l2.timeout", "500ms"),
+                Map.entry("sluice.cache.l2.retry-interval", "100ms"),
+                Map.entry("sluice.models.slow.batching.max-batch-size", "1"));
     }
 
     @Override

@@ -5,6 +5,7 @@ import io.grpc.Deadline;
 import io.quarkus.grpc.GrpcService;
 import io.sluice.admission.Tenant;
 import io.sluice.api.grpc.proto.GRPCInferenceService;
+import io.sluice.api.grpc.proto.InferParameter;
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.api.grpc.proto.ModelInferResponse;
 import io.sluice.api.grpc.proto.ModelMetadataRequest;
@@ -35,6 +36,9 @@ import java.util.concurrent.TimeUnit;
  */
 @GrpcService
 public class GrpcInferenceService implements GRPCInferenceService {
+
+    /** Response parameter saying where a cached model's outputs came from: miss, hit-l1, hit-l2. */
+    static final String CACHE_PARAMETER = "sluice_cache";
 
     @Inject
     InferenceService service;
@@ -84,8 +88,15 @@ public class GrpcInferenceService implements GRPCInferenceService {
         Tenant tenant = GrpcAuthentication.tenant();
         return Uni.createFrom().deferred(() -> {
             InferRequest core = GrpcTensors.request(request, deadline());
-            return cancelledBy(cancellation, service.infer(tenant, core)).map(r -> GrpcTensors.response(r, Map.of()));
+            return cancelledBy(cancellation, service.infer(tenant, core)).map(GrpcInferenceService::response);
         });
+    }
+
+    /** The wire response; a cached model's carries the {@value #CACHE_PARAMETER} parameter. */
+    private static ModelInferResponse response(io.sluice.inference.InferResponse r) {
+        String cache = r.cache().label();
+        return GrpcTensors.response(r, cache == null ? Map.of()
+                : Map.of(CACHE_PARAMETER, InferParameter.newBuilder().setStringParam(cache).build()));
     }
 
     /** Cancels {@code work} (taking the request out of its queue) when the client cancels the call. */

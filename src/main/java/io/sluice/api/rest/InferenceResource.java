@@ -107,6 +107,9 @@ public class InferenceResource {
         return result.map(response -> {
             RestInferResponses.Written written = RestInferResponses.write(response, parsed);
             Response.ResponseBuilder ok = Response.ok(written.body());
+            if (response.cache().label() != null) {
+                ok.header(RestHeaders.CACHE, response.cache().label());
+            }
             if (written.headerLength() >= 0) {
                 ok.header(RestHeaders.HEADER_LENGTH, written.headerLength()).type(MediaType.APPLICATION_OCTET_STREAM);
             } else {

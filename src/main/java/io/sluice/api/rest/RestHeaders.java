@@ -20,5 +20,8 @@ final class RestHeaders {
     static final String API_KEY = io.sluice.admission.Tenants.API_KEY_HEADER;
     static final String WWW_AUTHENTICATE = "WWW-Authenticate";
 
+    /** Where a cached model's response came from: miss, hit-l1 or hit-l2. */
+    static final String CACHE = "Sluice-Cache";
+
     private RestHeaders() {}
 }

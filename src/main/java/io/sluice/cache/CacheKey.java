@@ -1,0 +1,107 @@
+package io.sluice.cache;
+
+import io.sluice.inference.InferRequest;
+import io.sluice.inference.Tensor;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * The SHA-256 of everything that decides a response: model name and the version that serves it,
+ * requested outputs (in order), parameters that can change the output, and each input's name,
+ * datatype, shape and bytes (inputs sorted by name). Tensors are hashed in their one canonical
+ * layout, so JSON, binary REST and gRPC give the same key for the same tensor. Every field is
+ * length-prefixed, so no two different requests share an encoding.
+ */
+public final class CacheKey {
+
+    /** Parameters that shape only the wire format or the scheduling, never the outputs. */
+    static final Set<String> WIRE_ONLY = Set.of("priority", "timeout", "binary_data_output", "binary_data",
+            "binary_data_size");
+
+    private final byte[] digest;
+    private final int hash;
+
+    private CacheKey(byte[] digest) {
+        this.digest = digest;
+        this.hash = Arrays.hashCode(digest);
+    }
+
+    /** The key of {@code request} served by {@code version} of {@code model}. */
+    public static CacheKey of(String model, String version, InferRequest request) {
+        MessageDigest sha = sha256();
+        text(sha, "sluice-cache-v1");
+        text(sha, model);
+        text(sha, version);
+        number(sha, request.outputs().size());
+        request.outputs().forEach(o -> text(sha, o));
+        Map<String, Object> params = new TreeMap<>(request.parameters());
+        params.keySet().removeAll(WIRE_ONLY);
+        number(sha, params.size());
+        params.forEach((k, v) -> {
+            text(sha, k);
+            text(sha, v == null ? "null" : v.getClass().getSimpleName() + ":" + v);
+        });
+        var inputs = request.inputs().stream().sorted(Comparator.comparing(Tensor::name)).toList();
+        number(sha, inputs.size());
+        for (Tensor t : inputs) {
+            text(sha, t.name());
+            text(sha, t.datatype().name());
+            number(sha, t.shape().length);
+            for (long d : t.shape()) {
+                number(sha, d);
+            }
+            ByteBuffer data = t.view();
+            number(sha, data.remaining());
+            sha.update(data);
+        }
+        return new CacheKey(sha.digest());
+    }
+
+    /** The digest in lower-case hex; the Redis key's suffix. */
+    public String hex() {
+        return HexFormat.of().formatHex(digest);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof CacheKey k && Arrays.equals(digest, k.digest);
+    }
+
+    @Override
+    public int hashCode() {
+        return hash;
+    }
+
+    @Override
+    public String toString() {
+        return hex();
+    }
+
+    private static void text(MessageDigest sha, String s) {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        number(sha, b.length);
+        sha.update(b);
+    }
+
+    private static void number(MessageDigest sha, long n) {
+        for (int i = 0; i < 8; i++) {
+            sha.update((byte) (n >>> (8 * i)));
+        }
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,89 @@
+package io.sluice.cache;
+
+import io.sluice.inference.Datatype;
+import io.sluice.inference.Tensor;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The binary form of cached outputs, as stored in Redis: a version byte, the tensor count, then per
+ * tensor its name, datatype, shape and bytes, all little-endian and length-prefixed.
+ */
+final class CachedOutputs {
+
+    private static final byte VERSION = 1;
+
+    private CachedOutputs() {}
+
+    /** Compact copies of {@code outputs}: a cached tensor must not pin the whole batch buffer it was split from. */
+    static List<Tensor> compact(List<Tensor> outputs) {
+        List<Tensor> copies = new ArrayList<>(outputs.size());
+        for (Tensor t : outputs) {
+            ByteBuffer data = ByteBuffer.allocate(t.byteSize()).order(ByteOrder.LITTLE_ENDIAN).put(t.view()).flip();
+            copies.add(new Tensor(t.name(), t.datatype(), t.shape().clone(), data));
+        }
+        return List.copyOf(copies);
+    }
+
+    /** Bytes a cached entry holds: what the L1 tier weighs. */
+    static int weight(List<Tensor> outputs) {
+        int bytes = 64;
+        for (Tensor t : outputs) {
+            bytes += 64 + t.name().length() + 8 * t.shape().length + t.byteSize();
+        }
+        return bytes;
+    }
+
+    static byte[] encode(List<Tensor> outputs) {
+        int size = 5;
+        for (Tensor t : outputs) {
+            size += 4 + t.name().getBytes(StandardCharsets.UTF_8).length + 4 + t.datatype().name().length()
+                    + 4 + 8 * t.shape().length + 4 + t.byteSize();
+        }
+        ByteBuffer out = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
+        out.put(VERSION).putInt(outputs.size());
+        for (Tensor t : outputs) {
+            byte[] name = t.name().getBytes(StandardCharsets.UTF_8);
+            byte[] datatype = t.datatype().name().getBytes(StandardCharsets.US_ASCII);
+            out.putInt(name.length).put(name).putInt(datatype.length).put(datatype).putInt(t.shape().length);
+            for (long d : t.shape()) {
+                out.putLong(d);
+            }
+            out.putInt(t.byteSize()).put(t.view());
+        }
+        return out.array();
+    }
+
+    /** The outputs in {@code bytes}, or null when they are not a valid entry of this version. */
+    static List<Tensor> decode(byte[] bytes) {
+        try {
+            ByteBuffer in = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+            if (in.get() != VERSION) {
+                return null;
+            }
+            int count = in.getInt();
+            List<Tensor> outputs = new ArrayList<>(count);
+            for (int i = 0; i < count; i++) {
+                byte[] name = new byte[in.getInt()];
+                in.get(name);
+                byte[] type = new byte[in.getInt()];
+                in.get(type);
+                Datatype datatype = Datatype.valueOf(new String(type, StandardCharsets.US_ASCII));
+                long[] shape = new long[in.getInt()];
+                for (int d = 0; d < shape.length; d++) {
+                    shape[d] = in.getLong();
+                }
+                byte[] data = new byte[in.getInt()];
+                in.get(data);
+                outputs.add(new Tensor(new String(name, StandardCharsets.UTF_8), datatype, shape,
+                        ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN)));
+            }
+            return in.hasRemaining() ? null : outputs;
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,206 @@
+package io.sluice.cache;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.sluice.config.SluiceConfig;
+import io.sluice.inference.CacheStatus;
+import io.sluice.inference.InferRequest;
+import io.sluice.inference.InferResponse;
+import io.sluice.inference.InferenceException;
+import io.sluice.inference.Tensor;
+import io.sluice.observability.SluiceMetrics;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.subscription.Cancellable;
+import io.vertx.mutiny.redis.client.Redis;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Instance;
+import jakarta.inject.Inject;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+
+/**
+ * Serves repeated requests without the model. A lookup tries L1 (in process, bounded by bytes, with a
+ * TTL), then joins an identical request already in flight, then L2 (Redis, bounded by a timeout and
+ * failing open), and only then runs the model once for everyone waiting on that key; the result fills
+ * L2 and L1. A failed shared run is not passed on: each waiting caller then runs its own request.
+ */
+@ApplicationScoped
+public class ResponseCache {
+
+    private static final String L1 = "l1";
+    private static final String L2 = "l2";
+    private static final String INFLIGHT = "inflight";
+
+    private final Cache<CacheKey, List<Tensor>> l1;
+    private final SluiceConfig.Cache.L2 l2Config;
+    private final Instance<Redis> redisClient;
+    private final SluiceMetrics metrics;
+    private final Map<CacheKey, Flight> flights = new ConcurrentHashMap<>();
+    private volatile RedisTier l2;
+
+    @Inject
+    public ResponseCache(SluiceConfig config, SluiceMetrics metrics, Instance<Redis> redisClient) {
+        SluiceConfig.Cache.L1 l1Config = config.cache().l1();
+        this.l1 = Caffeine.newBuilder()
+                .maximumWeight(l1Config.maxBytes())
+                .weigher((CacheKey k, List<Tensor> v) -> CachedOutputs.weight(v))
+                .expireAfterWrite(l1Config.ttl())
+                .executor(Runnable::run) // evictions happen at once, on the caller: the byte bound is never exceeded
+                .build();
+        this.l2Config = config.cache().l2();
+        this.metrics = metrics;
+        this.redisClient = redisClient;
+    }
+
+    /**
+     * The response to {@code request} on {@code version} of {@code model}: from a tier, or from {@code
+     * compute} (the model) on a miss.
+     */
+    public Uni<InferResponse> serve(String model, String version, InferRequest request,
+            Function<InferRequest, Uni<InferResponse>> compute) {
+        CacheKey key = CacheKey.of(model, version, request);
+        List<Tensor> hit = l1.getIfPresent(key);
+        if (hit != null) {
+            metrics.cache(model, L1, "hit");
+            return Uni.createFrom().item(response(model, version, request, hit, CacheStatus.HIT_L1));
+        }
+        metrics.cache(model, L1, "miss");
+        Flight created = new Flight();
+        Flight flight = flights.putIfAbsent(key, created);
+        boolean leader = flight == null;
+        if (leader) {
+            flight = created;
+            flight.start(lookupOrCompute(model, version, key, request, compute), () -> flights.remove(key, created));
+        } else {
+            metrics.cache(model, INFLIGHT, "hit");
+        }
+        Uni<InferResponse> shared = flight.join().map(r -> response(model, version, request, r.outputs(), r.status()));
+        if (leader) {
+            return shared;
+        }
+        // a follower waits no longer than its own deadline, and runs alone if the shared run failed
+        Uni<InferResponse> follower = shared.onFailure(t -> !(t instanceof java.util.concurrent.CancellationException))
+                .recoverWithUni(t -> compute.apply(request).map(r -> withStatus(r, request, CacheStatus.MISS)));
+        if (request.hasDeadline()) {
+            long remaining = request.deadlineNanos() - System.nanoTime();
+            follower = follower.ifNoItem().after(Duration.ofNanos(Math.max(1, remaining))).failWith(
+                    () -> new InferenceException.DeadlineExceeded("deadline passed while '" + model + "' computed it"));
+        }
+        return follower;
+    }
+
+    /** Outputs and where they came from. */
+    private record Result(List<Tensor> outputs, CacheStatus status) {}
+
+    private Uni<Result> lookupOrCompute(String model, String version, CacheKey key, InferRequest request,
+            Function<InferRequest, Uni<InferResponse>> compute) {
+        Uni<Result> computed = Uni.createFrom().deferred(() -> compute.apply(request)).map(r -> {
+            List<Tensor> outputs = CachedOutputs.compact(r.outputs());
+            l1.put(key, outputs);
+            if (l2Config.enabled()) {
+                l2().put(key, CachedOutputs.encode(outputs)).subscribe().with(stored -> { });
+            }
+            return new Result(outputs, CacheStatus.MISS);
+        });
+        if (!l2Config.enabled()) {
+            return computed;
+        }
+        return l2().get(key).onItem().transformToUni(found -> {
+            if (found.lookup() == RedisTier.Lookup.HIT) {
+                List<Tensor> outputs = CachedOutputs.decode(found.bytes());
+                if (outputs != null) {
+                    metrics.cache(model, L2, "hit");
+                    l1.put(key, outputs);
+                    return Uni.createFrom().item(new Result(outputs, CacheStatus.HIT_L2));
+                }
+            }
+            metrics.cache(model, L2, found.lookup() == RedisTier.Lookup.ERROR ? "error" : "miss");
+            return computed;
+        });
+    }
+
+    private RedisTier l2() {
+        RedisTier tier = l2;
+        if (tier == null) {
+            synchronized (this) {
+                if (l2 == null) {
+                    l2 = new RedisTier(redisClient.get(), l2Config.keyPrefix(), l2Config.ttl(), l2Config.maxEntryBytes(),
+                            l2Config.timeout(), l2Config.retryInterval(), System::nanoTime);
+                }
+                tier = l2;
+            }
+        }
+        return tier;
+    }
+
+    private static InferResponse response(String model, String version, InferRequest request, List<Tensor> outputs,
+            CacheStatus status) {
+        return new InferResponse(model, version, request.id(), Map.of(), select(outputs, request), status);
+    }
+
+    private static InferResponse withStatus(InferResponse r, InferRequest request, CacheStatus status) {
+        return new InferResponse(r.model(), r.version(), request.id(), r.parameters(), r.outputs(), status);
+    }
+
+    /** Cached outputs are the requested ones already (the outputs are part of the key); fresh views of them. */
+    private static List<Tensor> select(List<Tensor> outputs, InferRequest request) {
+        return outputs.stream().map(t -> new Tensor(t.name(), t.datatype(), t.shape(), t.view())).toList();
+    }
+
+    /** Entries in L1 now, after pending evictions; for tests. */
+    long l1Entries() {
+        l1.cleanUp();
+        return l1.estimatedSize();
+    }
+
+    /**
+     * One computation shared by every identical request in flight. It is cancelled only when every
+     * caller has gone; the callers that remain get its result.
+     */
+    private static final class Flight {
+        private final CompletableFuture<Result> result = new CompletableFuture<>();
+        private int waiters;
+        private Cancellable running;
+
+        void start(Uni<Result> work, Runnable finished) {
+            result.whenComplete((r, t) -> finished.run());
+            Cancellable c = work.subscribe().with(result::complete, result::completeExceptionally);
+            synchronized (this) {
+                running = c;
+            }
+        }
+
+        Uni<Result> join() {
+            return Uni.createFrom().emitter(emitter -> {
+                synchronized (this) {
+                    waiters++;
+                }
+                result.whenComplete((r, t) -> {
+                    if (t == null) {
+                        emitter.complete(r);
+                    } else {
+                        emitter.fail(t instanceof java.util.concurrent.CompletionException && t.getCause() != null
+                                ? t.getCause() : t);
+                    }
+                });
+                emitter.onTermination(() -> {
+                    Cancellable cancel = null;
+                    synchronized (this) {
+                        waiters--;
+                        if (waiters == 0 && !result.isDone()) {
+                            cancel = running;
+                        }
+                    }
+                    if (cancel != null) {
+                        cancel.cancel();
+                        result.cancel(false);
+                    }
+                });
+            });
+        }
+    }
+}

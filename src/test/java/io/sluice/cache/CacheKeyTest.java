@@ -1,0 +1,74 @@
+package io.sluice.cache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.sluice.inference.Datatype;
+import io.sluice.inference.InferRequest;
+import io.sluice.inference.Protocol;
+import io.sluice.inference.Tensor;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** What the key covers, and what it leaves out. */
+class CacheKeyTest {
+
+    private static Tensor tensor(String name, long[] shape, float... values) {
+        ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (float v : values) {
+            b.putFloat(v);
+        }
+        return new Tensor(name, Datatype.FP32, shape, b.flip());
+    }
+
+    private static InferRequest request(List<Tensor> inputs, List<String> outputs, Map<String, Object> params,
+            Protocol protocol) {
+        return new InferRequest("m", null, "id-" + protocol, params, inputs, outputs, 0, InferRequest.NO_DEADLINE, protocol);
+    }
+
+    private static CacheKey key(String version, List<Tensor> inputs, List<String> outputs, Map<String, Object> params) {
+        return CacheKey.of("m", version, request(inputs, outputs, params, Protocol.REST));
+    }
+
+    private final List<Tensor> x = List.of(tensor("A", new long[] {1, 2}, 1, 2), tensor("B", new long[] {1, 2}, 3, 4));
+
+    @Test
+    void theSameTensorsGiveTheSameKeyWhateverTheProtocolIdOrInputOrder() {
+        CacheKey rest = CacheKey.of("m", "1", request(x, List.of(), Map.of(), Protocol.REST));
+        CacheKey grpc = CacheKey.of("m", "1", request(List.of(x.get(1), x.get(0)), List.of(), Map.of(), Protocol.GRPC));
+        assertThat(grpc).isEqualTo(rest).hasSameHashCodeAs(rest);
+        // wire-only and scheduling parameters do not change outputs
+        assertThat(key("1", x, List.of(), Map.of("priority", 2L, "timeout", 5000L, "binary_data_output", true)))
+                .isEqualTo(rest);
+    }
+
+    @Test
+    void versionsOutputsParametersModelsAndTensorsNeverCollide() {
+        CacheKey base = key("1", x, List.of(), Map.of());
+        assertThat(key("2", x, List.of(), Map.of())).isNotEqualTo(base);
+        assertThat(CacheKey.of("other", "1", request(x, List.of(), Map.of(), Protocol.REST))).isNotEqualTo(base);
+        assertThat(key("1", x, List.of("SUM"), Map.of())).isNotEqualTo(base);
+        assertThat(key("1", x, List.of("SUM", "DIFF"), Map.of())).isNotEqualTo(key("1", x, List.of("DIFF", "SUM"), Map.of()));
+        assertThat(key("1", x, List.of(), Map.of("temperature", 0.5))).isNotEqualTo(base);
+        assertThat(key("1", x, List.of(), Map.of("temperature", 0.5)))
+                .isNotEqualTo(key("1", x, List.of(), Map.of("temperature", "0.5")));
+        // same bytes, another shape; same values, another datatype
+        List<Tensor> reshaped = List.of(tensor("A", new long[] {2, 1}, 1, 2), x.get(1));
+        assertThat(key("1", reshaped, List.of(), Map.of())).isNotEqualTo(base);
+        Tensor ints = new Tensor("A", Datatype.INT32, new long[] {1, 2}, x.get(0).view());
+        assertThat(key("1", List.of(ints, x.get(1)), List.of(), Map.of())).isNotEqualTo(base);
+        // a name boundary cannot shift between fields
+        assertThat(key("1", List.of(tensor("AB", new long[] {1}, 1)), List.of(), Map.of()))
+                .isNotEqualTo(key("1", List.of(tensor("A", new long[] {1}, 1)), List.of("B"), Map.of()));
+    }
+
+    @Test
+    void cachedOutputsSurviveTheRedisEncoding() {
+        byte[] bytes = CachedOutputs.encode(x);
+        assertThat(CachedOutputs.decode(bytes)).isEqualTo(x);
+        assertThat(CachedOutputs.decode(java.util.Arrays.copyOf(bytes, bytes.length - 1))).isNull();
+        assertThat(CachedOutputs.decode(new byte[] {9})).isNull();
+    }
+}

@@ -1,0 +1,285 @@
+package io.sluice.cache;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.google.protobuf.ByteString;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.stub.MetadataUtils;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.distribution.HistogramSupport;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
+import io.restassured.http.ContentType;
+import io.restassured.response.Response;
+import io.sluice.Await;
+import io.sluice.BinaryRest;
+import io.sluice.GrpcClients;
+import io.sluice.RedisResource;
+import io.sluice.admission.RateLimitProfile;
+import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
+import io.sluice.api.grpc.proto.ModelInferRequest;
+import io.sluice.api.grpc.proto.ModelInferResponse;
+import io.sluice.inference.Datatype;
+import io.sluice.inference.InferRequest;
+import io.sluice.inference.Protocol;
+import io.sluice.inference.Tensor;
+import io.sluice.observability.MetricNames;
+import io.vertx.mutiny.core.Vertx;
+import io.vertx.mutiny.redis.client.Command;
+import io.vertx.mutiny.redis.client.Redis;
+import io.vertx.mutiny.redis.client.Request;
+import jakarta.inject.Inject;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The response cache end to end, with a real Redis as L2: one key across protocols, versions apart,
+ * L2 filling L1, byte bounds and TTLs, coalescing of identical requests in flight, Redis stopped in
+ * the middle, and hits still counted by the rate limit.
+ */
+@QuarkusTest
+@TestProfile(RateLimitProfile.class)
+class ResponseCacheTest {
+
+    private static final Map<String, String> OPEN = Map.of("X-API-Key", RateLimitProfile.OPEN_KEY);
+    private static final AtomicInteger UNIQUE = new AtomicInteger(1000);
+
+    @Inject
+    MeterRegistry registry;
+
+    /** Rows of FP32 [rows, 4] no other test sends. */
+    private static byte[] rows(int rows) {
+        int seed = UNIQUE.incrementAndGet();
+        ByteBuffer b = ByteBuffer.allocate(rows * 16).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < rows * 4; i++) {
+            b.putFloat(seed * 10_000f + i);
+        }
+        return b.array();
+    }
+
+    private static Response binary(String model, byte[] data, Map<String, String> headers) {
+        int rows = data.length / 16;
+        return BinaryRest.post(model, List.of(new BinaryRest.Input("INPUT0", "FP32", new long[] {rows, 4}, data)), headers);
+    }
+
+    private static String cache(Response r) {
+        r.then().statusCode(200);
+        return r.header("Sluice-Cache");
+    }
+
+    private double counter(String tier, String result) {
+        Counter c = registry.find(MetricNames.CACHE_REQUESTS).tags(MetricNames.MODEL, "slow", MetricNames.TIER, tier,
+                MetricNames.RESULT, result).counter();
+        return c == null ? 0 : c.count();
+    }
+
+    @Test
+    void theSameTensorHitsOneEntryOverJsonBinaryAndGrpc() {
+        Await.serverReady();
+        byte[] data = rows(1);
+        ByteBuffer floats = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
+        List<Float> values = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            values.add(floats.getFloat(i * 4));
+        }
+        Response json = given().headers(OPEN).contentType(ContentType.JSON)
+                .body(Map.of("id", "first", "inputs", List.of(Map.of("name", "INPUT0", "datatype", "FP32",
+                        "shape", List.of(1, 4), "data", values))))
+                .post("/v2/models/identity_fp32/infer");
+        assertThat(cache(json)).isEqualTo("miss");
+        assertThat(json.jsonPath().getString("id")).isEqualTo("first");
+
+        Response bin = binary("identity_fp32", data, OPEN);
+        assertThat(cache(bin)).isEqualTo("hit-l1");
+        assertThat(BinaryRest.outputs(bin).get(0).data()).isEqualTo(data);
+
+        ManagedChannel channel = GrpcClients.channel();
+        try {
+            Metadata headers = new Metadata();
+            headers.put(Metadata.Key.of("x-api-key", Metadata.ASCII_STRING_MARSHALLER), RateLimitProfile.OPEN_KEY);
+            ModelInferResponse grpc = GRPCInferenceServiceGrpc.newBlockingStub(channel)
+                    .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
+                    .modelInfer(ModelInferRequest.newBuilder().setModelName("identity_fp32").setId("third")
+                            .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("INPUT0").setDatatype("FP32")
+                                    .addShape(1).addShape(4))
+                            .addRawInputContents(ByteString.copyFrom(data)).build());
+            assertThat(grpc.getParametersMap().get("sluice_cache").getStringParam()).isEqualTo("hit-l1");
+            assertThat(grpc.getId()).isEqualTo("third"); // the caller's id, not the cached one
+            assertThat(grpc.getRawOutputContents(0).toByteArray()).isEqualTo(data);
+        } finally {
+            channel.shutdownNow();
+        }
+    }
+
+    @Test
+    void versionsKeepTheirOwnEntries() {
+        Await.serverReady();
+        Map<String, Object> body = Map.of("inputs", List.of(
+                Map.of("name", "A", "datatype", "FP32", "shape", List.of(1, 4), "data", List.of(1, 2, 3, 4)),
+                Map.of("name", "B", "datatype", "FP32", "shape", List.of(1, 4), "data", List.of(UNIQUE.incrementAndGet(), 0, 0, 0))));
+        for (String version : List.of("1", "2")) {
+            Response r = given().headers(OPEN).contentType(ContentType.JSON).body(body)
+                    .post("/v2/models/add/versions/" + version + "/infer");
+            assertThat(cache(r)).isEqualTo("miss");
+            assertThat(r.jsonPath().getString("model_version")).isEqualTo(version);
+        }
+        Response again = given().headers(OPEN).contentType(ContentType.JSON).body(body).post("/v2/models/add/versions/1/infer");
+        assertThat(cache(again)).isEqualTo("hit-l1");
+        assertThat(again.jsonPath().getString("model_version")).isEqualTo("1");
+        // the default version is 2: its own entry
+        Response latest = given().headers(OPEN).contentType(ContentType.JSON).body(body).post("/v2/models/add/infer");
+        assertThat(cache(latest)).isEqualTo("hit-l1");
+        assertThat(latest.jsonPath().getString("model_version")).isEqualTo("2");
+    }
+
+    @Test
+    void anL2HitComesFromRedisAndFillsL1() {
+        Await.serverReady();
+        byte[] data = rows(1);
+        Tensor input = new Tensor("INPUT0", Datatype.FP32, new long[] {1, 4}, ByteBuffer.wrap(data));
+        CacheKey key = CacheKey.of("identity_fp32", "1",
+                new InferRequest("identity_fp32", null, null, Map.of(), List.of(input), List.of(), 0,
+                        InferRequest.NO_DEADLINE, Protocol.REST));
+        // an entry only Redis has, with outputs the model would never give: a hit must return these
+        byte[] planted = new byte[16];
+        planted[0] = 42;
+        Tensor cached = new Tensor("OUTPUT0", Datatype.FP32, new long[] {1, 4}, ByteBuffer.wrap(planted));
+        withRedis(redis -> redis.send(Request.cmd(Command.SET).arg("sluice:cache:" + key.hex())
+                .arg(CachedOutputs.encode(List.of(cached)))).await().atMost(Duration.ofSeconds(5)));
+
+        Response fromRedis = binary("identity_fp32", data, OPEN);
+        assertThat(cache(fromRedis)).isEqualTo("hit-l2");
+        assertThat(BinaryRest.outputs(fromRedis).get(0).data()).isEqualTo(planted);
+        Response fromL1 = binary("identity_fp32", data, OPEN);
+        assertThat(cache(fromL1)).isEqualTo("hit-l1");
+        assertThat(BinaryRest.outputs(fromL1).get(0).data()).isEqualTo(planted);
+    }
+
+    @Test
+    void byteBoundsAndTtlsAreHonoured() {
+        Await.serverReady();
+        // 2000 rows: 32 KB of outputs, over L1's 16 KB but under L2's 64 KB cap per entry
+        byte[] medium = rows(2000);
+        assertThat(cache(binary("identity_fp32", medium, OPEN))).isEqualTo("miss");
+        assertThat(cache(binary("identity_fp32", medium, OPEN))).isEqualTo("hit-l2");
+        assertThat(cache(binary("identity_fp32", medium, OPEN))).isEqualTo("hit-l2"); // L1 could not keep it
+        // 5000 rows: 80 KB, over both bounds: never cached
+        byte[] large = rows(5000);
+        assertThat(cache(binary("identity_fp32", large, OPEN))).isEqualTo("miss");
+        assertThat(cache(binary("identity_fp32", large, OPEN))).isEqualTo("miss");
+        // Redis holds entries for its TTL (10 min here)
+        long ttl = withRedis(redis -> redis.send(Request.cmd(Command.PTTL).arg("sluice:cache:"
+                + keyOf("identity_fp32", medium).hex())).await().atMost(Duration.ofSeconds(5)).toLong());
+        assertThat(ttl).isBetween(1L, Duration.ofMinutes(10).toMillis());
+
+        // L1's TTL is 3 s here: a small entry turns from an L1 hit into an L2 hit when it expires
+        byte[] small = rows(1);
+        long start = System.nanoTime();
+        assertThat(cache(binary("identity_fp32", small, OPEN))).isEqualTo("miss");
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(250))
+                .until(() -> !"hit-l1".equals(cache(binary("identity_fp32", small, OPEN))));
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(2900));
+        assertThat(cache(binary("identity_fp32", small, OPEN))).isEqualTo("hit-l1"); // refilled from L2
+    }
+
+    @Test
+    void identicalRequestsInFlightRunTheModelOnce() throws Exception {
+        Await.serverReady();
+        byte[] x = new byte[8 * 256 * 4];
+        ByteBuffer.wrap(x).order(ByteOrder.LITTLE_ENDIAN).putFloat(0, UNIQUE.incrementAndGet());
+        long batchesBefore = batches();
+        double joinedBefore = counter("inflight", "hit") + counter("l1", "hit");
+        int callers = 6;
+        CountDownLatch go = new CountDownLatch(1);
+        List<CompletableFuture<Response>> calls = new ArrayList<>();
+        for (int i = 0; i < callers; i++) {
+            calls.add(CompletableFuture.supplyAsync(() -> {
+                try {
+                    go.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return BinaryRest.post("slow", List.of(new BinaryRest.Input("X", "FP32", new long[] {8, 256}, x)), OPEN);
+            }));
+        }
+        go.countDown();
+        byte[] first = null;
+        for (CompletableFuture<Response> call : calls) {
+            Response r = call.get(60, TimeUnit.SECONDS);
+            r.then().statusCode(200);
+            byte[] out = BinaryRest.outputs(r).get(0).data();
+            first = first == null ? out : first;
+            assertThat(out).isEqualTo(first);
+        }
+        assertThat(batches() - batchesBefore).as("model runs").isEqualTo(1);
+        assertThat(counter("inflight", "hit") + counter("l1", "hit") - joinedBefore).isEqualTo(callers - 1);
+    }
+
+    @Test
+    void withRedisStoppedResultsStayCorrectAndNothingFails() {
+        Await.serverReady();
+        RedisResource.redis().down();
+        try {
+            for (int i = 0; i < 3; i++) {
+                byte[] data = rows(1);
+                Response miss = binary("identity_fp32", data, OPEN);
+                assertThat(cache(miss)).isEqualTo("miss");
+                assertThat(BinaryRest.outputs(miss).get(0).data()).isEqualTo(data);
+                Response hit = binary("identity_fp32", data, OPEN);
+                assertThat(cache(hit)).isEqualTo("hit-l1");
+                assertThat(BinaryRest.outputs(hit).get(0).data()).isEqualTo(data);
+            }
+            Counter errors = registry.find(MetricNames.CACHE_REQUESTS).tags(MetricNames.MODEL, "identity_fp32",
+                    MetricNames.TIER, "l2", MetricNames.RESULT, "error").counter();
+            assertThat(errors).isNotNull();
+            assertThat(errors.count()).isPositive();
+        } finally {
+            RedisResource.redis().up();
+        }
+    }
+
+    @Test
+    void hitsStillCountAgainstTheRateLimit() {
+        Await.serverReady();
+        byte[] data = rows(1);
+        Map<String, String> oneToken = Map.of("X-API-Key", RateLimitProfile.ONE_TOKEN_KEY);
+        assertThat(cache(binary("identity_fp32", data, oneToken))).isEqualTo("miss");
+        binary("identity_fp32", data, OPEN).then().statusCode(200).header("Sluice-Cache", "hit-l1");
+        binary("identity_fp32", data, oneToken).then().statusCode(429);
+    }
+
+    private long batches() {
+        HistogramSupport h = registry.find(MetricNames.BATCH_SIZE).tags(MetricNames.MODEL, "slow").summary();
+        return h == null ? 0 : h.takeSnapshot().count();
+    }
+
+    private static CacheKey keyOf(String model, byte[] data) {
+        Tensor input = new Tensor("INPUT0", Datatype.FP32, new long[] {data.length / 16, 4}, ByteBuffer.wrap(data));
+        return CacheKey.of(model, "1", new InferRequest(model, null, null, Map.of(), List.of(input), List.of(), 0,
+                InferRequest.NO_DEADLINE, Protocol.REST));
+    }
+
+    private static <T> T withRedis(java.util.function.Function<Redis, T> call) {
+        Vertx vertx = Vertx.vertx();
+        Redis redis = Redis.createClient(vertx, RedisResource.redis().uri());
+        try {
+            return call.apply(redis);
+        } finally {
+            redis.close();
+            vertx.closeAndAwait();
+        }
+    }
+}
