@@ -1,0 +1,330 @@
+package io.sluice.deploy;
+
+import static io.sluice.deploy.Manifests.ROOT;
+import static io.sluice.deploy.Manifests.one;
+import static io.sluice.deploy.Manifests.read;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.KubernetesResource;
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
+import io.fabric8.kubernetes.api.model.Probe;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
+import io.fabric8.kubernetes.api.model.autoscaling.v2.MetricSpec;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
+import io.sluice.config.ExecutionProvider;
+import io.sluice.config.ModelSettings;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every manifest under {@code kubernetes/} parses into fabric8's typed model, and the values that
+ * matter for serving are what the configuration and the admission capacity say they are.
+ */
+class KubernetesManifestsTest {
+
+    private static final String GENERATED = "generated/kubernetes.yml";
+    private static final String KNATIVE = "generated/knative.yml";
+    private static final int PORT = 8080;
+
+    @Test
+    void everyManifestParsesIntoItsTypedClass() {
+        List<Path> files = Manifests.files();
+        assertThat(files).extracting(p -> ROOT.relativize(p).toString().replace('\\', '/')).contains(
+                GENERATED, KNATIVE, "base/sluice-models-pvc.yaml", "base/sluice-pdb.yaml",
+                "base/sluice-servicemonitor.yaml", "gpu/sluice-gpu.yaml", "cpu/sluice-hpa-cpu.yaml",
+                "hpa/sluice-hpa-queue-depth.yaml", "hpa/sluice-keda-scaledobject.yaml",
+                "hpa/prometheus-adapter-rules.yaml", "sluice-prometheusrule.yaml");
+        for (Path file : files) {
+            List<KubernetesResource> docs = read(file);
+            assertThat(docs).as(file.toString()).isNotEmpty();
+            for (KubernetesResource doc : docs) {
+                assertThat(doc).as(file + ": " + doc).isInstanceOf(typedClassOf(doc));
+            }
+        }
+    }
+
+    @Test
+    void deploymentProbesFollowTheHealthChecksAndShutdownFitsTheGracePeriod() {
+        Deployment deployment = one(GENERATED, Deployment.class);
+        Container c = sluiceContainer(deployment);
+        assertThat(c.getPorts()).singleElement().satisfies(p -> {
+            assertThat(p.getContainerPort()).isEqualTo(PORT);
+            assertThat(p.getName()).isEqualTo("http");
+        });
+        assertHttpProbe(c.getStartupProbe(), "/q/health/started", PORT);
+        assertHttpProbe(c.getReadinessProbe(), "/q/health/ready", PORT);
+        assertHttpProbe(c.getLivenessProbe(), "/q/health/live", PORT);
+
+        // the startup probe gives model load + warmup at least 5 minutes before the kubelet restarts the pod
+        assertThat(failureBudget(c.getStartupProbe())).isGreaterThanOrEqualTo(Duration.ofMinutes(5));
+
+        Properties conf = Manifests.applicationProperties();
+        assertThat(conf.getProperty("quarkus.shutdown.delay-enabled")).isEqualTo("true");
+        Duration delay = Manifests.duration(conf.getProperty("quarkus.shutdown.delay"));
+        Duration drain = Manifests.duration(conf.getProperty("quarkus.shutdown.timeout"));
+        // the kubelet sees readiness down before the server stops taking requests
+        Probe readiness = c.getReadinessProbe();
+        assertThat(Duration.ofSeconds((long) readiness.getPeriodSeconds() * readiness.getFailureThreshold()))
+                .isLessThanOrEqualTo(delay);
+        // SIGKILL comes only after the delay and the drain are over
+        assertThat(Duration.ofSeconds(deployment.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds()))
+                .isGreaterThan(delay.plus(drain));
+    }
+
+    @Test
+    void deploymentHasResourcesAndMountsTheModelClaim() {
+        Deployment deployment = one(GENERATED, Deployment.class);
+        Container c = sluiceContainer(deployment);
+        for (String resource : List.of("cpu", "memory")) {
+            Quantity request = c.getResources().getRequests().get(resource);
+            Quantity limit = c.getResources().getLimits().get(resource);
+            assertThat(request).as(resource + " request").isNotNull();
+            assertThat(limit).as(resource + " limit").isNotNull();
+            assertThat(Quantity.getAmountInBytes(limit)).isGreaterThanOrEqualTo(Quantity.getAmountInBytes(request));
+        }
+        assertThat(c.getResources().getLimits()).doesNotContainKey("nvidia.com/gpu");
+
+        assertThat(env(c, "SLUICE_REPOSITORY_PATHS")).isEqualTo("/models");
+        assertThat(c.getVolumeMounts()).singleElement().satisfies(m -> {
+            assertThat(m.getMountPath()).isEqualTo("/models");
+            assertThat(m.getReadOnly()).isTrue();
+            Volume v = volume(deployment, m.getName());
+            assertThat(v.getPersistentVolumeClaim().getClaimName())
+                    .isEqualTo(one("base/sluice-models-pvc.yaml", PersistentVolumeClaim.class).getMetadata().getName());
+        });
+    }
+
+    @Test
+    void serviceDisruptionBudgetAndServiceMonitorSelectTheSluicePods() {
+        Deployment deployment = one(GENERATED, Deployment.class);
+        Map<String, String> podLabels = deployment.getSpec().getTemplate().getMetadata().getLabels();
+        assertThat(podLabels).containsAllEntriesOf(deployment.getSpec().getSelector().getMatchLabels());
+
+        Service service = one(GENERATED, Service.class);
+        assertThat(podLabels).containsAllEntriesOf(service.getSpec().getSelector());
+        assertThat(service.getSpec().getPorts()).singleElement().satisfies(p -> {
+            assertThat(p.getName()).isEqualTo("http");
+            assertThat(p.getTargetPort().getIntVal()).isEqualTo(PORT);
+        });
+
+        PodDisruptionBudget pdb = one("base/sluice-pdb.yaml", PodDisruptionBudget.class);
+        assertThat(podLabels).containsAllEntriesOf(pdb.getSpec().getSelector().getMatchLabels());
+        assertThat(pdb.getSpec().getMaxUnavailable().getIntVal()).isEqualTo(1);
+
+        GenericKubernetesResource monitor = one("base/sluice-servicemonitor.yaml", GenericKubernetesResource.class);
+        assertThat(monitor.getKind()).isEqualTo("ServiceMonitor");
+        Map<String, String> selected = monitor.get("spec", "selector", "matchLabels");
+        assertThat(service.getMetadata().getLabels()).containsAllEntriesOf(selected);
+        assertThat((String) monitor.get("spec", "endpoints", 0, "port")).isEqualTo("http");
+        assertThat((String) monitor.get("spec", "endpoints", 0, "path")).isEqualTo("/q/metrics");
+    }
+
+    @Test
+    void generatedHpaScalesOnGpuUtilization() {
+        HorizontalPodAutoscaler hpa = one(GENERATED, HorizontalPodAutoscaler.class);
+        assertScalesTheDeployment(hpa);
+        MetricSpec metric = onlyMetric(hpa);
+        assertThat(metric.getType()).isEqualTo("Pods");
+        assertThat(metric.getPods().getMetric().getName()).isEqualTo("DCGM_FI_DEV_GPU_UTIL");
+        assertThat(metric.getPods().getTarget().getType()).isEqualTo("AverageValue");
+        assertThat(metric.getPods().getTarget().getAverageValue()).isEqualTo(new Quantity("70"));
+    }
+
+    @Test
+    void hpaVariantsReplaceTheGeneratedOneAndScaleOnCpuOrQueueDepth() {
+        HorizontalPodAutoscaler cpu = one("cpu/sluice-hpa-cpu.yaml", HorizontalPodAutoscaler.class);
+        assertScalesTheDeployment(cpu);
+        assertThat(onlyMetric(cpu).getResource().getName()).isEqualTo("cpu");
+        assertThat(onlyMetric(cpu).getResource().getTarget().getType()).isEqualTo("Utilization");
+        assertThat(onlyMetric(cpu).getResource().getTarget().getAverageUtilization()).isEqualTo(70);
+
+        HorizontalPodAutoscaler queue = one("hpa/sluice-hpa-queue-depth.yaml", HorizontalPodAutoscaler.class);
+        assertScalesTheDeployment(queue);
+        assertThat(onlyMetric(queue).getType()).isEqualTo("Pods");
+        assertThat(onlyMetric(queue).getPods().getMetric().getName()).isEqualTo("sluice_queue_depth");
+
+        // same name as the generated HPA: applying a variant replaces it rather than adding a second one
+        String generatedName = one(GENERATED, HorizontalPodAutoscaler.class).getMetadata().getName();
+        assertThat(List.of(cpu, queue)).allSatisfy(h -> assertThat(h.getMetadata().getName()).isEqualTo(generatedName));
+    }
+
+    @Test
+    void prometheusAdapterServesBothPodsMetrics() throws Exception {
+        ConfigMap adapter = one("hpa/prometheus-adapter-rules.yaml", ConfigMap.class);
+        JsonNode rules = Manifests.YAML.readTree(adapter.getData().get("config.yaml")).get("rules");
+        assertThat(rules).extracting(r -> r.get("name").get("as").asText())
+                .containsExactlyInAnyOrder("DCGM_FI_DEV_GPU_UTIL", "sluice_queue_depth");
+        assertThat(rules).allSatisfy(r -> {
+            assertThat(r.get("resources").get("overrides").get("pod").get("resource").asText()).isEqualTo("pod");
+            assertThat(r.get("metricsQuery").asText()).contains("<<.GroupBy>>");
+        });
+    }
+
+    @Test
+    void kedaScalesAheadOnThePredictedRequestRate() {
+        GenericKubernetesResource scaled = one("hpa/sluice-keda-scaledobject.yaml", GenericKubernetesResource.class);
+        assertThat(scaled.getApiVersion()).isEqualTo("keda.sh/v1alpha1");
+        assertThat(scaled.getKind()).isEqualTo("ScaledObject");
+        assertThat((String) scaled.get("spec", "scaleTargetRef", "name")).isEqualTo(deploymentName());
+        assertThat((Integer) scaled.get("spec", "minReplicaCount")).isEqualTo(3);
+        assertThat((Integer) scaled.get("spec", "maxReplicaCount")).isEqualTo(20);
+        assertThat((String) scaled.get("spec", "triggers", 0, "type")).isEqualTo("prometheus");
+        String query = scaled.get("spec", "triggers", 0, "metadata", "query");
+        assertThat(query.replaceAll("\\s+", "")).contains("predict_linear(sum(rate(sluice_requests_total{")
+                .containsPattern("\\}\\[2m\\]\\)\\)\\[10m:30s\\],120\\)");
+        assertThat(Double.parseDouble(scaled.get("spec", "triggers", 0, "metadata", "threshold"))).isPositive();
+    }
+
+    @Test
+    void gpuOverlayAddsOneGpuNodePlacementAndCuda() {
+        Deployment patch = one("gpu/sluice-gpu.yaml", Deployment.class);
+        assertThat(patch.getMetadata().getName()).isEqualTo(deploymentName());
+        // a strategic merge joins containers by name: the patch must name the generated container
+        Container c = sluiceContainer(patch);
+        assertThat(c.getResources().getLimits()).containsEntry("nvidia.com/gpu", new Quantity("1"));
+        String provider = env(c, "SLUICE_MODEL_DEFAULTS_EXECUTION_PROVIDER");
+        assertThat(ExecutionProvider.valueOf(provider.toUpperCase(Locale.ROOT)).gpu()).isTrue();
+        var pod = patch.getSpec().getTemplate().getSpec();
+        assertThat(pod.getNodeSelector()).containsEntry("nvidia.com/gpu.present", "true");
+        assertThat(pod.getTolerations()).anySatisfy(t -> {
+            assertThat(t.getKey()).isEqualTo("nvidia.com/gpu");
+            assertThat(t.getEffect()).isEqualTo("NoSchedule");
+        });
+    }
+
+    @Test
+    void knativeServiceDerivesConcurrencyFromAdmissionCapacity() {
+        io.fabric8.knative.serving.v1.Service ksvc = one(KNATIVE, io.fabric8.knative.serving.v1.Service.class);
+        var revision = ksvc.getSpec().getTemplate();
+        Map<String, String> a = revision.getMetadata().getAnnotations();
+
+        // per model: 2 instances x max-batch-size run at once (the bulkhead's max-concurrent), as many wait
+        int maxConcurrent = 2 * ModelSettings.DEFAULT_MAX_BATCH_SIZE;
+        int maxWaiting = 16;
+        assertThat(revision.getSpec().getContainerConcurrency()).isEqualTo((long) (maxConcurrent + maxWaiting));
+        assertThat(a).containsEntry("autoscaling.knative.dev/target", Integer.toString(maxConcurrent))
+                .containsEntry("autoscaling.knative.dev/target-utilization-percentage", "70")
+                .containsEntry("autoscaling.knative.dev/metric", "concurrency")
+                .containsEntry("autoscaling.knative.dev/class", "kpa.autoscaling.knative.dev")
+                .containsEntry("autoscaling.knative.dev/min-scale", "1")
+                .containsEntry("autoscaling.knative.dev/initial-scale", "1")
+                .containsEntry("autoscaling.knative.dev/max-scale", "20")
+                .containsEntry("autoscaling.knative.dev/scale-down-delay", "5m")
+                .containsEntry("serving.knative.dev/progress-deadline", "600s");
+
+        assertThat(revision.getSpec().getContainers()).singleElement().satisfies(c -> {
+            // one port, h2c: HTTP/1.1, HTTP/2 and gRPC share it end to end
+            assertThat(c.getPorts()).singleElement().satisfies(p -> {
+                assertThat(p.getName()).isEqualTo("h2c");
+                assertThat(p.getContainerPort()).isEqualTo(PORT);
+            });
+            // Knative probes the one port itself: no port in the probes
+            assertHttpProbe(c.getReadinessProbe(), "/q/health/ready", null);
+            assertHttpProbe(c.getLivenessProbe(), "/q/health/live", null);
+            assertThat(c.getResources().getRequests()).containsKeys("cpu", "memory");
+            assertThat(c.getResources().getLimits()).containsKeys("cpu", "memory");
+            assertThat(env(c, "SLUICE_REPOSITORY_PATHS")).isEqualTo("/models");
+        });
+        assertThat(revision.getSpec().getVolumes()).singleElement()
+                .satisfies(v -> assertThat(v.getPersistentVolumeClaim().getClaimName()).isEqualTo("sluice-models"));
+    }
+
+    @Test
+    void kustomizationsReferenceFilesThatExist() {
+        for (Path file : Manifests.files()) {
+            if (!file.getFileName().toString().equals("kustomization.yaml")) {
+                continue;
+            }
+            GenericKubernetesResource k = one(ROOT.relativize(file).toString(), GenericKubernetesResource.class);
+            List<String> resources = k.get("resources");
+            assertThat(resources).as(file.toString()).isNotEmpty();
+            resources.forEach(r -> assertThat(file.resolveSibling(r)).as(file + " -> " + r).exists());
+            List<Map<String, String>> patches = k.getAdditionalProperties().containsKey("patches") ? k.get("patches") : List.of();
+            patches.forEach(p -> assertThat(file.resolveSibling(p.get("path"))).as(file + " -> " + p).isRegularFile());
+        }
+        assertThat(ROOT.resolve("generated")).isDirectoryContaining(p -> Files.isRegularFile(p)
+                && p.getFileName().toString().equals("kustomization.yaml"));
+    }
+
+    /** The typed class fabric8 must produce for a document, GenericKubernetesResource for custom resources. */
+    private static Class<?> typedClassOf(KubernetesResource doc) {
+        String kind = doc instanceof io.fabric8.kubernetes.api.model.HasMetadata h ? h.getKind() : "";
+        String apiVersion = ((io.fabric8.kubernetes.api.model.HasMetadata) doc).getApiVersion();
+        return switch (apiVersion + " " + kind) {
+            case "apps/v1 Deployment" -> Deployment.class;
+            case "v1 Service" -> Service.class;
+            case "v1 PersistentVolumeClaim" -> PersistentVolumeClaim.class;
+            case "v1 ConfigMap" -> ConfigMap.class;
+            case "autoscaling/v2 HorizontalPodAutoscaler" -> HorizontalPodAutoscaler.class;
+            case "policy/v1 PodDisruptionBudget" -> PodDisruptionBudget.class;
+            case "serving.knative.dev/v1 Service" -> io.fabric8.knative.serving.v1.Service.class;
+            case "monitoring.coreos.com/v1 ServiceMonitor", "monitoring.coreos.com/v1 PrometheusRule",
+                    "keda.sh/v1alpha1 ScaledObject", "kustomize.config.k8s.io/v1beta1 Kustomization" ->
+                GenericKubernetesResource.class;
+            default -> throw new AssertionError("no expectation for " + apiVersion + " " + kind + ": add it here");
+        };
+    }
+
+    private static String deploymentName() {
+        return one(GENERATED, Deployment.class).getMetadata().getName();
+    }
+
+    private static Container sluiceContainer(Deployment deployment) {
+        String name = one(GENERATED, Deployment.class).getSpec().getTemplate().getSpec().getContainers().get(0).getName();
+        assertThat(name).isEqualTo("sluice");
+        return deployment.getSpec().getTemplate().getSpec().getContainers().stream()
+                .filter(c -> c.getName().equals(name)).findFirst()
+                .orElseThrow(() -> new AssertionError("no container " + name + " in " + deployment.getMetadata().getName()));
+    }
+
+    private static Volume volume(Deployment deployment, String name) {
+        return deployment.getSpec().getTemplate().getSpec().getVolumes().stream()
+                .filter(v -> v.getName().equals(name)).findFirst().orElseThrow();
+    }
+
+    private static String env(Container c, String name) {
+        return c.getEnv().stream().filter(e -> e.getName().equals(name)).map(EnvVar::getValue).findFirst()
+                .orElseThrow(() -> new AssertionError("no env " + name + " on " + c.getName()));
+    }
+
+    private static void assertHttpProbe(Probe probe, String path, Integer port) {
+        assertThat(probe).as(path).isNotNull();
+        assertThat(probe.getHttpGet().getPath()).isEqualTo(path);
+        if (port == null) {
+            assertThat(probe.getHttpGet().getPort()).isNull();
+        } else {
+            assertThat(probe.getHttpGet().getPort().getIntVal()).isEqualTo(port);
+        }
+    }
+
+    private static Duration failureBudget(Probe p) {
+        return Duration.ofSeconds(p.getInitialDelaySeconds() + (long) p.getPeriodSeconds() * p.getFailureThreshold());
+    }
+
+    private static void assertScalesTheDeployment(HorizontalPodAutoscaler hpa) {
+        assertThat(hpa.getSpec().getScaleTargetRef().getKind()).isEqualTo("Deployment");
+        assertThat(hpa.getSpec().getScaleTargetRef().getName()).isEqualTo(deploymentName());
+        assertThat(hpa.getSpec().getMinReplicas()).isEqualTo(3);
+        assertThat(hpa.getSpec().getMaxReplicas()).isEqualTo(20);
+    }
+
+    private static MetricSpec onlyMetric(HorizontalPodAutoscaler hpa) {
+        assertThat(hpa.getSpec().getMetrics()).hasSize(1);
+        return hpa.getSpec().getMetrics().get(0);
+    }
+}
