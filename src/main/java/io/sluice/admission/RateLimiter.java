@@ -50,6 +50,7 @@ public class RateLimiter {
         this.redisConfig = config.rateLimit().redis();
         this.metrics = metrics;
         this.redisClient = redisClient;
+        metrics.rateLimitFallbacks(); // exported from the start, so alerts and dashboards see a zero
     }
 
     /** Whether any bucket is consulted. */

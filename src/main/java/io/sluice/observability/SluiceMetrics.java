@@ -8,10 +8,13 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.sluice.inference.InferenceException;
 import io.sluice.inference.Protocol;
-import java.util.Locale;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -32,15 +35,29 @@ public class SluiceMetrics {
     @Inject
     MeterRegistry registry;
 
+    /** Meters already registered, by name and tag values: the request path looks them up without building ids. */
+    private final Map<List<Object>, Object> meters = new ConcurrentHashMap<>();
+
+    @SuppressWarnings("unchecked")
+    private <M> M meter(List<Object> key, Supplier<M> register) {
+        Object m = meters.get(key);
+        if (m == null) {
+            m = meters.computeIfAbsent(key, k -> register.get());
+        }
+        return (M) m;
+    }
+
     /** Counts one finished request and records its time in the server. */
     public void request(String model, Protocol protocol, Outcome outcome, long nanos) {
-        Counter.builder(MetricNames.REQUESTS)
+        Counter requests = meter(List.of(MetricNames.REQUESTS, model, protocol, outcome), () -> Counter.builder(MetricNames.REQUESTS)
                 .tags(MetricNames.MODEL, model, MetricNames.PROTOCOL, protocol.tag(), MetricNames.OUTCOME, outcome.tag())
-                .register(registry).increment();
-        Timer.builder(MetricNames.REQUEST_DURATION)
+                .register(registry));
+        requests.increment();
+        Timer duration = meter(List.of(MetricNames.REQUEST_DURATION, model, protocol), () -> Timer.builder(MetricNames.REQUEST_DURATION)
                 .tags(MetricNames.MODEL, model, MetricNames.PROTOCOL, protocol.tag())
                 .serviceLevelObjectives(LATENCY_BUCKETS)
-                .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+                .register(registry));
+        duration.record(nanos, TimeUnit.NANOSECONDS);
     }
 
     /** Counts one rejection: a 429, a 503 (not ready, bulkhead or queue full, circuit open) or a passed deadline. */
@@ -61,19 +78,25 @@ public class SluiceMetrics {
 
     /** Records one batch run. */
     public void batch(String model, int rows, long nanos) {
-        DistributionSummary.builder(MetricNames.BATCH_SIZE).tags(MetricNames.MODEL, model)
+        DistributionSummary size = meter(List.of(MetricNames.BATCH_SIZE, model), () -> DistributionSummary
+                .builder(MetricNames.BATCH_SIZE).tags(MetricNames.MODEL, model)
                 .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128)
-                .register(registry).record(rows);
-        Timer.builder(MetricNames.COMPUTE_DURATION).tags(MetricNames.MODEL, model)
+                .register(registry));
+        size.record(rows);
+        Timer compute = meter(List.of(MetricNames.COMPUTE_DURATION, model), () -> Timer
+                .builder(MetricNames.COMPUTE_DURATION).tags(MetricNames.MODEL, model)
                 .serviceLevelObjectives(LATENCY_BUCKETS)
-                .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+                .register(registry));
+        compute.record(nanos, TimeUnit.NANOSECONDS);
     }
 
     /** Records how long one request waited in its model's queue. */
     public void queueWait(String model, long nanos) {
-        Timer.builder(MetricNames.QUEUE_DURATION).tags(MetricNames.MODEL, model)
+        Timer wait = meter(List.of(MetricNames.QUEUE_DURATION, model), () -> Timer
+                .builder(MetricNames.QUEUE_DURATION).tags(MetricNames.MODEL, model)
                 .serviceLevelObjectives(LATENCY_BUCKETS)
-                .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+                .register(registry));
+        wait.record(nanos, TimeUnit.NANOSECONDS);
     }
 
     /** Registers the queue and in-flight gauges of a model. */
@@ -99,7 +122,12 @@ public class SluiceMetrics {
 
     /** Counts one take that used the local fallback bucket because Redis was unreachable or slow. */
     public void rateLimitFallback() {
-        Counter.builder(MetricNames.RATE_LIMIT_FALLBACKS).register(registry).increment();
+        rateLimitFallbacks().increment();
+    }
+
+    /** The counter of rate-limit fallbacks. */
+    public Counter rateLimitFallbacks() {
+        return Counter.builder(MetricNames.RATE_LIMIT_FALLBACKS).register(registry);
     }
 
     /** Publishes the permits each model's bulkhead holds. */
@@ -109,8 +137,10 @@ public class SluiceMetrics {
 
     /** Counts one cache lookup of {@code tier} (l1, l2, inflight) with its {@code result} (hit, miss, error). */
     public void cache(String model, String tier, String result) {
-        Counter.builder(MetricNames.CACHE_REQUESTS)
+        Counter lookups = meter(List.of(MetricNames.CACHE_REQUESTS, model, tier, result), () -> Counter
+                .builder(MetricNames.CACHE_REQUESTS)
                 .tags(MetricNames.MODEL, model, MetricNames.TIER, tier, MetricNames.RESULT, result)
-                .register(registry).increment();
+                .register(registry));
+        lookups.increment();
     }
 }

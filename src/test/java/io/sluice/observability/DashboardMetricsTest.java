@@ -30,6 +30,14 @@ class DashboardMetricsTest {
         given().contentType("application/json")
                 .body("{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,1,1]}]}")
                 .post("/v2/models/matmul/infer").then().statusCode(200);
+        // a cached model (twice: a miss, then a hit) and a rejection (the corrupt model is FAILED: 503)
+        for (int i = 0; i < 2; i++) {
+            given().contentType("application/json")
+                    .body("{\"inputs\":[{\"name\":\"INPUT0\",\"datatype\":\"FP64\",\"shape\":[1,4],\"data\":[1,2,3,4]}]}")
+                    .post("/v2/models/identity_fp64/infer").then().statusCode(200);
+        }
+        given().contentType("application/json").body("{\"inputs\":[]}").post("/v2/models/corrupt/infer")
+                .then().statusCode(503);
         String scrape = given().get("/q/metrics").then().statusCode(200).extract().asString();
 
         Set<String> used = new TreeSet<>();
@@ -43,9 +51,10 @@ class DashboardMetricsTest {
             }
         }
         assertThat(used).contains("sluice_request_duration_seconds_bucket", "sluice_requests_total",
-                "sluice_queue_depth", "sluice_batch_size_sum");
+                "sluice_queue_depth", "sluice_batch_size_sum", "sluice_cache_requests_total", "sluice_rejections_total",
+                "sluice_rate_limit_fallbacks_total", "sluice_bulkhead_held");
         for (String metric : used) {
-            assertThat(scrape).as("%s in /q/metrics", metric).containsPattern("(?m)^" + metric + "\\{");
+            assertThat(scrape).as("%s in /q/metrics", metric).containsPattern("(?m)^" + metric + "[{ ]");
         }
     }
 }
