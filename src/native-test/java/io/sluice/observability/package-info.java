@@ -1,0 +1,2 @@
+/** Metrics suites run against the packaged artifact. */
+package io.sluice.observability;
