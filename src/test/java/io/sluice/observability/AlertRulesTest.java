@@ -48,7 +48,9 @@ class AlertRulesTest {
                 prom(MetricNames.REQUEST_DURATION) + "_seconds_bucket",
                 prom(MetricNames.QUEUE_DEPTH),
                 prom(MetricNames.MODEL_READY),
-                prom(MetricNames.MODEL_WARMUP));
+                prom(MetricNames.MODEL_WARMUP),
+                prom(MetricNames.REJECTIONS) + "_total",
+                prom(MetricNames.RATE_LIMIT_FALLBACKS) + "_total");
         assertThat(exported).containsAll(used);
     }
 
