@@ -7,7 +7,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Collectors;
 
-/** Entry point: {@code list}, {@code raw} (ONNX Runtime baseline) or {@code load} (against the server). */
+/**
+ * Entry point: {@code list}, {@code raw} (ONNX Runtime baseline), {@code load} (against the server), and the
+ * overload commands {@code overload}, {@code redis-outage}, {@code overload-report} (bench/overload.sh).
+ */
 public final class BenchMain {
     private BenchMain() {
     }
@@ -21,6 +24,19 @@ public final class BenchMain {
         List<Scenario> scenarios;
         try {
             settings = Settings.parse(java.util.Arrays.copyOfRange(args, 1, args.length));
+            switch (args[0]) {
+                case "overload":
+                    System.exit(Overload.run(settings));
+                    return;
+                case "redis-outage":
+                    System.exit(RedisOutage.run(settings));
+                    return;
+                case "overload-report":
+                    System.exit(OverloadReport.report(settings.out));
+                    return;
+                default:
+                    break;
+            }
             scenarios = ScenarioPlan.select(settings.scenarios, settings);
         } catch (IllegalArgumentException e) {
             System.err.println(e.getMessage());

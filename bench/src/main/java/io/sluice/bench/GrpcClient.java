@@ -1,11 +1,13 @@
 package io.sluice.bench;
 
 import com.google.protobuf.ByteString;
+import com.google.rpc.RetryInfo;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.MethodDescriptor;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.ProtoUtils;
+import io.grpc.protobuf.StatusProto;
 import io.grpc.stub.ClientCalls;
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.api.grpc.proto.ModelInferResponse;
@@ -32,6 +34,7 @@ final class GrpcClient implements InferClient {
     private final ModelInferRequest request;
     private final List<Tensor> inputs;
     private final long timeoutNanos;
+    private boolean retryHint;
 
     GrpcClient(Channel channel, String model, List<Tensor> inputs, long timeoutNanos) {
         this.channel = channel;
@@ -49,21 +52,66 @@ final class GrpcClient implements InferClient {
         this.request = b.build();
     }
 
+    /**
+     * With {@code -Dbench.unique-requests=true} every call carries its own {@code nonce} request
+     * parameter: the tensors stay the same, but no two requests share a response-cache key, so a cached
+     * model never hits (the "never hits" cache workload). Off, every call resends one prebuilt message.
+     */
+    static final boolean UNIQUE_REQUESTS = Boolean.getBoolean("bench.unique-requests");
+    private static final java.util.concurrent.atomic.AtomicLong NONCE = new java.util.concurrent.atomic.AtomicLong();
+
     private ModelInferResponse call() {
+        ModelInferRequest message = !UNIQUE_REQUESTS ? request : request.toBuilder()
+                .putParameters("nonce", io.sluice.api.grpc.proto.InferParameter.newBuilder()
+                        .setInt64Param(NONCE.incrementAndGet()).build())
+                .build();
         return ClientCalls.blockingUnaryCall(channel, MODEL_INFER,
-                CallOptions.DEFAULT.withDeadlineAfter(timeoutNanos, TimeUnit.NANOSECONDS), request);
+                CallOptions.DEFAULT.withDeadlineAfter(timeoutNanos, TimeUnit.NANOSECONDS), message);
     }
 
     @Override
     public int infer() {
+        retryHint = false;
         try {
             call();
             return Status.OK;
         } catch (StatusRuntimeException e) {
-            return Status.ofGrpc(e.getStatus().getCode());
+            int status = statusOf(e);
+            if (Status.isRejection(status)) {
+                retryHint = hasRetryInfo(e);
+            }
+            return status;
         } catch (RuntimeException e) {
             return Status.IO_ERROR;
         }
+    }
+
+    /**
+     * The outcome of a failed call. grpc-java reports its own transport failures (connection refused or
+     * reset) as UNAVAILABLE with the exception as cause; a status the server sent has no cause. Those are
+     * counted as {@link Status#IO_ERROR}, so that UNAVAILABLE means the server said so.
+     */
+    static int statusOf(StatusRuntimeException e) {
+        io.grpc.Status s = e.getStatus();
+        if (s.getCode() == io.grpc.Status.Code.UNAVAILABLE && s.getCause() != null) {
+            return Status.IO_ERROR;
+        }
+        return Status.ofGrpc(s.getCode());
+    }
+
+    /** Whether the status details ({@code grpc-status-details-bin}) carry a {@code google.rpc.RetryInfo}. */
+    private static boolean hasRetryInfo(StatusRuntimeException e) {
+        try {
+            com.google.rpc.Status details = StatusProto.fromThrowable(e);
+            return details != null && details.getDetailsList().stream().anyMatch(a -> a.is(RetryInfo.class));
+        } catch (RuntimeException notParsed) {
+            return false;
+        }
+    }
+
+    @Override
+    public boolean retryHint() {
+        return retryHint;
     }
 
     @Override
@@ -73,7 +121,7 @@ final class GrpcClient implements InferClient {
             response = call();
         } catch (StatusRuntimeException e) {
             String description = String.valueOf(e.getStatus().getDescription());
-            return Response.failed(Status.ofGrpc(e.getStatus().getCode()),
+            return Response.failed(statusOf(e),
                     e.getStatus().getCode() + ": " + description.lines().findFirst().orElse(""));
         }
         List<Tensor> outputs = new ArrayList<>();

@@ -36,6 +36,10 @@ final class Http1Connection implements AutoCloseable {
     int bodyLength;
     int inferenceHeaderLength;
     String contentType;
+    /** Whether the last response had {@code Retry-After}, {@code RateLimit}, {@code RateLimit-Policy}. */
+    boolean hasRetryAfter;
+    boolean hasRateLimit;
+    boolean hasRateLimitPolicy;
 
     Http1Connection(String host, int port, int timeoutMillis) {
         this.host = host;
@@ -78,6 +82,14 @@ final class Http1Connection implements AutoCloseable {
         }
     }
 
+    /** Whether the last response, a 429 or 503, said when to come back (429: with the RateLimit fields too). */
+    boolean retryHint() {
+        if (status == 429) {
+            return hasRetryAfter && hasRateLimit && hasRateLimitPolicy;
+        }
+        return status == 503 && hasRetryAfter;
+    }
+
     private void connect() throws IOException {
         Socket s = new Socket();
         s.setTcpNoDelay(true);
@@ -102,6 +114,9 @@ final class Http1Connection implements AutoCloseable {
         boolean closeAfter = statusLine.startsWith("HTTP/1.0");
         inferenceHeaderLength = -1;
         contentType = null;
+        hasRetryAfter = false;
+        hasRateLimit = false;
+        hasRateLimitPolicy = false;
         for (String header = readLine(); !header.isEmpty(); header = readLine()) {
             int colon = header.indexOf(':');
             if (colon <= 0) {
@@ -124,6 +139,15 @@ final class Http1Connection implements AutoCloseable {
                     break;
                 case "content-type":
                     contentType = value;
+                    break;
+                case "retry-after":
+                    hasRetryAfter = true;
+                    break;
+                case "ratelimit":
+                    hasRateLimit = true;
+                    break;
+                case "ratelimit-policy":
+                    hasRateLimitPolicy = true;
                     break;
                 default:
                     break;

@@ -14,6 +14,15 @@ interface InferClient extends AutoCloseable {
     /** Sends the request once and decodes the response, for validation. */
     Response inferDecoded();
 
+    /**
+     * Whether the last {@link #infer()}, if the server turned it away (429/503, RESOURCE_EXHAUSTED/UNAVAILABLE),
+     * told the client when to come back: REST {@code Retry-After} (and on a 429 also {@code RateLimit} and
+     * {@code RateLimit-Policy}), gRPC a {@code google.rpc.RetryInfo} status detail.
+     */
+    default boolean retryHint() {
+        return false;
+    }
+
     /** The inputs this client sends (to check answers against). */
     List<Tensor> inputs();
 

@@ -4,15 +4,15 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.HdrHistogram.Histogram;
 
-/** What one load run measured, reduced to numbers (latencies in ms). */
+/** What one load run measured, reduced to numbers (latencies in ms); {@code rejected}: latency of 429/503s. */
 record LoadResult(Histogram histogram, long ok, Map<String, Long> failures, double seconds, long sent,
-        double targetRate, double maxLagMs, String note) {
+        double targetRate, double maxLagMs, String note, Histogram rejected) {
 
     static LoadResult of(Recorder r, double seconds, double targetRate, String note) {
         Map<String, Long> failures = new LinkedHashMap<>();
         r.failures.forEach((status, count) -> failures.merge(Status.name(status), count, Long::sum));
         return new LoadResult(r.histogram, r.histogram.getTotalCount(), failures, seconds, r.sent, targetRate,
-                r.maxLagNanos / 1e6, note);
+                r.maxLagNanos / 1e6, note, r.rejected);
     }
 
     double throughput() {
@@ -21,6 +21,11 @@ record LoadResult(Histogram histogram, long ok, Map<String, Long> failures, doub
 
     double percentileMs(double p) {
         return ok == 0 ? Double.NaN : histogram.getValueAtPercentile(p) / 1e6;
+    }
+
+    /** Percentile of rejection latencies in ms, NaN when there were none. */
+    double rejectedPercentileMs(double p) {
+        return rejected.getTotalCount() == 0 ? Double.NaN : rejected.getValueAtPercentile(p) / 1e6;
     }
 
     double meanMs() {

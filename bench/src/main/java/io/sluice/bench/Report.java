@@ -196,6 +196,9 @@ final class Report {
         m.put("p999Ms", r.percentileMs(99.9));
         m.put("maxMs", r.maxMs());
         m.put("failures", failures(r.failures()));
+        m.put("rejected", r.rejected().getTotalCount());
+        m.put("rejectedP50Ms", r.rejectedPercentileMs(50));
+        m.put("rejectedP99Ms", r.rejectedPercentileMs(99));
         m.put("maxSendLagMs", r.maxLagMs());
         return m;
     }

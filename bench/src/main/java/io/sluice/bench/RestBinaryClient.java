@@ -41,6 +41,11 @@ final class RestBinaryClient implements InferClient {
     }
 
     @Override
+    public boolean retryHint() {
+        return connection.retryHint();
+    }
+
+    @Override
     public List<Tensor> inputs() {
         return inputs;
     }

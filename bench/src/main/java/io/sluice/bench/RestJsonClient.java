@@ -26,6 +26,11 @@ final class RestJsonClient implements InferClient {
     }
 
     @Override
+    public boolean retryHint() {
+        return connection.retryHint();
+    }
+
+    @Override
     public List<Tensor> inputs() {
         return inputs;
     }

@@ -34,11 +34,33 @@ final class Settings {
     boolean skipTiny;
     ServerLayout serverLayout = ServerLayout.DEFAULT;
 
+    // overload, redis-outage (see Overload, RedisOutage)
+    String workload = "fp32-s128";
+    String protocol = "grpc";
+    int concurrency = 16;
+    double loadFraction = 0.8;
+    double overloadFactor = 5;
+    double overloadSeconds = 60;
+    double recoverySeconds = 10;
+    int overloadWorkers = 0;
+    double workerSeconds = 1.0;
+    double bucketSeconds = 0.25;
+    double redisSeconds = 30;
+    double redisRate = 20;
+    double redisWarmupSeconds = 3;
+    int redisPort = -1;
+    String serverOptions = "";
+
     static final String USAGE = String.join("\n",
-            "usage: java -jar sluice-bench.jar <list|raw|load> [options]",
+            "usage: java -jar sluice-bench.jar <list|raw|load|overload|redis-outage|overload-report> [options]",
             "  list   print the selected scenarios",
             "  raw    raw ONNX Runtime baseline for the selected scenarios' workloads; writes <out>/raw.json",
             "  load   run the scenarios against a running server; writes table.txt, results.json, results.csv",
+            "  overload         saturation, 80% load, overload and recovery against a running server; writes",
+            "                   <out>/overload.json (bench/overload.sh runs all three overload commands)",
+            "  redis-outage     starts redis-server on --redis-port, runs an open loop at 2x --redis-rate against a",
+            "                   server rate limiting in that Redis, stops Redis for the middle third; <out>/redis.json",
+            "  overload-report  prints and writes <out>/table.txt from overload.json and redis.json",
             "options (defaults in brackets):",
             "  --port N               server HTTP port [8080]",
             "  --grpc-port N          gRPC port [same as --port]",
@@ -60,7 +82,21 @@ final class Settings {
             "                         raw measures c=1 with it, latency 'vs raw' compares with it",
             "  --open-max-inflight N  open loop: most requests outstanding at once [64]",
             "  --max-requests N       cap on requests per scenario [5000000]",
-            "  --grpc-channels N      gRPC connections shared by the workers [1]");
+            "  --grpc-channels N      gRPC connections shared by the workers [1]",
+            "overload / redis-outage options:",
+            "  --workload KEY         [fp32-s128]           --protocol grpc|rest-bin|rest-json [grpc]",
+            "  --concurrency N        saturation: closed-loop workers [16]",
+            "  --load-fraction F      the moderate load, a fraction of the saturated goodput X [0.8]",
+            "  --overload-factor F    the overload, a multiple of X [5]",
+            "  --overload-seconds S   [60]                  --recovery-seconds S [10]",
+            "  --overload-workers N   open-loop workers [0 = max(64, rate x --worker-seconds)]",
+            "  --worker-seconds S     see --overload-workers [1.0]",
+            "  --bucket-seconds S     timeline bucket [0.25]",
+            "  --redis-port N         port of the redis-server the bench starts (the server must use it)",
+            "  --redis-rate L         the server's sluice.rate-limit.default.rate (and burst) [20]",
+            "  --redis-seconds S      whole Redis run; Redis is down for the middle third [30]",
+            "  --redis-warmup S       open loop before the Redis run, Redis up [3]",
+            "  --server-opts TEXT     the server's extra options, only recorded with the results");
 
     static Settings parse(String[] args) {
         Map<String, String> options = new LinkedHashMap<>();
@@ -117,6 +153,21 @@ final class Settings {
             case "open-max-inflight": openMaxInFlight = Integer.parseInt(value); break;
             case "max-requests": maxRequests = Long.parseLong(value); break;
             case "grpc-channels": grpcChannels = Integer.parseInt(value); break;
+            case "workload": workload = value; break;
+            case "protocol": protocol = Protocol.parse(value).label; break;
+            case "concurrency": concurrency = Integer.parseInt(value); break;
+            case "load-fraction": loadFraction = Double.parseDouble(value); break;
+            case "overload-factor": overloadFactor = Double.parseDouble(value); break;
+            case "overload-seconds": overloadSeconds = Double.parseDouble(value); break;
+            case "recovery-seconds": recoverySeconds = Double.parseDouble(value); break;
+            case "overload-workers": overloadWorkers = Integer.parseInt(value); break;
+            case "worker-seconds": workerSeconds = Double.parseDouble(value); break;
+            case "bucket-seconds": bucketSeconds = Double.parseDouble(value); break;
+            case "redis-port": redisPort = Integer.parseInt(value); break;
+            case "redis-rate": redisRate = Double.parseDouble(value); break;
+            case "redis-seconds": redisSeconds = Double.parseDouble(value); break;
+            case "redis-warmup": redisWarmupSeconds = Double.parseDouble(value); break;
+            case "server-opts": serverOptions = value; break;
             default: throw new IllegalArgumentException("unknown option --" + name + "\n" + USAGE);
         }
     }

@@ -29,6 +29,52 @@ final class Status {
         return status < 0;
     }
 
+    static final int GRPC_RESOURCE_EXHAUSTED = GRPC_BASE + io.grpc.Status.Code.RESOURCE_EXHAUSTED.value();
+    static final int GRPC_UNAVAILABLE = GRPC_BASE + io.grpc.Status.Code.UNAVAILABLE.value();
+
+    /** The server answered (any status it sent, success or not); timeouts, io-errors and drops are no answer. */
+    static boolean isAnswer(int status) {
+        return status > 0;
+    }
+
+    /** Rate limited: HTTP 429 or gRPC RESOURCE_EXHAUSTED. */
+    static boolean isRateLimited(int status) {
+        return status == 429 || status == GRPC_RESOURCE_EXHAUSTED;
+    }
+
+    /** Turned away because the server is full (bulkhead, queue, not ready): HTTP 503 or gRPC UNAVAILABLE. */
+    static boolean isUnavailable(int status) {
+        return status == 503 || status == GRPC_UNAVAILABLE;
+    }
+
+    /** A rejection the client should retry later: rate limited or unavailable. */
+    static boolean isRejection(int status) {
+        return isRateLimited(status) || isUnavailable(status);
+    }
+
+    /**
+     * A server-side failure: HTTP 5xx, or the gRPC codes that stand for one (UNKNOWN, UNIMPLEMENTED,
+     * INTERNAL, UNAVAILABLE, DATA_LOSS). DEADLINE_EXCEEDED is counted as {@link #TIMEOUT} instead.
+     */
+    static boolean isServerError(int status) {
+        if (status >= 500 && status < 600) {
+            return true;
+        }
+        if (status < GRPC_BASE) {
+            return false;
+        }
+        switch (io.grpc.Status.fromCodeValue(status - GRPC_BASE).getCode()) {
+            case UNKNOWN:
+            case UNIMPLEMENTED:
+            case INTERNAL:
+            case UNAVAILABLE:
+            case DATA_LOSS:
+                return true;
+            default:
+                return false;
+        }
+    }
+
     static String name(int status) {
         switch (status) {
             case OK:

@@ -1,0 +1,257 @@
+package io.sluice.bench;
+
+import static io.sluice.bench.OverloadReport.check;
+import static io.sluice.bench.OverloadReport.info;
+import static io.sluice.bench.OverloadReport.ms;
+import static io.sluice.bench.OverloadReport.rate;
+
+import io.sluice.bench.OpenSchedule.Bucket;
+import io.sluice.bench.OpenSchedule.Phase;
+import io.sluice.bench.OverloadReport.Check;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * {@code overload}: how a running server behaves past its capacity, in four phases on one workload and
+ * protocol.
+ *
+ * <ol>
+ *   <li>saturation: closed loop, {@code --concurrency} workers (16), warm-up then {@code --duration} s:
+ *       the saturated goodput X (OK/s);
+ *   <li>moderate load: open loop at {@code --load-fraction} (0.8) x X for {@code --duration} s: p99 of OK
+ *       latencies, p99_80;
+ *   <li>overload: open loop at {@code --overload-factor} (5) x X for {@code --overload-seconds} (60):
+ *       goodput (target >= 0.9 X), p99 of OK (target <= 2 p99_80), p99 of rejections (target <= 5 ms),
+ *       statuses (target: only 200/429/503 or RESOURCE_EXHAUSTED/UNAVAILABLE), every request answered;
+ *   <li>recovery: straight after, on the same clock and workers, open loop at 0.8 X for
+ *       {@code --recovery-seconds} (10): from which time after the overload every 250 ms bucket has
+ *       goodput >= 90% of what was offered in it and p99 <= 2 p99_80 (target <= 2 s).
+ * </ol>
+ */
+final class Overload {
+    static final double REJECTION_P99_TARGET_MS = 5;
+    static final double GOODPUT_TARGET = 0.9;
+    static final double LATENCY_TARGET = 2;
+    static final double RECOVERY_TARGET_S = 2;
+    static final double BUCKET_GOODPUT_TARGET = 0.9;
+
+    private Overload() {
+    }
+
+    static int run(Settings s) throws Exception {
+        Workload workload = Workload.parse(s.workload, s);
+        Protocol protocol = Protocol.parse(s.protocol);
+        Map<String, Object> config = new LinkedHashMap<>();
+        String title = String.format(Locale.ROOT, "overload: %s (%s), %s, server %s", workload.key, workload.model,
+                protocol.label, s.serverOptions.isBlank() ? "default configuration" : "with " + s.serverOptions);
+        config.put("title", title);
+        config.put("workload", workload.key);
+        config.put("model", workload.model);
+        config.put("protocol", protocol.label);
+        config.put("serverOptions", s.serverOptions);
+        config.put("concurrency", s.concurrency);
+        config.put("warmupSeconds", s.warmupSeconds);
+        config.put("durationSeconds", s.durationSeconds);
+        config.put("loadFraction", s.loadFraction);
+        config.put("overloadFactor", s.overloadFactor);
+        config.put("overloadSeconds", s.overloadSeconds);
+        config.put("recoverySeconds", s.recoverySeconds);
+        config.put("bucketSeconds", s.bucketSeconds);
+        config.put("timeoutSeconds", s.timeoutSeconds);
+        config.put("grpcChannels", s.grpcChannels);
+        config.put("cores", Runtime.getRuntime().availableProcessors());
+        Map<String, Object> raw = new LinkedHashMap<>();
+        List<Check> rows = new ArrayList<>();
+        System.out.println(title);
+
+        try (ServerClients clients = new ServerClients(protocol, workload, s)) {
+            String problem = Probe.first(clients, workload, 1, 0);
+            if (problem != null) {
+                rows.add(check("setup", "first request", problem, "200 with valid outputs", false));
+                OverloadReport.writeJson(s.out, "overload", config, rows, raw);
+                return 1;
+            }
+
+            // 1. saturation --------------------------------------------------------------------
+            System.out.printf(Locale.ROOT, "saturation: closed loop c=%d, %.0f s warm-up + %.0f s ...%n",
+                    s.concurrency, s.warmupSeconds, s.durationSeconds);
+            LoadResult saturation = new LoadGenerator(s.warmupSeconds, s.durationSeconds, s.timeoutSeconds,
+                    s.maxRequests).closed(clients, s.concurrency);
+            double x = saturation.throughput();
+            raw.put("saturation", OverloadReport.closedJson(saturation, s.concurrency, s.warmupSeconds));
+            System.out.printf(Locale.ROOT, "  X = %s, p50 %s, p99 %s, errors %s%n", rate(x),
+                    ms(saturation.percentileMs(50)), ms(saturation.percentileMs(99)),
+                    Report.failures(saturation.failures()));
+            rows.add(info("saturation", "goodput X", String.format(Locale.ROOT,
+                    "%s (closed c=%d, %.0f s; p50 %s, p99 %s; errors %s)", rate(x), s.concurrency, s.durationSeconds,
+                    ms(saturation.percentileMs(50)), ms(saturation.percentileMs(99)),
+                    Report.failures(saturation.failures()))));
+            config.put("saturatedGoodput", x);
+            if (x <= 0) {
+                rows.add(check("saturation", "goodput X", "no successful request", "> 0", false));
+                OverloadReport.writeJson(s.out, "overload", config, rows, raw);
+                return 1;
+            }
+            Thread.sleep(1000);
+
+            OpenSchedule schedule = new OpenSchedule(s.timeoutSeconds, s.bucketSeconds, s.maxRequests);
+
+            // 2. moderate load ---------------------------------------------------------------
+            double moderate = s.loadFraction * x;
+            int moderateWorkers = workers(s, moderate, 0);
+            String pct = Report.num(s.loadFraction * 100).replace(".0", "") + "%";
+            System.out.printf(Locale.ROOT, "%s load: open loop at %s for %.0f s (%d workers) ...%n", pct,
+                    rate(moderate), s.durationSeconds, moderateWorkers);
+            OpenSchedule.Result loadRun = schedule.run(clients, moderateWorkers,
+                    List.of(new OpenSchedule.Segment("load", moderate, s.durationSeconds)), List.of());
+            Phase load = loadRun.phase("load");
+            double p99Load = load.okPercentileMs(99);
+            progress(load);
+            raw.put("load", phase(load, loadRun));
+            OverloadReport.writePhaseFiles(s.out, load);
+            rows.add(info(pct + " load", "p99 of OK (p99_80)", String.format(Locale.ROOT,
+                    "%s (open %s, %.0f s; goodput %s; %s)", ms(p99Load), rate(moderate), s.durationSeconds,
+                    rate(load.goodput()), OverloadReport.statuses(load.statuses()))));
+            config.put("p99LoadMs", p99Load);
+            Thread.sleep(1000);
+
+            // 3. overload, 4. recovery ----------------------------------------------------------
+            double over = s.overloadFactor * x;
+            int overWorkers = workers(s, over, s.overloadWorkers);
+            System.out.printf(Locale.ROOT, "overload: open loop at %s for %.0f s, then %s for %.0f s (%d workers) ...%n",
+                    rate(over), s.overloadSeconds, rate(moderate), s.recoverySeconds, overWorkers);
+            OpenSchedule.Result overRun = schedule.run(clients, overWorkers, List.of(
+                    new OpenSchedule.Segment("overload", over, s.overloadSeconds),
+                    new OpenSchedule.Segment("recovery", moderate, s.recoverySeconds)), List.of());
+            Phase overload = overRun.phase("overload");
+            Phase recovery = overRun.phase("recovery");
+            progress(overload);
+            progress(recovery);
+            raw.put("overload", phase(overload, overRun));
+            raw.put("recovery", phase(recovery, overRun));
+            OverloadReport.writePhaseFiles(s.out, overload);
+            OverloadReport.writePhaseFiles(s.out, recovery);
+
+            String factor = Report.num(s.overloadFactor).replace(".0", "") + "x";
+            String phase = factor + " overload";
+            rows.add(check(phase, "goodput", String.format(Locale.ROOT, "%s (offered %s, %.0f s, %d workers)",
+                    rate(overload.goodput()), rate(over), s.overloadSeconds, overWorkers),
+                    ">= " + rate(GOODPUT_TARGET * x) + " (0.9 X)", overload.goodput() >= GOODPUT_TARGET * x));
+            double p99Over = overload.okPercentileMs(99);
+            rows.add(check(phase, "p99 of admitted (OK)", ms(p99Over),
+                    "<= " + ms(LATENCY_TARGET * p99Load) + " (2 p99_80)",
+                    !Double.isNaN(p99Over) && !Double.isNaN(p99Load) && p99Over <= LATENCY_TARGET * p99Load));
+            double p99Rejected = overload.rejectedPercentileMs(99);
+            rows.add(overload.rejectedCount() == 0
+                    ? info(phase, "p99 of rejections", "no rejections")
+                    : check(phase, "p99 of rejections", String.format(Locale.ROOT, "%s (%d; from send %s; max send lag %s)",
+                            ms(p99Rejected), overload.rejectedCount(), ms(overload.rejectedFromSendPercentileMs(99)),
+                            ms(overload.maxLagMs())),
+                            "<= " + ms(REJECTION_P99_TARGET_MS), p99Rejected <= REJECTION_P99_TARGET_MS));
+            long unexpected = overload.count(c -> c != Status.OK && !Status.isRejection(c));
+            rows.add(check(phase, "statuses", OverloadReport.statuses(overload.statuses()),
+                    allowedStatuses(protocol), unexpected == 0 && overload.unanswered() == 0 && overload.dropped() == 0));
+            rows.add(check(phase, "every request answered", answered(overload),
+                    "sent == answered, 0 dropped", overload.sent() == overload.answered() && overload.dropped() == 0));
+            if (overload.rejectedCount() > 0) {
+                rows.add(info(phase, "rejections with a retry hint", overload.hinted(Status::isRejection) + " of "
+                        + overload.rejectedCount() + " (" + hintName(protocol) + ")"));
+            }
+
+            Recovery r = recovery(recovery, LATENCY_TARGET * p99Load);
+            raw.put("recoveredAfterSeconds", Double.isNaN(r.seconds()) ? null : r.seconds());
+            rows.add(check("recovery", "recovered after", r.label(), "<= " + OverloadReport.seconds(RECOVERY_TARGET_S),
+                    !Double.isNaN(r.seconds()) && r.seconds() <= RECOVERY_TARGET_S));
+            rows.add(info("recovery", "statuses", String.format(Locale.ROOT, "%s (offered %s, %.0f s; goodput %s, p99 %s)",
+                    OverloadReport.statuses(recovery.statuses()), rate(moderate), s.recoverySeconds,
+                    rate(recovery.goodput()), ms(recovery.okPercentileMs(99)))));
+            if (!overRun.note().isEmpty()) {
+                rows.add(info("recovery", "note", overRun.note()));
+            }
+            System.out.println("  recovery: " + r.label());
+        }
+        OverloadReport.writeJson(s.out, "overload", config, rows, raw);
+        System.out.println();
+        System.out.print(OverloadReport.table(rows));
+        return OverloadReport.failures(rows) == 0 ? 0 : 1;
+    }
+
+    /** Open-loop workers for {@code rate}: the given count, else max(64, rate x --worker-seconds). */
+    static int workers(Settings s, double rate, int given) {
+        if (given > 0) {
+            return given;
+        }
+        return (int) Math.min(4096, Math.max(64, Math.ceil(rate * s.workerSeconds)));
+    }
+
+    static String allowedStatuses(Protocol protocol) {
+        return protocol == Protocol.GRPC ? "only OK, RESOURCE_EXHAUSTED, UNAVAILABLE" : "only 200, 429, 503";
+    }
+
+    static String hintName(Protocol protocol) {
+        return protocol == Protocol.GRPC ? "google.rpc.RetryInfo"
+                : "Retry-After; on 429 also RateLimit, RateLimit-Policy";
+    }
+
+    static String answered(Phase p) {
+        return String.format(Locale.ROOT, "sent %d, answered %d; offered %d, dropped %d, unanswered %d",
+                p.sent(), p.answered(), p.planned(), p.dropped(), p.unanswered());
+    }
+
+    /** When the recovery phase was back to normal, and why not if it never was. */
+    record Recovery(double seconds, String label) {
+    }
+
+    /**
+     * The start of the first timeline bucket from which on every bucket had goodput >= 90% of what was
+     * offered in it and an OK p99 <= {@code p99LimitMs}; NaN if the last bucket did not.
+     */
+    static Recovery recovery(Phase recovery, double p99LimitMs) {
+        List<Bucket> timeline = recovery.timeline();
+        if (Double.isNaN(p99LimitMs)) {
+            return new Recovery(Double.NaN, "no p99_80 to compare with");
+        }
+        int first = timeline.size();
+        for (int i = timeline.size() - 1; i >= 0; i--) {
+            if (!good(timeline.get(i), p99LimitMs)) {
+                break;
+            }
+            first = i;
+        }
+        int bad = 0;
+        for (Bucket b : timeline) {
+            if (!good(b, p99LimitMs)) {
+                bad++;
+            }
+        }
+        String detail = String.format(Locale.ROOT, "%d of %d %s-ms buckets below 90%% goodput or above %s p99",
+                bad, timeline.size(), Report.num(recovery.bucketSeconds() * 1000).replace(".0", ""), ms(p99LimitMs));
+        if (first == timeline.size()) {
+            return new Recovery(Double.NaN, String.format(Locale.ROOT, "not within %.0f s (%s)",
+                    recovery.seconds(), detail));
+        }
+        double at = timeline.get(first).startSeconds();
+        return new Recovery(at, OverloadReport.seconds(at) + " (" + detail + ")");
+    }
+
+    private static boolean good(Bucket b, double p99LimitMs) {
+        return b.offered() > 0 && b.ok() >= BUCKET_GOODPUT_TARGET * b.offered() && !Double.isNaN(b.p99Ms())
+                && b.p99Ms() <= p99LimitMs;
+    }
+
+    private static Map<String, Object> phase(Phase p, OpenSchedule.Result run) {
+        Map<String, Object> m = OverloadReport.phaseJson(p);
+        m.put("workers", run.workers());
+        m.put("note", run.note());
+        return m;
+    }
+
+    static void progress(Phase p) {
+        System.out.printf(Locale.ROOT, "  %-9s offered %s: goodput %s, OK p50 %s p99 %s, rejections p99 %s; %s%n",
+                p.name(), rate(p.rate()), rate(p.goodput()), ms(p.okPercentileMs(50)), ms(p.okPercentileMs(99)),
+                ms(p.rejectedPercentileMs(99)), OverloadReport.statuses(p.statuses()));
+    }
+}
