@@ -109,7 +109,8 @@ class DeadlineAndCancelTest {
         assertThat(gauge("sluice_rejections_total\\{model=\"slow\",reason=\"deadline\"}")).isGreaterThanOrEqualTo(1);
     }
 
-    private static ModelInferRequest oneRow() {
+    /** One row for the slow model, over gRPC. */
+    static ModelInferRequest oneRow() {
         return ModelInferRequest.newBuilder().setModelName("slow")
                 .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(1).addShape(256))
                 .addRawInputContents(ByteString.copyFrom(new byte[1024])).build();

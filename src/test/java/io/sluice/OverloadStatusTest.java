@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.containsString;
 
-import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -56,7 +55,7 @@ class OverloadStatusTest {
         ManagedChannel channel = GrpcClients.channel();
         try {
             StatusRuntimeException full = catchThrowableOfType(StatusRuntimeException.class,
-                    () -> GRPCInferenceServiceGrpc.newBlockingStub(channel).modelInfer(oneRowGrpc()));
+                    () -> GRPCInferenceServiceGrpc.newBlockingStub(channel).modelInfer(DeadlineAndCancelTest.oneRow()));
             assertThat(full.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
             assertThat(full.getStatus().getDescription()).contains("is at capacity");
             assertThat(GrpcClients.retryDelaySeconds(full)).isGreaterThanOrEqualTo(1);
@@ -103,12 +102,6 @@ class OverloadStatusTest {
 
     private static io.restassured.response.Response oneRowRest() {
         return BinaryRest.post("slow", List.of(new BinaryRest.Input("X", "FP32", new long[] {1, 256}, new byte[1024])));
-    }
-
-    private static ModelInferRequest oneRowGrpc() {
-        return ModelInferRequest.newBuilder().setModelName("slow")
-                .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(1).addShape(256))
-                .addRawInputContents(ByteString.copyFrom(new byte[1024])).build();
     }
 
     private static double gauge(String nameAndTags) {

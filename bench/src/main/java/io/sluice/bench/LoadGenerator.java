@@ -130,7 +130,8 @@ final class LoadGenerator {
             }
             window[0] = new Window();
             go.countDown();
-            String note = joinAll(threads, window[0].end + timeoutNanos + 10_000_000_000L);
+            int stuck = joinAll(threads, window[0].end + timeoutNanos + 10_000_000_000L);
+            String note = stuck == 0 ? "" : stuck + " workers did not finish in time";
             return LoadResult.of(Recorder.merge(recorders), measureNanos / 1e9, rate, note);
         } finally {
             threads.forEach(Thread::interrupt);
@@ -138,8 +139,8 @@ final class LoadGenerator {
         }
     }
 
-    /** Waits for the workers until {@code deadline}; returns a note if some had to be abandoned. */
-    private static String joinAll(List<Thread> threads, long deadline) {
+    /** Waits for the workers until {@code deadline}; returns how many had to be abandoned. */
+    static int joinAll(List<Thread> threads, long deadline) {
         int stuck = 0;
         for (Thread t : threads) {
             long left = deadline - System.nanoTime();
@@ -154,6 +155,6 @@ final class LoadGenerator {
                 stuck++;
             }
         }
-        return stuck == 0 ? "" : stuck + " workers did not finish in time";
+        return stuck;
     }
 }

@@ -277,7 +277,7 @@ final class OpenSchedule {
                         (System.nanoTime() - start[0]) / 1e9, error));
             }
             long end = start[0] + Settings.nanos(offset);
-            int stuck = joinAll(threads, end + timeoutNanos + 10_000_000_000L);
+            int stuck = LoadGenerator.joinAll(threads, end + timeoutNanos + 10_000_000_000L);
             List<Phase> phases = new ArrayList<>();
             lives.forEach(l -> phases.add(l.snapshot(bucketSeconds)));
             String note = stuck == 0 ? "" : stuck + " workers still waiting for an answer when the run was abandoned";
@@ -339,24 +339,5 @@ final class OpenSchedule {
         while ((now = System.nanoTime()) < deadline) {
             LockSupport.parkNanos(deadline - now);
         }
-    }
-
-    /** Waits for the workers until {@code deadline}; returns how many had to be abandoned. */
-    private static int joinAll(List<Thread> threads, long deadline) {
-        int stuck = 0;
-        for (Thread t : threads) {
-            long left = deadline - System.nanoTime();
-            try {
-                if (left > 0) {
-                    t.join(Math.max(1, left / 1_000_000));
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            if (t.isAlive()) {
-                stuck++;
-            }
-        }
-        return stuck;
     }
 }
