@@ -106,30 +106,7 @@ SERVER_JAR="$ROOT/target/quarkus-app/quarkus-run.jar"
 BENCH_JAR="$ROOT/bench/target/sluice-bench.jar"
 REPOS="$ROOT/target/model-repository"      # the MiniLM models, as run.sh serves them
 
-log() { printf '\n=== %s  %s\n' "$(date +%H:%M:%S)" "$*"; }
-
-# ---- helpers, the same as run.sh's ------------------------------------------------------------
-server_props() {  # fills SERVER_PROPS for port $1 and comma list of repositories $2
-  SERVER_PROPS=(
-    "-Dquarkus.http.port=$1"
-    "-Dquarkus.http.host=127.0.0.1"
-    "-Dsluice.repository.paths=$2"
-  )
-  local kv
-  for kv in $SLUICE_MODEL_OPTS; do   # model:key=value -> -Dsluice.models."model".key=value
-    SERVER_PROPS+=("-Dsluice.models.\"${kv%%:*}\".${kv#*:}")
-  done
-  # shellcheck disable=SC2206
-  SERVER_PROPS+=($SLUICE_OPTS)
-}
-
-free_port() {  # first port from $1 (100 tried) nothing listens on
-  local p
-  for p in $(seq "$1" $(( $1 + 99 ))); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-  done
-  echo "no free port in $1-$(( $1 + 99 ))" >&2; return 1
-}
+source "$ROOT/bench/lib.sh"   # log, server_props, free_port (shared with run.sh)
 
 bench() { java $BENCH_JAVA_OPTS -jar "$BENCH_JAR" "$@"; }
 

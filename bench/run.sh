@@ -80,24 +80,7 @@ TINY_ALL="$ROOT/bench/results/models"      # everything TinyModels writes (some 
 TINY_REPO="$ROOT/bench/results/tiny-repo"  # what the server gets: only the tiny models the bench uses
 TINY_MODELS="add identity_fp32"
 
-log() { printf '\n=== %s  %s\n' "$(date +%H:%M:%S)" "$*"; }
-
-# ---------------------------------------------------------------------------------------------
-# Server configuration names. Provisional: this is the only place that knows them.
-# ---------------------------------------------------------------------------------------------
-server_props() {  # fills SERVER_PROPS for port $1 and comma list of repositories $2
-  SERVER_PROPS=(
-    "-Dquarkus.http.port=$1"
-    "-Dquarkus.http.host=127.0.0.1"
-    "-Dsluice.repository.paths=$2"
-  )
-  local kv
-  for kv in $SLUICE_MODEL_OPTS; do   # model:key=value -> -Dsluice.models."model".key=value
-    SERVER_PROPS+=("-Dsluice.models.\"${kv%%:*}\".${kv#*:}")
-  done
-  # shellcheck disable=SC2206
-  SERVER_PROPS+=($SLUICE_OPTS)
-}
+source "$ROOT/bench/lib.sh"   # log, server_props, free_port
 
 server_intra_op() {  # "model=N,..." from SLUICE_MODEL_OPTS' model:threads.intra-op=N (bench default: 1)
   local kv out=""
@@ -115,14 +98,6 @@ server_intra_op() {  # "model=N,..." from SLUICE_MODEL_OPTS' model:threads.intra
          "threads.intra-op from SLUICE_MODEL_OPTS (else 1): set them there" >&2
   fi
   echo "$out"
-}
-
-free_port() {
-  local p
-  for p in $(seq 18080 18199); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-  done
-  echo "no free port in 18080-18199" >&2; return 1
 }
 
 bench() { java $BENCH_JAVA_OPTS -jar "$BENCH_JAR" "$@"; }
