@@ -1,32 +1,37 @@
 package io.sluice.runtime;
 
-import ai.djl.util.cuda.CudaUtils;
+import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.OrtSession.SessionOptions;
 import io.sluice.config.ExecutionProvider;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.inject.Inject;
+import java.util.Base64;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import org.jboss.logging.Logger;
 
 /**
- * Finds out once per process whether a GPU provider can be had. {@code getAvailableProviders()}
- * lists CUDA even without a GPU, so it proves nothing; the real test is adding the provider to
- * throw-away session options, which takes seconds and throws on a machine without CUDA. DJL does
- * exactly that once to pick its default device, so CUDA reuses DJL's answer plus the GPU count;
- * TensorRT adds its own provider on top. Results are memoised per provider and device.
+ * Finds out once per process whether a GPU provider can be had on a device. {@code
+ * getAvailableProviders()} lists CUDA even without a GPU, so it proves nothing; the real test is to
+ * create a session on the device: a one-node identity model (embedded below) with the provider
+ * added. Adding the CUDA provider throws where its libraries (CUDA 12, cuDNN 9) cannot load, and
+ * creating the session throws for a device that does not exist. Only ONNX Runtime's own JNI is used
+ * (no JNA, unlike DJL's CUDA utilities), so the probe works the same in a native executable.
+ * Results are memoised per provider and device.
  */
 @ApplicationScoped
 public class GpuProbe {
 
     private static final Logger LOG = Logger.getLogger(GpuProbe.class);
 
-    private final ConcurrentMap<String, Optional<String>> results = new ConcurrentHashMap<>();
+    /** An ONNX model: FLOAT input INPUT0 [1] copied to OUTPUT0 by one Identity node (124 bytes). */
+    private static final byte[] PROBE_MODEL = Base64.getDecoder().decode(
+            "CAgSDHNsdWljZS10ZXN0czpmCicKBklOUFVUMBIHT1VUUFVUMBoKSWRlbnRpdHlfMCIISWRlbnRpdHkSDmlkZW50aXR5X2Zsb2F0"
+            + "WhQKBklOUFVUMBIKCggIARIECgIIAWIVCgdPVVRQVVQwEgoKCAgBEgQKAggBQgIQEQ==");
 
-    @Inject
-    OnnxEngine engine;
+    private final ConcurrentMap<String, Optional<String>> results = new ConcurrentHashMap<>();
 
     /** Empty when {@code provider} works on {@code deviceId}, else why it does not. */
     public Optional<String> unavailable(ExecutionProvider provider, int deviceId) {
@@ -50,23 +55,16 @@ public class GpuProbe {
     }
 
     private Optional<String> check(ExecutionProvider provider, int deviceId) {
-        try {
-            if (!engine.defaultDevice().isGpu()) {
-                return Optional.of(provider.label() + " unavailable: ONNX Runtime cannot load its CUDA provider here");
-            }
-            int gpus = CudaUtils.getGpuCount();
-            if (deviceId >= gpus) {
-                return Optional.of(provider.label() + " unavailable: device " + deviceId + " requested, "
-                        + gpus + " GPU(s) present");
-            }
+        try (SessionOptions options = new SessionOptions()) {
             if (provider == ExecutionProvider.TENSORRT) {
-                try (SessionOptions options = new SessionOptions()) {
-                    options.addTensorrt(deviceId);
-                }
+                options.addTensorrt(deviceId);
             }
-            return Optional.empty();
+            options.addCUDA(deviceId);
+            try (OrtSession session = OrtEnvironment.getEnvironment().createSession(PROBE_MODEL, options)) {
+                return Optional.empty();
+            }
         } catch (OrtException | RuntimeException | LinkageError e) {
-            return Optional.of(provider.label() + " device " + deviceId + " unavailable: " + e.getMessage());
+            return Optional.of(provider.label() + " unavailable on device " + deviceId + ": " + e.getMessage());
         }
     }
 }

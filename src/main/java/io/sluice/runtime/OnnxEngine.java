@@ -7,9 +7,6 @@ import ai.djl.onnxruntime.engine.OrtEngine;
 import ai.onnxruntime.OrtEnvironment;
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.inject.Inject;
-import io.sluice.config.ExecutionProvider;
-import io.sluice.config.SluiceConfig;
 import java.lang.reflect.Field;
 import org.jboss.logging.Logger;
 
@@ -30,32 +27,22 @@ public class OnnxEngine {
     private Engine engine;
     private OrtEnvironment environment;
 
-    @Inject
-    SluiceConfig config;
-
     @PostConstruct
     void start() {
         disableTelemetry(); // again at run time: a native image may have run the static block at build time
         engine = Engine.getEngine(OrtEngine.ENGINE_NAME);
         environment = OrtEnvironment.getEnvironment();
-        if (!gpuConfigured()) {
-            skipDjlCudaProbe();
-        }
+        skipDjlCudaProbe();
         LOG.infof("ONNX Runtime %s through DJL %s", environment.getVersion(), Engine.getDjlVersion());
     }
 
-    /** True when the defaults or any model ask for a GPU provider. */
-    private boolean gpuConfigured() {
-        return config.modelDefaults().execution().provider().map(ExecutionProvider::gpu).orElse(false)
-                || config.models().values().stream()
-                        .anyMatch(m -> m.execution().provider().map(ExecutionProvider::gpu).orElse(false));
-    }
-
     /**
-     * DJL picks its default device the first time a model is created by adding the CUDA provider
-     * to throw-away session options: about 3.5 s, then a failure, on a machine without CUDA. When no
-     * model asks for a GPU the answer cannot matter, so the device is set to CPU up front. If DJL
-     * changes the field, this degrades to DJL's own probe, never to a wrong answer.
+     * DJL picks its default device the first time a model is created, by adding the CUDA provider to
+     * throw-away session options and counting GPUs through JNA: about 3.5 s, then a failure, on a
+     * machine without CUDA. Sluice never uses that device (its DJL models are CPU-placed shells around
+     * sessions it configures itself, and {@link GpuProbe} asks ONNX Runtime directly), so the device
+     * is set to CPU up front and DJL's JNA path never runs. If DJL changes the field, this degrades to
+     * DJL's own probe, never to a wrong answer.
      */
     private void skipDjlCudaProbe() {
         try {
@@ -84,14 +71,6 @@ public class OnnxEngine {
     /** The ONNX Runtime version. */
     public String version() {
         return environment.getVersion();
-    }
-
-    /**
-     * DJL's default device. DJL finds it once per process by adding the CUDA provider to throw-away
-     * session options (seconds on a machine without CUDA); {@link GpuProbe} reuses that answer.
-     */
-    Device defaultDevice() {
-        return engine.defaultDevice();
     }
 
     /** A new, empty DJL model on this engine; the caller gives it a block and closes it. */
