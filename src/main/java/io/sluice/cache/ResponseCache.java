@@ -18,6 +18,7 @@ import jakarta.inject.Inject;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
@@ -79,12 +80,15 @@ public class ResponseCache {
             metrics.cache(model, INFLIGHT, "hit");
         }
         Uni<InferResponse> shared = flight.join().map(r -> response(model, version, request, r.outputs(), r.status()));
+        Uni<InferResponse> alone = Uni.createFrom().deferred(() -> compute.apply(request))
+                .map(r -> withStatus(r, request, CacheStatus.MISS));
         if (leader) {
-            return shared;
+            // the shared run is cancelled only when every caller has left; if that happened before this
+            // caller subscribed, it runs its own request
+            return shared.onFailure(CancellationException.class).recoverWithUni(alone);
         }
-        // a follower waits no longer than its own deadline, and runs alone if the shared run failed
-        Uni<InferResponse> follower = shared.onFailure(t -> !(t instanceof java.util.concurrent.CancellationException))
-                .recoverWithUni(t -> compute.apply(request).map(r -> withStatus(r, request, CacheStatus.MISS)));
+        // a follower runs alone if the shared run failed, and waits no longer than its own deadline
+        Uni<InferResponse> follower = shared.onFailure().recoverWithUni(alone);
         if (request.hasDeadline()) {
             long remaining = request.deadlineNanos() - System.nanoTime();
             follower = follower.ifNoItem().after(Duration.ofNanos(Math.max(1, remaining))).failWith(
@@ -139,15 +143,15 @@ public class ResponseCache {
 
     private static InferResponse response(String model, String version, InferRequest request, List<Tensor> outputs,
             CacheStatus status) {
-        return new InferResponse(model, version, request.id(), Map.of(), select(outputs, request), status);
+        return new InferResponse(model, version, request.id(), Map.of(), views(outputs), status);
     }
 
     private static InferResponse withStatus(InferResponse r, InferRequest request, CacheStatus status) {
         return new InferResponse(r.model(), r.version(), request.id(), r.parameters(), r.outputs(), status);
     }
 
-    /** Cached outputs are the requested ones already (the outputs are part of the key); fresh views of them. */
-    private static List<Tensor> select(List<Tensor> outputs, InferRequest request) {
+    /** Fresh views of cached outputs (already the requested ones: the outputs are part of the key). */
+    private static List<Tensor> views(List<Tensor> outputs) {
         return outputs.stream().map(t -> new Tensor(t.name(), t.datatype(), t.shape(), t.view())).toList();
     }
 
