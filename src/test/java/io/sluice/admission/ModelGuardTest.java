@@ -40,6 +40,7 @@ class ModelGuardTest {
 
     private static final Duration WAIT = Duration.ofSeconds(10);
     private static final int FAIL = -1;
+    private static final int CLIENT_ERROR = -2;
 
     private final Semaphore runs = new Semaphore(0);
     private final List<Integer> ran = new CopyOnWriteArrayList<>();
@@ -68,6 +69,9 @@ class ModelGuardTest {
             ran.add(value);
             if (value == FAIL) {
                 throw new IllegalStateException("the model failed");
+            }
+            if (value == CLIENT_ERROR) {
+                throw new InferenceException.InvalidInput("a client mistake");
             }
             return inputs;
         }, (requests, rows, nanos) -> { }, clock::get, Thread::new);
@@ -159,10 +163,31 @@ class ModelGuardTest {
     }
 
     @Test
+    void aCallCancelledWhileWaitingInTheBulkheadNeverRunsAndGivesItsPermitBack() {
+        ModelGuard guard = guard(3, admission(false));
+        List<Call> admitted = List.of(call(guard, 1), call(guard, 2), call(guard, 3));
+        Call waiting = call(guard, 4); // in SmallRye's own one-slot queue
+        assertThat(guard.held()).isEqualTo(4);
+        waiting.subscription.cancel();
+        runs.release(3);
+        admitted.forEach(c -> assertThat(c.result).succeedsWithin(WAIT));
+        await().atMost(WAIT).until(() -> guard.held() == 0);
+        assertThat(guard.released()).isEqualTo(4);
+        assertThat(ran).containsExactly(1, 2, 3);
+        assertThat(waiting.result).isNotDone(); // a cancelled Uni emits nothing
+    }
+
+    @Test
     void runtimeFailuresOpenTheCircuitAndClientErrorsDoNot() {
         ModelGuard guard = guard(8, admission(true));
         runs.release(1000);
-        for (int i = 0; i < 4; i++) {
+        for (int i = 0; i < 8; i++) { // client errors never count as failures of the model
+            assertThat(call(guard, CLIENT_ERROR).result).failsWithin(WAIT).withThrowableThat().havingCause()
+                    .isInstanceOf(InferenceException.InvalidInput.class);
+        }
+        assertThat(call(guard, 7).result).succeedsWithin(WAIT);
+        // the breaker's window is the last 4 calls, all fine so far; 2 runtime failures make 2 of 4 = 0.5
+        for (int i = 0; i < 2; i++) {
             assertThat(call(guard, FAIL).result).failsWithin(WAIT).withThrowableThat().havingCause()
                     .isInstanceOf(InferenceException.RuntimeFailure.class);
         }
