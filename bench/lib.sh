@@ -24,3 +24,20 @@ free_port() {  # first port from $1 (default 18080; 120 tried) nothing listens o
   done
   echo "no free port in $start-$(( start + 119 ))" >&2; return 1
 }
+
+results_dir() {  # sets OUT to bench/results/<$1><UTC stamp>, links <$1>latest to it, and tees all output to OUT/run.log
+  STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
+  OUT="$ROOT/bench/results/$1$STAMP"
+  mkdir -p "$OUT"
+  ln -sfn "$1$STAMP" "$ROOT/bench/results/${1}latest"
+  exec > >(tee -a "$OUT/run.log") 2>&1
+  echo "results: $OUT"
+}
+
+build_server() {  # unless SKIP_SERVER_BUILD=1; then insists on target/quarkus-app
+  if [[ "$SKIP_SERVER_BUILD" != 1 ]]; then
+    log "building the server (./mvnw -q package -DskipTests)"
+    ./mvnw -q package -DskipTests
+  fi
+  [[ -f "$SERVER_JAR" ]] || { echo "missing $SERVER_JAR: build the server (or drop --skip-server-build)" >&2; exit 1; }
+}

@@ -148,18 +148,8 @@ if [[ "$SKIP_BENCH_BUILD" != 1 ]]; then
 fi
 [[ -f "$BENCH_JAR" ]] || { echo "missing $BENCH_JAR (build the bench first)" >&2; exit 1; }
 
-STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
-OUT="$ROOT/bench/results/overload-$STAMP"
-mkdir -p "$OUT"
-ln -sfn "overload-$STAMP" "$ROOT/bench/results/overload-latest"
-exec > >(tee -a "$OUT/run.log") 2>&1
-echo "results: $OUT"
-
-if [[ "$SKIP_SERVER_BUILD" != 1 ]]; then
-  log "building the server (./mvnw -q package -DskipTests)"
-  ./mvnw -q package -DskipTests
-fi
-[[ -f "$SERVER_JAR" ]] || { echo "missing $SERVER_JAR: build the server (or drop --skip-server-build)" >&2; exit 1; }
+results_dir "overload-"
+build_server
 APP_JAR="$(ls "$ROOT"/target/quarkus-app/app/*.jar 2>/dev/null | head -1 || true)"
 if [[ -n "$APP_JAR" ]] && [[ -n "$(find "$ROOT/src/main" "$ROOT/pom.xml" -newer "$APP_JAR" -type f 2>/dev/null | head -1)" ]]; then
   echo "WARNING: src/main or pom.xml changed after $APP_JAR was built: the server measured is not the current code" >&2

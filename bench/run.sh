@@ -118,18 +118,8 @@ if [[ "$LIST_ONLY" == 1 ]]; then
   exit 0
 fi
 
-STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
-OUT="$ROOT/bench/results/$STAMP"
-mkdir -p "$OUT"
-ln -sfn "$STAMP" "$ROOT/bench/results/latest"
-exec > >(tee -a "$OUT/run.log") 2>&1
-echo "results: $OUT"
-
-if [[ "$SKIP_SERVER_BUILD" != 1 ]]; then
-  log "building the server (./mvnw -q package -DskipTests)"
-  ./mvnw -q package -DskipTests
-fi
-[[ -f "$SERVER_JAR" ]] || { echo "missing $SERVER_JAR: build the server (or drop --skip-server-build)" >&2; exit 1; }
+results_dir ""
+build_server
 
 # ---- 2. tiny models ------------------------------------------------------------------------
 LISTING="$(bench list "${COMMON[@]}")"
