@@ -152,7 +152,9 @@ public class ResponseCache {
 
     /** Fresh views of cached outputs (already the requested ones: the outputs are part of the key). */
     private static List<Tensor> views(List<Tensor> outputs) {
-        return outputs.stream().map(t -> new Tensor(t.name(), t.datatype(), t.shape(), t.view())).toList();
+        // writable slices of the cached arrays: protobuf and the REST writers then copy straight from the array
+        // (a read-only view would take a slower path); nothing on the response path writes to an output
+        return outputs.stream().map(t -> new Tensor(t.name(), t.datatype(), t.shape(), t.data())).toList();
     }
 
     /** Entries in L1 now, after pending evictions; for tests. */
