@@ -29,7 +29,8 @@ import org.jboss.logging.Logger;
 public class RateLimiter {
 
     private static final Logger LOG = Logger.getLogger(RateLimiter.class);
-    private static final Uni<Void> ADMITTED = Uni.createFrom().voidItem();
+    /** Admitted without a bucket: nothing to report. */
+    private static final Uni<RateLimitState> UNLIMITED = Uni.createFrom().nullItem();
 
     private final boolean enabled;
     private final BucketStore store;
@@ -61,16 +62,17 @@ public class RateLimiter {
     /**
      * Takes a token for {@code tenant} calling {@code model}.
      *
-     * @return a {@link Uni} that completes when the request may go on, or fails with {@link
-     *     InferenceException.RateLimited}; it never fails for any other reason
+     * @return a {@link Uni} of the bucket's state after the take (null when the caller has no bucket)
+     *     once the request may go on, or a failure with {@link InferenceException.RateLimited}; it never
+     *     fails for any other reason
      */
-    public Uni<Void> admit(Tenant tenant, String model) {
+    public Uni<RateLimitState> admit(Tenant tenant, String model) {
         if (!enabled) {
-            return ADMITTED;
+            return UNLIMITED;
         }
         Optional<Bucket> bucket = bucket(tenant.name(), model);
         if (bucket.isEmpty()) {
-            return ADMITTED;
+            return UNLIMITED;
         }
         Bucket b = bucket.get();
         if (store == BucketStore.LOCAL) {
@@ -90,7 +92,7 @@ public class RateLimiter {
                 });
     }
 
-    private Uni<Void> fallback(Bucket b, String model) {
+    private Uni<RateLimitState> fallback(Bucket b, String model) {
         metrics.rateLimitFallback();
         return decide(b, model, b.fallback().take());
     }
@@ -103,12 +105,12 @@ public class RateLimiter {
         redisRetryAtNanos = nanoClock.getAsLong() + redisConfig.retryInterval().toNanos();
     }
 
-    private static Uni<Void> decide(Bucket b, String model, Take take) {
-        if (take.allowed()) {
-            return ADMITTED;
-        }
+    private static Uni<RateLimitState> decide(Bucket b, String model, Take take) {
         RateLimitState state = new RateLimitState(b.policy(), take.limit().burst(), take.limit().windowSeconds(),
                 take.remaining(), take.retryAfter());
+        if (take.allowed()) {
+            return Uni.createFrom().item(state);
+        }
         return Uni.createFrom().failure(new InferenceException.RateLimited(
                 "tenant '" + b.tenant() + "' is over its rate limit of " + format(take.limit().rate()) + " requests/s"
                          + " for '" + model + "'; retry after " + take.retryAfter().toMillis() + " ms", state));

@@ -12,13 +12,25 @@ import java.util.Map;
  * @param parameters response parameters
  * @param outputs output tensors, in the order requested (or the model's order)
  * @param cache where the outputs came from when the model's response cache is on
+ * @param rateLimit the caller's bucket after this request took its token; null without a bucket
  */
 public record InferResponse(
         String model, String version, String id, Map<String, Object> parameters, List<Tensor> outputs,
-        CacheStatus cache) {
+        CacheStatus cache, RateLimitState rateLimit) {
 
-    /** A response computed by the model, with no cache involved. */
+    /** A response computed by the model, with no cache or bucket involved. */
     public InferResponse(String model, String version, String id, Map<String, Object> parameters, List<Tensor> outputs) {
-        this(model, version, id, parameters, outputs, CacheStatus.NONE);
+        this(model, version, id, parameters, outputs, CacheStatus.NONE, null);
+    }
+
+    /** A response served through the cache. */
+    public InferResponse(String model, String version, String id, Map<String, Object> parameters, List<Tensor> outputs,
+            CacheStatus cache) {
+        this(model, version, id, parameters, outputs, cache, null);
+    }
+
+    /** This response, reporting the caller's bucket. */
+    public InferResponse withRateLimit(RateLimitState state) {
+        return state == null ? this : new InferResponse(model, version, id, parameters, outputs, cache, state);
     }
 }

@@ -50,7 +50,8 @@ public class InferenceService {
     public Uni<InferResponse> infer(Tenant tenant, InferRequest request) {
         long start = System.nanoTime();
         Uni<InferResponse> result = rateLimiter.enabled()
-                ? rateLimiter.admit(tenant, request.model()).onItem().transformToUni(admitted -> run(request))
+                ? rateLimiter.admit(tenant, request.model())
+                        .onItem().transformToUni(state -> run(request).map(r -> r.withRateLimit(state)))
                 : run(request);
         return result
                 .onItemOrFailure().invoke((item, failure) -> {

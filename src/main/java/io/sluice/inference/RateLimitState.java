@@ -15,6 +15,17 @@ import java.time.Duration;
  */
 public record RateLimitState(String policy, long quota, long window, long remaining, Duration retryAfter) {
 
+    /**
+     * The {@code t} of the RateLimit field: with no token left, the wait for the next one (as
+     * Retry-After); otherwise the seconds until the bucket would be full, at most the window.
+     */
+    public long resetSeconds() {
+        if (remaining == 0) {
+            return retryAfterSeconds();
+        }
+        return Math.max(0, Math.min(window, (long) Math.ceil((quota - remaining) * (double) window / quota)));
+    }
+
     /** Retry-After in whole seconds, rounded up, at least 1. */
     public long retryAfterSeconds() {
         return Math.max(1, (retryAfter.toNanos() + 999_999_999L) / 1_000_000_000L);

@@ -72,7 +72,10 @@ class RateLimitTest {
 
     @Test
     void aTenantOverItsBucketGets429WithRetryAfterAndRateLimitHeaders() {
-        infer("identity_int32", "Authorization", "Bearer " + RateLimitProfile.REST_KEY).then().statusCode(200);
+        // a 200 reports the bucket too: one of two tokens left, full again in 100 s at 0.01 tokens/s
+        infer("identity_int32", "Authorization", "Bearer " + RateLimitProfile.REST_KEY).then().statusCode(200)
+                .header("RateLimit-Policy", "\"rest\";q=2;w=200")
+                .header("RateLimit", "\"rest\";r=1;t=100");
         // the tenant's one bucket covers all its models, and either key header
         infer("identity_fp32", "X-API-Key", RateLimitProfile.REST_KEY).then().statusCode(200);
         infer("identity_int32", "Authorization", "Bearer " + RateLimitProfile.REST_KEY).then().statusCode(429)

@@ -110,6 +110,9 @@ public class InferenceResource {
             if (response.cache().label() != null) {
                 ok.header(RestHeaders.CACHE, response.cache().label());
             }
+            if (response.rateLimit() != null) {
+                RestHeaders.rateLimit(ok, response.rateLimit());
+            }
             if (written.headerLength() >= 0) {
                 ok.header(RestHeaders.HEADER_LENGTH, written.headerLength()).type(MediaType.APPLICATION_OCTET_STREAM);
             } else {

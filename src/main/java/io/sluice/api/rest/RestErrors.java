@@ -1,7 +1,6 @@
 package io.sluice.api.rest;
 
 import io.sluice.inference.InferenceException;
-import io.sluice.inference.RateLimitState;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.util.Map;
@@ -24,11 +23,8 @@ public class RestErrors {
         if (e instanceof InferenceException.Unavailable u) {
             response.header(RestHeaders.RETRY_AFTER, Math.max(1, ceilSeconds(u.retryAfter())));
         } else if (e instanceof InferenceException.RateLimited r) {
-            RateLimitState state = r.state();
-            String policy = "\"" + state.policy().replace("\"", "") + "\"";
-            response.header(RestHeaders.RETRY_AFTER, state.retryAfterSeconds())
-                    .header(RestHeaders.RATE_LIMIT_POLICY, policy + ";q=" + state.quota() + ";w=" + state.window())
-                    .header(RestHeaders.RATE_LIMIT, policy + ";r=" + state.remaining() + ";t=" + state.retryAfterSeconds());
+            response.header(RestHeaders.RETRY_AFTER, r.state().retryAfterSeconds());
+            RestHeaders.rateLimit(response, r.state());
         } else if (e instanceof InferenceException.Unauthenticated) {
             response.header(RestHeaders.WWW_AUTHENTICATE, "Bearer");
         }

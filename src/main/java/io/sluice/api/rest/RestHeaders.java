@@ -24,4 +24,15 @@ final class RestHeaders {
     static final String CACHE = "Sluice-Cache";
 
     private RestHeaders() {}
+
+    /**
+     * The IETF RateLimit fields of {@code state}: {@code RateLimit-Policy: "<name>";q=<burst>;w=<seconds to refill>}
+     * and {@code RateLimit: "<name>";r=<tokens left>;t=<seconds>}, where t is the wait for the next token
+     * when none is left, else the seconds until the bucket is full again.
+     */
+    static void rateLimit(jakarta.ws.rs.core.Response.ResponseBuilder response, io.sluice.inference.RateLimitState state) {
+        String policy = "\"" + state.policy().replace("\"", "") + "\"";
+        response.header(RATE_LIMIT_POLICY, policy + ";q=" + state.quota() + ";w=" + state.window())
+                .header(RATE_LIMIT, policy + ";r=" + state.remaining() + ";t=" + state.resetSeconds());
+    }
 }
