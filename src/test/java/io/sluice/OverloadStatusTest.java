@@ -48,7 +48,8 @@ class OverloadStatusTest {
 
         long start = System.nanoTime();
         var rejected = oneRowRest();
-        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(1));
+        // answered at once, not after the long run (which takes many seconds)
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
         rejected.then().statusCode(503).body("error", containsString("model 'slow' is at capacity (3 requests admitted)"));
         assertThat(Integer.parseInt(rejected.header("Retry-After"))).isPositive();
 
