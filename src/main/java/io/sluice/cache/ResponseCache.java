@@ -157,12 +157,6 @@ public class ResponseCache {
         return outputs.stream().map(t -> new Tensor(t.name(), t.datatype(), t.shape(), t.data())).toList();
     }
 
-    /** Entries in L1 now, after pending evictions; for tests. */
-    long l1Entries() {
-        l1.cleanUp();
-        return l1.estimatedSize();
-    }
-
     /**
      * One computation shared by every identical request in flight. It is cancelled only when every
      * caller has gone; the callers that remain get its result.
