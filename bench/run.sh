@@ -13,6 +13,7 @@ cd "$ROOT"
 
 DURATION="${DURATION:-15}"                 # measured seconds per scenario
 WARMUP="${WARMUP:-5}"                      # warm-up seconds per scenario
+SERVER_WARMUP="${SERVER_WARMUP:-60}"       # unrecorded load on the new server before the first scenario
 RAW_DURATION="${RAW_DURATION:-10}"         # raw baseline: measured seconds per thread layout
 RAW_WARMUP="${RAW_WARMUP:-3}"              # raw baseline: warm-up seconds per thread layout
 TIMEOUT="${TIMEOUT:-30}"                   # per-request timeout, seconds
@@ -36,6 +37,7 @@ usage() {
 flags (environment variable in brackets):
   --duration S          measured seconds per scenario [DURATION=15]
   --warmup S            warm-up seconds per scenario [WARMUP=5]
+  --server-warmup S     unrecorded c=4 load on every workload/protocol pair before the first scenario [SERVER_WARMUP=60]
   --raw-duration S      raw baseline seconds per thread layout [RAW_DURATION=10]
   --raw-warmup S        raw baseline warm-up per thread layout [RAW_WARMUP=3]
   --timeout S           per-request timeout [TIMEOUT=30]
@@ -58,6 +60,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --duration) DURATION="$2"; shift 2 ;;
     --warmup) WARMUP="$2"; shift 2 ;;
+    --server-warmup) SERVER_WARMUP="$2"; shift 2 ;;
     --raw-duration) RAW_DURATION="$2"; shift 2 ;;
     --raw-warmup) RAW_WARMUP="$2"; shift 2 ;;
     --timeout) TIMEOUT="$2"; shift 2 ;;
@@ -109,7 +112,7 @@ if [[ "$SKIP_BENCH_BUILD" != 1 ]]; then
 fi
 [[ -f "$BENCH_JAR" ]] || { echo "missing $BENCH_JAR (build the bench first)" >&2; exit 1; }
 
-COMMON=(--scenarios "$SCENARIOS" --warmup "$WARMUP" --duration "$DURATION" --timeout "$TIMEOUT"
+COMMON=(--scenarios "$SCENARIOS" --warmup "$WARMUP" --server-warmup "$SERVER_WARMUP" --duration "$DURATION" --timeout "$TIMEOUT"
         --raw-warmup "$RAW_WARMUP" --raw-duration "$RAW_DURATION")
 SERVER_INTRA_OP="$(server_intra_op)"   # the server's intra-op per model: raw c=1 same-layout run, 'vs raw'
 if [[ -n "$SERVER_INTRA_OP" ]]; then COMMON+=(--server-intra-op "$SERVER_INTRA_OP"); fi

@@ -16,6 +16,7 @@ final class Settings {
     int port = 8080;
     int grpcPort = -1;
     double warmupSeconds = 5;
+    double serverWarmupSeconds = 60;
     double durationSeconds = 15;
     double timeoutSeconds = 30;
     double rawWarmupSeconds = 3;
@@ -65,6 +66,9 @@ final class Settings {
             "  --port N               server HTTP port [8080]",
             "  --grpc-port N          gRPC port [same as --port]",
             "  --warmup S             warm-up seconds per scenario [5]",
+            "  --server-warmup S      load: before the first scenario, every workload/protocol pair of the\n"
+            + "                         closed-loop scenarios at c=4, S seconds in all, unrecorded, so the\n"
+            + "                         server's JIT is warm for the first scenario as for the last [60]",
             "  --duration S           measured seconds per scenario [15]",
             "  --timeout S            per-request timeout [30]",
             "  --raw-warmup S         raw baseline warm-up seconds per layout [3]",
@@ -133,6 +137,7 @@ final class Settings {
             case "port": port = Integer.parseInt(value); break;
             case "grpc-port": grpcPort = Integer.parseInt(value); break;
             case "warmup": warmupSeconds = Double.parseDouble(value); break;
+            case "server-warmup": serverWarmupSeconds = Double.parseDouble(value); break;
             case "duration": durationSeconds = Double.parseDouble(value); break;
             case "timeout": timeoutSeconds = Double.parseDouble(value); break;
             case "raw-warmup": rawWarmupSeconds = Double.parseDouble(value); break;
