@@ -61,12 +61,50 @@ final class GrpcClient implements InferClient {
     private static final java.util.concurrent.atomic.AtomicLong NONCE = new java.util.concurrent.atomic.AtomicLong();
 
     private ModelInferResponse call() {
-        ModelInferRequest message = !UNIQUE_REQUESTS ? request : request.toBuilder()
+        ModelInferRequest message = !UNIQUE_REQUESTS ? request : withNonce();
+        return ClientCalls.blockingUnaryCall(channel, MODEL_INFER,
+                CallOptions.DEFAULT.withDeadlineAfter(timeoutNanos, TimeUnit.NANOSECONDS), message);
+    }
+
+    @Override
+    public boolean canSendAsync() {
+        return true;
+    }
+
+    /** {@link #infer()} without a thread waiting: the callbacks run on the channel's event loop. */
+    @Override
+    public void inferAsync(Completion done) {
+        ModelInferRequest message = !UNIQUE_REQUESTS ? request : withNonce();
+        var call = channel.newCall(MODEL_INFER,
+                CallOptions.DEFAULT.withDeadlineAfter(timeoutNanos, TimeUnit.NANOSECONDS));
+        ClientCalls.asyncUnaryCall(call, message, new io.grpc.stub.StreamObserver<ModelInferResponse>() {
+            @Override
+            public void onNext(ModelInferResponse value) {
+                // only the status counts, as in infer()
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                if (t instanceof StatusRuntimeException e) {
+                    int status = statusOf(e);
+                    done.done(status, Status.isRejection(status) && hasRetryInfo(e));
+                } else {
+                    done.done(Status.IO_ERROR, false);
+                }
+            }
+
+            @Override
+            public void onCompleted() {
+                done.done(Status.OK, false);
+            }
+        });
+    }
+
+    private ModelInferRequest withNonce() {
+        return request.toBuilder()
                 .putParameters("nonce", io.sluice.api.grpc.proto.InferParameter.newBuilder()
                         .setInt64Param(NONCE.incrementAndGet()).build())
                 .build();
-        return ClientCalls.blockingUnaryCall(channel, MODEL_INFER,
-                CallOptions.DEFAULT.withDeadlineAfter(timeoutNanos, TimeUnit.NANOSECONDS), message);
     }
 
     @Override

@@ -23,6 +23,28 @@ interface InferClient extends AutoCloseable {
         return false;
     }
 
+    /** Called once per asynchronous call with its {@link Status} code and whether a rejection said when to retry. */
+    @FunctionalInterface
+    interface Completion {
+        void done(int status, boolean retryHint);
+    }
+
+    /**
+     * Whether {@link #inferAsync} works: then an open loop sends from one thread and needs no thread per
+     * outstanding request (gRPC). Blocking clients (REST over {@link Http1Connection}) say no.
+     */
+    default boolean canSendAsync() {
+        return false;
+    }
+
+    /**
+     * Sends the request without waiting; {@code done} runs exactly once, on a transport thread, when the
+     * answer (or the failure) is in. May be called again before earlier calls complete.
+     */
+    default void inferAsync(Completion done) {
+        throw new UnsupportedOperationException("this client only blocks");
+    }
+
     /** The inputs this client sends (to check answers against). */
     List<Tensor> inputs();
 

@@ -16,7 +16,8 @@ import org.HdrHistogram.Histogram;
  *
  * <p>Request k of a segment is due at the segment's start + k/rate, whatever happened to earlier ones.
  * Latency runs from the due time (no coordinated omission). Each request belongs to the segment, and to
- * the timeline bucket of that segment, its due time falls in. A worker takes the next request, waits for
+ * the timeline bucket of that segment, its due time falls in. Over gRPC one thread waits for each due
+ * time and sends without waiting for the answer (a callback records it); otherwise a worker takes the next request, waits for
  * its due time, sends it and waits for the answer; a request that could not be sent within the timeout
  * of its due time is not sent ({@code dropped}). Every run is bounded: by its planned requests (capped by
  * {@code maxRequests}) and by time (the schedule, then at most one timeout and 10 s to drain; workers
@@ -108,6 +109,9 @@ final class OpenSchedule {
      */
     record Bucket(double startSeconds, long offered, long ok, long rejected, long other, double p99Ms) {
     }
+
+    /** Clients (distinct inputs) an asynchronous open loop rotates over. */
+    static final int ASYNC_CLIENTS = 16;
 
     private final double timeoutSeconds;
     private final double bucketSeconds;
@@ -227,7 +231,11 @@ final class OpenSchedule {
         }
     }
 
-    /** Runs {@code segments} with {@code workers} workers; performs {@code actions} meanwhile. */
+    /**
+     * Runs {@code segments} with {@code workers} workers, or, when the clients can send asynchronously
+     * (gRPC), from one sending thread that rotates over {@code min(workers, 16)} clients; performs
+     * {@code actions} meanwhile. {@link Result#workers()} is 1 for the asynchronous loop.
+     */
     Result run(ClientFactory factory, int workers, List<Segment> segments, List<Action> actions) {
         List<Live> lives = new ArrayList<>();
         long ticket = 0;
@@ -246,10 +254,33 @@ final class OpenSchedule {
         List<InferClient> clients = new ArrayList<>();
         List<Thread> threads = new ArrayList<>();
         List<ActionLog> log = new ArrayList<>();
+        AtomicLong outstanding = new AtomicLong();
+        boolean async;
         try {
-            for (int i = 0; i < workers; i++) {
-                InferClient client = factory.create(i);
-                clients.add(client);
+            InferClient first = factory.create(0);
+            clients.add(first);
+            async = first.canSendAsync();
+            if (async) {
+                for (int i = 1; i < Math.min(workers, ASYNC_CLIENTS); i++) {
+                    clients.add(factory.create(i));
+                }
+                Thread t = new Thread(() -> {
+                    try {
+                        go.await();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    dispatch(clients, lives, total, start[0], timeoutNanos, outstanding);
+                }, "open-dispatch");
+                t.setDaemon(true);
+                threads.add(t);
+                t.start();
+            }
+            for (int i = 0; !async && i < workers; i++) {
+                InferClient client = i == 0 ? first : factory.create(i);
+                if (i > 0) {
+                    clients.add(client);
+                }
                 Thread t = new Thread(() -> {
                     try {
                         go.await();
@@ -277,14 +308,64 @@ final class OpenSchedule {
                         (System.nanoTime() - start[0]) / 1e9, error));
             }
             long end = start[0] + Settings.nanos(offset);
-            int stuck = LoadGenerator.joinAll(threads, end + timeoutNanos + 10_000_000_000L);
+            long abandonAt = end + timeoutNanos + 10_000_000_000L;
+            int stuck = LoadGenerator.joinAll(threads, abandonAt);
+            if (async) {
+                while (outstanding.get() > 0 && System.nanoTime() < abandonAt) {
+                    LockSupport.parkNanos(1_000_000);
+                }
+            }
             List<Phase> phases = new ArrayList<>();
             lives.forEach(l -> phases.add(l.snapshot(bucketSeconds)));
-            String note = stuck == 0 ? "" : stuck + " workers still waiting for an answer when the run was abandoned";
-            return new Result(phases, log, workers, note);
+            String note = async
+                    ? (outstanding.get() == 0 ? "" : outstanding.get() + " requests still out when the run was abandoned")
+                    : stuck == 0 ? "" : stuck + " workers still waiting for an answer when the run was abandoned";
+            return new Result(phases, log, async ? 1 : workers, note);
         } finally {
             threads.forEach(Thread::interrupt);
             clients.forEach(InferClient::close);
+        }
+    }
+
+    /**
+     * The asynchronous loop: one thread waits for each request's due time and sends it without waiting for
+     * the answer, round robin over {@code clients} (their inputs differ); answers are recorded by the
+     * transport's callback. No thread per outstanding request, so the load generator's own CPU and
+     * scheduling stay small next to the server's on a shared machine.
+     */
+    private static void dispatch(List<InferClient> clients, List<Live> lives, long total, long start,
+            long timeoutNanos, AtomicLong outstanding) {
+        int segment = 0;
+        for (long ticket = 0; ticket < total; ticket++) {
+            while (ticket >= lives.get(segment).firstTicket + lives.get(segment).planned) {
+                segment++;
+            }
+            Live live = lives.get(segment);
+            long k = ticket - live.firstTicket;
+            long due = start + live.startOffsetNanos + live.dueOffset(k);
+            int bucket = live.bucketOf(k);
+            long now = parkUntil(due);
+            if (now < 0) {
+                return;
+            }
+            long lag = now - due;
+            if (lag > timeoutNanos) {
+                live.record(bucket, Status.DROPPED, lag, 0, false, lag);
+                continue;
+            }
+            live.sending();
+            outstanding.incrementAndGet();
+            long sent = System.nanoTime();
+            try {
+                clients.get((int) (ticket % clients.size())).inferAsync((status, hint) -> {
+                    long done = System.nanoTime();
+                    live.record(bucket, status, done - due, done - sent, hint, lag);
+                    outstanding.decrementAndGet();
+                });
+            } catch (RuntimeException e) {
+                live.record(bucket, Status.IO_ERROR, System.nanoTime() - due, System.nanoTime() - sent, false, lag);
+                outstanding.decrementAndGet();
+            }
         }
     }
 

@@ -103,8 +103,8 @@ final class Overload {
             double moderate = s.loadFraction * x;
             int moderateWorkers = workers(s, moderate, 0);
             String pct = Report.num(s.loadFraction * 100).replace(".0", "") + "%";
-            System.out.printf(Locale.ROOT, "%s load: open loop at %s for %.0f s (%d workers) ...%n", pct,
-                    rate(moderate), s.durationSeconds, moderateWorkers);
+            System.out.printf(Locale.ROOT, "%s load: open loop at %s for %.0f s (%s) ...%n", pct,
+                    rate(moderate), s.durationSeconds, senders(protocol, moderateWorkers));
             OpenSchedule.Result loadRun = schedule.run(clients, moderateWorkers,
                     List.of(new OpenSchedule.Segment("load", moderate, s.durationSeconds)), List.of());
             Phase load = loadRun.phase("load");
@@ -121,8 +121,8 @@ final class Overload {
             // 3. overload, 4. recovery ----------------------------------------------------------
             double over = s.overloadFactor * x;
             int overWorkers = workers(s, over, s.overloadWorkers);
-            System.out.printf(Locale.ROOT, "overload: open loop at %s for %.0f s, then %s for %.0f s (%d workers) ...%n",
-                    rate(over), s.overloadSeconds, rate(moderate), s.recoverySeconds, overWorkers);
+            System.out.printf(Locale.ROOT, "overload: open loop at %s for %.0f s, then %s for %.0f s (%s) ...%n",
+                    rate(over), s.overloadSeconds, rate(moderate), s.recoverySeconds, senders(protocol, overWorkers));
             OpenSchedule.Result overRun = schedule.run(clients, overWorkers, List.of(
                     new OpenSchedule.Segment("overload", over, s.overloadSeconds),
                     new OpenSchedule.Segment("recovery", moderate, s.recoverySeconds)), List.of());
@@ -137,8 +137,8 @@ final class Overload {
 
             String factor = Report.num(s.overloadFactor).replace(".0", "") + "x";
             String phase = factor + " overload";
-            rows.add(check(phase, "goodput", String.format(Locale.ROOT, "%s (offered %s, %.0f s, %d workers)",
-                    rate(overload.goodput()), rate(over), s.overloadSeconds, overWorkers),
+            rows.add(check(phase, "goodput", String.format(Locale.ROOT, "%s (offered %s, %.0f s, %s)",
+                    rate(overload.goodput()), rate(over), s.overloadSeconds, senders(protocol, overWorkers)),
                     ">= " + rate(GOODPUT_TARGET * x) + " (0.9 X)", overload.goodput() >= GOODPUT_TARGET * x));
             double p99Over = overload.okPercentileMs(99);
             rows.add(check(phase, "p99 of admitted (OK)", ms(p99Over),
@@ -185,6 +185,11 @@ final class Overload {
             return given;
         }
         return (int) Math.min(4096, Math.max(64, Math.ceil(rate * s.workerSeconds)));
+    }
+
+    /** Who sends the open loop: gRPC calls go out asynchronously from one thread, REST needs a worker each. */
+    static String senders(Protocol protocol, int workers) {
+        return protocol == Protocol.GRPC ? "one asynchronous sender" : workers + " workers";
     }
 
     static String allowedStatuses(Protocol protocol) {

@@ -26,6 +26,7 @@ final class ServerClients implements ClientFactory {
                         .usePlaintext()
                         .maxInboundMessageSize(256 * 1024 * 1024)
                         .flowControlWindow(4 * 1024 * 1024)
+                        .directExecutor() // asynchronous callbacks on the event loop; blocking calls bring their own
                         .build());
             }
         }
