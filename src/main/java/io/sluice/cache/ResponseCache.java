@@ -27,7 +27,9 @@ import java.util.function.Function;
  * Serves repeated requests without the model. A lookup tries L1 (in process, bounded by bytes, with a
  * TTL), then joins an identical request already in flight, then L2 (Redis, bounded by a timeout and
  * failing open), and only then runs the model once for everyone waiting on that key; the result fills
- * L2 and L1. A failed shared run is not passed on: each waiting caller then runs its own request.
+ * L2 and L1 once that key has been computed the model's {@code cache.min-uses} times (2 by default: one-off
+ * requests are never copied or stored). A failed shared run is not passed on: each waiting caller then
+ * runs its own request.
  */
 @ApplicationScoped
 public class ResponseCache {
@@ -36,7 +38,11 @@ public class ResponseCache {
     private static final String L2 = "l2";
     private static final String INFLIGHT = "inflight";
 
+    /** Most keys whose computations are counted towards {@code min-uses}. */
+    static final int COUNTED_KEYS = 16_384;
+
     private final Cache<CacheKey, List<Tensor>> l1;
+    private final Cache<CacheKey, Integer> uses;
     private final SluiceConfig.Cache.L2 l2Config;
     private final Instance<Redis> redisClient;
     private final SluiceMetrics metrics;
@@ -52,6 +58,11 @@ public class ResponseCache {
                 .expireAfterWrite(l1Config.ttl())
                 .executor(Runnable::run) // evictions happen at once, on the caller: the byte bound is never exceeded
                 .build();
+        this.uses = Caffeine.newBuilder()
+                .maximumSize(COUNTED_KEYS)
+                .expireAfterWrite(l1Config.ttl())
+                .executor(Runnable::run)
+                .build();
         this.l2Config = config.cache().l2();
         this.metrics = metrics;
         this.redisClient = redisClient;
@@ -61,7 +72,7 @@ public class ResponseCache {
      * The response to {@code request} on {@code version} of {@code model}: from a tier, or from {@code
      * compute} (the model) on a miss.
      */
-    public Uni<InferResponse> serve(String model, String version, InferRequest request,
+    public Uni<InferResponse> serve(String model, String version, int minUses, InferRequest request,
             Function<InferRequest, Uni<InferResponse>> compute) {
         CacheKey key = CacheKey.of(model, version, request);
         List<Tensor> hit = l1.getIfPresent(key);
@@ -75,7 +86,7 @@ public class ResponseCache {
         boolean leader = flight == null;
         if (leader) {
             flight = created;
-            flight.start(lookupOrCompute(model, version, key, request, compute), () -> flights.remove(key, created));
+            flight.start(lookupOrCompute(model, version, minUses, key, request, compute), () -> flights.remove(key, created));
         } else {
             metrics.cache(model, INFLIGHT, "hit");
         }
@@ -100,9 +111,12 @@ public class ResponseCache {
     /** Outputs and where they came from. */
     private record Result(List<Tensor> outputs, CacheStatus status) {}
 
-    private Uni<Result> lookupOrCompute(String model, String version, CacheKey key, InferRequest request,
+    private Uni<Result> lookupOrCompute(String model, String version, int minUses, CacheKey key, InferRequest request,
             Function<InferRequest, Uni<InferResponse>> compute) {
         Uni<Result> computed = Uni.createFrom().deferred(() -> compute.apply(request)).map(r -> {
+            if (!usedEnough(key, minUses)) {
+                return new Result(r.outputs(), CacheStatus.MISS);
+            }
             List<Tensor> outputs = CachedOutputs.compact(r.outputs());
             l1.put(key, outputs);
             if (l2Config.enabled()) {
@@ -125,6 +139,19 @@ public class ResponseCache {
             metrics.cache(model, L2, found.lookup() == RedisTier.Lookup.ERROR ? "error" : "miss");
             return computed;
         });
+    }
+
+    /** Counts one more computation of {@code key}; true once it has been computed {@code min-uses} times. */
+    private boolean usedEnough(CacheKey key, int minUses) {
+        if (minUses <= 1) {
+            return true;
+        }
+        int n = uses.asMap().merge(key, 1, Integer::sum);
+        if (n < minUses) {
+            return false;
+        }
+        uses.invalidate(key);
+        return true;
     }
 
     private RedisTier l2() {

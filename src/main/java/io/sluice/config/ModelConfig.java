@@ -36,6 +36,15 @@ public interface ModelConfig {
     interface Cache {
         /** Whether identical requests are served from the cache (off unless the model is deterministic). */
         Optional<Boolean> enabled();
+
+        /**
+         * How many times a response must have been computed before it is stored (as nginx's
+         * {@code proxy_cache_min_uses}); default 2: one-off requests are never copied into L1 or written
+         * to L2, so traffic that never repeats pays for a key, not for holding its outputs. 1 stores every
+         * response. Identical requests in flight together are coalesced either way.
+         */
+        @WithName("min-uses")
+        Optional<Integer> minUses();
     }
 
     /** Per-model guards (SmallRye Fault Tolerance). */

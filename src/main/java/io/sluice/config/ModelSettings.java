@@ -31,7 +31,8 @@ public record ModelSettings(
         WarmupData warmupData,
         int warmupDynamicDimSize,
         Admission admission,
-        boolean cacheEnabled) {
+        boolean cacheEnabled,
+        int cacheMinUses) {
 
     /**
      * The resolved guards of one model.
@@ -74,6 +75,8 @@ public record ModelSettings(
     public static final int DEFAULT_DEVICE_ID = 0;
     public static final GpuUnavailablePolicy DEFAULT_ON_GPU_UNAVAILABLE = GpuUnavailablePolicy.FALLBACK;
     /** Two runs at once saturate two cores best here; more cores get more instances. */
+    /** Computations of one response before the cache stores it (ModelConfig.Cache#minUses). */
+    public static final int DEFAULT_CACHE_MIN_USES = 2;
     public static final int DEFAULT_INSTANCES = Math.min(2, Runtime.getRuntime().availableProcessors());
     public static final int DEFAULT_INTER_OP_THREADS = 1;
     public static final int DEFAULT_MAX_BATCH_SIZE = 8;
@@ -90,6 +93,7 @@ public record ModelSettings(
         requirePositive("threads.inter-op", interOpThreads);
         requirePositive("batching.max-batch-size", maxBatchSize);
         requirePositive("batching.instances", instances);
+        requirePositive("cache.min-uses", cacheMinUses);
         requirePositive("batching.queue-size", queueSize);
         requirePositive("batching.priority-levels", priorityLevels);
         requirePositive("warmup.count", warmupCount);
@@ -140,7 +144,8 @@ public record ModelSettings(
                         pick(o, d, c -> c.admission().circuitBreaker().requestVolume(), Admission.DEFAULT_REQUEST_VOLUME),
                         pick(o, d, c -> c.admission().circuitBreaker().failureRatio(), Admission.DEFAULT_FAILURE_RATIO),
                         pick(o, d, c -> c.admission().circuitBreaker().delay(), Admission.DEFAULT_CIRCUIT_DELAY)),
-                pick(o, d, c -> c.cache().enabled(), false));
+                pick(o, d, c -> c.cache().enabled(), false),
+                pick(o, d, c -> c.cache().minUses(), DEFAULT_CACHE_MIN_USES));
     }
 
     private static <T> T pick(

@@ -68,7 +68,7 @@ public class InferenceService {
         try {
             ServedModel model = registry.ready(request.model(), request.version());
             return model.settings().cacheEnabled()
-                    ? cache.serve(model.name(), model.version(), request, model::infer)
+                    ? cache.serve(model.name(), model.version(), model.settings().cacheMinUses(), request, model::infer)
                     : model.infer(request);
         } catch (InferenceException e) {
             return Uni.createFrom().failure(e);

@@ -57,6 +57,9 @@ public class RateLimitProfile implements QuarkusTestProfile {
                 // the response cache, both tiers, with small bounds the cache tests can cross
                 Map.entry("sluice.model-defaults.cache.enabled", "true"),
                 Map.entry("sluice.models.identity_int8.cache.enabled", "false"),
+                // the tier tests read one request as one stored entry; matmul keeps the default of 2
+                Map.entry("sluice.model-defaults.cache.min-uses", "1"),
+                Map.entry("sluice.models.matmul.cache.min-uses", "2"),
                 Map.entry("sluice.cache.l1.max-bytes", "16384"),
                 Map.entry("sluice.cache.l1.ttl", "3s"),
                 Map.entry("sluice.cache.l2.enabled", "true"),

@@ -146,6 +146,38 @@ class ResponseCacheTest {
     }
 
     @Test
+    void aResponseIsStoredOnlyWhenComputedMinUsesTimes() {
+        Await.serverReady();
+        float seed = (float) (System.nanoTime() % 1000);
+        Map<String, Object> body = Map.of("inputs", List.of(Map.of("name", "X", "datatype", "FP32",
+                "shape", List.of(1, 3), "data", List.of(seed, 1, 1))));
+        Tensor x = new Tensor("X", Datatype.FP32, new long[] {1, 3},
+                ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN).putFloat(seed).putFloat(1).putFloat(1).flip());
+        CacheKey key = CacheKey.of("matmul", "1", new InferRequest("matmul", null, null, Map.of(), List.of(x),
+                List.of(), 0, InferRequest.NO_DEADLINE, Protocol.REST));
+        List<Float> expected = List.of(seed + 8, 2 * seed + 10); // [seed, 1, 1] x [[1, 2], [3, 4], [5, 6]]
+
+        // min-uses 2: the first computation is served and forgotten, the second is stored, the third hits
+        assertThat(cache(matmul(body, expected))).isEqualTo("miss");
+        assertThat(inRedis(key)).as("stored after one computation").isFalse();
+        assertThat(cache(matmul(body, expected))).isEqualTo("miss");
+        await().atMost(Duration.ofSeconds(5)).until(() -> inRedis(key)); // L2 is written after the answer
+        assertThat(cache(matmul(body, expected))).isEqualTo("hit-l1");
+    }
+
+    private static Response matmul(Map<String, Object> body, List<Float> expected) {
+        Response r = given().headers(OPEN).contentType(ContentType.JSON).body(body).post("/v2/models/matmul/infer");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.jsonPath().getList("outputs[0].data", Float.class)).isEqualTo(expected);
+        return r;
+    }
+
+    private static boolean inRedis(CacheKey key) {
+        return withRedis(redis -> redis.send(Request.cmd(Command.EXISTS).arg("sluice:cache:" + key.hex()))
+                .await().atMost(Duration.ofSeconds(5)).toInteger() == 1);
+    }
+
+    @Test
     void anL2HitComesFromRedisAndFillsL1() {
         Await.serverReady();
         byte[] data = rows(1);
