@@ -219,7 +219,11 @@ public final class ModelScheduler implements AutoCloseable {
         }
     }
 
-    /** Stops taking work, lets the instances finish what is queued, and waits for them (bounded). */
+    /**
+     * Stops taking work, lets the instances finish what is queued, and waits for them, at most 5 s in all.
+     * The wait is not cut short by an interrupt (the caller's interrupt status is kept): whoever closes the
+     * session next must not free it under a running batch. {@link #stopped()} says whether it is safe.
+     */
     @Override
     public void close() {
         lock.lock();
@@ -229,12 +233,25 @@ public final class ModelScheduler implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+        boolean interrupted = false;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         for (Thread t : threads) {
-            try {
-                t.join(TimeUnit.SECONDS.toMillis(5));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+            long left;
+            while (t.isAlive() && (left = deadline - System.nanoTime()) > 0) {
+                try {
+                    t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
             }
         }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** True once every instance thread has ended: no batch runs now or will run again. */
+    public boolean stopped() {
+        return threads.stream().noneMatch(Thread::isAlive);
     }
 }

@@ -16,12 +16,15 @@ import io.smallrye.mutiny.Uni;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import org.jboss.logging.Logger;
 
 /**
  * One version of one model as it is served: its lifecycle state, and once loaded its session and
  * scheduler. {@link #infer} is the execution path that both requests and warmup take.
  */
 public final class ServedModel {
+
+    private static final Logger LOG = Logger.getLogger(ServedModel.class);
 
     private final ModelSource source;
     private final ModelSettings settings;
@@ -182,7 +185,11 @@ public final class ServedModel {
         return priority - 1;
     }
 
-    /** Stops the scheduler (draining it) and closes the session; idempotent. */
+    /**
+     * Stops the scheduler (draining it) and closes the session; idempotent. A session whose instance
+     * threads are still inside a run after the scheduler's bounded wait stays open: freeing native memory
+     * under a running batch crashes the process (seen when a server stopped during warmup).
+     */
     synchronized void close() {
         ModelScheduler s = scheduler;
         OnnxSession o = session;
@@ -191,6 +198,10 @@ public final class ServedModel {
         guard = null;
         if (s != null) {
             s.close();
+            if (!s.stopped()) {
+                LOG.warnf("model %s/%s is still running a batch; its ONNX Runtime session is left open", name(), version());
+                return;
+            }
         }
         if (o != null) {
             o.close();

@@ -53,6 +53,31 @@ class ModelSchedulerTest {
     }
 
     @Test
+    void closingFromAnInterruptedThreadWaitsForTheRunningBatch() throws Exception {
+        scheduler = scheduler(1, 2, (inputs, outputs, traces) -> {
+            hold(release);
+            return inputs;
+        });
+        CompletableFuture<List<Tensor>> running = submit(7);
+        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 1);
+        // a loader interrupted during warmup closes its model: the session must not be freed under the run
+        Thread closer = new Thread(() -> {
+            Thread.currentThread().interrupt();
+            scheduler.close();
+        }, "closer");
+        closer.start();
+        await().atMost(Duration.ofSeconds(5)).until(() -> closer.getState() == Thread.State.TIMED_WAITING);
+        assertThat(scheduler.stopped()).isFalse();
+        assertThat(running).isNotDone();
+
+        release.countDown();
+        closer.join(TimeUnit.SECONDS.toMillis(5));
+        assertThat(closer.isAlive()).isFalse();
+        assertThat(scheduler.stopped()).isTrue();
+        assertThat(value(running.get(5, TimeUnit.SECONDS))).isEqualTo(7);
+    }
+
+    @Test
     void aFailingRunFailsOnlyItsOwnJobAndTheModelKeepsServing() throws Exception {
         release.countDown();
         scheduler = scheduler(1, 8, (inputs, outputs, traces) -> {
