@@ -14,7 +14,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 DURATION="${DURATION:-15}"                 # saturation and 80% load: measured seconds each
-WARMUP="${WARMUP:-40}"                     # closed-loop warm-up before the saturation run (a new JVM compiles for a while)
+WARMUP="${WARMUP:-120}"                    # closed-loop warm-up before the saturation run (a new JVM compiles for ~2 min)
 OVERLOAD_SECONDS="${OVERLOAD_SECONDS:-60}" # the overload
 OVERLOAD_FACTOR="${OVERLOAD_FACTOR:-5}"    # overload rate = factor x X
 LOAD_FRACTION="${LOAD_FRACTION:-0.8}"      # moderate load (and recovery) rate = fraction x X
@@ -45,7 +45,7 @@ usage() {
   cat <<'EOF'
 flags (environment variable in brackets):
   --duration S          saturation and 80% load: measured seconds each [DURATION=15]
-  --warmup S            closed-loop warm-up before the saturation run [WARMUP=40]
+  --warmup S            closed-loop warm-up before the saturation run [WARMUP=120]
   --overload-seconds S  the overload run [OVERLOAD_SECONDS=60]
   --overload-factor F   overload rate = F x X [OVERLOAD_FACTOR=5]
   --load-fraction F     moderate load and recovery rate = F x X [LOAD_FRACTION=0.8]

@@ -13,7 +13,7 @@ cd "$ROOT"
 
 DURATION="${DURATION:-15}"                 # measured seconds per scenario
 WARMUP="${WARMUP:-5}"                      # warm-up seconds per scenario
-SERVER_WARMUP="${SERVER_WARMUP:-60}"       # unrecorded load on the new server before the first scenario
+SERVER_WARMUP="${SERVER_WARMUP:-150}"      # unrecorded load on the new server before the first scenario
 RAW_DURATION="${RAW_DURATION:-10}"         # raw baseline: measured seconds per thread layout
 RAW_WARMUP="${RAW_WARMUP:-3}"              # raw baseline: warm-up seconds per thread layout
 TIMEOUT="${TIMEOUT:-30}"                   # per-request timeout, seconds
@@ -37,7 +37,7 @@ usage() {
 flags (environment variable in brackets):
   --duration S          measured seconds per scenario [DURATION=15]
   --warmup S            warm-up seconds per scenario [WARMUP=5]
-  --server-warmup S     unrecorded c=4 load on every workload/protocol pair before the first scenario [SERVER_WARMUP=60]
+  --server-warmup S     unrecorded c=4 load on every workload/protocol pair before the first scenario [SERVER_WARMUP=150]
   --raw-duration S      raw baseline seconds per thread layout [RAW_DURATION=10]
   --raw-warmup S        raw baseline warm-up per thread layout [RAW_WARMUP=3]
   --timeout S           per-request timeout [TIMEOUT=30]

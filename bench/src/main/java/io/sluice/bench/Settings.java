@@ -16,7 +16,7 @@ final class Settings {
     int port = 8080;
     int grpcPort = -1;
     double warmupSeconds = 5;
-    double serverWarmupSeconds = 60;
+    double serverWarmupSeconds = 150;
     double durationSeconds = 15;
     double timeoutSeconds = 30;
     double rawWarmupSeconds = 3;
@@ -68,7 +68,7 @@ final class Settings {
             "  --warmup S             warm-up seconds per scenario [5]",
             "  --server-warmup S      load: before the first scenario, every workload/protocol pair of the\n"
             + "                         closed-loop scenarios at c=4, S seconds in all, unrecorded, so the\n"
-            + "                         server's JIT is warm for the first scenario as for the last [60]",
+            + "                         server's JIT is warm for the first scenario as for the last [150]",
             "  --duration S           measured seconds per scenario [15]",
             "  --timeout S            per-request timeout [30]",
             "  --raw-warmup S         raw baseline warm-up seconds per layout [3]",
