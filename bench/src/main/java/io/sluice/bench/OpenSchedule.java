@@ -335,71 +335,81 @@ final class OpenSchedule {
      */
     private static void dispatch(List<InferClient> clients, List<Live> lives, long total, long start,
             long timeoutNanos, AtomicLong outstanding) {
-        int segment = 0;
+        int[] segment = {0};
         for (long ticket = 0; ticket < total; ticket++) {
-            while (ticket >= lives.get(segment).firstTicket + lives.get(segment).planned) {
-                segment++;
-            }
-            Live live = lives.get(segment);
-            long k = ticket - live.firstTicket;
-            long due = start + live.startOffsetNanos + live.dueOffset(k);
-            int bucket = live.bucketOf(k);
-            long now = parkUntil(due);
-            if (now < 0) {
+            Due d = waitFor(ticket, lives, segment, start, timeoutNanos);
+            if (d == null) {
                 return;
             }
-            long lag = now - due;
-            if (lag > timeoutNanos) {
-                live.record(bucket, Status.DROPPED, lag, 0, false, lag);
+            if (d.dropped()) {
                 continue;
             }
-            live.sending();
             outstanding.incrementAndGet();
             long sent = System.nanoTime();
             try {
                 clients.get((int) (ticket % clients.size())).inferAsync((status, hint) -> {
                     long done = System.nanoTime();
-                    live.record(bucket, status, done - due, done - sent, hint, lag);
+                    d.live().record(d.bucket(), status, done - d.due(), done - sent, hint, d.lag());
                     outstanding.decrementAndGet();
                 });
             } catch (RuntimeException e) {
-                live.record(bucket, Status.IO_ERROR, System.nanoTime() - due, System.nanoTime() - sent, false, lag);
+                long failed = System.nanoTime();
+                d.live().record(d.bucket(), Status.IO_ERROR, failed - d.due(), failed - sent, false, d.lag());
                 outstanding.decrementAndGet();
             }
         }
     }
 
+    /** A request whose due time has come: its segment, timeline bucket, due time, lateness, and if dropped. */
+    private record Due(Live live, int bucket, long due, long lag, boolean dropped) {
+    }
+
+    /**
+     * Waits for {@code ticket}'s due time ({@code segment[0]} follows the tickets through the segments) and
+     * counts it as sent, or as dropped when it is more than a timeout late; null if interrupted.
+     */
+    private static Due waitFor(long ticket, List<Live> lives, int[] segment, long start, long timeoutNanos) {
+        while (ticket >= lives.get(segment[0]).firstTicket + lives.get(segment[0]).planned) {
+            segment[0]++;
+        }
+        Live live = lives.get(segment[0]);
+        long k = ticket - live.firstTicket;
+        long due = start + live.startOffsetNanos + live.dueOffset(k);
+        int bucket = live.bucketOf(k);
+        long now = parkUntil(due);
+        if (now < 0) {
+            return null;
+        }
+        long lag = now - due;
+        boolean dropped = lag > timeoutNanos;
+        if (dropped) {
+            live.record(bucket, Status.DROPPED, lag, 0, false, lag);
+        } else {
+            live.sending();
+        }
+        return new Due(live, bucket, due, lag, dropped);
+    }
+
     private static void work(InferClient client, List<Live> lives, AtomicLong counter, long total, long start,
             long timeoutNanos) {
-        int segment = 0;
+        int[] segment = {0};
         while (true) {
             long ticket = counter.getAndIncrement();
             if (ticket >= total || Thread.currentThread().isInterrupted()) {
                 return;
             }
-            while (ticket >= lives.get(segment).firstTicket + lives.get(segment).planned) {
-                segment++;
-            }
-            Live live = lives.get(segment);
-            long segmentStart = start + live.startOffsetNanos;
-            long k = ticket - live.firstTicket;
-            long due = segmentStart + live.dueOffset(k);
-            int bucket = live.bucketOf(k);
-            long now = parkUntil(due);
-            if (now < 0) {
+            Due d = waitFor(ticket, lives, segment, start, timeoutNanos);
+            if (d == null) {
                 return;
             }
-            long lag = now - due;
-            if (lag > timeoutNanos) {
-                live.record(bucket, Status.DROPPED, lag, 0, false, lag);
+            if (d.dropped()) {
                 continue;
             }
-            live.sending();
             long sent = System.nanoTime();
             int status = client.infer();
             boolean hint = Status.isRejection(status) && client.retryHint();
             long done = System.nanoTime();
-            live.record(bucket, status, done - due, done - sent, hint, lag);
+            d.live().record(d.bucket(), status, done - d.due(), done - sent, hint, d.lag());
         }
     }
 
