@@ -45,6 +45,7 @@ class OverloadStatusTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_queue_depth\\{model=\"slow\"}") == 1);
         CompletableFuture<Integer> waiting = CompletableFuture.supplyAsync(() -> oneRowRest().statusCode());
         await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_bulkhead_held\\{model=\"slow\"}") == 3);
+        assertThat(gauge("sluice_concurrency_limit\\{model=\"slow\"}")).isEqualTo(3); // no adaptive limit: the capacity
 
         long start = System.nanoTime();
         var rejected = oneRowRest();

@@ -12,8 +12,10 @@ import java.time.temporal.ChronoUnit;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import org.eclipse.microprofile.faulttolerance.exceptions.BulkheadException;
 import org.eclipse.microprofile.faulttolerance.exceptions.CircuitBreakerOpenException;
@@ -28,6 +30,10 @@ import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
  * request may wait in the bulkhead itself and enters the scheduler when a permit comes back:
  * {@link #capacity()} is {@code max-concurrent + queue-size + 1}.
  *
+ * <p>With {@code admission.adaptive.enabled} an {@link AdaptiveLimit} sits in front of the bulkhead and
+ * rejects the same way (503 {@code bulkhead_full}) once its limit is reached; it learns from the latency
+ * of every request it let in, from admission to answer.
+ *
  * <p>A permit is held from admission until the request ends and is given back exactly once on every
  * path (result, failure, cancellation, deadline, timeout): the guarded stage is one future that each
  * of those paths completes, and completing a future twice does nothing.
@@ -41,6 +47,8 @@ public final class ModelGuard {
     private final Duration circuitDelay;
     private final Supplier<Duration> drainTime;
     private final Guard guard;
+    private final AdaptiveLimit adaptive;
+    private final LongSupplier clock;
     private final AtomicInteger held = new AtomicInteger();
     private final AtomicInteger released = new AtomicInteger();
 
@@ -50,7 +58,7 @@ public final class ModelGuard {
      * @param drainTime how long the model's queue takes to drain now; the Retry-After of a full bulkhead
      */
     public static ModelGuard forModel(String model, ModelSettings settings, Supplier<Duration> drainTime) {
-        return new ModelGuard(model, settings.capacity(), settings.admission(), drainTime);
+        return new ModelGuard(model, settings.capacity(), settings.admission(), drainTime, System::nanoTime);
     }
 
     /**
@@ -58,12 +66,19 @@ public final class ModelGuard {
      * @param limit requests the bulkhead lets into the scheduler at once
      * @param a timeout and circuit breaker settings
      * @param drainTime how long the model's queue takes to drain now; the Retry-After of a full bulkhead
+     * @param clock nanoseconds, for the latencies the adaptive limit learns from
      */
-    public ModelGuard(String model, int limit, ModelSettings.Admission a, Supplier<Duration> drainTime) {
+    public ModelGuard(String model, int limit, ModelSettings.Admission a, Supplier<Duration> drainTime,
+            LongSupplier clock) {
         this.model = model;
         this.capacity = limit + 1;
         this.circuitDelay = a.circuitDelay();
         this.drainTime = drainTime;
+        this.clock = clock;
+        ModelSettings.Adaptive ad = a.adaptive();
+        this.adaptive = ad.enabled()
+                ? new AdaptiveLimit(Math.min(ad.minLimit(), capacity), capacity, ad.tolerance(), ad.window())
+                : null;
         Guard.Builder builder = Guard.create()
                 .withDescription("sluice model " + model)
                 .withThreadOffload(false)
@@ -101,12 +116,29 @@ public final class ModelGuard {
         return capacity;
     }
 
+    /** The adaptive limit; null when it is off. */
+    AdaptiveLimit adaptive() {
+        return adaptive;
+    }
+
+    /** Requests let in at once now: the adaptive limit when it is on, else the bulkhead's capacity. */
+    public int limit() {
+        return adaptive == null ? capacity : adaptive.limit();
+    }
+
     /**
      * Runs {@code work} under the guard. Rejections (bulkhead full, circuit open) come back as a failed
      * {@link Uni} before {@code work} is touched; cancelling the returned {@link Uni} cancels the work.
      */
     public Uni<InferResponse> run(Supplier<Uni<InferResponse>> work) {
         return Uni.createFrom().emitter(emitter -> {
+            if (adaptive != null && !adaptive.tryAcquire()) {
+                emitter.fail(new InferenceException.Unavailable(InferenceException.Unavailable.Reason.BULKHEAD_FULL,
+                        "model '" + model + "' is at its adaptive concurrency limit (" + adaptive.limit()
+                                + " requests admitted)", drainTime.get()));
+                return;
+            }
+            Outcome outcome = new Outcome(clock.getAsLong());
             CompletableFuture<InferResponse> done = new CompletableFuture<>();
             AtomicReference<Cancellable> running = new AtomicReference<>();
             Runnable stop = () -> {
@@ -115,6 +147,7 @@ public final class ModelGuard {
                     c.cancel();
                 }
                 done.cancel(false);
+                outcome.ignored();
             };
             emitter.onTermination(stop);
             CompletionStage<InferResponse> guarded;
@@ -132,13 +165,46 @@ public final class ModelGuard {
             }
             guarded.whenComplete((response, failure) -> {
                 if (failure == null) {
+                    outcome.succeeded();
                     emitter.complete(response);
                 } else {
+                    Throwable t = translate(failure);
+                    if (t instanceof InferenceException.DeadlineExceeded || t instanceof InferenceException.RuntimeFailure) {
+                        outcome.dropped();
+                    }
                     stop.run();
-                    emitter.fail(translate(failure));
+                    emitter.fail(t);
                 }
             });
         });
+    }
+
+    /** Tells the adaptive limit, exactly once, how one admitted request ended. */
+    private final class Outcome {
+        private final long admitted;
+        private final AtomicBoolean told = new AtomicBoolean();
+
+        Outcome(long admitted) {
+            this.admitted = admitted;
+        }
+
+        void succeeded() {
+            if (adaptive != null && told.compareAndSet(false, true)) {
+                adaptive.succeeded(clock.getAsLong() - admitted);
+            }
+        }
+
+        void dropped() {
+            if (adaptive != null && told.compareAndSet(false, true)) {
+                adaptive.dropped();
+            }
+        }
+
+        void ignored() {
+            if (adaptive != null && told.compareAndSet(false, true)) {
+                adaptive.ignored();
+            }
+        }
     }
 
     private Throwable translate(Throwable t) {

@@ -4,7 +4,8 @@
  * io.sluice.admission.TokenBucket}) and shared in Redis ({@link io.sluice.admission.RedisBuckets}),
  * the limiter that chooses between them and falls back when Redis is away ({@link
  * io.sluice.admission.RateLimiter}), and each model's SmallRye Fault Tolerance guard: bulkhead,
- * timeout and circuit breaker ({@link io.sluice.admission.ModelGuard}). Everything here decides
+ * timeout and circuit breaker ({@link io.sluice.admission.ModelGuard}), with the optional adaptive
+ * concurrency limit in front of it ({@link io.sluice.admission.AdaptiveLimit}). Everything here decides
  * before any work is done.
  */
 package io.sluice.admission;

@@ -61,6 +61,28 @@ public interface ModelConfig {
         /** Circuit breaker on runtime failures. */
         CircuitBreaker circuitBreaker();
 
+        /** Gradient-style adaptive concurrency limit inside the bulkhead; off by default. */
+        Adaptive adaptive();
+
+        /**
+         * Lets in as many requests at once as the model answers within {@code tolerance} × its no-load
+         * latency (see {@code io.sluice.admission.AdaptiveLimit}); the bulkhead stays the upper bound.
+         */
+        interface Adaptive {
+            /** Whether the adaptive limit is on. */
+            Optional<Boolean> enabled();
+
+            /** The limit it starts at and never goes below; default: the model's instances. */
+            @WithName("min-limit")
+            Optional<Integer> minLimit();
+
+            /** How many times the no-load latency a window may take before the limit shrinks; default 2. */
+            Optional<Double> tolerance();
+
+            /** Finished requests per adjustment; default 10. */
+            Optional<Integer> window();
+        }
+
         /** Opens after {@code failure-ratio} of the last {@code request-volume} runs failed; half-opens after {@code delay}. */
         interface CircuitBreaker {
             /** Whether the breaker is on. */

@@ -45,12 +45,18 @@ public record ModelSettings(
      * @param circuitDelay how long it stays open
      */
     public record Admission(int maxConcurrent, Duration timeout, boolean circuitBreaker, int requestVolume,
-            double failureRatio, Duration circuitDelay) {
+            double failureRatio, Duration circuitDelay, Adaptive adaptive) {
 
         public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
         public static final int DEFAULT_REQUEST_VOLUME = 20;
         public static final double DEFAULT_FAILURE_RATIO = 0.5;
         public static final Duration DEFAULT_CIRCUIT_DELAY = Duration.ofSeconds(5);
+
+        /** Guards without an adaptive limit. */
+        public Admission(int maxConcurrent, Duration timeout, boolean circuitBreaker, int requestVolume,
+                double failureRatio, Duration circuitDelay) {
+            this(maxConcurrent, timeout, circuitBreaker, requestVolume, failureRatio, circuitDelay, Adaptive.OFF);
+        }
 
         public Admission {
             requirePositive("admission.max-concurrent", maxConcurrent);
@@ -61,6 +67,29 @@ public record ModelSettings(
             if (!(failureRatio > 0 && failureRatio <= 1)) {
                 throw new IllegalArgumentException("admission.circuit-breaker.failure-ratio must be in (0, 1], was "
                         + failureRatio);
+            }
+        }
+    }
+
+    /**
+     * The adaptive concurrency limit of one model.
+     *
+     * @param enabled whether it is on
+     * @param minLimit where it starts and its floor
+     * @param tolerance latency over the no-load latency a window may reach before the limit shrinks
+     * @param window finished requests per adjustment
+     */
+    public record Adaptive(boolean enabled, int minLimit, double tolerance, int window) {
+
+        public static final double DEFAULT_TOLERANCE = 2.0;
+        public static final int DEFAULT_WINDOW = 10;
+        static final Adaptive OFF = new Adaptive(false, 1, DEFAULT_TOLERANCE, DEFAULT_WINDOW);
+
+        public Adaptive {
+            requirePositive("admission.adaptive.min-limit", minLimit);
+            requirePositive("admission.adaptive.window", window);
+            if (!(tolerance > 1)) {
+                throw new IllegalArgumentException("admission.adaptive.tolerance must be > 1, was " + tolerance);
             }
         }
     }
@@ -143,7 +172,12 @@ public record ModelSettings(
                         pick(o, d, c -> c.admission().circuitBreaker().enabled(), true),
                         pick(o, d, c -> c.admission().circuitBreaker().requestVolume(), Admission.DEFAULT_REQUEST_VOLUME),
                         pick(o, d, c -> c.admission().circuitBreaker().failureRatio(), Admission.DEFAULT_FAILURE_RATIO),
-                        pick(o, d, c -> c.admission().circuitBreaker().delay(), Admission.DEFAULT_CIRCUIT_DELAY)),
+                        pick(o, d, c -> c.admission().circuitBreaker().delay(), Admission.DEFAULT_CIRCUIT_DELAY),
+                        new Adaptive(
+                                pick(o, d, c -> c.admission().adaptive().enabled(), false),
+                                pick(o, d, c -> c.admission().adaptive().minLimit(), instances),
+                                pick(o, d, c -> c.admission().adaptive().tolerance(), Adaptive.DEFAULT_TOLERANCE),
+                                pick(o, d, c -> c.admission().adaptive().window(), Adaptive.DEFAULT_WINDOW))),
                 pick(o, d, c -> c.cache().enabled(), false),
                 pick(o, d, c -> c.cache().minUses(), DEFAULT_CACHE_MIN_USES));
     }

@@ -61,7 +61,8 @@ public class ModelLoader {
         models.stream().map(ServedModel::name).distinct().forEach(name -> {
             metrics.scheduler(name, () -> registry.sum(name, ServedModel::scheduler, ModelScheduler::queueDepth),
                     () -> registry.sum(name, ServedModel::scheduler, ModelScheduler::inflight));
-            metrics.bulkhead(name, () -> registry.sum(name, ServedModel::guard, ModelGuard::held));
+            metrics.bulkhead(name, () -> registry.sum(name, ServedModel::guard, ModelGuard::held),
+                    () -> registry.sum(name, ServedModel::guard, ModelGuard::limit));
         });
         LOG.infof("found %d model versions: %s", models.size(),
                 models.stream().map(m -> m.name() + "/" + m.version()).toList());

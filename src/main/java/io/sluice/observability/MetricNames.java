@@ -23,6 +23,11 @@ public final class MetricNames {
     public static final String RATE_LIMIT_FALLBACKS = "sluice.rate.limit.fallbacks";
     /** Gauge of requests each model's bulkhead admitted and that have not finished, tagged model. */
     public static final String BULKHEAD_HELD = "sluice.bulkhead.held";
+    /**
+     * Gauge of requests each model lets in at once, tagged model: the adaptive concurrency limit when it
+     * is on, else the bulkhead's fixed capacity.
+     */
+    public static final String CONCURRENCY_LIMIT = "sluice.concurrency.limit";
     /** Counter of response-cache lookups, tagged model, tier (l1, l2, inflight), result (hit, miss, error). */
     public static final String CACHE_REQUESTS = "sluice.cache.requests";
     /** Gauge, 1 when READY, tagged model, version, provider. */

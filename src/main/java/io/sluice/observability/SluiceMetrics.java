@@ -130,9 +130,10 @@ public class SluiceMetrics {
         return Counter.builder(MetricNames.RATE_LIMIT_FALLBACKS).register(registry);
     }
 
-    /** Publishes the permits each model's bulkhead holds. */
-    public void bulkhead(String model, Supplier<Number> held) {
-        Gauge.builder(MetricNames.BULKHEAD_HELD, held).tags(MetricNames.MODEL, model).strongReference(true).register(registry);
+    /** Publishes the permits each model's bulkhead holds and how many it lets in at once. */
+    public void bulkhead(String model, Supplier<Number> held, Supplier<Number> limit) {
+        gauge(MetricNames.BULKHEAD_HELD, Tags.of(MetricNames.MODEL, model), held);
+        gauge(MetricNames.CONCURRENCY_LIMIT, Tags.of(MetricNames.MODEL, model), limit);
     }
 
     /** Counts one cache lookup of {@code tier} (l1, l2, inflight) with its {@code result} (hit, miss, error). */

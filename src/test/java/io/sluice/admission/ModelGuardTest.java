@@ -75,7 +75,7 @@ class ModelGuardTest {
             }
             return inputs;
         }, (requests, rows, nanos) -> { }, clock::get, Thread::new);
-        return new ModelGuard("m", limit, admission, scheduler::retryAfter);
+        return new ModelGuard("m", limit, admission, scheduler::retryAfter, clock::get);
     }
 
     private static ModelSettings.Admission admission(boolean breaker) {
@@ -199,6 +199,52 @@ class ModelGuardTest {
                 });
         assertThat(ran).doesNotContain(1);
         await().atMost(WAIT).until(() -> guard.held() == 0);
+    }
+
+    @Test
+    void theAdaptiveLimitTurnsAwayWhatIsOverItAndLearnsOnlyFromAnsweredRequests() {
+        ModelGuard guard = guard(8, new ModelSettings.Admission(8, Duration.ofMinutes(1), false, 4, 0.5,
+                Duration.ofSeconds(7), new ModelSettings.Adaptive(true, 2, 2.0, 1)));
+        AdaptiveLimit adaptive = guard.adaptive();
+        Call first = call(guard, 1);
+        Call second = call(guard, 2);
+        Call third = call(guard, 3);
+        // it starts at min-limit 2, far below the bulkhead's 9: the third call is refused before the bulkhead
+        assertThat(guard.limit()).isEqualTo(2);
+        assertThat(third.result).failsWithin(WAIT).withThrowableThat().havingCause()
+                .isInstanceOfSatisfying(InferenceException.Unavailable.class, u -> {
+                    assertThat(u.reason()).isEqualTo(InferenceException.Unavailable.Reason.BULKHEAD_FULL);
+                    assertThat(u.retryAfter()).isPositive();
+                    assertThat(u.getMessage()).contains("model 'm' is at its adaptive concurrency limit (2 requests");
+                });
+        assertThat(guard.held()).isEqualTo(2);
+        assertThat(adaptive.inflight()).isEqualTo(2);
+
+        second.subscription.cancel(); // gives its slot back and teaches nothing
+        await().atMost(WAIT).until(() -> adaptive.inflight() == 1);
+        assertThat(adaptive.noLoadNanos()).isEqualTo(Long.MAX_VALUE);
+
+        clock.addAndGet(5_000_000); // call 1 is answered 5 ms after its admission
+        runs.release(1);
+        assertThat(first.result).succeedsWithin(WAIT);
+        await().atMost(WAIT).until(() -> adaptive.inflight() == 0);
+        assertThat(adaptive.noLoadNanos()).isEqualTo(5_000_000);
+
+        Call failing = call(guard, FAIL); // a runtime failure is a drop: the slot comes back, no latency learned
+        clock.addAndGet(1_000_000);
+        runs.release(1);
+        assertThat(failing.result).failsWithin(WAIT).withThrowableThat().havingCause()
+                .isInstanceOf(InferenceException.RuntimeFailure.class);
+        await().atMost(WAIT).until(() -> adaptive.inflight() == 0 && guard.held() == 0);
+        assertThat(adaptive.noLoadNanos()).isEqualTo(5_000_000);
+        assertThat(ran).containsExactly(1, FAIL);
+    }
+
+    @Test
+    void withoutTheAdaptiveLimitTheLimitIsTheBulkheadsCapacity() {
+        ModelGuard guard = guard(3, admission(false));
+        assertThat(guard.adaptive()).isNull();
+        assertThat(guard.limit()).isEqualTo(guard.capacity()).isEqualTo(4);
     }
 
     private static Tensor tensor(int value) {

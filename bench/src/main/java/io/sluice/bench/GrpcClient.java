@@ -35,6 +35,7 @@ final class GrpcClient implements InferClient {
     private final List<Tensor> inputs;
     private final long timeoutNanos;
     private boolean retryHint;
+    private long retryAfterNanos;
 
     GrpcClient(Channel channel, String model, List<Tensor> inputs, long timeoutNanos) {
         this.channel = channel;
@@ -110,13 +111,16 @@ final class GrpcClient implements InferClient {
     @Override
     public int infer() {
         retryHint = false;
+        retryAfterNanos = 0;
         try {
             call();
             return Status.OK;
         } catch (StatusRuntimeException e) {
             int status = statusOf(e);
             if (Status.isRejection(status)) {
-                retryHint = hasRetryInfo(e);
+                retryAfterNanos = retryDelayNanos(e);
+                retryHint = retryAfterNanos >= 0;
+                retryAfterNanos = Math.max(0, retryAfterNanos);
             }
             return status;
         } catch (RuntimeException e) {
@@ -135,6 +139,29 @@ final class GrpcClient implements InferClient {
             return Status.IO_ERROR;
         }
         return Status.ofGrpc(s.getCode());
+    }
+
+    @Override
+    public long retryAfterNanos() {
+        return retryAfterNanos;
+    }
+
+    /** The {@code google.rpc.RetryInfo} delay in the status details, in nanoseconds; -1 without one. */
+    private static long retryDelayNanos(StatusRuntimeException e) {
+        try {
+            com.google.rpc.Status details = StatusProto.fromThrowable(e);
+            if (details != null) {
+                for (com.google.protobuf.Any a : details.getDetailsList()) {
+                    if (a.is(RetryInfo.class)) {
+                        com.google.protobuf.Duration d = a.unpack(RetryInfo.class).getRetryDelay();
+                        return TimeUnit.SECONDS.toNanos(d.getSeconds()) + d.getNanos();
+                    }
+                }
+            }
+            return -1;
+        } catch (com.google.protobuf.InvalidProtocolBufferException | RuntimeException notParsed) {
+            return -1;
+        }
     }
 
     /** Whether the status details ({@code grpc-status-details-bin}) carry a {@code google.rpc.RetryInfo}. */

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
@@ -38,6 +39,7 @@ final class Http1Connection implements AutoCloseable {
     String contentType;
     /** Whether the last response had {@code Retry-After}, {@code RateLimit}, {@code RateLimit-Policy}. */
     boolean hasRetryAfter;
+    long retryAfterSeconds;
     boolean hasRateLimit;
     boolean hasRateLimitPolicy;
 
@@ -90,6 +92,19 @@ final class Http1Connection implements AutoCloseable {
         return status == 503 && hasRetryAfter;
     }
 
+    /** The last 429 or 503's {@code Retry-After}, in nanoseconds; 0 without one. */
+    long retryAfterNanos() {
+        return (status == 429 || status == 503) ? TimeUnit.SECONDS.toNanos(retryAfterSeconds) : 0;
+    }
+
+    private static long parseSeconds(String value) {
+        try {
+            return Math.max(0, Long.parseLong(value.trim()));
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
     private void connect() throws IOException {
         Socket s = new Socket();
         s.setTcpNoDelay(true);
@@ -115,6 +130,7 @@ final class Http1Connection implements AutoCloseable {
         inferenceHeaderLength = -1;
         contentType = null;
         hasRetryAfter = false;
+        retryAfterSeconds = 0;
         hasRateLimit = false;
         hasRateLimitPolicy = false;
         for (String header = readLine(); !header.isEmpty(); header = readLine()) {
@@ -142,6 +158,7 @@ final class Http1Connection implements AutoCloseable {
                     break;
                 case "retry-after":
                     hasRetryAfter = true;
+                    retryAfterSeconds = parseSeconds(value);
                     break;
                 case "ratelimit":
                     hasRateLimit = true;

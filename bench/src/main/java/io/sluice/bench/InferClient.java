@@ -23,6 +23,11 @@ interface InferClient extends AutoCloseable {
         return false;
     }
 
+    /** How long the last {@link #infer()}'s rejection asked the client to wait (Retry-After, RetryInfo); 0 if it did not. */
+    default long retryAfterNanos() {
+        return 0;
+    }
+
     /** Called once per asynchronous call with its {@link Status} code and whether a rejection said when to retry. */
     @FunctionalInterface
     interface Completion {

@@ -25,6 +25,7 @@ import java.util.concurrent.locks.LockSupport;
  */
 final class LoadGenerator {
     private static final long IDLE_BACKOFF_NANOS = 5_000_000;
+    private static final long MAX_RETRY_AFTER_NANOS = 1_000_000_000;
 
     private final long warmupNanos;
     private final long measureNanos;
@@ -63,7 +64,11 @@ final class LoadGenerator {
                     recorder.sent++;
                     recorder.record(status, done - sent);
                 }
-                if (status != Status.OK && done - sent < 1_000_000) {
+                long retryAfter = Status.isRejection(status) ? client.retryAfterNanos() : 0;
+                if (retryAfter > 0) {
+                    // turned away with a hint: come back when told, as a well-behaved client does (at most 1 s)
+                    LockSupport.parkNanos(Math.min(retryAfter, MAX_RETRY_AFTER_NANOS));
+                } else if (status != Status.OK && done - sent < 1_000_000) {
                     LockSupport.parkNanos(IDLE_BACKOFF_NANOS); // refused/failing fast: do not spin
                 }
             }

@@ -46,6 +46,11 @@ final class RestBinaryClient implements InferClient {
     }
 
     @Override
+    public long retryAfterNanos() {
+        return connection.retryAfterNanos();
+    }
+
+    @Override
     public List<Tensor> inputs() {
         return inputs;
     }

@@ -31,6 +31,11 @@ final class RestJsonClient implements InferClient {
     }
 
     @Override
+    public long retryAfterNanos() {
+        return connection.retryAfterNanos();
+    }
+
+    @Override
     public List<Tensor> inputs() {
         return inputs;
     }
