@@ -1,0 +1,60 @@
+package io.sluice.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.quarkus.runtime.configuration.DurationConverter;
+import io.smallrye.config.PropertiesConfigSource;
+import io.smallrye.config.SmallRyeConfig;
+import io.smallrye.config.SmallRyeConfigBuilder;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Settings resolution through the real config mapping: a model's value, else model-defaults, else the constant. */
+class ModelSettingsTest {
+
+    private static SluiceConfig config(Map<String, String> properties) {
+        SmallRyeConfig config = new SmallRyeConfigBuilder()
+                .withMapping(SluiceConfig.class)
+                .withConverter(Duration.class, 200, new DurationConverter()) // "10m", as Quarkus reads it
+                .withSources(new PropertiesConfigSource(properties, "test", 500))
+                .build();
+        return config.getConfigMapping(SluiceConfig.class);
+    }
+
+    @Test
+    void theAdaptiveLimitIsOffUnlessAskedAndStartsAtTheModelsInstances() {
+        ModelSettings.Adaptive off = ModelSettings.resolve(config(Map.of(
+                "sluice.models.m.batching.instances", "3")), "m").admission().adaptive();
+        assertThat(off.enabled()).isFalse();
+        assertThat(off.minLimit()).isEqualTo(3);
+        assertThat(off.tolerance()).isEqualTo(ModelSettings.Adaptive.DEFAULT_TOLERANCE);
+        assertThat(off.window()).isEqualTo(ModelSettings.Adaptive.DEFAULT_WINDOW);
+    }
+
+    @Test
+    void aModelsAdaptiveSettingsOverrideTheDefaultsKeyByKey() {
+        SluiceConfig config = config(Map.of(
+                "sluice.model-defaults.admission.adaptive.enabled", "true",
+                "sluice.model-defaults.admission.adaptive.tolerance", "1.5",
+                "sluice.models.m.admission.adaptive.min-limit", "4",
+                "sluice.models.m.admission.adaptive.window", "25",
+                "sluice.models.other.admission.adaptive.enabled", "false"));
+        ModelSettings.Adaptive m = ModelSettings.resolve(config, "m").admission().adaptive();
+        assertThat(m).isEqualTo(new ModelSettings.Adaptive(true, 4, 1.5, 25));
+        assertThat(ModelSettings.resolve(config, "other").admission().adaptive().enabled()).isFalse();
+        // a model with no entry of its own takes model-defaults
+        assertThat(ModelSettings.resolve(config, "unlisted").admission().adaptive().enabled()).isTrue();
+    }
+
+    @Test
+    void adaptiveSettingsThatCannotWorkAreRefusedByName() {
+        assertThatThrownBy(() -> ModelSettings.resolve(config(Map.of(
+                "sluice.models.m.admission.adaptive.tolerance", "1.0")), "m"))
+                .hasMessageContaining("admission.adaptive.tolerance must be > 1");
+        assertThatThrownBy(() -> ModelSettings.resolve(config(Map.of(
+                "sluice.models.m.admission.adaptive.window", "0")), "m"))
+                .hasMessageContaining("admission.adaptive.window must be >= 1");
+    }
+}
