@@ -88,7 +88,7 @@ final class GrpcClient implements InferClient {
             public void onError(Throwable t) {
                 if (t instanceof StatusRuntimeException e) {
                     int status = statusOf(e);
-                    done.done(status, Status.isRejection(status) && hasRetryInfo(e));
+                    done.done(status, Status.isRejection(status) && retryDelayNanos(e) >= 0);
                 } else {
                     done.done(Status.IO_ERROR, false);
                 }
@@ -118,9 +118,9 @@ final class GrpcClient implements InferClient {
         } catch (StatusRuntimeException e) {
             int status = statusOf(e);
             if (Status.isRejection(status)) {
-                retryAfterNanos = retryDelayNanos(e);
-                retryHint = retryAfterNanos >= 0;
-                retryAfterNanos = Math.max(0, retryAfterNanos);
+                long delay = retryDelayNanos(e);
+                retryHint = delay >= 0;
+                retryAfterNanos = Math.max(0, delay);
             }
             return status;
         } catch (RuntimeException e) {
@@ -146,7 +146,10 @@ final class GrpcClient implements InferClient {
         return retryAfterNanos;
     }
 
-    /** The {@code google.rpc.RetryInfo} delay in the status details, in nanoseconds; -1 without one. */
+    /**
+     * The {@code google.rpc.RetryInfo} delay in the status details ({@code grpc-status-details-bin}), in
+     * nanoseconds; -1 when there is none (so {@code >= 0} means the rejection carried a retry hint).
+     */
     private static long retryDelayNanos(StatusRuntimeException e) {
         try {
             com.google.rpc.Status details = StatusProto.fromThrowable(e);
@@ -161,16 +164,6 @@ final class GrpcClient implements InferClient {
             return -1;
         } catch (com.google.protobuf.InvalidProtocolBufferException | RuntimeException notParsed) {
             return -1;
-        }
-    }
-
-    /** Whether the status details ({@code grpc-status-details-bin}) carry a {@code google.rpc.RetryInfo}. */
-    private static boolean hasRetryInfo(StatusRuntimeException e) {
-        try {
-            com.google.rpc.Status details = StatusProto.fromThrowable(e);
-            return details != null && details.getDetailsList().stream().anyMatch(a -> a.is(RetryInfo.class));
-        } catch (RuntimeException notParsed) {
-            return false;
         }
     }
 
