@@ -6,6 +6,11 @@ interface ClientFactory extends AutoCloseable {
     /** A client for worker {@code index}; each worker gets its own input data. */
     InferClient create(int index);
 
+    /** Whether its clients can {@link InferClient#inferAsync send without waiting}. */
+    default boolean canSendAsync() {
+        return false;
+    }
+
     @Override
     void close();
 }

@@ -88,15 +88,15 @@ final class GrpcClient implements InferClient {
             public void onError(Throwable t) {
                 if (t instanceof StatusRuntimeException e) {
                     int status = statusOf(e);
-                    done.done(status, Status.isRejection(status) && retryDelayNanos(e) >= 0);
+                    done.done(status, Status.isRejection(status) ? retryDelayNanos(e) : -1);
                 } else {
-                    done.done(Status.IO_ERROR, false);
+                    done.done(Status.IO_ERROR, -1);
                 }
             }
 
             @Override
             public void onCompleted() {
-                done.done(Status.OK, false);
+                done.done(Status.OK, -1);
             }
         });
     }

@@ -28,10 +28,13 @@ interface InferClient extends AutoCloseable {
         return 0;
     }
 
-    /** Called once per asynchronous call with its {@link Status} code and whether a rejection said when to retry. */
+    /**
+     * Called once per asynchronous call with its {@link Status} code and, for a rejection that said when to
+     * retry, how long it asked the client to wait (nanoseconds, 0 or more); -1 when it did not say.
+     */
     @FunctionalInterface
     interface Completion {
-        void done(int status, boolean retryHint);
+        void done(int status, long retryAfterNanos);
     }
 
     /**

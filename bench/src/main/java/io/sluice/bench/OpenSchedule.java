@@ -347,9 +347,9 @@ final class OpenSchedule {
             outstanding.incrementAndGet();
             long sent = System.nanoTime();
             try {
-                clients.get((int) (ticket % clients.size())).inferAsync((status, hint) -> {
+                clients.get((int) (ticket % clients.size())).inferAsync((status, retryAfter) -> {
                     long done = System.nanoTime();
-                    d.live().record(d.bucket(), status, done - d.due(), done - sent, hint, d.lag());
+                    d.live().record(d.bucket(), status, done - d.due(), done - sent, retryAfter >= 0, d.lag());
                     outstanding.decrementAndGet();
                 });
             } catch (RuntimeException e) {

@@ -48,6 +48,11 @@ final class ServerClients implements ClientFactory {
     }
 
     @Override
+    public boolean canSendAsync() {
+        return protocol == Protocol.GRPC;
+    }
+
+    @Override
     public void close() {
         for (ManagedChannel c : channels) {
             c.shutdownNow();
