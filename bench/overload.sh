@@ -37,6 +37,7 @@ SKIP_OVERLOAD="${SKIP_OVERLOAD:-0}"        # no phases 1-4
 SKIP_REDIS="${SKIP_REDIS:-0}"              # no Redis outage run
 SERVER_JAVA_OPTS="${SERVER_JAVA_OPTS:-}"   # JVM options of the server
 BENCH_JAVA_OPTS="${BENCH_JAVA_OPTS:--Xmx2g}"
+BENCH_NICE="${BENCH_NICE:-}"             # e.g. -10: the load generator's nice value (needs root or CAP_SYS_NICE)
 SLUICE_MODEL_OPTS="${SLUICE_MODEL_OPTS:-}" # per-model server settings, "model:key=value ..." (as run.sh)
 SLUICE_OPTS="${SLUICE_OPTS:-}"             # any other -D options for the server (both runs), space separated
 
@@ -66,7 +67,7 @@ flags (environment variable in brackets):
   --skip-bench-build    use the existing bench/target/sluice-bench.jar [SKIP_BENCH_BUILD=1]
   --skip-overload       only the Redis run [SKIP_OVERLOAD=1]
   --skip-redis          only saturation, 80% load, overload, recovery [SKIP_REDIS=1]
-also: READY_TIMEOUT=180, SERVER_JAVA_OPTS, BENCH_JAVA_OPTS=-Xmx2g,
+also: READY_TIMEOUT=180, SERVER_JAVA_OPTS, BENCH_JAVA_OPTS=-Xmx2g, BENCH_NICE (e.g. -10: the generator's nice),
       SLUICE_MODEL_OPTS="all-minilm-l6-v2:batching.instances=2" (per-model settings, as in run.sh)
 e.g.  SLUICE_OPTS="-Dsluice.model-defaults.batching.queue-size=8" bench/overload.sh --skip-server-build
 EOF
@@ -108,7 +109,9 @@ REPOS="$ROOT/target/model-repository"      # the MiniLM models, as run.sh serves
 
 source "$ROOT/bench/lib.sh"   # log, server_props, free_port (shared with run.sh)
 
-bench() { java $BENCH_JAVA_OPTS -jar "$BENCH_JAR" "$@"; }
+# BENCH_NICE=-10 runs the load generator at that nice value (root or CAP_SYS_NICE), standing in for a
+# client on another machine: on 2 shared cores the server's inference threads otherwise delay its sends
+bench() { ${BENCH_NICE:+nice -n "$BENCH_NICE"} java $BENCH_JAVA_OPTS -jar "$BENCH_JAR" "$@"; }
 
 SERVER_PID=
 start_server() {  # $1 = name (log and command files), further args = extra -D options; waits for readiness
