@@ -5,13 +5,14 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.StreamWriteFeature;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufOutputStream;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.sluice.inference.InferResponse;
 import io.sluice.inference.Tensor;
 import io.vertx.core.buffer.Buffer;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,8 +53,9 @@ final class RestInferResponses {
 
     static Written write(InferResponse response, RestInferRequests.Parsed parsed) {
         List<Tensor> binary = new ArrayList<>();
-        ByteArrayOutputStream header = new ByteArrayOutputStream(256);
-        try (JsonGenerator json = JSON.createGenerator(header, JsonEncoding.UTF8)) {
+        ByteBuf header = Unpooled.buffer(estimatedSize(response, parsed));
+        try (JsonGenerator json = JSON.createGenerator((OutputStream) new ByteBufOutputStream(header),
+                JsonEncoding.UTF8)) {
             json.writeStartObject();
             json.writeStringField("model_name", response.model());
             json.writeStringField("model_version", response.version());
@@ -94,16 +96,33 @@ final class RestInferResponses {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        byte[] head = header.toByteArray();
         if (binary.isEmpty()) {
-            return new Written(Buffer.buffer(head), -1);
+            return new Written(Buffer.buffer(header), -1);
         }
+        int headerLength = header.readableBytes();
         CompositeByteBuf body = Unpooled.compositeBuffer(binary.size() + 1);
-        body.addComponent(true, Unpooled.wrappedBuffer(head));
+        body.addComponent(true, header);
         for (Tensor t : binary) {
             ByteBuf part = Unpooled.wrappedBuffer(t.view());
             body.addComponent(true, part);
         }
-        return new Written(Buffer.buffer(body), head.length);
+        return new Written(Buffer.buffer(body), headerLength);
+    }
+
+    /**
+     * About how many bytes the JSON part takes, so that it is written into one buffer without regrowing
+     * and copying (a 128-token MiniLM answer prints 49,152 floats, ~600 KB): 16 bytes per element of a
+     * JSON output (a float32 needs up to 15 and a comma), twice the bytes of a BYTES one, 512 for the rest.
+     */
+    static int estimatedSize(InferResponse response, RestInferRequests.Parsed parsed) {
+        long size = 512;
+        for (Tensor out : response.outputs()) {
+            size += 128;
+            if (!parsed.allBinary() && !parsed.binaryOutputs().contains(out.name())) {
+                size += out.datatype() == io.sluice.inference.Datatype.BYTES
+                        ? 2L * out.byteSize() : 16L * out.elementCount();
+            }
+        }
+        return (int) Math.min(size, 64L << 20);
     }
 }
