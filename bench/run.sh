@@ -15,6 +15,7 @@ DURATION="${DURATION:-15}"                 # measured seconds per scenario
 WARMUP="${WARMUP:-5}"                      # warm-up seconds per scenario
 SERVER_WARMUP="${SERVER_WARMUP:-150}"      # unrecorded load on the new server before the first scenario
 RAW_DURATION="${RAW_DURATION:-10}"         # raw baseline: measured seconds per thread layout
+RAW_BRACKET="${RAW_BRACKET:-5}"            # raw c=1 seconds right before and after each c=1 scenario (0 = off)
 RAW_WARMUP="${RAW_WARMUP:-3}"              # raw baseline: warm-up seconds per thread layout
 TIMEOUT="${TIMEOUT:-30}"                   # per-request timeout, seconds
 SCENARIOS="${SCENARIOS:-default}"          # 'default', globs over default names, or specs (README)
@@ -40,6 +41,7 @@ flags (environment variable in brackets):
   --warmup S            warm-up seconds per scenario [WARMUP=5]
   --server-warmup S     unrecorded c=4 load on every workload/protocol pair before the first scenario [SERVER_WARMUP=150]
   --raw-duration S      raw baseline seconds per thread layout [RAW_DURATION=10]
+  --raw-bracket S       raw c=1 for S s before and after each c=1 scenario; 0 = off [RAW_BRACKET=5]
   --raw-warmup S        raw baseline warm-up per thread layout [RAW_WARMUP=3]
   --timeout S           per-request timeout [TIMEOUT=30]
   --scenarios LIST      comma list: default-name globs (fp32-s128-*) and/or specs
@@ -63,6 +65,7 @@ while [[ $# -gt 0 ]]; do
     --warmup) WARMUP="$2"; shift 2 ;;
     --server-warmup) SERVER_WARMUP="$2"; shift 2 ;;
     --raw-duration) RAW_DURATION="$2"; shift 2 ;;
+    --raw-bracket) RAW_BRACKET="$2"; shift 2 ;;
     --raw-warmup) RAW_WARMUP="$2"; shift 2 ;;
     --timeout) TIMEOUT="$2"; shift 2 ;;
     --scenarios) SCENARIOS="$2"; shift 2 ;;
@@ -116,7 +119,7 @@ fi
 [[ -f "$BENCH_JAR" ]] || { echo "missing $BENCH_JAR (build the bench first)" >&2; exit 1; }
 
 COMMON=(--scenarios "$SCENARIOS" --warmup "$WARMUP" --server-warmup "$SERVER_WARMUP" --duration "$DURATION" --timeout "$TIMEOUT"
-        --raw-warmup "$RAW_WARMUP" --raw-duration "$RAW_DURATION")
+        --raw-warmup "$RAW_WARMUP" --raw-duration "$RAW_DURATION" --raw-bracket "$RAW_BRACKET")
 SERVER_INTRA_OP="$(server_intra_op)"   # the server's intra-op per model: raw c=1 same-layout run, 'vs raw'
 if [[ -n "$SERVER_INTRA_OP" ]]; then COMMON+=(--server-intra-op "$SERVER_INTRA_OP"); fi
 if [[ "$LIST_ONLY" == 1 ]]; then

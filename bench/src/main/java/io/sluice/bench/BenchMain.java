@@ -104,9 +104,10 @@ public final class BenchMain {
         LoadGenerator generator = new LoadGenerator(settings.warmupSeconds, settings.durationSeconds,
                 settings.timeoutSeconds, settings.maxRequests);
         warmServer(scenarios, settings);
+        Brackets brackets = settings.rawBracketSeconds > 0 ? new Brackets(new RawBaseline(settings), settings) : null;
         List<Report.Row> rows = new ArrayList<>();
         for (Scenario scenario : scenarios) {
-            Report.Row row = runOne(scenario, raw, generator, settings);
+            Report.Row row = runOne(scenario, raw, generator, settings, brackets);
             rows.add(row);
             printProgress(row);
             Thread.sleep(500); // let the server settle between scenarios
@@ -151,7 +152,7 @@ public final class BenchMain {
     }
 
     private static Report.Row runOne(Scenario scenario, Map<String, RawBaseline.Summary> raw,
-            LoadGenerator generator, Settings settings) {
+            LoadGenerator generator, Settings settings, Brackets brackets) {
         if (scenario.needsRawRate()) {
             RawBaseline.Summary summary = raw.get(scenario.workload().key);
             if (summary == null || summary.bestThroughput() <= 0) {
@@ -170,12 +171,37 @@ public final class BenchMain {
                             + String.join("; ", problems));
                 }
             }
+            boolean bracketed = brackets != null && scenario.mode() == Scenario.Mode.CLOSED
+                    && scenario.concurrency() == 1;
+            double before = bracketed ? brackets.p50(scenario) : Double.NaN;
             LoadResult result = scenario.mode() == Scenario.Mode.CLOSED
                     ? generator.closed(clients, scenario.concurrency())
                     : generator.open(clients, scenario.rate(), settings.openMaxInFlight);
-            return new Report.Row(scenario, result, problems, null);
+            double after = bracketed ? brackets.p50(scenario) : Double.NaN;
+            return new Report.Row(scenario, result, problems, null,
+                    bracketed ? new RawComparison.Bracket(before, after) : null);
         } catch (RuntimeException e) {
             return new Report.Row(scenario, null, List.of(), "client failure: " + e);
+        }
+    }
+
+    /**
+     * Raw c=1 runs next to a server c=1 scenario: the machine's speed drifts by more than the 1 ms the
+     * c=1 target allows between the raw baseline at the start of a run and a scenario minutes later
+     * (the same comparison gave -3.6 ms in one run and +3.5 ms in the next), so each c=1 scenario is
+     * compared with raw measured right before and right after it, on the same cores, at the same time.
+     */
+    private record Brackets(RawBaseline baseline, Settings settings) {
+        /** The raw c=1 p50 with the server's intra-op threads, in ms; NaN when it cannot be measured. */
+        double p50(Scenario scenario) {
+            try {
+                LoadResult r = baseline.oneCaller(scenario.workload(),
+                        settings.serverLayout.intraOp(scenario.workload().model), 2, settings.rawBracketSeconds);
+                return r.ok() == 0 ? Double.NaN : r.percentileMs(50);
+            } catch (ai.onnxruntime.OrtException | RuntimeException e) {
+                System.out.println("  raw bracket of " + scenario.name() + " failed: " + e);
+                return Double.NaN;
+            }
         }
     }
 
@@ -186,9 +212,11 @@ public final class BenchMain {
             return;
         }
         LoadResult r = row.result();
-        System.out.printf(Locale.ROOT, "%-28s %-22s %9.1f req/s  p50 %s  p99 %s  p99.9 %s ms  errors %s%s%n",
+        System.out.printf(Locale.ROOT, "%-28s %-22s %9.1f req/s  p50 %s  p99 %s  p99.9 %s ms  errors %s%s%s%n",
                 s.name(), s.modeLabel(), r.throughput(), Report.ms(r.percentileMs(50)), Report.ms(r.percentileMs(99)),
                 Report.ms(r.percentileMs(99.9)), Report.failures(r.failures()),
+                row.bracket() == null ? "" : String.format(Locale.ROOT, "  (raw c=1 p50 before / after: %s / %s ms)",
+                        Report.ms(row.bracket().beforeP50Ms()), Report.ms(row.bracket().afterP50Ms())),
                 row.problems().isEmpty() ? "" : "  INVALID: " + String.join("; ", row.problems()));
     }
 }

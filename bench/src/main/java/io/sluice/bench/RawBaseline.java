@@ -81,26 +81,9 @@ final class RawBaseline {
             problems.add("no " + workload.model + "/<version>/model.onnx under " + settings.modelRepos);
         }
         for (Layout layout : file.isPresent() ? layouts(serverIntraOp) : List.<Layout>of()) {
-            try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-                options.setIntraOpNumThreads(layout.intraOp());
-                options.setInterOpNumThreads(1);
-                options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
-                options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            try (OrtSession.SessionOptions options = options(layout.intraOp())) {
                 try (OrtSession session = env.createSession(file.get().toString(), options)) {
-                    ClientFactory clients = new ClientFactory() {
-                        @Override
-                        public InferClient create(int index) {
-                            try {
-                                return new OrtClient(env, session, workload.inputs(1000L + index));
-                            } catch (OrtException e) {
-                                throw new IllegalStateException(e);
-                            }
-                        }
-
-                        @Override
-                        public void close() {
-                        }
-                    };
+                    ClientFactory clients = clients(session, workload);
                     if (runs.isEmpty()) {
                         try (InferClient probe = clients.create(0)) {
                             problems.addAll(Validator.check(workload, probe.inputs(), probe.inferDecoded()));
@@ -131,6 +114,48 @@ final class RawBaseline {
                 fastest == null ? null : fastest.layout().label(), serverIntraOp,
                 same == null ? Double.NaN : same.result().percentileMs(50), problems);
         return new Measured(summary, runs);
+    }
+
+    /**
+     * One caller with {@code intraOp} threads on a session of its own, {@code seconds} measured after
+     * {@code warmupSeconds}: the raw c=1 latency right next to a server run (a bracket), so that both
+     * see the machine in the same state.
+     */
+    LoadResult oneCaller(Workload workload, int intraOp, double warmupSeconds, double seconds) throws OrtException {
+        Path file = modelFile(workload.model).orElseThrow(() -> new IllegalStateException(
+                "no " + workload.model + "/<version>/model.onnx under " + settings.modelRepos));
+        try (OrtSession.SessionOptions options = options(intraOp);
+                OrtSession session = env.createSession(file.toString(), options)) {
+            return new LoadGenerator(warmupSeconds, seconds, settings.timeoutSeconds, settings.maxRequests)
+                    .closed(clients(session, workload), 1);
+        }
+    }
+
+    /** The server's session options (inter-op 1, sequential, all graph optimisations) with {@code intraOp}. */
+    private static OrtSession.SessionOptions options(int intraOp) throws OrtException {
+        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+        options.setIntraOpNumThreads(intraOp);
+        options.setInterOpNumThreads(1);
+        options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+        options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        return options;
+    }
+
+    private ClientFactory clients(OrtSession session, Workload workload) {
+        return new ClientFactory() {
+            @Override
+            public InferClient create(int index) {
+                try {
+                    return new OrtClient(env, session, workload.inputs(1000L + index));
+                } catch (OrtException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+
+            @Override
+            public void close() {
+            }
+        };
     }
 
     /** {@code <repo>/<model>/<highest numeric version>/model.onnx} from the first repo that has it. */

@@ -15,13 +15,24 @@ final class RawComparison {
     static final String LEGEND = String.join("\n",
             "vs raw: throughput scenarios = req/s divided by the raw best req/s of the same workload (any layout);",
             "        latency scenarios (c=1, open loop) = p50 minus the raw c=1 p50 with the server's intra-op",
-            "        threads (same layout, shown as 'intra N'), in ms.",
+            "        threads (same layout, shown as 'intra N'), in ms; c=1 with 'bracket': p50 minus the mean p50 of",
+            "        raw c=1 runs (same intra-op) right before and right after it (--raw-bracket).",
             "");
+
+    /** The raw c=1 p50s measured right before and right after one server scenario. */
+    record Bracket(double beforeP50Ms, double afterP50Ms) {
+        double meanMs() {
+            return (beforeP50Ms + afterP50Ms) / 2;
+        }
+    }
 
     private RawComparison() {
     }
 
-    static String vsRaw(Scenario s, LoadResult r, RawBaseline.Summary raw, ServerLayout layout) {
+    static String vsRaw(Scenario s, LoadResult r, RawBaseline.Summary raw, ServerLayout layout, Bracket bracket) {
+        if (bracket != null && r.ok() > 0 && !Double.isNaN(bracket.meanMs())) {
+            return String.format(Locale.ROOT, "%+.3f ms (bracket)", r.percentileMs(50) - bracket.meanMs());
+        }
         if (raw == null || r.ok() == 0) {
             return "-";
         }

@@ -21,7 +21,11 @@ import java.util.stream.Collectors;
 final class Report {
 
     /** One scenario's outcome: its result, or why it was not run, plus validation problems. */
-    record Row(Scenario scenario, LoadResult result, List<String> problems, String skipped) {
+    record Row(Scenario scenario, LoadResult result, List<String> problems, String skipped,
+            RawComparison.Bracket bracket) {
+        Row(Scenario scenario, LoadResult result, List<String> problems, String skipped) {
+            this(scenario, result, problems, skipped, null);
+        }
     }
 
     private Report() {
@@ -100,7 +104,7 @@ final class Report {
             }
             lines.add(concat(head, num(r.throughput()), num(r.throughput() * s.workload().rows()),
                     ms(r.percentileMs(50)), ms(r.percentileMs(99)), ms(r.percentileMs(99.9)), errors,
-                    RawComparison.vsRaw(s, r, raw.get(s.workload().key), layout)));
+                    RawComparison.vsRaw(s, r, raw.get(s.workload().key), layout, row.bracket())));
         }
         StringBuilder out = new StringBuilder(format(lines));
         out.append(RawComparison.LEGEND);
@@ -175,7 +179,9 @@ final class Report {
         m.put("serverIntraOp", layout.intraOp(s.workload().model));
         m.put("rawIntraOp", raw == null ? null : raw.serverIntraOp());
         m.put("rawSameLayoutP50Ms", raw == null ? null : raw.sameLayoutP50Ms());
-        m.put("vsRaw", row.result() == null ? "-" : RawComparison.vsRaw(s, row.result(), raw, layout));
+        m.put("rawBracketP50Ms", row.bracket() == null ? null
+                : List.of(row.bracket().beforeP50Ms(), row.bracket().afterP50Ms()));
+        m.put("vsRaw", row.result() == null ? "-" : RawComparison.vsRaw(s, row.result(), raw, layout, row.bracket()));
         m.put("valid", row.problems().isEmpty() && row.skipped() == null);
         m.put("problems", String.join("; ", row.problems()));
         m.put("skipped", row.skipped());

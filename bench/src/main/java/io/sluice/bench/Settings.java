@@ -21,6 +21,7 @@ final class Settings {
     double timeoutSeconds = 30;
     double rawWarmupSeconds = 3;
     double rawDurationSeconds = 10;
+    double rawBracketSeconds = 5;
     String scenarios = "default";
     Path out = Path.of("bench/results/latest");
     Path raw;
@@ -73,6 +74,8 @@ final class Settings {
             "  --timeout S            per-request timeout [30]",
             "  --raw-warmup S         raw baseline warm-up seconds per layout [3]",
             "  --raw-duration S       raw baseline measured seconds per layout [10]",
+            "  --raw-bracket S        load: around each c=1 scenario, raw c=1 (server's intra-op) for S s",
+            "                         before and after (after 2 s warm-up); 'vs raw' uses their mean; 0 = off [5]",
             "  --scenarios LIST       'default', or comma list of default-name globs and/or specs",
             "                         <workload>:<protocol>:<load>, e.g. fp32-s64:rest-json:c4,int8-s32:grpc:o50",
             "  --out DIR              results directory [bench/results/latest]",
@@ -142,6 +145,7 @@ final class Settings {
             case "timeout": timeoutSeconds = Double.parseDouble(value); break;
             case "raw-warmup": rawWarmupSeconds = Double.parseDouble(value); break;
             case "raw-duration": rawDurationSeconds = Double.parseDouble(value); break;
+            case "raw-bracket": rawBracketSeconds = Double.parseDouble(value); break;
             case "scenarios": scenarios = value; break;
             case "out": out = Path.of(value); break;
             case "raw": raw = Path.of(value); break;
