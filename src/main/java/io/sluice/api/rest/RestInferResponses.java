@@ -111,16 +111,20 @@ final class RestInferResponses {
 
     /**
      * About how many bytes the JSON part takes, so that it is written into one buffer without regrowing
-     * and copying (a 128-token MiniLM answer prints 49,152 floats, ~600 KB): 16 bytes per element of a
-     * JSON output (a float32 needs up to 15 and a comma), twice the bytes of a BYTES one, 512 for the rest.
+     * and copying (a 128-token MiniLM answer prints 49,152 floats, ~600 KB): per element of a JSON output
+     * 16 bytes (a float32 needs up to 15 and a comma), 26 for 64-bit types (a double up to 24, a long
+     * 20), twice the bytes of a BYTES one; 512 for the rest.
      */
     static int estimatedSize(InferResponse response, RestInferRequests.Parsed parsed) {
         long size = 512;
         for (Tensor out : response.outputs()) {
             size += 128;
             if (!parsed.allBinary() && !parsed.binaryOutputs().contains(out.name())) {
-                size += out.datatype() == io.sluice.inference.Datatype.BYTES
-                        ? 2L * out.byteSize() : 16L * out.elementCount();
+                size += switch (out.datatype()) {
+                    case BYTES -> 2L * out.byteSize();
+                    case FP64, INT64, UINT64 -> 26L * out.elementCount();
+                    default -> 16L * out.elementCount();
+                };
             }
         }
         return (int) Math.min(size, 64L << 20);
