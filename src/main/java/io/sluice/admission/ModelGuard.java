@@ -34,6 +34,10 @@ import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
  * rejects the same way (503 {@code bulkhead_full}) once its limit is reached; it learns from the latency
  * of every request it let in, from admission to answer.
  *
+ * <p>A request that finds every permit held is turned away before it reaches the bulkhead, which would
+ * say the same with a {@link BulkheadException} and its stack trace, the largest cost of a rejection
+ * under overload; the bulkhead still decides every race for the last permit.
+ *
  * <p>A permit is held from admission until the request ends and is given back exactly once on every
  * path (result, failure, cancellation, deadline, timeout): the guarded stage is one future that each
  * of those paths completes, and completing a future twice does nothing.
@@ -138,6 +142,10 @@ public final class ModelGuard {
                                 + " requests admitted)", drainTime.get()));
                 return;
             }
+            if (held.get() >= capacity) {
+                emitter.fail(full());
+                return;
+            }
             Outcome outcome = new Outcome(clock.getAsLong());
             CompletableFuture<InferResponse> done = new CompletableFuture<>();
             AtomicReference<Cancellable> running = new AtomicReference<>();
@@ -210,8 +218,7 @@ public final class ModelGuard {
     private Throwable translate(Throwable t) {
         Throwable cause = unwrap(t);
         if (cause instanceof BulkheadException) {
-            return new InferenceException.Unavailable(InferenceException.Unavailable.Reason.BULKHEAD_FULL,
-                    "model '" + model + "' is at capacity (" + capacity + " requests admitted)", drainTime.get());
+            return full();
         } else if (cause instanceof CircuitBreakerOpenException) {
             return new InferenceException.Unavailable(InferenceException.Unavailable.Reason.CIRCUIT_OPEN,
                     "model '" + model + "' is failing; its circuit breaker is open", circuitDelay);
@@ -219,6 +226,11 @@ public final class ModelGuard {
             return new InferenceException.DeadlineExceeded("model '" + model + "' took longer than its admission.timeout");
         }
         return cause;
+    }
+
+    private InferenceException.Unavailable full() {
+        return new InferenceException.Unavailable(InferenceException.Unavailable.Reason.BULKHEAD_FULL,
+                "model '" + model + "' is at capacity (" + capacity + " requests admitted)", drainTime.get());
     }
 
     private static Throwable unwrap(Throwable t) {

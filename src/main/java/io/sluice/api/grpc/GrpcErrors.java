@@ -7,7 +7,7 @@ import com.google.rpc.RetryInfo;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.StatusException;
-import io.grpc.protobuf.StatusProto;
+import io.grpc.protobuf.ProtoUtils;
 import io.quarkus.grpc.ExceptionHandler;
 import io.quarkus.grpc.ExceptionHandlerProvider;
 import io.sluice.inference.InferenceException;
@@ -24,6 +24,10 @@ import org.jboss.logging.Logger;
 public class GrpcErrors implements ExceptionHandlerProvider {
 
     private static final Logger LOG = Logger.getLogger(GrpcErrors.class);
+
+    /** Where gRPC carries a {@code google.rpc.Status} with details, as {@code StatusProto} writes it. */
+    static final Metadata.Key<com.google.rpc.Status> STATUS_DETAILS = Metadata.Key.of("grpc-status-details-bin",
+            ProtoUtils.metadataMarshaller(com.google.rpc.Status.getDefaultInstance()));
 
     @Override
     public <ReqT, RespT> ExceptionHandler<ReqT, RespT> createHandler(
@@ -83,6 +87,24 @@ public class GrpcErrors implements ExceptionHandlerProvider {
                     .setRetryDelay(Duration.newBuilder().setSeconds(retryAfter.getSeconds()).setNanos(retryAfter.getNano()))
                     .build()));
         }
-        return StatusProto.toStatusException(status.build());
+        com.google.rpc.Status details = status.build();
+        Metadata trailers = new Metadata();
+        trailers.put(STATUS_DETAILS, details);
+        return new Answer(io.grpc.Status.fromCodeValue(details.getCode()).withDescription(message), trailers);
+    }
+
+    /**
+     * A status for the client, not a fault in the server: no stack trace, which would cost more than the
+     * rest of a rejection (503s under overload are the common case).
+     */
+    static final class Answer extends StatusException {
+        Answer(io.grpc.Status status, Metadata trailers) {
+            super(status, trailers);
+        }
+
+        @Override
+        public synchronized Throwable fillInStackTrace() {
+            return this;
+        }
     }
 }

@@ -1,0 +1,43 @@
+package io.sluice.api.grpc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.rpc.RetryInfo;
+import io.grpc.Status;
+import io.grpc.StatusException;
+import io.grpc.protobuf.StatusProto;
+import io.sluice.inference.InferenceException;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/** The status a rejection becomes, read back the way a grpc-java client reads it. */
+class GrpcErrorsTest {
+
+    @Test
+    void aFullModelIsUnavailableWithItsRetryDelayAndNoStackTrace() throws Exception {
+        StatusException e = GrpcErrors.toStatus(new InferenceException.Unavailable(
+                InferenceException.Unavailable.Reason.BULKHEAD_FULL, "model 'm' is at capacity (3 requests admitted)",
+                Duration.ofMillis(1500)));
+
+        assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+        assertThat(e.getStatus().getDescription()).isEqualTo("model 'm' is at capacity (3 requests admitted)");
+        assertThat(e.getStackTrace()).isEmpty();
+        com.google.rpc.Status details = StatusProto.fromStatusAndTrailers(e.getStatus(), e.getTrailers());
+        assertThat(details.getCode()).isEqualTo(Status.Code.UNAVAILABLE.value());
+        assertThat(details.getMessage()).isEqualTo(e.getStatus().getDescription());
+        assertThat(details.getDetailsCount()).isEqualTo(1);
+        RetryInfo retry = details.getDetails(0).unpack(RetryInfo.class);
+        assertThat(retry.getRetryDelay().getSeconds()).isEqualTo(1);
+        assertThat(retry.getRetryDelay().getNanos()).isEqualTo(500_000_000);
+    }
+
+    @Test
+    void aBadRequestCarriesNoRetryInfo() {
+        StatusException e = GrpcErrors.toStatus(new InferenceException.InvalidInput("input 'x': bad shape"));
+
+        assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+        com.google.rpc.Status details = StatusProto.fromStatusAndTrailers(e.getStatus(), e.getTrailers());
+        assertThat(details.getMessage()).isEqualTo("input 'x': bad shape");
+        assertThat(details.getDetailsList()).isEmpty();
+    }
+}
