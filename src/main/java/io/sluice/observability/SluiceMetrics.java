@@ -72,8 +72,11 @@ public class SluiceMetrics {
         } else {
             return;
         }
-        Counter.builder(MetricNames.REJECTIONS).tags(MetricNames.MODEL, model, MetricNames.REASON, reason)
-                .register(registry).increment();
+        String tag = reason;
+        Counter rejections = meter(List.of(MetricNames.REJECTIONS, model, tag), () -> Counter
+                .builder(MetricNames.REJECTIONS).tags(MetricNames.MODEL, model, MetricNames.REASON, tag)
+                .register(registry));
+        rejections.increment();
     }
 
     /** Records one batch run. */
