@@ -136,14 +136,14 @@ public final class ModelGuard {
      */
     public Uni<InferResponse> run(Supplier<Uni<InferResponse>> work) {
         return Uni.createFrom().emitter(emitter -> {
+            if (held.get() >= capacity) { // before the adaptive limit, which must not count what never ran
+                emitter.fail(full());
+                return;
+            }
             if (adaptive != null && !adaptive.tryAcquire()) {
                 emitter.fail(new InferenceException.Unavailable(InferenceException.Unavailable.Reason.BULKHEAD_FULL,
                         "model '" + model + "' is at its adaptive concurrency limit (" + adaptive.limit()
                                 + " requests admitted)", drainTime.get()));
-                return;
-            }
-            if (held.get() >= capacity) {
-                emitter.fail(full());
                 return;
             }
             Outcome outcome = new Outcome(clock.getAsLong());
