@@ -56,5 +56,7 @@ class DashboardMetricsTest {
         for (String metric : used) {
             assertThat(scrape).as("%s in /q/metrics", metric).containsPattern("(?m)^" + metric + "[{ ]");
         }
+        // the guards' decisions are Sluice's own meters; Fault Tolerance's duplicates stay off by default
+        assertThat(scrape).containsPattern("(?m)^sluice_rejections_total\\{").doesNotContainPattern("(?m)^ft_");
     }
 }
