@@ -62,21 +62,26 @@ public class SluiceMetrics {
 
     /** Counts one rejection: a 429, a 503 (not ready, bulkhead or queue full, circuit open) or a passed deadline. */
     public void rejection(String model, Throwable failure) {
-        String reason;
-        if (failure instanceof InferenceException.RateLimited) {
-            reason = "rate_limited";
-        } else if (failure instanceof InferenceException.Unavailable u) {
-            reason = u.reason().name().toLowerCase(Locale.ROOT);
-        } else if (failure instanceof InferenceException.DeadlineExceeded) {
-            reason = "deadline";
-        } else {
+        String reason = rejectionReason(failure);
+        if (reason == null) {
             return;
         }
-        String tag = reason;
-        Counter rejections = meter(List.of(MetricNames.REJECTIONS, model, tag), () -> Counter
-                .builder(MetricNames.REJECTIONS).tags(MetricNames.MODEL, model, MetricNames.REASON, tag)
+        Counter rejections = meter(List.of(MetricNames.REJECTIONS, model, reason), () -> Counter
+                .builder(MetricNames.REJECTIONS).tags(MetricNames.MODEL, model, MetricNames.REASON, reason)
                 .register(registry));
         rejections.increment();
+    }
+
+    /** The {@code reason} tag of a rejection; null when {@code failure} is not one. */
+    private static String rejectionReason(Throwable failure) {
+        if (failure instanceof InferenceException.RateLimited) {
+            return "rate_limited";
+        } else if (failure instanceof InferenceException.Unavailable u) {
+            return u.reason().name().toLowerCase(Locale.ROOT);
+        } else if (failure instanceof InferenceException.DeadlineExceeded) {
+            return "deadline";
+        }
+        return null;
     }
 
     /** Records one batch run. */
