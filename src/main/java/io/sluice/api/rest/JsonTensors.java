@@ -2,6 +2,7 @@ package io.sluice.api.rest;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.netty.buffer.ByteBuf;
 import io.sluice.inference.Datatype;
 import io.sluice.inference.InferenceException;
 import io.sluice.inference.Tensor;
@@ -21,6 +22,9 @@ import java.util.List;
 final class JsonTensors {
 
     private static final BigInteger UINT64_MAX = BigInteger.ONE.shiftLeft(64).subtract(BigInteger.ONE);
+    private static final byte[] NAN = "\"NaN\"".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] INFINITY = "\"Infinity\"".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] MINUS_INFINITY = "\"-Infinity\"".getBytes(StandardCharsets.US_ASCII);
 
     private JsonTensors() {}
 
@@ -134,8 +138,51 @@ final class JsonTensors {
         return out.flip();
     }
 
-    /** Writes {@code tensor}'s elements as a flat JSON array. */
-    static void write(JsonGenerator json, Tensor tensor) throws IOException {
+    /**
+     * Writes {@code tensor}'s elements as a flat JSON array, as the value {@code json} expects next.
+     * Floating-point elements up to 32 bits are printed by {@link FloatText} straight into {@code body},
+     * the buffer {@code json} writes to: the generator is told a raw value follows and flushed first.
+     */
+    static void write(JsonGenerator json, ByteBuf body, Tensor tensor) throws IOException {
+        switch (tensor.datatype()) {
+            case FP32, FP16, BF16 -> {
+                json.writeRawValue("");
+                json.flush();
+                writeFloats(body, tensor);
+            }
+            default -> writeWithGenerator(json, tensor);
+        }
+    }
+
+    private static void writeFloats(ByteBuf body, Tensor tensor) {
+        ByteBuffer d = tensor.view();
+        Datatype type = tensor.datatype();
+        int n = Math.toIntExact(tensor.elementCount());
+        body.ensureWritable(2 + n * (FloatText.MAX_LENGTH + 1) + FloatText.ROOM);
+        byte[] out = body.array();
+        int base = body.arrayOffset();
+        int i = base + body.writerIndex();
+        out[i++] = '[';
+        for (int e = 0; e < n; e++) {
+            if (e > 0) {
+                out[i++] = ',';
+            }
+            float v = type == Datatype.FP32 ? d.getFloat()
+                    : type == Datatype.FP16 ? Half.toFloat(d.getShort())
+                    : Float.intBitsToFloat((d.getShort() & 0xFFFF) << 16); // BF16
+            i = Float.isFinite(v) ? FloatText.write(v, out, i) : nonFinite(v, out, i);
+        }
+        out[i++] = ']';
+        body.writerIndex(i - base);
+    }
+
+    private static int nonFinite(float v, byte[] out, int at) {
+        byte[] text = Float.isNaN(v) ? NAN : v > 0 ? INFINITY : MINUS_INFINITY;
+        System.arraycopy(text, 0, out, at, text.length);
+        return at + text.length;
+    }
+
+    private static void writeWithGenerator(JsonGenerator json, Tensor tensor) throws IOException {
         ByteBuffer d = tensor.view();
         int n = Math.toIntExact(tensor.elementCount());
         json.writeStartArray();
@@ -150,10 +197,8 @@ final class JsonTensors {
                 case INT16 -> json.writeNumber(d.getShort());
                 case INT32 -> json.writeNumber(d.getInt());
                 case INT64 -> json.writeNumber(d.getLong());
-                case FP16 -> writeFloat(json, Half.toFloat(d.getShort()));
-                case BF16 -> writeFloat(json, Float.intBitsToFloat((d.getShort() & 0xFFFF) << 16));
-                case FP32 -> writeFloat(json, d.getFloat());
                 case FP64 -> writeDouble(json, d.getDouble());
+                case FP32, FP16, BF16 -> throw new IllegalStateException(tensor.datatype().name());
                 case BYTES -> {
                     byte[] b = new byte[d.getInt()];
                     d.get(b);
@@ -162,14 +207,6 @@ final class JsonTensors {
             }
         }
         json.writeEndArray();
-    }
-
-    private static void writeFloat(JsonGenerator json, float v) throws IOException {
-        if (Float.isFinite(v)) {
-            json.writeNumber(v);
-        } else {
-            json.writeString(Float.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
-        }
     }
 
     private static void writeDouble(JsonGenerator json, double v) throws IOException {

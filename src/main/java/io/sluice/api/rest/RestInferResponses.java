@@ -87,7 +87,7 @@ final class RestInferResponses {
                     binary.add(out);
                 } else {
                     json.writeFieldName("data");
-                    JsonTensors.write(json, out);
+                    JsonTensors.write(json, header, out);
                 }
                 json.writeEndObject();
             }
