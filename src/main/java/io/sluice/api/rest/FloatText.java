@@ -40,7 +40,7 @@ final class FloatText {
     private static final long ASCII_ZEROS = 0x3030_3030_3030_3030L;
     private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
-    /** For each k in [K_MIN, K_MAX], the top 63 bits of floor(10^-k 2^-r) + 1 scaled into [2^125, 2^126). */
+    /** For each k in [K_MIN, K_MAX]: with 10^-k = beta 2^r and 2^125 &le; beta &lt; 2^126, the top 63 bits of floor(beta) + 1. */
     private static final long[] POW10_HIGH = powersOfTen();
 
     private static final int[] POW10 = {1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000,
