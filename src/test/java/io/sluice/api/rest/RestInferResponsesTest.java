@@ -55,4 +55,35 @@ class RestInferResponsesTest {
             assertThat(printed.get(i).floatValue()).isEqualTo(values[i]);
         }
     }
+
+    @Test
+    void floatsAreSplicedIntoTheJsonWhereverTheOutputSits() throws Exception {
+        Tensor fp32 = new Tensor("a", Datatype.FP32, new long[] {5}, floats(Float.NaN, Float.POSITIVE_INFINITY,
+                Float.NEGATIVE_INFINITY, -0f, 1e-7f));
+        ByteBuffer halves = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN)
+                .putShort(Half.fromFloat(0.5f)).putShort(Half.fromFloat(-65504f)).flip();
+        Tensor fp16 = new Tensor("b", Datatype.FP16, new long[] {2}, halves);
+        ByteBuffer ints = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(-3).flip();
+        Tensor int32 = new Tensor("c", Datatype.INT32, new long[] {1}, ints);
+        InferResponse response = new InferResponse("m", "1", "id-1", Map.of(), List.of(fp32, int32, fp16));
+        RestInferRequests.Parsed parsed = new RestInferRequests.Parsed(new InferRequest("m", null, null, Map.of(),
+                List.of(), List.of(), 0, InferRequest.NO_DEADLINE, Protocol.REST), Set.of(), false);
+
+        String text = RestInferResponses.write(response, parsed).body().toString();
+
+        assertThat(text).isEqualTo("{\"model_name\":\"m\",\"model_version\":\"1\",\"id\":\"id-1\",\"outputs\":["
+                + "{\"name\":\"a\",\"datatype\":\"FP32\",\"shape\":[5],"
+                + "\"data\":[\"NaN\",\"Infinity\",\"-Infinity\",-0.0,1.0E-7]},"
+                + "{\"name\":\"c\",\"datatype\":\"INT32\",\"shape\":[1],\"data\":[-3]},"
+                + "{\"name\":\"b\",\"datatype\":\"FP16\",\"shape\":[2],\"data\":[0.5,-65504.0]}]}");
+        assertThat(JSON.readTree(text).path("outputs").size()).isEqualTo(3);
+    }
+
+    private static ByteBuffer floats(float... values) {
+        ByteBuffer b = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (float v : values) {
+            b.putFloat(v);
+        }
+        return b.flip();
+    }
 }
