@@ -141,7 +141,8 @@ final class JsonTensors {
     /**
      * Writes {@code tensor}'s elements as a flat JSON array, as the value {@code json} expects next.
      * Floating-point elements up to 32 bits are printed by {@link FloatText} straight into {@code body},
-     * the buffer {@code json} writes to: the generator is told a raw value follows and flushed first.
+     * the buffer {@code json} writes to (a heap buffer): the generator is told a raw value follows and
+     * flushed first.
      */
     static void write(JsonGenerator json, ByteBuf body, Tensor tensor) throws IOException {
         switch (tensor.datatype()) {
@@ -158,7 +159,7 @@ final class JsonTensors {
         ByteBuffer d = tensor.view();
         Datatype type = tensor.datatype();
         int n = Math.toIntExact(tensor.elementCount());
-        body.ensureWritable(2 + n * (FloatText.MAX_LENGTH + 1) + FloatText.ROOM);
+        body.ensureWritable(Math.toIntExact(2L + (long) n * (FloatText.MAX_LENGTH + 1) + FloatText.ROOM));
         byte[] out = body.array();
         int base = body.arrayOffset();
         int i = base + body.writerIndex();
