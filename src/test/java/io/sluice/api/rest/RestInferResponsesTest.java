@@ -2,15 +2,23 @@ package io.sluice.api.rest;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufOutputStream;
+import io.netty.buffer.Unpooled;
 import io.sluice.inference.Datatype;
 import io.sluice.inference.InferRequest;
 import io.sluice.inference.InferResponse;
 import io.sluice.inference.Protocol;
 import io.sluice.inference.Tensor;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -20,7 +28,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The JSON answer is printed once into a buffer sized for it: a MiniLM-sized FP32 output (the widest
  * floats Java prints, sign, 9 digits and a negative exponent) fits the estimate without regrowing, and
- * reads back to exactly the floats the model produced.
+ * reads back to exactly the floats the model produced. Floats printed straight into the buffer sit
+ * exactly where the generator's own text expects them, and a buffer too small for them grows.
  */
 class RestInferResponsesTest {
 
@@ -63,20 +72,49 @@ class RestInferResponsesTest {
         ByteBuffer halves = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN)
                 .putShort(Half.fromFloat(0.5f)).putShort(Half.fromFloat(-65504f)).flip();
         Tensor fp16 = new Tensor("b", Datatype.FP16, new long[] {2}, halves);
+        ByteBuffer bfloats = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN)
+                .putShort((short) (Float.floatToIntBits(1.5f) >>> 16))
+                .putShort((short) (Float.floatToIntBits(-0.375f) >>> 16)).flip();
+        Tensor bf16 = new Tensor("d", Datatype.BF16, new long[] {2}, bfloats);
         ByteBuffer ints = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(-3).flip();
         Tensor int32 = new Tensor("c", Datatype.INT32, new long[] {1}, ints);
-        InferResponse response = new InferResponse("m", "1", "id-1", Map.of(), List.of(fp32, int32, fp16));
-        RestInferRequests.Parsed parsed = new RestInferRequests.Parsed(new InferRequest("m", null, null, Map.of(),
-                List.of(), List.of(), 0, InferRequest.NO_DEADLINE, Protocol.REST), Set.of(), false);
+        InferResponse response = new InferResponse("m", "1", "id-1", Map.of(), List.of(fp32, int32, fp16, bf16));
+        RestInferRequests.Parsed parsed = new RestInferRequests.Parsed(new InferRequest("m", null, null,
+                Map.of("tag", "x"), List.of(), List.of(), 0, InferRequest.NO_DEADLINE, Protocol.REST), Set.of(), false);
 
         String text = RestInferResponses.write(response, parsed).body().toString();
 
-        assertThat(text).isEqualTo("{\"model_name\":\"m\",\"model_version\":\"1\",\"id\":\"id-1\",\"outputs\":["
+        assertThat(text).isEqualTo("{\"model_name\":\"m\",\"model_version\":\"1\",\"id\":\"id-1\","
+                + "\"parameters\":{\"tag\":\"x\"},\"outputs\":["
                 + "{\"name\":\"a\",\"datatype\":\"FP32\",\"shape\":[5],"
                 + "\"data\":[\"NaN\",\"Infinity\",\"-Infinity\",-0.0,1.0E-7]},"
                 + "{\"name\":\"c\",\"datatype\":\"INT32\",\"shape\":[1],\"data\":[-3]},"
-                + "{\"name\":\"b\",\"datatype\":\"FP16\",\"shape\":[2],\"data\":[0.5,-65504.0]}]}");
-        assertThat(JSON.readTree(text).path("outputs").size()).isEqualTo(3);
+                + "{\"name\":\"b\",\"datatype\":\"FP16\",\"shape\":[2],\"data\":[0.5,-65504.0]},"
+                + "{\"name\":\"d\",\"datatype\":\"BF16\",\"shape\":[2],\"data\":[1.5,-0.375]}]}");
+        assertThat(JSON.readTree(text).path("outputs").size()).isEqualTo(4);
+    }
+
+    @Test
+    void aBufferTooSmallForTheFloatsGrows() throws Exception {
+        float[] values = new float[1000];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = -1.2345678e-20f * (i + 1);
+        }
+        Tensor out = new Tensor("a", Datatype.FP32, new long[] {values.length}, floats(values));
+        ByteBuf body = Unpooled.buffer(4);
+        try (JsonGenerator json = new JsonFactory().createGenerator((OutputStream) new ByteBufOutputStream(body),
+                JsonEncoding.UTF8)) {
+            json.writeStartObject();
+            json.writeFieldName("data");
+            JsonTensors.write(json, body, out);
+            json.writeEndObject();
+        }
+
+        JsonNode data = JSON.readTree(body.toString(StandardCharsets.US_ASCII)).path("data");
+        assertThat(data.size()).isEqualTo(values.length);
+        for (int i = 0; i < values.length; i++) {
+            assertThat(data.get(i).floatValue()).isEqualTo(values[i]);
+        }
     }
 
     private static ByteBuffer floats(float... values) {
