@@ -1,5 +1,6 @@
 package io.sluice.admission;
 
+import io.sluice.batching.ModelScheduler;
 import io.sluice.config.ModelSettings;
 import io.sluice.inference.InferResponse;
 import io.sluice.inference.InferenceException;
@@ -30,6 +31,11 @@ import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
  * request may wait in the bulkhead itself and enters the scheduler when a permit comes back:
  * {@link #capacity()} is {@code max-concurrent + queue-size + 1}.
  *
+ * <p>With {@code admission.shedding.enabled} (the default) a request that finds the bulkhead full
+ * switches the model to shedding ({@link ShedMode}): it queues only {@code shedding.queue-size} requests
+ * behind the running batches until its instances are idle again part of the time, and turns away the
+ * rest the same way (503 {@code bulkhead_full}).
+ *
  * <p>With {@code admission.adaptive.enabled} an {@link AdaptiveLimit} sits in front of the bulkhead and
  * rejects the same way (503 {@code bulkhead_full}) once its limit is reached; it learns from the latency
  * of every request it let in, from admission to answer.
@@ -52,6 +58,8 @@ public final class ModelGuard {
     private final Supplier<Duration> drainTime;
     private final Guard guard;
     private final AdaptiveLimit adaptive;
+    private final ShedMode shed;
+    private final ModelScheduler scheduler;
     private final LongSupplier clock;
     private final AtomicInteger held = new AtomicInteger();
     private final AtomicInteger released = new AtomicInteger();
@@ -59,29 +67,34 @@ public final class ModelGuard {
     /**
      * The guard of a model with these settings.
      *
-     * @param drainTime how long the model's queue takes to drain now; the Retry-After of a full bulkhead
+     * @param scheduler the model's scheduler
      */
-    public static ModelGuard forModel(String model, ModelSettings settings, Supplier<Duration> drainTime) {
-        return new ModelGuard(model, settings.capacity(), settings.admission(), drainTime, System::nanoTime);
+    public static ModelGuard forModel(String model, ModelSettings settings, ModelScheduler scheduler) {
+        return new ModelGuard(model, settings.capacity(), settings.admission(), scheduler, System::nanoTime);
     }
 
     /**
      * @param model the model's name, for messages
      * @param limit requests the bulkhead lets into the scheduler at once
      * @param a timeout and circuit breaker settings
-     * @param drainTime how long the model's queue takes to drain now; the Retry-After of a full bulkhead
-     * @param clock nanoseconds, for the latencies the adaptive limit learns from
+     * @param scheduler the model's scheduler: how long its queue takes to drain (the Retry-After of a
+     *     full bulkhead) and how long its instances wait for work (which ends the shedding)
+     * @param clock nanoseconds, the scheduler's clock; for the latencies the adaptive limit learns from
      */
-    public ModelGuard(String model, int limit, ModelSettings.Admission a, Supplier<Duration> drainTime,
+    public ModelGuard(String model, int limit, ModelSettings.Admission a, ModelScheduler scheduler,
             LongSupplier clock) {
         this.model = model;
         this.capacity = limit + 1;
         this.circuitDelay = a.circuitDelay();
-        this.drainTime = drainTime;
+        this.drainTime = scheduler::retryAfter;
+        this.scheduler = scheduler;
         this.clock = clock;
         ModelSettings.Adaptive ad = a.adaptive();
         this.adaptive = ad.enabled()
                 ? new AdaptiveLimit(Math.min(ad.minLimit(), capacity), capacity, ad.tolerance(), ad.window())
+                : null;
+        this.shed = a.shedding().enabled()
+                ? new ShedMode(capacity, a.shedding(), scheduler.instances(), clock, scheduler::idleNanos)
                 : null;
         Guard.Builder builder = Guard.create()
                 .withDescription("sluice model " + model)
@@ -125,9 +138,18 @@ public final class ModelGuard {
         return adaptive;
     }
 
-    /** Requests let in at once now: the adaptive limit when it is on, else the bulkhead's capacity. */
+    /** Whether the model is shedding now (see {@link ShedMode}). */
+    public boolean shedding() {
+        return shed != null && shed.shedding();
+    }
+
+    /**
+     * Requests let in at once now: the bulkhead's capacity, or while the model sheds the requests running
+     * plus the shedding queue, or the adaptive limit when it is on and lower.
+     */
     public int limit() {
-        return adaptive == null ? capacity : adaptive.limit();
+        int limit = shed == null ? capacity : shed.limit(scheduler.runningRequests());
+        return adaptive == null ? limit : Math.min(limit, adaptive.limit());
     }
 
     /**
@@ -136,8 +158,13 @@ public final class ModelGuard {
      */
     public Uni<InferResponse> run(Supplier<Uni<InferResponse>> work) {
         return Uni.createFrom().emitter(emitter -> {
-            if (held.get() >= capacity) { // before the adaptive limit, which must not count what never ran
-                emitter.fail(full());
+            int now = held.get();
+            boolean full = now >= capacity;
+            if (full || shed != null && !shed.admits(now, scheduler.runningRequests())) {
+                if (shed != null) { // before the adaptive limit, which must not count what never ran
+                    shed.turnedAway(now);
+                }
+                emitter.fail(full ? full() : overloaded());
                 return;
             }
             if (adaptive != null && !adaptive.tryAcquire()) {
@@ -231,6 +258,12 @@ public final class ModelGuard {
     private InferenceException.Unavailable full() {
         return new InferenceException.Unavailable(InferenceException.Unavailable.Reason.BULKHEAD_FULL,
                 "model '" + model + "' is at capacity (" + capacity + " requests admitted)", drainTime.get());
+    }
+
+    private InferenceException.Unavailable overloaded() {
+        return new InferenceException.Unavailable(InferenceException.Unavailable.Reason.BULKHEAD_FULL,
+                "model '" + model + "' is overloaded: until it catches up it queues at most " + shed.queueSize()
+                        + (shed.queueSize() == 1 ? " request" : " requests"), drainTime.get());
     }
 
     private static Throwable unwrap(Throwable t) {

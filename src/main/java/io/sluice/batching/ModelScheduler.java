@@ -8,6 +8,8 @@ import java.util.List;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
@@ -42,6 +44,7 @@ public final class ModelScheduler implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(ModelScheduler.class);
     private static final double EWMA_WEIGHT = 0.2;
+    private static final long NOT_IDLE = Long.MIN_VALUE;
 
     private final String model;
     private final DynamicBatcher batcher;
@@ -53,6 +56,9 @@ public final class ModelScheduler implements AutoCloseable {
     private final Condition changed = lock.newCondition();
     private final List<Thread> threads = new ArrayList<>();
     private final AtomicInteger running = new AtomicInteger();
+    private final AtomicInteger runningRequests = new AtomicInteger();
+    private final AtomicLong idleNanos = new AtomicLong();
+    private final AtomicLongArray idleSince;
     private volatile double nanosPerRow = 0;
     private volatile boolean closed;
 
@@ -64,8 +70,11 @@ public final class ModelScheduler implements AutoCloseable {
         this.listener = listener;
         this.clock = clock;
         this.instances = instances;
+        this.idleSince = new AtomicLongArray(instances);
         for (int i = 0; i < instances; i++) {
-            Thread t = threadFactory.newThread(this::serve);
+            idleSince.set(i, NOT_IDLE);
+            int instance = i;
+            Thread t = threadFactory.newThread(() -> serve(instance));
             threads.add(t);
             t.start();
         }
@@ -121,19 +130,44 @@ public final class ModelScheduler implements AutoCloseable {
         return running.get();
     }
 
+    /** Requests in the batches running now. */
+    public int runningRequests() {
+        return runningRequests.get();
+    }
+
+    /** Concurrent runs of the model. */
+    public int instances() {
+        return instances;
+    }
+
+    /**
+     * Nanoseconds the instances have spent waiting for work, summed over the instances, up to {@code now}
+     * (on this scheduler's clock), counting the waits still going on.
+     */
+    public long idleNanos(long now) {
+        long total = idleNanos.get();
+        for (int i = 0; i < idleSince.length(); i++) {
+            long since = idleSince.get(i);
+            if (since != NOT_IDLE) {
+                total += Math.max(0, now - since);
+            }
+        }
+        return total;
+    }
+
     /** How long the current queue should take to drain, from the recent time per row; at least 1 s. */
     public Duration retryAfter() {
         double drainNanos = batcher.size() * nanosPerRow / instances;
         return Duration.ofSeconds(Math.max(1, (long) Math.ceil(drainNanos / 1e9)));
     }
 
-    private void serve() {
+    private void serve(int instance) {
         List<Job> expired = new ArrayList<>();
         while (true) {
             List<Job> batch;
             lock.lock();
             try {
-                batch = nextBatch(expired);
+                batch = nextBatch(instance, expired);
             } catch (InterruptedException e) {
                 return;
             } finally {
@@ -150,14 +184,21 @@ public final class ModelScheduler implements AutoCloseable {
         }
     }
 
-    /** Waits for a batch; null once closed and drained. Called with the lock held. */
-    private List<Job> nextBatch(List<Job> expired) throws InterruptedException {
+    /**
+     * Waits for a batch, counting the wait as {@code instance}'s idle time; null once closed and drained.
+     * Called with the lock held.
+     */
+    private List<Job> nextBatch(int instance, List<Job> expired) throws InterruptedException {
         while (true) {
             DynamicBatcher.Decision decision = batcher.next(clock.getAsLong(), expired);
             if (closed && decision instanceof DynamicBatcher.Wait wait) {
                 decision = batcher.next(wait.untilNanos(), expired); // draining: no more waiting for company
             }
             if (decision instanceof DynamicBatcher.Run run) {
+                long since = idleSince.getAndSet(instance, NOT_IDLE);
+                if (since != NOT_IDLE) {
+                    idleNanos.addAndGet(Math.max(0, clock.getAsLong() - since));
+                }
                 return run.jobs();
             }
             if (!expired.isEmpty()) {
@@ -165,6 +206,9 @@ public final class ModelScheduler implements AutoCloseable {
             }
             if (closed) {
                 return null;
+            }
+            if (idleSince.get(instance) == NOT_IDLE) {
+                idleSince.set(instance, clock.getAsLong());
             }
             if (decision instanceof DynamicBatcher.Wait wait) {
                 changed.awaitNanos(wait.untilNanos() - clock.getAsLong());
@@ -184,6 +228,7 @@ public final class ModelScheduler implements AutoCloseable {
         InferenceException failure = null;
         long nanos = 0;
         running.incrementAndGet();
+        runningRequests.addAndGet(jobs.size());
         try {
             List<Tensor> inputs = Batches.stack(jobs);
             long start = clock.getAsLong();
@@ -206,6 +251,7 @@ public final class ModelScheduler implements AutoCloseable {
             failure = new InferenceException.RuntimeFailure("model '" + model + "' failed: " + e.getMessage(), e);
         } finally {
             running.decrementAndGet();
+            runningRequests.addAndGet(-jobs.size());
             nanosPerRow = nanosPerRow == 0 ? nanos / (double) rows
                     : (1 - EWMA_WEIGHT) * nanosPerRow + EWMA_WEIGHT * nanos / (double) rows;
             listener.ran(jobs.size(), rows, nanos);

@@ -64,6 +64,29 @@ public interface ModelConfig {
         /** Gradient-style adaptive concurrency limit inside the bulkhead; off by default. */
         Adaptive adaptive();
 
+        /** What the model admits once its bulkhead has overflowed, until it catches up; on by default. */
+        Shedding shedding();
+
+        /**
+         * When a request finds the bulkhead full, the model is overloaded: from then on it admits a
+         * request only while fewer than {@code queue-size} wait for an instance, so those it admits
+         * wait for one short batch instead of a full queue, until its instances have waited for work
+         * more than a tenth of a 500 ms window (see {@code io.sluice.admission.ShedMode}). A closed
+         * loop within the bulkhead never overflows it, and never sees the smaller queue.
+         */
+        interface Shedding {
+            /** Whether an overflow switches the model to the smaller queue; default true. */
+            Optional<Boolean> enabled();
+
+            /**
+             * Requests that may wait for an instance while shedding; default on {@code cpu}: the
+             * instances (one request ready for each, since a batch on CPU costs about its rows' time), on
+             * {@code cuda} and {@code tensorrt}: instances × max batch size.
+             */
+            @WithName("queue-size")
+            Optional<Integer> queueSize();
+        }
+
         /**
          * Lets in as many requests at once as the model answers within {@code tolerance} × its no-load
          * latency (see {@code io.sluice.admission.AdaptiveLimit}); the bulkhead stays the upper bound.

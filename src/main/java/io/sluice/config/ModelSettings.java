@@ -43,19 +43,29 @@ public record ModelSettings(
      * @param requestVolume calls in the breaker's window
      * @param failureRatio failing share that opens it
      * @param circuitDelay how long it stays open
+     * @param adaptive the adaptive concurrency limit
+     * @param shedding what the model admits after its bulkhead overflowed
      */
     public record Admission(int maxConcurrent, Duration timeout, boolean circuitBreaker, int requestVolume,
-            double failureRatio, Duration circuitDelay, Adaptive adaptive) {
+            double failureRatio, Duration circuitDelay, Adaptive adaptive, Shedding shedding) {
 
         public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
         public static final int DEFAULT_REQUEST_VOLUME = 20;
         public static final double DEFAULT_FAILURE_RATIO = 0.5;
         public static final Duration DEFAULT_CIRCUIT_DELAY = Duration.ofSeconds(5);
 
-        /** Guards without an adaptive limit. */
+        /** Guards without an adaptive limit and without shedding: the bulkhead alone. */
         public Admission(int maxConcurrent, Duration timeout, boolean circuitBreaker, int requestVolume,
                 double failureRatio, Duration circuitDelay) {
-            this(maxConcurrent, timeout, circuitBreaker, requestVolume, failureRatio, circuitDelay, Adaptive.OFF);
+            this(maxConcurrent, timeout, circuitBreaker, requestVolume, failureRatio, circuitDelay, Adaptive.OFF,
+                    Shedding.OFF);
+        }
+
+        /** Guards with this adaptive limit and without shedding. */
+        public Admission(int maxConcurrent, Duration timeout, boolean circuitBreaker, int requestVolume,
+                double failureRatio, Duration circuitDelay, Adaptive adaptive) {
+            this(maxConcurrent, timeout, circuitBreaker, requestVolume, failureRatio, circuitDelay, adaptive,
+                    Shedding.OFF);
         }
 
         public Admission {
@@ -91,6 +101,29 @@ public record ModelSettings(
             if (!(tolerance > 1)) {
                 throw new IllegalArgumentException("admission.adaptive.tolerance must be > 1, was " + tolerance);
             }
+        }
+    }
+
+    /**
+     * What a model admits after its bulkhead overflowed (see {@code io.sluice.admission.ShedMode}).
+     *
+     * @param enabled whether an overflow switches the model to shedding
+     * @param queueSize requests that may wait for an instance while shedding
+     */
+    public record Shedding(boolean enabled, int queueSize) {
+
+        static final Shedding OFF = new Shedding(false, 1);
+
+        public Shedding {
+            requirePositive("admission.shedding.queue-size", queueSize);
+        }
+
+        /**
+         * The default queue while shedding: on CPU, where a batch costs about its rows' time, one request
+         * ready per instance; on a GPU a full batch per instance.
+         */
+        static int defaultQueueSize(ExecutionProvider provider, int instances, int maxBatchSize) {
+            return provider == ExecutionProvider.CPU ? instances : instances * maxBatchSize;
         }
     }
 
@@ -145,9 +178,10 @@ public record ModelSettings(
         ModelConfig o = config.models().get(model);
         int instances = pick(o, d, c -> c.batching().instances(), DEFAULT_INSTANCES);
         int maxBatchSize = pick(o, d, c -> c.batching().maxBatchSize(), DEFAULT_MAX_BATCH_SIZE);
+        ExecutionProvider provider = pick(o, d, c -> c.execution().provider(), DEFAULT_PROVIDER);
         return new ModelSettings(
                 pick(o, d, ModelConfig::required, DEFAULT_REQUIRED),
-                pick(o, d, c -> c.execution().provider(), DEFAULT_PROVIDER),
+                provider,
                 pick(o, d, c -> c.execution().deviceId(), DEFAULT_DEVICE_ID),
                 pick(o, d, c -> c.execution().onGpuUnavailable(), DEFAULT_ON_GPU_UNAVAILABLE),
                 first(o, d, c -> c.execution().gpuMemoryLimit()),
@@ -177,7 +211,11 @@ public record ModelSettings(
                                 pick(o, d, c -> c.admission().adaptive().enabled(), false),
                                 pick(o, d, c -> c.admission().adaptive().minLimit(), instances),
                                 pick(o, d, c -> c.admission().adaptive().tolerance(), Adaptive.DEFAULT_TOLERANCE),
-                                pick(o, d, c -> c.admission().adaptive().window(), Adaptive.DEFAULT_WINDOW))),
+                                pick(o, d, c -> c.admission().adaptive().window(), Adaptive.DEFAULT_WINDOW)),
+                        new Shedding(
+                                pick(o, d, c -> c.admission().shedding().enabled(), true),
+                                pick(o, d, c -> c.admission().shedding().queueSize(),
+                                        Shedding.defaultQueueSize(provider, instances, maxBatchSize)))),
                 pick(o, d, c -> c.cache().enabled(), false),
                 pick(o, d, c -> c.cache().minUses(), DEFAULT_CACHE_MIN_USES));
     }

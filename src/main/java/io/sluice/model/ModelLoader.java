@@ -96,7 +96,7 @@ public class ModelLoader {
             ModelScheduler scheduler = new ModelScheduler(model.name(), policy, s.instances(),
                     tracing.traced(model.name(), model.version(), (inputs, outputs, traces) -> session.run(inputs, outputs)),
                     schedulerMetrics(model.name()), System::nanoTime, RuntimeThreads.forModel(model.name()));
-            model.loaded(session, scheduler, ModelGuard.forModel(model.name(), s, scheduler::retryAfter), batchable);
+            model.loaded(session, scheduler, ModelGuard.forModel(model.name(), s, scheduler), batchable);
             transition(model, ModelState.WARMING, null);
             start = System.nanoTime();
             if (s.warmupEnabled()) {

@@ -75,7 +75,7 @@ class ModelGuardTest {
             }
             return inputs;
         }, (requests, rows, nanos) -> { }, clock::get, Thread::new);
-        return new ModelGuard("m", limit, admission, scheduler::retryAfter, clock::get);
+        return new ModelGuard("m", limit, admission, scheduler, clock::get);
     }
 
     private static ModelSettings.Admission admission(boolean breaker) {
@@ -238,6 +238,65 @@ class ModelGuardTest {
         await().atMost(WAIT).until(() -> adaptive.inflight() == 0 && guard.held() == 0);
         assertThat(adaptive.noLoadNanos()).isEqualTo(5_000_000);
         assertThat(ran).containsExactly(1, FAIL);
+    }
+
+    @Test
+    void aFullBulkheadSwitchesToTheSheddingQueueUntilTheInstancesIdleForAWindow() {
+        ModelGuard guard = guard(3, new ModelSettings.Admission(3, Duration.ofMinutes(1), false, 4, 0.5,
+                Duration.ofSeconds(7), new ModelSettings.Adaptive(false, 1, 2.0, 10), new ModelSettings.Shedding(true, 1)));
+        List<Call> admitted = List.of(call(guard, 1), call(guard, 2), call(guard, 3), call(guard, 4));
+        assertThat(guard.shedding()).isFalse();
+        Call overflow = call(guard, 5); // the bulkhead's 4 are held: turned away, and the model sheds
+        assertThat(overflow.result).failsWithin(WAIT).withThrowableThat().havingCause()
+                .isInstanceOfSatisfying(InferenceException.Unavailable.class,
+                        u -> assertThat(u.getMessage()).contains("model 'm' is at capacity (4 requests admitted)"));
+        assertThat(guard.shedding()).isTrue();
+
+        runs.release(1);
+        assertThat(admitted.get(0).result).succeedsWithin(WAIT);
+        await().atMost(WAIT).until(() -> guard.held() == 3 && scheduler.runningRequests() == 1);
+        assertThat(guard.limit()).isEqualTo(2); // the one running and a queue of one
+        Call overQueue = call(guard, 6); // 3 held: under the bulkhead's 4, but 2 of them wait
+        assertThat(overQueue.result).failsWithin(WAIT).withThrowableThat().havingCause()
+                .isInstanceOfSatisfying(InferenceException.Unavailable.class, u -> {
+                    assertThat(u.reason()).isEqualTo(InferenceException.Unavailable.Reason.BULKHEAD_FULL);
+                    assertThat(u.retryAfter()).isPositive();
+                    assertThat(u.getMessage()).contains(
+                            "model 'm' is overloaded: until it catches up it queues at most 1 request");
+                });
+
+        runs.release(2);
+        await().atMost(WAIT).until(() -> guard.held() == 1 && scheduler.runningRequests() == 1);
+        Call queued = call(guard, 7); // nothing waits: admitted, and waits itself
+        // a whole window later, but the instance never waited for work: still shedding
+        clock.addAndGet(ShedMode.WINDOW_NANOS);
+        Call overQueueAgain = call(guard, 8);
+        assertThat(overQueueAgain.result).failsWithin(WAIT);
+        assertThat(guard.held()).isEqualTo(2);
+        assertThat(guard.shedding()).isTrue();
+
+        runs.release(2);
+        assertThat(queued.result).succeedsWithin(WAIT);
+        await().atMost(WAIT).until(() -> guard.held() == 0 && waiting() == 1);
+        // idle for a whole window: the first arrival after it ends the shedding
+        clock.addAndGet(ShedMode.WINDOW_NANOS);
+        Call caughtUp = call(guard, 9);
+        assertThat(guard.shedding()).isFalse();
+        assertThat(guard.limit()).isEqualTo(4);
+        List<Call> more = List.of(call(guard, 10), call(guard, 11), call(guard, 12));
+        assertThat(guard.held()).isEqualTo(4);
+        runs.release(4);
+        assertThat(caughtUp.result).succeedsWithin(WAIT);
+        more.forEach(c -> assertThat(c.result).succeedsWithin(WAIT));
+        await().atMost(WAIT).until(() -> guard.held() == 0);
+        assertThat(guard.released()).isEqualTo(4 + 1 + 4);
+        assertThat(ran).containsExactly(1, 2, 3, 4, 7, 9, 10, 11, 12);
+    }
+
+    /** Instances waiting for work now: each adds a nanosecond of idle time per nanosecond. */
+    private long waiting() {
+        long now = clock.get();
+        return scheduler.idleNanos(now + 1) - scheduler.idleNanos(now);
     }
 
     @Test

@@ -49,6 +49,30 @@ class ModelSettingsTest {
     }
 
     @Test
+    void sheddingIsOnWithAQueueOfTheInstancesOnCpuAndOfFullBatchesOnAGpu() {
+        SluiceConfig config = config(Map.of(
+                "sluice.model-defaults.batching.instances", "2",
+                "sluice.model-defaults.batching.max-batch-size", "8",
+                "sluice.models.gpu.execution.provider", "cuda",
+                "sluice.models.trt.execution.provider", "tensorrt",
+                "sluice.models.three.batching.instances", "3",
+                "sluice.models.tuned.admission.shedding.queue-size", "6",
+                "sluice.models.off.admission.shedding.enabled", "false"));
+        assertThat(ModelSettings.resolve(config, "cpu").admission().shedding())
+                .isEqualTo(new ModelSettings.Shedding(true, 2));
+        assertThat(ModelSettings.resolve(config, "gpu").admission().shedding())
+                .isEqualTo(new ModelSettings.Shedding(true, 16));
+        assertThat(ModelSettings.resolve(config, "trt").admission().shedding().queueSize()).isEqualTo(16);
+        assertThat(ModelSettings.resolve(config, "three").admission().shedding())
+                .isEqualTo(new ModelSettings.Shedding(true, 3));
+        assertThat(ModelSettings.resolve(config, "tuned").admission().shedding().queueSize()).isEqualTo(6);
+        assertThat(ModelSettings.resolve(config, "off").admission().shedding().enabled()).isFalse();
+        assertThatThrownBy(() -> ModelSettings.resolve(config(Map.of(
+                "sluice.models.m.admission.shedding.queue-size", "0")), "m"))
+                .hasMessageContaining("admission.shedding.queue-size must be >= 1");
+    }
+
+    @Test
     void adaptiveSettingsThatCannotWorkAreRefusedByName() {
         assertThatThrownBy(() -> ModelSettings.resolve(config(Map.of(
                 "sluice.models.m.admission.adaptive.tolerance", "1.0")), "m"))

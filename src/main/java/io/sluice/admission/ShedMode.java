@@ -1,0 +1,116 @@
+package io.sluice.admission;
+
+import io.sluice.config.ModelSettings;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+import java.util.function.LongUnaryOperator;
+
+/**
+ * Whether a model is shedding, and so whether it admits one more request. A model starts shedding when
+ * a request finds its bulkhead full: more arrives than it answers, and a full queue would make everyone
+ * it admits wait for the whole queue. While shedding it admits a request only while fewer than {@link
+ * ModelSettings.Shedding#queueSize()} admitted requests are not yet running, so an admitted request waits
+ * for one short batch, and the rest are turned away as fast as before. Every {@link #WINDOW_NANOS} it looks
+ * at how long its instances waited for work: when they were idle more than {@link #IDLE_SHARE_TO_STOP} of
+ * the window, less arrives than the model can answer, and the first arrival after that window ends the
+ * shedding.
+ *
+ * <p>A closed loop of clients within the bulkhead never overflows it and never meets the smaller queue.
+ * The queue limit counts only requests that wait, never those running, so an instance that finishes
+ * while the other still runs a long batch is fed at once: an instance waits for work only when nothing
+ * is queued for it and nothing is being turned away for it. Under overload the idle share so stays near
+ * zero; under a lighter load it is what the load leaves over.
+ *
+ * <p>The state is a volatile flag and a window looked at by one thread at a time: two arrivals that
+ * race may both see the old state, which costs at most one request admitted over the limit or turned
+ * away under it.
+ */
+final class ShedMode {
+
+    /** How long a look at the instances' idle time spans. */
+    static final long WINDOW_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+    /** The idle share of a window above which the shedding ends. */
+    static final double IDLE_SHARE_TO_STOP = 0.1;
+
+    private final int capacity;
+    private final int queueSize;
+    private final int instances;
+    private final LongSupplier clock;
+    private final LongUnaryOperator idleNanos;
+    private volatile boolean shedding;
+    private long windowStart;
+    private long windowIdle;
+
+    /**
+     * @param capacity requests the bulkhead admits at once
+     * @param settings the queue size while shedding
+     * @param instances the model's instances
+     * @param clock nanoseconds, the clock of {@code idleNanos}
+     * @param idleNanos the instances' idle time up to a time on {@code clock}, summed over the instances
+     */
+    ShedMode(int capacity, ModelSettings.Shedding settings, int instances, LongSupplier clock,
+            LongUnaryOperator idleNanos) {
+        this.capacity = capacity;
+        this.queueSize = settings.queueSize();
+        this.instances = instances;
+        this.clock = clock;
+        this.idleNanos = idleNanos;
+    }
+
+    /**
+     * Whether an arrival that finds {@code held} admitted, {@code running} of them in running batches, may
+     * enter, as far as shedding goes (the bulkhead still has its say). Ends the shedding once a window
+     * shows idle instances.
+     */
+    boolean admits(int held, int running) {
+        if (shedding) {
+            long now = clock.getAsLong();
+            if (now - windowStart >= WINDOW_NANOS) {
+                look(now);
+            }
+        }
+        return !shedding || held - running < queueSize;
+    }
+
+    private synchronized void look(long now) {
+        long span = now - windowStart;
+        if (!shedding || span < WINDOW_NANOS) {
+            return; // another arrival looked first
+        }
+        long idle = idleNanos.applyAsLong(now);
+        if (idle - windowIdle > IDLE_SHARE_TO_STOP * instances * span) {
+            shedding = false;
+        } else {
+            windowStart = now;
+            windowIdle = idle;
+        }
+    }
+
+    /** An arrival found {@code held} admitted and is turned away; a full bulkhead starts the shedding. */
+    void turnedAway(int held) {
+        if (held >= capacity && !shedding) {
+            start();
+        }
+    }
+
+    private synchronized void start() {
+        if (!shedding) {
+            windowStart = clock.getAsLong();
+            windowIdle = idleNanos.applyAsLong(windowStart);
+            shedding = true;
+        }
+    }
+
+    int queueSize() {
+        return queueSize;
+    }
+
+    boolean shedding() {
+        return shedding;
+    }
+
+    /** Requests admitted at once now, with {@code running} in running batches. */
+    int limit(int running) {
+        return shedding ? Math.min(capacity, running + queueSize) : capacity;
+    }
+}

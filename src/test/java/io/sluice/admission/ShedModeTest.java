@@ -1,0 +1,95 @@
+package io.sluice.admission;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.sluice.config.ModelSettings;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The shedding switch on its own, with an injected clock and idle time: what starts it, what it admits,
+ * what ends it.
+ */
+class ShedModeTest {
+
+    private static final long WINDOW = ShedMode.WINDOW_NANOS;
+
+    private final AtomicLong clock = new AtomicLong(1_000);
+    private final AtomicLong idle = new AtomicLong();
+    /** A bulkhead of 33 (2 instances x 8, 16 waiting, 1 in the bulkhead), a queue of 2 while shedding. */
+    private final ShedMode mode = new ShedMode(33, new ModelSettings.Shedding(true, 2), 2, clock::get, now -> idle.get());
+
+    @Test
+    void aClosedLoopWithinTheBulkheadNeverStartsIt() {
+        for (int held = 0; held < 33; held++) {
+            assertThat(mode.admits(held, 0)).isTrue();
+            mode.turnedAway(held); // a rejection for another reason than a full bulkhead
+            clock.addAndGet(WINDOW);
+        }
+        assertThat(mode.shedding()).isFalse();
+        assertThat(mode.limit(16)).isEqualTo(33);
+    }
+
+    @Test
+    void whileSheddingOnlyTheRequestsWaitingCount() {
+        mode.turnedAway(33);
+        assertThat(mode.shedding()).isTrue();
+        assertThat(mode.admits(32, 16)).isFalse(); // the full queue drains first
+        assertThat(mode.admits(17, 16)).isTrue(); // two long batches run, one request waits
+        assertThat(mode.admits(18, 16)).isFalse();
+        assertThat(mode.admits(9, 8)).isTrue(); // one instance finished: fed at once
+        assertThat(mode.admits(1, 0)).isTrue();
+        assertThat(mode.admits(2, 0)).isFalse();
+        assertThat(mode.limit(3)).isEqualTo(5);
+        assertThat(mode.limit(32)).isEqualTo(33);
+    }
+
+    @Test
+    void itHoldsWhileTheInstancesAreBusy() {
+        mode.turnedAway(33);
+        for (int window = 0; window < 10; window++) {
+            clock.addAndGet(WINDOW);
+            idle.addAndGet((long) (0.1 * 2 * WINDOW)); // exactly the 10 % idle share, not above it
+            assertThat(mode.admits(4, 2)).isFalse();
+        }
+        assertThat(mode.shedding()).isTrue();
+    }
+
+    @Test
+    void itEndsAtTheFirstArrivalAfterAWindowWithTheInstancesIdleMoreThanATenth() {
+        mode.turnedAway(33);
+        clock.addAndGet(WINDOW - 1);
+        idle.addAndGet(2 * WINDOW); // idle, but the window is not over yet
+        assertThat(mode.admits(4, 2)).isFalse();
+        clock.addAndGet(1);
+        assertThat(mode.admits(4, 2)).isTrue();
+        assertThat(mode.shedding()).isFalse();
+        assertThat(mode.limit(2)).isEqualTo(33);
+    }
+
+    @Test
+    void eachWindowIsJudgedOnItsOwnIdleTime() {
+        idle.set(50 * WINDOW); // idle before the overload counts for nothing
+        mode.turnedAway(33);
+        clock.addAndGet(WINDOW);
+        assertThat(mode.admits(4, 2)).isFalse();
+        clock.addAndGet(2 * WINDOW); // a window twice as long: 0.3 W idle over 2 instances x 2 W is 7.5 %
+        idle.addAndGet((long) (0.15 * 2 * WINDOW));
+        assertThat(mode.admits(4, 2)).isFalse();
+        clock.addAndGet(WINDOW);
+        idle.addAndGet((long) (0.25 * 2 * WINDOW));
+        assertThat(mode.admits(4, 2)).isTrue();
+    }
+
+    @Test
+    void turnedAwayUnderTheBulkheadWhileSheddingDoesNotRestartTheWindow() {
+        mode.turnedAway(33);
+        clock.addAndGet(WINDOW / 2);
+        mode.turnedAway(4);
+        mode.turnedAway(33);
+        clock.addAndGet(WINDOW / 2);
+        idle.addAndGet(WINDOW);
+        assertThat(mode.admits(4, 2)).isTrue();
+        assertThat(mode.shedding()).isFalse();
+    }
+}
