@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -111,6 +112,36 @@ class ModelSchedulerTest {
         running.get(5, TimeUnit.SECONDS);
         assertThat(value(submit(3).get(5, TimeUnit.SECONDS))).isEqualTo(3);
         assertThat(runs[0]).isEqualTo(2);
+    }
+
+    @Test
+    void itCountsTheInstancesIdleTimeAndTheRequestsRunning() throws Exception {
+        AtomicLong clock = new AtomicLong(1_000);
+        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(4), 2, (inputs, outputs, traces) -> {
+            hold(release);
+            return inputs;
+        }, (requests, rows, nanos) -> { }, clock::get, Thread::new);
+        // both instances wait from the moment they start: each nanosecond adds two of idle time
+        await().atMost(Duration.ofSeconds(5)).until(() -> waiting(clock.get()) == 2);
+        long before = scheduler.idleNanos(clock.get());
+        clock.addAndGet(300);
+        assertThat(scheduler.idleNanos(clock.get())).isEqualTo(before + 600);
+
+        CompletableFuture<List<Tensor>> running = submit(1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.runningRequests() == 1 && waiting(clock.get()) == 1);
+        long busyFrom = scheduler.idleNanos(clock.get());
+        clock.addAndGet(1_000); // one instance runs, one waits
+        assertThat(scheduler.idleNanos(clock.get())).isEqualTo(busyFrom + 1_000);
+
+        release.countDown();
+        assertThat(value(running.get(5, TimeUnit.SECONDS))).isEqualTo(1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.runningRequests() == 0 && waiting(clock.get()) == 2);
+        assertThat(scheduler.inflight()).isZero();
+    }
+
+    /** Instances waiting for work at {@code now}. */
+    private long waiting(long now) {
+        return scheduler.idleNanos(now + 1) - scheduler.idleNanos(now);
     }
 
     private ModelScheduler scheduler(int instances, int queueSize, ModelScheduler.BatchRunner runner) {
