@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The 503 rejections end to end, on REST and gRPC: a full bulkhead (while one long request holds the
- * slow model's only instance) and an open circuit breaker (after the reshape model failed at run
+ * slow model's only instance), which also switches the model to shedding until it idles, and an open circuit breaker (after the reshape model failed at run
  * time). Both come back at once with Retry-After / RetryInfo, and other models keep serving.
  */
 @QuarkusTest
@@ -53,6 +53,8 @@ class OverloadStatusTest {
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
         rejected.then().statusCode(503).body("error", containsString("model 'slow' is at capacity (3 requests admitted)"));
         assertThat(Integer.parseInt(rejected.header("Retry-After"))).isPositive();
+        // the overflow switched the model to shedding: the one running plus a queue of one per instance
+        assertThat(gauge("sluice_concurrency_limit\\{model=\"slow\"}")).isEqualTo(2);
 
         ManagedChannel channel = GrpcClients.channel();
         try {
@@ -70,6 +72,11 @@ class OverloadStatusTest {
         assertThat(waiting.get(60, TimeUnit.SECONDS)).isEqualTo(200);
         await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_bulkhead_held\\{model=\"slow\"}") == 0);
         assertThat(gauge("sluice_rejections_total\\{model=\"slow\",reason=\"bulkhead_full\"}")).isEqualTo(2);
+        // idle now: a request after a 500 ms window with the instance waiting for work ends the shedding
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200)).until(() -> {
+            oneRowRest().then().statusCode(200);
+            return gauge("sluice_concurrency_limit\\{model=\"slow\"}") == 3;
+        });
     }
 
     @Test
