@@ -160,8 +160,9 @@ public final class ModelGuard {
         return Uni.createFrom().emitter(emitter -> {
             int now = held.get();
             boolean full = now >= capacity;
+            // both before the adaptive limit, which must not count what never ran
             if (full || shed != null && !shed.admits(now, scheduler.runningRequests())) {
-                if (shed != null) { // before the adaptive limit, which must not count what never ran
+                if (shed != null) {
                     shed.turnedAway(now);
                 }
                 emitter.fail(full ? full() : overloaded());
