@@ -61,13 +61,6 @@ public record ModelSettings(
                     Shedding.OFF);
         }
 
-        /** Guards with this adaptive limit and without shedding. */
-        public Admission(int maxConcurrent, Duration timeout, boolean circuitBreaker, int requestVolume,
-                double failureRatio, Duration circuitDelay, Adaptive adaptive) {
-            this(maxConcurrent, timeout, circuitBreaker, requestVolume, failureRatio, circuitDelay, adaptive,
-                    Shedding.OFF);
-        }
-
         public Admission {
             requirePositive("admission.max-concurrent", maxConcurrent);
             requirePositive("admission.circuit-breaker.request-volume", requestVolume);

@@ -204,7 +204,7 @@ class ModelGuardTest {
     @Test
     void theAdaptiveLimitTurnsAwayWhatIsOverItAndLearnsOnlyFromAnsweredRequests() {
         ModelGuard guard = guard(8, new ModelSettings.Admission(8, Duration.ofMinutes(1), false, 4, 0.5,
-                Duration.ofSeconds(7), new ModelSettings.Adaptive(true, 2, 2.0, 1)));
+                Duration.ofSeconds(7), new ModelSettings.Adaptive(true, 2, 2.0, 1), new ModelSettings.Shedding(false, 1)));
         AdaptiveLimit adaptive = guard.adaptive();
         Call first = call(guard, 1);
         Call second = call(guard, 2);
