@@ -157,6 +157,12 @@ public interface ModelConfig {
         /** Threads across independent operators of one run. */
         @WithName("inter-op")
         Optional<Integer> interOp();
+
+        /**
+         * Nice value (0-19) of the threads that run the model: above the event loops' 0, so that
+         * they answer while the model keeps the cores busy; 0 leaves them at the process's priority.
+         */
+        Optional<Integer> nice();
     }
 
     /** Scheduler settings. */

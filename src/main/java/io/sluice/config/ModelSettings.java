@@ -19,6 +19,7 @@ public record ModelSettings(
         Optional<String> tensorrtEngineCache,
         int intraOpThreads,
         int interOpThreads,
+        int threadNice,
         int maxBatchSize,
         long maxQueueDelayMicros,
         List<Integer> preferredBatchSizes,
@@ -134,6 +135,9 @@ public record ModelSettings(
     public static final int DEFAULT_CACHE_MIN_USES = 2;
     public static final int DEFAULT_INSTANCES = Math.min(2, Runtime.getRuntime().availableProcessors());
     public static final int DEFAULT_INTER_OP_THREADS = 1;
+    public static final int DEFAULT_THREAD_NICE = 10;
+    /** The highest nice value Linux has; lower than 0 would need privilege. */
+    public static final int MAX_THREAD_NICE = 19;
     public static final int DEFAULT_MAX_BATCH_SIZE = 8;
     public static final long DEFAULT_MAX_QUEUE_DELAY_MICROS = 0;
     public static final int DEFAULT_PRIORITY_LEVELS = 1;
@@ -146,6 +150,9 @@ public record ModelSettings(
     public ModelSettings {
         requirePositive("threads.intra-op", intraOpThreads);
         requirePositive("threads.inter-op", interOpThreads);
+        if (threadNice < 0 || threadNice > MAX_THREAD_NICE) {
+            throw new IllegalArgumentException("threads.nice must be between 0 and " + MAX_THREAD_NICE + ", got " + threadNice);
+        }
         requirePositive("batching.max-batch-size", maxBatchSize);
         requirePositive("batching.instances", instances);
         requirePositive("cache.min-uses", cacheMinUses);
@@ -182,6 +189,7 @@ public record ModelSettings(
                 first(o, d, c -> c.execution().tensorrtEngineCache()),
                 pick(o, d, c -> c.threads().intraOp(), defaultIntraOpThreads(instances)),
                 pick(o, d, c -> c.threads().interOp(), DEFAULT_INTER_OP_THREADS),
+                pick(o, d, c -> c.threads().nice(), DEFAULT_THREAD_NICE),
                 maxBatchSize,
                 pick(o, d, c -> c.batching().maxQueueDelayMicros(), DEFAULT_MAX_QUEUE_DELAY_MICROS),
                 pick(o, d, c -> c.batching().preferredBatchSizes(), List.of()),

@@ -95,7 +95,7 @@ public class ModelLoader {
                     : new BatchPolicy(1, 0, List.of(), s.capacity(), s.priorityLevels());
             ModelScheduler scheduler = new ModelScheduler(model.name(), policy, s.instances(),
                     tracing.traced(model.name(), model.version(), (inputs, outputs, traces) -> session.run(inputs, outputs)),
-                    schedulerMetrics(model.name()), System::nanoTime, RuntimeThreads.forModel(model.name()));
+                    schedulerMetrics(model.name()), System::nanoTime, RuntimeThreads.forModel(model.name(), s.threadNice()));
             model.loaded(session, scheduler, ModelGuard.forModel(model.name(), s, scheduler), batchable);
             transition(model, ModelState.WARMING, null);
             start = System.nanoTime();

@@ -50,12 +50,26 @@ public class SessionLoader {
             LOG.warnf("model %s: %s; falling back to cpu", name, unavailable.get());
         }
         try (SessionOptions options = options(settings, used)) {
-            OrtSession session = engine.environment().createSession(file.toString(), options);
+            OrtSession session = create(name, file, options, settings.threadNice());
             Model model = engine.newModel(name);
             model.setBlock(new OrtSymbolBlock(session, (OrtNDManager) model.getNDManager()));
             return new OnnxSession(model, session, engine.environment(), used.label());
         } catch (OrtException e) {
             throw new ModelLoadException("ONNX Runtime cannot load " + file.getFileName() + ": " + e.getMessage());
+        }
+    }
+
+    /** Creates the session on a thread at the model's nice value, which ONNX Runtime's pool inherits. */
+    private OrtSession create(String name, Path file, SessionOptions options, int nice) throws OrtException {
+        try {
+            return RuntimeThreads.callAt(name, nice, () -> engine.environment().createSession(file.toString(), options));
+        } catch (OrtException | RuntimeException e) {
+            throw e;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ModelLoadException("interrupted while ONNX Runtime loaded " + file.getFileName());
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
         }
     }
 

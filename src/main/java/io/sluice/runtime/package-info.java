@@ -2,6 +2,7 @@
  * ONNX Runtime through DJL: the engine ({@link io.sluice.runtime.OnnxEngine}, telemetry off), the
  * once-per-process GPU probe, session creation with the configured execution provider and thread
  * layout ({@link io.sluice.runtime.SessionLoader}), tensor conversion, and the instance threads
- * that are the only threads to run a session ({@link io.sluice.runtime.RuntimeThreads}).
+ * that are the only threads to run a session ({@link io.sluice.runtime.RuntimeThreads}), at a nice
+ * value below the event loops' priority ({@link io.sluice.runtime.ThreadNice}).
  */
 package io.sluice.runtime;

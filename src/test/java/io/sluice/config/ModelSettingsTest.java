@@ -81,4 +81,20 @@ class ModelSettingsTest {
                 "sluice.models.m.admission.adaptive.window", "0")), "m"))
                 .hasMessageContaining("admission.adaptive.window must be >= 1");
     }
+
+    @Test
+    void modelThreadsRunAtNiceTenUnlessAModelSaysOtherwise() {
+        SluiceConfig config = config(Map.of(
+                "sluice.models.foreground.threads.nice", "0",
+                "sluice.models.background.threads.nice", "19"));
+        assertThat(ModelSettings.resolve(config, "m").threadNice()).isEqualTo(10);
+        assertThat(ModelSettings.resolve(config, "foreground").threadNice()).isZero();
+        assertThat(ModelSettings.resolve(config, "background").threadNice()).isEqualTo(19);
+        assertThatThrownBy(() -> ModelSettings.resolve(config(Map.of(
+                "sluice.models.m.threads.nice", "20")), "m"))
+                .hasMessageContaining("threads.nice must be between 0 and 19, got 20");
+        assertThatThrownBy(() -> ModelSettings.resolve(config(Map.of(
+                "sluice.model-defaults.threads.nice", "-5")), "m"))
+                .hasMessageContaining("threads.nice must be between 0 and 19, got -5");
+    }
 }
