@@ -159,8 +159,9 @@ public interface ModelConfig {
         Optional<Integer> interOp();
 
         /**
-         * Nice value (0-19) of the threads that run the model: above the event loops' 0, so that
-         * they answer while the model keeps the cores busy; 0 leaves them at the process's priority.
+         * Nice value (0-19) of the threads that run the model: above the event loops' 0, so that the
+         * event loops get a core first while the model keeps the cores busy; 0 leaves the model's
+         * threads at the process's priority.
          */
         Optional<Integer> nice();
     }
