@@ -162,8 +162,9 @@ public final class ModelGuard {
             boolean full = now >= capacity;
             // both before the adaptive limit, which must not count what never ran
             if (full || shed != null && !shed.admits(now, scheduler.runningRequests())) {
-                if (shed != null) {
-                    shed.turnedAway(now);
+                if (shed != null && shed.turnedAway(now)) {
+                    // what the full bulkhead queued would wait behind all of it: keep the shedding queue's worth
+                    scheduler.trimQueue(shed.queueSize(), this::overloaded);
                 }
                 emitter.fail(full ? full() : overloaded());
                 return;

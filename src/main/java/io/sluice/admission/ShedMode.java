@@ -86,19 +86,22 @@ final class ShedMode {
         }
     }
 
-    /** An arrival found {@code held} admitted and is turned away; a full bulkhead starts the shedding. */
-    void turnedAway(int held) {
-        if (held >= capacity && !shedding) {
-            start();
-        }
+    /**
+     * An arrival found {@code held} admitted and is turned away; a full bulkhead starts the shedding.
+     * Returns true for the one arrival that started it.
+     */
+    boolean turnedAway(int held) {
+        return held >= capacity && !shedding && start();
     }
 
-    private synchronized void start() {
-        if (!shedding) {
-            windowStart = clock.getAsLong();
-            windowIdle = idleNanos.applyAsLong(windowStart);
-            shedding = true;
+    private synchronized boolean start() {
+        if (shedding) {
+            return false;
         }
+        windowStart = clock.getAsLong();
+        windowIdle = idleNanos.applyAsLong(windowStart);
+        shedding = true;
+        return true;
     }
 
     int queueSize() {

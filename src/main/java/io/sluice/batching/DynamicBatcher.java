@@ -63,6 +63,21 @@ final class DynamicBatcher {
         return false;
     }
 
+    /**
+     * Takes the jobs that would run last out of the queue until at most {@code keep} are left: the
+     * newest of the lowest priority level first. Returns them, newest first, for the caller to answer.
+     */
+    List<Job> trim(int keep) {
+        List<Job> cut = new ArrayList<>();
+        for (int i = levels.length - 1; i >= 0 && size > keep; i--) {
+            while (size > keep && !levels[i].isEmpty()) {
+                cut.add(levels[i].pollLast());
+                size--;
+            }
+        }
+        return cut;
+    }
+
     /** Queued jobs. */
     int size() {
         return size;

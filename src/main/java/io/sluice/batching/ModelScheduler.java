@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import org.jboss.logging.Logger;
 
 /**
@@ -113,6 +114,27 @@ public final class ModelScheduler implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * Cuts the queue to {@code keep} requests: those that would run last are taken out and failed with
+     * {@code failure}, newest first. Returns how many were failed (a cancelled one is only dropped).
+     */
+    public int trimQueue(int keep, Supplier<InferenceException> failure) {
+        List<Job> cut;
+        lock.lock();
+        try {
+            cut = batcher.trim(keep);
+        } finally {
+            lock.unlock();
+        }
+        int failed = 0;
+        for (Job job : cut) {
+            if (job.fail(failure.get())) {
+                failed++;
+            }
+        }
+        return failed;
     }
 
     /** Requests waiting in the queue. */

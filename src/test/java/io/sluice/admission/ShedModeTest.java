@@ -23,7 +23,7 @@ class ShedModeTest {
     void aClosedLoopWithinTheBulkheadNeverStartsIt() {
         for (int held = 0; held < 33; held++) {
             assertThat(mode.admits(held, 0)).isTrue();
-            mode.turnedAway(held); // a rejection for another reason than a full bulkhead
+            assertThat(mode.turnedAway(held)).isFalse(); // a rejection for another reason than a full bulkhead
             clock.addAndGet(WINDOW);
         }
         assertThat(mode.shedding()).isFalse();
@@ -83,10 +83,10 @@ class ShedModeTest {
 
     @Test
     void turnedAwayUnderTheBulkheadWhileSheddingDoesNotRestartTheWindow() {
-        mode.turnedAway(33);
+        assertThat(mode.turnedAway(33)).as("the overflow that starts the shedding").isTrue();
         clock.addAndGet(WINDOW / 2);
-        mode.turnedAway(4);
-        mode.turnedAway(33);
+        assertThat(mode.turnedAway(4)).isFalse();
+        assertThat(mode.turnedAway(33)).as("already shedding").isFalse();
         clock.addAndGet(WINDOW / 2);
         idle.addAndGet(WINDOW);
         assertThat(mode.admits(4, 2)).isTrue();

@@ -186,6 +186,26 @@ class DynamicBatcherTest {
         assertThat(got.get()).isEqualTo(List.of());
     }
 
+    @Test
+    void trimmingCutsWhatWouldRunLastAndKeepsTheOrderOfTheRest() {
+        DynamicBatcher b = new DynamicBatcher(new BatchPolicy(1, 0, List.of(), 64, 2));
+        Job high1 = job("s", 1, 0);
+        Job low1 = job("s", 1, 1);
+        Job high2 = job("s", 1, 0);
+        Job low2 = job("s", 1, 1);
+        Job high3 = job("s", 1, 0);
+        for (Job j : List.of(high1, low1, high2, low2, high3)) {
+            b.offer(j, 0);
+        }
+        // the lower level's newest first, then its older, then the higher level's newest
+        assertThat(b.trim(2)).containsExactly(low2, low1, high3);
+        assertThat(b.size()).isEqualTo(2);
+        assertThat(b.trim(2)).isEmpty();
+        assertThat(run(b.next(0, expired))).containsExactly(high1);
+        assertThat(run(b.next(0, expired))).containsExactly(high2);
+        assertThat(b.next(0, expired)).isInstanceOf(DynamicBatcher.Idle.class);
+    }
+
     private DynamicBatcher batcher(int max, long delay, List<Integer> preferred) {
         return new DynamicBatcher(new BatchPolicy(max, delay, preferred, 64, 1));
     }
