@@ -10,7 +10,8 @@ import java.util.function.LongUnaryOperator;
  * a request finds its bulkhead full: more arrives than it answers, and a full queue would make everyone
  * it admits wait for the whole queue. While shedding it admits a request only while fewer than {@link
  * ModelSettings.Shedding#queueSize()} admitted requests are not yet running, so an admitted request waits
- * for one short batch, and the rest are turned away as fast as before. Every {@link #WINDOW_NANOS} it looks
+ * for one short batch, and the rest are turned away as fast as before ({@link ModelGuard} also cuts the
+ * queue to that size when the shedding starts). Every {@link #WINDOW_NANOS} it looks
  * at how long its instances waited for work: when they were idle more than {@link #IDLE_SHARE_TO_STOP} of
  * the window, less arrives than the model can answer, and the first arrival after that window ends the
  * shedding.
