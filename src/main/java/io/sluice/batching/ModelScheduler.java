@@ -118,9 +118,9 @@ public final class ModelScheduler implements AutoCloseable {
 
     /**
      * Cuts the queue to {@code keep} requests: those that would run last are taken out and failed with
-     * {@code failure}, newest first. Returns how many were failed (a cancelled one is only dropped).
+     * {@code failure}, newest first (a cancelled one is only dropped).
      */
-    public int trimQueue(int keep, Supplier<InferenceException> failure) {
+    public void trimQueue(int keep, Supplier<InferenceException> failure) {
         List<Job> cut;
         lock.lock();
         try {
@@ -128,13 +128,9 @@ public final class ModelScheduler implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        int failed = 0;
         for (Job job : cut) {
-            if (job.fail(failure.get())) {
-                failed++;
-            }
+            job.fail(failure.get());
         }
-        return failed;
     }
 
     /** Requests waiting in the queue. */
