@@ -34,6 +34,9 @@ public final class RuntimeThreads {
      * Runs {@code work} on a new thread {@code sluice-load-<model>} at {@code nice} and returns its
      * result. Threads ONNX Runtime starts inside it (the intra-op pool of a session being created)
      * inherit the nice value, so a model's own pool runs at the same priority as its instances.
+     *
+     * <p>An interrupt does not cut the wait short (the interrupt status is kept): the work uses what
+     * the caller frees once this returns, such as the session options, and must be done with them.
      */
     static <T> T callAt(String model, int nice, Callable<T> work) throws Exception {
         ThreadNice.check(nice);
@@ -44,13 +47,24 @@ public final class RuntimeThreads {
         Thread t = new Thread(task, "sluice-load-" + model);
         t.setDaemon(true);
         t.start();
+        boolean interrupted = false;
         try {
-            return task.get();
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof Exception cause) {
-                throw cause;
+            while (true) {
+                try {
+                    return task.get();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (ExecutionException e) {
+                    if (e.getCause() instanceof Exception cause) {
+                        throw cause;
+                    }
+                    throw (Error) e.getCause();
+                }
             }
-            throw (Error) e.getCause();
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }

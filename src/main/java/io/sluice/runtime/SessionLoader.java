@@ -65,9 +65,6 @@ public class SessionLoader {
             return RuntimeThreads.callAt(name, nice, () -> engine.environment().createSession(file.toString(), options));
         } catch (OrtException | RuntimeException e) {
             throw e;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ModelLoadException("interrupted while ONNX Runtime loaded " + file.getFileName());
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }

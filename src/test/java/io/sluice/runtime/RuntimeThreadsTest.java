@@ -2,13 +2,18 @@ package io.sluice.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.sluice.fixtures.ProcThreads;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /** Model threads run at their nice value, and threads they start inherit it; the caller's own priority is untouched. */
@@ -49,6 +54,40 @@ class RuntimeThreadsTest {
         });
         assertThat(name).isEqualTo("sluice-load-m at 5");
         assertThat(childNice).hasValue(5);
+    }
+
+    @Test
+    void anInterruptedCallerStillWaitsForTheWorkWhoseResourcesItFreesAfterwards() throws Exception {
+        CountDownLatch started = new CountDownLatch(1);
+        CountDownLatch finish = new CountDownLatch(1);
+        AtomicBoolean workDone = new AtomicBoolean();
+        AtomicReference<Object> outcome = new AtomicReference<>();
+        AtomicBoolean stillInterrupted = new AtomicBoolean();
+        Thread caller = new Thread(() -> {
+            try {
+                String session = RuntimeThreads.callAt("m", 0, () -> {
+                    started.countDown();
+                    finish.await();
+                    workDone.set(true);
+                    return "session";
+                });
+                outcome.set(session + (workDone.get() ? " after the work" : " before the work"));
+                stillInterrupted.set(Thread.currentThread().isInterrupted());
+            } catch (Exception e) {
+                outcome.set(e);
+            }
+        });
+        caller.start();
+        assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
+        caller.interrupt();
+        // the caller took the interrupt in and went back to waiting, rather than returning
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> caller.getState() == Thread.State.WAITING && !caller.isInterrupted());
+        assertThat(outcome.get()).isNull();
+        finish.countDown();
+        caller.join(TimeUnit.SECONDS.toMillis(10));
+        assertThat(outcome.get()).isEqualTo("session after the work");
+        assertThat(stillInterrupted).as("the interrupt status is kept").isTrue();
     }
 
     @Test
