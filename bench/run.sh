@@ -41,7 +41,8 @@ flags (environment variable in brackets):
   --warmup S            warm-up seconds per scenario [WARMUP=5]
   --server-warmup S     unrecorded c=4 load on every workload/protocol pair before the first scenario [SERVER_WARMUP=150]
   --raw-duration S      raw baseline seconds per thread layout [RAW_DURATION=10]
-  --raw-bracket S       raw c=1 for S s before and after each c=1 scenario; 0 = off [RAW_BRACKET=5]
+  --raw-bracket S       raw for S s before and after each closed-loop scenario (c=1: raw c=1;
+                        c>1: the best raw layout); 0 = off [RAW_BRACKET=5]
   --raw-warmup S        raw baseline warm-up per thread layout [RAW_WARMUP=3]
   --timeout S           per-request timeout [TIMEOUT=30]
   --scenarios LIST      comma list: default-name globs (fp32-s128-*) and/or specs

@@ -122,13 +122,26 @@ final class RawBaseline {
      * see the machine in the same state.
      */
     LoadResult oneCaller(Workload workload, int intraOp, double warmupSeconds, double seconds) throws OrtException {
+        return run(workload, oneCaller(intraOp), warmupSeconds, seconds);
+    }
+
+    /**
+     * {@code layout} alone, {@code seconds} measured after {@code warmupSeconds}: with the best layout, the
+     * raw saturated throughput right next to a server run.
+     */
+    LoadResult run(Workload workload, Layout layout, double warmupSeconds, double seconds) throws OrtException {
         Path file = modelFile(workload.model).orElseThrow(() -> new IllegalStateException(
                 "no " + workload.model + "/<version>/model.onnx under " + settings.modelRepos));
-        try (OrtSession.SessionOptions options = options(intraOp);
+        try (OrtSession.SessionOptions options = options(layout.intraOp());
                 OrtSession session = env.createSession(file.toString(), options)) {
             return new LoadGenerator(warmupSeconds, seconds, settings.timeoutSeconds, settings.maxRequests)
-                    .closed(clients(session, workload), 1);
+                    .closed(clients(session, workload), layout.callers());
         }
+    }
+
+    /** The layout {@link #layouts(int)} calls {@code label} for a model the server runs with {@code serverIntraOp}. */
+    static Optional<Layout> layout(String label, int serverIntraOp) {
+        return layouts(serverIntraOp).stream().filter(l -> l.label().equals(label)).findFirst();
     }
 
     /** The server's session options (inter-op 1, sequential, all graph optimisations) with {@code intraOp}. */

@@ -15,14 +15,19 @@ final class RawComparison {
     static final String LEGEND = String.join("\n",
             "vs raw: throughput scenarios = req/s divided by the raw best req/s of the same workload (any layout);",
             "        latency scenarios (c=1, open loop) = p50 minus the raw c=1 p50 with the server's intra-op",
-            "        threads (same layout, shown as 'intra N'), in ms; c=1 with 'bracket': p50 minus the mean p50 of",
-            "        raw c=1 runs (same intra-op) right before and right after it (--raw-bracket).",
+            "        threads (same layout, shown as 'intra N'), in ms; 'bracket': compared with the mean of raw runs",
+            "        right before and right after the scenario (--raw-bracket): for c=1 the raw c=1 p50 with the",
+            "        same intra-op, for closed loops at c>1 the raw req/s of the best layout; results.json also",
+            "        keeps the ratio to the baseline from the start of the run (vsRawStart).",
             "");
 
-    /** The raw c=1 p50s measured right before and right after one server scenario. */
-    record Bracket(double beforeP50Ms, double afterP50Ms) {
-        double meanMs() {
-            return (beforeP50Ms + afterP50Ms) / 2;
+    /**
+     * Raw runs right before and right after one server scenario: the c=1 p50 in ms for a latency
+     * scenario, the best layout's req/s for a throughput one.
+     */
+    record Bracket(double before, double after) {
+        double mean() {
+            return (before + after) / 2;
         }
     }
 
@@ -30,9 +35,16 @@ final class RawComparison {
     }
 
     static String vsRaw(Scenario s, LoadResult r, RawBaseline.Summary raw, ServerLayout layout, Bracket bracket) {
-        if (bracket != null && r.ok() > 0 && !Double.isNaN(bracket.meanMs())) {
-            return String.format(Locale.ROOT, "%+.3f ms (bracket)", r.percentileMs(50) - bracket.meanMs());
+        if (bracket != null && r.ok() > 0 && bracket.mean() > 0) {
+            return s.isLatencyScenario()
+                    ? String.format(Locale.ROOT, "%+.3f ms (bracket)", r.percentileMs(50) - bracket.mean())
+                    : String.format(Locale.ROOT, "%.2fx (bracket)", r.throughput() / bracket.mean());
         }
+        return vsRawStart(s, r, raw, layout);
+    }
+
+    /** {@link #vsRaw} against the baseline measured at the start of the run, whatever the bracket. */
+    static String vsRawStart(Scenario s, LoadResult r, RawBaseline.Summary raw, ServerLayout layout) {
         if (raw == null || r.ok() == 0) {
             return "-";
         }

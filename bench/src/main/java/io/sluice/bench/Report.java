@@ -179,9 +179,11 @@ final class Report {
         m.put("serverIntraOp", layout.intraOp(s.workload().model));
         m.put("rawIntraOp", raw == null ? null : raw.serverIntraOp());
         m.put("rawSameLayoutP50Ms", raw == null ? null : raw.sameLayoutP50Ms());
-        m.put("rawBracketP50Ms", row.bracket() == null ? null
-                : List.of(row.bracket().beforeP50Ms(), row.bracket().afterP50Ms()));
+        List<Double> bracket = row.bracket() == null ? null : List.of(row.bracket().before(), row.bracket().after());
+        m.put("rawBracketP50Ms", s.isLatencyScenario() ? bracket : null);
+        m.put("rawBracketReqPerSec", s.isLatencyScenario() ? null : bracket);
         m.put("vsRaw", row.result() == null ? "-" : RawComparison.vsRaw(s, row.result(), raw, layout, row.bracket()));
+        m.put("vsRawStart", row.result() == null ? "-" : RawComparison.vsRawStart(s, row.result(), raw, layout));
         m.put("valid", row.problems().isEmpty() && row.skipped() == null);
         m.put("problems", String.join("; ", row.problems()));
         m.put("skipped", row.skipped());
