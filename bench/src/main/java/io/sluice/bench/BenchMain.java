@@ -71,7 +71,9 @@ public final class BenchMain {
         int rawLayouts = distinct.stream()
                 .mapToInt(w -> RawBaseline.layouts(settings.serverLayout.intraOp(w.model)).size()).sum();
         double rawSeconds = rawLayouts * (settings.rawWarmupSeconds + settings.rawDurationSeconds);
-        double loadSeconds = settings.serverWarmupSeconds
+        long closed = scenarios.stream().filter(s -> s.mode() == Scenario.Mode.CLOSED).count();
+        double bracketSeconds = settings.rawBracketSeconds > 0 ? closed * 2 * (2 + settings.rawBracketSeconds) : 0;
+        double loadSeconds = settings.serverWarmupSeconds + bracketSeconds
                 + scenarios.size() * (settings.warmupSeconds + settings.durationSeconds + 1);
         System.out.printf(Locale.ROOT, "%d scenarios over %d workloads: about %.0f s raw baseline + %.0f s load%n",
                 scenarios.size(), workloads, rawSeconds, loadSeconds);
