@@ -16,6 +16,7 @@ cd "$ROOT"
 DURATION="${DURATION:-15}"                 # saturation and 80% load: measured seconds each
 WARMUP="${WARMUP:-120}"                    # closed-loop warm-up before the saturation run (a new JVM compiles for ~2 min)
 OVERLOAD_SECONDS="${OVERLOAD_SECONDS:-60}" # the overload
+OVERLOAD_WARMUP="${OVERLOAD_WARMUP:-30}"   # after saturation: S s at the overload rate, then S s at the moderate load; not judged
 OVERLOAD_FACTOR="${OVERLOAD_FACTOR:-5}"    # overload rate = factor x X
 LOAD_FRACTION="${LOAD_FRACTION:-0.8}"      # moderate load (and recovery) rate = fraction x X
 RECOVERY_SECONDS="${RECOVERY_SECONDS:-10}" # the recovery run right after the overload
@@ -48,6 +49,7 @@ flags (environment variable in brackets):
   --duration S          saturation and 80% load: measured seconds each [DURATION=15]
   --warmup S            closed-loop warm-up before the saturation run [WARMUP=120]
   --overload-seconds S  the overload run [OVERLOAD_SECONDS=60]
+  --overload-warmup S   unjudged overload after saturation, so the rejection path is compiled [OVERLOAD_WARMUP=30]
   --overload-factor F   overload rate = F x X [OVERLOAD_FACTOR=5]
   --load-fraction F     moderate load and recovery rate = F x X [LOAD_FRACTION=0.8]
   --recovery-seconds S  recovery run right after the overload [RECOVERY_SECONDS=10]
@@ -78,6 +80,7 @@ while [[ $# -gt 0 ]]; do
     --duration) DURATION="$2"; shift 2 ;;
     --warmup) WARMUP="$2"; shift 2 ;;
     --overload-seconds) OVERLOAD_SECONDS="$2"; shift 2 ;;
+    --overload-warmup) OVERLOAD_WARMUP="$2"; shift 2 ;;
     --overload-factor) OVERLOAD_FACTOR="$2"; shift 2 ;;
     --load-fraction) LOAD_FRACTION="$2"; shift 2 ;;
     --recovery-seconds) RECOVERY_SECONDS="$2"; shift 2 ;;
@@ -177,6 +180,7 @@ if [[ "$SKIP_OVERLOAD" != 1 ]]; then
     log "saturation, load at ${LOAD_FRACTION} X, overload at ${OVERLOAD_FACTOR} X, recovery"
     bench overload "${COMMON[@]}" --concurrency "$CONCURRENCY" --warmup "$WARMUP" --duration "$DURATION" \
       --load-fraction "$LOAD_FRACTION" --overload-factor "$OVERLOAD_FACTOR" --overload-seconds "$OVERLOAD_SECONDS" \
+      --overload-warmup "$OVERLOAD_WARMUP" \
       --recovery-seconds "$RECOVERY_SECONDS" --overload-workers "$WORKERS" --server-opts="$EXTRA" || status=1
   else
     status=1

@@ -43,6 +43,7 @@ final class Settings {
     double loadFraction = 0.8;
     double overloadFactor = 5;
     double overloadSeconds = 60;
+    double overloadWarmupSeconds = 30;
     double recoverySeconds = 10;
     int overloadWorkers = 0;
     double workerSeconds = 1.0;
@@ -97,6 +98,9 @@ final class Settings {
             "  --load-fraction F      the moderate load, a fraction of the saturated goodput X [0.8]",
             "  --overload-factor F    the overload, a multiple of X [5]",
             "  --overload-seconds S   [60]                  --recovery-seconds S [10]",
+            "  --overload-warmup S    after saturation, S s at the overload rate (then as long at the moderate",
+            "                         load), reported but not judged, so the JIT has compiled the rejection",
+            "                         path before the measured overload; 0 = off [30]",
             "  --overload-workers N   open-loop workers [0 = max(64, rate x --worker-seconds)]",
             "  --worker-seconds S     see --overload-workers [1.0]",
             "  --bucket-seconds S     timeline bucket [0.25]",
@@ -169,6 +173,7 @@ final class Settings {
             case "load-fraction": loadFraction = Double.parseDouble(value); break;
             case "overload-factor": overloadFactor = Double.parseDouble(value); break;
             case "overload-seconds": overloadSeconds = Double.parseDouble(value); break;
+            case "overload-warmup": overloadWarmupSeconds = Double.parseDouble(value); break;
             case "recovery-seconds": recoverySeconds = Double.parseDouble(value); break;
             case "overload-workers": overloadWorkers = Integer.parseInt(value); break;
             case "worker-seconds": workerSeconds = Double.parseDouble(value); break;
