@@ -135,7 +135,17 @@ final class GrpcClient implements InferClient {
         });
     }
 
+    /** The request every call sends (without a nonce). */
+    ModelInferRequest request() {
+        return request;
+    }
+
     private ModelInferRequest withNonce() {
+        return withNonce(request);
+    }
+
+    /** {@code request} with a {@code nonce} parameter no other call carries. */
+    static ModelInferRequest withNonce(ModelInferRequest request) {
         return request.toBuilder()
                 .putParameters("nonce", io.sluice.api.grpc.proto.InferParameter.newBuilder()
                         .setInt64Param(NONCE.incrementAndGet()).build())

@@ -33,6 +33,7 @@ final class Settings {
     int openMaxInFlight = 64;
     long maxRequests = 5_000_000;
     int grpcChannels = 1;
+    String grpcClient = "lean";
     boolean skipTiny;
     ServerLayout serverLayout = ServerLayout.DEFAULT;
 
@@ -53,6 +54,11 @@ final class Settings {
     double redisWarmupSeconds = 3;
     int redisPort = -1;
     String serverOptions = "";
+
+    /** Whether the measured gRPC calls go through {@link H2GrpcConnection} rather than grpc-java. */
+    boolean leanGrpc() {
+        return grpcClient.equals("lean");
+    }
 
     static final String USAGE = String.join("\n",
             "usage: java -jar sluice-bench.jar <list|raw|load|overload|redis-outage|overload-report> [options]",
@@ -92,6 +98,7 @@ final class Settings {
             "  --open-max-inflight N  open loop: most requests outstanding at once [64]",
             "  --max-requests N       cap on requests per scenario [5000000]",
             "  --grpc-channels N      gRPC connections shared by the workers [1]",
+            "  --grpc-client C        lean (HTTP/2 on Netty, answers read, not decoded) | grpc-java [lean]",
             "overload / redis-outage options:",
             "  --workload KEY         [fp32-s128]           --protocol grpc|rest-bin|rest-json [grpc]",
             "  --concurrency N        saturation: closed-loop workers [16]",
@@ -167,6 +174,12 @@ final class Settings {
             case "open-max-inflight": openMaxInFlight = Integer.parseInt(value); break;
             case "max-requests": maxRequests = Long.parseLong(value); break;
             case "grpc-channels": grpcChannels = Integer.parseInt(value); break;
+            case "grpc-client":
+                if (!value.equals("lean") && !value.equals("grpc-java")) {
+                    throw new IllegalArgumentException("--grpc-client must be lean or grpc-java, not " + value);
+                }
+                grpcClient = value;
+                break;
             case "workload": workload = value; break;
             case "protocol": protocol = Protocol.parse(value).label; break;
             case "concurrency": concurrency = Integer.parseInt(value); break;
