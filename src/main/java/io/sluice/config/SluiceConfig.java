@@ -36,6 +36,21 @@ public interface SluiceConfig {
     /** The response cache tiers, shared by every model that turns its cache on. */
     Cache cache();
 
+    /** How gRPC is served. */
+    Grpc grpc();
+
+    /** How gRPC is served. */
+    interface Grpc {
+        /**
+         * Whether {@code ModelInfer} is served straight on the HTTP server's router (the message encoded
+         * once, into a buffer of its size) rather than through Quarkus's grpc-java bridge; calls it does not
+         * take (compressed, not HTTP/2) go to the bridge either way.
+         */
+        @WithName("direct-infer")
+        @WithDefault("true")
+        boolean directInfer();
+    }
+
     /** Response cache tiers: L1 in this process, L2 in Redis. */
     interface Cache {
         /** In-process tier. */

@@ -93,7 +93,7 @@ public class GrpcInferenceService implements GRPCInferenceService {
     }
 
     /** The wire response; a cached model's carries the {@value #CACHE_PARAMETER} parameter. */
-    private static ModelInferResponse response(io.sluice.inference.InferResponse r) {
+    static ModelInferResponse response(io.sluice.inference.InferResponse r) {
         String cache = r.cache().label();
         return GrpcTensors.response(r, cache == null ? Map.of()
                 : Map.of(CACHE_PARAMETER, InferParameter.newBuilder().setStringParam(cache).build()));

@@ -1,6 +1,9 @@
 /**
  * The Open Inference Protocol gRPC adapter ({@code inference.GRPCInferenceService}, generated from
  * {@code src/main/proto/open_inference_grpc.proto}) and {@link io.sluice.api.grpc.GrpcErrors}, the
- * one gRPC error mapper. It only translates; batching, limits and ONNX types never appear here.
+ * one gRPC error mapper. {@code ModelInfer} is served on Sluice's own route ({@link
+ * io.sluice.api.grpc.ModelInferRoute}, with {@link io.sluice.api.grpc.GrpcWire} for the framing and
+ * trailers), every other method through Quarkus's gRPC extension. It only translates; batching, limits
+ * and ONNX types never appear here.
  */
 package io.sluice.api.grpc;

@@ -1,0 +1,233 @@
+package io.sluice.api.grpc;
+
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.grpc.StatusException;
+import io.netty.buffer.Unpooled;
+import io.sluice.admission.Tenant;
+import io.sluice.admission.Tenants;
+import io.sluice.api.grpc.proto.ModelInferRequest;
+import io.sluice.config.SluiceConfig;
+import io.sluice.inference.InferRequest;
+import io.sluice.inference.InferResponse;
+import io.sluice.inference.InferenceException;
+import io.sluice.inference.InferenceService;
+import io.smallrye.mutiny.subscription.Cancellable;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+/**
+ * {@code inference.GRPCInferenceService/ModelInfer} served straight on the HTTP server's router, ahead of
+ * Quarkus's gRPC route, with the same translation ({@link GrpcTensors}), errors ({@link GrpcErrors}) and
+ * authentication ({@link Tenants}) as {@link GrpcInferenceService}. Why: through the grpc-java bridge every
+ * answer was encoded into a growing byte stream and copied three more times on its way to the socket
+ * (about 1.1 MB of heap per 196 KB MiniLM answer); here it is encoded once, into an array of its size, and
+ * a request's tensors are read in place. Calls it does not take go on to the bridge unchanged: not HTTP/2,
+ * not {@code application/grpc}, a compressed message ({@code grpc-encoding} other than identity), or a
+ * {@code grpc-timeout} it cannot read. {@code sluice.grpc.direct-infer=false} sends every call there.
+ */
+@ApplicationScoped
+public class ModelInferRoute {
+    static final String PATH = "/inference.GRPCInferenceService/ModelInfer";
+
+    @Inject
+    InferenceService service;
+
+    @Inject
+    Tenants tenants;
+
+    @Inject
+    SluiceConfig config;
+
+    @ConfigProperty(name = "quarkus.grpc.server.max-inbound-message-size", defaultValue = "4194304")
+    int maxMessageBytes;
+
+    void register(@Observes Router router) {
+        if (config.grpc().directInfer()) {
+            router.post(PATH).order(-100).handler(this::handle); // before Quarkus's gRPC route
+        }
+    }
+
+    void handle(RoutingContext ctx) {
+        HttpServerRequest request = ctx.request();
+        String contentType = request.getHeader("content-type");
+        String encoding = request.getHeader("grpc-encoding");
+        String timeout = request.getHeader("grpc-timeout");
+        long timeoutNanos = timeout == null ? 0 : GrpcWire.timeoutNanos(timeout);
+        if (request.version() != HttpVersion.HTTP_2
+                || contentType == null
+                || !(contentType.equals("application/grpc") || contentType.equals("application/grpc+proto"))
+                || (encoding != null && !encoding.equals("identity"))
+                || timeoutNanos < 0) {
+            ctx.next();
+            return;
+        }
+        long deadline = timeout == null ? InferRequest.NO_DEADLINE : System.nanoTime() + timeoutNanos;
+        new Call(request, deadline).start();
+    }
+
+    /** One call: reads the request message, runs it, answers once (or not at all when the client went away). */
+    private final class Call {
+        private final HttpServerRequest request;
+        private final HttpServerResponse response;
+        private final long deadline;
+        private final AtomicBoolean answered = new AtomicBoolean();
+        private Buffer body = Buffer.buffer();
+        private volatile Cancellable running;
+
+        Call(HttpServerRequest request, long deadline) {
+            this.request = request;
+            this.response = request.response();
+            this.deadline = deadline;
+        }
+
+        void start() {
+            Tenant tenant;
+            try {
+                tenant = tenant();
+            } catch (InferenceException.Unauthenticated e) {
+                fail(e);
+                request.resume();
+                return;
+            }
+            response.closeHandler(v -> closed());
+            response.exceptionHandler(e -> closed());
+            request.exceptionHandler(e -> closed()); // a reset stream: closed() cancels the call
+            request.handler(this::append);
+            request.endHandler(v -> received(tenant));
+            request.resume();
+        }
+
+        private Tenant tenant() {
+            if (!tenants.enabled()) {
+                return Tenant.ANONYMOUS;
+            }
+            return tenants.authenticate(request.getHeader("authorization"), request.getHeader(Tenants.API_KEY_HEADER));
+        }
+
+        private void append(Buffer chunk) {
+            if (body == null) {
+                return;
+            }
+            if ((long) body.length() + chunk.length() > (long) GrpcWire.PREFIX + maxMessageBytes) {
+                body = null;
+                fail(new StatusException(io.grpc.Status.RESOURCE_EXHAUSTED.withDescription(
+                        "request message larger than the server's limit of " + maxMessageBytes + " bytes")));
+                return;
+            }
+            body.appendBuffer(chunk);
+        }
+
+        private void received(Tenant tenant) {
+            if (body == null || answered.get()) {
+                return;
+            }
+            ModelInferRequest message;
+            try {
+                message = message(body);
+            } catch (InvalidProtocolBufferException e) {
+                fail(new StatusException(io.grpc.Status.INVALID_ARGUMENT
+                        .withDescription("request is not a ModelInferRequest: " + e.getMessage())));
+                return;
+            } catch (IllegalArgumentException e) {
+                fail(new StatusException(io.grpc.Status.INTERNAL.withDescription(e.getMessage())));
+                return;
+            }
+            body = null;
+            try {
+                InferRequest core = GrpcTensors.request(message, deadline);
+                running = service.infer(tenant, core).subscribe().with(this::succeed, this::fail);
+            } catch (RuntimeException e) {
+                fail(e);
+                return;
+            }
+            if (answered.get()) { // the client went away while the call was being started
+                running.cancel();
+            }
+        }
+
+        private void succeed(InferResponse r) {
+            byte[] framed;
+            try {
+                framed = GrpcWire.frame(GrpcInferenceService.response(r));
+            } catch (RuntimeException e) {
+                fail(e);
+                return;
+            }
+            if (!answered.compareAndSet(false, true)) {
+                return;
+            }
+            response.putHeader("content-type", "application/grpc");
+            response.putTrailer("grpc-status", "0");
+            response.end(Buffer.buffer(Unpooled.wrappedBuffer(framed)));
+        }
+
+        /** A trailers-only answer with the status {@link GrpcErrors} gives {@code failure}, RetryInfo included. */
+        private void fail(Throwable failure) {
+            if (!answered.compareAndSet(false, true)) {
+                return;
+            }
+            StatusException e = GrpcErrors.toStatus(failure);
+            io.grpc.Status status = e.getStatus();
+            response.putHeader("content-type", "application/grpc");
+            response.putHeader("grpc-status", Integer.toString(status.getCode().value()));
+            if (status.getDescription() != null) {
+                response.putHeader("grpc-message", GrpcWire.message(status.getDescription()));
+            }
+            com.google.rpc.Status details = e.getTrailers() == null ? null : e.getTrailers().get(GrpcErrors.STATUS_DETAILS);
+            if (details != null) {
+                response.putHeader("grpc-status-details-bin", GrpcWire.binary(details.toByteArray()));
+            }
+            response.end();
+        }
+
+        /** The stream closed: after an answer nothing to do; before one, the client cancelled. */
+        private void closed() {
+            if (answered.compareAndSet(false, true)) {
+                body = null;
+                Cancellable c = running;
+                if (c != null) {
+                    c.cancel();
+                }
+            }
+        }
+    }
+
+    /**
+     * The one message of a unary call, its tensors read in place (the array is this call's own). A missing,
+     * partial, compressed or second message is a protocol error (INTERNAL, as grpc-java answers it).
+     */
+    static ModelInferRequest message(Buffer body) throws InvalidProtocolBufferException {
+        int n = body.length();
+        if (n < GrpcWire.PREFIX) {
+            throw new IllegalArgumentException(n == 0 ? "no request message" : "incomplete message prefix");
+        }
+        if (body.getByte(0) != 0) {
+            throw new IllegalArgumentException("compressed message without a grpc-encoding");
+        }
+        long size = body.getUnsignedInt(1);
+        if (size != n - GrpcWire.PREFIX) {
+            throw new IllegalArgumentException(size > n - GrpcWire.PREFIX
+                    ? "request message cut short" : "more than one request message in a unary call");
+        }
+        byte[] bytes = body.getBytes();
+        CodedInputStream in = CodedInputStream.newInstance(bytes, GrpcWire.PREFIX, (int) size);
+        in.enableAliasing(true);
+        try {
+            return ModelInferRequest.parseFrom(in);
+        } catch (InvalidProtocolBufferException e) {
+            throw e;
+        } catch (java.io.IOException e) { // an array source has no other I/O to fail
+            throw new InvalidProtocolBufferException(e);
+        }
+    }
+}

@@ -1,0 +1,151 @@
+package io.sluice;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.grpc.ManagedChannel;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.RestAssured;
+import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
+import io.sluice.api.grpc.proto.ModelInferRequest;
+import io.sluice.api.grpc.proto.ModelInferResponse;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.RequestOptions;
+import jakarta.inject.Inject;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * ModelInfer as it arrives on the wire, sent with a bare HTTP/2 client, so that what the server writes
+ * (headers, framing, trailers) is seen as it is, and a compressed call that the direct route leaves to
+ * Quarkus's gRPC bridge. Every other gRPC test (protocol, errors, deadlines, cancellation, overload, rate
+ * limits, tracing) goes through the direct route with a grpc-java client.
+ */
+@QuarkusTest
+@QuarkusTestResource(TinyRepositoryResource.class)
+class GrpcDirectInferTest {
+    private static final String PATH = "/inference.GRPCInferenceService/ModelInfer";
+    private static final ModelInferRequest MATMUL = ModelInferRequest.newBuilder().setModelName("matmul")
+            .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(1).addShape(3))
+            .addRawInputContents(GrpcProtocolTest.rawFloats(1, 1, 1))
+            .build();
+
+    @Inject
+    Vertx vertx;
+
+    private HttpClient http2;
+
+    @BeforeEach
+    void connect() {
+        Await.serverReady();
+        http2 = vertx.createHttpClient(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2)
+                .setHttp2ClearTextUpgrade(false)); // prior knowledge, as gRPC clients connect
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        http2.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+    }
+
+    /** The answer's status line, headers, body and trailers. */
+    private record Answer(int http, MultiMap headers, Buffer body, MultiMap trailers) {
+        String grpcStatus() { // in the trailers, or in the headers of a trailers-only answer
+            String s = trailers.get("grpc-status");
+            return s != null ? s : headers.get("grpc-status");
+        }
+    }
+
+    private Answer post(Buffer body) throws Exception {
+        return http2.request(new RequestOptions().setMethod(HttpMethod.POST)
+                        .setHost("127.0.0.1").setPort(RestAssured.port).setURI(PATH)
+                        .putHeader("content-type", "application/grpc").putHeader("te", "trailers")
+                        .putHeader("grpc-timeout", "30S"))
+                .compose(r -> r.send(body))
+                .compose(r -> r.body().map(read -> new Answer(r.statusCode(), r.headers(), read, r.trailers())))
+                .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+
+    private static Buffer framed(byte[] message) {
+        return Buffer.buffer().appendByte((byte) 0).appendInt(message.length).appendBytes(message);
+    }
+
+    @Test
+    void anAnswerIsOneFramedMessageThenTheStatusInTheTrailers() throws Exception {
+        Answer a = post(framed(MATMUL.toByteArray()));
+
+        assertThat(a.http()).isEqualTo(200);
+        assertThat(a.headers().get("content-type")).isEqualTo("application/grpc");
+        assertThat(a.trailers().get("grpc-status")).isEqualTo("0");
+        assertThat(a.body().getByte(0)).isZero();
+        assertThat(a.body().getUnsignedInt(1)).isEqualTo(a.body().length() - 5L);
+        ModelInferResponse r = ModelInferResponse.parseFrom(a.body().getBytes(5, a.body().length()));
+        assertThat(r.getModelName()).isEqualTo("matmul");
+        assertThat(GrpcProtocolTest.floats(r.getRawOutputContents(0))).containsExactly(9, 12);
+    }
+
+    @Test
+    void aMessageThatIsNotAModelInferRequestIsInvalidArgumentAndSaysSo() throws Exception {
+        Answer a = post(framed(new byte[] {(byte) 0xff, 0x7f, 0}));
+
+        assertThat(a.http()).isEqualTo(200);
+        assertThat(a.grpcStatus()).isEqualTo("3"); // INVALID_ARGUMENT, trailers-only
+        assertThat(a.headers().get("grpc-message")).startsWith("request is not a ModelInferRequest");
+        assertThat(a.body().length()).isZero();
+    }
+
+    @Test
+    void brokenFramingIsAProtocolErrorThatNamesWhatIsWrong() throws Exception {
+        Buffer one = framed(MATMUL.toByteArray());
+        Answer twoMessages = post(one.copy().appendBuffer(one));
+        Answer cutShort = post(one.getBuffer(0, one.length() - 2));
+        Answer none = post(Buffer.buffer());
+
+        assertThat(twoMessages.grpcStatus()).isEqualTo("13"); // INTERNAL, as grpc-java's server answers these
+        assertThat(twoMessages.headers().get("grpc-message")).isEqualTo("more than one request message in a unary call");
+        assertThat(cutShort.headers().get("grpc-message")).isEqualTo("request message cut short");
+        assertThat(none.headers().get("grpc-message")).isEqualTo("no request message");
+    }
+
+    @Test
+    void aCompressedCallGoesToTheGrpcBridgeAndIsAnswered() throws Exception {
+        ManagedChannel channel = GrpcClients.channel();
+        try {
+            ModelInferResponse r = GRPCInferenceServiceGrpc.newBlockingStub(channel).withCompression("gzip")
+                    .withDeadlineAfter(30, TimeUnit.SECONDS).modelInfer(MATMUL.toBuilder()
+                            .setId("compressed").build());
+            assertThat(r.getId()).isEqualTo("compressed");
+            assertThat(GrpcProtocolTest.floats(r.getRawOutputContents(0))).containsExactly(9, 12);
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void theTensorsOfALargeRequestArriveWhole() throws Exception {
+        int rows = 20_000; // 240 KB of input, many DATA frames
+        float[] ones = new float[rows * 3];
+        java.util.Arrays.fill(ones, 1f);
+        ModelInferRequest big = ModelInferRequest.newBuilder().setModelName("matmul")
+                .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32")
+                        .addShape(rows).addShape(3))
+                .addRawInputContents(GrpcProtocolTest.rawFloats(ones)).build();
+        Answer a = post(framed(big.toByteArray()));
+
+        assertThat(a.trailers().get("grpc-status")).isEqualTo("0");
+        ModelInferResponse r = ModelInferResponse.parseFrom(a.body().getBytes(5, a.body().length()));
+        float[] out = GrpcProtocolTest.floats(r.getRawOutputContents(0));
+        assertThat(out).hasSize(rows * 2);
+        for (int i = 0; i < out.length; i += 2) {
+            assertThat(out[i]).isEqualTo(9);
+            assertThat(out[i + 1]).isEqualTo(12);
+        }
+    }
+}

@@ -1,0 +1,79 @@
+package io.sluice.api.grpc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.sluice.api.grpc.proto.ModelInferRequest;
+import io.sluice.api.grpc.proto.ModelInferResponse;
+import io.vertx.core.buffer.Buffer;
+import java.util.Base64;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** What {@link ModelInferRoute} writes and reads on the wire, checked against grpc-java's own readings. */
+class GrpcWireTest {
+
+    @Test
+    void aFramedMessageIsItsPrefixThenItsBytes() throws Exception {
+        ModelInferResponse message = ModelInferResponse.newBuilder().setModelName("m")
+                .addRawOutputContents(ByteString.copyFrom(new byte[70_000])).build();
+        byte[] framed = GrpcWire.frame(message);
+
+        int size = message.getSerializedSize();
+        assertThat(framed).hasSize(5 + size);
+        assertThat(framed[0]).isZero();
+        assertThat(Buffer.buffer(framed).getUnsignedInt(1)).isEqualTo(size);
+        assertThat(ModelInferResponse.parseFrom(ByteString.copyFrom(framed, 5, size))).isEqualTo(message);
+    }
+
+    @Test
+    void theOneRequestMessageIsReadWithItsTensorsAndAnythingElseIsNamed() throws Exception {
+        ModelInferRequest request = ModelInferRequest.newBuilder().setModelName("matmul")
+                .addRawInputContents(ByteString.copyFrom(new byte[] {1, 2, 3})).build();
+        Buffer body = Buffer.buffer(GrpcWire.frame(request));
+
+        assertThat(ModelInferRoute.message(body)).isEqualTo(request);
+        assertThatThrownBy(() -> ModelInferRoute.message(Buffer.buffer()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("no request message");
+        assertThatThrownBy(() -> ModelInferRoute.message(body.getBuffer(0, 3)))
+                .hasMessage("incomplete message prefix");
+        assertThatThrownBy(() -> ModelInferRoute.message(body.getBuffer(0, body.length() - 1)))
+                .hasMessage("request message cut short");
+        assertThatThrownBy(() -> ModelInferRoute.message(body.copy().appendBuffer(body)))
+                .hasMessage("more than one request message in a unary call");
+        Buffer compressed = body.copy();
+        compressed.setByte(0, (byte) 1);
+        assertThatThrownBy(() -> ModelInferRoute.message(compressed))
+                .hasMessage("compressed message without a grpc-encoding");
+        Buffer garbage = Buffer.buffer().appendByte((byte) 0).appendInt(3).appendBytes(new byte[] {(byte) 0xff, 0x7f, 0});
+        assertThatThrownBy(() -> ModelInferRoute.message(garbage)).isInstanceOf(InvalidProtocolBufferException.class);
+    }
+
+    @Test
+    void grpcTimeoutsInEveryUnit() {
+        assertThat(GrpcWire.timeoutNanos("1H")).isEqualTo(TimeUnit.HOURS.toNanos(1));
+        assertThat(GrpcWire.timeoutNanos("2M")).isEqualTo(TimeUnit.MINUTES.toNanos(2));
+        assertThat(GrpcWire.timeoutNanos("30S")).isEqualTo(TimeUnit.SECONDS.toNanos(30));
+        assertThat(GrpcWire.timeoutNanos("29999m")).isEqualTo(TimeUnit.MILLISECONDS.toNanos(29_999));
+        assertThat(GrpcWire.timeoutNanos("99999999u")).isEqualTo(TimeUnit.MICROSECONDS.toNanos(99_999_999));
+        assertThat(GrpcWire.timeoutNanos("5n")).isEqualTo(5);
+        assertThat(GrpcWire.timeoutNanos("0m")).isZero();
+        for (String bad : new String[] {"", "m", "100", "100x", "-1m", "123456789m", "1.5S"}) {
+            assertThat(GrpcWire.timeoutNanos(bad)).as(bad).isEqualTo(-1);
+        }
+    }
+
+    @Test
+    void grpcMessageIsPercentEncodedUtf8AndBinaryHeadersAreUnpaddedBase64() {
+        String text = "model 'm' is at capacity: 100% full \u2014 retry later";
+        String encoded = GrpcWire.message(text);
+
+        assertThat(encoded).isEqualTo("model 'm' is at capacity: 100%25 full %E2%80%94 retry later");
+        assertThat(java.net.URLDecoder.decode(encoded, java.nio.charset.StandardCharsets.UTF_8)).isEqualTo(text);
+        assertThat(GrpcWire.message("line\nbreak")).isEqualTo("line%0Abreak");
+        assertThat(GrpcWire.binary(new byte[] {1})).isEqualTo("AQ");
+        assertThat(Base64.getDecoder().decode(GrpcWire.binary(new byte[] {1, 2, 3, 4}))).containsExactly(1, 2, 3, 4);
+    }
+}
