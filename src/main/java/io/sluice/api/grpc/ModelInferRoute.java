@@ -166,9 +166,13 @@ public class ModelInferRoute {
             if (!answered.compareAndSet(false, true)) {
                 return;
             }
-            response.putHeader("content-type", "application/grpc");
-            response.putTrailer("grpc-status", "0");
-            response.end(Buffer.buffer(Unpooled.wrappedBuffer(framed)));
+            try {
+                response.putHeader("content-type", "application/grpc");
+                response.putTrailer("grpc-status", "0");
+                response.end(Buffer.buffer(Unpooled.wrappedBuffer(framed)));
+            } catch (IllegalStateException streamGone) {
+                // reset by the client while the answer was being written: no one to tell
+            }
         }
 
         /** A trailers-only answer with the status {@link GrpcErrors} gives {@code failure}, RetryInfo included. */
@@ -178,16 +182,20 @@ public class ModelInferRoute {
             }
             StatusException e = GrpcErrors.toStatus(failure);
             io.grpc.Status status = e.getStatus();
-            response.putHeader("content-type", "application/grpc");
-            response.putHeader("grpc-status", Integer.toString(status.getCode().value()));
-            if (status.getDescription() != null) {
-                response.putHeader("grpc-message", GrpcWire.message(status.getDescription()));
-            }
             com.google.rpc.Status details = e.getTrailers() == null ? null : e.getTrailers().get(GrpcErrors.STATUS_DETAILS);
-            if (details != null) {
-                response.putHeader("grpc-status-details-bin", GrpcWire.binary(details.toByteArray()));
+            try {
+                response.putHeader("content-type", "application/grpc");
+                response.putHeader("grpc-status", Integer.toString(status.getCode().value()));
+                if (status.getDescription() != null) {
+                    response.putHeader("grpc-message", GrpcWire.message(status.getDescription()));
+                }
+                if (details != null) {
+                    response.putHeader("grpc-status-details-bin", GrpcWire.binary(details.toByteArray()));
+                }
+                response.end();
+            } catch (IllegalStateException streamGone) {
+                // reset by the client while the answer was being written: no one to tell
             }
-            response.end();
         }
 
         /** The stream closed: after an answer nothing to do; before one, the client cancelled. */
