@@ -146,7 +146,9 @@ class H2GrpcConnectionTest {
         CompletableFuture<long[]> pending = new CompletableFuture<>();
         connection.call(LeanGrpcClient.frame(ModelInferRequest.newBuilder().setModelName("silent").build()),
                 10 * SECOND, (status, retry) -> pending.complete(new long[] {status, retry}));
-        while (held.isEmpty()) { // the server has the call
+        long giveUp = System.nanoTime() + 20 * SECOND;
+        while (held.isEmpty()) { // until the server has the call
+            assertTrue(System.nanoTime() < giveUp, "the server never received the call");
             Thread.onSpinWait();
         }
         server.shutdownNow();
