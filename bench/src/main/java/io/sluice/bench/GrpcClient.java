@@ -197,18 +197,25 @@ final class GrpcClient implements InferClient {
     private static long retryDelayNanos(StatusRuntimeException e) {
         try {
             com.google.rpc.Status details = StatusProto.fromThrowable(e);
-            if (details != null) {
-                for (com.google.protobuf.Any a : details.getDetailsList()) {
-                    if (a.is(RetryInfo.class)) {
-                        com.google.protobuf.Duration d = a.unpack(RetryInfo.class).getRetryDelay();
-                        return TimeUnit.SECONDS.toNanos(d.getSeconds()) + d.getNanos();
-                    }
-                }
-            }
-            return -1;
-        } catch (com.google.protobuf.InvalidProtocolBufferException | RuntimeException notParsed) {
+            return details == null ? -1 : retryDelayNanos(details);
+        } catch (RuntimeException notParsed) {
             return -1;
         }
+    }
+
+    /** The delay of the first {@code google.rpc.RetryInfo} among {@code details}, in ns; -1 when there is none. */
+    static long retryDelayNanos(com.google.rpc.Status details) {
+        for (com.google.protobuf.Any a : details.getDetailsList()) {
+            if (a.is(RetryInfo.class)) {
+                try {
+                    com.google.protobuf.Duration d = a.unpack(RetryInfo.class).getRetryDelay();
+                    return TimeUnit.SECONDS.toNanos(d.getSeconds()) + d.getNanos();
+                } catch (com.google.protobuf.InvalidProtocolBufferException notParsed) {
+                    return -1;
+                }
+            }
+        }
+        return -1;
     }
 
     @Override

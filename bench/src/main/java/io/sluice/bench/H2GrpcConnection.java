@@ -1,6 +1,5 @@
 package io.sluice.bench;
 
-import com.google.rpc.RetryInfo;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -297,15 +296,8 @@ final class H2GrpcConnection implements AutoCloseable {
                 return -1;
             }
             try {
-                com.google.rpc.Status status = com.google.rpc.Status.parseFrom(
-                        Base64.getDecoder().decode(details.toString()));
-                for (com.google.protobuf.Any a : status.getDetailsList()) {
-                    if (a.is(RetryInfo.class)) {
-                        com.google.protobuf.Duration d = a.unpack(RetryInfo.class).getRetryDelay();
-                        return TimeUnit.SECONDS.toNanos(d.getSeconds()) + d.getNanos();
-                    }
-                }
-                return -1;
+                return GrpcClient.retryDelayNanos(com.google.rpc.Status.parseFrom(
+                        Base64.getDecoder().decode(details.toString())));
             } catch (com.google.protobuf.InvalidProtocolBufferException | IllegalArgumentException e) {
                 return -1;
             }
