@@ -33,8 +33,9 @@ import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
  *
  * <p>With {@code admission.shedding.enabled} (the default) a request that finds the bulkhead full
  * switches the model to shedding ({@link ShedMode}): it queues only {@code shedding.queue-size} requests
- * behind the running batches until its instances are idle again part of the time, and turns away the
- * rest the same way (503 {@code bulkhead_full}).
+ * behind the running batches, runs batches of at most {@code shedding.max-batch-size} rows, until its
+ * instances are idle again part of the time, and turns away the rest the same way (503 {@code
+ * bulkhead_full}).
  *
  * <p>With {@code admission.adaptive.enabled} an {@link AdaptiveLimit} sits in front of the bulkhead and
  * rejects the same way (503 {@code bulkhead_full}) once its limit is reached; it learns from the latency
@@ -94,7 +95,8 @@ public final class ModelGuard {
                 ? new AdaptiveLimit(Math.min(ad.minLimit(), capacity), capacity, ad.tolerance(), ad.window())
                 : null;
         this.shed = a.shedding().enabled()
-                ? new ShedMode(capacity, a.shedding(), scheduler.instances(), clock, scheduler::idleNanos)
+                ? new ShedMode(capacity, a.shedding(), scheduler.instances(), clock, scheduler::idleNanos,
+                        scheduler::limitBatches)
                 : null;
         Guard.Builder builder = Guard.create()
                 .withDescription("sluice model " + model)

@@ -2,6 +2,7 @@ package io.sluice.admission;
 
 import io.sluice.config.ModelSettings;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntConsumer;
 import java.util.function.LongSupplier;
 import java.util.function.LongUnaryOperator;
 
@@ -11,7 +12,8 @@ import java.util.function.LongUnaryOperator;
  * it admits wait for the whole queue. While shedding it admits a request only while fewer than {@link
  * ModelSettings.Shedding#queueSize()} admitted requests are not yet running, so an admitted request waits
  * for one short batch, and the rest are turned away as fast as before ({@link ModelGuard} also cuts the
- * queue to that size when the shedding starts). Every {@link #WINDOW_NANOS} it looks
+ * queue to that size when the shedding starts). While shedding, batches have at most {@link
+ * ModelSettings.Shedding#maxBatchSize()} rows (on CPU one), so that short batch is one row. Every {@link #WINDOW_NANOS} it looks
  * at how long its instances waited for work: when they were idle more than {@link #IDLE_SHARE_TO_STOP} of
  * the window, less arrives than the model can answer, and the first arrival after that window ends the
  * shedding.
@@ -35,9 +37,11 @@ final class ShedMode {
 
     private final int capacity;
     private final int queueSize;
+    private final int maxBatchSize;
     private final int instances;
     private final LongSupplier clock;
     private final LongUnaryOperator idleNanos;
+    private final IntConsumer batchLimit;
     private volatile boolean shedding;
     private long windowStart;
     private long windowIdle;
@@ -48,11 +52,15 @@ final class ShedMode {
      * @param instances the model's instances
      * @param clock nanoseconds, the clock of {@code idleNanos}
      * @param idleNanos the instances' idle time up to a time on {@code clock}, summed over the instances
+     * @param batchLimit told the most rows in a batch when the shedding starts ({@code
+     *     settings.maxBatchSize()}) and when it ends ({@link Integer#MAX_VALUE}: the policy's again)
      */
     ShedMode(int capacity, ModelSettings.Shedding settings, int instances, LongSupplier clock,
-            LongUnaryOperator idleNanos) {
+            LongUnaryOperator idleNanos, IntConsumer batchLimit) {
         this.capacity = capacity;
         this.queueSize = settings.queueSize();
+        this.maxBatchSize = settings.maxBatchSize();
+        this.batchLimit = batchLimit;
         this.instances = instances;
         this.clock = clock;
         this.idleNanos = idleNanos;
@@ -81,6 +89,7 @@ final class ShedMode {
         long idle = idleNanos.applyAsLong(now);
         if (idle - windowIdle > IDLE_SHARE_TO_STOP * instances * span) {
             shedding = false;
+            batchLimit.accept(Integer.MAX_VALUE);
         } else {
             windowStart = now;
             windowIdle = idle;
@@ -101,6 +110,7 @@ final class ShedMode {
         }
         windowStart = clock.getAsLong();
         windowIdle = idleNanos.applyAsLong(windowStart);
+        batchLimit.accept(maxBatchSize);
         shedding = true;
         return true;
     }

@@ -12,7 +12,8 @@ import java.util.List;
  * <p>Order: the highest priority level first, FIFO within a level (a sequence number breaks every
  * tie, so nobody starves behind later arrivals). A batch starts at the head and takes later jobs of
  * the same signature, in order, while the rows fit. It runs when it is full, when it reaches a
- * preferred size, or when the head has waited the maximum queue delay.
+ * preferred size, or when the head has waited the maximum queue delay. {@link #limitRows} lowers the
+ * most rows in a batch below the policy's for a while (a shedding model runs short batches).
  */
 final class DynamicBatcher {
 
@@ -32,6 +33,7 @@ final class DynamicBatcher {
     private final ArrayDeque<Job>[] levels;
     private int size;
     private long sequence;
+    private int rowLimit = Integer.MAX_VALUE;
 
     @SuppressWarnings("unchecked")
     DynamicBatcher(BatchPolicy policy) {
@@ -78,6 +80,16 @@ final class DynamicBatcher {
         return cut;
     }
 
+    /** From now on a batch has at most {@code rows} rows, and never more than the policy's. */
+    void limitRows(int rows) {
+        rowLimit = rows;
+    }
+
+    /** The most rows in a batch now. */
+    int maxBatchSize() {
+        return Math.min(policy.maxBatchSize(), rowLimit);
+    }
+
     /** Queued jobs. */
     int size() {
         return size;
@@ -94,12 +106,13 @@ final class DynamicBatcher {
         if (head == null) {
             return new Idle();
         }
-        if (policy.maxBatchSize() == 1 || head.signature == null) {
+        int max = maxBatchSize();
+        if (max == 1 || head.signature == null) {
             return take(List.of(head));
         }
         List<Job> batch = new ArrayList<>();
-        int rows = gather(head, batch);
-        if (rows >= policy.maxBatchSize()) {
+        int rows = gather(head, batch, max);
+        if (rows >= max) {
             return take(batch);
         }
         List<Job> preferred = preferredPrefix(batch, rows);
@@ -113,14 +126,14 @@ final class DynamicBatcher {
         return new Wait(due);
     }
 
-    private int gather(Job head, List<Job> batch) {
+    private int gather(Job head, List<Job> batch, int max) {
         int rows = 0;
         for (ArrayDeque<Job> level : levels) {
             for (Job job : level) {
                 if (!job.signature.equals(head.signature)) {
                     continue;
                 }
-                if (rows + job.rows > policy.maxBatchSize() && !batch.isEmpty()) {
+                if (rows + job.rows > max && !batch.isEmpty()) {
                     return rows;
                 }
                 batch.add(job);

@@ -133,6 +133,20 @@ public final class ModelScheduler implements AutoCloseable {
         }
     }
 
+    /**
+     * From now on a batch has at most {@code rows} rows (never more than the policy's); {@link
+     * Integer#MAX_VALUE} lifts the limit. An instance waiting for a fuller batch looks again at once.
+     */
+    public void limitBatches(int rows) {
+        lock.lock();
+        try {
+            batcher.limitRows(rows);
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Requests waiting in the queue. */
     public int queueDepth() {
         lock.lock();

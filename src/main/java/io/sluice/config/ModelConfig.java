@@ -85,6 +85,14 @@ public interface ModelConfig {
              */
             @WithName("queue-size")
             Optional<Integer> queueSize();
+
+            /**
+             * The most rows in one batch while shedding; default on {@code cpu}: 1 (a batch on CPU costs
+             * about its rows' time, so an admitted request then waits for one row, not one batch), on
+             * {@code cuda} and {@code tensorrt}: the model's max batch size.
+             */
+            @WithName("max-batch-size")
+            Optional<Integer> maxBatchSize();
         }
 
         /**

@@ -103,13 +103,15 @@ public record ModelSettings(
      *
      * @param enabled whether an overflow switches the model to shedding
      * @param queueSize requests that may wait for an instance while shedding
+     * @param maxBatchSize the most rows in one batch while shedding
      */
-    public record Shedding(boolean enabled, int queueSize) {
+    public record Shedding(boolean enabled, int queueSize, int maxBatchSize) {
 
-        static final Shedding OFF = new Shedding(false, 1);
+        static final Shedding OFF = new Shedding(false, 1, Integer.MAX_VALUE);
 
         public Shedding {
             requirePositive("admission.shedding.queue-size", queueSize);
+            requirePositive("admission.shedding.max-batch-size", maxBatchSize);
         }
 
         /**
@@ -118,6 +120,14 @@ public record ModelSettings(
          */
         static int defaultQueueSize(ExecutionProvider provider, int instances, int maxBatchSize) {
             return provider == ExecutionProvider.CPU ? instances : instances * maxBatchSize;
+        }
+
+        /**
+         * The default batch limit while shedding: on CPU one row, so an admitted request waits for one
+         * row rather than a batch; on a GPU, where a row more costs little, the model's max batch size.
+         */
+        static int defaultMaxBatchSize(ExecutionProvider provider, int maxBatchSize) {
+            return provider == ExecutionProvider.CPU ? 1 : maxBatchSize;
         }
     }
 
@@ -216,7 +226,9 @@ public record ModelSettings(
                         new Shedding(
                                 pick(o, d, c -> c.admission().shedding().enabled(), true),
                                 pick(o, d, c -> c.admission().shedding().queueSize(),
-                                        Shedding.defaultQueueSize(provider, instances, maxBatchSize)))),
+                                        Shedding.defaultQueueSize(provider, instances, maxBatchSize)),
+                                Math.min(maxBatchSize, pick(o, d, c -> c.admission().shedding().maxBatchSize(),
+                                        Shedding.defaultMaxBatchSize(provider, maxBatchSize))))),
                 pick(o, d, c -> c.cache().enabled(), false),
                 pick(o, d, c -> c.cache().minUses(), DEFAULT_CACHE_MIN_USES));
     }

@@ -204,7 +204,7 @@ class ModelGuardTest {
     @Test
     void theAdaptiveLimitTurnsAwayWhatIsOverItAndLearnsOnlyFromAnsweredRequests() {
         ModelGuard guard = guard(8, new ModelSettings.Admission(8, Duration.ofMinutes(1), false, 4, 0.5,
-                Duration.ofSeconds(7), new ModelSettings.Adaptive(true, 2, 2.0, 1), new ModelSettings.Shedding(false, 1)));
+                Duration.ofSeconds(7), new ModelSettings.Adaptive(true, 2, 2.0, 1), new ModelSettings.Shedding(false, 1, 1)));
         AdaptiveLimit adaptive = guard.adaptive();
         Call first = call(guard, 1);
         Call second = call(guard, 2);
@@ -243,7 +243,7 @@ class ModelGuardTest {
     @Test
     void aFullBulkheadSwitchesToTheSheddingQueueUntilTheInstancesIdleForAWindow() {
         ModelGuard guard = guard(3, new ModelSettings.Admission(3, Duration.ofMinutes(1), false, 4, 0.5,
-                Duration.ofSeconds(7), new ModelSettings.Adaptive(false, 1, 2.0, 10), new ModelSettings.Shedding(true, 1)));
+                Duration.ofSeconds(7), new ModelSettings.Adaptive(false, 1, 2.0, 10), new ModelSettings.Shedding(true, 1, 1)));
         List<Call> admitted = List.of(call(guard, 1), call(guard, 2), call(guard, 3), call(guard, 4));
         await().atMost(WAIT).until(() -> scheduler.runningRequests() == 1 && scheduler.queueDepth() == 2);
         assertThat(guard.shedding()).isFalse();

@@ -3,6 +3,8 @@ package io.sluice.admission;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.config.ModelSettings;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
@@ -16,8 +18,13 @@ class ShedModeTest {
 
     private final AtomicLong clock = new AtomicLong(1_000);
     private final AtomicLong idle = new AtomicLong();
-    /** A bulkhead of 33 (2 instances x 8, 16 waiting, 1 in the bulkhead), a queue of 2 while shedding. */
-    private final ShedMode mode = new ShedMode(33, new ModelSettings.Shedding(true, 2), 2, clock::get, now -> idle.get());
+    private final List<Integer> batchLimits = new ArrayList<>();
+    /**
+     * A bulkhead of 33 (2 instances x 8, 16 waiting, 1 in the bulkhead), a queue of 2 and batches of 1
+     * while shedding.
+     */
+    private final ShedMode mode = new ShedMode(33, new ModelSettings.Shedding(true, 2, 1), 2, clock::get,
+            now -> idle.get(), batchLimits::add);
 
     @Test
     void aClosedLoopWithinTheBulkheadNeverStartsIt() {
@@ -65,6 +72,22 @@ class ShedModeTest {
         assertThat(mode.admits(4, 2)).isTrue();
         assertThat(mode.shedding()).isFalse();
         assertThat(mode.limit(2)).isEqualTo(33);
+    }
+
+    @Test
+    void batchesAreCutWhileSheddingAndTheLimitIsLiftedWhenItEnds() {
+        mode.turnedAway(20); // not a full bulkhead: nothing changes
+        assertThat(batchLimits).isEmpty();
+        mode.turnedAway(33);
+        assertThat(batchLimits).containsExactly(1);
+        mode.turnedAway(33); // already shedding
+        clock.addAndGet(WINDOW);
+        assertThat(mode.admits(4, 2)).isFalse(); // a busy window: still shedding
+        assertThat(batchLimits).containsExactly(1);
+        clock.addAndGet(WINDOW);
+        idle.addAndGet(WINDOW);
+        assertThat(mode.admits(4, 2)).isTrue();
+        assertThat(batchLimits).containsExactly(1, Integer.MAX_VALUE);
     }
 
     @Test

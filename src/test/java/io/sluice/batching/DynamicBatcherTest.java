@@ -57,6 +57,30 @@ class DynamicBatcherTest {
     }
 
     @Test
+    void aRowLimitRunsShortBatchesAtOnceUntilItIsLifted() {
+        DynamicBatcher b = batcher(8, 1000 * MICRO, List.of());
+        for (int i = 0; i < 5; i++) {
+            b.offer(job("s", 1, 0), 0);
+        }
+        b.limitRows(1);
+        assertThat(b.maxBatchSize()).isEqualTo(1);
+        assertThat(run(b.next(1, expired))).hasSize(1); // no waiting for company
+        b.limitRows(2);
+        assertThat(run(b.next(2, expired))).hasSize(2);
+        b.offer(job("s", 3, 0), 3); // one request of more rows than the limit still runs, alone
+        b.limitRows(1);
+        assertThat(run(b.next(4, expired))).extracting(j -> j.rows).containsExactly(1);
+        assertThat(run(b.next(5, expired))).extracting(j -> j.rows).containsExactly(1);
+        assertThat(run(b.next(5, expired))).extracting(j -> j.rows).containsExactly(3);
+        b.offer(job("s", 1, 0), 6);
+        b.limitRows(Integer.MAX_VALUE); // lifted: the policy's 8 and its delay again
+        assertThat(b.maxBatchSize()).isEqualTo(8);
+        assertThat(b.next(7, expired)).isEqualTo(new DynamicBatcher.Wait(6 + 1000 * MICRO));
+        b.limitRows(64); // never above the policy's
+        assertThat(b.maxBatchSize()).isEqualTo(8);
+    }
+
+    @Test
     void rowsNeverExceedTheMaximum() {
         DynamicBatcher b = batcher(4, 0, List.of());
         Job three = job("s", 3, 0);

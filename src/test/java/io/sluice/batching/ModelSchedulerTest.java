@@ -139,6 +139,36 @@ class ModelSchedulerTest {
         assertThat(scheduler.inflight()).isZero();
     }
 
+    @Test
+    void aBatchLimitWakesAnInstanceWaitingForAFullerBatch() throws Exception {
+        List<Integer> rows = new java.util.concurrent.CopyOnWriteArrayList<>();
+        scheduler = new ModelScheduler("m", new BatchPolicy(8, TimeUnit.HOURS.toNanos(1), List.of(), 16, 1), 1,
+                (inputs, outputs, traces) -> inputs, (requests, r, nanos) -> rows.add(r), System::nanoTime, Thread::new);
+        CompletableFuture<List<Tensor>> first = new CompletableFuture<>();
+        CompletableFuture<List<Tensor>> second = new CompletableFuture<>();
+        scheduler.submit(batchable(1, first));
+        scheduler.submit(batchable(2, second));
+        // two of eight rows: the instance waits an hour for company
+        await().atMost(Duration.ofSeconds(5)).until(() -> waiting(System.nanoTime()) == 1);
+        assertThat(scheduler.queueDepth()).isEqualTo(2);
+
+        scheduler.limitBatches(1);
+        assertThat(value(first.get(5, TimeUnit.SECONDS))).isEqualTo(1);
+        assertThat(value(second.get(5, TimeUnit.SECONDS))).isEqualTo(2);
+        assertThat(rows).containsExactly(1, 1);
+
+        scheduler.limitBatches(Integer.MAX_VALUE); // lifted: a lone request waits for company again
+        scheduler.submit(batchable(3, new CompletableFuture<>()));
+        await().atMost(Duration.ofSeconds(5)).until(() -> waiting(System.nanoTime()) == 1);
+        assertThat(scheduler.queueDepth()).isEqualTo(1);
+        assertThat(rows).containsExactly(1, 1);
+    }
+
+    private static Job batchable(int value, CompletableFuture<List<Tensor>> result) {
+        Tensor t = new Tensor("X", Datatype.INT32, new long[] {1}, ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(0, value));
+        return new Job(List.of(t), List.of(), 1, "X:INT32", 0, Long.MAX_VALUE, null, result::complete, result::completeExceptionally);
+    }
+
     /** Instances waiting for work at {@code now}. */
     private long waiting(long now) {
         return scheduler.idleNanos(now + 1) - scheduler.idleNanos(now);

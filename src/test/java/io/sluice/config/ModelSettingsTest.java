@@ -49,7 +49,7 @@ class ModelSettingsTest {
     }
 
     @Test
-    void sheddingIsOnWithAQueueOfTheInstancesOnCpuAndOfFullBatchesOnAGpu() {
+    void sheddingIsOnWithAQueueOfTheInstancesAndBatchesOfOneOnCpuAndFullBatchesOnAGpu() {
         SluiceConfig config = config(Map.of(
                 "sluice.model-defaults.batching.instances", "2",
                 "sluice.model-defaults.batching.max-batch-size", "8",
@@ -57,19 +57,27 @@ class ModelSettingsTest {
                 "sluice.models.trt.execution.provider", "tensorrt",
                 "sluice.models.three.batching.instances", "3",
                 "sluice.models.tuned.admission.shedding.queue-size", "6",
+                "sluice.models.tuned.admission.shedding.max-batch-size", "4",
+                "sluice.models.over.admission.shedding.max-batch-size", "32",
                 "sluice.models.off.admission.shedding.enabled", "false"));
         assertThat(ModelSettings.resolve(config, "cpu").admission().shedding())
-                .isEqualTo(new ModelSettings.Shedding(true, 2));
+                .isEqualTo(new ModelSettings.Shedding(true, 2, 1));
         assertThat(ModelSettings.resolve(config, "gpu").admission().shedding())
-                .isEqualTo(new ModelSettings.Shedding(true, 16));
+                .isEqualTo(new ModelSettings.Shedding(true, 16, 8));
         assertThat(ModelSettings.resolve(config, "trt").admission().shedding().queueSize()).isEqualTo(16);
         assertThat(ModelSettings.resolve(config, "three").admission().shedding())
-                .isEqualTo(new ModelSettings.Shedding(true, 3));
-        assertThat(ModelSettings.resolve(config, "tuned").admission().shedding().queueSize()).isEqualTo(6);
+                .isEqualTo(new ModelSettings.Shedding(true, 3, 1));
+        assertThat(ModelSettings.resolve(config, "tuned").admission().shedding())
+                .isEqualTo(new ModelSettings.Shedding(true, 6, 4));
+        // never above the model's own max batch size
+        assertThat(ModelSettings.resolve(config, "over").admission().shedding().maxBatchSize()).isEqualTo(8);
         assertThat(ModelSettings.resolve(config, "off").admission().shedding().enabled()).isFalse();
         assertThatThrownBy(() -> ModelSettings.resolve(config(Map.of(
                 "sluice.models.m.admission.shedding.queue-size", "0")), "m"))
                 .hasMessageContaining("admission.shedding.queue-size must be >= 1");
+        assertThatThrownBy(() -> ModelSettings.resolve(config(Map.of(
+                "sluice.models.m.admission.shedding.max-batch-size", "0")), "m"))
+                .hasMessageContaining("admission.shedding.max-batch-size must be >= 1");
     }
 
     @Test
