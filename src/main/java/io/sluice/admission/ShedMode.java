@@ -13,10 +13,10 @@ import java.util.function.LongUnaryOperator;
  * ModelSettings.Shedding#queueSize()} admitted requests are not yet running, so an admitted request waits
  * for one short batch, and the rest are turned away as fast as before ({@link ModelGuard} also cuts the
  * queue to that size when the shedding starts). While shedding, batches have at most {@link
- * ModelSettings.Shedding#maxBatchSize()} rows (on CPU one), so that short batch is one row. Every {@link #WINDOW_NANOS} it looks
- * at how long its instances waited for work: when they were idle more than {@link #IDLE_SHARE_TO_STOP} of
- * the window, less arrives than the model can answer, and the first arrival after that window ends the
- * shedding.
+ * ModelSettings.Shedding#maxBatchSize()} rows (on CPU one), so that short batch is one row. Every
+ * {@link #WINDOW_NANOS} it looks at how long its instances waited for work: when they were idle more
+ * than {@link #IDLE_SHARE_TO_STOP} of the window, less arrives than the model can answer, and the first
+ * arrival after that window ends the shedding.
  *
  * <p>A closed loop of clients within the bulkhead never overflows it and never meets the smaller queue.
  * The queue limit counts only requests that wait, never those running, so an instance that finishes
