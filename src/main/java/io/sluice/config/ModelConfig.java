@@ -79,9 +79,10 @@ public interface ModelConfig {
             Optional<Boolean> enabled();
 
             /**
-             * Requests that may wait for an instance while shedding; default on {@code cpu}: the
-             * instances (one request ready for each, since a batch on CPU costs about its rows' time), on
-             * {@code cuda} and {@code tensorrt}: instances × max batch size.
+             * Requests that may wait for an instance while shedding; default on {@code cpu}: 1 (one
+             * request ready for whichever instance frees next, so with batches of one row an admitted
+             * request waits for at most one row), on {@code cuda} and {@code tensorrt}: instances × max
+             * batch size.
              */
             @WithName("queue-size")
             Optional<Integer> queueSize();

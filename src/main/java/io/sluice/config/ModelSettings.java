@@ -115,11 +115,12 @@ public record ModelSettings(
         }
 
         /**
-         * The default queue while shedding: on CPU, where a batch costs about its rows' time, one request
-         * ready per instance; on a GPU a full batch per instance.
+         * The default queue while shedding: on CPU one request, ready for whichever instance frees next
+         * (with batches of one row it then waits for at most one row); on a GPU a full batch per
+         * instance.
          */
         static int defaultQueueSize(ExecutionProvider provider, int instances, int maxBatchSize) {
-            return provider == ExecutionProvider.CPU ? instances : instances * maxBatchSize;
+            return provider == ExecutionProvider.CPU ? 1 : instances * maxBatchSize;
         }
 
         /**

@@ -49,7 +49,7 @@ class ModelSettingsTest {
     }
 
     @Test
-    void sheddingIsOnWithAQueueOfTheInstancesAndBatchesOfOneOnCpuAndFullBatchesOnAGpu() {
+    void sheddingIsOnWithAQueueOfOneAndBatchesOfOneOnCpuAndFullBatchesOnAGpu() {
         SluiceConfig config = config(Map.of(
                 "sluice.model-defaults.batching.instances", "2",
                 "sluice.model-defaults.batching.max-batch-size", "8",
@@ -61,12 +61,12 @@ class ModelSettingsTest {
                 "sluice.models.over.admission.shedding.max-batch-size", "32",
                 "sluice.models.off.admission.shedding.enabled", "false"));
         assertThat(ModelSettings.resolve(config, "cpu").admission().shedding())
-                .isEqualTo(new ModelSettings.Shedding(true, 2, 1));
+                .isEqualTo(new ModelSettings.Shedding(true, 1, 1));
         assertThat(ModelSettings.resolve(config, "gpu").admission().shedding())
                 .isEqualTo(new ModelSettings.Shedding(true, 16, 8));
         assertThat(ModelSettings.resolve(config, "trt").admission().shedding().queueSize()).isEqualTo(16);
         assertThat(ModelSettings.resolve(config, "three").admission().shedding())
-                .isEqualTo(new ModelSettings.Shedding(true, 3, 1));
+                .isEqualTo(new ModelSettings.Shedding(true, 1, 1));
         assertThat(ModelSettings.resolve(config, "tuned").admission().shedding())
                 .isEqualTo(new ModelSettings.Shedding(true, 6, 4));
         // never above the model's own max batch size
