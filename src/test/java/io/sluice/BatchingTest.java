@@ -32,12 +32,16 @@ class BatchingTest {
         public Map<String, String> getConfigOverrides() {
             Path repo = TinyModels.newRepository("sluice-batching");
             TinyModels.write(repo, "batched", 1, TinyModels.matmul());
+            TinyModels.write(repo, "warmed", 1, TinyModels.matmul());
             return Map.of(
                     "sluice.repository.paths", repo.toString(),
                     "sluice.models.batched.batching.max-batch-size", Integer.toString(CALLERS),
                     // long enough that only a full batch explains a quick answer
                     "sluice.models.batched.batching.max-queue-delay-micros", "1000000",
-                    "sluice.models.batched.batching.instances", "1");
+                    "sluice.models.batched.batching.instances", "1",
+                    // one warmup row, so that the largest batch seen can only be the callers'
+                    "sluice.models.batched.warmup.batch-sizes", "1",
+                    "sluice.models.warmed.batching.max-batch-size", "4");
         }
     }
 
@@ -70,6 +74,15 @@ class BatchingTest {
         assertThat(metric(metrics, "sluice_queue_duration_seconds_count\\{model=\"batched\"}")).isEqualTo(1 + CALLERS);
         assertThat(metric(metrics, "sluice_requests_total\\{model=\"batched\",outcome=\"success\",protocol=\"rest\"}"))
                 .isEqualTo(CALLERS);
+    }
+
+    @Test
+    void warmupRunsEveryBatchSizeTheSchedulerFormsThroughItBeforeReady() {
+        Await.serverReady();
+        // nobody has called "warmed": what its scheduler ran is the default warmup, batches of 1 and of 4 rows
+        String metrics = given().get("/q/metrics").asString();
+        assertThat(metric(metrics, "sluice_batch_size_count\\{model=\"warmed\"}")).isEqualTo(2);
+        assertThat(metric(metrics, "sluice_batch_size_sum\\{model=\"warmed\"}")).isEqualTo(1 + 4); // 1 and 4 rows
     }
 
     static double metric(String scrape, String nameAndTags) {

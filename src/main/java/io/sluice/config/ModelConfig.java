@@ -196,7 +196,10 @@ public interface ModelConfig {
         @WithName("queue-size")
         Optional<Integer> queueSize();
 
-        /** Priority levels; the {@code priority} parameter selects 1 (lowest) to this number. */
+        /**
+         * Priority levels; the {@code priority} parameter selects 1 (the highest, as in Triton) to this number
+         * (the lowest); 0 or none is the lowest.
+         */
         @WithName("priority-levels")
         Optional<Integer> priorityLevels();
     }
@@ -206,7 +209,10 @@ public interface ModelConfig {
         /** Whether to warm the model before READY. */
         Optional<Boolean> enabled();
 
-        /** Batch sizes to warm; each runs {@link #count()} times. */
+        /**
+         * Batch sizes to warm, none above {@code batching.max-batch-size}; each runs {@link #count()} times.
+         * Default: 1, the preferred sizes and the largest batch.
+         */
         @WithName("batch-sizes")
         Optional<List<Integer>> batchSizes();
 

@@ -3,6 +3,7 @@ package io.sluice.config;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.TreeSet;
 import java.util.function.Function;
 
 /**
@@ -153,7 +154,6 @@ public record ModelSettings(
     public static final long DEFAULT_MAX_QUEUE_DELAY_MICROS = 0;
     public static final int DEFAULT_PRIORITY_LEVELS = 1;
     public static final boolean DEFAULT_WARMUP_ENABLED = true;
-    public static final List<Integer> DEFAULT_WARMUP_BATCH_SIZES = List.of(1);
     public static final int DEFAULT_WARMUP_COUNT = 1;
     public static final WarmupData DEFAULT_WARMUP_DATA = WarmupData.RANDOM;
     public static final int DEFAULT_WARMUP_DYNAMIC_DIM_SIZE = 16;
@@ -175,7 +175,26 @@ public record ModelSettings(
             throw new IllegalArgumentException("batching.max-queue-delay-micros must be >= 0");
         }
         warmupBatchSizes.forEach(b -> requirePositive("warmup.batch-sizes", b));
+        for (int b : warmupBatchSizes) {
+            if (b > maxBatchSize) {
+                throw new IllegalArgumentException("warmup.batch-sizes: " + b + " is above batching.max-batch-size "
+                        + maxBatchSize + ", and no batch of the model can have more rows");
+            }
+        }
         preferredBatchSizes.forEach(b -> requirePositive("batching.preferred-batch-sizes", b));
+    }
+
+    /**
+     * The batch sizes warmed when none are configured: 1, each preferred size and the largest batch, so that
+     * no batch size the scheduler forms on its own meets a cold runtime (ONNX Runtime sizes its buffers on
+     * the first run of each shape).
+     */
+    public static List<Integer> defaultWarmupBatchSizes(int maxBatchSize, List<Integer> preferred) {
+        TreeSet<Integer> sizes = new TreeSet<>();
+        sizes.add(1);
+        preferred.stream().filter(b -> b <= maxBatchSize).forEach(sizes::add);
+        sizes.add(maxBatchSize);
+        return List.copyOf(sizes);
     }
 
     /** Intra-op threads that fit the cores: cores divided among the instances, at least one. */
@@ -190,6 +209,7 @@ public record ModelSettings(
         int instances = pick(o, d, c -> c.batching().instances(), DEFAULT_INSTANCES);
         int maxBatchSize = pick(o, d, c -> c.batching().maxBatchSize(), DEFAULT_MAX_BATCH_SIZE);
         ExecutionProvider provider = pick(o, d, c -> c.execution().provider(), DEFAULT_PROVIDER);
+        List<Integer> preferred = pick(o, d, c -> c.batching().preferredBatchSizes(), List.of());
         return new ModelSettings(
                 pick(o, d, ModelConfig::required, DEFAULT_REQUIRED),
                 provider,
@@ -203,12 +223,12 @@ public record ModelSettings(
                 pick(o, d, c -> c.threads().nice(), DEFAULT_THREAD_NICE),
                 maxBatchSize,
                 pick(o, d, c -> c.batching().maxQueueDelayMicros(), DEFAULT_MAX_QUEUE_DELAY_MICROS),
-                pick(o, d, c -> c.batching().preferredBatchSizes(), List.of()),
+                preferred,
                 instances,
                 pick(o, d, c -> c.batching().queueSize(), instances * maxBatchSize),
                 pick(o, d, c -> c.batching().priorityLevels(), DEFAULT_PRIORITY_LEVELS),
                 pick(o, d, c -> c.warmup().enabled(), DEFAULT_WARMUP_ENABLED),
-                pick(o, d, c -> c.warmup().batchSizes(), DEFAULT_WARMUP_BATCH_SIZES),
+                pick(o, d, c -> c.warmup().batchSizes(), defaultWarmupBatchSizes(maxBatchSize, preferred)),
                 pick(o, d, c -> c.warmup().count(), DEFAULT_WARMUP_COUNT),
                 pick(o, d, c -> c.warmup().data(), DEFAULT_WARMUP_DATA),
                 pick(o, d, c -> c.warmup().dynamicDimSize(), DEFAULT_WARMUP_DYNAMIC_DIM_SIZE),

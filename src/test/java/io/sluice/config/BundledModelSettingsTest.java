@@ -31,10 +31,12 @@ class BundledModelSettingsTest {
     }
 
     @Test
-    void theBundledModelsRunBatchesOfAtMostFour() throws IOException {
+    void theBundledModelsRunBatchesOfAtMostFourAndWarmBoth() throws IOException {
         SluiceConfig config = shipped().getConfigMapping(SluiceConfig.class);
         for (String model : BUNDLED) {
             assertThat(ModelSettings.resolve(config, model).maxBatchSize()).as(model).isEqualTo(4);
+            // and are warmed at both sizes they run before they say READY
+            assertThat(ModelSettings.resolve(config, model).warmupBatchSizes()).as(model).containsExactly(1, 4);
         }
         assertThat(ModelSettings.resolve(config, "any-other-model").maxBatchSize())
                 .isEqualTo(ModelSettings.DEFAULT_MAX_BATCH_SIZE);

@@ -24,6 +24,28 @@ class ModelSettingsTest {
     }
 
     @Test
+    void warmupCoversOneThePreferredSizesAndTheLargestBatchUnlessConfigured() {
+        SluiceConfig config = config(Map.of(
+                "sluice.model-defaults.batching.max-batch-size", "8",
+                "sluice.models.preferring.batching.preferred-batch-sizes", "4,2,16",
+                "sluice.models.single.batching.max-batch-size", "1",
+                "sluice.models.chosen.warmup.batch-sizes", "2"));
+        assertThat(ModelSettings.resolve(config, "plain").warmupBatchSizes()).containsExactly(1, 8);
+        // sorted, and a preferred size above the largest batch is never formed, so never warmed
+        assertThat(ModelSettings.resolve(config, "preferring").warmupBatchSizes()).containsExactly(1, 2, 4, 8);
+        assertThat(ModelSettings.resolve(config, "single").warmupBatchSizes()).containsExactly(1);
+        assertThat(ModelSettings.resolve(config, "chosen").warmupBatchSizes()).containsExactly(2);
+    }
+
+    @Test
+    void aWarmupBatchAboveTheLargestBatchIsAConfigurationError() {
+        assertThatThrownBy(() -> ModelSettings.resolve(config(Map.of(
+                "sluice.models.m.batching.max-batch-size", "4",
+                "sluice.models.m.warmup.batch-sizes", "1,16")), "m"))
+                .hasMessageContaining("warmup.batch-sizes: 16 is above batching.max-batch-size 4");
+    }
+
+    @Test
     void theAdaptiveLimitIsOffUnlessAskedAndStartsAtTheModelsInstances() {
         ModelSettings.Adaptive off = ModelSettings.resolve(config(Map.of(
                 "sluice.models.m.batching.instances", "3")), "m").admission().adaptive();
