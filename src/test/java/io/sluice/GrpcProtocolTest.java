@@ -204,6 +204,15 @@ class GrpcProtocolTest {
                 Status.Code.DEADLINE_EXCEEDED, "deadline passed");
     }
 
+    @Test
+    void aTimeoutTooLongForNanosecondsIsNoDeadline() {
+        var response = stub.modelInfer(ModelInferRequest.newBuilder().setModelName("matmul")
+                .putParameters("timeout", InferParameter.newBuilder().setInt64Param(Long.MAX_VALUE).build())
+                .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(1).addShape(3))
+                .addRawInputContents(rawFloats(1, 1, 1)).build());
+        assertThat(response.getOutputsCount()).isEqualTo(1);
+    }
+
     private static StatusRuntimeException assertStatus(Runnable call, Status.Code code, String message) {
         StatusRuntimeException e = catchThrowableOfType(StatusRuntimeException.class, call::run);
         assertThat(e).as("expected %s", code).isNotNull();

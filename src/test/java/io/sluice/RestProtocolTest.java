@@ -199,6 +199,12 @@ class RestProtocolTest {
                 .then().statusCode(504).body("error", containsString("deadline passed before"));
         given().contentType(ContentType.JSON).header("Sluice-Timeout-Us", "30000000").body(body).post("/v2/models/matmul/infer")
                 .then().statusCode(200);
+        // too long for nanoseconds: no deadline, never one that has already passed
+        given().contentType(ContentType.JSON).header("Sluice-Timeout-Us", Long.toString(Long.MAX_VALUE)).body(body)
+                .post("/v2/models/matmul/infer").then().statusCode(200);
+        String forever = "{\"parameters\":{\"timeout\":" + Long.MAX_VALUE + "},"
+                + "\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,1,1]}]}";
+        given().contentType(ContentType.JSON).body(forever).post("/v2/models/matmul/infer").then().statusCode(200);
     }
 
     @Test

@@ -12,7 +12,7 @@ import java.util.Map;
  * @param parameters request parameters, kept and echoed where the protocol says so
  * @param inputs input tensors
  * @param outputs names of requested outputs; empty means all outputs
- * @param priority priority level, 0 is the default; higher levels go first
+ * @param priority priority level: 1 is the highest (as in Triton), 0 the default, which is the lowest
  * @param deadlineNanos deadline on the {@link System#nanoTime()} scale, or {@link #NO_DEADLINE}
  * @param protocol the adapter it came through
  */
@@ -29,6 +29,18 @@ public record InferRequest(
 
     /** Marks a request without a deadline. */
     public static final long NO_DEADLINE = Long.MAX_VALUE;
+
+    /**
+     * The deadline {@code micros} after {@code nowNanos}; a timeout too long to be represented in
+     * nanoseconds (about 292 years) is no deadline, never one that has already passed.
+     */
+    public static long deadlineAfterMicros(long nowNanos, long micros) {
+        try {
+            return Math.addExact(nowNanos, Math.multiplyExact(micros, 1000L));
+        } catch (ArithmeticException tooLong) {
+            return NO_DEADLINE;
+        }
+    }
 
     public InferRequest {
         parameters = parameters == null ? Map.of() : parameters;

@@ -60,7 +60,7 @@ final class GrpcTensors {
             if (!(timeout instanceof Long micros) || micros <= 0) {
                 throw invalid("parameter 'timeout' must be a positive int64 of microseconds");
             }
-            deadline = Math.min(deadline, System.nanoTime() + micros * 1000);
+            deadline = Math.min(deadline, InferRequest.deadlineAfterMicros(System.nanoTime(), micros));
         }
         Object priority = parameters.remove("priority");
         if (priority != null && (!(priority instanceof Long p) || p < 0 || p > Integer.MAX_VALUE)) {

@@ -93,7 +93,7 @@ public class InferenceResource {
             @HeaderParam(RestHeaders.PRIORITY) String priority,
             @Context RoutingContext routing) {
         long deadline = timeout == null ? InferRequest.NO_DEADLINE
-                : System.nanoTime() + headerNumber(RestHeaders.TIMEOUT, timeout) * 1000;
+                : InferRequest.deadlineAfterMicros(System.nanoTime(), headerNumber(RestHeaders.TIMEOUT, timeout));
         int level = priority == null ? 0 : (int) Math.min(Integer.MAX_VALUE, headerNumber(RestHeaders.PRIORITY, priority));
         Integer jsonLength = headerLength == null ? null
                 : (int) Math.min(Integer.MAX_VALUE, headerNumber(RestHeaders.HEADER_LENGTH, headerLength));

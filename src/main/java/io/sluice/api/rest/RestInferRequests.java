@@ -164,7 +164,7 @@ final class RestInferRequests {
             if (!(timeout instanceof Long micros) || micros <= 0) {
                 throw new InferenceException.InvalidInput("parameter 'timeout' must be a positive integer of microseconds");
             }
-            deadline = Math.min(deadline, System.nanoTime() + micros * 1000);
+            deadline = Math.min(deadline, InferRequest.deadlineAfterMicros(System.nanoTime(), micros));
         }
         int priority = headerPriority;
         Object p = parameters.get("priority");
