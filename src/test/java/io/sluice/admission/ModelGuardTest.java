@@ -16,6 +16,8 @@ import io.sluice.inference.InferenceException;
 import io.sluice.inference.Tensor;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.subscription.Cancellable;
+import io.smallrye.mutiny.subscription.UniSubscriber;
+import io.smallrye.mutiny.subscription.UniSubscription;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.time.Duration;
@@ -25,7 +27,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -175,6 +179,32 @@ class ModelGuardTest {
         assertThat(guard.released()).isEqualTo(4);
         assertThat(ran).containsExactly(1, 2, 3);
         assertThat(waiting.result).isNotDone(); // a cancelled Uni emits nothing
+    }
+
+    @Test
+    void aCancelThatLandsWhileTheWorkIsBeingStartedStillCancelsTheWork() {
+        ModelGuard guard = guard(3, admission(false));
+        AtomicReference<UniSubscription> outer = new AtomicReference<>();
+        AtomicBoolean workCancelled = new AtomicBoolean();
+        guard.run(() -> {
+            outer.get().cancel(); // the caller goes away after the guard checked, before the work is subscribed
+            return Uni.createFrom().emitter(e -> e.onTermination(() -> workCancelled.set(true)));
+        }).subscribe().withSubscriber(new UniSubscriber<InferResponse>() {
+            @Override
+            public void onSubscribe(UniSubscription subscription) {
+                outer.set(subscription);
+            }
+
+            @Override
+            public void onItem(InferResponse item) { }
+
+            @Override
+            public void onFailure(Throwable failure) { }
+        });
+        assertThat(outer.get()).as("the guard subscribed").isNotNull();
+        assertThat(workCancelled).as("the work started for a caller who had gone is cancelled").isTrue();
+        await().atMost(WAIT).until(() -> guard.held() == 0);
+        assertThat(guard.released()).isEqualTo(1);
     }
 
     @Test
