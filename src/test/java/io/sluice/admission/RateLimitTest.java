@@ -71,6 +71,15 @@ class RateLimitTest {
     }
 
     @Test
+    void aGrpcContentTypeDoesNotOpenTheRestApiWithoutAKey() {
+        // only gRPC's own paths are left to the gRPC authentication; the REST API asks for a key whatever the body
+        given().header("Content-Type", "application/grpc").get("/v2/models/identity_int32").then().statusCode(401);
+        given().header("Content-Type", "application/grpc").get("/v2").then().statusCode(401);
+        given().contentType("application/grpc+proto").body("{}".getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                .post("/v2/models/identity_int32/infer").then().statusCode(401);
+    }
+
+    @Test
     void aTenantOverItsBucketGets429WithRetryAfterAndRateLimitHeaders() {
         // a 200 reports the bucket too: one of two tokens left, full again in 100 s at 0.01 tokens/s
         infer("identity_int32", "Authorization", "Bearer " + RateLimitProfile.REST_KEY).then().statusCode(200)

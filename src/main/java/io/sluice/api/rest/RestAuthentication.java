@@ -14,7 +14,8 @@ import jakarta.inject.Inject;
  * Authenticates every HTTP request before it reaches a handler: the inference API when
  * {@code sluice.auth.enabled}, and the management endpoints ({@code /q/*}, {@code /v2/health/*}) only
  * when {@code sluice.auth.management} is on too. The caller's {@link Tenant} travels on the routing
- * context. gRPC calls (which share the port) are left to {@code api.grpc.GrpcAuthentication}.
+ * context. gRPC calls (which share the port: a gRPC content type on a gRPC method's path) are left to
+ * {@code api.grpc.GrpcAuthentication}.
  */
 @ApplicationScoped
 public class RestAuthentication {
@@ -37,13 +38,23 @@ public class RestAuthentication {
         return tenant == null ? Tenant.ANONYMOUS : tenant;
     }
 
+    /**
+     * Whether {@code path} names a gRPC method, {@code /<package>.<Service>/<Method>}: a gRPC content type
+     * alone must not take a request past this filter, or any REST resource could be reached without a key.
+     */
+    static boolean grpcMethod(String path) {
+        int slash = path.indexOf('/', 1);
+        return path.startsWith("/") && slash > 1 && path.lastIndexOf('/') == slash && slash < path.length() - 1
+                && path.substring(1, slash).indexOf('.') > 0;
+    }
+
     private void filter(RoutingContext context) {
+        String path = context.normalizedPath();
         String contentType = context.request().getHeader("Content-Type");
-        if (contentType != null && contentType.startsWith("application/grpc")) {
-            context.next();
+        if (contentType != null && contentType.startsWith("application/grpc") && grpcMethod(path)) {
+            context.next(); // GrpcAuthentication's (and ModelInferRoute's) to check
             return;
         }
-        String path = context.normalizedPath();
         boolean management = path.startsWith("/q/") || path.startsWith("/v2/health");
         if (management && !tenants.managementProtected()) {
             context.next();
