@@ -197,11 +197,18 @@ class GrpcProtocolTest {
 
     @Test
     void expiredDeadlinesAreNeverExecuted() {
+        double batchesBefore = matmulBatches();
         assertStatus(() -> stub.modelInfer(ModelInferRequest.newBuilder().setModelName("matmul")
                         .putParameters("timeout", InferParameter.newBuilder().setInt64Param(1).build())
                         .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(1).addShape(3))
                         .addRawInputContents(rawFloats(1, 1, 1)).build()),
                 Status.Code.DEADLINE_EXCEEDED, "deadline passed");
+        assertThat(matmulBatches()).as("batches the model ran").isEqualTo(batchesBefore);
+    }
+
+    private static double matmulBatches() {
+        return BatchingTest.metric(io.restassured.RestAssured.given().get("/q/metrics").asString(),
+                "sluice_batch_size_count\\{model=\"matmul\"}");
     }
 
     @Test
