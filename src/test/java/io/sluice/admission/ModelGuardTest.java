@@ -202,7 +202,8 @@ class ModelGuardTest {
             public void onFailure(Throwable failure) { }
         });
         assertThat(outer.get()).as("the guard subscribed").isNotNull();
-        assertThat(workCancelled).as("the work started for a caller who had gone is cancelled").isTrue();
+        // the work started for a caller who had gone is cancelled
+        await().atMost(WAIT).untilTrue(workCancelled);
         await().atMost(WAIT).until(() -> guard.held() == 0);
         assertThat(guard.released()).isEqualTo(1);
     }
