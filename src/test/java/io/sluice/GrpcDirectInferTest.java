@@ -27,7 +27,8 @@ import org.junit.jupiter.api.Test;
  * ModelInfer as it arrives on the wire, sent with a bare HTTP/2 client, so that what the server writes
  * (headers, framing, trailers) is seen as it is, and a compressed call that the direct route leaves to
  * Quarkus's gRPC bridge. Every other gRPC test (protocol, errors, deadlines, cancellation, overload, rate
- * limits, tracing) goes through the direct route with a grpc-java client.
+ * limits, tracing) goes through the direct route with a grpc-java client; {@link GrpcBridgeProtocolTest}
+ * runs the protocol tests through the bridge as well.
  */
 @QuarkusTest
 @QuarkusTestResource(TinyRepositoryResource.class)
