@@ -34,8 +34,8 @@ import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
  * <p>With {@code admission.shedding.enabled} (the default) a request that finds the bulkhead full
  * switches the model to shedding ({@link ShedMode}): it queues only {@code shedding.queue-size} requests
  * behind the running batches, runs batches of at most {@code shedding.max-batch-size} rows, until its
- * instances are idle again part of the time, and turns away the rest the same way (503 {@code
- * bulkhead_full}).
+ * instances are idle again part of the time or it turns away almost nothing, and turns away the rest
+ * the same way (503 {@code bulkhead_full}).
  *
  * <p>With {@code admission.adaptive.enabled} an {@link AdaptiveLimit} sits in front of the bulkhead and
  * rejects the same way (503 {@code bulkhead_full}) once its limit is reached; it learns from the latency

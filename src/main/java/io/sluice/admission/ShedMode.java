@@ -2,6 +2,7 @@ package io.sluice.admission;
 
 import io.sluice.config.ModelSettings;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
 import java.util.function.LongSupplier;
 import java.util.function.LongUnaryOperator;
@@ -14,9 +15,17 @@ import java.util.function.LongUnaryOperator;
  * for one short batch, and the rest are turned away as fast as before ({@link ModelGuard} also cuts the
  * queue to that size when the shedding starts). While shedding, batches have at most {@link
  * ModelSettings.Shedding#maxBatchSize()} rows (on CPU one), so that short batch is one row. Every
- * {@link #WINDOW_NANOS} it looks at how long its instances waited for work: when they were idle more
- * than {@link #IDLE_SHARE_TO_STOP} of the window, less arrives than the model can answer, and the first
- * arrival after that window ends the shedding.
+ * {@link #WINDOW_NANOS} it looks back at the window, and the first arrival after a window that shows the
+ * overload is over ends the shedding. Either of two things shows it:
+ * <ul>
+ *   <li>the instances waited for work more than {@link #IDLE_SHARE_TO_STOP} of the window: less arrives
+ *       than the model answers even in short batches;
+ *   <li>at most {@link #TURNED_AWAY_SHARE_TO_STOP} of the window's arrivals were turned away: what arrives
+ *       is about what the short batches answer, which the full queue and full batches answer with room
+ *       to spare (batches of several rows cost less per row). Without this a load just under what the
+ *       short batches answer would keep the model shedding, and turning away a request now and then,
+ *       long after the overload ended.
+ * </ul>
  *
  * <p>A closed loop of clients within the bulkhead never overflows it and never meets the smaller queue.
  * The queue limit counts only requests that wait, never those running, so an instance that finishes
@@ -34,6 +43,8 @@ final class ShedMode {
     static final long WINDOW_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
     /** The idle share of a window above which the shedding ends. */
     static final double IDLE_SHARE_TO_STOP = 0.1;
+    /** The share of a window's arrivals turned away at or below which the shedding ends. */
+    static final double TURNED_AWAY_SHARE_TO_STOP = 0.02;
 
     private final int capacity;
     private final int queueSize;
@@ -45,6 +56,9 @@ final class ShedMode {
     private volatile boolean shedding;
     private long windowStart;
     private long windowIdle;
+    /** Arrivals judged while shedding in this window, and those of them turned away. */
+    private final AtomicInteger arrivals = new AtomicInteger();
+    private final AtomicInteger turnedAway = new AtomicInteger();
 
     /**
      * @param capacity requests the bulkhead admits at once
@@ -72,28 +86,42 @@ final class ShedMode {
      * shows idle instances.
      */
     boolean admits(int held, int running) {
-        if (shedding) {
-            long now = clock.getAsLong();
-            if (now - windowStart >= WINDOW_NANOS) {
-                look(now);
-            }
+        if (!shedding) {
+            return true;
         }
-        return !shedding || held - running < queueSize;
+        long now = clock.getAsLong();
+        if (now - windowStart >= WINDOW_NANOS && look(now)) {
+            return true;
+        }
+        arrivals.incrementAndGet();
+        if (held - running < queueSize) {
+            return true;
+        }
+        turnedAway.incrementAndGet();
+        return false;
     }
 
-    private synchronized void look(long now) {
+    /** Looks back at the window that ended; returns whether the shedding is over (ending it if so). */
+    private synchronized boolean look(long now) {
         long span = now - windowStart;
-        if (!shedding || span < WINDOW_NANOS) {
-            return; // another arrival looked first
+        if (!shedding) {
+            return true; // another arrival ended it first
+        }
+        if (span < WINDOW_NANOS) {
+            return false; // another arrival looked first
         }
         long idle = idleNanos.applyAsLong(now);
-        if (idle - windowIdle > IDLE_SHARE_TO_STOP * instances * span) {
+        int came = arrivals.getAndSet(0);
+        int away = turnedAway.getAndSet(0);
+        if (idle - windowIdle > IDLE_SHARE_TO_STOP * instances * span
+                || came > 0 && away <= TURNED_AWAY_SHARE_TO_STOP * came) {
             shedding = false;
             batchLimit.accept(Integer.MAX_VALUE);
-        } else {
-            windowStart = now;
-            windowIdle = idle;
+            return true;
         }
+        windowStart = now;
+        windowIdle = idle;
+        return false;
     }
 
     /**
@@ -110,6 +138,8 @@ final class ShedMode {
         }
         windowStart = clock.getAsLong();
         windowIdle = idleNanos.applyAsLong(windowStart);
+        arrivals.set(0);
+        turnedAway.set(0);
         batchLimit.accept(maxBatchSize);
         shedding = true;
         return true;

@@ -70,9 +70,10 @@ public interface ModelConfig {
         /**
          * When a request finds the bulkhead full, the model is overloaded: from then on it admits a
          * request only while fewer than {@code queue-size} wait for an instance, so those it admits
-         * wait for one short batch instead of a full queue, until its instances have waited for work
-         * more than a tenth of a 500 ms window (see {@code io.sluice.admission.ShedMode}). A closed
-         * loop within the bulkhead never overflows it, and never sees the smaller queue.
+         * wait for one short batch instead of a full queue, until a 500 ms window shows the overload
+         * is over: its instances waited for work more than a tenth of it, or it turned away at most 2 %
+         * of its arrivals (see {@code io.sluice.admission.ShedMode}). A closed loop within the bulkhead
+         * never overflows it, and never sees the smaller queue.
          */
         interface Shedding {
             /** Whether an overflow switches the model to the smaller queue; default true. */

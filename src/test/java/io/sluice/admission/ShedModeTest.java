@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The shedding switch on its own, with an injected clock and idle time: what starts it, what it admits,
- * what ends it.
+ * what ends it (a window with idle instances, or one that turned away almost nothing).
  */
 class ShedModeTest {
 
@@ -72,6 +72,49 @@ class ShedModeTest {
         assertThat(mode.admits(4, 2)).isTrue();
         assertThat(mode.shedding()).isFalse();
         assertThat(mode.limit(2)).isEqualTo(33);
+    }
+
+    @Test
+    void itEndsAfterABusyWindowThatTurnedAwayAtMostTwoPercentOfItsArrivals() {
+        mode.turnedAway(33);
+        arrive(98, 2); // a load the short batches just carry: the instances never idle
+        clock.addAndGet(WINDOW);
+        assertThat(mode.admits(4, 2)).as("2 of 100 turned away").isTrue();
+        assertThat(mode.shedding()).isFalse();
+        assertThat(batchLimits).containsExactly(1, Integer.MAX_VALUE);
+        assertThat(mode.limit(2)).isEqualTo(33);
+    }
+
+    @Test
+    void itHoldsWhileMoreThanTwoPercentOfAWindowsArrivalsAreTurnedAway() {
+        mode.turnedAway(33);
+        arrive(97, 3);
+        clock.addAndGet(WINDOW);
+        assertThat(mode.admits(4, 2)).as("3 of 100 turned away").isFalse();
+        assertThat(mode.shedding()).isTrue();
+        // that arrival opened the next window: 5 times the load the short batches carry
+        arrive(20, 79);
+        clock.addAndGet(WINDOW);
+        assertThat(mode.admits(1, 1)).isTrue(); // a request the queue has room for, still shedding
+        assertThat(mode.shedding()).isTrue();
+    }
+
+    @Test
+    void aWindowWithoutArrivalsEndsItOnlyThroughIdleTime() {
+        mode.turnedAway(33);
+        clock.addAndGet(3 * WINDOW); // nobody came, and the instances were busy with what was queued
+        assertThat(mode.admits(4, 2)).isFalse();
+        assertThat(mode.shedding()).isTrue();
+    }
+
+    /** {@code admitted} arrivals the shedding queue has room for, then {@code away} it turns away. */
+    private void arrive(int admitted, int away) {
+        for (int i = 0; i < admitted; i++) {
+            assertThat(mode.admits(3, 2)).isTrue();
+        }
+        for (int i = 0; i < away; i++) {
+            assertThat(mode.admits(4, 2)).isFalse();
+        }
     }
 
     @Test
