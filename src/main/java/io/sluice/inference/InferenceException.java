@@ -4,7 +4,8 @@ import java.time.Duration;
 
 /**
  * The one error hierarchy of the core. Each protocol adapter translates these once, following the
- * error table in DESIGN.md; a client mistake is never a {@link RuntimeFailure}.
+ * error table in the README ("Errors"); a client mistake is never a {@link RuntimeFailure}. A body over
+ * the size limit never gets here: the HTTP server answers 413, the gRPC route RESOURCE_EXHAUSTED.
  */
 public abstract sealed class InferenceException extends RuntimeException {
 
@@ -22,13 +23,6 @@ public abstract sealed class InferenceException extends RuntimeException {
     /** Invalid input: name, shape, datatype, element count, JSON, binary framing: 400 / INVALID_ARGUMENT. */
     public static final class InvalidInput extends InferenceException {
         public InvalidInput(String message) {
-            super(message, null);
-        }
-    }
-
-    /** Body over the configured limit: 413 / RESOURCE_EXHAUSTED. */
-    public static final class PayloadTooLarge extends InferenceException {
-        public PayloadTooLarge(String message) {
             super(message, null);
         }
     }

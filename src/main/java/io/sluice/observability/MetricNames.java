@@ -24,8 +24,8 @@ public final class MetricNames {
     /** Gauge of requests each model's bulkhead admitted and that have not finished, tagged model. */
     public static final String BULKHEAD_HELD = "sluice.bulkhead.held";
     /**
-     * Gauge of requests each model lets in at once, tagged model: the adaptive concurrency limit when it
-     * is on, else the bulkhead's fixed capacity.
+     * Gauge of requests each model lets in at once, tagged model: the bulkhead's capacity; while the model
+     * sheds, the requests running plus the shedding queue; the adaptive limit when it is on and lower.
      */
     public static final String CONCURRENCY_LIMIT = "sluice.concurrency.limit";
     /** Counter of response-cache lookups, tagged model, tier (l1, l2, inflight), result (hit, miss, error). */

@@ -8,7 +8,6 @@ public enum Outcome {
     SUCCESS,
     INVALID,
     NOT_FOUND,
-    TOO_LARGE,
     UNAUTHENTICATED,
     RATE_LIMITED,
     UNAVAILABLE,
@@ -27,8 +26,6 @@ public enum Outcome {
             return INVALID;
         } else if (failure instanceof InferenceException.ModelNotFound) {
             return NOT_FOUND;
-        } else if (failure instanceof InferenceException.PayloadTooLarge) {
-            return TOO_LARGE;
         } else if (failure instanceof InferenceException.Unauthenticated) {
             return UNAUTHENTICATED;
         } else if (failure instanceof InferenceException.RateLimited) {

@@ -16,7 +16,7 @@ import org.jboss.logging.Logger;
 
 /**
  * The one gRPC error mapper: {@link InferenceException} to a status code with its message, as in
- * DESIGN.md's table; rejections the client should retry (UNAVAILABLE, and RESOURCE_EXHAUSTED for a rate
+ * the README's "Errors" table; rejections the client should retry (UNAVAILABLE, and RESOURCE_EXHAUSTED for a rate
  * limit) carry {@code google.rpc.RetryInfo}. Anything else is
  * INTERNAL and logged.
  */
@@ -67,8 +67,6 @@ public class GrpcErrors implements ExceptionHandlerProvider {
             return status(Code.NOT_FOUND, e.getMessage(), null);
         } else if (e instanceof InferenceException.InvalidInput) {
             return status(Code.INVALID_ARGUMENT, e.getMessage(), null);
-        } else if (e instanceof InferenceException.PayloadTooLarge) {
-            return status(Code.RESOURCE_EXHAUSTED, e.getMessage(), null);
         } else if (e instanceof InferenceException.Unavailable u) {
             return status(Code.UNAVAILABLE, e.getMessage(), u.retryAfter());
         } else if (e instanceof InferenceException.DeadlineExceeded) {

@@ -9,7 +9,7 @@ import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
 /**
  * The one REST error mapper: {@link InferenceException} to status, {@code {"error": ...}} body and
- * headers, as in DESIGN.md's table. A client mistake is never a 500.
+ * headers, as in the README's "Errors" table. A client mistake is never a 500.
  */
 public class RestErrors {
 
@@ -47,8 +47,6 @@ public class RestErrors {
             return 404;
         } else if (e instanceof InferenceException.InvalidInput) {
             return 400;
-        } else if (e instanceof InferenceException.PayloadTooLarge) {
-            return 413;
         } else if (e instanceof InferenceException.Unavailable) {
             return 503;
         } else if (e instanceof InferenceException.DeadlineExceeded) {
