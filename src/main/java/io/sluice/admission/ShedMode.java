@@ -82,8 +82,8 @@ final class ShedMode {
 
     /**
      * Whether an arrival that finds {@code held} admitted, {@code running} of them in running batches, may
-     * enter, as far as shedding goes (the bulkhead still has its say). Ends the shedding once a window
-     * shows idle instances.
+     * enter, as far as shedding goes (the bulkhead still has its say). The first arrival after a window
+     * judges it, and ends the shedding when it showed idle instances or turned away almost nothing.
      */
     boolean admits(int held, int running) {
         if (!shedding) {

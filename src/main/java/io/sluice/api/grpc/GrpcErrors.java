@@ -15,10 +15,9 @@ import jakarta.enterprise.context.ApplicationScoped;
 import org.jboss.logging.Logger;
 
 /**
- * The one gRPC error mapper: {@link InferenceException} to a status code with its message, as in
- * the README's "Errors" table; rejections the client should retry (UNAVAILABLE, and RESOURCE_EXHAUSTED for a rate
- * limit) carry {@code google.rpc.RetryInfo}. Anything else is
- * INTERNAL and logged.
+ * The one gRPC error mapper: {@link InferenceException} to a status code with its message, as in the
+ * README's "Errors" table; rejections the client should retry (UNAVAILABLE, and RESOURCE_EXHAUSTED for
+ * a rate limit) carry {@code google.rpc.RetryInfo}. Anything else is INTERNAL and logged.
  */
 @ApplicationScoped
 public class GrpcErrors implements ExceptionHandlerProvider {
