@@ -21,11 +21,12 @@ def jvms():
     found = {}
     for pid in filter(str.isdigit, os.listdir('/proc')):
         try:
-            cmd = open(f'/proc/{pid}/cmdline', 'rb').read().replace(b'\0', b' ').decode()
+            args = open(f'/proc/{pid}/cmdline', 'rb').read().split(b'\0')
         except OSError:
             continue
-        if 'java' not in cmd:
-            continue
+        if not os.path.basename(args[0].decode()).startswith('java'):
+            continue  # a wrapper such as timeout or nice whose arguments name the jar
+        cmd = b' '.join(args).decode()
         if 'quarkus-run.jar' in cmd:
             found[pid] = 'srv'
         elif 'sluice-bench.jar' in cmd:
