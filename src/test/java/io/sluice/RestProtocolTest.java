@@ -216,16 +216,33 @@ class RestProtocolTest {
     }
 
     @Test
-    void bodyOverTheLimitIs413() throws Exception {
-        // the server answers from the Content-Length alone, before reading the body
+    void bodyOverTheLimitIs413AndSaysWhy() throws Exception {
+        // answered from the Content-Length alone, before the body is read, and the connection closed
         java.net.URL url = new java.net.URL(io.restassured.RestAssured.baseURI);
+        long length = 9L * 1024 * 1024;
         try (java.net.Socket socket = new java.net.Socket("127.0.0.1", io.restassured.RestAssured.port)) {
+            socket.setSoTimeout(30_000);
             socket.getOutputStream().write(("POST /v2/models/add/infer HTTP/1.1\r\nHost: " + url.getHost()
-                    + "\r\nContent-Type: application/json\r\nContent-Length: " + (9 * 1024 * 1024) + "\r\n\r\n")
+                    + "\r\nContent-Type: application/json\r\nContent-Length: " + length + "\r\n\r\n")
                     .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-            String status = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream())).readLine();
-            assertThat(status).startsWith("HTTP/1.1 413");
+            // read until the server closes: the whole answer, and proof that it closes
+            String answer = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(answer).startsWith("HTTP/1.1 413");
+            assertThat(answer.toLowerCase(java.util.Locale.ROOT)).contains("connection: close")
+                    .contains("content-type: application/json");
+            String body = answer.substring(answer.indexOf("\r\n\r\n") + 4);
+            assertThat(new io.vertx.core.json.JsonObject(body).getString("error")).isEqualTo(
+                    "request body of " + length + " bytes is larger than the server's limit of " + (8L * 1024 * 1024)
+                            + " bytes (quarkus.http.limits.max-body-size)");
         }
+    }
+
+    @Test
+    void aBodyOfExactlyTheLimitIsReadAndJudgedOnItsContent() {
+        byte[] body = new byte[8 * 1024 * 1024];
+        java.util.Arrays.fill(body, (byte) 'a');
+        given().contentType(ContentType.JSON).body(body).post("/v2/models/add/infer")
+                .then().statusCode(400).body("error", org.hamcrest.Matchers.not(containsString("limit")));
     }
 
     @Test
