@@ -94,9 +94,18 @@ public class GrpcInferenceService implements GRPCInferenceService {
 
     /** The wire response; a cached model's carries the {@value #CACHE_PARAMETER} parameter. */
     static ModelInferResponse response(io.sluice.inference.InferResponse r) {
+        return GrpcTensors.response(r, parameters(r), true);
+    }
+
+    /** {@link #response} without its outputs' raw contents, which {@link GrpcWire#frame(ModelInferResponse, List)} appends. */
+    static ModelInferResponse responseHead(io.sluice.inference.InferResponse r) {
+        return GrpcTensors.response(r, parameters(r), false);
+    }
+
+    private static Map<String, InferParameter> parameters(io.sluice.inference.InferResponse r) {
         String cache = r.cache().label();
-        return GrpcTensors.response(r, cache == null ? Map.of()
-                : Map.of(CACHE_PARAMETER, InferParameter.newBuilder().setStringParam(cache).build()));
+        return cache == null ? Map.of()
+                : Map.of(CACHE_PARAMETER, InferParameter.newBuilder().setStringParam(cache).build());
     }
 
     /** Cancels {@code work} (taking the request out of its queue) when the client cancels the call. */

@@ -76,6 +76,14 @@ final class GrpcTensors {
 
     /** The gRPC response for {@code response}, outputs as raw contents. */
     static ModelInferResponse response(InferResponse response, Map<String, InferParameter> extra) {
+        return response(response, extra, true);
+    }
+
+    /**
+     * The gRPC response for {@code response}, with its outputs' raw contents or, for {@link GrpcWire#frame(
+     * ModelInferResponse, java.util.List)} to append, without them.
+     */
+    static ModelInferResponse response(InferResponse response, Map<String, InferParameter> extra, boolean raw) {
         ModelInferResponse.Builder out = ModelInferResponse.newBuilder()
                 .setModelName(response.model())
                 .setModelVersion(response.version())
@@ -90,8 +98,10 @@ final class GrpcTensors {
             for (long d : t.shape()) {
                 tensor.addShape(d);
             }
-            // a duplicate, not a read-only view: protobuf wraps an array-backed buffer without copying
-            out.addRawOutputContents(UnsafeByteOperations.unsafeWrap(t.data().duplicate()));
+            if (raw) {
+                // a duplicate, not a read-only view: protobuf wraps an array-backed buffer without copying
+                out.addRawOutputContents(UnsafeByteOperations.unsafeWrap(t.data().duplicate()));
+            }
         }
         return out.build();
     }

@@ -1,9 +1,15 @@
 package io.sluice.api.grpc;
 
 import com.google.protobuf.CodedOutputStream;
-import com.google.protobuf.MessageLite;
+import com.google.protobuf.WireFormat;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
+import io.sluice.api.grpc.proto.ModelInferResponse;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.util.List;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.concurrent.TimeUnit;
@@ -16,26 +22,67 @@ import java.util.concurrent.TimeUnit;
 final class GrpcWire {
     /** Length of the prefix of every message: a compressed flag and a big-endian length. */
     static final int PREFIX = 5;
+    /** Length of {@code raw_output_contents}' field tag. */
+    private static final int RAW_TAG_SIZE = CodedOutputStream.computeTagSize(
+            ModelInferResponse.RAW_OUTPUT_CONTENTS_FIELD_NUMBER);
 
     private GrpcWire() {
     }
 
-    /** {@code message} with its prefix (not compressed), encoded once into an array of exactly its size. */
-    static byte[] frame(MessageLite message) {
-        int size = message.getSerializedSize();
-        byte[] bytes = new byte[PREFIX + size];
+    /** Writes the prefix of a message of {@code size} bytes, not compressed, at the start of {@code bytes}. */
+    private static void prefix(byte[] bytes, int size) {
+        bytes[0] = 0;
         bytes[1] = (byte) (size >>> 24);
         bytes[2] = (byte) (size >>> 16);
         bytes[3] = (byte) (size >>> 8);
         bytes[4] = (byte) size;
-        CodedOutputStream out = CodedOutputStream.newInstance(bytes, PREFIX, size);
+    }
+
+    /**
+     * {@code head} with {@code rawOutputs} as its {@code raw_output_contents}, prefixed, for the socket: the
+     * other fields encoded once into an array, then each output as its field tag, its length and its own
+     * bytes, wrapped rather than copied. Protobuf writes fields in number order and {@code
+     * raw_output_contents} is the last, so the bytes are those of the whole message encoded at once.
+     *
+     * @throws IllegalArgumentException when the message would be 2 GiB or more, which protobuf cannot carry
+     */
+    static ByteBuf frame(ModelInferResponse head, List<ByteBuffer> rawOutputs) {
+        int headSize = head.getSerializedSize();
+        long size = headSize;
+        byte[][] fieldStarts = new byte[rawOutputs.size()][];
+        for (int i = 0; i < fieldStarts.length; i++) {
+            int length = rawOutputs.get(i).remaining();
+            byte[] start = new byte[RAW_TAG_SIZE + CodedOutputStream.computeUInt32SizeNoTag(length)];
+            CodedOutputStream out = CodedOutputStream.newInstance(start);
+            try {
+                out.writeTag(ModelInferResponse.RAW_OUTPUT_CONTENTS_FIELD_NUMBER, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+                out.writeUInt32NoTag(length);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e); // sized exactly
+            }
+            fieldStarts[i] = start;
+            size += start.length + (long) length;
+        }
+        if (size > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("the response message would be " + size
+                    + " bytes; a protobuf message holds less than 2 GiB");
+        }
+        byte[] front = new byte[PREFIX + headSize];
+        prefix(front, (int) size);
+        CodedOutputStream out = CodedOutputStream.newInstance(front, PREFIX, headSize);
         try {
-            message.writeTo(out);
+            head.writeTo(out);
         } catch (IOException e) {
-            throw new UncheckedIOException(e); // an array of the exact size never runs out
+            throw new UncheckedIOException(e);
         }
         out.checkNoSpaceLeft();
-        return bytes;
+        CompositeByteBuf framed = Unpooled.compositeBuffer(1 + 2 * fieldStarts.length);
+        framed.addComponent(true, Unpooled.wrappedBuffer(front));
+        for (int i = 0; i < fieldStarts.length; i++) {
+            framed.addComponent(true, Unpooled.wrappedBuffer(fieldStarts[i]));
+            framed.addComponent(true, Unpooled.wrappedBuffer(rawOutputs.get(i).duplicate()));
+        }
+        return framed;
     }
 
     /**

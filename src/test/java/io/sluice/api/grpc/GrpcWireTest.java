@@ -5,10 +5,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.MessageLite;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.api.grpc.proto.ModelInferResponse;
 import io.vertx.core.buffer.Buffer;
+import java.nio.ByteBuffer;
 import java.util.Base64;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -16,23 +21,37 @@ import org.junit.jupiter.api.Test;
 class GrpcWireTest {
 
     @Test
-    void aFramedMessageIsItsPrefixThenItsBytes() throws Exception {
-        ModelInferResponse message = ModelInferResponse.newBuilder().setModelName("m")
-                .addRawOutputContents(ByteString.copyFrom(new byte[70_000])).build();
-        byte[] framed = GrpcWire.frame(message);
+    void aResponseIsFramedAsItsPrefixThenTheWholeMessageWithItsOutputsBytesWrappedNotCopied() throws Exception {
+        byte[] big = new byte[70_000]; // a three-byte length
+        big[0] = 7;
+        big[big.length - 1] = 9;
+        ByteBuffer small = ByteBuffer.wrap(new byte[] {0, 1, 2, 3, 4, 5}).position(2); // a view of 4 bytes
+        ModelInferResponse head = ModelInferResponse.newBuilder().setModelName("m").setId("r1")
+                .addOutputs(ModelInferResponse.InferOutputTensor.newBuilder().setName("a").setDatatype("UINT8").addShape(70_000))
+                .addOutputs(ModelInferResponse.InferOutputTensor.newBuilder().setName("b").setDatatype("UINT8").addShape(4))
+                .build();
+        ByteBuf framed = GrpcWire.frame(head, List.of(ByteBuffer.wrap(big), small));
 
-        int size = message.getSerializedSize();
-        assertThat(framed).hasSize(5 + size);
-        assertThat(framed[0]).isZero();
-        assertThat(Buffer.buffer(framed).getUnsignedInt(1)).isEqualTo(size);
-        assertThat(ModelInferResponse.parseFrom(ByteString.copyFrom(framed, 5, size))).isEqualTo(message);
+        ModelInferResponse whole = head.toBuilder().addRawOutputContents(ByteString.copyFrom(big))
+                .addRawOutputContents(ByteString.copyFrom(new byte[] {2, 3, 4, 5})).build();
+        assertThat(ByteBufUtil.getBytes(framed)).isEqualTo(framed(whole));
+        assertThat(small.position()).isEqualTo(2); // the caller's buffers are left as they were
+        big[1] = 42; // the answer holds the output's own bytes, not a copy of them
+        assertThat(framed.getByte(framed.readableBytes() - 4 - 2 - 70_000 + 1)).isEqualTo((byte) 42);
+        assertThat(ByteBufUtil.getBytes(GrpcWire.frame(head, List.of()))).isEqualTo(framed(head));
+    }
+
+    /** {@code message} as grpc-java frames it: not compressed, its length big-endian, its bytes. */
+    private static byte[] framed(MessageLite message) {
+        byte[] bytes = message.toByteArray();
+        return Buffer.buffer().appendByte((byte) 0).appendInt(bytes.length).appendBytes(bytes).getBytes();
     }
 
     @Test
     void theOneRequestMessageIsReadWithItsTensorsAndAnythingElseIsNamed() throws Exception {
         ModelInferRequest request = ModelInferRequest.newBuilder().setModelName("matmul")
                 .addRawInputContents(ByteString.copyFrom(new byte[] {1, 2, 3})).build();
-        Buffer body = Buffer.buffer(GrpcWire.frame(request));
+        Buffer body = Buffer.buffer(framed(request));
 
         assertThat(ModelInferRoute.message(body)).isEqualTo(request);
         assertThatThrownBy(() -> ModelInferRoute.message(Buffer.buffer()))
