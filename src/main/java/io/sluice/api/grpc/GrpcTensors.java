@@ -74,11 +74,6 @@ final class GrpcTensors {
                 priority == null ? 0 : (int) (long) (Long) priority, deadline, Protocol.GRPC);
     }
 
-    /** The gRPC response for {@code response}, outputs as raw contents. */
-    static ModelInferResponse response(InferResponse response, Map<String, InferParameter> extra) {
-        return response(response, extra, true);
-    }
-
     /**
      * The gRPC response for {@code response}, with its outputs' raw contents or, for {@link GrpcWire#frame(
      * ModelInferResponse, java.util.List)} to append, without them.

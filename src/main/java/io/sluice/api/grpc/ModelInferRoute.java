@@ -2,8 +2,8 @@ package io.sluice.api.grpc;
 
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
-import io.netty.buffer.ByteBuf;
 import io.grpc.StatusException;
+import io.netty.buffer.ByteBuf;
 import io.sluice.admission.Tenant;
 import io.sluice.admission.Tenants;
 import io.sluice.api.grpc.proto.ModelInferRequest;

@@ -1,0 +1,106 @@
+package io.sluice;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
+import io.opentelemetry.sdk.trace.data.SpanData;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
+import jakarta.inject.Inject;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * End to end, the order in which queued requests reach a model: the highest priority level first (1 is
+ * the highest), first come first served within a level, whether the level came as the OIP {@code priority}
+ * parameter or the {@code Sluice-Priority} header. While one long request holds the model's only instance,
+ * four one-row requests queue one after the other; the moment each left the queue is the end of its
+ * {@code sluice.queue} span, found by the trace id each was sent with.
+ */
+@QuarkusTest
+@TestProfile(DeadlineAndCancelTest.Profile.class)
+class PriorityOrderTest {
+
+    /** The model, set up in {@link DeadlineAndCancelTest.Profile}. */
+    static final String MODEL = "ranked";
+
+    private static final int LONG_ROWS = 512;
+
+    @Inject
+    InMemorySpanExporter spans;
+
+    @Test
+    void higherLevelsLeaveTheQueueFirstAndEachLevelInArrivalOrder() throws Exception {
+        Await.serverReady();
+        CompletableFuture<Integer> longRun = CompletableFuture.supplyAsync(() -> BinaryRest.post(MODEL,
+                List.of(new BinaryRest.Input("X", "FP32", new long[] {LONG_ROWS, 256}, new byte[LONG_ROWS * 256 * 4])))
+                .statusCode());
+        await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_inflight\\{model=\"" + MODEL + "\"}") == 1);
+
+        // arrival order: a (level 3), b (2), c (2), d (1); each is queued before the next is sent
+        List<Queued> sent = List.of(new Queued("a", 3, false), new Queued("b", 2, true), new Queued("c", 2, false),
+                new Queued("d", 1, true));
+        List<CompletableFuture<Integer>> answers = new java.util.ArrayList<>();
+        for (int i = 0; i < sent.size(); i++) {
+            answers.add(CompletableFuture.supplyAsync(sent.get(i)::send));
+            int depth = i + 1;
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> gauge("sluice_queue_depth\\{model=\"" + MODEL + "\"}") == depth);
+        }
+        assertThat(longRun.isDone()).as("the long request still holds the instance").isFalse();
+
+        assertThat(longRun.get(120, TimeUnit.SECONDS)).isEqualTo(200);
+        for (CompletableFuture<Integer> answer : answers) {
+            assertThat(answer.get(60, TimeUnit.SECONDS)).isEqualTo(200);
+        }
+        Map<String, Long> leftQueue = sent.stream().collect(Collectors.toMap(q -> q.name,
+                q -> awaitQueueSpan(q.traceId()).getEndEpochNanos()));
+        List<String> order = leftQueue.entrySet().stream().sorted(Map.Entry.comparingByValue())
+                .map(Map.Entry::getKey).toList();
+        assertThat(order).containsExactly("d", "b", "c", "a");
+    }
+
+    /** A one-row request at {@code level}, sent with the header or the OIP parameter, in a trace of its own. */
+    private record Queued(String name, int level, boolean header) {
+        String traceId() {
+            return traceIdOf(name);
+        }
+
+        int send() {
+            String zeros = IntStream.range(0, 256).mapToObj(i -> "0").collect(Collectors.joining(","));
+            String parameters = header ? "" : "\"parameters\":{\"priority\":" + level + "},";
+            var request = given().header("traceparent", "00-" + traceId() + "-b7ad6b7169203331-01")
+                    .contentType("application/json")
+                    .body("{" + parameters + "\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,256],"
+                            + "\"data\":[" + zeros + "]}]}");
+            if (header) {
+                request = request.header("Sluice-Priority", Integer.toString(level));
+            }
+            return request.post("/v2/models/" + MODEL + "/infer").statusCode();
+        }
+    }
+
+    /** A 32-hex-digit trace id made from {@code name}'s letter, distinct per request. */
+    private static String traceIdOf(String name) {
+        return "4bf92f3577b34da6a3ce929d0e0e47" + String.format("%02x", (int) name.charAt(0));
+    }
+
+    private SpanData awaitQueueSpan(String traceId) {
+        return await().atMost(Duration.ofSeconds(10)).until(() -> spans.getFinishedSpanItems().stream()
+                .filter(s -> s.getName().equals("sluice.queue") && s.getTraceId().equals(traceId))
+                .min(Comparator.comparingLong(SpanData::getEndEpochNanos)).orElse(null), s -> s != null);
+    }
+
+    private static double gauge(String nameAndTags) {
+        return BatchingTest.metric(given().get("/q/metrics").asString(), nameAndTags);
+    }
+}
