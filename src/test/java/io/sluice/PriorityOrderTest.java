@@ -33,7 +33,8 @@ class PriorityOrderTest {
     /** The model, set up in {@link DeadlineAndCancelTest.Profile}. */
     static final String MODEL = "ranked";
 
-    private static final int LONG_ROWS = 512;
+    /** Rows of the request that holds the instance: seconds of work, against milliseconds to queue the rest. */
+    private static final int LONG_ROWS = 4096;
 
     @Inject
     InMemorySpanExporter spans;
@@ -44,7 +45,8 @@ class PriorityOrderTest {
         CompletableFuture<Integer> longRun = CompletableFuture.supplyAsync(() -> BinaryRest.post(MODEL,
                 List.of(new BinaryRest.Input("X", "FP32", new long[] {LONG_ROWS, 256}, new byte[LONG_ROWS * 256 * 4])))
                 .statusCode());
-        await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_inflight\\{model=\"" + MODEL + "\"}") == 1);
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
+                .until(() -> gauge("sluice_inflight\\{model=\"" + MODEL + "\"}") == 1);
 
         // arrival order: a (level 3), b (2), c (2), d (1); each is queued before the next is sent
         List<Queued> sent = List.of(new Queued("a", 3, false), new Queued("b", 2, true), new Queued("c", 2, false),
@@ -53,7 +55,7 @@ class PriorityOrderTest {
         for (int i = 0; i < sent.size(); i++) {
             answers.add(CompletableFuture.supplyAsync(sent.get(i)::send));
             int depth = i + 1;
-            await().atMost(Duration.ofSeconds(10))
+            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
                     .until(() -> gauge("sluice_queue_depth\\{model=\"" + MODEL + "\"}") == depth);
         }
         assertThat(longRun.isDone()).as("the long request still holds the instance").isFalse();
