@@ -6,16 +6,18 @@ import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanBuilder;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.api.trace.TracerProvider;
 import io.opentelemetry.context.Context;
 import io.sluice.batching.ModelScheduler;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
  * Sluice's spans. A request gets {@code sluice.infer} (child of the protocol's server span), with
  * {@code sluice.admission} and {@code sluice.queue} under it; each batch gets {@code sluice.batch},
  * linked both ways with the requests it ran, and {@code onnx.run} under it. Spans carry model,
- * version and batch size.
+ * version and batch size. With {@code quarkus.otel.sdk.disabled} (the default outside tests) none is made.
  */
 @ApplicationScoped
 public class Tracing {
@@ -25,8 +27,19 @@ public class Tracing {
     static final AttributeKey<Long> BATCH_ROWS = AttributeKey.longKey("sluice.batch.size");
     static final AttributeKey<Long> BATCH_REQUESTS = AttributeKey.longKey("sluice.batch.requests");
 
+    private final Tracer tracer;
+
+    /**
+     * @param sdk the application's tracer (quarkus-opentelemetry)
+     * @param sdkDisabled {@code quarkus.otel.sdk.disabled}: then every span is a no-op. OpenTelemetry's
+     *     SDK, when disabled, still records every span it is asked for and drops it at the end
+     *     (open-telemetry/opentelemetry-java#8740), which would cost each request five spans, their
+     *     attributes and links for nothing.
+     */
     @Inject
-    Tracer tracer;
+    public Tracing(Tracer sdk, @ConfigProperty(name = "quarkus.otel.sdk.disabled", defaultValue = "false") boolean sdkDisabled) {
+        this.tracer = sdkDisabled ? TracerProvider.noop().get("sluice") : sdk;
+    }
 
     /** One request's spans, carried through the scheduler as the job's trace context. */
     public final class RequestTrace {
@@ -53,6 +66,11 @@ public class Tracing {
             if (q != null) {
                 q.end();
             }
+        }
+
+        /** Whether the request's span records anything (false with the SDK disabled). */
+        boolean recording() {
+            return request.isRecording();
         }
 
         /** Ends the request's spans, marking an error when {@code failure} is set. */
