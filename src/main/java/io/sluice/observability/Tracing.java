@@ -37,7 +37,8 @@ public class Tracing {
      *     attributes and links for nothing.
      */
     @Inject
-    public Tracing(Tracer sdk, @ConfigProperty(name = "quarkus.otel.sdk.disabled", defaultValue = "false") boolean sdkDisabled) {
+    public Tracing(Tracer sdk,
+            @ConfigProperty(name = "quarkus.otel.sdk.disabled", defaultValue = "false") boolean sdkDisabled) {
         this.tracer = sdkDisabled ? TracerProvider.noop().get("sluice") : sdk;
     }
 

@@ -97,7 +97,10 @@ public class GrpcInferenceService implements GRPCInferenceService {
         return GrpcTensors.response(r, parameters(r), true);
     }
 
-    /** {@link #response} without its outputs' raw contents, which {@link GrpcWire#frame(ModelInferResponse, List)} appends. */
+    /**
+     * {@link #response} without its outputs' raw contents, which {@link GrpcWire#frame(ModelInferResponse,
+     * List)} appends.
+     */
     static ModelInferResponse responseHead(io.sluice.inference.InferResponse r) {
         return GrpcTensors.response(r, parameters(r), false);
     }
