@@ -19,6 +19,7 @@ import io.sluice.api.grpc.proto.ModelInferResponse;
 import io.sluice.fixtures.TinyModels;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -43,25 +44,32 @@ class DeadlineAndCancelTest {
             TinyModels.write(repo, "slow", 1, TinyModels.slow(2000));
             TinyModels.write(repo, "reshape", 1, TinyModels.reshape());
             TinyModels.write(repo, PriorityOrderTest.MODEL, 1, TinyModels.slow(2000));
-            return Map.ofEntries(
-                    // PriorityOrderTest: one instance, one row at a time, three levels, room for the queue
-                    Map.entry("sluice.models." + PriorityOrderTest.MODEL + ".batching.instances", "1"),
-                    Map.entry("sluice.models." + PriorityOrderTest.MODEL + ".batching.max-batch-size", "1"),
-                    Map.entry("sluice.models." + PriorityOrderTest.MODEL + ".batching.priority-levels", "3"),
-                    Map.entry("sluice.models." + PriorityOrderTest.MODEL + ".admission.max-concurrent", "1"),
-                    Map.entry("sluice.models." + PriorityOrderTest.MODEL + ".batching.queue-size", "8"),
-                    Map.entry("sluice.models." + PriorityOrderTest.MODEL + ".warmup.batch-sizes", "1"),
-                    Map.entry("sluice.repository.paths", repo.toString()),
-                    Map.entry("sluice.models.slow.batching.instances", "1"),
-                    Map.entry("sluice.models.slow.batching.max-batch-size", "1"),
-                    Map.entry("sluice.models.slow.threads.intra-op", "1"),
+            Map<String, String> config = new HashMap<>(Map.of(
+                    "sluice.repository.paths", repo.toString(),
+                    "sluice.models.slow.batching.instances", "1",
+                    "sluice.models.slow.batching.max-batch-size", "1",
+                    "sluice.models.slow.threads.intra-op", "1",
                     // OverloadStatusTest: the bulkhead admits 1 running + 1 queued (+1 in its own queue)
-                    Map.entry("sluice.models.slow.admission.max-concurrent", "1"),
-                    Map.entry("sluice.models.slow.batching.queue-size", "1"),
-                    Map.entry("sluice.models.reshape.admission.circuit-breaker.request-volume", "2"),
-                    Map.entry("sluice.models.reshape.admission.circuit-breaker.failure-ratio", "1.0"),
-                    Map.entry("sluice.models.reshape.admission.circuit-breaker.delay", "60s"));
+                    "sluice.models.slow.admission.max-concurrent", "1",
+                    "sluice.models.slow.batching.queue-size", "1",
+                    "sluice.models.reshape.admission.circuit-breaker.request-volume", "2",
+                    "sluice.models.reshape.admission.circuit-breaker.failure-ratio", "1.0",
+                    "sluice.models.reshape.admission.circuit-breaker.delay", "60s"));
+            // PriorityOrderTest: one instance, one row at a time, three levels, room for the queue
+            config.putAll(Map.ofEntries(
+                    ranked("batching.instances", "1"),
+                    ranked("batching.max-batch-size", "1"),
+                    ranked("batching.priority-levels", "3"),
+                    ranked("admission.max-concurrent", "1"),
+                    ranked("batching.queue-size", "8"),
+                    ranked("warmup.batch-sizes", "1")));
+            return config;
         }
+    }
+
+    /** A setting of {@link PriorityOrderTest}'s model. */
+    private static Map.Entry<String, String> ranked(String key, String value) {
+        return Map.entry("sluice.models." + PriorityOrderTest.MODEL + "." + key, value);
     }
 
     @Test
