@@ -10,6 +10,7 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import jakarta.inject.Inject;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -51,7 +52,7 @@ class PriorityOrderTest {
         // arrival order: a (level 3), b (2), c (2), d (1); each is queued before the next is sent
         List<Queued> sent = List.of(new Queued("a", 3, false), new Queued("b", 2, true), new Queued("c", 2, false),
                 new Queued("d", 1, true));
-        List<CompletableFuture<Integer>> answers = new java.util.ArrayList<>();
+        List<CompletableFuture<Integer>> answers = new ArrayList<>();
         for (int i = 0; i < sent.size(); i++) {
             answers.add(CompletableFuture.supplyAsync(sent.get(i)::send));
             int depth = i + 1;
@@ -73,8 +74,9 @@ class PriorityOrderTest {
 
     /** A one-row request at {@code level}, sent with the header or the OIP parameter, in a trace of its own. */
     private record Queued(String name, int level, boolean header) {
+        /** A 32-hex-digit trace id of this request's own, ending in its letter's code. */
         String traceId() {
-            return traceIdOf(name);
+            return "4bf92f3577b34da6a3ce929d0e0e47" + String.format("%02x", (int) name.charAt(0));
         }
 
         int send() {
@@ -89,11 +91,6 @@ class PriorityOrderTest {
             }
             return request.post("/v2/models/" + MODEL + "/infer").statusCode();
         }
-    }
-
-    /** A 32-hex-digit trace id made from {@code name}'s letter, distinct per request. */
-    private static String traceIdOf(String name) {
-        return "4bf92f3577b34da6a3ce929d0e0e47" + String.format("%02x", (int) name.charAt(0));
     }
 
     private SpanData awaitQueueSpan(String traceId) {
