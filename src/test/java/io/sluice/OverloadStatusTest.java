@@ -19,7 +19,11 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -33,17 +37,30 @@ class OverloadStatusTest {
 
     private static final int LONG_ROWS = 2048;
 
+    /** A thread per blocked caller: the common pool has only two on a 3-core machine. */
+    private ExecutorService callers;
+
+    @BeforeEach
+    void startCallers() {
+        callers = Executors.newCachedThreadPool();
+    }
+
+    @AfterEach
+    void stopCallers() {
+        callers.shutdownNow();
+    }
+
     @Test
     void aFullBulkheadAnswers503AndUnavailableAtOnce() throws Exception {
         Await.serverReady();
         CompletableFuture<Integer> longRun = CompletableFuture.supplyAsync(() -> BinaryRest.post("slow",
                 List.of(new BinaryRest.Input("X", "FP32", new long[] {LONG_ROWS, 256}, new byte[LONG_ROWS * 256 * 4])))
-                .statusCode());
+                .statusCode(), callers);
         await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_inflight\\{model=\"slow\"}") == 1);
         // one waits in the scheduler's queue, one in the bulkhead's own queue
-        CompletableFuture<Integer> queued = CompletableFuture.supplyAsync(() -> oneRowRest().statusCode());
+        CompletableFuture<Integer> queued = CompletableFuture.supplyAsync(() -> oneRowRest().statusCode(), callers);
         await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_queue_depth\\{model=\"slow\"}") == 1);
-        CompletableFuture<Integer> waiting = CompletableFuture.supplyAsync(() -> oneRowRest().statusCode());
+        CompletableFuture<Integer> waiting = CompletableFuture.supplyAsync(() -> oneRowRest().statusCode(), callers);
         await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_bulkhead_held\\{model=\"slow\"}") == 3);
         assertThat(gauge("sluice_concurrency_limit\\{model=\"slow\"}")).isEqualTo(3); // no adaptive limit: the capacity
 

@@ -15,6 +15,8 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -43,9 +45,20 @@ class PriorityOrderTest {
     @Test
     void higherLevelsLeaveTheQueueFirstAndEachLevelInArrivalOrder() throws Exception {
         Await.serverReady();
+        spans.reset();
+        // a thread per blocked caller: the common pool has too few on 3-5 cores for all five
+        ExecutorService callers = Executors.newCachedThreadPool();
+        try {
+            higherLevelsFirst(callers);
+        } finally {
+            callers.shutdownNow();
+        }
+    }
+
+    private void higherLevelsFirst(ExecutorService callers) throws Exception {
         CompletableFuture<Integer> longRun = CompletableFuture.supplyAsync(() -> BinaryRest.post(MODEL,
                 List.of(new BinaryRest.Input("X", "FP32", new long[] {LONG_ROWS, 256}, new byte[LONG_ROWS * 256 * 4])))
-                .statusCode());
+                .statusCode(), callers);
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
                 .until(() -> gauge("sluice_inflight\\{model=\"" + MODEL + "\"}") == 1);
 
@@ -54,7 +67,7 @@ class PriorityOrderTest {
                 new Queued("d", 1, true));
         List<CompletableFuture<Integer>> answers = new ArrayList<>();
         for (int i = 0; i < sent.size(); i++) {
-            answers.add(CompletableFuture.supplyAsync(sent.get(i)::send));
+            answers.add(CompletableFuture.supplyAsync(sent.get(i)::send, callers));
             int depth = i + 1;
             await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
                     .until(() -> gauge("sluice_queue_depth\\{model=\"" + MODEL + "\"}") == depth);

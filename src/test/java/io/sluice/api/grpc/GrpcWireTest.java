@@ -8,6 +8,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
+import io.sluice.api.grpc.proto.InferParameter;
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.api.grpc.proto.ModelInferResponse;
 import io.vertx.core.buffer.Buffer;
@@ -25,19 +26,26 @@ class GrpcWireTest {
         byte[] big = new byte[70_000]; // a three-byte length
         big[0] = 7;
         big[big.length - 1] = 9;
-        ByteBuffer small = ByteBuffer.wrap(new byte[] {0, 1, 2, 3, 4, 5}).position(2); // a view of 4 bytes
+        // a read-only view of 4 bytes, as a batch's piece of an output is, and a direct buffer
+        ByteBuffer small = ByteBuffer.wrap(new byte[] {0, 1, 2, 3, 4, 5}).asReadOnlyBuffer().position(2);
+        ByteBuffer direct = ByteBuffer.allocateDirect(3).put(new byte[] {8, 9, 10}).flip();
         ModelInferResponse head = ModelInferResponse.newBuilder().setModelName("m").setId("r1")
+                .putParameters("sluice_cache", InferParameter.newBuilder().setStringParam("miss").build())
                 .addOutputs(ModelInferResponse.InferOutputTensor.newBuilder().setName("a").setDatatype("UINT8").addShape(70_000))
                 .addOutputs(ModelInferResponse.InferOutputTensor.newBuilder().setName("b").setDatatype("UINT8").addShape(4))
+                .addOutputs(ModelInferResponse.InferOutputTensor.newBuilder().setName("c").setDatatype("UINT8").addShape(3))
                 .build();
-        ByteBuf framed = GrpcWire.frame(head, List.of(ByteBuffer.wrap(big), small));
+        ByteBuf framed = GrpcWire.frame(head, List.of(ByteBuffer.wrap(big), small, direct));
 
         ModelInferResponse whole = head.toBuilder().addRawOutputContents(ByteString.copyFrom(big))
-                .addRawOutputContents(ByteString.copyFrom(new byte[] {2, 3, 4, 5})).build();
+                .addRawOutputContents(ByteString.copyFrom(new byte[] {2, 3, 4, 5}))
+                .addRawOutputContents(ByteString.copyFrom(new byte[] {8, 9, 10})).build();
         assertThat(ByteBufUtil.getBytes(framed)).isEqualTo(framed(whole));
         assertThat(small.position()).isEqualTo(2); // the caller's buffers are left as they were
+        assertThat(direct.position()).isZero();
         big[1] = 42; // the answer holds the output's own bytes, not a copy of them
-        assertThat(framed.getByte(framed.readableBytes() - 4 - 2 - 70_000 + 1)).isEqualTo((byte) 42);
+        int bigStart = framed.readableBytes() - (2 + 3) - (2 + 4) - 70_000;
+        assertThat(framed.getByte(bigStart + 1)).isEqualTo((byte) 42);
         assertThat(ByteBufUtil.getBytes(GrpcWire.frame(head, List.of()))).isEqualTo(framed(head));
     }
 
