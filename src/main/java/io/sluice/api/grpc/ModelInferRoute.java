@@ -32,7 +32,7 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * authentication ({@link Tenants}) as {@link GrpcInferenceService}. Why: through the grpc-java bridge every
  * answer was encoded into a growing byte stream and copied three more times on its way to the socket
  * (about 1.1 MB of heap per 196 KB MiniLM answer); here its fields are encoded once and its outputs' bytes
- * follow as the model left them ({@link GrpcWire#frame(io.sluice.api.grpc.proto.ModelInferResponse,
+ * follow without another copy ({@link GrpcWire#frame(io.sluice.api.grpc.proto.ModelInferResponse,
  * java.util.List)}), and a request's tensors are read in place. Calls it does not take go on to the
  * bridge unchanged: not HTTP/2, not {@code application/grpc}, a compressed message ({@code grpc-encoding}
  * other than identity), or a {@code grpc-timeout} it cannot read. {@code sluice.grpc.direct-infer=false}
