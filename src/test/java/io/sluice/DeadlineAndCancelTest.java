@@ -52,7 +52,6 @@ class DeadlineAndCancelTest {
                     // OverloadStatusTest: the bulkhead admits 1 running + 1 queued (+1 in its own queue)
                     "sluice.models.slow.admission.max-concurrent", "1",
                     "sluice.models.slow.batching.queue-size", "1",
-                    "sluice.models.slow.admission.shedding.queue-size", "1",
                     "sluice.models.reshape.admission.circuit-breaker.request-volume", "2",
                     "sluice.models.reshape.admission.circuit-breaker.failure-ratio", "1.0",
                     "sluice.models.reshape.admission.circuit-breaker.delay", "60s"));

@@ -70,7 +70,7 @@ class OverloadStatusTest {
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
         rejected.then().statusCode(503).body("error", containsString("model 'slow' is at capacity (3 requests admitted)"));
         assertThat(Integer.parseInt(rejected.header("Retry-After"))).isPositive();
-        // the overflow switched the model to shedding: the one running plus its shedding queue of one
+        // the overflow switched the model to shedding: the one running plus the CPU default shedding queue of one
         assertThat(gauge("sluice_concurrency_limit\\{model=\"slow\"}")).isEqualTo(2);
 
         ManagedChannel channel = GrpcClients.channel();

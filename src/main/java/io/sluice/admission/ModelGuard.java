@@ -33,8 +33,7 @@ import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
  *
  * <p>With {@code admission.shedding.enabled} (the default) a request that finds the bulkhead full
  * switches the model to shedding ({@link ShedMode}): it queues only {@code shedding.queue-size} requests
- * behind the running batches, and only when an instance is about to be free for them ({@code
- * shedding.max-wait-share}), runs batches of at most {@code shedding.max-batch-size} rows, until its
+ * behind the running batches, runs batches of at most {@code shedding.max-batch-size} rows, until its
  * instances are idle again part of the time or it turns away almost nothing, and turns away the rest
  * the same way (503 {@code bulkhead_full}).
  *
@@ -96,7 +95,8 @@ public final class ModelGuard {
                 ? new AdaptiveLimit(Math.min(ad.minLimit(), capacity), capacity, ad.tolerance(), ad.window())
                 : null;
         this.shed = a.shedding().enabled()
-                ? new ShedMode(capacity, a.shedding(), instancesOf(scheduler), clock)
+                ? new ShedMode(capacity, a.shedding(), scheduler.instances(), clock, scheduler::idleNanos,
+                        scheduler::limitBatches)
                 : null;
         Guard.Builder builder = Guard.create()
                 .withDescription("sluice model " + model)
@@ -118,40 +118,6 @@ public final class ModelGuard {
                     .done();
         }
         this.guard = builder.build();
-    }
-
-    private static ShedMode.Instances instancesOf(ModelScheduler scheduler) {
-        return new ShedMode.Instances() {
-            @Override
-            public int count() {
-                return scheduler.instances();
-            }
-
-            @Override
-            public long idleNanos(long now) {
-                return scheduler.idleNanos(now);
-            }
-
-            @Override
-            public long nanosUntilFree(long now) {
-                return scheduler.nanosUntilFree(now);
-            }
-
-            @Override
-            public long batchNanos(int rows) {
-                return scheduler.batchNanos(rows);
-            }
-
-            @Override
-            public void limitBatches(int rows) {
-                scheduler.limitBatches(rows);
-            }
-
-            @Override
-            public void limitWait(double share) {
-                scheduler.limitWait(share);
-            }
-        };
     }
 
     /** Permits held now: requests admitted and not yet finished. */
@@ -188,22 +154,11 @@ public final class ModelGuard {
         return adaptive == null ? limit : Math.min(limit, adaptive.limit());
     }
 
-    /** The work a guard runs once it admitted a request. */
-    @FunctionalInterface
-    public interface Work {
-        /**
-         * Starts the work. {@code justInTime} says the request was admitted while the model sheds, because an
-         * instance is about to be free for it: the scheduler judges that again as it queues the request
-         * ({@link ModelScheduler#submit(io.sluice.batching.Job, boolean)}).
-         */
-        Uni<InferResponse> start(boolean justInTime);
-    }
-
     /**
      * Runs {@code work} under the guard. Rejections (bulkhead full, circuit open) come back as a failed
      * {@link Uni} before {@code work} is touched; cancelling the returned {@link Uni} cancels the work.
      */
-    public Uni<InferResponse> run(Work work) {
+    public Uni<InferResponse> run(Supplier<Uni<InferResponse>> work) {
         return Uni.createFrom().emitter(emitter -> {
             int now = held.get();
             boolean full = now >= capacity;
@@ -216,7 +171,6 @@ public final class ModelGuard {
                 emitter.fail(full ? full() : overloaded());
                 return;
             }
-            boolean justInTime = shed != null && shed.shedding();
             if (adaptive != null && !adaptive.tryAcquire()) {
                 emitter.fail(new InferenceException.Unavailable(InferenceException.Unavailable.Reason.BULKHEAD_FULL,
                         "model '" + model + "' is at its adaptive concurrency limit (" + adaptive.limit()
@@ -239,7 +193,7 @@ public final class ModelGuard {
             try {
                 guarded = guard.get(() -> {
                     if (!done.isDone()) {
-                        running.set(work.start(justInTime).subscribe().with(done::complete, done::completeExceptionally));
+                        running.set(work.get().subscribe().with(done::complete, done::completeExceptionally));
                     }
                     return done;
                 }, STAGE);

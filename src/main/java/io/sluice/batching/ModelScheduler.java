@@ -4,7 +4,6 @@ import io.sluice.inference.InferenceException;
 import io.sluice.inference.Tensor;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
@@ -47,9 +46,6 @@ public final class ModelScheduler implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(ModelScheduler.class);
     private static final double EWMA_WEIGHT = 0.2;
     private static final long NOT_IDLE = Long.MIN_VALUE;
-    private static final long NOT_RUNNING = Long.MIN_VALUE;
-    /** Batch sizes whose run time is learned on its own; larger batches are estimated from the time per row. */
-    private static final int SIZES_LEARNED = 16;
 
     private final String model;
     private final DynamicBatcher batcher;
@@ -64,13 +60,7 @@ public final class ModelScheduler implements AutoCloseable {
     private final AtomicInteger runningRequests = new AtomicInteger();
     private final AtomicLong idleNanos = new AtomicLong();
     private final AtomicLongArray idleSince;
-    /** Per instance, when its running batch is expected to end; {@link #NOT_RUNNING} while it runs none. */
-    private final AtomicLongArray expectedEnd;
-    /** Recent run time of a batch of each size up to {@link #SIZES_LEARNED} rows, 0 until one ran. */
-    private final AtomicLongArray nanosPerBatch = new AtomicLongArray(SIZES_LEARNED + 1);
     private volatile double nanosPerRow = 0;
-    /** See {@link #limitWait}; guarded by {@link #lock}. */
-    private double maxWaitShare = 1;
     private volatile boolean closed;
 
     public ModelScheduler(String model, BatchPolicy policy, int instances, BatchRunner runner,
@@ -82,10 +72,8 @@ public final class ModelScheduler implements AutoCloseable {
         this.clock = clock;
         this.instances = instances;
         this.idleSince = new AtomicLongArray(instances);
-        this.expectedEnd = new AtomicLongArray(instances);
         for (int i = 0; i < instances; i++) {
             idleSince.set(i, NOT_IDLE);
-            expectedEnd.set(i, NOT_RUNNING);
             int instance = i;
             Thread t = threadFactory.newThread(() -> serve(instance));
             threads.add(t);
@@ -99,31 +87,13 @@ public final class ModelScheduler implements AutoCloseable {
      * @throws InferenceException.Unavailable at once when the queue is full or the scheduler closed
      */
     public void submit(Job job) {
-        submit(job, false);
-    }
-
-    /**
-     * Queues {@code job}; {@code justInTime} (a request a shedding model admitted because an instance is
-     * about to be free for it) also turns it away when, under the {@link #limitWait wait limit}, no
-     * instance would take it soon enough.
-     *
-     * @throws InferenceException.Unavailable at once when the queue is full, the scheduler closed, or
-     *     (just in time) no instance is free soon enough
-     */
-    public void submit(Job job, boolean justInTime) {
         lock.lock();
         try {
             if (closed) {
                 throw new InferenceException.Unavailable(InferenceException.Unavailable.Reason.NOT_READY,
                         "model '" + model + "' is shutting down", Duration.ofSeconds(1));
             }
-            long now = clock.getAsLong();
-            if (justInTime && maxWaitShare < 1 && expectedWait(batcher.size(), now) > maxWaitShare * batchNanos(batcher.maxBatchSize())) {
-                throw new InferenceException.Unavailable(InferenceException.Unavailable.Reason.BULKHEAD_FULL,
-                        "model '" + model + "' is overloaded: no instance is free soon enough for another request",
-                        retryAfter());
-            }
-            if (!batcher.offer(job, now)) {
+            if (!batcher.offer(job, clock.getAsLong())) {
                 throw new InferenceException.Unavailable(InferenceException.Unavailable.Reason.QUEUE_FULL,
                         "model '" + model + "' queue is full (" + batcher.size() + " waiting)", retryAfter());
             }
@@ -177,40 +147,6 @@ public final class ModelScheduler implements AutoCloseable {
         }
     }
 
-    /**
-     * From now on a request submitted just in time is queued only if the instance whose batch it would
-     * join is expected to be free within {@code share} of a full batch's recent run time; 1 or more lifts
-     * the limit. Judged under the queue's lock, at the moment the request would be queued, so a request
-     * never lands behind a batch that an instance took a moment before; a request turned away gets 503
-     * {@code bulkhead_full}. A request admitted before (one that waited in the bulkhead) is not judged.
-     */
-    public void limitWait(double share) {
-        lock.lock();
-        try {
-            maxWaitShare = share;
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /**
-     * How long a job queued now behind {@code waiting} others would wait for its instance: the instances
-     * free soonest take the queue a full batch each. Called with the lock held.
-     */
-    private long expectedWait(int waiting, long now) {
-        int instance = waiting / batcher.maxBatchSize();
-        if (instance >= instances) {
-            return Long.MAX_VALUE;
-        }
-        long[] free = new long[instances];
-        for (int i = 0; i < instances; i++) {
-            long end = expectedEnd.get(i);
-            free[i] = end == NOT_RUNNING ? 0 : Math.max(0, end - now);
-        }
-        Arrays.sort(free);
-        return free[instance];
-    }
-
     /** Requests waiting in the queue. */
     public int queueDepth() {
         lock.lock();
@@ -251,33 +187,6 @@ public final class ModelScheduler implements AutoCloseable {
         return total;
     }
 
-    /**
-     * How long from {@code now} (on this scheduler's clock) until the first instance is expected to be free
-     * for the next batch: 0 when one runs nothing now, else the soonest expected end of a running batch,
-     * from the recent run time of batches of its size (never below 0: a batch running late may end any
-     * moment).
-     */
-    public long nanosUntilFree(long now) {
-        long soonest = Long.MAX_VALUE;
-        for (int i = 0; i < expectedEnd.length(); i++) {
-            long end = expectedEnd.get(i);
-            if (end == NOT_RUNNING) {
-                return 0;
-            }
-            soonest = Math.min(soonest, Math.max(0, end - now));
-        }
-        return soonest;
-    }
-
-    /**
-     * The recent run time of a batch of {@code rows} rows: of batches of that size when one ran, else
-     * from the recent time per row; 0 before any batch ran.
-     */
-    public long batchNanos(int rows) {
-        long learned = rows <= SIZES_LEARNED ? nanosPerBatch.get(rows) : 0;
-        return learned > 0 ? learned : (long) (nanosPerRow * rows);
-    }
-
     /** How long the current queue should take to drain, from the recent time per row; at least 1 s. */
     public Duration retryAfter() {
         double drainNanos = batcher.size() * nanosPerRow / instances;
@@ -303,7 +212,7 @@ public final class ModelScheduler implements AutoCloseable {
             if (batch == null) {
                 return;
             }
-            execute(instance, batch);
+            execute(batch);
         }
     }
 
@@ -318,17 +227,11 @@ public final class ModelScheduler implements AutoCloseable {
                 decision = batcher.next(wait.untilNanos(), expired); // draining: no more waiting for company
             }
             if (decision instanceof DynamicBatcher.Run run) {
-                long now = clock.getAsLong();
                 long since = idleSince.getAndSet(instance, NOT_IDLE);
                 if (since != NOT_IDLE) {
-                    idleNanos.addAndGet(Math.max(0, now - since));
+                    idleNanos.addAndGet(Math.max(0, clock.getAsLong() - since));
                 }
-                // running from the moment the jobs leave the queue: never counted in neither place
-                List<Job> jobs = run.jobs();
-                expectedEnd.set(instance, now + batchNanos(jobs.stream().mapToInt(j -> j.rows).sum()));
-                running.incrementAndGet();
-                runningRequests.addAndGet(jobs.size());
-                return jobs;
+                return run.jobs();
             }
             if (!expired.isEmpty()) {
                 return List.of();
@@ -348,7 +251,7 @@ public final class ModelScheduler implements AutoCloseable {
     }
 
     /** Runs one batch and answers each of its jobs; a failure fails only these jobs. */
-    private void execute(int instance, List<Job> jobs) {
+    private void execute(List<Job> jobs) {
         if (jobs.isEmpty()) {
             return;
         }
@@ -356,6 +259,8 @@ public final class ModelScheduler implements AutoCloseable {
         List<List<Tensor>> perJob = null;
         InferenceException failure = null;
         long nanos = 0;
+        running.incrementAndGet();
+        runningRequests.addAndGet(jobs.size());
         try {
             List<Tensor> inputs = Batches.stack(jobs);
             long start = clock.getAsLong();
@@ -377,15 +282,10 @@ public final class ModelScheduler implements AutoCloseable {
             LOG.warnf(e, "batch of %d failed on model %s", jobs.size(), model);
             failure = new InferenceException.RuntimeFailure("model '" + model + "' failed: " + e.getMessage(), e);
         } finally {
-            expectedEnd.set(instance, NOT_RUNNING);
             running.decrementAndGet();
             runningRequests.addAndGet(-jobs.size());
             nanosPerRow = nanosPerRow == 0 ? nanos / (double) rows
                     : (1 - EWMA_WEIGHT) * nanosPerRow + EWMA_WEIGHT * nanos / (double) rows;
-            if (nanos > 0 && rows <= SIZES_LEARNED) { // two instances may race here: one sample lost at worst
-                long before = nanosPerBatch.get(rows);
-                nanosPerBatch.set(rows, before == 0 ? nanos : (long) ((1 - EWMA_WEIGHT) * before + EWMA_WEIGHT * nanos));
-            }
             listener.ran(jobs.size(), rows, nanos);
         }
         for (int i = 0; i < jobs.size(); i++) {

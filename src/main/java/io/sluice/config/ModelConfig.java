@@ -69,9 +69,8 @@ public interface ModelConfig {
 
         /**
          * When a request finds the bulkhead full, the model is overloaded: from then on it admits a
-         * request only while fewer than {@code queue-size} wait for an instance and an instance is
-         * about to be free for it ({@code max-wait-share}), so those it admits wait a moment instead of
-         * for a full queue, and run in short batches, until a 500 ms window shows the overload
+         * request only while fewer than {@code queue-size} wait for an instance, so those it admits
+         * wait for one short batch instead of a full queue, until a 500 ms window shows the overload
          * is over: its instances waited for work more than a tenth of it, or it turned away at most 2 %
          * of its arrivals (see {@code io.sluice.admission.ShedMode}). A closed loop within the bulkhead
          * never overflows it, and never sees the smaller queue.
@@ -81,29 +80,21 @@ public interface ModelConfig {
             Optional<Boolean> enabled();
 
             /**
-             * Requests that may wait for an instance while shedding; default on {@code cpu}: 2 (one short
-             * batch, admitted just before an instance frees), on {@code cuda} and {@code tensorrt}:
-             * instances × max batch size.
+             * Requests that may wait for an instance while shedding; default on {@code cpu}: 1 (one
+             * request ready for whichever instance frees next, so with batches of one row an admitted
+             * request waits for at most one row), on {@code cuda} and {@code tensorrt}: instances × max
+             * batch size.
              */
             @WithName("queue-size")
             Optional<Integer> queueSize();
 
             /**
-             * The most rows in one batch while shedding; default on {@code cpu}: 2 (a run's fixed cost is
-             * shared, and admitted just in time the two wait little), on {@code cuda} and {@code
-             * tensorrt}: the model's max batch size.
+             * The most rows in one batch while shedding; default on {@code cpu}: 1 (a batch on CPU costs
+             * about its rows' time, so an admitted request then waits for one row, not one batch), on
+             * {@code cuda} and {@code tensorrt}: the model's max batch size.
              */
             @WithName("max-batch-size")
             Optional<Integer> maxBatchSize();
-
-            /**
-             * While shedding, a request is admitted only if an instance is expected to be free within
-             * this share of a shedding batch's recent run time, so it waits little before it runs, and
-             * the batch takes those that arrived just before it starts; default on {@code cpu}: 0.06, on
-             * {@code cuda} and {@code tensorrt}: 1 (no such limit).
-             */
-            @WithName("max-wait-share")
-            Optional<Double> maxWaitShare();
         }
 
         /**

@@ -105,49 +105,32 @@ public record ModelSettings(
      * @param enabled whether an overflow switches the model to shedding
      * @param queueSize requests that may wait for an instance while shedding
      * @param maxBatchSize the most rows in one batch while shedding
-     * @param maxWaitShare while shedding, a request is admitted only if an instance is expected to be
-     *     free within this share of a shedding batch's run time (1 or more: whenever the queue has room)
      */
-    public record Shedding(boolean enabled, int queueSize, int maxBatchSize, double maxWaitShare) {
+    public record Shedding(boolean enabled, int queueSize, int maxBatchSize) {
 
-        static final Shedding OFF = new Shedding(false, 1, Integer.MAX_VALUE, 1);
+        static final Shedding OFF = new Shedding(false, 1, Integer.MAX_VALUE);
 
         public Shedding {
             requirePositive("admission.shedding.queue-size", queueSize);
             requirePositive("admission.shedding.max-batch-size", maxBatchSize);
-            if (!(maxWaitShare > 0)) {
-                throw new IllegalArgumentException("admission.shedding.max-wait-share must be > 0, got " + maxWaitShare);
-            }
         }
 
         /**
-         * The default queue while shedding: on CPU one short batch (two requests), admitted just before an
-         * instance frees; on a GPU a full batch per instance.
+         * The default queue while shedding: on CPU one request, ready for whichever instance frees next
+         * (with batches of one row it then waits for at most one row); on a GPU a full batch per
+         * instance.
          */
         static int defaultQueueSize(ExecutionProvider provider, int instances, int maxBatchSize) {
-            return provider == ExecutionProvider.CPU ? CPU_BATCH : instances * maxBatchSize;
+            return provider == ExecutionProvider.CPU ? 1 : instances * maxBatchSize;
         }
 
         /**
-         * The default batch limit while shedding: on CPU two rows, which cost less per row than one (a
-         * run's fixed cost, such as reading the weights, is shared) and, admitted just in time, wait
-         * little; on a GPU, where a row more costs little, the model's max batch size.
+         * The default batch limit while shedding: on CPU one row, so an admitted request waits for one
+         * row rather than a batch; on a GPU, where a row more costs little, the model's max batch size.
          */
         static int defaultMaxBatchSize(ExecutionProvider provider, int maxBatchSize) {
-            return provider == ExecutionProvider.CPU ? CPU_BATCH : maxBatchSize;
+            return provider == ExecutionProvider.CPU ? 1 : maxBatchSize;
         }
-
-        /**
-         * The default wait share: on CPU {@value #CPU_WAIT_SHARE}, so an admitted request waits for an
-         * instance at most about that share of the batch it then runs in; on a GPU 1 (no such limit: the
-         * queue of a full batch per instance decides).
-         */
-        static double defaultMaxWaitShare(ExecutionProvider provider) {
-            return provider == ExecutionProvider.CPU ? CPU_WAIT_SHARE : 1;
-        }
-
-        private static final int CPU_BATCH = 2;
-        private static final double CPU_WAIT_SHARE = 0.06;
     }
 
     /** Requests the bulkhead admits at once: executing plus waiting. */
@@ -266,9 +249,7 @@ public record ModelSettings(
                                 pick(o, d, c -> c.admission().shedding().queueSize(),
                                         Shedding.defaultQueueSize(provider, instances, maxBatchSize)),
                                 Math.min(maxBatchSize, pick(o, d, c -> c.admission().shedding().maxBatchSize(),
-                                        Shedding.defaultMaxBatchSize(provider, maxBatchSize))),
-                                pick(o, d, c -> c.admission().shedding().maxWaitShare(),
-                                        Shedding.defaultMaxWaitShare(provider)))),
+                                        Shedding.defaultMaxBatchSize(provider, maxBatchSize))))),
                 pick(o, d, c -> c.cache().enabled(), false),
                 pick(o, d, c -> c.cache().minUses(), DEFAULT_CACHE_MIN_USES));
     }

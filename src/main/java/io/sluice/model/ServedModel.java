@@ -146,14 +146,14 @@ public final class ServedModel {
         } catch (InferenceException e) {
             return Uni.createFrom().failure(e);
         }
-        Uni<InferResponse> result = g.run(justInTime -> Uni.createFrom().emitter(emitter -> {
+        Uni<InferResponse> result = g.run(() -> Uni.createFrom().emitter(emitter -> {
             Job job = new Job(valid.inputs(), valid.outputs(), valid.rows(), valid.signature(), level,
                     request.deadlineNanos(), trace,
                     outputs -> emitter.complete(new InferResponse(name(), version(), request.id(), Map.of(), outputs)),
                     emitter::fail);
             emitter.onTermination(() -> sched.cancel(job));
             trace.admitted(); // before submit: an idle instance may run and finish the job at once
-            sched.submit(job, justInTime);
+            sched.submit(job);
         }));
         if (request.hasDeadline()) {
             long remaining = request.deadlineNanos() - System.nanoTime();

@@ -49,8 +49,6 @@ class ModelGuardTest {
     private final Semaphore runs = new Semaphore(0);
     private final List<Integer> ran = new CopyOnWriteArrayList<>();
     private final AtomicLong clock = new AtomicLong();
-    /** Each call's value, and whether its work was started as admitted just in time. */
-    private final Map<Integer, Boolean> startedJustInTime = new java.util.concurrent.ConcurrentHashMap<>();
     private ModelScheduler scheduler;
 
     @AfterEach
@@ -93,12 +91,11 @@ class ModelGuardTest {
         final Cancellable subscription;
 
         Call(ModelGuard guard, int value, long deadlineNanos) {
-            subscription = guard.run(justInTime -> Uni.createFrom().emitter(emitter -> {
-                startedJustInTime.put(value, justInTime);
+            subscription = guard.run(() -> Uni.createFrom().emitter(emitter -> {
                 Job job = new Job(List.of(tensor(value)), List.of(), 1, null, 0, deadlineNanos, null,
                         out -> emitter.complete(new InferResponse("m", "1", null, Map.of(), out)), emitter::fail);
                 emitter.onTermination(() -> scheduler.cancel(job));
-                scheduler.submit(job, justInTime);
+                scheduler.submit(job);
             })).subscribe().with(result::complete, result::completeExceptionally);
         }
     }
@@ -189,7 +186,7 @@ class ModelGuardTest {
         ModelGuard guard = guard(3, admission(false));
         AtomicReference<UniSubscription> outer = new AtomicReference<>();
         AtomicBoolean workCancelled = new AtomicBoolean();
-        guard.run(justInTime -> {
+        guard.run(() -> {
             outer.get().cancel(); // the caller goes away after the guard checked, before the work is subscribed
             return Uni.createFrom().emitter(e -> e.onTermination(() -> workCancelled.set(true)));
         }).subscribe().withSubscriber(new UniSubscriber<InferResponse>() {
@@ -238,7 +235,7 @@ class ModelGuardTest {
     @Test
     void theAdaptiveLimitTurnsAwayWhatIsOverItAndLearnsOnlyFromAnsweredRequests() {
         ModelGuard guard = guard(8, new ModelSettings.Admission(8, Duration.ofMinutes(1), false, 4, 0.5,
-                Duration.ofSeconds(7), new ModelSettings.Adaptive(true, 2, 2.0, 1), new ModelSettings.Shedding(false, 1, 1, 1)));
+                Duration.ofSeconds(7), new ModelSettings.Adaptive(true, 2, 2.0, 1), new ModelSettings.Shedding(false, 1, 1)));
         AdaptiveLimit adaptive = guard.adaptive();
         Call first = call(guard, 1);
         Call second = call(guard, 2);
@@ -277,7 +274,7 @@ class ModelGuardTest {
     @Test
     void aFullBulkheadSwitchesToTheSheddingQueueUntilTheInstancesIdleForAWindow() {
         ModelGuard guard = guard(3, new ModelSettings.Admission(3, Duration.ofMinutes(1), false, 4, 0.5,
-                Duration.ofSeconds(7), new ModelSettings.Adaptive(false, 1, 2.0, 10), new ModelSettings.Shedding(true, 1, 1, 1)));
+                Duration.ofSeconds(7), new ModelSettings.Adaptive(false, 1, 2.0, 10), new ModelSettings.Shedding(true, 1, 1)));
         List<Call> admitted = List.of(call(guard, 1), call(guard, 2), call(guard, 3), call(guard, 4));
         await().atMost(WAIT).until(() -> scheduler.runningRequests() == 1 && scheduler.queueDepth() == 2);
         assertThat(guard.shedding()).isFalse();
@@ -334,25 +331,6 @@ class ModelGuardTest {
         await().atMost(WAIT).until(() -> guard.held() == 0);
         assertThat(guard.released()).isEqualTo(4 + 1 + 4);
         assertThat(ran).containsExactly(1, 2, 4, 7, 9, 10, 11, 12);
-    }
-
-    @Test
-    void aRequestAdmittedWhileTheModelShedsIsQueuedJustInTimeAndOnesAdmittedBeforeAreNot() {
-        ModelGuard guard = guard(2, new ModelSettings.Admission(2, Duration.ofMinutes(1), false, 4, 0.5,
-                Duration.ofSeconds(7), new ModelSettings.Adaptive(false, 1, 2.0, 10), new ModelSettings.Shedding(true, 1, 1, 0.25)));
-        List<Call> before = List.of(call(guard, 1), call(guard, 2), call(guard, 3)); // running, queued, in the bulkhead's queue
-        await().atMost(WAIT).until(() -> guard.held() == 3 && scheduler.runningRequests() == 1);
-        assertThat(call(guard, 4).result).failsWithin(WAIT); // the overflow: the model sheds
-        assertThat(guard.shedding()).isTrue();
-        runs.release(3); // 3 leaves the bulkhead's queue while the model sheds, but was admitted before
-        before.forEach(c -> assertThat(c.result).succeedsWithin(WAIT));
-        await().atMost(WAIT).until(() -> guard.held() == 0 && waiting() == 1);
-
-        Call idle = call(guard, 5); // still shedding (no window has passed), and the instance is free: admitted
-        runs.release(1);
-        assertThat(idle.result).succeedsWithin(WAIT);
-        assertThat(guard.shedding()).isTrue();
-        assertThat(startedJustInTime).containsExactlyInAnyOrderEntriesOf(Map.of(1, false, 2, false, 3, false, 5, true));
     }
 
     /** Instances waiting for work now: each adds a nanosecond of idle time per nanosecond. */

@@ -9,9 +9,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 /**
- * The shedding switch on its own, with an injected clock, idle time and batch times: what starts it,
- * what it admits (room in the queue, and an instance free soon enough), what ends it (a window with idle
- * instances, or one that turned away almost nothing).
+ * The shedding switch on its own, with an injected clock and idle time: what starts it, what it admits,
+ * what ends it (a window with idle instances, or one that turned away almost nothing).
  */
 class ShedModeTest {
 
@@ -20,46 +19,12 @@ class ShedModeTest {
     private final AtomicLong clock = new AtomicLong(1_000);
     private final AtomicLong idle = new AtomicLong();
     private final List<Integer> batchLimits = new ArrayList<>();
-    private final List<Double> waitLimits = new ArrayList<>();
-    /** When the first instance is expected to be free, on {@link #clock}. */
-    private final AtomicLong freeAt = new AtomicLong();
-    /** A batch of one row takes 10 ms, of two 16 ms. */
-    private final ShedMode.Instances instances = new ShedMode.Instances() {
-        @Override
-        public int count() {
-            return 2;
-        }
-
-        @Override
-        public long idleNanos(long now) {
-            return idle.get();
-        }
-
-        @Override
-        public long nanosUntilFree(long now) {
-            return Math.max(0, freeAt.get() - now);
-        }
-
-        @Override
-        public long batchNanos(int rows) {
-            return rows == 1 ? 10_000_000 : 16_000_000;
-        }
-
-        @Override
-        public void limitBatches(int rows) {
-            batchLimits.add(rows);
-        }
-
-        @Override
-        public void limitWait(double share) {
-            waitLimits.add(share);
-        }
-    };
     /**
      * A bulkhead of 33 (2 instances x 8, 16 waiting, 1 in the bulkhead), a queue of 2 and batches of 1
-     * while shedding, with no limit on how long an admitted request waits for an instance.
+     * while shedding.
      */
-    private final ShedMode mode = new ShedMode(33, new ModelSettings.Shedding(true, 2, 1, 1), instances, clock::get);
+    private final ShedMode mode = new ShedMode(33, new ModelSettings.Shedding(true, 2, 1), 2, clock::get,
+            now -> idle.get(), batchLimits::add);
 
     @Test
     void aClosedLoopWithinTheBulkheadNeverStartsIt() {
@@ -166,7 +131,6 @@ class ShedModeTest {
         idle.addAndGet(WINDOW);
         assertThat(mode.admits(4, 2)).isTrue();
         assertThat(batchLimits).containsExactly(1, Integer.MAX_VALUE);
-        assertThat(waitLimits).containsExactly(1.0, 1.0);
     }
 
     @Test
@@ -193,39 +157,5 @@ class ShedModeTest {
         idle.addAndGet(WINDOW);
         assertThat(mode.admits(4, 2)).isTrue();
         assertThat(mode.shedding()).isFalse();
-    }
-
-    @Test
-    void withAWaitShareARequestIsAdmittedOnlyWhenAnInstanceIsFreeSoonEnough() {
-        // batches of 2 while shedding (16 ms), and a wait of at most a quarter of one: 4 ms
-        ShedMode timed = new ShedMode(33, new ModelSettings.Shedding(true, 2, 2, 0.25), instances, clock::get);
-        timed.turnedAway(33);
-        assertThat(batchLimits).containsExactly(2);
-        assertThat(waitLimits).as("the scheduler judges it again as it queues").containsExactly(0.25);
-        long now = clock.get();
-        freeAt.set(now + 4_000_001);
-        assertThat(timed.admits(4, 4)).as("room in the queue, but both instances busy for 4 ms more").isFalse();
-        freeAt.set(now + 4_000_000);
-        assertThat(timed.admits(4, 4)).isTrue();
-        assertThat(timed.admits(5, 4)).as("the batch's second row").isTrue();
-        assertThat(timed.admits(6, 4)).as("the queue is full").isFalse();
-        freeAt.set(now - 1_000_000); // an instance running late may end any moment
-        assertThat(timed.admits(5, 4)).isTrue();
-        // those turned away for the wait count as turned away: a window of them keeps the shedding on
-        freeAt.set(now + 10_000_000);
-        for (int i = 0; i < 50; i++) {
-            assertThat(timed.admits(4, 4)).isFalse();
-        }
-        freeAt.set(clock.addAndGet(WINDOW) + 10_000_000);
-        assertThat(timed.admits(4, 4)).isFalse();
-        assertThat(timed.shedding()).isTrue();
-    }
-
-    @Test
-    void withoutAWaitShareTheQueueAloneDecides() {
-        mode.turnedAway(33);
-        freeAt.set(clock.get() + 1_000_000_000); // a whole second of work on both instances
-        assertThat(mode.admits(3, 2)).isTrue();
-        assertThat(mode.admits(4, 2)).isFalse();
     }
 }

@@ -140,88 +140,6 @@ class ModelSchedulerTest {
     }
 
     @Test
-    void itExpectsARunningBatchToTakeAsLongAsBatchesOfItsSizeDidLately() throws Exception {
-        AtomicLong clock = new AtomicLong(1_000);
-        java.util.concurrent.atomic.AtomicBoolean holding = new java.util.concurrent.atomic.AtomicBoolean();
-        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(4), 2, (inputs, outputs, traces) -> {
-            if (holding.get()) {
-                hold(release);
-            } else {
-                clock.addAndGet(10_000);
-            }
-            return inputs;
-        }, (requests, rows, nanos) -> { }, clock::get, Thread::new);
-        assertThat(scheduler.batchNanos(1)).as("nothing ran yet").isZero();
-        assertThat(scheduler.nanosUntilFree(clock.get())).isZero();
-        assertThat(value(submit(1).get(5, TimeUnit.SECONDS))).isEqualTo(1);
-        assertThat(scheduler.batchNanos(1)).isEqualTo(10_000);
-        assertThat(scheduler.batchNanos(3)).as("no batch of 3 ran: from the time per row").isEqualTo(30_000);
-
-        holding.set(true);
-        CompletableFuture<List<Tensor>> first = submit(2);
-        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.runningRequests() == 1);
-        long now = clock.get();
-        assertThat(scheduler.nanosUntilFree(now)).as("the other instance is free").isZero();
-        CompletableFuture<List<Tensor>> second = submit(3);
-        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.runningRequests() == 2);
-        assertThat(scheduler.nanosUntilFree(now)).isEqualTo(10_000);
-        assertThat(scheduler.nanosUntilFree(now + 4_000)).isEqualTo(6_000);
-        assertThat(scheduler.nanosUntilFree(now + 15_000)).as("running late: may end any moment").isZero();
-
-        release.countDown();
-        assertThat(value(first.get(5, TimeUnit.SECONDS))).isEqualTo(2);
-        assertThat(value(second.get(5, TimeUnit.SECONDS))).isEqualTo(3);
-        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.runningRequests() == 0);
-        assertThat(scheduler.nanosUntilFree(now)).isZero();
-    }
-
-    @Test
-    void aWaitLimitTurnsAwayARequestThatNoInstanceWouldTakeSoon() throws Exception {
-        AtomicLong clock = new AtomicLong(1_000);
-        java.util.concurrent.atomic.AtomicBoolean holding = new java.util.concurrent.atomic.AtomicBoolean();
-        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(8), 2, (inputs, outputs, traces) -> {
-            if (holding.get()) {
-                hold(release);
-            } else {
-                clock.addAndGet(10_000);
-            }
-            return inputs;
-        }, (requests, rows, nanos) -> { }, clock::get, Thread::new);
-        assertThat(value(submit(1).get(5, TimeUnit.SECONDS))).isEqualTo(1); // a batch takes 10 us
-        holding.set(true);
-        scheduler.limitWait(0.25); // a request admitted just in time waits at most 2.5 us for an instance
-        List<CompletableFuture<List<Tensor>>> admitted = new java.util.ArrayList<>();
-        admitted.add(justInTime(2));
-        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.runningRequests() == 1);
-        admitted.add(justInTime(3)); // the other instance is free
-        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.runningRequests() == 2);
-
-        assertThatThrownBy(() -> justInTime(4)).as("both instances busy for 10 us more")
-                .isInstanceOfSatisfying(InferenceException.Unavailable.class, u -> {
-                    assertThat(u.reason()).isEqualTo(InferenceException.Unavailable.Reason.BULKHEAD_FULL);
-                    assertThat(u.getMessage()).contains("no instance is free soon enough");
-                });
-        clock.addAndGet(7_500);
-        admitted.add(justInTime(5)); // 2.5 us left on both: the first to free takes it
-        admitted.add(justInTime(6)); // and the second this one (batches of one row)
-        assertThatThrownBy(() -> justInTime(7)).as("a third would wait for a second batch")
-                .isInstanceOf(InferenceException.Unavailable.class);
-        assertThat(scheduler.queueDepth()).isEqualTo(2);
-        admitted.add(submit(8)); // admitted earlier (it waited in the bulkhead): not judged
-        assertThat(scheduler.queueDepth()).isEqualTo(3);
-
-        scheduler.limitWait(1); // lifted: the queue alone decides again
-        admitted.add(justInTime(9));
-        assertThat(scheduler.queueDepth()).isEqualTo(4);
-        release.countDown();
-        List<Integer> values = new java.util.ArrayList<>();
-        for (CompletableFuture<List<Tensor>> f : admitted) {
-            values.add(value(f.get(5, TimeUnit.SECONDS)));
-        }
-        assertThat(values).containsExactly(2, 3, 5, 6, 8, 9);
-    }
-
-    @Test
     void aBatchLimitWakesAnInstanceWaitingForAFullerBatch() throws Exception {
         List<Integer> rows = new java.util.concurrent.CopyOnWriteArrayList<>();
         scheduler = new ModelScheduler("m", new BatchPolicy(8, TimeUnit.HOURS.toNanos(1), List.of(), 16, 1), 1,
@@ -259,12 +177,6 @@ class ModelSchedulerTest {
     private ModelScheduler scheduler(int instances, int queueSize, ModelScheduler.BatchRunner runner) {
         return new ModelScheduler("m", BatchPolicy.unbatched(queueSize), instances, runner,
                 (requests, rows, nanos) -> { }, System::nanoTime, Thread::new);
-    }
-
-    private CompletableFuture<List<Tensor>> justInTime(int value) {
-        CompletableFuture<List<Tensor>> result = new CompletableFuture<>();
-        scheduler.submit(job(value, result), true);
-        return result;
     }
 
     private CompletableFuture<List<Tensor>> submit(int value) {

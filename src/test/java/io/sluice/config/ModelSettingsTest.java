@@ -80,18 +80,17 @@ class ModelSettingsTest {
                 "sluice.models.three.batching.instances", "3",
                 "sluice.models.tuned.admission.shedding.queue-size", "6",
                 "sluice.models.tuned.admission.shedding.max-batch-size", "4",
-                "sluice.models.tuned.admission.shedding.max-wait-share", "0.5",
                 "sluice.models.over.admission.shedding.max-batch-size", "32",
                 "sluice.models.off.admission.shedding.enabled", "false"));
         assertThat(ModelSettings.resolve(config, "cpu").admission().shedding())
-                .isEqualTo(new ModelSettings.Shedding(true, 2, 2, 0.06));
+                .isEqualTo(new ModelSettings.Shedding(true, 1, 1));
         assertThat(ModelSettings.resolve(config, "gpu").admission().shedding())
-                .isEqualTo(new ModelSettings.Shedding(true, 16, 8, 1));
+                .isEqualTo(new ModelSettings.Shedding(true, 16, 8));
         assertThat(ModelSettings.resolve(config, "trt").admission().shedding().queueSize()).isEqualTo(16);
         assertThat(ModelSettings.resolve(config, "three").admission().shedding())
-                .isEqualTo(new ModelSettings.Shedding(true, 2, 2, 0.06));
+                .isEqualTo(new ModelSettings.Shedding(true, 1, 1));
         assertThat(ModelSettings.resolve(config, "tuned").admission().shedding())
-                .isEqualTo(new ModelSettings.Shedding(true, 6, 4, 0.5));
+                .isEqualTo(new ModelSettings.Shedding(true, 6, 4));
         // never above the model's own max batch size
         assertThat(ModelSettings.resolve(config, "over").admission().shedding().maxBatchSize()).isEqualTo(8);
         assertThat(ModelSettings.resolve(config, "off").admission().shedding().enabled()).isFalse();
@@ -101,9 +100,6 @@ class ModelSettingsTest {
         assertThatThrownBy(() -> ModelSettings.resolve(config(Map.of(
                 "sluice.models.m.admission.shedding.max-batch-size", "0")), "m"))
                 .hasMessageContaining("admission.shedding.max-batch-size must be >= 1");
-        assertThatThrownBy(() -> ModelSettings.resolve(config(Map.of(
-                "sluice.models.m.admission.shedding.max-wait-share", "0")), "m"))
-                .hasMessageContaining("admission.shedding.max-wait-share must be > 0");
     }
 
     @Test
