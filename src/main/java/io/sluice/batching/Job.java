@@ -4,6 +4,7 @@ import io.sluice.inference.Tensor;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import org.jboss.logging.Logger;
 
 /**
  * One request waiting in a scheduler. It completes exactly once: with its own output rows, with a
@@ -20,6 +21,8 @@ public final class Job {
     final Object trace;
     long enqueuedNanos;
     long sequence;
+
+    private static final Logger LOG = Logger.getLogger(Job.class);
 
     private final Consumer<List<Tensor>> onResult;
     private final Consumer<Throwable> onFailure;
@@ -49,22 +52,33 @@ public final class Job {
         this.onFailure = onFailure;
     }
 
-    /** Delivers the result unless the job is already done; true if this call delivered it. */
+    /**
+     * Delivers the result unless the job is already done; true if this call delivered it. A callback that
+     * throws is logged, never passed on: it runs on an instance thread, which must live on.
+     */
     boolean complete(List<Tensor> result) {
         if (done.compareAndSet(false, true)) {
-            onResult.accept(result);
+            deliver(onResult, result);
             return true;
         }
         return false;
     }
 
-    /** Delivers the failure unless the job is already done. */
+    /** Delivers the failure unless the job is already done; a callback that throws is logged. */
     boolean fail(Throwable failure) {
         if (done.compareAndSet(false, true)) {
-            onFailure.accept(failure);
+            deliver(onFailure, failure);
             return true;
         }
         return false;
+    }
+
+    private static <T> void deliver(Consumer<T> callback, T value) {
+        try {
+            callback.accept(value);
+        } catch (RuntimeException | Error e) {
+            LOG.errorf(e, "a caller's callback threw while its answer was delivered");
+        }
     }
 
     /** Marks the job done without a delivery; true if it was still pending. */

@@ -95,6 +95,22 @@ class ModelSchedulerTest {
     }
 
     @Test
+    void aCallerWhoseCallbackThrowsDoesNotStopTheInstance() throws Exception {
+        release.countDown();
+        scheduler = scheduler(1, 8, (inputs, outputs, traces) -> inputs);
+        CompletableFuture<Boolean> reached = new CompletableFuture<>();
+        Tensor t = new Tensor("X", Datatype.INT32, new long[] {1}, ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(0, 1));
+        scheduler.submit(new Job(List.of(t), List.of(), 1, null, 0, Long.MAX_VALUE, null, out -> {
+            reached.complete(true);
+            throw new IllegalStateException("a broken caller");
+        }, e -> { }));
+        assertThat(reached.get(5, TimeUnit.SECONDS)).isTrue();
+        // the only instance lives on and serves the next job
+        assertThat(value(submit(2).get(5, TimeUnit.SECONDS))).isEqualTo(2);
+        assertThat(scheduler.inflight()).isZero();
+    }
+
+    @Test
     void aCancelledJobLeavesTheQueueAndNeverRuns() throws Exception {
         int[] runs = {0};
         scheduler = scheduler(1, 8, (inputs, outputs, traces) -> {
