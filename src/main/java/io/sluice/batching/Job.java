@@ -12,6 +12,8 @@ import org.jboss.logging.Logger;
  */
 public final class Job {
 
+    private static final Logger LOG = Logger.getLogger(Job.class);
+
     final List<Tensor> inputs;
     final List<String> outputs;
     final int rows;
@@ -21,8 +23,6 @@ public final class Job {
     final Object trace;
     long enqueuedNanos;
     long sequence;
-
-    private static final Logger LOG = Logger.getLogger(Job.class);
 
     private final Consumer<List<Tensor>> onResult;
     private final Consumer<Throwable> onFailure;
