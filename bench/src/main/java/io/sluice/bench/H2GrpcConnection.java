@@ -109,6 +109,14 @@ final class H2GrpcConnection implements AutoCloseable {
                 throw new IllegalStateException(e);
             }
         }).sync();
+        // calls sent before the server's SETTINGS would not know its stream limit: past it, the server
+        // may refuse them or end the connection (seen as every call failing at once in a test)
+        try {
+            holder.settings.get(10, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            channel.close();
+            throw new IllegalStateException("no HTTP/2 SETTINGS from " + host + ":" + port, e);
+        }
         return connection;
     }
 
@@ -210,6 +218,8 @@ final class H2GrpcConnection implements AutoCloseable {
     /** Lets the listener, built before the connection, reach it. */
     private static final class Holder {
         H2GrpcConnection connection;
+        /** Completed by the server's first SETTINGS: from then on its stream limit is known. */
+        final java.util.concurrent.CompletableFuture<Void> settings = new java.util.concurrent.CompletableFuture<>();
     }
 
     /** Reads answers: headers, the message's bytes (counted), and the trailers with the status. */
@@ -218,6 +228,11 @@ final class H2GrpcConnection implements AutoCloseable {
 
         Listener(Holder holder) {
             this.holder = holder;
+        }
+
+        @Override
+        public void onSettingsRead(ChannelHandlerContext ctx, Http2Settings settings) {
+            holder.settings.complete(null); // applied to the encoder before this is called
         }
 
         @Override
