@@ -5,7 +5,8 @@ import java.time.Duration;
 /**
  * The one error hierarchy of the core. Each protocol adapter translates these once, following the
  * error table in the README ("Errors"); a client mistake is never a {@link RuntimeFailure}. A body over
- * the size limit never gets here: {@code api.rest.RestBodyLimit} answers 413, the gRPC route RESOURCE_EXHAUSTED.
+ * the size limit never gets here: REST answers 413 ({@code api.rest.RestBodyLimit} when the length is
+ * declared, the HTTP server for a chunked body), the gRPC route RESOURCE_EXHAUSTED.
  */
 public abstract sealed class InferenceException extends RuntimeException {
 

@@ -99,8 +99,7 @@ class ModelSchedulerTest {
         release.countDown();
         scheduler = scheduler(1, 8, (inputs, outputs, traces) -> inputs);
         CompletableFuture<Boolean> reached = new CompletableFuture<>();
-        Tensor t = new Tensor("X", Datatype.INT32, new long[] {1}, ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(0, 1));
-        scheduler.submit(new Job(List.of(t), List.of(), 1, null, 0, Long.MAX_VALUE, null, out -> {
+        scheduler.submit(new Job(List.of(tensor(1)), List.of(), 1, null, 0, Long.MAX_VALUE, null, out -> {
             reached.complete(true);
             throw new IllegalStateException("a broken caller");
         }, e -> { }));
@@ -181,8 +180,8 @@ class ModelSchedulerTest {
     }
 
     private static Job batchable(int value, CompletableFuture<List<Tensor>> result) {
-        Tensor t = new Tensor("X", Datatype.INT32, new long[] {1}, ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(0, value));
-        return new Job(List.of(t), List.of(), 1, "X:INT32", 0, Long.MAX_VALUE, null, result::complete, result::completeExceptionally);
+        return new Job(List.of(tensor(value)), List.of(), 1, "X:INT32", 0, Long.MAX_VALUE, null, result::complete,
+                result::completeExceptionally);
     }
 
     /** Instances waiting for work at {@code now}. */
@@ -202,8 +201,14 @@ class ModelSchedulerTest {
     }
 
     private static Job job(int value, CompletableFuture<List<Tensor>> result) {
-        Tensor t = new Tensor("X", Datatype.INT32, new long[] {1}, ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(0, value));
-        return new Job(List.of(t), List.of(), 1, null, 0, Long.MAX_VALUE, null, result::complete, result::completeExceptionally);
+        return new Job(List.of(tensor(value)), List.of(), 1, null, 0, Long.MAX_VALUE, null, result::complete,
+                result::completeExceptionally);
+    }
+
+    /** One INT32 row holding {@code value}. */
+    private static Tensor tensor(int value) {
+        return new Tensor("X", Datatype.INT32, new long[] {1},
+                ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(0, value));
     }
 
     private static int value(List<Tensor> tensors) {

@@ -24,7 +24,10 @@ import io.netty.util.AsciiString;
 import io.netty.util.collection.IntObjectHashMap;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * One h2c connection (prior knowledge, as every gRPC client over plain text) that sends unary gRPC calls
@@ -113,7 +116,7 @@ final class H2GrpcConnection implements AutoCloseable {
         // may refuse them or end the connection (seen as every call failing at once in a test)
         try {
             holder.settings.get(10, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        } catch (ExecutionException | TimeoutException e) {
             channel.close();
             throw new IllegalStateException("no HTTP/2 SETTINGS from " + host + ":" + port, e);
         }
@@ -219,7 +222,7 @@ final class H2GrpcConnection implements AutoCloseable {
     private static final class Holder {
         H2GrpcConnection connection;
         /** Completed by the server's first SETTINGS: from then on its stream limit is known. */
-        final java.util.concurrent.CompletableFuture<Void> settings = new java.util.concurrent.CompletableFuture<>();
+        final CompletableFuture<Void> settings = new CompletableFuture<>();
     }
 
     /** Reads answers: headers, the message's bytes (counted), and the trailers with the status. */
