@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.notNullValue;
 
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -72,6 +73,9 @@ class OverloadStatusTest {
         assertThat(Integer.parseInt(rejected.header("Retry-After"))).isPositive();
         // the overflow switched the model to shedding: the one running plus the CPU default shedding queue of one
         assertThat(gauge("sluice_concurrency_limit\\{model=\"slow\"}")).isEqualTo(2);
+        // decided before the body is read: one that is not even JSON gets the 503, not a 400
+        given().contentType(ContentType.JSON).body("{not json").post("/v2/models/slow/infer").then().statusCode(503)
+                .header("Retry-After", notNullValue()).body("error", containsString("model 'slow' is at capacity"));
 
         ManagedChannel channel = GrpcClients.channel();
         try {
@@ -80,6 +84,12 @@ class OverloadStatusTest {
             assertThat(full.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
             assertThat(full.getStatus().getDescription()).contains("is at capacity");
             assertThat(GrpcClients.retryDelaySeconds(full)).isGreaterThanOrEqualTo(1);
+            // and on gRPC a tensor that could never run is not even looked at
+            StatusRuntimeException stillFull = catchThrowableOfType(StatusRuntimeException.class,
+                    () -> GRPCInferenceServiceGrpc.newBlockingStub(channel).modelInfer(ModelInferRequest.newBuilder()
+                            .setModelName("slow").addInputs(ModelInferRequest.InferInputTensor.newBuilder()
+                                    .setName("X").setDatatype("NOT_A_TYPE").addShape(1)).build()));
+            assertThat(stillFull.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
@@ -88,7 +98,7 @@ class OverloadStatusTest {
         assertThat(queued.get(60, TimeUnit.SECONDS)).isEqualTo(200);
         assertThat(waiting.get(60, TimeUnit.SECONDS)).isEqualTo(200);
         await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_bulkhead_held\\{model=\"slow\"}") == 0);
-        assertThat(gauge("sluice_rejections_total\\{model=\"slow\",reason=\"bulkhead_full\"}")).isEqualTo(2);
+        assertThat(gauge("sluice_rejections_total\\{model=\"slow\",reason=\"bulkhead_full\"}")).isEqualTo(4);
         // idle now: a request after a 500 ms window with the instance waiting for work ends the shedding
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200)).until(() -> {
             oneRowRest().then().statusCode(200);

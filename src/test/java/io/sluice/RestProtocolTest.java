@@ -77,6 +77,17 @@ class RestProtocolTest {
     }
 
     @Test
+    void requestsForUnknownModelsShareOneMetricTag() {
+        String name = "no-such-model-" + System.nanoTime();
+        infer(name, Map.of("inputs", List.of())).then().statusCode(404);
+        String metrics = given().get("/q/metrics").asString();
+        // a client inventing names must not invent series: they all count under one tag no model can have
+        assertThat(metrics).doesNotContain(name);
+        assertThat(BatchingTest.metric(metrics,
+                "sluice_requests_total\\{model=\"_unknown\",outcome=\"not_found\",protocol=\"rest\"}")).isPositive();
+    }
+
+    @Test
     void addComputesEveryOutputAndEchoesIdAndParameters() {
         JsonPath out = infer("add", Map.of(
                 "id", "req-7",

@@ -68,6 +68,11 @@ public final class AdaptiveLimit {
         this.limit = min;
     }
 
+    /** Whether {@link #tryAcquire()} would refuse now; takes nothing. */
+    public synchronized boolean full() {
+        return inflight >= limit();
+    }
+
     /** Takes a slot if fewer than {@link #limit()} requests are in flight; false means reject now. */
     public synchronized boolean tryAcquire() {
         if (inflight >= limit()) {
@@ -80,6 +85,7 @@ public final class AdaptiveLimit {
 
     /** A request admitted by {@link #tryAcquire()} was answered {@code latencyNanos} after admission. */
     public synchronized void succeeded(long latencyNanos) {
+        latencyNanos = Math.max(1, latencyNanos); // a clock that read no time at all must not divide 0 by 0
         inflight--;
         successes++;
         sumNanos += latencyNanos;

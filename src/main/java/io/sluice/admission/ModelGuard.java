@@ -155,26 +155,37 @@ public final class ModelGuard {
     }
 
     /**
+     * The rejection an arrival gets now, or null to let it go on: a full bulkhead, the shedding queue
+     * full, or the adaptive limit reached. Decided from counts alone, before the request is read, so a
+     * rejection costs no parsing; {@link #run} decides again once the request is read, and the bulkhead
+     * decides any race for the last permit. An arrival turned away here counts as one for the shedding.
+     */
+    public InferenceException.Unavailable turnsAway() {
+        int now = held.get();
+        boolean shedQueueFull = shed != null && shed.shedding() && now - scheduler.runningRequests() >= shed.queueSize();
+        if (now >= capacity || shedQueueFull) {
+            InferenceException.Unavailable rejected = rejection(now);
+            if (rejected != null) {
+                return rejected;
+            }
+        }
+        return adaptive != null && adaptive.full() ? adaptiveFull() : null;
+    }
+
+    /**
      * Runs {@code work} under the guard. Rejections (bulkhead full, circuit open) come back as a failed
      * {@link Uni} before {@code work} is touched; cancelling the returned {@link Uni} cancels the work.
      */
     public Uni<InferResponse> run(Supplier<Uni<InferResponse>> work) {
         return Uni.createFrom().emitter(emitter -> {
-            int now = held.get();
-            boolean full = now >= capacity;
             // both before the adaptive limit, which must not count what never ran
-            if (full || shed != null && !shed.admits(now, scheduler.runningRequests())) {
-                if (shed != null && shed.turnedAway(now)) {
-                    // what the full bulkhead queued would wait behind all of it: keep the shedding queue's worth
-                    scheduler.trimQueue(shed.queueSize(), this::overloaded);
-                }
-                emitter.fail(full ? full() : overloaded());
+            InferenceException.Unavailable rejected = rejection(held.get());
+            if (rejected != null) {
+                emitter.fail(rejected);
                 return;
             }
             if (adaptive != null && !adaptive.tryAcquire()) {
-                emitter.fail(new InferenceException.Unavailable(InferenceException.Unavailable.Reason.BULKHEAD_FULL,
-                        "model '" + model + "' is at its adaptive concurrency limit (" + adaptive.limit()
-                                + " requests admitted)", drainTime.get()));
+                emitter.fail(adaptiveFull());
                 return;
             }
             Outcome outcome = new Outcome(clock.getAsLong());
@@ -257,6 +268,28 @@ public final class ModelGuard {
             return new InferenceException.DeadlineExceeded("model '" + model + "' took longer than its admission.timeout");
         }
         return cause;
+    }
+
+    /**
+     * The rejection of an arrival that finds {@code held} admitted, by the bulkhead's capacity or the
+     * shedding (which counts the arrival, and starts when the bulkhead is full); null if neither turns it away.
+     */
+    private InferenceException.Unavailable rejection(int held) {
+        boolean full = held >= capacity;
+        if (!full && (shed == null || shed.admits(held, scheduler.runningRequests()))) {
+            return null;
+        }
+        if (shed != null && shed.turnedAway(held)) {
+            // what the full bulkhead queued would wait behind all of it: keep the shedding queue's worth
+            scheduler.trimQueue(shed.queueSize(), this::overloaded);
+        }
+        return full ? full() : overloaded();
+    }
+
+    private InferenceException.Unavailable adaptiveFull() {
+        return new InferenceException.Unavailable(InferenceException.Unavailable.Reason.BULKHEAD_FULL,
+                "model '" + model + "' is at its adaptive concurrency limit (" + adaptive.limit()
+                        + " requests admitted)", drainTime.get());
     }
 
     private InferenceException.Unavailable full() {

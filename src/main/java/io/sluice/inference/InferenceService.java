@@ -13,6 +13,7 @@ import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.util.List;
+import java.util.function.Supplier;
 import org.jboss.logging.Logger;
 
 /**
@@ -43,45 +44,72 @@ public class InferenceService {
     @Inject
     ResponseCache cache;
 
+    /** The {@code model} tag of requests for a model this server does not have: no model name starts with '_'. */
+    public static final String UNKNOWN_MODEL_TAG = "_unknown";
+
     /**
      * Runs {@code request} for {@code tenant}: its rate limit first, then the model. Every failure is an
      * {@link InferenceException} in the returned {@link Uni}.
      */
     public Uni<InferResponse> infer(Tenant tenant, InferRequest request) {
+        return infer(tenant, request.model(), request.version(), request.protocol(), () -> request);
+    }
+
+    /**
+     * Runs the request {@code parse} reads, for {@code tenant}, deciding every rejection it can before
+     * reading it: the tenant's rate limit, the model's readiness, and (unless the model caches responses,
+     * whose hits need no capacity) whether the model turns an arrival away now. Then it parses, validates
+     * and admits the request through the model's guard, which decides any race for the last permit.
+     * Every failure, a parse failure included, is an {@link InferenceException} in the returned {@link Uni}.
+     *
+     * @param model the model named by the URL or the message, before the body is read
+     * @param version its version, or null for the highest
+     * @param protocol the adapter, for metrics
+     * @param parse reads the request; called at most once, on the calling thread
+     */
+    public Uni<InferResponse> infer(Tenant tenant, String model, String version, Protocol protocol,
+            Supplier<InferRequest> parse) {
         long start = System.nanoTime();
+        InferRequest[] parsed = new InferRequest[1];
+        Supplier<InferRequest> once = () -> parsed[0] = parse.get();
         Uni<InferResponse> result = rateLimiter.enabled()
-                ? rateLimiter.admit(tenant, request.model())
-                        .onItem().transformToUni(state -> run(request).map(r -> r.withRateLimit(state)))
-                : run(request);
+                ? rateLimiter.admit(tenant, model)
+                        .onItem().transformToUni(state -> run(model, version, once).map(r -> r.withRateLimit(state)))
+                : run(model, version, once);
         return result
                 .onItemOrFailure().invoke((item, failure) -> {
+                    String tag = registry.contains(model) ? model : UNKNOWN_MODEL_TAG;
                     if (failure != null) {
-                        metrics.rejection(request.model(), failure);
+                        metrics.rejection(tag, failure);
                     }
-                    finished(request, failure == null ? Outcome.SUCCESS : Outcome.of(failure), start);
+                    finished(tag, protocol, parsed[0], failure == null ? Outcome.SUCCESS : Outcome.of(failure), start);
                 })
-                .onCancellation().invoke(() -> finished(request, Outcome.CANCELLED, start));
+                .onCancellation().invoke(() -> finished(registry.contains(model) ? model : UNKNOWN_MODEL_TAG,
+                        protocol, parsed[0], Outcome.CANCELLED, start));
     }
 
     /** The model, or its response cache when the model turned one on. */
-    private Uni<InferResponse> run(InferRequest request) {
+    private Uni<InferResponse> run(String name, String version, Supplier<InferRequest> parse) {
         try {
-            ServedModel model = registry.ready(request.model(), request.version());
-            return model.settings().cacheEnabled()
-                    ? cache.serve(model.name(), model.version(), model.settings().cacheMinUses(), request, model::infer)
-                    : model.infer(request);
-        } catch (InferenceException e) {
+            ServedModel model = registry.ready(name, version);
+            if (model.settings().cacheEnabled()) {
+                return cache.serve(model.name(), model.version(), model.settings().cacheMinUses(), parse.get(),
+                        model::infer);
+            }
+            return model.infer(parse);
+        } catch (RuntimeException e) { // a parse or lookup failure travels like any other
             return Uni.createFrom().failure(e);
         }
     }
 
     /** Records one finished request: its metrics, and one log line at debug level. */
-    private void finished(InferRequest request, Outcome outcome, long start) {
+    private void finished(String model, Protocol protocol, InferRequest request, Outcome outcome, long start) {
         long nanos = System.nanoTime() - start;
-        metrics.request(request.model(), request.protocol(), outcome, nanos);
+        metrics.request(model, protocol, outcome, nanos);
         if (LOG.isDebugEnabled()) {
-            LOG.debugf("infer model=%s version=%s protocol=%s id=%s outcome=%s duration=%.3fms", request.model(),
-                    request.version(), request.protocol().tag(), request.id(), outcome.tag(), nanos / 1e6);
+            LOG.debugf("infer model=%s version=%s protocol=%s id=%s outcome=%s duration=%.3fms", model,
+                    request == null ? null : request.version(), protocol.tag(), request == null ? null : request.id(),
+                    outcome.tag(), nanos / 1e6);
         }
     }
 

@@ -60,6 +60,11 @@ public class ModelRegistry {
         return model;
     }
 
+    /** Whether this server has a model called {@code name}, in any state. */
+    public boolean contains(String name) {
+        return name != null && models.containsKey(name);
+    }
+
     /** All versions of {@code name}, as text, lowest first. */
     public List<String> versions(String name) {
         return models.getOrDefault(name, new ConcurrentSkipListMap<>()).keySet().stream()

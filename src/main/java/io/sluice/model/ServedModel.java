@@ -16,6 +16,7 @@ import io.smallrye.mutiny.Uni;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 import org.jboss.logging.Logger;
 
 /**
@@ -127,23 +128,37 @@ public final class ServedModel {
      * Uni} at once; cancelling the {@link Uni} takes the request out of the queue.
      */
     public Uni<InferResponse> infer(InferRequest request) {
-        Tracing.RequestTrace trace = tracing.request(name(), version());
-        return infer(request, trace).onTermination().invoke((item, failure, cancelled) -> trace.end(failure));
+        return infer(() -> request);
     }
 
-    private Uni<InferResponse> infer(InferRequest request, Tracing.RequestTrace trace) {
+    /**
+     * {@link #infer(InferRequest)} for the request {@code parse} reads, called only once the model's guard
+     * has not turned the arrival away ({@link ModelGuard#turnsAway()}): a rejection costs no parsing.
+     */
+    public Uni<InferResponse> infer(Supplier<InferRequest> parse) {
+        Tracing.RequestTrace trace = tracing.request(name(), version());
+        return infer(parse, trace).onTermination().invoke((item, failure, cancelled) -> trace.end(failure));
+    }
+
+    private Uni<InferResponse> infer(Supplier<InferRequest> parse, Tracing.RequestTrace trace) {
         OnnxSession s = session;
         ModelScheduler sched = scheduler;
         ModelGuard g = guard;
         if (s == null || sched == null || g == null) {
             return Uni.createFrom().failure(notReady());
         }
+        InferenceException.Unavailable early = g.turnsAway();
+        if (early != null) {
+            return Uni.createFrom().failure(early);
+        }
+        InferRequest request;
         RequestValidation.Validated valid;
         int level;
         try {
+            request = parse.get();
             valid = RequestValidation.validate(request, s.inputs(), s.outputs(), batchable, OnnxSession::canFeed);
             level = level(request.priority());
-        } catch (InferenceException e) {
+        } catch (RuntimeException e) {
             return Uni.createFrom().failure(e);
         }
         Uni<InferResponse> result = g.run(() -> Uni.createFrom().emitter(emitter -> {

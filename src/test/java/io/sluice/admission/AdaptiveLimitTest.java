@@ -119,6 +119,21 @@ class AdaptiveLimitTest {
     }
 
     @Test
+    void answersTooFastForTheClockNeitherBreakNorShrinkTheLimit() {
+        // a coarse clock can read 0 ns between admission and answer; 0 / 0 once made the limit NaN, read as 0
+        AdaptiveLimit limit = new AdaptiveLimit(1, 8, 2.0, 1);
+        for (int i = 0; i < 50; i++) {
+            assertThat(limit.tryAcquire()).isTrue();
+            limit.succeeded(0);
+        }
+        assertThat(limit.limit()).isBetween(1, 8);
+        assertThat(limit.tryAcquire()).isTrue();
+        limit.succeeded(5 * MS);
+        assertThat(limit.limit()).isBetween(1, 8);
+        assertThat(limit.tryAcquire()).isTrue();
+    }
+
+    @Test
     void rejectsSettingsThatCannotWork() {
         assertThatThrownBy(() -> new AdaptiveLimit(0, 8, 2.0, 10)).hasMessageContaining("1 <= min <= max");
         assertThatThrownBy(() -> new AdaptiveLimit(9, 8, 2.0, 10)).hasMessageContaining("1 <= min <= max");

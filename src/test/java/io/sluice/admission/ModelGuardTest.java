@@ -333,6 +333,62 @@ class ModelGuardTest {
         assertThat(ran).containsExactly(1, 2, 4, 7, 9, 10, 11, 12);
     }
 
+    @Test
+    void turnsAwayDecidesFromTheCountsAloneAndTakesNothing() {
+        ModelGuard guard = guard(3, new ModelSettings.Admission(3, Duration.ofMinutes(1), false, 4, 0.5,
+                Duration.ofSeconds(7), new ModelSettings.Adaptive(false, 1, 2.0, 10), new ModelSettings.Shedding(true, 1, 1)));
+        assertThat(guard.turnsAway()).isNull();
+        assertThat(guard.held()).isZero();
+        List<Call> admitted = List.of(call(guard, 1), call(guard, 2), call(guard, 3), call(guard, 4));
+        await().atMost(WAIT).until(() -> scheduler.runningRequests() == 1 && guard.held() == 4);
+
+        // the bulkhead's 4 are held: turned away as run() would, and the full bulkhead starts the shedding,
+        // which cuts the scheduler's queue to one (3 is answered; 4 leaves the bulkhead's queue for it)
+        assertThat(guard.turnsAway()).satisfies(u -> {
+            assertThat(u.reason()).isEqualTo(InferenceException.Unavailable.Reason.BULKHEAD_FULL);
+            assertThat(u.getMessage()).contains("model 'm' is at capacity (4 requests admitted)");
+            assertThat(u.retryAfter()).isPositive();
+        });
+        assertThat(guard.shedding()).isTrue();
+        assertThat(admitted.get(2).result).failsWithin(WAIT).withThrowableThat().havingCause()
+                .isInstanceOf(InferenceException.Unavailable.class);
+        await().atMost(WAIT).until(() -> guard.held() == 3 && scheduler.queueDepth() == 2);
+        // two wait, over the shedding queue's one: turned away, and still nothing taken
+        assertThat(guard.turnsAway()).satisfies(u -> assertThat(u.getMessage()).contains("model 'm' is overloaded"));
+        assertThat(guard.held()).isEqualTo(3);
+
+        runs.release(2);
+        assertThat(admitted.get(0).result).succeedsWithin(WAIT);
+        assertThat(admitted.get(1).result).succeedsWithin(WAIT);
+        await().atMost(WAIT).until(() -> guard.held() == 1 && scheduler.runningRequests() == 1);
+        // still shedding, but nothing waits: the arrival may go on, and run() admits it
+        assertThat(guard.shedding()).isTrue();
+        assertThat(guard.turnsAway()).isNull();
+        Call next = call(guard, 5);
+        assertThat(guard.held()).isEqualTo(2);
+        runs.release(2);
+        assertThat(admitted.get(3).result).succeedsWithin(WAIT);
+        assertThat(next.result).succeedsWithin(WAIT);
+        await().atMost(WAIT).until(() -> guard.held() == 0);
+        assertThat(ran).containsExactly(1, 2, 4, 5);
+    }
+
+    @Test
+    void turnsAwayAtTheAdaptiveLimitWithoutTakingASlot() {
+        ModelGuard guard = guard(8, new ModelSettings.Admission(8, Duration.ofMinutes(1), false, 4, 0.5,
+                Duration.ofSeconds(7), new ModelSettings.Adaptive(true, 1, 2.0, 1), new ModelSettings.Shedding(false, 1, 1)));
+        Call first = call(guard, 1);
+        assertThat(guard.adaptive().inflight()).isEqualTo(1);
+        assertThat(guard.turnsAway()).satisfies(u -> assertThat(u.getMessage())
+                .contains("model 'm' is at its adaptive concurrency limit (1 requests admitted)"));
+        assertThat(guard.adaptive().inflight()).isEqualTo(1);
+        clock.addAndGet(1_000_000);
+        runs.release(1);
+        assertThat(first.result).succeedsWithin(WAIT);
+        await().atMost(WAIT).until(() -> guard.adaptive().inflight() == 0);
+        assertThat(guard.turnsAway()).isNull();
+    }
+
     /** Instances waiting for work now: each adds a nanosecond of idle time per nanosecond. */
     private long waiting() {
         long now = clock.get();

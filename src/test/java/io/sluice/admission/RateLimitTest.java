@@ -95,6 +95,10 @@ class RateLimitTest {
         long retryAfter = Long.parseLong(limited.header("Retry-After"));
         assertThat(retryAfter).isBetween(90L, 100L);
         assertThat(limited.header("RateLimit")).isEqualTo("\"rest\";r=0;t=" + retryAfter);
+        // decided before the body is read: one that is not even JSON gets the 429, not a 400
+        given().contentType(ContentType.JSON).header("X-API-Key", RateLimitProfile.REST_KEY).body("{not json")
+                .post("/v2/models/identity_int32/infer").then().statusCode(429)
+                .body("error", containsString("tenant 'rest' is over its rate limit"));
     }
 
     @Test

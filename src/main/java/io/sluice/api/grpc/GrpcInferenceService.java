@@ -20,6 +20,7 @@ import io.sluice.api.grpc.proto.ServerReadyRequest;
 import io.sluice.api.grpc.proto.ServerReadyResponse;
 import io.sluice.inference.InferRequest;
 import io.sluice.inference.InferenceService;
+import io.sluice.inference.Protocol;
 import io.sluice.inference.ModelMetadata;
 import io.sluice.inference.TensorSpec;
 import io.smallrye.mutiny.Uni;
@@ -87,8 +88,9 @@ public class GrpcInferenceService implements GRPCInferenceService {
         CallCancellation.Hook cancellation = CallCancellation.current();
         Tenant tenant = GrpcAuthentication.tenant();
         return Uni.createFrom().deferred(() -> {
-            InferRequest core = GrpcTensors.request(request, deadline());
-            return cancelledBy(cancellation, service.infer(tenant, core)).map(GrpcInferenceService::response);
+            long deadline = deadline();
+            return cancelledBy(cancellation, service.infer(tenant, request.getModelName(), GrpcTensors.version(request),
+                    Protocol.GRPC, () -> GrpcTensors.request(request, deadline))).map(GrpcInferenceService::response);
         });
     }
 

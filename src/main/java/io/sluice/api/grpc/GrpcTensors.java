@@ -29,6 +29,11 @@ final class GrpcTensors {
 
     private GrpcTensors() {}
 
+    /** The version a request asks for; null (the highest) when it names none. */
+    static String version(ModelInferRequest msg) {
+        return msg.getModelVersion().isEmpty() ? null : msg.getModelVersion();
+    }
+
     /** The core request for {@code msg}; {@code deadlineNanos} comes from the gRPC deadline. */
     static InferRequest request(ModelInferRequest msg, long deadlineNanos) {
         int raw = msg.getRawInputContentsCount();
@@ -68,7 +73,7 @@ final class GrpcTensors {
         }
         List<String> outputs = msg.getOutputsList().stream()
                 .map(ModelInferRequest.InferRequestedOutputTensor::getName).toList();
-        String version = msg.getModelVersion().isEmpty() ? null : msg.getModelVersion();
+        String version = version(msg);
         String id = msg.getId().isEmpty() ? null : msg.getId();
         return new InferRequest(msg.getModelName(), version, id, parameters, inputs, outputs,
                 priority == null ? 0 : (int) (long) (Long) priority, deadline, Protocol.GRPC);

@@ -12,6 +12,7 @@ import io.sluice.inference.InferRequest;
 import io.sluice.inference.InferResponse;
 import io.sluice.inference.InferenceException;
 import io.sluice.inference.InferenceService;
+import io.sluice.inference.Protocol;
 import io.sluice.inference.Tensor;
 import io.smallrye.mutiny.subscription.Cancellable;
 import io.vertx.core.buffer.Buffer;
@@ -147,8 +148,9 @@ public class ModelInferRoute {
             }
             body = null;
             try {
-                InferRequest core = GrpcTensors.request(message, deadline);
-                running = service.infer(tenant, core).subscribe().with(this::succeed, this::fail);
+                // its tensors are translated only once the rate limit and the model's admission let it in
+                running = service.infer(tenant, message.getModelName(), GrpcTensors.version(message), Protocol.GRPC,
+                        () -> GrpcTensors.request(message, deadline)).subscribe().with(this::succeed, this::fail);
             } catch (RuntimeException e) {
                 fail(e);
                 return;

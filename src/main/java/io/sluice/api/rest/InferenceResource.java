@@ -4,6 +4,7 @@ import io.sluice.inference.InferRequest;
 import io.sluice.inference.InferenceException;
 import io.sluice.inference.InferenceService;
 import io.sluice.inference.ModelMetadata;
+import io.sluice.inference.Protocol;
 import io.sluice.inference.TensorSpec;
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.Vertx;
@@ -21,11 +22,14 @@ import jakarta.ws.rs.core.Response;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * The Open Inference Protocol REST API. It only translates: HTTP to {@link InferRequest}, the call
- * to {@link InferenceService}, and the result back to HTTP. Parsing happens on the event loop; the
- * response is written on the request's own event loop again, so runtime threads only compute.
+ * to {@link InferenceService}, and the result back to HTTP. The body is parsed only once the service
+ * has not turned the request away (rate limit, readiness, the model's guard), on the event loop or the
+ * thread that answered the rate limit; the response is written on the request's own event loop again,
+ * so runtime threads only compute.
  */
 @Path("/v2")
 @Produces(MediaType.APPLICATION_JSON)
@@ -97,15 +101,19 @@ public class InferenceResource {
         int level = priority == null ? 0 : (int) Math.min(Integer.MAX_VALUE, headerNumber(RestHeaders.PRIORITY, priority));
         Integer jsonLength = headerLength == null ? null
                 : (int) Math.min(Integer.MAX_VALUE, headerNumber(RestHeaders.HEADER_LENGTH, headerLength));
-        RestInferRequests.Parsed parsed = RestInferRequests.parse(model, version, body == null ? new byte[0] : body,
-                jsonLength, () -> service.modelMetadata(model, version), deadline, level);
+        // parsed only once the rate limit and the model's admission let the request in: a rejection reads no JSON
+        RestInferRequests.Parsed[] parsed = new RestInferRequests.Parsed[1];
+        Supplier<InferRequest> parse = () -> (parsed[0] = RestInferRequests.parse(model, version,
+                body == null ? new byte[0] : body, jsonLength, () -> service.modelMetadata(model, version), deadline,
+                level)).request();
         io.vertx.core.Context context = Vertx.currentContext();
-        Uni<io.sluice.inference.InferResponse> result = service.infer(RestAuthentication.tenant(routing), parsed.request());
+        Uni<io.sluice.inference.InferResponse> result = service.infer(RestAuthentication.tenant(routing), model, version,
+                Protocol.REST, parse);
         if (context != null) {
             result = result.emitOn(task -> context.runOnContext(v -> task.run()));
         }
         return result.map(response -> {
-            RestInferResponses.Written written = RestInferResponses.write(response, parsed);
+            RestInferResponses.Written written = RestInferResponses.write(response, parsed[0]);
             Response.ResponseBuilder ok = Response.ok(written.body());
             if (response.cache().label() != null) {
                 ok.header(RestHeaders.CACHE, response.cache().label());
