@@ -141,8 +141,11 @@ class GrpcProtocolTest {
                 Status.Code.NOT_FOUND, "unknown model 'nope'");
         assertStatus(() -> stub.modelMetadata(ModelMetadataRequest.newBuilder().setName("add").setVersion("9").build()),
                 Status.Code.NOT_FOUND, "version '9'");
-        assertStatus(() -> stub.modelReady(ModelReadyRequest.newBuilder().setName("../etc").build()),
-                Status.Code.NOT_FOUND, "unknown model");
+        // as Triton: ModelReady of a model it does not have is ready=false, so is_model_ready("typo") is False
+        assertThat(stub.modelReady(ModelReadyRequest.newBuilder().setName("../etc").build()).getReady()).isFalse();
+        assertThat(stub.modelReady(ModelReadyRequest.newBuilder().setName("nope").build()).getReady()).isFalse();
+        assertThat(stub.modelReady(ModelReadyRequest.newBuilder().setName("add").setVersion("9").build()).getReady())
+                .isFalse();
     }
 
     @Test

@@ -2,6 +2,8 @@ package io.sluice;
 
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.hamcrest.Matchers.containsString;
 
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
@@ -13,8 +15,10 @@ import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
 import io.sluice.api.grpc.proto.InferTensorContents;
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -78,6 +82,36 @@ class MalformedInputTest {
                     continue;
                 }
                 throw new AssertionError("case " + i + " was accepted: " + request);
+            }
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void aShapeWhoseByteCountOverflowsIs400AndNeverReachesTheModel() throws InterruptedException {
+        Await.serverReady();
+        long huge = 1L << 61; // 2^61 INT64 elements are 2^64 bytes, which a long multiplication wraps to 0
+        List<String> names = List.of("input_ids", "attention_mask", "token_type_ids");
+        byte[] header = names.stream()
+                .map(n -> "{\"name\":\"" + n + "\",\"datatype\":\"INT64\",\"shape\":[1," + huge
+                        + "],\"parameters\":{\"binary_data_size\":0}}")
+                .collect(Collectors.joining(",", "{\"inputs\":[", "]}")).getBytes(StandardCharsets.UTF_8);
+        ModelInferRequest.Builder grpc = ModelInferRequest.newBuilder().setModelName("all-minilm-l6-v2");
+        names.forEach(n -> grpc.addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName(n)
+                .setDatatype("INT64").addShape(1).addShape(huge)).addRawInputContents(ByteString.EMPTY));
+        ManagedChannel channel = GrpcClients.channel();
+        try {
+            // more times than the circuit breaker's request volume: a runtime failure each time would open it
+            for (int i = 0; i < 6; i++) {
+                given().header("Inference-Header-Content-Length", header.length).body(header)
+                        .post("/v2/models/all-minilm-l6-v2/infer").then().statusCode(400)
+                        .body("error", containsString("needs more bytes than a request can hold"));
+                StatusRuntimeException e = catchThrowableOfType(StatusRuntimeException.class,
+                        () -> GRPCInferenceServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+                                .modelInfer(grpc.build()));
+                assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+                assertThat(e.getStatus().getDescription()).contains("needs more bytes than a request can hold");
             }
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);

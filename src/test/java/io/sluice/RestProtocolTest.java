@@ -206,8 +206,14 @@ class RestProtocolTest {
                 .then().statusCode(400).body("error", containsString("priority 3 is out of range"));
         given().contentType(ContentType.JSON).header("Sluice-Priority", "high").body(body).post("/v2/models/matmul/infer")
                 .then().statusCode(400).body("error", containsString("Sluice-Priority"));
+        // 0 is no timeout, as Triton reads its timeout parameter; 1 us has passed before the model is reached
         given().contentType(ContentType.JSON).header("Sluice-Timeout-Us", "0").body(body).post("/v2/models/matmul/infer")
+                .then().statusCode(200);
+        given().contentType(ContentType.JSON).header("Sluice-Timeout-Us", "1").body(body).post("/v2/models/matmul/infer")
                 .then().statusCode(504).body("error", containsString("deadline passed before"));
+        given().contentType(ContentType.JSON).body("{\"parameters\":{\"timeout\":0},"
+                + "\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,1,1]}]}")
+                .post("/v2/models/matmul/infer").then().statusCode(200);
         given().contentType(ContentType.JSON).header("Sluice-Timeout-Us", "30000000").body(body).post("/v2/models/matmul/infer")
                 .then().statusCode(200);
         // too long for nanoseconds: no deadline, never one that has already passed

@@ -86,7 +86,10 @@ public class ResponseCache {
         boolean leader = flight == null;
         if (leader) {
             flight = created;
-            flight.start(lookupOrCompute(model, version, minUses, key, request, compute), () -> flights.remove(key, created));
+            // deferred: whatever building the lookup throws (say, the Redis client) fails this flight, never
+            // leaves it in the map unstarted, where every identical request after it would wait forever
+            flight.start(Uni.createFrom().deferred(() -> lookupOrCompute(model, version, minUses, key, request, compute)),
+                    () -> flights.remove(key, created));
         } else {
             metrics.cache(model, INFLIGHT, "hit");
         }

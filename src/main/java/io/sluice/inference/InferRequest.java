@@ -31,12 +31,24 @@ public record InferRequest(
     public static final long NO_DEADLINE = Long.MAX_VALUE;
 
     /**
-     * The deadline {@code micros} after {@code nowNanos}; a timeout too long to be represented in
-     * nanoseconds (about 292 years) is no deadline, never one that has already passed.
+     * The deadline {@code micros} after {@code nowNanos}. As in Triton, a timeout of 0 is none; so is a
+     * timeout too long to be represented in nanoseconds (about 292 years), never one that has already passed.
      */
     public static long deadlineAfterMicros(long nowNanos, long micros) {
+        if (micros == 0) {
+            return NO_DEADLINE;
+        }
         try {
-            return Math.addExact(nowNanos, Math.multiplyExact(micros, 1000L));
+            return deadlineAfterNanos(nowNanos, Math.multiplyExact(micros, 1000L));
+        } catch (ArithmeticException tooLong) {
+            return NO_DEADLINE;
+        }
+    }
+
+    /** The deadline {@code nanos} after {@code nowNanos}; one past what a long holds is none, never a passed one. */
+    public static long deadlineAfterNanos(long nowNanos, long nanos) {
+        try {
+            return Math.addExact(nowNanos, nanos);
         } catch (ArithmeticException tooLong) {
             return NO_DEADLINE;
         }

@@ -113,6 +113,15 @@ public class InferenceService {
         }
     }
 
+    /** Whether the model version exists and is READY; false for one this server does not have. */
+    public boolean modelKnownAndReady(String model, String version) {
+        try {
+            return modelReady(model, version);
+        } catch (InferenceException.ModelNotFound e) {
+            return false;
+        }
+    }
+
     /** Server name, version and extensions. */
     public ServerMetadata serverMetadata() {
         return new ServerMetadata(config.server().name(), config.server().version(), EXTENSIONS);

@@ -103,7 +103,13 @@ public final class RequestValidation {
     public static void checkBytes(Tensor t) {
         long elements = t.elementCount();
         if (t.datatype().fixedSize()) {
-            long expected = elements * t.datatype().size();
+            long expected;
+            try {
+                expected = Math.multiplyExact(elements, (long) t.datatype().size());
+            } catch (ArithmeticException tooMany) {
+                throw invalid("input '%s' with shape %s and datatype %s needs more bytes than a request can hold",
+                        t.name(), t.shapeText(), t.datatype());
+            }
             if (t.byteSize() != expected) {
                 throw invalid("input '%s' with shape %s and datatype %s needs %d bytes, got %d",
                         t.name(), t.shapeText(), t.datatype(), expected, t.byteSize());

@@ -23,16 +23,21 @@ import io.sluice.admission.RateLimitProfile;
 import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.api.grpc.proto.ModelInferResponse;
+import io.sluice.config.SluiceConfig;
 import io.sluice.inference.Datatype;
 import io.sluice.inference.InferRequest;
 import io.sluice.inference.Protocol;
 import io.sluice.inference.Tensor;
 import io.sluice.observability.MetricNames;
+import io.sluice.observability.SluiceMetrics;
+import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.redis.client.Command;
 import io.vertx.mutiny.redis.client.Redis;
 import io.vertx.mutiny.redis.client.Request;
+import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
+import java.lang.reflect.Proxy;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.time.Duration;
@@ -283,6 +288,35 @@ class ResponseCacheTest {
         } finally {
             RedisResource.redis().up();
         }
+    }
+
+    @Inject
+    SluiceConfig config;
+
+    @Inject
+    SluiceMetrics metrics;
+
+    @Test
+    void aLookupThatCannotEvenStartFailsItsCallersAndLeavesNothingBehind() {
+        // L2 on, but no Redis client can be had: building the lookup throws before it runs
+        @SuppressWarnings("unchecked")
+        Instance<Redis> noClient = (Instance<Redis>) Proxy.newProxyInstance(
+                getClass().getClassLoader(), new Class<?>[] {Instance.class}, (proxy, method, args) -> {
+                    throw new IllegalStateException("no Redis client in this test");
+                });
+        ResponseCache cache = new ResponseCache(config, metrics, noClient);
+        Tensor input = new Tensor("INPUT0", Datatype.FP32, new long[] {1, 4}, ByteBuffer.wrap(rows(1)));
+        InferRequest request = new InferRequest("identity_fp32", null, null, Map.of(), List.of(input), List.of(), 0,
+                InferRequest.NO_DEADLINE, Protocol.REST);
+        AtomicInteger computed = new AtomicInteger();
+        for (int i = 0; i < 2; i++) { // the second would have joined a flight that never started, and waited forever
+            assertThat(cache.serve("identity_fp32", "1", 1, request, r -> {
+                computed.incrementAndGet();
+                return Uni.createFrom().failure(new AssertionError("not reached"));
+            }).subscribeAsCompletionStage()).failsWithin(Duration.ofSeconds(10)).withThrowableThat()
+                    .havingRootCause().isInstanceOf(IllegalStateException.class).withMessage("no Redis client in this test");
+        }
+        assertThat(computed).hasValue(0);
     }
 
     @Test

@@ -56,8 +56,9 @@ public class GrpcInferenceService implements GRPCInferenceService {
 
     @Override
     public Uni<ModelReadyResponse> modelReady(ModelReadyRequest request) {
+        // as Triton: a model it does not have is not ready (false), not NOT_FOUND, so is_model_ready("typo") is False
         return Uni.createFrom().item(() -> ModelReadyResponse.newBuilder()
-                .setReady(service.modelReady(request.getName(), version(request.getVersion()))).build());
+                .setReady(service.modelKnownAndReady(request.getName(), version(request.getVersion()))).build());
     }
 
     @Override
@@ -128,7 +129,7 @@ public class GrpcInferenceService implements GRPCInferenceService {
     private static long deadline() {
         Deadline deadline = Context.current().getDeadline();
         return deadline == null ? InferRequest.NO_DEADLINE
-                : System.nanoTime() + deadline.timeRemaining(TimeUnit.NANOSECONDS);
+                : InferRequest.deadlineAfterNanos(System.nanoTime(), deadline.timeRemaining(TimeUnit.NANOSECONDS));
     }
 
     private static String version(String version) {

@@ -62,8 +62,8 @@ final class GrpcTensors {
         long deadline = deadlineNanos;
         Object timeout = parameters.remove("timeout");
         if (timeout != null) {
-            if (!(timeout instanceof Long micros) || micros <= 0) {
-                throw invalid("parameter 'timeout' must be a positive int64 of microseconds");
+            if (!(timeout instanceof Long micros) || micros < 0) {
+                throw invalid("parameter 'timeout' must be a non-negative int64 of microseconds (0: none)");
             }
             deadline = Math.min(deadline, InferRequest.deadlineAfterMicros(System.nanoTime(), micros));
         }

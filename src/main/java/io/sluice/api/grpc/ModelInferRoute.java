@@ -75,7 +75,8 @@ public class ModelInferRoute {
             ctx.next();
             return;
         }
-        long deadline = timeout == null ? InferRequest.NO_DEADLINE : System.nanoTime() + timeoutNanos;
+        long deadline = timeout == null ? InferRequest.NO_DEADLINE
+                : InferRequest.deadlineAfterNanos(System.nanoTime(), timeoutNanos);
         new Call(request, deadline).start();
     }
 

@@ -161,8 +161,9 @@ final class RestInferRequests {
         long deadline = headerDeadline;
         Object timeout = parameters.get("timeout");
         if (timeout != null) {
-            if (!(timeout instanceof Long micros) || micros <= 0) {
-                throw new InferenceException.InvalidInput("parameter 'timeout' must be a positive integer of microseconds");
+            if (!(timeout instanceof Long micros) || micros < 0) {
+                throw new InferenceException.InvalidInput(
+                        "parameter 'timeout' must be a non-negative integer of microseconds (0: none)");
             }
             deadline = Math.min(deadline, InferRequest.deadlineAfterMicros(System.nanoTime(), micros));
         }

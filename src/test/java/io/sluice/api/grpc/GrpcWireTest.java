@@ -11,6 +11,7 @@ import io.netty.buffer.ByteBufUtil;
 import io.sluice.api.grpc.proto.InferParameter;
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.api.grpc.proto.ModelInferResponse;
+import io.sluice.inference.InferRequest;
 import io.vertx.core.buffer.Buffer;
 import java.nio.ByteBuffer;
 import java.util.Base64;
@@ -87,6 +88,12 @@ class GrpcWireTest {
         assertThat(GrpcWire.timeoutNanos("99999999u")).isEqualTo(TimeUnit.MICROSECONDS.toNanos(99_999_999));
         assertThat(GrpcWire.timeoutNanos("5n")).isEqualTo(5);
         assertThat(GrpcWire.timeoutNanos("0m")).isZero();
+        // the spec allows 8 digits of hours, past what nanoseconds hold: no deadline, never one already passed
+        assertThat(GrpcWire.timeoutNanos("99999999H")).isEqualTo(Long.MAX_VALUE);
+        assertThat(InferRequest.deadlineAfterNanos(System.nanoTime(), GrpcWire.timeoutNanos("99999999H")))
+                .isEqualTo(InferRequest.NO_DEADLINE);
+        assertThat(InferRequest.deadlineAfterNanos(Long.MAX_VALUE - 10, TimeUnit.HOURS.toNanos(2562047)))
+                .isEqualTo(InferRequest.NO_DEADLINE);
         for (String bad : new String[] {"", "m", "100", "100x", "-1m", "123456789m", "1.5S"}) {
             assertThat(GrpcWire.timeoutNanos(bad)).as(bad).isEqualTo(-1);
         }
