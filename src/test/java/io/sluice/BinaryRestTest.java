@@ -78,7 +78,7 @@ class BinaryRestTest {
                 + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"parameters\":{\"binary_data_size\":16}}]}";
         assertFraming(String.format(twoInputs, 12), floats(1, 2, 3, 4, 5, 6, 7), "input 'A' with shape [1, 4] and datatype FP32 needs 16 bytes, got 12");
         assertFraming(String.format(twoInputs, 16), floats(1, 2, 3, 4, 5), "input 'B' binary_data_size 16 exceeds the 4 bytes");
-        assertFraming(String.format(twoInputs, -1), floats(1, 2, 3, 4, 5, 6, 7, 8), "input 'A' binary_data_size -1");
+        assertFraming(String.format(twoInputs, -1), floats(1, 2, 3, 4, 5, 6, 7, 8), "input 'A' binary_data_size must be a non-negative integer, was -1");
         assertFraming(String.format(twoInputs, "99999999999"), floats(1, 2, 3, 4, 5, 6, 7, 8), "input 'A' binary_data_size 99999999999");
         assertFraming(String.format(twoInputs, 16), floats(1, 2, 3, 4, 5, 6, 7, 8, 9), "4 bytes after the last binary input");
         given().header("Inference-Header-Content-Length", 5000).body(floats(1)).post("/v2/models/add/infer")

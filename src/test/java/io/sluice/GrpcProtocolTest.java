@@ -170,6 +170,19 @@ class GrpcProtocolTest {
                         .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(1).addShape(3))
                         .addRawInputContents(rawFloats(1, 1, 1)).addRawInputContents(rawFloats(1)).build()),
                 Status.Code.INVALID_ARGUMENT, "raw_input_contents has 2 entries for 1 inputs");
+        // extensions Sluice does not implement are refused, not ignored into a wrong answer
+        assertStatus(() -> stub.modelInfer(ModelInferRequest.newBuilder().setModelName("matmul")
+                        .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(1).addShape(3))
+                        .addRawInputContents(rawFloats(1, 1, 1))
+                        .addOutputs(ModelInferRequest.InferRequestedOutputTensor.newBuilder().setName("Y")
+                                .putParameters("classification", InferParameter.newBuilder().setInt64Param(2).build()))
+                        .build()),
+                Status.Code.INVALID_ARGUMENT, "output 'Y' has parameter 'classification'");
+        assertStatus(() -> stub.modelInfer(ModelInferRequest.newBuilder().setModelName("matmul")
+                        .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(1).addShape(3)
+                                .putParameters("shared_memory_region", InferParameter.newBuilder().setStringParam("r").build()))
+                        .build()),
+                Status.Code.INVALID_ARGUMENT, "the shared-memory extension");
     }
 
     @Test

@@ -191,10 +191,35 @@ class RestProtocolTest {
         "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]},"
             + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}],"
             + "\"parameters\":{\"priority\":9}};priority 9 is out of range",
+        "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}]} {};more after its JSON object",
+        "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}],"
+            + "\"outputs\":{\"name\":\"SUM\"}};must be an array, was OBJECT",
+        "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"parameters\":{\"binary_data_size\":16}}]};"
+            + "no Inference-Header-Content-Length header",
+        "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]},"
+            + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}],"
+            + "\"outputs\":[{\"name\":\"SUM\",\"parameters\":{\"classification\":3}}]};"
+            + "output 'SUM' has parameter 'classification', which asks for the classification extension",
+        "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"parameters\":"
+            + "{\"shared_memory_region\":\"r\",\"shared_memory_byte_size\":16}}]};the shared-memory extension",
     })
     void invalidInputIs400NamingTheProblem(String body, String message) {
         given().contentType(ContentType.JSON).body(body).post("/v2/models/add/infer")
                 .then().statusCode(400).body("error", containsString(message));
+    }
+
+    @Test
+    void dataMayComeBeforeItsShapeAndAnOutputsOwnBinaryDataSettingWins() {
+        // fields in any order: the data is decoded once the input's datatype and shape are known
+        String body = "{\"inputs\":[{\"data\":[[1,2,3,4]],\"shape\":[1,4],\"datatype\":\"FP32\",\"name\":\"A\"},"
+                + "{\"data\":[10,20,30,40],\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4]}],"
+                + "\"parameters\":{\"binary_data_output\":true},"
+                + "\"outputs\":[{\"name\":\"SUM\",\"parameters\":{\"binary_data\":false}}]}";
+        // binary_data_output asks for binary, but SUM's own binary_data:false wins, as in Triton: plain JSON
+        given().contentType(ContentType.JSON).body(body).post("/v2/models/add/infer").then().statusCode(200)
+                .header("Inference-Header-Content-Length", org.hamcrest.Matchers.nullValue())
+                .body("outputs[0].name", equalTo("SUM"))
+                .body("outputs[0].data", equalTo(List.of(11.0f, 22.0f, 33.0f, 44.0f)));
     }
 
     @Test

@@ -136,6 +136,31 @@ public final class RequestValidation {
         }
     }
 
+    /** Parameters of protocol extensions Sluice does not implement; a client sending them would get wrong results. */
+    private static final Map<String, String> UNSUPPORTED = Map.of(
+            "classification", "the classification extension",
+            "shared_memory_region", "the shared-memory extension",
+            "shared_memory_byte_size", "the shared-memory extension",
+            "shared_memory_offset", "the shared-memory extension");
+
+    /**
+     * Refuses the parameters of an input or requested output that ask for an extension Sluice does not
+     * implement (Triton's classification and shared memory): ignoring them would answer a full tensor where a
+     * client expects top-k labels, or inline data where it reads a shared-memory region.
+     *
+     * @param what "input 'x'" or "output 'y'", for the message
+     * @throws InferenceException.InvalidInput naming the parameter and the extension
+     */
+    public static void rejectUnsupported(Map<String, ?> parameters, String what) {
+        for (String key : parameters.keySet()) {
+            String extension = UNSUPPORTED.get(key);
+            if (extension != null) {
+                throw invalid("%s has parameter '%s', which asks for %s; Sluice does not support it", what, key,
+                        extension);
+            }
+        }
+    }
+
     private static List<String> names(List<TensorSpec> specs) {
         return specs.stream().map(TensorSpec::name).toList();
     }

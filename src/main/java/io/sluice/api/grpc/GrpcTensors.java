@@ -43,6 +43,7 @@ final class GrpcTensors {
         List<Tensor> inputs = new ArrayList<>(msg.getInputsCount());
         for (int i = 0; i < msg.getInputsCount(); i++) {
             ModelInferRequest.InferInputTensor in = msg.getInputs(i);
+            RequestValidation.rejectUnsupported(in.getParametersMap(), "input '" + in.getName() + "'");
             Datatype type = Datatype.parse(in.getDatatype(), in.getName());
             long[] shape = shape(in);
             ByteBuffer data;
@@ -70,6 +71,9 @@ final class GrpcTensors {
         Object priority = parameters.remove("priority");
         if (priority != null && (!(priority instanceof Long p) || p < 0 || p > Integer.MAX_VALUE)) {
             throw invalid("parameter 'priority' must be a non-negative int64");
+        }
+        for (ModelInferRequest.InferRequestedOutputTensor out : msg.getOutputsList()) {
+            RequestValidation.rejectUnsupported(out.getParametersMap(), "output '" + out.getName() + "'");
         }
         List<String> outputs = msg.getOutputsList().stream()
                 .map(ModelInferRequest.InferRequestedOutputTensor::getName).toList();

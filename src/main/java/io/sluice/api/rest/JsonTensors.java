@@ -1,7 +1,10 @@
 package io.sluice.api.rest;
 
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.netty.buffer.ByteBuf;
 import io.sluice.inference.Datatype;
 import io.sluice.inference.InferenceException;
@@ -11,8 +14,6 @@ import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * JSON tensor data to and from the wire layout. Input {@code data} may be flat or nested (row-major)
@@ -28,87 +29,184 @@ final class JsonTensors {
 
     private JsonTensors() {}
 
-    /** Decodes the {@code data} of input {@code name}. */
-    static ByteBuffer decode(String name, Datatype type, long[] shape, JsonNode data) {
-        if (data == null || data.isNull()) {
-            throw invalid(name, "has no data and no binary_data_size");
-        }
+    /**
+     * Decodes the {@code data} of input {@code name}, token by token straight into the tensor's buffer: no
+     * tree and no boxed element is built, so the heap it takes is the tensor's own size.
+     *
+     * @param data its byte range in the body; null when the input has none
+     */
+    static ByteBuffer decode(ObjectMapper json, String name, Datatype type, long[] shape, JsonBody.Span data) {
         if (type == Datatype.BF16) {
             throw invalid(name, "is BF16, which travels only as binary data");
         }
-        List<JsonNode> elements = new ArrayList<>();
-        flatten(name, data, elements);
         long expected = Tensor.elementCount(shape);
-        if (elements.size() != expected) {
-            throw invalid(name, "has " + elements.size() + " elements in data, but shape "
-                    + java.util.Arrays.toString(shape) + " needs " + expected);
-        }
-        if (type == Datatype.BYTES) {
-            return strings(name, elements);
-        }
-        ByteBuffer out = ByteBuffer.allocate(elements.size() * type.size()).order(ByteOrder.LITTLE_ENDIAN);
-        for (int i = 0; i < elements.size(); i++) {
-            put(name, type, elements.get(i), i, out);
-        }
-        return out.flip();
-    }
-
-    private static void flatten(String name, JsonNode node, List<JsonNode> out) {
-        if (node.isArray()) {
-            for (JsonNode child : node) {
-                flatten(name, child, out);
+        try (JsonParser p = data == null ? null : JsonBody.parser(json, data)) {
+            if (p == null || p.nextToken() == JsonToken.VALUE_NULL) {
+                throw invalid(name, "has no data and no binary_data_size");
             }
-        } else if (node.isValueNode()) {
-            out.add(node);
-        } else {
-            throw invalid(name, "has an object inside data");
+            // each element takes at least a byte and a separator: a shape that needs more cannot be filled,
+            // and its buffer is never allocated
+            long room = (data.end() - data.start() + 1) / 2;
+            Elements out = type == Datatype.BYTES ? new Strings(name) : expected > room ? new Counter()
+                    : new Fixed(name, type, (int) expected);
+            long count = elements(name, p, out, expected);
+            if (count != expected) {
+                throw invalid(name, "has " + count + " elements in data, but shape "
+                        + java.util.Arrays.toString(shape) + " needs " + expected);
+            }
+            return out.buffer();
+        } catch (JsonProcessingException e) {
+            throw invalid(name, "has malformed data: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw invalid(name, "has unreadable data: " + e.getMessage());
         }
     }
 
-    private static void put(String name, Datatype type, JsonNode v, int index, ByteBuffer out) {
-        switch (type) {
-            case BOOL -> {
-                if (!v.isBoolean()) {
-                    throw element(name, index, v, "true or false");
+    /** Feeds every element of the (flat or nested) value at {@code p} to {@code out}; past {@code limit} only counts. */
+    private static long elements(String name, JsonParser p, Elements out, long limit) throws IOException {
+        long count = 0;
+        int depth = 0;
+        JsonToken t = p.currentToken();
+        while (true) {
+            if (t == JsonToken.START_ARRAY) {
+                depth++;
+            } else if (t == JsonToken.END_ARRAY) {
+                depth--;
+            } else if (t == JsonToken.START_OBJECT) {
+                throw invalid(name, "has an object inside data");
+            } else {
+                if (count < limit) {
+                    out.put(p, (int) count);
                 }
-                out.put((byte) (v.booleanValue() ? 1 : 0));
+                count++;
             }
-            case UINT8 -> out.put((byte) integer(name, index, v, 0, 0xFF));
-            case UINT16 -> out.putShort((short) integer(name, index, v, 0, 0xFFFF));
-            case UINT32 -> out.putInt((int) integer(name, index, v, 0, 0xFFFFFFFFL));
-            case UINT64 -> out.putLong(unsigned64(name, index, v));
-            case INT8 -> out.put((byte) integer(name, index, v, Byte.MIN_VALUE, Byte.MAX_VALUE));
-            case INT16 -> out.putShort((short) integer(name, index, v, Short.MIN_VALUE, Short.MAX_VALUE));
-            case INT32 -> out.putInt((int) integer(name, index, v, Integer.MIN_VALUE, Integer.MAX_VALUE));
-            case INT64 -> out.putLong(integer(name, index, v, Long.MIN_VALUE, Long.MAX_VALUE));
-            case FP16 -> out.putShort(Half.fromFloat((float) number(name, index, v)));
-            case FP32 -> out.putFloat(v.isNumber() ? Float.parseFloat(v.asText()) : (float) number(name, index, v));
-            // numbers arrive as BigDecimal, so parsing their text rounds once, exactly as the client's digits say
-            case FP64 -> out.putDouble(number(name, index, v));
-            case BF16, BYTES -> throw new IllegalStateException(type.name());
+            if (depth == 0) {
+                return count;
+            }
+            t = p.nextToken();
         }
     }
 
-    private static long integer(String name, int index, JsonNode v, long min, long max) {
-        if (!v.isIntegralNumber() || !v.canConvertToLong() || v.longValue() < min || v.longValue() > max) {
-            throw element(name, index, v, "an integer in [" + min + ", " + max + "]");
-        }
-        return v.longValue();
+    /** Where decoded elements go. */
+    private interface Elements {
+        void put(JsonParser p, int index) throws IOException;
+
+        ByteBuffer buffer();
     }
 
-    private static long unsigned64(String name, int index, JsonNode v) {
-        if (!v.isIntegralNumber() || v.bigIntegerValue().signum() < 0 || v.bigIntegerValue().compareTo(UINT64_MAX) > 0) {
-            throw element(name, index, v, "an integer in [0, 18446744073709551615]");
+    /** Counts only: the shape asks for more elements than the data could hold. */
+    private static final class Counter implements Elements {
+        @Override
+        public void put(JsonParser p, int index) {}
+
+        @Override
+        public ByteBuffer buffer() {
+            throw new IllegalStateException("counted only");
         }
-        return v.bigIntegerValue().longValue();
     }
 
-    private static double number(String name, int index, JsonNode v) {
-        if (v.isNumber()) {
-            return Double.parseDouble(v.asText());
+    /** Fixed-size elements, range-checked, little-endian. */
+    private static final class Fixed implements Elements {
+        private final String name;
+        private final Datatype type;
+        private final ByteBuffer out;
+
+        Fixed(String name, Datatype type, int elements) {
+            this.name = name;
+            this.type = type;
+            this.out = ByteBuffer.allocate(Math.multiplyExact(elements, type.size())).order(ByteOrder.LITTLE_ENDIAN);
         }
-        if (v.isTextual()) {
-            switch (v.textValue()) {
+
+        @Override
+        public void put(JsonParser p, int index) throws IOException {
+            switch (type) {
+                case BOOL -> {
+                    JsonToken t = p.currentToken();
+                    if (t != JsonToken.VALUE_TRUE && t != JsonToken.VALUE_FALSE) {
+                        throw element(name, index, p, "true or false");
+                    }
+                    out.put((byte) (t == JsonToken.VALUE_TRUE ? 1 : 0));
+                }
+                case UINT8 -> out.put((byte) integer(name, index, p, 0, 0xFF));
+                case UINT16 -> out.putShort((short) integer(name, index, p, 0, 0xFFFF));
+                case UINT32 -> out.putInt((int) integer(name, index, p, 0, 0xFFFFFFFFL));
+                case UINT64 -> out.putLong(unsigned64(name, index, p));
+                case INT8 -> out.put((byte) integer(name, index, p, Byte.MIN_VALUE, Byte.MAX_VALUE));
+                case INT16 -> out.putShort((short) integer(name, index, p, Short.MIN_VALUE, Short.MAX_VALUE));
+                case INT32 -> out.putInt((int) integer(name, index, p, Integer.MIN_VALUE, Integer.MAX_VALUE));
+                case INT64 -> out.putLong(integer(name, index, p, Long.MIN_VALUE, Long.MAX_VALUE));
+                case FP16 -> out.putShort(Half.fromFloat((float) number(name, index, p)));
+                // parsing the client's digits straight to a float rounds once, exactly as they say
+                case FP32 -> out.putFloat(p.currentToken().isNumeric() ? Float.parseFloat(p.getText())
+                        : (float) number(name, index, p));
+                case FP64 -> out.putDouble(number(name, index, p));
+                case BF16, BYTES -> throw new IllegalStateException(type.name());
+            }
+        }
+
+        @Override
+        public ByteBuffer buffer() {
+            return out.flip();
+        }
+    }
+
+    /** BYTES elements: strings, each written as a little-endian length and its UTF-8 bytes. */
+    private static final class Strings implements Elements {
+        private final String name;
+        private byte[] bytes = new byte[256];
+        private int size;
+
+        Strings(String name) {
+            this.name = name;
+        }
+
+        @Override
+        public void put(JsonParser p, int index) throws IOException {
+            if (p.currentToken() != JsonToken.VALUE_STRING) {
+                throw element(name, index, p, "a string");
+            }
+            byte[] b = p.getText().getBytes(StandardCharsets.UTF_8);
+            int needed = size + 4 + b.length;
+            if (needed < 0) {
+                throw invalid(name, "has more string data than a tensor can hold");
+            }
+            if (needed > bytes.length) {
+                bytes = java.util.Arrays.copyOf(bytes, (int) Math.min(Integer.MAX_VALUE - 8,
+                        Math.max(needed, 2L * bytes.length)));
+            }
+            ByteBuffer.wrap(bytes, size, 4).order(ByteOrder.LITTLE_ENDIAN).putInt(b.length);
+            System.arraycopy(b, 0, bytes, size + 4, b.length);
+            size = needed;
+        }
+
+        @Override
+        public ByteBuffer buffer() {
+            return ByteBuffer.wrap(bytes, 0, size).slice().order(ByteOrder.LITTLE_ENDIAN);
+        }
+    }
+
+    private static long integer(String name, int index, JsonParser p, long min, long max) throws IOException {
+        if (p.currentToken() != JsonToken.VALUE_NUMBER_INT || p.getNumberType() == JsonParser.NumberType.BIG_INTEGER
+                || p.getLongValue() < min || p.getLongValue() > max) {
+            throw element(name, index, p, "an integer in [" + min + ", " + max + "]");
+        }
+        return p.getLongValue();
+    }
+
+    private static long unsigned64(String name, int index, JsonParser p) throws IOException {
+        if (p.currentToken() != JsonToken.VALUE_NUMBER_INT || p.getBigIntegerValue().signum() < 0
+                || p.getBigIntegerValue().compareTo(UINT64_MAX) > 0) {
+            throw element(name, index, p, "an integer in [0, 18446744073709551615]");
+        }
+        return p.getBigIntegerValue().longValue();
+    }
+
+    private static double number(String name, int index, JsonParser p) throws IOException {
+        if (p.currentToken().isNumeric()) {
+            return Double.parseDouble(p.getText());
+        }
+        if (p.currentToken() == JsonToken.VALUE_STRING) {
+            switch (p.getText()) {
                 case "NaN", "nan":
                     return Double.NaN;
                 case "Infinity", "inf":
@@ -118,24 +216,7 @@ final class JsonTensors {
                 default:
             }
         }
-        throw element(name, index, v, "a number");
-    }
-
-    private static ByteBuffer strings(String name, List<JsonNode> elements) {
-        List<byte[]> bytes = new ArrayList<>(elements.size());
-        int size = 0;
-        for (int i = 0; i < elements.size(); i++) {
-            JsonNode v = elements.get(i);
-            if (!v.isTextual()) {
-                throw element(name, i, v, "a string");
-            }
-            byte[] b = v.textValue().getBytes(StandardCharsets.UTF_8);
-            bytes.add(b);
-            size += 4 + b.length;
-        }
-        ByteBuffer out = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
-        bytes.forEach(b -> out.putInt(b.length).put(b));
-        return out.flip();
+        throw element(name, index, p, "a number");
     }
 
     /**
@@ -222,7 +303,8 @@ final class JsonTensors {
         return new InferenceException.InvalidInput("input '" + name + "' " + problem);
     }
 
-    private static InferenceException.InvalidInput element(String name, int index, JsonNode v, String expected) {
-        return invalid(name, "element " + index + " is " + v + ", expected " + expected);
+    private static InferenceException.InvalidInput element(String name, int index, JsonParser p, String expected)
+            throws IOException {
+        return invalid(name, "element " + index + " is " + JsonBody.shown(p) + ", expected " + expected);
     }
 }

@@ -44,10 +44,17 @@ final class RestInferRequests {
      * A parsed request, with what the response writer needs to know.
      *
      * @param request the core request
-     * @param binaryOutputs outputs to return as binary data
+     * @param binaryOutputs outputs whose own {@code binary_data} parameter is true
+     * @param textOutputs outputs whose own {@code binary_data} parameter is false
      * @param allBinary whether {@code binary_data_output} asked for every output in binary
      */
-    record Parsed(InferRequest request, Set<String> binaryOutputs, boolean allBinary) {}
+    record Parsed(InferRequest request, Set<String> binaryOutputs, Set<String> textOutputs, boolean allBinary) {
+
+        /** Whether output {@code name} goes back as binary data: its own setting wins, as in Triton. */
+        boolean binary(String name) {
+            return !textOutputs.contains(name) && (allBinary || binaryOutputs.contains(name));
+        }
+    }
 
     private RestInferRequests() {}
 
@@ -69,31 +76,40 @@ final class RestInferRequests {
             return raw(model, version, body, metadata.get(), deadlineNanos, headerPriority);
         }
         int jsonLength = headerLength == null ? body.length : headerLength;
-        JsonNode root = readJson(body, jsonLength);
+        JsonBody.Request json = JsonBody.read(JSON, body, jsonLength);
+        JsonNode root = json.root();
         Map<String, Object> parameters = Parameters.read(root.get("parameters"), "request");
         List<Tensor> inputs = new ArrayList<>();
         int offset = jsonLength;
-        JsonNode inputNodes = root.get("inputs");
-        if (inputNodes == null || !inputNodes.isArray()) {
+        if (json.inputs() == null) {
             throw new InferenceException.InvalidInput("request has no 'inputs' array");
         }
-        for (JsonNode in : inputNodes) {
+        for (JsonBody.Input input : json.inputs()) {
+            JsonNode in = input.fields();
             String name = text(in, "name", "input");
             Datatype type = Datatype.parse(textOrNull(in, "datatype"), name);
             long[] shape = shape(in.get("shape"), name);
             Map<String, Object> inParams = Parameters.read(in.get("parameters"), "input '" + name + "'");
+            RequestValidation.rejectUnsupported(inParams, "input '" + name + "'");
             Object size = inParams.get("binary_data_size");
             ByteBuffer data;
             if (size != null) {
-                long n = size instanceof Number num ? num.longValue() : -1;
-                if (n < 0 || n > body.length - offset) {
+                if (headerLength == null) {
+                    throw new InferenceException.InvalidInput("input '" + name + "' has binary_data_size, but the"
+                            + " request has no Inference-Header-Content-Length header to say where its JSON ends");
+                }
+                if (!(size instanceof Long n) || n < 0) {
+                    throw new InferenceException.InvalidInput("input '" + name + "' binary_data_size must be a"
+                            + " non-negative integer, was " + size);
+                }
+                if (n > body.length - offset) {
                     throw new InferenceException.InvalidInput("input '" + name + "' binary_data_size " + size
                             + " exceeds the " + (body.length - offset) + " bytes left in the body");
                 }
-                data = ByteBuffer.wrap(body, offset, (int) n);
-                offset += (int) n;
+                data = ByteBuffer.wrap(body, offset, (int) (long) n);
+                offset += (int) (long) n;
             } else {
-                data = JsonTensors.decode(name, type, shape, in.get("data"));
+                data = JsonTensors.decode(JSON, name, type, shape, input.data());
             }
             Tensor tensor = new Tensor(name, type, shape, data);
             RequestValidation.checkBytes(tensor);
@@ -105,20 +121,29 @@ final class RestInferRequests {
         }
         List<String> outputs = new ArrayList<>();
         Set<String> binary = new HashSet<>();
+        Set<String> notBinary = new HashSet<>();
         JsonNode outNodes = root.get("outputs");
+        if (outNodes != null && !outNodes.isNull() && !outNodes.isArray()) {
+            throw new InferenceException.InvalidInput("'outputs' must be an array, was " + outNodes.getNodeType());
+        }
         if (outNodes != null && outNodes.isArray()) {
             for (JsonNode out : outNodes) {
                 String name = text(out, "name", "output");
                 outputs.add(name);
-                if (Boolean.TRUE.equals(Parameters.read(out.get("parameters"), "output '" + name + "'").get("binary_data"))) {
+                Map<String, Object> outParams = Parameters.read(out.get("parameters"), "output '" + name + "'");
+                RequestValidation.rejectUnsupported(outParams, "output '" + name + "'");
+                Object binaryData = outParams.get("binary_data");
+                if (Boolean.TRUE.equals(binaryData)) {
                     binary.add(name);
+                } else if (Boolean.FALSE.equals(binaryData)) {
+                    notBinary.add(name);
                 }
             }
         }
         boolean allBinary = Boolean.TRUE.equals(parameters.get("binary_data_output"));
         String id = textOrNull(root, "id");
         return new Parsed(request(model, version, id, parameters, inputs, outputs, deadlineNanos, headerPriority),
-                binary, allBinary);
+                binary, notBinary, allBinary);
     }
 
     private static Parsed raw(String model, String version, byte[] body, ModelMetadata metadata,
@@ -153,7 +178,7 @@ final class RestInferRequests {
         Tensor tensor = new Tensor(spec.name(), spec.datatype(), shape, ByteBuffer.wrap(body));
         RequestValidation.checkBytes(tensor);
         return new Parsed(request(model, version, null, Map.of(), List.of(tensor), List.of(), deadlineNanos, priority),
-                Set.of(), true);
+                Set.of(), Set.of(), true);
     }
 
     private static InferRequest request(String model, String version, String id, Map<String, Object> parameters,
@@ -178,20 +203,6 @@ final class RestInferRequests {
         Map<String, Object> echoed = new LinkedHashMap<>(parameters);
         echoed.keySet().removeAll(RESERVED);
         return new InferRequest(model, version, id, echoed, inputs, outputs, priority, deadline, Protocol.REST);
-    }
-
-    private static JsonNode readJson(byte[] body, int length) {
-        try {
-            JsonNode root = JSON.readTree(body, 0, length);
-            if (root == null || !root.isObject()) {
-                throw new InferenceException.InvalidInput("request body must be a JSON object");
-            }
-            return root;
-        } catch (JsonProcessingException e) {
-            throw new InferenceException.InvalidInput("malformed JSON: " + e.getOriginalMessage());
-        } catch (IOException e) {
-            throw new InferenceException.InvalidInput("unreadable body: " + e.getMessage());
-        }
     }
 
     private static long[] shape(JsonNode node, String name) {

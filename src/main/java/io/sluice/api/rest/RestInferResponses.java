@@ -80,7 +80,7 @@ final class RestInferResponses {
                     json.writeNumber(d);
                 }
                 json.writeEndArray();
-                if (parsed.allBinary() || parsed.binaryOutputs().contains(out.name())) {
+                if (parsed.binary(out.name())) {
                     json.writeObjectFieldStart("parameters");
                     json.writeNumberField("binary_data_size", out.byteSize());
                     json.writeEndObject();
@@ -119,7 +119,7 @@ final class RestInferResponses {
         long size = 512;
         for (Tensor out : response.outputs()) {
             size += 128;
-            if (!parsed.allBinary() && !parsed.binaryOutputs().contains(out.name())) {
+            if (!parsed.binary(out.name())) {
                 size += switch (out.datatype()) {
                     case BYTES -> 2L * out.byteSize();
                     case FP64, INT64, UINT64 -> 26L * out.elementCount();

@@ -50,7 +50,7 @@ class RestInferResponsesTest {
         Tensor out = new Tensor("last_hidden_state", Datatype.FP32, new long[] {1, 128, 384}, data.flip());
         InferResponse response = new InferResponse("m", "1", null, Map.of(), List.of(out));
         RestInferRequests.Parsed parsed = new RestInferRequests.Parsed(new InferRequest("m", null, null, Map.of(),
-                List.of(), List.of(), 0, InferRequest.NO_DEADLINE, Protocol.REST), Set.of(), false);
+                List.of(), List.of(), 0, InferRequest.NO_DEADLINE, Protocol.REST), Set.of(), Set.of(), false);
 
         RestInferResponses.Written written = RestInferResponses.write(response, parsed);
 
@@ -80,7 +80,7 @@ class RestInferResponsesTest {
         Tensor int32 = new Tensor("c", Datatype.INT32, new long[] {1}, ints);
         InferResponse response = new InferResponse("m", "1", "id-1", Map.of(), List.of(fp32, int32, fp16, bf16));
         RestInferRequests.Parsed parsed = new RestInferRequests.Parsed(new InferRequest("m", null, null,
-                Map.of("tag", "x"), List.of(), List.of(), 0, InferRequest.NO_DEADLINE, Protocol.REST), Set.of(), false);
+                Map.of("tag", "x"), List.of(), List.of(), 0, InferRequest.NO_DEADLINE, Protocol.REST), Set.of(), Set.of(), false);
 
         String text = RestInferResponses.write(response, parsed).body().toString();
 

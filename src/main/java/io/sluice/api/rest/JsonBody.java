@@ -1,0 +1,111 @@
+package io.sluice.api.rest;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.inference.InferenceException;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The JSON of an infer request read as a tree, except each input's {@code data}, which is only skipped
+ * and kept as its byte range in the body ({@link Span}) for {@link JsonTensors} to decode straight into
+ * the tensor's buffer. A tree of the data would cost some 60-85 bytes of heap per element: a 64 MB body
+ * of small numbers, about 1.4 GB.
+ */
+final class JsonBody {
+
+    /** Bytes {@code [start, end)} of the body holding one JSON value. */
+    record Span(byte[] body, int start, int end) {}
+
+    /**
+     * One input: every field but {@code data}, and {@code data}'s span (null when absent).
+     */
+    record Input(ObjectNode fields, Span data) {}
+
+    /**
+     * The request: every top-level field but {@code inputs}, and the inputs (null when {@code inputs} is
+     * absent or not an array, which {@code root} then holds).
+     */
+    record Request(ObjectNode root, List<Input> inputs) {}
+
+    private JsonBody() {}
+
+    /**
+     * Reads the JSON object in {@code body[0, length)}.
+     *
+     * @throws InferenceException.InvalidInput for malformed JSON, anything but one object, or an input that
+     *     is not an object
+     */
+    static Request read(ObjectMapper json, byte[] body, int length) {
+        try (JsonParser p = json.createParser(body, 0, length)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw new InferenceException.InvalidInput("request body must be a JSON object");
+            }
+            ObjectNode root = json.createObjectNode();
+            List<Input> inputs = null;
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken value = p.nextToken();
+                if (field.equals("inputs") && value == JsonToken.START_ARRAY) {
+                    inputs = new ArrayList<>();
+                    while (p.nextToken() != JsonToken.END_ARRAY) {
+                        if (p.currentToken() != JsonToken.START_OBJECT) {
+                            throw new InferenceException.InvalidInput("every element of 'inputs' must be an object");
+                        }
+                        inputs.add(input(json, p, body));
+                    }
+                    root.remove("inputs");
+                } else {
+                    root.set(field, json.readTree(p));
+                    if (field.equals("inputs")) {
+                        inputs = null;
+                    }
+                }
+            }
+            if (p.nextToken() != null) {
+                throw new InferenceException.InvalidInput("request body has more after its JSON object");
+            }
+            return new Request(root, inputs);
+        } catch (JsonProcessingException e) {
+            throw new InferenceException.InvalidInput("malformed JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new InferenceException.InvalidInput("unreadable body: " + e.getMessage());
+        }
+    }
+
+    private static Input input(ObjectMapper json, JsonParser p, byte[] body) throws IOException {
+        ObjectNode fields = json.createObjectNode();
+        Span data = null;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String field = p.currentName();
+            p.nextToken();
+            if (field.equals("data")) {
+                int start = (int) p.currentTokenLocation().getByteOffset();
+                if (p.currentToken().isStructStart()) {
+                    p.skipChildren(); // checks the syntax, builds nothing
+                } else {
+                    p.finishToken(); // a string is read lazily: its end is known only once it is read
+                }
+                data = new Span(body, start, (int) p.currentLocation().getByteOffset());
+            } else {
+                fields.set(field, json.readTree(p));
+            }
+        }
+        return new Input(fields, data);
+    }
+
+    /** A new parser over {@code span}, positioned before its value. */
+    static JsonParser parser(ObjectMapper json, Span span) throws IOException {
+        return json.createParser(span.body(), span.start(), span.end() - span.start());
+    }
+
+    /** A JSON value's text for a message: strings quoted, others as written. */
+    static String shown(JsonParser p) throws IOException {
+        return p.currentToken() == JsonToken.VALUE_STRING ? "\"" + p.getText() + "\"" : p.getText();
+    }
+}

@@ -1,0 +1,106 @@
+package io.sluice.api.rest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sluice.inference.Datatype;
+import io.sluice.inference.InferenceException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The request JSON read with each input's data left as a byte range, and that data decoded token by token. */
+class JsonBodyTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private static JsonBody.Request read(String json) {
+        byte[] body = json.getBytes(StandardCharsets.UTF_8);
+        return JsonBody.read(JSON, body, body.length);
+    }
+
+    private static String text(JsonBody.Span span) {
+        return new String(span.body(), span.start(), span.end() - span.start(), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void eachInputsDataIsItsExactByteRangeWhereverItStands() {
+        JsonBody.Request r = read("{\"id\":\"x\",\"inputs\":[{\"data\":[[1, 2],[3,4]],\"name\":\"A\",\"shape\":[2,2]},"
+                + "{\"name\":\"B\",\"data\":\"h\\u00e9\\\"llo\"},{\"name\":\"C\",\"data\": 7 },{\"name\":\"D\"}],\"outputs\":[]}");
+        assertThat(r.root().get("id").textValue()).isEqualTo("x");
+        assertThat(r.root().has("inputs")).isFalse();
+        assertThat(r.root().get("outputs").isArray()).isTrue();
+        List<String> spans = new ArrayList<>();
+        r.inputs().forEach(in -> spans.add(in.data() == null ? null : text(in.data())));
+        assertThat(spans).containsExactly("[[1, 2],[3,4]]", "\"h\\u00e9\\\"llo\"", "7", null);
+        assertThat(r.inputs().get(0).fields().get("name").textValue()).isEqualTo("A");
+        assertThat(r.inputs().get(0).fields().has("data")).isFalse();
+    }
+
+    @Test
+    void aByteOrderMarkDoesNotShiftTheRanges() {
+        byte[] json = "{\"inputs\":[{\"name\":\"A\",\"data\":[1,2]}]}".getBytes(StandardCharsets.UTF_8);
+        byte[] body = new byte[json.length + 3];
+        body[0] = (byte) 0xEF;
+        body[1] = (byte) 0xBB;
+        body[2] = (byte) 0xBF;
+        System.arraycopy(json, 0, body, 3, json.length);
+        JsonBody.Request r = JsonBody.read(JSON, body, body.length);
+        assertThat(text(r.inputs().get(0).data())).isEqualTo("[1,2]");
+    }
+
+    @Test
+    void anythingButOneObjectIsRefused() {
+        assertThatThrownBy(() -> read("{\"inputs\":[]} {}")).isInstanceOf(InferenceException.InvalidInput.class)
+                .hasMessageContaining("more after its JSON object");
+        assertThatThrownBy(() -> read("[1]")).hasMessageContaining("must be a JSON object");
+        assertThatThrownBy(() -> read("{\"inputs\":[1]}")).hasMessageContaining("every element of 'inputs' must be an object");
+        assertThatThrownBy(() -> read("{\"inputs\":[{\"data\":[1,}]}")).hasMessageContaining("malformed JSON");
+        assertThat(read("{\"inputs\":5}").inputs()).isNull();
+        assertThat(read("{\"inputs\":[{\"name\":\"A\"}],\"inputs\":5}").inputs()).isNull(); // the last one wins
+    }
+
+    @Test
+    void dataIsDecodedFlatOrNestedWithExactCounts() {
+        JsonBody.Request r = read("{\"inputs\":[{\"data\":[[1,-2],[3,4]]},{\"data\":[\"ab\",\"\"]},{\"data\":[1,2,3]},"
+                + "{\"data\":[[1],{\"x\":1}]},{\"data\":null},{\"data\":[\"NaN\",1.5]}]}");
+        ByteBuffer ints = JsonTensors.decode(JSON, "A", Datatype.INT32, new long[] {2, 2}, r.inputs().get(0).data());
+        assertThat(ints.order(ByteOrder.LITTLE_ENDIAN).getInt(4)).isEqualTo(-2);
+        assertThat(ints.remaining()).isEqualTo(16);
+        ByteBuffer strings = JsonTensors.decode(JSON, "B", Datatype.BYTES, new long[] {2}, r.inputs().get(1).data());
+        assertThat(strings.remaining()).isEqualTo(4 + 2 + 4);
+        assertThat(strings.order(ByteOrder.LITTLE_ENDIAN).getInt(0)).isEqualTo(2);
+        // a shape that needs far more than the data holds is counted, never allocated
+        assertThatThrownBy(() -> JsonTensors.decode(JSON, "C", Datatype.FP64, new long[] {1, 1L << 40},
+                r.inputs().get(2).data())).hasMessageContaining("has 3 elements in data, but shape [1, 1099511627776] needs 1099511627776");
+        assertThatThrownBy(() -> JsonTensors.decode(JSON, "C", Datatype.INT8, new long[] {2}, r.inputs().get(2).data()))
+                .hasMessageContaining("has 3 elements in data, but shape [2] needs 2");
+        assertThatThrownBy(() -> JsonTensors.decode(JSON, "D", Datatype.INT8, new long[] {2}, r.inputs().get(3).data()))
+                .hasMessageContaining("has an object inside data");
+        assertThatThrownBy(() -> JsonTensors.decode(JSON, "E", Datatype.INT8, new long[] {1}, r.inputs().get(4).data()))
+                .hasMessageContaining("has no data");
+        ByteBuffer floats = JsonTensors.decode(JSON, "F", Datatype.FP32, new long[] {2}, r.inputs().get(5).data());
+        assertThat(Float.isNaN(floats.order(ByteOrder.LITTLE_ENDIAN).getFloat(0))).isTrue();
+        assertThat(floats.getFloat(4)).isEqualTo(1.5f);
+    }
+
+    @Test
+    void elementsOutOfRangeNameTheirIndexAndValue() {
+        JsonBody.Request r = read("{\"inputs\":[{\"data\":[1,2,3,300]},{\"data\":[1,1.0]},{\"data\":[true,\"x\"]},"
+                + "{\"data\":[18446744073709551615,-1]}]}");
+        assertThatThrownBy(() -> JsonTensors.decode(JSON, "A", Datatype.INT8, new long[] {4}, r.inputs().get(0).data()))
+                .hasMessageContaining("input 'A' element 3 is 300, expected an integer in [-128, 127]");
+        assertThatThrownBy(() -> JsonTensors.decode(JSON, "B", Datatype.INT64, new long[] {2}, r.inputs().get(1).data()))
+                .hasMessageContaining("element 1 is 1.0, expected an integer");
+        assertThatThrownBy(() -> JsonTensors.decode(JSON, "C", Datatype.BOOL, new long[] {2}, r.inputs().get(2).data()))
+                .hasMessageContaining("element 1 is \"x\", expected true or false");
+        assertThatThrownBy(() -> JsonTensors.decode(JSON, "D", Datatype.UINT64, new long[] {2}, r.inputs().get(3).data()))
+                .hasMessageContaining("element 1 is -1, expected an integer in [0, 18446744073709551615]");
+        assertThatThrownBy(() -> JsonTensors.decode(JSON, "D", Datatype.INT64, new long[] {2}, r.inputs().get(3).data()))
+                .hasMessageContaining("element 0 is 18446744073709551615");
+    }
+}
