@@ -37,6 +37,7 @@ public final class AdaptiveLimit {
     private final int window;
 
     private double limit;
+    private long drops;
     private int inflight;
     private long noLoadNanos = Long.MAX_VALUE;
     private int samples;
@@ -96,6 +97,7 @@ public final class AdaptiveLimit {
     /** A request admitted by {@link #tryAcquire()} ran out of time or failed in the runtime: overload. */
     public synchronized void dropped() {
         inflight--;
+        drops++;
         dropped = true;
         sample();
     }
@@ -103,6 +105,11 @@ public final class AdaptiveLimit {
     /** A request admitted by {@link #tryAcquire()} ended without saying anything about load (cancelled, bad input). */
     public synchronized void ignored() {
         inflight--;
+    }
+
+    /** Requests dropped since the start: a deadline passed, or the runtime failed. */
+    synchronized long drops() {
+        return drops;
     }
 
     /** Requests the limit lets in at once now. */

@@ -2,6 +2,7 @@ package io.sluice.admission;
 
 import io.sluice.batching.ModelScheduler;
 import io.sluice.config.ModelSettings;
+import io.sluice.inference.InferRequest;
 import io.sluice.inference.InferResponse;
 import io.sluice.inference.InferenceException;
 import io.smallrye.faulttolerance.api.Guard;
@@ -172,11 +173,18 @@ public final class ModelGuard {
         return adaptive != null && adaptive.full() ? adaptiveFull() : null;
     }
 
+    /** {@link #run(Supplier, long)} for a request without a deadline. */
+    public Uni<InferResponse> run(Supplier<Uni<InferResponse>> work) {
+        return run(work, InferRequest.NO_DEADLINE);
+    }
+
     /**
      * Runs {@code work} under the guard. Rejections (bulkhead full, circuit open) come back as a failed
-     * {@link Uni} before {@code work} is touched; cancelling the returned {@link Uni} cancels the work.
+     * {@link Uni} before {@code work} is touched; cancelling the returned {@link Uni} cancels the work. A
+     * cancellation at or after {@code deadlineNanos} (on the guard's clock) is the caller's deadline
+     * passing: the adaptive limit counts it as a drop, as it counts a deadline the scheduler enforces.
      */
-    public Uni<InferResponse> run(Supplier<Uni<InferResponse>> work) {
+    public Uni<InferResponse> run(Supplier<Uni<InferResponse>> work, long deadlineNanos) {
         return Uni.createFrom().emitter(emitter -> {
             // both before the adaptive limit, which must not count what never ran
             InferenceException.Unavailable rejected = rejection(held.get());
@@ -197,7 +205,11 @@ public final class ModelGuard {
                     c.cancel();
                 }
                 done.cancel(false);
-                outcome.ignored();
+                if (deadlineNanos != InferRequest.NO_DEADLINE && clock.getAsLong() - deadlineNanos >= 0) {
+                    outcome.dropped();
+                } else {
+                    outcome.ignored();
+                }
             };
             emitter.onTermination(stop);
             CompletionStage<InferResponse> guarded;

@@ -169,7 +169,7 @@ public final class ServedModel {
             emitter.onTermination(() -> sched.cancel(job));
             trace.admitted(); // before submit: an idle instance may run and finish the job at once
             sched.submit(job);
-        }));
+        }), request.deadlineNanos());
         if (request.hasDeadline()) {
             long remaining = request.deadlineNanos() - System.nanoTime();
             if (remaining <= 0) {

@@ -96,7 +96,7 @@ class ModelGuardTest {
                         out -> emitter.complete(new InferResponse("m", "1", null, Map.of(), out)), emitter::fail);
                 emitter.onTermination(() -> scheduler.cancel(job));
                 scheduler.submit(job);
-            })).subscribe().with(result::complete, result::completeExceptionally);
+            }), deadlineNanos).subscribe().with(result::complete, result::completeExceptionally);
         }
     }
 
@@ -371,6 +371,28 @@ class ModelGuardTest {
         assertThat(next.result).succeedsWithin(WAIT);
         await().atMost(WAIT).until(() -> guard.held() == 0);
         assertThat(ran).containsExactly(1, 2, 4, 5);
+    }
+
+    @Test
+    void aCallCancelledOnceItsDeadlinePassedTeachesTheAdaptiveLimitADrop() {
+        ModelGuard guard = guard(8, new ModelSettings.Admission(8, Duration.ofMinutes(1), false, 4, 0.5,
+                Duration.ofSeconds(7), new ModelSettings.Adaptive(true, 4, 2.0, 10), new ModelSettings.Shedding(false, 1, 1)));
+        AdaptiveLimit adaptive = guard.adaptive();
+        long deadline = clock.get() + 10_000_000;
+        Call running = new Call(guard, 1, Long.MAX_VALUE);
+        Call early = new Call(guard, 2, deadline);
+        Call late = new Call(guard, 3, deadline);
+        assertThat(adaptive.inflight()).isEqualTo(3);
+        early.subscription.cancel(); // the client left before its deadline: says nothing about load
+        assertThat(adaptive.drops()).isZero();
+        clock.addAndGet(10_000_000); // the deadline: the caller's timer cancels the call
+        late.subscription.cancel();
+        assertThat(adaptive.drops()).isEqualTo(1);
+        await().atMost(WAIT).until(() -> adaptive.inflight() == 1);
+        runs.release(1);
+        assertThat(running.result).succeedsWithin(WAIT);
+        await().atMost(WAIT).until(() -> guard.held() == 0 && adaptive.inflight() == 0);
+        assertThat(adaptive.drops()).isEqualTo(1);
     }
 
     @Test
