@@ -143,7 +143,7 @@ public class RateLimiter {
         if (r == null) {
             synchronized (this) {
                 if (redis == null) {
-                    redis = new RedisBuckets(redisClient.get(), System::currentTimeMillis, redisConfig.keyPrefix());
+                    redis = new RedisBuckets(redisClient.get(), redisConfig.keyPrefix());
                 }
                 r = redis;
             }

@@ -13,16 +13,25 @@ import java.util.function.LongSupplier;
  * {@code {t: tokens, ts: millis}} that expires once it would be full again anyway. Because the state
  * lives in Redis, a bucket outlives the restart of any replica.
  *
- * <p>Time is the caller's wall clock in milliseconds (injected, so tests control it); replicas are
- * expected to run NTP-synchronised clocks, and a clock that runs behind never refills backwards.
+ * <p>Time is Redis's own clock ({@code TIME}, read inside the script), so every replica's takes are judged
+ * on one clock: a replica whose clock runs ahead cannot stamp a bucket in the future and stall every
+ * other replica's refill until that time comes. Tests inject a clock in milliseconds instead, passed
+ * to the script; time that runs backwards never refills.
  */
 public final class RedisBuckets {
 
-    /** KEYS[1] = bucket; ARGV = rate per second, burst, now in ms. Returns {allowed, tokens as text}. */
+    /**
+     * KEYS[1] = bucket; ARGV = rate per second, burst, and now in ms or "" for Redis's clock. Returns
+     * {allowed, tokens as text}. (Redis 5+ replicates a script's effects, so reading TIME before writing is allowed.)
+     */
     static final String SCRIPT = """
             local rate = tonumber(ARGV[1])
             local burst = tonumber(ARGV[2])
             local now = tonumber(ARGV[3])
+            if now == nil then
+              local t = redis.call('TIME')
+              now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+            end
             local state = redis.call('HMGET', KEYS[1], 't', 'ts')
             local tokens = tonumber(state[1])
             local ts = tonumber(state[2])
@@ -48,9 +57,14 @@ public final class RedisBuckets {
     private final LongSupplier wallClockMillis;
     private final String keyPrefix;
 
+    /** Buckets on Redis's own clock. */
+    public RedisBuckets(Redis redis, String keyPrefix) {
+        this(redis, null, keyPrefix);
+    }
+
     /**
      * @param redis the client
-     * @param wallClockMillis the time, in milliseconds since the epoch
+     * @param wallClockMillis the time, in milliseconds since the epoch; null for Redis's own clock
      * @param keyPrefix prefix of every bucket's key
      */
     public RedisBuckets(Redis redis, LongSupplier wallClockMillis, String keyPrefix) {
@@ -63,7 +77,8 @@ public final class RedisBuckets {
     public Uni<Take> take(String name, Limit limit) {
         Request eval = Request.cmd(Command.EVAL)
                 .arg(SCRIPT).arg(1).arg(keyPrefix + name)
-                .arg(Double.toString(limit.rate())).arg(limit.burst()).arg(wallClockMillis.getAsLong());
+                .arg(Double.toString(limit.rate())).arg(limit.burst())
+                .arg(wallClockMillis == null ? "" : Long.toString(wallClockMillis.getAsLong()));
         return redis.send(eval).map(response -> result(limit, response));
     }
 

@@ -1,10 +1,14 @@
 package io.sluice.admission;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.sluice.TestRedis;
 import io.vertx.mutiny.core.Vertx;
+import io.vertx.mutiny.redis.client.Command;
 import io.vertx.mutiny.redis.client.Redis;
+import io.vertx.mutiny.redis.client.Request;
+import io.vertx.mutiny.redis.client.Response;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
@@ -85,6 +89,25 @@ class RedisBucketsTest {
         } finally {
             restarted.close();
         }
+    }
+
+    @Test
+    void inServiceBucketsAreStampedOnRedisOwnClockAndRefillAsItRuns() {
+        // the server's buckets pass no time: no replica's clock, however far off, stamps a bucket
+        RedisBuckets onRedisClock = new RedisBuckets(replicaB, "test:");
+        String name = "redis-clock-" + System.nanoTime();
+        Limit limit = new Limit(1000, 1); // a token every millisecond
+        assertThat(onRedisClock.take(name, limit).await().atMost(WAIT).allowed()).isTrue();
+        long redisMillis = redisMillis();
+        long stamped = Long.parseLong(replicaA.send(Request.cmd(Command.HGET).arg("test:" + name).arg("ts"))
+                .await().atMost(WAIT).toString());
+        assertThat(stamped).isBetween(redisMillis - WAIT.toMillis(), redisMillis);
+        await().atMost(WAIT).until(() -> onRedisClock.take(name, limit).await().atMost(WAIT).allowed());
+    }
+
+    private static long redisMillis() {
+        Response time = replicaA.send(Request.cmd(Command.TIME)).await().atMost(WAIT);
+        return time.get(0).toLong() * 1000 + time.get(1).toLong() / 1000;
     }
 
     @Test
