@@ -65,7 +65,8 @@ public class InferenceService {
      * @param model the model named by the URL or the message, before the body is read
      * @param version its version, or null for the highest
      * @param protocol the adapter, for metrics
-     * @param parse reads the request; called at most once, on the calling thread
+     * @param parse reads the request; called at most once: on the calling thread, or with buckets in Redis on
+     *     the thread that brought Redis's answer (an event loop) or the fallback's timer
      */
     public Uni<InferResponse> infer(Tenant tenant, String model, String version, Protocol protocol,
             Supplier<InferRequest> parse) {
