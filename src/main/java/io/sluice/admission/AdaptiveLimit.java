@@ -107,6 +107,14 @@ public final class AdaptiveLimit {
         inflight--;
     }
 
+    /**
+     * Whether a request given {@code budgetNanos} from admission to its deadline could have been answered
+     * by an unloaded model with the tolerance to spare; true while no answer has taught the no-load latency.
+     */
+    public synchronized boolean couldMeet(long budgetNanos) {
+        return noLoadNanos == Long.MAX_VALUE || budgetNanos >= tolerance * noLoadNanos;
+    }
+
     /** Requests dropped since the start: a deadline passed, or the runtime failed. */
     synchronized long drops() {
         return drops;

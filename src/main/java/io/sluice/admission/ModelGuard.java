@@ -182,7 +182,8 @@ public final class ModelGuard {
      * Runs {@code work} under the guard. Rejections (bulkhead full, circuit open) come back as a failed
      * {@link Uni} before {@code work} is touched; cancelling the returned {@link Uni} cancels the work. A
      * cancellation at or after {@code deadlineNanos} (on the guard's clock) is the caller's deadline
-     * passing: the adaptive limit counts it as a drop, as it counts a deadline the scheduler enforces.
+     * passing: the adaptive limit counts it as a drop, as it counts a deadline the scheduler enforces,
+     * when the deadline left at least {@code tolerance} times the model's no-load latency.
      */
     public Uni<InferResponse> run(Supplier<Uni<InferResponse>> work, long deadlineNanos) {
         return Uni.createFrom().emitter(emitter -> {
@@ -196,7 +197,7 @@ public final class ModelGuard {
                 emitter.fail(adaptiveFull());
                 return;
             }
-            Outcome outcome = new Outcome(clock.getAsLong());
+            Outcome outcome = new Outcome(clock.getAsLong(), deadlineNanos);
             CompletableFuture<InferResponse> done = new CompletableFuture<>();
             AtomicReference<Cancellable> running = new AtomicReference<>();
             Runnable stop = () -> {
@@ -205,8 +206,8 @@ public final class ModelGuard {
                     c.cancel();
                 }
                 done.cancel(false);
-                if (deadlineNanos != InferRequest.NO_DEADLINE && clock.getAsLong() - deadlineNanos >= 0) {
-                    outcome.dropped();
+                if (outcome.deadlinePassed()) {
+                    outcome.missedDeadline();
                 } else {
                     outcome.ignored();
                 }
@@ -231,8 +232,11 @@ public final class ModelGuard {
                     emitter.complete(response);
                 } else {
                     Throwable t = translate(failure);
-                    if (t instanceof InferenceException.DeadlineExceeded || t instanceof InferenceException.RuntimeFailure) {
-                        outcome.dropped();
+                    if (t instanceof InferenceException.DeadlineExceeded && outcome.deadlinePassed()) {
+                        outcome.missedDeadline();
+                    } else if (t instanceof InferenceException.DeadlineExceeded
+                            || t instanceof InferenceException.RuntimeFailure) {
+                        outcome.dropped(); // the guard's own timeout, or the model failing
                     }
                     stop.run();
                     emitter.fail(t);
@@ -244,10 +248,32 @@ public final class ModelGuard {
     /** Tells the adaptive limit, exactly once, how one admitted request ended. */
     private final class Outcome {
         private final long admitted;
+        private final long deadline;
         private final AtomicBoolean told = new AtomicBoolean();
 
-        Outcome(long admitted) {
+        Outcome(long admitted, long deadline) {
             this.admitted = admitted;
+            this.deadline = deadline;
+        }
+
+        /** Whether the request's own deadline has passed. */
+        boolean deadlinePassed() {
+            return deadline != InferRequest.NO_DEADLINE && clock.getAsLong() - deadline >= 0;
+        }
+
+        /**
+         * The request's own deadline passed. A drop only if the model could have met it: a client that asks
+         * for less time than the model needs even unloaded says nothing about load, and must not shrink the
+         * limit every other caller shares.
+         */
+        void missedDeadline() {
+            if (adaptive != null && told.compareAndSet(false, true)) {
+                if (adaptive.couldMeet(deadline - admitted)) {
+                    adaptive.dropped();
+                } else {
+                    adaptive.ignored();
+                }
+            }
         }
 
         void succeeded() {

@@ -22,13 +22,16 @@ public final class RedisBuckets {
 
     /**
      * KEYS[1] = bucket; ARGV = rate per second, burst, and now in ms or "" for Redis's clock. Returns
-     * {allowed, tokens as text}. (Redis 5+ replicates a script's effects, so reading TIME before writing is allowed.)
+     * {allowed, tokens as text}. Reading TIME before writing needs a script's effects replicated: always so
+     * from Redis 5, asked for with {@code redis.replicate_commands()} on 3.2 and 4.
      */
     static final String SCRIPT = """
             local rate = tonumber(ARGV[1])
             local burst = tonumber(ARGV[2])
             local now = tonumber(ARGV[3])
             if now == nil then
+              -- Redis 3.2 and 4 allow writes after TIME only with effects replication (5+ always use it)
+              pcall(redis.replicate_commands)
               local t = redis.call('TIME')
               now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
             end

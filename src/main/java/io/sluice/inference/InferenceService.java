@@ -10,9 +10,12 @@ import io.sluice.model.ServedModel;
 import io.sluice.observability.Outcome;
 import io.sluice.observability.SluiceMetrics;
 import io.smallrye.mutiny.Uni;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.util.List;
+import java.util.concurrent.Executor;
 import java.util.function.Supplier;
 import org.jboss.logging.Logger;
 
@@ -74,7 +77,7 @@ public class InferenceService {
         InferRequest[] parsed = new InferRequest[1];
         Supplier<InferRequest> once = () -> parsed[0] = parse.get();
         Uni<InferResponse> result = rateLimiter.enabled()
-                ? rateLimiter.admit(tenant, model)
+                ? rateLimiter.admit(tenant, model).emitOn(backTo(Vertx.currentContext()))
                         .onItem().transformToUni(state -> run(model, version, once).map(r -> r.withRateLimit(state)))
                 : run(model, version, once);
         return result
@@ -87,6 +90,25 @@ public class InferenceService {
                 })
                 .onCancellation().invoke(() -> finished(registry.contains(model) ? model : UNKNOWN_MODEL_TAG,
                         protocol, parsed[0], Outcome.CANCELLED, start));
+    }
+
+    /**
+     * Runs what follows the rate limit on the caller's own context: with buckets in Redis the answer comes
+     * on the Redis connection's event loop (or the fallback's timer), which every request's rate limit
+     * shares, and parsing a large body there would hold all their answers back past the Redis timeout. A
+     * local bucket answers on the caller's thread, which stays put.
+     */
+    private static Executor backTo(Context caller) {
+        if (caller == null) {
+            return Runnable::run;
+        }
+        return task -> {
+            if (Vertx.currentContext() == caller) {
+                task.run();
+            } else {
+                caller.runOnContext(v -> task.run());
+            }
+        };
     }
 
     /** The model, or its response cache when the model turned one on. */

@@ -393,6 +393,16 @@ class ModelGuardTest {
         assertThat(running.result).succeedsWithin(WAIT);
         await().atMost(WAIT).until(() -> guard.held() == 0 && adaptive.inflight() == 0);
         assertThat(adaptive.drops()).isEqualTo(1);
+        assertThat(adaptive.noLoadNanos()).isEqualTo(10_000_000); // call 1 took 10 ms
+
+        // a deadline the model could not meet even unloaded (1 ms against 2 x 10 ms) teaches nothing
+        Call hopeless = new Call(guard, 4, clock.get() + 1_000_000);
+        Call fair = new Call(guard, 5, clock.get() + 20_000_000);
+        clock.addAndGet(20_000_000);
+        hopeless.subscription.cancel();
+        assertThat(adaptive.drops()).isEqualTo(1);
+        fair.subscription.cancel();
+        assertThat(adaptive.drops()).isEqualTo(2);
     }
 
     @Test

@@ -85,13 +85,16 @@ final class JsonBody {
             String field = p.currentName();
             p.nextToken();
             if (field.equals("data")) {
-                int start = (int) p.currentTokenLocation().getByteOffset();
+                long start = p.currentTokenLocation().getByteOffset();
+                if (start < 0) { // a UTF-16 or UTF-32 body: Jackson reads it as characters, without byte offsets
+                    throw new InferenceException.InvalidInput("request body must be JSON in UTF-8");
+                }
                 if (p.currentToken().isStructStart()) {
                     p.skipChildren(); // checks the syntax, builds nothing
                 } else {
                     p.finishToken(); // a string is read lazily: its end is known only once it is read
                 }
-                data = new Span(body, start, (int) p.currentLocation().getByteOffset());
+                data = new Span(body, (int) start, (int) p.currentLocation().getByteOffset());
             } else {
                 fields.set(field, json.readTree(p));
             }

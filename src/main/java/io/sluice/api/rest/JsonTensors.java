@@ -44,17 +44,15 @@ final class JsonTensors {
             if (p == null || p.nextToken() == JsonToken.VALUE_NULL) {
                 throw invalid(name, "has no data and no binary_data_size");
             }
-            // each element takes at least a byte and a separator: a shape that needs more cannot be filled,
-            // and its buffer is never allocated
-            long room = (data.end() - data.start() + 1) / 2;
-            Elements out = type == Datatype.BYTES ? new Strings(name) : expected > room ? new Counter()
-                    : new Fixed(name, type, (int) expected);
+            Elements out = type == Datatype.BYTES ? new Strings(name) : new Fixed(name, type, expected);
             long count = elements(name, p, out, expected);
             if (count != expected) {
                 throw invalid(name, "has " + count + " elements in data, but shape "
                         + java.util.Arrays.toString(shape) + " needs " + expected);
             }
             return out.buffer();
+        } catch (ArithmeticException tooLarge) {
+            throw invalid(name, "has more data than a tensor can hold");
         } catch (JsonProcessingException e) {
             throw invalid(name, "has malformed data: " + e.getOriginalMessage());
         } catch (IOException e) {
@@ -94,31 +92,35 @@ final class JsonTensors {
         ByteBuffer buffer();
     }
 
-    /** Counts only: the shape asks for more elements than the data could hold. */
-    private static final class Counter implements Elements {
-        @Override
-        public void put(JsonParser p, int index) {}
-
-        @Override
-        public ByteBuffer buffer() {
-            throw new IllegalStateException("counted only");
-        }
-    }
-
-    /** Fixed-size elements, range-checked, little-endian. */
+    /**
+     * Fixed-size elements, range-checked, little-endian. The buffer grows with the elements that come (by
+     * doubling, up to what the shape needs), never to what the shape claims before they come: a shape of
+     * millions with one element in a body of whitespace costs a few KB, not the claimed tensor.
+     */
     private static final class Fixed implements Elements {
+        private static final int FIRST_ELEMENTS = 1024;
         private final String name;
         private final Datatype type;
-        private final ByteBuffer out;
+        private final long expected;
+        private ByteBuffer out;
 
-        Fixed(String name, Datatype type, int elements) {
+        Fixed(String name, Datatype type, long expected) {
             this.name = name;
             this.type = type;
-            this.out = ByteBuffer.allocate(Math.multiplyExact(elements, type.size())).order(ByteOrder.LITTLE_ENDIAN);
+            this.expected = expected;
+            this.out = allocate(Math.min(expected, FIRST_ELEMENTS));
+        }
+
+        private ByteBuffer allocate(long elements) {
+            return ByteBuffer.allocate(Math.toIntExact(elements * type.size())).order(ByteOrder.LITTLE_ENDIAN);
         }
 
         @Override
         public void put(JsonParser p, int index) throws IOException {
+            if (!out.hasRemaining()) {
+                ByteBuffer bigger = allocate(Math.min(expected, 2L * out.capacity() / type.size()));
+                out = bigger.put(out.flip());
+            }
             switch (type) {
                 case BOOL -> {
                     JsonToken t = p.currentToken();

@@ -54,6 +54,33 @@ class JsonBodyTest {
     }
 
     @Test
+    void aBodyInUtf16IsRefusedAsAClientMistake() {
+        byte[] body = "{\"inputs\":[{\"name\":\"A\",\"data\":[1,2]}]}".getBytes(StandardCharsets.UTF_16LE);
+        assertThatThrownBy(() -> JsonBody.read(JSON, body, body.length)).isInstanceOf(InferenceException.InvalidInput.class)
+                .hasMessageContaining("must be JSON in UTF-8");
+    }
+
+    @Test
+    void aClaimedShapeIsNotAllocatedBeforeItsElementsCome() {
+        // a megabyte of whitespace and one element against a shape of 2^27 FP64 (1 GiB): counted, not allocated
+        String json = "{\"inputs\":[{\"data\":[" + " ".repeat(1 << 20) + "1]}]}";
+        JsonBody.Request r = read(json);
+        assertThatThrownBy(() -> JsonTensors.decode(JSON, "A", Datatype.FP64, new long[] {1L << 27}, r.inputs().get(0).data()))
+                .hasMessageContaining("has 1 elements in data, but shape [134217728] needs 134217728");
+        // and a buffer that grows with the elements still holds them all, in order
+        StringBuilder many = new StringBuilder("{\"inputs\":[{\"data\":[");
+        for (int i = 0; i < 5000; i++) {
+            many.append(i == 0 ? "" : ",").append(i);
+        }
+        JsonBody.Request big = read(many.append("]}]}").toString());
+        ByteBuffer ints = JsonTensors.decode(JSON, "B", Datatype.INT64, new long[] {5000}, big.inputs().get(0).data())
+                .order(ByteOrder.LITTLE_ENDIAN);
+        assertThat(ints.remaining()).isEqualTo(5000 * 8);
+        assertThat(ints.getLong(4999 * 8)).isEqualTo(4999);
+        assertThat(ints.getLong(1024 * 8)).isEqualTo(1024);
+    }
+
+    @Test
     void anythingButOneObjectIsRefused() {
         assertThatThrownBy(() -> read("{\"inputs\":[]} {}")).isInstanceOf(InferenceException.InvalidInput.class)
                 .hasMessageContaining("more after its JSON object");
