@@ -24,13 +24,14 @@ final class Batches {
         List<Tensor> first = jobs.get(0).inputs;
         List<Tensor> stacked = new ArrayList<>(first.size());
         for (int i = 0; i < first.size(); i++) {
-            int bytes = 0;
+            long bytes = 0;
             long rows = 0;
             for (Job job : jobs) {
                 bytes += job.inputs.get(i).byteSize();
                 rows += job.inputs.get(i).shape()[0];
             }
-            ByteBuffer data = ByteBuffer.allocateDirect(bytes).order(ByteOrder.LITTLE_ENDIAN);
+            // the batcher keeps a batch's inputs within DynamicBatcher.MAX_BATCH_BYTES
+            ByteBuffer data = ByteBuffer.allocateDirect(Math.toIntExact(bytes)).order(ByteOrder.LITTLE_ENDIAN);
             for (Job job : jobs) {
                 data.put(job.inputs.get(i).view());
             }

@@ -29,15 +29,27 @@ final class DynamicBatcher {
     /** The queue is empty. */
     record Idle() implements Decision {}
 
+    /**
+     * The most bytes of input a batch takes: its inputs are concatenated into buffers an int indexes,
+     * so jobs that would pass this run in the next batch instead.
+     */
+    static final long MAX_BATCH_BYTES = Integer.MAX_VALUE - 8;
+
     private final BatchPolicy policy;
+    private final long maxBatchBytes;
     private final ArrayDeque<Job>[] levels;
     private int size;
     private long sequence;
     private int rowLimit = Integer.MAX_VALUE;
 
-    @SuppressWarnings("unchecked")
     DynamicBatcher(BatchPolicy policy) {
+        this(policy, MAX_BATCH_BYTES);
+    }
+
+    @SuppressWarnings("unchecked")
+    DynamicBatcher(BatchPolicy policy, long maxBatchBytes) {
         this.policy = policy;
+        this.maxBatchBytes = maxBatchBytes;
         this.levels = new ArrayDeque[policy.priorityLevels()];
         for (int i = 0; i < levels.length; i++) {
             levels[i] = new ArrayDeque<>();
@@ -101,6 +113,18 @@ final class DynamicBatcher {
      * reaches a batch.
      */
     Decision next(long now, List<Job> expired) {
+        return next(now, expired, true);
+    }
+
+    /**
+     * {@link #next} for a closing scheduler: whatever batch the head makes runs now, without waiting for
+     * company, while deadlines are still judged at {@code now}.
+     */
+    Decision nextWithoutWaiting(long now, List<Job> expired) {
+        return next(now, expired, false);
+    }
+
+    private Decision next(long now, List<Job> expired, boolean mayWait) {
         dropDead(now, expired);
         Job head = head();
         if (head == null) {
@@ -120,24 +144,33 @@ final class DynamicBatcher {
             return take(preferred);
         }
         long due = head.enqueuedNanos + policy.maxQueueDelayNanos();
-        if (now - due >= 0) {
+        if (!mayWait || now - due >= 0) {
             return take(batch);
         }
         return new Wait(due);
     }
 
+    /**
+     * Fills {@code batch} from the head on; returns its rows, or {@code max} when the next job's bytes would
+     * not fit (the batch is as full as it can get, and runs now).
+     */
     private int gather(Job head, List<Job> batch, int max) {
         int rows = 0;
+        long bytes = 0;
         for (ArrayDeque<Job> level : levels) {
             for (Job job : level) {
                 if (!job.signature.equals(head.signature)) {
                     continue;
+                }
+                if (!batch.isEmpty() && bytes + job.bytes > maxBatchBytes) {
+                    return max;
                 }
                 if (rows + job.rows > max && !batch.isEmpty()) {
                     return rows;
                 }
                 batch.add(job);
                 rows += job.rows;
+                bytes += job.bytes;
             }
         }
         return rows;

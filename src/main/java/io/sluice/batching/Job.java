@@ -17,6 +17,8 @@ public final class Job {
     final List<Tensor> inputs;
     final List<String> outputs;
     final int rows;
+    /** The bytes of all its inputs. */
+    final long bytes;
     final Object signature;
     final int level;
     final long deadlineNanos;
@@ -44,6 +46,11 @@ public final class Job {
         this.inputs = inputs;
         this.outputs = outputs;
         this.rows = rows;
+        long total = 0;
+        for (Tensor t : inputs) {
+            total += t.byteSize();
+        }
+        this.bytes = total;
         this.signature = signature;
         this.level = level;
         this.deadlineNanos = deadlineNanos;

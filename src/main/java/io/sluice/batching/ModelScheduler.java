@@ -222,10 +222,10 @@ public final class ModelScheduler implements AutoCloseable {
      */
     private List<Job> nextBatch(int instance, List<Job> expired) throws InterruptedException {
         while (true) {
-            DynamicBatcher.Decision decision = batcher.next(clock.getAsLong(), expired);
-            if (closed && decision instanceof DynamicBatcher.Wait wait) {
-                decision = batcher.next(wait.untilNanos(), expired); // draining: no more waiting for company
-            }
+            long now = clock.getAsLong();
+            // draining: no more waiting for company (deadlines still judged now, not at the end of a wait)
+            DynamicBatcher.Decision decision = closed ? batcher.nextWithoutWaiting(now, expired)
+                    : batcher.next(now, expired);
             if (decision instanceof DynamicBatcher.Run run) {
                 long since = idleSince.getAndSet(instance, NOT_IDLE);
                 if (since != NOT_IDLE) {

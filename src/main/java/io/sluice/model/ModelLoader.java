@@ -96,7 +96,12 @@ public class ModelLoader {
             ModelScheduler scheduler = new ModelScheduler(model.name(), policy, s.instances(),
                     tracing.traced(model.name(), model.version(), (inputs, outputs, traces) -> session.run(inputs, outputs)),
                     schedulerMetrics(model.name()), System::nanoTime, RuntimeThreads.forModel(model.name(), s.threadNice()));
-            model.loaded(session, scheduler, ModelGuard.forModel(model.name(), s, scheduler), batchable);
+            if (!model.loaded(session, scheduler, ModelGuard.forModel(model.name(), s, scheduler), batchable)) {
+                // the server stopped while this model loaded, and closed it: nothing else will close these
+                scheduler.close();
+                session.close();
+                return;
+            }
             transition(model, ModelState.WARMING, null);
             start = System.nanoTime();
             if (s.warmupEnabled()) {

@@ -34,6 +34,8 @@ public final class ServedModel {
     private volatile OnnxSession session;
     private volatile ModelScheduler scheduler;
     private volatile ModelGuard guard;
+    /** Set by {@link #close()}; a load that finishes after it hands over nothing. */
+    private boolean closed;
     private volatile boolean batchable;
     volatile long loadNanos;
     volatile long warmupNanos;
@@ -101,11 +103,19 @@ public final class ServedModel {
         return guard;
     }
 
-    void loaded(OnnxSession session, ModelScheduler scheduler, ModelGuard guard, boolean batchable) {
+    /**
+     * Hands the model what loading made; false, taking nothing, once the model has been closed (the server
+     * stopped while it loaded): the caller then closes them itself.
+     */
+    synchronized boolean loaded(OnnxSession session, ModelScheduler scheduler, ModelGuard guard, boolean batchable) {
+        if (closed) {
+            return false;
+        }
         this.session = session;
         this.scheduler = scheduler;
         this.guard = guard;
         this.batchable = batchable;
+        return true;
     }
 
     void moveTo(ModelState next, String why) {
@@ -206,6 +216,7 @@ public final class ServedModel {
      * under a running batch crashes the process (seen when a server stopped during warmup).
      */
     synchronized void close() {
+        closed = true;
         ModelScheduler s = scheduler;
         OnnxSession o = session;
         scheduler = null;

@@ -230,6 +230,38 @@ class DynamicBatcherTest {
         assertThat(b.next(0, expired)).isInstanceOf(DynamicBatcher.Idle.class);
     }
 
+    @Test
+    void aBatchStopsBeforeItsInputsOutgrowWhatOneBufferHolds() {
+        // a cap of 20 bytes standing for the 2 GiB one: jobs of 11 + 6 fit, the next 6 would not
+        DynamicBatcher b = new DynamicBatcher(new BatchPolicy(8, 1000 * MICRO, List.of(), 64, 1), 20);
+        Job first = bytesJob("abcdefg");
+        Job second = bytesJob("ab");
+        Job third = bytesJob("cd");
+        b.offer(first, 0);
+        b.offer(second, 0);
+        b.offer(third, 0);
+        // as full as it can get: runs at once, without waiting for the delay
+        assertThat(run(b.next(0, expired))).containsExactly(first, second);
+        assertThat(b.next(0, expired)).isEqualTo(new DynamicBatcher.Wait(1000 * MICRO));
+        // a single job over the cap still runs, alone
+        Job huge = bytesJob("abcdefghijklmnopqrstuvwxyz");
+        b.offer(huge, 0);
+        assertThat(run(b.next(1000 * MICRO, expired))).containsExactly(third);
+        assertThat(run(b.next(2000 * MICRO, expired))).containsExactly(huge);
+    }
+
+    @Test
+    void drainingRunsWhatIsQueuedAtOnceAndJudgesDeadlinesNow() {
+        DynamicBatcher b = batcher(8, 1000 * MICRO, List.of());
+        Job soon = job("s", 1, 0, 500 * MICRO); // its deadline falls inside the queue delay, not yet passed
+        Job other = job("s", 1, 0);
+        b.offer(soon, 0);
+        b.offer(other, 0);
+        assertThat(b.next(0, expired)).isEqualTo(new DynamicBatcher.Wait(1000 * MICRO));
+        assertThat(run(b.nextWithoutWaiting(0, expired))).containsExactly(soon, other);
+        assertThat(expired).isEmpty();
+    }
+
     private DynamicBatcher batcher(int max, long delay, List<Integer> preferred) {
         return new DynamicBatcher(new BatchPolicy(max, delay, preferred, 64, 1));
     }
