@@ -67,6 +67,31 @@ class MalformedInputTest {
     }
 
     @Test
+    void mangledJsonBodiesAre400Or200NeverAServerError() {
+        Await.serverReady();
+        SplittableRandom random = new SplittableRandom(4321);
+        String good = "{\"id\":\"x\",\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],"
+                + "\"data\":[[1.5,-2,3e2,\"NaN\"]]},{\"data\":[1,2,3,4],\"name\":\"B\",\"shape\":[1,4],"
+                + "\"datatype\":\"FP32\"}],\"outputs\":[{\"name\":\"SUM\"}],\"parameters\":{\"priority\":1}}";
+        String noise = "{}[]\",:0123456789.eE-+ \\nNaux\u00e9";
+        for (int i = 0; i < CASES; i++) {
+            StringBuilder body = new StringBuilder(good);
+            for (int edits = 1 + random.nextInt(3); edits > 0; edits--) {
+                int at = random.nextInt(body.length());
+                switch (random.nextInt(4)) {
+                    case 0 -> body.deleteCharAt(at);
+                    case 1 -> body.insert(at, noise.charAt(random.nextInt(noise.length())));
+                    case 2 -> body.setCharAt(at, noise.charAt(random.nextInt(noise.length())));
+                    default -> body.setLength(at);
+                }
+            }
+            int status = given().contentType("application/json").body(body.toString().getBytes(StandardCharsets.UTF_8))
+                    .post("/v2/models/add/infer").statusCode();
+            assertThat(status).as("case %d: %s", i, body).isIn(200, 400);
+        }
+    }
+
+    @Test
     void contradictoryGrpcMessagesAreInvalidArgument() throws InterruptedException {
         Await.serverReady();
         SplittableRandom random = new SplittableRandom(99);
