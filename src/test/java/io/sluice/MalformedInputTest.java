@@ -67,6 +67,26 @@ class MalformedInputTest {
     }
 
     @Test
+    void tokenIdsPastTheVocabularyAre400AndNeverOpenTheCircuit() {
+        Await.serverReady();
+        String bad = miniLm(999_999);
+        // more times than the circuit breaker's request volume: as 500s they would open it for everyone
+        for (int i = 0; i < 6; i++) {
+            given().contentType("application/json").body(bad).post("/v2/models/all-minilm-l6-v2/infer").then()
+                    .statusCode(400).body("error", containsString("the model refused the input"))
+                    .body("error", containsString("idx=999999"));
+        }
+        given().contentType("application/json").body(miniLm(2000)).post("/v2/models/all-minilm-l6-v2/infer").then()
+                .statusCode(200);
+    }
+
+    private static String miniLm(long token) {
+        return "{\"inputs\":[{\"name\":\"input_ids\",\"datatype\":\"INT64\",\"shape\":[1,4],\"data\":[101," + token
+                + ",2000,102]},{\"name\":\"attention_mask\",\"datatype\":\"INT64\",\"shape\":[1,4],\"data\":[1,1,1,1]},"
+                + "{\"name\":\"token_type_ids\",\"datatype\":\"INT64\",\"shape\":[1,4],\"data\":[0,0,0,0]}]}";
+    }
+
+    @Test
     void mangledJsonBodiesAre400Or200NeverAServerError() {
         Await.serverReady();
         SplittableRandom random = new SplittableRandom(4321);

@@ -250,11 +250,34 @@ public final class ModelScheduler implements AutoCloseable {
         }
     }
 
-    /** Runs one batch and answers each of its jobs; a failure fails only these jobs. */
+    /**
+     * Runs one batch and answers each of its jobs. When a batch of several jobs fails, each job still
+     * waiting runs again alone, so that a request the model refuses (a token id past its vocabulary, say)
+     * fails only itself, not the requests it happened to share a batch with.
+     */
     private void execute(List<Job> jobs) {
         if (jobs.isEmpty()) {
             return;
         }
+        InferenceException failure = run(jobs);
+        if (failure != null && jobs.size() > 1) {
+            LOG.debugf("batch of %d failed on model %s (%s); running its requests one by one", jobs.size(), model,
+                    failure.getMessage());
+            for (Job job : jobs) {
+                if (!job.isDone()) {
+                    InferenceException alone = run(List.of(job));
+                    if (alone != null) {
+                        job.fail(alone);
+                    }
+                }
+            }
+        } else if (failure != null) {
+            jobs.get(0).fail(failure);
+        }
+    }
+
+    /** Runs {@code jobs} as one batch; completes them all and returns null, or returns the failure for the caller. */
+    private InferenceException run(List<Job> jobs) {
         int rows = jobs.stream().mapToInt(j -> j.rows).sum();
         List<List<Tensor>> perJob = null;
         InferenceException failure = null;
@@ -288,13 +311,12 @@ public final class ModelScheduler implements AutoCloseable {
                     : (1 - EWMA_WEIGHT) * nanosPerRow + EWMA_WEIGHT * nanos / (double) rows;
             listener.ran(jobs.size(), rows, nanos);
         }
-        for (int i = 0; i < jobs.size(); i++) {
-            if (failure == null) {
+        if (failure == null) {
+            for (int i = 0; i < jobs.size(); i++) {
                 jobs.get(i).complete(perJob.get(i));
-            } else {
-                jobs.get(i).fail(failure);
             }
         }
+        return failure;
     }
 
     /**

@@ -88,10 +88,22 @@ public final class OnnxSession implements AutoCloseable {
                 return out;
             }
         } catch (OrtException e) {
+            if (e.getCode() == OrtException.OrtErrorCode.ORT_INVALID_ARGUMENT) {
+                // a kernel refused the values it was given (a Gather index past the vocabulary, say): the
+                // request's fault, a 400 that never counts toward the circuit breaker
+                throw new InferenceException.InvalidInput("the model refused the input: " + statusMessage(e));
+            }
             throw new InferenceException.RuntimeFailure("ONNX Runtime failed: " + e.getMessage(), e);
         } finally {
             onnxInputs.values().forEach(OnnxTensor::close);
         }
+    }
+
+    /** ONNX Runtime's own message, without its "Error code - ... - message:" prefix. */
+    private static String statusMessage(OrtException e) {
+        String m = e.getMessage() == null ? "" : e.getMessage();
+        int at = m.indexOf("Status Message: ");
+        return at >= 0 ? m.substring(at + "Status Message: ".length()).strip() : m;
     }
 
     @Override

@@ -179,6 +179,35 @@ class ModelSchedulerTest {
         assertThat(rows).containsExactly(1, 1);
     }
 
+    @Test
+    void aRequestTheModelRefusesFailsAloneAndItsBatchMatesAreAnswered() throws Exception {
+        List<Integer> rows = new java.util.concurrent.CopyOnWriteArrayList<>();
+        // a model that refuses the value -1 anywhere in its input, as ONNX Runtime refuses a token id past
+        // the vocabulary; batches of 3, which wait an hour for company
+        scheduler = new ModelScheduler("m", new BatchPolicy(3, TimeUnit.HOURS.toNanos(1), List.of(), 16, 1), 1,
+                (inputs, outputs, traces) -> {
+                    ByteBuffer data = inputs.get(0).data();
+                    for (int i = 0; i < data.remaining() / 4; i++) {
+                        if (data.getInt(data.position() + 4 * i) == -1) {
+                            throw new InferenceException.InvalidInput("the model refused the input");
+                        }
+                    }
+                    return inputs;
+                }, (requests, r, nanos) -> rows.add(r), System::nanoTime, Thread::new);
+        CompletableFuture<List<Tensor>> first = new CompletableFuture<>();
+        CompletableFuture<List<Tensor>> poisoned = new CompletableFuture<>();
+        CompletableFuture<List<Tensor>> third = new CompletableFuture<>();
+        scheduler.submit(batchable(1, first));
+        scheduler.submit(batchable(-1, poisoned));
+        scheduler.submit(batchable(3, third));
+        assertThat(value(first.get(5, TimeUnit.SECONDS))).isEqualTo(1);
+        assertThat(value(third.get(5, TimeUnit.SECONDS))).isEqualTo(3);
+        assertThat(poisoned).failsWithin(Duration.ofSeconds(5)).withThrowableThat().havingCause()
+                .isInstanceOf(InferenceException.InvalidInput.class).withMessageContaining("refused the input");
+        // the batch of three failed, then each of its requests ran alone
+        assertThat(rows).containsExactly(3, 1, 1, 1);
+    }
+
     private static Job batchable(int value, CompletableFuture<List<Tensor>> result) {
         return new Job(List.of(tensor(value)), List.of(), 1, "X:INT32", 0, Long.MAX_VALUE, null, result::complete,
                 result::completeExceptionally);
