@@ -204,12 +204,22 @@ public record ModelSettings(
 
     /** Resolves the settings of {@code model}. */
     public static ModelSettings resolve(SluiceConfig config, String model) {
+        return resolve(config, model, null);
+    }
+
+    /**
+     * Resolves the settings of {@code model} as it runs on {@code runsOn}: the defaults that follow the
+     * hardware (while shedding: the queue and the batch limit) are taken for it rather than the configured
+     * provider, as after a fallback from a GPU to the CPU. Null means the configured provider.
+     */
+    public static ModelSettings resolve(SluiceConfig config, String model, ExecutionProvider runsOn) {
         ModelConfig d = config.modelDefaults();
         ModelConfig o = config.models().get(model);
         int instances = pick(o, d, c -> c.batching().instances(), DEFAULT_INSTANCES);
         int maxBatchSize = pick(o, d, c -> c.batching().maxBatchSize(), DEFAULT_MAX_BATCH_SIZE);
         ExecutionProvider provider = pick(o, d, c -> c.execution().provider(), DEFAULT_PROVIDER);
         List<Integer> preferred = pick(o, d, c -> c.batching().preferredBatchSizes(), List.of());
+        ExecutionProvider hardware = runsOn == null ? provider : runsOn;
         return new ModelSettings(
                 pick(o, d, ModelConfig::required, DEFAULT_REQUIRED),
                 provider,
@@ -247,9 +257,9 @@ public record ModelSettings(
                         new Shedding(
                                 pick(o, d, c -> c.admission().shedding().enabled(), true),
                                 pick(o, d, c -> c.admission().shedding().queueSize(),
-                                        Shedding.defaultQueueSize(provider, instances, maxBatchSize)),
+                                        Shedding.defaultQueueSize(hardware, instances, maxBatchSize)),
                                 Math.min(maxBatchSize, pick(o, d, c -> c.admission().shedding().maxBatchSize(),
-                                        Shedding.defaultMaxBatchSize(provider, maxBatchSize))))),
+                                        Shedding.defaultMaxBatchSize(hardware, maxBatchSize))))),
                 pick(o, d, c -> c.cache().enabled(), false),
                 pick(o, d, c -> c.cache().minUses(), DEFAULT_CACHE_MIN_USES));
     }

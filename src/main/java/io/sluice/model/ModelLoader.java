@@ -5,6 +5,7 @@ import io.quarkus.runtime.StartupEvent;
 import io.sluice.admission.ModelGuard;
 import io.sluice.batching.BatchPolicy;
 import io.sluice.batching.ModelScheduler;
+import io.sluice.config.ExecutionProvider;
 import io.sluice.config.ModelSettings;
 import io.sluice.config.SluiceConfig;
 import io.sluice.inference.TensorSpec;
@@ -55,7 +56,7 @@ public class ModelLoader {
     void onStart(@Observes StartupEvent event) {
         List<ModelSource> sources = ModelRepository.scan(config.repository().paths().stream().map(Path::of).toList());
         List<ServedModel> models = sources.stream()
-                .map(s -> new ServedModel(s, ModelSettings.resolve(config, s.name()), tracing))
+                .map(s -> new ServedModel(s, settings(s.name()), tracing))
                 .toList();
         models.forEach(registry::add);
         models.stream().map(ServedModel::name).distinct().forEach(name -> {
@@ -66,9 +67,21 @@ public class ModelLoader {
         });
         LOG.infof("found %d model versions: %s", models.size(),
                 models.stream().map(m -> m.name() + "/" + m.version()).toList());
+        if (models.isEmpty()) {
+            LOG.warnf("no model found under %s: the server stays not ready", config.repository().paths());
+        }
         loader = new Thread(() -> models.forEach(this::load), "sluice-model-loader");
         loader.setDaemon(true);
         loader.start();
+    }
+
+    /** A model's settings; a configuration error stops the start, naming the model and the key. */
+    private ModelSettings settings(String model) {
+        try {
+            return ModelSettings.resolve(config, model);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("configuration of model '" + model + "': " + e.getMessage(), e);
+        }
     }
 
     void onStop(@Observes ShutdownEvent event) throws InterruptedException {
@@ -96,7 +109,10 @@ public class ModelLoader {
             ModelScheduler scheduler = new ModelScheduler(model.name(), policy, s.instances(),
                     tracing.traced(model.name(), model.version(), (inputs, outputs, traces) -> session.run(inputs, outputs)),
                     schedulerMetrics(model.name()), System::nanoTime, RuntimeThreads.forModel(model.name(), s.threadNice()));
-            if (!model.loaded(session, scheduler, ModelGuard.forModel(model.name(), s, scheduler), batchable)) {
+            // a GPU model that fell back to the CPU sheds as a CPU model does (a queue of one, single rows)
+            ModelSettings admission = s.provider().gpu() && ExecutionProvider.CPU.label().equals(session.provider())
+                    ? ModelSettings.resolve(config, model.name(), ExecutionProvider.CPU) : s;
+            if (!model.loaded(session, scheduler, ModelGuard.forModel(model.name(), admission, scheduler), batchable)) {
                 // the server stopped while this model loaded, and closed it: nothing else will close these
                 scheduler.close();
                 session.close();

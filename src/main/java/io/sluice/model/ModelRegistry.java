@@ -82,9 +82,15 @@ public class ModelRegistry {
                 .map(part).filter(Objects::nonNull).mapToInt(value).sum();
     }
 
-    /** True when every required model version is READY. */
+    /**
+     * True when the server has models and every required model version is READY. A server that found no
+     * model at all (an empty volume mounted over the repository, a wrong path) is not ready: it could
+     * only answer 404.
+     */
     public boolean requiredReady() {
-        return all().stream().filter(m -> m.settings().required()).allMatch(m -> m.state() == ModelState.READY);
+        List<ServedModel> all = all();
+        return !all.isEmpty()
+                && all.stream().filter(m -> m.settings().required()).allMatch(m -> m.state() == ModelState.READY);
     }
 
     /** True when no model is still loading or warming. */

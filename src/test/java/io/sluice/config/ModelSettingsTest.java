@@ -87,6 +87,12 @@ class ModelSettingsTest {
         assertThat(ModelSettings.resolve(config, "gpu").admission().shedding())
                 .isEqualTo(new ModelSettings.Shedding(true, 16, 8));
         assertThat(ModelSettings.resolve(config, "trt").admission().shedding().queueSize()).isEqualTo(16);
+        // a GPU model that fell back to the CPU sheds as the CPU it runs on; its own settings stay its own
+        assertThat(ModelSettings.resolve(config, "gpu", ExecutionProvider.CPU).admission().shedding())
+                .isEqualTo(new ModelSettings.Shedding(true, 1, 1));
+        assertThat(ModelSettings.resolve(config, "gpu", ExecutionProvider.CPU).provider()).isEqualTo(ExecutionProvider.CUDA);
+        assertThat(ModelSettings.resolve(config, "tuned", ExecutionProvider.CPU).admission().shedding())
+                .isEqualTo(new ModelSettings.Shedding(true, 6, 4));
         assertThat(ModelSettings.resolve(config, "three").admission().shedding())
                 .isEqualTo(new ModelSettings.Shedding(true, 1, 1));
         assertThat(ModelSettings.resolve(config, "tuned").admission().shedding())

@@ -47,6 +47,8 @@ class AlertRulesTest {
                 prom(MetricNames.REQUESTS) + "_total",
                 prom(MetricNames.REQUEST_DURATION) + "_seconds_bucket",
                 prom(MetricNames.QUEUE_DEPTH),
+                prom(MetricNames.BULKHEAD_HELD),
+                prom(MetricNames.CONCURRENCY_LIMIT),
                 prom(MetricNames.MODEL_READY),
                 prom(MetricNames.MODEL_WARMUP),
                 prom(MetricNames.REJECTIONS) + "_total",
