@@ -77,6 +77,15 @@ class RestProtocolTest {
     }
 
     @Test
+    void everyVersionReportsItsOwnLoadAndWarmupTime() {
+        String metrics = given().get("/q/metrics").asString();
+        for (String version : List.of("1", "2")) { // add has two versions; tagged by model alone, one would hide the other
+            assertThat(metrics).containsPattern("sluice_model_load_seconds\\{model=\"add\",version=\"" + version + "\"}");
+            assertThat(metrics).containsPattern("sluice_model_warmup_seconds\\{model=\"add\",version=\"" + version + "\"}");
+        }
+    }
+
+    @Test
     void requestsForUnknownModelsShareOneMetricTag() {
         String name = "no-such-model-" + System.nanoTime();
         infer(name, Map.of("inputs", List.of())).then().statusCode(404);

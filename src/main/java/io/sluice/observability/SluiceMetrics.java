@@ -119,8 +119,10 @@ public class SluiceMetrics {
         gauge(MetricNames.MODEL_READY,
                 Tags.of(MetricNames.MODEL, model, MetricNames.VERSION, version, MetricNames.PROVIDER, provider.get()),
                 () -> ready.get() ? 1 : 0);
-        gauge(MetricNames.MODEL_LOAD, Tags.of(MetricNames.MODEL, model), loadSeconds::get);
-        gauge(MetricNames.MODEL_WARMUP, Tags.of(MetricNames.MODEL, model), warmupSeconds::get);
+        // per version: tagged by model alone, the first version to settle would be the only one reported
+        gauge(MetricNames.MODEL_LOAD, Tags.of(MetricNames.MODEL, model, MetricNames.VERSION, version), loadSeconds::get);
+        gauge(MetricNames.MODEL_WARMUP, Tags.of(MetricNames.MODEL, model, MetricNames.VERSION, version),
+                warmupSeconds::get);
     }
 
     /** A gauge that holds its supplier strongly (Micrometer's default is a weak reference). */
