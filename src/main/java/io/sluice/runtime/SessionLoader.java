@@ -49,13 +49,33 @@ public class SessionLoader {
         if (unavailable.isPresent()) {
             LOG.warnf("model %s: %s; falling back to cpu", name, unavailable.get());
         }
-        try (SessionOptions options = options(settings, used)) {
+        try {
+            return open(name, file, settings, used);
+        } catch (OrtException e) {
+            if (!used.gpu() || settings.onGpuUnavailable() == GpuUnavailablePolicy.FAIL) {
+                throw new ModelLoadException("ONNX Runtime cannot load " + file.getFileName() + " on " + used.label()
+                        + ": " + e.getMessage());
+            }
+            // the GPU was there but the session could not start on it (too little memory, a missing
+            // cuDNN or TensorRT library): the same fallback as a missing GPU
+            LOG.warnf("model %s: ONNX Runtime cannot start it on %s (%s); falling back to cpu", name, used.label(),
+                    e.getMessage());
+            try {
+                return open(name, file, settings, ExecutionProvider.CPU);
+            } catch (OrtException onCpu) {
+                throw new ModelLoadException("ONNX Runtime cannot load " + file.getFileName() + ": "
+                        + onCpu.getMessage());
+            }
+        }
+    }
+
+    private OnnxSession open(String name, Path file, ModelSettings settings, ExecutionProvider provider)
+            throws OrtException {
+        try (SessionOptions options = options(settings, provider)) {
             OrtSession session = create(name, file, options, settings.threadNice());
             Model model = engine.newModel(name);
             model.setBlock(new OrtSymbolBlock(session, (OrtNDManager) model.getNDManager()));
-            return new OnnxSession(model, session, engine.environment(), used.label());
-        } catch (OrtException e) {
-            throw new ModelLoadException("ONNX Runtime cannot load " + file.getFileName() + ": " + e.getMessage());
+            return new OnnxSession(model, session, engine.environment(), provider.label());
         }
     }
 

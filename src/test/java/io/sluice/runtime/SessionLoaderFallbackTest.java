@@ -1,0 +1,70 @@
+package io.sluice.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import io.sluice.config.ExecutionProvider;
+import io.sluice.config.ModelSettings;
+import io.sluice.config.SluiceConfig;
+import io.sluice.fixtures.TinyModels;
+import jakarta.inject.Inject;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A GPU the probe found, on which the session still cannot start (here device 99, which no machine has;
+ * on this CPU-only machine the CUDA provider's own libraries are missing too): the model falls back to
+ * the CPU or fails, as its on-gpu-unavailable setting says, like a GPU the probe did not find.
+ */
+@QuarkusTest
+@TestProfile(SessionLoaderFallbackTest.Profile.class)
+class SessionLoaderFallbackTest {
+
+    public static class Profile implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            Path repo = TinyModels.newRepository("sluice-gpu-start");
+            TinyModels.write(repo, "add", 1, TinyModels.add());
+            return Map.of(
+                    "sluice.repository.paths", repo.toString(),
+                    "sluice.models.falls-back.execution.provider", "cuda",
+                    "sluice.models.falls-back.execution.device-id", "99",
+                    "sluice.models.falls-back.execution.on-gpu-unavailable", "fallback",
+                    "sluice.models.must-have-it.execution.provider", "cuda",
+                    "sluice.models.must-have-it.execution.device-id", "99",
+                    "sluice.models.must-have-it.execution.on-gpu-unavailable", "fail");
+        }
+    }
+
+    @Inject
+    OnnxEngine engine;
+
+    @Inject
+    SluiceConfig config;
+
+    @Test
+    void aGpuSessionThatCannotStartFollowsTheFallbackPolicy() {
+        SessionLoader loader = new SessionLoader();
+        loader.engine = engine;
+        loader.probe = new GpuProbe() {
+            @Override
+            public Optional<String> unavailable(ExecutionProvider provider, int deviceId) {
+                return Optional.empty(); // the probe saw a GPU
+            }
+        };
+        Path file = TinyModels.write(TinyModels.newRepository("sluice-gpu-start-file"), "add", 1, TinyModels.add());
+        OnnxSession fellBack = loader.load("falls-back", file, ModelSettings.resolve(config, "falls-back"));
+        try {
+            assertThat(fellBack.provider()).isEqualTo("cpu");
+        } finally {
+            fellBack.close();
+        }
+        assertThatThrownBy(() -> loader.load("must-have-it", file, ModelSettings.resolve(config, "must-have-it")))
+                .isInstanceOf(ModelLoadException.class).hasMessageContaining("on cuda");
+    }
+}
