@@ -70,6 +70,10 @@ public class ModelLoader {
         if (models.isEmpty()) {
             LOG.warnf("no model found under %s: the server stays not ready", config.repository().paths());
         }
+        config.models().keySet().stream()
+                .filter(name -> models.stream().noneMatch(m -> m.name().equals(name)))
+                .sorted()
+                .forEach(name -> LOG.warnf("sluice.models.\"%s\" configures no model in the repository (a typo?)", name));
         loader = new Thread(() -> models.forEach(this::load), "sluice-model-loader");
         loader.setDaemon(true);
         loader.start();
