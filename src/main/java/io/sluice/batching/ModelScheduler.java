@@ -251,33 +251,46 @@ public final class ModelScheduler implements AutoCloseable {
     }
 
     /**
-     * Runs one batch and answers each of its jobs. When a batch of several jobs fails, each job still
-     * waiting runs again alone, so that a request the model refuses (a token id past its vocabulary, say)
-     * fails only itself, not the requests it happened to share a batch with.
+     * Runs one batch and answers each of its jobs. When a batch of several jobs fails because the model
+     * refused its input ({@link InferenceException.InvalidInput}: a token id past the vocabulary, say),
+     * each job still waiting runs again alone, so that only the request at fault fails, not those it
+     * happened to share a batch with. Any other failure (the runtime itself failing) fails the whole batch
+     * at once: running it again row by row would only multiply the failure.
      */
     private void execute(List<Job> jobs) {
         if (jobs.isEmpty()) {
             return;
         }
-        InferenceException failure = run(jobs);
-        if (failure != null && jobs.size() > 1) {
-            LOG.debugf("batch of %d failed on model %s (%s); running its requests one by one", jobs.size(), model,
+        InferenceException failure = run(jobs, true);
+        if (failure instanceof InferenceException.InvalidInput && jobs.size() > 1) {
+            LOG.debugf("batch of %d on model %s refused (%s); running its requests one by one", jobs.size(), model,
                     failure.getMessage());
             for (Job job : jobs) {
-                if (!job.isDone()) {
-                    InferenceException alone = run(List.of(job));
-                    if (alone != null) {
-                        job.fail(alone);
-                    }
+                if (job.isDone()) {
+                    continue;
+                }
+                if (job.expired(clock.getAsLong())) {
+                    job.fail(new InferenceException.DeadlineExceeded("deadline passed while '" + model
+                            + "' ran a batch that failed"));
+                    continue;
+                }
+                InferenceException alone = run(List.of(job), false);
+                if (alone != null) {
+                    job.fail(alone);
                 }
             }
         } else if (failure != null) {
-            jobs.get(0).fail(failure);
+            for (Job job : jobs) {
+                job.fail(failure);
+            }
         }
     }
 
-    /** Runs {@code jobs} as one batch; completes them all and returns null, or returns the failure for the caller. */
-    private InferenceException run(List<Job> jobs) {
+    /**
+     * Runs {@code jobs} as one batch; completes them all and returns null, or returns the failure for the
+     * caller. {@code firstRun}: their queue wait is recorded (once per job, not again on a rerun).
+     */
+    private InferenceException run(List<Job> jobs, boolean firstRun) {
         int rows = jobs.stream().mapToInt(j -> j.rows).sum();
         List<List<Tensor>> perJob = null;
         InferenceException failure = null;
@@ -287,8 +300,10 @@ public final class ModelScheduler implements AutoCloseable {
         try {
             List<Tensor> inputs = Batches.stack(jobs);
             long start = clock.getAsLong();
-            for (Job job : jobs) {
-                listener.waited(start - job.enqueuedNanos);
+            if (firstRun) {
+                for (Job job : jobs) {
+                    listener.waited(start - job.enqueuedNanos);
+                }
             }
             List<Tensor> outputs;
             try {

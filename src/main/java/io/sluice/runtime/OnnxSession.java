@@ -79,7 +79,7 @@ public final class OnnxSession implements AutoCloseable {
             Set<String> names = wanted.isEmpty()
                     ? new LinkedHashSet<>(outputs.stream().map(TensorSpec::name).toList())
                     : new LinkedHashSet<>(wanted);
-            try (OrtSession.Result result = session.run(onnxInputs, names)) {
+            try (OrtSession.Result result = run(onnxInputs, names)) {
                 List<Tensor> out = new ArrayList<>(names.size());
                 for (String name : names) {
                     OnnxValue value = result.get(name).orElseThrow();
@@ -88,14 +88,26 @@ public final class OnnxSession implements AutoCloseable {
                 return out;
             }
         } catch (OrtException e) {
-            if (e.getCode() == OrtException.OrtErrorCode.ORT_INVALID_ARGUMENT) {
-                // a kernel refused the values it was given (a Gather index past the vocabulary, say): the
-                // request's fault, a 400 that never counts toward the circuit breaker
-                throw new InferenceException.InvalidInput("the model refused the input: " + statusMessage(e));
-            }
             throw new InferenceException.RuntimeFailure("ONNX Runtime failed: " + e.getMessage(), e);
         } finally {
             onnxInputs.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    /**
+     * The run itself. A kernel that refuses the values it was given (ONNX Runtime's INVALID_ARGUMENT: a
+     * Gather index past the vocabulary, say) is the request's fault, a 400 that never counts toward the
+     * circuit breaker. Warmup runs every configured batch size first, so a model that fails that way on
+     * its own at some batch size fails at load instead.
+     */
+    private OrtSession.Result run(Map<String, OnnxTensor> inputs, Set<String> names) throws OrtException {
+        try {
+            return session.run(inputs, names);
+        } catch (OrtException e) {
+            if (e.getCode() == OrtException.OrtErrorCode.ORT_INVALID_ARGUMENT) {
+                throw new InferenceException.InvalidInput("the model refused the input: " + statusMessage(e));
+            }
+            throw e;
         }
     }
 
@@ -103,7 +115,11 @@ public final class OnnxSession implements AutoCloseable {
     private static String statusMessage(OrtException e) {
         String m = e.getMessage() == null ? "" : e.getMessage();
         int at = m.indexOf("Status Message: ");
-        return at >= 0 ? m.substring(at + "Status Message: ".length()).strip() : m;
+        if (at >= 0) {
+            return m.substring(at + "Status Message: ".length()).strip();
+        }
+        int message = m.indexOf(" - message: ");
+        return message >= 0 ? m.substring(message + " - message: ".length()).strip() : m;
     }
 
     @Override

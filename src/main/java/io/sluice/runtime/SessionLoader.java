@@ -51,10 +51,14 @@ public class SessionLoader {
         }
         try {
             return open(name, file, settings, used);
-        } catch (OrtException e) {
-            if (!used.gpu() || settings.onGpuUnavailable() == GpuUnavailablePolicy.FAIL) {
+        } catch (OrtException | RuntimeException | LinkageError e) {
+            if (!used.gpu()) {
+                throw new ModelLoadException("ONNX Runtime cannot load " + file.getFileName() + " on cpu: "
+                        + e.getMessage());
+            }
+            if (settings.onGpuUnavailable() == GpuUnavailablePolicy.FAIL) {
                 throw new ModelLoadException("ONNX Runtime cannot load " + file.getFileName() + " on " + used.label()
-                        + ": " + e.getMessage());
+                        + ": " + e.getMessage() + " (on-gpu-unavailable=fail)");
             }
             // the GPU was there but the session could not start on it (too little memory, a missing
             // cuDNN or TensorRT library): the same fallback as a missing GPU
@@ -90,8 +94,20 @@ public class SessionLoader {
         }
     }
 
+    /** The session options for {@code provider}; closed again if a provider cannot be added to them. */
     private static SessionOptions options(ModelSettings settings, ExecutionProvider provider) throws OrtException {
         SessionOptions options = new SessionOptions();
+        try {
+            configure(options, settings, provider);
+            return options;
+        } catch (OrtException | RuntimeException | LinkageError e) {
+            options.close();
+            throw e;
+        }
+    }
+
+    private static void configure(SessionOptions options, ModelSettings settings, ExecutionProvider provider)
+            throws OrtException {
         options.setIntraOpNumThreads(settings.intraOpThreads());
         options.setInterOpNumThreads(settings.interOpThreads());
         options.setExecutionMode(settings.interOpThreads() > 1
@@ -106,7 +122,6 @@ public class SessionLoader {
             }
             case CPU -> { }
         }
-        return options;
     }
 
     private static OrtCUDAProviderOptions cuda(ModelSettings settings) throws OrtException {

@@ -208,6 +208,24 @@ class ModelSchedulerTest {
         assertThat(rows).containsExactly(3, 1, 1, 1);
     }
 
+    @Test
+    void aRuntimeFailureFailsTheWholeBatchWithoutRunningItAgain() throws Exception {
+        List<Integer> rows = new java.util.concurrent.CopyOnWriteArrayList<>();
+        scheduler = new ModelScheduler("m", new BatchPolicy(2, TimeUnit.HOURS.toNanos(1), List.of(), 16, 1), 1,
+                (inputs, outputs, traces) -> {
+                    throw new InferenceException.RuntimeFailure("the GPU fell over", null);
+                }, (requests, r, nanos) -> rows.add(r), System::nanoTime, Thread::new);
+        CompletableFuture<List<Tensor>> first = new CompletableFuture<>();
+        CompletableFuture<List<Tensor>> second = new CompletableFuture<>();
+        scheduler.submit(batchable(1, first));
+        scheduler.submit(batchable(2, second));
+        for (CompletableFuture<List<Tensor>> f : List.of(first, second)) {
+            assertThat(f).failsWithin(Duration.ofSeconds(5)).withThrowableThat().havingCause()
+                    .isInstanceOf(InferenceException.RuntimeFailure.class).withMessageContaining("the GPU fell over");
+        }
+        assertThat(rows).containsExactly(2); // one run: a failing runtime is not asked again row by row
+    }
+
     private static Job batchable(int value, CompletableFuture<List<Tensor>> result) {
         return new Job(List.of(tensor(value)), List.of(), 1, "X:INT32", 0, Long.MAX_VALUE, null, result::complete,
                 result::completeExceptionally);

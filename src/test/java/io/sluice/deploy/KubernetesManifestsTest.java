@@ -47,7 +47,7 @@ class KubernetesManifestsTest {
         assertThat(files).extracting(p -> ROOT.relativize(p).toString().replace('\\', '/')).contains(
                 GENERATED, KNATIVE, "base/sluice-models-pvc.yaml", "base/sluice-pdb.yaml",
                 "base/sluice-servicemonitor.yaml", "gpu/sluice-gpu.yaml", "cpu/sluice-hpa-cpu.yaml",
-                "hpa/sluice-hpa-saturation.yaml", "hpa/sluice-keda-scaledobject.yaml",
+                "hpa/sluice-hpa-busy-instances.yaml", "hpa/sluice-keda-scaledobject.yaml",
                 "hpa/prometheus-adapter-rules.yaml", "sluice-prometheusrule.yaml");
         for (Path file : files) {
             List<KubernetesResource> docs = read(file);
@@ -153,10 +153,10 @@ class KubernetesManifestsTest {
         assertThat(onlyMetric(cpu).getResource().getTarget().getType()).isEqualTo("Utilization");
         assertThat(onlyMetric(cpu).getResource().getTarget().getAverageUtilization()).isEqualTo(70);
 
-        HorizontalPodAutoscaler queue = one("hpa/sluice-hpa-saturation.yaml", HorizontalPodAutoscaler.class);
+        HorizontalPodAutoscaler queue = one("hpa/sluice-hpa-busy-instances.yaml", HorizontalPodAutoscaler.class);
         assertScalesTheDeployment(queue);
         assertThat(onlyMetric(queue).getType()).isEqualTo("Pods");
-        assertThat(onlyMetric(queue).getPods().getMetric().getName()).isEqualTo("sluice_admission_saturation");
+        assertThat(onlyMetric(queue).getPods().getMetric().getName()).isEqualTo("sluice_busy_instances");
 
         // same name as the generated HPA: applying a variant replaces it rather than adding a second one
         String generatedName = one(GENERATED, HorizontalPodAutoscaler.class).getMetadata().getName();
@@ -168,7 +168,7 @@ class KubernetesManifestsTest {
         ConfigMap adapter = one("hpa/prometheus-adapter-rules.yaml", ConfigMap.class);
         JsonNode rules = Manifests.YAML.readTree(adapter.getData().get("config.yaml")).get("rules");
         assertThat(rules).extracting(r -> r.get("name").get("as").asText())
-                .containsExactlyInAnyOrder("DCGM_FI_DEV_GPU_UTIL", "sluice_admission_saturation");
+                .containsExactlyInAnyOrder("DCGM_FI_DEV_GPU_UTIL", "sluice_busy_instances");
         assertThat(rules).allSatisfy(r -> {
             assertThat(r.get("resources").get("overrides").get("pod").get("resource").asText()).isEqualTo("pod");
             assertThat(r.get("metricsQuery").asText()).contains("<<.GroupBy>>");
