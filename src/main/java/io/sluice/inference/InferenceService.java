@@ -82,14 +82,13 @@ public class InferenceService {
                 : run(model, version, once);
         return result
                 .onItemOrFailure().invoke((item, failure) -> {
-                    String tag = registry.contains(model) ? model : UNKNOWN_MODEL_TAG;
+                    String tag = metricTag(model);
                     if (failure != null) {
                         metrics.rejection(tag, failure);
                     }
                     finished(tag, protocol, parsed[0], failure == null ? Outcome.SUCCESS : Outcome.of(failure), start);
                 })
-                .onCancellation().invoke(() -> finished(registry.contains(model) ? model : UNKNOWN_MODEL_TAG,
-                        protocol, parsed[0], Outcome.CANCELLED, start));
+                .onCancellation().invoke(() -> finished(metricTag(model), protocol, parsed[0], Outcome.CANCELLED, start));
     }
 
     /**
@@ -109,6 +108,11 @@ public class InferenceService {
                 caller.runOnContext(v -> task.run());
             }
         };
+    }
+
+    /** The {@code model} tag of a request's meters: its model, or {@link #UNKNOWN_MODEL_TAG} for one this server lacks. */
+    private String metricTag(String model) {
+        return registry.contains(model) ? model : UNKNOWN_MODEL_TAG;
     }
 
     /** The model, or its response cache when the model turned one on. */
