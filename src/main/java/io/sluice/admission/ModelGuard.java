@@ -5,6 +5,7 @@ import io.sluice.config.ModelSettings;
 import io.sluice.inference.InferRequest;
 import io.sluice.inference.InferResponse;
 import io.sluice.inference.InferenceException;
+import io.smallrye.faulttolerance.api.CircuitBreakerState;
 import io.smallrye.faulttolerance.api.Guard;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.subscription.Cancellable;
@@ -16,6 +17,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
@@ -27,7 +29,9 @@ import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
  * One model's guard, built from its settings with SmallRye Fault Tolerance's programmatic {@link
  * Guard}: a bulkhead of {@code max-concurrent + queue-size} requests (executing or waiting in the
  * scheduler, whose priority order then decides who runs), a timeout, and a circuit breaker that
- * counts only runtime failures of the model. A full bulkhead or an open breaker rejects at once.
+ * counts only runtime failures of the model. A full bulkhead or an open breaker rejects at once; the
+ * breaker's state changes are mirrored here, so {@link #turnsAway()} answers an open breaker before the
+ * request is read.
  * SmallRye's bulkhead for asynchronous calls needs a waiting queue of at least one, so one more
  * request may wait in the bulkhead itself and enters the scheduler when a permit comes back:
  * {@link #capacity()} is {@code max-concurrent + queue-size + 1}.
@@ -65,6 +69,12 @@ public final class ModelGuard {
     private final LongSupplier clock;
     private final AtomicInteger held = new AtomicInteger();
     private final AtomicInteger released = new AtomicInteger();
+    /** When the circuit breaker last opened, on {@link #CIRCUIT_CLOCK}; {@link #CLOSED} while it is not open. */
+    private final AtomicLong circuitOpenedAt = new AtomicLong(CLOSED);
+
+    /** The breaker's own clock: SmallRye times its open state with {@code System.nanoTime}, and so must its mirror here. */
+    private static final LongSupplier CIRCUIT_CLOCK = System::nanoTime;
+    private static final long CLOSED = Long.MIN_VALUE;
 
     /**
      * The guard of a model with these settings.
@@ -116,6 +126,7 @@ public final class ModelGuard {
                     .failureRatio(a.failureRatio())
                     .delay(a.circuitDelay().toMillis(), ChronoUnit.MILLIS)
                     .when(t -> unwrap(t) instanceof InferenceException.RuntimeFailure)
+                    .onStateChange(this::circuitChanged)
                     .done();
         }
         this.guard = builder.build();
@@ -156,12 +167,16 @@ public final class ModelGuard {
     }
 
     /**
-     * The rejection an arrival gets now, or null to let it go on: a full bulkhead, the shedding queue
-     * full, or the adaptive limit reached. Decided from counts alone, before the request is read, so a
+     * The rejection an arrival gets now, or null to let it go on: an open circuit breaker, a full bulkhead,
+     * the shedding queue full, or the adaptive limit reached. Decided from counts alone, before the request is read, so a
      * rejection costs no parsing; {@link #run} decides again once the request is read, and the bulkhead
      * decides any race for the last permit. An arrival turned away here counts as one for the shedding.
      */
     public InferenceException.Unavailable turnsAway() {
+        InferenceException.Unavailable open = circuitOpen();
+        if (open != null) {
+            return open;
+        }
         int now = held.get();
         boolean shedQueueFull = shed != null && shed.shedding() && now - scheduler.runningRequests() >= shed.queueSize();
         if (now >= capacity || shedQueueFull) {
@@ -245,6 +260,29 @@ public final class ModelGuard {
         });
     }
 
+    private void circuitChanged(CircuitBreakerState state) {
+        circuitOpenedAt.set(state == CircuitBreakerState.OPEN ? CIRCUIT_CLOCK.getAsLong() : CLOSED);
+    }
+
+    /**
+     * The rejection of an open circuit breaker whose delay has not passed yet, with the rest of the delay
+     * as its Retry-After; null otherwise. Once the delay has passed the next arrival goes on to the breaker
+     * itself, which only then moves to half-open and lets trial calls through.
+     */
+    private InferenceException.Unavailable circuitOpen() {
+        long opened = circuitOpenedAt.get();
+        if (opened == CLOSED) {
+            return null;
+        }
+        long left = circuitDelay.toNanos() - (CIRCUIT_CLOCK.getAsLong() - opened);
+        return left > 0 ? circuitOpen(Duration.ofNanos(left)) : null;
+    }
+
+    private InferenceException.Unavailable circuitOpen(Duration retryAfter) {
+        return new InferenceException.Unavailable(InferenceException.Unavailable.Reason.CIRCUIT_OPEN,
+                "model '" + model + "' is failing; its circuit breaker is open", retryAfter);
+    }
+
     /** Tells the adaptive limit, exactly once, how one admitted request ended. */
     private final class Outcome {
         private final long admitted;
@@ -300,8 +338,7 @@ public final class ModelGuard {
         if (cause instanceof BulkheadException) {
             return full();
         } else if (cause instanceof CircuitBreakerOpenException) {
-            return new InferenceException.Unavailable(InferenceException.Unavailable.Reason.CIRCUIT_OPEN,
-                    "model '" + model + "' is failing; its circuit breaker is open", circuitDelay);
+            return circuitOpen(circuitDelay);
         } else if (cause instanceof TimeoutException) {
             return new InferenceException.DeadlineExceeded("model '" + model + "' took longer than its admission.timeout");
         }

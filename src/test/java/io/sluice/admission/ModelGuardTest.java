@@ -230,6 +230,30 @@ class ModelGuardTest {
                 });
         assertThat(ran).doesNotContain(1);
         await().atMost(WAIT).until(() -> guard.held() == 0);
+        // and from counts alone, before a request is read: with what is left of the 7 s as Retry-After
+        InferenceException.Unavailable early = guard.turnsAway();
+        assertThat(early).isNotNull();
+        assertThat(early.reason()).isEqualTo(InferenceException.Unavailable.Reason.CIRCUIT_OPEN);
+        assertThat(early.retryAfter()).isPositive().isLessThanOrEqualTo(Duration.ofSeconds(7));
+    }
+
+    @Test
+    void anOpenCircuitTurnsArrivalsAwayEarlyOnlyUntilItsDelayHasPassed() {
+        ModelGuard guard = guard(8, new ModelSettings.Admission(1, Duration.ofMinutes(1), true, 4, 0.5,
+                Duration.ofMillis(300)));
+        runs.release(1000);
+        for (int i = 0; i < 4; i++) {
+            assertThat(call(guard, FAIL).result).failsWithin(WAIT).withThrowableThat().havingCause()
+                    .isInstanceOf(InferenceException.RuntimeFailure.class);
+        }
+        assertThat(guard.turnsAway()).extracting(InferenceException.Unavailable::reason)
+                .isEqualTo(InferenceException.Unavailable.Reason.CIRCUIT_OPEN);
+        // after the delay the arrival goes on to the breaker, which lets a trial call through; its success closes it
+        await().atMost(WAIT).until(() -> guard.turnsAway() == null);
+        assertThat(call(guard, 5).result).succeedsWithin(WAIT);
+        assertThat(ran).endsWith(5);
+        assertThat(guard.turnsAway()).isNull();
+        assertThat(call(guard, 6).result).succeedsWithin(WAIT);
     }
 
     @Test
