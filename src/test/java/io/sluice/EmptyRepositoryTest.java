@@ -13,16 +13,18 @@ import org.junit.jupiter.api.Test;
 /**
  * A server that found no model at all (an empty volume mounted over the repository, a wrong path) starts
  * but never turns ready: it could only answer 404, and a Kubernetes readiness probe must keep it out of
- * the Service.
+ * the Service. Its profile also turns tracing off, as in production ({@code observability.TracingOffTest}
+ * shares it, so the suite starts one server fewer).
  */
 @QuarkusTest
 @TestProfile(EmptyRepositoryTest.Profile.class)
-class EmptyRepositoryTest {
+public class EmptyRepositoryTest {
 
     public static class Profile implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            return Map.of("sluice.repository.paths", TinyModels.newRepository("sluice-empty").toString());
+            return Map.of("sluice.repository.paths", TinyModels.newRepository("sluice-empty").toString(),
+                    "quarkus.otel.sdk.disabled", "true");
         }
     }
 
