@@ -25,7 +25,7 @@ import java.util.function.Function;
 
 /**
  * Serves repeated requests without the model. A lookup tries L1 (in process, bounded by bytes, with a
- * TTL), then joins an identical request already in flight, then L2 (Redis, bounded by a timeout and
+ * TTL), then joins an identical request of the same priority already in flight, then L2 (Redis, bounded by a timeout and
  * failing open), and only then runs the model once for everyone waiting on that key; the result fills
  * L2 and L1 once that key has been computed the model's {@code cache.min-uses} times (2 by default: one-off
  * requests are never copied or stored). A failed shared run is not passed on: each waiting caller then
@@ -46,7 +46,7 @@ public class ResponseCache {
     private final SluiceConfig.Cache.L2 l2Config;
     private final Instance<Redis> redisClient;
     private final SluiceMetrics metrics;
-    private final Map<CacheKey, Flight> flights = new ConcurrentHashMap<>();
+    private final Map<FlightKey, Flight> flights = new ConcurrentHashMap<>();
     private volatile RedisTier l2;
 
     @Inject
@@ -82,14 +82,16 @@ public class ResponseCache {
         }
         metrics.cache(model, L1, "miss");
         Flight created = new Flight();
-        Flight flight = flights.putIfAbsent(key, created);
+        // only requests of one priority share a run: the run is queued at its first request's priority
+        FlightKey flightKey = new FlightKey(key, request.priority());
+        Flight flight = flights.putIfAbsent(flightKey, created);
         boolean leader = flight == null;
         if (leader) {
             flight = created;
             // deferred: whatever building the lookup throws (say, the Redis client) fails this flight, never
             // leaves it in the map unstarted, where every identical request after it would wait forever
             flight.start(Uni.createFrom().deferred(() -> lookupOrCompute(model, version, minUses, key, request, compute)),
-                    () -> flights.remove(key, created));
+                    () -> flights.remove(flightKey, created));
         } else {
             metrics.cache(model, INFLIGHT, "hit");
         }
@@ -110,6 +112,13 @@ public class ResponseCache {
         }
         return follower;
     }
+
+    /**
+     * What identical requests in flight share: the key of their outputs, and their priority, since the
+     * shared run waits in the model's queue at the priority of the request that started it. A request of
+     * another priority starts its own run rather than wait behind a lower one.
+     */
+    private record FlightKey(CacheKey key, int priority) {}
 
     /** Outputs and where they came from. */
     private record Result(List<Tensor> outputs, CacheStatus status) {}

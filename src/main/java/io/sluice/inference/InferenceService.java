@@ -120,7 +120,9 @@ public class InferenceService {
         try {
             ServedModel model = registry.ready(name, version);
             if (model.settings().cacheEnabled()) {
-                return cache.serve(model.name(), model.version(), model.settings().cacheMinUses(), parse.get(),
+                InferRequest request = parse.get();
+                model.priorityLevel(request.priority()); // a hit must not pass a priority a miss would refuse
+                return cache.serve(model.name(), model.version(), model.settings().cacheMinUses(), request,
                         model::infer);
             }
             return model.infer(parse);

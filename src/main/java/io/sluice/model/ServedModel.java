@@ -167,7 +167,7 @@ public final class ServedModel {
         try {
             request = parse.get();
             valid = RequestValidation.validate(request, s.inputs(), s.outputs(), batchable, OnnxSession::canFeed);
-            level = level(request.priority());
+            level = priorityLevel(request.priority());
         } catch (RuntimeException e) {
             return Uni.createFrom().failure(e);
         }
@@ -198,7 +198,12 @@ public final class ServedModel {
                 "model '" + name() + "' version " + version() + " is " + state + why, Duration.ofSeconds(5));
     }
 
-    private int level(int priority) {
+    /**
+     * The scheduler's level for a request's {@code priority} (1 the highest, 0 the default, the lowest).
+     *
+     * @throws InferenceException.InvalidInput when the model has no such level
+     */
+    public int priorityLevel(int priority) {
         int levels = settings.priorityLevels();
         if (priority == 0) {
             return levels - 1;

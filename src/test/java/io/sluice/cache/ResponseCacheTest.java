@@ -26,6 +26,7 @@ import io.sluice.api.grpc.proto.ModelInferResponse;
 import io.sluice.config.SluiceConfig;
 import io.sluice.inference.Datatype;
 import io.sluice.inference.InferRequest;
+import io.sluice.inference.InferResponse;
 import io.sluice.inference.Protocol;
 import io.sluice.inference.Tensor;
 import io.sluice.observability.MetricNames;
@@ -317,6 +318,45 @@ class ResponseCacheTest {
                     .havingRootCause().isInstanceOf(IllegalStateException.class).withMessage("no Redis client in this test");
         }
         assertThat(computed).hasValue(0);
+    }
+
+    @Test
+    void onlyRequestsOfOnePriorityShareARun() {
+        ResponseCache cache = new ResponseCache(config, metrics, redis);
+        Tensor input = new Tensor("INPUT0", Datatype.FP32, new long[] {1, 4}, ByteBuffer.wrap(rows(1)));
+        List<CompletableFuture<InferResponse>> runs = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.function.Function<InferRequest, Uni<InferResponse>> model = r -> {
+            CompletableFuture<InferResponse> run = new CompletableFuture<>();
+            runs.add(run);
+            return Uni.createFrom().completionStage(run);
+        };
+        List<CompletableFuture<InferResponse>> answers = new ArrayList<>();
+        for (int priority : new int[] {2, 2, 1, 1, 2}) { // 1 is the highest level
+            InferRequest request = new InferRequest("identity_fp32", null, "p" + priority, Map.of(), List.of(input),
+                    List.of(), priority, InferRequest.NO_DEADLINE, Protocol.REST);
+            answers.add(cache.serve("identity_fp32", "1", 1, request, model).subscribeAsCompletionStage());
+        }
+        // the first priority-1 request did not join the priority-2 run queued at its lower level
+        await().atMost(Duration.ofSeconds(10)).until(() -> runs.size() == 2);
+        InferResponse computed = new InferResponse("identity_fp32", "1", null, Map.of(), List.of(input));
+        runs.forEach(run -> run.complete(computed));
+        for (CompletableFuture<InferResponse> answer : answers) {
+            assertThat(answer).succeedsWithin(Duration.ofSeconds(10));
+        }
+        assertThat(runs).hasSize(2);
+    }
+
+    @Inject
+    Instance<Redis> redis;
+
+    @Test
+    void aPriorityTheModelLacksIs400EvenWhenTheAnswerIsCached() {
+        Await.serverReady();
+        byte[] data = rows(1);
+        assertThat(cache(binary("identity_fp32", data, OPEN))).isEqualTo("miss");
+        assertThat(cache(binary("identity_fp32", data, OPEN))).isEqualTo("hit-l1");
+        binary("identity_fp32", data, Map.of("X-API-Key", RateLimitProfile.OPEN_KEY, "Sluice-Priority", "99"))
+                .then().statusCode(400).body("error", org.hamcrest.Matchers.containsString("priority 99 is out of range"));
     }
 
     @Test
