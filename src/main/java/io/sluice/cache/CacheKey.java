@@ -14,8 +14,8 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * The SHA-256 of everything that decides a response: model name and the version that serves it,
- * requested outputs (in order), parameters that can change the output, and each input's name,
+ * The SHA-256 of everything that decides a response: model name, the version that serves it and
+ * the digest of that version's files and provider, requested outputs (in order), parameters that can change the output, and each input's name,
  * datatype, shape and bytes (inputs sorted by name). Tensors are hashed in their one canonical
  * layout, so JSON, binary REST and gRPC give the same key for the same tensor. Every field is
  * length-prefixed, so no two different requests share an encoding.
@@ -34,12 +34,16 @@ public final class CacheKey {
         this.hash = Arrays.hashCode(digest);
     }
 
-    /** The key of {@code request} served by {@code version} of {@code model}. */
-    public static CacheKey of(String model, String version, InferRequest request) {
+    /**
+     * The key of {@code request} served by {@code version} of {@code model}, whose files and provider are
+     * {@code contents} (a digest; null when unknown).
+     */
+    public static CacheKey of(String model, String version, String contents, InferRequest request) {
         MessageDigest sha = sha256();
-        text(sha, "sluice-cache-v1");
+        text(sha, "sluice-cache-v2");
         text(sha, model);
         text(sha, version);
+        text(sha, contents == null ? "" : contents);
         number(sha, request.outputs().size());
         request.outputs().forEach(o -> text(sha, o));
         Map<String, Object> params = new TreeMap<>(request.parameters());

@@ -69,12 +69,12 @@ public class ResponseCache {
     }
 
     /**
-     * The response to {@code request} on {@code version} of {@code model}: from a tier, or from {@code
-     * compute} (the model) on a miss.
+     * The response to {@code request} on {@code version} of {@code model}, whose files and provider
+     * digest to {@code contents}: from a tier, or from {@code compute} (the model) on a miss.
      */
-    public Uni<InferResponse> serve(String model, String version, int minUses, InferRequest request,
+    public Uni<InferResponse> serve(String model, String version, String contents, int minUses, InferRequest request,
             Function<InferRequest, Uni<InferResponse>> compute) {
-        CacheKey key = CacheKey.of(model, version, request);
+        CacheKey key = CacheKey.of(model, version, contents, request);
         List<Tensor> hit = l1.getIfPresent(key);
         if (hit != null) {
             metrics.cache(model, L1, "hit");

@@ -122,8 +122,8 @@ public class InferenceService {
             if (model.settings().cacheEnabled()) {
                 InferRequest request = parse.get();
                 model.priorityLevel(request.priority()); // a hit must not pass a priority a miss would refuse
-                return cache.serve(model.name(), model.version(), model.settings().cacheMinUses(), request,
-                        model::infer);
+                return cache.serve(model.name(), model.version(), model.contents(), model.settings().cacheMinUses(),
+                        request, model::infer);
             }
             return model.infer(parse);
         } catch (RuntimeException e) { // a parse or lookup failure travels like any other

@@ -102,6 +102,9 @@ public class ModelLoader {
             transition(model, ModelState.LOADING, null);
             long start = System.nanoTime();
             OnnxSession session = sessions.load(model.name(), model.source().file(), s);
+            if (s.cacheEnabled()) { // read once, before the model can answer
+                model.contents = ModelContents.of(model.source().file().getParent(), session.provider());
+            }
             model.loadNanos = System.nanoTime() - start;
             boolean batchable = s.maxBatchSize() > 1
                     && session.inputs().stream().allMatch(TensorSpec::dynamicBatch)

@@ -39,6 +39,8 @@ public final class ServedModel {
     private volatile boolean batchable;
     volatile long loadNanos;
     volatile long warmupNanos;
+    /** {@link ModelContents} of this version, set at load when its responses are cached; else null. */
+    volatile String contents;
 
     private final Tracing tracing;
 
@@ -71,6 +73,14 @@ public final class ServedModel {
     /** The resolved settings. */
     public ModelSettings settings() {
         return settings;
+    }
+
+    /**
+     * The identity of this version's files and the provider that runs them (see {@link ModelContents}),
+     * known once it loaded with the response cache on; null otherwise.
+     */
+    public String contents() {
+        return contents;
     }
 
     /** Where the model file lives. */

@@ -159,7 +159,7 @@ class ResponseCacheTest {
                 "shape", List.of(1, 3), "data", List.of(seed, 1, 1))));
         Tensor x = new Tensor("X", Datatype.FP32, new long[] {1, 3},
                 ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN).putFloat(seed).putFloat(1).putFloat(1).flip());
-        CacheKey key = CacheKey.of("matmul", "1", new InferRequest("matmul", null, null, Map.of(), List.of(x),
+        CacheKey key = CacheKey.of("matmul", "1", contents("matmul"), new InferRequest("matmul", null, null, Map.of(), List.of(x),
                 List.of(), 0, InferRequest.NO_DEADLINE, Protocol.REST));
         List<Float> expected = List.of(seed + 8, 2 * seed + 10); // [seed, 1, 1] x [[1, 2], [3, 4], [5, 6]]
 
@@ -188,7 +188,7 @@ class ResponseCacheTest {
         Await.serverReady();
         byte[] data = rows(1);
         Tensor input = new Tensor("INPUT0", Datatype.FP32, new long[] {1, 4}, ByteBuffer.wrap(data));
-        CacheKey key = CacheKey.of("identity_fp32", "1",
+        CacheKey key = CacheKey.of("identity_fp32", "1", contents("identity_fp32"),
                 new InferRequest("identity_fp32", null, null, Map.of(), List.of(input), List.of(), 0,
                         InferRequest.NO_DEADLINE, Protocol.REST));
         // an entry only Redis has, with outputs the model would never give: a hit must return these
@@ -311,7 +311,7 @@ class ResponseCacheTest {
                 InferRequest.NO_DEADLINE, Protocol.REST);
         AtomicInteger computed = new AtomicInteger();
         for (int i = 0; i < 2; i++) { // the second would have joined a flight that never started, and waited forever
-            assertThat(cache.serve("identity_fp32", "1", 1, request, r -> {
+            assertThat(cache.serve("identity_fp32", "1", "contents", 1, request, r -> {
                 computed.incrementAndGet();
                 return Uni.createFrom().failure(new AssertionError("not reached"));
             }).subscribeAsCompletionStage()).failsWithin(Duration.ofSeconds(10)).withThrowableThat()
@@ -334,7 +334,7 @@ class ResponseCacheTest {
         for (int priority : new int[] {2, 2, 1, 1, 2}) { // 1 is the highest level
             InferRequest request = new InferRequest("identity_fp32", null, "p" + priority, Map.of(), List.of(input),
                     List.of(), priority, InferRequest.NO_DEADLINE, Protocol.REST);
-            answers.add(cache.serve("identity_fp32", "1", 1, request, model).subscribeAsCompletionStage());
+            answers.add(cache.serve("identity_fp32", "1", "contents", 1, request, model).subscribeAsCompletionStage());
         }
         // the first priority-1 request did not join the priority-2 run queued at its lower level
         await().atMost(Duration.ofSeconds(10)).until(() -> runs.size() == 2);
@@ -348,6 +348,16 @@ class ResponseCacheTest {
 
     @Inject
     Instance<Redis> redis;
+
+    @Inject
+    io.sluice.model.ModelRegistry models;
+
+    /** The digest of a served model's files and provider, which every key of that model includes. */
+    private String contents(String model) {
+        String contents = models.ready(model, null).contents();
+        assertThat(contents).as("contents of " + model).hasSize(64);
+        return contents;
+    }
 
     @Test
     void aPriorityTheModelLacksIs400EvenWhenTheAnswerIsCached() {
@@ -374,9 +384,9 @@ class ResponseCacheTest {
         return h == null ? 0 : h.takeSnapshot().count();
     }
 
-    private static CacheKey keyOf(String model, byte[] data) {
+    private CacheKey keyOf(String model, byte[] data) {
         Tensor input = new Tensor("INPUT0", Datatype.FP32, new long[] {data.length / 16, 4}, ByteBuffer.wrap(data));
-        return CacheKey.of(model, "1", new InferRequest(model, null, null, Map.of(), List.of(input), List.of(), 0,
+        return CacheKey.of(model, "1", contents(model), new InferRequest(model, null, null, Map.of(), List.of(input), List.of(), 0,
                 InferRequest.NO_DEADLINE, Protocol.REST));
     }
 
