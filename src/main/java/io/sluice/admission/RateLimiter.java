@@ -106,8 +106,8 @@ public class RateLimiter {
     }
 
     private static Uni<RateLimitState> decide(Bucket b, String model, Take take) {
-        RateLimitState state = new RateLimitState(b.policy(), take.limit().burst(), take.limit().windowSeconds(),
-                take.remaining(), take.retryAfter());
+        RateLimitState state = new RateLimitState(b.policy(), take.limit().burst(), take.limit().rate(),
+                take.limit().windowSeconds(), take.remaining(), take.retryAfter());
         if (take.allowed()) {
             return Uni.createFrom().item(state);
         }

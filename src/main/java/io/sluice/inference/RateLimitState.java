@@ -8,12 +8,22 @@ import java.time.Duration;
  * how long until the next one.
  *
  * @param policy the policy's name (the tenant, and the model when the limit is per model)
- * @param quota the bucket's burst: requests allowed at once
- * @param window seconds the bucket takes to refill from empty
+ * @param burst the bucket's size: requests allowed at once
+ * @param rate tokens per second, sustained
+ * @param window seconds the bucket takes to refill from empty, at least 1
  * @param remaining whole tokens left after this request
  * @param retryAfter time until the next token; zero when one is available
  */
-public record RateLimitState(String policy, long quota, long window, long remaining, Duration retryAfter) {
+public record RateLimitState(String policy, long burst, double rate, long window, long remaining, Duration retryAfter) {
+
+    /**
+     * The {@code q} of RateLimit-Policy: requests the policy allows per {@link #window}, so that q ÷ w is
+     * the sustained rate when the bucket refills in under a second (rate 100, burst 10: q=100;w=1, not 10),
+     * and the burst otherwise.
+     */
+    public long quota() {
+        return Math.max(burst, (long) Math.floor(rate * window));
+    }
 
     /**
      * The {@code t} of the RateLimit field: with no token left, the wait for the next one (as
@@ -23,7 +33,7 @@ public record RateLimitState(String policy, long quota, long window, long remain
         if (remaining == 0) {
             return retryAfterSeconds();
         }
-        return Math.max(0, Math.min(window, (long) Math.ceil((quota - remaining) * (double) window / quota)));
+        return Math.max(0, Math.min(window, (long) Math.ceil((burst - remaining) / rate)));
     }
 
     /** Retry-After in whole seconds, rounded up, at least 1. */
