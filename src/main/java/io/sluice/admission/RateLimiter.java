@@ -7,6 +7,7 @@ import io.sluice.inference.RateLimitState;
 import io.sluice.observability.SluiceMetrics;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.redis.client.Redis;
+import io.quarkus.runtime.Startup;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
@@ -26,6 +27,7 @@ import org.jboss.logging.Logger;
  * again after {@code redis.retry-interval}. Sluice never fails closed because Redis is down.
  */
 @ApplicationScoped
+@Startup // a bucket configured wrong stops the start, instead of failing every request that needs it
 public class RateLimiter {
 
     private static final Logger LOG = Logger.getLogger(RateLimiter.class);
@@ -51,7 +53,34 @@ public class RateLimiter {
         this.redisConfig = config.rateLimit().redis();
         this.metrics = metrics;
         this.redisClient = redisClient;
+        checkBuckets(config);
         metrics.rateLimitFallbacks(); // exported from the start, so alerts and dashboards see a zero
+    }
+
+    /**
+     * Checks every configured bucket's shape, and that tenant names leave room for a per-model bucket's
+     * name ({@code tenant/model}, also its Redis key).
+     *
+     * @throws IllegalArgumentException naming the first bucket that is wrong
+     */
+    static void checkBuckets(SluiceConfig config) {
+        config.rateLimit().defaultBucket().ifPresent(b -> limit("sluice.rate-limit.default", b));
+        config.tenants().forEach((name, tenant) -> {
+            String prefix = "sluice.tenants.\"" + name + "\"";
+            if (name.contains("/")) {
+                throw new IllegalArgumentException(prefix + ": a tenant's name must not contain '/'");
+            }
+            tenant.rateLimit().ifPresent(b -> limit(prefix + ".rate-limit", b));
+            tenant.models().forEach((model, b) -> limit(prefix + ".models.\"" + model + "\"", b));
+        });
+    }
+
+    private static Limit limit(String key, SluiceConfig.Bucket shape) {
+        try {
+            return new Limit(shape.rate(), shape.burst().orElse(Math.max(1, (int) Math.ceil(shape.rate()))));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(key + ": " + e.getMessage(), e);
+        }
     }
 
     /** Whether any bucket is consulted. */
@@ -132,7 +161,7 @@ public class RateLimiter {
         String name = policy;
         // one bucket per tenant unless its limit is per model: all of a tenant's models share it
         return shape.map(s -> byPolicy.computeIfAbsent(name, p -> {
-            Limit limit = new Limit(s.rate(), s.burst().orElse(Math.max(1, (int) Math.ceil(s.rate()))));
+            Limit limit = limit(p, s);
             return new Bucket(tenantName, p, limit,
                     new TokenBucket(limit, nanoClock), new TokenBucket(limit.share(redisConfig.replicas()), nanoClock));
         }));

@@ -1,5 +1,6 @@
 package io.sluice.admission;
 
+import io.quarkus.runtime.Startup;
 import io.sluice.config.SluiceConfig;
 import io.sluice.inference.InferenceException;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -18,6 +19,7 @@ import java.util.Map;
  * no key is ever held in the clear. With authentication off every caller is {@link Tenant#ANONYMOUS}.
  */
 @ApplicationScoped
+@Startup // a key configured wrong stops the start, instead of failing every request
 public class Tenants {
 
     /** Header carrying the key when {@code Authorization} does not. */

@@ -1,0 +1,53 @@
+package io.sluice.admission;
+
+import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.quarkus.runtime.configuration.DurationConverter;
+import io.smallrye.config.PropertiesConfigSource;
+import io.smallrye.config.SmallRyeConfigBuilder;
+import io.sluice.config.SluiceConfig;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Buckets configured wrong are found when the server starts, named by their keys, not at a request. */
+class RateLimitConfigTest {
+
+    private static SluiceConfig config(Map<String, String> properties) {
+        Map<String, String> all = new HashMap<>(properties);
+        all.put("sluice.rate-limit.enabled", "true");
+        return new SmallRyeConfigBuilder()
+                .withMapping(SluiceConfig.class)
+                .withConverter(Duration.class, 200, new DurationConverter()) // "10m", as Quarkus reads it
+                .withSources(new PropertiesConfigSource(all, "test", 500))
+                .build()
+                .getConfigMapping(SluiceConfig.class);
+    }
+
+    @Test
+    void aBucketWithoutRateOrBurstIsRefusedByItsKey() {
+        assertThatThrownBy(() -> RateLimiter.checkBuckets(config(Map.of("sluice.tenants.acme.rate-limit.rate", "0"))))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("sluice.tenants.\"acme\".rate-limit: rate must be > 0, was 0.0");
+        assertThatThrownBy(() -> RateLimiter.checkBuckets(config(Map.of(
+                "sluice.tenants.acme.models.m.rate", "5", "sluice.tenants.acme.models.m.burst", "0"))))
+                .hasMessage("sluice.tenants.\"acme\".models.\"m\": burst must be >= 1, was 0");
+        assertThatThrownBy(() -> RateLimiter.checkBuckets(config(Map.of("sluice.rate-limit.default.rate", "-1"))))
+                .hasMessageStartingWith("sluice.rate-limit.default: rate must be > 0");
+    }
+
+    @Test
+    void aTenantNameCannotPassForAPerModelBucket() {
+        assertThatThrownBy(() -> RateLimiter.checkBuckets(config(Map.of("sluice.tenants.\"a/b\".rate-limit.rate", "1"))))
+                .hasMessage("sluice.tenants.\"a/b\": a tenant's name must not contain '/'");
+    }
+
+    @Test
+    void wellFormedBucketsPass() {
+        assertThatCode(() -> RateLimiter.checkBuckets(config(Map.of("sluice.tenants.acme.rate-limit.rate", "50",
+                "sluice.tenants.acme.rate-limit.burst", "100", "sluice.tenants.acme.models.m.rate", "0.5",
+                "sluice.rate-limit.default.rate", "2")))).doesNotThrowAnyException();
+    }
+}

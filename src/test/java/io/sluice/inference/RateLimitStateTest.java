@@ -1,0 +1,30 @@
+package io.sluice.inference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/** The numbers a token bucket's state gives the IETF RateLimit and RateLimit-Policy fields. */
+class RateLimitStateTest {
+
+    @Test
+    void theQuotaPerWindowStatesTheSustainedRateWhenTheBucketRefillsInUnderASecond() {
+        // rate 100/s, burst 10: ten at once, but a hundred a second
+        RateLimitState fast = new RateLimitState("t", 10, 100, 1, 10, Duration.ZERO);
+        assertThat(fast.quota()).isEqualTo(100);
+        // rate 50/s, burst 100: refills in 2 s, and its quota is the burst
+        assertThat(new RateLimitState("t", 100, 50, 2, 100, Duration.ZERO).quota()).isEqualTo(100);
+        // rate 0.01/s, burst 2: two per 200 s
+        assertThat(new RateLimitState("t", 2, 0.01, 200, 2, Duration.ZERO).quota()).isEqualTo(2);
+    }
+
+    @Test
+    void resetIsTheWaitForTheNextTokenWhenNoneIsLeftElseUntilTheBucketIsFull() {
+        assertThat(new RateLimitState("t", 100, 50, 2, 0, Duration.ofMillis(20)).resetSeconds()).isEqualTo(1);
+        assertThat(new RateLimitState("t", 100, 50, 2, 50, Duration.ZERO).resetSeconds()).isEqualTo(1);
+        assertThat(new RateLimitState("t", 100, 50, 2, 1, Duration.ZERO).resetSeconds()).isEqualTo(2);
+        assertThat(new RateLimitState("t", 100, 50, 2, 100, Duration.ZERO).resetSeconds()).isZero();
+        assertThat(new RateLimitState("t", 2, 0.01, 200, 1, Duration.ZERO).resetSeconds()).isEqualTo(100);
+    }
+}
