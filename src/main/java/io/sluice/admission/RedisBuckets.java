@@ -51,7 +51,7 @@ public final class RedisBuckets {
               tokens = tokens - 1
               allowed = 1
             end
-            redis.call('HSET', KEYS[1], 't', tostring(tokens), 'ts', tostring(ts))
+            redis.call('HMSET', KEYS[1], 't', tostring(tokens), 'ts', tostring(ts)) -- HSET takes one field before Redis 4
             redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
             return {allowed, tostring(tokens)}
             """;
