@@ -64,19 +64,21 @@ final class CachedOutputs {
             if (in.get() != VERSION) {
                 return null;
             }
-            int count = in.getInt();
+            // every count is checked against the bytes left before anything is allocated for it: a corrupt
+            // entry is a miss, never an OutOfMemoryError
+            int count = length(in, 1);
             List<Tensor> outputs = new ArrayList<>(count);
             for (int i = 0; i < count; i++) {
-                byte[] name = new byte[in.getInt()];
+                byte[] name = new byte[length(in, 1)];
                 in.get(name);
-                byte[] type = new byte[in.getInt()];
+                byte[] type = new byte[length(in, 1)];
                 in.get(type);
                 Datatype datatype = Datatype.valueOf(new String(type, StandardCharsets.US_ASCII));
-                long[] shape = new long[in.getInt()];
+                long[] shape = new long[length(in, Long.BYTES)];
                 for (int d = 0; d < shape.length; d++) {
                     shape[d] = in.getLong();
                 }
-                byte[] data = new byte[in.getInt()];
+                byte[] data = new byte[length(in, 1)];
                 in.get(data);
                 outputs.add(new Tensor(new String(name, StandardCharsets.UTF_8), datatype, shape,
                         ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN)));
@@ -85,5 +87,14 @@ final class CachedOutputs {
         } catch (RuntimeException e) {
             return null;
         }
+    }
+
+    /** A count of items of {@code itemBytes} each read from {@code in}, which must still hold them all. */
+    private static int length(ByteBuffer in, int itemBytes) {
+        int n = in.getInt();
+        if (n < 0 || (long) n * itemBytes > in.remaining()) {
+            throw new IllegalArgumentException("a count of " + n + " with " + in.remaining() + " bytes left");
+        }
+        return n;
     }
 }

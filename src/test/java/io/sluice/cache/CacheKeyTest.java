@@ -73,5 +73,12 @@ class CacheKeyTest {
         assertThat(CachedOutputs.decode(bytes)).isEqualTo(x);
         assertThat(CachedOutputs.decode(java.util.Arrays.copyOf(bytes, bytes.length - 1))).isNull();
         assertThat(CachedOutputs.decode(new byte[] {9})).isNull();
+        // corrupt counts are a miss before anything is allocated for them (new ArrayList<>(2^31 - 1) would throw an Error)
+        byte[] hugeCount = bytes.clone();
+        java.nio.ByteBuffer.wrap(hugeCount).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(1, Integer.MAX_VALUE);
+        assertThat(CachedOutputs.decode(hugeCount)).isNull();
+        byte[] hugeName = bytes.clone();
+        java.nio.ByteBuffer.wrap(hugeName).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(5, Integer.MAX_VALUE - 8);
+        assertThat(CachedOutputs.decode(hugeName)).isNull();
     }
 }
