@@ -15,7 +15,7 @@ DURATION="${DURATION:-15}"                 # measured seconds per scenario
 WARMUP="${WARMUP:-5}"                      # warm-up seconds per scenario
 SERVER_WARMUP="${SERVER_WARMUP:-150}"      # unrecorded load on the new server before the first scenario
 RAW_DURATION="${RAW_DURATION:-10}"         # raw baseline: measured seconds per thread layout
-RAW_BRACKET="${RAW_BRACKET:-5}"            # raw c=1 seconds right before and after each c=1 scenario (0 = off)
+RAW_BRACKET="${RAW_BRACKET:-5}"            # raw seconds right before and after each closed-loop scenario (0 = off)
 RAW_WARMUP="${RAW_WARMUP:-3}"              # raw baseline: warm-up seconds per thread layout
 TIMEOUT="${TIMEOUT:-30}"                   # per-request timeout, seconds
 SCENARIOS="${SCENARIOS:-default}"          # 'default', globs over default names, or specs (README)
