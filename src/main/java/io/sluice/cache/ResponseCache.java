@@ -28,8 +28,9 @@ import java.util.function.Function;
  * TTL), then joins an identical request of the same priority already in flight, then L2 (Redis, bounded by a timeout and
  * failing open), and only then runs the model once for everyone waiting on that key; the result fills
  * L2 and L1 once that key has been computed the model's {@code cache.min-uses} times (2 by default: one-off
- * requests are never copied or stored). A failed shared run is not passed on: each waiting caller then
- * runs its own request.
+ * requests are never copied or stored). A failed shared run is not passed on: when it failed on the
+ * deadline of the request that started it, the requests that joined it share a new run; otherwise
+ * each waiting caller runs its own request.
  */
 @ApplicationScoped
 public class ResponseCache {
@@ -74,6 +75,12 @@ public class ResponseCache {
      */
     public Uni<InferResponse> serve(String model, String version, String contents, int minUses, InferRequest request,
             Function<InferRequest, Uni<InferResponse>> compute) {
+        return serve(model, version, contents, minUses, request, compute, false);
+    }
+
+    /** {@code again}: this request already waited on a shared run that failed. */
+    private Uni<InferResponse> serve(String model, String version, String contents, int minUses, InferRequest request,
+            Function<InferRequest, Uni<InferResponse>> compute, boolean again) {
         CacheKey key = CacheKey.of(model, version, contents, request);
         List<Tensor> hit = l1.getIfPresent(key);
         if (hit != null) {
@@ -103,8 +110,17 @@ public class ResponseCache {
             // caller subscribed, it runs its own request
             return shared.onFailure(CancellationException.class).recoverWithUni(alone);
         }
-        // a follower runs alone if the shared run failed, and waits no longer than its own deadline
-        Uni<InferResponse> follower = shared.onFailure().recoverWithUni(alone);
+        // a follower waits no longer than its own deadline. If the shared run failed on the deadline of the
+        // request that started it, the followers share a new run (once); after any other failure, or a
+        // second one, each runs alone
+        Flight failed = flight;
+        Uni<InferResponse> follower = shared.onFailure().recoverWithUni(failure -> {
+            if (again || !(failure instanceof InferenceException.DeadlineExceeded)) {
+                return alone;
+            }
+            flights.remove(flightKey, failed); // its own removal may not have run yet
+            return serve(model, version, contents, minUses, request, compute, true);
+        });
         if (request.hasDeadline()) {
             long remaining = request.deadlineNanos() - System.nanoTime();
             follower = follower.ifNoItem().after(Duration.ofNanos(Math.max(1, remaining))).failWith(

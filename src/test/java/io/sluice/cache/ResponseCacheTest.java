@@ -346,6 +346,34 @@ class ResponseCacheTest {
         assertThat(runs).hasSize(2);
     }
 
+    @Test
+    void whenTheFirstRequestsDeadlineEndsTheSharedRunTheOthersShareANewOne() {
+        ResponseCache cache = new ResponseCache(config, metrics, redis);
+        Tensor input = new Tensor("INPUT0", Datatype.FP32, new long[] {1, 4}, ByteBuffer.wrap(rows(1)));
+        List<CompletableFuture<InferResponse>> runs = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.function.Function<InferRequest, Uni<InferResponse>> model = r -> {
+            CompletableFuture<InferResponse> run = new CompletableFuture<>();
+            runs.add(run);
+            return Uni.createFrom().completionStage(run);
+        };
+        List<CompletableFuture<InferResponse>> answers = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            InferRequest request = new InferRequest("identity_fp32", null, "r" + i, Map.of(), List.of(input), List.of(),
+                    0, InferRequest.NO_DEADLINE, Protocol.REST);
+            answers.add(cache.serve("identity_fp32", "1", "contents", 1, request, model).subscribeAsCompletionStage());
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> runs.size() == 1);
+        runs.get(0).completeExceptionally(new io.sluice.inference.InferenceException.DeadlineExceeded("r0's deadline"));
+        assertThat(answers.get(0)).failsWithin(Duration.ofSeconds(10));
+        // the three others run once more, together, not three times
+        await().atMost(Duration.ofSeconds(10)).until(() -> runs.size() == 2);
+        runs.get(1).complete(new InferResponse("identity_fp32", "1", null, Map.of(), List.of(input)));
+        for (CompletableFuture<InferResponse> answer : answers.subList(1, 4)) {
+            assertThat(answer).succeedsWithin(Duration.ofSeconds(10));
+        }
+        assertThat(runs).hasSize(2);
+    }
+
     @Inject
     Instance<Redis> redis;
 
