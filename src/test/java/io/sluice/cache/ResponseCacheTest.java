@@ -320,58 +320,66 @@ class ResponseCacheTest {
         assertThat(computed).hasValue(0);
     }
 
-    @Test
-    void onlyRequestsOfOnePriorityShareARun() {
-        ResponseCache cache = new ResponseCache(config, metrics, redis);
-        Tensor input = new Tensor("INPUT0", Datatype.FP32, new long[] {1, 4}, ByteBuffer.wrap(rows(1)));
-        List<CompletableFuture<InferResponse>> runs = new java.util.concurrent.CopyOnWriteArrayList<>();
-        java.util.function.Function<InferRequest, Uni<InferResponse>> model = r -> {
+    /** A model whose runs the test ends: each run it is asked for is added to {@code runs}, unanswered. */
+    private static final class HeldModel implements java.util.function.Function<InferRequest, Uni<InferResponse>> {
+        final List<CompletableFuture<InferResponse>> runs = new java.util.concurrent.CopyOnWriteArrayList<>();
+        final Tensor input = new Tensor("INPUT0", Datatype.FP32, new long[] {1, 4}, ByteBuffer.wrap(rows(1)));
+
+        @Override
+        public Uni<InferResponse> apply(InferRequest request) {
             CompletableFuture<InferResponse> run = new CompletableFuture<>();
             runs.add(run);
             return Uni.createFrom().completionStage(run);
-        };
+        }
+
+        /** An answer through {@code cache} to the one request this model is asked, with this id and priority. */
+        CompletableFuture<InferResponse> ask(ResponseCache cache, String id, int priority) {
+            InferRequest request = new InferRequest("identity_fp32", null, id, Map.of(), List.of(input), List.of(),
+                    priority, InferRequest.NO_DEADLINE, Protocol.REST);
+            return cache.serve("identity_fp32", "1", "contents", 1, request, this).subscribeAsCompletionStage();
+        }
+
+        void answer(int run) {
+            runs.get(run).complete(new InferResponse("identity_fp32", "1", null, Map.of(), List.of(input)));
+        }
+    }
+
+    @Test
+    void onlyRequestsOfOnePriorityShareARun() {
+        ResponseCache cache = new ResponseCache(config, metrics, redis);
+        HeldModel model = new HeldModel();
         List<CompletableFuture<InferResponse>> answers = new ArrayList<>();
         for (int priority : new int[] {2, 2, 1, 1, 2}) { // 1 is the highest level
-            InferRequest request = new InferRequest("identity_fp32", null, "p" + priority, Map.of(), List.of(input),
-                    List.of(), priority, InferRequest.NO_DEADLINE, Protocol.REST);
-            answers.add(cache.serve("identity_fp32", "1", "contents", 1, request, model).subscribeAsCompletionStage());
+            answers.add(model.ask(cache, "p" + priority, priority));
         }
         // the first priority-1 request did not join the priority-2 run queued at its lower level
-        await().atMost(Duration.ofSeconds(10)).until(() -> runs.size() == 2);
-        InferResponse computed = new InferResponse("identity_fp32", "1", null, Map.of(), List.of(input));
-        runs.forEach(run -> run.complete(computed));
+        await().atMost(Duration.ofSeconds(10)).until(() -> model.runs.size() == 2);
+        model.answer(0);
+        model.answer(1);
         for (CompletableFuture<InferResponse> answer : answers) {
             assertThat(answer).succeedsWithin(Duration.ofSeconds(10));
         }
-        assertThat(runs).hasSize(2);
+        assertThat(model.runs).hasSize(2);
     }
 
     @Test
     void whenTheFirstRequestsDeadlineEndsTheSharedRunTheOthersShareANewOne() {
         ResponseCache cache = new ResponseCache(config, metrics, redis);
-        Tensor input = new Tensor("INPUT0", Datatype.FP32, new long[] {1, 4}, ByteBuffer.wrap(rows(1)));
-        List<CompletableFuture<InferResponse>> runs = new java.util.concurrent.CopyOnWriteArrayList<>();
-        java.util.function.Function<InferRequest, Uni<InferResponse>> model = r -> {
-            CompletableFuture<InferResponse> run = new CompletableFuture<>();
-            runs.add(run);
-            return Uni.createFrom().completionStage(run);
-        };
+        HeldModel model = new HeldModel();
         List<CompletableFuture<InferResponse>> answers = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
-            InferRequest request = new InferRequest("identity_fp32", null, "r" + i, Map.of(), List.of(input), List.of(),
-                    0, InferRequest.NO_DEADLINE, Protocol.REST);
-            answers.add(cache.serve("identity_fp32", "1", "contents", 1, request, model).subscribeAsCompletionStage());
+            answers.add(model.ask(cache, "r" + i, 0));
         }
-        await().atMost(Duration.ofSeconds(10)).until(() -> runs.size() == 1);
-        runs.get(0).completeExceptionally(new io.sluice.inference.InferenceException.DeadlineExceeded("r0's deadline"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> model.runs.size() == 1);
+        model.runs.get(0).completeExceptionally(new io.sluice.inference.InferenceException.DeadlineExceeded("r0's deadline"));
         assertThat(answers.get(0)).failsWithin(Duration.ofSeconds(10));
         // the three others run once more, together, not three times
-        await().atMost(Duration.ofSeconds(10)).until(() -> runs.size() == 2);
-        runs.get(1).complete(new InferResponse("identity_fp32", "1", null, Map.of(), List.of(input)));
+        await().atMost(Duration.ofSeconds(10)).until(() -> model.runs.size() == 2);
+        model.answer(1);
         for (CompletableFuture<InferResponse> answer : answers.subList(1, 4)) {
             assertThat(answer).succeedsWithin(Duration.ofSeconds(10));
         }
-        assertThat(runs).hasSize(2);
+        assertThat(model.runs).hasSize(2);
     }
 
     @Inject
