@@ -18,6 +18,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import jakarta.inject.Inject;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -65,10 +66,17 @@ class GrpcDirectInferTest {
     }
 
     private Answer post(Buffer body) throws Exception {
-        return http2.request(new RequestOptions().setMethod(HttpMethod.POST)
-                        .setHost("127.0.0.1").setPort(RestAssured.port).setURI(PATH)
-                        .putHeader("content-type", "application/grpc").putHeader("te", "trailers")
-                        .putHeader("grpc-timeout", "30S"))
+        return post(body, Map.of());
+    }
+
+    /** {@code body} with the headers a grpc-java client sends, a 30 s timeout, and {@code headers} over them. */
+    private Answer post(Buffer body, Map<String, String> headers) throws Exception {
+        RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST)
+                .setHost("127.0.0.1").setPort(RestAssured.port).setURI(PATH)
+                .putHeader("content-type", "application/grpc").putHeader("te", "trailers")
+                .putHeader("grpc-timeout", "30S");
+        headers.forEach(options::putHeader);
+        return http2.request(options)
                 .compose(r -> r.send(body))
                 .compose(r -> r.body().map(read -> new Answer(r.statusCode(), r.headers(), read, r.trailers())))
                 .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -116,7 +124,34 @@ class GrpcDirectInferTest {
     }
 
     @Test
-    void aCompressedCallGoesToTheGrpcBridgeAndIsAnswered() throws Exception {
+    void aGzipCallIsReadHereSoItsDeadlineHolds() throws Exception {
+        java.io.ByteArrayOutputStream zipped = new java.io.ByteArrayOutputStream();
+        try (java.util.zip.GZIPOutputStream out = new java.util.zip.GZIPOutputStream(zipped)) {
+            out.write(MATMUL.toByteArray());
+        }
+        Buffer body = Buffer.buffer().appendByte((byte) 1).appendInt(zipped.size()).appendBytes(zipped.toByteArray());
+
+        Answer answered = post(body, Map.of("grpc-encoding", "gzip"));
+        // the grpc-java bridge would run it: it drops grpc-timeout
+        Answer late = post(body, Map.of("grpc-encoding", "gzip", "grpc-timeout", "1n"));
+
+        assertThat(answered.trailers().get("grpc-status")).isEqualTo("0");
+        ModelInferResponse r = ModelInferResponse.parseFrom(answered.body().getBytes(5, answered.body().length()));
+        assertThat(GrpcProtocolTest.floats(r.getRawOutputContents(0))).containsExactly(9, 12);
+        assertThat(late.grpcStatus()).isEqualTo("4"); // DEADLINE_EXCEEDED
+    }
+
+    @Test
+    void aMessageDeclaredOverTheLimitIsRefusedFromItsPrefix() throws Exception {
+        // 1 GiB declared, a few bytes sent: RESOURCE_EXHAUSTED (as grpc-java answers), not "cut short"
+        Answer a = post(Buffer.buffer().appendByte((byte) 0).appendInt(1 << 30).appendBytes(new byte[16]));
+
+        assertThat(a.grpcStatus()).isEqualTo("8");
+        assertThat(a.headers().get("grpc-message")).startsWith("1073741824-byte request message is larger than the server's limit");
+    }
+
+    @Test
+    void aCompressedCallFromGrpcJavaIsAnswered() throws Exception {
         ManagedChannel channel = GrpcClients.channel();
         try {
             ModelInferResponse r = GRPCInferenceServiceGrpc.newBlockingStub(channel).withCompression("gzip")

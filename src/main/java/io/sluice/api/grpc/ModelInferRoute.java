@@ -24,6 +24,8 @@ import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
@@ -34,14 +36,16 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * answer was encoded into a growing byte stream and copied three more times on its way to the socket
  * (about 1.1 MB of heap per 196 KB MiniLM answer); here its fields are encoded once and its outputs' bytes
  * follow without another copy ({@link GrpcWire#frame(io.sluice.api.grpc.proto.ModelInferResponse,
- * java.util.List)}), and a request's tensors are read in place. Calls it does not take go on to the
- * bridge unchanged: not HTTP/2, not {@code application/grpc}, a compressed message ({@code grpc-encoding}
- * other than identity), or a {@code grpc-timeout} it cannot read. {@code sluice.grpc.direct-infer=false}
+ * java.util.List)}), and a request's tensors are read in place. It reads gzip messages too, so that
+ * {@code grpc-timeout} holds for them (the bridge drops it). Calls it does not take go on to the bridge
+ * unchanged: not HTTP/2, not {@code application/grpc}, a {@code grpc-encoding} other than identity or
+ * gzip, or a {@code grpc-timeout} it cannot read. {@code sluice.grpc.direct-infer=false}
  * sends every call there.
  */
 @ApplicationScoped
 public class ModelInferRoute {
     static final String PATH = "/inference.GRPCInferenceService/ModelInfer";
+    private static final String GZIP = "gzip";
 
     @Inject
     InferenceService service;
@@ -70,14 +74,14 @@ public class ModelInferRoute {
         if (request.version() != HttpVersion.HTTP_2
                 || contentType == null
                 || !(contentType.equals("application/grpc") || contentType.equals("application/grpc+proto"))
-                || (encoding != null && !encoding.equals("identity"))
+                || (encoding != null && !encoding.equals("identity") && !encoding.equals(GZIP))
                 || timeoutNanos < 0) {
             ctx.next();
             return;
         }
         long deadline = timeout == null ? InferRequest.NO_DEADLINE
                 : InferRequest.deadlineAfterNanos(System.nanoTime(), timeoutNanos);
-        new Call(request, deadline).start();
+        new Call(request, deadline, GZIP.equals(encoding)).start();
     }
 
     /** One call: reads the request message, runs it, answers once (or not at all when the client went away). */
@@ -85,14 +89,19 @@ public class ModelInferRoute {
         private final HttpServerRequest request;
         private final HttpServerResponse response;
         private final long deadline;
+        private final boolean gzip;
         private final AtomicBoolean answered = new AtomicBoolean();
-        private Buffer body = Buffer.buffer();
+        /** The request's bytes as they arrived; null once read, or refused. */
+        private List<Buffer> chunks = new ArrayList<>();
+        private long received;
+        private boolean prefixChecked;
         private volatile Cancellable running;
 
-        Call(HttpServerRequest request, long deadline) {
+        Call(HttpServerRequest request, long deadline, boolean gzip) {
             this.request = request;
             this.response = request.response();
             this.deadline = deadline;
+            this.gzip = gzip;
         }
 
         void start() {
@@ -120,25 +129,46 @@ public class ModelInferRoute {
         }
 
         private void append(Buffer chunk) {
-            if (body == null) {
+            if (chunks == null) {
                 return;
             }
-            if ((long) body.length() + chunk.length() > (long) GrpcWire.PREFIX + maxMessageBytes) {
-                body = null;
-                fail(new StatusException(io.grpc.Status.RESOURCE_EXHAUSTED.withDescription(
-                        "request message larger than the server's limit of " + maxMessageBytes + " bytes")));
+            received += chunk.length();
+            if (received > (long) GrpcWire.PREFIX + maxMessageBytes) {
+                chunks = null;
+                fail(tooLarge("request message larger than"));
                 return;
             }
-            body.appendBuffer(chunk);
+            chunks.add(chunk);
+            if (!prefixChecked && received >= GrpcWire.PREFIX) {
+                prefixChecked = true;
+                long declared = bytes().getUnsignedInt(1);
+                if (declared > maxMessageBytes) { // refused from its prefix, before its bytes arrive
+                    chunks = null;
+                    fail(tooLarge(declared + "-byte request message is larger than"));
+                }
+            }
+        }
+
+        /** What arrived so far, in one buffer: each byte copied once (the chunks are then that buffer alone). */
+        private Buffer bytes() {
+            if (chunks.size() != 1) {
+                Buffer all = Buffer.buffer((int) received);
+                chunks.forEach(all::appendBuffer);
+                chunks = new ArrayList<>(List.of(all));
+            }
+            return chunks.get(0);
         }
 
         private void received(Tenant tenant) {
-            if (body == null || answered.get()) {
+            if (chunks == null || answered.get()) {
                 return;
             }
             ModelInferRequest message;
             try {
-                message = message(body);
+                message = message(bytes(), gzip, maxMessageBytes);
+            } catch (MessageTooLarge e) {
+                fail(tooLarge("decompressed request message larger than"));
+                return;
             } catch (InvalidProtocolBufferException e) {
                 fail(new StatusException(io.grpc.Status.INVALID_ARGUMENT
                         .withDescription("request is not a ModelInferRequest: " + e.getMessage())));
@@ -147,7 +177,7 @@ public class ModelInferRoute {
                 fail(new StatusException(io.grpc.Status.INTERNAL.withDescription(e.getMessage())));
                 return;
             }
-            body = null;
+            chunks = null;
             try {
                 // its tensors are translated only once the rate limit and the model's admission let it in
                 running = service.infer(tenant, message.getModelName(), GrpcTensors.version(message), Protocol.GRPC,
@@ -205,10 +235,15 @@ public class ModelInferRoute {
             }
         }
 
+        private StatusException tooLarge(String what) {
+            return new StatusException(io.grpc.Status.RESOURCE_EXHAUSTED.withDescription(
+                    what + " the server's limit of " + maxMessageBytes + " bytes (quarkus.grpc.server.max-inbound-message-size)"));
+        }
+
         /** The stream closed: after an answer nothing to do; before one, the client cancelled. */
         private void closed() {
             if (answered.compareAndSet(false, true)) {
-                body = null;
+                chunks = null;
                 Cancellable c = running;
                 if (c != null) {
                     c.cancel();
@@ -217,16 +252,26 @@ public class ModelInferRoute {
         }
     }
 
-    /**
-     * The one message of a unary call, its tensors read in place (the array is this call's own). A missing,
-     * partial, compressed or second message is a protocol error (INTERNAL, as grpc-java answers it).
-     */
+    /** {@link #message(Buffer, boolean, int)} of an uncompressed call. */
     static ModelInferRequest message(Buffer body) throws InvalidProtocolBufferException {
+        return message(body, false, Integer.MAX_VALUE);
+    }
+
+    /**
+     * The one message of a unary call, its tensors read in place (the array is this call's own), inflated
+     * first when the call is {@code gzip} and the message says it is compressed. A missing, partial or second
+     * message, a compressed one without an encoding, or gzip data that does not inflate is a protocol error
+     * (INTERNAL, as grpc-java answers it).
+     *
+     * @throws MessageTooLarge when the message inflates past {@code maxBytes}
+     */
+    static ModelInferRequest message(Buffer body, boolean gzip, int maxBytes) throws InvalidProtocolBufferException {
         int n = body.length();
         if (n < GrpcWire.PREFIX) {
             throw new IllegalArgumentException(n == 0 ? "no request message" : "incomplete message prefix");
         }
-        if (body.getByte(0) != 0) {
+        boolean compressed = body.getByte(0) != 0;
+        if (compressed && !gzip) {
             throw new IllegalArgumentException("compressed message without a grpc-encoding");
         }
         long size = body.getUnsignedInt(1);
@@ -235,14 +280,44 @@ public class ModelInferRoute {
                     ? "request message cut short" : "more than one request message in a unary call");
         }
         byte[] bytes = body.getBytes();
-        CodedInputStream in = CodedInputStream.newInstance(bytes, GrpcWire.PREFIX, (int) size);
+        int at = GrpcWire.PREFIX;
+        int length = (int) size;
+        if (compressed) {
+            bytes = inflate(bytes, at, length, maxBytes);
+            at = 0;
+            length = bytes.length;
+        }
+        CodedInputStream in = CodedInputStream.newInstance(bytes, at, length);
         in.enableAliasing(true);
         try {
-            return ModelInferRequest.parseFrom(in);
+            ModelInferRequest message = ModelInferRequest.parseFrom(in);
+            in.checkLastTagWas(0); // a stray end-group tag must not end the message early, as in grpc-java
+            return message;
         } catch (InvalidProtocolBufferException e) {
             throw e;
         } catch (java.io.IOException e) { // an array source has no other I/O to fail
             throw new InvalidProtocolBufferException(e);
+        }
+    }
+
+    /** The gzip data in {@code bytes[at, at + length)}, inflated; never more than {@code maxBytes} of it held. */
+    private static byte[] inflate(byte[] bytes, int at, int length, int maxBytes) {
+        try (java.util.zip.GZIPInputStream in = new java.util.zip.GZIPInputStream(
+                new java.io.ByteArrayInputStream(bytes, at, length))) {
+            byte[] inflated = in.readNBytes(maxBytes);
+            if (in.read() != -1) {
+                throw new MessageTooLarge();
+            }
+            return inflated;
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("gzip request message does not inflate: " + e.getMessage());
+        }
+    }
+
+    /** A compressed message that inflates past the limit. */
+    static final class MessageTooLarge extends RuntimeException {
+        MessageTooLarge() {
+            super(null, null, false, false);
         }
     }
 }

@@ -77,6 +77,39 @@ class GrpcWireTest {
                 .hasMessage("compressed message without a grpc-encoding");
         Buffer garbage = Buffer.buffer().appendByte((byte) 0).appendInt(3).appendBytes(new byte[] {(byte) 0xff, 0x7f, 0});
         assertThatThrownBy(() -> ModelInferRoute.message(garbage)).isInstanceOf(InvalidProtocolBufferException.class);
+        // a stray end-group tag (0x0c) ends parsing early: refused, as grpc-java refuses it, not read as half a message
+        byte[] endGroup = {0x0a, 0x06, 'm', 'a', 't', 'm', 'u', 'l', 0x0c, 0x12, 0x01, 'x'};
+        Buffer stray = Buffer.buffer().appendByte((byte) 0).appendInt(endGroup.length).appendBytes(endGroup);
+        assertThatThrownBy(() -> ModelInferRoute.message(stray)).isInstanceOf(InvalidProtocolBufferException.class);
+    }
+
+    /** {@code message} gzipped and framed with the compressed flag, as a grpc-java client with gzip sends it. */
+    private static Buffer gzipped(byte[] message) throws java.io.IOException {
+        java.io.ByteArrayOutputStream zipped = new java.io.ByteArrayOutputStream();
+        try (java.util.zip.GZIPOutputStream out = new java.util.zip.GZIPOutputStream(zipped)) {
+            out.write(message);
+        }
+        return Buffer.buffer().appendByte((byte) 1).appendInt(zipped.size()).appendBytes(zipped.toByteArray());
+    }
+
+    @Test
+    void aGzipMessageIsInflatedWithinTheLimit() throws Exception {
+        ModelInferRequest request = ModelInferRequest.newBuilder().setModelName("matmul")
+                .addRawInputContents(ByteString.copyFrom(new byte[1000])).build();
+        Buffer body = gzipped(request.toByteArray());
+        assertThat(body.length()).isLessThan(request.getSerializedSize());
+
+        assertThat(ModelInferRoute.message(body, true, request.getSerializedSize())).isEqualTo(request);
+        assertThatThrownBy(() -> ModelInferRoute.message(body, true, request.getSerializedSize() - 1))
+                .isInstanceOf(ModelInferRoute.MessageTooLarge.class);
+        assertThatThrownBy(() -> ModelInferRoute.message(body, false, Integer.MAX_VALUE))
+                .hasMessage("compressed message without a grpc-encoding");
+        Buffer broken = body.copy();
+        broken.setByte(GrpcWire.PREFIX + 12, (byte) ~broken.getByte(GrpcWire.PREFIX + 12));
+        assertThatThrownBy(() -> ModelInferRoute.message(broken, true, Integer.MAX_VALUE))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("gzip request message does not inflate");
+        // a gzip call may still send a message uncompressed
+        assertThat(ModelInferRoute.message(Buffer.buffer(framed(request)), true, Integer.MAX_VALUE)).isEqualTo(request);
     }
 
     @Test
