@@ -8,7 +8,7 @@ import java.util.Map;
 /**
  * Every test of {@link GrpcProtocolTest} again with {@code sluice.grpc.direct-infer=false}: ModelInfer then
  * goes through the Quarkus gRPC service ({@code GrpcInferenceService}, {@code GrpcAuthentication},
- * {@code CallCancellation}), the path compressed calls always take, and must answer the same.
+ * {@code CallCancellation}), the path calls with a grpc-encoding other than gzip take, and must answer the same.
  */
 @QuarkusTest
 @TestProfile(GrpcBridgeProtocolTest.Profile.class)

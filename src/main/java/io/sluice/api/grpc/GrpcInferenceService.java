@@ -32,8 +32,10 @@ import java.util.concurrent.TimeUnit;
 /**
  * The Open Inference Protocol gRPC service ({@code inference.GRPCInferenceService}), served on the
  * HTTP port over h2c. It only translates; errors become status codes in {@link GrpcErrors}. The
- * gRPC deadline becomes the request deadline, and a cancelled call cancels the {@link Uni}, which
- * takes the request out of its queue.
+ * gRPC deadline becomes the request deadline where the server gives it one (Quarkus's Vert.x bridge
+ * does not: there a passed deadline arrives as the client's cancellation), and a cancelled call
+ * cancels the {@link Uni}, which takes the request out of its queue. {@code ModelInfer} mostly comes
+ * by {@link ModelInferRoute} instead.
  */
 @GrpcService
 public class GrpcInferenceService implements GRPCInferenceService {
