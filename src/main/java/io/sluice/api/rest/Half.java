@@ -40,6 +40,23 @@ final class Half {
         return (short) (sign | half);
     }
 
+    /**
+     * The FP16 bits nearest to {@code value}, rounding to nearest even once: the double is first narrowed
+     * to a float rounded to odd (truncated, its last bit set when anything was cut off), which keeps
+     * enough of what was cut off for {@link #fromFloat} to round as if from the double itself. Rounding
+     * to the nearest float first could land on a tie between two halves the double was not on.
+     */
+    static short fromDouble(double value) {
+        float f = (float) value;
+        if ((double) f == value || Float.isInfinite(f) || Double.isNaN(value)) {
+            return fromFloat(f);
+        }
+        if (Math.abs((double) f) > Math.abs(value)) {
+            f = Math.nextAfter(f, 0.0); // toward zero: the truncation
+        }
+        return fromFloat(Float.intBitsToFloat(Float.floatToRawIntBits(f) | 1));
+    }
+
     /** The float value of FP16 {@code bits}; exact. */
     static float toFloat(short bits) {
         int h = bits & 0xFFFF;

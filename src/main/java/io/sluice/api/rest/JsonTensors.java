@@ -137,7 +137,7 @@ final class JsonTensors {
                 case INT16 -> out.putShort((short) integer(name, index, p, Short.MIN_VALUE, Short.MAX_VALUE));
                 case INT32 -> out.putInt((int) integer(name, index, p, Integer.MIN_VALUE, Integer.MAX_VALUE));
                 case INT64 -> out.putLong(integer(name, index, p, Long.MIN_VALUE, Long.MAX_VALUE));
-                case FP16 -> out.putShort(Half.fromFloat((float) number(name, index, p)));
+                case FP16 -> out.putShort(Half.fromDouble(number(name, index, p)));
                 // parsing the client's digits straight to a float rounds once, exactly as they say
                 case FP32 -> out.putFloat(p.currentToken().isNumeric() ? Float.parseFloat(p.getText())
                         : (float) number(name, index, p));
