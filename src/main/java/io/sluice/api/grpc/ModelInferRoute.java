@@ -24,8 +24,6 @@ import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
@@ -92,8 +90,8 @@ public class ModelInferRoute {
         private final boolean gzip;
         private final AtomicBoolean answered = new AtomicBoolean();
         /** The request's bytes as they arrived; null once read, or refused. */
-        private List<Buffer> chunks = new ArrayList<>();
-        private long received;
+        /** The request's bytes as they arrived; null once read, or refused. */
+        private Received body = new Received();
         private boolean prefixChecked;
         private volatile Cancellable running;
 
@@ -129,43 +127,32 @@ public class ModelInferRoute {
         }
 
         private void append(Buffer chunk) {
-            if (chunks == null) {
+            if (body == null) {
                 return;
             }
-            received += chunk.length();
-            if (received > (long) GrpcWire.PREFIX + maxMessageBytes) {
-                chunks = null;
+            if ((long) body.length + chunk.length() > (long) GrpcWire.PREFIX + maxMessageBytes) {
+                body = null;
                 fail(tooLarge("request message larger than"));
                 return;
             }
-            chunks.add(chunk);
-            if (!prefixChecked && received >= GrpcWire.PREFIX) {
+            body.append(chunk);
+            if (!prefixChecked && body.length >= GrpcWire.PREFIX) {
                 prefixChecked = true;
-                long declared = bytes().getUnsignedInt(1);
+                long declared = body.declared();
                 if (declared > maxMessageBytes) { // refused from its prefix, before its bytes arrive
-                    chunks = null;
+                    body = null;
                     fail(tooLarge(declared + "-byte request message is larger than"));
                 }
             }
         }
 
-        /** What arrived so far, in one buffer: each byte copied once (the chunks are then that buffer alone). */
-        private Buffer bytes() {
-            if (chunks.size() != 1) {
-                Buffer all = Buffer.buffer((int) received);
-                chunks.forEach(all::appendBuffer);
-                chunks = new ArrayList<>(List.of(all));
-            }
-            return chunks.get(0);
-        }
-
         private void received(Tenant tenant) {
-            if (chunks == null || answered.get()) {
+            if (body == null || answered.get()) {
                 return;
             }
             ModelInferRequest message;
             try {
-                message = message(bytes(), gzip, maxMessageBytes);
+                message = message(body.bytes, body.length, gzip, maxMessageBytes);
             } catch (MessageTooLarge e) {
                 fail(tooLarge("decompressed request message larger than"));
                 return;
@@ -177,7 +164,7 @@ public class ModelInferRoute {
                 fail(new StatusException(io.grpc.Status.INTERNAL.withDescription(e.getMessage())));
                 return;
             }
-            chunks = null;
+            body = null;
             try {
                 // its tensors are translated only once the rate limit and the model's admission let it in
                 running = service.infer(tenant, message.getModelName(), GrpcTensors.version(message), Protocol.GRPC,
@@ -243,7 +230,7 @@ public class ModelInferRoute {
         /** The stream closed: after an answer nothing to do; before one, the client cancelled. */
         private void closed() {
             if (answered.compareAndSet(false, true)) {
-                chunks = null;
+                body = null;
                 Cancellable c = running;
                 if (c != null) {
                     c.cancel();
@@ -252,34 +239,67 @@ public class ModelInferRoute {
         }
     }
 
-    /** {@link #message(Buffer, boolean, int)} of an uncompressed call. */
+    /**
+     * A request's bytes in one array that doubles as they arrive: each byte is copied about twice at most,
+     * however small the DATA frames that bring it (a list of frames would hold ~100 bytes of objects per
+     * 1-byte frame), and nothing is allocated ahead for the length a prefix merely declares.
+     */
+    static final class Received {
+        byte[] bytes = new byte[256];
+        int length;
+
+        void append(Buffer chunk) {
+            int n = chunk.length();
+            if (length + n > bytes.length) {
+                bytes = java.util.Arrays.copyOf(bytes, Math.max(length + n, 2 * bytes.length));
+            }
+            chunk.getBytes(0, n, bytes, length);
+            length += n;
+        }
+
+        /** The length the message prefix declares; the prefix must be in. */
+        long declared() {
+            return declaredLength(bytes);
+        }
+    }
+
+    /** The message length in the prefix at the start of {@code bytes}: big-endian, unsigned. */
+    private static long declaredLength(byte[] bytes) {
+        return ((bytes[1] & 0xFFL) << 24) | ((bytes[2] & 0xFF) << 16) | ((bytes[3] & 0xFF) << 8) | (bytes[4] & 0xFF);
+    }
+
+    /** {@link #message(byte[], int, boolean, int)} of an uncompressed call. */
     static ModelInferRequest message(Buffer body) throws InvalidProtocolBufferException {
         return message(body, false, Integer.MAX_VALUE);
     }
 
+    /** {@link #message(byte[], int, boolean, int)} of {@code body}'s bytes. */
+    static ModelInferRequest message(Buffer body, boolean gzip, int maxBytes) throws InvalidProtocolBufferException {
+        return message(body.getBytes(), body.length(), gzip, maxBytes);
+    }
+
     /**
-     * The one message of a unary call, its tensors read in place (the array is this call's own), inflated
+     * The one message of a unary call in {@code bytes[0, n)}, its tensors read in place (the array is this
+     * call's own), inflated
      * first when the call is {@code gzip} and the message says it is compressed. A missing, partial or second
      * message, a compressed one without an encoding, or gzip data that does not inflate is a protocol error
      * (INTERNAL, as grpc-java answers it).
      *
      * @throws MessageTooLarge when the message inflates past {@code maxBytes}
      */
-    static ModelInferRequest message(Buffer body, boolean gzip, int maxBytes) throws InvalidProtocolBufferException {
-        int n = body.length();
+    static ModelInferRequest message(byte[] bytes, int n, boolean gzip, int maxBytes) throws InvalidProtocolBufferException {
         if (n < GrpcWire.PREFIX) {
             throw new IllegalArgumentException(n == 0 ? "no request message" : "incomplete message prefix");
         }
-        boolean compressed = body.getByte(0) != 0;
+        boolean compressed = bytes[0] != 0;
         if (compressed && !gzip) {
             throw new IllegalArgumentException("compressed message without a grpc-encoding");
         }
-        long size = body.getUnsignedInt(1);
+        long size = declaredLength(bytes);
         if (size != n - GrpcWire.PREFIX) {
             throw new IllegalArgumentException(size > n - GrpcWire.PREFIX
                     ? "request message cut short" : "more than one request message in a unary call");
         }
-        byte[] bytes = body.getBytes();
         int at = GrpcWire.PREFIX;
         int length = (int) size;
         if (compressed) {

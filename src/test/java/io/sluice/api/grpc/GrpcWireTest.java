@@ -93,6 +93,21 @@ class GrpcWireTest {
     }
 
     @Test
+    void aMessageSentInTinyFramesIsHeldInOneArrayOfAboutItsSize() throws Exception {
+        ModelInferRequest request = ModelInferRequest.newBuilder().setModelName("matmul")
+                .addRawInputContents(ByteString.copyFrom(new byte[100_000])).build();
+        byte[] framed = framed(request);
+        ModelInferRoute.Received received = new ModelInferRoute.Received();
+        for (byte b : framed) { // one byte per DATA frame
+            received.append(Buffer.buffer(new byte[] {b}));
+        }
+        assertThat(received.length).isEqualTo(framed.length);
+        assertThat(received.declared()).isEqualTo(request.getSerializedSize());
+        assertThat(received.bytes.length).isLessThanOrEqualTo(2 * framed.length);
+        assertThat(ModelInferRoute.message(received.bytes, received.length, false, Integer.MAX_VALUE)).isEqualTo(request);
+    }
+
+    @Test
     void aGzipMessageIsInflatedWithinTheLimit() throws Exception {
         ModelInferRequest request = ModelInferRequest.newBuilder().setModelName("matmul")
                 .addRawInputContents(ByteString.copyFrom(new byte[1000])).build();
