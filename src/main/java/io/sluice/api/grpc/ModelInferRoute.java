@@ -135,6 +135,12 @@ public class ModelInferRoute {
                 fail(tooLarge("request message larger than"));
                 return;
             }
+            if (prefixChecked && body.length + chunk.length() > body.expected) { // told at once, never held
+                body = null;
+                fail(new StatusException(io.grpc.Status.INTERNAL.withDescription(
+                        "more than one request message in a unary call")));
+                return;
+            }
             body.append(chunk);
             if (!prefixChecked && body.length >= GrpcWire.PREFIX) {
                 prefixChecked = true;
@@ -142,7 +148,9 @@ public class ModelInferRoute {
                 if (declared > maxMessageBytes) { // refused from its prefix, before its bytes arrive
                     body = null;
                     fail(tooLarge(declared + "-byte request message is larger than"));
+                    return;
                 }
+                body.expected = GrpcWire.PREFIX + declared;
             }
         }
 
@@ -247,11 +255,14 @@ public class ModelInferRoute {
     static final class Received {
         byte[] bytes = new byte[256];
         int length;
+        /** The most the array grows to ahead of need: the whole message once its prefix says how long it is. */
+        long expected = Integer.MAX_VALUE;
 
         void append(Buffer chunk) {
             int n = chunk.length();
             if (length + n > bytes.length) {
-                bytes = java.util.Arrays.copyOf(bytes, Math.max(length + n, 2 * bytes.length));
+                long doubled = Math.min(2L * bytes.length, Math.max(expected, 256));
+                bytes = java.util.Arrays.copyOf(bytes, (int) Math.max(length + n, doubled));
             }
             chunk.getBytes(0, n, bytes, length);
             length += n;
