@@ -58,12 +58,16 @@ public class RateLimiter {
     }
 
     /**
-     * Checks every configured bucket's shape, and that tenant names leave room for a per-model bucket's
-     * name ({@code tenant/model}, also its Redis key).
+     * With rate limiting on, checks every configured bucket's shape, and that tenant names leave room for
+     * a per-model bucket's name ({@code tenant/model}, also its Redis key). With it off buckets are never
+     * read, and a leftover one must not stop the server.
      *
      * @throws IllegalArgumentException naming the first bucket that is wrong
      */
     static void checkBuckets(SluiceConfig config) {
+        if (!config.rateLimit().enabled()) {
+            return;
+        }
         config.rateLimit().defaultBucket().ifPresent(b -> limit("sluice.rate-limit.default", b));
         config.tenants().forEach((name, tenant) -> {
             String prefix = "sluice.tenants.\"" + name + "\"";

@@ -33,6 +33,9 @@ public class Tenants {
     public Tenants(SluiceConfig config) {
         this.enabled = config.auth().enabled();
         this.management = config.auth().management();
+        if (!enabled) {
+            return; // keys are never read: a leftover one must not stop a server that does not use them
+        }
         config.tenants().forEach((name, tenant) -> tenant.apiKeySha256().ifPresent(hashes -> hashes.forEach(hash -> {
             String h = hash.trim().toLowerCase(Locale.ROOT);
             if (!h.matches("[0-9a-f]{64}")) {

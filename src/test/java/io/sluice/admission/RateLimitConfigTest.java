@@ -12,12 +12,13 @@ import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** Buckets configured wrong are found when the server starts, named by their keys, not at a request. */
+/** Buckets and keys configured wrong are found when the server starts, named by their keys, not at a request. */
 class RateLimitConfigTest {
 
     private static SluiceConfig config(Map<String, String> properties) {
         Map<String, String> all = new HashMap<>(properties);
-        all.put("sluice.rate-limit.enabled", "true");
+        all.putIfAbsent("sluice.rate-limit.enabled", "true");
+        all.putIfAbsent("sluice.auth.enabled", "true");
         return new SmallRyeConfigBuilder()
                 .withMapping(SluiceConfig.class)
                 .withConverter(Duration.class, 200, new DurationConverter()) // "10m", as Quarkus reads it
@@ -42,6 +43,16 @@ class RateLimitConfigTest {
     void aTenantNameCannotPassForAPerModelBucket() {
         assertThatThrownBy(() -> RateLimiter.checkBuckets(config(Map.of("sluice.tenants.\"a/b\".rate-limit.rate", "1"))))
                 .hasMessage("sluice.tenants.\"a/b\": a tenant's name must not contain '/'");
+    }
+
+    @Test
+    void withRateLimitingAndAuthOffLeftoversStopNothing() {
+        assertThatCode(() -> RateLimiter.checkBuckets(config(Map.of("sluice.rate-limit.enabled", "false",
+                "sluice.tenants.\"a/b\".rate-limit.rate", "0")))).doesNotThrowAnyException();
+        assertThatCode(() -> new Tenants(config(Map.of("sluice.auth.enabled", "false",
+                "sluice.tenants.acme.api-key-sha256", "not-a-hash")))).doesNotThrowAnyException();
+        assertThatThrownBy(() -> new Tenants(config(Map.of("sluice.tenants.acme.api-key-sha256", "not-a-hash"))))
+                .hasMessage("sluice.tenants.\"acme\".api-key-sha256 must be 64 hex digits");
     }
 
     @Test
