@@ -3,6 +3,7 @@ package io.sluice.model;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,37 +15,44 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * What a version's answers depend on besides the request: the SHA-256 of every file in its directory
- * (the model and any external weights, by name; the {@code warmup} folder is not read), and the
- * execution provider that runs it, whose arithmetic may differ (TensorRT in FP16 above all). The
- * response cache puts it in every key, so a file replaced under the same version number, or replicas
- * that run the same version on different providers, never share entries, in this process or in Redis.
+ * What a version's answers depend on besides the request: the SHA-256 of every file under its directory
+ * (the model and any external weights, in subfolders too, by relative path; the {@code warmup} folder is
+ * not read). The response cache puts it, with the provider that runs the version, in every key, so a file
+ * replaced under the same version number never shares entries with the old one, in this process or in
+ * Redis. A file that cannot be read counts by its name alone: ONNX Runtime reports it if the model needs it.
  */
 final class ModelContents {
 
+    private static final String WARMUP = "warmup";
+
     private ModelContents() {}
 
-    /** The identity of {@code versionDir}'s files run on {@code provider}, as hex. */
-    static String of(Path versionDir, String provider) throws IOException {
+    /** The digest of the files under {@code versionDir}, as hex. */
+    static String of(Path versionDir) throws IOException {
         MessageDigest sha = sha256();
         List<Path> files;
-        try (Stream<Path> listing = Files.list(versionDir)) {
-            files = listing.filter(Files::isRegularFile).sorted().toList();
+        try (Stream<Path> walk = Files.walk(versionDir)) {
+            files = walk.filter(Files::isRegularFile)
+                    .map(versionDir::relativize)
+                    .filter(relative -> !relative.getName(0).toString().equals(WARMUP))
+                    .sorted()
+                    .toList();
         }
-        for (Path file : files) {
-            text(sha, file.getFileName().toString());
-            text(sha, Long.toString(Files.size(file)));
-            try (InputStream in = new DigestInputStream(Files.newInputStream(file), sha)) {
+        for (Path relative : files) {
+            text(sha, relative.toString());
+            try (InputStream in = new DigestInputStream(Files.newInputStream(versionDir.resolve(relative)), sha)) {
+                text(sha, "bytes");
                 in.transferTo(OutputStream.nullOutputStream());
+            } catch (IOException unreadable) { // gone since the listing, or not ours to read
+                text(sha, "unreadable");
             }
         }
-        text(sha, provider);
         return HexFormat.of().formatHex(sha.digest());
     }
 
     private static void text(MessageDigest sha, String s) {
         byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        sha.update(java.nio.ByteBuffer.allocate(Integer.BYTES).putInt(b.length).flip());
+        sha.update(ByteBuffer.allocate(Integer.BYTES).putInt(b.length).flip());
         sha.update(b);
     }
 

@@ -100,10 +100,12 @@ public class ModelLoader {
         ModelSettings s = model.settings();
         try {
             transition(model, ModelState.LOADING, null);
+            // read before the session exists, so that nothing can fail between its start and its hand-over
+            String files = s.cacheEnabled() ? ModelContents.of(model.source().file().getParent()) : null;
             long start = System.nanoTime();
             OnnxSession session = sessions.load(model.name(), model.source().file(), s);
-            if (s.cacheEnabled()) { // read once, before the model can answer
-                model.contents = ModelContents.of(model.source().file().getParent(), session.provider());
+            if (files != null) { // before the model can answer: its files, and the provider that runs them
+                model.contents = files + "@" + session.provider();
             }
             model.loadNanos = System.nanoTime() - start;
             boolean batchable = s.maxBatchSize() > 1

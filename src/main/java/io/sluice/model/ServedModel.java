@@ -39,7 +39,7 @@ public final class ServedModel {
     private volatile boolean batchable;
     volatile long loadNanos;
     volatile long warmupNanos;
-    /** {@link ModelContents} of this version, set at load when its responses are cached; else null. */
+    /** {@link ModelContents} of this version and its provider, set at load when its responses are cached; else null. */
     volatile String contents;
 
     private final Tracing tracing;

@@ -8,29 +8,32 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The identity the response cache keys a version by: its files and its provider, nothing else. */
+/** The identity the response cache keys a version's files by: every file under it but the warmup data. */
 class ModelContentsTest {
 
     @TempDir
     Path version;
 
     @Test
-    void changesWithAnyFileOrTheProviderButNotWithWarmupData() throws IOException {
+    void changesWithAnyFileButNotWithWarmupData() throws IOException {
         Files.write(version.resolve("model.onnx"), new byte[] {1, 2, 3});
-        String first = ModelContents.of(version, "cpu");
-        assertThat(first).hasSize(64).isEqualTo(ModelContents.of(version, "cpu"));
+        String first = ModelContents.of(version);
+        assertThat(first).hasSize(64).isEqualTo(ModelContents.of(version));
 
         Files.createDirectories(version.resolve("warmup"));
         Files.write(version.resolve("warmup").resolve("input_ids"), new byte[] {9});
-        assertThat(ModelContents.of(version, "cpu")).as("warmup data").isEqualTo(first);
-
-        assertThat(ModelContents.of(version, "cuda")).as("another provider").isNotEqualTo(first);
+        assertThat(ModelContents.of(version)).as("warmup data").isEqualTo(first);
 
         Files.write(version.resolve("model.onnx"), new byte[] {1, 2, 4});
-        String retrained = ModelContents.of(version, "cpu");
+        String retrained = ModelContents.of(version);
         assertThat(retrained).as("the same version number over another file").isNotEqualTo(first);
 
         Files.write(version.resolve("model.onnx.data"), new byte[] {5});
-        assertThat(ModelContents.of(version, "cpu")).as("external weights").isNotEqualTo(retrained);
+        String external = ModelContents.of(version);
+        assertThat(external).as("external weights").isNotEqualTo(retrained);
+
+        Files.createDirectories(version.resolve("weights"));
+        Files.write(version.resolve("weights").resolve("layer0.bin"), new byte[] {6});
+        assertThat(ModelContents.of(version)).as("external weights in a subfolder").isNotEqualTo(external);
     }
 }
