@@ -75,20 +75,19 @@ public class ResponseCache {
      */
     public Uni<InferResponse> serve(String model, String version, String contents, int minUses, InferRequest request,
             Function<InferRequest, Uni<InferResponse>> compute) {
-        return serve(model, version, contents, minUses, request, compute, false);
+        return serve(CacheKey.of(model, version, contents, request), model, version, minUses, request, compute, false);
     }
 
     /** {@code again}: this request already waited on a shared run that failed. */
-    private Uni<InferResponse> serve(String model, String version, String contents, int minUses, InferRequest request,
+    private Uni<InferResponse> serve(CacheKey key, String model, String version, int minUses, InferRequest request,
             Function<InferRequest, Uni<InferResponse>> compute, boolean again) {
-        CacheKey key = CacheKey.of(model, version, contents, request);
         List<Tensor> hit = l1.getIfPresent(key);
         if (hit != null) {
             metrics.cache(model, L1, "hit");
             return Uni.createFrom().item(response(model, version, request, hit, CacheStatus.HIT_L1));
         }
         metrics.cache(model, L1, "miss");
-        Flight created = new Flight();
+        Flight created = new Flight(request.deadlineNanos());
         // only requests of one priority share a run: the run is queued at its first request's priority
         FlightKey flightKey = new FlightKey(key, request.priority());
         Flight flight = flights.putIfAbsent(flightKey, created);
@@ -110,16 +109,16 @@ public class ResponseCache {
             // caller subscribed, it runs its own request
             return shared.onFailure(CancellationException.class).recoverWithUni(alone);
         }
-        // a follower waits no longer than its own deadline. If the shared run failed on the deadline of the
-        // request that started it, the followers share a new run (once); after any other failure, or a
-        // second one, each runs alone
+        // a follower waits no longer than its own deadline. If the shared run failed because the deadline of
+        // the request that started it passed, the followers share a new run (once); after any other failure
+        // (the model's own admission.timeout among them), or a second one, each runs alone
         Flight failed = flight;
         Uni<InferResponse> follower = shared.onFailure().recoverWithUni(failure -> {
-            if (again || !(failure instanceof InferenceException.DeadlineExceeded)) {
+            if (again || !(failure instanceof InferenceException.DeadlineExceeded) || !failed.leaderDeadlinePassed()) {
                 return alone;
             }
             flights.remove(flightKey, failed); // its own removal may not have run yet
-            return serve(model, version, contents, minUses, request, compute, true);
+            return serve(key, model, version, minUses, request, compute, true);
         });
         if (request.hasDeadline()) {
             long remaining = request.deadlineNanos() - System.nanoTime();
@@ -218,8 +217,18 @@ public class ResponseCache {
      */
     private static final class Flight {
         private final CompletableFuture<Result> result = new CompletableFuture<>();
+        /** The deadline of the request that started it, on {@link System#nanoTime()}. */
+        private final long leaderDeadline;
         private int waiters;
         private Cancellable running;
+
+        Flight(long leaderDeadline) {
+            this.leaderDeadline = leaderDeadline;
+        }
+
+        boolean leaderDeadlinePassed() {
+            return leaderDeadline != InferRequest.NO_DEADLINE && System.nanoTime() - leaderDeadline >= 0;
+        }
 
         void start(Uni<Result> work, Runnable finished) {
             result.whenComplete((r, t) -> finished.run());

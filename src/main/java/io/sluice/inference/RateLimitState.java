@@ -17,9 +17,9 @@ import java.time.Duration;
 public record RateLimitState(String policy, long burst, double rate, long window, long remaining, Duration retryAfter) {
 
     /**
-     * The {@code q} of RateLimit-Policy: requests the policy allows per {@link #window}, so that q ÷ w is
-     * the sustained rate when the bucket refills in under a second (rate 100, burst 10: q=100;w=1, not 10),
-     * and the burst otherwise.
+     * The {@code q} of RateLimit-Policy: the burst, or the whole requests the rate allows in the window
+     * when that is more, so that q ÷ w never understates the sustained rate (rate 100, burst 10: q=100;w=1,
+     * not q=10; rate 3, burst 10: q=12;w=4).
      */
     public long quota() {
         return Math.max(burst, (long) Math.floor(rate * window));

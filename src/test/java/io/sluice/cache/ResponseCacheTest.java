@@ -334,8 +334,12 @@ class ResponseCacheTest {
 
         /** An answer through {@code cache} to the one request this model is asked, with this id and priority. */
         CompletableFuture<InferResponse> ask(ResponseCache cache, String id, int priority) {
+            return ask(cache, id, priority, InferRequest.NO_DEADLINE);
+        }
+
+        CompletableFuture<InferResponse> ask(ResponseCache cache, String id, int priority, long deadlineNanos) {
             InferRequest request = new InferRequest("identity_fp32", null, id, Map.of(), List.of(input), List.of(),
-                    priority, InferRequest.NO_DEADLINE, Protocol.REST);
+                    priority, deadlineNanos, Protocol.REST);
             return cache.serve("identity_fp32", "1", "contents", 1, request, this).subscribeAsCompletionStage();
         }
 
@@ -367,7 +371,8 @@ class ResponseCacheTest {
         ResponseCache cache = new ResponseCache(config, metrics, redis);
         HeldModel model = new HeldModel();
         List<CompletableFuture<InferResponse>> answers = new ArrayList<>();
-        for (int i = 0; i < 4; i++) {
+        answers.add(model.ask(cache, "r0", 0, System.nanoTime())); // due at once: it fails on its own deadline
+        for (int i = 1; i < 4; i++) {
             answers.add(model.ask(cache, "r" + i, 0));
         }
         await().atMost(Duration.ofSeconds(10)).until(() -> model.runs.size() == 1);
@@ -380,6 +385,25 @@ class ResponseCacheTest {
             assertThat(answer).succeedsWithin(Duration.ofSeconds(10));
         }
         assertThat(model.runs).hasSize(2);
+    }
+
+    @Test
+    void whenTheSharedRunTimesOutForAnyOtherReasonTheOthersRunAlone() {
+        ResponseCache cache = new ResponseCache(config, metrics, redis);
+        HeldModel model = new HeldModel();
+        List<CompletableFuture<InferResponse>> answers = new ArrayList<>();
+        for (int i = 0; i < 3; i++) { // no deadline: a DeadlineExceeded is the model's own admission.timeout
+            answers.add(model.ask(cache, "t" + i, 0));
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> model.runs.size() == 1);
+        model.runs.get(0).completeExceptionally(new io.sluice.inference.InferenceException.DeadlineExceeded("too slow"));
+        // a model that is that slow gets the two others alone, not one more shared wait first
+        await().atMost(Duration.ofSeconds(10)).until(() -> model.runs.size() == 3);
+        model.answer(1);
+        model.answer(2);
+        assertThat(answers.get(0)).failsWithin(Duration.ofSeconds(10));
+        assertThat(answers.get(1)).succeedsWithin(Duration.ofSeconds(10));
+        assertThat(answers.get(2)).succeedsWithin(Duration.ofSeconds(10));
     }
 
     @Inject

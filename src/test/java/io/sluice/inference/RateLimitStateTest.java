@@ -15,6 +15,8 @@ class RateLimitStateTest {
         assertThat(fast.quota()).isEqualTo(100);
         // rate 50/s, burst 100: refills in 2 s, and its quota is the burst
         assertThat(new RateLimitState("t", 100, 50, 2, 100, Duration.ZERO).quota()).isEqualTo(100);
+        // rate 3/s, burst 10: refills in 4 s, in which the rate allows 12
+        assertThat(new RateLimitState("t", 10, 3, 4, 10, Duration.ZERO).quota()).isEqualTo(12);
         // rate 0.01/s, burst 2: two per 200 s
         assertThat(new RateLimitState("t", 2, 0.01, 200, 2, Duration.ZERO).quota()).isEqualTo(2);
     }
