@@ -135,6 +135,24 @@ class RateLimitTest {
                 });
     }
 
+    @Test
+    void aGrpcCallWithTwoKeysIsJudgedByTheLastAsGrpcJavaReadsMetadata() {
+        Metadata.Key<String> apiKey = Metadata.Key.of("x-api-key", Metadata.ASCII_STRING_MARSHALLER);
+        Metadata lastKnown = new Metadata();
+        lastKnown.put(apiKey, "nobody's key");
+        lastKnown.put(apiKey, RateLimitProfile.OPEN_KEY);
+        Metadata lastUnknown = new Metadata();
+        lastUnknown.put(apiKey, RateLimitProfile.OPEN_KEY);
+        lastUnknown.put(apiKey, "nobody's key");
+        var stub = GRPCInferenceServiceGrpc.newBlockingStub(channel);
+
+        stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(lastKnown)).modelInfer(request());
+        assertThatThrownBy(() -> stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(lastUnknown))
+                .modelInfer(request()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class,
+                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED));
+    }
+
     private static ModelInferRequest request() {
         return ModelInferRequest.newBuilder().setModelName("identity_int32")
                 .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("INPUT0").setDatatype("INT32")

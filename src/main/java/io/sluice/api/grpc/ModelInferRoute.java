@@ -24,6 +24,7 @@ import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
@@ -123,7 +124,13 @@ public class ModelInferRoute {
             if (!tenants.enabled()) {
                 return Tenant.ANONYMOUS;
             }
-            return tenants.authenticate(request.getHeader("authorization"), request.getHeader(Tenants.API_KEY_HEADER));
+            return tenants.authenticate(last("authorization"), last(Tenants.API_KEY_HEADER));
+        }
+
+        /** A header's last value, as grpc-java's {@code Metadata.get} reads it on the bridge; null if none. */
+        private String last(String name) {
+            List<String> values = request.headers().getAll(name);
+            return values.isEmpty() ? null : values.get(values.size() - 1);
         }
 
         private void append(Buffer chunk) {
