@@ -168,9 +168,10 @@ public final class ModelGuard {
 
     /**
      * The rejection an arrival gets now, or null to let it go on: an open circuit breaker, a full bulkhead,
-     * the shedding queue full, or the adaptive limit reached. Decided from counts alone, before the request is read, so a
-     * rejection costs no parsing; {@link #run} decides again once the request is read, and the bulkhead
-     * decides any race for the last permit. An arrival turned away here counts as one for the shedding.
+     * the shedding queue full, or the adaptive limit reached. Decided from counts alone, before the request
+     * is read, so a rejection costs no parsing; {@link #run} decides again once the request is read, and the
+     * bulkhead decides any race for the last permit. An arrival turned away here counts as one for the
+     * shedding.
      */
     public InferenceException.Unavailable turnsAway() {
         InferenceException.Unavailable open = circuitOpen();

@@ -25,12 +25,12 @@ import java.util.function.Function;
 
 /**
  * Serves repeated requests without the model. A lookup tries L1 (in process, bounded by bytes, with a
- * TTL), then joins an identical request of the same priority already in flight, then L2 (Redis, bounded by a timeout and
- * failing open), and only then runs the model once for everyone waiting on that key; the result fills
- * L2 and L1 once that key has been computed the model's {@code cache.min-uses} times (2 by default: one-off
- * requests are never copied or stored). A failed shared run is not passed on: when it failed on the
- * deadline of the request that started it, the requests that joined it share a new run; otherwise
- * each waiting caller runs its own request.
+ * TTL), then joins an identical request of the same priority already in flight, then L2 (Redis, bounded
+ * by a timeout and failing open), and only then runs the model once for everyone waiting on that key;
+ * the result fills L2 and L1 once that key has been computed the model's {@code cache.min-uses} times (2
+ * by default: one-off requests are never copied or stored). A failed shared run is not passed on: when
+ * the deadline of the request that started it passed, the requests that joined it share a new run;
+ * otherwise each waiting caller runs its own request.
  */
 @ApplicationScoped
 public class ResponseCache {

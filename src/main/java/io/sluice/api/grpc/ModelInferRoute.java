@@ -91,7 +91,6 @@ public class ModelInferRoute {
         private final boolean gzip;
         private final AtomicBoolean answered = new AtomicBoolean();
         /** The request's bytes as they arrived; null once read, or refused. */
-        /** The request's bytes as they arrived; null once read, or refused. */
         private Received body = new Received();
         private boolean prefixChecked;
         private volatile Cancellable running;
@@ -239,7 +238,8 @@ public class ModelInferRoute {
 
         private StatusException tooLarge(String what) {
             return new StatusException(io.grpc.Status.RESOURCE_EXHAUSTED.withDescription(
-                    what + " the server's limit of " + maxMessageBytes + " bytes (quarkus.grpc.server.max-inbound-message-size)"));
+                    what + " the server's limit of " + maxMessageBytes
+                            + " bytes (quarkus.grpc.server.max-inbound-message-size)"));
         }
 
         /** The stream closed: after an answer nothing to do; before one, the client cancelled. */
@@ -298,10 +298,9 @@ public class ModelInferRoute {
 
     /**
      * The one message of a unary call in {@code bytes[0, n)}, its tensors read in place (the array is this
-     * call's own), inflated
-     * first when the call is {@code gzip} and the message says it is compressed. A missing, partial or second
-     * message, a compressed one without an encoding, or gzip data that does not inflate is a protocol error
-     * (INTERNAL, as grpc-java answers it).
+     * call's own), inflated first when the call is {@code gzip} and the message says it is compressed. A
+     * missing, partial or second message, a compressed one without an encoding, or gzip data that does not
+     * inflate is a protocol error (INTERNAL, as grpc-java answers it).
      *
      * @throws MessageTooLarge when the message inflates past {@code maxBytes}
      */
