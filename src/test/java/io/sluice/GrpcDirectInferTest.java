@@ -151,6 +151,25 @@ class GrpcDirectInferTest {
     }
 
     @Test
+    void anUploadStillComingAfterAnEarlyAnswerIsResetSoTheClientStopsSending() throws Exception {
+        io.vertx.core.http.HttpClientRequest request = http2.request(new RequestOptions().setMethod(HttpMethod.POST)
+                        .setHost("127.0.0.1").setPort(RestAssured.port).setURI(PATH)
+                        .putHeader("content-type", "application/grpc").putHeader("te", "trailers"))
+                .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        java.util.concurrent.CompletableFuture<Throwable> reset = new java.util.concurrent.CompletableFuture<>();
+        request.exceptionHandler(reset::complete);
+        request.setChunked(true); // no length given (HTTP/2 needs none; Vert.x's client asks for one or this)
+        var answer = request.response().toCompletionStage().toCompletableFuture();
+        request.write(Buffer.buffer().appendByte((byte) 0).appendInt(1 << 30).appendBytes(new byte[16]));
+
+        // refused from the prefix while the stream is still open
+        assertThat(answer.get(10, TimeUnit.SECONDS).getHeader("grpc-status")).isEqualTo("8");
+        request.write(Buffer.buffer(new byte[1024])); // more of the gigabyte: nobody reads it
+        assertThat(reset).succeedsWithin(java.time.Duration.ofSeconds(10))
+                .isInstanceOfSatisfying(io.vertx.core.http.StreamResetException.class, e -> assertThat(e.getCode()).isZero());
+    }
+
+    @Test
     void aCompressedCallFromGrpcJavaIsAnswered() throws Exception {
         ManagedChannel channel = GrpcClients.channel();
         try {

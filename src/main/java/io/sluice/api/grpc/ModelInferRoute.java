@@ -93,6 +93,7 @@ public class ModelInferRoute {
         /** The request's bytes as they arrived; null once read, or refused. */
         private Received body = new Received();
         private boolean prefixChecked;
+        private boolean uploadStopped;
         private volatile Cancellable running;
 
         Call(HttpServerRequest request, long deadline, boolean gzip) {
@@ -108,6 +109,7 @@ public class ModelInferRoute {
                 tenant = tenant();
             } catch (InferenceException.Unauthenticated e) {
                 fail(e);
+                request.handler(chunk -> stopUpload());
                 request.resume();
                 return;
             }
@@ -134,6 +136,7 @@ public class ModelInferRoute {
 
         private void append(Buffer chunk) {
             if (body == null) {
+                stopUpload();
                 return;
             }
             if ((long) body.length + chunk.length() > (long) GrpcWire.PREFIX + maxMessageBytes) {
@@ -233,6 +236,17 @@ public class ModelInferRoute {
                 response.end();
             } catch (IllegalStateException streamGone) {
                 // reset by the client while the answer was being written: no one to tell
+            }
+        }
+
+        /**
+         * Bytes still arriving after the call was answered early (refused, or the client's key unknown): the
+         * stream is reset with NO_ERROR, as gRPC servers do, so the client stops sending what nobody reads.
+         */
+        private void stopUpload() {
+            if (answered.get() && !uploadStopped) {
+                uploadStopped = true;
+                response.reset(0);
             }
         }
 
