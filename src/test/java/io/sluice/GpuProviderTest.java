@@ -54,6 +54,11 @@ class GpuProviderTest {
                 .body("parameters.execution_provider", equalTo(expected));
         given().get("/v2/models/gpu-fallback/ready").then().statusCode(200);
         given().get("/v2/models/cpu-only").then().body("parameters.execution_provider", equalTo("cpu"));
+        // one readiness series per version, tagged with the provider it runs on (registered for cuda while loading)
+        String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        assertThat(metrics).contains("sluice_model_ready{model=\"gpu-fallback\",provider=\"" + expected + "\",version=\"1\"} 1.0");
+        assertThat(metrics.lines().filter(l -> l.startsWith("sluice_model_ready{model=\"gpu-fallback\"")))
+                .hasSize(1);
         if (noGpu) {
             given().get("/v2/models/gpu-required/ready").then().statusCode(400);
             given().get("/q/health/ready").then().statusCode(200)

@@ -59,6 +59,7 @@ public class ModelLoader {
                 .map(s -> new ServedModel(s, settings(s.name()), tracing))
                 .toList();
         models.forEach(registry::add);
+        models.forEach(this::publishReady);
         models.stream().map(ServedModel::name).distinct().forEach(name -> {
             metrics.scheduler(name, () -> registry.sum(name, ServedModel::scheduler, ModelScheduler::queueDepth),
                     () -> registry.sum(name, ServedModel::scheduler, ModelScheduler::inflight));
@@ -144,6 +145,12 @@ public class ModelLoader {
         }
     }
 
+    /** {@code sluice_model_ready} of a version, tagged with the provider it is configured for or runs on. */
+    private void publishReady(ServedModel model) {
+        metrics.modelReady(model.name(), model.version(), model.metadata(List.of()).provider(),
+                () -> model.state() == ModelState.READY);
+    }
+
     private ModelScheduler.BatchListener schedulerMetrics(String model) {
         return new ModelScheduler.BatchListener() {
             @Override
@@ -160,9 +167,9 @@ public class ModelLoader {
 
     private void transition(ServedModel model, ModelState state, String reason) {
         model.moveTo(state, reason);
+        publishReady(model);
         if (state.settled()) {
-            metrics.model(model.name(), model.version(), () -> model.metadata(List.of()).provider(),
-                    () -> model.state() == ModelState.READY, model::loadSeconds, model::warmupSeconds);
+            metrics.modelTimes(model.name(), model.version(), model::loadSeconds, model::warmupSeconds);
         }
         events.fire(new ModelStateChanged(model.name(), model.version(), state, reason));
     }

@@ -113,12 +113,31 @@ public class SluiceMetrics {
         gauge(MetricNames.INFLIGHT, Tags.of(MetricNames.MODEL, model), inflight);
     }
 
-    /** Registers the lifecycle gauges of a model version. */
-    public void model(String model, String version, Supplier<String> provider, Supplier<Boolean> ready,
-            Supplier<Double> loadSeconds, Supplier<Double> warmupSeconds) {
-        gauge(MetricNames.MODEL_READY,
-                Tags.of(MetricNames.MODEL, model, MetricNames.VERSION, version, MetricNames.PROVIDER, provider.get()),
-                () -> ready.get() ? 1 : 0);
+    /** The ready gauge of each model version, by model and version. */
+    private final Map<List<String>, Gauge> readyGauges = new ConcurrentHashMap<>();
+
+    /**
+     * Publishes whether a model version is ready, tagged with the provider that runs it. Registered when the
+     * version is found (0 while it loads, tagged with the configured provider), so a model that never settles
+     * shows too; when the provider in use turns out to differ (a GPU model that fell back to the CPU), the
+     * series is replaced, so each version has one.
+     */
+    public synchronized void modelReady(String model, String version, String provider, Supplier<Boolean> ready) {
+        List<String> key = List.of(model, version);
+        Gauge old = readyGauges.get(key);
+        if (old != null && provider.equals(old.getId().getTag(MetricNames.PROVIDER))) {
+            return;
+        }
+        if (old != null) {
+            registry.remove(old);
+        }
+        readyGauges.put(key, Gauge.builder(MetricNames.MODEL_READY, () -> ready.get() ? 1 : 0)
+                .tags(MetricNames.MODEL, model, MetricNames.VERSION, version, MetricNames.PROVIDER, provider)
+                .strongReference(true).register(registry));
+    }
+
+    /** Registers the load and warmup times of a model version, once it has settled. */
+    public void modelTimes(String model, String version, Supplier<Double> loadSeconds, Supplier<Double> warmupSeconds) {
         // per version: tagged by model alone, the first version to settle would be the only one reported
         gauge(MetricNames.MODEL_LOAD, Tags.of(MetricNames.MODEL, model, MetricNames.VERSION, version), loadSeconds::get);
         gauge(MetricNames.MODEL_WARMUP, Tags.of(MetricNames.MODEL, model, MetricNames.VERSION, version),
