@@ -27,7 +27,9 @@ public class ModelRegistry {
     }
 
     /**
-     * The model version asked for, in any state; {@code version} null means the highest.
+     * The model version asked for, in any state; {@code version} null means the default: the highest READY
+     * version, or the highest while none is READY (as Triton and KServe route a request without a version to
+     * the highest one loaded, so a broken new version does not take the unversioned traffic down).
      *
      * @throws InferenceException.ModelNotFound for an unknown or malformed name or version
      */
@@ -37,7 +39,7 @@ public class ModelRegistry {
             throw new InferenceException.ModelNotFound("unknown model '" + name + "'");
         }
         if (version == null || version.isEmpty()) {
-            return versions.lastEntry().getValue();
+            return defaultVersion(versions);
         }
         ServedModel found = ModelRepository.validVersion(version) ? versions.get(Long.parseLong(version)) : null;
         if (found == null) {
@@ -58,6 +60,15 @@ public class ModelRegistry {
             throw model.notReady();
         }
         return model;
+    }
+
+    private static ServedModel defaultVersion(NavigableMap<Long, ServedModel> versions) {
+        for (ServedModel m : versions.descendingMap().values()) {
+            if (m.state() == ModelState.READY) {
+                return m;
+            }
+        }
+        return versions.lastEntry().getValue();
     }
 
     /** Whether this server has a model called {@code name}, in any state. */
@@ -83,14 +94,26 @@ public class ModelRegistry {
     }
 
     /**
-     * True when the server has models and every required model version is READY. A server that found no
-     * model at all (an empty volume mounted over the repository, a wrong path) is not ready: it could
-     * only answer 404.
+     * True when the server has models and every required model serves: all its versions have settled and one
+     * of them is READY, the one that answers requests without a version. A server that found no model at all
+     * (an empty volume mounted over the repository, a wrong path) is not ready: it could only answer 404. A
+     * FAILED version beside a READY one keeps the server ready (every replica reads the same repository, so a
+     * broken new version would otherwise take the whole Service down); it shows in the health check's body,
+     * in {@code sluice_model_ready} and in the {@code SluiceModelNotReady} alert.
      */
     public boolean requiredReady() {
-        List<ServedModel> all = all();
-        return !all.isEmpty()
-                && all.stream().filter(m -> m.settings().required()).allMatch(m -> m.state() == ModelState.READY);
+        if (models.isEmpty()) {
+            return false;
+        }
+        for (NavigableMap<Long, ServedModel> versions : models.values()) {
+            Collection<ServedModel> all = versions.values();
+            boolean required = all.stream().anyMatch(m -> m.settings().required());
+            if (required && !(all.stream().allMatch(m -> m.state().settled())
+                    && all.stream().anyMatch(m -> m.state() == ModelState.READY))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** True when no model is still loading or warming. */

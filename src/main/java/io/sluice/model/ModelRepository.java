@@ -33,7 +33,11 @@ public final class ModelRepository {
         return version != null && VERSION.matcher(version).matches();
     }
 
-    /** Every model version under the given repositories; a later repository wins a name clash. */
+    /**
+     * Every model version under the given repositories; a later repository wins a name clash. What cannot be
+     * served is skipped with a warning naming it (a directory that cannot be read, a model without a version
+     * directory holding a {@value #MODEL_FILE}), never stopping the others.
+     */
     public static List<ModelSource> scan(List<Path> repositories) {
         List<ModelSource> found = new ArrayList<>();
         for (Path repo : repositories) {
@@ -47,24 +51,41 @@ public final class ModelRepository {
                     LOG.warnf("skipping %s: not a valid model name", modelDir);
                     continue;
                 }
-                found.removeIf(s -> s.name().equals(name));
-                for (Path versionDir : list(modelDir)) {
-                    String version = versionDir.getFileName().toString();
-                    Path file = versionDir.resolve(MODEL_FILE);
-                    if (validVersion(version) && Files.isRegularFile(file)) {
-                        found.add(new ModelSource(name, Long.parseLong(version), file));
-                    }
+                List<ModelSource> versions = versions(name, modelDir);
+                if (versions.isEmpty()) {
+                    LOG.warnf("skipping model %s: no <version>/%s under %s (a version is a positive integer)",
+                            name, MODEL_FILE, modelDir);
+                    continue;
                 }
+                found.removeIf(s -> s.name().equals(name));
+                found.addAll(versions);
             }
         }
         return found;
     }
 
+    private static List<ModelSource> versions(String name, Path modelDir) {
+        List<ModelSource> versions = new ArrayList<>();
+        for (Path versionDir : list(modelDir)) {
+            String version = versionDir.getFileName().toString();
+            Path file = versionDir.resolve(MODEL_FILE);
+            if (validVersion(version) && Files.isRegularFile(file)) {
+                versions.add(new ModelSource(name, Long.parseLong(version), file));
+            } else if (Files.isDirectory(versionDir)) {
+                LOG.warnf("skipping %s: %s", versionDir, validVersion(version)
+                        ? "no " + MODEL_FILE + " in it" : "a version directory's name is a positive integer");
+            }
+        }
+        return versions;
+    }
+
+    /** The entries of {@code dir}, sorted; none, with an error logged, when it cannot be read. */
     private static List<Path> list(Path dir) {
         try (Stream<Path> children = Files.list(dir)) {
             return children.sorted().toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        } catch (IOException | UncheckedIOException e) {
+            LOG.errorf("cannot read %s (%s); skipped", dir, e.getMessage() == null ? e : e.getMessage());
+            return List.of();
         }
     }
 }

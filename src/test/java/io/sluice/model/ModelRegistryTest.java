@@ -1,0 +1,78 @@
+package io.sluice.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.sluice.TinyRepositoryResource;
+import io.sluice.config.ModelSettings;
+import io.sluice.config.SluiceConfig;
+import io.sluice.observability.Tracing;
+import jakarta.inject.Inject;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Which version answers a request without one, and when the server counts a model's versions as serving:
+ * a broken new version neither takes the unversioned traffic nor the whole server out.
+ */
+@QuarkusTest
+@QuarkusTestResource(TinyRepositoryResource.class)
+class ModelRegistryTest {
+
+    @Inject
+    SluiceConfig config;
+
+    @Inject
+    Tracing tracing;
+
+    private final ModelRegistry registry = new ModelRegistry();
+
+    private ServedModel version(String name, long version, ModelState state) {
+        ServedModel m = new ServedModel(new ModelSource(name, version, Path.of(name, "" + version, "model.onnx")),
+                ModelSettings.resolve(config, name), tracing);
+        m.moveTo(state, state == ModelState.FAILED ? "broken" : null);
+        registry.add(m);
+        return m;
+    }
+
+    @Test
+    void aRequestWithoutAVersionGoesToTheHighestReadyOne() {
+        ServedModel v1 = version("m", 1, ModelState.READY);
+        ServedModel v2 = version("m", 2, ModelState.FAILED);
+        version("m", 3, ModelState.LOADING);
+        assertThat(registry.find("m", null)).isSameAs(v1);
+        assertThat(registry.find("m", "2")).isSameAs(v2); // asked for by number, it answers for itself
+        v2.moveTo(ModelState.READY, null);
+        assertThat(registry.find("m", "")).isSameAs(v2);
+    }
+
+    @Test
+    void withNoVersionReadyItIsTheHighestWhichSaysWhy() {
+        version("m", 1, ModelState.FAILED);
+        ServedModel v2 = version("m", 2, ModelState.FAILED);
+        assertThat(registry.find("m", null)).isSameAs(v2);
+    }
+
+    @Test
+    void aRequiredModelServesOnceAllItsVersionsSettledAndOneIsReady() {
+        assertThat(registry.requiredReady()).as("no model at all").isFalse();
+        version("m", 1, ModelState.READY);
+        ServedModel v2 = version("m", 2, ModelState.WARMING);
+        assertThat(registry.requiredReady()).as("a version still warming").isFalse();
+        v2.moveTo(ModelState.FAILED, "broken");
+        assertThat(registry.requiredReady()).as("v1 serves beside the FAILED v2").isTrue();
+
+        ServedModel other = version("other", 1, ModelState.FAILED);
+        assertThat(registry.requiredReady()).as("a required model with no READY version").isFalse();
+        other.moveTo(ModelState.READY, null);
+        assertThat(registry.requiredReady()).isTrue();
+    }
+
+    @Test
+    void aModelThatIsNotRequiredNeverHoldsReadinessDown() {
+        version("m", 1, ModelState.READY);
+        version("corrupt", 1, ModelState.FAILED); // sluice.models.corrupt.required=false in this profile
+        assertThat(registry.requiredReady()).isTrue();
+    }
+}
