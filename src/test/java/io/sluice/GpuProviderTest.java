@@ -32,13 +32,16 @@ class GpuProviderTest {
             TinyModels.write(repo, "gpu-fallback", 1, TinyModels.add());
             TinyModels.write(repo, "gpu-required", 1, TinyModels.add());
             TinyModels.write(repo, "cpu-only", 1, TinyModels.add());
+            TinyModels.write(repo, "sequence-out", 1, TinyModels.sequenceOutput());
             return Map.of(
                     "sluice.repository.paths", repo.toString(),
                     "sluice.models.gpu-fallback.execution.provider", "cuda",
                     "sluice.models.gpu-fallback.execution.on-gpu-unavailable", "fallback",
                     "sluice.models.gpu-required.execution.provider", "cuda",
                     "sluice.models.gpu-required.execution.on-gpu-unavailable", "fail",
-                    "sluice.models.gpu-required.required", "false");
+                    "sluice.models.gpu-required.required", "false",
+                    "sluice.models.sequence-out.execution.provider", "cuda",
+                    "sluice.models.sequence-out.required", "false");
         }
     }
 
@@ -69,6 +72,17 @@ class GpuProviderTest {
         }
         // one probe for (cuda, device 0), however many models asked
         assertThat(probe.probes()).isEqualTo(1);
+    }
+
+    @Test
+    void aModelSluiceCannotServeIsFailedForWhatItIsNotBlamedOnTheGpu() {
+        Await.serverReady();
+        // on a GPU too: the session started, then its sequence output was refused; no fallback to the CPU
+        given().get("/q/health/ready").then().statusCode(200)
+                .body("checks.find { it.name == 'models' }.data.'sequence-out/1'",
+                        equalTo("FAILED: 'S' is not a tensor (Sluice serves tensor inputs and outputs)"));
+        given().get("/v2/models/sequence-out/ready").then().statusCode(400);
+        given().get("/v2/models/cpu-only/ready").then().statusCode(200);
     }
 
     @Test

@@ -5,6 +5,8 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.io.UncheckedIOException;
+import java.nio.file.FileVisitOption;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.DigestInputStream;
@@ -27,16 +29,22 @@ final class ModelContents {
 
     private ModelContents() {}
 
-    /** The digest of the files under {@code versionDir}, as hex. */
-    static String of(Path versionDir) throws IOException {
+    /**
+     * The digest of the files under {@code versionDir}, as hex. Symbolic links are followed, the directory's
+     * own included (a repository laid out with links, as Kubernetes' ConfigMap and git-sync volumes are).
+     */
+    static String of(Path linkedDir) throws IOException {
+        Path versionDir = linkedDir.toRealPath();
         MessageDigest sha = sha256();
         List<Path> files;
-        try (Stream<Path> walk = Files.walk(versionDir)) {
+        try (Stream<Path> walk = Files.walk(versionDir, FileVisitOption.FOLLOW_LINKS)) {
             files = walk.filter(Files::isRegularFile)
                     .map(versionDir::relativize)
                     .filter(relative -> !relative.getName(0).toString().equals(WARMUP))
                     .sorted()
                     .toList();
+        } catch (UncheckedIOException e) { // a link loop, or a folder that went away while it was listed
+            throw e.getCause();
         }
         for (Path relative : files) {
             text(sha, relative.toString());

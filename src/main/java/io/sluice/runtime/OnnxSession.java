@@ -131,11 +131,11 @@ public final class OnnxSession implements AutoCloseable {
         List<TensorSpec> specs = new ArrayList<>();
         for (NodeInfo node : nodes.values()) {
             if (!(node.getInfo() instanceof TensorInfo info)) {
-                throw new IllegalArgumentException("'" + node.getName() + "' is not a tensor");
+                throw new ModelLoadException("'" + node.getName() + "' is not a tensor (Sluice serves tensor inputs and outputs)");
             }
             Datatype datatype = TensorConversion.datatype(info.onnxType);
             if (datatype == null) {
-                throw new IllegalArgumentException("'" + node.getName() + "' has unsupported type " + info.onnxType);
+                throw new ModelLoadException("'" + node.getName() + "' has a type Sluice cannot serve: " + info.onnxType);
             }
             long[] shape = info.getShape().clone();
             for (int i = 0; i < shape.length; i++) {

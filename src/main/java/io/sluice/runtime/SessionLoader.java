@@ -51,6 +51,8 @@ public class SessionLoader {
         }
         try {
             return open(name, file, settings, used);
+        } catch (ModelLoadException e) {
+            throw e; // the model itself, not the provider: it would fail the same way on the CPU
         } catch (OrtException | RuntimeException | LinkageError e) {
             if (!used.gpu()) {
                 throw new ModelLoadException("ONNX Runtime cannot load " + file.getFileName() + " on cpu: "
@@ -77,9 +79,30 @@ public class SessionLoader {
             throws OrtException {
         try (SessionOptions options = options(settings, provider)) {
             OrtSession session = create(name, file, options, settings.threadNice());
-            Model model = engine.newModel(name);
-            model.setBlock(new OrtSymbolBlock(session, (OrtNDManager) model.getNDManager()));
-            return new OnnxSession(model, session, engine.environment(), provider.label());
+            Model model = null;
+            boolean owned = false;
+            try {
+                model = engine.newModel(name);
+                model.setBlock(new OrtSymbolBlock(session, (OrtNDManager) model.getNDManager()));
+                owned = true; // from here the DJL model closes the session (as OnnxSession.close does)
+                return new OnnxSession(model, session, engine.environment(), provider.label());
+            } catch (OrtException | RuntimeException | LinkageError e) {
+                // nothing will use them (on a GPU the session holds device memory): close before failing or falling back
+                closeQuietly(owned ? model : null, owned ? null : session, owned ? null : model, e);
+                throw e;
+            }
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable first, AutoCloseable second, AutoCloseable third, Throwable cause) {
+        for (AutoCloseable c : new AutoCloseable[] {first, second, third}) {
+            if (c != null) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    cause.addSuppressed(e);
+                }
+            }
         }
     }
 

@@ -36,4 +36,23 @@ class ModelContentsTest {
         Files.write(version.resolve("weights").resolve("layer0.bin"), new byte[] {6});
         assertThat(ModelContents.of(version)).as("external weights in a subfolder").isNotEqualTo(external);
     }
+
+    @Test
+    void followsLinksTheVersionDirectoryItselfIncluded(@TempDir Path elsewhere) throws IOException {
+        Path real = Files.createDirectories(elsewhere.resolve("real"));
+        Files.write(real.resolve("model.onnx"), new byte[] {1, 2, 3});
+        Path weights = Files.createDirectories(elsewhere.resolve("weights"));
+        Files.write(weights.resolve("layer0.bin"), new byte[] {6});
+        Files.createSymbolicLink(real.resolve("weights"), weights);
+        Path linked = Files.createSymbolicLink(version.resolve("1"), real); // <model>/1 -> real
+
+        String before = ModelContents.of(linked);
+        assertThat(before).isEqualTo(ModelContents.of(real));
+        Files.write(weights.resolve("layer0.bin"), new byte[] {7});
+        assertThat(ModelContents.of(linked)).as("a file behind a linked folder").isNotEqualTo(before);
+        Files.write(real.resolve("model.onnx"), new byte[] {1, 2, 4});
+        String after = ModelContents.of(linked);
+        Files.delete(real.resolve("model.onnx"));
+        assertThat(ModelContents.of(linked)).as("the model file behind the linked version").isNotEqualTo(after);
+    }
 }
