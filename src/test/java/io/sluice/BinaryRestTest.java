@@ -53,9 +53,20 @@ class BinaryRestTest {
 
     @Test
     void bytesElementsCarryLengthPrefixes() {
-        byte[] data = strings("a", "", "héllo", "z");
+        byte[] data = strings("a", "", "héllo", "z\u0000\uD83D\uDE00"); // a NUL and a character outside the BMP too
         var response = BinaryRest.post("identity_bytes", List.of(new BinaryRest.Input("INPUT0", "BYTES", new long[] {1, 4}, data)));
         assertThat(BinaryRest.outputs(response).get(0).data()).isEqualTo(data);
+    }
+
+    @Test
+    void bytesElementsThatAreNotUtf8Are400RatherThanChanged() {
+        // ONNX Runtime's Java API holds string tensors as Java strings: other bytes could not come back as sent
+        byte[] notUtf8 = ByteBuffer.allocate(4 + 1 + 4 + 3).order(ByteOrder.LITTLE_ENDIAN)
+                .putInt(1).put((byte) 'a').putInt(3).put((byte) 0xff).put((byte) 0xfe).put((byte) 0).array();
+        String header = "{\"inputs\":[{\"name\":\"INPUT0\",\"datatype\":\"BYTES\",\"shape\":[1,2],\"parameters\":{\"binary_data_size\":12}}]}";
+        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        given().header("Inference-Header-Content-Length", h.length).body(concat(h, notUtf8)).post("/v2/models/identity_bytes/infer")
+                .then().statusCode(400).body("error", containsString("input 'INPUT0': BYTES element 1 is not UTF-8"));
     }
 
     @Test

@@ -1,6 +1,9 @@
 package io.sluice.inference;
 
 import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -127,6 +130,10 @@ public final class RequestValidation {
                 throw invalid("input '%s': BYTES element %d claims %d bytes, %d remain",
                         t.name(), count, length, data.remaining());
             }
+            if (!utf8(data, length)) {
+                throw invalid("input '%s': BYTES element %d is not UTF-8 (ONNX Runtime's Java API holds string "
+                        + "tensors as text, so other bytes could not come back unchanged)", t.name(), count);
+            }
             data.position(data.position() + length);
             count++;
         }
@@ -134,6 +141,25 @@ public final class RequestValidation {
             throw invalid("input '%s' with shape %s needs %d BYTES elements, got %d",
                     t.name(), t.shapeText(), elements, count);
         }
+    }
+
+    /** Whether the {@code length} bytes at {@code data}'s position are UTF-8; ASCII is checked without decoding. */
+    private static boolean utf8(ByteBuffer data, int length) {
+        int start = data.position();
+        for (int i = start; i < start + length; i++) {
+            if (data.get(i) < 0) {
+                try {
+                    StandardCharsets.UTF_8.newDecoder()
+                            .onMalformedInput(CodingErrorAction.REPORT)
+                            .onUnmappableCharacter(CodingErrorAction.REPORT)
+                            .decode(data.slice(start, length));
+                    return true;
+                } catch (CharacterCodingException e) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     /** Parameters of protocol extensions Sluice does not implement; a client sending them would get wrong results. */
