@@ -59,6 +59,23 @@ class RestProtocolTest {
     }
 
     @Test
+    void theAcceptHeaderIsNotReadAsTritonDoesNot() {
+        given().accept("text/plain").get("/v2/health/ready").then().statusCode(200);
+        given().accept("text/plain").get("/v2/models/add").then().statusCode(200)
+                .contentType(containsString("application/json")).body("name", equalTo("add"));
+        given().accept("text/plain").get("/v2").then().statusCode(200).body("name", equalTo("sluice"));
+        // the binary answer's own type, asked for a JSON answer: the answer as it is, JSON
+        given().accept("application/octet-stream").contentType("application/json")
+                .body(Map.of("inputs", List.of(
+                        Map.of("name", "A", "datatype", "FP32", "shape", List.of(1, 4), "data", List.of(1, 2, 3, 4)),
+                        Map.of("name", "B", "datatype", "FP32", "shape", List.of(1, 4), "data", List.of(1, 1, 1, 1)))))
+                .post("/v2/models/add/infer").then().statusCode(200)
+                .contentType(containsString("application/json")).body("outputs[0].data[0]", equalTo(2.0f));
+        given().accept("text/plain").get("/v2/models/nope").then().statusCode(404)
+                .body("error", containsString("unknown model 'nope'"));
+    }
+
+    @Test
     void modelReadiness() {
         given().get("/v2/models/add/ready").then().statusCode(200);
         given().get("/v2/models/add/versions/1/ready").then().statusCode(200);

@@ -15,7 +15,6 @@ import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
-import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
@@ -29,18 +28,19 @@ import java.util.function.Supplier;
  * to {@link InferenceService}, and the result back to HTTP. The body is parsed only once the service
  * has not turned the request away (rate limit, readiness, the model's guard), on the event loop or the
  * thread that answered the rate limit; the response is written on the request's own event loop again,
- * so runtime threads only compute.
+ * so runtime threads only compute. Every answer sets its own content type and the {@code Accept} header is not
+ * read, as Triton does: a client asking for {@code application/octet-stream} (the binary answer's type) or
+ * anything else still gets its answer, never a 406.
  */
 @Path("/v2")
-@Produces(MediaType.APPLICATION_JSON)
 public class InferenceResource {
 
     @Inject
     InferenceService service;
 
     @GET
-    public InferenceService.ServerMetadata server() {
-        return service.serverMetadata();
+    public Response server() {
+        return json(service.serverMetadata());
     }
 
     @GET
@@ -57,14 +57,18 @@ public class InferenceResource {
 
     @GET
     @Path("/models/{model}")
-    public Map<String, Object> metadata(@PathParam("model") String model) {
-        return metadataJson(service.modelMetadata(model, null));
+    public Response metadata(@PathParam("model") String model) {
+        return json(metadataJson(service.modelMetadata(model, null)));
     }
 
     @GET
     @Path("/models/{model}/versions/{version}")
-    public Map<String, Object> metadata(@PathParam("model") String model, @PathParam("version") String version) {
-        return metadataJson(service.modelMetadata(model, version));
+    public Response metadata(@PathParam("model") String model, @PathParam("version") String version) {
+        return json(metadataJson(service.modelMetadata(model, version)));
+    }
+
+    private static Response json(Object entity) {
+        return Response.ok(entity, MediaType.APPLICATION_JSON_TYPE).build();
     }
 
     @GET
