@@ -70,7 +70,7 @@ class GrpcProtocolTest {
         assertThat(m.getPlatform()).isEqualTo("onnx_onnxv1");
         assertThat(m.getInputsList()).extracting(ModelMetadataResponse.TensorMetadata::getName).containsExactly("A", "B");
         assertThat(m.getInputs(0).getShapeList()).containsExactly(-1L, 4L);
-        assertThat(m.getPropertiesMap()).containsEntry("execution_provider", "cpu");
+        assertThat(m.getParametersMap().get("execution_provider").getStringParam()).isEqualTo("cpu");
     }
 
     @Test

@@ -80,8 +80,8 @@ public class GrpcInferenceService implements GRPCInferenceService {
                     .setPlatform(m.platform())
                     .addAllInputs(tensors(m.inputs()))
                     .addAllOutputs(tensors(m.outputs()))
-                    .putProperties("version", m.version())
-                    .putProperties("execution_provider", m.provider())
+                    .putParameters("version", InferParameter.newBuilder().setStringParam(m.version()).build())
+                    .putParameters("execution_provider", InferParameter.newBuilder().setStringParam(m.provider()).build())
                     .build();
         });
     }
