@@ -236,6 +236,16 @@ class GrpcProtocolTest {
         assertThat(response.getOutputsCount()).isEqualTo(1);
     }
 
+    @Test
+    void aPriorityPastTheModelsLevelsIsItsDefaultLevelAsTritonReadsIt() {
+        // tritonclient sends priority as uint64_param; matmul has one level
+        var response = stub.modelInfer(ModelInferRequest.newBuilder().setModelName("matmul")
+                .putParameters("priority", InferParameter.newBuilder().setUint64Param(2).build())
+                .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(1).addShape(3))
+                .addRawInputContents(rawFloats(1, 1, 1)).build());
+        assertThat(response.getOutputsCount()).isEqualTo(1);
+    }
+
     private static StatusRuntimeException assertStatus(Runnable call, Status.Code code, String message) {
         StatusRuntimeException e = catchThrowableOfType(StatusRuntimeException.class, call::run);
         assertThat(e).as("expected %s", code).isNotNull();

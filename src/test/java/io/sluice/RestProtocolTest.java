@@ -216,7 +216,7 @@ class RestProtocolTest {
         "{\"outputs\":[]};no 'inputs' array",
         "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]},"
             + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}],"
-            + "\"parameters\":{\"priority\":9}};priority 9 is out of range",
+            + "\"parameters\":{\"priority\":-1}};parameter 'priority' must be a non-negative integer",
         "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}]} {};more after its JSON object",
         "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}],"
             + "\"outputs\":{\"name\":\"SUM\"}};must be an array, was OBJECT",
@@ -281,8 +281,12 @@ class RestProtocolTest {
         String body = "{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,1,1]}]}";
         given().contentType(ContentType.JSON).header("Sluice-Priority", "1").body(body).post("/v2/models/matmul/infer")
                 .then().statusCode(200);
+        // a level the model lacks is its default level, as Triton reads it (matmul has one level)
         given().contentType(ContentType.JSON).header("Sluice-Priority", "3").body(body).post("/v2/models/matmul/infer")
-                .then().statusCode(400).body("error", containsString("priority 3 is out of range"));
+                .then().statusCode(200);
+        given().contentType(ContentType.JSON).body("{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,3],"
+                + "\"data\":[1,1,1]}],\"parameters\":{\"priority\":18446744073709551}}").post("/v2/models/matmul/infer")
+                .then().statusCode(200);
         given().contentType(ContentType.JSON).header("Sluice-Priority", "high").body(body).post("/v2/models/matmul/infer")
                 .then().statusCode(400).body("error", containsString("Sluice-Priority"));
         // 0 is no timeout, as Triton reads its timeout parameter; 1 us has passed before the model is reached

@@ -209,18 +209,19 @@ public final class ServedModel {
     }
 
     /**
-     * The scheduler's level for a request's {@code priority} (1 the highest, 0 the default, the lowest).
+     * The scheduler's level for a request's {@code priority}: 1 the highest; 0, and any value past the model's
+     * levels, its default level, the lowest (as Triton reads a priority it has no level for).
      *
-     * @throws InferenceException.InvalidInput when the model has no such level
+     * @throws InferenceException.InvalidInput for a negative priority
      */
     public int priorityLevel(int priority) {
         int levels = settings.priorityLevels();
-        if (priority == 0) {
-            return levels - 1;
+        if (priority < 0) {
+            throw new InferenceException.InvalidInput("priority " + priority + " is negative; levels are 1 (the highest) to "
+                    + levels + ", 0 the default");
         }
-        if (priority < 0 || priority > levels) {
-            throw new InferenceException.InvalidInput(
-                    "priority " + priority + " is out of range; model '" + name() + "' has levels 1 to " + levels);
+        if (priority == 0 || priority > levels) {
+            return levels - 1;
         }
         return priority - 1;
     }

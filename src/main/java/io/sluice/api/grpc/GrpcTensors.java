@@ -69,7 +69,7 @@ final class GrpcTensors {
             deadline = Math.min(deadline, InferRequest.deadlineAfterMicros(System.nanoTime(), micros));
         }
         Object priority = parameters.remove("priority");
-        if (priority != null && (!(priority instanceof Long p) || p < 0 || p > Integer.MAX_VALUE)) {
+        if (priority != null && (!(priority instanceof Long p) || p < 0)) {
             throw invalid("parameter 'priority' must be a non-negative int64");
         }
         for (ModelInferRequest.InferRequestedOutputTensor out : msg.getOutputsList()) {
@@ -80,7 +80,7 @@ final class GrpcTensors {
         String version = version(msg);
         String id = msg.getId().isEmpty() ? null : msg.getId();
         return new InferRequest(msg.getModelName(), version, id, parameters, inputs, outputs,
-                priority == null ? 0 : (int) (long) (Long) priority, deadline, Protocol.GRPC);
+                priority == null ? 0 : (int) Math.min(Integer.MAX_VALUE, (Long) priority), deadline, Protocol.GRPC);
     }
 
     /**

@@ -195,10 +195,10 @@ final class RestInferRequests {
         int priority = headerPriority;
         Object p = parameters.get("priority");
         if (p != null) {
-            if (!(p instanceof Long level) || level < 0 || level > Integer.MAX_VALUE) {
+            if (!(p instanceof Long level) || level < 0) {
                 throw new InferenceException.InvalidInput("parameter 'priority' must be a non-negative integer");
             }
-            priority = (int) (long) level;
+            priority = (int) Math.min(Integer.MAX_VALUE, level); // past the model's levels: its default, as Triton
         }
         Map<String, Object> echoed = new LinkedHashMap<>(parameters);
         echoed.keySet().removeAll(RESERVED);
