@@ -4,9 +4,10 @@ import java.time.Duration;
 
 /**
  * The one error hierarchy of the core. Each protocol adapter translates these once, following the
- * error table in the README ("Errors"); a client mistake is never a {@link RuntimeFailure}. A body over
- * the size limit never gets here: REST answers 413 ({@code api.rest.RestBodyLimit} when the length is
- * declared, the HTTP server for a chunked body), the gRPC route RESOURCE_EXHAUSTED.
+ * error table in the README ("Errors"); a client mistake is never a {@link RuntimeFailure}. A body whose
+ * own length is over the size limit never gets here: REST answers 413 ({@code api.rest.RestBodyLimit} when
+ * the length is declared, the HTTP server for a chunked body), the gRPC route RESOURCE_EXHAUSTED; a REST body
+ * that inflates past it is an {@link InvalidInput} of kind {@link InvalidInput.Kind#TOO_LARGE}.
  */
 public abstract sealed class InferenceException extends RuntimeException {
 
@@ -23,8 +24,29 @@ public abstract sealed class InferenceException extends RuntimeException {
 
     /** Invalid input: name, shape, datatype, element count, JSON, binary framing: 400 / INVALID_ARGUMENT. */
     public static final class InvalidInput extends InferenceException {
+        /** What is wrong with the request, where a protocol has a more precise answer than 400 for it. */
+        public enum Kind {
+            /** The request's contents: 400 / INVALID_ARGUMENT. */
+            CONTENTS,
+            /** A compressed body that inflates past the body limit: 413 / RESOURCE_EXHAUSTED. */
+            TOO_LARGE,
+            /** A body in a content coding Sluice does not read: 415. */
+            UNSUPPORTED_ENCODING
+        }
+
+        private final Kind kind;
+
         public InvalidInput(String message) {
+            this(message, Kind.CONTENTS);
+        }
+
+        public InvalidInput(String message, Kind kind) {
             super(message, null);
+            this.kind = kind;
+        }
+
+        public Kind kind() {
+            return kind;
         }
     }
 

@@ -64,8 +64,9 @@ public class GrpcErrors implements ExceptionHandlerProvider {
             return status(Code.RESOURCE_EXHAUSTED, e.getMessage(), r.state().retryAfter());
         } else if (e instanceof InferenceException.ModelNotFound) {
             return status(Code.NOT_FOUND, e.getMessage(), null);
-        } else if (e instanceof InferenceException.InvalidInput) {
-            return status(Code.INVALID_ARGUMENT, e.getMessage(), null);
+        } else if (e instanceof InferenceException.InvalidInput i) {
+            return status(i.kind() == InferenceException.InvalidInput.Kind.TOO_LARGE ? Code.RESOURCE_EXHAUSTED
+                    : Code.INVALID_ARGUMENT, e.getMessage(), null);
         } else if (e instanceof InferenceException.Unavailable u) {
             return status(Code.UNAVAILABLE, e.getMessage(), u.retryAfter());
         } else if (e instanceof InferenceException.DeadlineExceeded) {

@@ -1,5 +1,6 @@
 package io.sluice.api.rest;
 
+import io.quarkus.runtime.configuration.MemorySize;
 import io.sluice.inference.InferRequest;
 import io.sluice.inference.InferenceException;
 import io.sluice.inference.InferenceService;
@@ -16,12 +17,14 @@ import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
  * The Open Inference Protocol REST API. It only translates: HTTP to {@link InferRequest}, the call
@@ -37,6 +40,10 @@ public class InferenceResource {
 
     @Inject
     InferenceService service;
+
+    /** The most bytes a body may have, after its content coding is undone. */
+    @ConfigProperty(name = "quarkus.http.limits.max-body-size", defaultValue = "10240K")
+    MemorySize maxBody;
 
     @GET
     public Response server() {
@@ -89,8 +96,9 @@ public class InferenceResource {
             @HeaderParam(RestHeaders.HEADER_LENGTH) String headerLength,
             @HeaderParam(RestHeaders.TIMEOUT) String timeout,
             @HeaderParam(RestHeaders.PRIORITY) String priority,
+            @HeaderParam(HttpHeaders.CONTENT_ENCODING) String encoding,
             @Context RoutingContext routing) {
-        return infer(model, null, body, headerLength, timeout, priority, routing);
+        return infer(model, null, body, headerLength, timeout, priority, encoding, routing);
     }
 
     @POST
@@ -99,6 +107,7 @@ public class InferenceResource {
             @HeaderParam(RestHeaders.HEADER_LENGTH) String headerLength,
             @HeaderParam(RestHeaders.TIMEOUT) String timeout,
             @HeaderParam(RestHeaders.PRIORITY) String priority,
+            @HeaderParam(HttpHeaders.CONTENT_ENCODING) String encoding,
             @Context RoutingContext routing) {
         long deadline = timeout == null ? InferRequest.NO_DEADLINE
                 : InferRequest.deadlineAfterMicros(System.nanoTime(), headerNumber(RestHeaders.TIMEOUT, timeout));
@@ -108,7 +117,7 @@ public class InferenceResource {
         // parsed only once the rate limit and the model's admission let the request in: a rejection reads no JSON
         RestInferRequests.Parsed[] parsed = new RestInferRequests.Parsed[1];
         Supplier<InferRequest> parse = () -> (parsed[0] = RestInferRequests.parse(model, version,
-                body == null ? new byte[0] : body, jsonLength, () -> service.modelMetadata(model, version), deadline,
+                ContentEncoding.decode(body == null ? new byte[0] : body, encoding, maxBody.asLongValue()), jsonLength, () -> service.modelMetadata(model, version), deadline,
                 level)).request();
         io.vertx.core.Context context = Vertx.currentContext();
         Uni<io.sluice.inference.InferResponse> result = service.infer(RestAuthentication.tenant(routing), model, version,

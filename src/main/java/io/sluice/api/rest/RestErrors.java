@@ -45,8 +45,12 @@ public class RestErrors {
             return 429;
         } else if (e instanceof InferenceException.ModelNotFound) {
             return 404;
-        } else if (e instanceof InferenceException.InvalidInput) {
-            return 400;
+        } else if (e instanceof InferenceException.InvalidInput i) {
+            return switch (i.kind()) {
+                case CONTENTS -> 400;
+                case TOO_LARGE -> 413;
+                case UNSUPPORTED_ENCODING -> 415;
+            };
         } else if (e instanceof InferenceException.Unavailable) {
             return 503;
         } else if (e instanceof InferenceException.DeadlineExceeded) {

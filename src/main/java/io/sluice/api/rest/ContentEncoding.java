@@ -1,0 +1,79 @@
+package io.sluice.api.rest;
+
+import io.sluice.inference.InferenceException;
+import io.sluice.inference.InferenceException.InvalidInput.Kind;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.Inflater;
+import java.util.zip.InflaterInputStream;
+
+/**
+ * Reads a REST body sent with {@code Content-Encoding} ({@code gzip} and {@code deflate}, what tritonclient's
+ * {@code request_compression_algorithm} sends), here rather than in the HTTP server, so that every mistake
+ * gets the API's answer: a body that is not what its coding says is a 400, one that inflates past the body
+ * limit a 413, and another coding a 415, each naming the problem (the HTTP server's decompressor closed the
+ * connection on a broken body without an answer, and read an unknown coding as none). It runs when the body
+ * is parsed, after admission, so a rejected request inflates nothing.
+ */
+final class ContentEncoding {
+
+    private ContentEncoding() {}
+
+    /**
+     * The body as sent before its coding.
+     *
+     * @param encoding the {@code Content-Encoding} header, or null
+     * @param limit the most bytes the decoded body may have ({@code quarkus.http.limits.max-body-size})
+     */
+    static byte[] decode(byte[] body, String encoding, long limit) {
+        if (encoding == null) {
+            return body;
+        }
+        String coding = encoding.trim().toLowerCase(Locale.ROOT);
+        try {
+            return switch (coding) {
+                case "", "identity" -> body;
+                case "gzip", "x-gzip" -> read(new GZIPInputStream(new ByteArrayInputStream(body)), coding, limit);
+                case "deflate" -> read(new InflaterInputStream(new ByteArrayInputStream(body), new Inflater(!zlib(body))),
+                        coding, limit);
+                default -> throw new InferenceException.InvalidInput("Content-Encoding '" + encoding
+                        + "' is not one Sluice reads; send gzip, deflate or identity", Kind.UNSUPPORTED_ENCODING);
+            };
+        } catch (IOException e) {
+            throw new InferenceException.InvalidInput("request body is not valid " + coding + " (Content-Encoding: "
+                    + encoding.trim() + "): " + e.getMessage());
+        }
+    }
+
+    /** Whether a deflate body has the zlib wrapper (RFC 1950), as HTTP's deflate should; some clients send it raw. */
+    private static boolean zlib(byte[] body) {
+        return body.length >= 2 && (body[0] & 0x0f) == 8 && (((body[0] & 0xff) << 8) | (body[1] & 0xff)) % 31 == 0;
+    }
+
+    private static byte[] read(InputStream in, String coding, long maxBytes) throws IOException {
+        long limit = Math.min(maxBytes, Integer.MAX_VALUE - 16); // what one array holds
+        try (in) {
+            byte[] out = new byte[(int) Math.min(limit + 1, 64 * 1024)];
+            int size = 0;
+            while (true) {
+                if (size == out.length) {
+                    if (size > limit) {
+                        throw new InferenceException.InvalidInput("request body inflates (" + coding + ") to more than "
+                                + "the server's limit of " + limit + " bytes (quarkus.http.limits.max-body-size)",
+                                Kind.TOO_LARGE);
+                    }
+                    out = Arrays.copyOf(out, (int) Math.min(limit + 1, (long) size * 2));
+                }
+                int n = in.read(out, size, out.length - size);
+                if (n < 0) {
+                    return size == out.length ? out : Arrays.copyOf(out, size);
+                }
+                size += n;
+            }
+        }
+    }
+}
