@@ -154,6 +154,9 @@ final class RestInferRequests {
         }
         TensorSpec spec = metadata.inputs().get(0);
         long[] shape = spec.shape().clone();
+        if (shape.length > 1 && shape[0] == -1 && java.util.Arrays.stream(shape).filter(d -> d == -1).count() > 1) {
+            shape[0] = 1; // as Triton reads a raw request: one row of a batching model; the other dimension is inferred
+        }
         long fixed = 1;
         int unknown = -1;
         for (int i = 0; i < shape.length; i++) {
