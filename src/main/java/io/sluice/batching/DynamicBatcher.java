@@ -11,9 +11,12 @@ import java.util.List;
  *
  * <p>Order: the highest priority level first, FIFO within a level (a sequence number breaks every
  * tie, so nobody starves behind later arrivals). A batch starts at the head and takes later jobs of
- * the same signature, in order, while the rows fit. It runs when it is full, when it reaches a
- * preferred size, or when the head has waited the maximum queue delay. {@link #limitRows} lowers the
- * most rows in a batch below the policy's for a while (a shedding model runs short batches).
+ * the same signature, in order, while the rows fit (from lower levels only while no job of another
+ * signature waits above them). It runs when it is full or cannot grow, when it reaches a preferred
+ * size, when the head has waited the maximum queue delay, or when a job in it would otherwise miss its
+ * deadline. While the head's batch waits for company, the batch of another signature that is ready runs
+ * instead. {@link #limitRows} lowers the most rows in a batch below the policy's for a while (a
+ * shedding model runs short batches).
  */
 final class DynamicBatcher {
 
@@ -35,12 +38,16 @@ final class DynamicBatcher {
      */
     static final long MAX_BATCH_BYTES = Integer.MAX_VALUE - 8;
 
+    /** The least time before a job's deadline at which a batch waiting for company runs without it. */
+    static final long DEADLINE_MARGIN_NANOS = 1_000_000;
+
     private final BatchPolicy policy;
     private final long maxBatchBytes;
     private final ArrayDeque<Job>[] levels;
     private int size;
     private long sequence;
     private int rowLimit = Integer.MAX_VALUE;
+    private double expectedNanosPerRow;
 
     DynamicBatcher(BatchPolicy policy) {
         this(policy, MAX_BATCH_BYTES);
@@ -134,43 +141,90 @@ final class DynamicBatcher {
         if (max == 1 || head.signature == null) {
             return take(List.of(head));
         }
-        List<Job> batch = new ArrayList<>();
-        int rows = gather(head, batch, max);
-        if (rows >= max) {
-            return take(batch);
+        // each signature's batch, led by its first job in queue order; the first that is ready runs, so an
+        // instance never idles while a batch of another shape is ready behind a head that waits for company
+        long wake = Long.MAX_VALUE;
+        List<Object> seen = new ArrayList<>();
+        for (int l = 0; l < levels.length; l++) {
+            for (Job leader : levels[l]) {
+                if (leader.signature == null) {
+                    return take(List.of(leader)); // it cannot share a batch: nothing to wait for
+                }
+                if (seen.contains(leader.signature)) {
+                    continue;
+                }
+                seen.add(leader.signature);
+                List<Job> batch = new ArrayList<>();
+                int rows = gather(leader, l, batch, max);
+                if (rows >= max) {
+                    return take(batch);
+                }
+                List<Job> preferred = preferredPrefix(batch, rows);
+                if (preferred != null) {
+                    return take(preferred);
+                }
+                long due = due(leader, batch, rows);
+                if (!mayWait || now - due >= 0) {
+                    return take(batch);
+                }
+                wake = Math.min(wake, due);
+            }
         }
-        List<Job> preferred = preferredPrefix(batch, rows);
-        if (preferred != null) {
-            return take(preferred);
-        }
-        long due = head.enqueuedNanos + policy.maxQueueDelayNanos();
-        if (!mayWait || now - due >= 0) {
-            return take(batch);
-        }
-        return new Wait(due);
+        return new Wait(wake);
     }
 
     /**
-     * Fills {@code batch} from the head on; returns its rows, or {@code max} when the next job's bytes would
-     * not fit (the batch is as full as it can get, and runs now).
+     * When a batch that is not full runs anyway: once its leader has waited the maximum queue delay, or earlier
+     * when one of its jobs would otherwise miss its deadline waiting for company (its deadline less the time
+     * the batch is expected to run), so a deadline shorter than the delay is not a 504 on an idle model.
      */
-    private int gather(Job head, List<Job> batch, int max) {
+    private long due(Job leader, List<Job> batch, int rows) {
+        long due = leader.enqueuedNanos + policy.maxQueueDelayNanos();
+        // at least a millisecond before it: a waiting instance wakes up a little late, and a job found past its
+        // deadline is failed, not run
+        long runNanos = (long) Math.min(Long.MAX_VALUE / 4, Math.max(DEADLINE_MARGIN_NANOS, expectedNanosPerRow * rows));
+        for (Job job : batch) {
+            if (job.deadlineNanos != Long.MAX_VALUE && job.deadlineNanos - runNanos - due < 0) {
+                due = job.deadlineNanos - runNanos;
+            }
+        }
+        return due;
+    }
+
+    /** The time a row is expected to take, from the scheduler's recent runs; 0 while unknown. */
+    void expectNanosPerRow(double nanos) {
+        expectedNanosPerRow = nanos;
+    }
+
+    /**
+     * Fills {@code batch} with {@code leader} and the later jobs of its signature, in queue order, from its
+     * level {@code from} down; returns its rows, or {@code max} when it cannot grow (the next job's rows or
+     * bytes would not fit, and no later job may pass it) and so runs now. It takes from a lower level only
+     * while no job of another signature waits at the levels it has walked: filling up with jobs of lower
+     * priority must not make a job of higher priority wait for a longer batch.
+     */
+    private int gather(Job leader, int from, List<Job> batch, int max) {
         int rows = 0;
         long bytes = 0;
-        for (ArrayDeque<Job> level : levels) {
-            for (Job job : level) {
-                if (!job.signature.equals(head.signature)) {
+        boolean others = false; // a job of another signature waits at a level walked so far, or above them
+        for (int l = 0; l < from; l++) {
+            others |= !levels[l].isEmpty();
+        }
+        for (int l = from; l < levels.length; l++) {
+            for (Job job : levels[l]) {
+                if (!leader.signature.equals(job.signature)) {
+                    others = true;
                     continue;
                 }
-                if (!batch.isEmpty() && bytes + job.bytes > maxBatchBytes) {
+                if (!batch.isEmpty() && (bytes + job.bytes > maxBatchBytes || rows + job.rows > max)) {
                     return max;
-                }
-                if (rows + job.rows > max && !batch.isEmpty()) {
-                    return rows;
                 }
                 batch.add(job);
                 rows += job.rows;
                 bytes += job.bytes;
+            }
+            if (others) {
+                break;
             }
         }
         return rows;

@@ -224,6 +224,7 @@ public final class ModelScheduler implements AutoCloseable {
         while (true) {
             long now = clock.getAsLong();
             // draining: no more waiting for company (deadlines still judged now, not at the end of a wait)
+            batcher.expectNanosPerRow(nanosPerRow);
             DynamicBatcher.Decision decision = closed ? batcher.nextWithoutWaiting(now, expired)
                     : batcher.next(now, expired);
             if (decision instanceof DynamicBatcher.Run run) {
@@ -294,7 +295,7 @@ public final class ModelScheduler implements AutoCloseable {
         int rows = jobs.stream().mapToInt(j -> j.rows).sum();
         List<List<Tensor>> perJob = null;
         InferenceException failure = null;
-        long nanos = 0;
+        long nanos = -1; // until the model ran: a batch that failed before it measured nothing
         running.incrementAndGet();
         runningRequests.addAndGet(jobs.size());
         try {
@@ -321,16 +322,20 @@ public final class ModelScheduler implements AutoCloseable {
             failure = new InferenceException.RuntimeFailure("model '" + model + "' failed: " + e.getMessage(), e);
         } finally {
             running.decrementAndGet();
-            runningRequests.addAndGet(-jobs.size());
-            nanosPerRow = nanosPerRow == 0 ? nanos / (double) rows
-                    : (1 - EWMA_WEIGHT) * nanosPerRow + EWMA_WEIGHT * nanos / (double) rows;
-            listener.ran(jobs.size(), rows, nanos);
+            if (nanos >= 0) {
+                nanosPerRow = nanosPerRow == 0 ? nanos / (double) rows
+                        : (1 - EWMA_WEIGHT) * nanosPerRow + EWMA_WEIGHT * nanos / (double) rows;
+                listener.ran(jobs.size(), rows, nanos);
+            }
         }
         if (failure == null) {
             for (int i = 0; i < jobs.size(); i++) {
                 jobs.get(i).complete(perJob.get(i));
             }
         }
+        // only once they are answered: a shedding model counts admitted requests not running as waiting, and
+        // those just finished must not look like a queue until their permits come back
+        runningRequests.addAndGet(-jobs.size());
         return failure;
     }
 
@@ -341,6 +346,15 @@ public final class ModelScheduler implements AutoCloseable {
      */
     @Override
     public void close() {
+        close(TimeUnit.SECONDS.toNanos(5));
+    }
+
+    /**
+     * {@link #close()} with a budget of {@code budgetNanos}. Whatever is still queued when it runs out (the
+     * instances busy with long batches) is answered 503 with {@code Retry-After}, never left unanswered
+     * when the process exits.
+     */
+    void close(long budgetNanos) {
         lock.lock();
         try {
             closed = true;
@@ -349,7 +363,7 @@ public final class ModelScheduler implements AutoCloseable {
             lock.unlock();
         }
         boolean interrupted = false;
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        long deadline = System.nanoTime() + budgetNanos;
         for (Thread t : threads) {
             long left;
             while (t.isAlive() && (left = deadline - System.nanoTime()) > 0) {
@@ -359,6 +373,17 @@ public final class ModelScheduler implements AutoCloseable {
                     interrupted = true;
                 }
             }
+        }
+        List<Job> left;
+        lock.lock();
+        try {
+            left = batcher.trim(0);
+        } finally {
+            lock.unlock();
+        }
+        for (Job job : left) {
+            job.fail(new InferenceException.Unavailable(InferenceException.Unavailable.Reason.NOT_READY,
+                    "model '" + model + "' is shutting down", Duration.ofSeconds(1)));
         }
         if (interrupted) {
             Thread.currentThread().interrupt();

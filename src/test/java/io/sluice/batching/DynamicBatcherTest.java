@@ -253,13 +253,82 @@ class DynamicBatcherTest {
     @Test
     void drainingRunsWhatIsQueuedAtOnceAndJudgesDeadlinesNow() {
         DynamicBatcher b = batcher(8, 1000 * MICRO, List.of());
-        Job soon = job("s", 1, 0, 500 * MICRO); // its deadline falls inside the queue delay, not yet passed
+        Job soon = job("s", 1, 0, 5000 * MICRO);
         Job other = job("s", 1, 0);
         b.offer(soon, 0);
         b.offer(other, 0);
         assertThat(b.next(0, expired)).isEqualTo(new DynamicBatcher.Wait(1000 * MICRO));
         assertThat(run(b.nextWithoutWaiting(0, expired))).containsExactly(soon, other);
         assertThat(expired).isEmpty();
+    }
+
+    @Test
+    void aBatchWaitingForCompanyRunsBeforeAJobInItWouldMissItsDeadline() {
+        DynamicBatcher b = batcher(8, 5000 * MICRO, List.of());
+        Job soon = job("s", 1, 0, 3000 * MICRO); // its deadline falls inside the queue delay
+        b.offer(soon, 0);
+        // unknown run time: a millisecond before the deadline
+        assertThat(b.next(0, expired)).isEqualTo(new DynamicBatcher.Wait(2000 * MICRO));
+        b.expectNanosPerRow(1500 * MICRO); // known: the run's expected time before it
+        assertThat(b.next(0, expired)).isEqualTo(new DynamicBatcher.Wait(1500 * MICRO));
+        Job later = job("s", 1, 0);
+        b.offer(later, 100 * MICRO); // two rows now: 3 ms expected, due at once
+        assertThat(run(b.next(100 * MICRO, expired))).containsExactly(soon, later);
+        assertThat(expired).isEmpty();
+    }
+
+    @Test
+    void aReadyBatchOfAnotherSignatureRunsWhileTheHeadWaitsForCompany() {
+        DynamicBatcher b = batcher(8, 1000 * MICRO, List.of());
+        Job x = job("x", 1, 0);
+        b.offer(x, 0);
+        List<Job> ys = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            ys.add(job("y", 1, 0));
+            b.offer(ys.get(i), 10 * MICRO);
+        }
+        assertThat(run(b.next(20 * MICRO, expired))).containsExactlyElementsOf(ys);
+        assertThat(b.next(20 * MICRO, expired)).isEqualTo(new DynamicBatcher.Wait(1000 * MICRO));
+        Job y = job("y", 1, 0);
+        b.offer(y, 30 * MICRO);
+        // neither ready: wake at the earlier delay
+        assertThat(b.next(40 * MICRO, expired)).isEqualTo(new DynamicBatcher.Wait(1000 * MICRO));
+        assertThat(run(b.next(1000 * MICRO, expired))).containsExactly(x);
+        assertThat(b.next(1000 * MICRO, expired)).isEqualTo(new DynamicBatcher.Wait(1030 * MICRO));
+    }
+
+    @Test
+    void aBatchThatCannotGrowRunsWithoutWaitingForTheDelay() {
+        DynamicBatcher b = batcher(8, 1000 * MICRO, List.of());
+        Job five = job("s", 5, 0);
+        Job four = job("s", 4, 0);
+        b.offer(five, 0);
+        b.offer(four, 0);
+        assertThat(run(b.next(0, expired))).containsExactly(five); // the four cannot join, nor anyone behind it
+        assertThat(b.next(0, expired)).isEqualTo(new DynamicBatcher.Wait(1000 * MICRO));
+    }
+
+    @Test
+    void lowerPriorityJobsDoNotFillABatchWhileAHigherOneOfAnotherShapeWaits() {
+        DynamicBatcher b = new DynamicBatcher(new BatchPolicy(8, 0, List.of(), 64, 3));
+        Job hx = job("x", 1, 0);
+        Job hy = job("y", 1, 0);
+        b.offer(hx, 0);
+        b.offer(hy, 0);
+        List<Job> lx = new ArrayList<>();
+        for (int i = 0; i < 7; i++) {
+            lx.add(job("x", 1, 2));
+            b.offer(lx.get(i), 0);
+        }
+        assertThat(run(b.next(0, expired))).containsExactly(hx);
+        assertThat(run(b.next(0, expired))).containsExactly(hy);
+        assertThat(run(b.next(0, expired))).containsExactlyElementsOf(lx);
+        // with nothing of another shape above them, lower levels fill a batch as before
+        Job mid = job("x", 1, 1);
+        Job low = job("x", 1, 2);
+        b.offer(low, 1);
+        b.offer(mid, 1);
+        assertThat(run(b.next(1, expired))).containsExactly(mid, low);
     }
 
     private DynamicBatcher batcher(int max, long delay, List<Integer> preferred) {

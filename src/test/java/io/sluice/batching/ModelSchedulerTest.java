@@ -79,6 +79,62 @@ class ModelSchedulerTest {
     }
 
     @Test
+    void whatIsStillQueuedWhenTheCloseBudgetRunsOutIsAnswered503() throws Exception {
+        scheduler = scheduler(1, 4, (inputs, outputs, traces) -> {
+            hold(release);
+            return inputs;
+        });
+        CompletableFuture<List<Tensor>> running = submit(1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 1);
+        CompletableFuture<List<Tensor>> queued1 = submit(2);
+        CompletableFuture<List<Tensor>> queued2 = submit(3);
+        scheduler.close(0); // the instance is still inside a long run
+        for (CompletableFuture<List<Tensor>> queued : List.of(queued1, queued2)) {
+            assertThat(queued).failsWithin(Duration.ofSeconds(5)).withThrowableThat().havingCause()
+                    .isInstanceOf(InferenceException.Unavailable.class).withMessageContaining("shutting down");
+        }
+        release.countDown();
+        assertThat(value(running.get(5, TimeUnit.SECONDS))).isEqualTo(1);
+    }
+
+    @Test
+    void aRequestCountsAsRunningUntilItIsAnswered() throws Exception {
+        release.countDown();
+        scheduler = scheduler(1, 4, (inputs, outputs, traces) -> inputs);
+        CompletableFuture<Integer> seen = new CompletableFuture<>();
+        scheduler.submit(new Job(List.of(tensor(1)), List.of(), 1, null, 0, Long.MAX_VALUE, null,
+                out -> seen.complete(scheduler.runningRequests()), seen::completeExceptionally));
+        // a shedding model reads admitted-but-not-running as waiting: one being answered is not waiting
+        assertThat(seen.get(5, TimeUnit.SECONDS)).isEqualTo(1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.runningRequests() == 0);
+    }
+
+    @Test
+    void aBatchThatFailsBeforeTheModelRunsRecordsNoRun() throws Exception {
+        List<Integer> runs = new java.util.concurrent.CopyOnWriteArrayList<>();
+        scheduler = new ModelScheduler("m", new BatchPolicy(8, 0, List.of(), 16, 1), 1, (inputs, outputs, traces) -> {
+            hold(release);
+            return inputs;
+        }, (requests, rows, nanos) -> runs.add(rows), System::nanoTime, Thread::new);
+        CompletableFuture<List<Tensor>> first = new CompletableFuture<>();
+        scheduler.submit(new Job(List.of(tensor(1)), List.of(), 1, "s", 0, Long.MAX_VALUE, null, first::complete,
+                first::completeExceptionally));
+        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 1);
+        // the same signature, but one has no input: the batch cannot be stacked
+        CompletableFuture<List<Tensor>> a = new CompletableFuture<>();
+        CompletableFuture<List<Tensor>> b = new CompletableFuture<>();
+        scheduler.submit(new Job(List.of(tensor(2)), List.of(), 1, "s", 0, Long.MAX_VALUE, null, a::complete,
+                a::completeExceptionally));
+        scheduler.submit(new Job(List.of(), List.of(), 1, "s", 0, Long.MAX_VALUE, null, b::complete,
+                b::completeExceptionally));
+        release.countDown();
+        first.get(5, TimeUnit.SECONDS);
+        assertThat(b).failsWithin(Duration.ofSeconds(5));
+        assertThat(a).failsWithin(Duration.ofSeconds(5));
+        assertThat(runs).containsExactly(1); // the model ran once; the batch that never reached it is not a run
+    }
+
+    @Test
     void aFailingRunFailsOnlyItsOwnJobAndTheModelKeepsServing() throws Exception {
         release.countDown();
         scheduler = scheduler(1, 8, (inputs, outputs, traces) -> {
