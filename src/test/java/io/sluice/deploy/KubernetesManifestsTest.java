@@ -106,6 +106,7 @@ class KubernetesManifestsTest {
             Volume v = volume(deployment, m.getName());
             assertThat(v.getPersistentVolumeClaim().getClaimName())
                     .isEqualTo(one("base/sluice-models-pvc.yaml", PersistentVolumeClaim.class).getMetadata().getName());
+            assertThat(v.getPersistentVolumeClaim().getReadOnly()).isTrue();
         });
     }
 
@@ -241,7 +242,11 @@ class KubernetesManifestsTest {
             assertThat(env(c, "SLUICE_REPOSITORY_PATHS")).isEqualTo("/models");
         });
         assertThat(revision.getSpec().getVolumes()).singleElement()
-                .satisfies(v -> assertThat(v.getPersistentVolumeClaim().getClaimName()).isEqualTo("sluice-models"));
+                .satisfies(v -> {
+                    assertThat(v.getPersistentVolumeClaim().getClaimName()).isEqualTo("sluice-models");
+                    // Knative's webhook refuses a claim that is not read-only unless podspec-persistent-volume-write is on
+                    assertThat(v.getPersistentVolumeClaim().getReadOnly()).isTrue();
+                });
     }
 
     @Test
