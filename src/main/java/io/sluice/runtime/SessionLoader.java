@@ -14,6 +14,8 @@ import io.sluice.config.ModelSettings;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import org.jboss.logging.Logger;
 
@@ -35,43 +37,52 @@ public class SessionLoader {
     GpuProbe probe;
 
     /**
-     * Loads {@code file} for model {@code name}.
+     * Loads {@code file} for model {@code name} on the provider its settings ask for. With {@code
+     * on-gpu-unavailable=fallback} a GPU provider that cannot be had steps down: TensorRT to CUDA, CUDA to the
+     * CPU, each step logged with its reason; with {@code fail} the model fails with the reason instead. A GPU
+     * cannot be had when the probe finds none, or when ONNX Runtime cannot start the session on it (too little
+     * memory, a missing CUDA, cuDNN or TensorRT library, a device id that is not there). A model that is wrong
+     * in itself ({@link ModelLoadException}) fails at once, on any provider.
      *
      * @throws ModelLoadException when the provider policy says fail, or ONNX Runtime rejects the file
      */
     public OnnxSession load(String name, Path file, ModelSettings settings) {
         ExecutionProvider wanted = settings.provider();
-        Optional<String> unavailable = probe.unavailable(wanted, settings.deviceId());
-        if (unavailable.isPresent() && settings.onGpuUnavailable() == GpuUnavailablePolicy.FAIL) {
-            throw new ModelLoadException(unavailable.get() + " (on-gpu-unavailable=fail)");
-        }
-        ExecutionProvider used = unavailable.isPresent() ? ExecutionProvider.CPU : wanted;
-        if (unavailable.isPresent()) {
-            LOG.warnf("model %s: %s; falling back to cpu", name, unavailable.get());
-        }
-        try {
-            return open(name, file, settings, used);
-        } catch (ModelLoadException e) {
-            throw e; // the model itself, not the provider: it would fail the same way on the CPU
-        } catch (OrtException | RuntimeException | LinkageError e) {
-            if (!used.gpu()) {
-                throw new ModelLoadException("ONNX Runtime cannot load " + file.getFileName() + " on cpu: "
+        boolean fail = settings.onGpuUnavailable() == GpuUnavailablePolicy.FAIL;
+        List<ExecutionProvider> tries = !wanted.gpu() ? List.of()
+                : wanted == ExecutionProvider.TENSORRT && !fail ? List.of(ExecutionProvider.TENSORRT, ExecutionProvider.CUDA)
+                : List.of(wanted);
+        List<String> reasons = new ArrayList<>();
+        for (ExecutionProvider provider : tries) {
+            if (!reasons.isEmpty()) {
+                LOG.warnf("model %s: %s; trying %s", name, reasons.get(reasons.size() - 1), provider.label());
+            }
+            Optional<String> unavailable = probe.unavailable(provider, settings.deviceId());
+            if (unavailable.isPresent()) {
+                reasons.add(unavailable.get());
+                continue;
+            }
+            try {
+                return open(name, file, settings, provider);
+            } catch (ModelLoadException e) {
+                throw e; // the model itself, not the provider: it would fail the same way on the CPU
+            } catch (OrtException | RuntimeException | LinkageError e) {
+                reasons.add("ONNX Runtime cannot load " + file.getFileName() + " on " + provider.label() + ": "
                         + e.getMessage());
             }
-            if (settings.onGpuUnavailable() == GpuUnavailablePolicy.FAIL) {
-                throw new ModelLoadException("ONNX Runtime cannot load " + file.getFileName() + " on " + used.label()
-                        + ": " + e.getMessage() + " (on-gpu-unavailable=fail)");
+        }
+        if (!reasons.isEmpty()) {
+            if (fail) {
+                throw new ModelLoadException(String.join("; ", reasons) + " (on-gpu-unavailable=fail)");
             }
-            // the GPU was there but the session could not start on it (too little memory, a missing
-            // cuDNN or TensorRT library): the same fallback as a missing GPU
-            LOG.warnf("model %s: ONNX Runtime cannot start it on %s (%s); falling back to cpu", name, used.label(),
-                    e.getMessage());
-            try {
-                return open(name, file, settings, ExecutionProvider.CPU);
-            } catch (OrtException onCpu) {
-                throw new ModelLoadException("ONNX Runtime cannot load " + file.getFileName() + ": "
-                        + onCpu.getMessage());
-            }
+            LOG.warnf("model %s: %s; falling back to cpu", name, reasons.get(reasons.size() - 1));
+        }
+        try {
+            return open(name, file, settings, ExecutionProvider.CPU);
+        } catch (ModelLoadException e) {
+            throw e;
+        } catch (OrtException | RuntimeException | LinkageError e) {
+            throw new ModelLoadException("ONNX Runtime cannot load " + file.getFileName() + " on cpu: " + e.getMessage());
         }
     }
 

@@ -21,6 +21,7 @@ import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
 import io.fabric8.kubernetes.api.model.autoscaling.v2.MetricSpec;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.sluice.config.ExecutionProvider;
+import io.sluice.config.GpuUnavailablePolicy;
 import io.sluice.config.ModelSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -200,12 +201,21 @@ class KubernetesManifestsTest {
         assertThat(c.getResources().getLimits()).containsEntry("nvidia.com/gpu", new Quantity("1"));
         String provider = env(c, "SLUICE_MODEL_DEFAULTS_EXECUTION_PROVIDER");
         assertThat(ExecutionProvider.valueOf(provider.toUpperCase(Locale.ROOT)).gpu()).isTrue();
+        assertThat(c.getStartupProbe().getFailureThreshold() * generatedStartupPeriod())
+                .as("seconds a GPU pod has to load before it is restarted").isGreaterThanOrEqualTo(900);
+        // a GPU pod without a usable GPU is not ready, rather than serving on its CPU
+        assertThat(GpuUnavailablePolicy.valueOf(env(c, "SLUICE_MODEL_DEFAULTS_EXECUTION_ON_GPU_UNAVAILABLE")
+                .toUpperCase(Locale.ROOT))).isEqualTo(GpuUnavailablePolicy.FAIL);
         var pod = patch.getSpec().getTemplate().getSpec();
         assertThat(pod.getNodeSelector()).containsEntry("nvidia.com/gpu.present", "true");
         assertThat(pod.getTolerations()).anySatisfy(t -> {
             assertThat(t.getKey()).isEqualTo("nvidia.com/gpu");
             assertThat(t.getEffect()).isEqualTo("NoSchedule");
         });
+    }
+
+    private static int generatedStartupPeriod() {
+        return sluiceContainer(one(GENERATED, Deployment.class)).getStartupProbe().getPeriodSeconds();
     }
 
     @Test

@@ -12,8 +12,10 @@ import io.sluice.config.SluiceConfig;
 import io.sluice.fixtures.TinyModels;
 import jakarta.inject.Inject;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,14 +32,18 @@ class SessionLoaderFallbackTest {
         public Map<String, String> getConfigOverrides() {
             Path repo = TinyModels.newRepository("sluice-gpu-start");
             TinyModels.write(repo, "add", 1, TinyModels.add());
-            return Map.of(
-                    "sluice.repository.paths", repo.toString(),
-                    "sluice.models.falls-back.execution.provider", "cuda",
-                    "sluice.models.falls-back.execution.device-id", "99",
-                    "sluice.models.falls-back.execution.on-gpu-unavailable", "fallback",
-                    "sluice.models.must-have-it.execution.provider", "cuda",
-                    "sluice.models.must-have-it.execution.device-id", "99",
-                    "sluice.models.must-have-it.execution.on-gpu-unavailable", "fail");
+            return Map.ofEntries(
+                    Map.entry("sluice.repository.paths", repo.toString()),
+                    Map.entry("sluice.models.falls-back.execution.provider", "cuda"),
+                    Map.entry("sluice.models.falls-back.execution.device-id", "99"),
+                    Map.entry("sluice.models.falls-back.execution.on-gpu-unavailable", "fallback"),
+                    Map.entry("sluice.models.must-have-it.execution.provider", "cuda"),
+                    Map.entry("sluice.models.must-have-it.execution.device-id", "99"),
+                    Map.entry("sluice.models.must-have-it.execution.on-gpu-unavailable", "fail"),
+                    Map.entry("sluice.models.trt.execution.provider", "tensorrt"),
+                    Map.entry("sluice.models.trt.execution.on-gpu-unavailable", "fallback"),
+                    Map.entry("sluice.models.trt-only.execution.provider", "tensorrt"),
+                    Map.entry("sluice.models.trt-only.execution.on-gpu-unavailable", "fail"));
         }
     }
 
@@ -66,5 +72,32 @@ class SessionLoaderFallbackTest {
         }
         assertThatThrownBy(() -> loader.load("must-have-it", file, ModelSettings.resolve(config, "must-have-it")))
                 .isInstanceOf(ModelLoadException.class).hasMessageContaining("on cuda");
+    }
+
+    @Test
+    void tensorrtStepsDownToCudaThenTheCpuOrFailsAsConfigured() {
+        List<String> asked = new CopyOnWriteArrayList<>();
+        SessionLoader loader = new SessionLoader();
+        loader.engine = engine;
+        loader.probe = new GpuProbe() {
+            @Override
+            public Optional<String> unavailable(ExecutionProvider provider, int deviceId) {
+                asked.add(provider.label());
+                return Optional.of(provider.label() + " unavailable on device " + deviceId + ": not here");
+            }
+        };
+        Path file = TinyModels.write(TinyModels.newRepository("sluice-trt-file"), "add", 1, TinyModels.add());
+        OnnxSession fellBack = loader.load("trt", file, ModelSettings.resolve(config, "trt"));
+        try {
+            assertThat(fellBack.provider()).isEqualTo("cpu");
+            assertThat(asked).containsExactly("tensorrt", "cuda");
+        } finally {
+            fellBack.close();
+        }
+        asked.clear();
+        assertThatThrownBy(() -> loader.load("trt-only", file, ModelSettings.resolve(config, "trt-only")))
+                .isInstanceOf(ModelLoadException.class)
+                .hasMessage("tensorrt unavailable on device 0: not here (on-gpu-unavailable=fail)");
+        assertThat(asked).containsExactly("tensorrt");
     }
 }
