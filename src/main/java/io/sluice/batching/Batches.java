@@ -61,7 +61,8 @@ final class Batches {
         for (Tensor out : outputs) {
             if (out.shape().length == 0 || out.shape()[0] != total) {
                 throw new IllegalStateException("output '" + out.name() + "' has shape " + out.shapeText()
-                        + ", which does not lead with the batch of " + total);
+                        + ", which does not lead with the batch of " + total + " rows; a model whose variable first"
+                        + " dimension is not a batch (a count of detections, say) needs batching.max-batch-size=1");
             }
             long elementsPerRow = total == 0 ? 0 : out.elementCount() / total;
             ByteBuffer data = out.view();

@@ -190,6 +190,16 @@ class DynamicBatcherTest {
     }
 
     @Test
+    void anOutputThatDoesNotLeadWithTheBatchNamesTheSettingThatFixesIt() {
+        // a detection-style output: its variable first dimension counts detections, not rows
+        Tensor detections = new Tensor("boxes", Datatype.FP32, new long[] {5, 4}, ByteBuffer.allocate(80));
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                        () -> Batches.split(List.of(job("s", 1, 0), job("s", 1, 0)), List.of(detections)))
+                .hasMessageContaining("output 'boxes' has shape [5, 4], which does not lead with the batch of 2 rows")
+                .hasMessageContaining("batching.max-batch-size=1");
+    }
+
+    @Test
     void bytesTensorsStackAndSplitByElement() {
         Job a = bytesJob("x");
         Job b = bytesJob("yy", "zzz");
