@@ -228,6 +228,18 @@ class RestProtocolTest {
             + "output 'SUM' has parameter 'classification', which asks for the classification extension",
         "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"parameters\":"
             + "{\"shared_memory_region\":\"r\",\"shared_memory_byte_size\":16}}]};the shared-memory extension",
+        "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]},"
+            + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}],"
+            + "\"outputs\":[{\"name\":\"SUM\"},{\"name\":\"SUM\"}]};output 'SUM' is asked for twice",
+        "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]},"
+            + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}],"
+            + "\"outputs\":[{\"name\":\"SUM\",\"parameters\":{\"binary_data\":\"true\"}}]};"
+            + "output 'SUM' parameter binary_data must be true or false, was true",
+        "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]},"
+            + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}],"
+            + "\"parameters\":{\"binary_data_output\":1}};parameter binary_data_output must be true or false, was 1",
+        "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4],"
+            + "\"parameters\":{\"binary_data_size\":16}}]};input 'A' has both 'data' and binary_data_size",
     })
     void invalidInputIs400NamingTheProblem(String body, String message) {
         given().contentType(ContentType.JSON).body(body).post("/v2/models/add/infer")

@@ -68,7 +68,11 @@ public final class RequestValidation {
             throw invalid("unknown input '%s'; model '%s' expects %s",
                     given.keySet().iterator().next(), request.model(), names(inputs));
         }
+        java.util.Set<String> asked = new java.util.HashSet<>();
         for (String out : request.outputs()) {
+            if (!asked.add(out)) {
+                throw invalid("output '%s' is asked for twice", out);
+            }
             if (outputs.stream().noneMatch(o -> o.name().equals(out))) {
                 throw invalid("unknown output '%s'; model '%s' has %s", out, request.model(), names(outputs));
             }

@@ -94,6 +94,10 @@ final class RestInferRequests {
             Object size = inParams.get("binary_data_size");
             ByteBuffer data;
             if (size != null) {
+                if (input.data() != null) {
+                    throw new InferenceException.InvalidInput("input '" + name + "' has both 'data' and"
+                            + " binary_data_size; send one");
+                }
                 if (headerLength == null) {
                     throw new InferenceException.InvalidInput("input '" + name + "' has binary_data_size, but the"
                             + " request has no Inference-Header-Content-Length header to say where its JSON ends");
@@ -133,6 +137,10 @@ final class RestInferRequests {
                 Map<String, Object> outParams = Parameters.read(out.get("parameters"), "output '" + name + "'");
                 RequestValidation.rejectUnsupported(outParams, "output '" + name + "'");
                 Object binaryData = outParams.get("binary_data");
+                if (binaryData != null && !(binaryData instanceof Boolean)) {
+                    throw new InferenceException.InvalidInput("output '" + name + "' parameter binary_data must be"
+                            + " true or false, was " + binaryData);
+                }
                 if (Boolean.TRUE.equals(binaryData)) {
                     binary.add(name);
                 } else if (Boolean.FALSE.equals(binaryData)) {
@@ -140,7 +148,12 @@ final class RestInferRequests {
                 }
             }
         }
-        boolean allBinary = Boolean.TRUE.equals(parameters.get("binary_data_output"));
+        Object binaryOutput = parameters.get("binary_data_output");
+        if (binaryOutput != null && !(binaryOutput instanceof Boolean)) {
+            throw new InferenceException.InvalidInput("parameter binary_data_output must be true or false, was "
+                    + binaryOutput);
+        }
+        boolean allBinary = Boolean.TRUE.equals(binaryOutput);
         String id = textOrNull(root, "id");
         return new Parsed(request(model, version, id, parameters, inputs, outputs, deadlineNanos, headerPriority),
                 binary, notBinary, allBinary);
