@@ -76,6 +76,14 @@ class RestProtocolTest {
     }
 
     @Test
+    void whatTheServerAnswersItselfUnderV2HasTheApisErrorBody() {
+        given().get("/v2/nope").then().statusCode(404).contentType(containsString("application/json"))
+                .body("error", equalTo("no such endpoint: GET /v2/nope"));
+        given().delete("/v2/models/add/infer").then().statusCode(405).contentType(containsString("application/json"))
+                .body("error", equalTo("method not allowed: DELETE /v2/models/add/infer"));
+    }
+
+    @Test
     void modelReadiness() {
         given().get("/v2/models/add/ready").then().statusCode(200);
         given().get("/v2/models/add/versions/1/ready").then().statusCode(200);

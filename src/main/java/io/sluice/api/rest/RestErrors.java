@@ -1,6 +1,8 @@
 package io.sluice.api.rest;
 
 import io.sluice.inference.InferenceException;
+import io.vertx.core.http.HttpServerRequest;
+import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.util.Map;
@@ -9,7 +11,8 @@ import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
 /**
  * The one REST error mapper: {@link InferenceException} to status, {@code {"error": ...}} body and
- * headers, as in the README's "Errors" table. A client mistake is never a 500.
+ * headers, as in the README's "Errors" table, and the same body on what Quarkus REST and the router answer
+ * themselves under {@code /v2} (404, 405). A client mistake is never a 500.
  */
 public class RestErrors {
 
@@ -32,6 +35,29 @@ public class RestErrors {
             LOG.warn(e.getMessage(), e.getCause());
         }
         return response.build();
+    }
+
+    /**
+     * What Quarkus REST answers itself (405 for a method a path does not take), with the API's {@code
+     * {"error": ...}} body instead of an empty one.
+     */
+    @ServerExceptionMapper
+    public Response map(WebApplicationException e, HttpServerRequest request) {
+        Response original = e.getResponse();
+        Response.ResponseBuilder response = Response.fromResponse(original)
+                .type(MediaType.APPLICATION_JSON_TYPE)
+                .entity(Map.of("error", describe(original.getStatus(), request)));
+        return response.build();
+    }
+
+    static String describe(int status, HttpServerRequest request) {
+        String where = request.method() + " " + request.path();
+        return switch (status) {
+            case 404 -> "no such endpoint: " + where;
+            case 405 -> "method not allowed: " + where;
+            default -> Response.Status.fromStatusCode(status) == null ? "HTTP " + status + ": " + where
+                    : Response.Status.fromStatusCode(status).getReasonPhrase() + ": " + where;
+        };
     }
 
     private static long ceilSeconds(java.time.Duration d) {
