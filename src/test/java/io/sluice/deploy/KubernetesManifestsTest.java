@@ -206,6 +206,9 @@ class KubernetesManifestsTest {
         // a GPU pod without a usable GPU is not ready, rather than serving on its CPU
         assertThat(GpuUnavailablePolicy.valueOf(env(c, "SLUICE_MODEL_DEFAULTS_EXECUTION_ON_GPU_UNAVAILABLE")
                 .toUpperCase(Locale.ROOT))).isEqualTo(GpuUnavailablePolicy.FAIL);
+        // a rollout must not need a spare GPU
+        assertThat(patch.getSpec().getStrategy().getRollingUpdate().getMaxSurge().getIntVal()).isZero();
+        assertThat(patch.getSpec().getStrategy().getRollingUpdate().getMaxUnavailable().getIntVal()).isEqualTo(1);
         var pod = patch.getSpec().getTemplate().getSpec();
         assertThat(pod.getNodeSelector()).containsEntry("nvidia.com/gpu.present", "true");
         assertThat(pod.getTolerations()).anySatisfy(t -> {
