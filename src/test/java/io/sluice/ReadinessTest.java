@@ -29,7 +29,10 @@ class ReadinessTest {
             // warmup from sample files: one row of X (3 floats) in <version>/warmup/X
             TinyModels.writeWarmup(TinyModels.write(repo, "warm-files", 1, TinyModels.matmul()), "X", new byte[12]);
             TinyModels.writeWarmup(TinyModels.write(repo, "warm-files-bad", 1, TinyModels.matmul()), "X", new byte[5]);
+            TinyModels.write(repo, "non-zero", 1, TinyModels.nonZeroIndices());
             return Map.of(
+                    "sluice.models.non-zero.required", "false",
+                    "sluice.models.non-zero.warmup.data", "zero", // no non-zero element: Y is [0, 2] at any batch
                     "sluice.repository.paths", repo.toString(),
                     "sluice.models.warm-files.warmup.data", "files",
                     "sluice.models.warm-files.warmup.batch-sizes", "1,4",
@@ -71,5 +74,16 @@ class ReadinessTest {
                         org.hamcrest.Matchers.containsString("FAILED: warmup file"))
                 .body("checks.find { it.name == 'models' }.data.'warm-files-bad/1'",
                         org.hamcrest.Matchers.containsString("has 5 bytes"));
+    }
+
+    @Test
+    @Order(3)
+    void aModelWhoseOutputDoesNotFollowTheBatchFailsAtWarmupSayingWhatToSet() {
+        Await.serverReady();
+        given().get("/q/health/ready").then().statusCode(200)
+                .body("checks.find { it.name == 'models' }.data.'non-zero/1'",
+                        org.hamcrest.Matchers.containsString("output 'Y' has shape [0, 2], whose first dimension is not the batch"))
+                .body("checks.find { it.name == 'models' }.data.'non-zero/1'",
+                        org.hamcrest.Matchers.containsString("batching.max-batch-size=1"));
     }
 }

@@ -42,7 +42,25 @@ final class Warmup {
                 }
                 InferRequest request = new InferRequest(model.name(), model.version(), "warmup", Map.of(),
                         tensors, List.of(), 0, InferRequest.NO_DEADLINE, Protocol.INTERNAL);
-                model.infer(request).await().atMost(TIMEOUT);
+                io.sluice.inference.InferResponse response = model.infer(request).await().atMost(TIMEOUT);
+                if (batchable && batch > 1) {
+                    checkBatchDimension(response.outputs(), batch);
+                }
+            }
+        }
+    }
+
+    /**
+     * A model batches when every input and output has a variable first dimension; an output whose first
+     * dimension does not follow the rows (a count of detections, say) could not be split back to the requests
+     * of a batch. Found here, at load, rather than as every batched request's 500.
+     */
+    private static void checkBatchDimension(List<Tensor> outputs, int rows) {
+        for (Tensor out : outputs) {
+            if (out.shape().length == 0 || out.shape()[0] != rows) {
+                throw new IllegalStateException("warmup of " + rows + " rows: output '" + out.name() + "' has shape "
+                        + out.shapeText() + ", whose first dimension is not the batch; a model whose variable first"
+                        + " dimension is not a batch (a count of detections, say) needs batching.max-batch-size=1");
             }
         }
     }
