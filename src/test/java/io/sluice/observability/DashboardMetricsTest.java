@@ -17,7 +17,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
-/** Every metric the Grafana dashboard queries is one that {@code /q/metrics} actually exports. */
+/** Every metric the Grafana dashboard and the alert rules query is one that {@code /q/metrics} actually exports. */
 @QuarkusTest
 @QuarkusTestResource(TinyRepositoryResource.class)
 class DashboardMetricsTest {
@@ -55,6 +55,17 @@ class DashboardMetricsTest {
                 "sluice_rate_limit_fallbacks_total", "sluice_bulkhead_held", "sluice_concurrency_limit");
         for (String metric : used) {
             assertThat(scrape).as("%s in /q/metrics", metric).containsPattern("(?m)^" + metric + "[{ ]");
+        }
+        // and every metric the alert rules read, the process's own (its uptime) included
+        Set<String> alerting = new TreeSet<>();
+        Matcher rules = Pattern.compile("\\b((?:sluice|process)_[a-z_]+)")
+                .matcher(java.nio.file.Files.readString(Path.of("kubernetes/alerts/sluice-rules.yaml")));
+        while (rules.find()) {
+            alerting.add(rules.group(1));
+        }
+        assertThat(alerting).contains("process_uptime_seconds", "sluice_model_ready");
+        for (String metric : alerting) {
+            assertThat(scrape).as("%s (alert rules) in /q/metrics", metric).containsPattern("(?m)^" + metric + "[{ ]");
         }
         // the guards' decisions are Sluice's own meters; Fault Tolerance's duplicates stay off by default
         assertThat(scrape).containsPattern("(?m)^sluice_rejections_total\\{").doesNotContainPattern("(?m)^ft_");
