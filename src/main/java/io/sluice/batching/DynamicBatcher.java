@@ -14,8 +14,8 @@ import java.util.List;
  * the same signature, in order, while the rows fit (from lower levels only while no job of another
  * signature waits above them). It runs when it is full or cannot grow, when it reaches a preferred
  * size, when the head has waited the maximum queue delay, or when a job in it would otherwise miss its
- * deadline. While the head's batch waits for company, the batch of another signature that is ready runs
- * instead. {@link #limitRows} lowers the most rows in a batch below the policy's for a while (a
+ * deadline. While the head's batch waits for company, a ready batch of another signature at the head's
+ * level runs instead (never one of a lower level). {@link #limitRows} lowers the most rows in a batch below the policy's for a while (a
  * shedding model runs short batches).
  */
 final class DynamicBatcher {
@@ -141,34 +141,33 @@ final class DynamicBatcher {
         if (max == 1 || head.signature == null) {
             return take(List.of(head));
         }
-        // each signature's batch, led by its first job in queue order; the first that is ready runs, so an
-        // instance never idles while a batch of another shape is ready behind a head that waits for company
+        // each signature's batch at the head's level, led by its first job there; the first that is ready runs, so
+        // an instance never idles while a batch of another shape is ready behind a head that waits for company
+        // (lower levels wait their turn: a lower priority never runs ahead of a higher one)
         long wake = Long.MAX_VALUE;
-        List<Object> seen = new ArrayList<>();
-        for (int l = 0; l < levels.length; l++) {
-            for (Job leader : levels[l]) {
-                if (leader.signature == null) {
-                    return take(List.of(leader)); // it cannot share a batch: nothing to wait for
-                }
-                if (seen.contains(leader.signature)) {
-                    continue;
-                }
-                seen.add(leader.signature);
-                List<Job> batch = new ArrayList<>();
-                int rows = gather(leader, l, batch, max);
-                if (rows >= max) {
-                    return take(batch);
-                }
-                List<Job> preferred = preferredPrefix(batch, rows);
-                if (preferred != null) {
-                    return take(preferred);
-                }
-                long due = due(leader, batch, rows);
-                if (!mayWait || now - due >= 0) {
-                    return take(batch);
-                }
-                wake = Math.min(wake, due);
+        java.util.Set<Object> seen = new java.util.HashSet<>();
+        int l = head.level;
+        for (Job leader : levels[l]) {
+            if (leader.signature == null) {
+                return take(List.of(leader)); // it cannot share a batch: nothing to wait for
             }
+            if (!seen.add(leader.signature)) {
+                continue;
+            }
+            List<Job> batch = new ArrayList<>();
+            int rows = gather(leader, l, batch, max);
+            if (rows >= max) {
+                return take(batch);
+            }
+            List<Job> preferred = preferredPrefix(batch, rows);
+            if (preferred != null) {
+                return take(preferred);
+            }
+            long due = due(leader, batch, rows);
+            if (!mayWait || now - due >= 0) {
+                return take(batch);
+            }
+            wake = Math.min(wake, due);
         }
         return new Wait(wake);
     }

@@ -262,6 +262,17 @@ public final class ModelScheduler implements AutoCloseable {
         if (jobs.isEmpty()) {
             return;
         }
+        runningRequests.addAndGet(jobs.size());
+        try {
+            runAndAnswer(jobs);
+        } finally {
+            // only once they are answered, on every path: a shedding model counts admitted requests not running
+            // as waiting, and those just finished must not look like a queue until their permits come back
+            runningRequests.addAndGet(-jobs.size());
+        }
+    }
+
+    private void runAndAnswer(List<Job> jobs) {
         InferenceException failure = run(jobs, true);
         if (failure instanceof InferenceException.InvalidInput && jobs.size() > 1) {
             LOG.debugf("batch of %d on model %s refused (%s); running its requests one by one", jobs.size(), model,
@@ -297,7 +308,6 @@ public final class ModelScheduler implements AutoCloseable {
         InferenceException failure = null;
         long nanos = -1; // until the model ran: a batch that failed before it measured nothing
         running.incrementAndGet();
-        runningRequests.addAndGet(jobs.size());
         try {
             List<Tensor> inputs = Batches.stack(jobs);
             long start = clock.getAsLong();
@@ -333,9 +343,6 @@ public final class ModelScheduler implements AutoCloseable {
                 jobs.get(i).complete(perJob.get(i));
             }
         }
-        // only once they are answered: a shedding model counts admitted requests not running as waiting, and
-        // those just finished must not look like a queue until their permits come back
-        runningRequests.addAndGet(-jobs.size());
         return failure;
     }
 

@@ -263,13 +263,15 @@ class DynamicBatcherTest {
     @Test
     void drainingRunsWhatIsQueuedAtOnceAndJudgesDeadlinesNow() {
         DynamicBatcher b = batcher(8, 1000 * MICRO, List.of());
-        Job soon = job("s", 1, 0, 5000 * MICRO);
+        Job soon = job("s", 1, 0, 500 * MICRO); // its deadline falls inside the queue delay, not yet passed
         Job other = job("s", 1, 0);
+        Job late = job("s", 1, 0, 100 * MICRO);
         b.offer(soon, 0);
         b.offer(other, 0);
-        assertThat(b.next(0, expired)).isEqualTo(new DynamicBatcher.Wait(1000 * MICRO));
-        assertThat(run(b.nextWithoutWaiting(0, expired))).containsExactly(soon, other);
-        assertThat(expired).isEmpty();
+        b.offer(late, 0);
+        // at 200 us: what is queued runs at once, and only the job whose deadline has passed is judged out
+        assertThat(run(b.nextWithoutWaiting(200 * MICRO, expired))).containsExactly(soon, other);
+        assertThat(expired).containsExactly(late);
     }
 
     @Test
@@ -305,6 +307,21 @@ class DynamicBatcherTest {
         assertThat(b.next(40 * MICRO, expired)).isEqualTo(new DynamicBatcher.Wait(1000 * MICRO));
         assertThat(run(b.next(1000 * MICRO, expired))).containsExactly(x);
         assertThat(b.next(1000 * MICRO, expired)).isEqualTo(new DynamicBatcher.Wait(1030 * MICRO));
+    }
+
+    @Test
+    void aReadyBatchOfALowerLevelDoesNotRunAheadOfTheHeadWaitingForCompany() {
+        DynamicBatcher b = new DynamicBatcher(new BatchPolicy(4, 1000 * MICRO, List.of(), 64, 2));
+        Job high = job("x", 1, 0);
+        b.offer(high, 0);
+        List<Job> lows = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            lows.add(job("y", 1, 1));
+            b.offer(lows.get(i), 0);
+        }
+        assertThat(b.next(10 * MICRO, expired)).isEqualTo(new DynamicBatcher.Wait(1000 * MICRO));
+        assertThat(run(b.next(1000 * MICRO, expired))).containsExactly(high);
+        assertThat(run(b.next(1000 * MICRO, expired))).containsExactlyElementsOf(lows);
     }
 
     @Test

@@ -110,6 +110,19 @@ class ModelSchedulerTest {
     }
 
     @Test
+    void aRequestWhoseRunFailedCountsAsRunningUntilItIsAnswered() throws Exception {
+        release.countDown();
+        scheduler = scheduler(1, 4, (inputs, outputs, traces) -> {
+            throw new IllegalStateException("broken");
+        });
+        CompletableFuture<Integer> seen = new CompletableFuture<>();
+        scheduler.submit(new Job(List.of(tensor(1)), List.of(), 1, null, 0, Long.MAX_VALUE, null,
+                out -> seen.completeExceptionally(new AssertionError("it ran")), e -> seen.complete(scheduler.runningRequests())));
+        assertThat(seen.get(5, TimeUnit.SECONDS)).isEqualTo(1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.runningRequests() == 0);
+    }
+
+    @Test
     void aBatchThatFailsBeforeTheModelRunsRecordsNoRun() throws Exception {
         List<Integer> runs = new java.util.concurrent.CopyOnWriteArrayList<>();
         scheduler = new ModelScheduler("m", new BatchPolicy(8, 0, List.of(), 16, 1), 1, (inputs, outputs, traces) -> {
