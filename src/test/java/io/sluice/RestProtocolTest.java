@@ -314,6 +314,13 @@ class RestProtocolTest {
                 .body("error", containsString("Content-Encoding 'br' is not one Sluice reads"));
         given().contentType(ContentType.JSON).header("Content-Encoding", "identity").body(json)
                 .post("/v2/models/add/infer").then().statusCode(200);
+        given().contentType(ContentType.JSON).header("Content-Encoding", "gzip, identity").body(gzip(json.getBytes()))
+                .post("/v2/models/add/infer").then().statusCode(200);
+        given().contentType(ContentType.JSON).header("Content-Encoding", "gzip, gzip").body(json)
+                .post("/v2/models/add/infer").then().statusCode(415);
+        given().contentType(ContentType.JSON).header("Content-Encoding", "gzip").body(new byte[0])
+                .post("/v2/models/add/infer").then().statusCode(400).body("error", containsString("not valid gzip"))
+                .body("error", org.hamcrest.Matchers.not(containsString("null")));
     }
 
     private static byte[] gzip(byte[] data) throws java.io.IOException {

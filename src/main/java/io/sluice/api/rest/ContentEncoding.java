@@ -6,6 +6,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.Inflater;
@@ -33,19 +34,29 @@ final class ContentEncoding {
         if (encoding == null) {
             return body;
         }
-        String coding = encoding.trim().toLowerCase(Locale.ROOT);
+        // a list of codings in the order they were applied; identity adds nothing
+        List<String> codings = Arrays.stream(encoding.split(",")).map(c -> c.trim().toLowerCase(Locale.ROOT))
+                .filter(c -> !c.isEmpty() && !c.equals("identity")).toList();
+        if (codings.isEmpty()) {
+            return body;
+        }
+        String coding = codings.get(0);
+        if (codings.size() > 1 || !List.of("gzip", "x-gzip", "deflate").contains(coding)) {
+            throw new InferenceException.InvalidInput("Content-Encoding '" + encoding.trim()
+                    + "' is not one Sluice reads; send gzip, deflate or identity", Kind.UNSUPPORTED_ENCODING);
+        }
+        Inflater inflater = coding.equals("deflate") ? new Inflater(!zlib(body)) : null;
         try {
-            return switch (coding) {
-                case "", "identity" -> body;
-                case "gzip", "x-gzip" -> read(new GZIPInputStream(new ByteArrayInputStream(body)), coding, limit);
-                case "deflate" -> read(new InflaterInputStream(new ByteArrayInputStream(body), new Inflater(!zlib(body))),
-                        coding, limit);
-                default -> throw new InferenceException.InvalidInput("Content-Encoding '" + encoding
-                        + "' is not one Sluice reads; send gzip, deflate or identity", Kind.UNSUPPORTED_ENCODING);
-            };
+            InputStream in = inflater == null ? new GZIPInputStream(new ByteArrayInputStream(body))
+                    : new InflaterInputStream(new ByteArrayInputStream(body), inflater);
+            return read(in, coding, limit);
         } catch (IOException e) {
             throw new InferenceException.InvalidInput("request body is not valid " + coding + " (Content-Encoding: "
-                    + encoding.trim() + "): " + e.getMessage());
+                    + encoding.trim() + "): " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
+        } finally {
+            if (inflater != null) {
+                inflater.end(); // an InflaterInputStream does not end an inflater it was given
+            }
         }
     }
 

@@ -2,6 +2,8 @@ package io.sluice.api.rest;
 
 import io.sluice.inference.InferenceException;
 import io.vertx.core.http.HttpServerRequest;
+import jakarta.ws.rs.NotAllowedException;
+import jakarta.ws.rs.NotFoundException;
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
@@ -41,23 +43,18 @@ public class RestErrors {
      * What Quarkus REST answers itself (405 for a method a path does not take), with the API's {@code
      * {"error": ...}} body instead of an empty one.
      */
-    @ServerExceptionMapper
+    @ServerExceptionMapper({NotFoundException.class, NotAllowedException.class})
     public Response map(WebApplicationException e, HttpServerRequest request) {
         Response original = e.getResponse();
-        Response.ResponseBuilder response = Response.fromResponse(original)
+        return Response.fromResponse(original)
                 .type(MediaType.APPLICATION_JSON_TYPE)
-                .entity(Map.of("error", describe(original.getStatus(), request)));
-        return response.build();
+                .entity(Map.of("error", describe(original.getStatus(), request)))
+                .build();
     }
 
     static String describe(int status, HttpServerRequest request) {
         String where = request.method() + " " + request.path();
-        return switch (status) {
-            case 404 -> "no such endpoint: " + where;
-            case 405 -> "method not allowed: " + where;
-            default -> Response.Status.fromStatusCode(status) == null ? "HTTP " + status + ": " + where
-                    : Response.Status.fromStatusCode(status).getReasonPhrase() + ": " + where;
-        };
+        return (status == 405 ? "method not allowed: " : "no such endpoint: ") + where;
     }
 
     private static long ceilSeconds(java.time.Duration d) {
