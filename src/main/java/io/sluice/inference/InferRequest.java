@@ -7,7 +7,7 @@ import java.util.Map;
  * A protocol-neutral inference request, as every adapter builds it.
  *
  * @param model model name
- * @param version requested version, or {@code null} for the model's default (highest) version
+ * @param version requested version, or {@code null} for the model's default (its highest READY) version
  * @param id client request id, echoed back; may be {@code null}
  * @param parameters request parameters, kept and echoed where the protocol says so
  * @param inputs input tensors

@@ -66,7 +66,7 @@ public class InferenceService {
      * Every failure, a parse failure included, is an {@link InferenceException} in the returned {@link Uni}.
      *
      * @param model the model named by the URL or the message, before the body is read
-     * @param version its version, or null for the highest
+     * @param version its version, or null for the default (the highest READY one)
      * @param protocol the adapter, for metrics
      * @param parse reads the request; called at most once: on the calling thread, or with buckets in Redis on
      *     the thread that brought Redis's answer (an event loop) or the fallback's timer
@@ -161,7 +161,7 @@ public class InferenceService {
         return true;
     }
 
-    /** True once every required model is READY. */
+    /** True once every required model has settled with a READY version (see ModelRegistry#requiredReady). */
     public boolean ready() {
         return registry.requiredReady();
     }

@@ -11,8 +11,8 @@ import org.eclipse.microprofile.health.Startup;
 
 /**
  * SmallRye Health checks derived from the model lifecycle: startup is up once every model has
- * settled (READY or FAILED); readiness is up once every required model is READY. Both list each
- * model's state, and the reason of a FAILED one.
+ * settled (READY or FAILED); readiness is up once every required model has settled with a READY
+ * version. Both list each model's state, and the reason of a FAILED one.
  */
 @ApplicationScoped
 public class ModelHealthChecks {

@@ -47,7 +47,11 @@ public final class ModelRepository {
             }
             for (Path modelDir : list(repo)) {
                 String name = modelDir.getFileName().toString();
-                if (!Files.isDirectory(modelDir) || !validName(name)) {
+                if (!Files.isDirectory(modelDir)) {
+                    LOG.warnf("skipping %s: not a directory", modelDir);
+                    continue;
+                }
+                if (!validName(name)) {
                     LOG.warnf("skipping %s: not a valid model name", modelDir);
                     continue;
                 }

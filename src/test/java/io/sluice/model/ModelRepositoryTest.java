@@ -47,11 +47,11 @@ class ModelRepositoryTest {
     }
 
     @Test
-    void aPathThatIsNotADirectoryWhereOneIsExpectedIsSkipped() throws IOException {
+    void aFileOrDanglingLinkWhereAModelDirectoryBelongsAndAMissingRepositoryAreSkipped() throws IOException {
         Path repo = root.resolve("r");
         model(repo, "m", "1");
-        // a model "directory" that cannot be listed: here a dangling symbolic link
         Files.createSymbolicLink(repo.resolve("gone"), root.resolve("nowhere"));
+        Files.writeString(repo.resolve("README.md"), "models");
         assertThat(ModelRepository.scan(List.of(repo, root.resolve("missing"))))
                 .extracting(ModelSource::name).containsExactly("m");
     }
