@@ -76,9 +76,10 @@ class RestProtocolTest {
     }
 
     @Test
-    void whatTheServerAnswersItselfUnderV2HasTheApisErrorBody() {
+    void whatQuarkusRestAnswersItselfHasTheApisErrorBody() {
         given().get("/v2/nope").then().statusCode(404).contentType(containsString("application/json"))
                 .body("error", equalTo("no such endpoint: GET /v2/nope"));
+        given().get("/nope").then().statusCode(404).body("error", equalTo("no such endpoint: GET /nope"));
         given().delete("/v2/models/add/infer").then().statusCode(405).contentType(containsString("application/json"))
                 .body("error", equalTo("method not allowed: DELETE /v2/models/add/infer"));
     }

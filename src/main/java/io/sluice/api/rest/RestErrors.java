@@ -13,8 +13,8 @@ import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
 /**
  * The one REST error mapper: {@link InferenceException} to status, {@code {"error": ...}} body and
- * headers, as in the README's "Errors" table, and the same body on what Quarkus REST and the router answer
- * themselves under {@code /v2} (404, 405). A client mistake is never a 500.
+ * headers, as in the README's "Errors" table, and the same body on what Quarkus REST answers itself (404 for
+ * a path no endpoint has, 405 for a method a path does not take). A client mistake is never a 500.
  */
 public class RestErrors {
 
@@ -40,8 +40,8 @@ public class RestErrors {
     }
 
     /**
-     * What Quarkus REST answers itself (405 for a method a path does not take), with the API's {@code
-     * {"error": ...}} body instead of an empty one.
+     * What Quarkus REST answers itself (404 for a path no endpoint has, 405 for a method a path does not take),
+     * with the API's {@code {"error": ...}} body instead of an HTML page or an empty one.
      */
     @ServerExceptionMapper({NotFoundException.class, NotAllowedException.class})
     public Response map(WebApplicationException e, HttpServerRequest request) {

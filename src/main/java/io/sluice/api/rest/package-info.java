@@ -2,8 +2,7 @@
  * The Open Inference Protocol REST adapter: JSON and the binary tensor extension in, the same out, and
  * {@link io.sluice.api.rest.RestErrors}, the one REST error mapper. Around it: {@link
  * io.sluice.api.rest.RestBodyLimit} refuses a body whose declared length is over the limit before it is read,
- * {@link io.sluice.api.rest.ContentEncoding} inflates a gzip or deflate body within it, and {@link
- * io.sluice.api.rest.RestNotFound} gives a path under {@code /v2} that no endpoint has the API's error body.
+ * and {@link io.sluice.api.rest.ContentEncoding} inflates a gzip or deflate body within it.
  * JSON answers print their floats with {@link io.sluice.api.rest.FloatText} straight into the answer's
  * buffer. Adapters only translate; batching, limits and ONNX types never appear here.
  */
