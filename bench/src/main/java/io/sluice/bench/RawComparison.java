@@ -19,6 +19,9 @@ final class RawComparison {
             "        right before and right after the scenario (--raw-bracket): for c=1 the raw c=1 p50 with the",
             "        same intra-op, for closed loops at c>1 the raw req/s of the best layout; results.json also",
             "        keeps the ratio to the baseline from the start of the run (vsRawStart).",
+            "vs raw batched: closed loops at c>1 = seq/s divided by raw ONNX Runtime's rows/s when each call carries",
+            "        " + RawBaseline.BATCHED_ROWS + " rows (cores callers, intra-op 1; from the start of the run): the batched ceiling,",
+            "        which tells the server's own batching gain from its overhead ('vs raw' compares with unbatched raw).",
             "");
 
     /**
@@ -56,6 +59,14 @@ final class RawComparison {
         }
         return raw.bestThroughput() <= 0 ? "-"
                 : String.format(Locale.ROOT, "%.2fx", r.throughput() / raw.bestThroughput());
+    }
+
+    /** Sequences/s over raw's batched rows/s, for throughput scenarios at c>1; "-" otherwise. */
+    static String vsRawBatched(Scenario s, LoadResult r, RawBaseline.Summary raw) {
+        if (s.isLatencyScenario() || raw == null || raw.batchedRowsPerSecond() <= 0 || r.ok() == 0) {
+            return "-";
+        }
+        return String.format(Locale.ROOT, "%.2fx", r.throughput() * s.workload().rows() / raw.batchedRowsPerSecond());
     }
 
     /** Why a latency scenario's {@code vs raw} is empty although there is a baseline; one line per workload. */

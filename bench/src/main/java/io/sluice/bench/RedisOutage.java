@@ -31,6 +31,11 @@ import java.util.Map;
  * scraped every 0.5 s), the admitted rate before and after, and the retry hints of the 429s.
  */
 final class RedisOutage {
+    /** The offered rate, in multiples of the limit L. */
+    static final double OFFERED_TIMES_LIMIT = 3;
+    /** How soon after Redis is back the takes must go to it again. */
+    static final double BACK_ON_REDIS_SECONDS = 2;
+
     private static final double SCRAPE_EVERY_SECONDS = 0.5;
 
     private RedisOutage() {
@@ -44,11 +49,12 @@ final class RedisOutage {
         Workload workload = Workload.parse(s.workload, s);
         Protocol protocol = Protocol.parse(s.protocol);
         double limit = s.redisRate;
-        double offered = 2 * limit;
+        // three times the limit: a limiter that failed open during the outage would admit all of it, over the 2 L bound
+        double offered = OFFERED_TIMES_LIMIT * limit;
         double third = s.redisSeconds / 3;
         String title = String.format(Locale.ROOT, "redis outage: %s (%s), %s, rate limit L = %s in Redis on 127.0.0.1:%d,"
-                + " open loop at 2 L, Redis down from %.0f s to %.0f s of %.0f s", workload.key, workload.model,
-                protocol.label, rate(limit), s.redisPort, third, 2 * third, s.redisSeconds);
+                + " open loop at %.0f L, Redis down from %.0f s to %.0f s of %.0f s", workload.key, workload.model,
+                protocol.label, rate(limit), s.redisPort, OFFERED_TIMES_LIMIT, third, 2 * third, s.redisSeconds);
         Map<String, Object> config = new LinkedHashMap<>();
         config.put("title", title);
         config.put("workload", workload.key);
@@ -199,6 +205,18 @@ final class RedisOutage {
                     sent - answered), "sent == answered, 0 dropped", sent == answered && dropped == 0));
             rows.add(info("redis", ServerMetrics.RATE_LIMIT_FALLBACKS, fallbacks(before, atStop, atStart, after,
                     fallbackTimeline, stoppedAt, restartedAt)));
+            // the buckets really were in Redis: no fallback while it ran, fallbacks while it was down, none again
+            // soon after it came back (a server that never used Redis passes every other check here)
+            boolean scraped = before.ok() && after.ok() && atStop != null && atStart != null && atStop.ok() && atStart.ok();
+            rows.add(check("redis before", "fallbacks", scraped ? String.valueOf((long) (atStop.value() - before.value()))
+                    : "not scraped", "0 (takes went to Redis)", scraped && atStop.value() == before.value()));
+            rows.add(check("redis outage", "fallbacks", scraped ? String.valueOf((long) (atStart.value() - atStop.value()))
+                    : "not scraped", "> 0 (the local fallback took over)", scraped && atStart.value() > atStop.value()));
+            double lastRise = lastRise(before, fallbackTimeline);
+            double backAfter = Double.isNaN(lastRise) || Double.isNaN(restartedAt) || lastRise <= restartedAt ? 0
+                    : lastRise - restartedAt;
+            rows.add(check("redis after", "back on Redis after", String.format(Locale.ROOT, "%.1f s (last fallback seen)",
+                    backAfter), "<= " + BACK_ON_REDIS_SECONDS + " s", scraped && backAfter <= BACK_ON_REDIS_SECONDS));
             long rateLimited = phases.stream().mapToLong(p -> p.count(Status::isRateLimited)).sum();
             long hinted = phases.stream().mapToLong(p -> p.hinted(Status::isRateLimited)).sum();
             if (rateLimited > 0) {
@@ -220,6 +238,24 @@ final class RedisOutage {
      * before and after the run, its rise in each phase (from the scrapes at the stop and the restart), and
      * when it last rose relative to the restart (to the 0.5 s of the scrapes).
      */
+    /** When the fallback counter last rose, in seconds into the run; NaN if it never did. */
+    private static double lastRise(Scrape before, List<Map<String, Object>> timeline) {
+        double lastRise = Double.NaN;
+        Double previous = before.ok() ? before.value() : null;
+        for (Map<String, Object> point : timeline) {
+            Object v = point.get("fallbacks");
+            if (v == null) {
+                continue;
+            }
+            double value = (Double) v;
+            if (previous != null && value > previous) {
+                lastRise = (Double) point.get("seconds");
+            }
+            previous = value;
+        }
+        return lastRise;
+    }
+
     private static String fallbacks(Scrape before, Scrape atStop, Scrape atStart, Scrape after,
             List<Map<String, Object>> timeline, double stoppedAt, double restartedAt) {
         StringBuilder out = new StringBuilder(before.label() + " before the run, " + after.label() + " after");

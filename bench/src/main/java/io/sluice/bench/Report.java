@@ -42,7 +42,7 @@ final class Report {
             for (RawBaseline.Run r : m.runs()) {
                 LoadResult x = r.result();
                 lines.add(new String[] {m.summary().workload(), m.summary().model(), r.layout().label(),
-                    num(x.throughput()), num(x.throughput() * rows), ms(x.percentileMs(50)),
+                    num(x.throughput()), num(x.throughput() * rows * r.layout().rowsPerCall()), ms(x.percentileMs(50)),
                     ms(x.percentileMs(99)), ms(x.percentileMs(99.9)), failures(x.failures())});
             }
             if (!m.summary().problems().isEmpty()) {
@@ -55,8 +55,10 @@ final class Report {
         for (RawBaseline.Measured m : measured) {
             RawBaseline.Summary s = m.summary();
             out.append(String.format(Locale.ROOT, "  %-12s best throughput %s req/s (%s); best c=1 p50 %s ms (%s);"
-                    + " c=1 p50 with the server's intra-op %d: %s ms%n", s.workload(), num(s.bestThroughput()),
-                    s.bestLayout(), ms(s.p50Ms()), s.latencyLayout(), s.serverIntraOp(), ms(s.sameLayoutP50Ms())));
+                    + " c=1 p50 with the server's intra-op %d: %s ms%s%n", s.workload(), num(s.bestThroughput()),
+                    s.bestLayout(), ms(s.p50Ms()), s.latencyLayout(), s.serverIntraOp(), ms(s.sameLayoutP50Ms()),
+                    s.batchedRowsPerSecond() > 0 ? "; batched " + num(s.batchedRowsPerSecond()) + " rows/s ("
+                            + s.batchedLayout() + ")" : ""));
         }
         return out.toString();
     }
@@ -68,8 +70,9 @@ final class Report {
             Map<String, Object> w = new LinkedHashMap<>();
             w.put("summary", m.summary());
             w.put("runs", m.runs().stream().map(r -> {
-                Map<String, Object> run = numbers(r.result(), rowsOf(m.summary().workload()));
+                Map<String, Object> run = numbers(r.result(), rowsOf(m.summary().workload()) * r.layout().rowsPerCall());
                 run.put("layout", r.layout().label());
+                run.put("rowsPerCall", r.layout().rowsPerCall());
                 run.put("intraOpThreads", r.layout().intraOp());
                 run.put("callers", r.layout().callers());
                 return run;
@@ -89,12 +92,12 @@ final class Report {
     static String table(List<Row> rows, Map<String, RawBaseline.Summary> raw, ServerLayout layout) {
         List<String[]> lines = new ArrayList<>();
         lines.add(new String[] {"scenario", "model", "protocol", "mode", "req/s", "seq/s", "p50 ms", "p99 ms",
-            "p99.9 ms", "errors", "vs raw"});
+            "p99.9 ms", "errors", "vs raw", "vs raw batched"});
         for (Row row : rows) {
             Scenario s = row.scenario();
             String[] head = {s.name(), s.workload().model, s.protocol().label, s.modeLabel()};
             if (row.result() == null) {
-                lines.add(concat(head, "-", "-", "-", "-", "-", "SKIPPED", "-"));
+                lines.add(concat(head, "-", "-", "-", "-", "-", "SKIPPED", "-", "-"));
                 continue;
             }
             LoadResult r = row.result();
@@ -104,7 +107,8 @@ final class Report {
             }
             lines.add(concat(head, num(r.throughput()), num(r.throughput() * s.workload().rows()),
                     ms(r.percentileMs(50)), ms(r.percentileMs(99)), ms(r.percentileMs(99.9)), errors,
-                    RawComparison.vsRaw(s, r, raw.get(s.workload().key), layout, row.bracket())));
+                    RawComparison.vsRaw(s, r, raw.get(s.workload().key), layout, row.bracket()),
+                    RawComparison.vsRawBatched(s, r, raw.get(s.workload().key))));
         }
         StringBuilder out = new StringBuilder(format(lines));
         out.append(RawComparison.LEGEND);
@@ -184,6 +188,8 @@ final class Report {
         m.put("rawBracketReqPerSec", s.isLatencyScenario() ? null : bracket);
         m.put("vsRaw", row.result() == null ? "-" : RawComparison.vsRaw(s, row.result(), raw, layout, row.bracket()));
         m.put("vsRawStart", row.result() == null ? "-" : RawComparison.vsRawStart(s, row.result(), raw, layout));
+        m.put("rawBatchedRowsPerSec", raw == null || raw.batchedRowsPerSecond() <= 0 ? null : raw.batchedRowsPerSecond());
+        m.put("vsRawBatchedStart", row.result() == null ? "-" : RawComparison.vsRawBatched(s, row.result(), raw));
         m.put("valid", row.problems().isEmpty() && row.skipped() == null);
         m.put("problems", String.join("; ", row.problems()));
         m.put("skipped", row.skipped());
