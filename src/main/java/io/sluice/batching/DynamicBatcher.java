@@ -15,8 +15,8 @@ import java.util.List;
  * signature waits above them). It runs when it is full or cannot grow, when it reaches a preferred
  * size, when the head has waited the maximum queue delay, or when a job in it would otherwise miss its
  * deadline. While the head's batch waits for company, a ready batch of another signature at the head's
- * level runs instead (never one of a lower level). {@link #limitRows} lowers the most rows in a batch below the policy's for a while (a
- * shedding model runs short batches).
+ * level runs instead (never one of a lower level). {@link #limitRows} lowers the most rows in a batch
+ * below the policy's for a while (a shedding model runs short batches).
  */
 final class DynamicBatcher {
 

@@ -131,7 +131,8 @@ public final class OnnxSession implements AutoCloseable {
         List<TensorSpec> specs = new ArrayList<>();
         for (NodeInfo node : nodes.values()) {
             if (!(node.getInfo() instanceof TensorInfo info)) {
-                throw new ModelLoadException("'" + node.getName() + "' is not a tensor (Sluice serves tensor inputs and outputs)");
+                throw new ModelLoadException("'" + node.getName()
+                        + "' is not a tensor (Sluice serves tensor inputs and outputs)");
             }
             Datatype datatype = TensorConversion.datatype(info.onnxType);
             if (datatype == null) {

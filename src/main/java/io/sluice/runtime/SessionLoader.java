@@ -50,8 +50,9 @@ public class SessionLoader {
         ExecutionProvider wanted = settings.provider();
         boolean fail = settings.onGpuUnavailable() == GpuUnavailablePolicy.FAIL;
         List<ExecutionProvider> tries = !wanted.gpu() ? List.of()
-                : wanted == ExecutionProvider.TENSORRT && !fail ? List.of(ExecutionProvider.TENSORRT, ExecutionProvider.CUDA)
-                : List.of(wanted);
+                : wanted == ExecutionProvider.TENSORRT && !fail
+                        ? List.of(ExecutionProvider.TENSORRT, ExecutionProvider.CUDA)
+                        : List.of(wanted);
         List<String> reasons = new ArrayList<>();
         for (ExecutionProvider provider : tries) {
             if (!reasons.isEmpty()) {

@@ -117,8 +117,8 @@ public class InferenceResource {
         // parsed only once the rate limit and the model's admission let the request in: a rejection reads no JSON
         RestInferRequests.Parsed[] parsed = new RestInferRequests.Parsed[1];
         Supplier<InferRequest> parse = () -> (parsed[0] = RestInferRequests.parse(model, version,
-                ContentEncoding.decode(body == null ? new byte[0] : body, encoding, maxBody.asLongValue()), jsonLength, () -> service.modelMetadata(model, version), deadline,
-                level)).request();
+                ContentEncoding.decode(body == null ? new byte[0] : body, encoding, maxBody.asLongValue()), jsonLength,
+                () -> service.modelMetadata(model, version), deadline, level)).request();
         io.vertx.core.Context context = Vertx.currentContext();
         Uni<io.sluice.inference.InferResponse> result = service.infer(RestAuthentication.tenant(routing), model, version,
                 Protocol.REST, parse);
