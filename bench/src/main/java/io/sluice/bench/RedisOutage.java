@@ -263,19 +263,7 @@ final class RedisOutage {
             out.append(String.format(Locale.ROOT, " (per phase %d / %d / %d)", (long) (atStop.value() - before.value()),
                     (long) (atStart.value() - atStop.value()), (long) (after.value() - atStart.value())));
         }
-        double lastRise = Double.NaN;
-        Double previous = before.ok() ? before.value() : null;
-        for (Map<String, Object> point : timeline) {
-            Object v = point.get("fallbacks");
-            if (v == null) {
-                continue;
-            }
-            double value = (Double) v;
-            if (previous != null && value > previous) {
-                lastRise = (Double) point.get("seconds");
-            }
-            previous = value;
-        }
+        double lastRise = lastRise(before, timeline);
         if (!Double.isNaN(lastRise) && !Double.isNaN(restartedAt)) {
             out.append(lastRise > restartedAt
                     ? String.format(Locale.ROOT, "; last rise seen %.1f s after Redis restarted", lastRise - restartedAt)
