@@ -33,12 +33,7 @@ class ModelSchedulerTest {
 
     @Test
     void aFullQueueRejectsAtOnceAndEveryQueuedJobIsAnswered() throws Exception {
-        scheduler = scheduler(1, 2, (inputs, outputs, traces) -> {
-            hold(release);
-            return inputs;
-        });
-        CompletableFuture<List<Tensor>> running = submit(1);
-        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 1);
+        CompletableFuture<List<Tensor>> running = oneHeldRun(2);
         CompletableFuture<List<Tensor>> queued1 = submit(2);
         CompletableFuture<List<Tensor>> queued2 = submit(3);
         assertThatThrownBy(() -> submit(4))
@@ -80,12 +75,7 @@ class ModelSchedulerTest {
 
     @Test
     void whatIsStillQueuedWhenTheCloseBudgetRunsOutIsAnswered503() throws Exception {
-        scheduler = scheduler(1, 4, (inputs, outputs, traces) -> {
-            hold(release);
-            return inputs;
-        });
-        CompletableFuture<List<Tensor>> running = submit(1);
-        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 1);
+        CompletableFuture<List<Tensor>> running = oneHeldRun(4);
         CompletableFuture<List<Tensor>> queued1 = submit(2);
         CompletableFuture<List<Tensor>> queued2 = submit(3);
         scheduler.close(0); // the instance is still inside a long run
@@ -308,6 +298,17 @@ class ModelSchedulerTest {
     private ModelScheduler scheduler(int instances, int queueSize, ModelScheduler.BatchRunner runner) {
         return new ModelScheduler("m", BatchPolicy.unbatched(queueSize), instances, runner,
                 (requests, rows, nanos) -> { }, System::nanoTime, Thread::new);
+    }
+
+    /** One instance and a queue of {@code queueSize}; the run of value 1 holds it until {@code release}. */
+    private CompletableFuture<List<Tensor>> oneHeldRun(int queueSize) {
+        scheduler = scheduler(1, queueSize, (inputs, outputs, traces) -> {
+            hold(release);
+            return inputs;
+        });
+        CompletableFuture<List<Tensor>> running = submit(1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 1);
+        return running;
     }
 
     private CompletableFuture<List<Tensor>> submit(int value) {
