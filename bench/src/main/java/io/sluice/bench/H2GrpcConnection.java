@@ -59,6 +59,8 @@ final class H2GrpcConnection implements AutoCloseable {
     private final ChannelHandlerContext ctx;
     private final Http2Headers headers;
     private final IntObjectHashMap<Call> calls = new IntObjectHashMap<>();
+    /** The least message an OK answer carries: the outputs' raw bytes; 0 until {@link #expectOkMessagesOfAtLeast}. */
+    private volatile long minOkMessageBytes;
 
     private H2GrpcConnection(Channel channel, Http2ConnectionHandler http2, Http2Headers headers) {
         this.channel = channel;
@@ -204,7 +206,7 @@ final class H2GrpcConnection implements AutoCloseable {
     }
 
     /** One outstanding call: its deadline, what it has read so far, and whom to tell. */
-    private static final class Call {
+    static final class Call {
         final long deadline;
         final Outcome outcome;
         boolean headersRead;
@@ -223,6 +225,14 @@ final class H2GrpcConnection implements AutoCloseable {
         H2GrpcConnection connection;
         /** Completed by the server's first SETTINGS: from then on its stream limit is known. */
         final CompletableFuture<Void> settings = new CompletableFuture<>();
+    }
+
+    /**
+     * From now on an OK answer whose message is shorter than {@code bytes} counts as an I/O error, not a
+     * success: every answer is checked for holding its outputs, not only the first one each scenario decodes.
+     */
+    void expectOkMessagesOfAtLeast(long bytes) {
+        minOkMessageBytes = bytes;
     }
 
     /** Reads answers: headers, the message's bytes (counted), and the trailers with the status. */
@@ -274,7 +284,8 @@ final class H2GrpcConnection implements AutoCloseable {
                 }
             }
             if (endOfStream) { // the trailers, or a trailers-only answer
-                holder.connection.finish(streamId, statusOf(headers, call), retryAfter(headers));
+                holder.connection.finish(streamId, statusOf(headers, call, holder.connection.minOkMessageBytes),
+                        retryAfter(headers));
             }
         }
 
@@ -289,8 +300,11 @@ final class H2GrpcConnection implements AutoCloseable {
             holder.connection.finish(streamId, Status.IO_ERROR, -1);
         }
 
-        /** The call's {@link Status}; an OK whose bytes do not match the message's length prefix is an I/O error. */
-        private static int statusOf(Http2Headers trailers, Call call) {
+        /**
+         * The call's {@link Status}; an OK whose bytes do not match the message's length prefix, or whose message
+         * is shorter than {@code minOkMessageBytes} (an answer that cannot hold the outputs), is an I/O error.
+         */
+        static int statusOf(Http2Headers trailers, Call call, long minOkMessageBytes) {
             CharSequence value = trailers.get(GRPC_STATUS);
             if (value == null) {
                 return Status.IO_ERROR;
@@ -301,7 +315,7 @@ final class H2GrpcConnection implements AutoCloseable {
             } catch (NumberFormatException e) {
                 return Status.IO_ERROR;
             }
-            if (code == 0 && call.bytes != 5 + call.declared) {
+            if (code == 0 && (call.bytes != 5 + call.declared || call.declared < minOkMessageBytes)) {
                 return Status.IO_ERROR;
             }
             return Status.ofGrpc(io.grpc.Status.fromCodeValue(code).getCode());

@@ -12,9 +12,12 @@ final class RestBinaryClient implements InferClient {
     private final Http1Connection connection;
     private final byte[] request;
     private final List<Tensor> inputs;
+    private final long outputBytes;
 
-    RestBinaryClient(String model, List<Tensor> inputs, int port, int timeoutMillis) {
+    /** {@code outputBytes}: what an OK answer's binary part must at least hold, else it is no success. */
+    RestBinaryClient(String model, List<Tensor> inputs, int port, int timeoutMillis, long outputBytes) {
         this.inputs = inputs;
+        this.outputBytes = outputBytes;
         this.connection = new Http1Connection(Settings.HOST, port, timeoutMillis);
         byte[] header = OipJson.binaryHeader(inputs);
         ByteArrayOutputStream body = new ByteArrayOutputStream();
@@ -27,7 +30,10 @@ final class RestBinaryClient implements InferClient {
 
     @Override
     public int infer() {
-        return connection.exchange(request);
+        int status = connection.exchange(request);
+        boolean holdsOutputs = connection.inferenceHeaderLength >= 0
+                && connection.bodyLength - connection.inferenceHeaderLength >= outputBytes;
+        return status == Status.OK && !holdsOutputs ? Status.IO_ERROR : status; // every answer checked, not the first
     }
 
     @Override

@@ -7,9 +7,12 @@ final class RestJsonClient implements InferClient {
     private final Http1Connection connection;
     private final byte[] request;
     private final List<Tensor> inputs;
+    private final long outputElements;
 
-    RestJsonClient(String model, List<Tensor> inputs, int port, int timeoutMillis) {
+    /** {@code outputElements}: at least one character each, so an OK answer shorter than that is no success. */
+    RestJsonClient(String model, List<Tensor> inputs, int port, int timeoutMillis, long outputElements) {
         this.inputs = inputs;
+        this.outputElements = outputElements;
         this.connection = new Http1Connection(Settings.HOST, port, timeoutMillis);
         this.request = Http1Connection.post(Settings.HOST, port, "/v2/models/" + model + "/infer",
                 "application/json", OipJson.jsonRequest(inputs));
@@ -17,7 +20,8 @@ final class RestJsonClient implements InferClient {
 
     @Override
     public int infer() {
-        return connection.exchange(request);
+        int status = connection.exchange(request);
+        return status == Status.OK && connection.bodyLength < outputElements ? Status.IO_ERROR : status;
     }
 
     @Override

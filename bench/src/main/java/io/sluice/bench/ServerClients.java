@@ -43,8 +43,10 @@ final class ServerClients implements ClientFactory {
             group = new NioEventLoopGroup(Math.min(n, Runtime.getRuntime().availableProcessors()));
             try {
                 for (int i = 0; i < n; i++) {
-                    connections.add(H2GrpcConnection.open(group, Settings.HOST, settings.grpcPort,
-                            "inference.GRPCInferenceService/ModelInfer", Settings.nanos(settings.timeoutSeconds)));
+                    H2GrpcConnection connection = H2GrpcConnection.open(group, Settings.HOST, settings.grpcPort,
+                            "inference.GRPCInferenceService/ModelInfer", Settings.nanos(settings.timeoutSeconds));
+                    connection.expectOkMessagesOfAtLeast(workload.outputBytes());
+                    connections.add(connection);
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -68,9 +70,9 @@ final class ServerClients implements ClientFactory {
                 return connections.isEmpty() ? grpc : new LeanGrpcClient(
                         connections.get(index % connections.size()), grpc, Settings.nanos(settings.timeoutSeconds));
             case REST_BINARY:
-                return new RestBinaryClient(workload.model, inputs, settings.port, timeoutMillis);
+                return new RestBinaryClient(workload.model, inputs, settings.port, timeoutMillis, workload.outputBytes());
             default:
-                return new RestJsonClient(workload.model, inputs, settings.port, timeoutMillis);
+                return new RestJsonClient(workload.model, inputs, settings.port, timeoutMillis, workload.outputBytes() / 4);
         }
     }
 

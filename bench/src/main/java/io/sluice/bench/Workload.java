@@ -92,6 +92,19 @@ final class Workload {
         return inputs;
     }
 
+    /** The bytes of every expected output (all FP32): what an OK answer must at least carry. */
+    long outputBytes() {
+        long bytes = 0;
+        for (long[] shape : expectedOutputs().values()) {
+            long elements = 1;
+            for (long d : shape) {
+                elements *= d;
+            }
+            bytes += 4 * elements;
+        }
+        return bytes;
+    }
+
     /** Output name to expected shape; every one must come back. */
     Map<String, long[]> expectedOutputs() {
         Map<String, long[]> out = new LinkedHashMap<>();

@@ -105,6 +105,15 @@ class H2GrpcConnectionTest {
     }
 
     @Test
+    void anOkAnswerTooShortToHoldTheOutputsIsNotASuccess() throws Exception {
+        connection.expectOkMessagesOfAtLeast(1000);
+        assertEquals(Status.IO_ERROR, call(connection, "bytes-10", 10 * SECOND)[0]);
+        assertEquals(Status.OK, call(connection, "bytes-1000", 10 * SECOND)[0]);
+        // a rejection carries no message: the bound is for OK answers only
+        assertEquals(Status.ofGrpc(io.grpc.Status.Code.UNAVAILABLE), call(connection, "full", 10 * SECOND)[0]);
+    }
+
+    @Test
     void statusesComeFromTheTrailersWithTheRetryInfoDelay() throws Exception {
         long[] full = call(connection, "full", 10 * SECOND);
         long[] quota = call(connection, "quota", 10 * SECOND);
