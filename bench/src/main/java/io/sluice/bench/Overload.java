@@ -185,8 +185,11 @@ final class Overload {
             rows.add(check(phase, "every request answered", answered(overload),
                     "sent == answered, 0 dropped", overload.sent() == overload.answered() && overload.dropped() == 0));
             if (overload.rejectedCount() > 0) {
-                rows.add(info(phase, "rejections with a retry hint", overload.hinted(Status::isRejection) + " of "
-                        + overload.rejectedCount() + " (" + hintName(protocol) + ")"));
+                // judged: a rejection is the server turning a request away with when to come back; an UNAVAILABLE
+                // or 503 without one is some other failure passing for a rejection
+                long hinted = overload.hinted(Status::isRejection);
+                rows.add(check(phase, "rejections with a retry hint", hinted + " of " + overload.rejectedCount()
+                        + " (" + hintName(protocol) + ")", "all", hinted == overload.rejectedCount()));
             }
 
             Recovery r = recovery(recovery, Double.NaN);

@@ -220,8 +220,8 @@ final class RedisOutage {
             long rateLimited = phases.stream().mapToLong(p -> p.count(Status::isRateLimited)).sum();
             long hinted = phases.stream().mapToLong(p -> p.hinted(Status::isRateLimited)).sum();
             if (rateLimited > 0) {
-                rows.add(info("redis", "rate limited with a retry hint", hinted + " of " + rateLimited
-                        + " (" + Overload.hintName(protocol) + ")"));
+                rows.add(check("redis", "rate limited with a retry hint", hinted + " of " + rateLimited
+                        + " (" + Overload.hintName(protocol) + ")", "all", hinted == rateLimited));
             }
             if (!run.note().isEmpty()) {
                 rows.add(info("redis", "note", run.note()));
