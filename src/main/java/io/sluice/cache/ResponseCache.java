@@ -25,7 +25,7 @@ import java.util.function.Function;
 
 /**
  * Serves repeated requests without the model. A lookup tries L1 (in process, bounded by bytes, with a
- * TTL), then joins an identical request of the same priority already in flight, then L2 (Redis, bounded
+ * TTL), then joins an identical request of the same priority level already in flight, then L2 (Redis, bounded
  * by a timeout and failing open), and only then runs the model once for everyone waiting on that key;
  * the result fills L2 and L1 once that key has been computed the model's {@code cache.min-uses} times (2
  * by default: one-off requests are never copied or stored). A failed shared run is not passed on: when
@@ -71,16 +71,18 @@ public class ResponseCache {
 
     /**
      * The response to {@code request} on {@code version} of {@code model}, whose files and provider
-     * digest to {@code contents}: from a tier, or from {@code compute} (the model) on a miss.
+     * digest to {@code contents}: from a tier, or from {@code compute} (the model) on a miss. {@code level} is
+     * the scheduler level the request runs at: only requests of one level share a run in flight.
      */
-    public Uni<InferResponse> serve(String model, String version, String contents, int minUses, InferRequest request,
-            Function<InferRequest, Uni<InferResponse>> compute) {
-        return serve(CacheKey.of(model, version, contents, request), model, version, minUses, request, compute, false);
+    public Uni<InferResponse> serve(String model, String version, String contents, int minUses, int level,
+            InferRequest request, Function<InferRequest, Uni<InferResponse>> compute) {
+        return serve(CacheKey.of(model, version, contents, request), model, version, minUses, level, request, compute,
+                false);
     }
 
     /** {@code again}: this request already waited on a shared run that failed. */
-    private Uni<InferResponse> serve(CacheKey key, String model, String version, int minUses, InferRequest request,
-            Function<InferRequest, Uni<InferResponse>> compute, boolean again) {
+    private Uni<InferResponse> serve(CacheKey key, String model, String version, int minUses, int level,
+            InferRequest request, Function<InferRequest, Uni<InferResponse>> compute, boolean again) {
         List<Tensor> hit = l1.getIfPresent(key);
         if (hit != null) {
             metrics.cache(model, L1, "hit");
@@ -88,8 +90,8 @@ public class ResponseCache {
         }
         metrics.cache(model, L1, "miss");
         Flight created = new Flight(request.deadlineNanos());
-        // only requests of one priority share a run: the run is queued at its first request's priority
-        FlightKey flightKey = new FlightKey(key, request.priority());
+        // only requests of one level share a run: the run is queued at its first request's level
+        FlightKey flightKey = new FlightKey(key, level);
         Flight flight = flights.putIfAbsent(flightKey, created);
         boolean leader = flight == null;
         if (leader) {
@@ -118,7 +120,7 @@ public class ResponseCache {
                 return alone;
             }
             flights.remove(flightKey, failed); // its own removal may not have run yet
-            return serve(key, model, version, minUses, request, compute, true);
+            return serve(key, model, version, minUses, level, request, compute, true);
         });
         if (request.hasDeadline()) {
             long remaining = request.deadlineNanos() - System.nanoTime();
@@ -129,11 +131,12 @@ public class ResponseCache {
     }
 
     /**
-     * What identical requests in flight share: the key of their outputs, and their priority, since the
-     * shared run waits in the model's queue at the priority of the request that started it. A request of
-     * another priority starts its own run rather than wait behind a lower one.
+     * What identical requests in flight share: the key of their outputs, and their scheduler level, since the
+     * shared run waits in the model's queue at the level of the request that started it. A request of another
+     * level starts its own run rather than wait behind a lower one; priorities that map to one level (2 and 9
+     * on a model of one level) share.
      */
-    private record FlightKey(CacheKey key, int priority) {}
+    private record FlightKey(CacheKey key, int level) {}
 
     /** Outputs and where they came from. */
     private record Result(List<Tensor> outputs, CacheStatus status) {}

@@ -121,8 +121,8 @@ public class InferenceService {
             ServedModel model = registry.ready(name, version);
             if (model.settings().cacheEnabled()) {
                 InferRequest request = parse.get();
-                model.priorityLevel(request.priority()); // a hit must not pass a priority a miss would refuse
-                return cache.serve(model.name(), model.version(), model.contents(), model.settings().cacheMinUses(),
+                int level = model.priorityLevel(request.priority()); // priorities 2 and 9 on one level share a run
+                return cache.serve(model.name(), model.version(), model.contents(), model.settings().cacheMinUses(), level,
                         request, model::infer);
             }
             return model.infer(parse);

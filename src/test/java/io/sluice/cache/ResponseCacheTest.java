@@ -311,7 +311,7 @@ class ResponseCacheTest {
                 InferRequest.NO_DEADLINE, Protocol.REST);
         AtomicInteger computed = new AtomicInteger();
         for (int i = 0; i < 2; i++) { // the second would have joined a flight that never started, and waited forever
-            assertThat(cache.serve("identity_fp32", "1", "contents", 1, request, r -> {
+            assertThat(cache.serve("identity_fp32", "1", "contents", 1, 0, request, r -> {
                 computed.incrementAndGet();
                 return Uni.createFrom().failure(new AssertionError("not reached"));
             }).subscribeAsCompletionStage()).failsWithin(Duration.ofSeconds(10)).withThrowableThat()
@@ -340,7 +340,7 @@ class ResponseCacheTest {
         CompletableFuture<InferResponse> ask(ResponseCache cache, String id, int priority, long deadlineNanos) {
             InferRequest request = new InferRequest("identity_fp32", null, id, Map.of(), List.of(input), List.of(),
                     priority, deadlineNanos, Protocol.REST);
-            return cache.serve("identity_fp32", "1", "contents", 1, request, this).subscribeAsCompletionStage();
+            return cache.serve("identity_fp32", "1", "contents", 1, priority, request, this).subscribeAsCompletionStage();
         }
 
         void answer(int run) {
