@@ -145,14 +145,20 @@ final class DynamicBatcher {
         // an instance never idles while a batch of another shape is ready behind a head that waits for company
         // (lower levels wait their turn: a lower priority never runs ahead of a higher one)
         long wake = Long.MAX_VALUE;
-        java.util.Set<Object> seen = new java.util.HashSet<>();
+        java.util.Set<Object> seen = null; // the signatures looked at, once the head's batch has to wait
         int l = head.level;
-        for (Job leader : levels[l]) {
-            if (leader.signature == null) {
-                return take(List.of(leader)); // it cannot share a batch: nothing to wait for
-            }
-            if (!seen.add(leader.signature)) {
-                continue;
+        for (Job leader : levels[l]) { // the head first
+            if (leader != head) {
+                if (leader.signature == null) {
+                    return take(List.of(leader)); // it cannot share a batch: nothing to wait for
+                }
+                if (seen == null) {
+                    seen = new java.util.HashSet<>();
+                    seen.add(head.signature);
+                }
+                if (!seen.add(leader.signature)) {
+                    continue;
+                }
             }
             List<Job> batch = new ArrayList<>();
             int rows = gather(leader, l, batch, max);
