@@ -2,11 +2,15 @@ package io.sluice.api.rest;
 
 import io.quarkus.runtime.configuration.MemorySize;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpClosedException;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -15,9 +19,16 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * Refuses a REST request whose {@code Content-Length} is over {@code quarkus.http.limits.max-body-size}
  * with 413 and the API's {@code {"error": ...}} body naming both sizes and the setting, before a byte of
  * the body is read. Quarkus's own check, one route later, would answer the same status with an empty
- * body. A body sent without a length (chunked) is still counted by Quarkus as it arrives and refused
- * with its bare 413. Over HTTP/1.x the connection is closed after the answer, since the unread body
- * would otherwise be taken for the next request.
+ * body. Over HTTP/1.x a body sent without a length (chunked) is read here by Vert.x's {@link BodyHandler}
+ * with the same limit, and the REST layer takes it from the routing context; past the limit it gets the
+ * same 413 (the REST layer's own reader answered it with an empty body, and bodies smaller than its
+ * buffer were not counted at all). The connection is then closed, since the unread body would otherwise be
+ * taken for the next request. Over HTTP/2 a body is not read ahead (RESTEasy Reactive cannot start on a
+ * request already read), so one without {@code content-length} is still counted by the REST layer's
+ * reader, whose 413 carried {@code connection: close}, a header HTTP/2 forbids, and reached the client as
+ * a reset stream: that header is taken off, so the client gets its 413. After a 413 with a body still
+ * coming, an HTTP/2 stream is reset with NO_ERROR, which asks the client to stop sending it (RFC 9113,
+ * section 8.1).
  */
 @ApplicationScoped
 public class RestBodyLimit {
@@ -28,25 +39,60 @@ public class RestBodyLimit {
     @ConfigProperty(name = "quarkus.http.limits.max-body-size", defaultValue = "10240K")
     MemorySize limit;
 
+    private BodyHandler unsized;
+
     void register(@Observes Router router) {
-        router.route("/v2/*").order(ORDER).handler(this::check);
+        unsized = BodyHandler.create(false).setBodyLimit(limit.asLongValue());
+        router.route("/v2/*").order(ORDER).handler(this::check).failureHandler(this::overflowed);
     }
 
     void check(RoutingContext ctx) {
         HttpServerRequest request = ctx.request();
-        long length = length(request.getHeader(HttpHeaders.CONTENT_LENGTH));
+        String declared = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+        long length = length(declared);
         long max = limit.asLongValue();
+        if (declared == null && request.method() == HttpMethod.POST) {
+            if (request.version() == HttpVersion.HTTP_2) {
+                ctx.addHeadersEndHandler(v -> ctx.response().headers().remove(HttpHeaders.CONNECTION));
+                ctx.next();
+            } else {
+                unsized.handle(ctx); // reads and counts the body, then goes on, or fails with 413 past the limit
+            }
+            return;
+        }
         if (length <= max) {
             ctx.next();
             return;
         }
-        if (request.version() != HttpVersion.HTTP_2) {
-            ctx.response().putHeader(HttpHeaders.CONNECTION, "close")
-                    .endHandler(v -> request.connection().close()); // the body is never read
+        refuse(ctx, message(length, max));
+    }
+
+    /** Vert.x's body handler failed the request: past the limit, a 413 in the API's shape; else as before. */
+    void overflowed(RoutingContext ctx) {
+        if (ctx.response().ended() && ctx.failure() instanceof HttpClosedException) {
+            return; // answered already: the connection closed under the rest of a refused body
         }
-        ctx.response().setStatusCode(413)
+        if (ctx.statusCode() == 413 && !ctx.response().headWritten()) {
+            refuse(ctx, "request body is larger than the server's limit of " + limit.asLongValue()
+                    + " bytes (quarkus.http.limits.max-body-size)");
+        } else {
+            ctx.next();
+        }
+    }
+
+    private static void refuse(RoutingContext ctx, String error) {
+        HttpServerRequest request = ctx.request();
+        HttpServerResponse response = ctx.response();
+        if (request.version() != HttpVersion.HTTP_2) {
+            response.putHeader(HttpHeaders.CONNECTION, "close")
+                    .endHandler(v -> request.connection().close()); // the rest of the body is never read
+        }
+        response.setStatusCode(413)
                 .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-                .end(new JsonObject().put("error", message(length, max)).encode());
+                .end(new JsonObject().put("error", error).encode());
+        if (request.version() == HttpVersion.HTTP_2 && !request.isEnded()) {
+            response.reset(0); // NO_ERROR after a whole answer: stop sending the body
+        }
     }
 
     static String message(long length, long max) {

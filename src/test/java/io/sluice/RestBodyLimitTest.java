@@ -1,0 +1,147 @@
+package io.sluice;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.RestAssured;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.http.StreamResetException;
+import io.vertx.core.json.JsonObject;
+import jakarta.inject.Inject;
+import java.io.ByteArrayInputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code quarkus.http.limits.max-body-size} (8M in the tests) on REST bodies sent without a length: chunked
+ * over HTTP/1.1, and HTTP/2 without {@code content-length}. Requests with a length are in
+ * {@link RestProtocolTest}.
+ */
+@QuarkusTest
+@QuarkusTestResource(TinyRepositoryResource.class)
+class RestBodyLimitTest {
+    private static final long LIMIT = 8L * 1024 * 1024;
+    private static final String ADD = "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]},"
+            + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,1,1,1]}]}";
+
+    @Inject
+    Vertx vertx;
+
+    private HttpClient http2;
+
+    @BeforeEach
+    void connect() {
+        Await.serverReady();
+        http2 = vertx.createHttpClient(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2)
+                .setHttp2ClearTextUpgrade(false));
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        http2.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aChunkedBodyWithinTheLimitIsServed() throws Exception {
+        java.net.http.HttpClient client = java.net.http.HttpClient.newBuilder()
+                .version(java.net.http.HttpClient.Version.HTTP_1_1).build();
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + RestAssured.port
+                        + "/v2/models/add/infer"))
+                .header("Content-Type", "application/json")
+                // a stream of unknown length: sent chunked
+                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(ADD.getBytes())))
+                .timeout(Duration.ofSeconds(30))
+                .build();
+
+        HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(new JsonObject(response.body()).getJsonArray("outputs").getJsonObject(0).getJsonArray("data"))
+                .containsExactly(2.0, 3.0, 4.0, 5.0);
+    }
+
+    @Test
+    void aChunkedBodyPastTheLimitIs413InTheApisShapeAndTheConnectionCloses() throws Exception {
+        try (Socket socket = new Socket("127.0.0.1", RestAssured.port)) {
+            socket.setSoTimeout(30_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(("POST /v2/models/add/infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    + "Transfer-Encoding: chunked\r\n\r\n" + Long.toHexString(LIMIT + 1) + "\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            byte[] block = new byte[1 << 20];
+            java.util.Arrays.fill(block, (byte) ' ');
+            for (long sent = 0; sent <= LIMIT; sent += block.length) { // one byte past the limit, and no more
+                out.write(block, 0, (int) Math.min(block.length, LIMIT + 1 - sent));
+            }
+            out.flush();
+
+            // read until the server closes: the whole answer, and proof that it closes
+            String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+
+            assertThat(answer).startsWith("HTTP/1.1 413");
+            assertThat(answer.toLowerCase(Locale.ROOT)).contains("connection: close")
+                    .contains("content-type: application/json");
+            assertThat(new JsonObject(answer.substring(answer.indexOf("\r\n\r\n") + 4)).getString("error"))
+                    .isEqualTo("request body is larger than the server's limit of " + LIMIT
+                            + " bytes (quarkus.http.limits.max-body-size)");
+        }
+    }
+
+    @Test
+    void anHttp2BodyWithoutALengthPastTheLimitIs413NotAResetStream() throws Exception {
+        HttpClientRequest request = open(new RequestOptions());
+        request.setChunked(true); // no content-length
+        CompletableFuture<HttpClientResponse> answer = request.response().toCompletionStage().toCompletableFuture();
+        Buffer block = Buffer.buffer(new byte[1 << 20]);
+        for (long sent = 0; sent <= LIMIT; sent += block.length()) {
+            request.write(block);
+        }
+        request.end();
+
+        // the REST layer's reader counts it; its 413 carried connection: close, which HTTP/2 forbids
+        assertThat(answer.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(413);
+    }
+
+    @Test
+    void anHttp2BodyDeclaredPastTheLimitIs413AndTheStreamIsResetSoTheClientStopsSending() throws Exception {
+        HttpClientRequest request = open(new RequestOptions().putHeader("content-length", Long.toString(LIMIT + 1)));
+        CompletableFuture<Throwable> reset = new CompletableFuture<>();
+        request.exceptionHandler(reset::complete);
+        CompletableFuture<String> answer = request.response()
+                .compose(r -> r.body().map(body -> r.statusCode() + " " + body))
+                .toCompletionStage().toCompletableFuture();
+        request.write(Buffer.buffer(new byte[1024]));
+
+        assertThat(answer.get(30, TimeUnit.SECONDS)).startsWith("413 {\"error\":")
+                .contains("request body of " + (LIMIT + 1) + " bytes is larger than the server's limit of " + LIMIT);
+        request.write(Buffer.buffer(new byte[1024])); // more of the body: nobody reads it
+        assertThat(reset).succeedsWithin(Duration.ofSeconds(10))
+                .isInstanceOfSatisfying(StreamResetException.class, e -> assertThat(e.getCode()).isZero());
+    }
+
+    private HttpClientRequest open(RequestOptions options) throws Exception {
+        return http2.request(options.setMethod(HttpMethod.POST).setHost("127.0.0.1").setPort(RestAssured.port)
+                        .setURI("/v2/models/add/infer").putHeader("content-type", "application/json"))
+                .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+}
