@@ -71,6 +71,38 @@ class RateLimitTest {
     }
 
     @Test
+    void grpcHealthNeedsNoKeyButTheApiDoes() {
+        // a Kubernetes gRPC probe calls grpc.health.v1.Health/Check without a key
+        // (its messages written by hand: HealthCheckRequest{} is empty, HealthCheckResponse{status: SERVING} is 08 01)
+        io.grpc.MethodDescriptor.Marshaller<byte[]> bytes = new io.grpc.MethodDescriptor.Marshaller<>() {
+            @Override
+            public java.io.InputStream stream(byte[] value) {
+                return new java.io.ByteArrayInputStream(value);
+            }
+
+            @Override
+            public byte[] parse(java.io.InputStream stream) {
+                try {
+                    return stream.readAllBytes();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }
+        };
+        var check = io.grpc.MethodDescriptor.newBuilder(bytes, bytes).setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+                .setFullMethodName("grpc.health.v1.Health/Check").build();
+        assertThat(io.grpc.stub.ClientCalls.blockingUnaryCall(channel, check, io.grpc.CallOptions.DEFAULT, new byte[0]))
+                .containsExactly(0x08, 0x01);
+        var api = io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc.newBlockingStub(channel);
+        assertThat(api.serverLive(io.sluice.api.grpc.proto.ServerLiveRequest.getDefaultInstance()).getLive()).isTrue();
+        assertThat(api.serverReady(io.sluice.api.grpc.proto.ServerReadyRequest.getDefaultInstance()).getReady()).isTrue();
+        assertThatThrownBy(() -> api.modelMetadata(io.sluice.api.grpc.proto.ModelMetadataRequest.newBuilder()
+                        .setName("identity_int32").build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class,
+                        e -> assertThat(e.getStatus().getCode()).isEqualTo(io.grpc.Status.Code.UNAUTHENTICATED));
+    }
+
+    @Test
     void aGrpcContentTypeDoesNotOpenTheRestApiWithoutAKey() {
         // only gRPC's own paths are left to the gRPC authentication; the REST API asks for a key whatever the body
         given().header("Content-Type", "application/grpc").get("/v2/models/identity_int32").then().statusCode(401);

@@ -3,6 +3,7 @@ package io.sluice.api.grpc;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
@@ -18,7 +19,9 @@ import java.util.Set;
 /**
  * Authenticates gRPC calls from the {@code authorization: Bearer <key>} or {@code x-api-key}
  * metadata, as REST does from its headers: UNAUTHENTICATED without a known key while auth is on.
- * ServerLive and ServerReady are health endpoints and follow {@code sluice.auth.management}. The
+ * ServerLive and ServerReady, and the standard {@code grpc.health.v1.Health} service on the same port
+ * (what a Kubernetes gRPC probe calls), are health endpoints and follow {@code sluice.auth.management}.
+ * Methods are matched by their full names, so another service's {@code ServerLive} is not exempt. The
  * caller's {@link Tenant} travels in the gRPC context.
  */
 @GlobalInterceptor
@@ -28,7 +31,9 @@ public class GrpcAuthentication implements ServerInterceptor {
     private static final Context.Key<Tenant> TENANT = Context.key("sluice-tenant");
     private static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
     private static final Metadata.Key<String> API_KEY = Metadata.Key.of(Tenants.API_KEY_HEADER, Metadata.ASCII_STRING_MARSHALLER);
-    private static final Set<String> HEALTH = Set.of("ServerLive", "ServerReady");
+    private static final Set<String> HEALTH_METHODS = Set.of(
+            "inference.GRPCInferenceService/ServerLive", "inference.GRPCInferenceService/ServerReady");
+    private static final String HEALTH_SERVICE = "grpc.health.v1.Health";
 
     @Inject
     Tenants tenants;
@@ -42,7 +47,7 @@ public class GrpcAuthentication implements ServerInterceptor {
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
         if (!tenants.enabled()
-                || (HEALTH.contains(call.getMethodDescriptor().getBareMethodName()) && !tenants.managementProtected())) {
+                || (health(call.getMethodDescriptor()) && !tenants.managementProtected())) {
             return next.startCall(call, headers);
         }
         Tenant tenant;
@@ -53,5 +58,10 @@ public class GrpcAuthentication implements ServerInterceptor {
             return new ServerCall.Listener<>() {};
         }
         return Contexts.interceptCall(Context.current().withValue(TENANT, tenant), call, headers, next);
+    }
+
+    /** A health endpoint: ServerLive, ServerReady, or any method of the standard health service. */
+    static boolean health(MethodDescriptor<?, ?> method) {
+        return HEALTH_METHODS.contains(method.getFullMethodName()) || HEALTH_SERVICE.equals(method.getServiceName());
     }
 }
