@@ -1,6 +1,7 @@
 /**
  * Configuration: {@link io.sluice.config.SluiceConfig} is the whole {@code sluice.*} surface, and
  * {@link io.sluice.config.ModelSettings} resolves one model's settings from its override, the
- * model defaults and the named constants.
+ * model defaults and the named constants. {@link io.sluice.config.RedisWarmup} opens the Redis
+ * connection at startup when buckets or the cache use it.
  */
 package io.sluice.config;
