@@ -68,11 +68,19 @@ public class RateLimiter {
         if (!config.rateLimit().enabled()) {
             return;
         }
+        if (config.rateLimit().redis().replicas() < 1) {
+            throw new IllegalArgumentException("sluice.rate-limit.redis.replicas must be >= 1, was "
+                    + config.rateLimit().redis().replicas());
+        }
         config.rateLimit().defaultBucket().ifPresent(b -> limit("sluice.rate-limit.default", b));
         config.tenants().forEach((name, tenant) -> {
             String prefix = "sluice.tenants.\"" + name + "\"";
             if (name.contains("/")) {
                 throw new IllegalArgumentException(prefix + ": a tenant's name must not contain '/'");
+            }
+            if (!name.chars().allMatch(c -> c >= 0x20 && c <= 0x7e && c != '"' && c != '\\')) {
+                // it is sent as a structured-field string in RateLimit and RateLimit-Policy
+                throw new IllegalArgumentException(prefix + ": a tenant's name must be printable ASCII without '\"' or '\\'");
             }
             tenant.rateLimit().ifPresent(b -> limit(prefix + ".rate-limit", b));
             tenant.models().forEach((model, b) -> limit(prefix + ".models.\"" + model + "\"", b));

@@ -46,6 +46,16 @@ class RateLimitConfigTest {
     }
 
     @Test
+    void aTenantNameMustFitAStructuredFieldStringAndReplicasArePositive() {
+        assertThatThrownBy(() -> RateLimiter.checkBuckets(config(Map.of("sluice.tenants.\"a\\\\b\".rate-limit.rate", "1"))))
+                .hasMessage("sluice.tenants.\"a\\b\": a tenant's name must be printable ASCII without '\"' or '\\'");
+        assertThatThrownBy(() -> RateLimiter.checkBuckets(config(Map.of("sluice.tenants.\"caf\u00e9\".rate-limit.rate", "1"))))
+                .hasMessageEndingWith("a tenant's name must be printable ASCII without '\"' or '\\'");
+        assertThatThrownBy(() -> RateLimiter.checkBuckets(config(Map.of("sluice.rate-limit.redis.replicas", "0"))))
+                .hasMessage("sluice.rate-limit.redis.replicas must be >= 1, was 0");
+    }
+
+    @Test
     void withRateLimitingAndAuthOffLeftoversStopNothing() {
         assertThatCode(() -> RateLimiter.checkBuckets(config(Map.of("sluice.rate-limit.enabled", "false",
                 "sluice.tenants.\"a/b\".rate-limit.rate", "0")))).doesNotThrowAnyException();
