@@ -35,12 +35,14 @@ public final class CacheKey {
     }
 
     /**
-     * The key of {@code request} served by {@code version} of {@code model}, whose files and provider are
-     * {@code contents} (a digest; null when unknown).
+     * The key of {@code request} from {@code tenant} served by {@code version} of {@code model}, whose files
+     * and provider are {@code contents} (a digest; null when unknown). Tenants never share an entry: a
+     * hit, its {@code Sluice-Cache} status or its speed would tell one tenant what another has sent.
      */
-    public static CacheKey of(String model, String version, String contents, InferRequest request) {
+    public static CacheKey of(String tenant, String model, String version, String contents, InferRequest request) {
         MessageDigest sha = sha256();
-        text(sha, "sluice-cache-v2");
+        text(sha, "sluice-cache-v3");
+        text(sha, tenant);
         text(sha, model);
         text(sha, version);
         text(sha, contents == null ? "" : contents);

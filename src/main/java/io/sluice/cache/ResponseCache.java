@@ -70,14 +70,15 @@ public class ResponseCache {
     }
 
     /**
-     * The response to {@code request} on {@code version} of {@code model}, whose files and provider
-     * digest to {@code contents}: from a tier, or from {@code compute} (the model) on a miss. {@code level} is
-     * the scheduler level the request runs at: only requests of one level share a run in flight.
+     * The response to {@code request} from {@code tenant} on {@code version} of {@code model}, whose files
+     * and provider digest to {@code contents}: from a tier, or from {@code compute} (the model) on a miss.
+     * {@code level} is the scheduler level the request runs at: only requests of one level share a run in
+     * flight. Entries and runs in flight are the tenant's own ({@link CacheKey}).
      */
-    public Uni<InferResponse> serve(String model, String version, String contents, int minUses, int level,
-            InferRequest request, Function<InferRequest, Uni<InferResponse>> compute) {
-        return serve(CacheKey.of(model, version, contents, request), model, version, minUses, level, request, compute,
-                false);
+    public Uni<InferResponse> serve(String tenant, String model, String version, String contents, int minUses,
+            int level, InferRequest request, Function<InferRequest, Uni<InferResponse>> compute) {
+        return serve(CacheKey.of(tenant, model, version, contents, request), model, version, minUses, level, request,
+                compute, false);
     }
 
     /** {@code again}: this request already waited on a shared run that failed. */

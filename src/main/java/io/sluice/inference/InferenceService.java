@@ -78,8 +78,8 @@ public class InferenceService {
         Supplier<InferRequest> once = () -> parsed[0] = parse.get();
         Uni<InferResponse> result = rateLimiter.enabled()
                 ? rateLimiter.admit(tenant, model).emitOn(backTo(Vertx.currentContext()))
-                        .onItem().transformToUni(state -> run(model, version, once).map(r -> r.withRateLimit(state)))
-                : run(model, version, once);
+                        .onItem().transformToUni(state -> run(tenant, model, version, once).map(r -> r.withRateLimit(state)))
+                : run(tenant, model, version, once);
         return result
                 .onItemOrFailure().invoke((item, failure) -> {
                     String tag = metricTag(model);
@@ -116,14 +116,14 @@ public class InferenceService {
     }
 
     /** The model, or its response cache when the model turned one on. */
-    private Uni<InferResponse> run(String name, String version, Supplier<InferRequest> parse) {
+    private Uni<InferResponse> run(Tenant tenant, String name, String version, Supplier<InferRequest> parse) {
         try {
             ServedModel model = registry.ready(name, version);
             if (model.settings().cacheEnabled()) {
                 InferRequest request = parse.get();
                 int level = model.priorityLevel(request.priority()); // priorities 2 and 9 on one level share a run
-                return cache.serve(model.name(), model.version(), model.contents(), model.settings().cacheMinUses(), level,
-                        request, model::infer);
+                return cache.serve(tenant.name(), model.name(), model.version(), model.contents(),
+                        model.settings().cacheMinUses(), level, request, model::infer);
             }
             return model.infer(parse);
         } catch (RuntimeException e) { // a parse or lookup failure travels like any other

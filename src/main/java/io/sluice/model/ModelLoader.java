@@ -97,6 +97,16 @@ public class ModelLoader {
         registry.all().forEach(ServedModel::close);
     }
 
+    /**
+     * What a cached answer of the model depends on besides the request: its files, the provider, TensorRT's
+     * FP16 switch when TensorRT runs it, and the ONNX Runtime version. Replicas differing in any of them
+     * (a rollout that changes one) never share an entry in Redis.
+     */
+    static String contents(String files, OnnxSession session, ModelSettings s) {
+        boolean fp16 = session.provider().equals("tensorrt") && s.tensorrtFp16();
+        return files + "@" + session.provider() + (fp16 ? "+fp16" : "") + "@onnxruntime-" + session.runtimeVersion();
+    }
+
     private void load(ServedModel model) {
         ModelSettings s = model.settings();
         try {
@@ -105,8 +115,8 @@ public class ModelLoader {
             String files = s.cacheEnabled() ? ModelContents.of(model.source().file().getParent()) : null;
             long start = System.nanoTime();
             OnnxSession session = sessions.load(model.name(), model.source().file(), s);
-            if (files != null) { // before the model can answer: its files, and the provider that runs them
-                model.contents = files + "@" + session.provider();
+            if (files != null) { // before the model can answer: its files, and what runs them (all change its numbers)
+                model.contents = contents(files, session, s);
             }
             model.loadNanos = System.nanoTime() - start;
             boolean batchable = s.maxBatchSize() > 1

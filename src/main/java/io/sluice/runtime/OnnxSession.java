@@ -62,6 +62,11 @@ public final class OnnxSession implements AutoCloseable {
         return provider;
     }
 
+    /** The version of ONNX Runtime running the session, as it reports it ({@code 1.23.2}). */
+    public String runtimeVersion() {
+        return env.getVersion();
+    }
+
     /**
      * Runs the model once.
      *

@@ -20,6 +20,8 @@ public class RateLimitProfile implements QuarkusTestProfile {
     static final String OUTAGE_KEY = "outage-key";
     /** A tenant with no bucket at all, and one with a single token, for the cache tests. */
     public static final String OPEN_KEY = "open-key";
+    /** A second tenant with no bucket, for the cache's tenant isolation. */
+    public static final String OTHER_OPEN_KEY = "other-open-key";
     public static final String ONE_TOKEN_KEY = "one-token-key";
 
     @Override
@@ -51,6 +53,7 @@ public class RateLimitProfile implements QuarkusTestProfile {
                 Map.entry("sluice.tenants.outage.rate-limit.rate", "0.01"),
                 Map.entry("sluice.tenants.outage.rate-limit.burst", "3"),
                 Map.entry("sluice.tenants.open.api-key-sha256", Tenants.sha256(OPEN_KEY)),
+                Map.entry("sluice.tenants.other-open.api-key-sha256", Tenants.sha256(OTHER_OPEN_KEY)),
                 Map.entry("sluice.tenants.one-token.api-key-sha256", Tenants.sha256(ONE_TOKEN_KEY)),
                 Map.entry("sluice.tenants.one-token.rate-limit.rate", "0.01"),
                 Map.entry("sluice.tenants.one-token.rate-limit.burst", "1"),

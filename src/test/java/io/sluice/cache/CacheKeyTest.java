@@ -29,15 +29,15 @@ class CacheKeyTest {
     }
 
     private static CacheKey key(String version, List<Tensor> inputs, List<String> outputs, Map<String, Object> params) {
-        return CacheKey.of("m", version, "contents", request(inputs, outputs, params, Protocol.REST));
+        return CacheKey.of("t", "m", version, "contents", request(inputs, outputs, params, Protocol.REST));
     }
 
     private final List<Tensor> x = List.of(tensor("A", new long[] {1, 2}, 1, 2), tensor("B", new long[] {1, 2}, 3, 4));
 
     @Test
     void theSameTensorsGiveTheSameKeyWhateverTheProtocolIdOrInputOrder() {
-        CacheKey rest = CacheKey.of("m", "1", "contents", request(x, List.of(), Map.of(), Protocol.REST));
-        CacheKey grpc = CacheKey.of("m", "1", "contents", request(List.of(x.get(1), x.get(0)), List.of(), Map.of(), Protocol.GRPC));
+        CacheKey rest = CacheKey.of("t", "m", "1", "contents", request(x, List.of(), Map.of(), Protocol.REST));
+        CacheKey grpc = CacheKey.of("t", "m", "1", "contents", request(List.of(x.get(1), x.get(0)), List.of(), Map.of(), Protocol.GRPC));
         assertThat(grpc).isEqualTo(rest).hasSameHashCodeAs(rest);
         // wire-only and scheduling parameters do not change outputs
         assertThat(key("1", x, List.of(), Map.of("priority", 2L, "timeout", 5000L, "binary_data_output", true)))
@@ -48,9 +48,12 @@ class CacheKeyTest {
     void versionsOutputsParametersModelsAndTensorsNeverCollide() {
         CacheKey base = key("1", x, List.of(), Map.of());
         assertThat(key("2", x, List.of(), Map.of())).isNotEqualTo(base);
-        assertThat(CacheKey.of("other", "1", "contents", request(x, List.of(), Map.of(), Protocol.REST))).isNotEqualTo(base);
+        // tenants never share an entry
+        assertThat(CacheKey.of("another tenant", "m", "1", "contents", request(x, List.of(), Map.of(), Protocol.REST)))
+                .isNotEqualTo(base);
+        assertThat(CacheKey.of("t", "other", "1", "contents", request(x, List.of(), Map.of(), Protocol.REST))).isNotEqualTo(base);
         // the same version number over other files, or run on another provider
-        assertThat(CacheKey.of("m", "1", "other contents", request(x, List.of(), Map.of(), Protocol.REST)))
+        assertThat(CacheKey.of("t", "m", "1", "other contents", request(x, List.of(), Map.of(), Protocol.REST)))
                 .isNotEqualTo(base);
         assertThat(key("1", x, List.of("SUM"), Map.of())).isNotEqualTo(base);
         assertThat(key("1", x, List.of("SUM", "DIFF"), Map.of())).isNotEqualTo(key("1", x, List.of("DIFF", "SUM"), Map.of()));

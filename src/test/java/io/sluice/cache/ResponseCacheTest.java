@@ -61,6 +61,8 @@ import org.junit.jupiter.api.Test;
 class ResponseCacheTest {
 
     private static final Map<String, String> OPEN = Map.of("X-API-Key", RateLimitProfile.OPEN_KEY);
+    /** The tenant {@link #OPEN}'s key belongs to: entries are kept per tenant. */
+    private static final String OPEN_TENANT = "open";
     private static final AtomicInteger UNIQUE = new AtomicInteger(1000);
 
     @Inject
@@ -159,7 +161,7 @@ class ResponseCacheTest {
                 "shape", List.of(1, 3), "data", List.of(seed, 1, 1))));
         Tensor x = new Tensor("X", Datatype.FP32, new long[] {1, 3},
                 ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN).putFloat(seed).putFloat(1).putFloat(1).flip());
-        CacheKey key = CacheKey.of("matmul", "1", contents("matmul"), new InferRequest("matmul", null, null, Map.of(), List.of(x),
+        CacheKey key = CacheKey.of(OPEN_TENANT, "matmul", "1", contents("matmul"), new InferRequest("matmul", null, null, Map.of(), List.of(x),
                 List.of(), 0, InferRequest.NO_DEADLINE, Protocol.REST));
         List<Float> expected = List.of(seed + 8, 2 * seed + 10); // [seed, 1, 1] x [[1, 2], [3, 4], [5, 6]]
 
@@ -188,7 +190,7 @@ class ResponseCacheTest {
         Await.serverReady();
         byte[] data = rows(1);
         Tensor input = new Tensor("INPUT0", Datatype.FP32, new long[] {1, 4}, ByteBuffer.wrap(data));
-        CacheKey key = CacheKey.of("identity_fp32", "1", contents("identity_fp32"),
+        CacheKey key = CacheKey.of(OPEN_TENANT, "identity_fp32", "1", contents("identity_fp32"),
                 new InferRequest("identity_fp32", null, null, Map.of(), List.of(input), List.of(), 0,
                         InferRequest.NO_DEADLINE, Protocol.REST));
         // an entry only Redis has, with outputs the model would never give: a hit must return these
@@ -204,6 +206,18 @@ class ResponseCacheTest {
         Response fromL1 = binary("identity_fp32", data, OPEN);
         assertThat(cache(fromL1)).isEqualTo("hit-l1");
         assertThat(BinaryRest.outputs(fromL1).get(0).data()).isEqualTo(planted);
+    }
+
+    @Test
+    void anotherTenantNeverHitsATenantsEntry() {
+        Await.serverReady();
+        byte[] data = rows(1);
+        Map<String, String> other = Map.of("X-API-Key", RateLimitProfile.OTHER_OPEN_KEY);
+        assertThat(cache(binary("identity_fp32", data, OPEN))).isEqualTo("miss");
+        assertThat(cache(binary("identity_fp32", data, OPEN))).isEqualTo("hit-l1");
+        // the same input from another tenant: computed for it, and nothing tells it that "open" sent it
+        assertThat(cache(binary("identity_fp32", data, other))).isEqualTo("miss");
+        assertThat(cache(binary("identity_fp32", data, other))).isEqualTo("hit-l1");
     }
 
     @Test
@@ -311,7 +325,7 @@ class ResponseCacheTest {
                 InferRequest.NO_DEADLINE, Protocol.REST);
         AtomicInteger computed = new AtomicInteger();
         for (int i = 0; i < 2; i++) { // the second would have joined a flight that never started, and waited forever
-            assertThat(cache.serve("identity_fp32", "1", "contents", 1, 0, request, r -> {
+            assertThat(cache.serve("anonymous", "identity_fp32", "1", "contents", 1, 0, request, r -> {
                 computed.incrementAndGet();
                 return Uni.createFrom().failure(new AssertionError("not reached"));
             }).subscribeAsCompletionStage()).failsWithin(Duration.ofSeconds(10)).withThrowableThat()
@@ -340,7 +354,7 @@ class ResponseCacheTest {
         CompletableFuture<InferResponse> ask(ResponseCache cache, String id, int priority, long deadlineNanos) {
             InferRequest request = new InferRequest("identity_fp32", null, id, Map.of(), List.of(input), List.of(),
                     priority, deadlineNanos, Protocol.REST);
-            return cache.serve("identity_fp32", "1", "contents", 1, priority, request, this).subscribeAsCompletionStage();
+            return cache.serve("anonymous", "identity_fp32", "1", "contents", 1, priority, request, this).subscribeAsCompletionStage();
         }
 
         void answer(int run) {
@@ -415,7 +429,8 @@ class ResponseCacheTest {
     /** The digest of a served model's files, and its provider, which every key of that model includes. */
     private String contents(String model) {
         String contents = models.ready(model, null).contents();
-        assertThat(contents).as("contents of " + model).matches("[0-9a-f]{64}@cpu");
+        // its files, the provider, and the ONNX Runtime that runs it
+        assertThat(contents).as("contents of " + model).matches("[0-9a-f]{64}@cpu@onnxruntime-1\\.\\d+\\.\\d+");
         return contents;
     }
 
@@ -437,7 +452,8 @@ class ResponseCacheTest {
         byte[] data = rows(1);
         Map<String, String> oneToken = Map.of("X-API-Key", RateLimitProfile.ONE_TOKEN_KEY);
         assertThat(cache(binary("identity_fp32", data, oneToken))).isEqualTo("miss");
-        binary("identity_fp32", data, OPEN).then().statusCode(200).header("Sluice-Cache", "hit-l1");
+        CacheKey stored = keyOf("one-token", "identity_fp32", data);
+        await().atMost(Duration.ofSeconds(5)).until(() -> inRedis(stored)); // its entry is there for it
         binary("identity_fp32", data, oneToken).then().statusCode(429);
     }
 
@@ -447,8 +463,12 @@ class ResponseCacheTest {
     }
 
     private CacheKey keyOf(String model, byte[] data) {
+        return keyOf(OPEN_TENANT, model, data);
+    }
+
+    private CacheKey keyOf(String tenant, String model, byte[] data) {
         Tensor input = new Tensor("INPUT0", Datatype.FP32, new long[] {data.length / 16, 4}, ByteBuffer.wrap(data));
-        return CacheKey.of(model, "1", contents(model), new InferRequest(model, null, null, Map.of(), List.of(input), List.of(), 0,
+        return CacheKey.of(tenant, model, "1", contents(model), new InferRequest(model, null, null, Map.of(), List.of(input), List.of(), 0,
                 InferRequest.NO_DEADLINE, Protocol.REST));
     }
 
