@@ -61,6 +61,7 @@ public class ModelLoader {
         models.forEach(registry::add);
         models.forEach(this::publishReady);
         models.stream().map(ServedModel::name).distinct().forEach(name -> {
+            metrics.modelCounters(name);
             metrics.scheduler(name, () -> registry.sum(name, ServedModel::scheduler, ModelScheduler::queueDepth),
                     () -> registry.sum(name, ServedModel::scheduler, ModelScheduler::inflight));
             metrics.bulkhead(name, () -> registry.sum(name, ServedModel::guard, ModelGuard::held),

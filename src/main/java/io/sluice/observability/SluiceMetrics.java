@@ -11,12 +11,14 @@ import io.sluice.inference.Protocol;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 
 /**
  * Records Sluice's meters. Histograms publish buckets (so {@code histogram_quantile} works) with
@@ -47,12 +49,43 @@ public class SluiceMetrics {
         return (M) m;
     }
 
-    /** Counts one finished request and records its time in the server. */
-    public void request(String model, Protocol protocol, Outcome outcome, long nanos) {
-        Counter requests = meter(List.of(MetricNames.REQUESTS, model, protocol, outcome), () -> Counter.builder(MetricNames.REQUESTS)
+    /** The reasons a rejection is counted under; see {@link #rejectionReason}. */
+    private static final List<String> REJECTION_REASONS = Stream.concat(Stream.of("rate_limited", "deadline"),
+            Arrays.stream(InferenceException.Unavailable.Reason.values())
+                    .map(r -> r.name().toLowerCase(Locale.ROOT))).toList();
+
+    /**
+     * Registers a served model's request and rejection counters at 0, for both protocols, every outcome
+     * the request path gives and every rejection reason: a counter that first appears at its first
+     * increment hides that increment from {@code increase()} and {@code rate()}, and an alert such as
+     * SluiceCircuitOpen would miss a first short episode.
+     */
+    public void modelCounters(String model) {
+        for (Protocol protocol : List.of(Protocol.REST, Protocol.GRPC)) {
+            for (Outcome outcome : Outcome.values()) {
+                if (outcome != Outcome.UNAUTHENTICATED) { // answered before the request path, never counted here
+                    requests(model, protocol, outcome);
+                }
+            }
+        }
+        REJECTION_REASONS.forEach(reason -> rejections(model, reason));
+    }
+
+    private Counter requests(String model, Protocol protocol, Outcome outcome) {
+        return meter(List.of(MetricNames.REQUESTS, model, protocol, outcome), () -> Counter.builder(MetricNames.REQUESTS)
                 .tags(MetricNames.MODEL, model, MetricNames.PROTOCOL, protocol.tag(), MetricNames.OUTCOME, outcome.tag())
                 .register(registry));
-        requests.increment();
+    }
+
+    private Counter rejections(String model, String reason) {
+        return meter(List.of(MetricNames.REJECTIONS, model, reason), () -> Counter
+                .builder(MetricNames.REJECTIONS).tags(MetricNames.MODEL, model, MetricNames.REASON, reason)
+                .register(registry));
+    }
+
+    /** Counts one finished request and records its time in the server. */
+    public void request(String model, Protocol protocol, Outcome outcome, long nanos) {
+        requests(model, protocol, outcome).increment();
         Timer duration = meter(List.of(MetricNames.REQUEST_DURATION, model, protocol), () -> Timer.builder(MetricNames.REQUEST_DURATION)
                 .tags(MetricNames.MODEL, model, MetricNames.PROTOCOL, protocol.tag())
                 .serviceLevelObjectives(LATENCY_BUCKETS)
@@ -66,10 +99,7 @@ public class SluiceMetrics {
         if (reason == null) {
             return;
         }
-        Counter rejections = meter(List.of(MetricNames.REJECTIONS, model, reason), () -> Counter
-                .builder(MetricNames.REJECTIONS).tags(MetricNames.MODEL, model, MetricNames.REASON, reason)
-                .register(registry));
-        rejections.increment();
+        rejections(model, reason).increment();
     }
 
     /** The {@code reason} tag of a rejection; null when {@code failure} is not one. */
