@@ -39,7 +39,10 @@ public final class ModelScheduler implements AutoCloseable {
         /** Called after a batch of {@code rows} rows from {@code requests} requests ran the model for {@code nanos}. */
         void ran(int requests, int rows, long nanos);
 
-        /** Called once per job as its batch starts, with how long it waited in the queue. */
+        /**
+         * Called once per job as its batch starts, or as it fails for a deadline that passed while it was
+         * queued, with how long it waited in the queue.
+         */
         default void waited(long nanos) {}
     }
 
@@ -205,7 +208,9 @@ public final class ModelScheduler implements AutoCloseable {
             } finally {
                 lock.unlock();
             }
-            for (Job job : expired) {
+            long now = clock.getAsLong();
+            for (Job job : expired) { // their waits are the longest: the queue-wait histogram keeps them
+                listener.waited(now - job.enqueuedNanos);
                 job.fail(new InferenceException.DeadlineExceeded("deadline passed while queued for '" + model + "'"));
             }
             expired.clear();

@@ -189,6 +189,36 @@ class ModelSchedulerTest {
     }
 
     @Test
+    void aRequestWhoseDeadlinePassesInTheQueueHasItsWaitRecordedToo() throws Exception {
+        AtomicLong clock = new AtomicLong(1_000);
+        List<Long> waits = new java.util.concurrent.CopyOnWriteArrayList<>();
+        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(4), 1, (inputs, outputs, traces) -> {
+            hold(release);
+            return inputs;
+        }, new ModelScheduler.BatchListener() {
+            @Override
+            public void ran(int requests, int rows, long nanos) { }
+
+            @Override
+            public void waited(long nanos) {
+                waits.add(nanos);
+            }
+        }, clock::get, Thread::new);
+        CompletableFuture<List<Tensor>> first = new CompletableFuture<>();
+        scheduler.submit(job(1, first));
+        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.runningRequests() == 1);
+        CompletableFuture<List<Tensor>> late = new CompletableFuture<>();
+        scheduler.submit(new Job(List.of(tensor(2)), List.of(), 1, null, 0, 5_000, null, late::complete,
+                late::completeExceptionally));
+        clock.set(10_000); // its deadline (5,000) passes while the only instance is busy
+
+        release.countDown();
+        assertThatThrownBy(() -> late.get(5, TimeUnit.SECONDS)).hasCauseInstanceOf(InferenceException.DeadlineExceeded.class);
+        // the longest waits are the ones that ran out: the queue-wait histogram must not leave them out
+        assertThat(waits).containsExactly(0L, 9_000L);
+    }
+
+    @Test
     void itCountsTheInstancesIdleTimeAndTheRequestsRunning() throws Exception {
         AtomicLong clock = new AtomicLong(1_000);
         scheduler = new ModelScheduler("m", BatchPolicy.unbatched(4), 2, (inputs, outputs, traces) -> {
