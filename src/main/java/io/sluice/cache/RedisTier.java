@@ -72,7 +72,9 @@ final class RedisTier {
                 .ifNoItem().after(timeout).fail()
                 .map(r -> true)
                 .onFailure().recoverWithItem(failure -> {
-                    stepAside();
+                    if (!(failure instanceof io.vertx.redis.client.Response)) { // not Redis refusing: Redis away
+                        stepAside();
+                    } // a refusal (OOM when full and evicting nothing, READONLY) leaves the reads on
                     return false;
                 });
     }

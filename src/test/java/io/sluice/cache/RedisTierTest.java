@@ -1,0 +1,76 @@
+package io.sluice.cache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.sluice.TestRedis;
+import io.sluice.inference.Datatype;
+import io.sluice.inference.InferRequest;
+import io.sluice.inference.Protocol;
+import io.sluice.inference.Tensor;
+import io.vertx.mutiny.core.Vertx;
+import io.vertx.mutiny.redis.client.Command;
+import io.vertx.mutiny.redis.client.Redis;
+import io.vertx.mutiny.redis.client.Request;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The Redis tier against a real redis-server. */
+class RedisTierTest {
+    private static final Duration WAIT = Duration.ofSeconds(5);
+
+    private TestRedis server;
+    private Vertx vertx;
+    private Redis redis;
+    private RedisTier tier;
+
+    @BeforeEach
+    void start() {
+        server = TestRedis.start();
+        vertx = Vertx.vertx();
+        redis = Redis.createClient(vertx, server.uri());
+        tier = new RedisTier(redis, "t:", Duration.ofMinutes(1), 1 << 20, Duration.ofSeconds(2), Duration.ofHours(1),
+                System::nanoTime);
+    }
+
+    @AfterEach
+    void stop() {
+        redis.close();
+        vertx.closeAndAwait();
+        server.close();
+    }
+
+    private static CacheKey key(int value) {
+        Tensor x = new Tensor("X", Datatype.INT32, new long[] {1}, ByteBuffer.allocate(4).putInt(0, value));
+        return CacheKey.of("t", "m", "1", "c", new InferRequest("m", null, null, Map.of(), List.of(x), List.of(), 0,
+                InferRequest.NO_DEADLINE, Protocol.REST));
+    }
+
+    @Test
+    void aWriteRedisRefusesLeavesReadsOn() {
+        assertThat(tier.put(key(1), new byte[] {1, 2, 3}).await().atMost(WAIT)).isTrue();
+        // Redis full, evicting nothing: it refuses writes (OOM) and still serves reads
+        redis.send(Request.cmd(Command.CONFIG).arg("SET").arg("maxmemory").arg("1")).await().atMost(WAIT);
+
+        assertThat(tier.put(key(2), new byte[] {4, 5, 6}).await().atMost(WAIT)).isFalse();
+
+        RedisTier.Found found = tier.get(key(1)).await().atMost(WAIT);
+        assertThat(found.lookup()).isEqualTo(RedisTier.Lookup.HIT);
+        assertThat(found.bytes()).containsExactly(1, 2, 3);
+    }
+
+    @Test
+    void aRedisThatIsGoneIsSkippedForTheRetryInterval() {
+        assertThat(tier.put(key(1), new byte[] {1}).await().atMost(WAIT)).isTrue();
+        server.down();
+        assertThat(tier.get(key(1)).await().atMost(WAIT).lookup()).isEqualTo(RedisTier.Lookup.ERROR);
+        server.up();
+        // the retry interval is an hour: no attempt, not even a write, until it has passed
+        assertThat(tier.put(key(2), new byte[] {2}).await().atMost(WAIT)).isFalse();
+        assertThat(tier.get(key(1)).await().atMost(WAIT).lookup()).isEqualTo(RedisTier.Lookup.ERROR);
+    }
+}
