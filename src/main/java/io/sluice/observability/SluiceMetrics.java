@@ -22,16 +22,17 @@ import java.util.stream.Stream;
 
 /**
  * Records Sluice's meters. Histograms publish buckets (so {@code histogram_quantile} works) with
- * fixed service-level boundaries from 1 ms to 30 s.
+ * fixed service-level boundaries from 0.25 ms (a tiny model's whole path, a cache hit) to 60 s (the
+ * default {@code admission.timeout}).
  */
 @ApplicationScoped
 public class SluiceMetrics {
 
     private static final Duration[] LATENCY_BUCKETS = {
-        Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10),
+        Duration.ofNanos(250_000), Duration.ofNanos(500_000), Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10),
         Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250),
         Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5),
-        Duration.ofSeconds(10), Duration.ofSeconds(30)
+        Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(60)
     };
 
     @Inject

@@ -58,6 +58,9 @@ class DashboardMetricsTest {
         given().contentType("application/json").body("{\"inputs\":[]}").post("/v2/models/corrupt/infer")
                 .then().statusCode(503);
         String scrape = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        // buckets from a cache hit's fraction of a millisecond to the default admission timeout of 60 s
+        assertThat(scrape).containsPattern("(?m)^sluice_request_duration_seconds_bucket\\{[^}]*le=\"(2\\.5E-4|0\\.00025)\"")
+                .containsPattern("(?m)^sluice_request_duration_seconds_bucket\\{[^}]*le=\"60\\.0\"");
 
         Set<String> used = new TreeSet<>();
         JsonNode dashboard = new ObjectMapper().readTree(Path.of("kubernetes/grafana/sluice-dashboard.json").toFile());
