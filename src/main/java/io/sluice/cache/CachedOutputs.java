@@ -29,21 +29,27 @@ final class CachedOutputs {
     }
 
     /** Bytes a cached entry holds: what the L1 tier weighs. */
-    static int weight(List<Tensor> outputs) {
-        int bytes = 64;
+    static long weight(List<Tensor> outputs) {
+        long bytes = 64;
         for (Tensor t : outputs) {
-            bytes += 64 + t.name().length() + 8 * t.shape().length + t.byteSize();
+            bytes += 64 + t.name().length() + 8L * t.shape().length + t.byteSize();
         }
         return bytes;
     }
 
-    static byte[] encode(List<Tensor> outputs) {
-        int size = 5;
+    /** The length of {@link #encode}'s array, known before anything is copied. */
+    static long encodedSize(List<Tensor> outputs) {
+        long size = 5;
         for (Tensor t : outputs) {
             size += 4 + t.name().getBytes(StandardCharsets.UTF_8).length + 4 + t.datatype().name().length()
-                    + 4 + 8 * t.shape().length + 4 + t.byteSize();
+                    + 4 + 8L * t.shape().length + 4 + t.byteSize();
         }
-        ByteBuffer out = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
+        return size;
+    }
+
+    /** The entry Redis holds; {@code outputs} must fit one array ({@link #encodedSize} at most 2 GiB). */
+    static byte[] encode(List<Tensor> outputs) {
+        ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(encodedSize(outputs))).order(ByteOrder.LITTLE_ENDIAN);
         out.put(VERSION).putInt(outputs.size());
         for (Tensor t : outputs) {
             byte[] name = t.name().getBytes(StandardCharsets.UTF_8);

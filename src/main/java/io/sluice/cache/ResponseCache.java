@@ -44,6 +44,7 @@ public class ResponseCache {
 
     private final Cache<CacheKey, List<Tensor>> l1;
     private final Cache<CacheKey, Integer> uses;
+    private final long l1MaxBytes;
     private final SluiceConfig.Cache.L2 l2Config;
     private final Instance<Redis> redisClient;
     private final SluiceMetrics metrics;
@@ -55,7 +56,7 @@ public class ResponseCache {
         SluiceConfig.Cache.L1 l1Config = config.cache().l1();
         this.l1 = Caffeine.newBuilder()
                 .maximumWeight(l1Config.maxBytes())
-                .weigher((CacheKey k, List<Tensor> v) -> CachedOutputs.weight(v))
+                .weigher((CacheKey k, List<Tensor> v) -> (int) Math.min(Integer.MAX_VALUE, CachedOutputs.weight(v)))
                 .expireAfterWrite(l1Config.ttl())
                 .executor(Runnable::run) // evictions happen at once, on the caller: the byte bound is never exceeded
                 .build();
@@ -64,6 +65,7 @@ public class ResponseCache {
                 .expireAfterWrite(l1Config.ttl())
                 .executor(Runnable::run)
                 .build();
+        this.l1MaxBytes = l1Config.maxBytes();
         this.l2Config = config.cache().l2();
         this.metrics = metrics;
         this.redisClient = redisClient;
@@ -148,9 +150,17 @@ public class ResponseCache {
             if (!usedEnough(key, minUses)) {
                 return new Result(r.outputs(), CacheStatus.MISS);
             }
+            // copied only for a tier that can keep them: an entry over both bounds costs no copy at all
+            boolean inL1 = CachedOutputs.weight(r.outputs()) <= l1MaxBytes;
+            boolean inL2 = l2Config.enabled() && CachedOutputs.encodedSize(r.outputs()) <= l2Config.maxEntryBytes();
+            if (!inL1 && !inL2) {
+                return new Result(r.outputs(), CacheStatus.MISS);
+            }
             List<Tensor> outputs = CachedOutputs.compact(r.outputs());
-            l1.put(key, outputs);
-            if (l2Config.enabled()) {
+            if (inL1) {
+                l1.put(key, outputs);
+            }
+            if (inL2) {
                 l2().put(key, CachedOutputs.encode(outputs)).subscribe().with(stored -> { });
             }
             return new Result(outputs, CacheStatus.MISS);
