@@ -6,9 +6,12 @@ import io.sluice.inference.InferenceException;
 import io.sluice.inference.RateLimitState;
 import io.sluice.observability.SluiceMetrics;
 import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.redis.client.Redis;
 import io.quarkus.runtime.Startup;
+import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
 import java.util.Map;
@@ -23,8 +26,10 @@ import org.jboss.logging.Logger;
  *
  * <p>With {@code store=redis} the bucket is shared by all replicas. A take waits for Redis at most
  * {@code redis.timeout}; when Redis fails or is slow, the take goes to a local bucket holding this
- * replica's fair share ({@code rate / redis.replicas}), the fallback is counted, and Redis is tried
- * again after {@code redis.retry-interval}. Sluice never fails closed because Redis is down.
+ * replica's fair share ({@code rate / replicas}), the fallback is counted, and Redis is tried again
+ * after {@code redis.retry-interval}. Sluice never fails closed because Redis is down. The replicas are
+ * {@code redis.replicas} when it is set, else counted in Redis ({@link ReplicaCount}, every
+ * {@link ReplicaCount#INTERVAL}), the last count holding while Redis is away.
  */
 @ApplicationScoped
 @Startup // a bucket configured wrong stops the start, instead of failing every request that needs it
@@ -42,6 +47,7 @@ public class RateLimiter {
     private final Instance<Redis> redisClient;
     private final Map<String, Bucket> byPolicy = new ConcurrentHashMap<>();
     private volatile RedisBuckets redis;
+    private volatile ReplicaCount replicaCount;
     private final LongSupplier nanoClock = System::nanoTime;
     private volatile long redisRetryAtNanos = nanoClock.getAsLong(); // try Redis first
 
@@ -68,10 +74,9 @@ public class RateLimiter {
         if (!config.rateLimit().enabled()) {
             return;
         }
-        if (config.rateLimit().redis().replicas() < 1) {
-            throw new IllegalArgumentException("sluice.rate-limit.redis.replicas must be >= 1, was "
-                    + config.rateLimit().redis().replicas());
-        }
+        config.rateLimit().redis().replicas().filter(n -> n < 1).ifPresent(n -> {
+            throw new IllegalArgumentException("sluice.rate-limit.redis.replicas must be >= 1, was " + n);
+        });
         config.rateLimit().defaultBucket().ifPresent(b -> limit("sluice.rate-limit.default", b));
         config.tenants().forEach((name, tenant) -> {
             String prefix = "sluice.tenants.\"" + name + "\"";
@@ -135,7 +140,24 @@ public class RateLimiter {
 
     private Uni<RateLimitState> fallback(Bucket b, String model) {
         metrics.rateLimitFallback();
-        return decide(b, model, b.fallback().take());
+        return decide(b, model, b.fallback().take(replicas()));
+    }
+
+    /** The replicas the fallback buckets share the rate with: the setting, else the last count in Redis. */
+    public int replicas() {
+        return redisConfig.replicas().orElseGet(() -> replicaCount == null ? 1 : replicaCount.current());
+    }
+
+    /** With buckets in Redis and no fixed replica count, counts the replicas there now and every interval. */
+    void countReplicas(@Observes StartupEvent start, Vertx vertx) {
+        if (!enabled || store != BucketStore.REDIS || redisConfig.replicas().isPresent()) {
+            return;
+        }
+        replicaCount = new ReplicaCount(redisClient.get(), redisConfig.keyPrefix());
+        Runnable refresh = () -> replicaCount.refresh().subscribe().with(n -> { },
+                failure -> LOG.debugf("replicas not counted (%s); keeping %d", failure, replicaCount.current()));
+        refresh.run();
+        vertx.setPeriodic(ReplicaCount.INTERVAL.toMillis(), id -> refresh.run());
     }
 
     private void redisAway(Throwable failure) {
@@ -174,8 +196,7 @@ public class RateLimiter {
         // one bucket per tenant unless its limit is per model: all of a tenant's models share it
         return shape.map(s -> byPolicy.computeIfAbsent(name, p -> {
             Limit limit = limit(p, s);
-            return new Bucket(tenantName, p, limit,
-                    new TokenBucket(limit, nanoClock), new TokenBucket(limit.share(redisConfig.replicas()), nanoClock));
+            return new Bucket(tenantName, p, limit, new TokenBucket(limit, nanoClock), new FallbackBucket(limit));
         }));
     }
 
@@ -197,5 +218,24 @@ public class RateLimiter {
     }
 
     /** A resolved bucket, named by its policy (its key in Redis), with its local and fallback twins. */
-    private record Bucket(String tenant, String policy, Limit limit, TokenBucket local, TokenBucket fallback) {}
+    private record Bucket(String tenant, String policy, Limit limit, TokenBucket local, FallbackBucket fallback) {}
+
+    /** A bucket's fallback: its share for the replicas counted last, made anew when that count changes. */
+    private final class FallbackBucket {
+        private final Limit limit;
+        private volatile int replicas;
+        private volatile TokenBucket bucket;
+
+        FallbackBucket(Limit limit) {
+            this.limit = limit;
+        }
+
+        synchronized Take take(int replicasNow) {
+            if (bucket == null || replicas != replicasNow) { // Redis away: the count holds, so this is rare
+                replicas = replicasNow;
+                bucket = new TokenBucket(limit.share(replicasNow), nanoClock);
+            }
+            return bucket.take();
+        }
+    }
 }

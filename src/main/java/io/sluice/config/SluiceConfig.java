@@ -171,9 +171,11 @@ public interface SluiceConfig {
             @WithDefault("1s")
             Duration retryInterval();
 
-            /** Replicas sharing the buckets; the fallback bucket gets rate / replicas (its fair share). */
-            @WithDefault("1")
-            int replicas();
+            /**
+             * Replicas sharing the buckets; the fallback bucket gets rate / replicas (its fair share). Unset,
+             * they are counted in Redis ({@code io.sluice.admission.ReplicaCount}).
+             */
+            java.util.Optional<Integer> replicas();
 
             /** Prefix of every bucket key. */
             @WithName("key-prefix")

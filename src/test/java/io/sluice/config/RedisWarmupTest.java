@@ -24,7 +24,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * With buckets in Redis, the server connects to Redis when it starts, not on the first request: that
- * request's take would otherwise wait for the connection past the 25 ms bound and fall back.
+ * request's take would otherwise wait for the connection past the 25 ms bound and fall back. Without a
+ * fixed {@code redis.replicas} it counts the replicas sharing the buckets there.
  */
 @QuarkusTest
 @TestProfile(RedisWarmupTest.Profile.class)
@@ -52,6 +53,9 @@ class RedisWarmupTest {
     @Inject
     MeterRegistry registry;
 
+    @Inject
+    io.sluice.admission.RateLimiter limiter;
+
     @Test
     void theConnectionIsOpenBeforeAnyRequest() {
         Await.serverReady(); // health only: nothing has asked Redis for a token
@@ -59,6 +63,24 @@ class RedisWarmupTest {
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))
                 .until(() -> clients() >= 2);
         assertThat(registry.find(MetricNames.RATE_LIMIT_FALLBACKS).counter().count()).isZero();
+    }
+
+    @Test
+    void withoutAFixedReplicaCountTheReplicasAreCountedInRedis() {
+        Await.serverReady();
+        await().atMost(Duration.ofSeconds(30)).until(() -> limiter.replicas() == 1); // itself
+        // a second replica on the same Redis stamps itself: the server counts it at its next refresh
+        io.vertx.mutiny.core.Vertx vertx = io.vertx.mutiny.core.Vertx.vertx();
+        io.vertx.mutiny.redis.client.Redis client = io.vertx.mutiny.redis.client.Redis.createClient(vertx,
+                RedisResource.redis().uri());
+        try {
+            assertThat(new io.sluice.admission.ReplicaCount(client, "sluice:rl:").refresh()
+                    .await().atMost(Duration.ofSeconds(5))).isEqualTo(2);
+            await().atMost(Duration.ofSeconds(30)).until(() -> limiter.replicas() == 2);
+        } finally {
+            client.close();
+            vertx.closeAndAwait();
+        }
     }
 
     /** The connections Redis has open, by CLIENT LIST over a connection of its own. */
