@@ -86,12 +86,17 @@ public class ResponseCache {
     /** {@code again}: this request already waited on a shared run that failed. */
     private Uni<InferResponse> serve(CacheKey key, String model, String version, int minUses, int level,
             InferRequest request, Function<InferRequest, Uni<InferResponse>> compute, boolean again) {
+        // a request is counted once: its first lookup, not again when a shared run failed under it
         List<Tensor> hit = l1.getIfPresent(key);
         if (hit != null) {
-            metrics.cache(model, L1, "hit");
+            if (!again) {
+                metrics.cache(model, L1, "hit");
+            }
             return Uni.createFrom().item(response(model, version, request, hit, CacheStatus.HIT_L1));
         }
-        metrics.cache(model, L1, "miss");
+        if (!again) {
+            metrics.cache(model, L1, "miss");
+        }
         Flight created = new Flight(request.deadlineNanos());
         // only requests of one level share a run: the run is queued at its first request's level
         FlightKey flightKey = new FlightKey(key, level);
@@ -103,10 +108,11 @@ public class ResponseCache {
             // leaves it in the map unstarted, where every identical request after it would wait forever
             flight.start(Uni.createFrom().deferred(() -> lookupOrCompute(model, version, minUses, key, request, compute)),
                     () -> flights.remove(flightKey, created));
-        } else {
-            metrics.cache(model, INFLIGHT, "hit");
         }
         Uni<InferResponse> shared = flight.join().map(r -> response(model, version, request, r.outputs(), r.status()));
+        if (!leader) { // a hit once the shared run has answered it, not when it joined a run that may yet fail
+            shared = shared.invoke(r -> metrics.cache(model, INFLIGHT, "hit"));
+        }
         Uni<InferResponse> alone = Uni.createFrom().deferred(() -> compute.apply(request))
                 .map(r -> withStatus(r, request, CacheStatus.MISS));
         if (leader) {

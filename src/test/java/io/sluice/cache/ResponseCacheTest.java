@@ -384,6 +384,8 @@ class ResponseCacheTest {
     void whenTheFirstRequestsDeadlineEndsTheSharedRunTheOthersShareANewOne() {
         ResponseCache cache = new ResponseCache(config, metrics, redis);
         HeldModel model = new HeldModel();
+        double missesBefore = identityCounter("l1", "miss");
+        double joinedBefore = identityCounter("inflight", "hit");
         List<CompletableFuture<InferResponse>> answers = new ArrayList<>();
         answers.add(model.ask(cache, "r0", 0, System.nanoTime())); // due at once: it fails on its own deadline
         for (int i = 1; i < 4; i++) {
@@ -399,6 +401,15 @@ class ResponseCacheTest {
             assertThat(answer).succeedsWithin(Duration.ofSeconds(10));
         }
         assertThat(model.runs).hasSize(2);
+        // four requests, four lookups; two answered by a run another started (the first run answered none)
+        assertThat(identityCounter("l1", "miss") - missesBefore).isEqualTo(4);
+        assertThat(identityCounter("inflight", "hit") - joinedBefore).isEqualTo(2);
+    }
+
+    private double identityCounter(String tier, String result) {
+        Counter c = registry.find(MetricNames.CACHE_REQUESTS).tags(MetricNames.MODEL, "identity_fp32", MetricNames.TIER,
+                tier, MetricNames.RESULT, result).counter();
+        return c == null ? 0 : c.count();
     }
 
     @Test
