@@ -22,6 +22,7 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import org.jboss.logging.Logger;
 
 /**
  * Serves repeated requests without the model. A lookup tries L1 (in process, bounded by bytes, with a
@@ -34,6 +35,7 @@ import java.util.function.Function;
  */
 @ApplicationScoped
 public class ResponseCache {
+    private static final Logger LOG = Logger.getLogger(ResponseCache.class);
 
     private static final String L1 = "l1";
     private static final String L2 = "l2";
@@ -152,13 +154,14 @@ public class ResponseCache {
 
     private Uni<Result> lookupOrCompute(String model, String version, int minUses, CacheKey key, InferRequest request,
             Function<InferRequest, Uni<InferResponse>> compute) {
+        RedisTier tier = l2Config.enabled() ? l2() : null; // null with L2 on: no client to be had, L2 is skipped
         Uni<Result> computed = Uni.createFrom().deferred(() -> compute.apply(request)).map(r -> {
             if (!usedEnough(key, minUses)) {
                 return new Result(r.outputs(), CacheStatus.MISS);
             }
             // copied only for a tier that can keep them: an entry over both bounds costs no copy at all
             boolean inL1 = CachedOutputs.weight(r.outputs()) <= l1MaxBytes;
-            boolean inL2 = l2Config.enabled() && CachedOutputs.encodedSize(r.outputs()) <= l2Config.maxEntryBytes();
+            boolean inL2 = tier != null && CachedOutputs.encodedSize(r.outputs()) <= l2Config.maxEntryBytes();
             if (!inL1 && !inL2) {
                 return new Result(r.outputs(), CacheStatus.MISS);
             }
@@ -167,14 +170,17 @@ public class ResponseCache {
                 l1.put(key, outputs);
             }
             if (inL2) {
-                l2().put(key, CachedOutputs.encode(outputs)).subscribe().with(stored -> { });
+                tier.put(key, CachedOutputs.encode(outputs)).subscribe().with(stored -> { });
             }
             return new Result(outputs, CacheStatus.MISS);
         });
-        if (!l2Config.enabled()) {
+        if (tier == null) {
+            if (l2Config.enabled()) {
+                metrics.cache(model, L2, "error");
+            }
             return computed;
         }
-        return l2().get(key).onItem().transformToUni(found -> {
+        return tier.get(key).onItem().transformToUni(found -> {
             if (found.lookup() == RedisTier.Lookup.HIT) {
                 List<Tensor> outputs = CachedOutputs.decode(found.bytes());
                 if (outputs != null) {
@@ -201,13 +207,19 @@ public class ResponseCache {
         return true;
     }
 
+    /** The Redis tier; null when no Redis client can be had (logged), so that L2 fails open like Redis itself. */
     private RedisTier l2() {
         RedisTier tier = l2;
         if (tier == null) {
             synchronized (this) {
                 if (l2 == null) {
-                    l2 = new RedisTier(redisClient.get(), l2Config.keyPrefix(), l2Config.ttl(), l2Config.maxEntryBytes(),
-                            l2Config.timeout(), l2Config.retryInterval(), System::nanoTime);
+                    try {
+                        l2 = new RedisTier(redisClient.get(), l2Config.keyPrefix(), l2Config.ttl(),
+                                l2Config.maxEntryBytes(), l2Config.timeout(), l2Config.retryInterval(), System::nanoTime);
+                    } catch (RuntimeException e) {
+                        LOG.warnf("cache L2 skipped: no Redis client (%s)", e.toString());
+                        return null;
+                    }
                 }
                 tier = l2;
             }
