@@ -52,6 +52,7 @@ public class ResponseCache {
     private final SluiceMetrics metrics;
     private final Map<FlightKey, Flight> flights = new ConcurrentHashMap<>();
     private volatile RedisTier l2;
+    private boolean clientMissing; // guarded by this
 
     @Inject
     public ResponseCache(SluiceConfig config, SluiceMetrics metrics, Instance<Redis> redisClient) {
@@ -217,7 +218,10 @@ public class ResponseCache {
                         l2 = new RedisTier(redisClient.get(), l2Config.keyPrefix(), l2Config.ttl(),
                                 l2Config.maxEntryBytes(), l2Config.timeout(), l2Config.retryInterval(), System::nanoTime);
                     } catch (RuntimeException e) {
-                        LOG.warnf("cache L2 skipped: no Redis client (%s)", e.toString());
+                        if (!clientMissing) { // once: every lookup tries again, and would log again
+                            clientMissing = true;
+                            LOG.warnf("cache L2 skipped: no Redis client (%s)", e.toString());
+                        }
                         return null;
                     }
                 }

@@ -1,6 +1,7 @@
 package io.sluice.config;
 
 import io.quarkus.runtime.StartupEvent;
+import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.redis.client.Command;
 import io.vertx.mutiny.redis.client.Redis;
 import io.vertx.mutiny.redis.client.Request;
@@ -37,7 +38,7 @@ public class RedisWarmup {
     }
 
     /** One PING, which makes the client open a connection; fails after {@link #BOUND}. */
-    static io.smallrye.mutiny.Uni<String> ping(Redis redis) {
+    static Uni<String> ping(Redis redis) {
         return redis.send(Request.cmd(Command.PING)).ifNoItem().after(BOUND).fail()
                 .map(response -> response == null ? "" : response.toString());
     }

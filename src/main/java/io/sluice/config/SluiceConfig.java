@@ -175,7 +175,7 @@ public interface SluiceConfig {
              * Replicas sharing the buckets; the fallback bucket gets rate / replicas (its fair share). Unset,
              * they are counted in Redis ({@code io.sluice.admission.ReplicaCount}).
              */
-            java.util.Optional<Integer> replicas();
+            Optional<Integer> replicas();
 
             /** Prefix of every bucket key. */
             @WithName("key-prefix")

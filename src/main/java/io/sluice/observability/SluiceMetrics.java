@@ -29,11 +29,17 @@ import java.util.stream.Stream;
 public class SluiceMetrics {
 
     private static final Duration[] LATENCY_BUCKETS = {
-        Duration.ofNanos(250_000), Duration.ofNanos(500_000), Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10),
-        Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250),
-        Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5),
-        Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(60)
+        Duration.ofNanos(250_000), Duration.ofNanos(500_000), Duration.ofMillis(1), Duration.ofMillis(2),
+        Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
+        Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1),
+        Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30),
+        Duration.ofSeconds(60)
     };
+
+    /** The reasons a rejection is counted under; see {@link #rejectionReason}. */
+    private static final List<String> REJECTION_REASONS = Stream.concat(Stream.of("rate_limited", "deadline"),
+            Arrays.stream(InferenceException.Unavailable.Reason.values())
+                    .map(r -> r.name().toLowerCase(Locale.ROOT))).toList();
 
     @Inject
     MeterRegistry registry;
@@ -49,11 +55,6 @@ public class SluiceMetrics {
         }
         return (M) m;
     }
-
-    /** The reasons a rejection is counted under; see {@link #rejectionReason}. */
-    private static final List<String> REJECTION_REASONS = Stream.concat(Stream.of("rate_limited", "deadline"),
-            Arrays.stream(InferenceException.Unavailable.Reason.values())
-                    .map(r -> r.name().toLowerCase(Locale.ROOT))).toList();
 
     /**
      * Registers a served model's request and rejection counters at 0, for both protocols, every outcome
