@@ -81,6 +81,28 @@ class RestBodyLimitTest {
     }
 
     @Test
+    void aChunkedBodyWithAFormContentTypeIsReadAsItIs() throws Exception {
+        // curl -d sends application/x-www-form-urlencoded; the body is still the request's JSON, not a form
+        String body = ADD.replace("{\"inputs\"", "{\"id\":\"" + "x".repeat(4096) + "\",\"inputs\"");
+        try (Socket socket = new Socket("127.0.0.1", RestAssured.port)) {
+            socket.setSoTimeout(30_000);
+            byte[] bytes = body.getBytes(StandardCharsets.US_ASCII);
+            OutputStream out = socket.getOutputStream();
+            out.write(("POST /v2/models/add/infer HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                    + "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + Integer.toHexString(bytes.length) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(bytes);
+            out.write("\r\n0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+
+            String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+
+            assertThat(answer).startsWith("HTTP/1.1 200");
+            assertThat(answer).contains("\"id\":\"xxxx").contains("[2.0,3.0,4.0,5.0]");
+        }
+    }
+
+    @Test
     void aChunkedBodyPastTheLimitIs413InTheApisShapeAndTheConnectionCloses() throws Exception {
         try (Socket socket = new Socket("127.0.0.1", RestAssured.port)) {
             socket.setSoTimeout(30_000);

@@ -1,8 +1,8 @@
 package io.sluice.api.rest;
 
 import io.quarkus.runtime.configuration.MemorySize;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
-import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
@@ -10,7 +10,6 @@ import io.vertx.core.http.HttpVersion;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import io.vertx.ext.web.handler.BodyHandler;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -19,16 +18,15 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * Refuses a REST request whose {@code Content-Length} is over {@code quarkus.http.limits.max-body-size}
  * with 413 and the API's {@code {"error": ...}} body naming both sizes and the setting, before a byte of
  * the body is read. Quarkus's own check, one route later, would answer the same status with an empty
- * body. Over HTTP/1.x a body sent without a length (chunked) is read here by Vert.x's {@link BodyHandler}
- * with the same limit, and the REST layer takes it from the routing context; past the limit it gets the
- * same 413 (the REST layer's own reader answered it with an empty body, and bodies smaller than its
- * buffer were not counted at all). The connection is then closed, since the unread body would otherwise be
- * taken for the next request. Over HTTP/2 a body is not read ahead (RESTEasy Reactive cannot start on a
- * request already read), so one without {@code content-length} is still counted by the REST layer's
- * reader, whose 413 carried {@code connection: close}, a header HTTP/2 forbids, and reached the client as
- * a reset stream: that header is taken off, so the client gets its 413. After a 413 with a body still
- * coming, an HTTP/2 stream is reset with NO_ERROR, which asks the client to stop sending it (RFC 9113,
- * section 8.1).
+ * body. Over HTTP/1.x a body sent without a length (chunked) is read and counted here, and the REST
+ * layer takes it from the routing context; past the limit it gets the same 413 (the REST layer's own
+ * reader answered it with an empty body, and bodies smaller than its buffer were not counted at all). The
+ * connection is then closed, since the unread body would otherwise be taken for the next request. Over
+ * HTTP/2 a body is not read ahead (RESTEasy Reactive cannot start on a request already read), so one
+ * without {@code content-length} is still counted by the REST layer's reader, whose 413 carried
+ * {@code connection: close}, a header HTTP/2 forbids, and reached the client as a reset stream: that
+ * header is taken off, so the client gets its 413. After a 413 with a body still coming, an HTTP/2
+ * stream is reset with NO_ERROR, which asks the client to stop sending it (RFC 9113, section 8.1).
  */
 @ApplicationScoped
 public class RestBodyLimit {
@@ -39,11 +37,8 @@ public class RestBodyLimit {
     @ConfigProperty(name = "quarkus.http.limits.max-body-size", defaultValue = "10240K")
     MemorySize limit;
 
-    private BodyHandler unsized;
-
     void register(@Observes Router router) {
-        unsized = BodyHandler.create(false).setBodyLimit(limit.asLongValue());
-        router.route("/v2/*").order(ORDER).handler(this::check).failureHandler(this::overflowed);
+        router.route("/v2/*").order(ORDER).handler(this::check);
     }
 
     void check(RoutingContext ctx) {
@@ -56,7 +51,7 @@ public class RestBodyLimit {
                 ctx.addHeadersEndHandler(v -> ctx.response().headers().remove(HttpHeaders.CONNECTION));
                 ctx.next();
             } else {
-                unsized.handle(ctx); // reads and counts the body, then goes on, or fails with 413 past the limit
+                readCounting(ctx, max);
             }
             return;
         }
@@ -67,17 +62,41 @@ public class RestBodyLimit {
         refuse(ctx, message(length, max));
     }
 
-    /** Vert.x's body handler failed the request: past the limit, a 413 in the API's shape; else as before. */
-    void overflowed(RoutingContext ctx) {
-        if (ctx.response().ended() && ctx.failure() instanceof HttpClosedException) {
-            return; // answered already: the connection closed under the rest of a refused body
-        }
-        if (ctx.statusCode() == 413 && !ctx.response().headWritten()) {
-            refuse(ctx, "request body is larger than the server's limit of " + limit.asLongValue()
-                    + " bytes (quarkus.http.limits.max-body-size)");
-        } else {
+    /**
+     * Reads a body sent without a length, counting it: past {@code max} the request is refused at once and
+     * the rest is dropped as it arrives; whole, the body is handed to the REST layer through the routing
+     * context. Vert.x's {@code BodyHandler} is not used for this: on a form content type (curl's default
+     * for {@code -d}) it decodes the body as a form, whose fields it caps at 2 KiB.
+     */
+    private static void readCounting(RoutingContext ctx, long max) {
+        HttpServerRequest request = ctx.request();
+        if (request.isEnded()) {
+            ctx.setBody(Buffer.buffer());
             ctx.next();
+            return;
         }
+        Buffer body = Buffer.buffer();
+        boolean[] refused = {false};
+        request.handler(chunk -> {
+            if (refused[0]) {
+                return;
+            }
+            if ((long) body.length() + chunk.length() > max) {
+                refused[0] = true;
+                refuse(ctx, "request body is larger than the server's limit of " + max
+                        + " bytes (quarkus.http.limits.max-body-size)");
+            } else {
+                body.appendBuffer(chunk);
+            }
+        });
+        request.endHandler(v -> {
+            if (!refused[0]) {
+                ctx.setBody(body);
+                ctx.next();
+            }
+        });
+        request.exceptionHandler(e -> { }); // the client went away mid-body: nobody to answer
+        request.resume();
     }
 
     private static void refuse(RoutingContext ctx, String error) {
