@@ -25,20 +25,21 @@ class DashboardMetricsTest {
     private static final Pattern METRIC = Pattern.compile("\\b(sluice_[a-z_]+)");
 
     @Test
-    void requestAndRejectionCountersExistAtZeroBeforeTheirFirstIncrement() {
+    void requestAndRejectionCountersExistBeforeTheirFirstIncrement() {
         Await.serverReady();
-        // identity_int16 gets no request in this class: its counters are there, at 0, for increase() and rate()
+        // every series is there from the start, whatever has been sent (other classes share this server): most
+        // of these combinations never happen in the tests, so only registration at discovery can make them
         String scrape = given().get("/q/metrics").then().statusCode(200).extract().asString();
         for (String reason : new String[] {"rate_limited", "deadline", "not_ready", "queue_full", "bulkhead_full",
                 "circuit_open"}) {
             assertThat(scrape).containsPattern("(?m)^sluice_rejections_total\\{model=\"identity_int16\",reason=\""
-                    + reason + "\"} 0\\.0$");
+                    + reason + "\"} [0-9.E]+$");
         }
         for (String outcome : new String[] {"success", "invalid", "rate_limited", "unavailable", "deadline", "cancelled",
                 "error"}) {
             for (String protocol : new String[] {"grpc", "rest"}) {
                 assertThat(scrape).containsPattern("(?m)^sluice_requests_total\\{model=\"identity_int16\",outcome=\""
-                        + outcome + "\",protocol=\"" + protocol + "\"} 0\\.0$");
+                        + outcome + "\",protocol=\"" + protocol + "\"} [0-9.E]+$");
             }
         }
     }
