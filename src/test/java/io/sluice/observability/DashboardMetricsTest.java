@@ -33,13 +33,13 @@ class DashboardMetricsTest {
         for (String reason : new String[] {"rate_limited", "deadline", "not_ready", "queue_full", "bulkhead_full",
                 "circuit_open"}) {
             assertThat(scrape).containsPattern("(?m)^sluice_rejections_total\\{model=\"identity_int16\",reason=\""
-                    + reason + "\"} [0-9.E]+$");
+                    + reason + "\"} [0-9.E]+( #.*)?$");
         }
         for (String outcome : new String[] {"success", "invalid", "rate_limited", "unavailable", "deadline", "cancelled",
                 "error"}) {
             for (String protocol : new String[] {"grpc", "rest"}) {
                 assertThat(scrape).containsPattern("(?m)^sluice_requests_total\\{model=\"identity_int16\",outcome=\""
-                        + outcome + "\",protocol=\"" + protocol + "\"} [0-9.E]+$");
+                        + outcome + "\",protocol=\"" + protocol + "\"} [0-9.E]+( #.*)?$");
             }
         }
     }
