@@ -89,8 +89,13 @@ class ResponseCacheTest {
         return r.header("Sluice-Cache");
     }
 
-    private double counter(String tier, String result) {
-        Counter c = registry.find(MetricNames.CACHE_REQUESTS).tags(MetricNames.MODEL, "slow", MetricNames.TIER, tier,
+    /** Requests of {@code model} the cache answered without a run of their own. */
+    private double served(String model) {
+        return counter(model, "inflight", "hit") + counter(model, "l1", "hit") + counter(model, "l2", "hit");
+    }
+
+    private double counter(String model, String tier, String result) {
+        Counter c = registry.find(MetricNames.CACHE_REQUESTS).tags(MetricNames.MODEL, model, MetricNames.TIER, tier,
                 MetricNames.RESULT, result).counter();
         return c == null ? 0 : c.count();
     }
@@ -254,7 +259,7 @@ class ResponseCacheTest {
         byte[] x = new byte[8 * 256 * 4];
         ByteBuffer.wrap(x).order(ByteOrder.LITTLE_ENDIAN).putFloat(0, UNIQUE.incrementAndGet());
         long batchesBefore = batches();
-        double joinedBefore = counter("inflight", "hit") + counter("l1", "hit") + counter("l2", "hit");
+        double joinedBefore = served("slow");
         int callers = 6;
         CountDownLatch go = new CountDownLatch(1);
         List<CompletableFuture<Response>> calls = new ArrayList<>();
@@ -279,7 +284,7 @@ class ResponseCacheTest {
         }
         assertThat(batches() - batchesBefore).as("model runs").isEqualTo(1);
         // the others joined the run in flight, or (arriving after it) hit a tier
-        assertThat(counter("inflight", "hit") + counter("l1", "hit") + counter("l2", "hit") - joinedBefore)
+        assertThat(served("slow") - joinedBefore)
                 .isEqualTo(callers - 1);
     }
 
@@ -325,7 +330,7 @@ class ResponseCacheTest {
         InferRequest request = new InferRequest("identity_fp32", null, null, Map.of(), List.of(input), List.of(), 0,
                 InferRequest.NO_DEADLINE, Protocol.REST);
         AtomicInteger computed = new AtomicInteger();
-        double errorsBefore = identityCounter("l2", "error");
+        double errorsBefore = counter("identity_fp32", "l2", "error");
         // the first is computed; the second is an L1 hit (not left waiting on a flight that never started)
         for (CacheStatus expected : new CacheStatus[] {CacheStatus.MISS, CacheStatus.HIT_L1}) {
             assertThat(cache.serve("anonymous", "identity_fp32", "1", "contents", 1, 0, request, r -> {
@@ -335,7 +340,7 @@ class ResponseCacheTest {
                     .satisfies(answer -> assertThat(answer.cache()).isEqualTo(expected));
         }
         assertThat(computed).hasValue(1);
-        assertThat(identityCounter("l2", "error") - errorsBefore).isEqualTo(1);
+        assertThat(counter("identity_fp32", "l2", "error") - errorsBefore).isEqualTo(1);
     }
 
     /** A model whose runs the test ends: each run it is asked for is added to {@code runs}, unanswered. */
@@ -388,8 +393,8 @@ class ResponseCacheTest {
     void whenTheFirstRequestsDeadlineEndsTheSharedRunTheOthersShareANewOne() {
         ResponseCache cache = new ResponseCache(config, metrics, redis);
         HeldModel model = new HeldModel();
-        double missesBefore = identityCounter("l1", "miss");
-        double joinedBefore = identityCounter("inflight", "hit");
+        double missesBefore = counter("identity_fp32", "l1", "miss");
+        double joinedBefore = counter("identity_fp32", "inflight", "hit");
         List<CompletableFuture<InferResponse>> answers = new ArrayList<>();
         answers.add(model.ask(cache, "r0", 0, System.nanoTime())); // due at once: it fails on its own deadline
         for (int i = 1; i < 4; i++) {
@@ -406,14 +411,8 @@ class ResponseCacheTest {
         }
         assertThat(model.runs).hasSize(2);
         // four requests, four lookups; two answered by a run another started (the first run answered none)
-        assertThat(identityCounter("l1", "miss") - missesBefore).isEqualTo(4);
-        assertThat(identityCounter("inflight", "hit") - joinedBefore).isEqualTo(2);
-    }
-
-    private double identityCounter(String tier, String result) {
-        Counter c = registry.find(MetricNames.CACHE_REQUESTS).tags(MetricNames.MODEL, "identity_fp32", MetricNames.TIER,
-                tier, MetricNames.RESULT, result).counter();
-        return c == null ? 0 : c.count();
+        assertThat(counter("identity_fp32", "l1", "miss") - missesBefore).isEqualTo(4);
+        assertThat(counter("identity_fp32", "inflight", "hit") - joinedBefore).isEqualTo(2);
     }
 
     @Test
