@@ -27,7 +27,8 @@ import org.jboss.logging.Logger;
  * <p>With {@code store=redis} the bucket is shared by all replicas. A take waits for Redis at most
  * {@code redis.timeout}; when Redis fails or is slow, the take goes to a local bucket holding this
  * replica's fair share ({@code rate / replicas}), the fallback is counted, and Redis is tried again
- * after {@code redis.retry-interval}. Sluice never fails closed because Redis is down. The replicas are
+ * after {@code redis.retry-interval}. A token Redis takes after the wait is given back there, so that a
+ * slow Redis does not charge a request twice. Sluice never fails closed because Redis is down. The replicas are
  * {@code redis.replicas} when it is set, else counted in Redis ({@link ReplicaCount}, every
  * {@link ReplicaCount#INTERVAL}), the last count holding while Redis is away.
  */
@@ -127,8 +128,7 @@ public class RateLimiter {
         if (nanoClock.getAsLong() - redisRetryAtNanos < 0) {
             return fallback(b, model);
         }
-        return redis().take(b.policy(), b.limit())
-                .ifNoItem().after(redisConfig.timeout()).fail()
+        return redis().take(b.policy(), b.limit(), redisConfig.timeout())
                 .onItemOrFailure().transformToUni((take, failure) -> {
                     if (failure != null) {
                         redisAway(failure);

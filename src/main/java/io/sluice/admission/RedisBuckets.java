@@ -1,11 +1,16 @@
 package io.sluice.admission;
 
 import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.subscription.UniEmitter;
 import io.vertx.mutiny.redis.client.Redis;
 import io.vertx.mutiny.redis.client.Request;
 import io.vertx.mutiny.redis.client.Response;
 import io.vertx.mutiny.redis.client.Command;
+import java.time.Duration;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
+import org.jboss.logging.Logger;
 
 /**
  * Token buckets shared by every replica, in Redis. One atomic Lua script per take refills the bucket
@@ -17,8 +22,13 @@ import java.util.function.LongSupplier;
  * on one clock: a replica whose clock runs ahead cannot stamp a bucket in the future and stall every
  * other replica's refill until that time comes. Tests inject a clock in milliseconds instead, passed
  * to the script; time that runs backwards never refills.
+ *
+ * <p>A take that Redis answers after the caller stopped waiting ({@link #take(String, Limit, Duration)})
+ * is given back: the caller was judged by its fallback bucket instead, and must not be charged twice.
  */
 public final class RedisBuckets {
+
+    private static final Logger LOG = Logger.getLogger(RedisBuckets.class);
 
     /**
      * KEYS[1] = bucket; ARGV = rate per second, burst, and now in ms or "" for Redis's clock. Returns
@@ -56,6 +66,20 @@ public final class RedisBuckets {
             return {allowed, tostring(tokens)}
             """;
 
+    /**
+     * KEYS[1] = bucket; ARGV[1] = burst. Puts back one token a late take removed, up to the burst. A bucket
+     * that expired meanwhile would be full anyway, and is left alone; its {@code ts} stays, so the refill
+     * from then on is what it would have been without the take.
+     */
+    static final String REFUND = """
+            local tokens = tonumber(redis.call('HGET', KEYS[1], 't'))
+            if tokens == nil then
+              return 0
+            end
+            redis.call('HSET', KEYS[1], 't', tostring(math.min(tonumber(ARGV[1]), tokens + 1)))
+            return 1
+            """;
+
     private final Redis redis;
     private final LongSupplier wallClockMillis;
     private final String keyPrefix;
@@ -83,6 +107,90 @@ public final class RedisBuckets {
                 .arg(Double.toString(limit.rate())).arg(limit.burst())
                 .arg(wallClockMillis == null ? "" : Long.toString(wallClockMillis.getAsLong()));
         return redis.send(eval).map(response -> result(limit, response));
+    }
+
+    /**
+     * Takes one token, waiting for Redis at most {@code bound}. The {@link Uni} fails with a {@link
+     * TimeoutException} when Redis has not answered by then, and with Redis's failure when it fails first;
+     * either way the caller falls back. A token Redis takes after the bound is given back ({@link #REFUND}).
+     */
+    public Uni<Take> take(String name, Limit limit, Duration bound) {
+        Pending pending = new Pending(name, limit);
+        take(name, limit).subscribe().with(pending::answered, pending::failed);
+        return Uni.createFrom().<Take>emitter(pending::await)
+                .ifNoItem().after(bound).recoverWithUni(() -> pending.abandon(bound));
+    }
+
+    /** Puts one token back into the bucket {@code name} (shape {@code limit}), up to its burst. */
+    public Uni<Boolean> refund(String name, Limit limit) {
+        Request eval = Request.cmd(Command.EVAL).arg(REFUND).arg(1).arg(keyPrefix + name).arg(limit.burst());
+        return redis.send(eval).map(response -> response.toInteger() == 1);
+    }
+
+    /**
+     * One take in flight: answered, failed, or abandoned by a caller that stopped waiting, whichever comes
+     * first. An answer that comes after the abandonment and took a token gives it back.
+     */
+    private final class Pending {
+        private static final int WAITING = 0;
+        private static final int SETTLED = 1;
+        private static final int ABANDONED = 2;
+
+        private final String name;
+        private final Limit limit;
+        private final AtomicInteger state = new AtomicInteger(WAITING);
+        private volatile Take take;
+        private volatile Throwable failure;
+        private volatile UniEmitter<? super Take> emitter;
+
+        Pending(String name, Limit limit) {
+            this.name = name;
+            this.limit = limit;
+        }
+
+        void answered(Take answer) {
+            take = answer;
+            if (state.compareAndSet(WAITING, SETTLED)) {
+                emit();
+            } else if (answer.allowed()) {
+                refund(name, limit).subscribe().with(
+                        refunded -> LOG.debugf("bucket %s: a late take was given back", name),
+                        e -> LOG.debugf("bucket %s: a late take could not be given back (%s)", name, e));
+            }
+        }
+
+        void failed(Throwable cause) {
+            failure = cause;
+            if (state.compareAndSet(WAITING, SETTLED)) {
+                emit();
+            }
+        }
+
+        void await(UniEmitter<? super Take> e) {
+            emitter = e;
+            if (state.get() == SETTLED) {
+                emit();
+            }
+        }
+
+        /** The caller stops waiting: a timeout, unless the answer came in the meantime. */
+        Uni<Take> abandon(Duration bound) {
+            if (state.compareAndSet(WAITING, ABANDONED)) {
+                return Uni.createFrom().failure(new TimeoutException("Redis did not answer within " + bound));
+            }
+            return take != null ? Uni.createFrom().item(take) : Uni.createFrom().failure(failure);
+        }
+
+        private void emit() {
+            UniEmitter<? super Take> e = emitter;
+            if (e != null) {
+                if (take != null) {
+                    e.complete(take);
+                } else {
+                    e.fail(failure);
+                }
+            }
+        }
     }
 
     private static Take result(Limit limit, Response response) {

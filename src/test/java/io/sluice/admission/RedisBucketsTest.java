@@ -1,6 +1,7 @@
 package io.sluice.admission;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.sluice.TestRedis;
@@ -10,6 +11,7 @@ import io.vertx.mutiny.redis.client.Redis;
 import io.vertx.mutiny.redis.client.Request;
 import io.vertx.mutiny.redis.client.Response;
 import java.time.Duration;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -116,5 +118,47 @@ class RedisBucketsTest {
         assertThat(take(replicaA, "tenant-a", limit).allowed()).isTrue();
         assertThat(take(replicaA, "tenant-b", limit).allowed()).isTrue();
         assertThat(take(replicaA, "tenant-a", limit).allowed()).isFalse();
+    }
+
+    @Test
+    void aTakeRedisAnswersAfterTheBoundIsGivenBack() {
+        RedisBuckets buckets = new RedisBuckets(replicaA, millis::get, "test:");
+        String name = "late-" + System.nanoTime();
+        Limit limit = new Limit(1, 3);
+        assertThat(buckets.take(name, limit, WAIT).await().atMost(WAIT).allowed()).isTrue(); // answered in time
+        assertThat(tokens(name)).isEqualTo("2");
+        long evals = evalCalls();
+        // Redis holds every command for 2 s: the take waits 50 ms, then the caller falls back
+        replicaB.send(Request.cmd(Command.CLIENT).arg("PAUSE").arg(2000)).await().atMost(WAIT);
+        assertThatThrownBy(() -> buckets.take(name, limit, Duration.ofMillis(50)).await().atMost(WAIT))
+                .hasCauseInstanceOf(TimeoutException.class);
+        // once Redis runs it, the late take (2 -> 1) is followed by the refund (1 -> 2)
+        await().atMost(WAIT).until(() -> evalCalls() == evals + 2);
+        assertThat(tokens(name)).isEqualTo("2");
+    }
+
+    @Test
+    void aRefundStopsAtTheBurstAndLeavesAnExpiredBucketAlone() {
+        RedisBuckets buckets = new RedisBuckets(replicaA, millis::get, "test:");
+        Limit limit = new Limit(1, 2);
+        assertThat(buckets.take("refund-cap", limit).await().atMost(WAIT).allowed()).isTrue();
+        assertThat(buckets.refund("refund-cap", limit).await().atMost(WAIT)).isTrue();
+        assertThat(buckets.refund("refund-cap", limit).await().atMost(WAIT)).isTrue();
+        assertThat(tokens("refund-cap")).isEqualTo("2");
+        assertThat(buckets.refund("refund-none", limit).await().atMost(WAIT)).isFalse();
+        assertThat(replicaA.send(Request.cmd(Command.EXISTS).arg("test:refund-none")).await().atMost(WAIT).toInteger())
+                .isZero();
+    }
+
+    private static String tokens(String name) {
+        return replicaA.send(Request.cmd(Command.HGET).arg("test:" + name).arg("t")).await().atMost(WAIT).toString();
+    }
+
+    /** How many EVALs Redis has run, from INFO commandstats. */
+    private static long evalCalls() {
+        String info = replicaB.send(Request.cmd(Command.INFO).arg("commandstats")).await().atMost(WAIT).toString();
+        return info.lines().filter(l -> l.startsWith("cmdstat_eval:")).findFirst()
+                .map(l -> Long.parseLong(l.substring(l.indexOf("calls=") + 6, l.indexOf(','))))
+                .orElse(0L);
     }
 }
