@@ -14,6 +14,10 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
 import io.sluice.api.grpc.proto.InferParameter;
 import io.sluice.api.grpc.proto.InferTensorContents;
+import io.sluice.api.grpc.proto.DataType;
+import io.sluice.api.grpc.proto.ModelConfig;
+import io.sluice.api.grpc.proto.ModelConfigRequest;
+import io.sluice.api.grpc.proto.ModelInstanceGroup;
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.api.grpc.proto.ModelInferResponse;
 import io.sluice.api.grpc.proto.ModelMetadataRequest;
@@ -59,6 +63,32 @@ class GrpcProtocolTest {
         var meta = stub.serverMetadata(ServerMetadataRequest.getDefaultInstance());
         assertThat(meta.getName()).isEqualTo("sluice");
         assertThat(meta.getExtensionsList()).contains("binary_tensor_data");
+    }
+
+    @Test
+    void modelConfigAsTritonSendsIt() {
+        ModelConfig c = stub.modelConfig(ModelConfigRequest.newBuilder().setName("add").build()).getConfig();
+        assertThat(c.getName()).isEqualTo("add");
+        assertThat(c.getPlatform()).isEqualTo("onnxruntime_onnx");
+        assertThat(c.getBackend()).isEqualTo("onnxruntime");
+        assertThat(c.getMaxBatchSize()).isEqualTo(8);
+        assertThat(c.getInputList()).extracting(i -> i.getName()).containsExactly("A", "B");
+        assertThat(c.getInput(0).getDataType()).isEqualTo(DataType.TYPE_FP32);
+        assertThat(c.getInput(0).getDimsList()).containsExactly(4L);
+        assertThat(c.getOutput(0).getDimsList()).containsExactly(4L);
+        assertThat(c.hasDynamicBatching()).isTrue();
+        assertThat(c.getVersionPolicy().hasAll()).isTrue();
+        assertThat(c.getInstanceGroup(0).getKind()).isEqualTo(ModelInstanceGroup.Kind.KIND_CPU);
+        assertThat(c.getInstanceGroup(0).getCount()).isEqualTo(Math.min(2, Runtime.getRuntime().availableProcessors()));
+        ModelConfig minilm = stub.modelConfig(ModelConfigRequest.newBuilder().setName("all-minilm-l6-v2").setVersion("1")
+                .build()).getConfig();
+        assertThat(minilm.getMaxBatchSize()).isEqualTo(4);
+        assertThat(minilm.getInput(0).getDataType()).isEqualTo(DataType.TYPE_INT64);
+        StatusRuntimeException missing = catchThrowableOfType(StatusRuntimeException.class,
+                () -> stub.modelConfig(ModelConfigRequest.newBuilder().setName("nope").build()));
+        assertThat(missing.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
+        assertThat(stub.serverMetadata(ServerMetadataRequest.getDefaultInstance()).getExtensionsList())
+                .contains("model_configuration");
     }
 
     @Test

@@ -35,6 +35,39 @@ class RestProtocolTest {
     }
 
     @Test
+    void modelConfigurationAsTritonWritesIt() {
+        int instances = Math.min(2, Runtime.getRuntime().availableProcessors()); // batching.instances' default
+        given().get("/v2").then().body("extensions", hasItem("model_configuration"));
+        given().get("/v2/models/add/config").then().statusCode(200)
+                .body("name", equalTo("add"))
+                .body("platform", equalTo("onnxruntime_onnx"))
+                .body("backend", equalTo("onnxruntime"))
+                .body("max_batch_size", equalTo(8)) // batching.max-batch-size's default; dims leave the batch out
+                .body("input.name", equalTo(List.of("A", "B")))
+                .body("input[0].data_type", equalTo("TYPE_FP32"))
+                .body("input[0].dims", equalTo(List.of(4)))
+                .body("output.name", equalTo(List.of("SUM", "DIFF")))
+                .body("output[1].dims", equalTo(List.of(4)))
+                .body("dynamic_batching.max_queue_delay_microseconds", equalTo(0))
+                .body("dynamic_batching.priority_levels", equalTo(0))
+                .body("dynamic_batching.default_queue_policy.max_queue_size", equalTo(instances * 8))
+                .body("instance_group[0].kind", equalTo("KIND_CPU"))
+                .body("instance_group[0].count", equalTo(instances))
+                .body("default_model_filename", equalTo("model.onnx"));
+        given().get("/v2/models/all-minilm-l6-v2/versions/1/config").then().statusCode(200)
+                .body("max_batch_size", equalTo(4))
+                .body("input[0].data_type", equalTo("TYPE_INT64"))
+                .body("input[0].dims", equalTo(List.of(-1)))
+                .body("output[0].dims", equalTo(List.of(-1, 384)));
+        given().get("/v2/models/identity_bytes/config").then().statusCode(200)
+                .body("input[0].data_type", equalTo("TYPE_STRING"));
+        given().get("/v2/models/identity_fp64/config").then().statusCode(200)
+                .body("response_cache.enable", equalTo(true));
+        given().get("/v2/models/nope/config").then().statusCode(404).body("error", containsString("nope"));
+        given().get("/v2/models/add/versions/9/config").then().statusCode(404);
+    }
+
+    @Test
     void liveAndReady() {
         given().get("/v2/health/live").then().statusCode(200);
         given().get("/v2/health/ready").then().statusCode(200);

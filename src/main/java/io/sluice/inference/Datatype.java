@@ -39,6 +39,11 @@ public enum Datatype {
         return size > 0;
     }
 
+    /** The name in a Triton model configuration: {@code TYPE_} and the OIP name, {@code TYPE_STRING} for BYTES. */
+    public String configName() {
+        return this == BYTES ? "TYPE_STRING" : "TYPE_" + name();
+    }
+
     /**
      * Parses an OIP datatype name.
      *

@@ -30,7 +30,7 @@ public class InferenceService {
     private static final Logger LOG = Logger.getLogger(InferenceService.class);
 
     /** Protocol extensions this server supports, as listed by {@code GET /v2}. */
-    public static final List<String> EXTENSIONS = List.of("binary_tensor_data");
+    public static final List<String> EXTENSIONS = List.of("binary_tensor_data", "model_configuration");
 
     @Inject
     ModelRegistry registry;
@@ -174,6 +174,15 @@ public class InferenceService {
     public ModelMetadata modelMetadata(String model, String version) {
         ServedModel served = registry.find(model, version);
         return served.metadata(registry.versions(served.name()));
+    }
+
+    /**
+     * How a model version is served (Triton's model configuration extension).
+     *
+     * @throws InferenceException.ModelNotFound for an unknown model or version
+     */
+    public ModelConfiguration modelConfiguration(String model, String version) {
+        return registry.find(model, version).configuration();
     }
 
     /**

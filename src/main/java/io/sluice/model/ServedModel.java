@@ -3,10 +3,12 @@ package io.sluice.model;
 import io.sluice.admission.ModelGuard;
 import io.sluice.batching.Job;
 import io.sluice.batching.ModelScheduler;
+import io.sluice.config.ExecutionProvider;
 import io.sluice.config.ModelSettings;
 import io.sluice.inference.InferRequest;
 import io.sluice.inference.InferResponse;
 import io.sluice.inference.InferenceException;
+import io.sluice.inference.ModelConfiguration;
 import io.sluice.inference.ModelMetadata;
 import io.sluice.inference.RequestValidation;
 import io.sluice.inference.TensorSpec;
@@ -16,6 +18,7 @@ import io.smallrye.mutiny.Uni;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Supplier;
 import org.jboss.logging.Logger;
 
@@ -140,6 +143,23 @@ public final class ServedModel {
         List<TensorSpec> out = s == null ? List.of() : s.outputs();
         String provider = s == null ? settings.provider().label() : s.provider();
         return new ModelMetadata(name(), version(), versions, ModelMetadata.PLATFORM, provider, in, out);
+    }
+
+    /**
+     * How this version is served: batching when it loaded as a batching model (every input and output
+     * with a variable first dimension, and a batch limit above 1), else one request per run as it comes.
+     */
+    public ModelConfiguration configuration() {
+        OnnxSession s = session;
+        boolean batched = s != null && batchable;
+        Optional<ModelConfiguration.Batching> batching = batched
+                ? Optional.of(new ModelConfiguration.Batching(settings.preferredBatchSizes(),
+                        settings.maxQueueDelayMicros(), settings.priorityLevels(), settings.queueSize()))
+                : Optional.empty();
+        boolean gpu = s == null ? settings.provider().gpu() : !ExecutionProvider.CPU.label().equals(s.provider());
+        return new ModelConfiguration(name(), version(), batched ? settings.maxBatchSize() : 0,
+                s == null ? List.of() : s.inputs(), s == null ? List.of() : s.outputs(), batching,
+                settings.instances(), gpu ? Optional.of(settings.deviceId()) : Optional.empty(), settings.cacheEnabled());
     }
 
     /**

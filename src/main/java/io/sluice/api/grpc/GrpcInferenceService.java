@@ -6,6 +6,8 @@ import io.quarkus.grpc.GrpcService;
 import io.sluice.admission.Tenant;
 import io.sluice.api.grpc.proto.GRPCInferenceService;
 import io.sluice.api.grpc.proto.InferParameter;
+import io.sluice.api.grpc.proto.ModelConfigRequest;
+import io.sluice.api.grpc.proto.ModelConfigResponse;
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.api.grpc.proto.ModelInferResponse;
 import io.sluice.api.grpc.proto.ModelMetadataRequest;
@@ -84,6 +86,12 @@ public class GrpcInferenceService implements GRPCInferenceService {
                     .putParameters("execution_provider", InferParameter.newBuilder().setStringParam(m.provider()).build())
                     .build();
         });
+    }
+
+    @Override
+    public Uni<ModelConfigResponse> modelConfig(ModelConfigRequest request) {
+        return Uni.createFrom().item(() -> ModelConfigResponse.newBuilder().setConfig(GrpcModelConfig.of(
+                service.modelConfiguration(request.getName(), version(request.getVersion())))).build());
     }
 
     @Override

@@ -74,6 +74,18 @@ public class InferenceResource {
         return json(metadataJson(service.modelMetadata(model, version)));
     }
 
+    @GET
+    @Path("/models/{model}/config")
+    public Response config(@PathParam("model") String model) {
+        return json(ModelConfigJson.of(service.modelConfiguration(model, null)));
+    }
+
+    @GET
+    @Path("/models/{model}/versions/{version}/config")
+    public Response config(@PathParam("model") String model, @PathParam("version") String version) {
+        return json(ModelConfigJson.of(service.modelConfiguration(model, version)));
+    }
+
     private static Response json(Object entity) {
         return Response.ok(entity, MediaType.APPLICATION_JSON_TYPE).build();
     }
