@@ -18,6 +18,8 @@ import io.sluice.api.grpc.proto.DataType;
 import io.sluice.api.grpc.proto.ModelConfig;
 import io.sluice.api.grpc.proto.ModelConfigRequest;
 import io.sluice.api.grpc.proto.ModelInstanceGroup;
+import io.sluice.api.grpc.proto.ModelStatistics;
+import io.sluice.api.grpc.proto.ModelStatisticsRequest;
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.api.grpc.proto.ModelInferResponse;
 import io.sluice.api.grpc.proto.ModelMetadataRequest;
@@ -89,6 +91,27 @@ class GrpcProtocolTest {
         assertThat(missing.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
         assertThat(stub.serverMetadata(ServerMetadataRequest.getDefaultInstance()).getExtensionsList())
                 .contains("model_configuration");
+    }
+
+    @Test
+    void modelStatisticsAsTritonSendsThem() {
+        ModelStatisticsRequest addOne = ModelStatisticsRequest.newBuilder().setName("add").setVersion("1").build();
+        ModelStatistics before = stub.modelStatistics(addOne).getModelStats(0);
+        stub.modelInfer(ModelInferRequest.newBuilder().setModelName("add").setModelVersion("1")
+                .addInputs(fp32("A", 1f, 2f, 3f, 4f)).addInputs(fp32("B", 1f, 1f, 1f, 1f)).build());
+        ModelStatistics after = stub.modelStatistics(addOne).getModelStats(0);
+        assertThat(after.getName()).isEqualTo("add");
+        assertThat(after.getVersion()).isEqualTo("1");
+        assertThat(after.getInferenceStats().getSuccess().getCount() - before.getInferenceStats().getSuccess().getCount())
+                .isEqualTo(1);
+        assertThat(after.getInferenceCount() - before.getInferenceCount()).isEqualTo(1);
+        assertThat(after.getExecutionCount() - before.getExecutionCount()).isEqualTo(1);
+        assertThat(after.getBatchStatsList()).anySatisfy(b -> assertThat(b.getBatchSize()).isEqualTo(1));
+        assertThat(stub.modelStatistics(ModelStatisticsRequest.getDefaultInstance()).getModelStatsList())
+                .extracting(ModelStatistics::getName).contains("add", "matmul").doesNotContain("corrupt");
+        StatusRuntimeException missing = catchThrowableOfType(StatusRuntimeException.class,
+                () -> stub.modelStatistics(ModelStatisticsRequest.newBuilder().setName("nope").build()));
+        assertThat(missing.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
     }
 
     @Test

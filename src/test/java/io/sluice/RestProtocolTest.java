@@ -68,6 +68,41 @@ class RestProtocolTest {
     }
 
     @Test
+    void statisticsCountWhatTheModelDidAsTritonReportsThem() {
+        JsonPath before = given().get("/v2/models/matmul/versions/1/stats").then().statusCode(200).extract().jsonPath();
+        Map<String, Object> twoRows = Map.of("inputs", List.of(
+                tensor("X", "FP32", List.of(2, 3), List.of(List.of(1, 1, 1), List.of(1, 0, 0)))));
+        for (int i = 0; i < 3; i++) {
+            infer("matmul", twoRows).then().statusCode(200);
+        }
+        infer("matmul", Map.of("inputs", List.of(tensor("X", "FP32", List.of(1, 2), List.of(1, 1))))).then().statusCode(400);
+        JsonPath after = given().get("/v2/models/matmul/versions/1/stats").then().statusCode(200).extract().jsonPath();
+        assertThat(after.getString("model_stats[0].name")).isEqualTo("matmul");
+        assertThat(after.getString("model_stats[0].version")).isEqualTo("1");
+        assertThat(delta(before, after, "inference_stats.success.count")).isEqualTo(3);
+        assertThat(delta(before, after, "inference_stats.success.ns")).isPositive();
+        assertThat(delta(before, after, "inference_stats.fail.count")).isEqualTo(1);
+        assertThat(delta(before, after, "inference_stats.queue.count")).isEqualTo(3);
+        assertThat(delta(before, after, "inference_stats.compute_infer.count")).isEqualTo(3);
+        assertThat(delta(before, after, "inference_stats.compute_infer.ns")).isPositive();
+        assertThat(delta(before, after, "inference_count")).isEqualTo(6); // rows, as Triton counts them
+        assertThat(delta(before, after, "execution_count")).isBetween(1L, 3L);
+        assertThat(after.getLong("model_stats[0].last_inference")).isPositive();
+        assertThat(after.getList("model_stats[0].batch_stats.batch_size", Integer.class)).contains(2);
+        // every READY version of every model; a FAILED one has none to report
+        JsonPath all = given().get("/v2/models/stats").then().statusCode(200).extract().jsonPath();
+        assertThat(all.getList("model_stats.findAll { it.name == 'add' }.version", String.class)).containsExactly("1", "2");
+        assertThat(all.getList("model_stats.name", String.class)).contains("matmul").doesNotContain("corrupt");
+        given().get("/v2/models/add/stats").then().statusCode(200).body("model_stats.version", equalTo(List.of("1", "2")));
+        given().get("/v2/models/nope/stats").then().statusCode(404);
+        given().get("/v2").then().body("extensions", hasItem("statistics"));
+    }
+
+    private static long delta(JsonPath before, JsonPath after, String field) {
+        return after.getLong("model_stats[0]." + field) - before.getLong("model_stats[0]." + field);
+    }
+
+    @Test
     void liveAndReady() {
         given().get("/v2/health/live").then().statusCode(200);
         given().get("/v2/health/ready").then().statusCode(200);

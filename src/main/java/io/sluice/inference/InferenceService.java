@@ -9,6 +9,7 @@ import io.sluice.model.ModelState;
 import io.sluice.model.ServedModel;
 import io.sluice.observability.Outcome;
 import io.sluice.observability.SluiceMetrics;
+import io.sluice.observability.VersionStatistics;
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
@@ -30,7 +31,7 @@ public class InferenceService {
     private static final Logger LOG = Logger.getLogger(InferenceService.class);
 
     /** Protocol extensions this server supports, as listed by {@code GET /v2}. */
-    public static final List<String> EXTENSIONS = List.of("binary_tensor_data", "model_configuration");
+    public static final List<String> EXTENSIONS = List.of("binary_tensor_data", "model_configuration", "statistics");
 
     @Inject
     ModelRegistry registry;
@@ -117,8 +118,28 @@ public class InferenceService {
 
     /** The model, or its response cache when the model turned one on. */
     private Uni<InferResponse> run(Tenant tenant, String name, String version, Supplier<InferRequest> parse) {
+        ServedModel model;
         try {
-            ServedModel model = registry.ready(name, version);
+            model = registry.ready(name, version);
+        } catch (RuntimeException e) { // a lookup failure travels like any other
+            return Uni.createFrom().failure(e);
+        }
+        VersionStatistics statistics = model.statistics();
+        long start = System.nanoTime();
+        return answer(tenant, model, parse).onItemOrFailure().invoke((response, failure) -> {
+            long nanos = System.nanoTime() - start;
+            if (failure == null) {
+                CacheStatus cached = response.cache();
+                statistics.succeeded(nanos, cached == CacheStatus.HIT_L1 || cached == CacheStatus.HIT_L2,
+                        cached == CacheStatus.MISS);
+            } else {
+                statistics.failed(nanos);
+            }
+        });
+    }
+
+    private Uni<InferResponse> answer(Tenant tenant, ServedModel model, Supplier<InferRequest> parse) {
+        try {
             if (model.settings().cacheEnabled()) {
                 InferRequest request = parse.get();
                 int level = model.priorityLevel(request.priority()); // priorities 2 and 9 on one level share a run
@@ -126,9 +147,28 @@ public class InferenceService {
                         model.settings().cacheMinUses(), level, request, model::infer);
             }
             return model.infer(parse);
-        } catch (RuntimeException e) { // a parse or lookup failure travels like any other
+        } catch (RuntimeException e) { // a parse failure travels like any other
             return Uni.createFrom().failure(e);
         }
+    }
+
+    /**
+     * Triton's statistics extension: every READY version of every model ({@code model} null), every READY
+     * version of {@code model} ({@code version} null), or that one version whatever its state.
+     *
+     * @throws InferenceException.ModelNotFound for an unknown model or version
+     */
+    public List<VersionStatistics.Snapshot> modelStatistics(String model, String version) {
+        if (model == null) {
+            return registry.all().stream().filter(m -> m.state() == ModelState.READY)
+                    .map(m -> m.statistics().snapshot()).toList();
+        }
+        if (version != null) {
+            return List.of(registry.find(model, version).statistics().snapshot());
+        }
+        registry.find(model, null); // 404 for a model this server does not have
+        return registry.all().stream().filter(m -> m.name().equals(model) && m.state() == ModelState.READY)
+                .map(m -> m.statistics().snapshot()).toList();
     }
 
     /** Records one finished request: its metrics, and one log line at debug level. */

@@ -11,6 +11,7 @@ import io.sluice.config.SluiceConfig;
 import io.sluice.inference.TensorSpec;
 import io.sluice.observability.SluiceMetrics;
 import io.sluice.observability.Tracing;
+import io.sluice.observability.VersionStatistics;
 import io.sluice.runtime.OnnxSession;
 import io.sluice.runtime.RuntimeThreads;
 import io.sluice.runtime.SessionLoader;
@@ -129,7 +130,7 @@ public class ModelLoader {
                     : new BatchPolicy(1, 0, List.of(), s.capacity(), s.priorityLevels());
             ModelScheduler scheduler = new ModelScheduler(model.name(), policy, s.instances(),
                     tracing.traced(model.name(), model.version(), (inputs, outputs, traces) -> session.run(inputs, outputs)),
-                    schedulerMetrics(model.name()), System::nanoTime, RuntimeThreads.forModel(model.name(), s.threadNice()));
+                    schedulerMetrics(model), System::nanoTime, RuntimeThreads.forModel(model.name(), s.threadNice()));
             // a GPU model that fell back to the CPU sheds as a CPU model does (a queue of one, single rows)
             ModelSettings admission = s.provider().gpu() && ExecutionProvider.CPU.label().equals(session.provider())
                     ? ModelSettings.resolve(config, model.name(), ExecutionProvider.CPU) : s;
@@ -162,16 +163,25 @@ public class ModelLoader {
                 () -> model.state() == ModelState.READY);
     }
 
-    private ModelScheduler.BatchListener schedulerMetrics(String model) {
+    /** The scheduler's metrics, and the version's statistics once it serves (warmup runs are not in them). */
+    private ModelScheduler.BatchListener schedulerMetrics(ServedModel served) {
+        String model = served.name();
+        VersionStatistics statistics = served.statistics();
         return new ModelScheduler.BatchListener() {
             @Override
             public void ran(int requests, int rows, long nanos) {
                 metrics.batch(model, rows, nanos);
+                if (served.state() == ModelState.READY) {
+                    statistics.ran(requests, rows, nanos);
+                }
             }
 
             @Override
             public void waited(long nanos) {
                 metrics.queueWait(model, nanos);
+                if (served.state() == ModelState.READY) {
+                    statistics.waited(nanos);
+                }
             }
         };
     }

@@ -13,6 +13,7 @@ import io.sluice.inference.ModelMetadata;
 import io.sluice.inference.RequestValidation;
 import io.sluice.inference.TensorSpec;
 import io.sluice.observability.Tracing;
+import io.sluice.observability.VersionStatistics;
 import io.sluice.runtime.OnnxSession;
 import io.smallrye.mutiny.Uni;
 import java.time.Duration;
@@ -46,11 +47,18 @@ public final class ServedModel {
     volatile String contents;
 
     private final Tracing tracing;
+    private final VersionStatistics statistics;
 
     ServedModel(ModelSource source, ModelSettings settings, Tracing tracing) {
         this.source = source;
         this.settings = settings;
         this.tracing = tracing;
+        this.statistics = new VersionStatistics(source.name(), Long.toString(source.version()), System::currentTimeMillis);
+    }
+
+    /** This version's cumulative statistics (Triton's statistics extension). */
+    public VersionStatistics statistics() {
+        return statistics;
     }
 
     /** Model name. */

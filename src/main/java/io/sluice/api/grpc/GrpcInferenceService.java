@@ -14,6 +14,8 @@ import io.sluice.api.grpc.proto.ModelMetadataRequest;
 import io.sluice.api.grpc.proto.ModelMetadataResponse;
 import io.sluice.api.grpc.proto.ModelReadyRequest;
 import io.sluice.api.grpc.proto.ModelReadyResponse;
+import io.sluice.api.grpc.proto.ModelStatisticsRequest;
+import io.sluice.api.grpc.proto.ModelStatisticsResponse;
 import io.sluice.api.grpc.proto.ServerLiveRequest;
 import io.sluice.api.grpc.proto.ServerLiveResponse;
 import io.sluice.api.grpc.proto.ServerMetadataRequest;
@@ -92,6 +94,12 @@ public class GrpcInferenceService implements GRPCInferenceService {
     public Uni<ModelConfigResponse> modelConfig(ModelConfigRequest request) {
         return Uni.createFrom().item(() -> ModelConfigResponse.newBuilder().setConfig(GrpcModelConfig.of(
                 service.modelConfiguration(request.getName(), version(request.getVersion())))).build());
+    }
+
+    @Override
+    public Uni<ModelStatisticsResponse> modelStatistics(ModelStatisticsRequest request) {
+        return Uni.createFrom().item(() -> GrpcModelStatistics.of(service.modelStatistics(
+                request.getName().isEmpty() ? null : request.getName(), version(request.getVersion()))));
     }
 
     @Override

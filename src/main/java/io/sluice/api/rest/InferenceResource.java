@@ -86,6 +86,24 @@ public class InferenceResource {
         return json(ModelConfigJson.of(service.modelConfiguration(model, version)));
     }
 
+    @GET
+    @Path("/models/stats")
+    public Response stats() {
+        return json(ModelStatsJson.of(service.modelStatistics(null, null)));
+    }
+
+    @GET
+    @Path("/models/{model}/stats")
+    public Response stats(@PathParam("model") String model) {
+        return json(ModelStatsJson.of(service.modelStatistics(model, null)));
+    }
+
+    @GET
+    @Path("/models/{model}/versions/{version}/stats")
+    public Response stats(@PathParam("model") String model, @PathParam("version") String version) {
+        return json(ModelStatsJson.of(service.modelStatistics(model, version)));
+    }
+
     private static Response json(Object entity) {
         return Response.ok(entity, MediaType.APPLICATION_JSON_TYPE).build();
     }
