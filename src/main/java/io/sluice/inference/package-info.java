@@ -2,6 +2,8 @@
  * The protocol-neutral core: {@link io.sluice.inference.InferenceService} is the one entry point
  * that every adapter calls; {@link io.sluice.inference.InferRequest}, {@link
  * io.sluice.inference.InferResponse} and {@link io.sluice.inference.Tensor} are what crosses it,
- * and {@link io.sluice.inference.InferenceException} is the one error hierarchy.
+ * and {@link io.sluice.inference.InferenceException} is the one error hierarchy. {@link
+ * io.sluice.inference.ModelConfiguration} says how a model version is served, for Triton's model
+ * configuration extension.
  */
 package io.sluice.inference;
