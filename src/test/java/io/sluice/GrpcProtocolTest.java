@@ -20,6 +20,8 @@ import io.sluice.api.grpc.proto.ModelConfigRequest;
 import io.sluice.api.grpc.proto.ModelInstanceGroup;
 import io.sluice.api.grpc.proto.ModelStatistics;
 import io.sluice.api.grpc.proto.ModelStatisticsRequest;
+import io.sluice.api.grpc.proto.RepositoryIndexRequest;
+import io.sluice.api.grpc.proto.RepositoryIndexResponse;
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.api.grpc.proto.ModelInferResponse;
 import io.sluice.api.grpc.proto.ModelMetadataRequest;
@@ -112,6 +114,19 @@ class GrpcProtocolTest {
         StatusRuntimeException missing = catchThrowableOfType(StatusRuntimeException.class,
                 () -> stub.modelStatistics(ModelStatisticsRequest.newBuilder().setName("nope").build()));
         assertThat(missing.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
+    }
+
+    @Test
+    void repositoryIndexAsTritonSendsIt() {
+        List<RepositoryIndexResponse.ModelIndex> all = stub.repositoryIndex(RepositoryIndexRequest.getDefaultInstance())
+                .getModelsList();
+        assertThat(all).filteredOn(m -> m.getName().equals("add")).extracting(RepositoryIndexResponse.ModelIndex::getVersion)
+                .containsExactly("1", "2");
+        assertThat(all).filteredOn(m -> m.getName().equals("corrupt")).singleElement()
+                .satisfies(m -> assertThat(m.getState()).isEqualTo("UNAVAILABLE"))
+                .satisfies(m -> assertThat(m.getReason()).isNotEmpty());
+        assertThat(stub.repositoryIndex(RepositoryIndexRequest.newBuilder().setReady(true).build()).getModelsList())
+                .extracting(RepositoryIndexResponse.ModelIndex::getState).containsOnly("READY");
     }
 
     @Test

@@ -103,6 +103,27 @@ class RestProtocolTest {
     }
 
     @Test
+    void repositoryIndexListsEveryVersionWithTritonsStates() {
+        JsonPath all = given().post("/v2/repository/index").then().statusCode(200).extract().jsonPath();
+        assertThat(all.getList("findAll { it.name == 'add' }.version", String.class)).containsExactly("1", "2");
+        assertThat(all.getString("find { it.name == 'add' }.state")).isEqualTo("READY");
+        assertThat(all.getString("find { it.name == 'corrupt' }.state")).isEqualTo("UNAVAILABLE");
+        assertThat(all.getString("find { it.name == 'corrupt' }.reason")).contains("Protobuf parsing failed");
+        assertThat(all.getList("name", String.class)).isSorted();
+        JsonPath ready = given().contentType(ContentType.JSON).body("{\"ready\": true}").post("/v2/repository/index")
+                .then().statusCode(200).extract().jsonPath();
+        assertThat(ready.getList("state", String.class)).containsOnly("READY");
+        assertThat(ready.getList("name", String.class)).contains("add").doesNotContain("corrupt");
+        given().contentType(ContentType.JSON).body("{\"ready\": \"yes\"}").post("/v2/repository/index")
+                .then().statusCode(400).body("error", containsString("'ready' must be a boolean"));
+        given().contentType(ContentType.JSON).body("[1").post("/v2/repository/index")
+                .then().statusCode(400).body("error", containsString("not JSON"));
+        given().post("/v2/repository/models/add/unload").then().statusCode(400)
+                .body("error", containsString("does not unload models at run time"));
+        given().post("/v2/repository/models/add/load").then().statusCode(400);
+    }
+
+    @Test
     void liveAndReady() {
         given().get("/v2/health/live").then().statusCode(200);
         given().get("/v2/health/ready").then().statusCode(200);

@@ -15,9 +15,11 @@ import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 import org.jboss.logging.Logger;
 
 /**
@@ -153,6 +155,21 @@ public class InferenceService {
     }
 
     /**
+     * Every model version this server found, with its state (Triton's repository index), READY ones only
+     * when {@code readyOnly}; by name, then version.
+     */
+    public List<ModelIndexEntry> repositoryIndex(boolean readyOnly) {
+        return byNameAndVersion()
+                .filter(m -> !readyOnly || m.state() == ModelState.READY)
+                .map(m -> new ModelIndexEntry(m.name(), m.version(), switch (m.state()) {
+                    case READY -> "READY";
+                    case LOADING, WARMING -> "LOADING";
+                    case FAILED -> "UNAVAILABLE";
+                }, m.state() == ModelState.FAILED && m.reason() != null ? m.reason() : ""))
+                .toList();
+    }
+
+    /**
      * Triton's statistics extension: every READY version of every model ({@code model} null), every READY
      * version of {@code model} ({@code version} null), or that one version whatever its state.
      *
@@ -160,15 +177,20 @@ public class InferenceService {
      */
     public List<VersionStatistics.Snapshot> modelStatistics(String model, String version) {
         if (model == null) {
-            return registry.all().stream().filter(m -> m.state() == ModelState.READY)
+            return byNameAndVersion().filter(m -> m.state() == ModelState.READY)
                     .map(m -> m.statistics().snapshot()).toList();
         }
         if (version != null) {
             return List.of(registry.find(model, version).statistics().snapshot());
         }
         registry.find(model, null); // 404 for a model this server does not have
-        return registry.all().stream().filter(m -> m.name().equals(model) && m.state() == ModelState.READY)
+        return byNameAndVersion().filter(m -> m.name().equals(model) && m.state() == ModelState.READY)
                 .map(m -> m.statistics().snapshot()).toList();
+    }
+
+    private Stream<ServedModel> byNameAndVersion() {
+        return registry.all().stream()
+                .sorted(Comparator.comparing(ServedModel::name).thenComparingLong(m -> m.source().version()));
     }
 
     /** Records one finished request: its metrics, and one log line at debug level. */

@@ -15,6 +15,8 @@ import io.sluice.api.grpc.proto.ModelMetadataResponse;
 import io.sluice.api.grpc.proto.ModelReadyRequest;
 import io.sluice.api.grpc.proto.ModelReadyResponse;
 import io.sluice.api.grpc.proto.ModelStatisticsRequest;
+import io.sluice.api.grpc.proto.RepositoryIndexRequest;
+import io.sluice.api.grpc.proto.RepositoryIndexResponse;
 import io.sluice.api.grpc.proto.ModelStatisticsResponse;
 import io.sluice.api.grpc.proto.ServerLiveRequest;
 import io.sluice.api.grpc.proto.ServerLiveResponse;
@@ -22,6 +24,7 @@ import io.sluice.api.grpc.proto.ServerMetadataRequest;
 import io.sluice.api.grpc.proto.ServerMetadataResponse;
 import io.sluice.api.grpc.proto.ServerReadyRequest;
 import io.sluice.api.grpc.proto.ServerReadyResponse;
+import io.sluice.inference.ModelIndexEntry;
 import io.sluice.inference.InferRequest;
 import io.sluice.inference.InferenceService;
 import io.sluice.inference.Protocol;
@@ -100,6 +103,18 @@ public class GrpcInferenceService implements GRPCInferenceService {
     public Uni<ModelStatisticsResponse> modelStatistics(ModelStatisticsRequest request) {
         return Uni.createFrom().item(() -> GrpcModelStatistics.of(service.modelStatistics(
                 request.getName().isEmpty() ? null : request.getName(), version(request.getVersion()))));
+    }
+
+    @Override
+    public Uni<RepositoryIndexResponse> repositoryIndex(RepositoryIndexRequest request) {
+        return Uni.createFrom().item(() -> {
+            RepositoryIndexResponse.Builder index = RepositoryIndexResponse.newBuilder();
+            for (ModelIndexEntry e : service.repositoryIndex(request.getReady())) {
+                index.addModels(RepositoryIndexResponse.ModelIndex.newBuilder()
+                        .setName(e.name()).setVersion(e.version()).setState(e.state()).setReason(e.reason()));
+            }
+            return index.build();
+        });
     }
 
     @Override

@@ -3,9 +3,9 @@
  * {@code src/main/proto/open_inference_grpc.proto}) and {@link io.sluice.api.grpc.GrpcErrors}, the
  * one gRPC error mapper. {@code ModelInfer} is served on Sluice's own route ({@link
  * io.sluice.api.grpc.ModelInferRoute}, with {@link io.sluice.api.grpc.GrpcWire} for the framing and
- * trailers), every other method through Quarkus's gRPC extension, Triton's {@code ModelConfig} and {@code
- * ModelStatistics} among them ({@link io.sluice.api.grpc.GrpcModelConfig}, {@link
- * io.sluice.api.grpc.GrpcModelStatistics}, from {@code model_config.proto} and {@code model_statistics.proto}).
+ * trailers), every other method through Quarkus's gRPC extension, Triton's {@code ModelConfig}, {@code
+ * ModelStatistics} and {@code RepositoryIndex} among them ({@link io.sluice.api.grpc.GrpcModelConfig}, {@link
+ * io.sluice.api.grpc.GrpcModelStatistics}, from {@code model_config.proto}, {@code model_statistics.proto} and {@code model_repository.proto}).
  * It only translates; batching, limits
  * and ONNX types never appear here.
  */

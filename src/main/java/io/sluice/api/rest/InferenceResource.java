@@ -86,6 +86,24 @@ public class InferenceResource {
         return json(ModelConfigJson.of(service.modelConfiguration(model, version)));
     }
 
+    /**
+     * Triton's repository index: every model version found, with its state. The body is empty (tritonclient
+     * sends none) or a JSON object whose {@code ready: true} keeps READY versions only.
+     */
+    @POST
+    @Path("/repository/index")
+    public Response repositoryIndex(byte[] body) {
+        return json(RepositoryIndexBody.json(service.repositoryIndex(RepositoryIndexBody.readyOnly(body))));
+    }
+
+    /** Models are not loaded or unloaded at run time: Triton's model control mode "none". */
+    @POST
+    @Path("/repository/models/{model}/{action: load|unload}")
+    public Response loadOrUnload(@PathParam("model") String model, @PathParam("action") String action) {
+        throw new InferenceException.InvalidInput("Sluice serves the models it found at startup and does not " + action
+                + " models at run time (as Triton's model control mode none): change the repository and roll out");
+    }
+
     @GET
     @Path("/models/stats")
     public Response stats() {

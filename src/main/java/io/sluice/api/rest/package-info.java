@@ -4,7 +4,8 @@
  * io.sluice.api.rest.RestBodyLimit} refuses a body whose declared length is over the limit before it is read,
  * and {@link io.sluice.api.rest.ContentEncoding} inflates a gzip or deflate body within it.
  * JSON answers print their floats with {@link io.sluice.api.rest.FloatText} straight into the answer's
- * buffer. Triton's model configuration and statistics extensions are written by {@link
- * io.sluice.api.rest.ModelConfigJson} and {@link io.sluice.api.rest.ModelStatsJson}. Adapters only translate; batching, limits and ONNX types never appear here.
+ * buffer. Triton's model configuration and statistics extensions and its repository index are written by
+ * {@link io.sluice.api.rest.ModelConfigJson}, {@link io.sluice.api.rest.ModelStatsJson} and {@link
+ * io.sluice.api.rest.RepositoryIndexBody}. Adapters only translate; batching, limits and ONNX types never appear here.
  */
 package io.sluice.api.rest;
