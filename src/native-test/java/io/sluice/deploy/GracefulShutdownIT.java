@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -112,13 +113,19 @@ class GracefulShutdownIT {
         Path repo = TinyModels.newRepository("sluice-shutdown-repo");
         TinyModels.write(repo, "identity", 1, TinyModels.identity("FLOAT"));
         List<String> command = new ArrayList<>();
-        Path jar = Path.of("target", "quarkus-app", "quarkus-run.jar");
-        Path nativeImage = Path.of(System.getProperty("native.image.path", "target/sluice-runner"));
-        if (Files.isRegularFile(jar)) {
+        // what the build packaged last, as @QuarkusIntegrationTest reads it: a native build without clean leaves the jar
+        Properties artifact = new Properties();
+        try (InputStream in = Files.newInputStream(Path.of("target", "quarkus-artifact.properties"))) {
+            artifact.load(in);
+        }
+        boolean isJar = "jar".equals(artifact.getProperty("type"));
+        Path packaged = Path.of("target").resolve(artifact.getProperty("path", ""));
+        if (isJar) {
             command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "-Djava.util.logging.manager=org.jboss.logmanager.LogManager"));
         } else {
-            assertThat(nativeImage).as("no packaged artifact: neither %s nor the native executable", jar).isExecutable();
+            Path nativeImage = Path.of(System.getProperty("native.image.path", packaged.toString()));
+            assertThat(nativeImage).as("the packaged native executable (%s)", artifact).isExecutable();
             command.add(nativeImage.toString());
         }
         command.addAll(List.of(
@@ -127,8 +134,8 @@ class GracefulShutdownIT {
                 "-Dquarkus.shutdown.delay=" + DELAY,
                 "-Dquarkus.shutdown.timeout=" + DRAIN_TIMEOUT,
                 "-Dsluice.repository.paths=" + repo));
-        if (Files.isRegularFile(jar)) {
-            command.addAll(List.of("-jar", jar.toString()));
+        if (isJar) {
+            command.addAll(List.of("-jar", packaged.toString()));
         }
         return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }

@@ -2,14 +2,22 @@ package io.sluice.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
@@ -35,6 +43,75 @@ class NativeImageConfigTest {
         }
         assertThat(switchMaps).as("the one there is today").contains("io.sluice.runtime.TensorConversion$1");
         assertThat(runTime).containsAll(switchMaps);
+    }
+
+    /**
+     * ONNX Runtime's JNI library finds classes and constructors by name ({@code FindClass}, {@code
+     * GetMethodID}); in a native image each must be registered in {@code jni-config.json}, or the first
+     * model load crashes. The names are strings in the library itself, so this reads them there: every class
+     * it names is registered, every constructor signature it names is a registered constructor's, and every
+     * registered constructor exists in the ONNX Runtime on the class path (an upgrade that changes one fails here).
+     */
+    @Test
+    void jniConfigRegistersWhatOnnxRuntimesJniLibraryLooksUp() throws Exception {
+        byte[] library;
+        try (InputStream in = NativeImageConfigTest.class.getResourceAsStream(
+                "/ai/onnxruntime/native/linux-x64/libonnxruntime4j_jni.so")) {
+            assertThat(in).as("the JNI library in the onnxruntime jar").isNotNull();
+            library = in.readAllBytes();
+        }
+        Set<String> strings = new TreeSet<>();
+        Matcher printable = Pattern.compile("[\\x20-\\x7e]{4,}").matcher(new String(library, StandardCharsets.ISO_8859_1));
+        while (printable.find()) {
+            strings.add(printable.group());
+        }
+        Set<String> classes = strings.stream().filter(s -> s.matches("(ai/onnxruntime|java/lang)/[A-Za-z0-9_$/]+"))
+                .map(s -> s.replace('/', '.')).collect(Collectors.toCollection(TreeSet::new));
+        Set<String> constructors = strings.stream().filter(s -> s.matches("\\(.*\\)V"))
+                .collect(Collectors.toCollection(TreeSet::new));
+        assertThat(classes).as("what the library names").contains("ai.onnxruntime.TensorInfo", "java.lang.String");
+
+        JsonNode config = new ObjectMapper().readTree(
+                Path.of("src/main/resources/META-INF/native-image/io.sluice/sluice/jni-config.json").toFile());
+        Set<String> registered = new TreeSet<>();
+        Set<String> registeredConstructors = new TreeSet<>();
+        for (JsonNode entry : config) {
+            String name = entry.get("name").asText();
+            registered.add(name);
+            for (JsonNode method : entry.path("methods")) {
+                List<Class<?>> types = new ArrayList<>();
+                for (JsonNode type : method.get("parameterTypes")) {
+                    types.add(type(type.asText()));
+                }
+                Class<?> owner = Class.forName(name, false, NativeImageConfigTest.class.getClassLoader());
+                owner.getDeclaredConstructor(types.toArray(Class<?>[]::new)); // throws if ONNX Runtime changed it
+                registeredConstructors.add(types.stream().map(NativeImageConfigTest::descriptor)
+                        .collect(Collectors.joining("", "(", ")V")));
+            }
+        }
+        assertThat(registered).containsAll(classes);
+        assertThat(registeredConstructors).containsAll(constructors);
+    }
+
+    private static Class<?> type(String name) throws ClassNotFoundException {
+        if (name.endsWith("[]")) {
+            return type(name.substring(0, name.length() - 2)).arrayType();
+        }
+        return switch (name) {
+            case "int" -> int.class;
+            case "long" -> long.class;
+            case "short" -> short.class;
+            case "float" -> float.class;
+            case "double" -> double.class;
+            case "boolean" -> boolean.class;
+            case "byte" -> byte.class;
+            case "char" -> char.class;
+            default -> Class.forName(name, false, NativeImageConfigTest.class.getClassLoader());
+        };
+    }
+
+    private static String descriptor(Class<?> type) {
+        return type.describeConstable().orElseThrow().descriptorString();
     }
 
     private static boolean readsOnnxRuntimeOrDjl(Path classFile) {

@@ -47,7 +47,13 @@ public class InferenceResource {
 
     @GET
     public Response server() {
-        return json(service.serverMetadata());
+        // a Map, as every answer here: a record inside a Response is not registered for reflection in a native image
+        InferenceService.ServerMetadata m = service.serverMetadata();
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("name", m.name());
+        json.put("version", m.version());
+        json.put("extensions", m.extensions());
+        return json(json);
     }
 
     @GET
