@@ -130,6 +130,26 @@ class GrpcProtocolTest {
     }
 
     @Test
+    void classificationAnswersTheTopClassesAsTritonDoes() {
+        ModelInferResponse r = stub.modelInfer(ModelInferRequest.newBuilder().setModelName("matmul")
+                .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(1).addShape(3))
+                .addRawInputContents(rawFloats(1, 1, 1))
+                .addOutputs(ModelInferRequest.InferRequestedOutputTensor.newBuilder().setName("Y")
+                        .putParameters("classification", InferParameter.newBuilder().setInt64Param(2).build()))
+                .build());
+        assertThat(r.getOutputs(0).getDatatype()).isEqualTo("BYTES");
+        assertThat(r.getOutputs(0).getShapeList()).containsExactly(1L, 2L);
+        ByteBuffer raw = r.getRawOutputContents(0).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        List<String> classes = new java.util.ArrayList<>();
+        while (raw.hasRemaining()) {
+            byte[] text = new byte[raw.getInt()];
+            raw.get(text);
+            classes.add(new String(text, java.nio.charset.StandardCharsets.UTF_8));
+        }
+        assertThat(classes).containsExactly("12.000000:1", "9.000000:0");
+    }
+
+    @Test
     void modelRpcs() {
         assertThat(stub.modelReady(ModelReadyRequest.newBuilder().setName("add").build()).getReady()).isTrue();
         assertThat(stub.modelReady(ModelReadyRequest.newBuilder().setName("corrupt").build()).getReady()).isFalse();
@@ -243,9 +263,9 @@ class GrpcProtocolTest {
                         .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(1).addShape(3))
                         .addRawInputContents(rawFloats(1, 1, 1))
                         .addOutputs(ModelInferRequest.InferRequestedOutputTensor.newBuilder().setName("Y")
-                                .putParameters("classification", InferParameter.newBuilder().setInt64Param(2).build()))
+                                .putParameters("classification", InferParameter.newBuilder().setStringParam("2").build()))
                         .build()),
-                Status.Code.INVALID_ARGUMENT, "output 'Y' has parameter 'classification'");
+                Status.Code.INVALID_ARGUMENT, "output 'Y' parameter classification must be a positive integer");
         assertStatus(() -> stub.modelInfer(ModelInferRequest.newBuilder().setModelName("matmul")
                         .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(1).addShape(3)
                                 .putParameters("shared_memory_region", InferParameter.newBuilder().setStringParam("r").build()))

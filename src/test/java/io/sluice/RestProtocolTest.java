@@ -124,6 +124,34 @@ class RestProtocolTest {
     }
 
     @Test
+    void classificationAnswersTheTopClassesAsTritonDoes() {
+        Map<String, Object> oneRow = Map.of("inputs", List.of(tensor("X", "FP32", List.of(1, 3), List.of(1, 1, 1))),
+                "outputs", List.of(Map.of("name", "Y", "parameters", Map.of("classification", 1))));
+        infer("matmul", oneRow).then().statusCode(200) // Y = [9, 12]
+                .body("outputs[0].name", equalTo("Y"))
+                .body("outputs[0].datatype", equalTo("BYTES"))
+                .body("outputs[0].shape", equalTo(List.of(1, 1)))
+                .body("outputs[0].data", equalTo(List.of("12.000000:1")));
+        // each row on its own; a count past the classes gives them all
+        Map<String, Object> twoRows = Map.of("inputs", List.of(
+                tensor("X", "FP32", List.of(2, 3), List.of(List.of(1, 1, 1), List.of(1, 0, 0)))),
+                "outputs", List.of(Map.of("name", "Y", "parameters", Map.of("classification", 5))));
+        infer("matmul", twoRows).then().statusCode(200)
+                .body("outputs[0].shape", equalTo(List.of(2, 2)))
+                .body("outputs[0].data", equalTo(List.of("12.000000:1", "9.000000:0", "2.000000:1", "1.000000:0")));
+        // the binary form, as tritonclient asks for it (binary_data true)
+        Map<String, Object> binary = Map.of("inputs", List.of(tensor("X", "FP32", List.of(1, 3), List.of(1, 1, 1))),
+                "outputs", List.of(Map.of("name", "Y", "parameters", Map.of("classification", 2, "binary_data", true))));
+        byte[] answer = infer("matmul", binary).then().statusCode(200).extract().asByteArray();
+        String text = new String(answer, java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(text).contains("\"datatype\":\"BYTES\"").contains("12.000000:1").contains("9.000000:0");
+        // a BYTES output has no order
+        infer("identity_bytes", Map.of("inputs", List.of(tensor("INPUT0", "BYTES", List.of(1, 4), List.of("a", "b", "c", "d"))),
+                "outputs", List.of(Map.of("name", "OUTPUT0", "parameters", Map.of("classification", 1)))))
+                .then().statusCode(400).body("error", containsString("classification needs a numeric output"));
+    }
+
+    @Test
     void liveAndReady() {
         given().get("/v2/health/live").then().statusCode(200);
         given().get("/v2/health/ready").then().statusCode(200);
@@ -322,8 +350,12 @@ class RestProtocolTest {
             + "no Inference-Header-Content-Length header",
         "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]},"
             + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}],"
-            + "\"outputs\":[{\"name\":\"SUM\",\"parameters\":{\"classification\":3}}]};"
-            + "output 'SUM' has parameter 'classification', which asks for the classification extension",
+            + "\"outputs\":[{\"name\":\"SUM\",\"parameters\":{\"classification\":0}}]};"
+            + "output 'SUM' parameter classification must be a positive integer (how many classes), was 0",
+        "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4],"
+            + "\"parameters\":{\"classification\":2}},"
+            + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}]};"
+            + "input 'A' has parameter 'classification', which applies to requested outputs only",
         "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"parameters\":"
             + "{\"shared_memory_region\":\"r\",\"shared_memory_byte_size\":16}}]};the shared-memory extension",
         "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]},"

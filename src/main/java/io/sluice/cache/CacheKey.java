@@ -15,7 +15,8 @@ import java.util.TreeMap;
 
 /**
  * The SHA-256 of everything that decides a response: model name, the version that serves it and
- * the digest of that version's files and provider, requested outputs (in order), parameters that can change the output, and each input's name,
+ * the digest of that version's files and provider, requested outputs (in order) and which of them are classified (and into how
+ * many classes), parameters that can change the output, and each input's name,
  * datatype, shape and bytes (inputs sorted by name). Tensors are hashed in their one canonical
  * layout, so JSON, binary REST and gRPC give the same key for the same tensor. Every field is
  * length-prefixed, so no two different requests share an encoding.
@@ -41,13 +42,19 @@ public final class CacheKey {
      */
     public static CacheKey of(String tenant, String model, String version, String contents, InferRequest request) {
         MessageDigest sha = sha256();
-        text(sha, "sluice-cache-v3");
+        text(sha, "sluice-cache-v4");
         text(sha, tenant);
         text(sha, model);
         text(sha, version);
         text(sha, contents == null ? "" : contents);
         number(sha, request.outputs().size());
         request.outputs().forEach(o -> text(sha, o));
+        Map<String, Integer> classifications = new TreeMap<>(request.classifications()); // top classes, not values
+        number(sha, classifications.size());
+        classifications.forEach((o, count) -> {
+            text(sha, o);
+            number(sha, count);
+        });
         Map<String, Object> params = new TreeMap<>(request.parameters());
         params.keySet().removeAll(WIRE_ONLY);
         number(sha, params.size());

@@ -15,6 +15,8 @@ import java.util.Map;
  * @param priority priority level: 1 is the highest (as in Triton), 0 the default, which is the lowest
  * @param deadlineNanos deadline on the {@link System#nanoTime()} scale, or {@link #NO_DEADLINE}
  * @param protocol the adapter it came through
+ * @param classifications requested outputs to answer as their top classes, with how many (Triton's
+ *     classification extension; see {@link Classification}); empty for none
  */
 public record InferRequest(
         String model,
@@ -25,7 +27,8 @@ public record InferRequest(
         List<String> outputs,
         int priority,
         long deadlineNanos,
-        Protocol protocol) {
+        Protocol protocol,
+        Map<String, Integer> classifications) {
 
     /** Marks a request without a deadline. */
     public static final long NO_DEADLINE = Long.MAX_VALUE;
@@ -57,6 +60,13 @@ public record InferRequest(
     public InferRequest {
         parameters = parameters == null ? Map.of() : parameters;
         outputs = outputs == null ? List.of() : outputs;
+        classifications = classifications == null ? Map.of() : Map.copyOf(classifications);
+    }
+
+    /** A request that asks for no classification. */
+    public InferRequest(String model, String version, String id, Map<String, Object> parameters, List<Tensor> inputs,
+            List<String> outputs, int priority, long deadlineNanos, Protocol protocol) {
+        this(model, version, id, parameters, inputs, outputs, priority, deadlineNanos, protocol, Map.of());
     }
 
     /** True when the request carries a deadline. */

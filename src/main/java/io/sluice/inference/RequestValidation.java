@@ -73,8 +73,11 @@ public final class RequestValidation {
             if (!asked.add(out)) {
                 throw invalid("output '%s' is asked for twice", out);
             }
-            if (outputs.stream().noneMatch(o -> o.name().equals(out))) {
-                throw invalid("unknown output '%s'; model '%s' has %s", out, request.model(), names(outputs));
+            TensorSpec spec = outputs.stream().filter(o -> o.name().equals(out)).findFirst().orElseThrow(() ->
+                    invalid("unknown output '%s'; model '%s' has %s", out, request.model(), names(outputs)));
+            if (request.classifications().containsKey(out) && !Classification.ranks(spec.datatype())) {
+                throw invalid("output '%s' is %s, which has no order: classification needs a numeric output", out,
+                        spec.datatype());
             }
         }
         if (!batchable) {
@@ -168,15 +171,48 @@ public final class RequestValidation {
 
     /** Parameters of protocol extensions Sluice does not implement; a client sending them would get wrong results. */
     private static final Map<String, String> UNSUPPORTED = Map.of(
-            "classification", "the classification extension",
             "shared_memory_region", "the shared-memory extension",
             "shared_memory_byte_size", "the shared-memory extension",
             "shared_memory_offset", "the shared-memory extension");
 
+    /** The parameter of a requested output that asks for its top classes (Triton's classification extension). */
+    public static final String CLASSIFICATION = "classification";
+
+    /**
+     * The number of classes a requested output's {@code classification} parameter asks for, or 0 without one.
+     *
+     * @throws InferenceException.InvalidInput for a value that is not a positive integer
+     */
+    public static int classificationCount(Map<String, ?> parameters, String output) {
+        Object count = parameters.get(CLASSIFICATION);
+        if (count == null) {
+            return 0;
+        }
+        if (!(count instanceof Long n) || n < 1 || n > Integer.MAX_VALUE) {
+            throw invalid("output '%s' parameter classification must be a positive integer (how many classes), was %s",
+                    output, count);
+        }
+        return (int) (long) n;
+    }
+
+    /**
+     * {@link #rejectUnsupported} for an input's parameters, which may not carry {@code classification} either:
+     * it applies to requested outputs.
+     *
+     * @param what "input 'x'", for the message
+     * @throws InferenceException.InvalidInput naming the parameter
+     */
+    public static void rejectUnsupportedOnInput(Map<String, ?> parameters, String what) {
+        if (parameters.containsKey(CLASSIFICATION)) {
+            throw invalid("%s has parameter 'classification', which applies to requested outputs only", what);
+        }
+        rejectUnsupported(parameters, what);
+    }
+
     /**
      * Refuses the parameters of an input or requested output that ask for an extension Sluice does not
-     * implement (Triton's classification and shared memory): ignoring them would answer a full tensor where a
-     * client expects top-k labels, or inline data where it reads a shared-memory region.
+     * implement (Triton's shared memory): ignoring them would answer inline data where a client reads a
+     * shared-memory region.
      *
      * @param what "input 'x'" or "output 'y'", for the message
      * @throws InferenceException.InvalidInput naming the parameter and the extension

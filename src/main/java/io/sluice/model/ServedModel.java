@@ -5,6 +5,7 @@ import io.sluice.batching.Job;
 import io.sluice.batching.ModelScheduler;
 import io.sluice.config.ExecutionProvider;
 import io.sluice.config.ModelSettings;
+import io.sluice.inference.Classification;
 import io.sluice.inference.InferRequest;
 import io.sluice.inference.InferResponse;
 import io.sluice.inference.InferenceException;
@@ -212,7 +213,8 @@ public final class ServedModel {
         Uni<InferResponse> result = g.run(() -> Uni.createFrom().emitter(emitter -> {
             Job job = new Job(valid.inputs(), valid.outputs(), valid.rows(), valid.signature(), level,
                     request.deadlineNanos(), trace,
-                    outputs -> emitter.complete(new InferResponse(name(), version(), request.id(), Map.of(), outputs)),
+                    outputs -> emitter.complete(new InferResponse(name(), version(), request.id(), Map.of(),
+                            Classification.apply(outputs, request.classifications(), batchable))),
                     emitter::fail);
             emitter.onTermination(() -> sched.cancel(job));
             trace.admitted(); // before submit: an idle instance may run and finish the job at once

@@ -56,6 +56,10 @@ class CacheKeyTest {
         assertThat(CacheKey.of("t", "m", "1", "other contents", request(x, List.of(), Map.of(), Protocol.REST)))
                 .isNotEqualTo(base);
         assertThat(key("1", x, List.of("SUM"), Map.of())).isNotEqualTo(base);
+        // the top classes of an output are not its values
+        InferRequest classified = new InferRequest("m", null, "id", Map.of(), x, List.of("SUM"), 0, InferRequest.NO_DEADLINE,
+                Protocol.REST, Map.of("SUM", 3));
+        assertThat(CacheKey.of("t", "m", "1", "contents", classified)).isNotEqualTo(key("1", x, List.of("SUM"), Map.of()));
         assertThat(key("1", x, List.of("SUM", "DIFF"), Map.of())).isNotEqualTo(key("1", x, List.of("DIFF", "SUM"), Map.of()));
         assertThat(key("1", x, List.of(), Map.of("temperature", 0.5))).isNotEqualTo(base);
         assertThat(key("1", x, List.of(), Map.of("temperature", 0.5)))

@@ -16,6 +16,7 @@ import io.sluice.inference.Tensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -43,7 +44,7 @@ final class GrpcTensors {
         List<Tensor> inputs = new ArrayList<>(msg.getInputsCount());
         for (int i = 0; i < msg.getInputsCount(); i++) {
             ModelInferRequest.InferInputTensor in = msg.getInputs(i);
-            RequestValidation.rejectUnsupported(in.getParametersMap(), "input '" + in.getName() + "'");
+            RequestValidation.rejectUnsupportedOnInput(in.getParametersMap(), "input '" + in.getName() + "'");
             Datatype type = Datatype.parse(in.getDatatype(), in.getName());
             long[] shape = shape(in);
             ByteBuffer data;
@@ -72,15 +73,21 @@ final class GrpcTensors {
         if (priority != null && (!(priority instanceof Long p) || p < 0)) {
             throw invalid("parameter 'priority' must be a non-negative int64");
         }
+        Map<String, Integer> classifications = new HashMap<>();
         for (ModelInferRequest.InferRequestedOutputTensor out : msg.getOutputsList()) {
             RequestValidation.rejectUnsupported(out.getParametersMap(), "output '" + out.getName() + "'");
+            int count = RequestValidation.classificationCount(parameters(out.getParametersMap()), out.getName());
+            if (count > 0) {
+                classifications.put(out.getName(), count);
+            }
         }
         List<String> outputs = msg.getOutputsList().stream()
                 .map(ModelInferRequest.InferRequestedOutputTensor::getName).toList();
         String version = version(msg);
         String id = msg.getId().isEmpty() ? null : msg.getId();
         return new InferRequest(msg.getModelName(), version, id, parameters, inputs, outputs,
-                priority == null ? 0 : (int) Math.min(Integer.MAX_VALUE, (Long) priority), deadline, Protocol.GRPC);
+                priority == null ? 0 : (int) Math.min(Integer.MAX_VALUE, (Long) priority), deadline, Protocol.GRPC,
+                classifications);
     }
 
     /**

@@ -16,6 +16,7 @@ import io.sluice.inference.TensorSpec;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -90,7 +91,7 @@ final class RestInferRequests {
             Datatype type = Datatype.parse(textOrNull(in, "datatype"), name);
             long[] shape = shape(in.get("shape"), name);
             Map<String, Object> inParams = Parameters.read(in.get("parameters"), "input '" + name + "'");
-            RequestValidation.rejectUnsupported(inParams, "input '" + name + "'");
+            RequestValidation.rejectUnsupportedOnInput(inParams, "input '" + name + "'");
             Object size = inParams.get("binary_data_size");
             ByteBuffer data;
             if (size != null) {
@@ -126,6 +127,7 @@ final class RestInferRequests {
         List<String> outputs = new ArrayList<>();
         Set<String> binary = new HashSet<>();
         Set<String> notBinary = new HashSet<>();
+        Map<String, Integer> classifications = new HashMap<>();
         JsonNode outNodes = root.get("outputs");
         if (outNodes != null && !outNodes.isNull() && !outNodes.isArray()) {
             throw new InferenceException.InvalidInput("'outputs' must be an array, was " + outNodes.getNodeType());
@@ -136,6 +138,10 @@ final class RestInferRequests {
                 outputs.add(name);
                 Map<String, Object> outParams = Parameters.read(out.get("parameters"), "output '" + name + "'");
                 RequestValidation.rejectUnsupported(outParams, "output '" + name + "'");
+                int count = RequestValidation.classificationCount(outParams, name);
+                if (count > 0) {
+                    classifications.put(name, count);
+                }
                 Object binaryData = outParams.get("binary_data");
                 if (binaryData != null && !(binaryData instanceof Boolean)) {
                     throw new InferenceException.InvalidInput("output '" + name + "' parameter binary_data must be"
@@ -155,7 +161,8 @@ final class RestInferRequests {
         }
         boolean allBinary = Boolean.TRUE.equals(binaryOutput);
         String id = textOrNull(root, "id");
-        return new Parsed(request(model, version, id, parameters, inputs, outputs, deadlineNanos, headerPriority),
+        return new Parsed(request(model, version, id, parameters, inputs, outputs, deadlineNanos, headerPriority,
+                classifications),
                 binary, notBinary, allBinary);
     }
 
@@ -193,12 +200,14 @@ final class RestInferRequests {
         }
         Tensor tensor = new Tensor(spec.name(), spec.datatype(), shape, ByteBuffer.wrap(body));
         RequestValidation.checkBytes(tensor);
-        return new Parsed(request(model, version, null, Map.of(), List.of(tensor), List.of(), deadlineNanos, priority),
+        return new Parsed(request(model, version, null, Map.of(), List.of(tensor), List.of(), deadlineNanos, priority,
+                Map.of()),
                 Set.of(), Set.of(), true);
     }
 
     private static InferRequest request(String model, String version, String id, Map<String, Object> parameters,
-            List<Tensor> inputs, List<String> outputs, long headerDeadline, int headerPriority) {
+            List<Tensor> inputs, List<String> outputs, long headerDeadline, int headerPriority,
+            Map<String, Integer> classifications) {
         long deadline = headerDeadline;
         Object timeout = parameters.get("timeout");
         if (timeout != null) {
@@ -218,7 +227,8 @@ final class RestInferRequests {
         }
         Map<String, Object> echoed = new LinkedHashMap<>(parameters);
         echoed.keySet().removeAll(RESERVED);
-        return new InferRequest(model, version, id, echoed, inputs, outputs, priority, deadline, Protocol.REST);
+        return new InferRequest(model, version, id, echoed, inputs, outputs, priority, deadline, Protocol.REST,
+                classifications);
     }
 
     private static long[] shape(JsonNode node, String name) {
