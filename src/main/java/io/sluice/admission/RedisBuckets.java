@@ -112,13 +112,17 @@ public final class RedisBuckets {
     /**
      * Takes one token, waiting for Redis at most {@code bound}. The {@link Uni} fails with a {@link
      * TimeoutException} when Redis has not answered by then, and with Redis's failure when it fails first;
-     * either way the caller falls back. A token Redis takes after the bound is given back ({@link #REFUND}).
+     * either way the caller falls back. A token Redis takes after the bound, or after the caller cancelled, is
+     * given back ({@link #REFUND}). Each subscription sends one take.
      */
     public Uni<Take> take(String name, Limit limit, Duration bound) {
-        Pending pending = new Pending(name, limit);
-        take(name, limit).subscribe().with(pending::answered, pending::failed);
-        return Uni.createFrom().<Take>emitter(pending::await)
-                .ifNoItem().after(bound).recoverWithUni(() -> pending.abandon(bound));
+        return Uni.createFrom().deferred(() -> { // one take per subscription, sent when subscribed
+            Pending pending = new Pending(name, limit);
+            take(name, limit).subscribe().with(pending::answered, pending::failed);
+            return Uni.createFrom().<Take>emitter(pending::await)
+                    .ifNoItem().after(bound).recoverWithUni(() -> pending.abandon(bound))
+                    .onCancellation().invoke(pending::cancel); // the caller left: a token Redis takes goes back
+        });
     }
 
     /** Puts one token back into the bucket {@code name} (shape {@code limit}), up to its burst. */
@@ -171,6 +175,11 @@ public final class RedisBuckets {
             if (state.get() == SETTLED) {
                 emit();
             }
+        }
+
+        /** The caller left before the answer (a client that went away): a token taken later is given back. */
+        void cancel() {
+            state.compareAndSet(WAITING, ABANDONED);
         }
 
         /** The caller stops waiting: a timeout, unless the answer came in the meantime. */

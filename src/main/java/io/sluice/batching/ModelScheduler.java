@@ -44,6 +44,13 @@ public final class ModelScheduler implements AutoCloseable {
          * queued, with how long it waited in the queue.
          */
         default void waited(long nanos) {}
+
+        /**
+         * Called after a batch ran and its {@code requests} requests got their answers: its {@code rows} rows ran
+         * for {@code nanos}, and the requests had waited {@code waitedNanos} in all since they were queued. Never
+         * for a batch that failed; a request rerun alone after its batch failed is answered by its own run.
+         */
+        default void answered(int requests, int rows, long nanos, long waitedNanos) {}
     }
 
     private static final Logger LOG = Logger.getLogger(ModelScheduler.class);
@@ -312,10 +319,11 @@ public final class ModelScheduler implements AutoCloseable {
         List<List<Tensor>> perJob = null;
         InferenceException failure = null;
         long nanos = -1; // until the model ran: a batch that failed before it measured nothing
+        long start = 0;
         running.incrementAndGet();
         try {
             List<Tensor> inputs = Batches.stack(jobs);
-            long start = clock.getAsLong();
+            start = clock.getAsLong();
             if (firstRun) {
                 for (Job job : jobs) {
                     listener.waited(start - job.enqueuedNanos);
@@ -344,6 +352,11 @@ public final class ModelScheduler implements AutoCloseable {
             }
         }
         if (failure == null) {
+            long waited = 0;
+            for (Job job : jobs) {
+                waited += start - job.enqueuedNanos;
+            }
+            listener.answered(jobs.size(), rows, nanos, waited);
             for (int i = 0; i < jobs.size(); i++) {
                 jobs.get(i).complete(perJob.get(i));
             }

@@ -163,7 +163,7 @@ public class ModelLoader {
                 () -> model.state() == ModelState.READY);
     }
 
-    /** The scheduler's metrics, and the version's statistics once it serves (warmup runs are not in them). */
+    /** The scheduler's metrics, and the version's statistics of answered batches once it serves (not warmup's). */
     private ModelScheduler.BatchListener schedulerMetrics(ServedModel served) {
         String model = served.name();
         VersionStatistics statistics = served.statistics();
@@ -171,16 +171,17 @@ public class ModelLoader {
             @Override
             public void ran(int requests, int rows, long nanos) {
                 metrics.batch(model, rows, nanos);
-                if (served.state() == ModelState.READY) {
-                    statistics.ran(requests, rows, nanos);
-                }
             }
 
             @Override
             public void waited(long nanos) {
                 metrics.queueWait(model, nanos);
+            }
+
+            @Override
+            public void answered(int requests, int rows, long nanos, long waitedNanos) {
                 if (served.state() == ModelState.READY) {
-                    statistics.waited(nanos);
+                    statistics.answered(requests, rows, nanos, waitedNanos);
                 }
             }
         };

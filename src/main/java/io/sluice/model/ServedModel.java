@@ -162,7 +162,9 @@ public final class ServedModel {
         OnnxSession s = session;
         boolean batched = s != null && batchable;
         Optional<ModelConfiguration.Batching> batching = batched
-                ? Optional.of(new ModelConfiguration.Batching(settings.preferredBatchSizes(),
+                ? Optional.of(new ModelConfiguration.Batching(
+                        // as BatchPolicy keeps them: a preferred size past the batch limit is never formed
+                        settings.preferredBatchSizes().stream().filter(n -> n <= settings.maxBatchSize()).sorted().toList(),
                         settings.maxQueueDelayMicros(), settings.priorityLevels(), settings.queueSize()))
                 : Optional.empty();
         boolean gpu = s == null ? settings.provider().gpu() : !ExecutionProvider.CPU.label().equals(s.provider());

@@ -13,10 +13,10 @@ import java.util.function.LongSupplier;
  * as perf_analyzer samples twice and subtracts. Counters only, so recording is a few adds on the request path.
  *
  * <p>Per request: {@code success} and {@code fail} (the time from the model's lookup to the answer), {@code
- * queue} (the wait in the scheduler's queue), {@code compute_infer} (the run of the request's batch: each
- * request of a batch counts the batch's whole run, as Triton counts it), {@code cache_hit} and {@code
- * cache_miss}. Per run: {@code execution_count}, {@code inference_count} (its rows) and the batch
- * statistics by batch size. Sluice times a run as a whole, its input and output copies included, so
+ * cache_hit} and {@code cache_miss}; for requests a run answered, {@code queue} (the wait in the scheduler's
+ * queue) and {@code compute_infer} (each request of a batch counts the batch's whole run, as Triton counts
+ * it). Per answered run: {@code execution_count}, {@code inference_count} (its rows) and the batch
+ * statistics by batch size. A run that failed counts in none of them, as in Triton. Sluice times a run as a whole, its input and output copies included, so
  * {@code compute_input} and {@code compute_output} count the same requests with no time of their own.
  */
 public final class VersionStatistics {
@@ -58,13 +58,12 @@ public final class VersionStatistics {
         lastInferenceMillis = wallClockMillis.getAsLong();
     }
 
-    /** A request waited {@code nanos} in the scheduler's queue. */
-    public void waited(long nanos) {
-        queue.add(1, nanos);
-    }
-
-    /** A run of {@code rows} rows from {@code requests} requests took {@code nanos}. */
-    public void ran(int requests, int rows, long nanos) {
+    /**
+     * A run of {@code rows} rows answered {@code requests} requests after {@code nanos}; they had waited
+     * {@code waitedNanos} in all in the scheduler's queue.
+     */
+    public void answered(int requests, int rows, long nanos, long waitedNanos) {
+        queue.add(requests, waitedNanos);
         compute.add(requests, requests * nanos);
         inferences.add(rows);
         executions.increment();

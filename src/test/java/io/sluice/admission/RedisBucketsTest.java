@@ -138,6 +138,20 @@ class RedisBucketsTest {
     }
 
     @Test
+    void aTakeTheCallerCancelledIsGivenBackWhenRedisRunsIt() {
+        RedisBuckets buckets = new RedisBuckets(replicaA, millis::get, "test:");
+        String name = "cancelled-" + System.nanoTime();
+        Limit limit = new Limit(1, 3);
+        assertThat(buckets.take(name, limit).await().atMost(WAIT).allowed()).isTrue();
+        long evals = evalCalls();
+        replicaB.send(Request.cmd(Command.CLIENT).arg("PAUSE").arg(2000)).await().atMost(WAIT);
+        // the client goes away while its take waits for Redis
+        buckets.take(name, limit, WAIT).subscribe().with(take -> { }, failure -> { }).cancel();
+        await().atMost(WAIT).until(() -> evalCalls() == evals + 2);
+        assertThat(tokens(name)).isEqualTo("2");
+    }
+
+    @Test
     void aRefundStopsAtTheBurstAndLeavesAnExpiredBucketAlone() {
         RedisBuckets buckets = new RedisBuckets(replicaA, millis::get, "test:");
         Limit limit = new Limit(1, 2);

@@ -2,6 +2,7 @@ package io.sluice.batching;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 import static org.awaitility.Awaitility.await;
 
 import io.sluice.inference.Datatype;
@@ -216,6 +217,35 @@ class ModelSchedulerTest {
         assertThatThrownBy(() -> late.get(5, TimeUnit.SECONDS)).hasCauseInstanceOf(InferenceException.DeadlineExceeded.class);
         // the longest waits are the ones that ran out: the queue-wait histogram must not leave them out
         assertThat(waits).containsExactly(0L, 9_000L);
+    }
+
+    @Test
+    void onlyABatchThatAnsweredIsReportedAnsweredWithItsRequestsWaits() throws Exception {
+        AtomicLong clock = new AtomicLong(1_000);
+        List<long[]> answered = new java.util.concurrent.CopyOnWriteArrayList<>();
+        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(4), 1, (inputs, outputs, traces) -> {
+            if (value(inputs) == 99) {
+                throw new InferenceException.RuntimeFailure("broken row", null);
+            }
+            clock.addAndGet(50); // the run takes 50 ns
+            return inputs;
+        }, new ModelScheduler.BatchListener() {
+            @Override
+            public void ran(int requests, int rows, long nanos) { }
+
+            @Override
+            public void answered(int requests, int rows, long nanos, long waitedNanos) {
+                answered.add(new long[] {requests, rows, nanos, waitedNanos});
+            }
+        }, clock::get, Thread::new);
+        CompletableFuture<List<Tensor>> ok = submit(1);
+        assertThat(value(ok.get(5, TimeUnit.SECONDS))).isEqualTo(1);
+        CompletableFuture<List<Tensor>> broken = submit(99);
+        assertThatThrownBy(() -> broken.get(5, TimeUnit.SECONDS)).hasCauseInstanceOf(InferenceException.RuntimeFailure.class);
+        CompletableFuture<List<Tensor>> last = submit(3);
+        assertThat(value(last.get(5, TimeUnit.SECONDS))).isEqualTo(3);
+        assertThat(answered).extracting(a -> a[0], a -> a[1], a -> a[2], a -> a[3])
+                .containsExactly(tuple(1L, 1L, 50L, 0L), tuple(1L, 1L, 50L, 0L));
     }
 
     @Test

@@ -13,12 +13,13 @@ class VersionStatisticsTest {
 
     @Test
     void aBatchCountsOnceAsARunAndOncePerRequestAsCompute() {
-        stats.ran(3, 5, 1_000); // three requests, five rows, one run of 1 µs
-        stats.ran(1, 1, 400);
+        stats.answered(3, 5, 1_000, 90); // three requests, five rows, one run of 1 µs, 90 ns of waits in all
+        stats.answered(1, 1, 400, 10);
         VersionStatistics.Snapshot s = stats.snapshot();
         assertThat(s.executionCount()).isEqualTo(2);
         assertThat(s.inferenceCount()).isEqualTo(6);
         assertThat(s.computeInfer()).isEqualTo(new VersionStatistics.Duration(4, 3 * 1_000 + 400));
+        assertThat(s.queue()).isEqualTo(new VersionStatistics.Duration(4, 100));
         assertThat(s.batches()).containsExactly(
                 new VersionStatistics.Batch(1, new VersionStatistics.Duration(1, 400)),
                 new VersionStatistics.Batch(5, new VersionStatistics.Duration(1, 1_000)));
@@ -27,7 +28,6 @@ class VersionStatisticsTest {
     @Test
     void answersFailuresCacheHitsAndTheLastInference() {
         assertThat(stats.snapshot().lastInferenceMillis()).isZero();
-        stats.waited(70);
         stats.succeeded(900, false, true);
         millis.addAndGet(5);
         stats.succeeded(100, true, false);
@@ -35,7 +35,6 @@ class VersionStatisticsTest {
         VersionStatistics.Snapshot s = stats.snapshot();
         assertThat(s.name()).isEqualTo("m");
         assertThat(s.version()).isEqualTo("3");
-        assertThat(s.queue()).isEqualTo(new VersionStatistics.Duration(1, 70));
         assertThat(s.success()).isEqualTo(new VersionStatistics.Duration(2, 1_000)); // cache hits included
         assertThat(s.cacheHit()).isEqualTo(new VersionStatistics.Duration(1, 100));
         assertThat(s.cacheMiss()).isEqualTo(new VersionStatistics.Duration(1, 0));

@@ -42,7 +42,10 @@ final class GrpcModelConfig {
                 .setMaxQueueDelayMicroseconds(b.maxQueueDelayMicros())
                 .setPriorityLevels(b.reportedLevels())
                 .setDefaultPriorityLevel(b.reportedLevels())
-                .setDefaultQueuePolicy(ModelQueuePolicy.newBuilder().setMaxQueueSize(b.queueSize()))));
+                .setDefaultQueuePolicy(ModelQueuePolicy.newBuilder()
+                        .setTimeoutAction(ModelQueuePolicy.TimeoutAction.REJECT)
+                        .setAllowTimeoutOverride(true) // every request may carry its own timeout
+                        .setMaxQueueSize(b.queueSize()))));
         ModelInstanceGroup.Builder group = ModelInstanceGroup.newBuilder().setName(c.name()).setCount(c.instances())
                 .setKind(c.gpuDevice().isPresent() ? ModelInstanceGroup.Kind.KIND_GPU : ModelInstanceGroup.Kind.KIND_CPU);
         c.gpuDevice().ifPresent(group::addGpus);
