@@ -15,8 +15,8 @@ import java.util.TreeMap;
 
 /**
  * The SHA-256 of everything that decides a response: model name, the version that serves it and
- * the digest of that version's files and provider, requested outputs (in order) and which of them are classified (and into how
- * many classes), parameters that can change the output, and each input's name,
+ * the digest of that version's files and provider, requested outputs (in order) and which of them are
+ * classified (and into how many classes), parameters that can change the output, and each input's name,
  * datatype, shape and bytes (inputs sorted by name). Tensors are hashed in their one canonical
  * layout, so JSON, binary REST and gRPC give the same key for the same tensor. Every field is
  * length-prefixed, so no two different requests share an encoding.

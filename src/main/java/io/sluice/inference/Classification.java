@@ -58,7 +58,8 @@ public final class Classification {
                 order[i] = i;
                 value[i] = read(values, t.datatype(), row * perRow + i);
             }
-            Arrays.sort(order, (a, b) -> value[a] != value[b] ? Double.compare(value[b], value[a]) : Integer.compare(a, b));
+            Arrays.sort(order, (a, b) -> value[a] != value[b] ? Double.compare(value[b], value[a])
+                    : Integer.compare(a, b));
             for (int i = 0; i < k; i++) {
                 byte[] text = (print(t.datatype(), value[order[i]], values, row * perRow + order[i]) + ":" + order[i])
                         .getBytes(StandardCharsets.UTF_8);
@@ -88,7 +89,10 @@ public final class Classification {
         };
     }
 
-    /** The value as text: 64-bit integers exactly (a double holds only 53 bits), other integers whole, floats with six decimals. */
+    /**
+     * The value as text: 64-bit integers exactly (a double holds only 53 bits), other integers whole, floats
+     * with six decimals.
+     */
     private static String print(Datatype type, double value, ByteBuffer b, int i) {
         return switch (type) {
             case INT64 -> Long.toString(b.getLong(8 * i));

@@ -33,7 +33,8 @@ public class InferenceService {
     private static final Logger LOG = Logger.getLogger(InferenceService.class);
 
     /** Protocol extensions this server supports, as listed by {@code GET /v2}. */
-    public static final List<String> EXTENSIONS = List.of("binary_tensor_data", "classification", "model_configuration", "statistics");
+    public static final List<String> EXTENSIONS =
+            List.of("binary_tensor_data", "classification", "model_configuration", "statistics");
 
     @Inject
     ModelRegistry registry;

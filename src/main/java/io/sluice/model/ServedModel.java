@@ -54,7 +54,8 @@ public final class ServedModel {
         this.source = source;
         this.settings = settings;
         this.tracing = tracing;
-        this.statistics = new VersionStatistics(source.name(), Long.toString(source.version()), System::currentTimeMillis);
+        this.statistics = new VersionStatistics(source.name(), Long.toString(source.version()),
+                System::currentTimeMillis);
     }
 
     /** This version's cumulative statistics (Triton's statistics extension). */
@@ -164,13 +165,15 @@ public final class ServedModel {
         Optional<ModelConfiguration.Batching> batching = batched
                 ? Optional.of(new ModelConfiguration.Batching(
                         // as BatchPolicy keeps them: a preferred size past the batch limit is never formed
-                        settings.preferredBatchSizes().stream().filter(n -> n <= settings.maxBatchSize()).sorted().toList(),
+                        settings.preferredBatchSizes().stream().filter(n -> n <= settings.maxBatchSize())
+                                .sorted().toList(),
                         settings.maxQueueDelayMicros(), settings.priorityLevels(), settings.queueSize()))
                 : Optional.empty();
         boolean gpu = s == null ? settings.provider().gpu() : !ExecutionProvider.CPU.label().equals(s.provider());
         return new ModelConfiguration(name(), version(), batched ? settings.maxBatchSize() : 0,
                 s == null ? List.of() : s.inputs(), s == null ? List.of() : s.outputs(), batching,
-                settings.instances(), gpu ? Optional.of(settings.deviceId()) : Optional.empty(), settings.cacheEnabled());
+                settings.instances(), gpu ? Optional.of(settings.deviceId()) : Optional.empty(),
+                settings.cacheEnabled());
     }
 
     /**

@@ -16,8 +16,9 @@ import java.util.function.LongSupplier;
  * cache_hit} and {@code cache_miss}; for requests a run answered, {@code queue} (the wait in the scheduler's
  * queue) and {@code compute_infer} (each request of a batch counts the batch's whole run, as Triton counts
  * it). Per answered run: {@code execution_count}, {@code inference_count} (its rows) and the batch
- * statistics by batch size. A run that failed counts in none of them, as in Triton. Sluice times a run as a whole, its input and output copies included, so
- * {@code compute_input} and {@code compute_output} count the same requests with no time of their own.
+ * statistics by batch size. A run that failed counts in none of them, as in Triton. Sluice times a run as a
+ * whole, its input and output copies included, so {@code compute_input} and {@code compute_output} count the
+ * same requests with no time of their own.
  */
 public final class VersionStatistics {
 
@@ -41,7 +42,10 @@ public final class VersionStatistics {
         this.wallClockMillis = wallClockMillis;
     }
 
-    /** A request answered after {@code nanos}; {@code cacheHit} when the answer came from the response cache, {@code cacheMiss} when the model computed it for the cache. */
+    /**
+     * A request answered after {@code nanos}: {@code cacheHit} when the answer came from the response cache,
+     * {@code cacheMiss} when the model computed it for the cache.
+     */
     public void succeeded(long nanos, boolean cacheHit, boolean cacheMiss) {
         success.add(1, nanos);
         if (cacheHit) {

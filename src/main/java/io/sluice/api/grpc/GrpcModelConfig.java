@@ -46,8 +46,10 @@ final class GrpcModelConfig {
                         .setTimeoutAction(ModelQueuePolicy.TimeoutAction.REJECT)
                         .setAllowTimeoutOverride(true) // every request may carry its own timeout
                         .setMaxQueueSize(b.queueSize()))));
+        ModelInstanceGroup.Kind kind = c.gpuDevice().isPresent() ? ModelInstanceGroup.Kind.KIND_GPU
+                : ModelInstanceGroup.Kind.KIND_CPU;
         ModelInstanceGroup.Builder group = ModelInstanceGroup.newBuilder().setName(c.name()).setCount(c.instances())
-                .setKind(c.gpuDevice().isPresent() ? ModelInstanceGroup.Kind.KIND_GPU : ModelInstanceGroup.Kind.KIND_CPU);
+                .setKind(kind);
         c.gpuDevice().ifPresent(group::addGpus);
         return config.addInstanceGroup(group).build();
     }

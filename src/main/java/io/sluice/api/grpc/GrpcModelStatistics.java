@@ -8,7 +8,10 @@ import io.sluice.api.grpc.proto.StatisticDuration;
 import io.sluice.observability.VersionStatistics;
 import java.util.List;
 
-/** {@link VersionStatistics} as Triton's {@code ModelStatisticsResponse}: the same content as the REST {@code /stats} answer. */
+/**
+ * {@link VersionStatistics} as Triton's {@code ModelStatisticsResponse}: the same content as the REST {@code /stats}
+ * answer.
+ */
 final class GrpcModelStatistics {
 
     private GrpcModelStatistics() {}

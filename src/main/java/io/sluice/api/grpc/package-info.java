@@ -5,7 +5,8 @@
  * io.sluice.api.grpc.ModelInferRoute}, with {@link io.sluice.api.grpc.GrpcWire} for the framing and
  * trailers), every other method through Quarkus's gRPC extension, Triton's {@code ModelConfig}, {@code
  * ModelStatistics} and {@code RepositoryIndex} among them ({@link io.sluice.api.grpc.GrpcModelConfig}, {@link
- * io.sluice.api.grpc.GrpcModelStatistics}, from {@code model_config.proto}, {@code model_statistics.proto} and {@code model_repository.proto}).
+ * io.sluice.api.grpc.GrpcModelStatistics}, from {@code model_config.proto}, {@code model_statistics.proto} and
+ * {@code model_repository.proto}).
  * It only translates; batching, limits
  * and ONNX types never appear here.
  */

@@ -20,7 +20,8 @@ final class RepositoryIndexBody {
     /**
      * Whether the body asks for READY versions only: an empty body does not.
      *
-     * @throws InferenceException.InvalidInput for a body that is not a JSON object or whose {@code ready} is not a boolean
+     * @throws InferenceException.InvalidInput for a body that is not a JSON object, or whose {@code ready} is not
+     *     a boolean
      */
     static boolean readyOnly(byte[] body) {
         if (body == null || body.length == 0) {
@@ -30,7 +31,8 @@ final class RepositoryIndexBody {
         try {
             request = JSON.readTree(body);
         } catch (JsonProcessingException e) {
-            throw new InferenceException.InvalidInput("the repository index request is not JSON: " + e.getOriginalMessage());
+            throw new InferenceException.InvalidInput(
+                    "the repository index request is not JSON: " + e.getOriginalMessage());
         } catch (IOException e) {
             throw new InferenceException.InvalidInput("the repository index request cannot be read: " + e.getMessage());
         }
