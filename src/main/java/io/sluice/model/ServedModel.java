@@ -12,11 +12,13 @@ import io.sluice.inference.InferenceException;
 import io.sluice.inference.ModelConfiguration;
 import io.sluice.inference.ModelMetadata;
 import io.sluice.inference.RequestValidation;
+import io.sluice.inference.Tensor;
 import io.sluice.inference.TensorSpec;
 import io.sluice.observability.Tracing;
 import io.sluice.observability.VersionStatistics;
 import io.sluice.runtime.OnnxSession;
 import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.subscription.UniEmitter;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -218,8 +220,7 @@ public final class ServedModel {
         Uni<InferResponse> result = g.run(() -> Uni.createFrom().emitter(emitter -> {
             Job job = new Job(valid.inputs(), valid.outputs(), valid.rows(), valid.signature(), level,
                     request.deadlineNanos(), trace,
-                    outputs -> emitter.complete(new InferResponse(name(), version(), request.id(), Map.of(),
-                            Classification.apply(outputs, request.classifications(), batchable))),
+                    outputs -> answer(emitter, request, outputs),
                     emitter::fail);
             emitter.onTermination(() -> sched.cancel(job));
             trace.admitted(); // before submit: an idle instance may run and finish the job at once
@@ -235,6 +236,19 @@ public final class ServedModel {
                     () -> new InferenceException.DeadlineExceeded("deadline passed while '" + name() + "' was busy"));
         }
         return result;
+    }
+
+    /** Completes {@code emitter} with the job's outputs, classified where the request asked; never throws. */
+    private void answer(UniEmitter<? super InferResponse> emitter, InferRequest request, List<Tensor> outputs) {
+        List<Tensor> answered;
+        try {
+            answered = Classification.apply(outputs, request.classifications(), batchable);
+        } catch (RuntimeException e) { // validation allows only what ranks; a caller must still get an answer
+            emitter.fail(new InferenceException.InvalidInput("the outputs of '" + name() + "' cannot be classified: "
+                    + e.getMessage()));
+            return;
+        }
+        emitter.complete(new InferResponse(name(), version(), request.id(), Map.of(), answered));
     }
 
     InferenceException.Unavailable notReady() {
