@@ -62,6 +62,53 @@ class ClassificationTest {
     }
 
     @Test
+    void sixtyFourBitIntegersRankInTheirOwnType() {
+        long big = 1L << 53; // past a double's 53 bits: big and big + 1 read as the same double
+        ByteBuffer b = ByteBuffer.allocate(32).order(ByteOrder.LITTLE_ENDIAN).putLong(big).putLong(big + 1).putLong(1)
+                .putLong(-1);
+        Tensor int64 = new Tensor("out", Datatype.INT64, new long[] {4}, b.flip());
+        assertThat(texts(Classification.top(int64, 2, false))).containsExactly((big + 1) + ":1", big + ":0");
+        Tensor uint64 = new Tensor("out", Datatype.UINT64, new long[] {4}, b.duplicate().rewind());
+        assertThat(texts(Classification.top(uint64, 2, false))).containsExactly("18446744073709551615:3", (big + 1) + ":1");
+    }
+
+    @Test
+    void floatsPrintAsCsPercentF() {
+        assertThat(Classification.fixed(10841.07f)).isEqualTo("10841.070312"); // the float's exact value, half-even
+        assertThat(Classification.fixed(1e38f)).isEqualTo("99999996802856924650656260769173209088.000000");
+        assertThat(Classification.fixed(0.0000005)).isEqualTo("0.000000");
+        assertThat(Classification.fixed(-0.0)).isEqualTo("-0.000000");
+        assertThat(Classification.fixed(-1e-9)).isEqualTo("-0.000000");
+        assertThat(Classification.fixed(Double.NaN)).isEqualTo("nan");
+        assertThat(Classification.fixed(Double.NEGATIVE_INFINITY)).isEqualTo("-inf");
+        assertThat(Classification.fixed(12)).isEqualTo("12.000000");
+    }
+
+    @Test
+    void theHeapSelectsWhatAFullSortWould() {
+        java.util.Random random = new java.util.Random(7);
+        float[] values = new float[5_000];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = random.nextInt(50) / 4f; // many ties
+        }
+        Tensor t = floats(new long[] {values.length}, values);
+        List<Integer> sorted = java.util.stream.IntStream.range(0, values.length).boxed()
+                .sorted((a, b) -> values[a] != values[b] ? Float.compare(values[b], values[a]) : Integer.compare(a, b))
+                .toList();
+        for (int k : new int[] {1, 2, 7, 100, 5_000}) {
+            List<String> expected = sorted.subList(0, k).stream()
+                    .map(i -> Classification.fixed(values[i]) + ":" + i).toList();
+            assertThat(texts(Classification.top(t, k, false))).as("k=%d", k).containsExactlyElementsOf(expected);
+        }
+    }
+
+    @Test
+    void nanRanksFirstAndZerosTie() {
+        Tensor t = floats(new long[] {4}, 1, Float.NaN, -0f, 0f);
+        assertThat(texts(Classification.top(t, 4, false))).containsExactly("nan:1", "1.000000:0", "-0.000000:2", "0.000000:3");
+    }
+
+    @Test
     void halvesAreRead() {
         assertThat(Classification.half((short) 0x3C00)).isEqualTo(1f);
         assertThat(Classification.half((short) 0xC000)).isEqualTo(-2f);
