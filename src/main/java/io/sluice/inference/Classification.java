@@ -136,7 +136,8 @@ public final class Classification {
     private static Order order(ByteBuffer b, Datatype type, int base) {
         return switch (type) {
             case INT64 -> (x, y) -> tie(Long.compare(b.getLong(8 * (base + y)), b.getLong(8 * (base + x))), x, y);
-            case UINT64 -> (x, y) -> tie(Long.compareUnsigned(b.getLong(8 * (base + y)), b.getLong(8 * (base + x))), x, y);
+            case UINT64 -> (x, y) ->
+                    tie(Long.compareUnsigned(b.getLong(8 * (base + y)), b.getLong(8 * (base + x))), x, y);
             default -> (x, y) -> {
                 double vx = read(b, type, base + x);
                 double vy = read(b, type, base + y);
@@ -168,7 +169,10 @@ public final class Classification {
         };
     }
 
-    /** Element {@code i} as {@code std::to_string} prints it: integers whole (64-bit exactly), floating point as {@code %f}. */
+    /**
+     * Element {@code i} as {@code std::to_string} prints it: integers whole (64-bit exactly), floating point as
+     * {@code %f}.
+     */
     private static String print(ByteBuffer b, Datatype type, int i) {
         return switch (type) {
             case INT64 -> Long.toString(b.getLong(8 * i));

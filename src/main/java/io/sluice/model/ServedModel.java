@@ -243,9 +243,9 @@ public final class ServedModel {
         List<Tensor> answered;
         try {
             answered = Classification.apply(outputs, request.classifications(), batchable);
-        } catch (RuntimeException | Error e) { // validation allows only what ranks: a bug, but the caller gets an answer
-            emitter.fail(new InferenceException.RuntimeFailure("the outputs of '" + name() + "' could not be classified: "
-                    + e, e));
+        } catch (RuntimeException | Error e) { // validation allows only what ranks: a bug, but the caller is answered
+            emitter.fail(new InferenceException.RuntimeFailure(
+                    "the outputs of '" + name() + "' could not be classified: " + e, e));
             return;
         }
         emitter.complete(new InferResponse(name(), version(), request.id(), Map.of(), answered));
