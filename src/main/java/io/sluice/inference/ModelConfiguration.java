@@ -32,6 +32,10 @@ public record ModelConfiguration(
 
     /** The model file's name in a version directory. */
     public static final String MODEL_FILE = "model.onnx";
+    /** Triton's platform name for an ONNX model run by ONNX Runtime. */
+    public static final String PLATFORM = "onnxruntime_onnx";
+    /** Triton's backend name for ONNX Runtime. */
+    public static final String BACKEND = "onnxruntime";
 
     /**
      * The dynamic batcher.

@@ -24,8 +24,8 @@ final class GrpcModelConfig {
     static ModelConfig of(ModelConfiguration c) {
         ModelConfig.Builder config = ModelConfig.newBuilder()
                 .setName(c.name())
-                .setPlatform("onnxruntime_onnx")
-                .setBackend("onnxruntime")
+                .setPlatform(ModelConfiguration.PLATFORM)
+                .setBackend(ModelConfiguration.BACKEND)
                 .setVersionPolicy(ModelVersionPolicy.newBuilder().setAll(ModelVersionPolicy.All.getDefaultInstance()))
                 .setMaxBatchSize(c.maxBatchSize())
                 .setDefaultModelFilename(ModelConfiguration.MODEL_FILE)

@@ -14,17 +14,13 @@ import java.util.Map;
  */
 final class ModelConfigJson {
 
-    /** Triton's platform and backend names for an ONNX model run by ONNX Runtime. */
-    static final String PLATFORM = "onnxruntime_onnx";
-    static final String BACKEND = "onnxruntime";
-
     private ModelConfigJson() {}
 
     static Map<String, Object> of(ModelConfiguration c) {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("name", c.name());
-        json.put("platform", PLATFORM);
-        json.put("backend", BACKEND);
+        json.put("platform", ModelConfiguration.PLATFORM);
+        json.put("backend", ModelConfiguration.BACKEND);
         json.put("version_policy", Map.of("all", Map.of())); // every version in the repository is served
         json.put("max_batch_size", c.maxBatchSize());
         json.put("input", c.inputs().stream().map(t -> input(c, t)).toList());
