@@ -15,16 +15,18 @@ import org.jboss.logging.Logger;
  * relative to the other threads in the same cgroup, so under Kubernetes it only orders Sluice's own
  * threads.
  *
- * <p>Linux only, through {@code setpriority(PRIO_PROCESS, 0, nice)} in libc (JNA), which on Linux
- * sets the nice value of the calling thread alone; threads the calling thread creates later
- * inherit it. Raising a nice value needs no privilege. Where it cannot be done (another OS, a
- * native executable without JNA, a refused call), the thread runs at its current priority and a
- * warning says why, once.
+ * <p>Linux only, through {@code setpriority(PRIO_PROCESS, 0, nice)} in libc, which on Linux sets
+ * the nice value of the calling thread alone; threads the calling thread creates later inherit it.
+ * Raising a nice value needs no privilege. On the JVM the call goes through JNA; in a native
+ * executable, where JNA is not registered, {@link NativeThreadNice} replaces {@link #setNice} with
+ * a direct call into libc. Where it cannot be done (another OS, a refused call), the thread runs at
+ * its current priority and a warning says why, once.
  */
 public final class ThreadNice {
 
     private static final Logger LOG = Logger.getLogger(ThreadNice.class);
-    private static final int PRIO_PROCESS = 0;
+    /** {@code which} for one process, on Linux one thread (the calling one with {@code who} 0). */
+    static final int PRIO_PROCESS = 0;
     private static final AtomicBoolean WARNED = new AtomicBoolean();
 
     private ThreadNice() {}
@@ -61,17 +63,31 @@ public final class ThreadNice {
             return false;
         }
         try {
-            if (Holder.LIBC.setpriority(PRIO_PROCESS, 0, nice) != 0) {
-                warnOnce("setpriority failed with errno " + Native.getLastError());
+            int errno = setNice(nice);
+            if (errno != 0) {
+                warnOnce("setpriority failed with errno " + errno);
                 return false;
             }
             return true;
         } catch (VirtualMachineError e) {
             throw e;
-        } catch (Throwable e) { // JNA missing or unusable, as in a native executable
+        } catch (Throwable e) { // JNA missing or unusable
             warnOnce("libc is not reachable through JNA (" + e + ")");
             return false;
         }
+    }
+
+    /**
+     * {@code setpriority(PRIO_PROCESS, 0, nice)} for the calling thread: 0 when it is done, else the
+     * errno it failed with (-1 if none was read). {@link NativeThreadNice} substitutes this method in a
+     * native executable, so its signature is held by {@code NativeThreadNiceTest}.
+     */
+    static int setNice(int nice) {
+        if (Holder.LIBC.setpriority(PRIO_PROCESS, 0, nice) == 0) {
+            return 0;
+        }
+        int errno = Native.getLastError();
+        return errno != 0 ? errno : -1;
     }
 
     private static void warnOnce(String why) {

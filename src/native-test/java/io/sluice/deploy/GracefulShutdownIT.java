@@ -10,7 +10,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -19,9 +18,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -59,7 +56,7 @@ class GracefulShutdownIT {
 
     @Test
     void sigtermDrainsTheInFlightRequestAfterReadinessGoesDown() throws Exception {
-        int port = freePort();
+        int port = PackagedArtifact.freePort();
         Path log = Path.of("target", "graceful-shutdown-it.log");
         server = start(port, log);
         String base = "http://127.0.0.1:" + port;
@@ -112,32 +109,10 @@ class GracefulShutdownIT {
     private static Process start(int port, Path log) throws IOException {
         Path repo = TinyModels.newRepository("sluice-shutdown-repo");
         TinyModels.write(repo, "identity", 1, TinyModels.identity("FLOAT"));
-        List<String> command = new ArrayList<>();
-        // what the build packaged last, as @QuarkusIntegrationTest reads it: a native build without clean leaves the jar
-        Properties artifact = new Properties();
-        try (InputStream in = Files.newInputStream(Path.of("target", "quarkus-artifact.properties"))) {
-            artifact.load(in);
-        }
-        boolean isJar = "jar".equals(artifact.getProperty("type"));
-        Path packaged = Path.of("target").resolve(artifact.getProperty("path", ""));
-        if (isJar) {
-            command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-Djava.util.logging.manager=org.jboss.logmanager.LogManager"));
-        } else {
-            Path nativeImage = Path.of(System.getProperty("native.image.path", packaged.toString()));
-            assertThat(nativeImage).as("the packaged native executable (%s)", artifact).isExecutable();
-            command.add(nativeImage.toString());
-        }
-        command.addAll(List.of(
-                "-Dquarkus.http.host=127.0.0.1",
-                "-Dquarkus.http.port=" + port,
+        return PackagedArtifact.start(port, List.of(
                 "-Dquarkus.shutdown.delay=" + DELAY,
                 "-Dquarkus.shutdown.timeout=" + DRAIN_TIMEOUT,
-                "-Dsluice.repository.paths=" + repo));
-        if (isJar) {
-            command.addAll(List.of("-jar", packaged.toString()));
-        }
-        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+                "-Dsluice.repository.paths=" + repo), log);
     }
 
     /** Reads an HTTP response head up to its blank line. */
@@ -180,11 +155,5 @@ class GracefulShutdownIT {
     private int status(String url) {
         HttpResponse<String> r = get(url);
         return r == null ? -1 : r.statusCode();
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
     }
 }

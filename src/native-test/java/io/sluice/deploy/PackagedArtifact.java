@@ -1,0 +1,55 @@
+package io.sluice.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+
+/**
+ * Starts what the build packaged last as a process of its own, the JVM jar or the native executable,
+ * as {@code @QuarkusIntegrationTest} finds it: {@code target/quarkus-artifact.properties} (a native
+ * build without {@code clean} leaves the jar beside the executable). For tests that need the process
+ * itself: its signals, its threads.
+ */
+final class PackagedArtifact {
+
+    private PackagedArtifact() {}
+
+    /** Starts it on 127.0.0.1:{@code port} with {@code properties} ({@code -Dname=value}), output to {@code log}. */
+    static Process start(int port, List<String> properties, Path log) throws IOException {
+        Properties artifact = new Properties();
+        try (InputStream in = Files.newInputStream(Path.of("target", "quarkus-artifact.properties"))) {
+            artifact.load(in);
+        }
+        boolean isJar = "jar".equals(artifact.getProperty("type"));
+        Path packaged = Path.of("target").resolve(artifact.getProperty("path", ""));
+        List<String> command = new ArrayList<>();
+        if (isJar) {
+            command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-Djava.util.logging.manager=org.jboss.logmanager.LogManager"));
+        } else {
+            Path nativeImage = Path.of(System.getProperty("native.image.path", packaged.toString()));
+            assertThat(nativeImage).as("the packaged native executable (%s)", artifact).isExecutable();
+            command.add(nativeImage.toString());
+        }
+        command.addAll(List.of("-Dquarkus.http.host=127.0.0.1", "-Dquarkus.http.port=" + port));
+        command.addAll(properties);
+        if (isJar) {
+            command.addAll(List.of("-jar", packaged.toString()));
+        }
+        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    }
+
+    /** A port nobody listens on now. */
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+}
