@@ -80,7 +80,7 @@ public final class ThreadNice {
     /**
      * {@code setpriority(PRIO_PROCESS, 0, nice)} for the calling thread: 0 when it is done, else the
      * errno it failed with (-1 if none was read). {@link NativeThreadNice} substitutes this method in a
-     * native executable, so its signature is held by {@code NativeThreadNiceTest}.
+     * native executable, so its signature is held by {@code ThreadNiceTest}.
      */
     static int setNice(int nice) {
         if (Holder.LIBC.setpriority(PRIO_PROCESS, 0, nice) == 0) {
