@@ -54,6 +54,9 @@ class ThreadNiceTest {
         TargetClass target = NativeThreadNice.class.getAnnotation(TargetClass.class);
         assertThat(target).isNotNull();
         assertThat(target.value()).isEqualTo(ThreadNice.class);
+        // the builder refuses a substitution class that is not final or extends anything but Object
+        assertThat(Modifier.isFinal(NativeThreadNice.class.getModifiers())).isTrue();
+        assertThat(NativeThreadNice.class.getSuperclass()).isEqualTo(Object.class);
         List<Method> substitutes = Arrays.stream(NativeThreadNice.class.getDeclaredMethods())
                 .filter(m -> m.isAnnotationPresent(Substitute.class)).toList();
         assertThat(substitutes).extracting(Method::getName).containsExactly("setNice");
