@@ -29,7 +29,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * While one long request occupies the only instance: a queued request whose deadline passes, or
- * whose call is cancelled, leaves the queue at once and never runs.
+ * whose call is cancelled, leaves the queue at once and never runs; a gRPC call its client gave up on
+ * at its deadline is counted as a passed deadline, one cancelled earlier as a cancellation.
  */
 @QuarkusTest
 @TestProfile(DeadlineAndCancelTest.Profile.class)
@@ -82,13 +83,25 @@ class DeadlineAndCancelTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_inflight\\{model=\"slow\"}") == 1);
 
         ManagedChannel channel = GrpcClients.channel();
+        // a first ModelInfer on the channel opens its connection and takes the server's path once, so the
+        // deadline below is spent in the queue, and the server reads it as late as the client set it
+        StatusRuntimeException missing = org.assertj.core.api.Assertions.catchThrowableOfType(StatusRuntimeException.class,
+                () -> GRPCInferenceServiceGrpc.newBlockingStub(channel).modelInfer(oneRow().toBuilder().setModelName("missing").build()));
+        assertThat(missing.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
+        double deadlinesBefore = grpcRequests("deadline");
+        double cancelsBefore = grpcRequests("cancelled");
         try {
             // a gRPC deadline that passes while queued
-            StatusRuntimeException expired = org.assertj.core.api.Assertions.catchThrowableOfType(StatusRuntimeException.class,
-                    () -> GRPCInferenceServiceGrpc.newBlockingStub(channel).withDeadlineAfter(200, TimeUnit.MILLISECONDS)
-                            .modelInfer(oneRow()));
-            assertThat(expired.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
+            var expiring = GRPCInferenceServiceGrpc.newFutureStub(channel).withDeadlineAfter(500, TimeUnit.MILLISECONDS)
+                    .modelInfer(oneRow());
+            await().atMost(Duration.ofSeconds(2)).until(() -> gauge("sluice_queue_depth\\{model=\"slow\"}") == 1);
+            ExecutionException expired = org.assertj.core.api.Assertions.catchThrowableOfType(ExecutionException.class,
+                    () -> expiring.get(30, TimeUnit.SECONDS));
+            assertThat(Status.fromThrowable(expired.getCause()).getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
             await().atMost(Duration.ofSeconds(1)).until(() -> gauge("sluice_queue_depth\\{model=\"slow\"}") == 0);
+            // the client gave up at its deadline: counted as a passed deadline, whichever side saw it first
+            await().atMost(Duration.ofSeconds(5)).until(() -> grpcRequests("deadline") == deadlinesBefore + 1);
+            assertThat(grpcRequests("cancelled")).isEqualTo(cancelsBefore);
 
             // a call the client cancels while it waits
             Context.CancellableContext context = Context.current().withCancellation();
@@ -107,6 +120,8 @@ class DeadlineAndCancelTest {
             context.cancel(null);
             await().atMost(Duration.ofSeconds(1)).until(() -> gauge("sluice_queue_depth\\{model=\"slow\"}") == 0);
             assertThat(cancelled).isCompletedExceptionally();
+            await().atMost(Duration.ofSeconds(5)).until(() -> grpcRequests("cancelled") == cancelsBefore + 1);
+            assertThat(grpcRequests("deadline")).isEqualTo(deadlinesBefore + 1);
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
@@ -130,6 +145,11 @@ class DeadlineAndCancelTest {
         return ModelInferRequest.newBuilder().setModelName("slow")
                 .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(1).addShape(256))
                 .addRawInputContents(ByteString.copyFrom(new byte[1024])).build();
+    }
+
+    /** The slow model's gRPC requests that ended with {@code outcome}. */
+    private static double grpcRequests(String outcome) {
+        return gauge("sluice_requests_total\\{model=\"slow\",outcome=\"" + outcome + "\",protocol=\"grpc\"}");
     }
 
     private static double gauge(String nameAndTags) {

@@ -1,7 +1,5 @@
 package io.sluice.api.grpc;
 
-import io.grpc.Context;
-import io.grpc.Deadline;
 import io.quarkus.grpc.GrpcService;
 import io.sluice.admission.Tenant;
 import io.sluice.api.grpc.proto.GRPCInferenceService;
@@ -25,7 +23,6 @@ import io.sluice.api.grpc.proto.ServerMetadataResponse;
 import io.sluice.api.grpc.proto.ServerReadyRequest;
 import io.sluice.api.grpc.proto.ServerReadyResponse;
 import io.sluice.inference.ModelIndexEntry;
-import io.sluice.inference.InferRequest;
 import io.sluice.inference.InferenceService;
 import io.sluice.inference.Protocol;
 import io.sluice.inference.ModelMetadata;
@@ -34,13 +31,12 @@ import io.smallrye.mutiny.Uni;
 import jakarta.inject.Inject;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The Open Inference Protocol gRPC service ({@code inference.GRPCInferenceService}), served on the
  * HTTP port over h2c. It only translates; errors become status codes in {@link GrpcErrors}. The
- * gRPC deadline becomes the request deadline where the server gives it one (Quarkus's Vert.x bridge
- * does not: there a passed deadline arrives as the client's cancellation), and a cancelled call
+ * gRPC deadline becomes the request deadline ({@link CallDeadline}: the server's, or on Quarkus's Vert.x
+ * bridge, which sets none, the {@code grpc-timeout} header's), and a cancelled call
  * cancels the {@link Uni}, which takes the request out of its queue. {@code ModelInfer} mostly comes
  * by {@link ModelInferRoute} instead.
  */
@@ -122,7 +118,7 @@ public class GrpcInferenceService implements GRPCInferenceService {
         CallCancellation.Hook cancellation = CallCancellation.current();
         Tenant tenant = GrpcAuthentication.tenant();
         return Uni.createFrom().deferred(() -> {
-            long deadline = deadline();
+            long deadline = CallDeadline.current();
             return cancelledBy(cancellation, service.infer(tenant, request.getModelName(), GrpcTensors.version(request),
                     Protocol.GRPC, () -> GrpcTensors.request(request, deadline))).map(GrpcInferenceService::response);
         });
@@ -156,13 +152,6 @@ public class GrpcInferenceService implements GRPCInferenceService {
                 emitter.fail(io.grpc.Status.CANCELLED.withDescription("cancelled by the client").asRuntimeException());
             });
         });
-    }
-
-    /** The call's deadline on the {@link System#nanoTime()} scale, or none. */
-    private static long deadline() {
-        Deadline deadline = Context.current().getDeadline();
-        return deadline == null ? InferRequest.NO_DEADLINE
-                : InferRequest.deadlineAfterNanos(System.nanoTime(), deadline.timeRemaining(TimeUnit.NANOSECONDS));
     }
 
     private static String version(String version) {

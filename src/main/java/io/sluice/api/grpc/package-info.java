@@ -6,7 +6,9 @@
  * trailers), every other method through Quarkus's gRPC extension, Triton's {@code ModelConfig}, {@code
  * ModelStatistics} and {@code RepositoryIndex} among them ({@link io.sluice.api.grpc.GrpcModelConfig}, {@link
  * io.sluice.api.grpc.GrpcModelStatistics}, from {@code model_config.proto}, {@code model_statistics.proto} and
- * {@code model_repository.proto}).
+ * {@code model_repository.proto}). Interceptors on that side carry each call's key ({@link
+ * io.sluice.api.grpc.GrpcAuthentication}), cancellation ({@link io.sluice.api.grpc.CallCancellation}) and
+ * deadline ({@link io.sluice.api.grpc.CallDeadline}) to the service.
  * It only translates; batching, limits
  * and ONNX types never appear here.
  */
