@@ -197,8 +197,9 @@ public final class ModelGuard {
     /**
      * Runs {@code work} under the guard. Rejections (bulkhead full, circuit open) come back as a failed
      * {@link Uni} before {@code work} is touched; cancelling the returned {@link Uni} cancels the work. A
-     * cancellation at or after {@code deadlineNanos} (on the guard's clock) is the caller's deadline
-     * passing: the adaptive limit counts it as a drop, as it counts a deadline the scheduler enforces,
+     * cancellation at {@code deadlineNanos} (on the guard's clock; {@link InferRequest#cancelledAtDeadline}
+     * allows for the caller's clock starting first) is the caller's deadline passing: the adaptive limit
+     * counts it as a drop, as it counts a deadline the scheduler enforces,
      * when the deadline left at least {@code tolerance} times the model's no-load latency.
      */
     public Uni<InferResponse> run(Supplier<Uni<InferResponse>> work, long deadlineNanos) {
@@ -222,7 +223,7 @@ public final class ModelGuard {
                     c.cancel();
                 }
                 done.cancel(false);
-                if (outcome.deadlinePassed()) {
+                if (outcome.cancelledAtDeadline()) {
                     outcome.missedDeadline();
                 } else {
                     outcome.ignored();
@@ -298,6 +299,11 @@ public final class ModelGuard {
         /** Whether the request's own deadline has passed. */
         boolean deadlinePassed() {
             return deadline != InferRequest.NO_DEADLINE && clock.getAsLong() - deadline >= 0;
+        }
+
+        /** Whether a cancellation now is the caller giving up at its deadline ({@link InferRequest#cancelledAtDeadline}). */
+        boolean cancelledAtDeadline() {
+            return InferRequest.cancelledAtDeadline(admitted, deadline, clock.getAsLong());
         }
 
         /**

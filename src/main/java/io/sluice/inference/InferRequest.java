@@ -57,6 +57,22 @@ public record InferRequest(
         }
     }
 
+    /**
+     * Whether a request that arrived at {@code arrivedNanos} with {@code deadlineNanos} and was cancelled at
+     * {@code nowNanos} was cancelled at its deadline: in the last quarter of its time, or its last
+     * {@link #DEADLINE_SLACK_NANOS} if that is shorter. A gRPC client cancels its call when its deadline
+     * passes, and the cancel often reaches the server a moment before the server's own copy of the deadline
+     * does: the client's clock started first, by as much as the request took to arrive and be read (tens of
+     * ms on a cold path). False for a request without a deadline.
+     */
+    public static boolean cancelledAtDeadline(long arrivedNanos, long deadlineNanos, long nowNanos) {
+        return deadlineNanos != NO_DEADLINE
+                && nowNanos - deadlineNanos >= -Math.min(DEADLINE_SLACK_NANOS, (deadlineNanos - arrivedNanos) / 4);
+    }
+
+    /** The most time a request cancelled before its deadline can have had left and still count as cancelled at it. */
+    public static final long DEADLINE_SLACK_NANOS = 100_000_000L;
+
     public InferRequest {
         parameters = parameters == null ? Map.of() : parameters;
         outputs = outputs == null ? List.of() : outputs;

@@ -18,7 +18,6 @@ import jakarta.inject.Inject;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Executor;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.jboss.logging.Logger;
@@ -54,9 +53,6 @@ public class InferenceService {
 
     /** The {@code model} tag of requests for a model this server does not have: no model name starts with '_'. */
     public static final String UNKNOWN_MODEL_TAG = "_unknown";
-
-    /** The most time before its deadline a cancelled request can have left and count as having reached it ({@link #cancelled}). */
-    static final long DEADLINE_SLACK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
     /**
      * Runs {@code request} for {@code tenant}: its rate limit first, then the model. Every failure is an
@@ -100,18 +96,13 @@ public class InferenceService {
     }
 
     /**
-     * Counts a request its caller cancelled. A gRPC client cancels its call when its deadline passes, and
-     * that cancel reaches the server about when the request's own deadline does, but often before it: the
-     * client's clock started first, by as much as the request took to arrive and be read (tens of ms on a
-     * cold path). A cancel in the last quarter of the request's time, or its last
-     * {@link #DEADLINE_SLACK_NANOS} if that is shorter, is counted as the deadline passing
-     * ({@code outcome="deadline"} and a {@code deadline} rejection), so what watches passed deadlines sees
-     * gRPC clients' too; an earlier one stays a cancellation.
+     * Counts a request its caller cancelled; one cancelled at its deadline ({@link
+     * InferRequest#cancelledAtDeadline}: a gRPC client cancels when its deadline passes) is counted as the
+     * deadline passing ({@code outcome="deadline"} and a {@code deadline} rejection), so what watches passed
+     * deadlines sees gRPC clients' too.
      */
     private void cancelled(String tag, Protocol protocol, InferRequest request, long start) {
-        long now = System.nanoTime();
-        if (request != null && request.deadlineNanos() != InferRequest.NO_DEADLINE
-                && now - request.deadlineNanos() >= -Math.min(DEADLINE_SLACK_NANOS, (request.deadlineNanos() - start) / 4)) {
+        if (request != null && InferRequest.cancelledAtDeadline(start, request.deadlineNanos(), System.nanoTime())) {
             metrics.rejection(tag, new InferenceException.DeadlineExceeded("the client gave up at its deadline"));
             finished(tag, protocol, request, Outcome.DEADLINE, start);
         } else {

@@ -430,6 +430,15 @@ class ModelGuardTest {
         fair.subscription.cancel();
         await().atMost(WAIT).until(() -> adaptive.drops() == 2);
         assertThat(adaptive.drops()).isEqualTo(2);
+        // the caller's clock started before the server's: a cancel in the deadline's last quarter is it too
+        Call nearly = new Call(guard, 6, clock.get() + 20_000_000);
+        clock.addAndGet(16_000_000); // 4 of 20 ms left
+        nearly.subscription.cancel();
+        await().atMost(WAIT).until(() -> adaptive.drops() == 3);
+        Call leaving = new Call(guard, 7, clock.get() + 20_000_000);
+        clock.addAndGet(14_000_000); // 6 of 20 ms left: the client left on its own
+        leaving.subscription.cancel();
+        assertThat(adaptive.drops()).isEqualTo(3);
     }
 
     @Test
