@@ -33,6 +33,9 @@ public record InferRequest(
     /** Marks a request without a deadline. */
     public static final long NO_DEADLINE = Long.MAX_VALUE;
 
+    /** The most time a request cancelled before its deadline can have had left and still count as cancelled at it (100 ms). */
+    public static final long DEADLINE_SLACK_NANOS = 100_000_000L;
+
     /**
      * The deadline {@code micros} after {@code nowNanos}. As in Triton, a timeout of 0 is none; so is a
      * timeout too long to be represented in nanoseconds (about 292 years), never one that has already passed.
@@ -69,9 +72,6 @@ public record InferRequest(
         return deadlineNanos != NO_DEADLINE
                 && nowNanos - deadlineNanos >= -Math.min(DEADLINE_SLACK_NANOS, (deadlineNanos - arrivedNanos) / 4);
     }
-
-    /** The most time a request cancelled before its deadline can have had left and still count as cancelled at it. */
-    public static final long DEADLINE_SLACK_NANOS = 100_000_000L;
 
     public InferRequest {
         parameters = parameters == null ? Map.of() : parameters;
