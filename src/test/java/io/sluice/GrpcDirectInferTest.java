@@ -132,13 +132,25 @@ class GrpcDirectInferTest {
         Buffer body = Buffer.buffer().appendByte((byte) 1).appendInt(zipped.size()).appendBytes(zipped.toByteArray());
 
         Answer answered = post(body, Map.of("grpc-encoding", "gzip"));
-        // the grpc-java bridge would run it: it drops grpc-timeout
+        // read on this route, its deadline as well (the bridge has its own reading of it, CallDeadline)
         Answer late = post(body, Map.of("grpc-encoding", "gzip", "grpc-timeout", "1n"));
 
         assertThat(answered.trailers().get("grpc-status")).isEqualTo("0");
         ModelInferResponse r = ModelInferResponse.parseFrom(answered.body().getBytes(5, answered.body().length()));
         assertThat(GrpcProtocolTest.floats(r.getRawOutputContents(0))).containsExactly(9, 12);
         assertThat(late.grpcStatus()).isEqualTo("4"); // DEADLINE_EXCEEDED
+    }
+
+    @Test
+    void aTimeoutThatIsNotOneIsRefusedNamingIt() throws Exception {
+        // this route leaves it to the bridge, where CallDeadline refuses it
+        Answer a = post(Buffer.buffer().appendByte((byte) 0).appendInt(MATMUL.getSerializedSize()).appendBytes(MATMUL.toByteArray()),
+                Map.of("grpc-timeout", "5x"));
+
+        assertThat(a.grpcStatus()).isEqualTo("3"); // INVALID_ARGUMENT
+        String message = a.headers().get("grpc-message") != null ? a.headers().get("grpc-message") : a.trailers().get("grpc-message");
+        // percent-encoded by grpc-java, as the gRPC spec has it
+        assertThat(java.net.URLDecoder.decode(message, java.nio.charset.StandardCharsets.UTF_8)).contains("grpc-timeout '5x'");
     }
 
     @Test

@@ -217,19 +217,33 @@ public final class ModelGuard {
             Outcome outcome = new Outcome(clock.getAsLong(), deadlineNanos);
             CompletableFuture<InferResponse> done = new CompletableFuture<>();
             AtomicReference<Cancellable> running = new AtomicReference<>();
-            Runnable stop = () -> {
+            Runnable release = () -> {
                 Cancellable c = running.get();
                 if (c != null) {
                     c.cancel();
                 }
                 done.cancel(false);
-                if (outcome.cancelledAtDeadline()) {
+            };
+            // after a failure: a deadline only if it has passed
+            Runnable stop = () -> {
+                release.run();
+                if (outcome.deadlinePassed()) {
                     outcome.missedDeadline();
                 } else {
                     outcome.ignored();
                 }
             };
-            emitter.onTermination(stop);
+            // a cancellation (or the end after an outcome was told, when this tells nothing): the caller's
+            // deadline if it came at it, the caller's clock having started first
+            emitter.onTermination(() -> {
+                // told before the release, whose cancelled stage would otherwise report a failure first
+                if (outcome.cancelledAtDeadline()) {
+                    outcome.missedDeadline();
+                } else {
+                    outcome.ignored();
+                }
+                release.run();
+            });
             CompletionStage<InferResponse> guarded;
             try {
                 guarded = guard.get(() -> {

@@ -18,6 +18,7 @@ import jakarta.inject.Inject;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.jboss.logging.Logger;
@@ -84,15 +85,23 @@ public class InferenceService {
                 ? rateLimiter.admit(tenant, model).emitOn(backTo(Vertx.currentContext()))
                         .onItem().transformToUni(state -> run(tenant, model, version, once).map(r -> r.withRateLimit(state)))
                 : run(tenant, model, version, once);
+        AtomicBoolean counted = new AtomicBoolean(); // a cancel racing the answer or failure counts once
         return result
                 .onItemOrFailure().invoke((item, failure) -> {
+                    if (!counted.compareAndSet(false, true)) {
+                        return;
+                    }
                     String tag = metricTag(model);
                     if (failure != null) {
                         metrics.rejection(tag, failure);
                     }
                     finished(tag, protocol, parsed[0], failure == null ? Outcome.SUCCESS : Outcome.of(failure), start);
                 })
-                .onCancellation().invoke(() -> cancelled(metricTag(model), protocol, parsed[0], start));
+                .onCancellation().invoke(() -> {
+                    if (counted.compareAndSet(false, true)) {
+                        cancelled(metricTag(model), protocol, parsed[0], start);
+                    }
+                });
     }
 
     /**

@@ -398,7 +398,7 @@ class ModelGuardTest {
     }
 
     @Test
-    void aCallCancelledOnceItsDeadlinePassedTeachesTheAdaptiveLimitADrop() {
+    void aCallCancelledAtItsDeadlineTeachesTheAdaptiveLimitADrop() {
         ModelGuard guard = guard(8, new ModelSettings.Admission(8, Duration.ofMinutes(1), false, 4, 0.5,
                 Duration.ofSeconds(7), new ModelSettings.Adaptive(true, 4, 2.0, 10), new ModelSettings.Shedding(false, 1, 1)));
         AdaptiveLimit adaptive = guard.adaptive();

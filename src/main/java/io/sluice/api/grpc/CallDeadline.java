@@ -7,6 +7,7 @@ import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
+import io.grpc.Status;
 import io.quarkus.grpc.GlobalInterceptor;
 import io.sluice.inference.InferRequest;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -14,11 +15,13 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Gives each call on the grpc-java side its deadline on the {@link System#nanoTime()} scale. A server
- * that sets the gRPC {@link Context}'s deadline gives it; Quarkus's Vert.x bridge does not, but passes
- * the {@code grpc-timeout} header on in the metadata, from which it is read here as the call starts.
- * Without this a call through the bridge ({@code sluice.grpc.direct-infer=false}, or an encoding other
- * than gzip) had no deadline: its queue wait was unbounded on the server, and the client's cancellation
- * at its deadline was counted as a plain cancellation.
+ * that sets the gRPC {@link Context}'s deadline gives it; Quarkus's Vert.x bridge does not, and nothing
+ * on it reads {@code grpc-timeout}, but it passes the header on in the metadata, from which it is read
+ * here as the call starts. Without this a call through the bridge had no deadline on the server: every
+ * method but {@code ModelInfer}, and the {@code ModelInfer} calls {@link ModelInferRoute} does not take
+ * (not HTTP/2, another content type, a {@code grpc-encoding} other than identity or gzip, or every call
+ * with {@code sluice.grpc.direct-infer=false}). A {@code grpc-timeout} that is not one (1 to 8 digits and
+ * a unit) is refused with INVALID_ARGUMENT naming it, on any method.
  */
 @GlobalInterceptor
 @ApplicationScoped
@@ -40,9 +43,14 @@ public class CallDeadline implements ServerInterceptor {
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
         String timeout = Context.current().getDeadline() == null ? headers.get(TIMEOUT) : null;
-        long nanos = timeout == null ? -1 : GrpcWire.timeoutNanos(timeout);
-        if (nanos < 0) { // none, the server's own, or unreadable (grpc-java would refuse that one itself)
+        if (timeout == null) { // none, or the server's own deadline already set
             return next.startCall(call, headers);
+        }
+        long nanos = GrpcWire.timeoutNanos(timeout);
+        if (nanos < 0) {
+            call.close(Status.INVALID_ARGUMENT.withDescription("grpc-timeout '" + timeout
+                    + "' is not a gRPC timeout (1 to 8 digits and a unit: H, M, S, m, u or n)"), new Metadata());
+            return new ServerCall.Listener<>() {};
         }
         long deadline = InferRequest.deadlineAfterNanos(System.nanoTime(), nanos);
         return Contexts.interceptCall(Context.current().withValue(DEADLINE, deadline), call, headers, next);

@@ -35,10 +35,10 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * answer was encoded into a growing byte stream and copied three more times on its way to the socket
  * (about 1.1 MB of heap per 196 KB MiniLM answer); here its fields are encoded once and its outputs' bytes
  * follow without another copy ({@link GrpcWire#frame(io.sluice.api.grpc.proto.ModelInferResponse,
- * java.util.List)}), and a request's tensors are read in place. It reads gzip messages too, so that
- * {@code grpc-timeout} holds for them (the bridge drops it). Calls it does not take go on to the bridge
- * unchanged: not HTTP/2, not {@code application/grpc}, a {@code grpc-encoding} other than identity or
- * gzip, or a {@code grpc-timeout} it cannot read. {@code sluice.grpc.direct-infer=false}
+ * java.util.List)}), and a request's tensors are read in place. It reads gzip messages too, the encoding
+ * clients compress with. Calls it does not take go on to the bridge unchanged: not HTTP/2, not {@code
+ * application/grpc}, a {@code grpc-encoding} other than identity or gzip, or a {@code grpc-timeout} it
+ * cannot read (which {@link CallDeadline} refuses there, naming it). {@code sluice.grpc.direct-infer=false}
  * sends every call there.
  */
 @ApplicationScoped
