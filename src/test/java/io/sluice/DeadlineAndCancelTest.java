@@ -84,7 +84,7 @@ class DeadlineAndCancelTest {
 
         ManagedChannel channel = GrpcClients.channel();
         // a first ModelInfer on the channel opens its connection and takes the server's path once, so the
-        // deadline below is spent in the queue, and the server reads it as late as the client set it
+        // deadline below is spent in the queue, and the server reads it moments after the client set it
         StatusRuntimeException missing = org.assertj.core.api.Assertions.catchThrowableOfType(StatusRuntimeException.class,
                 () -> GRPCInferenceServiceGrpc.newBlockingStub(channel).modelInfer(oneRow().toBuilder().setModelName("missing").build()));
         assertThat(missing.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
