@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * While one long request occupies the only instance: a queued request whose deadline passes, or
- * whose call is cancelled, leaves the queue at once and never runs; a gRPC call its client gave up on
+ * whose call or {@code ModelStreamInfer} stream is cancelled, leaves the queue at once and never runs; a gRPC call its client gave up on
  * at its deadline is counted as a passed deadline, one cancelled earlier as a cancellation.
  */
 @QuarkusTest
@@ -124,6 +124,15 @@ class DeadlineAndCancelTest {
             assertThat(cancelled).isCompletedExceptionally();
             await().atMost(Duration.ofSeconds(5)).until(() -> grpcRequests("cancelled") == cancelsBefore + 1);
             assertThat(grpcRequests("deadline")).isEqualTo(deadlinesBefore + 1);
+
+            // a ModelStreamInfer stream the client cancels while its request waits takes the request with it
+            GrpcStream stream = GrpcStream.open(channel, false).send(oneRow().toBuilder().setId("streamed").build());
+            await().atMost(Duration.ofSeconds(2)).until(() -> gauge("sluice_queue_depth\\{model=\"slow\"}") == 1);
+            stream.cancel();
+            await().atMost(Duration.ofSeconds(1)).until(() -> gauge("sluice_queue_depth\\{model=\"slow\"}") == 0);
+            assertThat(stream.awaitEnd().getCode()).isEqualTo(Status.Code.CANCELLED);
+            assertThat(stream.answers()).isEmpty();
+            await().atMost(Duration.ofSeconds(5)).until(() -> grpcRequests("cancelled") == cancelsBefore + 2);
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }

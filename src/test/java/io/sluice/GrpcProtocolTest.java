@@ -26,6 +26,7 @@ import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.api.grpc.proto.ModelInferResponse;
 import io.sluice.api.grpc.proto.ModelMetadataRequest;
 import io.sluice.api.grpc.proto.ModelMetadataResponse;
+import io.sluice.api.grpc.proto.ModelStreamInferResponse;
 import io.sluice.api.grpc.proto.ModelReadyRequest;
 import io.sluice.api.grpc.proto.ServerLiveRequest;
 import io.sluice.api.grpc.proto.ServerMetadataRequest;
@@ -221,6 +222,68 @@ class GrpcProtocolTest {
                         .addShape(1).addShape(4).setContents(c))
                 .build());
         assertThat(r.getRawOutputContents(0)).isEqualTo(rawOf(datatype, c.build()));
+    }
+
+    @Test
+    void streamInferAnswersEachRequestOnTheStreamAndAFailureInIt() {
+        GrpcStream stream = GrpcStream.open(channel, false);
+        for (int i = 0; i < 6; i++) {
+            stream.send(addRequest("s" + i, i));
+            if (i == 2) {
+                stream.send(ModelInferRequest.newBuilder().setModelName("nope").setId("missing").build());
+            }
+            if (i == 4) { // as Triton: a failure is answered in the stream, which goes on
+                stream.send(ModelInferRequest.newBuilder().setModelName("add").setId("bad")
+                        .addInputs(fp32("A", 1, 2, 3, 4)).build());
+            }
+        }
+        assertThat(stream.halfClose().awaitEnd().getCode()).isEqualTo(Status.Code.OK);
+        java.util.Map<String, ModelStreamInferResponse> byId = new java.util.HashMap<>();
+        stream.answers().forEach(a -> byId.put(a.getInferResponse().getId(), a));
+        assertThat(stream.answers()).hasSize(8);
+        assertThat(byId).hasSize(8);
+        for (int i = 0; i < 6; i++) {
+            ModelStreamInferResponse a = byId.get("s" + i);
+            assertThat(a.getErrorMessage()).isEmpty();
+            assertThat(a.getInferResponse().getModelName()).isEqualTo("add");
+            assertThat(a.getInferResponse().getModelVersion()).isEqualTo("2");
+            assertThat(a.getInferResponse().getOutputsList()).extracting(ModelInferResponse.InferOutputTensor::getName)
+                    .containsExactly("SUM");
+            assertThat(floats(a.getInferResponse().getRawOutputContents(0))).containsExactly(i + 1, i + 1, i + 1, i + 1);
+        }
+        assertThat(byId.get("missing").getErrorMessage()).contains("unknown model 'nope'");
+        assertThat(byId.get("missing").getInferResponse().getModelName()).isEqualTo("nope");
+        assertThat(byId.get("missing").getInferResponse().getOutputsCount()).isZero();
+        assertThat(byId.get("bad").getErrorMessage()).contains("missing input 'B'");
+    }
+
+    @Test
+    void streamInferSaysWhenToRetryARejection() {
+        GrpcStream stream = GrpcStream.open(channel, false);
+        ModelStreamInferResponse a = stream.send(ModelInferRequest.newBuilder().setModelName("corrupt").setId("c").build())
+                .awaitAnswers(1).get(0);
+        assertThat(a.getErrorMessage()).contains("FAILED").containsPattern("\\(retry after \\d+ ms\\)$");
+        assertThat(a.getInferResponse().getId()).isEqualTo("c");
+        assertThat(stream.halfClose().awaitEnd().getCode()).isEqualTo(Status.Code.OK);
+    }
+
+    @Test
+    void withTritonGrpcErrorTheFirstFailureEndsTheStreamWithItsStatus() {
+        GrpcStream stream = GrpcStream.open(channel, true);
+        ModelStreamInferResponse ok = stream.send(addRequest("first", 1)).awaitAnswers(1).get(0);
+        assertThat(ok.getErrorMessage()).isEmpty();
+        stream.send(ModelInferRequest.newBuilder().setModelName("corrupt").setId("c").build());
+        assertThat(stream.awaitEnd().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+        assertThat(stream.failure().getStatus().getDescription()).contains("FAILED");
+        assertThat(GrpcClients.retryDelaySeconds(stream.failure())).isGreaterThanOrEqualTo(1);
+        assertThat(stream.answers()).hasSize(1);
+    }
+
+    private static ModelInferRequest addRequest(String id, float a) {
+        return ModelInferRequest.newBuilder().setModelName("add").setId(id)
+                .addInputs(fp32("A", a, a, a, a)).addInputs(fp32("B", 1, 1, 1, 1))
+                .addOutputs(ModelInferRequest.InferRequestedOutputTensor.newBuilder().setName("SUM"))
+                .build();
     }
 
     @Test

@@ -90,6 +90,17 @@ class OverloadStatusTest {
                             .setModelName("slow").addInputs(ModelInferRequest.InferInputTensor.newBuilder()
                                     .setName("X").setDatatype("NOT_A_TYPE").addShape(1)).build()));
             assertThat(stillFull.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+            // on a ModelStreamInfer stream: in the stream, saying when to retry; or, asked for with
+            // triton_grpc_error, as the stream's status with RetryInfo
+            GrpcStream streamed = GrpcStream.open(channel, false).send(DeadlineAndCancelTest.oneRow().toBuilder().setId("s").build());
+            var answer = streamed.awaitAnswers(1).get(0);
+            assertThat(answer.getErrorMessage()).contains("is at capacity").containsPattern("\\(retry after \\d+ ms\\)$");
+            assertThat(answer.getInferResponse().getId()).isEqualTo("s");
+            assertThat(streamed.halfClose().awaitEnd().getCode()).isEqualTo(Status.Code.OK);
+            GrpcStream strict = GrpcStream.open(channel, true).send(DeadlineAndCancelTest.oneRow());
+            assertThat(strict.awaitEnd().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+            assertThat(strict.failure().getStatus().getDescription()).contains("is at capacity");
+            assertThat(GrpcClients.retryDelaySeconds(strict.failure())).isGreaterThanOrEqualTo(1);
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
@@ -98,7 +109,7 @@ class OverloadStatusTest {
         assertThat(queued.get(60, TimeUnit.SECONDS)).isEqualTo(200);
         assertThat(waiting.get(60, TimeUnit.SECONDS)).isEqualTo(200);
         await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_bulkhead_held\\{model=\"slow\"}") == 0);
-        assertThat(gauge("sluice_rejections_total\\{model=\"slow\",reason=\"bulkhead_full\"}")).isEqualTo(4);
+        assertThat(gauge("sluice_rejections_total\\{model=\"slow\",reason=\"bulkhead_full\"}")).isEqualTo(6);
         // idle now: a request after a 500 ms window with the instance waiting for work ends the shedding
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200)).until(() -> {
             oneRowRest().then().statusCode(200);

@@ -13,6 +13,7 @@ import io.sluice.api.grpc.proto.ModelMetadataResponse;
 import io.sluice.api.grpc.proto.ModelReadyRequest;
 import io.sluice.api.grpc.proto.ModelReadyResponse;
 import io.sluice.api.grpc.proto.ModelStatisticsRequest;
+import io.sluice.api.grpc.proto.ModelStreamInferResponse;
 import io.sluice.api.grpc.proto.RepositoryIndexRequest;
 import io.sluice.api.grpc.proto.RepositoryIndexResponse;
 import io.sluice.api.grpc.proto.ModelStatisticsResponse;
@@ -27,6 +28,7 @@ import io.sluice.inference.InferenceService;
 import io.sluice.inference.Protocol;
 import io.sluice.inference.ModelMetadata;
 import io.sluice.inference.TensorSpec;
+import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import jakarta.inject.Inject;
 import java.util.List;
@@ -38,7 +40,7 @@ import java.util.Map;
  * gRPC deadline becomes the request deadline ({@link CallDeadline}: the server's, or on Quarkus's Vert.x
  * bridge, which sets none, the {@code grpc-timeout} header's), and a cancelled call
  * cancels the {@link Uni}, which takes the request out of its queue. {@code ModelInfer} mostly comes
- * by {@link ModelInferRoute} instead.
+ * by {@link ModelInferRoute} instead; Triton's {@code ModelStreamInfer} is {@link StreamInfer}.
  */
 @GrpcService
 public class GrpcInferenceService implements GRPCInferenceService {
@@ -122,6 +124,12 @@ public class GrpcInferenceService implements GRPCInferenceService {
             return cancelledBy(cancellation, service.infer(tenant, request.getModelName(), GrpcTensors.version(request),
                     Protocol.GRPC, () -> GrpcTensors.request(request, deadline))).map(GrpcInferenceService::response);
         });
+    }
+
+    /** Triton's streaming inference: see {@link StreamInfer}. */
+    @Override
+    public Multi<ModelStreamInferResponse> modelStreamInfer(Multi<ModelInferRequest> requests) {
+        return StreamInfer.serve(service, requests);
     }
 
     /** The wire response; a cached model's carries the {@value #CACHE_PARAMETER} parameter. */
