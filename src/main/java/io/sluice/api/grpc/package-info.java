@@ -6,10 +6,11 @@
  * trailers), every other method through Quarkus's gRPC extension, Triton's {@code ModelConfig}, {@code
  * ModelStatistics} and {@code RepositoryIndex} among them ({@link io.sluice.api.grpc.GrpcModelConfig}, {@link
  * io.sluice.api.grpc.GrpcModelStatistics}, from {@code model_config.proto}, {@code model_statistics.proto} and
- * {@code model_repository.proto}). Interceptors on that side carry each call's key ({@link
- * io.sluice.api.grpc.GrpcAuthentication}), cancellation ({@link io.sluice.api.grpc.CallCancellation}) and
- * deadline ({@link io.sluice.api.grpc.CallDeadline}) to the service.
- * It only translates; batching, limits
+ * {@code model_repository.proto}), and Triton's streaming {@code ModelStreamInfer} ({@link
+ * io.sluice.api.grpc.StreamInfer}). Interceptors on that side carry each call's key ({@link
+ * io.sluice.api.grpc.GrpcAuthentication}), cancellation ({@link io.sluice.api.grpc.CallCancellation}),
+ * deadline ({@link io.sluice.api.grpc.CallDeadline}) and a stream's {@code triton_grpc_error} header
+ * ({@link io.sluice.api.grpc.StreamErrorMode}) to the service. It only translates; batching, limits
  * and ONNX types never appear here.
  */
 package io.sluice.api.grpc;
