@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the JVM image (Dockerfile.jvm) with podman, runs it, and does one inference through it.
+# Builds the JVM image (Dockerfile.jvm) with podman, runs it, and does one inference through it; then
+# runs it as the KServe runtime (kubernetes/kserve/) does, with one model.onnx mounted at /mnt/models.
 #
 # No registry image is pulled: the base is a minimal Debian bookworm made here with debootstrap
 # (openjdk-17-jre-headless, zip, unzip) and imported with `podman import`; Dockerfile.jvm uses it
@@ -34,7 +35,7 @@ CONF
 export CONTAINERS_CONF="$work/containers.conf"
 
 cleanup() {
-  podman rm -f -t 0 "$name" >/dev/null 2>&1 || true
+  podman rm -f -t 0 "$name" "$name-kserve" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -64,14 +65,18 @@ podman image inspect --format 'image {{.Id}}: {{.Size}} bytes' "$image"
 echo "== run on 127.0.0.1:$port"
 podman run -d --name "$name" "${ulimits[@]}" \
   -p "127.0.0.1:$port:8080" "$image" > /dev/null
-for _ in $(seq 1 300); do
-  [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/q/health/ready")" = 200 ] && break
-  [ "$(podman inspect --format '{{.State.Running}}' "$name")" = true ] || break
-  sleep 0.5
-done
-if ! curl -sf -o /dev/null "http://127.0.0.1:$port/q/health/ready"; then
-  echo "the container never became ready:"; podman logs "$name" | tail -40; exit 1
-fi
+# waits (at most 150 s) until container $1 on port $2 is ready
+await_ready() {
+  for _ in $(seq 1 300); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$2/q/health/ready")" = 200 ] && break
+    [ "$(podman inspect --format '{{.State.Running}}' "$1")" = true ] || break
+    sleep 0.5
+  done
+  if ! curl -sf -o /dev/null "http://127.0.0.1:$2/q/health/ready"; then
+    echo "the container never became ready:"; podman logs "$1" | tail -40; exit 1
+  fi
+}
+await_ready "$name" "$port"
 echo "ready: $(curl -s "http://127.0.0.1:$port/q/health/ready" | tr -d ' \n' | cut -c1-200)"
 
 answer=$(curl -sf "http://127.0.0.1:$port/v2/models/all-minilm-l6-v2/infer" -H 'Content-Type: application/json' -d '{
@@ -92,4 +97,28 @@ esac
 echo "== graceful stop (SIGTERM, then up to 60 s)"
 podman stop -t 60 "$name" > /dev/null
 podman logs "$name" 2>&1 | grep -E 'stopped in' || { podman logs "$name" | tail -20; exit 1; }
+echo "== run as kubernetes/kserve/sluice-servingruntime.yaml does: one model.onnx in /mnt/models, named by it"
+runtime=kubernetes/kserve/sluice-servingruntime.yaml
+env_of() { grep -A1 -- "- name: $1\$" "$runtime" | sed -n 's/^ *value: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p'; }
+repo_path=$(env_of SLUICE_REPOSITORY_PATHS)
+[ "$repo_path" = /mnt/models ] && [ "$(env_of SLUICE_REPOSITORY_MODEL_NAME)" = '{{.Name}}' ] \
+  || { echo "unexpected env in $runtime: '$repo_path'"; exit 1; }
+mnt="$work/mnt-models"
+mkdir -p "$mnt"
+cp target/model-repository/all-minilm-l6-v2-int8/1/model.onnx "$mnt/model.onnx"
+chmod -R a+rX "$mnt"
+kport=$((port + 1))
+# KServe fills {{.Name}} with the InferenceService's name: minilm here
+podman run -d --name "$name-kserve" "${ulimits[@]}" -p "127.0.0.1:$kport:8080" \
+  -e SLUICE_REPOSITORY_PATHS="$repo_path" -e SLUICE_REPOSITORY_MODEL_NAME=minilm \
+  -v "$mnt:$repo_path:ro" "$image" > /dev/null
+await_ready "$name-kserve" "$kport"
+ready=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$kport/v2/models/minilm/ready")
+bundled=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$kport/v2/models/all-minilm-l6-v2/ready")
+if [ "$ready" != 200 ] || [ "$bundled" != 404 ]; then
+  echo "KServe layout: minilm ready $ready (want 200), bundled model $bundled (want 404)"
+  podman logs "$name-kserve" | tail -40; exit 1
+fi
+echo "KServe layout: /mnt/models/model.onnx served as minilm, and only it"
+podman stop -t 60 "$name-kserve" > /dev/null
 echo "image check passed"

@@ -45,8 +45,11 @@ class DeadlineAndCancelTest {
             TinyModels.write(repo, "slow", 1, TinyModels.slow(2000));
             TinyModels.write(repo, "reshape", 1, TinyModels.reshape());
             TinyModels.write(repo, PriorityOrderTest.MODEL, 1, TinyModels.slow(2000));
+            // KServeLayoutTest: a second repository that is itself one model, as KServe mounts one
+            Path kserve = KServeLayoutTest.repository();
             Map<String, String> config = new HashMap<>(Map.of(
-                    "sluice.repository.paths", repo.toString(),
+                    "sluice.repository.paths", repo + "," + kserve,
+                    "sluice.repository.model-name", KServeLayoutTest.MODEL,
                     "sluice.models.slow.batching.instances", "1",
                     "sluice.models.slow.batching.max-batch-size", "1",
                     "sluice.models.slow.threads.intra-op", "1",

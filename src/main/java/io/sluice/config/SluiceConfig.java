@@ -186,9 +186,21 @@ public interface SluiceConfig {
 
     /** The model repositories. */
     interface Repository {
-        /** Directories laid out as {@code <model>/<version>/model.onnx}; all are served. */
+        /**
+         * Directories laid out as {@code <model>/<version>/model.onnx}; all are served. A directory that is
+         * itself one model ({@code model.onnx}, or {@code <version>/model.onnx}, in it) is served as {@link
+         * #modelName()}.
+         */
         @WithDefault("target/model-repository")
         List<String> paths();
+
+        /**
+         * The name of a repository directory that is itself one model, as KServe lays one out in {@code
+         * /mnt/models}; the directory's own name when unset. The KServe runtime sets it to the
+         * InferenceService's name.
+         */
+        @WithName("model-name")
+        Optional<String> modelName();
     }
 
     /** Server identity. */

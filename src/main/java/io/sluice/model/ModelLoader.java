@@ -55,7 +55,8 @@ public class ModelLoader {
     private Thread loader;
 
     void onStart(@Observes StartupEvent event) {
-        List<ModelSource> sources = ModelRepository.scan(config.repository().paths().stream().map(Path::of).toList());
+        List<ModelSource> sources = ModelRepository.scan(config.repository().paths().stream().map(Path::of).toList(),
+                config.repository().modelName());
         List<ServedModel> models = sources.stream()
                 .map(s -> new ServedModel(s, settings(s.name()), tracing))
                 .toList();

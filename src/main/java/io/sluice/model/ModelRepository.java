@@ -6,12 +6,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.jboss.logging.Logger;
 
 /**
- * Reads model repositories laid out as {@code <repo>/<model>/<version>/model.onnx}. Names and
+ * Reads model repositories laid out as {@code <repo>/<model>/<version>/model.onnx} (Triton's layout). A
+ * repository that is itself one model, as KServe's storage initializer lays one out in {@code /mnt/models}
+ * ({@code <repo>/model.onnx}, or {@code <repo>/<version>/model.onnx}), is served under a name given in
+ * the configuration, or else its directory's name; a root {@code model.onnx} is version 1. Names and
  * versions are checked here and again on every request, so a name can never be a path trick.
  */
 public final class ModelRepository {
@@ -39,10 +43,33 @@ public final class ModelRepository {
      * directory holding a {@value #MODEL_FILE}), never stopping the others.
      */
     public static List<ModelSource> scan(List<Path> repositories) {
+        return scan(repositories, Optional.empty());
+    }
+
+    /**
+     * As {@link #scan(List)}; a repository that is itself one model is served as {@code modelName}, or
+     * when that is empty as its directory's name.
+     */
+    public static List<ModelSource> scan(List<Path> repositories, Optional<String> modelName) {
         List<ModelSource> found = new ArrayList<>();
         for (Path repo : repositories) {
             if (!Files.isDirectory(repo)) {
                 LOG.warnf("model repository %s does not exist; skipped", repo.toAbsolutePath());
+                continue;
+            }
+            if (oneModel(repo)) {
+                Path dir = repo.toAbsolutePath().normalize().getFileName();
+                String name = modelName.orElse(dir == null ? "" : dir.toString());
+                if (!validName(name)) {
+                    LOG.warnf("skipping %s: it holds one model, and '%s' is not a valid model name"
+                            + " (set sluice.repository.model-name)", repo, name);
+                    continue;
+                }
+                Path rootFile = repo.resolve(MODEL_FILE);
+                List<ModelSource> versions = Files.isRegularFile(rootFile)
+                        ? List.of(new ModelSource(name, 1, rootFile)) : versions(name, repo);
+                found.removeIf(s -> s.name().equals(name));
+                found.addAll(versions);
                 continue;
             }
             for (Path modelDir : list(repo)) {
@@ -66,6 +93,15 @@ public final class ModelRepository {
             }
         }
         return found;
+    }
+
+    /**
+     * Whether {@code repo} is one model rather than a repository of them: it holds {@value #MODEL_FILE}, or a
+     * version directory that does (in Triton's layout its directories are models, holding version directories).
+     */
+    private static boolean oneModel(Path repo) {
+        return Files.isRegularFile(repo.resolve(MODEL_FILE)) || list(repo).stream().anyMatch(child ->
+                validVersion(child.getFileName().toString()) && Files.isRegularFile(child.resolve(MODEL_FILE)));
     }
 
     private static List<ModelSource> versions(String name, Path modelDir) {

@@ -49,7 +49,8 @@ class KubernetesManifestsTest {
                 GENERATED, KNATIVE, "base/sluice-models-pvc.yaml", "base/sluice-pdb.yaml",
                 "base/sluice-servicemonitor.yaml", "gpu/sluice-gpu.yaml", "cpu/sluice-hpa-cpu.yaml",
                 "hpa/sluice-hpa-busy-instances.yaml", "hpa/sluice-keda-scaledobject.yaml",
-                "hpa/prometheus-adapter-rules.yaml", "sluice-prometheusrule.yaml");
+                "hpa/prometheus-adapter-rules.yaml", "sluice-prometheusrule.yaml",
+                "kserve/sluice-servingruntime.yaml", "kserve/sluice-inferenceservice.yaml");
         for (Path file : files) {
             List<KubernetesResource> docs = read(file);
             assertThat(docs).as(file.toString()).isNotEmpty();
@@ -279,6 +280,51 @@ class KubernetesManifestsTest {
                 && p.getFileName().toString().equals("kustomization.yaml"));
     }
 
+    @Test
+    void kserveRuntimeServesTheMountedModelUnderTheInferenceServiceNameOnOnePort() {
+        GenericKubernetesResource runtime = one("kserve/sluice-servingruntime.yaml", GenericKubernetesResource.class);
+        JsonNode spec = Manifests.YAML.valueToTree(runtime.getAdditionalProperties().get("spec"));
+        assertThat(spec.path("protocolVersions")).extracting(JsonNode::asText).contains("v2", "grpc-v2");
+        assertThat(spec.path("supportedModelFormats")).extracting(f -> f.path("name").asText()).containsExactly("onnx");
+        assertThat(spec.path("annotations").path("prometheus.kserve.io/path").asText()).isEqualTo("/q/metrics");
+        assertThat(spec.path("annotations").path("prometheus.kserve.io/port").asText()).isEqualTo(String.valueOf(PORT));
+        Container container = Manifests.YAML.convertValue(spec.path("containers").get(0), Container.class);
+        assertThat(container.getName()).isEqualTo("kserve-container"); // the name KServe looks for
+        // the settings it passes are real ones: sluice.repository.paths and sluice.repository.model-name
+        assertThat(container.getEnv()).extracting(EnvVar::getName, EnvVar::getValue).contains(
+                org.assertj.core.groups.Tuple.tuple(envName("sluice.repository.paths"), "/mnt/models"),
+                org.assertj.core.groups.Tuple.tuple(envName("sluice.repository.model-name"), "{{.Name}}"));
+        assertThat(modelNameProperty()).isEqualTo("model-name");
+        assertThat(container.getPorts()).singleElement().satisfies(p -> {
+            assertThat(p.getContainerPort()).isEqualTo(PORT);
+            assertThat(p.getName()).isEqualTo("h2c"); // HTTP/2 to the pod, for gRPC
+        });
+        Container deployed = sluiceContainer(one(GENERATED, Deployment.class));
+        assertHttpProbe(container.getReadinessProbe(), deployed.getReadinessProbe().getHttpGet().getPath(), PORT);
+        assertHttpProbe(container.getLivenessProbe(), deployed.getLivenessProbe().getHttpGet().getPath(), PORT);
+
+        GenericKubernetesResource isvc = one("kserve/sluice-inferenceservice.yaml", GenericKubernetesResource.class);
+        JsonNode model = Manifests.YAML.<JsonNode>valueToTree(isvc.getAdditionalProperties().get("spec"))
+                .path("predictor").path("model");
+        assertThat(model.path("runtime").asText()).isEqualTo(runtime.getMetadata().getName());
+        assertThat(model.path("modelFormat").path("name").asText()).isEqualTo("onnx");
+        assertThat(model.path("protocolVersion").asText()).isEqualTo("v2");
+    }
+
+    private static String modelNameProperty() {
+        try {
+            return io.sluice.config.SluiceConfig.Repository.class.getMethod("modelName")
+                    .getAnnotation(io.smallrye.config.WithName.class).value();
+        } catch (NoSuchMethodException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** The environment variable SmallRye Config reads for {@code property}. */
+    private static String envName(String property) {
+        return property.toUpperCase(Locale.ROOT).replaceAll("[^A-Z0-9]", "_");
+    }
+
     /** The typed class fabric8 must produce for a document, GenericKubernetesResource for custom resources. */
     private static Class<?> typedClassOf(KubernetesResource doc) {
         String kind = doc instanceof io.fabric8.kubernetes.api.model.HasMetadata h ? h.getKind() : "";
@@ -292,7 +338,8 @@ class KubernetesManifestsTest {
             case "policy/v1 PodDisruptionBudget" -> PodDisruptionBudget.class;
             case "serving.knative.dev/v1 Service" -> io.fabric8.knative.serving.v1.Service.class;
             case "monitoring.coreos.com/v1 ServiceMonitor", "monitoring.coreos.com/v1 PrometheusRule",
-                    "keda.sh/v1alpha1 ScaledObject", "kustomize.config.k8s.io/v1beta1 Kustomization" ->
+                    "keda.sh/v1alpha1 ScaledObject", "kustomize.config.k8s.io/v1beta1 Kustomization",
+                    "serving.kserve.io/v1alpha1 ClusterServingRuntime", "serving.kserve.io/v1beta1 InferenceService" ->
                 GenericKubernetesResource.class;
             default -> throw new AssertionError("no expectation for " + apiVersion + " " + kind + ": add it here");
         };

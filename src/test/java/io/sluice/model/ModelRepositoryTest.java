@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -54,5 +55,33 @@ class ModelRepositoryTest {
         Files.writeString(repo.resolve("README.md"), "models");
         assertThat(ModelRepository.scan(List.of(repo, root.resolve("missing"))))
                 .extracting(ModelSource::name).containsExactly("m");
+    }
+
+    @Test
+    void aRepositoryThatIsOneModelAsKServeMountsItIsServedUnderTheConfiguredName() throws IOException {
+        Path flat = Files.createDirectories(root.resolve("mnt-models"));
+        Files.write(flat.resolve(ModelRepository.MODEL_FILE), new byte[] {1});
+        assertThat(ModelRepository.scan(List.of(flat), Optional.of("style-sample")))
+                .extracting(s -> s.name() + "/" + s.version() + " " + root.relativize(s.file()))
+                .containsExactly("style-sample/1 mnt-models/model.onnx");
+        // versioned, and without a configured name: the directory's own
+        Path versioned = root.resolve("minilm");
+        model(root, "minilm", "2");
+        model(root, "minilm", "3");
+        assertThat(ModelRepository.scan(List.of(versioned), Optional.empty()))
+                .extracting(s -> s.name() + "/" + s.version()).containsExactlyInAnyOrder("minilm/2", "minilm/3");
+    }
+
+    @Test
+    void aTritonRepositoryIsNotTakenForOneModelAndANameThatCannotServeIsSkipped() throws IOException {
+        Path repo = root.resolve("repo");
+        model(repo, "1", "1"); // a model named 1: <repo>/1/1/model.onnx, not a version directory
+        model(repo, "m", "1");
+        assertThat(ModelRepository.scan(List.of(repo), Optional.of("ignored")))
+                .extracting(s -> s.name() + "/" + s.version()).containsExactlyInAnyOrder("1/1", "m/1");
+        Path flat = Files.createDirectories(root.resolve("flat"));
+        Files.write(flat.resolve(ModelRepository.MODEL_FILE), new byte[] {1});
+        assertThat(ModelRepository.scan(List.of(flat, repo), Optional.of("../x")))
+                .extracting(ModelSource::name).containsExactlyInAnyOrder("1", "m");
     }
 }
