@@ -65,6 +65,7 @@ public final class ModelRepository {
                             + " (set sluice.repository.model-name)", repo, name);
                     continue;
                 }
+                LOG.infof("model repository %s is one model, served as '%s'", repo, name);
                 Path rootFile = repo.resolve(MODEL_FILE);
                 List<ModelSource> versions = Files.isRegularFile(rootFile)
                         ? List.of(new ModelSource(name, 1, rootFile)) : versions(name, repo);
@@ -96,12 +97,18 @@ public final class ModelRepository {
     }
 
     /**
-     * Whether {@code repo} is one model rather than a repository of them: it holds {@value #MODEL_FILE}, or a
-     * version directory that does (in Triton's layout its directories are models, holding version directories).
+     * Whether {@code repo} is one model rather than a repository of them: it holds {@value #MODEL_FILE}, or
+     * its directories are all versions and one of them holds {@value #MODEL_FILE}. In Triton's layout its
+     * directories are models holding version directories, so a stray {@code <repo>/3/model.onnx} beside
+     * them does not turn a repository of models into one model; it is skipped as before.
      */
     private static boolean oneModel(Path repo) {
-        return Files.isRegularFile(repo.resolve(MODEL_FILE)) || list(repo).stream().anyMatch(child ->
-                validVersion(child.getFileName().toString()) && Files.isRegularFile(child.resolve(MODEL_FILE)));
+        if (Files.isRegularFile(repo.resolve(MODEL_FILE))) {
+            return true;
+        }
+        List<Path> dirs = list(repo).stream().filter(Files::isDirectory).toList();
+        return !dirs.isEmpty() && dirs.stream().allMatch(d -> validVersion(d.getFileName().toString()))
+                && dirs.stream().anyMatch(d -> Files.isRegularFile(d.resolve(MODEL_FILE)));
     }
 
     private static List<ModelSource> versions(String name, Path modelDir) {

@@ -79,6 +79,9 @@ class ModelRepositoryTest {
         model(repo, "m", "1");
         assertThat(ModelRepository.scan(List.of(repo), Optional.of("ignored")))
                 .extracting(s -> s.name() + "/" + s.version()).containsExactlyInAnyOrder("1/1", "m/1");
+        model(repo, "", "3"); // a stray <repo>/3/model.onnx beside models: skipped, the models kept
+        assertThat(ModelRepository.scan(List.of(repo), Optional.of("ignored")))
+                .extracting(s -> s.name() + "/" + s.version()).containsExactlyInAnyOrder("1/1", "m/1");
         Path flat = Files.createDirectories(root.resolve("flat"));
         Files.write(flat.resolve(ModelRepository.MODEL_FILE), new byte[] {1});
         assertThat(ModelRepository.scan(List.of(flat, repo), Optional.of("../x")))
