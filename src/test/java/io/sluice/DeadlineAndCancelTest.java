@@ -37,6 +37,8 @@ import org.junit.jupiter.api.Test;
 class DeadlineAndCancelTest {
 
     private static final int LONG_ROWS = 4096;
+    /** A stream's bound on unanswered requests ({@code api.grpc.StreamAnswers.MAX_UNANSWERED}), as the README states it. */
+    private static final int STREAM_BOUND = 256;
 
     public static class Profile implements QuarkusTestProfile {
         @Override
@@ -152,6 +154,68 @@ class DeadlineAndCancelTest {
         assertThat(gauge("sluice_batch_size_count\\{model=\"slow\"}")).isEqualTo(batchesBefore + 1);
         assertThat(gauge("sluice_queue_depth\\{model=\"slow\"}")).isZero();
         assertThat(gauge("sluice_rejections_total\\{model=\"slow\",reason=\"deadline\"}")).isGreaterThanOrEqualTo(1);
+    }
+
+    @Test
+    void aStreamAnswersInTheOrderAskedAndRefusesRequestsPastItsBound() {
+        Await.serverReady();
+        ManagedChannel channel = GrpcClients.channel();
+        try {
+            // the first request runs long; the failures after it are known at once but wait for it
+            GrpcStream stream = GrpcStream.open(channel, false).send(rows(2048).setId("long").build());
+            ModelInferRequest unknown = ModelInferRequest.newBuilder().setModelName("nope").build();
+            for (int i = 1; i < STREAM_BOUND; i++) {
+                stream.send(unknown.toBuilder().setId("n" + i).build());
+            }
+            stream.send(unknown.toBuilder().setId("over").build()).halfClose();
+            assertThat(stream.awaitEnd().getCode()).isEqualTo(Status.Code.OK);
+            List<io.sluice.api.grpc.proto.ModelStreamInferResponse> answers = stream.answers();
+            assertThat(answers).hasSize(STREAM_BOUND + 1);
+            assertThat(answers.get(0).getInferResponse().getId()).isEqualTo("long");
+            assertThat(answers.get(0).getErrorMessage()).isEmpty();
+            for (int i = 1; i < STREAM_BOUND; i++) {
+                assertThat(answers.get(i).getInferResponse().getId()).isEqualTo("n" + i);
+                assertThat(answers.get(i).getErrorMessage()).contains("unknown model 'nope'");
+            }
+            assertThat(answers.get(STREAM_BOUND).getInferResponse().getId()).isEqualTo("over");
+            assertThat(answers.get(STREAM_BOUND).getErrorMessage())
+                    .contains("already has " + STREAM_BOUND + " requests unanswered");
+        } finally {
+            shutdown(channel);
+        }
+    }
+
+    @Test
+    void withTritonGrpcErrorAFailureInItsTurnEndsTheStreamAndReleasesTheRest() {
+        Await.serverReady();
+        ManagedChannel channel = GrpcClients.channel();
+        try {
+            GrpcStream stream = GrpcStream.open(channel, true).send(rows(512).setId("long").build())
+                    .send(ModelInferRequest.newBuilder().setModelName("nope").setId("missing").build())
+                    .send(oneRow().toBuilder().setId("after").build());
+            assertThat(stream.awaitEnd().getCode()).isEqualTo(Status.Code.NOT_FOUND);
+            assertThat(stream.answers()).extracting(a -> a.getInferResponse().getId()).containsExactly("long");
+            // whether "after" ran or was cancelled, nothing of the stream is left holding the model
+            await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_bulkhead_held\\{model=\"slow\"}") == 0);
+            assertThat(gauge("sluice_queue_depth\\{model=\"slow\"}")).isZero();
+        } finally {
+            shutdown(channel);
+        }
+    }
+
+    private static void shutdown(ManagedChannel channel) {
+        try {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** {@code n} rows for the slow model. */
+    private static ModelInferRequest.Builder rows(int n) {
+        return ModelInferRequest.newBuilder().setModelName("slow")
+                .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(n).addShape(256))
+                .addRawInputContents(ByteString.copyFrom(new byte[n * 1024]));
     }
 
     /** One row for the slow model, over gRPC. */

@@ -238,10 +238,13 @@ class GrpcProtocolTest {
             }
         }
         assertThat(stream.halfClose().awaitEnd().getCode()).isEqualTo(Status.Code.OK);
+        // answered in the order asked, as Triton answers a model that is not decoupled
+        assertThat(stream.answers()).extracting(a -> a.getInferResponse().getId())
+                .containsExactly("s0", "s1", "s2", "missing", "s3", "s4", "bad", "s5");
         java.util.Map<String, ModelStreamInferResponse> byId = new java.util.HashMap<>();
         stream.answers().forEach(a -> byId.put(a.getInferResponse().getId(), a));
-        assertThat(stream.answers()).hasSize(8);
-        assertThat(byId).hasSize(8);
+        assertThat(stream.answers()).allSatisfy(a -> assertThat(
+                a.getInferResponse().getParametersMap().get("triton_final_response").getBoolParam()).isTrue());
         for (int i = 0; i < 6; i++) {
             ModelStreamInferResponse a = byId.get("s" + i);
             assertThat(a.getErrorMessage()).isEmpty();

@@ -64,10 +64,14 @@ public final class GrpcStream implements ClientResponseObserver<ModelInferReques
         requests.cancel("cancelled by the test", null);
     }
 
-    /** Waits until {@code n} answers came, and returns them in the order they came. */
+    /** Waits until {@code n} answers came, and returns them in the order they came; fails if the stream ended first. */
     public List<ModelStreamInferResponse> awaitAnswers(int n) {
         await().atMost(Duration.ofSeconds(30)).until(() -> answers().size() >= n || end.isDone());
-        return answers();
+        List<ModelStreamInferResponse> answers = answers();
+        if (answers.size() < n) {
+            throw new AssertionError("the stream ended (" + end.join() + ") after " + answers.size() + " of " + n + " answers");
+        }
+        return answers;
     }
 
     /** Waits for the end of the stream: OK, or the status it was ended with. */

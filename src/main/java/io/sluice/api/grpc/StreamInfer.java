@@ -5,6 +5,8 @@ import io.sluice.admission.Tenant;
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.api.grpc.proto.ModelInferResponse;
 import io.sluice.api.grpc.proto.ModelStreamInferResponse;
+import io.sluice.api.grpc.proto.InferParameter;
+import io.sluice.inference.InferResponse;
 import io.sluice.inference.InferenceException;
 import io.sluice.inference.InferenceService;
 import io.sluice.inference.Protocol;
@@ -12,63 +14,70 @@ import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.subscription.Cancellable;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 
 /**
  * Triton's {@code ModelStreamInfer}: each request on the stream runs as a {@code ModelInfer} call would
- * (the tenant's rate limit, the model's admission, its queue and batches, the same counters), and is
- * answered on the stream as it completes, so answers may come in another order than their requests;
- * clients match them by {@code id}. The stream's deadline, if it has one, is every request's, and a
- * request's {@code timeout} parameter may shorten it.
+ * (the tenant's rate limit, the model's admission, its queue and batches, the same counters). Every
+ * request starts as it arrives, so a stream's requests share batches, and the answers go out in the order
+ * of the requests, as Triton sends them for a model that is not decoupled ({@link StreamAnswers}). Each
+ * answer carries {@code triton_final_response: true}, as Triton marks the one response of such a model.
+ * The stream's deadline, if it has one, is every request's, and a request's {@code timeout} parameter may
+ * shorten it.
  *
  * <p>As in Triton, a failed request is answered in the stream, with {@code error_message} and an {@code
  * infer_response} that carries only the request's id, model name and version, and the stream goes on. A
  * rejection the client should retry says when in the message, since a message cannot carry RetryInfo.
- * With the {@code triton_grpc_error: true} header ({@link StreamErrorMode}) the first failure ends the
- * stream instead, with the status and RetryInfo a {@code ModelInfer} call would get.
- *
- * <p>At most {@link #IN_FLIGHT} requests of one stream are taken up at once; the rest wait in the stream
- * until one is answered. A cancelled stream cancels its requests, which leave their queues.
+ * With the {@code triton_grpc_error: true} header ({@link StreamErrorMode}) the first failure, in its
+ * turn, ends the stream instead, with the status (and RetryInfo) a {@code ModelInfer} call would get.
+ * A cancelled stream cancels its requests, which leave their queues.
  */
 final class StreamInfer {
 
-    /** Requests of one stream being served at once. */
-    static final int IN_FLIGHT = 256;
+    /** The response parameter Triton sets on a stream's responses; true on a request's last (here its only) one. */
+    static final String FINAL_RESPONSE = "triton_final_response";
+    private static final InferParameter TRUE = InferParameter.newBuilder().setBoolParam(true).build();
 
     private StreamInfer() {}
 
-    /** Serves {@code requests}, one stream's; reads the call's tenant, deadline and cancellation now. */
+    /** Serves {@code requests}, one stream's; reads the call's tenant, deadline and header now. */
     static Multi<ModelStreamInferResponse> serve(InferenceService service, Multi<ModelInferRequest> requests) {
         Tenant tenant = GrpcAuthentication.tenant();
-        CallCancellation.Hook cancellation = CallCancellation.current();
         long deadline = CallDeadline.current();
         boolean failureEndsStream = StreamErrorMode.failureEndsStream();
-        Multi<ModelStreamInferResponse> answers = requests.onItem()
-                .transformToUni(r -> answer(service, tenant, deadline, failureEndsStream, r))
-                .merge(IN_FLIGHT);
+        Function<ModelInferRequest, Uni<InferResponse>> run = request -> Uni.createFrom().deferred(() ->
+                service.infer(tenant, request.getModelName(), GrpcTensors.version(request), Protocol.GRPC,
+                        () -> GrpcTensors.request(request, deadline)));
         return Multi.createFrom().emitter(emitter -> {
-            Cancellable subscription = answers.subscribe().with(emitter::emit, emitter::fail, emitter::complete);
-            emitter.onTermination(subscription::cancel);
-            cancellation.onCancel(subscription::cancel);
+            StreamAnswers answers = new StreamAnswers(emitter, failureEndsStream);
+            AtomicReference<Cancellable> reading = new AtomicReference<>();
+            // Quarkus cancels the answers when the client cancels the call, which ends the emitter
+            emitter.onTermination(() -> {
+                answers.cancel();
+                Cancellable r = reading.get();
+                if (r != null) {
+                    r.cancel();
+                }
+            });
+            reading.set(requests.subscribe().with(
+                    request -> answers.add(request, run), answers::failed, answers::noMoreRequests));
         });
     }
 
-    private static Uni<ModelStreamInferResponse> answer(InferenceService service, Tenant tenant, long deadline,
-            boolean failureEndsStream, ModelInferRequest request) {
-        Uni<ModelStreamInferResponse> answered = Uni.createFrom().deferred(() -> service.infer(tenant,
-                        request.getModelName(), GrpcTensors.version(request), Protocol.GRPC,
-                        () -> GrpcTensors.request(request, deadline)))
-                .map(r -> ModelStreamInferResponse.newBuilder().setInferResponse(GrpcInferenceService.response(r)).build());
-        return failureEndsStream
-                ? answered.onFailure().transform(GrpcErrors::toStatus)
-                : answered.onFailure().recoverWithItem(failure -> failed(request, failure));
+    /** The in-stream answer to a request that was answered. */
+    static ModelStreamInferResponse answer(InferResponse response) {
+        ModelInferResponse r = GrpcInferenceService.response(response);
+        return ModelStreamInferResponse.newBuilder()
+                .setInferResponse(r.toBuilder().putParameters(FINAL_RESPONSE, TRUE)).build();
     }
 
     /** The in-stream answer to a failed request. */
-    static ModelStreamInferResponse failed(ModelInferRequest request, Throwable failure) {
+    static ModelStreamInferResponse failed(String id, String model, String version, Throwable failure) {
         return ModelStreamInferResponse.newBuilder()
                 .setErrorMessage(message(failure))
-                .setInferResponse(ModelInferResponse.newBuilder().setId(request.getId())
-                        .setModelName(request.getModelName()).setModelVersion(request.getModelVersion()))
+                .setInferResponse(ModelInferResponse.newBuilder().setId(id).setModelName(model).setModelVersion(version)
+                        .putParameters(FINAL_RESPONSE, TRUE))
                 .build();
     }
 

@@ -1,0 +1,140 @@
+package io.sluice.api.grpc;
+
+import io.sluice.api.grpc.proto.ModelInferRequest;
+import io.sluice.api.grpc.proto.ModelStreamInferResponse;
+import io.sluice.inference.InferResponse;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.subscription.Cancellable;
+import io.smallrye.mutiny.subscription.MultiEmitter;
+import java.util.ArrayDeque;
+import java.util.function.Function;
+
+/**
+ * One {@code ModelStreamInfer} stream's answers, sent in the order of its requests, as Triton sends them
+ * for a model that is not decoupled: each request starts as it arrives (so a stream's requests share
+ * batches), and an answer that is ready waits for those before it. At most {@link #MAX_UNANSWERED}
+ * requests may be unanswered or waiting to be sent; a request past that is refused at once, in its turn,
+ * without being looked at. With {@code failureEndsStream}, the first failure, in its turn, ends the stream
+ * with its status and cancels the requests after it.
+ *
+ * <p>Thread-safe: requests arrive on the call's thread, answers complete on any.
+ */
+final class StreamAnswers {
+
+    /** Requests of one stream that may be unanswered or waiting for an earlier answer. */
+    static final int MAX_UNANSWERED = 256;
+
+    /** One request's place in the stream: what it needs for an answer, and the answer once it has one. */
+    private static final class Slot {
+        final String id;
+        final String model;
+        final String version;
+        Cancellable running;
+        ModelStreamInferResponse answer;
+        Throwable failure;
+
+        Slot(ModelInferRequest request) {
+            this.id = request.getId();
+            this.model = request.getModelName();
+            this.version = request.getModelVersion();
+        }
+
+        boolean done() {
+            return answer != null || failure != null;
+        }
+    }
+
+    private final MultiEmitter<? super ModelStreamInferResponse> emitter;
+    private final boolean failureEndsStream;
+    private final ArrayDeque<Slot> slots = new ArrayDeque<>();
+    private boolean noMoreRequests;
+    private boolean ended;
+
+    StreamAnswers(MultiEmitter<? super ModelStreamInferResponse> emitter, boolean failureEndsStream) {
+        this.emitter = emitter;
+        this.failureEndsStream = failureEndsStream;
+    }
+
+    /** Takes up {@code request}: runs it, or refuses it when too many are unanswered. */
+    void add(ModelInferRequest request, Function<ModelInferRequest, Uni<InferResponse>> run) {
+        Slot slot = new Slot(request);
+        synchronized (this) {
+            if (ended) {
+                return;
+            }
+            slots.add(slot);
+            if (slots.size() > MAX_UNANSWERED) {
+                slot.failure = tooMany();
+                drain();
+                return;
+            }
+        }
+        Cancellable running = run.apply(request).subscribe().with(
+                r -> answered(slot, r, null), failure -> answered(slot, null, failure));
+        synchronized (this) {
+            slot.running = running;
+            if (ended && !slot.done()) {
+                running.cancel();
+            }
+        }
+    }
+
+    /** The client half-closed: the stream ends once every request is answered. */
+    synchronized void noMoreRequests() {
+        noMoreRequests = true;
+        drain();
+    }
+
+    /** The request stream failed (a broken message, the transport). */
+    synchronized void failed(Throwable failure) {
+        end();
+        emitter.fail(failure);
+    }
+
+    /** The call is over (cancelled by the client, or ended): cancels whatever still runs. */
+    synchronized void cancel() {
+        end();
+    }
+
+    private synchronized void answered(Slot slot, InferResponse response, Throwable failure) {
+        if (failure != null) {
+            slot.failure = failure;
+        } else {
+            slot.answer = StreamInfer.answer(response);
+        }
+        drain();
+    }
+
+    /** Sends every answer that is ready and has none unsent before it; ends the stream when all are sent. */
+    private void drain() {
+        while (!ended && !slots.isEmpty() && slots.peek().done()) {
+            Slot slot = slots.poll();
+            if (slot.failure != null && failureEndsStream) {
+                end();
+                emitter.fail(GrpcErrors.toStatus(slot.failure));
+                return;
+            }
+            emitter.emit(slot.failure != null
+                    ? StreamInfer.failed(slot.id, slot.model, slot.version, slot.failure) : slot.answer);
+        }
+        if (!ended && noMoreRequests && slots.isEmpty()) {
+            ended = true;
+            emitter.complete();
+        }
+    }
+
+    private void end() {
+        ended = true;
+        for (Slot slot : slots) {
+            if (slot.running != null && !slot.done()) {
+                slot.running.cancel();
+            }
+        }
+        slots.clear();
+    }
+
+    private static Throwable tooMany() {
+        return io.grpc.Status.RESOURCE_EXHAUSTED.withDescription("the stream already has " + MAX_UNANSWERED
+                + " requests unanswered; wait for answers before sending more").asException();
+    }
+}
