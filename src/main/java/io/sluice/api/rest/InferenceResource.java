@@ -168,13 +168,16 @@ public class InferenceResource {
         int level = priority == null ? 0 : (int) Math.min(Integer.MAX_VALUE, headerNumber(RestHeaders.PRIORITY, priority));
         Integer jsonLength = headerLength == null ? null
                 : (int) Math.min(Integer.MAX_VALUE, headerNumber(RestHeaders.HEADER_LENGTH, headerLength));
+        // a raw request reads its input's shape from the metadata of the version that will run it: one without
+        // a version is held to the default version now, which a version turning READY later cannot change
+        String runs = version == null && jsonLength != null && jsonLength == 0 ? defaultVersion(model) : version;
         // parsed only once the rate limit and the model's admission let the request in: a rejection reads no JSON
         RestInferRequests.Parsed[] parsed = new RestInferRequests.Parsed[1];
-        Supplier<InferRequest> parse = () -> (parsed[0] = RestInferRequests.parse(model, version,
+        Supplier<InferRequest> parse = () -> (parsed[0] = RestInferRequests.parse(model, runs,
                 ContentEncoding.decode(body == null ? new byte[0] : body, encoding, maxBody.asLongValue()), jsonLength,
-                () -> service.modelMetadata(model, version), deadline, level)).request();
+                () -> service.modelMetadata(model, runs), deadline, level)).request();
         io.vertx.core.Context context = Vertx.currentContext();
-        Uni<io.sluice.inference.InferResponse> result = service.infer(RestAuthentication.tenant(routing), model, version,
+        Uni<io.sluice.inference.InferResponse> result = service.infer(RestAuthentication.tenant(routing), model, runs,
                 Protocol.REST, parse);
         if (context != null) {
             result = result.emitOn(task -> context.runOnContext(v -> task.run()));
@@ -213,6 +216,15 @@ public class InferenceResource {
     /** OIP readiness: 200 means true, a 4xx means false; like Triton, Sluice answers 400. */
     private static Response readiness(boolean ready) {
         return ready ? Response.ok().build() : Response.status(Response.Status.BAD_REQUEST).build();
+    }
+
+    /** The version a request without one runs on now, or null (the failure then comes from the request itself). */
+    private String defaultVersion(String model) {
+        try {
+            return service.modelMetadata(model, null).version();
+        } catch (RuntimeException e) {
+            return null;
+        }
     }
 
     private static Map<String, Object> metadataJson(ModelMetadata m) {
