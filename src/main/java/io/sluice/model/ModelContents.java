@@ -5,23 +5,27 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.io.UncheckedIOException;
 import java.nio.file.FileVisitOption;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.stream.Stream;
 
 /**
  * What a version's answers depend on besides the request: the SHA-256 of every file under its directory
  * (the model and any external weights, in subfolders too, by relative path; the {@code warmup} folder is
  * not read). The response cache puts it, with the provider that runs the version, in every key, so a file
  * replaced under the same version number never shares entries with the old one, in this process or in
- * Redis. A file that cannot be read counts by its name alone: ONNX Runtime reports it if the model needs it.
+ * Redis. A file that cannot be read counts by its name alone: ONNX Runtime reports it if the model needs it;
+ * so does a folder that cannot be listed ({@code lost+found} at the root of a volume a model is mounted from).
  */
 final class ModelContents {
 
@@ -36,24 +40,43 @@ final class ModelContents {
     static String of(Path linkedDir) throws IOException {
         Path versionDir = linkedDir.toRealPath();
         MessageDigest sha = sha256();
-        List<Path> files;
-        try (Stream<Path> walk = Files.walk(versionDir, FileVisitOption.FOLLOW_LINKS)) {
-            files = walk.filter(Files::isRegularFile)
-                    .map(versionDir::relativize)
-                    .filter(relative -> !relative.getName(0).toString().equals(WARMUP))
-                    .sorted()
-                    .toList();
-        } catch (UncheckedIOException e) { // a link loop, or a folder that went away while it was listed
-            throw e.getCause();
-        }
+        List<Path> files = new ArrayList<>();
+        List<Path> unreadable = new ArrayList<>();
+        Files.walkFileTree(versionDir, EnumSet.of(FileVisitOption.FOLLOW_LINKS), Integer.MAX_VALUE, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+                return dir.getParent() != null && dir.getParent().equals(versionDir)
+                        && dir.getFileName().toString().equals(WARMUP) ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+                if (attrs.isRegularFile()) {
+                    files.add(versionDir.relativize(file));
+                }
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFileFailed(Path file, IOException e) { // a folder not ours to read (lost+found), a loop
+                unreadable.add(versionDir.relativize(file));
+                return FileVisitResult.CONTINUE;
+            }
+        });
+        files.sort(null);
+        unreadable.sort(null);
         for (Path relative : files) {
             text(sha, relative.toString());
             try (InputStream in = new DigestInputStream(Files.newInputStream(versionDir.resolve(relative)), sha)) {
                 text(sha, "bytes");
                 in.transferTo(OutputStream.nullOutputStream());
-            } catch (IOException unreadable) { // gone since the listing, or not ours to read
+            } catch (IOException e) { // gone since the listing, or not ours to read
                 text(sha, "unreadable");
             }
+        }
+        for (Path relative : unreadable) {
+            text(sha, relative.toString());
+            text(sha, "unlisted");
         }
         return HexFormat.of().formatHex(sha.digest());
     }

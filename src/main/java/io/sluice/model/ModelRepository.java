@@ -13,9 +13,9 @@ import org.jboss.logging.Logger;
 
 /**
  * Reads model repositories laid out as {@code <repo>/<model>/<version>/model.onnx} (Triton's layout). A
- * repository that is itself one model, as KServe's storage initializer lays one out in {@code /mnt/models}
- * ({@code <repo>/model.onnx}, or {@code <repo>/<version>/model.onnx}), is served under a name given in
- * the configuration, or else its directory's name; a root {@code model.onnx} is version 1. Names and
+ * repository that is itself one model, as KServe lays one out in {@code /mnt/models} ({@code
+ * <repo>/model.onnx}, or {@code <repo>/<version>/model.onnx}, and no model directory), is served under a
+ * name given in the configuration, or else its directory's name; a root {@code model.onnx} is version 1. Names and
  * versions are checked here and again on every request, so a name can never be a path trick.
  */
 public final class ModelRepository {
@@ -65,10 +65,8 @@ public final class ModelRepository {
                             + " (set sluice.repository.model-name)", repo, name);
                     continue;
                 }
+                List<ModelSource> versions = oneModelVersions(name, repo);
                 LOG.infof("model repository %s is one model, served as '%s'", repo, name);
-                Path rootFile = repo.resolve(MODEL_FILE);
-                List<ModelSource> versions = Files.isRegularFile(rootFile)
-                        ? List.of(new ModelSource(name, 1, rootFile)) : versions(name, repo);
                 found.removeIf(s -> s.name().equals(name));
                 found.addAll(versions);
                 continue;
@@ -97,18 +95,39 @@ public final class ModelRepository {
     }
 
     /**
-     * Whether {@code repo} is one model rather than a repository of them: it holds {@value #MODEL_FILE}, or
-     * its directories are all versions and one of them holds {@value #MODEL_FILE}. In Triton's layout its
-     * directories are models holding version directories, so a stray {@code <repo>/3/model.onnx} beside
-     * them does not turn a repository of models into one model; it is skipped as before.
+     * Whether {@code repo} is one model rather than a repository of them: it holds {@value #MODEL_FILE}, or a
+     * version directory that does, and no model directory (one holding a version directory with {@value
+     * #MODEL_FILE}, as in Triton's layout). So a stray {@code <repo>/model.onnx} or {@code <repo>/3/model.onnx}
+     * beside models is skipped as before, and a directory such as {@code lost+found} beside the versions of
+     * one model does not hide them.
      */
     private static boolean oneModel(Path repo) {
-        if (Files.isRegularFile(repo.resolve(MODEL_FILE))) {
-            return true;
-        }
         List<Path> dirs = list(repo).stream().filter(Files::isDirectory).toList();
-        return !dirs.isEmpty() && dirs.stream().allMatch(d -> validVersion(d.getFileName().toString()))
-                && dirs.stream().anyMatch(d -> Files.isRegularFile(d.resolve(MODEL_FILE)));
+        if (dirs.stream().anyMatch(ModelRepository::modelDirectory)) {
+            return false;
+        }
+        return Files.isRegularFile(repo.resolve(MODEL_FILE)) || dirs.stream().anyMatch(d ->
+                validVersion(d.getFileName().toString()) && Files.isRegularFile(d.resolve(MODEL_FILE)));
+    }
+
+    /** A directory laid out as a model: no {@value #MODEL_FILE} of its own, a version directory holding one. */
+    private static boolean modelDirectory(Path dir) {
+        return !Files.isRegularFile(dir.resolve(MODEL_FILE)) && list(dir).stream().anyMatch(v ->
+                validVersion(v.getFileName().toString()) && Files.isRegularFile(v.resolve(MODEL_FILE)));
+    }
+
+    /** The versions of a repository that is one model: its version directories, and a root file as version 1. */
+    private static List<ModelSource> oneModelVersions(String name, Path repo) {
+        List<ModelSource> versions = new ArrayList<>(versions(name, repo));
+        Path rootFile = repo.resolve(MODEL_FILE);
+        if (Files.isRegularFile(rootFile)) {
+            if (versions.stream().anyMatch(v -> v.version() == 1)) {
+                LOG.warnf("skipping %s: version 1 of '%s' is %s", rootFile, name, repo.resolve("1").resolve(MODEL_FILE));
+            } else {
+                versions.add(new ModelSource(name, 1, rootFile));
+            }
+        }
+        return versions;
     }
 
     private static List<ModelSource> versions(String name, Path modelDir) {

@@ -284,7 +284,8 @@ class KubernetesManifestsTest {
     void kserveRuntimeServesTheMountedModelUnderTheInferenceServiceNameOnOnePort() {
         GenericKubernetesResource runtime = one("kserve/sluice-servingruntime.yaml", GenericKubernetesResource.class);
         JsonNode spec = Manifests.YAML.valueToTree(runtime.getAdditionalProperties().get("spec"));
-        assertThat(spec.path("protocolVersions")).extracting(JsonNode::asText).contains("v2", "grpc-v2");
+        assertThat(spec.path("protocolVersions")).extracting(JsonNode::asText).containsExactly("v2", "grpc-v2");
+        assertThat(spec.path("multiModel").asBoolean(true)).isFalse();
         assertThat(spec.path("supportedModelFormats")).extracting(f -> f.path("name").asText()).containsExactly("onnx");
         assertThat(spec.path("annotations").path("prometheus.kserve.io/path").asText()).isEqualTo("/q/metrics");
         assertThat(spec.path("annotations").path("prometheus.kserve.io/port").asText()).isEqualTo(String.valueOf(PORT));
@@ -304,8 +305,15 @@ class KubernetesManifestsTest {
         assertHttpProbe(container.getLivenessProbe(), deployed.getLivenessProbe().getHttpGet().getPath(), PORT);
 
         GenericKubernetesResource isvc = one("kserve/sluice-inferenceservice.yaml", GenericKubernetesResource.class);
-        JsonNode model = Manifests.YAML.<JsonNode>valueToTree(isvc.getAdditionalProperties().get("spec"))
-                .path("predictor").path("model");
+        JsonNode predictor = Manifests.YAML.<JsonNode>valueToTree(isvc.getAdditionalProperties().get("spec"))
+                .path("predictor");
+        // the Knative Service's concurrency, which follows the admission capacity
+        var revision = one(KNATIVE, io.fabric8.knative.serving.v1.Service.class).getSpec().getTemplate();
+        assertThat(predictor.path("containerConcurrency").asLong()).isEqualTo(revision.getSpec().getContainerConcurrency());
+        assertThat(predictor.path("scaleMetric").asText()).isEqualTo("concurrency");
+        assertThat(predictor.path("scaleTarget").asText())
+                .isEqualTo(revision.getMetadata().getAnnotations().get("autoscaling.knative.dev/target"));
+        JsonNode model = predictor.path("model");
         assertThat(model.path("runtime").asText()).isEqualTo(runtime.getMetadata().getName());
         assertThat(model.path("modelFormat").path("name").asText()).isEqualTo("onnx");
         assertThat(model.path("protocolVersion").asText()).isEqualTo("v2");

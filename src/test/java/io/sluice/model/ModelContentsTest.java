@@ -55,4 +55,14 @@ class ModelContentsTest {
         Files.delete(real.resolve("model.onnx"));
         assertThat(ModelContents.of(linked)).as("the model file behind the linked version").isNotEqualTo(after);
     }
+
+    @Test
+    void aFolderThatCannotBeListedCountsByItsNameAndFailsNothing(@TempDir Path dir) throws IOException {
+        Files.write(dir.resolve("model.onnx"), new byte[] {1, 2, 3});
+        String plain = ModelContents.of(dir);
+        // a link loop cannot be listed (the tests run as root, for whom no permission bit hides a folder)
+        Path sub = Files.createDirectories(dir.resolve("sub"));
+        Files.createSymbolicLink(sub.resolve("loop"), dir);
+        assertThat(ModelContents.of(dir)).hasSize(64).isNotEqualTo(plain);
+    }
 }

@@ -87,4 +87,32 @@ class ModelRepositoryTest {
         assertThat(ModelRepository.scan(List.of(flat, repo), Optional.of("../x")))
                 .extracting(ModelSource::name).containsExactlyInAnyOrder("1", "m");
     }
+
+    @Test
+    void aRootModelFileBesideModelsIsSkippedAndAFolderBesideVersionsIsIgnored() throws IOException {
+        Path repo = root.resolve("triton");
+        model(repo, "m", "1");
+        Files.write(repo.resolve(ModelRepository.MODEL_FILE), new byte[] {1}); // stray: the models stay
+        assertThat(ModelRepository.scan(List.of(repo), Optional.of("x")))
+                .extracting(s -> s.name() + "/" + s.version()).containsExactly("m/1");
+
+        Path volume = root.resolve("volume"); // a volume's root: lost+found and a hidden folder beside the versions
+        model(volume, "", "1");
+        model(volume, "", "2");
+        Files.createDirectories(volume.resolve("lost+found"));
+        Files.createDirectories(volume.resolve(".cache").resolve("1"));
+        assertThat(ModelRepository.scan(List.of(volume), Optional.of("isvc")))
+                .extracting(s -> s.name() + "/" + s.version()).containsExactlyInAnyOrder("isvc/1", "isvc/2");
+
+        Files.write(volume.resolve(ModelRepository.MODEL_FILE), new byte[] {1}); // version 1 is 1/model.onnx
+        assertThat(ModelRepository.scan(List.of(volume), Optional.of("isvc")))
+                .extracting(s -> s.version() + " " + volume.relativize(s.file()))
+                .containsExactlyInAnyOrder("1 1/model.onnx", "2 2/model.onnx");
+        Path rootAndTwo = root.resolve("root-and-two");
+        model(rootAndTwo, "", "2");
+        Files.write(rootAndTwo.resolve(ModelRepository.MODEL_FILE), new byte[] {1});
+        assertThat(ModelRepository.scan(List.of(rootAndTwo), Optional.of("isvc")))
+                .extracting(s -> s.version() + " " + rootAndTwo.relativize(s.file()))
+                .containsExactlyInAnyOrder("1 model.onnx", "2 2/model.onnx");
+    }
 }
