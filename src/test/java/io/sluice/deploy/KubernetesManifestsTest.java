@@ -291,11 +291,10 @@ class KubernetesManifestsTest {
         assertThat(spec.path("annotations").path("prometheus.kserve.io/port").asText()).isEqualTo(String.valueOf(PORT));
         Container container = Manifests.YAML.convertValue(spec.path("containers").get(0), Container.class);
         assertThat(container.getName()).isEqualTo("kserve-container"); // the name KServe looks for
-        // the settings it passes are real ones: sluice.repository.paths and sluice.repository.model-name
+        // the settings it passes are real ones: sluice.repository.paths and the property modelName() maps
         assertThat(container.getEnv()).extracting(EnvVar::getName, EnvVar::getValue).contains(
                 org.assertj.core.groups.Tuple.tuple(envName("sluice.repository.paths"), "/mnt/models"),
-                org.assertj.core.groups.Tuple.tuple(envName("sluice.repository.model-name"), "{{.Name}}"));
-        assertThat(modelNameProperty()).isEqualTo("model-name");
+                org.assertj.core.groups.Tuple.tuple(envName("sluice.repository." + modelNameProperty()), "{{.Name}}"));
         assertThat(container.getPorts()).singleElement().satisfies(p -> {
             assertThat(p.getContainerPort()).isEqualTo(PORT);
             assertThat(p.getName()).isEqualTo("h2c"); // HTTP/2 to the pod, for gRPC

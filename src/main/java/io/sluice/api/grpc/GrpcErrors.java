@@ -60,20 +60,28 @@ public class GrpcErrors implements ExceptionHandlerProvider {
         }
         if (e instanceof InferenceException.Unauthenticated) {
             return status(Code.UNAUTHENTICATED, e.getMessage(), null);
-        } else if (e instanceof InferenceException.RateLimited r) {
-            return status(Code.RESOURCE_EXHAUSTED, e.getMessage(), r.state().retryAfter());
+        } else if (e instanceof InferenceException.RateLimited) {
+            return status(Code.RESOURCE_EXHAUSTED, e.getMessage(), retryAfter(e));
         } else if (e instanceof InferenceException.ModelNotFound) {
             return status(Code.NOT_FOUND, e.getMessage(), null);
         } else if (e instanceof InferenceException.InvalidInput i) {
             return status(i.kind() == InferenceException.InvalidInput.Kind.TOO_LARGE ? Code.RESOURCE_EXHAUSTED
                     : Code.INVALID_ARGUMENT, e.getMessage(), null);
-        } else if (e instanceof InferenceException.Unavailable u) {
-            return status(Code.UNAVAILABLE, e.getMessage(), u.retryAfter());
+        } else if (e instanceof InferenceException.Unavailable) {
+            return status(Code.UNAVAILABLE, e.getMessage(), retryAfter(e));
         } else if (e instanceof InferenceException.DeadlineExceeded) {
             return status(Code.DEADLINE_EXCEEDED, e.getMessage(), null);
         }
         LOG.warn(e.getMessage(), e.getCause());
         return status(Code.INTERNAL, e.getMessage(), null);
+    }
+
+    /** When the client should come back after {@code t}: a rate limit's or a full model's wait; null for other failures. */
+    static java.time.Duration retryAfter(Throwable t) {
+        if (t instanceof InferenceException.RateLimited r) {
+            return r.state().retryAfter();
+        }
+        return t instanceof InferenceException.Unavailable u ? u.retryAfter() : null;
     }
 
     private static StatusException status(Code code, String message, java.time.Duration retryAfter) {

@@ -145,7 +145,8 @@ public class GrpcInferenceService implements GRPCInferenceService {
         return GrpcTensors.response(r, parameters(r), false);
     }
 
-    private static Map<String, InferParameter> parameters(io.sluice.inference.InferResponse r) {
+    /** The response parameters Sluice sets: a cached model's {@value #CACHE_PARAMETER}. */
+    static Map<String, InferParameter> parameters(io.sluice.inference.InferResponse r) {
         String cache = r.cache().label();
         return cache == null ? Map.of()
                 : Map.of(CACHE_PARAMETER, InferParameter.newBuilder().setStringParam(cache).build());

@@ -7,13 +7,14 @@ import io.sluice.api.grpc.proto.ModelInferResponse;
 import io.sluice.api.grpc.proto.ModelStreamInferResponse;
 import io.sluice.api.grpc.proto.InferParameter;
 import io.sluice.inference.InferResponse;
-import io.sluice.inference.InferenceException;
 import io.sluice.inference.InferenceService;
 import io.sluice.inference.Protocol;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.subscription.Cancellable;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
@@ -67,9 +68,10 @@ final class StreamInfer {
 
     /** The in-stream answer to a request that was answered. */
     static ModelStreamInferResponse answer(InferResponse response) {
-        ModelInferResponse r = GrpcInferenceService.response(response);
+        Map<String, InferParameter> parameters = new HashMap<>(GrpcInferenceService.parameters(response));
+        parameters.put(FINAL_RESPONSE, TRUE);
         return ModelStreamInferResponse.newBuilder()
-                .setInferResponse(r.toBuilder().putParameters(FINAL_RESPONSE, TRUE)).build();
+                .setInferResponse(GrpcTensors.response(response, parameters, true)).build();
     }
 
     /** The in-stream answer to a failed request. */
@@ -86,8 +88,7 @@ final class StreamInfer {
         StatusException status = GrpcErrors.toStatus(failure);
         String description = status.getStatus().getDescription();
         String message = description == null ? status.getStatus().getCode().name() : description;
-        Duration retry = failure instanceof InferenceException.Unavailable u ? u.retryAfter()
-                : failure instanceof InferenceException.RateLimited r ? r.state().retryAfter() : null;
+        Duration retry = GrpcErrors.retryAfter(failure);
         return retry == null ? message : message + " (retry after " + retry.toMillis() + " ms)";
     }
 }
