@@ -37,8 +37,8 @@ import org.junit.jupiter.api.Test;
 class DeadlineAndCancelTest {
 
     private static final int LONG_ROWS = 4096;
-    /** A stream's bound on unanswered requests ({@code api.grpc.StreamAnswers.MAX_UNANSWERED}), as the README states it. */
-    private static final int STREAM_BOUND = 256;
+    /** How far a stream is read ahead of its answers ({@code api.grpc.StreamFlowControl.WINDOW}), as the README states it. */
+    private static final int STREAM_WINDOW = 256;
 
     public static class Profile implements QuarkusTestProfile {
         @Override
@@ -157,29 +157,36 @@ class DeadlineAndCancelTest {
     }
 
     @Test
-    void aStreamAnswersInTheOrderAskedAndRefusesRequestsPastItsBound() {
+    void aStreamIsReadItsWindowAheadOfItsAnswersAndEveryRequestIsAnswered() {
         Await.serverReady();
         ManagedChannel channel = GrpcClients.channel();
+        double invalidBefore = grpcRequests("invalid");
+        int more = 100;
         try {
-            // the first request runs long; the failures after it are known at once but wait for it
-            GrpcStream stream = GrpcStream.open(channel, false).send(rows(2048).setId("long").build());
-            ModelInferRequest unknown = ModelInferRequest.newBuilder().setModelName("nope").build();
-            for (int i = 1; i < STREAM_BOUND; i++) {
-                stream.send(unknown.toBuilder().setId("n" + i).build());
+            // the first request runs long; the invalid ones after it fail at once but their answers wait for it
+            GrpcStream stream = GrpcStream.open(channel, false).send(rows(LONG_ROWS).setId("long").build());
+            ModelInferRequest invalid = rows(1).setInputs(0, rows(1).getInputs(0).toBuilder().setName("Y")).build();
+            for (int i = 1; i < STREAM_WINDOW + more; i++) {
+                stream.send(invalid.toBuilder().setId("n" + i).build());
             }
-            stream.send(unknown.toBuilder().setId("over").build()).halfClose();
+            stream.halfClose();
+            // the server reads the window's worth (the long one and 255 more) and no further while none is answered
+            await().atMost(Duration.ofSeconds(10)).until(() -> grpcRequests("invalid") >= invalidBefore + STREAM_WINDOW - 1);
+            double readWhileHeld = grpcRequests("invalid");
+            assertThat(stream.answers()).as("the long request must still be running").isEmpty();
+            assertThat(readWhileHeld).isEqualTo(invalidBefore + STREAM_WINDOW - 1);
+
+            // then, as answers leave, the rest are read: every request answered, in the order sent, none refused
             assertThat(stream.awaitEnd().getCode()).isEqualTo(Status.Code.OK);
             List<io.sluice.api.grpc.proto.ModelStreamInferResponse> answers = stream.answers();
-            assertThat(answers).hasSize(STREAM_BOUND + 1);
+            assertThat(answers).hasSize(STREAM_WINDOW + more);
             assertThat(answers.get(0).getInferResponse().getId()).isEqualTo("long");
             assertThat(answers.get(0).getErrorMessage()).isEmpty();
-            for (int i = 1; i < STREAM_BOUND; i++) {
+            for (int i = 1; i < STREAM_WINDOW + more; i++) {
                 assertThat(answers.get(i).getInferResponse().getId()).isEqualTo("n" + i);
-                assertThat(answers.get(i).getErrorMessage()).contains("unknown model 'nope'");
+                assertThat(answers.get(i).getErrorMessage()).contains("missing input 'X'");
             }
-            assertThat(answers.get(STREAM_BOUND).getInferResponse().getId()).isEqualTo("over");
-            assertThat(answers.get(STREAM_BOUND).getErrorMessage())
-                    .contains("already has " + STREAM_BOUND + " requests unanswered");
+            assertThat(grpcRequests("invalid")).isEqualTo(invalidBefore + STREAM_WINDOW + more - 1);
         } finally {
             shutdown(channel);
         }

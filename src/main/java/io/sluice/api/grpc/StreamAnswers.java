@@ -12,17 +12,13 @@ import java.util.function.Function;
 /**
  * One {@code ModelStreamInfer} stream's answers, sent in the order of its requests, as Triton sends them
  * for a model that is not decoupled: each request starts as it arrives (so a stream's requests share
- * batches), and an answer that is ready waits for those before it. At most {@link #MAX_UNANSWERED}
- * requests may be unanswered or waiting to be sent; a request past that is refused at once, in its turn,
- * without being looked at. With {@code failureEndsStream}, the first failure, in its turn, ends the stream
- * with its status and cancels the requests after it.
+ * batches), and an answer that is ready waits for those before it. How many requests it holds is bounded
+ * before they reach it, by {@link StreamFlowControl}'s window. With {@code failureEndsStream}, the first
+ * failure, in its turn, ends the stream with its status and cancels the requests after it.
  *
  * <p>Thread-safe: requests arrive on the call's thread, answers complete on any.
  */
 final class StreamAnswers {
-
-    /** Requests of one stream that may be unanswered or waiting for an earlier answer. */
-    static final int MAX_UNANSWERED = 256;
 
     /** One request's place in the stream: what it needs for an answer, and the answer once it has one. */
     private static final class Slot {
@@ -55,7 +51,7 @@ final class StreamAnswers {
         this.failureEndsStream = failureEndsStream;
     }
 
-    /** Takes up {@code request}: runs it, or refuses it when too many are unanswered. */
+    /** Takes up {@code request} and runs it. */
     void add(ModelInferRequest request, Function<ModelInferRequest, Uni<InferResponse>> run) {
         Slot slot = new Slot(request);
         synchronized (this) {
@@ -63,11 +59,6 @@ final class StreamAnswers {
                 return;
             }
             slots.add(slot);
-            if (slots.size() > MAX_UNANSWERED) {
-                slot.failure = tooMany();
-                drain();
-                return;
-            }
         }
         Cancellable running = run.apply(request).subscribe().with(
                 r -> answered(slot, r, null), failure -> answered(slot, null, failure));
@@ -131,10 +122,5 @@ final class StreamAnswers {
             }
         }
         slots.clear();
-    }
-
-    private static Throwable tooMany() {
-        return io.grpc.Status.RESOURCE_EXHAUSTED.withDescription("the stream already has " + MAX_UNANSWERED
-                + " requests unanswered; wait for answers before sending more").asException();
     }
 }

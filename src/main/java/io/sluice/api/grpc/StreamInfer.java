@@ -32,7 +32,8 @@ import java.util.function.Function;
  * rejection the client should retry says when in the message, since a message cannot carry RetryInfo.
  * With the {@code triton_grpc_error: true} header ({@link StreamErrorMode}) the first failure, in its
  * turn, ends the stream instead, with the status (and RetryInfo) a {@code ModelInfer} call would get.
- * A cancelled stream cancels its requests, which leave their queues.
+ * A cancelled stream cancels its requests, which leave their queues. A stream is read at most {@link
+ * StreamFlowControl#WINDOW} requests ahead of its answers; HTTP/2 flow control holds back the rest.
  */
 final class StreamInfer {
 
