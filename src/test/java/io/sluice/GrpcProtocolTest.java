@@ -22,6 +22,8 @@ import io.sluice.api.grpc.proto.ModelStatistics;
 import io.sluice.api.grpc.proto.ModelStatisticsRequest;
 import io.sluice.api.grpc.proto.RepositoryIndexRequest;
 import io.sluice.api.grpc.proto.RepositoryIndexResponse;
+import io.sluice.api.grpc.proto.RepositoryModelLoadRequest;
+import io.sluice.api.grpc.proto.RepositoryModelUnloadRequest;
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.api.grpc.proto.ModelInferResponse;
 import io.sluice.api.grpc.proto.ModelMetadataRequest;
@@ -128,6 +130,20 @@ class GrpcProtocolTest {
                 .satisfies(m -> assertThat(m.getReason()).isNotEmpty());
         assertThat(stub.repositoryIndex(RepositoryIndexRequest.newBuilder().setReady(true).build()).getModelsList())
                 .extracting(RepositoryIndexResponse.ModelIndex::getState).containsOnly("READY");
+    }
+
+    @Test
+    void loadAndUnloadAreRefusedSayingWhyAsOverRest() {
+        StatusRuntimeException load = catchThrowableOfType(StatusRuntimeException.class,
+                () -> stub.repositoryModelLoad(RepositoryModelLoadRequest.newBuilder().setModelName("add").build()));
+        assertThat(load.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+        assertThat(load.getStatus().getDescription()).contains("does not load models at run time").contains("'add'");
+        StatusRuntimeException unload = catchThrowableOfType(StatusRuntimeException.class,
+                () -> stub.repositoryModelUnload(RepositoryModelUnloadRequest.newBuilder().setModelName("add").build()));
+        assertThat(unload.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+        assertThat(unload.getStatus().getDescription()).contains("does not unload models at run time");
+        // and the model is still served
+        assertThat(stub.modelReady(ModelReadyRequest.newBuilder().setName("add").build()).getReady()).isTrue();
     }
 
     @Test

@@ -180,6 +180,16 @@ public class InferenceService {
     }
 
     /**
+     * The answer to Triton's model load or unload ({@code action}), which Sluice refuses on every protocol: it
+     * serves the models it found at startup, as Triton's model control mode "none" does.
+     */
+    public static InferenceException.InvalidInput loadOrUnloadRefused(String model, String action) {
+        return new InferenceException.InvalidInput("Sluice serves the models it found at startup and does not " + action
+                + " models at run time (as Triton's model control mode none): change the repository and roll out"
+                + " (asked to " + action + " '" + model + "')");
+    }
+
+    /**
      * Every model version this server found, with its state (Triton's repository index), READY ones only
      * when {@code readyOnly}; by name, then version.
      */

@@ -16,6 +16,10 @@ import io.sluice.api.grpc.proto.ModelStatisticsRequest;
 import io.sluice.api.grpc.proto.ModelStreamInferResponse;
 import io.sluice.api.grpc.proto.RepositoryIndexRequest;
 import io.sluice.api.grpc.proto.RepositoryIndexResponse;
+import io.sluice.api.grpc.proto.RepositoryModelLoadRequest;
+import io.sluice.api.grpc.proto.RepositoryModelLoadResponse;
+import io.sluice.api.grpc.proto.RepositoryModelUnloadRequest;
+import io.sluice.api.grpc.proto.RepositoryModelUnloadResponse;
 import io.sluice.api.grpc.proto.ModelStatisticsResponse;
 import io.sluice.api.grpc.proto.ServerLiveRequest;
 import io.sluice.api.grpc.proto.ServerLiveResponse;
@@ -113,6 +117,16 @@ public class GrpcInferenceService implements GRPCInferenceService {
             }
             return index.build();
         });
+    }
+
+    @Override
+    public Uni<RepositoryModelLoadResponse> repositoryModelLoad(RepositoryModelLoadRequest request) {
+        return Uni.createFrom().failure(InferenceService.loadOrUnloadRefused(request.getModelName(), "load"));
+    }
+
+    @Override
+    public Uni<RepositoryModelUnloadResponse> repositoryModelUnload(RepositoryModelUnloadRequest request) {
+        return Uni.createFrom().failure(InferenceService.loadOrUnloadRefused(request.getModelName(), "unload"));
     }
 
     @Override

@@ -106,8 +106,7 @@ public class InferenceResource {
     @POST
     @Path("/repository/models/{model}/{action: load|unload}")
     public Response loadOrUnload(@PathParam("model") String model, @PathParam("action") String action) {
-        throw new InferenceException.InvalidInput("Sluice serves the models it found at startup and does not " + action
-                + " models at run time (as Triton's model control mode none): change the repository and roll out");
+        throw InferenceService.loadOrUnloadRefused(model, action);
     }
 
     @GET
