@@ -48,6 +48,16 @@ public class Tenants {
         })));
     }
 
+    /** Who can call: the tenants with a key, or the anonymous one when authentication is off; by name. */
+    public java.util.SortedSet<String> names() {
+        if (!enabled) {
+            return new java.util.TreeSet<>(java.util.Set.of(Tenant.ANONYMOUS.name()));
+        }
+        java.util.SortedSet<String> names = new java.util.TreeSet<>();
+        byHash.values().forEach(t -> names.add(t.name()));
+        return names;
+    }
+
     /** Whether the inference API needs a key. */
     public boolean enabled() {
         return enabled;

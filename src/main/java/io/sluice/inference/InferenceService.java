@@ -95,11 +95,11 @@ public class InferenceService {
                     if (failure != null) {
                         metrics.rejection(tag, failure);
                     }
-                    finished(tag, protocol, parsed[0], failure == null ? Outcome.SUCCESS : Outcome.of(failure), start);
+                    finished(tenant, tag, protocol, parsed[0], failure == null ? Outcome.SUCCESS : Outcome.of(failure), start);
                 })
                 .onCancellation().invoke(() -> {
                     if (counted.compareAndSet(false, true)) {
-                        cancelled(metricTag(model), protocol, parsed[0], start);
+                        cancelled(tenant, metricTag(model), protocol, parsed[0], start);
                     }
                 });
     }
@@ -110,12 +110,12 @@ public class InferenceService {
      * deadline passing ({@code outcome="deadline"} and a {@code deadline} rejection), so what watches passed
      * deadlines sees gRPC clients' too.
      */
-    private void cancelled(String tag, Protocol protocol, InferRequest request, long start) {
+    private void cancelled(Tenant tenant, String tag, Protocol protocol, InferRequest request, long start) {
         if (request != null && InferRequest.cancelledAtDeadline(start, request.deadlineNanos(), System.nanoTime())) {
             metrics.rejection(tag, new InferenceException.DeadlineExceeded("the client gave up at its deadline"));
-            finished(tag, protocol, request, Outcome.DEADLINE, start);
+            finished(tenant, tag, protocol, request, Outcome.DEADLINE, start);
         } else {
-            finished(tag, protocol, request, Outcome.CANCELLED, start);
+            finished(tenant, tag, protocol, request, Outcome.CANCELLED, start);
         }
     }
 
@@ -229,9 +229,11 @@ public class InferenceService {
     }
 
     /** Records one finished request: its metrics, and one log line at debug level. */
-    private void finished(String model, Protocol protocol, InferRequest request, Outcome outcome, long start) {
+    private void finished(Tenant tenant, String model, Protocol protocol, InferRequest request, Outcome outcome,
+            long start) {
         long nanos = System.nanoTime() - start;
         metrics.request(model, protocol, outcome, nanos);
+        metrics.tenantRequest(tenant.name(), model, outcome);
         if (LOG.isDebugEnabled()) {
             LOG.debugf("infer model=%s version=%s protocol=%s id=%s outcome=%s duration=%.3fms", model,
                     request == null ? null : request.version(), protocol.tag(), request == null ? null : request.id(),

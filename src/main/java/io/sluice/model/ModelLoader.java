@@ -3,6 +3,7 @@ package io.sluice.model;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.sluice.admission.ModelGuard;
+import io.sluice.admission.Tenants;
 import io.sluice.batching.BatchPolicy;
 import io.sluice.batching.ModelScheduler;
 import io.sluice.config.ExecutionProvider;
@@ -52,6 +53,9 @@ public class ModelLoader {
     @Inject
     Tracing tracing;
 
+    @Inject
+    Tenants tenants;
+
     private Thread loader;
 
     void onStart(@Observes StartupEvent event) {
@@ -63,7 +67,7 @@ public class ModelLoader {
         models.forEach(registry::add);
         models.forEach(this::publishReady);
         models.stream().map(ServedModel::name).distinct().forEach(name -> {
-            metrics.modelCounters(name);
+            metrics.modelCounters(name, tenants.names());
             metrics.scheduler(name, () -> registry.sum(name, ServedModel::scheduler, ModelScheduler::queueDepth),
                     () -> registry.sum(name, ServedModel::scheduler, ModelScheduler::inflight));
             metrics.bulkhead(name, () -> registry.sum(name, ServedModel::guard, ModelGuard::held),

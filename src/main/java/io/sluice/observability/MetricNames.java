@@ -5,6 +5,11 @@ public final class MetricNames {
 
     /** Counter of finished requests, tagged model, protocol, outcome. */
     public static final String REQUESTS = "sluice.requests";
+    /**
+     * Counter of finished requests by who sent them, tagged tenant, model, outcome: each tenant's traffic, and
+     * which tenant its rate limit turns away ({@code outcome="rate_limited"}).
+     */
+    public static final String TENANT_REQUESTS = "sluice.tenant.requests";
     /** Counter of requests turned away before running, tagged model, reason. */
     public static final String REJECTIONS = "sluice.rejections";
     /** Timer of whole requests inside the server, tagged model, protocol. */
@@ -39,6 +44,7 @@ public final class MetricNames {
 
     /** Tag keys. */
     public static final String MODEL = "model";
+    public static final String TENANT = "tenant";
     public static final String VERSION = "version";
     public static final String PROVIDER = "provider";
     public static final String PROTOCOL = "protocol";

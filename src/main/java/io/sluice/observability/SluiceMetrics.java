@@ -12,6 +12,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -60,9 +61,14 @@ public class SluiceMetrics {
      * Registers a served model's request and rejection counters at 0, for both protocols, every outcome
      * the request path gives and every rejection reason: a counter that first appears at its first
      * increment hides that increment from {@code increase()} and {@code rate()}, and an alert such as
-     * SluiceCircuitOpen would miss a first short episode.
+     * SluiceCircuitOpen would miss a first short episode. For each of {@code tenants}, its successes and
+     * rate-limited requests of the model too.
      */
-    public void modelCounters(String model) {
+    public void modelCounters(String model, Collection<String> tenants) {
+        for (String tenant : tenants) { // the two a quota is read by; the other outcomes appear at their first
+            tenantRequests(tenant, model, Outcome.SUCCESS);
+            tenantRequests(tenant, model, Outcome.RATE_LIMITED);
+        }
         for (Protocol protocol : List.of(Protocol.REST, Protocol.GRPC)) {
             for (Outcome outcome : Outcome.values()) {
                 if (outcome != Outcome.UNAUTHENTICATED) { // answered before the request path, never counted here
@@ -77,6 +83,18 @@ public class SluiceMetrics {
         return meter(List.of(MetricNames.REQUESTS, model, protocol, outcome), () -> Counter.builder(MetricNames.REQUESTS)
                 .tags(MetricNames.MODEL, model, MetricNames.PROTOCOL, protocol.tag(), MetricNames.OUTCOME, outcome.tag())
                 .register(registry));
+    }
+
+    private Counter tenantRequests(String tenant, String model, Outcome outcome) {
+        return meter(List.of(MetricNames.TENANT_REQUESTS, tenant, model, outcome), () -> Counter
+                .builder(MetricNames.TENANT_REQUESTS)
+                .tags(MetricNames.TENANT, tenant, MetricNames.MODEL, model, MetricNames.OUTCOME, outcome.tag())
+                .register(registry));
+    }
+
+    /** Counts one finished request of {@code tenant}. */
+    public void tenantRequest(String tenant, String model, Outcome outcome) {
+        tenantRequests(tenant, model, outcome).increment();
     }
 
     private Counter rejections(String model, String reason) {

@@ -23,6 +23,8 @@ public class RateLimitProfile implements QuarkusTestProfile {
     /** A second tenant with no bucket, for the cache's tenant isolation. */
     public static final String OTHER_OPEN_KEY = "other-open-key";
     public static final String ONE_TOKEN_KEY = "one-token-key";
+    /** A tenant with one token that only the tenant-counter test uses. */
+    static final String COUNTED_KEY = "counted-key";
 
     @Override
     public Map<String, String> getConfigOverrides() {
@@ -57,6 +59,9 @@ public class RateLimitProfile implements QuarkusTestProfile {
                 Map.entry("sluice.tenants.one-token.api-key-sha256", Tenants.sha256(ONE_TOKEN_KEY)),
                 Map.entry("sluice.tenants.one-token.rate-limit.rate", "0.01"),
                 Map.entry("sluice.tenants.one-token.rate-limit.burst", "1"),
+                Map.entry("sluice.tenants.counted.api-key-sha256", Tenants.sha256(COUNTED_KEY)),
+                Map.entry("sluice.tenants.counted.rate-limit.rate", "0.01"),
+                Map.entry("sluice.tenants.counted.rate-limit.burst", "1"),
                 // the response cache, both tiers, with small bounds the cache tests can cross
                 Map.entry("sluice.model-defaults.cache.enabled", "true"),
                 Map.entry("sluice.models.identity_int8.cache.enabled", "false"),

@@ -144,6 +144,37 @@ class RateLimitTest {
     }
 
     @Test
+    void eachTenantsRequestsAreCountedByModelAndOutcome() {
+        String scrape = given().get("/q/metrics").asString();
+        // every tenant's successes and rate-limited requests of every model are there from the start
+        for (String tenant : List.of("rest", "grpc", "per-model", "outage", "open", "other-open", "one-token", "counted")) {
+            for (String outcome : List.of("success", "rate_limited")) {
+                assertThat(scrape).containsPattern("(?m)^sluice_tenant_requests_total\\{model=\"identity_int16\","
+                        + "outcome=\"" + outcome + "\",tenant=\"" + tenant + "\"} [0-9.E]+( #.*)?$");
+            }
+        }
+        assertThat(tenantRequests(scrape, "counted", "identity_int32", "success")).isZero();
+        assertThat(tenantRequests(scrape, "counted", "identity_int32", "rate_limited")).isZero();
+        double othersBefore = tenantRequests(scrape, "open", "identity_int32", "success");
+
+        infer("identity_int32", "X-API-Key", RateLimitProfile.COUNTED_KEY).then().statusCode(200);
+        infer("identity_int32", "X-API-Key", RateLimitProfile.COUNTED_KEY).then().statusCode(429);
+        infer("identity_int32", "X-API-Key", RateLimitProfile.COUNTED_KEY).then().statusCode(429);
+
+        String after = given().get("/q/metrics").asString();
+        assertThat(tenantRequests(after, "counted", "identity_int32", "success")).isEqualTo(1);
+        assertThat(tenantRequests(after, "counted", "identity_int32", "rate_limited")).isEqualTo(2);
+        assertThat(tenantRequests(after, "open", "identity_int32", "success")).isEqualTo(othersBefore);
+    }
+
+    private static double tenantRequests(String scrape, String tenant, String model, String outcome) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^sluice_tenant_requests_total\\{model=\""
+                + model + "\",outcome=\"" + outcome + "\",tenant=\"" + tenant + "\"} ([0-9.eE+-]+)").matcher(scrape);
+        assertThat(m.find()).as("%s/%s/%s in the scrape", tenant, model, outcome).isTrue();
+        return Double.parseDouble(m.group(1));
+    }
+
+    @Test
     void grpcAnswersUnauthenticatedAndResourceExhaustedWithRetryInfo() {
         var anonymous = GRPCInferenceServiceGrpc.newBlockingStub(channel);
         assertThatThrownBy(() -> anonymous.modelInfer(request()))

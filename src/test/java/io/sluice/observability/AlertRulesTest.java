@@ -52,7 +52,8 @@ class AlertRulesTest {
                 prom(MetricNames.MODEL_READY),
                 prom(MetricNames.MODEL_WARMUP),
                 prom(MetricNames.REJECTIONS) + "_total",
-                prom(MetricNames.RATE_LIMIT_FALLBACKS) + "_total");
+                prom(MetricNames.RATE_LIMIT_FALLBACKS) + "_total",
+                prom(MetricNames.TENANT_REQUESTS) + "_total");
         assertThat(exported).containsAll(used);
     }
 

@@ -35,6 +35,11 @@ class DashboardMetricsTest {
             assertThat(scrape).containsPattern("(?m)^sluice_rejections_total\\{model=\"identity_int16\",reason=\""
                     + reason + "\"} [0-9.E]+( #.*)?$");
         }
+        // auth is off here: everyone is the anonymous tenant
+        for (String outcome : new String[] {"success", "rate_limited"}) {
+            assertThat(scrape).containsPattern("(?m)^sluice_tenant_requests_total\\{model=\"identity_int16\",outcome=\""
+                    + outcome + "\",tenant=\"anonymous\"} [0-9.E]+( #.*)?$");
+        }
         for (String outcome : new String[] {"success", "invalid", "rate_limited", "unavailable", "deadline", "cancelled",
                 "error"}) {
             for (String protocol : new String[] {"grpc", "rest"}) {
@@ -75,7 +80,8 @@ class DashboardMetricsTest {
         }
         assertThat(used).contains("sluice_request_duration_seconds_bucket", "sluice_requests_total",
                 "sluice_queue_depth", "sluice_batch_size_sum", "sluice_cache_requests_total", "sluice_rejections_total",
-                "sluice_rate_limit_fallbacks_total", "sluice_bulkhead_held", "sluice_concurrency_limit");
+                "sluice_rate_limit_fallbacks_total", "sluice_bulkhead_held", "sluice_concurrency_limit",
+                "sluice_tenant_requests_total");
         for (String metric : used) {
             assertThat(scrape).as("%s in /q/metrics", metric).containsPattern("(?m)^" + metric + "[{ ]");
         }
