@@ -47,6 +47,10 @@ class DeadlineAndCancelTest {
             TinyModels.write(repo, "slow", 1, TinyModels.slow(2000));
             TinyModels.write(repo, "reshape", 1, TinyModels.reshape());
             TinyModels.write(repo, PriorityOrderTest.MODEL, 1, TinyModels.slow(2000));
+            // VersionPolicyServedTest: three versions, of which the policy serves the two highest
+            for (int v = 1; v <= 3; v++) {
+                TinyModels.write(repo, VersionPolicyServedTest.MODEL, v, TinyModels.add());
+            }
             // KServeLayoutTest: a second repository that is itself one model, as KServe mounts one
             Path kserve = KServeLayoutTest.repository();
             Map<String, String> config = new HashMap<>(Map.of(
@@ -61,6 +65,7 @@ class DeadlineAndCancelTest {
                     "sluice.models.reshape.admission.circuit-breaker.request-volume", "2",
                     "sluice.models.reshape.admission.circuit-breaker.failure-ratio", "1.0",
                     "sluice.models.reshape.admission.circuit-breaker.delay", "60s"));
+            config.put("sluice.models." + VersionPolicyServedTest.MODEL + ".version-policy", "latest:2");
             // PriorityOrderTest: one instance, one row at a time, three levels, room for the queue
             config.putAll(Map.ofEntries(
                     ranked("batching.instances", "1"),

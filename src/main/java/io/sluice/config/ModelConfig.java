@@ -14,6 +14,10 @@ public interface ModelConfig {
     /** Whether server readiness waits for this model. */
     Optional<Boolean> required();
 
+    /** Which of the versions found are served: {@code all}, {@code latest[:N]} or {@code specific:V[,V...]} ({@link VersionPolicy}). */
+    @WithName("version-policy")
+    Optional<String> versionPolicy();
+
     /** Which execution provider runs the model. */
     Execution execution();
 

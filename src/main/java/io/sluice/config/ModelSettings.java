@@ -12,6 +12,7 @@ import java.util.function.Function;
  */
 public record ModelSettings(
         boolean required,
+        VersionPolicy versionPolicy,
         ExecutionProvider provider,
         int deviceId,
         GpuUnavailablePolicy onGpuUnavailable,
@@ -222,6 +223,7 @@ public record ModelSettings(
         ExecutionProvider hardware = runsOn == null ? provider : runsOn;
         return new ModelSettings(
                 pick(o, d, ModelConfig::required, DEFAULT_REQUIRED),
+                VersionPolicy.parse(pick(o, d, ModelConfig::versionPolicy, VersionPolicy.ALL.toString())),
                 provider,
                 pick(o, d, c -> c.execution().deviceId(), DEFAULT_DEVICE_ID),
                 pick(o, d, c -> c.execution().onGpuUnavailable(), DEFAULT_ON_GPU_UNAVAILABLE),

@@ -1,5 +1,6 @@
 package io.sluice.inference;
 
+import io.sluice.config.VersionPolicy;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
@@ -18,6 +19,7 @@ import java.util.Optional;
  * @param instances concurrent runs
  * @param gpuDevice the GPU the instances run on; empty on the CPU
  * @param responseCache whether answers are cached
+ * @param versionPolicy which of the model's versions in the repository are served
  */
 public record ModelConfiguration(
         String name,
@@ -28,7 +30,8 @@ public record ModelConfiguration(
         Optional<Batching> batching,
         int instances,
         Optional<Integer> gpuDevice,
-        boolean responseCache) {
+        boolean responseCache,
+        VersionPolicy versionPolicy) {
 
     /** The model file's name in a version directory. */
     public static final String MODEL_FILE = "model.onnx";

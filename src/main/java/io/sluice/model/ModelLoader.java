@@ -59,8 +59,9 @@ public class ModelLoader {
     private Thread loader;
 
     void onStart(@Observes StartupEvent event) {
-        List<ModelSource> sources = ModelRepository.scan(config.repository().paths().stream().map(Path::of).toList(),
-                config.repository().modelName());
+        List<ModelSource> sources = ModelRepository.served(ModelRepository.scan(
+                config.repository().paths().stream().map(Path::of).toList(), config.repository().modelName()),
+                name -> settings(name).versionPolicy());
         List<ServedModel> models = sources.stream()
                 .map(s -> new ServedModel(s, settings(s.name()), tracing))
                 .toList();

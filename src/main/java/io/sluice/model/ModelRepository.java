@@ -1,12 +1,17 @@
 package io.sluice.model;
 
+import io.sluice.config.VersionPolicy;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.jboss.logging.Logger;
@@ -35,6 +40,34 @@ public final class ModelRepository {
     /** True for a positive integer version. */
     public static boolean validVersion(String version) {
         return version != null && VERSION.matcher(version).matches();
+    }
+
+    /**
+     * The versions of {@code found} that their model's version policy serves (see {@link VersionPolicy}); the
+     * others are logged and never loaded.
+     */
+    public static List<ModelSource> served(List<ModelSource> found, Function<String, VersionPolicy> policies) {
+        Map<String, List<ModelSource>> byName = new LinkedHashMap<>();
+        found.forEach(s -> byName.computeIfAbsent(s.name(), n -> new ArrayList<>()).add(s));
+        List<ModelSource> served = new ArrayList<>();
+        byName.forEach((name, versions) -> {
+            VersionPolicy policy = policies.apply(name);
+            List<Long> numbers = versions.stream().map(ModelSource::version).toList();
+            Set<Long> kept = Set.copyOf(policy.select(numbers));
+            versions.stream().filter(s -> kept.contains(s.version())).forEach(served::add);
+            if (kept.isEmpty()) {
+                LOG.warnf("model %s: version-policy %s serves none of its versions %s; the model is not served",
+                        name, policy, numbers);
+            } else if (kept.size() < numbers.size()) {
+                LOG.infof("model %s: version-policy %s serves versions %s of %s", name, policy,
+                        policy.select(numbers), numbers);
+            }
+            if (policy.kind() == VersionPolicy.Kind.SPECIFIC) {
+                policy.versions().stream().filter(v -> !numbers.contains(v)).sorted().forEach(v -> LOG.warnf(
+                        "model %s: version-policy %s names version %d, which the repository does not have", name, policy, v));
+            }
+        });
+        return served;
     }
 
     /**

@@ -175,7 +175,7 @@ public final class ServedModel {
         return new ModelConfiguration(name(), version(), batched ? settings.maxBatchSize() : 0,
                 s == null ? List.of() : s.inputs(), s == null ? List.of() : s.outputs(), batching,
                 settings.instances(), gpu ? Optional.of(settings.deviceId()) : Optional.empty(),
-                settings.cacheEnabled());
+                settings.cacheEnabled(), settings.versionPolicy());
     }
 
     /**

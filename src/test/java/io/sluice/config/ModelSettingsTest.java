@@ -38,6 +38,16 @@ class ModelSettingsTest {
     }
 
     @Test
+    void everyVersionIsServedUnlessAPolicySaysOtherwise() {
+        SluiceConfig config = config(Map.of(
+                "sluice.models.newest.version-policy", "latest:2",
+                "sluice.models.broken.version-policy", "latest:zero"));
+        assertThat(ModelSettings.resolve(config, "plain").versionPolicy()).isEqualTo(VersionPolicy.ALL);
+        assertThat(ModelSettings.resolve(config, "newest").versionPolicy()).hasToString("latest:2");
+        assertThatThrownBy(() -> ModelSettings.resolve(config, "broken")).hasMessageContaining("'latest:zero'");
+    }
+
+    @Test
     void aWarmupBatchAboveTheLargestBatchIsAConfigurationError() {
         assertThatThrownBy(() -> ModelSettings.resolve(config(Map.of(
                 "sluice.models.m.batching.max-batch-size", "4",

@@ -115,4 +115,21 @@ class ModelRepositoryTest {
                 .extracting(s -> s.version() + " " + rootAndTwo.relativize(s.file()))
                 .containsExactlyInAnyOrder("1 model.onnx", "2 2/model.onnx");
     }
+
+    @Test
+    void aVersionPolicyKeepsOnlyTheVersionsItServesOfItsModel() throws IOException {
+        Path repo = root.resolve("policies");
+        for (String v : List.of("1", "2", "3")) {
+            model(repo, "newest", v);
+            model(repo, "every", v);
+            model(repo, "named", v);
+        }
+        List<ModelSource> served = ModelRepository.served(ModelRepository.scan(List.of(repo)), name -> switch (name) {
+            case "newest" -> io.sluice.config.VersionPolicy.parse("latest:2");
+            case "named" -> io.sluice.config.VersionPolicy.parse("specific:1,9");
+            default -> io.sluice.config.VersionPolicy.ALL;
+        });
+        assertThat(served).extracting(s -> s.name() + "/" + s.version())
+                .containsExactlyInAnyOrder("newest/2", "newest/3", "every/1", "every/2", "every/3", "named/1");
+    }
 }

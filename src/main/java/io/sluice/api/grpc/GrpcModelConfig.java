@@ -9,6 +9,7 @@ import io.sluice.api.grpc.proto.ModelOutput;
 import io.sluice.api.grpc.proto.ModelQueuePolicy;
 import io.sluice.api.grpc.proto.ModelResponseCache;
 import io.sluice.api.grpc.proto.ModelVersionPolicy;
+import io.sluice.config.VersionPolicy;
 import io.sluice.inference.ModelConfiguration;
 import io.sluice.inference.TensorSpec;
 import java.util.Arrays;
@@ -21,12 +22,22 @@ final class GrpcModelConfig {
 
     private GrpcModelConfig() {}
 
+    private static ModelVersionPolicy versionPolicy(VersionPolicy p) {
+        ModelVersionPolicy.Builder policy = ModelVersionPolicy.newBuilder();
+        return switch (p.kind()) {
+            case ALL -> policy.setAll(ModelVersionPolicy.All.getDefaultInstance()).build();
+            case LATEST -> policy.setLatest(ModelVersionPolicy.Latest.newBuilder().setNumVersions(p.count())).build();
+            case SPECIFIC -> policy.setSpecific(ModelVersionPolicy.Specific.newBuilder()
+                    .addAllVersions(p.versions().stream().sorted().toList())).build();
+        };
+    }
+
     static ModelConfig of(ModelConfiguration c) {
         ModelConfig.Builder config = ModelConfig.newBuilder()
                 .setName(c.name())
                 .setPlatform(ModelConfiguration.PLATFORM)
                 .setBackend(ModelConfiguration.BACKEND)
-                .setVersionPolicy(ModelVersionPolicy.newBuilder().setAll(ModelVersionPolicy.All.getDefaultInstance()))
+                .setVersionPolicy(versionPolicy(c.versionPolicy()))
                 .setMaxBatchSize(c.maxBatchSize())
                 .setDefaultModelFilename(ModelConfiguration.MODEL_FILE)
                 .setResponseCache(ModelResponseCache.newBuilder().setEnable(c.responseCache()));

@@ -1,5 +1,6 @@
 package io.sluice.api.rest;
 
+import io.sluice.config.VersionPolicy;
 import io.sluice.inference.ModelConfiguration;
 import io.sluice.inference.TensorSpec;
 import java.util.LinkedHashMap;
@@ -21,7 +22,7 @@ final class ModelConfigJson {
         json.put("name", c.name());
         json.put("platform", ModelConfiguration.PLATFORM);
         json.put("backend", ModelConfiguration.BACKEND);
-        json.put("version_policy", Map.of("all", Map.of())); // every version in the repository is served
+        json.put("version_policy", versionPolicy(c.versionPolicy()));
         json.put("max_batch_size", c.maxBatchSize());
         json.put("input", c.inputs().stream().map(t -> input(c, t)).toList());
         json.put("output", c.outputs().stream().map(t -> output(c, t)).toList());
@@ -35,6 +36,15 @@ final class ModelConfigJson {
         json.put("default_model_filename", ModelConfiguration.MODEL_FILE);
         json.put("response_cache", Map.of("enable", c.responseCache()));
         return json;
+    }
+
+    /** As Triton writes it: {@code {"all":{}}}, {@code {"latest":{"num_versions":2}}}, {@code {"specific":{"versions":[1,3]}}}. */
+    private static Map<String, Object> versionPolicy(VersionPolicy p) {
+        return switch (p.kind()) {
+            case ALL -> Map.of("all", Map.of());
+            case LATEST -> Map.of("latest", Map.of("num_versions", p.count()));
+            case SPECIFIC -> Map.of("specific", Map.of("versions", p.versions().stream().sorted().toList()));
+        };
     }
 
     private static Map<String, Object> input(ModelConfiguration c, TensorSpec t) {
