@@ -28,8 +28,13 @@ public record VersionPolicy(Kind kind, int count, Set<Long> versions) {
     /** Every version found. */
     public static final VersionPolicy ALL = new VersionPolicy(Kind.ALL, 0, Set.of());
 
+    private static final java.util.regex.Pattern NUMBER = java.util.regex.Pattern.compile("[1-9][0-9]{0,17}");
+
     public VersionPolicy {
         versions = Set.copyOf(versions);
+        if (kind == Kind.LATEST && count < 1 || kind == Kind.SPECIFIC && versions.isEmpty()) {
+            throw new IllegalArgumentException("version-policy " + kind + " needs a count >= 1 or a version");
+        }
     }
 
     /**
@@ -45,24 +50,19 @@ public record VersionPolicy(Kind kind, int count, Set<Long> versions) {
         if (t.equals("latest")) {
             return new VersionPolicy(Kind.LATEST, 1, Set.of());
         }
-        try {
-            if (t.startsWith("latest:")) {
-                int n = Integer.parseInt(t.substring("latest:".length()).trim());
-                if (n >= 1) {
-                    return new VersionPolicy(Kind.LATEST, n, Set.of());
-                }
-            } else if (t.startsWith("specific:")) {
-                Set<Long> versions = Arrays.stream(t.substring("specific:".length()).split(","))
-                        .map(String::trim).map(Long::parseLong).collect(Collectors.toSet());
-                if (!versions.isEmpty() && versions.stream().allMatch(v -> v >= 1)) {
-                    return new VersionPolicy(Kind.SPECIFIC, 0, versions);
-                }
+        if (t.startsWith("latest:") && NUMBER.matcher(t.substring("latest:".length()).trim()).matches()) {
+            long n = Long.parseLong(t.substring("latest:".length()).trim());
+            return new VersionPolicy(Kind.LATEST, (int) Math.min(Integer.MAX_VALUE, n), Set.of());
+        }
+        if (t.startsWith("specific:")) {
+            List<String> numbers = Arrays.stream(t.substring("specific:".length()).split(",", -1)).map(String::trim).toList();
+            if (numbers.stream().allMatch(v -> NUMBER.matcher(v).matches())) {
+                return new VersionPolicy(Kind.SPECIFIC, 0,
+                        numbers.stream().map(Long::parseLong).collect(Collectors.toSet()));
             }
-        } catch (NumberFormatException e) {
-            // answered below
         }
         throw new IllegalArgumentException("version-policy must be all, latest, latest:N (N >= 1) or specific:V[,V...]"
-                + " (positive version numbers), was '" + text + "'");
+                + " (positive version numbers, as the version directories are named), was '" + text + "'");
     }
 
     /** The versions served out of {@code found}, a model's version numbers; in ascending order. */

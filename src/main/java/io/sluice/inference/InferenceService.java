@@ -190,8 +190,8 @@ public class InferenceService {
     }
 
     /**
-     * Every model version this server found, with its state (Triton's repository index), READY ones only
-     * when {@code readyOnly}; by name, then version.
+     * Every model version this server serves (found, and chosen by its version policy), with its state
+     * (Triton's repository index), READY ones only when {@code readyOnly}; by name, then version.
      */
     public List<ModelIndexEntry> repositoryIndex(boolean readyOnly) {
         return byNameAndVersion()

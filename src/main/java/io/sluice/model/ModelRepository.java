@@ -45,6 +45,9 @@ public final class ModelRepository {
     /**
      * The versions of {@code found} that their model's version policy serves (see {@link VersionPolicy}); the
      * others are logged and never loaded.
+     *
+     * @throws IllegalStateException when a policy serves none of its model's versions: a configuration error,
+     *     which stops the start rather than leave the model out of readiness and its alerts
      */
     public static List<ModelSource> served(List<ModelSource> found, Function<String, VersionPolicy> policies) {
         Map<String, List<ModelSource>> byName = new LinkedHashMap<>();
@@ -52,12 +55,12 @@ public final class ModelRepository {
         List<ModelSource> served = new ArrayList<>();
         byName.forEach((name, versions) -> {
             VersionPolicy policy = policies.apply(name);
-            List<Long> numbers = versions.stream().map(ModelSource::version).toList();
+            List<Long> numbers = versions.stream().map(ModelSource::version).sorted().toList();
             Set<Long> kept = Set.copyOf(policy.select(numbers));
             versions.stream().filter(s -> kept.contains(s.version())).forEach(served::add);
             if (kept.isEmpty()) {
-                LOG.warnf("model %s: version-policy %s serves none of its versions %s; the model is not served",
-                        name, policy, numbers);
+                throw new IllegalStateException("configuration of model '" + name + "': version-policy " + policy
+                        + " serves none of the versions in the repository, " + numbers);
             } else if (kept.size() < numbers.size()) {
                 LOG.infof("model %s: version-policy %s serves versions %s of %s", name, policy,
                         policy.select(numbers), numbers);

@@ -32,7 +32,7 @@ class VersionPolicyTest {
     @Test
     void anythingElseIsRefusedSayingWhatItTakes() {
         for (String bad : List.of("", "newest", "latest:0", "latest:-1", "latest:x", "specific:", "specific:0",
-                "specific:1,,2", "specific:a")) {
+                "specific:1,,2", "specific:a", "latest:+2", "specific:+3", "specific:01", "ALL", "specific:1,")) {
             assertThatThrownBy(() -> VersionPolicy.parse(bad)).as("'%s'", bad)
                     .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("version-policy must be all, latest, latest:N (N >= 1) or specific:V[,V...]")

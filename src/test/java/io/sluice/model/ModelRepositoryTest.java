@@ -131,5 +131,12 @@ class ModelRepositoryTest {
         });
         assertThat(served).extracting(s -> s.name() + "/" + s.version())
                 .containsExactlyInAnyOrder("newest/2", "newest/3", "every/1", "every/2", "every/3", "named/1");
+        // a policy that serves none of them is a configuration error, not a model quietly left out
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ModelRepository.served(
+                ModelRepository.scan(List.of(repo)), name -> io.sluice.config.VersionPolicy.parse(
+                        name.equals("named") ? "specific:7" : "all")))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("model 'named': version-policy specific:7 serves none of the versions in the"
+                        + " repository, [1, 2, 3]");
     }
 }

@@ -15,11 +15,16 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Bounds what one {@code ModelStreamInfer} stream holds on the server. Quarkus's Mutiny stubs ask the
  * transport for each next message as soon as one arrives, so a client that sends faster than it reads
  * its answers would have the server read, parse and buffer everything it sent. Here the stream reads at
- * most {@link #WINDOW} requests ahead of the answers that have left: it asks for {@code WINDOW} messages
- * at the start and for one more each time an answer is sent while the transport can take it (or once it
- * can, on {@code onReady}). A stream answers every request with exactly one message, so at most {@code
- * WINDOW} of its requests are ever parsed and unanswered; the rest wait in HTTP/2 flow control, on the
- * client's side. Other methods are left alone.
+ * most {@link #WINDOW} requests ahead of the answers it has sent: it asks for {@code WINDOW} messages at
+ * the start and for one more each time an answer is sent while the transport says it can take more (or
+ * once it can, on {@code onReady}). A request is answered by one message (or the stream ends), so at most
+ * {@code WINDOW} requests are parsed and unanswered at any moment; what the client sends beyond them waits
+ * in HTTP/2 flow control. A client that stops taking its answers stops the reading once the transport's
+ * write queue is full. On Vert.x that state is read when an answer is written, and an answer written from
+ * a model thread reaches the event loop a moment later, so a burst of answers (a long request finishing
+ * with those held behind it) can each let one more request in before the queue shows full: the answers
+ * held for a client that does not read are bounded by a few windows, not by one. Other methods are left
+ * alone.
  */
 @GlobalInterceptor
 @ApplicationScoped
@@ -40,8 +45,8 @@ public class StreamFlowControl implements ServerInterceptor {
 
     /**
      * A stream's call with its window: the stub's own requests for messages are replaced by the window's.
-     * Holds no lock while it calls the transport; the count of answers sent but not yet traded for a
-     * request is an atomic, so an answer sent while {@code onReady} runs is traded by one of the two.
+     * Takes no lock of its own; the count of answers sent but not yet traded for a request is an atomic,
+     * so an answer sent while {@code onReady} runs is traded by one of the two.
      */
     static final class Windowed<Q, R> extends ForwardingServerCall.SimpleForwardingServerCall<Q, R> {
         private final AtomicInteger owed = new AtomicInteger();

@@ -93,7 +93,7 @@ public class InferenceResource {
     }
 
     /**
-     * Triton's repository index: every model version found, with its state. The body is empty (tritonclient
+     * Triton's repository index: every model version served, with its state. The body is empty (tritonclient
      * sends none) or a JSON object whose {@code ready: true} keeps READY versions only.
      */
     @POST
