@@ -1,7 +1,8 @@
 /**
  * Configuration: {@link io.sluice.config.SluiceConfig} is the whole {@code sluice.*} surface, and
  * {@link io.sluice.config.ModelSettings} resolves one model's settings from its override, the
- * model defaults and the named constants. {@link io.sluice.config.RedisWarmup} opens the Redis
+ * model defaults and the named constants, among them the {@link io.sluice.config.VersionPolicy} that
+ * chooses which of a model's versions are served. {@link io.sluice.config.RedisWarmup} opens the Redis
  * connection at startup when buckets or the cache use it.
  */
 package io.sluice.config;
