@@ -66,6 +66,8 @@ class DeadlineAndCancelTest {
                     "sluice.models.reshape.admission.circuit-breaker.failure-ratio", "1.0",
                     "sluice.models.reshape.admission.circuit-breaker.delay", "60s"));
             config.put("sluice.models." + VersionPolicyServedTest.MODEL + ".version-policy", "latest:2");
+            // PriorityOrderTest: a request that asks for no level runs at the anonymous tenant's default, 2
+            config.put("sluice.tenants.anonymous.priority.default", "2");
             // PriorityOrderTest: one instance, one row at a time, three levels, room for the queue
             config.putAll(Map.ofEntries(
                     ranked("batching.instances", "1"),

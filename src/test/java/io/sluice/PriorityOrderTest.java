@@ -26,8 +26,9 @@ import org.junit.jupiter.api.Test;
  * End to end, the order in which queued requests reach a model: the highest priority level first (1 is
  * the highest), first come first served within a level, whether the level came as the OIP {@code priority}
  * parameter or the {@code Sluice-Priority} header. While one long request holds the model's only instance,
- * four one-row requests queue one after the other; the moment each left the queue is the end of its
- * {@code sluice.queue} span, found by the trace id each was sent with.
+ * five one-row requests queue one after the other; the moment each left the queue is the end of its
+ * {@code sluice.queue} span, found by the trace id each was sent with. One asks for no level and runs at
+ * its tenant's default ({@code sluice.tenants.anonymous.priority.default}, set in the profile).
  */
 @QuarkusTest
 @TestProfile(DeadlineAndCancelTest.Profile.class)
@@ -62,9 +63,10 @@ class PriorityOrderTest {
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
                 .until(() -> gauge("sluice_inflight\\{model=\"" + MODEL + "\"}") == 1);
 
-        // arrival order: a (level 3), b (2), c (2), d (1); each is queued before the next is sent
+        // arrival order: a (level 3), b (2), c (2), d (1), e (none: the tenant's default, 2); each is queued
+        // before the next is sent
         List<Queued> sent = List.of(new Queued("a", 3, false), new Queued("b", 2, true), new Queued("c", 2, false),
-                new Queued("d", 1, true));
+                new Queued("d", 1, true), new Queued("e", 0, false));
         List<CompletableFuture<Integer>> answers = new ArrayList<>();
         for (int i = 0; i < sent.size(); i++) {
             answers.add(CompletableFuture.supplyAsync(sent.get(i)::send, callers));
@@ -82,7 +84,8 @@ class PriorityOrderTest {
                 q -> awaitQueueSpan(q.traceId()).getEndEpochNanos()));
         List<String> order = leftQueue.entrySet().stream().sorted(Map.Entry.comparingByValue())
                 .map(Map.Entry::getKey).toList();
-        assertThat(order).containsExactly("d", "b", "c", "a");
+        // without the tenant's default, e would run last, at the model's default level (its lowest, 3)
+        assertThat(order).containsExactly("d", "b", "c", "e", "a");
     }
 
     /** A one-row request at {@code level}, sent with the header or the OIP parameter, in a trace of its own. */
@@ -94,7 +97,7 @@ class PriorityOrderTest {
 
         int send() {
             String zeros = IntStream.range(0, 256).mapToObj(i -> "0").collect(Collectors.joining(","));
-            String parameters = header ? "" : "\"parameters\":{\"priority\":" + level + "},";
+            String parameters = header || level == 0 ? "" : "\"parameters\":{\"priority\":" + level + "},";
             var request = given().header("traceparent", "00-" + traceId() + "-b7ad6b7169203331-01")
                     .contentType("application/json")
                     .body("{" + parameters + "\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,256],"

@@ -1,6 +1,7 @@
 /**
  * Admission: who may send how much, and how much a model takes at once. Owns the tenants and their
- * API keys ({@link io.sluice.admission.Tenants}), the token buckets, local ({@link
+ * API keys ({@link io.sluice.admission.Tenants}) and the priority levels their requests run at ({@link
+ * io.sluice.admission.TenantPriorities}), the token buckets, local ({@link
  * io.sluice.admission.TokenBucket}) and shared in Redis ({@link io.sluice.admission.RedisBuckets}),
  * the limiter that chooses between them and falls back when Redis is away ({@link
  * io.sluice.admission.RateLimiter}) to a fair share for the replicas counted in Redis ({@link

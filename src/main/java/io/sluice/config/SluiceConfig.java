@@ -132,6 +132,22 @@ public interface SluiceConfig {
 
         /** Per-model buckets of this tenant, keyed by model name; they replace the tenant's bucket for that model. */
         Map<String, Bucket> models();
+
+        /** The priority levels this tenant's requests run at. */
+        Priority priority();
+    }
+
+    /**
+     * A tenant's priority levels (1 is the highest, as in Triton; a model has {@code batching.priority-levels}
+     * of them). Neither is set by default: a request runs at the level it asks for, or its model's default.
+     */
+    interface Priority {
+        /** The level of this tenant's requests that ask for none (priority 0, or no parameter or header). */
+        @WithName("default")
+        Optional<Integer> defaultLevel();
+
+        /** The highest level this tenant may ask for: a request asking for a higher one runs at this one. */
+        Optional<Integer> highest();
     }
 
     /** A token bucket: {@code rate} tokens per second, up to {@code burst}. */

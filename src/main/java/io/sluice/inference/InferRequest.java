@@ -87,6 +87,12 @@ public record InferRequest(
         this(model, version, id, parameters, inputs, outputs, priority, deadlineNanos, protocol, Map.of());
     }
 
+    /** This request at another priority level. */
+    public InferRequest withPriority(int level) {
+        return level == priority ? this : new InferRequest(model, version, id, parameters, inputs, outputs, level,
+                deadlineNanos, protocol, classifications);
+    }
+
     /** True when the request carries a deadline. */
     public boolean hasDeadline() {
         return deadlineNanos != NO_DEADLINE;

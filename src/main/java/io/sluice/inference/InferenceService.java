@@ -2,6 +2,7 @@ package io.sluice.inference;
 
 import io.sluice.admission.RateLimiter;
 import io.sluice.admission.Tenant;
+import io.sluice.admission.TenantPriorities;
 import io.sluice.cache.ResponseCache;
 import io.sluice.config.SluiceConfig;
 import io.sluice.model.ModelRegistry;
@@ -50,6 +51,9 @@ public class InferenceService {
     RateLimiter rateLimiter;
 
     @Inject
+    TenantPriorities priorities;
+
+    @Inject
     ResponseCache cache;
 
     /** The {@code model} tag of requests for a model this server does not have: no model name starts with '_'. */
@@ -64,8 +68,8 @@ public class InferenceService {
     }
 
     /**
-     * Runs the request {@code parse} reads, for {@code tenant}, deciding every rejection it can before
-     * reading it: the tenant's rate limit, the model's readiness, and (unless the model caches responses,
+     * Runs the request {@code parse} reads, for {@code tenant} (at the priority level the tenant's levels
+     * give it, {@link TenantPriorities}), deciding every rejection it can before reading it: the tenant's rate limit, the model's readiness, and (unless the model caches responses,
      * whose hits need no capacity) whether the model turns an arrival away now. Then it parses, validates
      * and admits the request through the model's guard, which decides any race for the last permit.
      * Every failure, a parse failure included, is an {@link InferenceException} in the returned {@link Uni}.
@@ -80,7 +84,10 @@ public class InferenceService {
             Supplier<InferRequest> parse) {
         long start = System.nanoTime();
         InferRequest[] parsed = new InferRequest[1];
-        Supplier<InferRequest> once = () -> parsed[0] = parse.get();
+        Supplier<InferRequest> once = () -> {
+            InferRequest request = parse.get();
+            return parsed[0] = request.withPriority(priorities.level(tenant, request.priority()));
+        };
         Uni<InferResponse> result = rateLimiter.enabled()
                 ? rateLimiter.admit(tenant, model).emitOn(backTo(Vertx.currentContext()))
                         .onItem().transformToUni(state -> run(tenant, model, version, once).map(r -> r.withRateLimit(state)))

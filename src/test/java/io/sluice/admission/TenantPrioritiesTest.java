@@ -1,0 +1,65 @@
+package io.sluice.admission;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.quarkus.runtime.configuration.DurationConverter;
+import io.smallrye.config.PropertiesConfigSource;
+import io.smallrye.config.SmallRyeConfigBuilder;
+import io.sluice.config.SluiceConfig;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The level a tenant's request runs at: its default when it asks for none, never above its highest. */
+class TenantPrioritiesTest {
+
+    private static TenantPriorities priorities(Map<String, String> properties) {
+        return new TenantPriorities(new SmallRyeConfigBuilder().withMapping(SluiceConfig.class)
+                .withConverter(Duration.class, 200, new DurationConverter()) // "10m", as Quarkus reads it
+                .withSources(new PropertiesConfigSource(properties, "test", 500)).build()
+                .getConfigMapping(SluiceConfig.class));
+    }
+
+    @Test
+    void aTenantsDefaultAndHighestLevelShapeWhatItsRequestsAskFor() {
+        TenantPriorities p = priorities(Map.of(
+                "sluice.tenants.interactive.priority.default", "1",
+                "sluice.tenants.batch.priority.default", "3",
+                "sluice.tenants.batch.priority.highest", "2",
+                "sluice.tenants.capped.priority.highest", "2",
+                "sluice.tenants.plain.rate-limit.rate", "5"));
+        Tenant interactive = new Tenant("interactive");
+        Tenant batch = new Tenant("batch");
+        Tenant capped = new Tenant("capped");
+        assertThat(p.level(interactive, 0)).isEqualTo(1);
+        assertThat(p.level(interactive, 3)).isEqualTo(3); // what a request asks for wins over the default
+        assertThat(p.level(batch, 0)).isEqualTo(3);
+        assertThat(p.level(batch, 1)).isEqualTo(2); // lowered to its highest
+        assertThat(p.level(batch, 2)).isEqualTo(2);
+        assertThat(p.level(batch, 5)).isEqualTo(5);
+        assertThat(p.level(capped, 0)).isZero(); // no default: the model's own, its lowest
+        assertThat(p.level(capped, 1)).isEqualTo(2);
+        // a tenant without levels, one not configured at all, and the anonymous one ask for what they like
+        assertThat(p.level(new Tenant("plain"), 1)).isEqualTo(1);
+        assertThat(p.level(new Tenant("stranger"), 0)).isZero();
+        assertThat(p.level(Tenant.ANONYMOUS, 2)).isEqualTo(2);
+    }
+
+    @Test
+    void withAuthenticationOffTheAnonymousTenantReadsItsOwnLevels() {
+        TenantPriorities p = priorities(Map.of("sluice.tenants.anonymous.priority.default", "2"));
+        assertThat(p.level(Tenant.ANONYMOUS, 0)).isEqualTo(2);
+    }
+
+    @Test
+    void levelsThatCannotBeAreRefusedByName() {
+        assertThatThrownBy(() -> priorities(Map.of("sluice.tenants.t.priority.default", "0")))
+                .hasMessageContaining("sluice.tenants.\"t\".priority.default must be a level >= 1");
+        assertThatThrownBy(() -> priorities(Map.of("sluice.tenants.t.priority.highest", "-1")))
+                .hasMessageContaining("sluice.tenants.\"t\".priority.highest must be a level >= 1");
+        assertThatThrownBy(() -> priorities(Map.of("sluice.tenants.t.priority.default", "1",
+                "sluice.tenants.t.priority.highest", "2")))
+                .hasMessageContaining("default 1 is above sluice.tenants.\"t\".priority.highest 2");
+    }
+}
