@@ -1,5 +1,6 @@
 package io.sluice.admission;
 
+import io.quarkus.runtime.Startup;
 import io.sluice.config.SluiceConfig;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -8,12 +9,14 @@ import java.util.Map;
 
 /**
  * The priority level each tenant's requests run at ({@code sluice.tenants."<name>".priority}): a tenant's
- * {@code default} for a request that asks for none, and its {@code highest}, above which a request is
- * lowered, so that a client cannot put itself ahead of the others by asking. Levels are Triton's: 1 is the
- * highest, 0 asks for none. With authentication off, the one anonymous tenant reads {@code
- * sluice.tenants.anonymous.priority}.
+ * {@code default} for a request that asks for none (priority 0, or one past the model's levels, which
+ * Triton reads as none), and its {@code highest}, above which a request is lowered, so that a client cannot
+ * put itself ahead of the others by asking. Levels are Triton's: 1 is the highest. Only the tenants that can
+ * call are read: with authentication on, those with a key; with it off, the one anonymous tenant, from
+ * {@code sluice.tenants.anonymous.priority}.
  */
 @ApplicationScoped
+@Startup // levels configured wrong stop the start, instead of failing every request
 public class TenantPriorities {
 
     /** One tenant's levels; 0 for one not set. */
@@ -23,7 +26,12 @@ public class TenantPriorities {
 
     @Inject
     public TenantPriorities(SluiceConfig config) {
+        boolean auth = config.auth().enabled();
         config.tenants().forEach((name, tenant) -> {
+            boolean calls = auth ? tenant.apiKeySha256().isPresent() : name.equals(Tenant.ANONYMOUS.name());
+            if (!calls) {
+                return; // a leftover, never used, must not stop a server
+            }
             int defaultLevel = tenant.priority().defaultLevel().orElse(0);
             int highest = tenant.priority().highest().orElse(0);
             String key = "sluice.tenants.\"" + name + "\".priority.";
@@ -43,13 +51,16 @@ public class TenantPriorities {
         });
     }
 
-    /** The level a request of {@code tenant} that asked for {@code asked} (0: none) runs at. */
-    public int level(Tenant tenant, int asked) {
-        Levels levels = byTenant.get(tenant.name());
-        if (levels == null) {
+    /**
+     * The level a request of {@code tenant} that asked for {@code asked} runs at, on a model with {@code
+     * levels} priority levels: 0 when it runs at the model's default.
+     */
+    public int level(Tenant tenant, int asked, int levels) {
+        Levels l = byTenant.get(tenant.name());
+        if (l == null) {
             return asked;
         }
-        int level = asked == 0 ? levels.defaultLevel() : asked;
-        return levels.highest() > 0 && level > 0 && level < levels.highest() ? levels.highest() : level;
+        int level = asked == 0 || asked > levels ? l.defaultLevel() : asked;
+        return l.highest() > 0 && level > 0 && level < l.highest() ? l.highest() : level;
     }
 }

@@ -102,7 +102,7 @@ public interface SluiceConfig {
         }
     }
 
-    /** Tenants keyed by name: their API key hashes and rate limits. */
+    /** Tenants keyed by name: their API key hashes, rate limits and priority levels. */
     Map<String, TenantConfig> tenants();
 
     /** Token-bucket rate limits per tenant. */

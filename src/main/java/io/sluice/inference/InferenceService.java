@@ -69,8 +69,9 @@ public class InferenceService {
 
     /**
      * Runs the request {@code parse} reads, for {@code tenant} (at the priority level the tenant's levels
-     * give it, {@link TenantPriorities}), deciding every rejection it can before reading it: the tenant's rate limit, the model's readiness, and (unless the model caches responses,
-     * whose hits need no capacity) whether the model turns an arrival away now. Then it parses, validates
+     * give it on the model, {@link TenantPriorities}), deciding every rejection it can before reading it:
+     * the tenant's rate limit, the model's readiness, and (unless the model caches responses, whose hits
+     * need no capacity) whether the model turns an arrival away now. Then it parses, validates
      * and admits the request through the model's guard, which decides any race for the last permit.
      * Every failure, a parse failure included, is an {@link InferenceException} in the returned {@link Uni}.
      *
@@ -84,10 +85,7 @@ public class InferenceService {
             Supplier<InferRequest> parse) {
         long start = System.nanoTime();
         InferRequest[] parsed = new InferRequest[1];
-        Supplier<InferRequest> once = () -> {
-            InferRequest request = parse.get();
-            return parsed[0] = request.withPriority(priorities.level(tenant, request.priority()));
-        };
+        Supplier<InferRequest> once = () -> parsed[0] = parse.get();
         Uni<InferResponse> result = rateLimiter.enabled()
                 ? rateLimiter.admit(tenant, model).emitOn(backTo(Vertx.currentContext()))
                         .onItem().transformToUni(state -> run(tenant, model, version, once).map(r -> r.withRateLimit(state)))
@@ -172,7 +170,12 @@ public class InferenceService {
         });
     }
 
-    private Uni<InferResponse> answer(Tenant tenant, ServedModel model, Supplier<InferRequest> parse) {
+    private Uni<InferResponse> answer(Tenant tenant, ServedModel model, Supplier<InferRequest> read) {
+        int levels = model.settings().priorityLevels();
+        Supplier<InferRequest> parse = () -> { // at the level the tenant's levels give it, once, whichever path
+            InferRequest request = read.get();
+            return request.withPriority(priorities.level(tenant, request.priority(), levels));
+        };
         try {
             if (model.settings().cacheEnabled()) {
                 InferRequest request = parse.get();

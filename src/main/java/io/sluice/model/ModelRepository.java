@@ -60,6 +60,7 @@ public final class ModelRepository {
             versions.stream().filter(s -> kept.contains(s.version())).forEach(served::add);
             if (kept.isEmpty()) {
                 throw new IllegalStateException("configuration of model '" + name + "': version-policy " + policy
+                        + " (sluice.models.\"" + name + "\".version-policy, or sluice.model-defaults.version-policy)"
                         + " serves none of the versions in the repository, " + numbers);
             } else if (kept.size() < numbers.size()) {
                 LOG.infof("model %s: version-policy %s serves versions %s of %s", name, policy,

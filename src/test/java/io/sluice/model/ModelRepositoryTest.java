@@ -136,7 +136,7 @@ class ModelRepositoryTest {
                 ModelRepository.scan(List.of(repo)), name -> io.sluice.config.VersionPolicy.parse(
                         name.equals("named") ? "specific:7" : "all")))
                 .isInstanceOf(IllegalStateException.class)
-                .hasMessageContaining("model 'named': version-policy specific:7 serves none of the versions in the"
-                        + " repository, [1, 2, 3]");
+                .hasMessageContaining("model 'named': version-policy specific:7 (sluice.models.\"named\".version-policy,")
+                .hasMessageEndingWith("serves none of the versions in the repository, [1, 2, 3]");
     }
 }
