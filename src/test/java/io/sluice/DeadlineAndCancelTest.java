@@ -66,6 +66,9 @@ class DeadlineAndCancelTest {
                     "sluice.models.reshape.admission.circuit-breaker.failure-ratio", "1.0",
                     "sluice.models.reshape.admission.circuit-breaker.delay", "60s"));
             config.put("sluice.models." + VersionPolicyServedTest.MODEL + ".version-policy", "latest:2");
+            // aClientThatStopsTakingItsAnswersStopsTheServerReadingItsStream: room for a stream's whole window
+            config.put("sluice.models." + VersionPolicyServedTest.MODEL + ".admission.max-concurrent", "1024");
+            config.put("sluice.models." + VersionPolicyServedTest.MODEL + ".batching.queue-size", "1024");
             // PriorityOrderTest: a request that asks for no level runs at the anonymous tenant's default, 2
             config.put("sluice.tenants.anonymous.priority.default", "2");
             // PriorityOrderTest: one instance, one row at a time, three levels, room for the queue
@@ -200,6 +203,48 @@ class DeadlineAndCancelTest {
     }
 
     @Test
+    void aClientThatStopsTakingItsAnswersStopsTheServerReadingItsStream() {
+        Await.serverReady();
+        ManagedChannel channel = GrpcClients.channel();
+        int sent = 2000; // 16 KB each way apiece: far more than HTTP/2 windows and the stream's window hold
+        double before = versionedAnswers();
+        try {
+            GrpcStream stream = GrpcStream.openNotReading(channel);
+            ModelInferRequest request = addRows(256);
+            for (int i = 0; i < sent; i++) {
+                stream.send(request.toBuilder().setId("r" + i).build());
+            }
+            stream.halfClose();
+            // the server answers until the client's window is full, then reads no more: its count stops
+            // well short of what was sent (382 here: the window, and the answers that filled grpc-java's 1 MiB
+            // HTTP/2 window; without the stream's window it read and answered all 2000)
+            double[] last = {-1};
+            double plateau = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300))
+                    .until(() -> {
+                        double now = versionedAnswers() - before;
+                        boolean still = now > 0 && now == last[0];
+                        last[0] = now;
+                        return still ? now : -1;
+                    }, n -> n >= 0);
+            assertThat(plateau).as("requests read while the client took no answers")
+                    .isLessThanOrEqualTo(4 * STREAM_WINDOW);
+            assertThat(stream.answers()).isEmpty();
+
+            // once it reads again, the rest are read and every request is answered, in order
+            stream.take(sent);
+            assertThat(stream.awaitEnd().getCode()).isEqualTo(Status.Code.OK);
+            List<io.sluice.api.grpc.proto.ModelStreamInferResponse> answers = stream.answers();
+            assertThat(answers).hasSize(sent);
+            for (int i = 0; i < sent; i++) {
+                assertThat(answers.get(i).getErrorMessage()).isEmpty();
+                assertThat(answers.get(i).getInferResponse().getId()).isEqualTo("r" + i);
+            }
+        } finally {
+            shutdown(channel);
+        }
+    }
+
+    @Test
     void withTritonGrpcErrorAFailureInItsTurnEndsTheStreamAndReleasesTheRest() {
         Await.serverReady();
         ManagedChannel channel = GrpcClients.channel();
@@ -230,6 +275,22 @@ class DeadlineAndCancelTest {
         return ModelInferRequest.newBuilder().setModelName("slow")
                 .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(n).addShape(256))
                 .addRawInputContents(ByteString.copyFrom(new byte[n * 1024]));
+    }
+
+    /** {@code n} rows for {@link VersionPolicyServedTest}'s add model: 16 bytes a row in each input and each output. */
+    private static ModelInferRequest addRows(int n) {
+        ModelInferRequest.Builder request = ModelInferRequest.newBuilder().setModelName(VersionPolicyServedTest.MODEL);
+        for (String input : List.of("A", "B")) {
+            request.addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName(input).setDatatype("FP32")
+                    .addShape(n).addShape(4)).addRawInputContents(ByteString.copyFrom(new byte[n * 16]));
+        }
+        return request.build();
+    }
+
+    /** Requests the add model answered over gRPC. */
+    private static double versionedAnswers() {
+        return gauge("sluice_requests_total\\{model=\"" + VersionPolicyServedTest.MODEL
+                + "\",outcome=\"success\",protocol=\"grpc\"}");
     }
 
     /** One row for the slow model, over gRPC. */

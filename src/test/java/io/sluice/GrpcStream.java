@@ -29,16 +29,32 @@ public final class GrpcStream implements ClientResponseObserver<ModelInferReques
     private final CompletableFuture<Status> end = new CompletableFuture<>();
     private volatile ClientCallStreamObserver<ModelInferRequest> requests;
     private volatile StatusRuntimeException failure;
+    /** Whether the client takes answers only when {@link #take} says, as one that stops reading would. */
+    private final boolean held;
 
-    private GrpcStream() {}
+    private GrpcStream(boolean held) {
+        this.held = held;
+    }
 
     /** Opens a stream on {@code channel}; {@code tritonGrpcError} sends {@code triton_grpc_error: true}. */
     public static GrpcStream open(ManagedChannel channel, boolean tritonGrpcError) {
+        return open(channel, tritonGrpcError, false);
+    }
+
+    /**
+     * Opens a stream whose client takes no answer until {@link #take} asks for some: its transport then
+     * grants the server no more room to send once its HTTP/2 window is full.
+     */
+    public static GrpcStream openNotReading(ManagedChannel channel) {
+        return open(channel, false, true);
+    }
+
+    private static GrpcStream open(ManagedChannel channel, boolean tritonGrpcError, boolean held) {
         Metadata headers = new Metadata();
         if (tritonGrpcError) {
             headers.put(Metadata.Key.of("triton_grpc_error", Metadata.ASCII_STRING_MARSHALLER), "true");
         }
-        GrpcStream stream = new GrpcStream();
+        GrpcStream stream = new GrpcStream(held);
         GRPCInferenceServiceGrpc.newStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
                 .withDeadlineAfter(60, TimeUnit.SECONDS).modelStreamInfer(stream);
         return stream;
@@ -47,6 +63,15 @@ public final class GrpcStream implements ClientResponseObserver<ModelInferReques
     @Override
     public void beforeStart(ClientCallStreamObserver<ModelInferRequest> requestStream) {
         this.requests = requestStream;
+        if (held) {
+            requestStream.disableAutoRequestWithInitial(0);
+        }
+    }
+
+    /** Lets the client take {@code n} more answers (a stream opened with {@link #openNotReading}). */
+    public GrpcStream take(int n) {
+        requests.request(n);
+        return this;
     }
 
     public GrpcStream send(ModelInferRequest request) {
