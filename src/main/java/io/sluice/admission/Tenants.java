@@ -12,6 +12,9 @@ import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.SortedSet;
+import java.util.TreeSet;
 
 /**
  * Maps API keys to tenants. Keys arrive as {@code Authorization: Bearer <key>} or {@code X-API-Key:
@@ -49,11 +52,11 @@ public class Tenants {
     }
 
     /** Who can call: the tenants with a key, or the anonymous one when authentication is off; by name. */
-    public java.util.SortedSet<String> names() {
+    public SortedSet<String> names() {
         if (!enabled) {
-            return new java.util.TreeSet<>(java.util.Set.of(Tenant.ANONYMOUS.name()));
+            return new TreeSet<>(Set.of(Tenant.ANONYMOUS.name()));
         }
-        java.util.SortedSet<String> names = new java.util.TreeSet<>();
+        SortedSet<String> names = new TreeSet<>();
         byHash.values().forEach(t -> names.add(t.name()));
         return names;
     }

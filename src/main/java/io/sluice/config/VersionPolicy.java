@@ -4,6 +4,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
@@ -28,7 +29,7 @@ public record VersionPolicy(Kind kind, int count, Set<Long> versions) {
     /** Every version found. */
     public static final VersionPolicy ALL = new VersionPolicy(Kind.ALL, 0, Set.of());
 
-    private static final java.util.regex.Pattern NUMBER = java.util.regex.Pattern.compile("[1-9][0-9]{0,17}");
+    private static final Pattern NUMBER = Pattern.compile("[1-9][0-9]{0,17}");
 
     public VersionPolicy {
         versions = Set.copyOf(versions);

@@ -100,7 +100,8 @@ public class InferenceService {
                     if (failure != null) {
                         metrics.rejection(tag, failure);
                     }
-                    finished(tenant, tag, protocol, parsed[0], failure == null ? Outcome.SUCCESS : Outcome.of(failure), start);
+                    Outcome outcome = failure == null ? Outcome.SUCCESS : Outcome.of(failure);
+                    finished(tenant, tag, protocol, parsed[0], outcome, start);
                 })
                 .onCancellation().invoke(() -> {
                     if (counted.compareAndSet(false, true)) {

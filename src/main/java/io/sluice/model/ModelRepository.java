@@ -56,15 +56,15 @@ public final class ModelRepository {
         byName.forEach((name, versions) -> {
             VersionPolicy policy = policies.apply(name);
             List<Long> numbers = versions.stream().map(ModelSource::version).sorted().toList();
-            Set<Long> kept = Set.copyOf(policy.select(numbers));
+            List<Long> chosen = policy.select(numbers);
+            Set<Long> kept = Set.copyOf(chosen);
             versions.stream().filter(s -> kept.contains(s.version())).forEach(served::add);
             if (kept.isEmpty()) {
                 throw new IllegalStateException("configuration of model '" + name + "': version-policy " + policy
                         + " (sluice.models.\"" + name + "\".version-policy, or sluice.model-defaults.version-policy)"
                         + " serves none of the versions in the repository, " + numbers);
             } else if (kept.size() < numbers.size()) {
-                LOG.infof("model %s: version-policy %s serves versions %s of %s", name, policy,
-                        policy.select(numbers), numbers);
+                LOG.infof("model %s: version-policy %s serves versions %s of %s", name, policy, chosen, numbers);
             }
             if (policy.kind() == VersionPolicy.Kind.SPECIFIC) {
                 policy.versions().stream().filter(v -> !numbers.contains(v)).sorted().forEach(v -> LOG.warnf(
