@@ -55,6 +55,9 @@ public class GrpcInferenceService implements GRPCInferenceService {
     @Inject
     InferenceService service;
 
+    @Inject
+    OpenStreams openStreams;
+
     @Override
     public Uni<ServerLiveResponse> serverLive(ServerLiveRequest request) {
         return Uni.createFrom().item(ServerLiveResponse.newBuilder().setLive(service.live()).build());
@@ -143,7 +146,7 @@ public class GrpcInferenceService implements GRPCInferenceService {
     /** Triton's streaming inference: see {@link StreamInfer}. */
     @Override
     public Multi<ModelStreamInferResponse> modelStreamInfer(Multi<ModelInferRequest> requests) {
-        return StreamInfer.serve(service, requests);
+        return StreamInfer.serve(service, openStreams, requests);
     }
 
     /** The wire response; a cached model's carries the {@value #CACHE_PARAMETER} parameter. */

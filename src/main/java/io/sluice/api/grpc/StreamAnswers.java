@@ -44,6 +44,7 @@ final class StreamAnswers {
     private final boolean failureEndsStream;
     private final ArrayDeque<Slot> slots = new ArrayDeque<>();
     private boolean noMoreRequests;
+    private boolean closing;
     private boolean ended;
 
     StreamAnswers(MultiEmitter<? super ModelStreamInferResponse> emitter, boolean failureEndsStream) {
@@ -51,7 +52,7 @@ final class StreamAnswers {
         this.failureEndsStream = failureEndsStream;
     }
 
-    /** Takes up {@code request} and runs it. */
+    /** Takes up {@code request} and runs it; once the stream is closing, answers it at once that it must go elsewhere. */
     void add(ModelInferRequest request, Function<ModelInferRequest, Uni<InferResponse>> run) {
         Slot slot = new Slot(request);
         synchronized (this) {
@@ -59,6 +60,11 @@ final class StreamAnswers {
                 return;
             }
             slots.add(slot);
+            if (closing) {
+                slot.failure = shuttingDown();
+                drain();
+                return;
+            }
         }
         Cancellable running = run.apply(request).subscribe().with(
                 r -> answered(slot, r, null), failure -> answered(slot, null, failure));
@@ -80,6 +86,16 @@ final class StreamAnswers {
     synchronized void failed(Throwable failure) {
         end();
         emitter.fail(failure);
+    }
+
+    /**
+     * The server is shutting down: the requests taken are answered, those that come later are told to go
+     * elsewhere, and the stream ends with UNAVAILABLE once nothing is left unanswered (or OK, if its client
+     * had already said it sends no more).
+     */
+    synchronized void close() {
+        closing = true;
+        drain();
     }
 
     /** The call is over (cancelled by the client, or ended): cancels whatever still runs. */
@@ -108,9 +124,12 @@ final class StreamAnswers {
             emitter.emit(slot.failure != null
                     ? StreamInfer.failed(slot.id, slot.model, slot.version, slot.failure) : slot.answer);
         }
-        if (!ended && noMoreRequests && slots.isEmpty()) {
+        if (!ended && slots.isEmpty() && noMoreRequests) {
             ended = true;
             emitter.complete();
+        } else if (!ended && slots.isEmpty() && closing) {
+            ended = true;
+            emitter.fail(shuttingDown());
         }
     }
 
@@ -122,5 +141,10 @@ final class StreamAnswers {
             }
         }
         slots.clear();
+    }
+
+    private static io.grpc.StatusException shuttingDown() {
+        return io.grpc.Status.UNAVAILABLE.withDescription("the server is shutting down: send this stream's requests"
+                + " on a new stream").asException();
     }
 }

@@ -32,8 +32,9 @@ import java.util.function.Function;
  * rejection the client should retry says when in the message, since a message cannot carry RetryInfo.
  * With the {@code triton_grpc_error: true} header ({@link StreamErrorMode}) the first failure, in its
  * turn, ends the stream instead, with the status (and RetryInfo) a {@code ModelInfer} call would get.
- * A cancelled stream cancels its requests, which leave their queues. A stream is read at most {@link
- * StreamFlowControl#WINDOW} requests ahead of its answers; HTTP/2 flow control holds back the rest.
+ * A cancelled stream cancels its requests, which leave their queues. When the server starts shutting down
+ * ({@link OpenStreams}), a stream answers what it has taken and ends with UNAVAILABLE. A stream is read at
+ * most {@link StreamFlowControl#WINDOW} requests ahead of its answers; HTTP/2 flow control holds back the rest.
  */
 final class StreamInfer {
 
@@ -44,7 +45,8 @@ final class StreamInfer {
     private StreamInfer() {}
 
     /** Serves {@code requests}, one stream's; reads the call's tenant, deadline and header now. */
-    static Multi<ModelStreamInferResponse> serve(InferenceService service, Multi<ModelInferRequest> requests) {
+    static Multi<ModelStreamInferResponse> serve(InferenceService service, OpenStreams open,
+            Multi<ModelInferRequest> requests) {
         Tenant tenant = GrpcAuthentication.tenant();
         long deadline = CallDeadline.current();
         boolean failureEndsStream = StreamErrorMode.failureEndsStream();
@@ -56,12 +58,14 @@ final class StreamInfer {
             AtomicReference<Cancellable> reading = new AtomicReference<>();
             // Quarkus cancels the answers when the client cancels the call, which ends the emitter
             emitter.onTermination(() -> {
+                open.ended(answers);
                 answers.cancel();
                 Cancellable r = reading.get();
                 if (r != null) {
                     r.cancel();
                 }
             });
+            open.opened(answers);
             reading.set(requests.subscribe().with(
                     request -> answers.add(request, run), answers::failed, answers::noMoreRequests));
         });

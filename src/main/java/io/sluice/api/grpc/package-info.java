@@ -11,7 +11,8 @@
  * io.sluice.api.grpc.GrpcAuthentication}), cancellation ({@link io.sluice.api.grpc.CallCancellation}),
  * deadline ({@link io.sluice.api.grpc.CallDeadline}) and a stream's {@code triton_grpc_error} header
  * ({@link io.sluice.api.grpc.StreamErrorMode}) to the service, and bound how far a stream is read ahead of
- * its answers ({@link io.sluice.api.grpc.StreamFlowControl}). It only translates; batching, limits
+ * its answers ({@link io.sluice.api.grpc.StreamFlowControl}); {@link io.sluice.api.grpc.OpenStreams} ends open
+ * streams when the server starts shutting down. It only translates; batching, limits
  * and ONNX types never appear here.
  */
 package io.sluice.api.grpc;

@@ -1,0 +1,102 @@
+package io.sluice.api.grpc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.grpc.Status;
+import io.sluice.api.grpc.proto.ModelInferRequest;
+import io.sluice.api.grpc.proto.ModelStreamInferResponse;
+import io.sluice.inference.InferResponse;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.helpers.test.AssertSubscriber;
+import io.smallrye.mutiny.subscription.UniEmitter;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A stream when the server starts shutting down ({@link OpenStreams}): what it took is answered, what comes
+ * later is told to go elsewhere, and it ends with UNAVAILABLE, or OK if its client had finished sending.
+ */
+class StreamShutdownTest {
+
+    /** A request whose run the test finishes. */
+    private static final class Held implements Function<ModelInferRequest, Uni<InferResponse>> {
+        final AtomicReference<UniEmitter<? super InferResponse>> running = new AtomicReference<>();
+
+        @Override
+        public Uni<InferResponse> apply(ModelInferRequest request) {
+            return Uni.createFrom().<InferResponse>emitter(e -> running.set(e));
+        }
+
+        void answer() {
+            running.get().complete(new InferResponse("m", "1", "held", java.util.Map.of(), List.of()));
+        }
+    }
+
+    private static ModelInferRequest request(String id) {
+        return ModelInferRequest.newBuilder().setModelName("m").setId(id).build();
+    }
+
+    /** A stream registered with {@code open}, its answers seen by the returned subscriber. */
+    private static AssertSubscriber<ModelStreamInferResponse> stream(OpenStreams open, AtomicReference<StreamAnswers> answers) {
+        return Multi.createFrom().<ModelStreamInferResponse>emitter(emitter -> {
+            StreamAnswers a = new StreamAnswers(emitter, false);
+            emitter.onTermination(() -> open.ended(a));
+            answers.set(a);
+            open.opened(a);
+        }).subscribe().withSubscriber(AssertSubscriber.create(Long.MAX_VALUE));
+    }
+
+    @Test
+    void aStreamAnswersWhatItTookThenEndsUnavailableAndTellsLaterRequestsToGoElsewhere() {
+        OpenStreams open = new OpenStreams();
+        AtomicReference<StreamAnswers> answers = new AtomicReference<>();
+        AssertSubscriber<ModelStreamInferResponse> seen = stream(open, answers);
+        Held held = new Held();
+        answers.get().add(request("taken"), held);
+        assertThat(open.count()).isEqualTo(1);
+
+        open.onShutdownDelay(null);
+        answers.get().add(request("late"), held); // told at once, but answered in its turn: after "taken"
+        assertThat(seen.getItems()).isEmpty();
+        seen.assertNotTerminated();
+
+        held.answer();
+        List<ModelStreamInferResponse> items = seen.getItems();
+        assertThat(items).hasSize(2);
+        assertThat(items.get(0).getErrorMessage()).isEmpty();
+        assertThat(items.get(1).getInferResponse().getId()).isEqualTo("late");
+        assertThat(items.get(1).getErrorMessage()).contains("the server is shutting down");
+        seen.assertFailedWith(io.grpc.StatusException.class, "the server is shutting down");
+        assertThat(Status.fromThrowable(seen.getFailure()).getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+        assertThat(open.count()).isZero();
+    }
+
+    @Test
+    void anIdleStreamEndsAtOnceAndOneOpenedDuringTheShutdownToo() {
+        OpenStreams open = new OpenStreams();
+        AssertSubscriber<ModelStreamInferResponse> idle = stream(open, new AtomicReference<>());
+        open.onShutdownDelay(null);
+        assertThat(Status.fromThrowable(idle.getFailure()).getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+
+        AssertSubscriber<ModelStreamInferResponse> late = stream(open, new AtomicReference<>());
+        assertThat(Status.fromThrowable(late.getFailure()).getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+        assertThat(open.count()).isZero();
+    }
+
+    @Test
+    void aStreamWhoseClientHadFinishedSendingEndsOk() {
+        OpenStreams open = new OpenStreams();
+        AtomicReference<StreamAnswers> answers = new AtomicReference<>();
+        AssertSubscriber<ModelStreamInferResponse> seen = stream(open, answers);
+        Held held = new Held();
+        answers.get().add(request("last"), held);
+        answers.get().noMoreRequests();
+        open.onShutdownDelay(null);
+        held.answer();
+        seen.assertCompleted();
+        assertThat(seen.getItems()).hasSize(1);
+    }
+}
