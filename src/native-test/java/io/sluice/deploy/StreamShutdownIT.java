@@ -23,10 +23,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * SIGTERM on the packaged artifact while a client holds a {@code ModelStreamInfer} stream open: the stream
- * is answered and then ended with UNAVAILABLE, so its client opens a new one on another replica, and the
- * process exits once drained instead of waiting out {@code quarkus.shutdown.timeout} for a stream that
- * would never end by itself.
+ * SIGTERM on the packaged artifact while a client holds a {@code ModelStreamInfer} stream open: during the
+ * shutdown delay streams are served (one opened after the signal too), then each is ended with UNAVAILABLE,
+ * so its client opens a new one on another replica, and the process exits once drained instead of waiting
+ * out {@code quarkus.shutdown.timeout} for a stream that would never end by itself.
  */
 class StreamShutdownIT {
 
@@ -49,7 +49,7 @@ class StreamShutdownIT {
         Path log = Path.of("target", "stream-shutdown-it.log");
         Path repo = TinyModels.newRepository("sluice-stream-shutdown-repo");
         TinyModels.write(repo, "identity", 1, TinyModels.identity("FLOAT"));
-        server = PackagedArtifact.start(port, List.of("-Dquarkus.shutdown.delay=2s",
+        server = PackagedArtifact.start(port, List.of("-Dquarkus.shutdown.delay=3s",
                 "-Dquarkus.shutdown.timeout=120s", "-Dsluice.repository.paths=" + repo), log);
         HttpClient http = HttpClient.newHttpClient();
         await("ready").atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(100)).until(() -> {
@@ -67,16 +67,22 @@ class StreamShutdownIT {
 
         long sigterm = System.nanoTime();
         server.destroy(); // SIGTERM, with the stream open and idle
+        // during the delay a stream is served as a unary call is, a new one included
+        GrpcStream during = GrpcStream.open(channel, false).send(row("during"));
+        assertThat(during.awaitAnswers(1).get(0).getErrorMessage()).isEmpty();
 
-        Status end = stream.awaitEnd();
-        assertThat(end.getCode()).as("the stream's end: %s", end).isEqualTo(Status.Code.UNAVAILABLE);
-        assertThat(end.getDescription()).contains("shutting down");
-        assertThat(stream.answers()).hasSize(1);
+        for (GrpcStream s : List.of(stream, during)) {
+            Status end = s.awaitEnd();
+            assertThat(end.getCode()).as("the stream's end: %s", end).isEqualTo(Status.Code.UNAVAILABLE);
+            assertThat(end.getDescription()).contains("shutting down");
+            assertThat(s.answers()).hasSize(1);
+        }
         assertThat(server.waitFor(60, TimeUnit.SECONDS)).as("the process exits; log: %s", log).isTrue();
         assertThat(Duration.ofNanos(System.nanoTime() - sigterm))
                 .as("well before the 120 s drain timeout").isLessThan(Duration.ofSeconds(60));
         // the stream was over before the drain began: nothing left for Quarkus to wait for, let alone time out on
-        assertThat(Files.readString(log)).contains("sluice stopped").doesNotContain("Timed out waiting for");
+        assertThat(Files.readString(log)).contains("sluice stopped").doesNotContain("Timed out waiting for")
+                .doesNotContain("Graceful shutdown failed");
     }
 
     private static ModelInferRequest row(String id) {

@@ -3,9 +3,11 @@ package io.sluice.api.grpc;
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.api.grpc.proto.ModelStreamInferResponse;
 import io.sluice.inference.InferResponse;
+import io.sluice.inference.InferenceException;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.subscription.Cancellable;
 import io.smallrye.mutiny.subscription.MultiEmitter;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.function.Function;
 
@@ -14,7 +16,8 @@ import java.util.function.Function;
  * for a model that is not decoupled: each request starts as it arrives (so a stream's requests share
  * batches), and an answer that is ready waits for those before it. How many requests it holds is bounded
  * before they reach it, by {@link StreamFlowControl}'s window. With {@code failureEndsStream}, the first
- * failure, in its turn, ends the stream with its status and cancels the requests after it.
+ * failure, in its turn, ends the stream with its status and cancels the requests after it. {@link #close}
+ * ends it at shutdown, once what it took is answered.
  *
  * <p>Thread-safe: requests arrive on the call's thread, answers complete on any.
  */
@@ -98,6 +101,11 @@ final class StreamAnswers {
         drain();
     }
 
+    /** Whether the stream has ended, or was cancelled. */
+    synchronized boolean over() {
+        return ended;
+    }
+
     /** The call is over (cancelled by the client, or ended): cancels whatever still runs. */
     synchronized void cancel() {
         end();
@@ -129,7 +137,7 @@ final class StreamAnswers {
             emitter.complete();
         } else if (!ended && slots.isEmpty() && closing) {
             ended = true;
-            emitter.fail(shuttingDown());
+            emitter.fail(GrpcErrors.toStatus(shuttingDown()));
         }
     }
 
@@ -143,8 +151,9 @@ final class StreamAnswers {
         slots.clear();
     }
 
-    private static io.grpc.StatusException shuttingDown() {
-        return io.grpc.Status.UNAVAILABLE.withDescription("the server is shutting down: send this stream's requests"
-                + " on a new stream").asException();
+    /** UNAVAILABLE with a retry at once (RetryInfo of 0 s, or "retry after 0 ms" in the stream). */
+    private static InferenceException.Unavailable shuttingDown() {
+        return new InferenceException.Unavailable(InferenceException.Unavailable.Reason.NOT_READY,
+                "the server is shutting down: send this stream's requests on a new stream", Duration.ZERO);
     }
 }

@@ -32,7 +32,7 @@ import java.util.function.Function;
  * rejection the client should retry says when in the message, since a message cannot carry RetryInfo.
  * With the {@code triton_grpc_error: true} header ({@link StreamErrorMode}) the first failure, in its
  * turn, ends the stream instead, with the status (and RetryInfo) a {@code ModelInfer} call would get.
- * A cancelled stream cancels its requests, which leave their queues. When the server starts shutting down
+ * A cancelled stream cancels its requests, which leave their queues. When the server's shutdown delay is over
  * ({@link OpenStreams}), a stream answers what it has taken and ends with UNAVAILABLE. A stream is read at
  * most {@link StreamFlowControl#WINDOW} requests ahead of its answers; HTTP/2 flow control holds back the rest.
  */
@@ -65,9 +65,12 @@ final class StreamInfer {
                     r.cancel();
                 }
             });
-            open.opened(answers);
             reading.set(requests.subscribe().with(
                     request -> answers.add(request, run), answers::failed, answers::noMoreRequests));
+            open.opened(answers); // after reading is set: a stream ended here at once cancels its reading too
+            if (answers.over()) {
+                open.ended(answers); // ended before it was registered
+            }
         });
     }
 

@@ -16,8 +16,9 @@ import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
- * A stream when the server starts shutting down ({@link OpenStreams}): what it took is answered, what comes
- * later is told to go elsewhere, and it ends with UNAVAILABLE, or OK if its client had finished sending.
+ * A stream when the server's shutdown delay is over ({@link OpenStreams#closeAll}): what it took is answered,
+ * what comes later is told to go elsewhere, and it ends with UNAVAILABLE, or OK if its client had finished
+ * sending.
  */
 class StreamShutdownTest {
 
@@ -58,7 +59,7 @@ class StreamShutdownTest {
         answers.get().add(request("taken"), held);
         assertThat(open.count()).isEqualTo(1);
 
-        open.onShutdownDelay(null);
+        open.closeAll();
         answers.get().add(request("late"), held); // told at once, but answered in its turn: after "taken"
         assertThat(seen.getItems()).isEmpty();
         seen.assertNotTerminated();
@@ -68,8 +69,12 @@ class StreamShutdownTest {
         assertThat(items).hasSize(2);
         assertThat(items.get(0).getErrorMessage()).isEmpty();
         assertThat(items.get(1).getInferResponse().getId()).isEqualTo("late");
-        assertThat(items.get(1).getErrorMessage()).contains("the server is shutting down");
+        assertThat(items.get(1).getErrorMessage()).contains("the server is shutting down").contains("(retry after 0 ms)");
         seen.assertFailedWith(io.grpc.StatusException.class, "the server is shutting down");
+        // with RetryInfo, as every UNAVAILABLE Sluice answers: here, retry at once, on a new stream
+        io.grpc.Metadata trailers = ((io.grpc.StatusException) seen.getFailure()).getTrailers();
+        assertThat(trailers.get(GrpcErrors.STATUS_DETAILS).getDetailsList())
+                .anyMatch(d -> d.is(com.google.rpc.RetryInfo.class));
         assertThat(Status.fromThrowable(seen.getFailure()).getCode()).isEqualTo(Status.Code.UNAVAILABLE);
         assertThat(open.count()).isZero();
     }
@@ -78,7 +83,7 @@ class StreamShutdownTest {
     void anIdleStreamEndsAtOnceAndOneOpenedDuringTheShutdownToo() {
         OpenStreams open = new OpenStreams();
         AssertSubscriber<ModelStreamInferResponse> idle = stream(open, new AtomicReference<>());
-        open.onShutdownDelay(null);
+        open.closeAll();
         assertThat(Status.fromThrowable(idle.getFailure()).getCode()).isEqualTo(Status.Code.UNAVAILABLE);
 
         AssertSubscriber<ModelStreamInferResponse> late = stream(open, new AtomicReference<>());
@@ -94,7 +99,7 @@ class StreamShutdownTest {
         Held held = new Held();
         answers.get().add(request("last"), held);
         answers.get().noMoreRequests();
-        open.onShutdownDelay(null);
+        open.closeAll();
         held.answer();
         seen.assertCompleted();
         assertThat(seen.getItems()).hasSize(1);
