@@ -55,7 +55,7 @@ final class StreamAnswers {
         this.failureEndsStream = failureEndsStream;
     }
 
-    /** Takes up {@code request} and runs it; once the stream is closing, answers it at once that it must go elsewhere. */
+    /** Takes up {@code request} and runs it; once the stream is closing, answers it in its turn to go elsewhere. */
     void add(ModelInferRequest request, Function<ModelInferRequest, Uni<InferResponse>> run) {
         Slot slot = new Slot(request);
         synchronized (this) {
