@@ -36,10 +36,12 @@ public class TenantPriorities {
             int highest = tenant.priority().highest().orElse(0);
             String key = "sluice.tenants.\"" + name + "\".priority.";
             if (tenant.priority().defaultLevel().isPresent() && defaultLevel < 1) {
-                throw new IllegalArgumentException(key + "default must be a level >= 1 (1 is the highest), was " + defaultLevel);
+                throw new IllegalArgumentException(key + "default must be a level >= 1 (1 is the highest), was "
+                        + defaultLevel);
             }
             if (tenant.priority().highest().isPresent() && highest < 1) {
-                throw new IllegalArgumentException(key + "highest must be a level >= 1 (1 is the highest), was " + highest);
+                throw new IllegalArgumentException(key + "highest must be a level >= 1 (1 is the highest), was "
+                        + highest);
             }
             if (defaultLevel > 0 && highest > 0 && defaultLevel < highest) {
                 throw new IllegalArgumentException(key + "default " + defaultLevel + " is above " + key + "highest "

@@ -34,7 +34,8 @@ public class StreamFlowControl implements ServerInterceptor {
     static final int WINDOW = 256;
 
     @Override
-    public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+    public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
+            ServerCallHandler<Q, R> next) {
         if (!GRPCInferenceServiceGrpc.getModelStreamInferMethod().getFullMethodName()
                 .equals(call.getMethodDescriptor().getFullMethodName())) {
             return next.startCall(call, headers);
@@ -56,7 +57,10 @@ public class StreamFlowControl implements ServerInterceptor {
             super(call);
         }
 
-        /** The stub asks for one message at its start and one after each: the first opens the window, the rest are dropped. */
+        /**
+         * The stub asks for one message at its start and one after each: the first opens the window, the rest
+         * are dropped.
+         */
         @Override
         public void request(int numMessages) {
             if (!opened) {

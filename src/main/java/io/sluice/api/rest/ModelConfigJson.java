@@ -38,7 +38,10 @@ final class ModelConfigJson {
         return json;
     }
 
-    /** As Triton writes it: {@code {"all":{}}}, {@code {"latest":{"num_versions":2}}}, {@code {"specific":{"versions":[1,3]}}}. */
+    /**
+     * As Triton writes it: {@code {"all":{}}}, {@code {"latest":{"num_versions":2}}}, {@code
+     * {"specific":{"versions":[1,3]}}}.
+     */
     private static Map<String, Object> versionPolicy(VersionPolicy p) {
         return switch (p.kind()) {
             case ALL -> Map.of("all", Map.of());
