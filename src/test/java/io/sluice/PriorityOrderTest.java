@@ -27,8 +27,8 @@ import org.junit.jupiter.api.Test;
  * the highest), first come first served within a level, whether the level came as the OIP {@code priority}
  * parameter or the {@code Sluice-Priority} header. While one long request holds the model's only instance,
  * five one-row requests queue one after the other; the moment each left the queue is the end of its
- * {@code sluice.queue} span, found by the trace id each was sent with. One asks for no level and runs at
- * its tenant's default ({@code sluice.tenants.anonymous.priority.default}, set in the profile).
+ * {@code sluice.queue} span, found by the trace id each was sent with. One asks for no level, over gRPC, and runs
+ * at its tenant's default ({@code sluice.tenants.anonymous.priority.default}, set in the profile).
  */
 @QuarkusTest
 @TestProfile(DeadlineAndCancelTest.Profile.class)
@@ -63,10 +63,10 @@ class PriorityOrderTest {
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
                 .until(() -> gauge("sluice_inflight\\{model=\"" + MODEL + "\"}") == 1);
 
-        // arrival order: a (level 3), b (2), c (2), d (1), e (none: the tenant's default, 2); each is queued
-        // before the next is sent
+        // arrival order: a (level 3), b (2), c (2), d (1), e (none: the tenant's default, 2, asked over gRPC);
+        // each is queued before the next is sent
         List<Queued> sent = List.of(new Queued("a", 3, false), new Queued("b", 2, true), new Queued("c", 2, false),
-                new Queued("d", 1, true), new Queued("e", 0, false));
+                new Queued("d", 1, true), new Queued("e", 0, false, true));
         List<CompletableFuture<Integer>> answers = new ArrayList<>();
         for (int i = 0; i < sent.size(); i++) {
             answers.add(CompletableFuture.supplyAsync(sent.get(i)::send, callers));
@@ -88,14 +88,24 @@ class PriorityOrderTest {
         assertThat(order).containsExactly("d", "b", "c", "e", "a");
     }
 
-    /** A one-row request at {@code level}, sent with the header or the OIP parameter, in a trace of its own. */
-    private record Queued(String name, int level, boolean header) {
+    /**
+     * A one-row request at {@code level}, sent with the header or the OIP parameter (over REST, or over gRPC
+     * with no level at all), in a trace of its own.
+     */
+    private record Queued(String name, int level, boolean header, boolean grpc) {
+        Queued(String name, int level, boolean header) {
+            this(name, level, header, false);
+        }
+
         /** A 32-hex-digit trace id of this request's own, ending in its letter's code. */
         String traceId() {
             return "4bf92f3577b34da6a3ce929d0e0e47" + String.format("%02x", (int) name.charAt(0));
         }
 
         int send() {
+            if (grpc) {
+                return sendGrpc();
+            }
             String zeros = IntStream.range(0, 256).mapToObj(i -> "0").collect(Collectors.joining(","));
             String parameters = header || level == 0 ? "" : "\"parameters\":{\"priority\":" + level + "},";
             var request = given().header("traceparent", "00-" + traceId() + "-b7ad6b7169203331-01")
@@ -106,6 +116,23 @@ class PriorityOrderTest {
                 request = request.header("Sluice-Priority", Integer.toString(level));
             }
             return request.post("/v2/models/" + MODEL + "/infer").statusCode();
+        }
+
+        /** The same row over gRPC, asking for no level; 200 once answered. */
+        int sendGrpc() {
+            io.grpc.Metadata headers = new io.grpc.Metadata();
+            headers.put(io.grpc.Metadata.Key.of("traceparent", io.grpc.Metadata.ASCII_STRING_MARSHALLER),
+                    "00-" + traceId() + "-b7ad6b7169203331-01");
+            io.grpc.ManagedChannel channel = GrpcClients.channel();
+            try {
+                io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc.newBlockingStub(channel)
+                        .withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(headers))
+                        .withDeadlineAfter(120, TimeUnit.SECONDS)
+                        .modelInfer(DeadlineAndCancelTest.oneRow().toBuilder().setModelName(MODEL).build());
+                return 200;
+            } finally {
+                channel.shutdownNow();
+            }
         }
     }
 
