@@ -111,6 +111,16 @@ public class InferenceService {
     }
 
     /**
+     * Counts a request turned away before it reached the request path, as {@link #infer} counts a rejection:
+     * a stream's request that arrives once the stream is closing at shutdown. It took no time in the server.
+     */
+    public void turnedAway(Tenant tenant, String model, Protocol protocol, InferenceException refusal) {
+        String tag = metricTag(model);
+        metrics.rejection(tag, refusal);
+        finished(tenant, tag, protocol, null, Outcome.of(refusal), System.nanoTime());
+    }
+
+    /**
      * Counts a request its caller cancelled; one cancelled at its deadline ({@link
      * InferRequest#cancelledAtDeadline}: a gRPC client cancels when its deadline passes) is counted as the
      * deadline passing ({@code outcome="deadline"} and a {@code deadline} rejection), so what watches passed

@@ -9,6 +9,7 @@ import io.smallrye.mutiny.subscription.Cancellable;
 import io.smallrye.mutiny.subscription.MultiEmitter;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.function.BiConsumer;
 import java.util.function.Function;
 
 /**
@@ -45,29 +46,40 @@ final class StreamAnswers {
 
     private final MultiEmitter<? super ModelStreamInferResponse> emitter;
     private final boolean failureEndsStream;
+    private final BiConsumer<ModelInferRequest, InferenceException> turnedAway;
     private final ArrayDeque<Slot> slots = new ArrayDeque<>();
     private boolean noMoreRequests;
     private boolean closing;
     private boolean ended;
 
-    StreamAnswers(MultiEmitter<? super ModelStreamInferResponse> emitter, boolean failureEndsStream) {
+    /** {@code turnedAway} counts a request told to go elsewhere because the stream is closing. */
+    StreamAnswers(MultiEmitter<? super ModelStreamInferResponse> emitter, boolean failureEndsStream,
+            BiConsumer<ModelInferRequest, InferenceException> turnedAway) {
         this.emitter = emitter;
         this.failureEndsStream = failureEndsStream;
+        this.turnedAway = turnedAway;
     }
 
     /** Takes up {@code request} and runs it; once the stream is closing, answers it in its turn to go elsewhere. */
     void add(ModelInferRequest request, Function<ModelInferRequest, Uni<InferResponse>> run) {
         Slot slot = new Slot(request);
+        InferenceException refusal;
         synchronized (this) {
             if (ended) {
                 return;
             }
             slots.add(slot);
-            if (closing) {
-                slot.failure = shuttingDown();
+            if (!closing) {
+                refusal = null;
+            } else {
+                refusal = shuttingDown();
+                slot.failure = refusal;
                 drain();
-                return;
             }
+        }
+        if (refusal != null) {
+            turnedAway.accept(request, refusal);
+            return;
         }
         Cancellable running = run.apply(request).subscribe().with(
                 r -> answered(slot, r, null), failure -> answered(slot, null, failure));

@@ -54,7 +54,8 @@ final class StreamInfer {
                 service.infer(tenant, request.getModelName(), GrpcTensors.version(request), Protocol.GRPC,
                         () -> GrpcTensors.request(request, deadline)));
         return Multi.createFrom().emitter(emitter -> {
-            StreamAnswers answers = new StreamAnswers(emitter, failureEndsStream);
+            StreamAnswers answers = new StreamAnswers(emitter, failureEndsStream,
+                    (request, refusal) -> service.turnedAway(tenant, request.getModelName(), Protocol.GRPC, refusal));
             AtomicReference<Cancellable> reading = new AtomicReference<>();
             // Quarkus cancels the answers when the client cancels the call, which ends the emitter
             emitter.onTermination(() -> {

@@ -11,6 +11,7 @@ import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.helpers.test.AssertSubscriber;
 import io.smallrye.mutiny.subscription.UniEmitter;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
@@ -40,10 +41,14 @@ class StreamShutdownTest {
         return ModelInferRequest.newBuilder().setModelName("m").setId(id).build();
     }
 
+    /** The requests a stream turned away, by id, with the reason's text. */
+    private final List<String> turnedAway = new CopyOnWriteArrayList<>();
+
     /** A stream registered with {@code open}, its answers seen by the returned subscriber. */
-    private static AssertSubscriber<ModelStreamInferResponse> stream(OpenStreams open, AtomicReference<StreamAnswers> answers) {
+    private AssertSubscriber<ModelStreamInferResponse> stream(OpenStreams open, AtomicReference<StreamAnswers> answers) {
         return Multi.createFrom().<ModelStreamInferResponse>emitter(emitter -> {
-            StreamAnswers a = new StreamAnswers(emitter, false);
+            StreamAnswers a = new StreamAnswers(emitter, false,
+                    (request, refusal) -> turnedAway.add(request.getId() + ": " + refusal.getMessage()));
             emitter.onTermination(() -> open.ended(a));
             answers.set(a);
             open.opened(a);
@@ -61,6 +66,7 @@ class StreamShutdownTest {
 
         open.closeAll();
         answers.get().add(request("late"), held); // told at once, but answered in its turn: after "taken"
+        assertThat(turnedAway).singleElement().asString().startsWith("late: the server is shutting down");
         assertThat(seen.getItems()).isEmpty();
         seen.assertNotTerminated();
 
@@ -103,5 +109,6 @@ class StreamShutdownTest {
         held.answer();
         seen.assertCompleted();
         assertThat(seen.getItems()).hasSize(1);
+        assertThat(turnedAway).isEmpty();
     }
 }

@@ -1,0 +1,96 @@
+package io.sluice;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.google.protobuf.ByteString;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import io.sluice.api.grpc.OpenStreams;
+import io.sluice.api.grpc.proto.ModelInferRequest;
+import io.sluice.api.grpc.proto.ModelStreamInferResponse;
+import io.sluice.fixtures.TinyModels;
+import jakarta.inject.Inject;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A request that reaches a stream after the server closed its streams at shutdown is told to go elsewhere
+ * and counted as every rejection is. The streams are closed here by hand ({@link OpenStreams#closeAll}),
+ * which a shutdown does when its delay is over; the server then serves no stream again, so this test has
+ * its own.
+ */
+@QuarkusTest
+@TestProfile(StreamShutdownCountTest.Profile.class)
+class StreamShutdownCountTest {
+
+    /** Rows that keep the slow model busy for seconds, as in {@link DeadlineAndCancelTest}. */
+    private static final int LONG_ROWS = 4096;
+
+    public static class Profile implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            Path repo = TinyModels.newRepository("sluice-stream-shutdown");
+            TinyModels.write(repo, "slow", 1, TinyModels.slow(2000));
+            return Map.of(
+                    "sluice.repository.paths", repo.toString(),
+                    "sluice.models.slow.batching.instances", "1",
+                    "sluice.models.slow.batching.max-batch-size", "1",
+                    "sluice.models.slow.threads.intra-op", "1",
+                    "sluice.models.slow.warmup.batch-sizes", "1");
+        }
+    }
+
+    @Inject
+    OpenStreams streams;
+
+    @Test
+    void aRequestTurnedAwayByAClosingStreamIsCountedAsARejection() throws InterruptedException {
+        Await.serverReady();
+        String unavailable = "sluice_requests_total\\{model=\"slow\",outcome=\"unavailable\",protocol=\"grpc\"}";
+        String notReady = "sluice_rejections_total\\{model=\"slow\",reason=\"not_ready\"}";
+        double unavailableBefore = metric(unavailable);
+        double notReadyBefore = metric(notReady);
+        ManagedChannel channel = GrpcClients.channel();
+        try {
+            GrpcStream stream = GrpcStream.open(channel, false).send(rows(LONG_ROWS).setId("long").build());
+            await().atMost(Duration.ofSeconds(10)).until(() -> metric("sluice_inflight\\{model=\"slow\"}") == 1);
+
+            streams.closeAll();
+            stream.send(rows(1).setId("late").build());
+            await().atMost(Duration.ofSeconds(10)).until(() -> metric(unavailable) == unavailableBefore + 1);
+            assertThat(stream.answers()).as("the long request must still be running").isEmpty();
+            assertThat(metric(notReady)).isEqualTo(notReadyBefore + 1);
+            assertThat(metric("sluice_tenant_requests_total\\{model=\"slow\",outcome=\"unavailable\",tenant=\"anonymous\"}"))
+                    .isEqualTo(1);
+
+            assertThat(stream.awaitEnd().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+            List<ModelStreamInferResponse> answers = stream.answers();
+            assertThat(answers).extracting(a -> a.getInferResponse().getId()).containsExactly("long", "late");
+            assertThat(answers.get(0).getErrorMessage()).isEmpty();
+            assertThat(answers.get(1).getErrorMessage()).contains("the server is shutting down");
+            assertThat(metric("sluice_requests_total\\{model=\"slow\",outcome=\"success\",protocol=\"grpc\"}"))
+                    .as("the long request, taken before the streams closed, ran").isEqualTo(1);
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    private static ModelInferRequest.Builder rows(int n) {
+        return ModelInferRequest.newBuilder().setModelName("slow")
+                .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(n).addShape(256))
+                .addRawInputContents(ByteString.copyFrom(new byte[n * 1024]));
+    }
+
+    private static double metric(String nameAndTags) {
+        return BatchingTest.metric(given().get("/q/metrics").asString(), nameAndTags);
+    }
+}
