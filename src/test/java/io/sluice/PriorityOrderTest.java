@@ -4,10 +4,17 @@ import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.stub.MetadataUtils;
+import io.grpc.stub.StreamObserver;
 import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
+import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
+import io.sluice.api.grpc.proto.ModelInferRequest;
+import io.sluice.api.grpc.proto.ModelStreamInferResponse;
 import jakarta.inject.Inject;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -15,9 +22,11 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
@@ -26,9 +35,10 @@ import org.junit.jupiter.api.Test;
  * End to end, the order in which queued requests reach a model: the highest priority level first (1 is
  * the highest), first come first served within a level, whether the level came as the OIP {@code priority}
  * parameter or the {@code Sluice-Priority} header. While one long request holds the model's only instance,
- * five one-row requests queue one after the other; the moment each left the queue is the end of its
- * {@code sluice.queue} span, found by the trace id each was sent with. One asks for no level, over gRPC, and runs
- * at its tenant's default ({@code sluice.tenants.anonymous.priority.default}, set in the profile).
+ * six one-row requests queue one after the other; the moment each left the queue is the end of its
+ * {@code sluice.queue} span, found by the trace id each was sent with. Two ask for no level, over gRPC's
+ * {@code ModelInfer} and {@code ModelStreamInfer}, and run at their tenant's default ({@code
+ * sluice.tenants.anonymous.priority.default}, set in the profile).
  */
 @QuarkusTest
 @TestProfile(DeadlineAndCancelTest.Profile.class)
@@ -63,10 +73,11 @@ class PriorityOrderTest {
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
                 .until(() -> gauge("sluice_inflight\\{model=\"" + MODEL + "\"}") == 1);
 
-        // arrival order: a (level 3), b (2), c (2), d (1), e (none: the tenant's default, 2, asked over gRPC);
-        // each is queued before the next is sent
-        List<Queued> sent = List.of(new Queued("a", 3, false), new Queued("b", 2, true), new Queued("c", 2, false),
-                new Queued("d", 1, true), new Queued("e", 0, false, true));
+        // arrival order: a (level 3), b (2), c (2), d (1), then e and f (none: the tenant's default, 2), e over
+        // gRPC's ModelInfer and f on a stream; each is queued before the next is sent
+        List<Queued> sent = List.of(new Queued("a", 3, Route.REST), new Queued("b", 2, Route.REST_HEADER),
+                new Queued("c", 2, Route.REST), new Queued("d", 1, Route.REST_HEADER), new Queued("e", 0, Route.GRPC),
+                new Queued("f", 0, Route.GRPC_STREAM));
         List<CompletableFuture<Integer>> answers = new ArrayList<>();
         for (int i = 0; i < sent.size(); i++) {
             answers.add(CompletableFuture.supplyAsync(sent.get(i)::send, callers));
@@ -84,18 +95,15 @@ class PriorityOrderTest {
                 q -> awaitQueueSpan(q.traceId()).getEndEpochNanos()));
         List<String> order = leftQueue.entrySet().stream().sorted(Map.Entry.comparingByValue())
                 .map(Map.Entry::getKey).toList();
-        // without the tenant's default, e would run last, at the model's default level (its lowest, 3)
-        assertThat(order).containsExactly("d", "b", "c", "e", "a");
+        // without the tenant's default, e and f would run last, at the model's default level (its lowest, 3)
+        assertThat(order).containsExactly("d", "b", "c", "e", "f", "a");
     }
 
-    /**
-     * A one-row request at {@code level}, sent with the header or the OIP parameter (over REST, or over gRPC
-     * with no level at all), in a trace of its own.
-     */
-    private record Queued(String name, int level, boolean header, boolean grpc) {
-        Queued(String name, int level, boolean header) {
-            this(name, level, header, false);
-        }
+    /** How a request is sent: its level as the OIP parameter or the header over REST; over gRPC, none. */
+    private enum Route { REST, REST_HEADER, GRPC, GRPC_STREAM }
+
+    /** A one-row request at {@code level} (0: none asked), sent by {@code route}, in a trace of its own. */
+    private record Queued(String name, int level, Route route) {
 
         /** A 32-hex-digit trace id of this request's own, ending in its letter's code. */
         String traceId() {
@@ -103,9 +111,10 @@ class PriorityOrderTest {
         }
 
         int send() {
-            if (grpc) {
+            if (route == Route.GRPC || route == Route.GRPC_STREAM) {
                 return sendGrpc();
             }
+            boolean header = route == Route.REST_HEADER;
             String zeros = IntStream.range(0, 256).mapToObj(i -> "0").collect(Collectors.joining(","));
             String parameters = header || level == 0 ? "" : "\"parameters\":{\"priority\":" + level + "},";
             var request = given().header("traceparent", "00-" + traceId() + "-b7ad6b7169203331-01")
@@ -118,18 +127,44 @@ class PriorityOrderTest {
             return request.post("/v2/models/" + MODEL + "/infer").statusCode();
         }
 
-        /** The same row over gRPC, asking for no level; 200 once answered. */
+        /** The same row over gRPC, unary or alone on a stream, asking for no level; 200 once answered. */
         int sendGrpc() {
-            io.grpc.Metadata headers = new io.grpc.Metadata();
-            headers.put(io.grpc.Metadata.Key.of("traceparent", io.grpc.Metadata.ASCII_STRING_MARSHALLER),
+            Metadata headers = new Metadata();
+            headers.put(Metadata.Key.of("traceparent", Metadata.ASCII_STRING_MARSHALLER),
                     "00-" + traceId() + "-b7ad6b7169203331-01");
-            io.grpc.ManagedChannel channel = GrpcClients.channel();
+            ManagedChannel channel = GrpcClients.channel();
+            ModelInferRequest row = DeadlineAndCancelTest.oneRow().toBuilder().setModelName(MODEL).build();
             try {
-                io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc.newBlockingStub(channel)
-                        .withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(headers))
-                        .withDeadlineAfter(120, TimeUnit.SECONDS)
-                        .modelInfer(DeadlineAndCancelTest.oneRow().toBuilder().setModelName(MODEL).build());
-                return 200;
+                if (route == Route.GRPC) {
+                    GRPCInferenceServiceGrpc.newBlockingStub(channel)
+                            .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
+                            .withDeadlineAfter(120, TimeUnit.SECONDS).modelInfer(row);
+                    return 200;
+                }
+                CompletableFuture<ModelStreamInferResponse> answer = new CompletableFuture<>();
+                StreamObserver<ModelInferRequest> stream = GRPCInferenceServiceGrpc.newStub(channel)
+                        .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
+                        .withDeadlineAfter(120, TimeUnit.SECONDS).modelStreamInfer(new StreamObserver<>() {
+                            @Override
+                            public void onNext(ModelStreamInferResponse r) {
+                                answer.complete(r);
+                            }
+
+                            @Override
+                            public void onError(Throwable t) {
+                                answer.completeExceptionally(t);
+                            }
+
+                            @Override
+                            public void onCompleted() {
+                                answer.completeExceptionally(new IllegalStateException("the stream ended unanswered"));
+                            }
+                        });
+                stream.onNext(row);
+                stream.onCompleted();
+                return answer.get(120, TimeUnit.SECONDS).getErrorMessage().isEmpty() ? 200 : 500;
+            } catch (InterruptedException | ExecutionException | TimeoutException e) {
+                throw new IllegalStateException(e);
             } finally {
                 channel.shutdownNow();
             }
