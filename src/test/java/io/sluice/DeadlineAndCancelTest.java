@@ -25,6 +25,9 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.DoubleSupplier;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -37,8 +40,11 @@ import org.junit.jupiter.api.Test;
 class DeadlineAndCancelTest {
 
     private static final int LONG_ROWS = 4096;
-    /** How far a stream is read ahead of its answers ({@code api.grpc.StreamFlowControl.WINDOW}), as the README states it. */
+    /** How far a stream is read ahead of its answers ({@code sluice.grpc.stream-window}'s default), as the README states it. */
     private static final int STREAM_WINDOW = 256;
+
+    /** The byte window of a stream in this profile ({@code sluice.grpc.stream-window-bytes}): 4.5 MiB. */
+    private static final int STREAM_WINDOW_BYTES = (4 << 20) + (512 << 10);
 
     public static class Profile implements QuarkusTestProfile {
         @Override
@@ -69,6 +75,8 @@ class DeadlineAndCancelTest {
             // aClientThatStopsTakingItsAnswersStopsTheServerReadingItsStream: room for a stream's whole window
             config.put("sluice.models." + VersionPolicyServedTest.MODEL + ".admission.max-concurrent", "1024");
             config.put("sluice.models." + VersionPolicyServedTest.MODEL + ".batching.queue-size", "1024");
+            // aStreamIsReadNoFurtherThanItsByteWindowAhead: a long request and eight of 64 KiB fill it
+            config.put("sluice.grpc.stream-window-bytes", Integer.toString(STREAM_WINDOW_BYTES));
             // PriorityOrderTest: a request that asks for no level runs at the anonymous tenant's default, 2
             config.put("sluice.tenants.anonymous.priority.default", "2");
             // PriorityOrderTest: one instance, one row at a time, three levels, room for the queue
@@ -203,6 +211,35 @@ class DeadlineAndCancelTest {
     }
 
     @Test
+    void aStreamIsReadNoFurtherThanItsByteWindowAhead() {
+        Await.serverReady();
+        ManagedChannel channel = GrpcClients.channel();
+        double invalidBefore = grpcRequests("invalid");
+        int sent = 20;
+        try {
+            // the long request holds 4 MiB of the 4.5 MiB window; each invalid one after it 64 KiB (and a few bytes)
+            GrpcStream stream = GrpcStream.open(channel, false).send(rows(LONG_ROWS).setId("long").build());
+            ModelInferRequest invalid = rows(64).setInputs(0, rows(64).getInputs(0).toBuilder().setName("Y")).build();
+            for (int i = 1; i <= sent; i++) {
+                stream.send(invalid.toBuilder().setId("n" + i).build());
+            }
+            stream.halfClose();
+            // read: the long one, then seven that leave room, and the eighth that fills the window; no more
+            // (with a window of 1 GiB all twenty were read)
+            assertThat(plateau(() -> grpcRequests("invalid") - invalidBefore)).isEqualTo(8);
+            assertThat(stream.answers()).as("the long request must still be running").isEmpty();
+
+            assertThat(stream.awaitEnd().getCode()).isEqualTo(Status.Code.OK);
+            assertThat(stream.answers()).extracting(a -> a.getInferResponse().getId())
+                    .containsExactlyElementsOf(Stream.concat(Stream.of("long"),
+                            IntStream.rangeClosed(1, sent).mapToObj(i -> "n" + i)).toList());
+            assertThat(grpcRequests("invalid")).isEqualTo(invalidBefore + sent);
+        } finally {
+            shutdown(channel);
+        }
+    }
+
+    @Test
     void aClientThatStopsTakingItsAnswersStopsTheServerReadingItsStream() {
         Await.serverReady();
         ManagedChannel channel = GrpcClients.channel();
@@ -218,15 +255,7 @@ class DeadlineAndCancelTest {
             // the server answers until the client's window is full, then reads no more: its count stops
             // well short of what was sent (382 here: the window, and the answers that filled grpc-java's 1 MiB
             // HTTP/2 window; without the stream's window it read and answered all 2000)
-            double[] last = {-1};
-            double plateau = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300))
-                    .until(() -> {
-                        double now = versionedAnswers() - before;
-                        boolean still = now > 0 && now == last[0];
-                        last[0] = now;
-                        return still ? now : -1;
-                    }, n -> n >= 0);
-            assertThat(plateau).as("requests read while the client took no answers")
+            assertThat(plateau(() -> versionedAnswers() - before)).as("requests read while the client took no answers")
                     .isLessThanOrEqualTo(4 * STREAM_WINDOW);
             assertThat(stream.answers()).isEmpty();
 
@@ -285,6 +314,20 @@ class DeadlineAndCancelTest {
                     .addShape(n).addShape(4)).addRawInputContents(ByteString.copyFrom(new byte[n * 16]));
         }
         return request.build();
+    }
+
+    /**
+     * The value {@code count} stops at: it is above 0 and reads the same twice, 300 ms apart. A test that
+     * something stops needs a window of time; the bound each caller checks failed without what it tests.
+     */
+    private static double plateau(DoubleSupplier count) {
+        double[] last = {-1};
+        return await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300)).until(() -> {
+            double now = count.getAsDouble();
+            boolean still = now > 0 && now == last[0];
+            last[0] = now;
+            return still ? now : -1;
+        }, n -> n >= 0);
     }
 
     /** Requests the add model answered over gRPC. */

@@ -49,6 +49,19 @@ public interface SluiceConfig {
         @WithName("direct-infer")
         @WithDefault("true")
         boolean directInfer();
+
+        /** Requests of one {@code ModelStreamInfer} stream the server reads ahead of the answers it has sent. */
+        @WithName("stream-window")
+        @WithDefault("256")
+        int streamWindow();
+
+        /**
+         * Bytes of those requests: the server reads no further while a stream's unanswered requests take this
+         * many, so a stream holds at most this plus one message ({@code quarkus.grpc.server.max-inbound-message-size}).
+         */
+        @WithName("stream-window-bytes")
+        @WithDefault("67108864")
+        long streamWindowBytes();
     }
 
     /** Response cache tiers: L1 in this process, L2 in Redis. */

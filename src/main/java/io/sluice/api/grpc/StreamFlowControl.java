@@ -1,5 +1,6 @@
 package io.sluice.api.grpc;
 
+import com.google.protobuf.MessageLite;
 import io.grpc.ForwardingServerCall;
 import io.grpc.ForwardingServerCallListener;
 import io.grpc.Metadata;
@@ -8,21 +9,24 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.quarkus.grpc.GlobalInterceptor;
 import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
+import io.sluice.config.SluiceConfig;
 import jakarta.enterprise.context.ApplicationScoped;
-import java.util.concurrent.atomic.AtomicInteger;
+import jakarta.inject.Inject;
+import java.util.ArrayDeque;
 
 /**
  * Bounds what one {@code ModelStreamInfer} stream holds on the server. Quarkus's Mutiny stubs ask the
  * transport for each next message as soon as one arrives, so a client that sends faster than it reads
- * its answers would have the server read, parse and buffer everything it sent. Here the stream reads at
- * most {@link #WINDOW} requests ahead of the answers it has sent: it asks for {@code WINDOW} messages at
- * the start and for one more each time an answer is sent while the transport says it can take more (or
- * once it can, on {@code onReady}). A request is answered by one message (or the stream ends), so at most
- * {@code WINDOW} requests are parsed and unanswered at any moment; what the client sends beyond them waits
- * in HTTP/2 flow control. A client that stops taking its answers stops the reading once the transport's
- * write queue is full. On Vert.x that state is read when an answer is written, and an answer written from
- * a model thread reaches the event loop a moment later, so a burst of answers (a long request finishing
- * with those held behind it) can each let one more request in before the queue shows full: the answers
+ * its answers would have the server read, parse and buffer everything it sent. Here the stream is read one
+ * message at a time, and the next is asked for only while the requests read and not yet answered are
+ * fewer than the window ({@code sluice.grpc.stream-window}, 256) and take fewer bytes than its byte window
+ * ({@code sluice.grpc.stream-window-bytes}, 64 MiB), and the transport says it can take more answers; an
+ * answer sent, or the transport turning ready, asks again. A request is answered by one message, in order
+ * (or the stream ends), so a stream holds at most the window's requests, and at most the byte window plus
+ * one message of them; what the client sends beyond them waits in HTTP/2 flow control. A client that stops
+ * taking its answers stops the reading once the transport's write queue is full. On Vert.x that state is
+ * read when an answer is written, and an answer written from a model thread reaches the event loop a
+ * moment later, so a burst of answers can let more requests in before the queue shows full: the answers
  * held for a client that does not read are bounded by a few windows, not by one. Other methods are left
  * alone.
  */
@@ -30,8 +34,22 @@ import java.util.concurrent.atomic.AtomicInteger;
 @ApplicationScoped
 public class StreamFlowControl implements ServerInterceptor {
 
-    /** Requests of one stream the server reads ahead of the answers it has sent. */
-    static final int WINDOW = 256;
+    private final int window;
+    private final long windowBytes;
+
+    @Inject
+    public StreamFlowControl(SluiceConfig config) {
+        this(config.grpc().streamWindow(), config.grpc().streamWindowBytes());
+    }
+
+    StreamFlowControl(int window, long windowBytes) {
+        if (window < 1 || windowBytes < 1) {
+            throw new IllegalArgumentException("sluice.grpc.stream-window and stream-window-bytes must be at least 1, not "
+                    + window + " and " + windowBytes);
+        }
+        this.window = window;
+        this.windowBytes = windowBytes;
+    }
 
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
@@ -40,60 +58,91 @@ public class StreamFlowControl implements ServerInterceptor {
                 .equals(call.getMethodDescriptor().getFullMethodName())) {
             return next.startCall(call, headers);
         }
-        Windowed<Q, R> windowed = new Windowed<>(call);
+        Windowed<Q, R> windowed = new Windowed<>(call, window, windowBytes);
         return windowed.listen(next.startCall(windowed, headers));
     }
 
     /**
      * A stream's call with its window: the stub's own requests for messages are replaced by the window's.
-     * Takes no lock of its own; the count of answers sent but not yet traded for a request is an atomic,
-     * so an answer sent while {@code onReady} runs is traded by one of the two.
+     * Its state is locked briefly; the stub and the transport are never called with the lock held, since
+     * answers are sent under the stream's own lock, which its requests take as they arrive.
      */
     static final class Windowed<Q, R> extends ForwardingServerCall.SimpleForwardingServerCall<Q, R> {
-        private final AtomicInteger owed = new AtomicInteger();
+        private final int window;
+        private final long windowBytes;
+        /** The sizes of the requests read and not answered, oldest first: answers go in their order. */
+        private final ArrayDeque<Integer> held = new ArrayDeque<>();
+        private long heldBytes;
+        /** Whether a message was asked for and has not come. */
+        private boolean asked;
         private boolean opened;
 
-        Windowed(ServerCall<Q, R> call) {
+        Windowed(ServerCall<Q, R> call, int window, long windowBytes) {
             super(call);
+            this.window = window;
+            this.windowBytes = windowBytes;
         }
 
-        /**
-         * The stub asks for one message at its start and one after each: the first opens the window, the rest
-         * are dropped.
-         */
+        /** The stub asks for one message at its start and one after each: the first opens the window, the rest are dropped. */
         @Override
         public void request(int numMessages) {
-            if (!opened) {
+            synchronized (this) {
+                if (opened) {
+                    return;
+                }
                 opened = true;
-                super.request(WINDOW);
             }
+            askIfRoom();
         }
 
         @Override
         public void sendMessage(R message) {
             super.sendMessage(message);
-            owed.incrementAndGet();
-            trade();
+            synchronized (this) {
+                Integer size = held.poll();
+                if (size != null) {
+                    heldBytes -= size;
+                }
+            }
+            askIfRoom();
         }
 
         ServerCall.Listener<Q> listen(ServerCall.Listener<Q> listener) {
             return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(listener) {
                 @Override
+                public void onMessage(Q message) {
+                    int size = message instanceof MessageLite m ? m.getSerializedSize() : 0;
+                    synchronized (Windowed.this) {
+                        asked = false;
+                        held.add(size);
+                        heldBytes += size;
+                    }
+                    super.onMessage(message);
+                    askIfRoom(); // after the stub has it: the next one must not overtake it
+                }
+
+                @Override
                 public void onReady() {
-                    trade();
+                    askIfRoom();
                     super.onReady();
                 }
             };
         }
 
-        /** Asks for as many requests as answers have left since the last time, if the transport takes more now. */
-        private void trade() {
-            if (isReady()) {
-                int n = owed.getAndSet(0);
-                if (n > 0) {
-                    super.request(n);
+        /** Asks for the next request if none is on its way, the windows have room, and the transport takes answers. */
+        private void askIfRoom() {
+            synchronized (this) {
+                if (!opened || asked || held.size() >= window || heldBytes >= windowBytes || !isReady()) {
+                    return;
                 }
+                asked = true;
             }
+            super.request(1);
+        }
+
+        /** Requests read and not answered (for tests). */
+        synchronized int held() {
+            return held.size();
         }
     }
 }

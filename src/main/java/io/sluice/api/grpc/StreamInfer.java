@@ -34,7 +34,7 @@ import java.util.function.Function;
  * turn, ends the stream instead, with the status (and RetryInfo) a {@code ModelInfer} call would get.
  * A cancelled stream cancels its requests, which leave their queues. When the server's shutdown delay is over
  * ({@link OpenStreams}), a stream answers what it has taken and ends with UNAVAILABLE. A stream is read at
- * most {@link StreamFlowControl#WINDOW} requests ahead of its answers; HTTP/2 flow control holds back the rest.
+ * most a window of requests ahead of its answers ({@link StreamFlowControl}); HTTP/2 flow control holds back the rest.
  */
 final class StreamInfer {
 
