@@ -43,7 +43,10 @@ class DeadlineAndCancelTest {
     /** How far a stream is read ahead of its answers ({@code sluice.grpc.stream-window}'s default), as the README states it. */
     private static final int STREAM_WINDOW = 256;
 
-    /** The byte window of a stream in this profile ({@code sluice.grpc.stream-window-bytes}): 4.5 MiB. */
+    /**
+     * The byte window of a stream in this profile ({@code sluice.grpc.stream-window-bytes}): 4.5 MiB, which
+     * the window test's long request and 255 requests of ~1 KiB (4.27 MiB) stay under.
+     */
     private static final int STREAM_WINDOW_BYTES = (4 << 20) + (512 << 10);
 
     public static class Profile implements QuarkusTestProfile {

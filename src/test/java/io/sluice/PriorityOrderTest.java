@@ -57,7 +57,7 @@ class PriorityOrderTest {
     void higherLevelsLeaveTheQueueFirstAndEachLevelInArrivalOrder() throws Exception {
         Await.serverReady();
         spans.reset();
-        // a thread per blocked caller: the common pool has too few on 3-5 cores for all five
+        // a thread per blocked caller: the common pool has too few on 3-5 cores for all seven
         ExecutorService callers = Executors.newCachedThreadPool();
         try {
             higherLevelsFirst(callers);

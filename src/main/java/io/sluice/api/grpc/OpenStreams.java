@@ -64,7 +64,7 @@ public class OpenStreams {
     }
 
     /** Ends every open stream once it has answered what it took; later ones are ended at once. */
-    public void closeAll() {
+    void closeAll() {
         List<StreamAnswers> streams;
         synchronized (this) {
             closing = true;

@@ -8,6 +8,7 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.quarkus.grpc.GlobalInterceptor;
+import io.quarkus.runtime.Startup;
 import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
 import io.sluice.config.SluiceConfig;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -23,7 +24,10 @@ import java.util.ArrayDeque;
  * ({@code sluice.grpc.stream-window-bytes}, 64 MiB), and the transport says it can take more answers; an
  * answer sent, or the transport turning ready, asks again. A request is answered by one message, in order
  * (or the stream ends), so a stream holds at most the window's requests, and at most the byte window plus
- * one message of them; what the client sends beyond them waits in HTTP/2 flow control. A client that stops
+ * one message of them (their serialized size; the tensors a request decodes to are held until it runs). The
+ * transport reads a little further on its own: Vert.x's read queue holds up to 16 whole messages nobody asked
+ * for, and one being assembled, before it stops the HTTP/2 stream; beyond that, what the client sends waits
+ * in HTTP/2 flow control, on its side. A client that stops
  * taking its answers stops the reading once the transport's write queue is full. On Vert.x that state is
  * read when an answer is written, and an answer written from a model thread reaches the event loop a
  * moment later, so a burst of answers can let more requests in before the queue shows full: the answers
@@ -32,6 +36,7 @@ import java.util.ArrayDeque;
  */
 @GlobalInterceptor
 @ApplicationScoped
+@Startup // a window below 1 stops the server at start, not every gRPC call later
 public class StreamFlowControl implements ServerInterceptor {
 
     private final int window;
@@ -64,8 +69,9 @@ public class StreamFlowControl implements ServerInterceptor {
 
     /**
      * A stream's call with its window: the stub's own requests for messages are replaced by the window's.
-     * Its state is locked briefly; the stub and the transport are never called with the lock held, since
-     * answers are sent under the stream's own lock, which its requests take as they arrive.
+     * Its state is locked briefly. The stub is never called with the lock held, since answers are sent under
+     * the stream's own lock, which its requests take as they arrive; of the transport only {@code isReady} is,
+     * which takes no lock that calls back here.
      */
     static final class Windowed<Q, R> extends ForwardingServerCall.SimpleForwardingServerCall<Q, R> {
         private final int window;
