@@ -63,10 +63,12 @@ class StreamShutdownCountTest {
         String notReady = "sluice_rejections_total\\{model=\"slow\",reason=\"not_ready\"}";
         String tenant = "sluice_tenant_requests_total\\{model=\"slow\",outcome=\"unavailable\",tenant=\"anonymous\"}";
         String success = "sluice_requests_total\\{model=\"slow\",outcome=\"success\",protocol=\"grpc\"}";
+        String unknown = "sluice_requests_total\\{model=\"_unknown\",outcome=\"unavailable\",protocol=\"grpc\"}";
         double unavailableBefore = metric(unavailable);
         double notReadyBefore = metric(notReady);
         double tenantBefore = metric(tenant);
         double successBefore = metric(success);
+        double unknownBefore = metric(unknown);
         ManagedChannel channel = GrpcClients.channel();
         try {
             GrpcStream stream = GrpcStream.open(channel, false).send(rows(LONG_ROWS).setId("long").build());
@@ -74,16 +76,19 @@ class StreamShutdownCountTest {
 
             streams.closeAll();
             stream.send(rows(1).setId("late").build());
-            await().atMost(Duration.ofSeconds(10)).until(() -> metric(unavailable) == unavailableBefore + 1);
+            stream.send(rows(1).setModelName("nope").setId("unknown").build()); // a name no model has: one series for all
+            await().atMost(Duration.ofSeconds(10)).until(() -> metric(unknown) == unknownBefore + 1);
+            assertThat(metric(unavailable)).isEqualTo(unavailableBefore + 1);
             assertThat(stream.answers()).as("the long request must still be running").isEmpty();
             assertThat(metric(notReady)).isEqualTo(notReadyBefore + 1);
             assertThat(metric(tenant)).isEqualTo(tenantBefore + 1);
 
             assertThat(stream.awaitEnd().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
             List<ModelStreamInferResponse> answers = stream.answers();
-            assertThat(answers).extracting(a -> a.getInferResponse().getId()).containsExactly("long", "late");
+            assertThat(answers).extracting(a -> a.getInferResponse().getId()).containsExactly("long", "late", "unknown");
             assertThat(answers.get(0).getErrorMessage()).isEmpty();
             assertThat(answers.get(1).getErrorMessage()).contains("the server is shutting down");
+            assertThat(answers.get(2).getErrorMessage()).contains("the server is shutting down");
             assertThat(metric(success)).as("the long request, taken before the streams closed, ran")
                     .isEqualTo(successBefore + 1);
         } finally {
