@@ -3,6 +3,9 @@ package io.sluice.admission;
 import io.quarkus.runtime.Startup;
 import io.sluice.config.SluiceConfig;
 import io.sluice.inference.InferenceException;
+import io.sluice.inference.Protocol;
+import io.sluice.observability.SluiceMetrics;
+import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.nio.charset.StandardCharsets;
@@ -27,6 +30,9 @@ public class Tenants {
 
     /** Header carrying the key when {@code Authorization} does not. */
     public static final String API_KEY_HEADER = "X-API-Key";
+
+    @Inject
+    SluiceMetrics metrics;
 
     private final boolean enabled;
     private final boolean management;
@@ -71,22 +77,31 @@ public class Tenants {
         return enabled && management;
     }
 
+    /** The refusals' counters exist at 0 from the start, so rate() sees the first (with auth off they stay 0). */
+    @PostConstruct
+    void registerCounters() {
+        metrics.unauthenticatedCounters();
+    }
+
     /**
-     * The caller's tenant, from the two headers (either may be null).
+     * The caller's tenant, from the two headers (either may be null); a refusal is counted under {@code
+     * protocol}.
      *
      * @throws InferenceException.Unauthenticated when auth is on and the key is missing or unknown
      */
-    public Tenant authenticate(String authorization, String apiKey) {
+    public Tenant authenticate(String authorization, String apiKey, Protocol protocol) {
         if (!enabled) {
             return Tenant.ANONYMOUS;
         }
         String key = key(authorization, apiKey);
         if (key == null) {
+            metrics.unauthenticated(protocol, "missing_key");
             throw new InferenceException.Unauthenticated(
                     "an API key is required: send 'Authorization: Bearer <key>' or '" + API_KEY_HEADER + ": <key>'");
         }
         Tenant tenant = byHash.get(sha256(key));
         if (tenant == null) {
+            metrics.unauthenticated(protocol, "unknown_key");
             throw new InferenceException.Unauthenticated("unknown API key");
         }
         return tenant;

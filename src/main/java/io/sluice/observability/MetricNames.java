@@ -24,6 +24,11 @@ public final class MetricNames {
     public static final String QUEUE_DEPTH = "sluice.queue.depth";
     /** Gauge of batches running, tagged model. */
     public static final String INFLIGHT = "sluice.inflight";
+    /**
+     * Counter of calls refused for want of a known API key (401 or UNAUTHENTICATED), tagged protocol, reason
+     * ({@code missing_key}, {@code unknown_key}); 0 with authentication off.
+     */
+    public static final String UNAUTHENTICATED = "sluice.unauthenticated";
     /** Counter of rate-limit takes that used the local fallback because Redis was away. */
     public static final String RATE_LIMIT_FALLBACKS = "sluice.rate.limit.fallbacks";
     /** Gauge of requests each model's bulkhead admitted and that have not finished, tagged model. */

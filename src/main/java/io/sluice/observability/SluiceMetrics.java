@@ -199,6 +199,28 @@ public class SluiceMetrics {
         Gauge.builder(name, value).tags(tags).strongReference(true).register(registry);
     }
 
+    /** The reasons a call is refused for want of a key: none sent, or one no tenant has. */
+    public static final List<String> UNAUTHENTICATED_REASONS = List.of("missing_key", "unknown_key");
+
+    /** Registers the counters of calls refused for want of a known key at 0, for both protocols and reasons. */
+    public void unauthenticatedCounters() {
+        for (Protocol protocol : List.of(Protocol.REST, Protocol.GRPC)) {
+            UNAUTHENTICATED_REASONS.forEach(reason -> unauthenticatedCounter(protocol, reason));
+        }
+    }
+
+    /** Counts one call refused for want of a known key; {@code reason} is one of {@link #UNAUTHENTICATED_REASONS}. */
+    public void unauthenticated(Protocol protocol, String reason) {
+        unauthenticatedCounter(protocol, reason).increment();
+    }
+
+    private Counter unauthenticatedCounter(Protocol protocol, String reason) {
+        return meter(List.of(MetricNames.UNAUTHENTICATED, protocol, reason), () -> Counter
+                .builder(MetricNames.UNAUTHENTICATED)
+                .tags(MetricNames.PROTOCOL, protocol.tag(), MetricNames.REASON, reason)
+                .register(registry));
+    }
+
     /** Counts one take that used the local fallback bucket because Redis was unreachable or slow. */
     public void rateLimitFallback() {
         rateLimitFallbacks().increment();

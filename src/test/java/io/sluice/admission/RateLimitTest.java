@@ -17,6 +17,7 @@ import io.restassured.response.Response;
 import io.sluice.Await;
 import io.sluice.GrpcClients;
 import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
+import io.sluice.api.grpc.proto.ModelMetadataRequest;
 import io.sluice.api.grpc.proto.InferTensorContents;
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.api.grpc.proto.ServerReadyRequest;
@@ -171,6 +172,44 @@ class RateLimitTest {
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^sluice_tenant_requests_total\\{model=\""
                 + model + "\",outcome=\"" + outcome + "\",tenant=\"" + tenant + "\"} ([0-9.eE+-]+)").matcher(scrape);
         assertThat(m.find()).as("%s/%s/%s in the scrape", tenant, model, outcome).isTrue();
+        return Double.parseDouble(m.group(1));
+    }
+
+    @Test
+    void callsWithoutAKnownKeyAreCountedByProtocolAndReason() {
+        String scrape = given().header("X-API-Key", RateLimitProfile.REST_KEY).get("/q/metrics").asString();
+        java.util.Map<String, Double> before = new java.util.HashMap<>();
+        for (String protocol : List.of("rest", "grpc")) {
+            for (String reason : List.of("missing_key", "unknown_key")) { // there from the start
+                before.put(protocol + "/" + reason, unauthenticated(scrape, protocol, reason));
+            }
+        }
+
+        infer("identity_int32", null, null).then().statusCode(401);
+        infer("identity_int32", "Authorization", "Bearer not-a-key").then().statusCode(401);
+        infer("identity_int32", "X-API-Key", "not-a-key").then().statusCode(401);
+        var anonymous = GRPCInferenceServiceGrpc.newBlockingStub(channel);
+        assertThatThrownBy(() -> anonymous.modelInfer(request())) // Sluice's own ModelInfer route
+                .isInstanceOfSatisfying(StatusRuntimeException.class,
+                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED));
+        Metadata headers = new Metadata();
+        headers.put(Metadata.Key.of("x-api-key", Metadata.ASCII_STRING_MARSHALLER), "not-a-key");
+        assertThatThrownBy(() -> anonymous.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers)) // the bridge
+                .modelMetadata(ModelMetadataRequest.newBuilder().setName("identity_int32").build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class,
+                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED));
+
+        String after = given().header("X-API-Key", RateLimitProfile.REST_KEY).get("/q/metrics").asString();
+        assertThat(unauthenticated(after, "rest", "missing_key")).isEqualTo(before.get("rest/missing_key") + 1);
+        assertThat(unauthenticated(after, "rest", "unknown_key")).isEqualTo(before.get("rest/unknown_key") + 2);
+        assertThat(unauthenticated(after, "grpc", "missing_key")).isEqualTo(before.get("grpc/missing_key") + 1);
+        assertThat(unauthenticated(after, "grpc", "unknown_key")).isEqualTo(before.get("grpc/unknown_key") + 1);
+    }
+
+    private static double unauthenticated(String scrape, String protocol, String reason) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^sluice_unauthenticated_total\\{protocol=\""
+                + protocol + "\",reason=\"" + reason + "\"} ([0-9.eE+-]+)").matcher(scrape);
+        assertThat(m.find()).as("%s/%s in the scrape", protocol, reason).isTrue();
         return Double.parseDouble(m.group(1));
     }
 

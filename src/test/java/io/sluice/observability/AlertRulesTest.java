@@ -53,7 +53,8 @@ class AlertRulesTest {
                 prom(MetricNames.MODEL_WARMUP),
                 prom(MetricNames.REJECTIONS) + "_total",
                 prom(MetricNames.RATE_LIMIT_FALLBACKS) + "_total",
-                prom(MetricNames.TENANT_REQUESTS) + "_total");
+                prom(MetricNames.TENANT_REQUESTS) + "_total",
+                prom(MetricNames.UNAUTHENTICATED) + "_total");
         assertThat(exported).containsAll(used);
     }
 

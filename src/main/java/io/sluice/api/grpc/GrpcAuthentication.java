@@ -12,6 +12,7 @@ import io.quarkus.grpc.GlobalInterceptor;
 import io.sluice.admission.Tenant;
 import io.sluice.admission.Tenants;
 import io.sluice.inference.InferenceException;
+import io.sluice.inference.Protocol;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.util.Set;
@@ -52,7 +53,7 @@ public class GrpcAuthentication implements ServerInterceptor {
         }
         Tenant tenant;
         try {
-            tenant = tenants.authenticate(headers.get(AUTHORIZATION), headers.get(API_KEY));
+            tenant = tenants.authenticate(headers.get(AUTHORIZATION), headers.get(API_KEY), Protocol.GRPC);
         } catch (InferenceException.Unauthenticated e) {
             call.close(Status.UNAUTHENTICATED.withDescription(e.getMessage()), new Metadata());
             return new ServerCall.Listener<>() {};

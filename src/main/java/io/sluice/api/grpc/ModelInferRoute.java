@@ -125,7 +125,7 @@ public class ModelInferRoute {
             if (!tenants.enabled()) {
                 return Tenant.ANONYMOUS;
             }
-            return tenants.authenticate(last("authorization"), last(Tenants.API_KEY_HEADER));
+            return tenants.authenticate(last("authorization"), last(Tenants.API_KEY_HEADER), Protocol.GRPC);
         }
 
         /** A header's last value, as grpc-java's {@code Metadata.get} reads it on the bridge; null if none. */

@@ -4,6 +4,7 @@ import io.quarkus.vertx.http.runtime.filters.Filters;
 import io.sluice.admission.Tenant;
 import io.sluice.admission.Tenants;
 import io.sluice.inference.InferenceException;
+import io.sluice.inference.Protocol;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -62,7 +63,7 @@ public class RestAuthentication {
         }
         try {
             context.put(TENANT, tenants.authenticate(context.request().getHeader(RestHeaders.AUTHORIZATION),
-                    context.request().getHeader(RestHeaders.API_KEY)));
+                    context.request().getHeader(RestHeaders.API_KEY), Protocol.REST));
         } catch (InferenceException.Unauthenticated e) {
             context.response().setStatusCode(401)
                     .putHeader(RestHeaders.WWW_AUTHENTICATE, "Bearer")
