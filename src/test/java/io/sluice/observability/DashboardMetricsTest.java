@@ -81,7 +81,7 @@ class DashboardMetricsTest {
         assertThat(used).contains("sluice_request_duration_seconds_bucket", "sluice_requests_total",
                 "sluice_queue_depth", "sluice_batch_size_sum", "sluice_cache_requests_total", "sluice_rejections_total",
                 "sluice_rate_limit_fallbacks_total", "sluice_bulkhead_held", "sluice_concurrency_limit",
-                "sluice_tenant_requests_total");
+                "sluice_tenant_requests_total", "sluice_unauthenticated_total");
         for (String metric : used) {
             assertThat(scrape).as("%s in /q/metrics", metric).containsPattern("(?m)^" + metric + "[{ ]");
         }
