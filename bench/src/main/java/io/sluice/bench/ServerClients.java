@@ -1,5 +1,6 @@
 package io.sluice.bench;
 
+import io.grpc.Channel;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.netty.channel.EventLoopGroup;
@@ -13,6 +14,7 @@ import java.util.concurrent.TimeUnit;
  * keep-alive connection; gRPC workers share {@code --grpc-channels} h2c connections (round robin): with
  * {@code --grpc-client lean} (the default) {@link H2GrpcConnection}s, plus one grpc-java channel that decodes
  * the answers checked for validity; with {@code --grpc-client grpc-java} grpc-java channels for everything.
+ * {@code grpc-stream} workers each keep a stream open on grpc-java channels.
  */
 final class ServerClients implements ClientFactory {
     private final Protocol protocol;
@@ -26,11 +28,11 @@ final class ServerClients implements ClientFactory {
         this.protocol = protocol;
         this.workload = workload;
         this.settings = settings;
-        if (protocol != Protocol.GRPC) {
+        if (protocol != Protocol.GRPC && protocol != Protocol.GRPC_STREAM) {
             return;
         }
         int n = Math.max(1, settings.grpcChannels);
-        boolean lean = settings.leanGrpc();
+        boolean lean = settings.leanGrpc() && protocol == Protocol.GRPC; // streams are grpc-java's
         for (int i = 0; i < (lean ? 1 : n); i++) {
             channels.add(NettyChannelBuilder.forAddress(Settings.HOST, settings.grpcPort)
                     .usePlaintext()
@@ -69,6 +71,10 @@ final class ServerClients implements ClientFactory {
                         Settings.nanos(settings.timeoutSeconds));
                 return connections.isEmpty() ? grpc : new LeanGrpcClient(
                         connections.get(index % connections.size()), grpc, Settings.nanos(settings.timeoutSeconds));
+            case GRPC_STREAM:
+                Channel channel = channels.get(index % channels.size());
+                return new GrpcStreamClient(channel, new GrpcClient(channel, workload.model, inputs,
+                        Settings.nanos(settings.timeoutSeconds)), inputs, Settings.nanos(settings.timeoutSeconds));
             case REST_BINARY:
                 return new RestBinaryClient(workload.model, inputs, settings.port, timeoutMillis, workload.outputBytes());
             default:
