@@ -17,12 +17,15 @@ import io.restassured.response.Response;
 import io.sluice.Await;
 import io.sluice.GrpcClients;
 import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
-import io.sluice.api.grpc.proto.ModelMetadataRequest;
 import io.sluice.api.grpc.proto.InferTensorContents;
 import io.sluice.api.grpc.proto.ModelInferRequest;
+import io.sluice.api.grpc.proto.ModelMetadataRequest;
 import io.sluice.api.grpc.proto.ServerReadyRequest;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -169,7 +172,7 @@ class RateLimitTest {
     }
 
     private static double tenantRequests(String scrape, String tenant, String model, String outcome) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^sluice_tenant_requests_total\\{model=\""
+        Matcher m = Pattern.compile("(?m)^sluice_tenant_requests_total\\{model=\""
                 + model + "\",outcome=\"" + outcome + "\",tenant=\"" + tenant + "\"} ([0-9.eE+-]+)").matcher(scrape);
         assertThat(m.find()).as("%s/%s/%s in the scrape", tenant, model, outcome).isTrue();
         return Double.parseDouble(m.group(1));
@@ -178,7 +181,7 @@ class RateLimitTest {
     @Test
     void callsWithoutAKnownKeyAreCountedByProtocolAndReason() {
         String scrape = given().header("X-API-Key", RateLimitProfile.REST_KEY).get("/q/metrics").asString();
-        java.util.Map<String, Double> before = new java.util.HashMap<>();
+        Map<String, Double> before = new HashMap<>();
         for (String protocol : List.of("rest", "grpc")) {
             for (String reason : List.of("missing_key", "unknown_key")) { // there from the start
                 before.put(protocol + "/" + reason, unauthenticated(scrape, protocol, reason));
@@ -207,7 +210,7 @@ class RateLimitTest {
     }
 
     private static double unauthenticated(String scrape, String protocol, String reason) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^sluice_unauthenticated_total\\{protocol=\""
+        Matcher m = Pattern.compile("(?m)^sluice_unauthenticated_total\\{protocol=\""
                 + protocol + "\",reason=\"" + reason + "\"} ([0-9.eE+-]+)").matcher(scrape);
         assertThat(m.find()).as("%s/%s in the scrape", protocol, reason).isTrue();
         return Double.parseDouble(m.group(1));

@@ -25,9 +25,10 @@ import java.util.ArrayDeque;
  * answer sent, or the transport turning ready, asks again. A request is answered by one message, in order
  * (or the stream ends), so a stream holds at most the window's requests, and at most the byte window plus
  * one message of them (their serialized size; the tensors a request decodes to are held until it runs). The
- * transport reads a little further on its own: Vert.x's read queue holds up to 16 whole messages nobody asked
- * for, and one being assembled, before it stops the HTTP/2 stream; beyond that, what the client sends waits
- * in HTTP/2 flow control, on its side. A client that stops
+ * transport reads a little further on its own: Vert.x's read queue takes about 16 whole messages nobody
+ * asked for (more when one DATA frame carries many small ones) and one being assembled before it pauses the
+ * HTTP/2 stream, which then still takes one stream window; beyond that, what the client sends waits in
+ * HTTP/2 flow control, on its side. A client that stops
  * taking its answers stops the reading once the transport's write queue is full. On Vert.x that state is
  * read when an answer is written, and an answer written from a model thread reaches the event loop a
  * moment later, so a burst of answers can let more requests in before the queue shows full: the answers
