@@ -28,12 +28,11 @@ import java.util.ArrayDeque;
  * transport reads a little further on its own: Vert.x's read queue takes about 16 whole messages nobody
  * asked for (more when one DATA frame carries many small ones) and one being assembled before it pauses the
  * HTTP/2 stream, which then still takes one stream window; beyond that, what the client sends waits in
- * HTTP/2 flow control, on its side. A client that stops
- * taking its answers stops the reading once the transport's write queue is full. On Vert.x that state is
- * read when an answer is written, and an answer written from a model thread reaches the event loop a
- * moment later, so a burst of answers can let more requests in before the queue shows full: the answers
- * held for a client that does not read are bounded by a few windows, not by one. Other methods are left
- * alone.
+ * HTTP/2 flow control, on its side. A client that stops taking its answers stops the reading once the
+ * transport's write queue is full. On Vert.x that state is read when an answer is written, and an answer
+ * written from a model thread reaches the event loop a moment later, so a burst of answers can let more
+ * requests in before the queue shows full: the answers held for a client that does not read are bounded
+ * by a few windows, not by one. Other methods are left alone.
  */
 @GlobalInterceptor
 @ApplicationScoped
@@ -145,11 +144,6 @@ public class StreamFlowControl implements ServerInterceptor {
                 asked = true;
             }
             super.request(1);
-        }
-
-        /** Requests read and not answered (for tests). */
-        synchronized int held() {
-            return held.size();
         }
     }
 }
