@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Triton's {@code ModelStreamInfer} as {@code perf_analyzer --streaming} drives it: each worker keeps one
@@ -76,14 +75,14 @@ final class GrpcStreamClient implements InferClient {
         }
     }
 
-    /** What one stream delivers: an answer's error message (empty: success), or the stream's end. */
-    private record Event(String error, Throwable end) {}
+    /** What a stream delivers: an answer, or (with no answer) its end. */
+    private record Event<R>(R answer, Throwable end) {}
 
     private final Channel channel;
     private final ModelInferRequest request;
     private final List<Tensor> inputs;
     private final long timeoutNanos;
-    private BlockingQueue<Event> events;
+    private BlockingQueue<Event<String>> events;
     private StreamObserver<ModelInferRequest> requests;
 
     GrpcStreamClient(Channel channel, GrpcClient unary, List<Tensor> inputs, long timeoutNanos) {
@@ -97,42 +96,46 @@ final class GrpcStreamClient implements InferClient {
     public int infer() {
         if (requests == null) {
             events = new LinkedBlockingQueue<>();
-            requests = open(channel, events);
+            requests = open(channel, STREAM_ERRORS, CallOptions.DEFAULT, events);
         }
         requests.onNext(!GrpcClient.UNIQUE_REQUESTS ? request : GrpcClient.withNonce(request));
-        Event event;
-        try {
-            event = events.poll(timeoutNanos, TimeUnit.NANOSECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            event = null;
-        }
+        Event<String> event = next(events);
         if (event == null || event.end() != null) { // no answer in time, or the stream ended: a new one next time
             close();
             return event == null ? Status.TIMEOUT : Status.IO_ERROR;
         }
-        return statusOf(event.error());
+        return statusOf(event.answer());
     }
 
-    /** Opens a stream whose answers' error messages (and its end) go to {@code events}. */
-    private static StreamObserver<ModelInferRequest> open(Channel channel, BlockingQueue<Event> events) {
-        return ClientCalls.asyncBidiStreamingCall(channel.newCall(STREAM_ERRORS, CallOptions.DEFAULT),
-                new StreamObserver<String>() {
-                    @Override
-                    public void onNext(String error) {
-                        events.add(new Event(error, null));
-                    }
+    /** Opens a stream of {@code method} whose answers (and its end) go to {@code events}. */
+    private static <R> StreamObserver<ModelInferRequest> open(Channel channel, MethodDescriptor<ModelInferRequest, R> method,
+            CallOptions options, BlockingQueue<Event<R>> events) {
+        return ClientCalls.asyncBidiStreamingCall(channel.newCall(method, options), new StreamObserver<R>() {
+            @Override
+            public void onNext(R answer) {
+                events.add(new Event<>(answer, null));
+            }
 
-                    @Override
-                    public void onError(Throwable t) {
-                        events.add(new Event("", t));
-                    }
+            @Override
+            public void onError(Throwable t) {
+                events.add(new Event<>(null, t));
+            }
 
-                    @Override
-                    public void onCompleted() {
-                        events.add(new Event("", new IllegalStateException("the stream ended")));
-                    }
-                });
+            @Override
+            public void onCompleted() {
+                events.add(new Event<>(null, new IllegalStateException("the stream ended")));
+            }
+        });
+    }
+
+    /** The next event within the timeout; null if none came (or the thread was interrupted). */
+    private <R> Event<R> next(BlockingQueue<Event<R>> queue) {
+        try {
+            return queue.poll(timeoutNanos, TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
     }
 
     /**
@@ -148,46 +151,25 @@ final class GrpcStreamClient implements InferClient {
                 : Status.ofGrpc(io.grpc.Status.Code.UNKNOWN);
     }
 
+    /** One request on a stream of its own, its answer decoded in full. */
     @Override
     public Response inferDecoded() {
-        BlockingQueue<Event> answers = new LinkedBlockingQueue<>();
-        AtomicReference<ModelStreamInferResponse> full = new AtomicReference<>();
-        StreamObserver<ModelInferRequest> stream = ClientCalls.asyncBidiStreamingCall(
-                channel.newCall(STREAM, CallOptions.DEFAULT.withDeadlineAfter(timeoutNanos, TimeUnit.NANOSECONDS)),
-                new StreamObserver<ModelStreamInferResponse>() {
-                    @Override
-                    public void onNext(ModelStreamInferResponse answer) {
-                        full.set(answer);
-                        answers.add(new Event(answer.getErrorMessage(), null));
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                        answers.add(new Event("", t));
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                        answers.add(new Event("", new IllegalStateException("the stream ended unanswered")));
-                    }
-                });
+        BlockingQueue<Event<ModelStreamInferResponse>> answers = new LinkedBlockingQueue<>();
+        StreamObserver<ModelInferRequest> stream = open(channel, STREAM,
+                CallOptions.DEFAULT.withDeadlineAfter(timeoutNanos, TimeUnit.NANOSECONDS), answers);
         stream.onNext(request);
         stream.onCompleted();
-        Event event;
-        try {
-            event = answers.poll(timeoutNanos, TimeUnit.NANOSECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return Response.failed(Status.TIMEOUT, "interrupted");
-        }
+        Event<ModelStreamInferResponse> event = next(answers);
         if (event == null) {
             return Response.failed(Status.TIMEOUT, "no answer on the stream in time");
         } else if (event.end() != null) {
-            return Response.failed(Status.IO_ERROR, "the stream ended: " + event.end());
-        } else if (!event.error().isEmpty()) {
-            return Response.failed(statusOf(event.error()), "in-stream error: " + event.error());
+            return Response.failed(Status.IO_ERROR, "the stream ended unanswered: " + event.end());
         }
-        ModelInferResponse response = full.get().getInferResponse();
+        String error = event.answer().getErrorMessage();
+        if (!error.isEmpty()) {
+            return Response.failed(statusOf(error), "in-stream error: " + error);
+        }
+        ModelInferResponse response = event.answer().getInferResponse();
         List<Tensor> outputs = new ArrayList<>();
         for (int i = 0; i < response.getOutputsCount(); i++) {
             ModelInferResponse.InferOutputTensor o = response.getOutputs(i);
