@@ -20,9 +20,10 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Triton's {@code ModelStreamInfer} as {@code perf_analyzer --streaming} drives it: each worker keeps one
- * bidirectional stream open on the shared grpc-java channel and sends its next request when the answer
- * to the last is in, so concurrency N is N streams with one request each in flight. An answer is read
+ * Triton's {@code ModelStreamInfer}, the load a streaming client such as {@code perf_analyzer --streaming}
+ * makes: each worker keeps one bidirectional stream open on the shared grpc-java channel and sends its next
+ * request when the answer to the last is in, so concurrency N is N streams with one request each in
+ * flight. An answer is read
  * off the wire for its {@code error_message} only (the 196 KB {@code infer_response} of a MiniLM answer
  * is skipped, not decoded), as {@link GrpcClient} reads a unary answer; {@link #inferDecoded} decodes in
  * full. A failed request is answered in the stream without a status code ({@link #statusOf}); a stream

@@ -8,8 +8,8 @@ enum Protocol {
     GRPC("grpc"),
     /**
      * {@code inference.GRPCInferenceService/ModelStreamInfer}, Triton's stream: one per worker, one request
-     * in flight on each, as {@code perf_analyzer --streaming} sends (grpc-java, so compare it with {@code grpc}
-     * under {@code --grpc-client grpc-java}).
+     * in flight on each, as a streaming client such as {@code perf_analyzer --streaming} loads it (grpc-java,
+     * so compare it with {@code grpc} under {@code --grpc-client grpc-java}).
      */
     GRPC_STREAM("grpc-stream"),
     /** {@code POST /v2/models/{m}/infer} with the binary tensor extension, both ways. */
