@@ -379,7 +379,7 @@ public final class ModelScheduler implements AutoCloseable {
      * instances busy with long batches) is answered 503 with {@code Retry-After}, never left unanswered
      * when the process exits.
      */
-    void close(long budgetNanos) {
+    public void close(long budgetNanos) {
         lock.lock();
         try {
             closed = true;
@@ -387,18 +387,7 @@ public final class ModelScheduler implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        boolean interrupted = false;
-        long deadline = System.nanoTime() + budgetNanos;
-        for (Thread t : threads) {
-            long left;
-            while (t.isAlive() && (left = deadline - System.nanoTime()) > 0) {
-                try {
-                    t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-        }
+        boolean interrupted = join(budgetNanos);
         List<Job> left;
         lock.lock();
         try {
@@ -413,6 +402,34 @@ public final class ModelScheduler implements AutoCloseable {
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * After {@link #close()}: waits at most {@code budgetNanos} more for the instance threads to end (once the
+     * runs they are in were stopped, say), and says whether they have. An interrupt does not cut the wait short.
+     */
+    public boolean awaitStopped(long budgetNanos) {
+        if (join(budgetNanos)) {
+            Thread.currentThread().interrupt();
+        }
+        return stopped();
+    }
+
+    /** Joins the instance threads within {@code budgetNanos}; true when an interrupt came meanwhile. */
+    private boolean join(long budgetNanos) {
+        boolean interrupted = false;
+        long deadline = System.nanoTime() + budgetNanos;
+        for (Thread t : threads) {
+            long left;
+            while (t.isAlive() && (left = deadline - System.nanoTime()) > 0) {
+                try {
+                    t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        }
+        return interrupted;
     }
 
     /** True once every instance thread has ended: no batch runs now or will run again. */

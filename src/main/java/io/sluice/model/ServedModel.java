@@ -23,6 +23,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.jboss.logging.Logger;
 
@@ -276,11 +277,18 @@ public final class ServedModel {
     }
 
     /**
-     * Stops the scheduler (draining it) and closes the session; idempotent. A session whose instance
-     * threads are still inside a run after the scheduler's bounded wait stays open: freeing native memory
-     * under a running batch crashes the process (seen when a server stopped during warmup).
+     * Stops the scheduler (draining it for at most 5 s) and closes the session; idempotent. A batch still
+     * running then is stopped ({@link OnnxSession#stopRuns()}; its requests get 503) and waited for, at most
+     * 2 s more. A session whose instance threads are still inside a run after that stays open: freeing native
+     * memory under a running batch crashes the process (seen when a server stopped during warmup), and so does
+     * a process that exits while one runs.
      */
-    synchronized void close() {
+    void close() {
+        close(Duration.ofSeconds(5));
+    }
+
+    /** {@link #close()} with a drain of {@code drain} before a running batch is stopped. */
+    synchronized void close(Duration drain) {
         closed = true;
         ModelScheduler s = scheduler;
         OnnxSession o = session;
@@ -288,7 +296,12 @@ public final class ServedModel {
         session = null;
         guard = null;
         if (s != null) {
-            s.close();
+            s.close(drain.toNanos());
+            if (!s.stopped() && o != null) {
+                LOG.warnf("model %s/%s is still running a batch; stopping it", name(), version());
+                o.stopRuns();
+                s.awaitStopped(TimeUnit.SECONDS.toNanos(2));
+            }
             if (!s.stopped()) {
                 LOG.warnf("model %s/%s is still running a batch; its ONNX Runtime session is left open", name(), version());
                 return;

@@ -1,6 +1,5 @@
 package io.sluice.runtime;
 
-import ai.djl.Model;
 import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
@@ -12,6 +11,7 @@ import io.sluice.inference.Datatype;
 import io.sluice.inference.InferenceException;
 import io.sluice.inference.Tensor;
 import io.sluice.inference.TensorSpec;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -22,24 +22,31 @@ import java.util.Set;
 /**
  * One loaded ONNX model version: the ONNX Runtime session, owned by a DJL model, its declared
  * inputs and outputs, and the provider it actually runs on. {@link #run} is thread-safe; it is
- * called only from runtime instance threads, never from an event loop.
+ * called only from runtime instance threads, never from an event loop. Every run shares one set of
+ * run options, so that {@link #stopRuns()} can end the runs in progress.
  */
 public final class OnnxSession implements AutoCloseable {
 
-    private final Model owner;
+    private final AutoCloseable owner;
     private final OrtSession session;
+    private final OrtSession.RunOptions runOptions;
     private final OrtEnvironment env;
     private final String provider;
     private final List<TensorSpec> inputs;
     private final List<TensorSpec> outputs;
+    private volatile boolean stopping;
 
-    OnnxSession(Model owner, OrtSession session, OrtEnvironment env, String provider) throws OrtException {
+    /**
+     * @param owner what closes {@code session} (the DJL model holding it)
+     */
+    OnnxSession(AutoCloseable owner, OrtSession session, OrtEnvironment env, String provider) throws OrtException {
         this.owner = owner;
         this.session = session;
         this.env = env;
         this.provider = provider;
         this.inputs = specs(session.getInputInfo());
         this.outputs = specs(session.getOutputInfo());
+        this.runOptions = new OrtSession.RunOptions();
     }
 
     /** Declared inputs, in session order. */
@@ -74,6 +81,7 @@ public final class OnnxSession implements AutoCloseable {
      * @param wanted output names, in the order to return them; empty for all
      * @return the outputs
      * @throws InferenceException.RuntimeFailure when ONNX Runtime fails
+     * @throws InferenceException.Unavailable when {@link #stopRuns()} ended the run, or came before it
      */
     public List<Tensor> run(List<Tensor> feed, List<String> wanted) {
         Map<String, OnnxTensor> onnxInputs = new HashMap<>();
@@ -93,6 +101,10 @@ public final class OnnxSession implements AutoCloseable {
                 return out;
             }
         } catch (OrtException e) {
+            if (stopping) {
+                throw new InferenceException.Unavailable(InferenceException.Unavailable.Reason.NOT_READY,
+                        "the model is shutting down; its run was stopped", Duration.ofSeconds(1));
+            }
             throw new InferenceException.RuntimeFailure("ONNX Runtime failed: " + e.getMessage(), e);
         } finally {
             onnxInputs.values().forEach(OnnxTensor::close);
@@ -107,7 +119,7 @@ public final class OnnxSession implements AutoCloseable {
      */
     private OrtSession.Result run(Map<String, OnnxTensor> inputs, Set<String> names) throws OrtException {
         try {
-            return session.run(inputs, names);
+            return session.run(inputs, names, runOptions);
         } catch (OrtException e) {
             if (e.getCode() == OrtException.OrtErrorCode.ORT_INVALID_ARGUMENT) {
                 throw new InferenceException.InvalidInput("the model refused the input: " + statusMessage(e));
@@ -127,9 +139,31 @@ public final class OnnxSession implements AutoCloseable {
         return message >= 0 ? m.substring(message + " - message: ".length()).strip() : m;
     }
 
+    /**
+     * Asks ONNX Runtime to end every run of this session now, and fails every later one: each returns
+     * {@link InferenceException.Unavailable}. ONNX Runtime looks at the request between the graph's nodes, so a
+     * run ends within one node's time. For a shutdown that cannot wait for a long batch: the session must
+     * not be freed under a running batch, and a process that exits while one runs crashes in native code.
+     */
+    public void stopRuns() {
+        stopping = true;
+        try {
+            runOptions.setTerminate(true);
+        } catch (OrtException e) {
+            throw new IllegalStateException("ONNX Runtime cannot stop the runs: " + e.getMessage(), e);
+        }
+    }
+
+    /** Frees the session; only once no run is in progress. */
     @Override
     public void close() {
-        owner.close();
+        try {
+            owner.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot close the session: " + e.getMessage(), e);
+        } finally {
+            runOptions.close();
+        }
     }
 
     private static List<TensorSpec> specs(Map<String, NodeInfo> nodes) {

@@ -75,6 +75,18 @@ class ModelSchedulerTest {
     }
 
     @Test
+    void aBatchThatOutlastsTheCloseBudgetCanBeWaitedForAgain() throws Exception {
+        CompletableFuture<List<Tensor>> running = oneHeldRun(2);
+        scheduler.close(TimeUnit.MILLISECONDS.toNanos(1));
+        assertThat(scheduler.stopped()).isFalse();
+        assertThat(scheduler.awaitStopped(TimeUnit.MILLISECONDS.toNanos(1))).isFalse();
+
+        release.countDown(); // as stopping the session's runs ends the batch
+        assertThat(scheduler.awaitStopped(TimeUnit.SECONDS.toNanos(5))).isTrue();
+        assertThat(value(running.get(5, TimeUnit.SECONDS))).isEqualTo(1);
+    }
+
+    @Test
     void whatIsStillQueuedWhenTheCloseBudgetRunsOutIsAnswered503() throws Exception {
         CompletableFuture<List<Tensor>> running = oneHeldRun(4);
         CompletableFuture<List<Tensor>> queued1 = submit(2);

@@ -1,22 +1,40 @@
 package io.sluice.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.sluice.TinyRepositoryResource;
+import io.sluice.batching.BatchPolicy;
+import io.sluice.batching.Job;
+import io.sluice.batching.ModelScheduler;
 import io.sluice.config.ModelSettings;
 import io.sluice.config.SluiceConfig;
+import io.sluice.fixtures.TinyModels;
+import io.sluice.inference.Datatype;
 import io.sluice.inference.InferRequest;
 import io.sluice.inference.InferenceException;
+import io.sluice.inference.Tensor;
 import io.sluice.observability.Tracing;
+import io.sluice.runtime.OnnxSession;
+import io.sluice.runtime.SessionLoader;
 import jakarta.inject.Inject;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
-/** A model closed while it was still loading (the server stopping) takes nothing its load made afterwards. */
+/**
+ * Closing a model as the server stops: one closed while it was still loading takes nothing its load made
+ * afterwards, and a batch that outlasts the drain is stopped, so that the session is freed and the process can
+ * exit (exiting under a running batch crashed in ONNX Runtime).
+ */
 @QuarkusTest
 @QuarkusTestResource(TinyRepositoryResource.class)
 class ServedModelCloseTest {
@@ -26,6 +44,9 @@ class ServedModelCloseTest {
 
     @Inject
     Tracing tracing;
+
+    @Inject
+    SessionLoader sessions;
 
     @Test
     void aLoadThatFinishesAfterCloseHandsOverNothing() {
@@ -38,5 +59,35 @@ class ServedModelCloseTest {
                 InferRequest.NO_DEADLINE, io.sluice.inference.Protocol.REST)).subscribeAsCompletionStage())
                 .failsWithin(java.time.Duration.ofSeconds(5)).withThrowableThat().havingCause()
                 .isInstanceOf(InferenceException.Unavailable.class);
+    }
+
+    @Test
+    void aBatchThatOutlastsTheDrainIsStoppedAndTheSessionFreed() throws Exception {
+        Path file = TinyModels.write(TinyModels.newRepository("sluice-close-long"), "long", 1, TinyModels.slow(20_000));
+        ModelSettings settings = ModelSettings.resolve(config, "long");
+        OnnxSession session = sessions.load("long", file, settings);
+        ModelScheduler scheduler = new ModelScheduler("long", BatchPolicy.unbatched(4), 1,
+                (inputs, outputs, traces) -> session.run(inputs, outputs), (requests, rows, nanos) -> { },
+                System::nanoTime, Thread::new);
+        ServedModel model = new ServedModel(new ModelSource("long", 1, file), settings, tracing);
+        assertThat(model.loaded(session, scheduler, null, false)).isTrue();
+        CompletableFuture<List<Tensor>> answer = new CompletableFuture<>();
+        // 512 rows through 20,000 MatMuls: seconds of work, far past a drain of 50 ms
+        scheduler.submit(new Job(List.of(rows(512)), List.of(), 512, null, 0, Long.MAX_VALUE, null, answer::complete,
+                answer::completeExceptionally));
+        await().atMost(Duration.ofSeconds(10)).until(() -> scheduler.inflight() == 1);
+
+        model.close(Duration.ofMillis(50));
+
+        assertThat(scheduler.stopped()).isTrue();
+        assertThat(answer).failsWithin(Duration.ZERO).withThrowableThat().havingCause()
+                .isInstanceOf(InferenceException.Unavailable.class).withMessageContaining("shutting down");
+        // freed: ONNX Runtime's Java API refuses a closed session
+        assertThatThrownBy(() -> session.run(List.of(rows(1)), List.of())).isInstanceOf(IllegalStateException.class);
+    }
+
+    private static Tensor rows(int n) {
+        ByteBuffer data = ByteBuffer.allocate(n * TinyModels.SLOW_WIDTH * 4).order(ByteOrder.LITTLE_ENDIAN);
+        return new Tensor("X", Datatype.FP32, new long[] {n, TinyModels.SLOW_WIDTH}, data);
     }
 }
