@@ -32,6 +32,7 @@ public class OnnxEngine {
         disableTelemetry(); // again at run time: a native image may have run the static block at build time
         engine = Engine.getEngine(OrtEngine.ENGINE_NAME);
         environment = OrtEnvironment.getEnvironment();
+        EnvironmentHold.hold(environment); // not released by ONNX Runtime's shutdown hook under running sessions
         skipDjlCudaProbe();
         LOG.infof("ONNX Runtime %s through DJL %s", environment.getVersion(), Engine.getDjlVersion());
     }

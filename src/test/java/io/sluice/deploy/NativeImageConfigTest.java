@@ -93,6 +93,38 @@ class NativeImageConfigTest {
         assertThat(registeredConstructors).containsAll(constructors);
     }
 
+    @Test
+    void reflectConfigNamesMembersThatExist() throws Exception {
+        JsonNode config = new ObjectMapper().readTree(
+                Path.of("src/main/resources/META-INF/native-image/io.sluice/sluice/reflect-config.json").toFile());
+        int checked = 0;
+        for (JsonNode entry : config) {
+            Class<?> owner = type(entry.get("name").asText());
+            for (JsonNode field : entry.path("fields")) {
+                owner.getDeclaredField(field.get("name").asText()); // throws if a jar changed it
+                checked++;
+            }
+            for (JsonNode method : entry.path("methods")) {
+                String name = method.get("name").asText();
+                if (owner == Float.class && Runtime.version().feature() < 20) {
+                    continue; // Float.float16ToFloat and floatToFloat16 exist from JDK 20, the native builder's 25
+                }
+                List<Class<?>> types = new ArrayList<>();
+                for (JsonNode type : method.get("parameterTypes")) {
+                    types.add(type(type.asText()));
+                }
+                Class<?>[] parameters = types.toArray(Class<?>[]::new);
+                if (name.equals("<init>")) {
+                    owner.getDeclaredConstructor(parameters);
+                } else {
+                    owner.getDeclaredMethod(name, parameters);
+                }
+                checked++;
+            }
+        }
+        assertThat(checked).as("members checked").isGreaterThanOrEqualTo(10);
+    }
+
     private static Class<?> type(String name) throws ClassNotFoundException {
         if (name.endsWith("[]")) {
             return type(name.substring(0, name.length() - 2)).arrayType();
