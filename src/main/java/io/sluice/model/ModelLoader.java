@@ -102,7 +102,13 @@ public class ModelLoader {
             loader.interrupt();
             loader.join(TimeUnit.SECONDS.toMillis(5));
         }
-        registry.all().forEach(ServedModel::close);
+        for (ServedModel model : registry.all()) {
+            try {
+                model.close();
+            } catch (RuntimeException e) { // the next models still stop their batches and free their sessions
+                LOG.errorf(e, "model %s/%s did not close cleanly", model.name(), model.version());
+            }
+        }
     }
 
     /**
@@ -155,11 +161,16 @@ public class ModelLoader {
             transition(model, ModelState.READY, null);
             LOG.infof("model %s/%s READY on %s: load %.3f s, warmup %.3f s", model.name(), model.version(),
                     session.provider(), model.loadSeconds(), model.warmupSeconds());
-        } catch (Exception | LinkageError e) {
+        } catch (Exception | Error e) { // an Error too (out of memory, no thread): the loader goes on to the next model
             String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
             LOG.errorf("model %s/%s FAILED: %s", model.name(), model.version(), reason);
-            model.close();
-            transition(model, ModelState.FAILED, reason);
+            try {
+                model.close();
+            } catch (RuntimeException closing) {
+                LOG.errorf(closing, "model %s/%s did not close cleanly", model.name(), model.version());
+            } finally {
+                transition(model, ModelState.FAILED, reason);
+            }
         }
     }
 
