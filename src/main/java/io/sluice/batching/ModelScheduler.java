@@ -215,16 +215,34 @@ public final class ModelScheduler implements AutoCloseable {
             } finally {
                 lock.unlock();
             }
-            long now = clock.getAsLong();
-            for (Job job : expired) { // their waits are the longest: the queue-wait histogram keeps them
+            try {
+                failExpired(expired);
+                if (batch == null) {
+                    return;
+                }
+                execute(batch);
+            } catch (RuntimeException | Error e) { // a listener's failure, say: the jobs are answered, the instance lives on
+                LOG.errorf(e, "instance %d of model %s failed between batches; it goes on", instance, model);
+            }
+        }
+    }
+
+    /** Answers the jobs whose deadline passed while they were queued; their waits are counted first. */
+    private void failExpired(List<Job> expired) {
+        if (expired.isEmpty()) {
+            return;
+        }
+        List<Job> late = List.copyOf(expired);
+        expired.clear();
+        long now = clock.getAsLong();
+        try {
+            for (Job job : late) { // their waits are the longest: the queue-wait histogram keeps them
                 listener.waited(now - job.enqueuedNanos);
+            }
+        } finally {
+            for (Job job : late) {
                 job.fail(new InferenceException.DeadlineExceeded("deadline passed while queued for '" + model + "'"));
             }
-            expired.clear();
-            if (batch == null) {
-                return;
-            }
-            execute(batch);
         }
     }
 
@@ -277,6 +295,13 @@ public final class ModelScheduler implements AutoCloseable {
         runningRequests.addAndGet(jobs.size());
         try {
             runAndAnswer(jobs);
+        } catch (RuntimeException | Error e) { // past the run's own handling (a listener's failure): still answered
+            for (Job job : jobs) {
+                if (!job.isDone()) {
+                    job.fail(new InferenceException.RuntimeFailure("model '" + model + "' failed: " + e, e));
+                }
+            }
+            throw e;
         } finally {
             // only once they are answered, on every path: a shedding model counts admitted requests not running
             // as waiting, and those just finished must not look like a queue until their permits come back
@@ -356,9 +381,12 @@ public final class ModelScheduler implements AutoCloseable {
             for (Job job : jobs) {
                 waited += start - job.enqueuedNanos;
             }
-            listener.answered(jobs.size(), rows, nanos, waited);
-            for (int i = 0; i < jobs.size(); i++) {
-                jobs.get(i).complete(perJob.get(i));
+            try {
+                listener.answered(jobs.size(), rows, nanos, waited);
+            } finally {
+                for (int i = 0; i < jobs.size(); i++) {
+                    jobs.get(i).complete(perJob.get(i));
+                }
             }
         }
         return failure;

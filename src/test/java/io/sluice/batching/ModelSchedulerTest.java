@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -84,6 +85,36 @@ class ModelSchedulerTest {
         release.countDown(); // as stopping the session's runs ends the batch
         assertThat(scheduler.awaitStopped(TimeUnit.SECONDS.toNanos(5))).isTrue();
         assertThat(value(running.get(5, TimeUnit.SECONDS))).isEqualTo(1);
+    }
+
+    @Test
+    void aListenerThatThrowsNeitherLosesAnAnswerNorStopsTheInstance() throws Exception {
+        AtomicInteger ranCalls = new AtomicInteger();
+        AtomicInteger answeredCalls = new AtomicInteger();
+        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(4), 1, (inputs, outputs, traces) -> inputs,
+                new ModelScheduler.BatchListener() {
+                    @Override
+                    public void ran(int requests, int rows, long nanos) {
+                        if (ranCalls.incrementAndGet() == 2) {
+                            throw new IllegalStateException("a broken meter");
+                        }
+                    }
+
+                    @Override
+                    public void answered(int requests, int rows, long nanos, long waitedNanos) {
+                        if (answeredCalls.incrementAndGet() == 1) {
+                            throw new OutOfMemoryError("a meter out of memory");
+                        }
+                    }
+                }, System::nanoTime, Thread::new);
+
+        // the first run's answer is given although its count failed
+        assertThat(value(submit(1).get(5, TimeUnit.SECONDS))).isEqualTo(1);
+        // the second run's meter fails before its answer exists: the caller gets a failure, not silence
+        assertThat(submit(2)).failsWithin(Duration.ofSeconds(5)).withThrowableThat().havingCause()
+                .isInstanceOf(InferenceException.RuntimeFailure.class).withMessageContaining("a broken meter");
+        // and the one instance still serves
+        assertThat(value(submit(3).get(5, TimeUnit.SECONDS))).isEqualTo(3);
     }
 
     @Test
