@@ -222,7 +222,8 @@ public final class ModelScheduler implements AutoCloseable {
                 }
                 execute(batch);
             } catch (RuntimeException | Error e) { // a listener's failure, say: the jobs are answered, the instance lives on
-                LOG.errorf(e, "instance %d of model %s failed between batches; it goes on", instance, model);
+                LOG.errorf(e, "instance %d of model %s: %s; its requests are answered and it serves on", instance, model,
+                        e.toString());
             }
         }
     }
