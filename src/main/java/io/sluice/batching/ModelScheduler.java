@@ -82,12 +82,17 @@ public final class ModelScheduler implements AutoCloseable {
         this.clock = clock;
         this.instances = instances;
         this.idleSince = new AtomicLongArray(instances);
-        for (int i = 0; i < instances; i++) {
-            idleSince.set(i, NOT_IDLE);
-            int instance = i;
-            Thread t = threadFactory.newThread(() -> serve(instance));
-            threads.add(t);
-            t.start();
+        try {
+            for (int i = 0; i < instances; i++) {
+                idleSince.set(i, NOT_IDLE);
+                int instance = i;
+                Thread t = threadFactory.newThread(() -> serve(instance));
+                t.start();
+                threads.add(t);
+            }
+        } catch (RuntimeException | Error e) { // a thread that cannot start: those started end at once, idle
+            close(0);
+            throw e;
         }
     }
 
@@ -215,35 +220,33 @@ public final class ModelScheduler implements AutoCloseable {
             } finally {
                 lock.unlock();
             }
+            long now = clock.getAsLong();
+            for (Job job : expired) { // their waits are the longest: the queue-wait histogram keeps them
+                count(() -> listener.waited(now - job.enqueuedNanos));
+                job.fail(new InferenceException.DeadlineExceeded("deadline passed while queued for '" + model + "'"));
+            }
+            expired.clear();
+            if (batch == null) {
+                return;
+            }
             try {
-                failExpired(expired);
-                if (batch == null) {
-                    return;
-                }
                 execute(batch);
-            } catch (RuntimeException | Error e) { // a listener's failure, say: the jobs are answered, the instance lives on
-                LOG.errorf(e, "instance %d of model %s: %s; its requests are answered and it serves on", instance, model,
-                        e.toString());
+            } catch (RuntimeException | Error e) { // a bug past the run's own handling: answered, and the instance goes on
+                LOG.errorf(e, "instance %d of model %s: %s; the batch's requests are answered and it serves on", instance,
+                        model, e.toString());
             }
         }
     }
 
-    /** Answers the jobs whose deadline passed while they were queued; their waits are counted first. */
-    private void failExpired(List<Job> expired) {
-        if (expired.isEmpty()) {
-            return;
-        }
-        List<Job> late = List.copyOf(expired);
-        expired.clear();
-        long now = clock.getAsLong();
+    /**
+     * Tells the listener (the meters) something. A listener that throws (a meter out of memory) is logged and
+     * ignored: it must neither cost a request its answer nor turn a good run into a failure, nor end the instance.
+     */
+    private void count(Runnable call) {
         try {
-            for (Job job : late) { // their waits are the longest: the queue-wait histogram keeps them
-                listener.waited(now - job.enqueuedNanos);
-            }
-        } finally {
-            for (Job job : late) {
-                job.fail(new InferenceException.DeadlineExceeded("deadline passed while queued for '" + model + "'"));
-            }
+            call.run();
+        } catch (RuntimeException | Error e) {
+            LOG.errorf(e, "a meter of model %s failed; the request goes on", model);
         }
     }
 
@@ -352,7 +355,8 @@ public final class ModelScheduler implements AutoCloseable {
             start = clock.getAsLong();
             if (firstRun) {
                 for (Job job : jobs) {
-                    listener.waited(start - job.enqueuedNanos);
+                    long waited = start - job.enqueuedNanos;
+                    count(() -> listener.waited(waited));
                 }
             }
             List<Tensor> outputs;
@@ -374,7 +378,8 @@ public final class ModelScheduler implements AutoCloseable {
             if (nanos >= 0) {
                 nanosPerRow = nanosPerRow == 0 ? nanos / (double) rows
                         : (1 - EWMA_WEIGHT) * nanosPerRow + EWMA_WEIGHT * nanos / (double) rows;
-                listener.ran(jobs.size(), rows, nanos);
+                long ranNanos = nanos;
+                count(() -> listener.ran(jobs.size(), rows, ranNanos));
             }
         }
         if (failure == null) {
@@ -382,12 +387,11 @@ public final class ModelScheduler implements AutoCloseable {
             for (Job job : jobs) {
                 waited += start - job.enqueuedNanos;
             }
-            try {
-                listener.answered(jobs.size(), rows, nanos, waited);
-            } finally {
-                for (int i = 0; i < jobs.size(); i++) {
-                    jobs.get(i).complete(perJob.get(i));
-                }
+            long ranNanos = nanos;
+            long waitedNanos = waited;
+            count(() -> listener.answered(jobs.size(), rows, ranNanos, waitedNanos));
+            for (int i = 0; i < jobs.size(); i++) {
+                jobs.get(i).complete(perJob.get(i));
             }
         }
         return failure;

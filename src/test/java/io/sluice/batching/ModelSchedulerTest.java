@@ -89,32 +89,65 @@ class ModelSchedulerTest {
 
     @Test
     void aListenerThatThrowsNeitherLosesAnAnswerNorStopsTheInstance() throws Exception {
-        AtomicInteger ranCalls = new AtomicInteger();
-        AtomicInteger answeredCalls = new AtomicInteger();
-        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(4), 1, (inputs, outputs, traces) -> inputs,
-                new ModelScheduler.BatchListener() {
-                    @Override
-                    public void ran(int requests, int rows, long nanos) {
-                        if (ranCalls.incrementAndGet() == 2) {
-                            throw new IllegalStateException("a broken meter");
-                        }
-                    }
+        AtomicInteger calls = new AtomicInteger();
+        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(4), 1, (inputs, outputs, traces) -> {
+            if (value(inputs) == 1) {
+                hold(release);
+            }
+            return inputs;
+        }, new ModelScheduler.BatchListener() { // every meter broken
+            @Override
+            public void ran(int requests, int rows, long nanos) {
+                calls.incrementAndGet();
+                throw new IllegalStateException("a broken meter");
+            }
 
-                    @Override
-                    public void answered(int requests, int rows, long nanos, long waitedNanos) {
-                        if (answeredCalls.incrementAndGet() == 1) {
-                            throw new OutOfMemoryError("a meter out of memory");
-                        }
-                    }
-                }, System::nanoTime, Thread::new);
+            @Override
+            public void waited(long nanos) {
+                calls.incrementAndGet();
+                throw new OutOfMemoryError("a meter out of memory");
+            }
 
-        // the first run's answer is given although its count failed
-        assertThat(value(submit(1).get(5, TimeUnit.SECONDS))).isEqualTo(1);
-        // the second run's meter fails before its answer exists: the caller gets a failure, not silence
-        assertThat(submit(2)).failsWithin(Duration.ofSeconds(5)).withThrowableThat().havingCause()
-                .isInstanceOf(InferenceException.RuntimeFailure.class).withMessageContaining("a broken meter");
-        // and the one instance still serves
+            @Override
+            public void answered(int requests, int rows, long nanos, long waitedNanos) {
+                calls.incrementAndGet();
+                throw new IllegalStateException("a broken meter");
+            }
+        }, System::nanoTime, Thread::new);
+
+        CompletableFuture<List<Tensor>> held = submit(1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 1);
+        // queued behind the held run with a deadline that passes meanwhile: failed for its deadline, not lost
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(50);
+        CompletableFuture<List<Tensor>> late = new CompletableFuture<>();
+        scheduler.submit(new Job(List.of(tensor(2)), List.of(), 1, null, 0, deadline, null, late::complete,
+                late::completeExceptionally));
+        await().atMost(Duration.ofSeconds(5)).until(() -> System.nanoTime() > deadline);
+        release.countDown();
+
+        assertThat(value(held.get(5, TimeUnit.SECONDS))).isEqualTo(1);
+        assertThat(late).failsWithin(Duration.ofSeconds(5)).withThrowableThat().havingCause()
+                .isInstanceOf(InferenceException.DeadlineExceeded.class);
+        // and the one instance still serves, each answer given although every meter threw
         assertThat(value(submit(3).get(5, TimeUnit.SECONDS))).isEqualTo(3);
+        assertThat(value(submit(4).get(5, TimeUnit.SECONDS))).isEqualTo(4);
+        assertThat(calls.get()).as("the meters were asked").isGreaterThanOrEqualTo(9);
+    }
+
+    @Test
+    void aSchedulerWhoseSecondThreadCannotStartEndsTheFirst() {
+        List<Thread> started = new java.util.concurrent.CopyOnWriteArrayList<>();
+        assertThatThrownBy(() -> new ModelScheduler("m", BatchPolicy.unbatched(4), 2, (inputs, outputs, traces) -> inputs,
+                (requests, rows, nanos) -> { }, System::nanoTime, task -> {
+                    if (!started.isEmpty()) {
+                        throw new OutOfMemoryError("unable to create native thread: possibly out of memory");
+                    }
+                    Thread t = new Thread(task);
+                    started.add(t);
+                    return t;
+                })).isInstanceOf(OutOfMemoryError.class);
+        assertThat(started).hasSize(1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> !started.get(0).isAlive());
     }
 
     @Test
