@@ -97,17 +97,40 @@ public class ModelLoader {
         }
     }
 
-    void onStop(@Observes ShutdownEvent event) throws InterruptedException {
+    void onStop(@Observes ShutdownEvent event) {
+        boolean interrupted = false;
         if (loader != null) {
             loader.interrupt();
-            loader.join(TimeUnit.SECONDS.toMillis(5));
-        }
-        for (ServedModel model : registry.all()) {
             try {
-                model.close();
-            } catch (RuntimeException e) { // the next models still stop their batches and free their sessions
-                LOG.errorf(e, "model %s/%s did not close cleanly", model.name(), model.version());
+                loader.join(TimeUnit.SECONDS.toMillis(5));
+            } catch (InterruptedException e) {
+                interrupted = true; // the models are still closed below
             }
+        }
+        // all at once: each may drain for 5 s and stop a long batch for 2 s more, and a pod's grace period is 60 s
+        List<Thread> closers = registry.all().stream()
+                .map(model -> new Thread(() -> closeQuietly(model), "sluice-close-" + model.name() + "-" + model.version()))
+                .toList();
+        closers.forEach(Thread::start);
+        for (Thread closer : closers) {
+            while (closer.isAlive()) {
+                try {
+                    closer.join(); // each close is bounded (ServedModel.close)
+                } catch (InterruptedException e) {
+                    interrupted = true; // the sessions must not be freed under the process's exit: wait on
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void closeQuietly(ServedModel model) {
+        try {
+            model.close();
+        } catch (RuntimeException e) { // the other models still stop their batches and free their sessions
+            LOG.errorf(e, "model %s/%s did not close cleanly", model.name(), model.version());
         }
     }
 
@@ -125,31 +148,15 @@ public class ModelLoader {
         ModelSettings s = model.settings();
         try {
             transition(model, ModelState.LOADING, null);
-            // read before the session exists, so that nothing can fail between its start and its hand-over
+            // read before the session exists: a file that cannot be read fails the model before it holds native memory
             String files = s.cacheEnabled() ? ModelContents.of(model.source().file().getParent()) : null;
             long start = System.nanoTime();
             OnnxSession session = sessions.load(model.name(), model.source().file(), s);
-            if (files != null) { // before the model can answer: its files, and what runs them (all change its numbers)
-                model.contents = contents(files, session, s);
-            }
             model.loadNanos = System.nanoTime() - start;
             boolean batchable = s.maxBatchSize() > 1
                     && session.inputs().stream().allMatch(TensorSpec::dynamicBatch)
                     && session.outputs().stream().allMatch(TensorSpec::dynamicBatch);
-            BatchPolicy policy = batchable
-                    ? new BatchPolicy(s.maxBatchSize(), TimeUnit.MICROSECONDS.toNanos(s.maxQueueDelayMicros()),
-                            s.preferredBatchSizes(), s.capacity(), s.priorityLevels())
-                    : new BatchPolicy(1, 0, List.of(), s.capacity(), s.priorityLevels());
-            ModelScheduler scheduler = new ModelScheduler(model.name(), policy, s.instances(),
-                    tracing.traced(model.name(), model.version(), (inputs, outputs, traces) -> session.run(inputs, outputs)),
-                    schedulerMetrics(model), System::nanoTime, RuntimeThreads.forModel(model.name(), s.threadNice()));
-            // a GPU model that fell back to the CPU sheds as a CPU model does (a queue of one, single rows)
-            ModelSettings admission = s.provider().gpu() && ExecutionProvider.CPU.label().equals(session.provider())
-                    ? ModelSettings.resolve(config, model.name(), ExecutionProvider.CPU) : s;
-            if (!model.loaded(session, scheduler, ModelGuard.forModel(model.name(), admission, scheduler), batchable)) {
-                // the server stopped while this model loaded, and closed it: nothing else will close these
-                scheduler.close();
-                session.close();
+            if (!handOver(model, session, files, batchable)) {
                 return;
             }
             transition(model, ModelState.WARMING, null);
@@ -170,6 +177,42 @@ public class ModelLoader {
                 LOG.errorf(closing, "model %s/%s did not close cleanly", model.name(), model.version());
             } finally {
                 transition(model, ModelState.FAILED, reason);
+            }
+        }
+    }
+
+    /**
+     * Gives {@code model} its session, scheduler and guard; false when the server stopped while it loaded. On
+     * false, and on any failure on the way (a scheduler thread that cannot start), the session and scheduler
+     * are closed here: the model never held them, so its own close would not free them.
+     */
+    private boolean handOver(ServedModel model, OnnxSession session, String files, boolean batchable) {
+        ModelSettings s = model.settings();
+        ModelScheduler scheduler = null;
+        boolean handedOver = false;
+        try {
+            if (files != null) { // before the model can answer: its files, and what runs them (all change its numbers)
+                model.contents = contents(files, session, s);
+            }
+            BatchPolicy policy = batchable
+                    ? new BatchPolicy(s.maxBatchSize(), TimeUnit.MICROSECONDS.toNanos(s.maxQueueDelayMicros()),
+                            s.preferredBatchSizes(), s.capacity(), s.priorityLevels())
+                    : new BatchPolicy(1, 0, List.of(), s.capacity(), s.priorityLevels());
+            scheduler = new ModelScheduler(model.name(), policy, s.instances(),
+                    tracing.traced(model.name(), model.version(), (inputs, outputs, traces) -> session.run(inputs, outputs)),
+                    schedulerMetrics(model), System::nanoTime, RuntimeThreads.forModel(model.name(), s.threadNice()));
+            // a GPU model that fell back to the CPU sheds as a CPU model does (a queue of one, single rows)
+            ModelSettings admission = s.provider().gpu() && ExecutionProvider.CPU.label().equals(session.provider())
+                    ? ModelSettings.resolve(config, model.name(), ExecutionProvider.CPU) : s;
+            handedOver = model.loaded(session, scheduler, ModelGuard.forModel(model.name(), admission, scheduler),
+                    batchable);
+            return handedOver; // false: the server stopped while this model loaded, and closed it
+        } finally {
+            if (!handedOver) { // nothing else will close these
+                if (scheduler != null) {
+                    scheduler.close();
+                }
+                session.close();
             }
         }
     }

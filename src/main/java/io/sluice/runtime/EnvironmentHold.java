@@ -31,15 +31,16 @@ final class EnvironmentHold {
     private EnvironmentHold() {
     }
 
-    /** Takes the extra reference once per process; true once it is held. */
+    /**
+     * Takes the extra reference once (per class loader: each Quarkus app a test JVM starts takes one more, which
+     * is harmless); true once it is held.
+     */
     static synchronized boolean hold(OrtEnvironment environment) {
         if (held) {
             return true;
         }
         try {
-            long api = apiHandle();
-            long taken = (long) createHandle().invoke(null, api, WARNING, OrtEnvironment.DEFAULT_NAME);
-            if (taken != handle(environment)) {
+            if (!take(environment)) {
                 LOG.warnf("ONNX Runtime returned a second environment; it is left to the shutdown hook");
                 return false;
             }
@@ -50,6 +51,12 @@ final class EnvironmentHold {
                     + "shutdown (cannot hold it: %s)", e);
             return false;
         }
+    }
+
+    /** Takes one more reference on the environment; false when ONNX Runtime returned another one. */
+    static boolean take(OrtEnvironment environment) throws ReflectiveOperationException {
+        long taken = (long) createHandle().invoke(null, apiHandle(), WARNING, OrtEnvironment.DEFAULT_NAME);
+        return taken == handle(environment);
     }
 
     /** The environment's native handle. */

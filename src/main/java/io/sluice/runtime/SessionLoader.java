@@ -98,7 +98,7 @@ public class SessionLoader {
                 model.setBlock(new OrtSymbolBlock(session, (OrtNDManager) model.getNDManager()));
                 owned = true; // from here the DJL model closes the session (as OnnxSession.close does)
                 return new OnnxSession(model, session, engine.environment(), provider.label());
-            } catch (OrtException | RuntimeException | LinkageError e) {
+            } catch (OrtException | RuntimeException | Error e) {
                 // nothing will use them (on a GPU the session holds device memory): close before failing or falling back
                 closeQuietly(owned ? model : null, owned ? null : session, owned ? null : model, e);
                 throw e;
@@ -135,7 +135,7 @@ public class SessionLoader {
         try {
             configure(options, settings, provider);
             return options;
-        } catch (OrtException | RuntimeException | LinkageError e) {
+        } catch (OrtException | RuntimeException | Error e) {
             options.close();
             throw e;
         }

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -35,13 +36,13 @@ class OnnxSessionStopTest {
     void aRunInProgressEndsWith503AndLaterRunsFailAtOnce() throws Exception {
         // 20,000 chained 256x256 MatMuls over 512 rows: seconds of work if nothing stopped it
         OnnxSession session = open(TinyModels.slow(20_000));
-        Thread[] runner = new Thread[1];
+        AtomicReference<Thread> runner = new AtomicReference<>();
         CompletableFuture<List<Tensor>> run = CompletableFuture.supplyAsync(() -> {
-            runner[0] = Thread.currentThread();
+            runner.set(Thread.currentThread());
             return session.run(List.of(rows(ROWS)), List.of());
         });
         try {
-            await().atMost(Duration.ofSeconds(30)).until(() -> insideOrtRun(runner[0]));
+            await().atMost(Duration.ofSeconds(30)).until(() -> insideOrtRun(runner.get()));
 
             session.stopRuns();
 
