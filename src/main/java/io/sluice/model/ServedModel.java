@@ -280,8 +280,7 @@ public final class ServedModel {
      * Stops the scheduler (draining it for at most 5 s) and closes the session; idempotent. A batch still
      * running then is stopped ({@link OnnxSession#stopRuns()}; its requests get 503) and waited for, at most
      * 2 s more. A session whose instance threads are still inside a run after that stays open: freeing native
-     * memory under a running batch crashes the process (seen when a server stopped during warmup), and so does
-     * a process that exits while one runs.
+     * memory under a running batch crashes the process (seen when a server stopped during warmup).
      */
     void close() {
         close(Duration.ofSeconds(5));

@@ -11,8 +11,8 @@ import org.jboss.logging.Logger;
  * <p>ONNX Runtime's Java API registers a JVM shutdown hook that releases the environment. The JVM starts every
  * hook at once, so on SIGTERM that release came at the start of Quarkus's graceful shutdown, while Sluice still
  * served through the shutdown delay and the drain and then stopped its models. After it, a new session fails
- * ("Attempt to use DefaultLogger but none has been registered") and the running sessions hold a freed logging
- * manager. The native environment is one per process and counts its references: each creation returns the same
+ * ("Attempt to use DefaultLogger but none has been registered"), and a batch still running as the process
+ * exited crashed it (SIGSEGV in {@code libonnxruntime.so}; {@code LongBatchShutdownIT} reproduced it). The native environment is one per process and counts its references: each creation returns the same
  * one and adds a reference, each release takes one away. One more reference, taken here and never given back,
  * turns the hook's release into a decrement; the operating system frees the environment with the process.
  *

@@ -143,7 +143,7 @@ public final class OnnxSession implements AutoCloseable {
      * Asks ONNX Runtime to end every run of this session now, and fails every later one: each returns
      * {@link InferenceException.Unavailable}. ONNX Runtime looks at the request between the graph's nodes, so a
      * run ends within one node's time. For a shutdown that cannot wait for a long batch: the session must
-     * not be freed under a running batch, and a process that exits while one runs crashes in native code.
+     * not be freed under a running batch, so without this it stays open to the end.
      */
     public void stopRuns() {
         stopping = true;

@@ -23,10 +23,7 @@ final class PackagedArtifact {
 
     /** Starts it on 127.0.0.1:{@code port} with {@code properties} ({@code -Dname=value}), output to {@code log}. */
     static Process start(int port, List<String> properties, Path log) throws IOException {
-        Properties artifact = new Properties();
-        try (InputStream in = Files.newInputStream(Path.of("target", "quarkus-artifact.properties"))) {
-            artifact.load(in);
-        }
+        Properties artifact = artifact();
         boolean isJar = "jar".equals(artifact.getProperty("type"));
         Path packaged = Path.of("target").resolve(artifact.getProperty("path", ""));
         List<String> command = new ArrayList<>();
@@ -44,6 +41,19 @@ final class PackagedArtifact {
             command.addAll(List.of("-jar", packaged.toString()));
         }
         return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    }
+
+    /** True when the packaged artifact is a jar (a JVM), not a native executable. */
+    static boolean isJar() throws IOException {
+        return "jar".equals(artifact().getProperty("type"));
+    }
+
+    private static Properties artifact() throws IOException {
+        Properties artifact = new Properties();
+        try (InputStream in = Files.newInputStream(Path.of("target", "quarkus-artifact.properties"))) {
+            artifact.load(in);
+        }
+        return artifact;
     }
 
     /** A port nobody listens on now. */

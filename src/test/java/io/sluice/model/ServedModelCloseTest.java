@@ -32,8 +32,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Closing a model as the server stops: one closed while it was still loading takes nothing its load made
- * afterwards, and a batch that outlasts the drain is stopped, so that the session is freed and the process can
- * exit (exiting under a running batch crashed in ONNX Runtime).
+ * afterwards, and a batch that outlasts the drain is stopped, so that its requests are answered and the session
+ * is freed before the process exits.
  */
 @QuarkusTest
 @QuarkusTestResource(TinyRepositoryResource.class)

@@ -24,8 +24,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Stopping a session's runs, as a shutdown does when a batch outlasts its drain: the run in progress
- * ends with a 503 instead of running on (a process exiting under it crashed in ONNX Runtime's native
- * code), later runs fail at once, and the session can then be closed.
+ * ends with a 503 instead of running on, later runs fail at once, and the session can then be closed
+ * (never under a run: freeing it then crashes the process).
  */
 class OnnxSessionStopTest {
 
