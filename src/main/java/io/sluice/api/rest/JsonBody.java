@@ -33,6 +33,13 @@ final class JsonBody {
      */
     record Request(ObjectNode root, List<Input> inputs) {}
 
+    /**
+     * Most JSON tokens a request may have outside its inputs' {@code data}: its ids, shapes, datatypes, parameters
+     * and outputs. Those are read as trees, at some 60-85 bytes of heap a node, so a request made of them alone (a
+     * 64 MB shape, a million inputs with names only, a field no request has) would otherwise cost gigabytes.
+     */
+    static final int MAX_TOKENS_OUTSIDE_DATA = 100_000;
+
     private JsonBody() {}
 
     /**
@@ -48,6 +55,7 @@ final class JsonBody {
             }
             ObjectNode root = json.createObjectNode();
             List<Input> inputs = null;
+            int[] budget = {MAX_TOKENS_OUTSIDE_DATA};
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String field = p.currentName();
                 JsonToken value = p.nextToken();
@@ -57,11 +65,12 @@ final class JsonBody {
                         if (p.currentToken() != JsonToken.START_OBJECT) {
                             throw new InferenceException.InvalidInput("every element of 'inputs' must be an object");
                         }
-                        inputs.add(input(json, p, body));
+                        spend(budget, 1);
+                        inputs.add(input(json, p, body, budget));
                     }
                     root.remove("inputs");
                 } else {
-                    root.set(field, json.readTree(p));
+                    root.set(field, tree(json, p, body, budget));
                     if (field.equals("inputs")) {
                         inputs = null;
                     }
@@ -78,11 +87,12 @@ final class JsonBody {
         }
     }
 
-    private static Input input(ObjectMapper json, JsonParser p, byte[] body) throws IOException {
+    private static Input input(ObjectMapper json, JsonParser p, byte[] body, int[] budget) throws IOException {
         ObjectNode fields = json.createObjectNode();
         Span data = null;
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String field = p.currentName();
+            spend(budget, 1);
             p.nextToken();
             if (field.equals("data")) {
                 long start = p.currentTokenLocation().getByteOffset();
@@ -96,10 +106,48 @@ final class JsonBody {
                 }
                 data = new Span(body, (int) start, (int) p.currentLocation().getByteOffset());
             } else {
-                fields.set(field, json.readTree(p));
+                fields.set(field, tree(json, p, body, budget));
             }
         }
         return new Input(fields, data);
+    }
+
+    /**
+     * The value at the parser as a tree, once its tokens are counted against {@code budget}: an array or object
+     * is first skipped token by token, building nothing, then read again from its bytes.
+     */
+    private static JsonNode tree(ObjectMapper json, JsonParser p, byte[] body, int[] budget) throws IOException {
+        if (!p.currentToken().isStructStart()) {
+            spend(budget, 1);
+            return json.readTree(p);
+        }
+        long start = p.currentTokenLocation().getByteOffset();
+        if (start < 0) {
+            throw new InferenceException.InvalidInput("request body must be JSON in UTF-8");
+        }
+        int depth = 0;
+        do {
+            spend(budget, 1);
+            JsonToken t = p.currentToken();
+            if (t.isStructStart()) {
+                depth++;
+            } else if (t.isStructEnd()) {
+                depth--;
+            }
+        } while (depth > 0 && p.nextToken() != null);
+        int end = (int) p.currentLocation().getByteOffset();
+        try (JsonParser again = json.createParser(body, (int) start, end - (int) start)) {
+            again.nextToken();
+            return json.readTree(again);
+        }
+    }
+
+    private static void spend(int[] budget, int tokens) {
+        budget[0] -= tokens;
+        if (budget[0] < 0) {
+            throw new InferenceException.InvalidInput("request has more than " + MAX_TOKENS_OUTSIDE_DATA
+                    + " JSON values outside its inputs' data (ids, shapes, parameters, outputs, unknown fields)");
+        }
     }
 
     /** A new parser over {@code span}, positioned before its value. */

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.sluice.inference.Datatype;
 import io.sluice.inference.InferRequest;
@@ -39,6 +40,8 @@ final class RestInferRequests {
     private static final ObjectMapper JSON = JsonMapper.builder()
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
             .enable(DeserializationFeature.USE_BIG_INTEGER_FOR_INTS)
+            // as written: stripping a long number's trailing zeros costs a division per digit
+            .disable(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
             .build();
 
     /**
@@ -245,6 +248,7 @@ final class RestInferRequests {
             shape[i] = d.longValue();
         }
         try {
+            Tensor.checkDimensions(shape);
             Tensor.elementCount(shape);
         } catch (ArithmeticException e) {
             throw new InferenceException.InvalidInput("input '" + name + "' has a shape too large to address");

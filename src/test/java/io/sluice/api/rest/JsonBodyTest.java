@@ -42,6 +42,32 @@ class JsonBodyTest {
     }
 
     @Test
+    void fieldsOutsideDataAreReadAsTreesWithinABudget() {
+        JsonBody.Request r = read("{\"parameters\":{\"a\":{\"b\":[1,2]}},\"unknown\":[[true]],"
+                + "\"inputs\":[{\"name\":\"A\",\"shape\":[1,2],\"parameters\":{\"c\":\"d\"},\"data\":[5,6]}]}");
+        assertThat(r.root().get("parameters").get("a").get("b").get(1).asInt()).isEqualTo(2);
+        assertThat(r.root().get("unknown").get(0).get(0).asBoolean()).isTrue();
+        assertThat(r.inputs().get(0).fields().get("shape").get(1).asInt()).isEqualTo(2);
+        assertThat(r.inputs().get(0).fields().get("parameters").get("c").asText()).isEqualTo("d");
+        assertThat(text(r.inputs().get(0).data())).isEqualTo("[5,6]");
+
+        // a 64 MB shape would be gigabytes as a tree: refused once it passes the budget, before any tree is built
+        String ones = "1,".repeat(JsonBody.MAX_TOKENS_OUTSIDE_DATA) + "1";
+        assertThatThrownBy(() -> read("{\"inputs\":[{\"name\":\"A\",\"shape\":[" + ones + "],\"data\":[]}]}"))
+                .isInstanceOf(InferenceException.InvalidInput.class)
+                .hasMessageContaining("more than " + JsonBody.MAX_TOKENS_OUTSIDE_DATA + " JSON values outside its inputs' data");
+        assertThatThrownBy(() -> read("{\"junk\":[" + ones + "],\"inputs\":[]}"))
+                .isInstanceOf(InferenceException.InvalidInput.class).hasMessageContaining("outside its inputs' data");
+        String many = "{\"name\":\"a\"},".repeat(JsonBody.MAX_TOKENS_OUTSIDE_DATA / 2);
+        assertThatThrownBy(() -> read("{\"inputs\":[" + many + "{\"name\":\"a\"}]}"))
+                .isInstanceOf(InferenceException.InvalidInput.class).hasMessageContaining("outside its inputs' data");
+        // data itself is not counted: a million elements in one input are fine
+        String data = "0,".repeat(1_000_000) + "0";
+        assertThat(text(read("{\"inputs\":[{\"name\":\"A\",\"data\":[" + data + "]}]}").inputs().get(0).data()))
+                .hasSize(data.length() + 2);
+    }
+
+    @Test
     void aByteOrderMarkDoesNotShiftTheRanges() {
         byte[] json = "{\"inputs\":[{\"name\":\"A\",\"data\":[1,2]}]}".getBytes(StandardCharsets.UTF_8);
         byte[] body = new byte[json.length + 3];
