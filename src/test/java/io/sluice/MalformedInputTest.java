@@ -136,15 +136,16 @@ class MalformedInputTest {
     @Test
     void aShapeWhoseByteCountOverflowsIs400AndNeverReachesTheModel() throws InterruptedException {
         Await.serverReady();
-        long huge = 1L << 61; // 2^61 INT64 elements are 2^64 bytes, which a long multiplication wraps to 0
+        long huge = Integer.MAX_VALUE; // (2^31 - 1)^2 INT64 elements are about 2^65 bytes, past a long (no dimension
+        // may pass 2^31 - 1: a longer one is refused earlier, as a shape too large to address)
         List<String> names = List.of("input_ids", "attention_mask", "token_type_ids");
         byte[] header = names.stream()
-                .map(n -> "{\"name\":\"" + n + "\",\"datatype\":\"INT64\",\"shape\":[1," + huge
+                .map(n -> "{\"name\":\"" + n + "\",\"datatype\":\"INT64\",\"shape\":[" + huge + "," + huge
                         + "],\"parameters\":{\"binary_data_size\":0}}")
                 .collect(Collectors.joining(",", "{\"inputs\":[", "]}")).getBytes(StandardCharsets.UTF_8);
         ModelInferRequest.Builder grpc = ModelInferRequest.newBuilder().setModelName("all-minilm-l6-v2");
         names.forEach(n -> grpc.addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName(n)
-                .setDatatype("INT64").addShape(1).addShape(huge)).addRawInputContents(ByteString.EMPTY));
+                .setDatatype("INT64").addShape(huge).addShape(huge)).addRawInputContents(ByteString.EMPTY));
         ManagedChannel channel = GrpcClients.channel();
         try {
             // more times than the circuit breaker's request volume: a runtime failure each time would open it

@@ -332,6 +332,7 @@ class RestProtocolTest {
             + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}]};other inputs have 2",
         "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP99\",\"shape\":[1,4],\"data\":[1,2,3,4]}]};unknown datatype 'FP99'",
         "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,-4],\"data\":[1,2,3,4]}]};invalid dimension -4",
+        "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[0,2147483648],\"data\":[]}]};shape too large to address",
         "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,\"x\",3,4]}]};element 1",
         "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4]}]};has no data",
         "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]},"

@@ -35,6 +35,20 @@ public record Tensor(String name, Datatype datatype, long[] shape, ByteBuffer da
         return data.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
     }
 
+    /**
+     * Refuses a request's shape with a dimension past {@link Integer#MAX_VALUE}, even beside a 0 (where the product
+     * is 0 and no byte count catches it): such a shape never reaches ONNX Runtime, whose own checks stop there.
+     *
+     * @throws ArithmeticException naming the dimension
+     */
+    public static void checkDimensions(long[] shape) {
+        for (long d : shape) {
+            if (d > Integer.MAX_VALUE) {
+                throw new ArithmeticException("dimension " + d + " is past " + Integer.MAX_VALUE);
+            }
+        }
+    }
+
     /** Product of the dimensions; 1 for a scalar. */
     public static long elementCount(long[] shape) {
         long n = 1;

@@ -84,7 +84,27 @@ public class GrpcErrors implements ExceptionHandlerProvider {
         return t instanceof InferenceException.Unavailable u ? u.retryAfter() : null;
     }
 
-    private static StatusException status(Code code, String message, java.time.Duration retryAfter) {
+    /**
+     * Longest message a status carries. It goes out twice in the trailers (as {@code grpc-message}, percent-encoded,
+     * and inside {@code grpc-status-details-bin}, base64), and grpc-java clients take about 8 KiB of headers: a
+     * message quoting a 10 KB model name would reach the client as a reset stream, not as NOT_FOUND.
+     */
+    static final int MAX_MESSAGE_CHARS = 1024;
+
+    /** {@code message} cut to {@link #MAX_MESSAGE_CHARS}, ending in an ellipsis when cut. */
+    static String bounded(String message) {
+        if (message == null || message.length() <= MAX_MESSAGE_CHARS) {
+            return message;
+        }
+        int end = MAX_MESSAGE_CHARS - 1;
+        if (Character.isHighSurrogate(message.charAt(end - 1))) {
+            end--; // never half a character
+        }
+        return message.substring(0, end) + "\u2026";
+    }
+
+    private static StatusException status(Code code, String text, java.time.Duration retryAfter) {
+        String message = bounded(text);
         com.google.rpc.Status.Builder status = com.google.rpc.Status.newBuilder()
                 .setCode(code.getNumber())
                 .setMessage(message);

@@ -140,6 +140,7 @@ final class GrpcTensors {
             }
         }
         try {
+            Tensor.checkDimensions(shape);
             Tensor.elementCount(shape);
         } catch (ArithmeticException e) {
             throw invalid("input '" + in.getName() + "' has a shape too large to address");

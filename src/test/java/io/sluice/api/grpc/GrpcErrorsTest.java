@@ -40,4 +40,20 @@ class GrpcErrorsTest {
         assertThat(details.getMessage()).isEqualTo("input 'x': bad shape");
         assertThat(details.getDetailsList()).isEmpty();
     }
+
+    @Test
+    void aMessageQuotingALongClientStringIsCutToFitAClientsHeaders() {
+        String name = "m".repeat(10_000);
+        StatusException e = GrpcErrors.toStatus(new InferenceException.ModelNotFound("unknown model '" + name + "'"));
+
+        assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
+        assertThat(e.getStatus().getDescription()).hasSize(GrpcErrors.MAX_MESSAGE_CHARS).startsWith("unknown model 'mmm")
+                .endsWith("m\u2026");
+        com.google.rpc.Status details = StatusProto.fromStatusAndTrailers(e.getStatus(), e.getTrailers());
+        assertThat(details.getMessage()).isEqualTo(e.getStatus().getDescription());
+        // a cut never splits a surrogate pair
+        String emoji = "x".repeat(GrpcErrors.MAX_MESSAGE_CHARS - 2) + "\uD83D\uDE00".repeat(10);
+        assertThat(GrpcErrors.bounded(emoji)).endsWith("x\u2026").hasSize(GrpcErrors.MAX_MESSAGE_CHARS - 1);
+        assertThat(GrpcErrors.bounded("short")).isEqualTo("short");
+    }
 }
