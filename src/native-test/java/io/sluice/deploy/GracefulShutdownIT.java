@@ -11,9 +11,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -61,7 +59,7 @@ class GracefulShutdownIT {
         server = start(port, log);
         String base = "http://127.0.0.1:" + port;
         await("ready").atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(100))
-                .until(() -> status(base + "/q/health/ready") == 200);
+                .until(() -> PackagedArtifact.status(http, base + "/q/health/ready") == 200);
 
         try (Socket inFlight = new Socket("127.0.0.1", port)) {
             inFlight.setSoTimeout(60_000);
@@ -79,7 +77,7 @@ class GracefulShutdownIT {
             // pre-shutdown: readiness is DOWN because of the shutdown, and the server still answers
             await("readiness DOWN").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))
                     .until(() -> {
-                        HttpResponse<String> r = get(base + "/q/health/ready");
+                        HttpResponse<String> r = PackagedArtifact.get(http, base + "/q/health/ready");
                         return r != null && r.statusCode() == 503 && r.body().contains("\"DOWN\"")
                                 && r.body().contains("Graceful Shutdown");
                     });
@@ -138,22 +136,5 @@ class GracefulShutdownIT {
         } catch (IOException e) {
             return false;
         }
-    }
-
-    private HttpResponse<String> get(String url) {
-        try {
-            return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
-                    HttpResponse.BodyHandlers.ofString());
-        } catch (IOException e) {
-            return null; // not listening (yet, or any more)
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private int status(String url) {
-        HttpResponse<String> r = get(url);
-        return r == null ? -1 : r.statusCode();
     }
 }

@@ -52,7 +52,7 @@ class LongBatchShutdownIT {
         server = start(port, log, crashes);
         String base = "http://127.0.0.1:" + port;
         await("ready").atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(100))
-                .until(() -> status(base + "/q/health/ready") == 200);
+                .until(() -> PackagedArtifact.status(http, base + "/q/health/ready") == 200);
 
         String zeros = IntStream.range(0, ROWS * TinyModels.SLOW_WIDTH).mapToObj(i -> "0").collect(Collectors.joining(","));
         String body = "{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[" + ROWS + "," + TinyModels.SLOW_WIDTH
@@ -102,26 +102,7 @@ class LongBatchShutdownIT {
     }
 
     private String metrics(String base) {
-        try {
-            return http.send(HttpRequest.newBuilder(URI.create(base + "/q/metrics")).timeout(Duration.ofSeconds(5)).build(),
-                    HttpResponse.BodyHandlers.ofString()).body();
-        } catch (IOException e) {
-            return "";
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "";
-        }
-    }
-
-    private int status(String url) {
-        try {
-            return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
-                    HttpResponse.BodyHandlers.discarding()).statusCode();
-        } catch (IOException e) {
-            return -1;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return -1;
-        }
+        HttpResponse<String> r = PackagedArtifact.get(http, base + "/q/metrics");
+        return r == null ? "" : r.body();
     }
 }

@@ -5,8 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
@@ -54,6 +59,25 @@ final class PackagedArtifact {
             artifact.load(in);
         }
         return artifact;
+    }
+
+    /** GET {@code url}, or null while nothing listens there (not yet, or no more). */
+    static HttpResponse<String> get(HttpClient http, String url) {
+        try {
+            return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The status of GET {@code url}, or -1 while nothing listens there. */
+    static int status(HttpClient http, String url) {
+        HttpResponse<String> r = get(http, url);
+        return r == null ? -1 : r.statusCode();
     }
 
     /** A port nobody listens on now. */
