@@ -171,7 +171,7 @@ public class ModelInferRoute {
             try {
                 message = message(body.bytes, body.length, gzip, maxMessageBytes);
             } catch (MessageTooLarge e) {
-                fail(tooLarge("decompressed request message larger than"));
+                fail(tooLarge(e.getMessage()));
                 return;
             } catch (InvalidProtocolBufferException e) {
                 fail(new StatusException(io.grpc.Status.INVALID_ARGUMENT
@@ -316,7 +316,8 @@ public class ModelInferRoute {
      * missing, partial or second message, a compressed one without an encoding, or gzip data that does not
      * inflate is a protocol error (INTERNAL, as grpc-java answers it).
      *
-     * @throws MessageTooLarge when the message inflates past {@code maxBytes}
+     * @throws MessageTooLarge when the message inflates past {@code maxBytes}, or its typed contents would take more
+     *     than that once parsed
      */
     static ModelInferRequest message(byte[] bytes, int n, boolean gzip, int maxBytes) throws InvalidProtocolBufferException {
         if (n < GrpcWire.PREFIX) {
@@ -338,6 +339,9 @@ public class ModelInferRoute {
             at = 0;
             length = bytes.length;
         }
+        if (TypedContentsSize.of(bytes, at, length) > maxBytes) {
+            throw new MessageTooLarge("request's typed contents and shapes, once parsed, are larger than");
+        }
         CodedInputStream in = CodedInputStream.newInstance(bytes, at, length);
         in.enableAliasing(true);
         try {
@@ -357,7 +361,7 @@ public class ModelInferRoute {
                 new java.io.ByteArrayInputStream(bytes, at, length))) {
             byte[] inflated = in.readNBytes(maxBytes);
             if (in.read() != -1) {
-                throw new MessageTooLarge();
+                throw new MessageTooLarge("decompressed request message larger than");
             }
             return inflated;
         } catch (java.io.IOException e) {
@@ -365,10 +369,13 @@ public class ModelInferRoute {
         }
     }
 
-    /** A compressed message that inflates past the limit. */
+    /**
+     * A compressed message that inflates past the limit, or one whose typed contents would take more than it once
+     * parsed; the message says which, ahead of the limit.
+     */
     static final class MessageTooLarge extends RuntimeException {
-        MessageTooLarge() {
-            super(null, null, false, false);
+        MessageTooLarge(String what) {
+            super(what, null, false, false);
         }
     }
 }

@@ -1,0 +1,83 @@
+package io.sluice.api.grpc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.sluice.api.grpc.proto.InferTensorContents;
+import io.sluice.api.grpc.proto.ModelInferRequest;
+import io.vertx.core.buffer.Buffer;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.util.Collections;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The heap a request's typed contents take once parsed, read from the wire: packed varints of one byte grow to 8
+ * (or 4), so a message within the size limit could parse into many times it. The route refuses such a message
+ * before protobuf parses it, as it refuses one that inflates past the limit.
+ */
+class TypedContentsSizeTest {
+
+    @Test
+    void packedIntegersCountAtTheirParsedWidthAndTheRestAsOnTheWire() throws Exception {
+        ModelInferRequest request = ModelInferRequest.newBuilder().setModelName("m")
+                .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("a").setDatatype("INT64")
+                        .addShape(1).addShape(1000)
+                        .setContents(InferTensorContents.newBuilder()
+                                .addAllInt64Contents(Collections.nCopies(1000, 0L))
+                                .addAllIntContents(Collections.nCopies(10, 300)) // 2 wire bytes each, 4 parsed
+                                .addAllFp32Contents(Collections.nCopies(50, 1f))
+                                .addBytesContents(ByteString.EMPTY).addBytesContents(ByteString.copyFromUtf8("x"))))
+                .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("b").addShape(7))
+                .addRawInputContents(ByteString.copyFrom(new byte[4096]))
+                .build();
+        byte[] bytes = request.toByteArray();
+
+        long expected = 2 * 8 + 1000 * 8 + 10 * 4 + 2 * TypedContentsSize.BYTES_ELEMENT + 8;
+        assertThat(TypedContentsSize.of(bytes, 0, bytes.length)).isEqualTo(expected);
+        assertThat(TypedContentsSize.of(ModelInferRequest.getDefaultInstance().toByteArray(), 0, 0)).isZero();
+    }
+
+    @Test
+    void anUnpackedElementCountsOnceAndATruncatedRunIsMalformed() throws IOException {
+        ByteArrayOutputStream contents = new ByteArrayOutputStream();
+        CodedOutputStream c = CodedOutputStream.newInstance(contents);
+        c.writeInt64(3, 5); // int64_contents, unpacked, as a proto2 writer may send it
+        c.writeInt64(3, 6);
+        c.flush();
+        byte[] request = wrap(wrap(contents.toByteArray(), 5), 5);
+        assertThat(TypedContentsSize.of(request, 0, request.length)).isEqualTo(16);
+
+        byte[] cut = {0x2a, 0x04, 0x2a, 0x02, 0x1a, 0x09}; // inputs { contents { int64_contents: 9 bytes claimed, none there } }
+        assertThatThrownBy(() -> TypedContentsSize.of(cut, 0, cut.length)).isInstanceOf(InvalidProtocolBufferException.class);
+    }
+
+    @Test
+    void theRouteRefusesAMessageWhoseContentsWouldParsePastTheLimit() throws Exception {
+        ModelInferRequest request = ModelInferRequest.newBuilder().setModelName("m")
+                .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("a").setDatatype("INT64")
+                        .addShape(100_000).setContents(InferTensorContents.newBuilder()
+                                .addAllInt64Contents(Collections.nCopies(100_000, 0L))))
+                .build();
+        byte[] bytes = request.toByteArray();
+        Buffer body = Buffer.buffer().appendByte((byte) 0).appendInt(bytes.length).appendBytes(bytes);
+        int limit = bytes.length * 2; // the message fits; its 800 KB of parsed longs do not
+
+        assertThatThrownBy(() -> ModelInferRoute.message(body, false, limit))
+                .isInstanceOf(ModelInferRoute.MessageTooLarge.class)
+                .hasMessage("request's typed contents and shapes, once parsed, are larger than");
+        assertThat(ModelInferRoute.message(body, false, 1 << 20)).isEqualTo(request);
+    }
+
+    /** {@code payload} as length-delimited field {@code field} of a message. */
+    private static byte[] wrap(byte[] payload, int field) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        CodedOutputStream c = CodedOutputStream.newInstance(out);
+        c.writeByteArray(field, payload);
+        c.flush();
+        return out.toByteArray();
+    }
+}
