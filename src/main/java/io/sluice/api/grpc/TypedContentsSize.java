@@ -40,9 +40,8 @@ final class TypedContentsSize {
             for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
                 if (WireFormat.getTagFieldNumber(tag) == REQUEST_INPUTS
                         && WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
-                    int size = in.readRawVarint32();
-                    int start = at + in.getTotalBytesRead();
-                    total += input(bytes, start, size);
+                    int size = length(in, length);
+                    total += input(bytes, at + in.getTotalBytesRead(), size);
                     in.skipRawBytes(size);
                 } else {
                     in.skipField(tag);
@@ -62,9 +61,9 @@ final class TypedContentsSize {
         for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
             int field = WireFormat.getTagFieldNumber(tag);
             if (field == INPUT_SHAPE) {
-                total += numbers(in, tag, bytes, at, 8);
+                total += numbers(in, tag, bytes, at, length, 8);
             } else if (field == INPUT_CONTENTS && WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
-                int size = in.readRawVarint32();
+                int size = length(in, length);
                 total += contents(bytes, at + in.getTotalBytesRead(), size);
                 in.skipRawBytes(size);
             } else {
@@ -79,8 +78,8 @@ final class TypedContentsSize {
         CodedInputStream in = CodedInputStream.newInstance(bytes, at, length);
         for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
             switch (WireFormat.getTagFieldNumber(tag)) {
-                case CONTENTS_INT32, CONTENTS_UINT32 -> total += numbers(in, tag, bytes, at, 4);
-                case CONTENTS_INT64, CONTENTS_UINT64 -> total += numbers(in, tag, bytes, at, 8);
+                case CONTENTS_INT32, CONTENTS_UINT32 -> total += numbers(in, tag, bytes, at, length, 4);
+                case CONTENTS_INT64, CONTENTS_UINT64 -> total += numbers(in, tag, bytes, at, length, 8);
                 case CONTENTS_BYTES -> {
                     total += BYTES_ELEMENT;
                     in.skipField(tag);
@@ -91,20 +90,27 @@ final class TypedContentsSize {
         return total;
     }
 
+    /** A length-delimited field's length, read at {@code in}, which reads a message of {@code messageLength} bytes. */
+    private static int length(CodedInputStream in, int messageLength) throws IOException {
+        int size = in.readRawVarint32();
+        if (size < 0 || size > messageLength - in.getTotalBytesRead()) {
+            throw new InvalidProtocolBufferException("a length-delimited field runs past its message");
+        }
+        return size;
+    }
+
     /**
      * The parsed size of one occurrence of a repeated varint field: a packed run, whose elements are the bytes
      * that end a varint (high bit clear), or a single unpacked element.
      */
-    private static long numbers(CodedInputStream in, int tag, byte[] bytes, int at, int width) throws IOException {
+    private static long numbers(CodedInputStream in, int tag, byte[] bytes, int at, int messageLength, int width)
+            throws IOException {
         if (WireFormat.getTagWireType(tag) != WireFormat.WIRETYPE_LENGTH_DELIMITED) {
             in.skipField(tag);
             return width;
         }
-        int size = in.readRawVarint32();
+        int size = length(in, messageLength);
         int start = at + in.getTotalBytesRead();
-        if (size < 0 || start + size > bytes.length) {
-            throw new InvalidProtocolBufferException("a packed field runs past its message");
-        }
         long elements = 0;
         for (int i = start; i < start + size; i++) {
             if (bytes[i] >= 0) {

@@ -53,6 +53,11 @@ class TypedContentsSizeTest {
 
         byte[] cut = {0x2a, 0x04, 0x2a, 0x02, 0x1a, 0x09}; // inputs { contents { int64_contents: 9 bytes claimed, none there } }
         assertThatThrownBy(() -> TypedContentsSize.of(cut, 0, cut.length)).isInstanceOf(InvalidProtocolBufferException.class);
+        byte[] overlong = {0x2a, 0x7f, 0x0a, 0x01}; // inputs claiming 127 bytes of a 4-byte message
+        assertThatThrownBy(() -> TypedContentsSize.of(overlong, 0, overlong.length))
+                .isInstanceOf(InvalidProtocolBufferException.class).hasMessageContaining("runs past its message");
+        byte[] framed = {0x00, 0x2a, 0x02, 0x2a, 0x7f, 0x00}; // the same inside a larger array: the bound is the message's
+        assertThatThrownBy(() -> TypedContentsSize.of(framed, 1, 4)).isInstanceOf(InvalidProtocolBufferException.class);
     }
 
     @Test
