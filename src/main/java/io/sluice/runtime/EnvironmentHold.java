@@ -12,8 +12,10 @@ import org.jboss.logging.Logger;
  * hook at once, so on SIGTERM that release came at the start of Quarkus's graceful shutdown, while Sluice still
  * served through the shutdown delay and the drain and then stopped its models. After it, a new session fails
  * ("Attempt to use DefaultLogger but none has been registered"), and a batch still running as the process
- * exited crashed it (SIGSEGV in {@code libonnxruntime.so}; {@code LongBatchShutdownIT} reproduced it). The native environment is one per process and counts its references: each creation returns the same
- * one and adds a reference, each release takes one away. One more reference, taken here and never given back,
+ * exited crashed it (SIGSEGV in {@code libonnxruntime.so}; {@code LongBatchShutdownIT} reproduced it).
+ *
+ * <p>The native environment is one per process and counts its references: each creation returns the same one
+ * and adds a reference, each release takes one away. One more reference, taken here and never given back,
  * turns the hook's release into a decrement; the operating system frees the environment with the process.
  *
  * <p>ONNX Runtime's Java API has no public call for it, so this calls its private {@code createHandle} by

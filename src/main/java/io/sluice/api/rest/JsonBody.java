@@ -65,7 +65,7 @@ final class JsonBody {
                         if (p.currentToken() != JsonToken.START_OBJECT) {
                             throw new InferenceException.InvalidInput("every element of 'inputs' must be an object");
                         }
-                        spend(budget, 1);
+                        spend(budget);
                         inputs.add(input(json, p, body, budget));
                     }
                     root.remove("inputs");
@@ -92,7 +92,7 @@ final class JsonBody {
         Span data = null;
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String field = p.currentName();
-            spend(budget, 1);
+            spend(budget);
             p.nextToken();
             if (field.equals("data")) {
                 long start = p.currentTokenLocation().getByteOffset();
@@ -118,7 +118,7 @@ final class JsonBody {
      */
     private static JsonNode tree(ObjectMapper json, JsonParser p, byte[] body, int[] budget) throws IOException {
         if (!p.currentToken().isStructStart()) {
-            spend(budget, 1);
+            spend(budget);
             return json.readTree(p);
         }
         long start = p.currentTokenLocation().getByteOffset();
@@ -127,7 +127,7 @@ final class JsonBody {
         }
         int depth = 0;
         do {
-            spend(budget, 1);
+            spend(budget);
             JsonToken t = p.currentToken();
             if (t.isStructStart()) {
                 depth++;
@@ -142,9 +142,9 @@ final class JsonBody {
         }
     }
 
-    private static void spend(int[] budget, int tokens) {
-        budget[0] -= tokens;
-        if (budget[0] < 0) {
+    /** Counts one JSON value against the request's {@code budget}. */
+    private static void spend(int[] budget) {
+        if (--budget[0] < 0) {
             throw new InferenceException.InvalidInput("request has more than " + MAX_TOKENS_OUTSIDE_DATA
                     + " JSON values outside its inputs' data (ids, shapes, parameters, outputs, unknown fields)");
         }
