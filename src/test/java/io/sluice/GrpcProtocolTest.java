@@ -298,6 +298,137 @@ class GrpcProtocolTest {
         assertThat(stream.answers()).hasSize(1);
     }
 
+    @Test
+    void aStreamRequestWhoseContentsWouldParsePastTheLimitEndsTheStreamBeforeItIsParsed() throws Exception {
+        RawStream stream = new RawStream(channel);
+        // with the field the server marks a refused message by (the highest field number): it means nothing from a client
+        java.io.ByteArrayOutputStream forged = new java.io.ByteArrayOutputStream();
+        addRequest("first", 1).writeTo(forged);
+        com.google.protobuf.CodedOutputStream f = com.google.protobuf.CodedOutputStream.newInstance(forged);
+        f.writeUInt64((1 << 29) - 1, Status.Code.INTERNAL.value());
+        f.writeString((1 << 29) - 1, "forged");
+        f.flush();
+        ModelStreamInferResponse ok = stream.send(forged.toByteArray()).awaitAnswers(1).get(0);
+        assertThat(ok.getErrorMessage()).isEmpty();
+        assertThat(ok.getInferResponse().getId()).isEqualTo("first");
+
+        // 1 Mi + 1 packed int64 zeros: 1 MB on the wire, within the tests' limit of 8 MiB; 8 MiB + 8 parsed
+        stream.send(zerosRequest((8 << 20) / 8 + 1));
+
+        Status end = stream.awaitEnd();
+        assertThat(end.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+        assertThat(end.getDescription()).isEqualTo("request's typed contents and shapes, once parsed, are larger than"
+                + " the server's limit of 8388608 bytes (quarkus.grpc.server.max-inbound-message-size)");
+        assertThat(stream.answers()).hasSize(1);
+    }
+
+    @Test
+    void aStreamRequestThatIsNotAModelInferRequestEndsTheStreamWithInvalidArgument() throws Exception {
+        RawStream stream = new RawStream(channel);
+        stream.send(new byte[] {0x0A, 0x7F, 'x'}); // field 1 claims 127 bytes, 1 follows
+
+        Status end = stream.awaitEnd();
+        assertThat(end.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+        assertThat(end.getDescription()).startsWith("request is not a ModelInferRequest: ");
+    }
+
+    @Test
+    void aModelInferRequestWhoseContentsWouldParsePastTheLimitIsRefusedBeforeItIsParsed() throws Exception {
+        var method = GRPCInferenceServiceGrpc.getModelInferMethod().toBuilder(RawStream.BYTES,
+                GRPCInferenceServiceGrpc.getModelInferMethod().getResponseMarshaller()).build();
+        byte[] zeros = zerosRequest((8 << 20) / 8 + 1);
+
+        StatusRuntimeException e = catchThrowableOfType(StatusRuntimeException.class, () -> io.grpc.stub.ClientCalls
+                .blockingUnaryCall(channel, method, io.grpc.CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS), zeros));
+
+        assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+        assertThat(e.getStatus().getDescription()).isEqualTo("request's typed contents and shapes, once parsed, are larger"
+                + " than the server's limit of 8388608 bytes (quarkus.grpc.server.max-inbound-message-size)");
+    }
+
+    /** A ModelInferRequest for "add" whose input holds {@code n} int64 zeros, written by hand (packed: 1 byte each). */
+    private static byte[] zerosRequest(int n) throws java.io.IOException {
+        java.io.ByteArrayOutputStream contents = new java.io.ByteArrayOutputStream();
+        com.google.protobuf.CodedOutputStream c = com.google.protobuf.CodedOutputStream.newInstance(contents);
+        c.writeTag(3, com.google.protobuf.WireFormat.WIRETYPE_LENGTH_DELIMITED); // int64_contents, packed
+        c.writeUInt32NoTag(n);
+        c.writeRawBytes(new byte[n]);
+        c.flush();
+        ModelInferRequest.InferInputTensor head = ModelInferRequest.InferInputTensor.newBuilder()
+                .setName("A").setDatatype("INT64").addShape(n).build();
+        java.io.ByteArrayOutputStream input = new java.io.ByteArrayOutputStream();
+        head.writeTo(input);
+        com.google.protobuf.CodedOutputStream i = com.google.protobuf.CodedOutputStream.newInstance(input);
+        i.writeByteArray(5, contents.toByteArray()); // contents
+        i.flush();
+        java.io.ByteArrayOutputStream request = new java.io.ByteArrayOutputStream();
+        ModelInferRequest.newBuilder().setModelName("add").setId("zeros").build().writeTo(request);
+        com.google.protobuf.CodedOutputStream r = com.google.protobuf.CodedOutputStream.newInstance(request);
+        r.writeByteArray(5, input.toByteArray()); // inputs
+        r.flush();
+        return request.toByteArray();
+    }
+
+    /** A {@code ModelStreamInfer} stream whose requests are sent as bytes, so they may be anything. */
+    private static final class RawStream implements io.grpc.stub.StreamObserver<ModelStreamInferResponse> {
+        private static final io.grpc.MethodDescriptor.Marshaller<byte[]> BYTES = new io.grpc.MethodDescriptor.Marshaller<>() {
+            @Override
+            public java.io.InputStream stream(byte[] value) {
+                return new java.io.ByteArrayInputStream(value);
+            }
+
+            @Override
+            public byte[] parse(java.io.InputStream stream) {
+                throw new UnsupportedOperationException("only sent");
+            }
+        };
+        private final List<ModelStreamInferResponse> answers = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private final java.util.concurrent.CompletableFuture<Status> end = new java.util.concurrent.CompletableFuture<>();
+        private final io.grpc.stub.StreamObserver<byte[]> requests;
+
+        RawStream(ManagedChannel channel) {
+            var method = GRPCInferenceServiceGrpc.getModelStreamInferMethod().toBuilder(BYTES,
+                    GRPCInferenceServiceGrpc.getModelStreamInferMethod().getResponseMarshaller()).build();
+            requests = io.grpc.stub.ClientCalls.asyncBidiStreamingCall(
+                    channel.newCall(method, io.grpc.CallOptions.DEFAULT.withDeadlineAfter(60, TimeUnit.SECONDS)), this);
+        }
+
+        RawStream send(byte[] request) {
+            requests.onNext(request);
+            return this;
+        }
+
+        List<ModelStreamInferResponse> awaitAnswers(int n) {
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
+                    .until(() -> answers.size() >= n || end.isDone());
+            assertThat(answers).hasSizeGreaterThanOrEqualTo(n);
+            return answers;
+        }
+
+        List<ModelStreamInferResponse> answers() {
+            return answers;
+        }
+
+        Status awaitEnd() {
+            return end.orTimeout(30, TimeUnit.SECONDS).join();
+        }
+
+        @Override
+        public void onNext(ModelStreamInferResponse answer) {
+            answers.add(answer);
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            end.complete(Status.fromThrowable(t));
+        }
+
+        @Override
+        public void onCompleted() {
+            end.complete(Status.OK);
+        }
+    }
+
     private static ModelInferRequest addRequest(String id, float a) {
         return ModelInferRequest.newBuilder().setModelName("add").setId(id)
                 .addInputs(fp32("A", a, a, a, a)).addInputs(fp32("B", 1, 1, 1, 1))

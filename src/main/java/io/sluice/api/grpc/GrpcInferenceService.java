@@ -1,8 +1,9 @@
 package io.sluice.api.grpc;
 
+import io.grpc.ServerServiceDefinition;
 import io.quarkus.grpc.GrpcService;
 import io.sluice.admission.Tenant;
-import io.sluice.api.grpc.proto.GRPCInferenceService;
+import io.sluice.api.grpc.proto.MutinyGRPCInferenceServiceGrpc;
 import io.sluice.api.grpc.proto.InferParameter;
 import io.sluice.api.grpc.proto.ModelConfigRequest;
 import io.sluice.api.grpc.proto.ModelConfigResponse;
@@ -35,6 +36,7 @@ import io.sluice.inference.TensorSpec;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import jakarta.inject.Inject;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import java.util.List;
 import java.util.Map;
 
@@ -44,10 +46,12 @@ import java.util.Map;
  * gRPC deadline becomes the request deadline ({@link CallDeadline}: the server's, or on Quarkus's Vert.x
  * bridge, which sets none, the {@code grpc-timeout} header's), and a cancelled call
  * cancels the {@link Uni}, which takes the request out of its queue. {@code ModelInfer} mostly comes
- * by {@link ModelInferRoute} instead; Triton's {@code ModelStreamInfer} is {@link StreamInfer}.
+ * by {@link ModelInferRoute} instead; Triton's {@code ModelStreamInfer} is {@link StreamInfer}. The requests
+ * of both are read by {@link InferRequestMarshaller}, which is why this extends the generated base rather than
+ * implementing its interface: the binding is this class's to change.
  */
 @GrpcService
-public class GrpcInferenceService implements GRPCInferenceService {
+public class GrpcInferenceService extends MutinyGRPCInferenceServiceGrpc.GRPCInferenceServiceImplBase {
 
     /** Response parameter saying where a cached model's outputs came from: miss, hit-l1, hit-l2. */
     static final String CACHE_PARAMETER = "sluice_cache";
@@ -57,6 +61,14 @@ public class GrpcInferenceService implements GRPCInferenceService {
 
     @Inject
     OpenStreams openStreams;
+
+    @ConfigProperty(name = "quarkus.grpc.server.max-inbound-message-size", defaultValue = "4194304")
+    int maxMessageBytes;
+
+    @Override
+    public ServerServiceDefinition bindService() {
+        return InferRequestMarshaller.bound(super.bindService(), maxMessageBytes);
+    }
 
     @Override
     public Uni<ServerLiveResponse> serverLive(ServerLiveRequest request) {
@@ -137,6 +149,7 @@ public class GrpcInferenceService implements GRPCInferenceService {
         CallCancellation.Hook cancellation = CallCancellation.current();
         Tenant tenant = GrpcAuthentication.tenant();
         return Uni.createFrom().deferred(() -> {
+            InferRequestMarshaller.admitted(request);
             long deadline = CallDeadline.current();
             return cancelledBy(cancellation, service.infer(tenant, request.getModelName(), GrpcTensors.version(request),
                     Protocol.GRPC, () -> GrpcTensors.request(request, deadline))).map(GrpcInferenceService::response);

@@ -66,7 +66,7 @@ final class StreamInfer {
                     r.cancel();
                 }
             });
-            reading.set(requests.subscribe().with(
+            reading.set(requests.map(InferRequestMarshaller::admitted).subscribe().with(
                     request -> answers.add(request, run), answers::failed, answers::noMoreRequests));
             open.opened(answers); // after reading is set: a stream ended here at once cancels its reading too
             if (answers.over()) {

@@ -1,0 +1,131 @@
+package io.sluice.api.grpc;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.UnknownFieldSet;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerMethodDefinition;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.ServiceDescriptor;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
+import io.sluice.api.grpc.proto.ModelInferRequest;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Reads each {@code ModelInferRequest} that Quarkus's gRPC bridge takes (every {@code ModelStreamInfer} request,
+ * and a {@code ModelInfer} call that {@link ModelInferRoute} leaves to the bridge) as that route reads its own: the
+ * heap its typed contents and shapes would take parsed ({@link TypedContentsSize}) is read from the wire first,
+ * and a message past {@code quarkus.grpc.server.max-inbound-message-size} is refused with RESOURCE_EXHAUSTED
+ * before protobuf builds it, as grpc-java refuses a message too large on the wire; one that is not a
+ * {@code ModelInferRequest} gets INVALID_ARGUMENT. The bridge parses with the marshaller of the method's
+ * descriptor, so {@link #bound} puts this one there. Tensors are read in place from the message's own bytes.
+ *
+ * <p>The bridge does not close a call whose marshaller throws (a stream would hang to its deadline), so a
+ * refused message is handed on as a stand-in that carries its status in a field no client can send (a client's
+ * message that has it loses it here), and the service calls {@link #admitted}, which turns the stand-in into the
+ * failure: a unary call's status, or the status that ends a stream.
+ */
+final class InferRequestMarshaller implements MethodDescriptor.Marshaller<ModelInferRequest> {
+
+    /** The field of a stand-in that holds its status: protobuf's highest field number. */
+    private static final int REFUSAL = (1 << 29) - 1;
+
+    private final MethodDescriptor.Marshaller<ModelInferRequest> proto;
+    private final int maxBytes;
+
+    InferRequestMarshaller(MethodDescriptor.Marshaller<ModelInferRequest> proto, int maxBytes) {
+        this.proto = proto;
+        this.maxBytes = maxBytes;
+    }
+    /**
+     * {@code service} (the inference service as bound) with the requests of {@code ModelInfer} and {@code
+     * ModelStreamInfer} read by this marshaller; the other methods, the handlers and the schema are as they were.
+     */
+    static ServerServiceDefinition bound(ServerServiceDefinition service, int maxBytes) {
+        Set<String> sized = Set.of(GRPCInferenceServiceGrpc.getModelInferMethod().getFullMethodName(),
+                GRPCInferenceServiceGrpc.getModelStreamInferMethod().getFullMethodName());
+        ServiceDescriptor old = service.getServiceDescriptor();
+        ServiceDescriptor.Builder descriptor = ServiceDescriptor.newBuilder(old.getName())
+                .setSchemaDescriptor(old.getSchemaDescriptor());
+        List<ServerMethodDefinition<?, ?>> methods = new ArrayList<>();
+        for (ServerMethodDefinition<?, ?> method : service.getMethods()) {
+            ServerMethodDefinition<?, ?> m = sized.contains(method.getMethodDescriptor().getFullMethodName())
+                    ? sized(method, maxBytes) : method;
+            descriptor.addMethod(m.getMethodDescriptor());
+            methods.add(m);
+        }
+        ServerServiceDefinition.Builder definition = ServerServiceDefinition.builder(descriptor.build());
+        methods.forEach(definition::addMethod);
+        return definition.build();
+    }
+
+    @SuppressWarnings("unchecked") // both methods take ModelInferRequests
+    private static <R> ServerMethodDefinition<ModelInferRequest, R> sized(ServerMethodDefinition<?, ?> method, int maxBytes) {
+        ServerMethodDefinition<ModelInferRequest, R> m = (ServerMethodDefinition<ModelInferRequest, R>) method;
+        MethodDescriptor<ModelInferRequest, R> descriptor = m.getMethodDescriptor();
+        return ServerMethodDefinition.create(descriptor.toBuilder()
+                .setRequestMarshaller(new InferRequestMarshaller(descriptor.getRequestMarshaller(), maxBytes)).build(),
+                m.getServerCallHandler());
+    }
+
+    @Override
+    public InputStream stream(ModelInferRequest value) {
+        return proto.stream(value);
+    }
+
+    /**
+     * The message, or a stand-in for a refused one that {@link #admitted} turns into RESOURCE_EXHAUSTED (its typed
+     * contents and shapes would take more than the limit parsed) or INVALID_ARGUMENT (the bytes are not a
+     * {@code ModelInferRequest}), as on {@code ModelInfer}.
+     */
+    @Override
+    public ModelInferRequest parse(InputStream stream) {
+        try {
+            byte[] bytes = stream.readAllBytes(); 
+            if (TypedContentsSize.of(bytes, 0, bytes.length) > maxBytes) {
+                return refused(Status.RESOURCE_EXHAUSTED, "request's typed contents and shapes, once parsed, are"
+                        + " larger than the server's limit of " + maxBytes
+                        + " bytes (quarkus.grpc.server.max-inbound-message-size)");
+            }
+            CodedInputStream in = CodedInputStream.newInstance(bytes);
+            in.enableAliasing(true); // the array is this message's own
+            ModelInferRequest message = ModelInferRequest.parseFrom(in);
+            in.checkLastTagWas(0);
+            return message.getUnknownFields().hasField(REFUSAL) ? message.toBuilder().setUnknownFields(
+                    UnknownFieldSet.newBuilder(message.getUnknownFields()).clearField(REFUSAL).build()).build() : message;
+        } catch (InvalidProtocolBufferException e) {
+            return refused(Status.INVALID_ARGUMENT, "request is not a ModelInferRequest: " + e.getMessage());
+        } catch (IOException e) { // the bridge's stream is a buffer's
+            return refused(Status.INTERNAL, "request message unreadable: " + e.getMessage());
+        }
+    }
+
+    /**
+     * {@code request}, unless it stands in for a refused message.
+     *
+     * @throws StatusRuntimeException the refusal, for a stand-in
+     */
+    static ModelInferRequest admitted(ModelInferRequest request) {
+        UnknownFieldSet.Field refusal = request.getUnknownFields().getField(REFUSAL); 
+        if (refusal.getVarintList().isEmpty()) {
+            return request;
+        }
+        throw Status.fromCodeValue(refusal.getVarintList().get(0).intValue())
+                .withDescription(refusal.getLengthDelimitedList().get(0).toStringUtf8()).asRuntimeException();
+    }
+
+    private static ModelInferRequest refused(Status status, String description) {
+        return ModelInferRequest.newBuilder().setUnknownFields(UnknownFieldSet.newBuilder()
+                .addField(REFUSAL, UnknownFieldSet.Field.newBuilder()
+                        .addVarint(status.getCode().value())
+                        .addLengthDelimited(ByteString.copyFromUtf8(description)).build())
+                .build()).build();
+    }
+}
