@@ -346,6 +346,19 @@ class GrpcProtocolTest {
                 + " than the server's limit of 8388608 bytes (quarkus.grpc.server.max-inbound-message-size)");
     }
 
+    @Test
+    void bytesElementsPastTheServersLimitAreResourceExhausted() {
+        // the tests' limit is 32 (TinyRepositoryResource)
+        InferTensorContents.Builder empty = InferTensorContents.newBuilder();
+        for (int i = 0; i < 36; i++) {
+            empty.addBytesContents(ByteString.EMPTY);
+        }
+        assertStatus(() -> stub.modelInfer(ModelInferRequest.newBuilder().setModelName("identity_bytes")
+                        .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("INPUT0").setDatatype("BYTES")
+                                .addShape(9).addShape(4).setContents(empty)).build()),
+                Status.Code.RESOURCE_EXHAUSTED, "request's inputs hold 36 BYTES elements, more than the server's limit of 32");
+    }
+
     /** A ModelInferRequest for "add" whose input holds {@code n} int64 zeros, written by hand (packed: 1 byte each). */
     private static byte[] zerosRequest(int n) throws java.io.IOException {
         java.io.ByteArrayOutputStream contents = new java.io.ByteArrayOutputStream();

@@ -152,6 +152,18 @@ class RestProtocolTest {
     }
 
     @Test
+    void bytesElementsPastTheServersLimitAre413() {
+        // the tests' limit is 32 (TinyRepositoryResource): 8 rows of 4 fit, 9 do not
+        infer("identity_bytes", Map.of("inputs", List.of(tensor("INPUT0", "BYTES", List.of(8, 4),
+                java.util.Collections.nCopies(32, ""))))).then().statusCode(200)
+                .body("outputs[0].data", equalTo(java.util.Collections.nCopies(32, "")));
+        infer("identity_bytes", Map.of("inputs", List.of(tensor("INPUT0", "BYTES", List.of(9, 4),
+                java.util.Collections.nCopies(36, ""))))).then().statusCode(413)
+                .body("error", equalTo("request's inputs hold 36 BYTES elements, more than the server's limit of 32"
+                        + " (sluice.limits.max-bytes-elements)"));
+    }
+
+    @Test
     void liveAndReady() {
         given().get("/v2/health/live").then().statusCode(200);
         given().get("/v2/health/ready").then().statusCode(200);

@@ -24,6 +24,8 @@ public class TinyRepositoryResource implements QuarkusTestResourceLifecycleManag
                 Map.entry("sluice.models.identity_uint32.required", "false"),
                 Map.entry("sluice.models.identity_uint64.required", "false"),
                 Map.entry("quarkus.http.limits.max-body-size", "8M"),
+                // RestProtocolTest and GrpcProtocolTest send one more
+                Map.entry("sluice.limits.max-bytes-elements", "32"),
                 // DashboardMetricsTest needs one cached model; identity results do not change when cached
                 Map.entry("sluice.models.identity_fp64.cache.enabled", "true"),
                 Map.entry("quarkus.grpc.server.max-inbound-message-size", Integer.toString(8 * 1024 * 1024)));

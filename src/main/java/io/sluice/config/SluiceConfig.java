@@ -36,6 +36,22 @@ public interface SluiceConfig {
     /** The response cache tiers, shared by every model that turns its cache on. */
     Cache cache();
 
+    /** Bounds on what one request may hold, besides the transports' size limits. */
+    Limits limits();
+
+    /** Bounds on what one request may hold. */
+    interface Limits {
+        /**
+         * The most BYTES elements one request's inputs may hold together. Each becomes a Java string on its way to
+         * ONNX Runtime (some 48 bytes besides its text) and a native string there, so without a bound 64 MB of
+         * empty elements (4 bytes each on the wire) would take over a gigabyte. More is refused with 413 /
+         * RESOURCE_EXHAUSTED.
+         */
+        @WithName("max-bytes-elements")
+        @WithDefault("1048576")
+        int maxBytesElements();
+    }
+
     /** How gRPC is served. */
     Grpc grpc();
 

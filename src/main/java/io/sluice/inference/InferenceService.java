@@ -85,7 +85,7 @@ public class InferenceService {
             Supplier<InferRequest> parse) {
         long start = System.nanoTime();
         InferRequest[] parsed = new InferRequest[1];
-        Supplier<InferRequest> once = () -> parsed[0] = parse.get();
+        Supplier<InferRequest> once = () -> parsed[0] = withinLimits(parse.get());
         Uni<InferResponse> result = rateLimiter.enabled()
                 ? rateLimiter.admit(tenant, model).emitOn(backTo(Vertx.currentContext()))
                         .onItem().transformToUni(state -> run(tenant, model, version, once).map(r -> r.withRateLimit(state)))
@@ -108,6 +108,27 @@ public class InferenceService {
                         cancelled(tenant, metricTag(model), protocol, parsed[0], start);
                     }
                 });
+    }
+
+    /**
+     * {@code request}, if its BYTES inputs hold at most {@code sluice.limits.max-bytes-elements} elements together.
+     *
+     * @throws InferenceException.InvalidInput of kind TOO_LARGE otherwise
+     */
+    private InferRequest withinLimits(InferRequest request) {
+        long elements = 0;
+        for (Tensor t : request.inputs()) {
+            if (t.datatype() == Datatype.BYTES) {
+                elements += t.elementCount();
+            }
+        }
+        int max = config.limits().maxBytesElements();
+        if (elements > max) {
+            throw new InferenceException.InvalidInput("request's inputs hold " + elements + " BYTES elements, more than"
+                    + " the server's limit of " + max + " (sluice.limits.max-bytes-elements)",
+                    InferenceException.InvalidInput.Kind.TOO_LARGE);
+        }
+        return request;
     }
 
     /**
