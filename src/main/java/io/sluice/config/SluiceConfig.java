@@ -246,6 +246,14 @@ public interface SluiceConfig {
          */
         @WithName("model-name")
         Optional<String> modelName();
+
+        /**
+         * Model versions loaded and warmed at once at startup, as Triton's {@code --model-load-thread-count} (4
+         * there too): one slow or hung session creation holds back only its own thread.
+         */
+        @WithName("load-threads")
+        @WithDefault("4")
+        int loadThreads();
     }
 
     /** Server identity. */

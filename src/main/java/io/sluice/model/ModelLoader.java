@@ -22,13 +22,18 @@ import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.jboss.logging.Logger;
 
 /**
- * Loads every model found in the repositories when the server starts, on a thread of its own so
- * HTTP comes up at once (liveness answers, readiness says not yet). Each model goes LOADING, then
- * WARMING, then READY, or FAILED with its reason; one model failing never stops the others.
+ * Loads every model found in the repositories when the server starts, on threads of its own so
+ * HTTP comes up at once (liveness answers, readiness says not yet): up to {@code
+ * sluice.repository.load-threads} versions at once, started in the repository's order. Each model goes
+ * LOADING, then WARMING, then READY, or FAILED with its reason; one model failing, or hanging in its
+ * session's creation, never stops the others.
  */
 @ApplicationScoped
 public class ModelLoader {
@@ -56,7 +61,7 @@ public class ModelLoader {
     @Inject
     Tenants tenants;
 
-    private Thread loader;
+    private ExecutorService loaders;
 
     void onStart(@Observes StartupEvent event) {
         List<ModelSource> sources = ModelRepository.served(ModelRepository.scan(
@@ -83,9 +88,18 @@ public class ModelLoader {
                 .filter(name -> models.stream().noneMatch(m -> m.name().equals(name)))
                 .sorted()
                 .forEach(name -> LOG.warnf("sluice.models.\"%s\" configures no model in the repository (a typo?)", name));
-        loader = new Thread(() -> models.forEach(this::load), "sluice-model-loader");
-        loader.setDaemon(true);
-        loader.start();
+        int threads = config.repository().loadThreads();
+        if (threads < 1) {
+            throw new IllegalStateException("sluice.repository.load-threads must be at least 1, was " + threads);
+        }
+        AtomicInteger named = new AtomicInteger();
+        loaders = Executors.newFixedThreadPool(Math.max(1, Math.min(threads, models.size())), task -> {
+            Thread t = new Thread(task, "sluice-model-loader-" + named.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        models.forEach(model -> loaders.execute(() -> load(model))); // started in the repository's order
+        loaders.shutdown(); // its threads end once every model has been loaded
     }
 
     /** A model's settings; a configuration error stops the start, naming the model and the key. */
@@ -99,10 +113,10 @@ public class ModelLoader {
 
     void onStop(@Observes ShutdownEvent event) {
         boolean interrupted = false;
-        if (loader != null) {
-            loader.interrupt();
+        if (loaders != null) {
+            loaders.shutdownNow(); // models not started stay unloaded; those loading are interrupted
             try {
-                loader.join(TimeUnit.SECONDS.toMillis(5));
+                loaders.awaitTermination(5, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 interrupted = true; // the models are still closed below
             }
@@ -168,7 +182,7 @@ public class ModelLoader {
             transition(model, ModelState.READY, null);
             LOG.infof("model %s/%s READY on %s: load %.3f s, warmup %.3f s", model.name(), model.version(),
                     session.provider(), model.loadSeconds(), model.warmupSeconds());
-        } catch (Exception | Error e) { // an Error too (out of memory, no thread): the loader goes on to the next model
+        } catch (Exception | Error e) { // an Error too (out of memory, no thread): its loader thread goes on to the next model
             String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
             LOG.errorf("model %s/%s FAILED: %s", model.name(), model.version(), reason);
             try {

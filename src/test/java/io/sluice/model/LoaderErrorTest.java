@@ -38,7 +38,8 @@ class LoaderErrorTest {
             TinyModels.write(repo, BROKEN, 1, TinyModels.add()); // loaded first: the repository is read in name order
             TinyModels.write(repo, "b-after", 1, TinyModels.add());
             return Map.of("sluice.repository.paths", repo.toString(),
-                    "sluice.models.\"" + BROKEN + "\".required", "false");
+                    "sluice.models.\"" + BROKEN + "\".required", "false",
+                    "sluice.repository.load-threads", "1"); // the next model on the same thread
         }
 
         @Override
