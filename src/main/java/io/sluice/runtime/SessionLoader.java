@@ -150,30 +150,34 @@ public class SessionLoader {
                 : SessionOptions.ExecutionMode.SEQUENTIAL);
         options.setOptimizationLevel(SessionOptions.OptLevel.ALL_OPT);
         switch (provider) {
-            case CUDA -> options.addCUDA(cuda(settings));
+            case CUDA -> addCuda(options, settings);
             case TENSORRT -> {
-                options.addTensorrt(tensorrt(settings));
-                options.addCUDA(cuda(settings));
+                addTensorrt(options, settings);
+                addCuda(options, settings);
             }
             case CPU -> { }
         }
     }
 
-    private static OrtCUDAProviderOptions cuda(ModelSettings settings) throws OrtException {
-        OrtCUDAProviderOptions cuda = new OrtCUDAProviderOptions(settings.deviceId());
-        if (settings.gpuMemoryLimit().isPresent()) {
-            cuda.add("gpu_mem_limit", Long.toString(settings.gpuMemoryLimit().get()));
+    /** Adds CUDA; ONNX Runtime copies the provider options, so they are freed again here, added or not. */
+    private static void addCuda(SessionOptions options, ModelSettings settings) throws OrtException {
+        try (OrtCUDAProviderOptions cuda = new OrtCUDAProviderOptions(settings.deviceId())) {
+            if (settings.gpuMemoryLimit().isPresent()) {
+                cuda.add("gpu_mem_limit", Long.toString(settings.gpuMemoryLimit().get()));
+            }
+            options.addCUDA(cuda);
         }
-        return cuda;
     }
 
-    private static OrtTensorRTProviderOptions tensorrt(ModelSettings settings) throws OrtException {
-        OrtTensorRTProviderOptions trt = new OrtTensorRTProviderOptions(settings.deviceId());
-        trt.add("trt_fp16_enable", settings.tensorrtFp16() ? "1" : "0");
-        if (settings.tensorrtEngineCache().isPresent()) {
-            trt.add("trt_engine_cache_enable", "1");
-            trt.add("trt_engine_cache_path", settings.tensorrtEngineCache().get());
+    /** Adds TensorRT; its provider options are freed again here, added or not. */
+    private static void addTensorrt(SessionOptions options, ModelSettings settings) throws OrtException {
+        try (OrtTensorRTProviderOptions trt = new OrtTensorRTProviderOptions(settings.deviceId())) {
+            trt.add("trt_fp16_enable", settings.tensorrtFp16() ? "1" : "0");
+            if (settings.tensorrtEngineCache().isPresent()) {
+                trt.add("trt_engine_cache_enable", "1");
+                trt.add("trt_engine_cache_path", settings.tensorrtEngineCache().get());
+            }
+            options.addTensorrt(trt);
         }
-        return trt;
     }
 }
