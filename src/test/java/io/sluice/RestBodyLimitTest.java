@@ -146,6 +146,7 @@ class RestBodyLimitTest {
 
     @Test
     void anHttp2BodyDeclaredPastTheLimitIs413AndTheStreamIsResetSoTheClientStopsSending() throws Exception {
+        double before = invalidAddRequests();
         HttpClientRequest request = open(new RequestOptions().putHeader("content-length", Long.toString(LIMIT + 1)));
         CompletableFuture<Throwable> reset = new CompletableFuture<>();
         request.exceptionHandler(reset::complete);
@@ -156,6 +157,7 @@ class RestBodyLimitTest {
 
         assertThat(answer.get(30, TimeUnit.SECONDS)).startsWith("413 {\"error\":")
                 .contains("request body of " + (LIMIT + 1) + " bytes is larger than the server's limit of " + LIMIT);
+        assertThat(invalidAddRequests()).isEqualTo(before + 1); // counted as the model's, as other refusals are
         request.write(Buffer.buffer(new byte[1024])); // more of the body: nobody reads it
         assertThat(reset).succeedsWithin(Duration.ofSeconds(10))
                 .isInstanceOfSatisfying(StreamResetException.class, e -> assertThat(e.getCode()).isZero());
@@ -165,5 +167,12 @@ class RestBodyLimitTest {
         return http2.request(options.setMethod(HttpMethod.POST).setHost("127.0.0.1").setPort(RestAssured.port)
                         .setURI("/v2/models/add/infer").putHeader("content-type", "application/json"))
                 .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    private static double invalidAddRequests() {
+        String scrape = io.restassured.RestAssured.given().get("/q/metrics").asString();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                "(?m)^sluice_requests_total\\{model=\"add\",outcome=\"invalid\",protocol=\"rest\"} ([0-9.eE+-]+)").matcher(scrape);
+        return m.find() ? Double.parseDouble(m.group(1)) : 0;
     }
 }

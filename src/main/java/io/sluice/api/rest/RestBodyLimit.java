@@ -1,6 +1,9 @@
 package io.sluice.api.rest;
 
 import io.quarkus.runtime.configuration.MemorySize;
+import io.sluice.inference.InferenceException;
+import io.sluice.inference.InferenceService;
+import io.sluice.inference.Protocol;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
@@ -12,6 +15,9 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
@@ -26,10 +32,18 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * without {@code content-length} is still counted by the REST layer's reader, whose 413 carried
  * {@code connection: close}, a header HTTP/2 forbids, and reached the client as a reset stream: that
  * header is taken off, so the client gets its 413. After a 413 with a body still coming, an HTTP/2
- * stream is reset with NO_ERROR, which asks the client to stop sending it (RFC 9113, section 8.1).
+ * stream is reset with NO_ERROR, which asks the client to stop sending it (RFC 9113, section 8.1). A refused
+ * inference request counts in {@code sluice_requests_total} as an invalid one of its model, as one the REST layer
+ * refuses does.
  */
 @ApplicationScoped
 public class RestBodyLimit {
+
+    /** An inference path, its model name in group 1. */
+    private static final Pattern INFER = Pattern.compile("/v2/models/([^/]+)(?:/versions/[^/]+)?/infer");
+
+    @Inject
+    InferenceService service;
 
     /** Just before Quarkus's own check (order -2), after the authentication filter. */
     static final int ORDER = -3;
@@ -59,7 +73,7 @@ public class RestBodyLimit {
             ctx.next();
             return;
         }
-        refuse(ctx, message(length, max));
+        refuse(ctx, message(length, max), service);
     }
 
     /**
@@ -68,7 +82,7 @@ public class RestBodyLimit {
      * context. Vert.x's {@code BodyHandler} is not used for this: on a form content type (curl's default
      * for {@code -d}) it decodes the body as a form, whose fields it caps at 2 KiB.
      */
-    private static void readCounting(RoutingContext ctx, long max) {
+    private void readCounting(RoutingContext ctx, long max) {
         HttpServerRequest request = ctx.request();
         if (request.isEnded()) {
             ctx.setBody(Buffer.buffer());
@@ -84,7 +98,7 @@ public class RestBodyLimit {
             if ((long) body.length() + chunk.length() > max) {
                 refused[0] = true;
                 refuse(ctx, "request body is larger than the server's limit of " + max
-                        + " bytes (quarkus.http.limits.max-body-size)");
+                        + " bytes (quarkus.http.limits.max-body-size)", service);
             } else {
                 body.appendBuffer(chunk);
             }
@@ -99,8 +113,14 @@ public class RestBodyLimit {
         request.resume();
     }
 
-    private static void refuse(RoutingContext ctx, String error) {
+    /** Answers 413 with {@code error}; an inference request is counted as a refused one of its model. */
+    private static void refuse(RoutingContext ctx, String error, InferenceService service) {
         HttpServerRequest request = ctx.request();
+        Matcher infer = INFER.matcher(request.path());
+        if (request.method() == HttpMethod.POST && infer.matches()) {
+            service.turnedAway(RestAuthentication.tenant(ctx), infer.group(1), Protocol.REST,
+                    new InferenceException.InvalidInput(error, InferenceException.InvalidInput.Kind.TOO_LARGE));
+        }
         HttpServerResponse response = ctx.response();
         if (request.version() != HttpVersion.HTTP_2) {
             response.putHeader(HttpHeaders.CONNECTION, "close")
