@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.UnknownFieldSet;
+import io.grpc.KnownLength;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
@@ -15,6 +16,7 @@ import io.sluice.api.grpc.proto.ModelInferRequest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 
@@ -88,7 +90,7 @@ final class InferRequestMarshaller implements MethodDescriptor.Marshaller<ModelI
     @Override
     public ModelInferRequest parse(InputStream stream) {
         try {
-            byte[] bytes = stream.readAllBytes(); 
+            byte[] bytes = bytes(stream);
             if (TypedContentsSize.of(bytes, 0, bytes.length) > maxBytes) {
                 return refused(Status.RESOURCE_EXHAUSTED, "request's typed contents and shapes, once parsed, are"
                         + " larger than the server's limit of " + maxBytes
@@ -107,13 +109,29 @@ final class InferRequestMarshaller implements MethodDescriptor.Marshaller<ModelI
         }
     }
 
+    /** The message's bytes; the bridge's stream knows its length, so they are read into an array of that size at once. */
+    private static byte[] bytes(InputStream stream) throws IOException {
+        if (!(stream instanceof KnownLength)) {
+            return stream.readAllBytes(); // an inflating stream, say
+        }
+        byte[] bytes = new byte[stream.available()];
+        int read = stream.readNBytes(bytes, 0, bytes.length);
+        byte[] rest = stream.readAllBytes(); // nothing, as it said
+        if (read == bytes.length && rest.length == 0) {
+            return bytes;
+        }
+        byte[] all = Arrays.copyOf(bytes, read + rest.length);
+        System.arraycopy(rest, 0, all, read, rest.length);
+        return all;
+    }
+
     /**
      * {@code request}, unless it stands in for a refused message.
      *
      * @throws StatusRuntimeException the refusal, for a stand-in
      */
     static ModelInferRequest admitted(ModelInferRequest request) {
-        UnknownFieldSet.Field refusal = request.getUnknownFields().getField(REFUSAL); 
+        UnknownFieldSet.Field refusal = request.getUnknownFields().getField(REFUSAL);
         if (refusal.getVarintList().isEmpty()) {
             return request;
         }

@@ -11,7 +11,9 @@
  * io.sluice.api.grpc.GrpcAuthentication}), cancellation ({@link io.sluice.api.grpc.CallCancellation}),
  * deadline ({@link io.sluice.api.grpc.CallDeadline}) and a stream's {@code triton_grpc_error} header
  * ({@link io.sluice.api.grpc.StreamErrorMode}) to the service, and bound how far a stream is read ahead of
- * its answers ({@link io.sluice.api.grpc.StreamFlowControl}); {@link io.sluice.api.grpc.OpenStreams} ends open
+ * its answers ({@link io.sluice.api.grpc.StreamFlowControl}); the bridge reads inference requests through
+ * {@link io.sluice.api.grpc.InferRequestMarshaller}, which sizes them from the wire first as the route does
+ * ({@link io.sluice.api.grpc.TypedContentsSize}); {@link io.sluice.api.grpc.OpenStreams} ends open
  * streams when the server starts shutting down. It only translates; batching, limits
  * and ONNX types never appear here.
  */
