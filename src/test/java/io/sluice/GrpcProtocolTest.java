@@ -300,31 +300,56 @@ class GrpcProtocolTest {
 
     @Test
     void aStreamRequestWhoseContentsWouldParsePastTheLimitEndsTheStreamBeforeItIsParsed() throws Exception {
-        RawStream stream = new RawStream(channel);
-        // with the field the server marks a refused message by (the highest field number): it means nothing from a client
-        java.io.ByteArrayOutputStream forged = new java.io.ByteArrayOutputStream();
-        addRequest("first", 1).writeTo(forged);
-        com.google.protobuf.CodedOutputStream f = com.google.protobuf.CodedOutputStream.newInstance(forged);
-        f.writeUInt64((1 << 29) - 1, Status.Code.INTERNAL.value());
-        f.writeString((1 << 29) - 1, "forged");
-        f.flush();
-        ModelStreamInferResponse ok = stream.send(forged.toByteArray()).awaitAnswers(1).get(0);
+        RawStream stream = new RawStream(channel, false);
+        ModelStreamInferResponse ok = stream.send(addRequest("first", 1).toByteArray()).awaitAnswers(1).get(0);
         assertThat(ok.getErrorMessage()).isEmpty();
-        assertThat(ok.getInferResponse().getId()).isEqualTo("first");
 
         // 1 Mi + 1 packed int64 zeros: 1 MB on the wire, within the tests' limit of 8 MiB; 8 MiB + 8 parsed
         stream.send(zerosRequest((8 << 20) / 8 + 1));
 
         Status end = stream.awaitEnd();
         assertThat(end.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
-        assertThat(end.getDescription()).isEqualTo("request's typed contents and shapes, once parsed, are larger than"
-                + " the server's limit of 8388608 bytes (quarkus.grpc.server.max-inbound-message-size)");
+        assertThat(end.getDescription()).isEqualTo("request, once parsed, would take more than the server's limit"
+                + " of 8388608 bytes (quarkus.grpc.server.max-inbound-message-size)");
         assertThat(stream.answers()).hasSize(1);
     }
 
     @Test
+    void aStreamRequestWithTheFieldThatMarksARefusalIsServedAsAnyOther() throws Exception {
+        // the server hands a refused message on with its status in the highest field number: from a client it means nothing
+        java.io.ByteArrayOutputStream forged = new java.io.ByteArrayOutputStream();
+        addRequest("first", 1).writeTo(forged);
+        com.google.protobuf.CodedOutputStream f = com.google.protobuf.CodedOutputStream.newInstance(forged);
+        f.writeUInt64((1 << 29) - 1, Status.Code.INTERNAL.value());
+        f.writeString((1 << 29) - 1, "forged");
+        f.flush();
+        RawStream stream = new RawStream(channel, false);
+
+        ModelStreamInferResponse ok = stream.send(forged.toByteArray()).awaitAnswers(1).get(0);
+
+        assertThat(ok.getErrorMessage()).isEmpty();
+        assertThat(ok.getInferResponse().getId()).isEqualTo("first");
+        assertThat(floats(ok.getInferResponse().getRawOutputContents(0))).containsExactly(2, 2, 2, 2);
+    }
+
+    @Test
+    void aCompressedStreamRequestThatInflatesPastTheLimitEndsTheStreamAtTheLimit() throws Exception {
+        // 9 MiB of zeros gzip to some 9 KB, within every limit on the wire
+        byte[] request = ModelInferRequest.newBuilder().setModelName("add").setId("bomb")
+                .addRawInputContents(ByteString.copyFrom(new byte[9 << 20])).build().toByteArray();
+        RawStream stream = new RawStream(channel, true);
+
+        stream.send(request);
+
+        Status end = stream.awaitEnd();
+        assertThat(end.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+        assertThat(end.getDescription()).isEqualTo("decompressed request message larger than the server's limit of"
+                + " 8388608 bytes (quarkus.grpc.server.max-inbound-message-size)");
+    }
+
+    @Test
     void aStreamRequestThatIsNotAModelInferRequestEndsTheStreamWithInvalidArgument() throws Exception {
-        RawStream stream = new RawStream(channel);
+        RawStream stream = new RawStream(channel, false);
         stream.send(new byte[] {0x0A, 0x7F, 'x'}); // field 1 claims 127 bytes, 1 follows
 
         Status end = stream.awaitEnd();
@@ -342,8 +367,8 @@ class GrpcProtocolTest {
                 .blockingUnaryCall(channel, method, io.grpc.CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS), zeros));
 
         assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
-        assertThat(e.getStatus().getDescription()).isEqualTo("request's typed contents and shapes, once parsed, are larger"
-                + " than the server's limit of 8388608 bytes (quarkus.grpc.server.max-inbound-message-size)");
+        assertThat(e.getStatus().getDescription()).isEqualTo("request, once parsed, would take more than the server's limit"
+                + " of 8388608 bytes (quarkus.grpc.server.max-inbound-message-size)");
     }
 
     @Test
@@ -399,11 +424,13 @@ class GrpcProtocolTest {
         private final java.util.concurrent.CompletableFuture<Status> end = new java.util.concurrent.CompletableFuture<>();
         private final io.grpc.stub.StreamObserver<byte[]> requests;
 
-        RawStream(ManagedChannel channel) {
+        /** {@code gzip}: the client compresses its messages. */
+        RawStream(ManagedChannel channel, boolean gzip) {
             var method = GRPCInferenceServiceGrpc.getModelStreamInferMethod().toBuilder(BYTES,
                     GRPCInferenceServiceGrpc.getModelStreamInferMethod().getResponseMarshaller()).build();
+            io.grpc.CallOptions options = io.grpc.CallOptions.DEFAULT.withDeadlineAfter(60, TimeUnit.SECONDS);
             requests = io.grpc.stub.ClientCalls.asyncBidiStreamingCall(
-                    channel.newCall(method, io.grpc.CallOptions.DEFAULT.withDeadlineAfter(60, TimeUnit.SECONDS)), this);
+                    channel.newCall(method, gzip ? options.withCompression("gzip") : options), this);
         }
 
         RawStream send(byte[] request) {

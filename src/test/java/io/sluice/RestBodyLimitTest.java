@@ -104,6 +104,7 @@ class RestBodyLimitTest {
 
     @Test
     void aChunkedBodyPastTheLimitIs413InTheApisShapeAndTheConnectionCloses() throws Exception {
+        double before = invalidAddRequests();
         try (Socket socket = new Socket("127.0.0.1", RestAssured.port)) {
             socket.setSoTimeout(30_000);
             OutputStream out = socket.getOutputStream();
@@ -127,6 +128,7 @@ class RestBodyLimitTest {
                     .isEqualTo("request body is larger than the server's limit of " + LIMIT
                             + " bytes (quarkus.http.limits.max-body-size)");
         }
+        assertThat(invalidAddRequests()).isEqualTo(before + 1);
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.sluice.inference;
 
+import io.quarkus.runtime.StartupEvent;
 import io.sluice.admission.RateLimiter;
 import io.sluice.admission.Tenant;
 import io.sluice.admission.TenantPriorities;
@@ -15,6 +16,7 @@ import io.smallrye.mutiny.Uni;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.util.Comparator;
 import java.util.List;
@@ -108,6 +110,14 @@ public class InferenceService {
                         cancelled(tenant, metricTag(model), protocol, parsed[0], start);
                     }
                 });
+    }
+
+    /** Stops the start on a limit no request could meet. */
+    void checkLimits(@Observes StartupEvent start) {
+        if (config.limits().maxBytesElements() < 0) {
+            throw new IllegalStateException("sluice.limits.max-bytes-elements must be at least 0, was "
+                    + config.limits().maxBytesElements());
+        }
     }
 
     /**

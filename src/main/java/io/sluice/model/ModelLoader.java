@@ -64,6 +64,10 @@ public class ModelLoader {
     private ExecutorService loaders;
 
     void onStart(@Observes StartupEvent event) {
+        int threads = config.repository().loadThreads();
+        if (threads < 1) {
+            throw new IllegalStateException("sluice.repository.load-threads must be at least 1, was " + threads);
+        }
         List<ModelSource> sources = ModelRepository.served(ModelRepository.scan(
                 config.repository().paths().stream().map(Path::of).toList(), config.repository().modelName()),
                 name -> settings(name).versionPolicy());
@@ -88,10 +92,6 @@ public class ModelLoader {
                 .filter(name -> models.stream().noneMatch(m -> m.name().equals(name)))
                 .sorted()
                 .forEach(name -> LOG.warnf("sluice.models.\"%s\" configures no model in the repository (a typo?)", name));
-        int threads = config.repository().loadThreads();
-        if (threads < 1) {
-            throw new IllegalStateException("sluice.repository.load-threads must be at least 1, was " + threads);
-        }
         AtomicInteger named = new AtomicInteger();
         loaders = Executors.newFixedThreadPool(Math.max(1, Math.min(threads, models.size())), task -> {
             Thread t = new Thread(task, "sluice-model-loader-" + named.incrementAndGet());
@@ -116,7 +116,11 @@ public class ModelLoader {
         if (loaders != null) {
             loaders.shutdownNow(); // models not started stay unloaded; those loading are interrupted
             try {
-                loaders.awaitTermination(5, TimeUnit.SECONDS);
+                if (!loaders.awaitTermination(5, TimeUnit.SECONDS)) {
+                    LOG.warnf("models still loading at shutdown, closed under their load: %s", registry.all().stream()
+                            .filter(m -> m.state() == ModelState.LOADING || m.state() == ModelState.WARMING)
+                            .map(m -> m.name() + "/" + m.version()).toList());
+                }
             } catch (InterruptedException e) {
                 interrupted = true; // the models are still closed below
             }

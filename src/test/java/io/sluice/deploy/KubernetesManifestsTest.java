@@ -207,6 +207,8 @@ class KubernetesManifestsTest {
         // a GPU pod without a usable GPU is not ready, rather than serving on its CPU
         assertThat(GpuUnavailablePolicy.valueOf(env(c, "SLUICE_MODEL_DEFAULTS_EXECUTION_ON_GPU_UNAVAILABLE")
                 .toUpperCase(Locale.ROOT))).isEqualTo(GpuUnavailablePolicy.FAIL);
+        // sessions made one at a time on the GPU: a model that fails to load at once with others stays FAILED
+        assertThat(env(c, "SLUICE_REPOSITORY_LOAD_THREADS")).isEqualTo("1");
         // a rollout must not need a spare GPU
         assertThat(patch.getSpec().getStrategy().getRollingUpdate().getMaxSurge().getIntVal()).isZero();
         assertThat(patch.getSpec().getStrategy().getRollingUpdate().getMaxUnavailable().getIntVal()).isEqualTo(1);

@@ -1,7 +1,6 @@
 package io.sluice.api.grpc;
 
 import com.google.protobuf.ByteString;
-import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.UnknownFieldSet;
 import io.grpc.KnownLength;
@@ -16,14 +15,13 @@ import io.sluice.api.grpc.proto.ModelInferRequest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 
 /**
  * Reads each {@code ModelInferRequest} that Quarkus's gRPC bridge takes (every {@code ModelStreamInfer} request,
  * and a {@code ModelInfer} call that {@link ModelInferRoute} leaves to the bridge) as that route reads its own: the
- * heap its typed contents and shapes would take parsed ({@link TypedContentsSize}) is read from the wire first,
+ * heap it would take parsed ({@link ParsedRequestSize}) is read from the wire first,
  * and a message past {@code quarkus.grpc.server.max-inbound-message-size} is refused with RESOURCE_EXHAUSTED
  * before protobuf builds it, as grpc-java refuses a message too large on the wire; one that is not a
  * {@code ModelInferRequest} gets INVALID_ARGUMENT. The bridge parses with the marshaller of the method's
@@ -34,7 +32,7 @@ import java.util.Set;
  * message that has it loses it here), and the service calls {@link #admitted}, which turns the stand-in into the
  * failure: a unary call's status, or the status that ends a stream.
  */
-final class InferRequestMarshaller implements MethodDescriptor.Marshaller<ModelInferRequest> {
+final class InferRequestMarshaller implements MethodDescriptor.PrototypeMarshaller<ModelInferRequest> {
 
     /** The field of a stand-in that holds its status: protobuf's highest field number. */
     private static final int REFUSAL = (1 << 29) - 1;
@@ -78,51 +76,62 @@ final class InferRequestMarshaller implements MethodDescriptor.Marshaller<ModelI
     }
 
     @Override
+    public ModelInferRequest getMessagePrototype() {
+        return ModelInferRequest.getDefaultInstance();
+    }
+
+    @Override
+    public Class<ModelInferRequest> getMessageClass() {
+        return ModelInferRequest.class;
+    }
+
+    @Override
     public InputStream stream(ModelInferRequest value) {
         return proto.stream(value);
     }
 
     /**
-     * The message, or a stand-in for a refused one that {@link #admitted} turns into RESOURCE_EXHAUSTED (its typed
-     * contents and shapes would take more than the limit parsed) or INVALID_ARGUMENT (the bytes are not a
-     * {@code ModelInferRequest}), as on {@code ModelInfer}.
+     * The message, or a stand-in for a refused one that {@link #admitted} turns into RESOURCE_EXHAUSTED (it would take
+     * more than the limit parsed, or a compressed one inflates past it) or INVALID_ARGUMENT (the bytes are not a
+     * {@code ModelInferRequest}), as on {@code ModelInfer}. It never throws: the bridge would leave the call open.
      */
     @Override
     public ModelInferRequest parse(InputStream stream) {
         try {
-            byte[] bytes = bytes(stream);
-            if (TypedContentsSize.of(bytes, 0, bytes.length) > maxBytes) {
-                return refused(Status.RESOURCE_EXHAUSTED, "request's typed contents and shapes, once parsed, are"
-                        + " larger than the server's limit of " + maxBytes
-                        + " bytes (quarkus.grpc.server.max-inbound-message-size)");
-            }
-            CodedInputStream in = CodedInputStream.newInstance(bytes);
-            in.enableAliasing(true); // the array is this message's own
-            ModelInferRequest message = ModelInferRequest.parseFrom(in);
-            in.checkLastTagWas(0);
+            ModelInferRequest message = ParsedRequestSize.parse(bytes(stream), maxBytes);
             return message.getUnknownFields().hasField(REFUSAL) ? message.toBuilder().setUnknownFields(
                     UnknownFieldSet.newBuilder(message.getUnknownFields()).clearField(REFUSAL).build()).build() : message;
+        } catch (ModelInferRoute.MessageTooLarge e) {
+            return refused(Status.RESOURCE_EXHAUSTED, e.getMessage() + " the server's limit of " + maxBytes
+                    + " bytes (quarkus.grpc.server.max-inbound-message-size)");
         } catch (InvalidProtocolBufferException e) {
             return refused(Status.INVALID_ARGUMENT, "request is not a ModelInferRequest: " + e.getMessage());
-        } catch (IOException e) { // the bridge's stream is a buffer's
-            return refused(Status.INTERNAL, "request message unreadable: " + e.getMessage());
+        } catch (IOException | RuntimeException | OutOfMemoryError e) {
+            return refused(Status.INTERNAL, "request message unreadable: " + e);
         }
     }
 
-    /** The message's bytes; the bridge's stream knows its length, so they are read into an array of that size at once. */
-    private static byte[] bytes(InputStream stream) throws IOException {
-        if (!(stream instanceof KnownLength)) {
-            return stream.readAllBytes(); // an inflating stream, say
+    /**
+     * The message's bytes, at most {@code maxBytes} of them. The bridge's stream knows its length (which the bridge
+     * has held to the limit), so they are read into an array of that size at once; a compressed message's stream
+     * inflates, and is read no further than the limit.
+     *
+     * @throws ModelInferRoute.MessageTooLarge when a compressed message inflates past the limit
+     */
+    private byte[] bytes(InputStream stream) throws IOException {
+        if (stream instanceof KnownLength) {
+            int n = stream.available();
+            byte[] bytes = new byte[Math.min(n, maxBytes)];
+            if (n <= maxBytes && stream.readNBytes(bytes, 0, n) == n && stream.read() == -1) {
+                return bytes;
+            }
+            throw new IOException("the message's stream did not hold the " + n + " bytes it said");
         }
-        byte[] bytes = new byte[stream.available()];
-        int read = stream.readNBytes(bytes, 0, bytes.length);
-        byte[] rest = stream.readAllBytes(); // nothing, as it said
-        if (read == bytes.length && rest.length == 0) {
-            return bytes;
+        byte[] bytes = stream.readNBytes(maxBytes);
+        if (stream.read() != -1) {
+            throw new ModelInferRoute.MessageTooLarge("decompressed request message larger than");
         }
-        byte[] all = Arrays.copyOf(bytes, read + rest.length);
-        System.arraycopy(rest, 0, all, read, rest.length);
-        return all;
+        return bytes;
     }
 
     /**

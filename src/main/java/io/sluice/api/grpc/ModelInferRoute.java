@@ -1,6 +1,5 @@
 package io.sluice.api.grpc;
 
-import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.grpc.StatusException;
 import io.netty.buffer.ByteBuf;
@@ -316,8 +315,8 @@ public class ModelInferRoute {
      * missing, partial or second message, a compressed one without an encoding, or gzip data that does not
      * inflate is a protocol error (INTERNAL, as grpc-java answers it).
      *
-     * @throws MessageTooLarge when the message inflates past {@code maxBytes}, or its typed contents would take more
-     *     than that once parsed
+     * @throws MessageTooLarge when the message inflates past {@code maxBytes}, or would take more than that beyond its
+     *     bytes once parsed ({@link ParsedRequestSize})
      */
     static ModelInferRequest message(byte[] bytes, int n, boolean gzip, int maxBytes) throws InvalidProtocolBufferException {
         if (n < GrpcWire.PREFIX) {
@@ -339,20 +338,7 @@ public class ModelInferRoute {
             at = 0;
             length = bytes.length;
         }
-        if (TypedContentsSize.of(bytes, at, length) > maxBytes) {
-            throw new MessageTooLarge("request's typed contents and shapes, once parsed, are larger than");
-        }
-        CodedInputStream in = CodedInputStream.newInstance(bytes, at, length);
-        in.enableAliasing(true);
-        try {
-            ModelInferRequest message = ModelInferRequest.parseFrom(in);
-            in.checkLastTagWas(0); // a stray end-group tag must not end the message early, as in grpc-java
-            return message;
-        } catch (InvalidProtocolBufferException e) {
-            throw e;
-        } catch (java.io.IOException e) { // an array source has no other I/O to fail
-            throw new InvalidProtocolBufferException(e);
-        }
+        return ParsedRequestSize.parse(bytes, at, length, maxBytes);
     }
 
     /** The gzip data in {@code bytes[at, at + length)}, inflated; never more than {@code maxBytes} of it held. */
@@ -370,7 +356,7 @@ public class ModelInferRoute {
     }
 
     /**
-     * A compressed message that inflates past the limit, or one whose typed contents would take more than it once
+     * A compressed message that inflates past the limit, or one that would take more than it beyond its bytes once
      * parsed; the message says which, ahead of the limit.
      */
     static final class MessageTooLarge extends RuntimeException {

@@ -16,6 +16,7 @@ import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
+import java.nio.charset.StandardCharsets;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -118,7 +119,8 @@ public class RestBodyLimit {
         HttpServerRequest request = ctx.request();
         Matcher infer = INFER.matcher(request.path());
         if (request.method() == HttpMethod.POST && infer.matches()) {
-            service.turnedAway(RestAuthentication.tenant(ctx), infer.group(1), Protocol.REST,
+            String model = java.net.URLDecoder.decode(infer.group(1).replace("+", "%2B"), StandardCharsets.UTF_8);
+            service.turnedAway(RestAuthentication.tenant(ctx), model, Protocol.REST,
                     new InferenceException.InvalidInput(error, InferenceException.InvalidInput.Kind.TOO_LARGE));
         }
         HttpServerResponse response = ctx.response();

@@ -3,6 +3,7 @@ package io.sluice.api.grpc;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import io.grpc.KnownLength;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
@@ -12,7 +13,9 @@ import io.sluice.api.grpc.proto.InferTensorContents;
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.api.grpc.proto.MutinyGRPCInferenceServiceGrpc;
 import java.io.ByteArrayInputStream;
+import java.io.InputStream;
 import java.util.Collections;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The bridged {@code ModelInfer} and {@code ModelStreamInfer} request marshaller: sized before parsing, refusals handed on as stand-ins. */
@@ -39,24 +42,47 @@ class InferRequestMarshallerTest {
 
     @Test
     void aMessageWithinTheLimitIsParsedAndAdmitted() {
-        ModelInferRequest request = zeros(1000);
-        ModelInferRequest parsed = marshaller(8000).parse(new ByteArrayInputStream(request.toByteArray()));
+        ModelInferRequest request = zeros(1000); // 8000 bytes parsed beyond its own, with its input
+        int limit = 8000 + ParsedRequestSize.ELEMENT;
 
-        assertThat(parsed).isEqualTo(request);
-        assertThat(InferRequestMarshaller.admitted(parsed)).isSameAs(parsed);
+        for (InputStream stream : List.of(new Known(request.toByteArray()), new ByteArrayInputStream(request.toByteArray()))) {
+            ModelInferRequest parsed = marshaller(limit).parse(stream);
+            assertThat(parsed).isEqualTo(request);
+            assertThat(InferRequestMarshaller.admitted(parsed)).isSameAs(parsed);
+        }
+    }
+
+    @Test
+    void aStreamOfUnknownLengthIsReadNoFurtherThanTheLimit() {
+        ModelInferRequest request = ModelInferRequest.newBuilder().setModelName("m")
+                .addRawInputContents(com.google.protobuf.ByteString.copyFrom(new byte[9000])).build();
+
+        ModelInferRequest standIn = marshaller(8000).parse(new ByteArrayInputStream(request.toByteArray()));
+
+        Status status = catchThrowableOfType(StatusRuntimeException.class, () -> InferRequestMarshaller.admitted(standIn)).getStatus();
+        assertThat(status.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+        assertThat(status.getDescription()).isEqualTo("decompressed request message larger than the server's limit of 8000"
+                + " bytes (quarkus.grpc.server.max-inbound-message-size)");
+    }
+
+    /** A stream that knows its length, as the bridge's does. */
+    private static final class Known extends ByteArrayInputStream implements KnownLength {
+        Known(byte[] bytes) {
+            super(bytes);
+        }
     }
 
     @Test
     void aMessageWhoseContentsWouldParsePastTheLimitIsAStandInForResourceExhausted() {
-        ModelInferRequest request = zeros(1001); // 1001 wire bytes of contents, 8008 parsed
+        ModelInferRequest request = zeros(1001); // 1001 wire bytes of contents, 8008 parsed, and its input
 
-        ModelInferRequest standIn = marshaller(8000).parse(new ByteArrayInputStream(request.toByteArray()));
+        ModelInferRequest standIn = marshaller(8000 + ParsedRequestSize.ELEMENT).parse(new ByteArrayInputStream(request.toByteArray()));
 
         assertThat(standIn.getInputsCount()).isZero();
         Status status = catchThrowableOfType(StatusRuntimeException.class, () -> InferRequestMarshaller.admitted(standIn)).getStatus();
         assertThat(status.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
-        assertThat(status.getDescription()).isEqualTo("request's typed contents and shapes, once parsed, are larger than"
-                + " the server's limit of 8000 bytes (quarkus.grpc.server.max-inbound-message-size)");
+        assertThat(status.getDescription()).isEqualTo("request, once parsed, would take more than the server's limit"
+                + " of " + (8000 + ParsedRequestSize.ELEMENT) + " bytes (quarkus.grpc.server.max-inbound-message-size)");
     }
 
     @Test
