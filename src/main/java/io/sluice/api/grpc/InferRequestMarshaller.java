@@ -44,6 +44,7 @@ final class InferRequestMarshaller implements MethodDescriptor.PrototypeMarshall
         this.proto = proto;
         this.maxBytes = maxBytes;
     }
+
     /**
      * {@code service} (the inference service as bound) with the requests of {@code ModelInfer} and {@code
      * ModelStreamInfer} read by this marshaller; the other methods, the handlers and the schema are as they were.
@@ -116,13 +117,16 @@ final class InferRequestMarshaller implements MethodDescriptor.PrototypeMarshall
      * has held to the limit), so they are read into an array of that size at once; a compressed message's stream
      * inflates, and is read no further than the limit.
      *
-     * @throws ModelInferRoute.MessageTooLarge when a compressed message inflates past the limit
+     * @throws ModelInferRoute.MessageTooLarge when the message is larger than the limit (a compressed one once inflated)
      */
     private byte[] bytes(InputStream stream) throws IOException {
         if (stream instanceof KnownLength) {
             int n = stream.available();
-            byte[] bytes = new byte[Math.min(n, maxBytes)];
-            if (n <= maxBytes && stream.readNBytes(bytes, 0, n) == n && stream.read() == -1) {
+            if (n > maxBytes) { // the bridge refuses these itself
+                throw new ModelInferRoute.MessageTooLarge("request message larger than");
+            }
+            byte[] bytes = new byte[n];
+            if (stream.readNBytes(bytes, 0, n) == n && stream.read() == -1) {
                 return bytes;
             }
             throw new IOException("the message's stream did not hold the " + n + " bytes it said");

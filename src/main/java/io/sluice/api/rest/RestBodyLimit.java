@@ -16,6 +16,7 @@ import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
+import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -119,8 +120,7 @@ public class RestBodyLimit {
         HttpServerRequest request = ctx.request();
         Matcher infer = INFER.matcher(request.path());
         if (request.method() == HttpMethod.POST && infer.matches()) {
-            String model = java.net.URLDecoder.decode(infer.group(1).replace("+", "%2B"), StandardCharsets.UTF_8);
-            service.turnedAway(RestAuthentication.tenant(ctx), model, Protocol.REST,
+            service.turnedAway(RestAuthentication.tenant(ctx), model(infer.group(1)), Protocol.REST,
                     new InferenceException.InvalidInput(error, InferenceException.InvalidInput.Kind.TOO_LARGE));
         }
         HttpServerResponse response = ctx.response();
@@ -133,6 +133,15 @@ public class RestBodyLimit {
                 .end(new JsonObject().put("error", error).encode());
         if (request.version() == HttpVersion.HTTP_2 && !request.isEnded()) {
             response.reset(0); // NO_ERROR after a whole answer: stop sending the body
+        }
+    }
+
+    /** A model name from a path, decoded as the REST layer decodes it; one that does not decode is counted as it is. */
+    static String model(String encoded) {
+        try {
+            return URLDecoder.decode(encoded.replace("+", "%2B"), StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) { // a stray %: Vert.x answers such a path 400 before this runs
+            return encoded;
         }
     }
 
