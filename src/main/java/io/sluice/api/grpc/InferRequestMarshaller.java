@@ -29,8 +29,8 @@ import java.util.Set;
  *
  * <p>The bridge does not close a call whose marshaller throws (a stream would hang to its deadline), so a
  * refused message is handed on as a stand-in that carries its status in a field no client can send (a client's
- * message that has it loses it here), and the service calls {@link #admitted}, which turns the stand-in into the
- * failure: a unary call's status, or the status that ends a stream.
+ * message that has it loses it here), and the service turns the stand-in into the failure: a unary call's status
+ * ({@link #admitted}), or the status that ends a stream once the requests before it are answered ({@link #refusal}).
  */
 final class InferRequestMarshaller implements MethodDescriptor.PrototypeMarshaller<ModelInferRequest> {
 
@@ -144,11 +144,17 @@ final class InferRequestMarshaller implements MethodDescriptor.PrototypeMarshall
      * @throws StatusRuntimeException the refusal, for a stand-in
      */
     static ModelInferRequest admitted(ModelInferRequest request) {
-        UnknownFieldSet.Field refusal = request.getUnknownFields().getField(REFUSAL);
-        if (refusal.getVarintList().isEmpty()) {
-            return request;
+        StatusRuntimeException refusal = refusal(request);
+        if (refusal != null) {
+            throw refusal;
         }
-        throw Status.fromCodeValue(refusal.getVarintList().get(0).intValue())
+        return request;
+    }
+
+    /** The refusal {@code request} stands in for, or null for a request that was read. */
+    static StatusRuntimeException refusal(ModelInferRequest request) {
+        UnknownFieldSet.Field refusal = request.getUnknownFields().getField(REFUSAL);
+        return refusal.getVarintList().isEmpty() ? null : Status.fromCodeValue(refusal.getVarintList().get(0).intValue())
                 .withDescription(refusal.getLengthDelimitedList().get(0).toStringUtf8()).asRuntimeException();
     }
 

@@ -18,7 +18,8 @@ import java.util.function.Function;
  * batches), and an answer that is ready waits for those before it. How many requests it holds is bounded
  * before they reach it, by {@link StreamFlowControl}'s window. With {@code failureEndsStream}, the first
  * failure, in its turn, ends the stream with its status and cancels the requests after it. {@link #close}
- * ends it at shutdown, once what it took is answered.
+ * ends it at shutdown, once what it took is answered; {@link #refused} ends it with a message's refusal, once the
+ * requests before that message are answered.
  *
  * <p>Thread-safe: requests arrive on the call's thread, answers complete on any.
  */
@@ -51,6 +52,8 @@ final class StreamAnswers {
     private boolean noMoreRequests;
     private boolean closing;
     private boolean ended;
+    /** A message of the stream that could not be read: the stream ends with it once the requests before it are answered. */
+    private Throwable refusal;
 
     /** {@code turnedAway} counts a request told to go elsewhere because the stream is closing. */
     StreamAnswers(MultiEmitter<? super ModelStreamInferResponse> emitter, boolean failureEndsStream,
@@ -65,7 +68,7 @@ final class StreamAnswers {
         Slot slot = new Slot(request);
         InferenceException refusal;
         synchronized (this) {
-            if (ended) {
+            if (ended || this.refusal != null) { // nothing after a refused message is taken
                 return;
             }
             slots.add(slot);
@@ -97,7 +100,18 @@ final class StreamAnswers {
         drain();
     }
 
-    /** The request stream failed (a broken message, the transport). */
+    /**
+     * A message of the stream was refused before it could be read ({@link InferRequestMarshaller}): the requests
+     * before it are answered, then the stream ends with {@code refusal}; nothing after it is taken.
+     */
+    synchronized void refused(Throwable refusal) {
+        if (this.refusal == null) {
+            this.refusal = refusal;
+            drain();
+        }
+    }
+
+    /** The request stream failed (the transport). */
     synchronized void failed(Throwable failure) {
         end();
         emitter.fail(failure);
@@ -147,6 +161,9 @@ final class StreamAnswers {
         if (!ended && slots.isEmpty() && noMoreRequests) {
             ended = true;
             emitter.complete();
+        } else if (!ended && slots.isEmpty() && refusal != null) {
+            ended = true;
+            emitter.fail(GrpcErrors.toStatus(refusal));
         } else if (!ended && slots.isEmpty() && closing) {
             ended = true;
             emitter.fail(GrpcErrors.toStatus(shuttingDown()));

@@ -66,8 +66,14 @@ final class StreamInfer {
                     r.cancel();
                 }
             });
-            reading.set(requests.map(InferRequestMarshaller::admitted).subscribe().with(
-                    request -> answers.add(request, run), answers::failed, answers::noMoreRequests));
+            reading.set(requests.subscribe().with(request -> {
+                io.grpc.StatusRuntimeException refusal = InferRequestMarshaller.refusal(request);
+                if (refusal == null) {
+                    answers.add(request, run);
+                } else {
+                    answers.refused(refusal);
+                }
+            }, answers::failed, answers::noMoreRequests));
             open.opened(answers); // after reading is set: a stream ended here at once cancels its reading too
             if (answers.over()) {
                 open.ended(answers); // ended before it was registered

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 /**
  * A stream when the server's shutdown delay is over ({@link OpenStreams#closeAll}): what it took is answered,
  * what comes later is told to go elsewhere, and it ends with UNAVAILABLE, or OK if its client had finished
- * sending.
+ * sending. A stream one of whose messages was refused ends the same way, with the refusal.
  */
 class StreamShutdownTest {
 
@@ -110,5 +110,22 @@ class StreamShutdownTest {
         seen.assertCompleted();
         assertThat(seen.getItems()).hasSize(1);
         assertThat(turnedAway).isEmpty();
+    }
+
+    @Test
+    void aRefusedMessageEndsTheStreamWithItsStatusOnceTheRequestsBeforeItAreAnswered() {
+        AtomicReference<StreamAnswers> answers = new AtomicReference<>();
+        AssertSubscriber<ModelStreamInferResponse> seen = stream(new OpenStreams(), answers);
+        Held held = new Held();
+        answers.get().add(request("before"), held);
+
+        answers.get().refused(Status.RESOURCE_EXHAUSTED.withDescription("too large").asRuntimeException());
+        answers.get().add(request("after"), held); // read after the refused one: not taken
+        seen.assertNotTerminated();
+
+        held.answer(); // the answer to "before" still comes, then the refusal
+        assertThat(seen.getItems()).singleElement().satisfies(a -> assertThat(a.getErrorMessage()).isEmpty());
+        assertThat(Status.fromThrowable(seen.getFailure()).getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+        assertThat(Status.fromThrowable(seen.getFailure()).getDescription()).isEqualTo("too large");
     }
 }
