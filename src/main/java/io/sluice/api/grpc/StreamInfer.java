@@ -1,6 +1,7 @@
 package io.sluice.api.grpc;
 
 import io.grpc.StatusException;
+import io.grpc.StatusRuntimeException;
 import io.sluice.admission.Tenant;
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.api.grpc.proto.ModelInferResponse;
@@ -67,7 +68,7 @@ final class StreamInfer {
                 }
             });
             reading.set(requests.subscribe().with(request -> {
-                io.grpc.StatusRuntimeException refusal = InferRequestMarshaller.refusal(request);
+                StatusRuntimeException refusal = InferRequestMarshaller.refusal(request);
                 if (refusal == null) {
                     answers.add(request, run);
                 } else {
