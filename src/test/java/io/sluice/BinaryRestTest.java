@@ -70,6 +70,20 @@ class BinaryRestTest {
     }
 
     @Test
+    void aBoolByteOtherThanZeroOrOneIs400() {
+        // ONNX Runtime reads the bytes as C++ bool, for which 2 is undefined; JSON's true and false are 1 and 0
+        String header = "{\"inputs\":[{\"name\":\"INPUT0\",\"datatype\":\"BOOL\",\"shape\":[1,4],\"parameters\":{\"binary_data_size\":4}}]}";
+        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        given().header("Inference-Header-Content-Length", h.length).body(concat(h, new byte[] {1, 0, 2, 1}))
+                .post("/v2/models/identity_bool/infer")
+                .then().statusCode(400).body("error", containsString("input 'INPUT0': BOOL element 2 is the byte 2; a BOOL is 0 (false) or 1 (true)"));
+        var served = given().header("Inference-Header-Content-Length", h.length).body(concat(h, new byte[] {1, 0, 0, 1}))
+                .post("/v2/models/identity_bool/infer");
+        served.then().statusCode(200);
+        assertThat(new String(served.asByteArray(), StandardCharsets.UTF_8)).contains("\"data\":[true,false,false,true]");
+    }
+
+    @Test
     void aRawSingleInputRequestIsAccepted() {
         var response = given().header("Inference-Header-Content-Length", 0).body(floats(1, 1, 1, 0, 0, 1))
                 .post("/v2/models/matmul/infer");

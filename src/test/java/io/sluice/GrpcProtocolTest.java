@@ -217,6 +217,20 @@ class GrpcProtocolTest {
         assertThat(r.getRawOutputContents(0)).isEqualTo(raw);
     }
 
+    @Test
+    void aRawBoolByteOtherThanZeroOrOneIsInvalidArgument() {
+        ModelInferRequest request = ModelInferRequest.newBuilder()
+                .setModelName("identity_bool")
+                .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("INPUT0").setDatatype("BOOL")
+                        .addShape(1).addShape(4))
+                .addRawInputContents(ByteString.copyFrom(new byte[] {0, 1, 1, (byte) 0xff}))
+                .build();
+        StatusRuntimeException e = catchThrowableOfType(() -> stub.modelInfer(request), StatusRuntimeException.class);
+        assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+        assertThat(e.getStatus().getDescription())
+                .contains("input 'INPUT0': BOOL element 3 is the byte 255; a BOOL is 0 (false) or 1 (true)");
+    }
+
     @ParameterizedTest
     @CsvSource({"BOOL", "UINT8", "INT8", "INT16", "INT32", "INT64", "FP32", "FP64", "BYTES"})
     void everyTypedDatatypeMatchesItsRawForm(String datatype) {

@@ -498,6 +498,30 @@ class RestProtocolTest {
     }
 
     @Test
+    void floatsPastTheirDatatypesRangeAre400RatherThanInfinity() {
+        infer("identity_fp32", Map.of("inputs", List.of(tensor("INPUT0", "FP32", List.of(1, 4), List.of(1, 2, 3, 1e39)))))
+                .then().statusCode(400).body("error", containsString("input 'INPUT0' element 3 is 1.0E39, expected a number "
+                        + "no larger in magnitude than 3.4028235E38"));
+        infer("identity_fp16", Map.of("inputs", List.of(tensor("INPUT0", "FP16", List.of(1, 4), List.of(1, 2, -70000, 4)))))
+                .then().statusCode(400).body("error", containsString("element 2 is -70000, expected a number no larger "
+                        + "in magnitude than 65504"));
+        given().contentType(ContentType.JSON).body("{\"inputs\":[{\"name\":\"INPUT0\",\"datatype\":\"FP64\",\"shape\":[1,4],"
+                + "\"data\":[1e400,2,3,4]}]}").post("/v2/models/identity_fp64/infer")
+                .then().statusCode(400).body("error", containsString("element 0 is 1e400"));
+        // an infinity asked for by name still is one
+        infer("identity_fp32", Map.of("inputs", List.of(tensor("INPUT0", "FP32", List.of(1, 4), List.of(1, 2, 3, "Infinity")))))
+                .then().statusCode(200).body("outputs[0].data[3]", equalTo("Infinity"));
+    }
+
+    @Test
+    void aStringWithAnUnpairedSurrogateIs400RatherThanAltered() {
+        given().contentType(ContentType.JSON).body("{\"inputs\":[{\"name\":\"INPUT0\",\"datatype\":\"BYTES\",\"shape\":[1,2],"
+                + "\"data\":[\"\\ud83d\\ude00\",\"a\\ud800\"]}]}").post("/v2/models/identity_bytes/infer")
+                .then().statusCode(400).body("error", containsString("input 'INPUT0' element 1 holds the unpaired surrogate "
+                        + "\\uD800, which is not a character"));
+    }
+
+    @Test
     void integersOutOfRangeAre400() {
         infer("identity_int8", Map.of("inputs", List.of(tensor("INPUT0", "INT8", List.of(1, 4), List.of(1, 2, 3, 300)))))
                 .then().statusCode(400).body("error", containsString("element 3 is 300"));

@@ -1,6 +1,7 @@
 package io.sluice.cache;
 
 import io.sluice.inference.Datatype;
+import io.sluice.inference.RequestValidation;
 import io.sluice.inference.Tensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -63,7 +64,10 @@ final class CachedOutputs {
         return out.array();
     }
 
-    /** The outputs in {@code bytes}, or null when they are not a valid entry of this version. */
+    /**
+     * The outputs in {@code bytes}, or null when they are not a valid entry of this version: framed as
+     * {@link #encode} frames, and each tensor's bytes exactly the elements of its shape.
+     */
     static List<Tensor> decode(byte[] bytes) {
         try {
             ByteBuffer in = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
@@ -86,8 +90,18 @@ final class CachedOutputs {
                 }
                 byte[] data = new byte[length(in, 1)];
                 in.get(data);
-                outputs.add(new Tensor(new String(name, StandardCharsets.UTF_8), datatype, shape,
-                        ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN)));
+                Tensor t = new Tensor(new String(name, StandardCharsets.UTF_8), datatype, shape,
+                        ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN));
+                // framing alone is not enough: bytes that do not hold the elements the shape says (another
+                // writer's value, a torn one) would fail the answer's writer, or go out as a wrong tensor
+                for (long d : shape) {
+                    if (d < 0) {
+                        return null;
+                    }
+                }
+                Tensor.checkDimensions(shape);
+                RequestValidation.checkBytes(t);
+                outputs.add(t);
             }
             return in.hasRemaining() ? null : outputs;
         } catch (RuntimeException e) {

@@ -124,6 +124,9 @@ public final class RequestValidation {
                 throw invalid("input '%s' with shape %s and datatype %s needs %d bytes, got %d",
                         t.name(), t.shapeText(), t.datatype(), expected, t.byteSize());
             }
+            if (t.datatype() == Datatype.BOOL) {
+                checkBooleans(t);
+            }
             return;
         }
         ByteBuffer data = t.view();
@@ -147,6 +150,22 @@ public final class RequestValidation {
         if (count != elements) {
             throw invalid("input '%s' with shape %s needs %d BYTES elements, got %d",
                     t.name(), t.shapeText(), elements, count);
+        }
+    }
+
+    /**
+     * Raw BOOL bytes (the binary extension, gRPC's {@code raw_input_contents}) must be 0 or 1, as JSON's
+     * {@code true} and {@code false} are: ONNX Runtime reads them as C++ {@code bool}, for which any other
+     * byte is undefined ({@code Not} of 2 need not be false).
+     */
+    private static void checkBooleans(Tensor t) {
+        ByteBuffer data = t.view();
+        for (int i = data.position(); i < data.limit(); i++) {
+            byte b = data.get(i);
+            if ((b & ~1) != 0) {
+                throw invalid("input '%s': BOOL element %d is the byte %d; a BOOL is 0 (false) or 1 (true)",
+                        t.name(), i - data.position(), b & 0xFF);
+            }
         }
     }
 

@@ -154,12 +154,14 @@ public class ModelLoader {
 
     /**
      * What a cached answer of the model depends on besides the request: its files, the provider, TensorRT's
-     * FP16 switch when TensorRT runs it, and the ONNX Runtime version. Replicas differing in any of them
-     * (a rollout that changes one) never share an entry in Redis.
+     * FP16 switch when TensorRT runs it, the ONNX Runtime version, and whether the model batches (a batching
+     * model's {@code classification} ranks each row, another's the whole output). Replicas differing in any of
+     * them (a rollout that changes one) never share an entry in Redis.
      */
-    static String contents(String files, OnnxSession session, ModelSettings s) {
+    static String contents(String files, OnnxSession session, ModelSettings s, boolean batchable) {
         boolean fp16 = session.provider().equals("tensorrt") && s.tensorrtFp16();
-        return files + "@" + session.provider() + (fp16 ? "+fp16" : "") + "@onnxruntime-" + session.runtimeVersion();
+        return files + "@" + session.provider() + (fp16 ? "+fp16" : "") + "@onnxruntime-" + session.runtimeVersion()
+                + (batchable ? "@rows" : "@whole");
     }
 
     private void load(ServedModel model) {
@@ -210,7 +212,7 @@ public class ModelLoader {
         boolean handedOver = false;
         try {
             if (files != null) { // before the model can answer: its files, and what runs them (all change its numbers)
-                model.contents = contents(files, session, s);
+                model.contents = contents(files, session, s, batchable);
             }
             BatchPolicy policy = batchable
                     ? new BatchPolicy(s.maxBatchSize(), TimeUnit.MICROSECONDS.toNanos(s.maxQueueDelayMicros()),

@@ -27,4 +27,21 @@ class CachedOutputsTest {
         back.get(1).view().get(data);
         assertThat(data).containsExactly(1, 2, 3, 4, 5, 6, 7, 8);
     }
+
+    @Test
+    void anEntryWhoseBytesDoNotHoldItsShapeIsAMiss() {
+        // well framed, but another writer's (or a torn) value: the answer's writer would fail on it, or send it wrong
+        assertThat(CachedOutputs.decode(CachedOutputs.encode(List.of(
+                new Tensor("SUM", Datatype.FP32, new long[] {4}, ByteBuffer.wrap(new byte[4])))))).isNull();
+        assertThat(CachedOutputs.decode(CachedOutputs.encode(List.of(
+                new Tensor("SUM", Datatype.FP32, new long[] {-1}, ByteBuffer.wrap(new byte[0])))))).isNull();
+        byte[] badPrefix = {5, 0, 0, 0, 'a'}; // claims 5 bytes, holds 1
+        assertThat(CachedOutputs.decode(CachedOutputs.encode(List.of(
+                new Tensor("TEXT", Datatype.BYTES, new long[] {1}, ByteBuffer.wrap(badPrefix)))))).isNull();
+        byte[] twoElements = {1, 0, 0, 0, 'a', 1, 0, 0, 0, 'b'};
+        assertThat(CachedOutputs.decode(CachedOutputs.encode(List.of(
+                new Tensor("TEXT", Datatype.BYTES, new long[] {1}, ByteBuffer.wrap(twoElements)))))).isNull();
+        assertThat(CachedOutputs.decode(CachedOutputs.encode(List.of(
+                new Tensor("TEXT", Datatype.BYTES, new long[] {2}, ByteBuffer.wrap(twoElements)))))).hasSize(1);
+    }
 }

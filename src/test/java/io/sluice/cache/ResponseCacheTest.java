@@ -443,8 +443,8 @@ class ResponseCacheTest {
     /** The digest of a served model's files, and its provider, which every key of that model includes. */
     private String contents(String model) {
         String contents = models.ready(model, null).contents();
-        // its files, the provider, and the ONNX Runtime that runs it
-        assertThat(contents).as("contents of " + model).matches("[0-9a-f]{64}@cpu@onnxruntime-1\\.\\d+\\.\\d+");
+        // its files, the provider, the ONNX Runtime that runs it, and whether it batches (classification differs)
+        assertThat(contents).as("contents of " + model).matches("[0-9a-f]{64}@cpu@onnxruntime-1\\.\\d+\\.\\d+@(rows|whole)");
         return contents;
     }
 

@@ -137,11 +137,22 @@ final class JsonTensors {
                 case INT16 -> out.putShort((short) integer(name, index, p, Short.MIN_VALUE, Short.MAX_VALUE));
                 case INT32 -> out.putInt((int) integer(name, index, p, Integer.MIN_VALUE, Integer.MAX_VALUE));
                 case INT64 -> out.putLong(integer(name, index, p, Long.MIN_VALUE, Long.MAX_VALUE));
-                case FP16 -> out.putShort(Half.fromDouble(number(name, index, p)));
+                case FP16 -> {
+                    short h = Half.fromDouble(number(name, index, p));
+                    inRange(name, index, p, (h & 0x7FFF) == 0x7C00, "65504");
+                    out.putShort(h);
+                }
                 // parsing the client's digits straight to a float rounds once, exactly as they say
-                case FP32 -> out.putFloat(p.currentToken().isNumeric() ? Float.parseFloat(p.getText())
-                        : (float) number(name, index, p));
-                case FP64 -> out.putDouble(number(name, index, p));
+                case FP32 -> {
+                    float f = p.currentToken().isNumeric() ? Float.parseFloat(p.getText()) : (float) number(name, index, p);
+                    inRange(name, index, p, Float.isInfinite(f), "3.4028235E38");
+                    out.putFloat(f);
+                }
+                case FP64 -> {
+                    double d = number(name, index, p);
+                    inRange(name, index, p, Double.isInfinite(d), "1.7976931348623157E308");
+                    out.putDouble(d);
+                }
                 case BF16, BYTES -> throw new IllegalStateException(type.name());
             }
         }
@@ -162,12 +173,30 @@ final class JsonTensors {
             this.name = name;
         }
 
+        /**
+         * A JSON string may escape half of a surrogate pair alone ({@code "\\ud800"}), which is no character:
+         * encoding would turn it into {@code ?}, and a request is refused rather than altered.
+         */
+        private void checkPairs(String text, int index) {
+            for (int i = 0; i < text.length(); i++) {
+                char c = text.charAt(i);
+                if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                    i++;
+                } else if (Character.isSurrogate(c)) {
+                    throw invalid(name, String.format("element %d holds the unpaired surrogate \\u%04X, which is not a "
+                            + "character (UTF-8 cannot encode it)", index, (int) c));
+                }
+            }
+        }
+
         @Override
         public void put(JsonParser p, int index) throws IOException {
             if (p.currentToken() != JsonToken.VALUE_STRING) {
                 throw element(name, index, p, "a string");
             }
-            byte[] b = p.getText().getBytes(StandardCharsets.UTF_8);
+            String text = p.getText();
+            checkPairs(text, index);
+            byte[] b = text.getBytes(StandardCharsets.UTF_8);
             int needed = size + 4 + b.length;
             if (needed < 0) {
                 throw invalid(name, "has more string data than a tensor can hold");
@@ -219,6 +248,17 @@ final class JsonTensors {
             }
         }
         throw element(name, index, p, "a number");
+    }
+
+    /**
+     * Refuses a number written out in digits that is too large for the datatype (it would be stored as an
+     * infinity the client never sent); the strings {@code "Infinity"} and {@code "inf"} ask for one.
+     */
+    private static void inRange(String name, int index, JsonParser p, boolean infinite, String largest)
+            throws IOException {
+        if (infinite && p.currentToken().isNumeric()) {
+            throw element(name, index, p, "a number no larger in magnitude than " + largest);
+        }
     }
 
     /**
