@@ -47,7 +47,7 @@ final class Batches {
      * Cuts every output into per-job pieces of {@code job.rows} rows.
      *
      * @return for each job, its outputs
-     * @throws IllegalStateException when an output's first dimension is not the batch's rows
+     * @throws NotABatch when an output's first dimension is not the batch's rows
      */
     static List<List<Tensor>> split(List<Job> jobs, List<Tensor> outputs) {
         if (jobs.size() == 1) {
@@ -60,7 +60,7 @@ final class Batches {
         }
         for (Tensor out : outputs) {
             if (out.shape().length == 0 || out.shape()[0] != total) {
-                throw new IllegalStateException("output '" + out.name() + "' has shape " + out.shapeText()
+                throw new NotABatch("output '" + out.name() + "' has shape " + out.shapeText()
                         + ", which does not lead with the batch of " + total + " rows; a model whose variable first"
                         + " dimension is not a batch (a count of detections, say) needs batching.max-batch-size=1");
             }
@@ -87,6 +87,13 @@ final class Batches {
         for (long e = 0; e < elements; e++) {
             int length = data.getInt();
             data.position(data.position() + length);
+        }
+    }
+
+    /** The model's outputs do not lead with the batch's rows: its variable first dimension is not a batch. */
+    static final class NotABatch extends IllegalStateException {
+        NotABatch(String message) {
+            super(message);
         }
     }
 }

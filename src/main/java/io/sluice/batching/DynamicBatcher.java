@@ -16,7 +16,7 @@ import java.util.List;
  * size, when the head has waited the maximum queue delay, or when a job in it would otherwise miss its
  * deadline. While the head's batch waits for company, a ready batch of another signature at the head's
  * level runs instead (never one of a lower level). {@link #limitRows} lowers the most rows in a batch
- * below the policy's for a while (a shedding model runs short batches).
+ * below the policy's for a while (a shedding model runs short batches), {@link #stopBatching} for good.
  */
 final class DynamicBatcher {
 
@@ -45,8 +45,10 @@ final class DynamicBatcher {
     private final long maxBatchBytes;
     private final ArrayDeque<Job>[] levels;
     private int size;
+    private long queuedRows;
     private long sequence;
     private int rowLimit = Integer.MAX_VALUE;
+    private boolean unbatched;
     private double expectedNanosPerRow;
 
     DynamicBatcher(BatchPolicy policy) {
@@ -72,6 +74,7 @@ final class DynamicBatcher {
         job.sequence = sequence++;
         levels[job.level].addLast(job);
         size++;
+        queuedRows += job.rows;
         return true;
     }
 
@@ -79,6 +82,7 @@ final class DynamicBatcher {
     boolean remove(Job job) {
         if (levels[job.level].remove(job)) {
             size--;
+            queuedRows -= job.rows;
             return true;
         }
         return false;
@@ -92,8 +96,10 @@ final class DynamicBatcher {
         List<Job> cut = new ArrayList<>();
         for (int i = levels.length - 1; i >= 0 && size > keep; i--) {
             while (size > keep && !levels[i].isEmpty()) {
-                cut.add(levels[i].pollLast());
+                Job job = levels[i].pollLast();
+                cut.add(job);
                 size--;
+                queuedRows -= job.rows;
             }
         }
         return cut;
@@ -104,14 +110,24 @@ final class DynamicBatcher {
         rowLimit = rows;
     }
 
+    /** From now on every job runs alone, whatever {@link #limitRows} says later. */
+    void stopBatching() {
+        unbatched = true;
+    }
+
     /** The most rows in a batch now. */
     int maxBatchSize() {
-        return Math.min(policy.maxBatchSize(), rowLimit);
+        return unbatched ? 1 : Math.min(policy.maxBatchSize(), rowLimit);
     }
 
     /** Queued jobs. */
     int size() {
         return size;
+    }
+
+    /** The rows of the queued jobs. */
+    long queuedRows() {
+        return queuedRows;
     }
 
     /**
@@ -161,7 +177,7 @@ final class DynamicBatcher {
                 }
             }
             List<Job> batch = new ArrayList<>();
-            int rows = gather(leader, l, batch, max);
+            long rows = gather(leader, l, batch, max);
             if (rows >= max) {
                 return take(batch);
             }
@@ -183,7 +199,7 @@ final class DynamicBatcher {
      * when one of its jobs would otherwise miss its deadline waiting for company (its deadline less the time
      * the batch is expected to run), so a deadline shorter than the delay is not a 504 on an idle model.
      */
-    private long due(Job leader, List<Job> batch, int rows) {
+    private long due(Job leader, List<Job> batch, long rows) {
         long due = leader.enqueuedNanos + policy.maxQueueDelayNanos();
         // at least a millisecond before it: a waiting instance wakes up a little late, and a job found past its
         // deadline is failed, not run
@@ -208,8 +224,8 @@ final class DynamicBatcher {
      * while no job of another signature waits at the levels it has walked: filling up with jobs of lower
      * priority must not make a job of higher priority wait for a longer batch.
      */
-    private int gather(Job leader, int from, List<Job> batch, int max) {
-        int rows = 0;
+    private long gather(Job leader, int from, List<Job> batch, int max) {
+        long rows = 0; // a long: jobs of zero-element inputs may each claim up to 2^31 - 1 rows
         long bytes = 0;
         boolean others = false; // a job of another signature waits at a level walked so far, or above them
         for (int l = 0; l < from; l++) {
@@ -236,14 +252,14 @@ final class DynamicBatcher {
     }
 
     /** The longest prefix of {@code batch} whose rows make the largest preferred size it can reach. */
-    private List<Job> preferredPrefix(List<Job> batch, int rows) {
+    private List<Job> preferredPrefix(List<Job> batch, long rows) {
         List<Integer> sizes = policy.preferredSizes();
         for (int i = sizes.size() - 1; i >= 0; i--) {
             int target = sizes.get(i);
             if (target > rows) {
                 continue;
             }
-            int sum = 0;
+            long sum = 0;
             for (int j = 0; j < batch.size(); j++) {
                 sum += batch.get(j).rows;
                 if (sum == target) {
@@ -281,6 +297,7 @@ final class DynamicBatcher {
                 if (job.isDone() || job.expired(now)) {
                     it.remove();
                     size--;
+                    queuedRows -= job.rows;
                     if (!job.isDone()) {
                         expired.add(job);
                     }

@@ -29,6 +29,8 @@ public final class Job {
     private final Consumer<List<Tensor>> onResult;
     private final Consumer<Throwable> onFailure;
     private final AtomicBoolean done = new AtomicBoolean();
+    /** In a batch that is running, and counted so by its scheduler until answered or cancelled. */
+    private final AtomicBoolean running = new AtomicBoolean();
 
     /**
      * @param inputs validated inputs
@@ -91,6 +93,16 @@ public final class Job {
     /** Marks the job done without a delivery; true if it was still pending. */
     boolean cancel() {
         return done.compareAndSet(false, true);
+    }
+
+    /** Marks the job part of a running batch. */
+    void startRunning() {
+        running.set(true);
+    }
+
+    /** Ends the running mark; true for the one call that ended it (the batch's end, or a cancel during it). */
+    boolean stopRunning() {
+        return running.getAndSet(false);
     }
 
     /** True once completed, failed or cancelled. */

@@ -68,6 +68,7 @@ public final class ModelScheduler implements AutoCloseable {
     private final List<Thread> threads = new ArrayList<>();
     private final AtomicInteger running = new AtomicInteger();
     private final AtomicInteger runningRequests = new AtomicInteger();
+    private final AtomicLong runningRows = new AtomicLong();
     private final AtomicLong idleNanos = new AtomicLong();
     private final AtomicLongArray idleSince;
     private volatile double nanosPerRow = 0;
@@ -118,14 +119,21 @@ public final class ModelScheduler implements AutoCloseable {
         }
     }
 
-    /** Takes {@code job} out of the queue if it is still there; it will never run. */
+    /**
+     * Takes {@code job} out of the queue if it is still there; it will never run. A job whose batch is
+     * running stops counting as running now: its caller has gone, and its permit with it.
+     */
     public void cancel(Job job) {
         if (!job.cancel()) {
             return;
         }
         lock.lock();
         try {
-            batcher.remove(job);
+            if (batcher.remove(job)) {
+                changed.signalAll(); // a batch another job held back (a lower level, another shape) may be ready
+            } else if (job.stopRunning()) {
+                runningRequests.decrementAndGet();
+            }
         } finally {
             lock.unlock();
         }
@@ -140,6 +148,7 @@ public final class ModelScheduler implements AutoCloseable {
         lock.lock();
         try {
             cut = batcher.trim(keep);
+            changed.signalAll();
         } finally {
             lock.unlock();
         }
@@ -202,10 +211,13 @@ public final class ModelScheduler implements AutoCloseable {
         return total;
     }
 
-    /** How long the current queue should take to drain, from the recent time per row; at least 1 s. */
+    /**
+     * How long the queue should take to drain, from the recent time per row: the rows waiting and those of the
+     * batches running, over the instances; at least 1 s.
+     */
     public Duration retryAfter() {
-        double drainNanos = batcher.size() * nanosPerRow / instances;
-        return Duration.ofSeconds(Math.max(1, (long) Math.ceil(drainNanos / 1e9)));
+        double drainNanos = (batcher.queuedRows() + runningRows.get()) * nanosPerRow / instances;
+        return Duration.ofSeconds(Math.max(1, (long) Math.min(Long.MAX_VALUE, Math.ceil(drainNanos / 1e9))));
     }
 
     private void serve(int instance) {
@@ -217,6 +229,10 @@ public final class ModelScheduler implements AutoCloseable {
                 batch = nextBatch(instance, expired);
             } catch (InterruptedException e) {
                 return;
+            } catch (RuntimeException | Error e) { // out of memory deciding: the instance must not end, leaving the model READY
+                LOG.errorf(e, "instance %d of model %s could not take its next batch: %s; it serves on", instance, model,
+                        e.toString());
+                batch = List.of();
             } finally {
                 lock.unlock();
             }
@@ -266,6 +282,11 @@ public final class ModelScheduler implements AutoCloseable {
                 if (since != NOT_IDLE) {
                     idleNanos.addAndGet(Math.max(0, clock.getAsLong() - since));
                 }
+                // running from here, under the lock a cancel takes: each is counted until answered or cancelled, once
+                for (Job job : run.jobs()) {
+                    job.startRunning();
+                }
+                runningRequests.addAndGet(run.jobs().size());
                 return run.jobs();
             }
             if (!expired.isEmpty()) {
@@ -289,14 +310,19 @@ public final class ModelScheduler implements AutoCloseable {
      * Runs one batch and answers each of its jobs. When a batch of several jobs fails because the model
      * refused its input ({@link InferenceException.InvalidInput}: a token id past the vocabulary, say),
      * each job still waiting runs again alone, so that only the request at fault fails, not those it
-     * happened to share a batch with. Any other failure (the runtime itself failing) fails the whole batch
+     * happened to share a batch with. So do they when the model's outputs turn out not to lead with the batch's
+     * rows, and the model batches no more. Any other failure (the runtime itself failing) fails the whole batch
      * at once: running it again row by row would only multiply the failure.
      */
     private void execute(List<Job> jobs) {
         if (jobs.isEmpty()) {
             return;
         }
-        runningRequests.addAndGet(jobs.size());
+        long rows = 0;
+        for (Job job : jobs) {
+            rows += job.rows;
+        }
+        runningRows.addAndGet(rows);
         try {
             runAndAnswer(jobs);
         } catch (RuntimeException | Error e) { // past the run's own handling (a listener's failure): still answered
@@ -309,13 +335,22 @@ public final class ModelScheduler implements AutoCloseable {
         } finally {
             // only once they are answered, on every path: a shedding model counts admitted requests not running
             // as waiting, and those just finished must not look like a queue until their permits come back
-            runningRequests.addAndGet(-jobs.size());
+            for (Job job : jobs) {
+                if (job.stopRunning()) {
+                    runningRequests.decrementAndGet();
+                }
+            }
+            runningRows.addAndGet(-rows);
         }
     }
 
     private void runAndAnswer(List<Job> jobs) {
         InferenceException failure = run(jobs, true);
-        if (failure instanceof InferenceException.InvalidInput && jobs.size() > 1) {
+        boolean notABatch = failure != null && failure.getCause() instanceof Batches.NotABatch;
+        if (notABatch) {
+            stopBatching(failure.getCause().getMessage());
+        }
+        if ((failure instanceof InferenceException.InvalidInput || notABatch) && jobs.size() > 1) {
             LOG.debugf("batch of %d on model %s refused (%s); running its requests one by one", jobs.size(), model,
                     failure.getMessage());
             for (Job job : jobs) {
@@ -340,11 +375,28 @@ public final class ModelScheduler implements AutoCloseable {
     }
 
     /**
+     * The model's outputs did not lead with a batch's rows (warmup, which would have failed the model, was off
+     * or never ran that size): its requests run alone from now on, the shedding's limits notwithstanding.
+     */
+    private void stopBatching(String why) {
+        lock.lock();
+        try {
+            if (batcher.maxBatchSize() > 1) {
+                LOG.warnf("model %s: %s. Its requests run one at a time from now on", model, why);
+            }
+            batcher.stopBatching();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
      * Runs {@code jobs} as one batch; completes them all and returns null, or returns the failure for the
      * caller. {@code firstRun}: their queue wait is recorded (once per job, not again on a rerun).
      */
     private InferenceException run(List<Job> jobs, boolean firstRun) {
-        int rows = jobs.stream().mapToInt(j -> j.rows).sum();
+        long rows = jobs.stream().mapToLong(j -> j.rows).sum();
+        int reported = (int) Math.min(Integer.MAX_VALUE, rows); // jobs of zero-element inputs may claim 2^31 - 1 rows each
         List<List<Tensor>> perJob = null;
         InferenceException failure = null;
         long nanos = -1; // until the model ran: a batch that failed before it measured nothing
@@ -379,7 +431,7 @@ public final class ModelScheduler implements AutoCloseable {
                 nanosPerRow = nanosPerRow == 0 ? nanos / (double) rows
                         : (1 - EWMA_WEIGHT) * nanosPerRow + EWMA_WEIGHT * nanos / (double) rows;
                 long ranNanos = nanos;
-                count(() -> listener.ran(jobs.size(), rows, ranNanos));
+                count(() -> listener.ran(jobs.size(), reported, ranNanos));
             }
         }
         if (failure == null) {
@@ -389,7 +441,7 @@ public final class ModelScheduler implements AutoCloseable {
             }
             long ranNanos = nanos;
             long waitedNanos = waited;
-            count(() -> listener.answered(jobs.size(), rows, ranNanos, waitedNanos));
+            count(() -> listener.answered(jobs.size(), reported, ranNanos, waitedNanos));
             for (int i = 0; i < jobs.size(); i++) {
                 jobs.get(i).complete(perJob.get(i));
             }

@@ -158,6 +158,8 @@ public record ModelSettings(
     public static final int DEFAULT_WARMUP_COUNT = 1;
     public static final WarmupData DEFAULT_WARMUP_DATA = WarmupData.RANDOM;
     public static final int DEFAULT_WARMUP_DYNAMIC_DIM_SIZE = 16;
+    /** An hour: a request waits no longer for company (its time in nanoseconds is then added without overflow). */
+    public static final long MAX_QUEUE_DELAY_MICROS = 3_600_000_000L;
 
     public ModelSettings {
         requirePositive("threads.intra-op", intraOpThreads);
@@ -172,8 +174,9 @@ public record ModelSettings(
         requirePositive("batching.priority-levels", priorityLevels);
         requirePositive("warmup.count", warmupCount);
         requirePositive("warmup.dynamic-dim-size", warmupDynamicDimSize);
-        if (maxQueueDelayMicros < 0) {
-            throw new IllegalArgumentException("batching.max-queue-delay-micros must be >= 0");
+        if (maxQueueDelayMicros < 0 || maxQueueDelayMicros > MAX_QUEUE_DELAY_MICROS) {
+            throw new IllegalArgumentException("batching.max-queue-delay-micros must be from 0 to " + MAX_QUEUE_DELAY_MICROS
+                    + " (an hour), got " + maxQueueDelayMicros);
         }
         warmupBatchSizes.forEach(b -> requirePositive("warmup.batch-sizes", b));
         for (int b : warmupBatchSizes) {

@@ -358,6 +358,48 @@ class DynamicBatcherTest {
         assertThat(run(b.next(1, expired))).containsExactly(mid, low);
     }
 
+    @Test
+    void jobsOfTheMostRowsAnIntHoldsNeverShareABatch() {
+        // zero-element inputs ([2147483647, 0]) claim rows without bytes: their sum must not wrap to fit
+        DynamicBatcher b = batcher(8, 0, List.of());
+        b.offer(job("s", Integer.MAX_VALUE, 0), 0);
+        b.offer(job("s", Integer.MAX_VALUE, 0), 0);
+        assertThat(b.queuedRows()).isEqualTo(2L * Integer.MAX_VALUE);
+        assertThat(run(b.next(1, expired))).hasSize(1);
+        assertThat(run(b.next(1, expired))).hasSize(1);
+        assertThat(b.queuedRows()).isZero();
+    }
+
+    @Test
+    void aBatcherThatStoppedBatchingRunsEveryJobAloneWhateverTheRowLimit() {
+        DynamicBatcher b = batcher(8, 1000 * MICRO, List.of());
+        b.offer(job("s", 1, 0), 0);
+        b.offer(job("s", 2, 0), 0);
+        b.stopBatching();
+        b.limitRows(Integer.MAX_VALUE); // a shedding that ends lifts its own limit only
+        assertThat(b.maxBatchSize()).isEqualTo(1);
+        assertThat(run(b.next(1, expired))).extracting(j -> j.rows).containsExactly(1);
+        assertThat(run(b.next(1, expired))).extracting(j -> j.rows).containsExactly(2);
+    }
+
+    @Test
+    void queuedRowsFollowEveryWayAJobLeaves() {
+        DynamicBatcher b = batcher(8, 0, List.of());
+        Job cancelled = job("s", 2, 0);
+        b.offer(job("s", 3, 0, 10), 0); // expires at 10
+        b.offer(cancelled, 0);
+        b.offer(job("s", 4, 0), 0);
+        b.offer(job("s", 5, 0), 0);
+        assertThat(b.queuedRows()).isEqualTo(14);
+        b.remove(cancelled);
+        assertThat(b.queuedRows()).isEqualTo(12);
+        assertThat(b.trim(2)).extracting(j -> j.rows).containsExactly(5);
+        assertThat(b.queuedRows()).isEqualTo(7);
+        assertThat(run(b.next(10, expired))).extracting(j -> j.rows).containsExactly(4);
+        assertThat(expired).extracting(j -> j.rows).containsExactly(3);
+        assertThat(b.queuedRows()).isZero();
+    }
+
     private DynamicBatcher batcher(int max, long delay, List<Integer> preferred) {
         return new DynamicBatcher(new BatchPolicy(max, delay, preferred, 64, 1));
     }

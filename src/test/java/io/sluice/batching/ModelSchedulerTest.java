@@ -422,6 +422,125 @@ class ModelSchedulerTest {
         assertThat(rows).containsExactly(2); // one run: a failing runtime is not asked again row by row
     }
 
+    @Test
+    void aModelWhoseOutputsDoNotLeadWithTheBatchAnswersItsRequestsAloneAndBatchesNoMore() throws Exception {
+        List<Integer> rows = new java.util.concurrent.CopyOnWriteArrayList<>();
+        // five detections whatever the rows: warmup (off here) would have failed the model
+        scheduler = new ModelScheduler("m", new BatchPolicy(2, TimeUnit.HOURS.toNanos(1), List.of(), 16, 1), 1,
+                (inputs, outputs, traces) -> List.of(new Tensor("boxes", Datatype.INT32, new long[] {5},
+                        ByteBuffer.allocate(20).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(0, inputs.get(0).data().getInt(0)))),
+                (requests, r, nanos) -> rows.add(r), System::nanoTime, Thread::new);
+        List<CompletableFuture<List<Tensor>>> answers = new java.util.ArrayList<>();
+        for (int v = 1; v <= 4; v++) {
+            CompletableFuture<List<Tensor>> answer = new CompletableFuture<>();
+            answers.add(answer);
+            scheduler.submit(batchable(v, answer));
+            if (v == 2) {
+                await().atMost(Duration.ofSeconds(5)).until(() -> rows.size() == 3);
+            }
+        }
+        for (int v = 1; v <= 4; v++) {
+            assertThat(answers.get(v - 1).get(5, TimeUnit.SECONDS).get(0).shape()).containsExactly(5);
+        }
+        assertThat(value(answers.get(1).get())).isEqualTo(2); // each its own run's answer
+        // the batch of two failed and ran again row by row; the next two, which would have waited an hour for a
+        // batch, run alone at once
+        assertThat(rows).containsExactly(2, 1, 1, 1, 1);
+        scheduler.limitBatches(Integer.MAX_VALUE); // the end of a shedding does not bring batches back
+        CompletableFuture<List<Tensor>> fifth = new CompletableFuture<>();
+        scheduler.submit(batchable(5, fifth));
+        assertThat(value(fifth.get(5, TimeUnit.SECONDS))).isEqualTo(5);
+    }
+
+    @Test
+    void aRunningRequestWhoseCallerLeftNoLongerCountsAsRunning() throws Exception {
+        scheduler = scheduler(1, 4, (inputs, outputs, traces) -> {
+            hold(release);
+            return inputs;
+        });
+        CompletableFuture<List<Tensor>> result = new CompletableFuture<>();
+        Job job = job(1, result);
+        scheduler.submit(job);
+        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.runningRequests() == 1);
+        // its deadline passed, or its client went: the permit is back, so a shedding model must not count it
+        // as running, or it would read one more request as waiting than there is
+        scheduler.cancel(job);
+        assertThat(scheduler.runningRequests()).isZero();
+        release.countDown();
+        CompletableFuture<List<Tensor>> next = submit(2);
+        assertThat(value(next.get(5, TimeUnit.SECONDS))).isEqualTo(2);
+        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 0);
+        assertThat(scheduler.runningRequests()).isZero(); // never below: the batch's end does not count it again
+        assertThat(result).isNotDone();
+    }
+
+    @Test
+    void aCancelWakesAnInstanceWhoseWaitTheCancelledJobSet() throws Exception {
+        AtomicLong now = new AtomicLong();
+        scheduler = new ModelScheduler("m", new BatchPolicy(4, TimeUnit.HOURS.toNanos(1), List.of(), 16, 2), 1,
+                (inputs, outputs, traces) -> inputs, (requests, r, nanos) -> { }, now::get, Thread::new);
+        CompletableFuture<List<Tensor>> low = new CompletableFuture<>();
+        scheduler.submit(new Job(List.of(tensor(1)), List.of(), 1, "X:INT32", 1, Long.MAX_VALUE, null, low::complete,
+                low::completeExceptionally));
+        await().atMost(Duration.ofSeconds(5)).until(() -> waiting(now.get()) == 1);
+        now.set(TimeUnit.HOURS.toNanos(2)); // the low job is past its delay, but its instance sleeps an hour
+        CompletableFuture<List<Tensor>> high = new CompletableFuture<>();
+        Job head = new Job(List.of(tensor(2)), List.of(), 1, "X:INT32", 0, Long.MAX_VALUE, null, high::complete,
+                high::completeExceptionally);
+        scheduler.submit(head); // a higher level waiting for company holds the low one back, for an hour more
+        scheduler.cancel(head);
+        assertThat(value(low.get(5, TimeUnit.SECONDS))).isEqualTo(1);
+        assertThat(high).isNotDone();
+    }
+
+    @Test
+    void anInstanceThatFailsToTakeItsNextBatchServesOn() throws Exception {
+        release.countDown();
+        java.util.concurrent.atomic.AtomicBoolean boom = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.function.LongSupplier clock = () -> {
+            if (Thread.currentThread().getName().equals("instance") && boom.getAndSet(false)) {
+                throw new OutOfMemoryError("no heap left to decide");
+            }
+            return System.nanoTime();
+        };
+        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(4), 1, (inputs, outputs, traces) -> inputs,
+                (requests, r, nanos) -> { }, clock, task -> new Thread(task, "instance"));
+        boom.set(true);
+        CompletableFuture<List<Tensor>> first = submit(1);
+        assertThat(value(first.get(5, TimeUnit.SECONDS))).isEqualTo(1);
+        assertThat(boom).isFalse(); // it did throw, and the instance lived on to run the request
+        assertThat(value(submit(2).get(5, TimeUnit.SECONDS))).isEqualTo(2);
+    }
+
+    @Test
+    void retryAfterCountsTheRowsWaitingAndRunningNotTheRequests() throws Exception {
+        AtomicLong now = new AtomicLong();
+        long second = TimeUnit.SECONDS.toNanos(1);
+        CountDownLatch held = new CountDownLatch(1);
+        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(4), 1, (inputs, outputs, traces) -> {
+            now.addAndGet(inputs.get(0).shape()[0] * second); // a second per row
+            if (held.getCount() == 0) {
+                hold(release);
+            }
+            return inputs;
+        }, (requests, r, nanos) -> { }, now::get, Thread::new);
+        assertThat(value(submit(1).get(5, TimeUnit.SECONDS))).isEqualTo(1); // measures a second per row
+        held.countDown();
+        CompletableFuture<List<Tensor>> running = submit(2); // one row, held
+        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 1);
+        for (int i = 0; i < 2; i++) {
+            scheduler.submit(new Job(List.of(rows(4)), List.of(), 4, null, 0, Long.MAX_VALUE, null, r -> { }, e -> { }));
+        }
+        // 8 rows queued and 1 running, one instance: 9 s (counting requests, it said 2)
+        assertThat(scheduler.retryAfter()).isEqualTo(Duration.ofSeconds(9));
+        release.countDown();
+        assertThat(value(running.get(5, TimeUnit.SECONDS))).isEqualTo(2);
+    }
+
+    private static Tensor rows(int rows) {
+        return new Tensor("X", Datatype.INT32, new long[] {rows}, ByteBuffer.allocate(4 * rows));
+    }
+
     private static Job batchable(int value, CompletableFuture<List<Tensor>> result) {
         return new Job(List.of(tensor(value)), List.of(), 1, "X:INT32", 0, Long.MAX_VALUE, null, result::complete,
                 result::completeExceptionally);

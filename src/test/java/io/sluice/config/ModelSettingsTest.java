@@ -56,6 +56,18 @@ class ModelSettingsTest {
     }
 
     @Test
+    void aQueueDelayPastAnHourIsAConfigurationError() {
+        // Long.MAX_VALUE meant as "until the batch is full" would overflow the scheduler's clock arithmetic
+        assertThatThrownBy(() -> ModelSettings.resolve(config(Map.of(
+                "sluice.models.m.batching.max-queue-delay-micros", Long.toString(Long.MAX_VALUE))), "m"))
+                .hasMessageContaining("batching.max-queue-delay-micros must be from 0 to 3600000000 (an hour), got "
+                        + Long.MAX_VALUE);
+        assertThat(ModelSettings.resolve(config(Map.of(
+                "sluice.models.m.batching.max-queue-delay-micros", "3600000000")), "m").maxQueueDelayMicros())
+                .isEqualTo(3_600_000_000L);
+    }
+
+    @Test
     void theAdaptiveLimitIsOffUnlessAskedAndStartsAtTheModelsInstances() {
         ModelSettings.Adaptive off = ModelSettings.resolve(config(Map.of(
                 "sluice.models.m.batching.instances", "3")), "m").admission().adaptive();
