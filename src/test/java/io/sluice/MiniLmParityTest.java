@@ -53,6 +53,16 @@ class MiniLmParityTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"all-minilm-l6-v2", "all-minilm-l6-v2-int8"})
+    void bothModelsPassTheRowCheckAndBatch(String model) {
+        // int8 quantizes its activations dynamically, over the whole batch: swapping rows keeps the scale, so the
+        // load's row check (RowIndependence) passes and the scheduler batches, as it is configured to
+        Await.serverReady();
+        given().get("/v2/models/" + model + "/config").then().statusCode(200)
+                .body("max_batch_size", org.hamcrest.Matchers.equalTo(4));
+    }
+
     private static Map<String, Object> input(String name, long[] values) {
         List<Long> data = new ArrayList<>();
         for (long v : values) {

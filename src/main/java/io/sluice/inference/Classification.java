@@ -204,7 +204,7 @@ public final class Classification {
     }
 
     /** An IEEE 754 half (binary16) as a float. */
-    static float half(short h) {
+    public static float half(short h) {
         int bits = h & 0xFFFF;
         int sign = (bits & 0x8000) << 16;
         int exponent = (bits >>> 10) & 0x1F;

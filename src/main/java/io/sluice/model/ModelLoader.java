@@ -175,7 +175,8 @@ public class ModelLoader {
             model.loadNanos = System.nanoTime() - start;
             boolean batchable = s.maxBatchSize() > 1
                     && session.inputs().stream().allMatch(TensorSpec::dynamicBatch)
-                    && session.outputs().stream().allMatch(TensorSpec::dynamicBatch);
+                    && session.outputs().stream().allMatch(TensorSpec::dynamicBatch)
+                    && (!s.warmupEnabled() || RowIndependence.holds(model.name(), session, s));
             if (!handOver(model, session, files, batchable)) {
                 return;
             }

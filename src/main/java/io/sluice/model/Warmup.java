@@ -77,11 +77,17 @@ final class Warmup {
         if (s.warmupData() == WarmupData.FILES) {
             return fromFile(model, spec, shape, batch);
         }
-        int count = Math.toIntExact(Tensor.elementCount(shape));
-        Datatype type = spec.datatype();
+        return new Tensor(spec.name(), spec.datatype(), shape,
+                data(spec.datatype(), Math.toIntExact(Tensor.elementCount(shape)), s.warmupData() == WarmupData.ZERO, random));
+    }
+
+    /**
+     * {@code count} elements of {@code type}: zeros, or 0 and 1 at random (0.0 to 1.0 for FP32 and FP64), which
+     * most models take (token ids, masks, pixels); a BYTES element is one letter, so every one takes 5 bytes.
+     */
+    static ByteBuffer data(Datatype type, int count, boolean zero, SplittableRandom random) {
         ByteBuffer data = ByteBuffer.allocate(type.fixedSize() ? count * type.size() : count * 5)
                 .order(ByteOrder.LITTLE_ENDIAN);
-        boolean zero = s.warmupData() == WarmupData.ZERO;
         for (int e = 0; e < count; e++) {
             int v = zero ? 0 : random.nextInt(2);
             switch (type) {
@@ -96,7 +102,7 @@ final class Warmup {
                 case BYTES -> data.putInt(1).put((byte) ('a' + v));
             }
         }
-        return new Tensor(spec.name(), type, shape, data.flip());
+        return data.flip();
     }
 
     /** One row from {@code <version>/warmup/<input>}, repeated for each row of the batch. */

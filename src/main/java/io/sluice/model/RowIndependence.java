@@ -1,0 +1,174 @@
+package io.sluice.model;
+
+import io.sluice.config.ModelSettings;
+import io.sluice.inference.Classification;
+import io.sluice.inference.Datatype;
+import io.sluice.inference.Tensor;
+import io.sluice.inference.TensorSpec;
+import io.sluice.runtime.OnnxSession;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.jboss.logging.Logger;
+
+/**
+ * Whether a model whose inputs and outputs all have a variable first dimension really treats it as a batch,
+ * so that the scheduler may stack requests along it. The shapes cannot tell: {@code input_ids: [-1]} may be
+ * one sequence of tokens, and stacking two requests would make one longer sequence whose attention spans
+ * both, each answered with the right shape and the wrong values. So the model runs two different rows,
+ * {@code [a, b]}, and the same rows swapped, {@code [b, a]}: in a batch each row's outputs depend on that
+ * row alone, wherever it sits, so {@code a}'s outputs must match in both runs. Dynamic quantization, whose
+ * scale spans the whole tensor, still passes: swapping rows does not change it.
+ *
+ * <p>A model that fails the check is served without batching, with a warning: a model that draws random
+ * numbers fails it too, and only loses its batches. A model that cannot run the check's data (0 and 1 at
+ * random) keeps batching; its warmup says whether it runs at all.
+ */
+final class RowIndependence {
+
+    private static final Logger LOG = Logger.getLogger(RowIndependence.class);
+    /** Differences a reordered batch may show from kernels blocked another way: far below a mixed row's. */
+    private static final double RELATIVE = 1e-3;
+    /** The same for 16-bit floats, which hold 11 or 8 bits. */
+    private static final double HALF_RELATIVE = 2e-2;
+    private static final int TRIES = 16;
+
+    private RowIndependence() {}
+
+    /** True when {@code session}'s rows are independent, or the check could not run; false (and warns) otherwise. */
+    static boolean holds(String model, OnnxSession session, ModelSettings s) {
+        if (!session.inputs().stream().allMatch(i -> OnnxSession.canFeed(i.datatype()))) {
+            return true; // the model fails to load for that reason
+        }
+        List<Tensor> rows = null;
+        SplittableRandom random = new SplittableRandom(7);
+        for (int i = 0; i < TRIES && rows == null; i++) {
+            rows = twoRows(session.inputs(), s.warmupDynamicDimSize(), random);
+        }
+        if (rows == null) {
+            return true; // inputs too small to hold two different rows
+        }
+        List<Tensor> ab;
+        List<Tensor> ba;
+        try {
+            ab = session.run(rows, List.of());
+            ba = session.run(rows.stream().map(RowIndependence::swapped).toList(), List.of());
+        } catch (RuntimeException e) {
+            LOG.infof("model %s: its rows could not be checked for independence (%s); it batches, as its shapes say",
+                    model, e.getMessage());
+            return true;
+        }
+        for (int i = 0; i < ab.size(); i++) {
+            Tensor x = ab.get(i);
+            Tensor y = ba.get(i);
+            if (x.shape().length == 0 || x.shape()[0] != 2 || !java.util.Arrays.equals(x.shape(), y.shape())) {
+                continue; // not a batch by its shape: the batched warmup fails the model with the reason
+            }
+            if (!sameRows(x, y)) {
+                LOG.warnf("model %s: output '%s' of a row changes with the row beside it, so its variable first dimension "
+                        + "is not a batch (a sequence, say); it is served one request at a time. Set "
+                        + "batching.max-batch-size=1 to say so and skip this check", model, x.name());
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Each input as two rows, or null when all the inputs' two rows came out the same. */
+    private static List<Tensor> twoRows(List<TensorSpec> inputs, int dynamicDimSize, SplittableRandom random) {
+        List<Tensor> rows = new ArrayList<>();
+        boolean differ = false;
+        for (TensorSpec spec : inputs) {
+            long[] shape = spec.shape().clone();
+            shape[0] = 2;
+            for (int d = 1; d < shape.length; d++) {
+                shape[d] = shape[d] == -1 ? dynamicDimSize : shape[d];
+            }
+            ByteBuffer data = Warmup.data(spec.datatype(), Math.toIntExact(Tensor.elementCount(shape)), false, random);
+            int half = data.remaining() / 2; // every element of the warmup's data has one size, BYTES too
+            differ |= !data.slice(0, half).equals(data.slice(half, half));
+            rows.add(new Tensor(spec.name(), spec.datatype(), shape, data));
+        }
+        return differ ? rows : null;
+    }
+
+    private static Tensor swapped(Tensor t) {
+        ByteBuffer data = t.view();
+        int half = data.remaining() / 2;
+        ByteBuffer out = ByteBuffer.allocate(2 * half).order(ByteOrder.LITTLE_ENDIAN);
+        out.put(data.slice(half, half)).put(data.slice(0, half)).flip();
+        return new Tensor(t.name(), t.datatype(), t.shape().clone(), out);
+    }
+
+    /** Row 0 of {@code x} is row 1 of {@code y} and the other way round, floats within {@link #RELATIVE}. */
+    private static boolean sameRows(Tensor x, Tensor y) {
+        ByteBuffer a = x.view();
+        ByteBuffer b = y.view();
+        if (a.remaining() != b.remaining() || a.remaining() % 2 != 0) {
+            return false;
+        }
+        int half = a.remaining() / 2;
+        return same(x.datatype(), a.slice(0, half), b.slice(half, half))
+                && same(x.datatype(), a.slice(half, half), b.slice(0, half));
+    }
+
+    private static boolean same(Datatype type, ByteBuffer a, ByteBuffer b) {
+        a.order(ByteOrder.LITTLE_ENDIAN);
+        b.order(ByteOrder.LITTLE_ENDIAN);
+        switch (type) {
+            case FP32 -> {
+                double scale = 0;
+                for (int i = 0; i < a.remaining(); i += 4) {
+                    scale = Math.max(scale, Math.abs(a.getFloat(i)));
+                }
+                for (int i = 0; i < a.remaining(); i += 4) {
+                    if (!close(a.getFloat(i), b.getFloat(i), scale, RELATIVE)) {
+                        return false;
+                    }
+                }
+                return true;
+            }
+            case FP64 -> {
+                double scale = 0;
+                for (int i = 0; i < a.remaining(); i += 8) {
+                    scale = Math.max(scale, Math.abs(a.getDouble(i)));
+                }
+                for (int i = 0; i < a.remaining(); i += 8) {
+                    if (!close(a.getDouble(i), b.getDouble(i), scale, RELATIVE)) {
+                        return false;
+                    }
+                }
+                return true;
+            }
+            case FP16, BF16 -> {
+                double scale = 0;
+                for (int i = 0; i < a.remaining(); i += 2) {
+                    scale = Math.max(scale, Math.abs(half(type, a.getShort(i))));
+                }
+                for (int i = 0; i < a.remaining(); i += 2) {
+                    if (!close(half(type, a.getShort(i)), half(type, b.getShort(i)), scale, HALF_RELATIVE)) {
+                        return false;
+                    }
+                }
+                return true;
+            }
+            default -> {
+                return a.equals(b); // integers, booleans and strings exactly
+            }
+        }
+    }
+
+    private static double half(Datatype type, short bits) {
+        return type == Datatype.BF16 ? Float.intBitsToFloat(bits << 16) : Classification.half(bits);
+    }
+
+    /** Equal, both NaN, or within {@code relative} of the row's largest magnitude (a near-zero value is judged by it). */
+    private static boolean close(double x, double y, double scale, double relative) {
+        if (Double.compare(x, y) == 0 || Double.isNaN(x) && Double.isNaN(y)) {
+            return true;
+        }
+        return Math.abs(x - y) <= relative * Math.max(scale, Double.MIN_NORMAL);
+    }
+}
