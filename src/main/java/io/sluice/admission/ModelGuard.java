@@ -125,7 +125,9 @@ public final class ModelGuard {
                     .requestVolumeThreshold(a.requestVolume())
                     .failureRatio(a.failureRatio())
                     .delay(a.circuitDelay().toMillis(), ChronoUnit.MILLIS)
-                    .when(t -> unwrap(t) instanceof InferenceException.RuntimeFailure)
+                    // a run that fails, or one still running at admission.timeout (a hung run): not a client's
+                    // mistake, a rejection or a cancel, which the breaker would otherwise read as successes
+                    .when(t -> unwrap(t) instanceof InferenceException.RuntimeFailure || unwrap(t) instanceof TimeoutException)
                     .onStateChange(this::circuitChanged)
                     .done();
         }

@@ -55,6 +55,9 @@ public final class RedisBuckets {
             if now > ts then
               tokens = math.min(burst, tokens + (now - ts) * rate / 1000)
               ts = now
+            elseif now < ts then
+              -- Redis's clock stepped back (a failover, NTP): no refill for it, but the refill goes on from now
+              ts = now
             end
             local allowed = 0
             if tokens >= 1 then

@@ -238,6 +238,19 @@ class ModelGuardTest {
     }
 
     @Test
+    void runsThatOutlastTheAdmissionTimeoutOpenTheCircuit() {
+        // a hung run: no run is let go, so each call meets the guard's timeout; 4 of them fill the breaker's window
+        ModelGuard guard = guard(8, new ModelSettings.Admission(1, Duration.ofMillis(100), true, 4, 0.5,
+                Duration.ofSeconds(30)));
+        for (int i = 0; i < 4; i++) {
+            assertThat(call(guard, 10 + i).result).failsWithin(WAIT).withThrowableThat().havingCause()
+                    .isInstanceOf(InferenceException.DeadlineExceeded.class);
+        }
+        assertThat(guard.turnsAway()).isNotNull().extracting(InferenceException.Unavailable::reason)
+                .isEqualTo(InferenceException.Unavailable.Reason.CIRCUIT_OPEN);
+    }
+
+    @Test
     void anOpenCircuitTurnsArrivalsAwayEarlyOnlyUntilItsDelayHasPassed() {
         ModelGuard guard = guard(8, new ModelSettings.Admission(1, Duration.ofMinutes(1), true, 4, 0.5,
                 Duration.ofSeconds(2))); // so that no pause of a busy machine outlasts it before the first check

@@ -67,6 +67,17 @@ class RedisBucketsTest {
     }
 
     @Test
+    void aClockThatStepsBackStopsNoRefillPastTheStep() {
+        // a failover to a Redis whose clock is a minute behind: no refill for the step, but a refill from then on
+        Limit limit = new Limit(4, 1);
+        assertThat(take(replicaA, "step-back", limit).allowed()).isTrue();
+        millis.addAndGet(-60_000);
+        assertThat(take(replicaA, "step-back", limit).allowed()).isFalse();
+        millis.addAndGet(250);
+        assertThat(take(replicaA, "step-back", limit).allowed()).isTrue(); // was refused for a minute
+    }
+
+    @Test
     void twoReplicasTakeFromOneBucket() {
         Limit limit = new Limit(1, 3);
         assertThat(take(replicaA, "shared", limit).allowed()).isTrue();
