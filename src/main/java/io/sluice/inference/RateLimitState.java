@@ -18,8 +18,9 @@ public record RateLimitState(String policy, long burst, double rate, long window
 
     /**
      * The {@code q} of RateLimit-Policy: the burst, or the whole requests the rate allows in the window
-     * when that is more, so that q ÷ w never understates the sustained rate (rate 100, burst 10: q=100;w=1,
-     * not q=10; rate 3, burst 10: q=12;w=4).
+     * when that is more, so that q ÷ w falls short of the sustained rate by less than one request per window
+     * (rate 100, burst 10: q=100;w=1, not q=10; rate 3, burst 10: q=12;w=4; rate 0.3, burst 1: q=1;w=4, as
+     * whole numbers cannot say 0.3 and a client that keeps to 0.25 is never refused).
      */
     public long quota() {
         return Math.max(burst, (long) Math.floor(rate * window));
