@@ -30,6 +30,7 @@ class ReadinessTest {
             TinyModels.writeWarmup(TinyModels.write(repo, "warm-files", 1, TinyModels.matmul()), "X", new byte[12]);
             TinyModels.writeWarmup(TinyModels.write(repo, "warm-files-bad", 1, TinyModels.matmul()), "X", new byte[5]);
             TinyModels.write(repo, "non-zero", 1, TinyModels.nonZeroIndices());
+            TinyModels.write(repo, "running-sum", 1, TinyModels.runningSum()); // rows that are a sequence
             return Map.of(
                     "sluice.models.non-zero.required", "false",
                     "sluice.models.non-zero.warmup.data", "zero", // no non-zero element: Y is [0, 2] at any batch
@@ -85,5 +86,18 @@ class ReadinessTest {
                         org.hamcrest.Matchers.containsString("output 'Y' has shape [0, 2], whose first dimension is not the batch"))
                 .body("checks.find { it.name == 'models' }.data.'non-zero/1'",
                         org.hamcrest.Matchers.containsString("batching.max-batch-size=1"));
+    }
+
+    @Test
+    @Order(4)
+    void aModelWhoseRowsAreASequenceIsServedWithoutBatches() {
+        Await.serverReady();
+        given().get("/v2/models/add/config").then().statusCode(200).body("max_batch_size", equalTo(8));
+        // its shapes say batch, its values say sequence: READY, one request at a time, and its answers its own
+        given().get("/v2/models/running-sum/config").then().statusCode(200).body("max_batch_size", equalTo(0));
+        given().contentType("application/json")
+                .body("{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[3],\"data\":[1,2,3]}]}")
+                .post("/v2/models/running-sum/infer")
+                .then().statusCode(200).body("outputs[0].data", org.hamcrest.Matchers.contains(1.0f, 3.0f, 6.0f));
     }
 }

@@ -29,7 +29,8 @@ import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
  * One model's guard, built from its settings with SmallRye Fault Tolerance's programmatic {@link
  * Guard}: a bulkhead of {@code max-concurrent + queue-size} requests (executing or waiting in the
  * scheduler, whose priority order then decides who runs), a timeout, and a circuit breaker that
- * counts only runtime failures of the model. A full bulkhead or an open breaker rejects at once; the
+ * counts only failures of the model: runtime failures, and requests that time out while a run has gone on
+ * for half the timeout or more (a hung run). A full bulkhead or an open breaker rejects at once; the
  * breaker's state changes are mirrored here, so {@link #turnsAway()} answers an open breaker before the
  * request is read.
  * SmallRye's bulkhead for asynchronous calls needs a waiting queue of at least one, so one more
@@ -98,7 +99,13 @@ public final class ModelGuard {
         this.model = model;
         this.capacity = limit + 1;
         this.circuitDelay = a.circuitDelay();
-        this.drainTime = scheduler::retryAfter;
+        Duration timeout = a.timeout();
+        // no one waits in the queue longer than the timeout: a longer estimate (a queued request of 2^31 - 1 rows
+        // of nothing) would tell clients to stay away for days
+        this.drainTime = () -> {
+            Duration drain = scheduler.retryAfter();
+            return drain.compareTo(timeout) > 0 ? Duration.ofSeconds(Math.max(1, (timeout.toMillis() + 999) / 1000)) : drain;
+        };
         this.scheduler = scheduler;
         this.clock = clock;
         ModelSettings.Adaptive ad = a.adaptive();
@@ -125,9 +132,12 @@ public final class ModelGuard {
                     .requestVolumeThreshold(a.requestVolume())
                     .failureRatio(a.failureRatio())
                     .delay(a.circuitDelay().toMillis(), ChronoUnit.MILLIS)
-                    // a run that fails, or one still running at admission.timeout (a hung run): not a client's
-                    // mistake, a rejection or a cancel, which the breaker would otherwise read as successes
-                    .when(t -> unwrap(t) instanceof InferenceException.RuntimeFailure || unwrap(t) instanceof TimeoutException)
+                    // a run that fails, or a request that met admission.timeout while a run had gone on for half of
+                    // it (a hung run; a request that only waited behind a deep queue of short runs is not the
+                    // model failing); not a client's mistake, a rejection or a cancel (SmallRye counts those as
+                    // successes)
+                    .when(t -> unwrap(t) instanceof InferenceException.RuntimeFailure
+                            || unwrap(t) instanceof TimeoutException && scheduler.longestRunNanos() >= timeout.toNanos() / 2)
                     .onStateChange(this::circuitChanged)
                     .done();
         }

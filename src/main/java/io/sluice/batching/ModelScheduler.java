@@ -56,6 +56,7 @@ public final class ModelScheduler implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(ModelScheduler.class);
     private static final double EWMA_WEIGHT = 0.2;
     private static final long NOT_IDLE = Long.MIN_VALUE;
+    private static final long FAILED_DECISION_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
     private final String model;
     private final DynamicBatcher batcher;
@@ -71,6 +72,8 @@ public final class ModelScheduler implements AutoCloseable {
     private final AtomicLong runningRows = new AtomicLong();
     private final AtomicLong idleNanos = new AtomicLong();
     private final AtomicLongArray idleSince;
+    /** When each instance's batch started, on {@link #clock}; {@link #NOT_IDLE} while it has none. */
+    private final AtomicLongArray runSince;
     private volatile double nanosPerRow = 0;
     private volatile boolean closed;
 
@@ -83,9 +86,11 @@ public final class ModelScheduler implements AutoCloseable {
         this.clock = clock;
         this.instances = instances;
         this.idleSince = new AtomicLongArray(instances);
+        this.runSince = new AtomicLongArray(instances);
         try {
             for (int i = 0; i < instances; i++) {
                 idleSince.set(i, NOT_IDLE);
+                runSince.set(i, NOT_IDLE);
                 int instance = i;
                 Thread t = threadFactory.newThread(() -> serve(instance));
                 t.start();
@@ -186,7 +191,20 @@ public final class ModelScheduler implements AutoCloseable {
         return running.get();
     }
 
-    /** Requests in the batches running now. */
+    /** How long the batch running longest has run, on this scheduler's clock; 0 when none runs. */
+    public long longestRunNanos() {
+        long now = clock.getAsLong();
+        long longest = 0;
+        for (int i = 0; i < runSince.length(); i++) {
+            long since = runSince.get(i);
+            if (since != NOT_IDLE) {
+                longest = Math.max(longest, now - since);
+            }
+        }
+        return longest;
+    }
+
+    /** Requests in the batches running now whose callers still wait for them (a cancelled one counts no more). */
     public int runningRequests() {
         return runningRequests.get();
     }
@@ -233,6 +251,11 @@ public final class ModelScheduler implements AutoCloseable {
                 LOG.errorf(e, "instance %d of model %s could not take its next batch: %s; it serves on", instance, model,
                         e.toString());
                 batch = List.of();
+                try {
+                    changed.awaitNanos(FAILED_DECISION_PAUSE_NANOS); // not a hot loop if it keeps failing
+                } catch (InterruptedException stop) {
+                    return;
+                }
             } finally {
                 lock.unlock();
             }
@@ -245,11 +268,14 @@ public final class ModelScheduler implements AutoCloseable {
             if (batch == null) {
                 return;
             }
+            runSince.set(instance, clock.getAsLong());
             try {
                 execute(batch);
             } catch (RuntimeException | Error e) { // a bug past the run's own handling: answered, and the instance goes on
                 LOG.errorf(e, "instance %d of model %s: %s; the batch's requests are answered and it serves on", instance,
                         model, e.toString());
+            } finally {
+                runSince.set(instance, NOT_IDLE);
             }
         }
     }
@@ -355,16 +381,18 @@ public final class ModelScheduler implements AutoCloseable {
                     failure.getMessage());
             for (Job job : jobs) {
                 if (job.isDone()) {
-                    continue;
-                }
-                if (job.expired(clock.getAsLong())) {
+                    // cancelled meanwhile: counted off already
+                } else if (job.expired(clock.getAsLong())) {
                     job.fail(new InferenceException.DeadlineExceeded("deadline passed while '" + model
                             + "' ran a batch that failed"));
-                    continue;
+                } else {
+                    InferenceException alone = run(List.of(job), false);
+                    if (alone != null) {
+                        job.fail(alone);
+                    }
                 }
-                InferenceException alone = run(List.of(job), false);
-                if (alone != null) {
-                    job.fail(alone);
+                if (job.stopRunning()) { // answered, its permit back: the reruns after it are not its wait
+                    runningRequests.decrementAndGet();
                 }
             }
         } else if (failure != null) {

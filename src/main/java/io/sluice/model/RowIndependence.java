@@ -20,7 +20,9 @@ import org.jboss.logging.Logger;
  * both, each answered with the right shape and the wrong values. So the model runs two different rows,
  * {@code [a, b]}, and the same rows swapped, {@code [b, a]}: in a batch each row's outputs depend on that
  * row alone, wherever it sits, so {@code a}'s outputs must match in both runs. Dynamic quantization, whose
- * scale spans the whole tensor, still passes: swapping rows does not change it.
+ * scale spans the whole tensor, still passes: swapping rows does not change it. So, though, does a model
+ * that mixes its rows without regard to their order (a mean or a max over them, attention without positions):
+ * the check finds rows that are a sequence, not every way rows can meet.
  *
  * <p>A model that fails the check is served without batching, with a warning: a model that draws random
  * numbers fails it too, and only loses its batches. A model that cannot run the check's data (0 and 1 at
@@ -66,7 +68,7 @@ final class RowIndependence {
             if (x.shape().length == 0 || x.shape()[0] != 2 || !java.util.Arrays.equals(x.shape(), y.shape())) {
                 continue; // not a batch by its shape: the batched warmup fails the model with the reason
             }
-            if (!sameRows(x, y)) {
+            if (!sameRows(x, y)) { // ONNX Runtime's own outputs: well formed
                 LOG.warnf("model %s: output '%s' of a row changes with the row beside it, so its variable first dimension "
                         + "is not a batch (a sequence, say); it is served one request at a time. Set "
                         + "batching.max-batch-size=1 to say so and skip this check", model, x.name());
@@ -102,8 +104,18 @@ final class RowIndependence {
         return new Tensor(t.name(), t.datatype(), t.shape().clone(), out);
     }
 
-    /** Row 0 of {@code x} is row 1 of {@code y} and the other way round, floats within {@link #RELATIVE}. */
-    private static boolean sameRows(Tensor x, Tensor y) {
+    /**
+     * Row 0 of {@code x} is row 1 of {@code y} and the other way round, floats within {@link #RELATIVE}; both
+     * of shape {@code [2, ...]}. BYTES rows are as many elements each, whatever their lengths.
+     */
+    static boolean sameRows(Tensor x, Tensor y) {
+        if (x.datatype() == Datatype.BYTES) {
+            List<ByteBuffer> a = elements(x);
+            List<ByteBuffer> b = elements(y);
+            int half = a.size() / 2;
+            return a.size() == b.size() && a.subList(0, half).equals(b.subList(half, a.size()))
+                    && a.subList(half, a.size()).equals(b.subList(0, half));
+        }
         ByteBuffer a = x.view();
         ByteBuffer b = y.view();
         if (a.remaining() != b.remaining() || a.remaining() % 2 != 0) {
@@ -114,6 +126,18 @@ final class RowIndependence {
                 && same(x.datatype(), a.slice(half, half), b.slice(0, half));
     }
 
+    /** A BYTES tensor's elements, each without its length prefix. */
+    private static List<ByteBuffer> elements(Tensor t) {
+        ByteBuffer data = t.view().order(ByteOrder.LITTLE_ENDIAN);
+        List<ByteBuffer> out = new ArrayList<>();
+        while (data.remaining() >= 4) {
+            int length = data.getInt();
+            out.add(data.slice(data.position(), length));
+            data.position(data.position() + length);
+        }
+        return out;
+    }
+
     private static boolean same(Datatype type, ByteBuffer a, ByteBuffer b) {
         a.order(ByteOrder.LITTLE_ENDIAN);
         b.order(ByteOrder.LITTLE_ENDIAN);
@@ -121,7 +145,7 @@ final class RowIndependence {
             case FP32 -> {
                 double scale = 0;
                 for (int i = 0; i < a.remaining(); i += 4) {
-                    scale = Math.max(scale, Math.abs(a.getFloat(i)));
+                    scale = larger(scale, a.getFloat(i));
                 }
                 for (int i = 0; i < a.remaining(); i += 4) {
                     if (!close(a.getFloat(i), b.getFloat(i), scale, RELATIVE)) {
@@ -133,7 +157,7 @@ final class RowIndependence {
             case FP64 -> {
                 double scale = 0;
                 for (int i = 0; i < a.remaining(); i += 8) {
-                    scale = Math.max(scale, Math.abs(a.getDouble(i)));
+                    scale = larger(scale, a.getDouble(i));
                 }
                 for (int i = 0; i < a.remaining(); i += 8) {
                     if (!close(a.getDouble(i), b.getDouble(i), scale, RELATIVE)) {
@@ -145,7 +169,7 @@ final class RowIndependence {
             case FP16, BF16 -> {
                 double scale = 0;
                 for (int i = 0; i < a.remaining(); i += 2) {
-                    scale = Math.max(scale, Math.abs(half(type, a.getShort(i))));
+                    scale = larger(scale, half(type, a.getShort(i)));
                 }
                 for (int i = 0; i < a.remaining(); i += 2) {
                     if (!close(half(type, a.getShort(i)), half(type, b.getShort(i)), scale, HALF_RELATIVE)) {
@@ -160,15 +184,23 @@ final class RowIndependence {
         }
     }
 
+    /** The larger of {@code scale} and |v|, a NaN or an infinity counting for nothing (they must match exactly). */
+    private static double larger(double scale, double v) {
+        return Double.isFinite(v) ? Math.max(scale, Math.abs(v)) : scale;
+    }
+
     private static double half(Datatype type, short bits) {
         return type == Datatype.BF16 ? Float.intBitsToFloat(bits << 16) : Classification.half(bits);
     }
 
-    /** Equal, both NaN, or within {@code relative} of the row's largest magnitude (a near-zero value is judged by it). */
+    /**
+     * Equal, both NaN, or finite and within {@code relative} of the row's largest finite magnitude (a near-zero
+     * value is judged by it).
+     */
     private static boolean close(double x, double y, double scale, double relative) {
         if (Double.compare(x, y) == 0 || Double.isNaN(x) && Double.isNaN(y)) {
             return true;
         }
-        return Math.abs(x - y) <= relative * Math.max(scale, Double.MIN_NORMAL);
+        return Double.isFinite(x) && Double.isFinite(y) && Math.abs(x - y) <= relative * Math.max(scale, Double.MIN_NORMAL);
     }
 }

@@ -238,16 +238,37 @@ class ModelGuardTest {
     }
 
     @Test
-    void runsThatOutlastTheAdmissionTimeoutOpenTheCircuit() {
+    void timeoutsBehindAHungRunOpenTheCircuit() {
         // a hung run: no run is let go, so each call meets the guard's timeout; 4 of them fill the breaker's window
         ModelGuard guard = guard(8, new ModelSettings.Admission(1, Duration.ofMillis(100), true, 4, 0.5,
                 Duration.ofSeconds(30)));
-        for (int i = 0; i < 4; i++) {
-            assertThat(call(guard, 10 + i).result).failsWithin(WAIT).withThrowableThat().havingCause()
+        Call first = call(guard, 10);
+        await().atMost(WAIT).until(() -> scheduler.inflight() == 1);
+        clock.addAndGet(Duration.ofMinutes(1).toNanos()); // the run has gone on for a minute, on the model's clock
+        List<Call> calls = new java.util.ArrayList<>(List.of(first));
+        for (int i = 1; i < 4; i++) {
+            calls.add(call(guard, 10 + i));
+        }
+        for (Call c : calls) {
+            assertThat(c.result).failsWithin(WAIT).withThrowableThat().havingCause()
                     .isInstanceOf(InferenceException.DeadlineExceeded.class);
         }
         assertThat(guard.turnsAway()).isNotNull().extracting(InferenceException.Unavailable::reason)
                 .isEqualTo(InferenceException.Unavailable.Reason.CIRCUIT_OPEN);
+    }
+
+    @Test
+    void timeoutsInAQueueOfShortRunsLeaveTheCircuitClosed() {
+        // the same timeouts while the run in progress is young (the model's clock stands still): requests that
+        // waited behind a deep queue, not a model that fails
+        ModelGuard guard = guard(8, new ModelSettings.Admission(1, Duration.ofMillis(100), true, 4, 0.5,
+                Duration.ofSeconds(30)));
+        for (int i = 0; i < 6; i++) {
+            assertThat(call(guard, 10 + i).result).failsWithin(WAIT).withThrowableThat().havingCause()
+                    .isInstanceOf(InferenceException.DeadlineExceeded.class);
+        }
+        assertThat(scheduler.longestRunNanos()).isZero();
+        assertThat(guard.turnsAway()).isNull();
     }
 
     @Test

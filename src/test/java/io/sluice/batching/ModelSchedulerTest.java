@@ -469,7 +469,8 @@ class ModelSchedulerTest {
         release.countDown();
         CompletableFuture<List<Tensor>> next = submit(2);
         assertThat(value(next.get(5, TimeUnit.SECONDS))).isEqualTo(2);
-        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 0);
+        // back to waiting for work, so past the end of the cancelled job's batch and of the next one
+        await().atMost(Duration.ofSeconds(5)).until(() -> waiting(System.nanoTime()) == 1);
         assertThat(scheduler.runningRequests()).isZero(); // never below: the batch's end does not count it again
         assertThat(result).isNotDone();
     }
@@ -477,8 +478,15 @@ class ModelSchedulerTest {
     @Test
     void aCancelWakesAnInstanceWhoseWaitTheCancelledJobSet() throws Exception {
         AtomicLong now = new AtomicLong();
+        AtomicInteger looks = new AtomicInteger(); // the instance's decisions: each reads the clock, under the lock
+        java.util.function.LongSupplier clock = () -> {
+            if (Thread.currentThread().getName().equals("instance")) {
+                looks.incrementAndGet();
+            }
+            return now.get();
+        };
         scheduler = new ModelScheduler("m", new BatchPolicy(4, TimeUnit.HOURS.toNanos(1), List.of(), 16, 2), 1,
-                (inputs, outputs, traces) -> inputs, (requests, r, nanos) -> { }, now::get, Thread::new);
+                (inputs, outputs, traces) -> inputs, (requests, r, nanos) -> { }, clock, task -> new Thread(task, "instance"));
         CompletableFuture<List<Tensor>> low = new CompletableFuture<>();
         scheduler.submit(new Job(List.of(tensor(1)), List.of(), 1, "X:INT32", 1, Long.MAX_VALUE, null, low::complete,
                 low::completeExceptionally));
@@ -487,7 +495,10 @@ class ModelSchedulerTest {
         CompletableFuture<List<Tensor>> high = new CompletableFuture<>();
         Job head = new Job(List.of(tensor(2)), List.of(), 1, "X:INT32", 0, Long.MAX_VALUE, null, high::complete,
                 high::completeExceptionally);
+        int before = looks.get();
         scheduler.submit(head); // a higher level waiting for company holds the low one back, for an hour more
+        // the instance has looked at the head; the cancel takes the lock only once it sleeps again
+        await().atMost(Duration.ofSeconds(5)).until(() -> looks.get() > before);
         scheduler.cancel(head);
         assertThat(value(low.get(5, TimeUnit.SECONDS))).isEqualTo(1);
         assertThat(high).isNotDone();

@@ -85,22 +85,36 @@ public class GrpcErrors implements ExceptionHandlerProvider {
     }
 
     /**
-     * Longest message a status carries. It goes out twice in the trailers (as {@code grpc-message}, percent-encoded,
-     * and inside {@code grpc-status-details-bin}, base64), and grpc-java clients take about 8 KiB of headers: a
-     * message quoting a 10 KB model name would reach the client as a reset stream, not as NOT_FOUND.
+     * Longest message a status carries, in UTF-8 bytes. It goes out twice in the trailers (as {@code grpc-message},
+     * percent-encoded, up to 3 characters a byte, and inside {@code grpc-status-details-bin}, base64), and
+     * grpc-java clients take about 8 KiB of headers: a message quoting a 10 KB model name would reach the client
+     * as a reset stream, not as NOT_FOUND. Counted in bytes, since a character outside ASCII takes up to 4 of
+     * them, each encoded as 3 characters.
      */
-    static final int MAX_MESSAGE_CHARS = 1024;
+    static final int MAX_MESSAGE_BYTES = 1024;
 
-    /** {@code message} cut to {@link #MAX_MESSAGE_CHARS}, ending in an ellipsis when cut. */
+    /** {@code message} cut to {@link #MAX_MESSAGE_BYTES} of UTF-8, ending in an ellipsis when cut. */
     static String bounded(String message) {
-        if (message == null || message.length() <= MAX_MESSAGE_CHARS) {
-            return message;
+        if (message == null || message.length() <= MAX_MESSAGE_BYTES / 3) {
+            return message; // fits however it encodes
         }
-        int end = MAX_MESSAGE_CHARS - 1;
-        if (Character.isHighSurrogate(message.charAt(end - 1))) {
-            end--; // never half a character
+        int bytes = 0;
+        int room = MAX_MESSAGE_BYTES - 3; // the ellipsis takes 3
+        int end = 0;
+        int cutAt = -1;
+        while (end < message.length()) {
+            int c = message.codePointAt(end);
+            int n = c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+            if (bytes + n > room && cutAt < 0) {
+                cutAt = end; // never half a character
+            }
+            bytes += n;
+            if (bytes > MAX_MESSAGE_BYTES) {
+                return message.substring(0, cutAt) + "\u2026";
+            }
+            end += Character.charCount(c);
         }
-        return message.substring(0, end) + "\u2026";
+        return message;
     }
 
     private static StatusException status(Code code, String text, java.time.Duration retryAfter) {

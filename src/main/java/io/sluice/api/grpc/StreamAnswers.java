@@ -158,12 +158,14 @@ final class StreamAnswers {
             emitter.emit(slot.failure != null
                     ? StreamInfer.failed(slot.id, slot.model, slot.version, slot.failure) : slot.answer);
         }
-        if (!ended && slots.isEmpty() && noMoreRequests) {
-            ended = true;
-            emitter.complete();
-        } else if (!ended && slots.isEmpty() && refusal != null) {
+        // a refusal before the end of the requests: a client that half-closed right after the refused message
+        // must still hear of it, not an OK
+        if (!ended && slots.isEmpty() && refusal != null) {
             ended = true;
             emitter.fail(GrpcErrors.toStatus(refusal));
+        } else if (!ended && slots.isEmpty() && noMoreRequests) {
+            ended = true;
+            emitter.complete();
         } else if (!ended && slots.isEmpty() && closing) {
             ended = true;
             emitter.fail(GrpcErrors.toStatus(shuttingDown()));

@@ -47,13 +47,18 @@ class GrpcErrorsTest {
         StatusException e = GrpcErrors.toStatus(new InferenceException.ModelNotFound("unknown model '" + name + "'"));
 
         assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
-        assertThat(e.getStatus().getDescription()).hasSize(GrpcErrors.MAX_MESSAGE_CHARS).startsWith("unknown model 'mmm")
+        assertThat(e.getStatus().getDescription()).hasSize(GrpcErrors.MAX_MESSAGE_BYTES - 2).startsWith("unknown model 'mmm")
                 .endsWith("m\u2026");
         com.google.rpc.Status details = StatusProto.fromStatusAndTrailers(e.getStatus(), e.getTrailers());
         assertThat(details.getMessage()).isEqualTo(e.getStatus().getDescription());
         // a cut never splits a surrogate pair
-        String emoji = "x".repeat(GrpcErrors.MAX_MESSAGE_CHARS - 2) + "\uD83D\uDE00".repeat(10);
-        assertThat(GrpcErrors.bounded(emoji)).endsWith("x\u2026").hasSize(GrpcErrors.MAX_MESSAGE_CHARS - 1);
+        String emoji = "x".repeat(GrpcErrors.MAX_MESSAGE_BYTES - 5) + "\uD83D\uDE00".repeat(10);
+        assertThat(GrpcErrors.bounded(emoji)).endsWith("x\u2026").hasSize(GrpcErrors.MAX_MESSAGE_BYTES - 4);
+        // bytes, not characters: 1,100 two-byte letters would percent-encode to 6.6 KB, past a client's headers
+        String accents = GrpcErrors.bounded("unknown model '" + "\u00e9".repeat(1100) + "'");
+        assertThat(accents.getBytes(java.nio.charset.StandardCharsets.UTF_8)).hasSizeLessThanOrEqualTo(GrpcErrors.MAX_MESSAGE_BYTES);
+        assertThat(GrpcWire.message(accents).length()).isLessThan(3 * GrpcErrors.MAX_MESSAGE_BYTES + 1);
+        assertThat(GrpcErrors.bounded("x".repeat(GrpcErrors.MAX_MESSAGE_BYTES))).hasSize(GrpcErrors.MAX_MESSAGE_BYTES);
         assertThat(GrpcErrors.bounded("short")).isEqualTo("short");
     }
 }

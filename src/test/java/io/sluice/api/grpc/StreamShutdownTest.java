@@ -128,4 +128,20 @@ class StreamShutdownTest {
         assertThat(Status.fromThrowable(seen.getFailure()).getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
         assertThat(Status.fromThrowable(seen.getFailure()).getDescription()).isEqualTo("too large");
     }
+
+    @Test
+    void aRefusalIsHeardEvenWhenTheClientFinishedSendingRightAfterIt() {
+        // tritonclient's stop_stream() half-closes after its last message, here the refused one
+        AtomicReference<StreamAnswers> answers = new AtomicReference<>();
+        AssertSubscriber<ModelStreamInferResponse> seen = stream(new OpenStreams(), answers);
+        Held held = new Held();
+        answers.get().add(request("before"), held);
+        answers.get().refused(Status.INVALID_ARGUMENT.withDescription("not a ModelInferRequest").asRuntimeException());
+        answers.get().noMoreRequests();
+        seen.assertNotTerminated();
+
+        held.answer();
+        assertThat(seen.getItems()).hasSize(1);
+        assertThat(Status.fromThrowable(seen.getFailure()).getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    }
 }
