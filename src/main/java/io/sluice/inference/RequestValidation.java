@@ -144,6 +144,12 @@ public final class RequestValidation {
                 throw invalid("input '%s': BYTES element %d is not UTF-8 (ONNX Runtime's Java API holds string "
                         + "tensors as text, so other bytes could not come back unchanged)", t.name(), count);
             }
+            String altered = alteredOnTheWay(data, length);
+            if (altered != null) {
+                throw invalid("input '%s': BYTES element %d holds %s, which ONNX Runtime's Java API would hand the model "
+                        + "as other bytes (it passes strings as modified UTF-8); refused rather than altered",
+                        t.name(), count, altered);
+            }
             data.position(data.position() + length);
             count++;
         }
@@ -170,6 +176,28 @@ public final class RequestValidation {
     }
 
     /** Whether the {@code length} bytes at {@code data}'s position are UTF-8; ASCII is checked without decoding. */
+    /**
+     * What in the UTF-8 {@code length} bytes at {@code data}'s position would not reach the model as sent, or
+     * null: ONNX Runtime's Java API hands strings over through JNI's modified UTF-8, which writes U+0000 as two
+     * bytes and a character outside the Basic Multilingual Plane as six (a string {@code Equal} to the same
+     * text in the model is false).
+     */
+    private static String alteredOnTheWay(ByteBuffer data, int length) {
+        int start = data.position();
+        for (int i = start; i < start + length; i++) {
+            byte b = data.get(i);
+            if (b == 0) {
+                return "U+0000 (NUL)";
+            }
+            if ((b & 0xF8) == 0xF0) { // the first of four bytes, valid as checked before
+                int c = (b & 0x07) << 18 | (data.get(i + 1) & 0x3F) << 12 | (data.get(i + 2) & 0x3F) << 6
+                        | data.get(i + 3) & 0x3F;
+                return String.format("U+%X, a character outside the Basic Multilingual Plane", c);
+            }
+        }
+        return null;
+    }
+
     private static boolean utf8(ByteBuffer data, int length) {
         int start = data.position();
         for (int i = start; i < start + length; i++) {
