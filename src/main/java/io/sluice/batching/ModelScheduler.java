@@ -191,7 +191,7 @@ public final class ModelScheduler implements AutoCloseable {
         return running.get();
     }
 
-    /** How long the batch running longest has run, on this scheduler's clock; 0 when none runs. */
+    /** How long the model's longest run in progress has run, on this scheduler's clock; 0 when none runs. */
     public long longestRunNanos() {
         long now = clock.getAsLong();
         long longest = 0;
@@ -242,6 +242,7 @@ public final class ModelScheduler implements AutoCloseable {
         List<Job> expired = new ArrayList<>();
         while (true) {
             List<Job> batch;
+            boolean interrupted = false;
             lock.lock();
             try {
                 batch = nextBatch(instance, expired);
@@ -254,7 +255,7 @@ public final class ModelScheduler implements AutoCloseable {
                 try {
                     changed.awaitNanos(FAILED_DECISION_PAUSE_NANOS); // not a hot loop if it keeps failing
                 } catch (InterruptedException stop) {
-                    return;
+                    interrupted = true; // after answering the jobs the failed decision took out as expired
                 }
             } finally {
                 lock.unlock();
@@ -265,17 +266,14 @@ public final class ModelScheduler implements AutoCloseable {
                 job.fail(new InferenceException.DeadlineExceeded("deadline passed while queued for '" + model + "'"));
             }
             expired.clear();
-            if (batch == null) {
+            if (batch == null || interrupted) {
                 return;
             }
-            runSince.set(instance, clock.getAsLong());
             try {
-                execute(batch);
+                execute(batch, instance);
             } catch (RuntimeException | Error e) { // a bug past the run's own handling: answered, and the instance goes on
                 LOG.errorf(e, "instance %d of model %s: %s; the batch's requests are answered and it serves on", instance,
                         model, e.toString());
-            } finally {
-                runSince.set(instance, NOT_IDLE);
             }
         }
     }
@@ -340,7 +338,7 @@ public final class ModelScheduler implements AutoCloseable {
      * rows, and the model batches no more. Any other failure (the runtime itself failing) fails the whole batch
      * at once: running it again row by row would only multiply the failure.
      */
-    private void execute(List<Job> jobs) {
+    private void execute(List<Job> jobs, int instance) {
         if (jobs.isEmpty()) {
             return;
         }
@@ -350,7 +348,7 @@ public final class ModelScheduler implements AutoCloseable {
         }
         runningRows.addAndGet(rows);
         try {
-            runAndAnswer(jobs);
+            runAndAnswer(jobs, instance);
         } catch (RuntimeException | Error e) { // past the run's own handling (a listener's failure): still answered
             for (Job job : jobs) {
                 if (!job.isDone()) {
@@ -370,8 +368,8 @@ public final class ModelScheduler implements AutoCloseable {
         }
     }
 
-    private void runAndAnswer(List<Job> jobs) {
-        InferenceException failure = run(jobs, true);
+    private void runAndAnswer(List<Job> jobs, int instance) {
+        InferenceException failure = run(jobs, true, instance);
         boolean notABatch = failure != null && failure.getCause() instanceof Batches.NotABatch;
         if (notABatch) {
             stopBatching(failure.getCause().getMessage());
@@ -386,7 +384,7 @@ public final class ModelScheduler implements AutoCloseable {
                     job.fail(new InferenceException.DeadlineExceeded("deadline passed while '" + model
                             + "' ran a batch that failed"));
                 } else {
-                    InferenceException alone = run(List.of(job), false);
+                    InferenceException alone = run(List.of(job), false, instance);
                     if (alone != null) {
                         job.fail(alone);
                     }
@@ -420,9 +418,10 @@ public final class ModelScheduler implements AutoCloseable {
 
     /**
      * Runs {@code jobs} as one batch; completes them all and returns null, or returns the failure for the
-     * caller. {@code firstRun}: their queue wait is recorded (once per job, not again on a rerun).
+     * caller. {@code firstRun}: their queue wait is recorded (once per job, not again on a rerun). The run is
+     * {@code instance}'s, timed for {@link #longestRunNanos}.
      */
-    private InferenceException run(List<Job> jobs, boolean firstRun) {
+    private InferenceException run(List<Job> jobs, boolean firstRun, int instance) {
         long rows = jobs.stream().mapToLong(j -> j.rows).sum();
         int reported = (int) Math.min(Integer.MAX_VALUE, rows); // jobs of zero-element inputs may claim 2^31 - 1 rows each
         List<List<Tensor>> perJob = null;
@@ -440,9 +439,11 @@ public final class ModelScheduler implements AutoCloseable {
                 }
             }
             List<Tensor> outputs;
+            runSince.set(instance, start);
             try {
                 outputs = runner.run(inputs, jobs.get(0).outputs, jobs.stream().map(j -> j.trace).toList());
             } finally {
+                runSince.set(instance, NOT_IDLE);
                 nanos = clock.getAsLong() - start;
             }
             perJob = Batches.split(jobs, outputs);

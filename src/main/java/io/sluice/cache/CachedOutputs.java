@@ -100,7 +100,7 @@ final class CachedOutputs {
                     }
                 }
                 Tensor.checkDimensions(shape);
-                RequestValidation.checkBytes(t);
+                RequestValidation.checkLayout(t);
                 outputs.add(t);
             }
             return in.hasRemaining() ? null : outputs;

@@ -106,11 +106,24 @@ public final class RequestValidation {
     }
 
     /**
-     * Checks that a tensor's bytes hold exactly the elements its shape describes.
+     * Checks that a tensor's bytes hold exactly the elements its shape describes: BOOL bytes 0 or 1, BYTES
+     * elements in UTF-8 and without the characters ONNX Runtime's Java API would hand the model changed.
      *
-     * @throws InferenceException.InvalidInput naming the tensor and both counts
+     * @throws InferenceException.InvalidInput naming the tensor and what is wrong
      */
     public static void checkBytes(Tensor t) {
+        checkElements(t, true);
+    }
+
+    /**
+     * {@link #checkBytes} for a tensor that does not go to ONNX Runtime (a cached output read back): its layout
+     * only, without refusing the characters ONNX Runtime's Java API would alter on the way in.
+     */
+    public static void checkLayout(Tensor t) {
+        checkElements(t, false);
+    }
+
+    private static void checkElements(Tensor t, boolean toRuntime) {
         long elements = t.elementCount();
         if (t.datatype().fixedSize()) {
             long expected;
@@ -144,7 +157,7 @@ public final class RequestValidation {
                 throw invalid("input '%s': BYTES element %d is not UTF-8 (ONNX Runtime's Java API holds string "
                         + "tensors as text, so other bytes could not come back unchanged)", t.name(), count);
             }
-            String altered = alteredOnTheWay(data, length);
+            String altered = toRuntime ? alteredOnTheWay(data, length) : null;
             if (altered != null) {
                 throw invalid("input '%s': BYTES element %d holds %s, which ONNX Runtime's Java API would hand the model "
                         + "as other bytes (it passes strings as modified UTF-8); refused rather than altered",
@@ -175,7 +188,6 @@ public final class RequestValidation {
         }
     }
 
-    /** Whether the {@code length} bytes at {@code data}'s position are UTF-8; ASCII is checked without decoding. */
     /**
      * What in the UTF-8 {@code length} bytes at {@code data}'s position would not reach the model as sent, or
      * null: ONNX Runtime's Java API hands strings over through JNI's modified UTF-8, which writes U+0000 as two
@@ -198,6 +210,7 @@ public final class RequestValidation {
         return null;
     }
 
+    /** Whether the {@code length} bytes at {@code data}'s position are UTF-8; ASCII is checked without decoding. */
     private static boolean utf8(ByteBuffer data, int length) {
         int start = data.position();
         for (int i = start; i < start + length; i++) {

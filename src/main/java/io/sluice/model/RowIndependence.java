@@ -141,47 +141,31 @@ final class RowIndependence {
     private static boolean same(Datatype type, ByteBuffer a, ByteBuffer b) {
         a.order(ByteOrder.LITTLE_ENDIAN);
         b.order(ByteOrder.LITTLE_ENDIAN);
-        switch (type) {
-            case FP32 -> {
-                double scale = 0;
-                for (int i = 0; i < a.remaining(); i += 4) {
-                    scale = larger(scale, a.getFloat(i));
-                }
-                for (int i = 0; i < a.remaining(); i += 4) {
-                    if (!close(a.getFloat(i), b.getFloat(i), scale, RELATIVE)) {
-                        return false;
-                    }
-                }
-                return true;
-            }
-            case FP64 -> {
-                double scale = 0;
-                for (int i = 0; i < a.remaining(); i += 8) {
-                    scale = larger(scale, a.getDouble(i));
-                }
-                for (int i = 0; i < a.remaining(); i += 8) {
-                    if (!close(a.getDouble(i), b.getDouble(i), scale, RELATIVE)) {
-                        return false;
-                    }
-                }
-                return true;
-            }
-            case FP16, BF16 -> {
-                double scale = 0;
-                for (int i = 0; i < a.remaining(); i += 2) {
-                    scale = larger(scale, half(type, a.getShort(i)));
-                }
-                for (int i = 0; i < a.remaining(); i += 2) {
-                    if (!close(half(type, a.getShort(i)), half(type, b.getShort(i)), scale, HALF_RELATIVE)) {
-                        return false;
-                    }
-                }
-                return true;
-            }
-            default -> {
-                return a.equals(b); // integers, booleans and strings exactly
+        return switch (type) {
+            case FP32 -> close(a, b, Float.BYTES, ByteBuffer::getFloat, RELATIVE);
+            case FP64 -> close(a, b, Double.BYTES, ByteBuffer::getDouble, RELATIVE);
+            case FP16, BF16 -> close(a, b, Short.BYTES, (d, i) -> half(type, d.getShort(i)), HALF_RELATIVE);
+            default -> a.equals(b); // integers, booleans and strings exactly
+        };
+    }
+
+    /** Reads the floating-point element at a byte index. */
+    private interface Element {
+        double at(ByteBuffer data, int index);
+    }
+
+    /** Every element of {@code a} {@link #close} to {@code b}'s, judged against {@code a}'s largest finite magnitude. */
+    private static boolean close(ByteBuffer a, ByteBuffer b, int size, Element element, double relative) {
+        double scale = 0;
+        for (int i = 0; i < a.remaining(); i += size) {
+            scale = larger(scale, element.at(a, i));
+        }
+        for (int i = 0; i < a.remaining(); i += size) {
+            if (!close(element.at(a, i), element.at(b, i), scale, relative)) {
+                return false;
             }
         }
+        return true;
     }
 
     /** The larger of {@code scale} and |v|, a NaN or an infinity counting for nothing (they must match exactly). */

@@ -45,6 +45,8 @@ class ModelGuardTest {
     private static final Duration WAIT = Duration.ofSeconds(10);
     private static final int FAIL = -1;
     private static final int CLIENT_ERROR = -2;
+    /** A run that takes an hour on the model's clock. */
+    private static final int HOUR_LONG = -3;
 
     private final Semaphore runs = new Semaphore(0);
     private final List<Integer> ran = new CopyOnWriteArrayList<>();
@@ -71,6 +73,9 @@ class ModelGuardTest {
                 Thread.currentThread().interrupt();
             }
             ran.add(value);
+            if (value == HOUR_LONG) {
+                clock.addAndGet(Duration.ofHours(1).toNanos());
+            }
             if (value == FAIL) {
                 throw new IllegalStateException("the model failed");
             }
@@ -131,6 +136,18 @@ class ModelGuardTest {
         await().atMost(WAIT).until(() -> guard.held() == 0);
         assertThat(guard.released()).isEqualTo(4);
         assertThat(ran).containsExactly(1, 2, 3, 4);
+    }
+
+    @Test
+    void retryAfterIsNeverLongerThanTheAdmissionTimeout() {
+        ModelGuard guard = guard(3, admission(false)); // admission.timeout 1 min
+        runs.release(1);
+        assertThat(call(guard, HOUR_LONG).result).succeedsWithin(WAIT); // the model now takes an hour a row
+        List<Call> calls = List.of(call(guard, 1), call(guard, 2), call(guard, 3), call(guard, 4), call(guard, 5));
+        // three rows an hour each would drain in 3 h; no request waits longer than the timeout, so 1 min
+        assertThat(calls.get(4).result).failsWithin(WAIT).withThrowableThat().havingCause()
+                .isInstanceOfSatisfying(InferenceException.Unavailable.class,
+                        u -> assertThat(u.retryAfter()).isEqualTo(Duration.ofMinutes(1)));
     }
 
     @Test

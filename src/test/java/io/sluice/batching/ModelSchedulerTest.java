@@ -393,11 +393,17 @@ class ModelSchedulerTest {
         CompletableFuture<List<Tensor>> first = new CompletableFuture<>();
         CompletableFuture<List<Tensor>> poisoned = new CompletableFuture<>();
         CompletableFuture<List<Tensor>> third = new CompletableFuture<>();
+        CompletableFuture<Integer> runningAtThird = new CompletableFuture<>();
         scheduler.submit(batchable(1, first));
         scheduler.submit(batchable(-1, poisoned));
-        scheduler.submit(batchable(3, third));
+        scheduler.submit(new Job(List.of(tensor(3)), List.of(), 1, "X:INT32", 0, Long.MAX_VALUE, null, out -> {
+            runningAtThird.complete(scheduler.runningRequests());
+            third.complete(out);
+        }, third::completeExceptionally));
         assertThat(value(first.get(5, TimeUnit.SECONDS))).isEqualTo(1);
         assertThat(value(third.get(5, TimeUnit.SECONDS))).isEqualTo(3);
+        // the two answered before it no longer count as running: their permits are back, their wait is over
+        assertThat(runningAtThird.get(5, TimeUnit.SECONDS)).isEqualTo(1);
         assertThat(poisoned).failsWithin(Duration.ofSeconds(5)).withThrowableThat().havingCause()
                 .isInstanceOf(InferenceException.InvalidInput.class).withMessageContaining("refused the input");
         // the batch of three failed, then each of its requests ran alone
@@ -546,6 +552,29 @@ class ModelSchedulerTest {
         assertThat(scheduler.retryAfter()).isEqualTo(Duration.ofSeconds(9));
         release.countDown();
         assertThat(value(running.get(5, TimeUnit.SECONDS))).isEqualTo(2);
+    }
+
+    @Test
+    void theLongestRunIsOneRunOfTheModelNotABatchWithItsReruns() throws Exception {
+        AtomicLong now = new AtomicLong();
+        List<Long> seenAtStart = new java.util.concurrent.CopyOnWriteArrayList<>();
+        scheduler = new ModelScheduler("m", new BatchPolicy(2, TimeUnit.HOURS.toNanos(1), List.of(), 16, 1), 1,
+                (inputs, outputs, traces) -> {
+                    seenAtStart.add(scheduler.longestRunNanos());
+                    now.addAndGet(TimeUnit.SECONDS.toNanos(10)); // each run takes 10 s on the model's clock
+                    if (inputs.get(0).shape()[0] > 1) {
+                        throw new InferenceException.InvalidInput("the model refused the batch");
+                    }
+                    return inputs;
+                }, (requests, r, nanos) -> { }, now::get, Thread::new);
+        CompletableFuture<List<Tensor>> a = new CompletableFuture<>();
+        CompletableFuture<List<Tensor>> b = new CompletableFuture<>();
+        scheduler.submit(batchable(1, a));
+        scheduler.submit(batchable(2, b));
+        assertThat(value(b.get(5, TimeUnit.SECONDS))).isEqualTo(2);
+        // the batch and its two reruns: 30 s in all, yet each run was new when it began
+        assertThat(seenAtStart).containsExactly(0L, 0L, 0L);
+        assertThat(scheduler.longestRunNanos()).isZero();
     }
 
     private static Tensor rows(int rows) {
