@@ -10,9 +10,9 @@ import org.eclipse.microprofile.health.Readiness;
 import org.eclipse.microprofile.health.Startup;
 
 /**
- * SmallRye Health checks derived from the model lifecycle: startup is up once every model has
- * settled (READY or FAILED); readiness is up once every required model has settled with a READY
- * version. Both list each model's state, and the reason of a FAILED one.
+ * SmallRye Health checks derived from the model lifecycle: startup is up once every required model has
+ * settled (READY or FAILED), whatever the others are doing; readiness is up once every required model has
+ * settled with a READY version, until the shutdown begins. Both list each model's state, and the reason of a FAILED one.
  */
 @ApplicationScoped
 public class ModelHealthChecks {
@@ -29,7 +29,7 @@ public class ModelHealthChecks {
     @Produces
     @Startup
     HealthCheck modelsLoaded() {
-        return () -> report("model-loading", registry.settled());
+        return () -> report("model-loading", registry.requiredSettled());
     }
 
     private HealthCheckResponse report(String name, boolean up) {

@@ -175,6 +175,7 @@ public class ModelLoader {
             model.loadNanos = System.nanoTime() - start;
             start = System.nanoTime();
             boolean batchable = s.maxBatchSize() > 1
+                    && !session.inputs().isEmpty() // a request without inputs has no rows to count
                     && session.inputs().stream().allMatch(TensorSpec::dynamicBatch)
                     && session.outputs().stream().allMatch(TensorSpec::dynamicBatch)
                     && (!s.warmupEnabled() || RowIndependence.holds(model.name(), session, s));

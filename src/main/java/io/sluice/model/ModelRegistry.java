@@ -1,7 +1,10 @@
 package io.sluice.model;
 
+import io.quarkus.runtime.ShutdownDelayInitiatedEvent;
+import io.quarkus.runtime.ShutdownEvent;
 import io.sluice.inference.InferenceException;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -20,6 +23,21 @@ import java.util.function.ToIntFunction;
 public class ModelRegistry {
 
     private final Map<String, NavigableMap<Long, ServedModel>> models = new ConcurrentHashMap<>();
+    private volatile boolean stopping;
+
+    /**
+     * The server's shutdown has begun (its delay, during which it still serves, or the stop itself): from now
+     * on it is not ready, on the OIP endpoints as on {@code /q/health/ready}, so that clients and load
+     * balancers that ask {@code /v2/health/ready} or gRPC {@code ServerReady} move on, as Triton reports
+     * itself not ready once it starts to exit.
+     */
+    void onShutdownDelay(@Observes ShutdownDelayInitiatedEvent event) {
+        stopping = true;
+    }
+
+    void onShutdown(@Observes ShutdownEvent event) {
+        stopping = true;
+    }
 
     void add(ServedModel model) {
         models.computeIfAbsent(model.name(), n -> new ConcurrentSkipListMap<>())
@@ -99,10 +117,11 @@ public class ModelRegistry {
      * (an empty volume mounted over the repository, a wrong path) is not ready: it could only answer 404. A
      * FAILED version beside a READY one keeps the server ready (every replica reads the same repository, so a
      * broken new version would otherwise take the whole Service down); it shows in the health check's body,
-     * in {@code sluice_model_ready} and in the {@code SluiceModelNotReady} alert.
+     * in {@code sluice_model_ready} and in the {@code SluiceModelNotReady} alert. Once the shutdown has begun,
+     * false.
      */
     public boolean requiredReady() {
-        if (models.isEmpty()) {
+        if (models.isEmpty() || stopping) {
             return false;
         }
         for (NavigableMap<Long, ServedModel> versions : models.values()) {
@@ -116,8 +135,23 @@ public class ModelRegistry {
         return true;
     }
 
-    /** True when no model is still loading or warming. */
+    /** True when no model at all is still loading or warming. */
     public boolean settled() {
         return all().stream().allMatch(m -> m.state().settled());
+    }
+
+    /**
+     * True when no required model is still loading or warming: the startup probe's test. A model that is not
+     * required loads on without holding the start back (a slow one would otherwise have the kubelet restart
+     * the pod, its required models READY and all).
+     */
+    public boolean requiredSettled() {
+        for (NavigableMap<Long, ServedModel> versions : models.values()) {
+            Collection<ServedModel> all = versions.values();
+            if (all.stream().anyMatch(m -> m.settings().required()) && !all.stream().allMatch(m -> m.state().settled())) {
+                return false;
+            }
+        }
+        return true;
     }
 }

@@ -38,7 +38,7 @@ final class Warmup {
             for (int i = 0; i < s.warmupCount(); i++) {
                 List<Tensor> tensors = new ArrayList<>();
                 for (TensorSpec spec : inputs) {
-                    tensors.add(sample(model, spec, batchable ? batch : 1, random));
+                    tensors.add(sample(model, spec, batchable, batchable ? batch : 1, random));
                 }
                 InferRequest request = new InferRequest(model.name(), model.version(), "warmup", Map.of(),
                         tensors, List.of(), 0, InferRequest.NO_DEADLINE, Protocol.INTERNAL);
@@ -65,13 +65,18 @@ final class Warmup {
         }
     }
 
-    private static Tensor sample(ServedModel model, TensorSpec spec, int batch, SplittableRandom random)
-            throws IOException {
+    private static Tensor sample(ServedModel model, TensorSpec spec, boolean batchable, int batch,
+            SplittableRandom random) throws IOException {
         ModelSettings s = model.settings();
         long[] shape = spec.shape().clone();
+        // a variable first dimension is the rows of a model that batches, and of one that does not when other
+        // dimensions follow it (batching turned off for an image model, say: one image, not 16). Alone, in a
+        // model that does not batch, it is a sequence (input_ids: [-1]) and sized as any other, so that warmup
+        // runs the lengths requests bring. Sample files hold one row: their first dimension stays the rows.
+        boolean rows = batchable || spec.shape().length > 1 || s.warmupData() == WarmupData.FILES;
         for (int d = 0; d < shape.length; d++) {
             if (shape[d] == -1) {
-                shape[d] = d == 0 && spec.dynamicBatch() ? batch : s.warmupDynamicDimSize();
+                shape[d] = d == 0 && spec.dynamicBatch() && rows ? batch : s.warmupDynamicDimSize();
             }
         }
         if (s.warmupData() == WarmupData.FILES) {

@@ -81,6 +81,9 @@ class GracefulShutdownIT {
                         return r != null && r.statusCode() == 503 && r.body().contains("\"DOWN\"")
                                 && r.body().contains("Graceful Shutdown");
                     });
+            // and the OIP's readiness with it, as Triton's once it starts to exit (400: not ready)
+            await("OIP readiness false").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
+                    .until(() -> PackagedArtifact.status(http, base + "/v2/health/ready") == 400);
             // pre-shutdown also closes each connection after its response, so that clients move on
             assertThat(closesConnection(port)).as("Connection: close during pre-shutdown").isTrue();
             // after the delay the shutdown proper waits for the requests in flight: ours

@@ -75,4 +75,32 @@ class ModelRegistryTest {
         version("corrupt", 1, ModelState.FAILED); // sluice.models.corrupt.required=false in this profile
         assertThat(registry.requiredReady()).isTrue();
     }
+
+    @Test
+    void aModelThatIsNotRequiredNeverHoldsTheStartBackEither() {
+        // the startup probe's test: an optional model still loading must not have the kubelet restart a pod
+        // whose required models serve
+        ServedModel m = version("m", 1, ModelState.LOADING);
+        ServedModel optional = version("corrupt", 1, ModelState.LOADING);
+        assertThat(registry.requiredSettled()).as("a required model still loading").isFalse();
+        m.moveTo(ModelState.READY, null);
+        assertThat(registry.requiredSettled()).as("only the optional one loads on").isTrue();
+        assertThat(registry.requiredReady()).isTrue();
+        optional.moveTo(ModelState.FAILED, "broken");
+        assertThat(registry.requiredSettled()).isTrue();
+    }
+
+    @Test
+    void onceTheShutdownBeginsTheServerIsNotReady() {
+        version("m", 1, ModelState.READY);
+        assertThat(registry.requiredReady()).isTrue();
+        // SIGTERM: Quarkus's delay begins (it still serves); /v2/health/ready and ServerReady say no, as Triton
+        registry.onShutdownDelay(new io.quarkus.runtime.ShutdownDelayInitiatedEvent());
+        assertThat(registry.requiredReady()).isFalse();
+        ModelRegistry withoutDelay = new ModelRegistry();
+        withoutDelay.add(registry.find("m", "1"));
+        assertThat(withoutDelay.requiredReady()).isTrue();
+        withoutDelay.onShutdown(new io.quarkus.runtime.ShutdownEvent());
+        assertThat(withoutDelay.requiredReady()).isFalse();
+    }
 }
