@@ -288,7 +288,7 @@ class DeadlineAndCancelTest {
             assertThat(stream.awaitEnd().getCode()).isEqualTo(Status.Code.NOT_FOUND);
             assertThat(stream.answers()).extracting(a -> a.getInferResponse().getId()).containsExactly("long");
             // whether "after" ran or was cancelled, nothing of the stream is left holding the model
-            await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_bulkhead_held\\{model=\"slow\"}") == 0);
+            await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_bulkhead_held\\{model=\"slow\",version=\"1\"}") == 0);
             assertThat(gauge("sluice_queue_depth\\{model=\"slow\"}")).isZero();
         } finally {
             shutdown(channel);

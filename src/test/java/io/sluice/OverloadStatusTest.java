@@ -62,8 +62,8 @@ class OverloadStatusTest {
         CompletableFuture<Integer> queued = CompletableFuture.supplyAsync(() -> oneRowRest().statusCode(), callers);
         await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_queue_depth\\{model=\"slow\"}") == 1);
         CompletableFuture<Integer> waiting = CompletableFuture.supplyAsync(() -> oneRowRest().statusCode(), callers);
-        await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_bulkhead_held\\{model=\"slow\"}") == 3);
-        assertThat(gauge("sluice_concurrency_limit\\{model=\"slow\"}")).isEqualTo(3); // no adaptive limit: the capacity
+        await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_bulkhead_held\\{model=\"slow\",version=\"1\"}") == 3);
+        assertThat(gauge("sluice_concurrency_limit\\{model=\"slow\",version=\"1\"}")).isEqualTo(3); // no adaptive limit: the capacity
 
         long start = System.nanoTime();
         var rejected = oneRowRest();
@@ -72,7 +72,7 @@ class OverloadStatusTest {
         rejected.then().statusCode(503).body("error", containsString("model 'slow' is at capacity (3 requests admitted)"));
         assertThat(Integer.parseInt(rejected.header("Retry-After"))).isPositive();
         // the overflow switched the model to shedding: the one running plus the CPU default shedding queue of one
-        assertThat(gauge("sluice_concurrency_limit\\{model=\"slow\"}")).isEqualTo(2);
+        assertThat(gauge("sluice_concurrency_limit\\{model=\"slow\",version=\"1\"}")).isEqualTo(2);
         // decided before the body is read: one that is not even JSON gets the 503, not a 400
         given().contentType(ContentType.JSON).body("{not json").post("/v2/models/slow/infer").then().statusCode(503)
                 .header("Retry-After", notNullValue()).body("error", containsString("model 'slow' is at capacity"));
@@ -108,12 +108,12 @@ class OverloadStatusTest {
         assertThat(longRun.get(60, TimeUnit.SECONDS)).isEqualTo(200);
         assertThat(queued.get(60, TimeUnit.SECONDS)).isEqualTo(200);
         assertThat(waiting.get(60, TimeUnit.SECONDS)).isEqualTo(200);
-        await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_bulkhead_held\\{model=\"slow\"}") == 0);
+        await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_bulkhead_held\\{model=\"slow\",version=\"1\"}") == 0);
         assertThat(gauge("sluice_rejections_total\\{model=\"slow\",reason=\"bulkhead_full\"}")).isEqualTo(6);
         // idle now: a request after a 500 ms window with the instance waiting for work ends the shedding
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200)).until(() -> {
             oneRowRest().then().statusCode(200);
-            return gauge("sluice_concurrency_limit\\{model=\"slow\"}") == 3;
+            return gauge("sluice_concurrency_limit\\{model=\"slow\",version=\"1\"}") == 3;
         });
     }
 

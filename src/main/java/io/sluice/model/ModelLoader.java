@@ -80,9 +80,11 @@ public class ModelLoader {
             metrics.modelCounters(name, tenants.names());
             metrics.scheduler(name, () -> registry.sum(name, ServedModel::scheduler, ModelScheduler::queueDepth),
                     () -> registry.sum(name, ServedModel::scheduler, ModelScheduler::inflight));
-            metrics.bulkhead(name, () -> registry.sum(name, ServedModel::guard, ModelGuard::held),
-                    () -> registry.sum(name, ServedModel::guard, ModelGuard::limit));
         });
+        // per version: each has its own guard, and unversioned traffic goes to one of them, so a sum over the
+        // versions would halve the held share of a saturated model serving two (SluiceQueueBacklog would not fire)
+        models.forEach(m -> metrics.bulkhead(m.name(), m.version(),
+                () -> m.guard() == null ? 0 : m.guard().held(), () -> m.guard() == null ? 0 : m.guard().limit()));
         LOG.infof("found %d model versions: %s", models.size(),
                 models.stream().map(m -> m.name() + "/" + m.version()).toList());
         if (models.isEmpty()) {

@@ -231,10 +231,11 @@ public class SluiceMetrics {
         return Counter.builder(MetricNames.RATE_LIMIT_FALLBACKS).register(registry);
     }
 
-    /** Publishes the permits each model's bulkhead holds and how many it lets in at once. */
-    public void bulkhead(String model, Supplier<Number> held, Supplier<Number> limit) {
-        gauge(MetricNames.BULKHEAD_HELD, Tags.of(MetricNames.MODEL, model), held);
-        gauge(MetricNames.CONCURRENCY_LIMIT, Tags.of(MetricNames.MODEL, model), limit);
+    /** Publishes the permits a model version's bulkhead holds and how many it lets in at once. */
+    public void bulkhead(String model, String version, Supplier<Number> held, Supplier<Number> limit) {
+        Tags tags = Tags.of(MetricNames.MODEL, model, MetricNames.VERSION, version);
+        gauge(MetricNames.BULKHEAD_HELD, tags, held);
+        gauge(MetricNames.CONCURRENCY_LIMIT, tags, limit);
     }
 
     /** Counts one cache lookup of {@code tier} (l1, l2, inflight) with its {@code result} (hit, miss, error). */

@@ -275,8 +275,14 @@ class KubernetesManifestsTest {
             List<String> resources = k.get("resources");
             assertThat(resources).as(file.toString()).isNotEmpty();
             resources.forEach(r -> assertThat(file.resolveSibling(r)).as(file + " -> " + r).exists());
-            List<Map<String, String>> patches = k.getAdditionalProperties().containsKey("patches") ? k.get("patches") : List.of();
-            patches.forEach(p -> assertThat(file.resolveSibling(p.get("path"))).as(file + " -> " + p).isRegularFile());
+            List<Map<String, Object>> patches = k.getAdditionalProperties().containsKey("patches") ? k.get("patches") : List.of();
+            for (Map<String, Object> p : patches) { // a patch file, or a patch written inline
+                if (p.containsKey("path")) {
+                    assertThat(file.resolveSibling((String) p.get("path"))).as(file + " -> " + p).isRegularFile();
+                } else {
+                    assertThat((String) p.get("patch")).as(file + " -> " + p).isNotBlank();
+                }
+            }
         }
         assertThat(ROOT.resolve("generated")).isDirectoryContaining(p -> Files.isRegularFile(p)
                 && p.getFileName().toString().equals("kustomization.yaml"));
