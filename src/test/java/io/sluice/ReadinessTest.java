@@ -31,14 +31,16 @@ class ReadinessTest {
             TinyModels.writeWarmup(TinyModels.write(repo, "warm-files-bad", 1, TinyModels.matmul()), "X", new byte[5]);
             TinyModels.write(repo, "non-zero", 1, TinyModels.nonZeroIndices());
             TinyModels.write(repo, "running-sum", 1, TinyModels.runningSum()); // rows that are a sequence
-            return Map.of(
-                    "sluice.models.non-zero.required", "false",
-                    "sluice.models.non-zero.warmup.data", "zero", // no non-zero element: Y is [0, 2] at any batch
-                    "sluice.repository.paths", repo.toString(),
-                    "sluice.models.warm-files.warmup.data", "files",
-                    "sluice.models.warm-files.warmup.batch-sizes", "1,4",
-                    "sluice.models.warm-files-bad.warmup.data", "files",
-                    "sluice.models.warm-files-bad.required", "false");
+            TinyModels.write(repo, "slow-warm", 1, TinyModels.slow(10_000)); // ~70 ms a run of 8 rows
+            return Map.ofEntries(
+                    Map.entry("sluice.models.slow-warm.admission.timeout", "20ms"), // a request's limit, not warmup's
+                    Map.entry("sluice.models.non-zero.required", "false"),
+                    Map.entry("sluice.models.non-zero.warmup.data", "zero"), // no non-zero element: Y is [0, 2] at any batch
+                    Map.entry("sluice.repository.paths", repo.toString()),
+                    Map.entry("sluice.models.warm-files.warmup.data", "files"),
+                    Map.entry("sluice.models.warm-files.warmup.batch-sizes", "1,4"),
+                    Map.entry("sluice.models.warm-files-bad.warmup.data", "files"),
+                    Map.entry("sluice.models.warm-files-bad.required", "false"));
         }
     }
 
@@ -90,6 +92,14 @@ class ReadinessTest {
 
     @Test
     @Order(4)
+    void warmupIsNotCutShortByTheRequestsAdmissionTimeout() {
+        // its runs outlast its admission.timeout (20 ms), as a TensorRT engine build may outlast 60 s
+        Await.serverReady();
+        given().get("/v2/models/slow-warm/ready").then().statusCode(200);
+    }
+
+    @Test
+    @Order(5)
     void aModelWhoseRowsAreASequenceIsServedWithoutBatches() {
         Await.serverReady();
         given().get("/v2/models/add/config").then().statusCode(200).body("max_batch_size", equalTo(8));

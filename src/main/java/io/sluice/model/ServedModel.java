@@ -197,14 +197,28 @@ public final class ServedModel {
         return infer(parse, trace).onTermination().invoke((item, failure, cancelled) -> trace.end(failure));
     }
 
+    /**
+     * A warmup request: validation, the scheduler and its batcher, the runtime, as a request takes them, but not
+     * the guard, which is admission, not execution. Its {@code admission.timeout} (60 s) would fail a model whose
+     * first run of a shape takes longer, as a TensorRT engine build may; warmup has its own budget.
+     */
+    Uni<InferResponse> warm(InferRequest request) {
+        Tracing.RequestTrace trace = tracing.request(name(), version());
+        return infer(() -> request, trace, false).onTermination().invoke((item, failure, cancelled) -> trace.end(failure));
+    }
+
     private Uni<InferResponse> infer(Supplier<InferRequest> parse, Tracing.RequestTrace trace) {
+        return infer(parse, trace, true);
+    }
+
+    private Uni<InferResponse> infer(Supplier<InferRequest> parse, Tracing.RequestTrace trace, boolean guarded) {
         OnnxSession s = session;
         ModelScheduler sched = scheduler;
         ModelGuard g = guard;
         if (s == null || sched == null || g == null) {
             return Uni.createFrom().failure(notReady());
         }
-        InferenceException.Unavailable early = g.turnsAway();
+        InferenceException.Unavailable early = guarded ? g.turnsAway() : null;
         if (early != null) {
             return Uni.createFrom().failure(early);
         }
@@ -218,7 +232,7 @@ public final class ServedModel {
         } catch (RuntimeException e) {
             return Uni.createFrom().failure(e);
         }
-        Uni<InferResponse> result = g.run(() -> Uni.createFrom().emitter(emitter -> {
+        Supplier<Uni<InferResponse>> scheduled = () -> Uni.createFrom().emitter(emitter -> {
             Job job = new Job(valid.inputs(), valid.outputs(), valid.rows(), valid.signature(), level,
                     request.deadlineNanos(), trace,
                     outputs -> answer(emitter, request, outputs),
@@ -226,7 +240,8 @@ public final class ServedModel {
             emitter.onTermination(() -> sched.cancel(job));
             trace.admitted(); // before submit: an idle instance may run and finish the job at once
             sched.submit(job);
-        }), request.deadlineNanos());
+        });
+        Uni<InferResponse> result = guarded ? g.run(scheduled, request.deadlineNanos()) : scheduled.get();
         if (request.hasDeadline()) {
             long remaining = request.deadlineNanos() - System.nanoTime();
             if (remaining <= 0) {

@@ -19,9 +19,9 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Warms a model through the real execution path ({@link ServedModel#infer}: validation, scheduler,
- * batcher, runtime) at each configured batch size, {@code count} times, with zeros, random data or
- * sample files. A failing sample fails the load.
+ * Warms a model through the real execution path ({@link ServedModel#warm}: validation, scheduler, batcher,
+ * runtime, but not the admission guard, whose timeout is for requests) at each configured batch size,
+ * {@code count} times, with zeros, random data or sample files. A failing sample fails the load.
  */
 final class Warmup {
 
@@ -42,7 +42,7 @@ final class Warmup {
                 }
                 InferRequest request = new InferRequest(model.name(), model.version(), "warmup", Map.of(),
                         tensors, List.of(), 0, InferRequest.NO_DEADLINE, Protocol.INTERNAL);
-                io.sluice.inference.InferResponse response = model.infer(request).await().atMost(TIMEOUT);
+                io.sluice.inference.InferResponse response = model.warm(request).await().atMost(TIMEOUT);
                 if (batchable && batch > 1) {
                     checkBatchDimension(response.outputs(), batch);
                 }
