@@ -110,9 +110,11 @@ final class DynamicBatcher {
         rowLimit = rows;
     }
 
-    /** From now on every job runs alone, whatever {@link #limitRows} says later. */
-    void stopBatching() {
+    /** From now on every job runs alone, whatever {@link #limitRows} says later; true if it batched until now. */
+    boolean stopBatching() {
+        boolean batched = !unbatched;
         unbatched = true;
+        return batched;
     }
 
     /** The most rows in a batch now. */

@@ -72,7 +72,7 @@ public final class ModelScheduler implements AutoCloseable {
     private final AtomicLong runningRows = new AtomicLong();
     private final AtomicLong idleNanos = new AtomicLong();
     private final AtomicLongArray idleSince;
-    /** When each instance's batch started, on {@link #clock}; {@link #NOT_IDLE} while it has none. */
+    /** When each instance's run of the model started, on {@link #clock}; {@link #NOT_IDLE} while none runs. */
     private final AtomicLongArray runSince;
     private volatile double nanosPerRow = 0;
     private volatile boolean closed;
@@ -407,10 +407,9 @@ public final class ModelScheduler implements AutoCloseable {
     private void stopBatching(String why) {
         lock.lock();
         try {
-            if (batcher.maxBatchSize() > 1) {
+            if (batcher.stopBatching()) {
                 LOG.warnf("model %s: %s. Its requests run one at a time from now on", model, why);
             }
-            batcher.stopBatching();
         } finally {
             lock.unlock();
         }
