@@ -193,8 +193,7 @@ public final class ServedModel {
      * has not turned the arrival away ({@link ModelGuard#turnsAway()}): a rejection costs no parsing.
      */
     public Uni<InferResponse> infer(Supplier<InferRequest> parse) {
-        Tracing.RequestTrace trace = tracing.request(name(), version());
-        return infer(parse, trace).onTermination().invoke((item, failure, cancelled) -> trace.end(failure));
+        return traced(parse, true);
     }
 
     /**
@@ -203,12 +202,12 @@ public final class ServedModel {
      * first run of a shape takes longer, as a TensorRT engine build may; warmup has its own budget.
      */
     Uni<InferResponse> warm(InferRequest request) {
-        Tracing.RequestTrace trace = tracing.request(name(), version());
-        return infer(() -> request, trace, false).onTermination().invoke((item, failure, cancelled) -> trace.end(failure));
+        return traced(() -> request, false);
     }
 
-    private Uni<InferResponse> infer(Supplier<InferRequest> parse, Tracing.RequestTrace trace) {
-        return infer(parse, trace, true);
+    private Uni<InferResponse> traced(Supplier<InferRequest> parse, boolean guarded) {
+        Tracing.RequestTrace trace = tracing.request(name(), version());
+        return infer(parse, trace, guarded).onTermination().invoke((item, failure, cancelled) -> trace.end(failure));
     }
 
     private Uni<InferResponse> infer(Supplier<InferRequest> parse, Tracing.RequestTrace trace, boolean guarded) {
