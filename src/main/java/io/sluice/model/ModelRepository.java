@@ -104,8 +104,7 @@ public final class ModelRepository {
                 }
                 List<ModelSource> versions = oneModelVersions(name, repo);
                 LOG.infof("model repository %s is one model, served as '%s'", repo, name);
-                found.removeIf(s -> s.name().equals(name));
-                found.addAll(versions);
+                replace(found, name, versions, repo);
                 continue;
             }
             for (Path modelDir : list(repo)) {
@@ -124,11 +123,19 @@ public final class ModelRepository {
                             name, MODEL_FILE, modelDir);
                     continue;
                 }
-                found.removeIf(s -> s.name().equals(name));
-                found.addAll(versions);
+                replace(found, name, versions, repo);
             }
         }
         return found;
+    }
+
+    /** Adds {@code versions} of {@code name}, found in {@code repo}, in place of any an earlier repository had; says so. */
+    private static void replace(List<ModelSource> found, String name, List<ModelSource> versions, Path repo) {
+        if (found.removeIf(s -> s.name().equals(name))) {
+            LOG.warnf("model %s is in more than one repository; the one in %s is served (a later repository wins)",
+                    name, repo);
+        }
+        found.addAll(versions);
     }
 
     /**

@@ -5,8 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -42,9 +47,34 @@ class ModelRepositoryTest {
         model(first, "n", "1");
         Files.createDirectories(second.resolve("m")); // empty: it does not hide first's m
         model(second, "n", "7");
-        assertThat(ModelRepository.scan(List.of(first, second)))
-                .extracting(s -> s.name() + "/" + s.version())
-                .containsExactlyInAnyOrder("m/1", "n/7");
+        List<String> warnings = new ArrayList<>();
+        Handler handler = new Handler() {
+            @Override
+            public void publish(LogRecord record) {
+                if (record.getLevel().intValue() >= Level.WARNING.intValue()) {
+                    warnings.add(String.format(record.getMessage(), record.getParameters()));
+                }
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        Logger logger = Logger.getLogger(ModelRepository.class.getName());
+        logger.addHandler(handler);
+        try {
+            assertThat(ModelRepository.scan(List.of(first, second)))
+                    .extracting(s -> s.name() + "/" + s.version())
+                    .containsExactlyInAnyOrder("m/1", "n/7");
+        } finally {
+            logger.removeHandler(handler);
+        }
+        // the clash is said, naming the model and the repository served; m's empty directory is no clash
+        assertThat(warnings).anySatisfy(w -> assertThat(w).contains("model n is in more than one repository")
+                .contains(second.toString()));
+        assertThat(warnings).noneMatch(w -> w.contains("model m is in more than one"));
     }
 
     @Test
