@@ -312,8 +312,8 @@ public class ModelInferRoute {
     /**
      * The one message of a unary call in {@code bytes[0, n)}, its tensors read in place (the array is this
      * call's own), inflated first when the call is {@code gzip} and the message says it is compressed. A
-     * missing, partial or second message, a compressed one without an encoding, or gzip data that does not
-     * inflate is a protocol error (INTERNAL, as grpc-java answers it).
+     * missing, partial or second message, a prefix flag other than 0 or 1, a compressed one without an encoding,
+     * or gzip data that does not inflate is a protocol error (INTERNAL, as grpc-java answers it).
      *
      * @throws MessageTooLarge when the message inflates past {@code maxBytes}, or would take more than that beyond its
      *     bytes once parsed ({@link ParsedRequestSize})
@@ -321,6 +321,10 @@ public class ModelInferRoute {
     static ModelInferRequest message(byte[] bytes, int n, boolean gzip, int maxBytes) throws InvalidProtocolBufferException {
         if (n < GrpcWire.PREFIX) {
             throw new IllegalArgumentException(n == 0 ? "no request message" : "incomplete message prefix");
+        }
+        if ((bytes[0] & 0xfe) != 0) {
+            // the flag's other bits are reserved (grpc-java refuses them, "reserved bits not zero")
+            throw new IllegalArgumentException("message prefix flag " + (bytes[0] & 0xff) + " has reserved bits set");
         }
         boolean compressed = bytes[0] != 0;
         if (compressed && !gzip) {

@@ -75,6 +75,10 @@ class GrpcWireTest {
         compressed.setByte(0, (byte) 1);
         assertThatThrownBy(() -> ModelInferRoute.message(compressed))
                 .hasMessage("compressed message without a grpc-encoding");
+        Buffer reserved = body.copy();
+        reserved.setByte(0, (byte) 2);
+        assertThatThrownBy(() -> ModelInferRoute.message(reserved, true, Integer.MAX_VALUE))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("message prefix flag 2 has reserved bits set");
         Buffer garbage = Buffer.buffer().appendByte((byte) 0).appendInt(3).appendBytes(new byte[] {(byte) 0xff, 0x7f, 0});
         assertThatThrownBy(() -> ModelInferRoute.message(garbage)).isInstanceOf(InvalidProtocolBufferException.class);
         // a stray end-group tag (0x0c) ends parsing early: refused, as grpc-java refuses it, not read as half a message
