@@ -62,8 +62,10 @@ podman build "${ulimits[@]}" \
   -f Dockerfile.jvm -t "$image" .
 podman image inspect --format 'image {{.Id}}: {{.Size}} bytes' "$image"
 
-echo "== run on 127.0.0.1:$port"
+echo "== run on 127.0.0.1:$port as the Deployment's securityContext has it: read-only root, /tmp writable, no capabilities"
+# /tmp mounted exec, as an emptyDir is: JNA loads its library from there
 podman run -d --name "$name" "${ulimits[@]}" \
+  --read-only --tmpfs /tmp:rw,exec,nosuid,nodev,mode=1777 --cap-drop=ALL --security-opt=no-new-privileges \
   -p "127.0.0.1:$port:8080" "$image" > /dev/null
 # waits (at most 150 s) until container $1 on port $2 is ready
 await_ready() {
@@ -78,6 +80,10 @@ await_ready() {
 }
 await_ready "$name" "$port"
 echo "ready: $(curl -s "http://127.0.0.1:$port/q/health/ready" | tr -d ' \n' | cut -c1-200)"
+# the model threads got their lower priority (JNA's libc call, its library unpacked to /tmp)
+if podman logs "$name" 2>&1 | grep -F 'model threads keep the default CPU priority'; then
+  echo "a read-only root cost the model threads their priority"; exit 1
+fi
 
 answer=$(curl -sf "http://127.0.0.1:$port/v2/models/all-minilm-l6-v2/infer" -H 'Content-Type: application/json' -d '{
   "inputs": [

@@ -12,8 +12,12 @@ import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.KubernetesResource;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
+import io.fabric8.kubernetes.api.model.PodSecurityContext;
+import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Probe;
 import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.SeccompProfile;
+import io.fabric8.kubernetes.api.model.SecurityContext;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
@@ -102,14 +106,53 @@ class KubernetesManifestsTest {
         assertThat(c.getResources().getLimits()).doesNotContainKey("nvidia.com/gpu");
 
         assertThat(env(c, "SLUICE_REPOSITORY_PATHS")).isEqualTo("/models");
-        assertThat(c.getVolumeMounts()).singleElement().satisfies(m -> {
-            assertThat(m.getMountPath()).isEqualTo("/models");
+        assertThat(c.getVolumeMounts()).filteredOn(m -> m.getMountPath().equals("/models")).singleElement().satisfies(m -> {
             assertThat(m.getReadOnly()).isTrue();
             Volume v = volume(deployment, m.getName());
             assertThat(v.getPersistentVolumeClaim().getClaimName())
                     .isEqualTo(one("base/sluice-models-pvc.yaml", PersistentVolumeClaim.class).getMetadata().getName());
             assertThat(v.getPersistentVolumeClaim().getReadOnly()).isTrue();
         });
+    }
+
+    /**
+     * What the "restricted" Pod Security Standard asks of a pod (non-root, no privilege escalation, every
+     * capability dropped, a RuntimeDefault or Localhost seccomp profile) on the Deployment, the Knative Service and
+     * the KServe runtime; and on the Deployment a read-only root file system with /tmp, the one place Sluice
+     * writes (.ci/image-check.sh runs the image so), on an emptyDir.
+     */
+    @Test
+    void everyPodMeetsTheRestrictedPodSecurityStandard() {
+        Deployment deployment = one(GENERATED, Deployment.class);
+        PodSpec pod = deployment.getSpec().getTemplate().getSpec();
+        Container c = sluiceContainer(deployment);
+        restricted(c.getSecurityContext(), pod.getSecurityContext());
+        assertThat(c.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
+        assertThat(c.getVolumeMounts()).filteredOn(m -> m.getMountPath().equals("/tmp")).singleElement()
+                .satisfies(m -> assertThat(volume(deployment, m.getName()).getEmptyDir()).isNotNull());
+        assertThat(pod.getAutomountServiceAccountToken()).isFalse();
+
+        io.fabric8.knative.serving.v1.Service knative = one(KNATIVE, io.fabric8.knative.serving.v1.Service.class);
+        restricted(knative.getSpec().getTemplate().getSpec().getContainers().get(0).getSecurityContext(), null);
+
+        GenericKubernetesResource runtime = one("kserve/sluice-servingruntime.yaml", GenericKubernetesResource.class);
+        JsonNode spec = Manifests.YAML.valueToTree(runtime.getAdditionalProperties().get("spec"));
+        restricted(Manifests.YAML.convertValue(spec.path("containers").get(0), Container.class).getSecurityContext(), null);
+    }
+
+    private static void restricted(SecurityContext container, PodSecurityContext pod) {
+        assertThat(container).isNotNull();
+        assertThat(container.getAllowPrivilegeEscalation()).isFalse();
+        assertThat(container.getCapabilities().getDrop()).containsExactly("ALL");
+        assertThat(container.getCapabilities().getAdd()).isNullOrEmpty();
+        assertThat(container.getPrivileged()).isNotEqualTo(Boolean.TRUE);
+        Boolean nonRoot = container.getRunAsNonRoot() != null ? container.getRunAsNonRoot()
+                : pod == null ? null : pod.getRunAsNonRoot();
+        assertThat(nonRoot).isTrue();
+        SeccompProfile seccomp = container.getSeccompProfile() != null ? container.getSeccompProfile()
+                : pod == null ? null : pod.getSeccompProfile();
+        assertThat(seccomp).isNotNull();
+        assertThat(seccomp.getType()).isIn("RuntimeDefault", "Localhost");
     }
 
     @Test
