@@ -170,6 +170,25 @@ class RestProtocolTest {
         given().get("/q/health/started").then().statusCode(200);
     }
 
+    /**
+     * What KServe's REST client (kserve.InferenceRESTClient, v2) reads: the OIP's health bodies ({@code live}, {@code
+     * ready}), and an error's {@code {"error": ...}} only when the Content-Type is exactly {@code application/json}.
+     */
+    @Test
+    void healthAnswersCarryTheOipBodiesAndErrorsAreExactlyApplicationJson() {
+        given().get("/v2/health/live").then().statusCode(200).header("Content-Type", "application/json")
+                .body("live", equalTo(true));
+        given().get("/v2/health/ready").then().statusCode(200).header("Content-Type", "application/json")
+                .body("ready", equalTo(true));
+        given().get("/v2/models/add/ready").then().statusCode(200).body("name", equalTo("add")).body("ready", equalTo(true));
+        given().get("/v2/models/add/versions/1/ready").then().statusCode(200).body("ready", equalTo(true));
+        given().get("/v2/models/corrupt/ready").then().statusCode(400).body("ready", equalTo(false));
+        given().get("/v2/models/nope/ready").then().statusCode(404).header("Content-Type", "application/json")
+                .body("error", containsString("nope"));
+        given().get("/v2/nope").then().statusCode(404).header("Content-Type", "application/json");
+        infer("add", Map.of("inputs", List.of())).then().statusCode(400).header("Content-Type", "application/json");
+    }
+
     @Test
     void modelMetadataComesFromTheSession() {
         given().get("/v2/models/add").then().statusCode(200)

@@ -59,13 +59,15 @@ public class InferenceResource {
     @GET
     @Path("/health/live")
     public Response live() {
-        return service.live() ? Response.ok().build() : Response.status(503).build();
+        boolean live = service.live();
+        return Response.status(live ? 200 : 503).type(MediaType.APPLICATION_JSON_TYPE).entity(Map.of("live", live)).build();
     }
 
     @GET
     @Path("/health/ready")
     public Response ready() {
-        return readiness(service.ready());
+        boolean ready = service.ready();
+        return readiness(ready, Map.of("ready", ready));
     }
 
     @GET
@@ -134,13 +136,15 @@ public class InferenceResource {
     @GET
     @Path("/models/{model}/ready")
     public Response modelReady(@PathParam("model") String model) {
-        return readiness(service.modelReady(model, null));
+        boolean ready = service.modelReady(model, null);
+        return readiness(ready, Map.of("name", model, "ready", ready));
     }
 
     @GET
     @Path("/models/{model}/versions/{version}/ready")
     public Response modelReady(@PathParam("model") String model, @PathParam("version") String version) {
-        return readiness(service.modelReady(model, version));
+        boolean ready = service.modelReady(model, version);
+        return readiness(ready, Map.of("name", model, "ready", ready));
     }
 
     @POST
@@ -212,9 +216,14 @@ public class InferenceResource {
         }
     }
 
-    /** OIP readiness: 200 means true, a 4xx means false; like Triton, Sluice answers 400. */
-    private static Response readiness(boolean ready) {
-        return ready ? Response.ok().build() : Response.status(Response.Status.BAD_REQUEST).build();
+    /**
+     * OIP readiness: 200 means true, a 4xx means false; like Triton, Sluice answers 400. The body is the OIP's
+     * ({@code {"ready": ...}}, with the model's {@code name} for a model), which KServe's REST client reads; Triton's
+     * clients read the status alone.
+     */
+    private static Response readiness(boolean ready, Map<String, Object> body) {
+        return Response.status(ready ? Response.Status.OK : Response.Status.BAD_REQUEST)
+                .type(MediaType.APPLICATION_JSON_TYPE).entity(body).build();
     }
 
     /** The version a request without one runs on now, or null (the failure then comes from the request itself). */
