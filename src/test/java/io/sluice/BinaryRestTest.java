@@ -52,6 +52,26 @@ class BinaryRestTest {
     }
 
     @Test
+    void aNullDataBesideBinaryDataSizeIsNoData() {
+        // KServe's InferRequest.to_rest writes "data": None beside binary_data_size when the raw bytes are falsy
+        byte[] header = ("{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]},"
+                + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":null,\"parameters\":{\"binary_data_size\":16}}]}")
+                .getBytes(StandardCharsets.UTF_8);
+        var response = given().header("Inference-Header-Content-Length", header.length)
+                .body(concat(header, floats(1, 1, 1, 1))).post("/v2/models/add/infer");
+        response.then().statusCode(200);
+        assertThat(response.asString()).contains("\"data\":[2.0,3.0,4.0,5.0]");
+        // without binary_data_size, null data is no data: named as missing
+        infer("add", "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]},"
+                + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":null}]}")
+                .then().statusCode(400).body("error", containsString("'B'"));
+    }
+
+    private static io.restassured.response.Response infer(String model, String json) {
+        return given().contentType("application/json").body(json).post("/v2/models/" + model + "/infer");
+    }
+
+    @Test
     void bytesElementsCarryLengthPrefixes() {
         byte[] data = strings("a", "", "héllo", "z日本\uFFFD"); // characters of 2 and 3 bytes too
         var response = BinaryRest.post("identity_bytes", List.of(new BinaryRest.Input("INPUT0", "BYTES", new long[] {1, 4}, data)));

@@ -94,7 +94,9 @@ final class JsonBody {
             String field = p.currentName();
             spend(budget);
             p.nextToken();
-            if (field.equals("data")) {
+            if (field.equals("data") && p.currentToken() == JsonToken.VALUE_NULL) {
+                data = null; // no data, as KServe's client writes an empty binary input: "data": null beside binary_data_size
+            } else if (field.equals("data")) {
                 long start = p.currentTokenLocation().getByteOffset();
                 if (start < 0) { // a UTF-16 or UTF-32 body: Jackson reads it as characters, without byte offsets
                     throw new InferenceException.InvalidInput("request body must be JSON in UTF-8");
