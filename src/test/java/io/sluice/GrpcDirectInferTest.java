@@ -18,6 +18,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import jakarta.inject.Inject;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -71,8 +72,12 @@ class GrpcDirectInferTest {
 
     /** {@code body} with the headers a grpc-java client sends, a 30 s timeout, and {@code headers} over them. */
     private Answer post(Buffer body, Map<String, String> headers) throws Exception {
+        return post(PATH, body, headers);
+    }
+
+    private Answer post(String path, Buffer body, Map<String, String> headers) throws Exception {
         RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST)
-                .setHost("127.0.0.1").setPort(RestAssured.port).setURI(PATH)
+                .setHost("127.0.0.1").setPort(RestAssured.port).setURI(path)
                 .putHeader("content-type", "application/grpc").putHeader("te", "trailers")
                 .putHeader("grpc-timeout", "30S");
         headers.forEach(options::putHeader);
@@ -139,6 +144,46 @@ class GrpcDirectInferTest {
         ModelInferResponse r = ModelInferResponse.parseFrom(answered.body().getBytes(5, answered.body().length()));
         assertThat(GrpcProtocolTest.floats(r.getRawOutputContents(0))).containsExactly(9, 12);
         assertThat(late.grpcStatus()).isEqualTo("4"); // DEADLINE_EXCEEDED
+    }
+
+    @Test
+    void aDeflateCallAsTritonclientSendsItIsAnswered() throws Exception {
+        // tritonclient.grpc's compression_algorithm="deflate": grpc-core's deflate, zlib's format
+        java.io.ByteArrayOutputStream zipped = new java.io.ByteArrayOutputStream();
+        try (java.util.zip.DeflaterOutputStream out = new java.util.zip.DeflaterOutputStream(zipped)) {
+            out.write(MATMUL.toByteArray());
+        }
+        Buffer body = Buffer.buffer().appendByte((byte) 1).appendInt(zipped.size()).appendBytes(zipped.toByteArray());
+
+        Answer answered = post(body, Map.of("grpc-encoding", "deflate"));
+
+        assertThat(answered.trailers().get("grpc-status")).isEqualTo("0");
+        ModelInferResponse r = ModelInferResponse.parseFrom(answered.body().getBytes(5, answered.body().length()));
+        assertThat(GrpcProtocolTest.floats(r.getRawOutputContents(0))).containsExactly(9, 12);
+    }
+
+    @Test
+    void anEncodingTheBridgeCannotReadIsUnimplementedNotAHang() throws Exception {
+        java.io.ByteArrayOutputStream zipped = new java.io.ByteArrayOutputStream();
+        try (java.util.zip.DeflaterOutputStream out = new java.util.zip.DeflaterOutputStream(zipped)) {
+            out.write(MATMUL.toByteArray());
+        }
+        Buffer deflated = Buffer.buffer().appendByte((byte) 1).appendInt(zipped.size()).appendBytes(zipped.toByteArray());
+        // tritonclient's start_stream(compression_algorithm="deflate"): the bridge read none of it and never answered
+        Answer stream = post("/inference.GRPCInferenceService/ModelStreamInfer", deflated, Map.of("grpc-encoding", "deflate"));
+        Answer snappy = post(framed(MATMUL.toByteArray()), Map.of("grpc-encoding", "snappy"));
+
+        for (Answer a : List.of(stream, snappy)) {
+            assertThat(a.grpcStatus()).isEqualTo("12"); // UNIMPLEMENTED, as the gRPC protocol has it
+            assertThat(a.headers().get("grpc-accept-encoding")).isEqualTo("gzip");
+        }
+        assertThat(java.net.URLDecoder.decode(stream.headers().get("grpc-message"), java.nio.charset.StandardCharsets.UTF_8))
+                .isEqualTo("grpc-encoding 'deflate' is not supported on /inference.GRPCInferenceService/ModelStreamInfer;"
+                        + " it reads gzip and identity");
+        assertThat(snappy.headers().get("grpc-message")).contains("snappy");
+        // a stream in gzip, or uncompressed, is answered as before
+        Answer plain = post("/inference.GRPCInferenceService/ModelStreamInfer", framed(MATMUL.toByteArray()), Map.of());
+        assertThat(plain.trailers().get("grpc-status")).isEqualTo("0");
     }
 
     @Test

@@ -34,16 +34,18 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * answer was encoded into a growing byte stream and copied three more times on its way to the socket
  * (about 1.1 MB of heap per 196 KB MiniLM answer); here its fields are encoded once and its outputs' bytes
  * follow without another copy ({@link GrpcWire#frame(io.sluice.api.grpc.proto.ModelInferResponse,
- * java.util.List)}), and a request's tensors are read in place. It reads gzip messages too, the encoding
- * clients compress with. Calls it does not take go on to the bridge unchanged: not HTTP/2, not {@code
- * application/grpc}, a {@code grpc-encoding} other than identity or gzip, or a {@code grpc-timeout} it
- * cannot read (which {@link CallDeadline} refuses there, naming it). {@code sluice.grpc.direct-infer=false}
+ * java.util.List)}), and a request's tensors are read in place. It reads gzip and deflate messages too, the
+ * encodings clients compress with (tritonclient offers both; the bridge reads gzip alone). Calls it does not take
+ * go on to the bridge unchanged: not HTTP/2, not {@code application/grpc}, a {@code grpc-encoding} other than
+ * identity, gzip or deflate ({@link GrpcEncodings} refuses it there), or a {@code grpc-timeout} it cannot read
+ * (which {@link CallDeadline} refuses there, naming it). {@code sluice.grpc.direct-infer=false}
  * sends every call there.
  */
 @ApplicationScoped
 public class ModelInferRoute {
     static final String PATH = "/inference.GRPCInferenceService/ModelInfer";
     private static final String GZIP = "gzip";
+    private static final String DEFLATE = "deflate";
 
     @Inject
     InferenceService service;
@@ -72,14 +74,14 @@ public class ModelInferRoute {
         if (request.version() != HttpVersion.HTTP_2
                 || contentType == null
                 || !(contentType.equals("application/grpc") || contentType.equals("application/grpc+proto"))
-                || (encoding != null && !encoding.equals("identity") && !encoding.equals(GZIP))
+                || (encoding != null && !encoding.equals("identity") && !encoding.equals(GZIP) && !encoding.equals(DEFLATE))
                 || timeoutNanos < 0) {
             ctx.next();
             return;
         }
         long deadline = timeout == null ? InferRequest.NO_DEADLINE
                 : InferRequest.deadlineAfterNanos(System.nanoTime(), timeoutNanos);
-        new Call(request, deadline, GZIP.equals(encoding)).start();
+        new Call(request, deadline, GZIP.equals(encoding) || DEFLATE.equals(encoding) ? encoding : null).start();
     }
 
     /** One call: reads the request message, runs it, answers once (or not at all when the client went away). */
@@ -87,7 +89,8 @@ public class ModelInferRoute {
         private final HttpServerRequest request;
         private final HttpServerResponse response;
         private final long deadline;
-        private final boolean gzip;
+        /** {@code gzip}, {@code deflate}, or null for a call without compression. */
+        private final String encoding;
         private final AtomicBoolean answered = new AtomicBoolean();
         /** The request's bytes as they arrived; null once read, or refused. */
         private Received body = new Received();
@@ -95,11 +98,11 @@ public class ModelInferRoute {
         private boolean uploadStopped;
         private volatile Cancellable running;
 
-        Call(HttpServerRequest request, long deadline, boolean gzip) {
+        Call(HttpServerRequest request, long deadline, String encoding) {
             this.request = request;
             this.response = request.response();
             this.deadline = deadline;
-            this.gzip = gzip;
+            this.encoding = encoding;
         }
 
         void start() {
@@ -168,7 +171,7 @@ public class ModelInferRoute {
             }
             ModelInferRequest message;
             try {
-                message = message(body.bytes, body.length, gzip, maxMessageBytes);
+                message = message(body.bytes, body.length, encoding, maxMessageBytes);
             } catch (MessageTooLarge e) {
                 fail(tooLarge(e.getMessage()));
                 return;
@@ -301,24 +304,24 @@ public class ModelInferRoute {
 
     /** {@link #message(byte[], int, boolean, int)} of an uncompressed call. */
     static ModelInferRequest message(Buffer body) throws InvalidProtocolBufferException {
-        return message(body, false, Integer.MAX_VALUE);
+        return message(body, null, Integer.MAX_VALUE);
     }
 
     /** {@link #message(byte[], int, boolean, int)} of {@code body}'s bytes. */
-    static ModelInferRequest message(Buffer body, boolean gzip, int maxBytes) throws InvalidProtocolBufferException {
-        return message(body.getBytes(), body.length(), gzip, maxBytes);
+    static ModelInferRequest message(Buffer body, String encoding, int maxBytes) throws InvalidProtocolBufferException {
+        return message(body.getBytes(), body.length(), encoding, maxBytes);
     }
 
     /**
      * The one message of a unary call in {@code bytes[0, n)}, its tensors read in place (the array is this
-     * call's own), inflated first when the call is {@code gzip} and the message says it is compressed. A
+     * call's own), inflated first when the call is {@code gzip} or {@code deflate} and the message says it is compressed. A
      * missing, partial or second message, a prefix flag other than 0 or 1, a compressed one without an encoding,
      * or gzip data that does not inflate is a protocol error (INTERNAL, as grpc-java answers it).
      *
      * @throws MessageTooLarge when the message inflates past {@code maxBytes}, or would take more than that beyond its
      *     bytes once parsed ({@link ParsedRequestSize})
      */
-    static ModelInferRequest message(byte[] bytes, int n, boolean gzip, int maxBytes) throws InvalidProtocolBufferException {
+    static ModelInferRequest message(byte[] bytes, int n, String encoding, int maxBytes) throws InvalidProtocolBufferException {
         if (n < GrpcWire.PREFIX) {
             throw new IllegalArgumentException(n == 0 ? "no request message" : "incomplete message prefix");
         }
@@ -327,7 +330,7 @@ public class ModelInferRoute {
             throw new IllegalArgumentException("message prefix flag " + (bytes[0] & 0xff) + " has reserved bits set");
         }
         boolean compressed = bytes[0] != 0;
-        if (compressed && !gzip) {
+        if (compressed && encoding == null) {
             throw new IllegalArgumentException("compressed message without a grpc-encoding");
         }
         long size = declaredLength(bytes);
@@ -338,24 +341,36 @@ public class ModelInferRoute {
         int at = GrpcWire.PREFIX;
         int length = (int) size;
         if (compressed) {
-            bytes = inflate(bytes, at, length, maxBytes);
+            bytes = inflate(bytes, at, length, encoding, maxBytes);
             at = 0;
             length = bytes.length;
         }
         return ParsedRequestSize.parse(bytes, at, length, maxBytes);
     }
 
-    /** The gzip data in {@code bytes[at, at + length)}, inflated; never more than {@code maxBytes} of it held. */
-    private static byte[] inflate(byte[] bytes, int at, int length, int maxBytes) {
-        try (java.util.zip.GZIPInputStream in = new java.util.zip.GZIPInputStream(
-                new java.io.ByteArrayInputStream(bytes, at, length))) {
+    /**
+     * The {@code encoding} data in {@code bytes[at, at + length)}, inflated; never more than {@code maxBytes} of it
+     * held. gRPC's {@code deflate} is zlib's format (RFC 1950), as grpc-core and tritonclient send it.
+     */
+    private static byte[] inflate(byte[] bytes, int at, int length, String encoding, int maxBytes) {
+        java.io.ByteArrayInputStream compressed = new java.io.ByteArrayInputStream(bytes, at, length);
+        java.util.zip.Inflater inflater = GZIP.equals(encoding) ? null : new java.util.zip.Inflater();
+        try (java.io.InputStream in = inflater == null ? new java.util.zip.GZIPInputStream(compressed)
+                : new java.util.zip.InflaterInputStream(compressed, inflater)) {
             byte[] inflated = in.readNBytes(maxBytes);
             if (in.read() != -1) {
                 throw new MessageTooLarge("decompressed request message larger than");
             }
+            if (inflater != null && !inflater.finished()) {
+                throw new java.io.EOFException("Unexpected end of ZLIB input stream");
+            }
             return inflated;
         } catch (java.io.IOException e) {
-            throw new IllegalArgumentException("gzip request message does not inflate: " + e.getMessage());
+            throw new IllegalArgumentException(encoding + " request message does not inflate: " + e.getMessage());
+        } finally {
+            if (inflater != null) {
+                inflater.end(); // an InflaterInputStream does not end an inflater it was given
+            }
         }
     }
 

@@ -77,7 +77,7 @@ class GrpcWireTest {
                 .hasMessage("compressed message without a grpc-encoding");
         Buffer reserved = body.copy();
         reserved.setByte(0, (byte) 2);
-        assertThatThrownBy(() -> ModelInferRoute.message(reserved, true, Integer.MAX_VALUE))
+        assertThatThrownBy(() -> ModelInferRoute.message(reserved, "gzip", Integer.MAX_VALUE))
                 .isInstanceOf(IllegalArgumentException.class).hasMessage("message prefix flag 2 has reserved bits set");
         Buffer garbage = Buffer.buffer().appendByte((byte) 0).appendInt(3).appendBytes(new byte[] {(byte) 0xff, 0x7f, 0});
         assertThatThrownBy(() -> ModelInferRoute.message(garbage)).isInstanceOf(InvalidProtocolBufferException.class);
@@ -111,7 +111,7 @@ class GrpcWireTest {
         assertThat(received.length).isEqualTo(framed.length);
         assertThat(received.declared()).isEqualTo(request.getSerializedSize());
         assertThat(received.bytes.length).isEqualTo(framed.length); // grown by doubling, never past the message
-        assertThat(ModelInferRoute.message(received.bytes, received.length, false, Integer.MAX_VALUE)).isEqualTo(request);
+        assertThat(ModelInferRoute.message(received.bytes, received.length, null, Integer.MAX_VALUE)).isEqualTo(request);
     }
 
     @Test
@@ -121,17 +121,39 @@ class GrpcWireTest {
         Buffer body = gzipped(request.toByteArray());
         assertThat(body.length()).isLessThan(request.getSerializedSize());
 
-        assertThat(ModelInferRoute.message(body, true, request.getSerializedSize())).isEqualTo(request);
-        assertThatThrownBy(() -> ModelInferRoute.message(body, true, request.getSerializedSize() - 1))
+        assertThat(ModelInferRoute.message(body, "gzip", request.getSerializedSize())).isEqualTo(request);
+        assertThatThrownBy(() -> ModelInferRoute.message(body, "gzip", request.getSerializedSize() - 1))
                 .isInstanceOf(ModelInferRoute.MessageTooLarge.class);
-        assertThatThrownBy(() -> ModelInferRoute.message(body, false, Integer.MAX_VALUE))
+        assertThatThrownBy(() -> ModelInferRoute.message(body, null, Integer.MAX_VALUE))
                 .hasMessage("compressed message without a grpc-encoding");
         Buffer broken = body.copy();
         broken.setByte(GrpcWire.PREFIX + 12, (byte) ~broken.getByte(GrpcWire.PREFIX + 12));
-        assertThatThrownBy(() -> ModelInferRoute.message(broken, true, Integer.MAX_VALUE))
+        assertThatThrownBy(() -> ModelInferRoute.message(broken, "gzip", Integer.MAX_VALUE))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("gzip request message does not inflate");
         // a gzip call may still send a message uncompressed
-        assertThat(ModelInferRoute.message(Buffer.buffer(framed(request)), true, Integer.MAX_VALUE)).isEqualTo(request);
+        assertThat(ModelInferRoute.message(Buffer.buffer(framed(request)), "gzip", Integer.MAX_VALUE)).isEqualTo(request);
+    }
+
+    @Test
+    void aDeflateMessageIsInflatedWithinTheLimit() throws Exception {
+        ModelInferRequest request = ModelInferRequest.newBuilder().setModelName("matmul")
+                .addRawInputContents(ByteString.copyFrom(new byte[1000])).build();
+        java.io.ByteArrayOutputStream zipped = new java.io.ByteArrayOutputStream();
+        try (java.util.zip.DeflaterOutputStream out = new java.util.zip.DeflaterOutputStream(zipped)) {
+            out.write(request.toByteArray());
+        }
+        Buffer body = Buffer.buffer().appendByte((byte) 1).appendInt(zipped.size()).appendBytes(zipped.toByteArray());
+
+        assertThat(ModelInferRoute.message(body, "deflate", request.getSerializedSize())).isEqualTo(request);
+        assertThatThrownBy(() -> ModelInferRoute.message(body, "deflate", request.getSerializedSize() - 1))
+                .isInstanceOf(ModelInferRoute.MessageTooLarge.class);
+        // cut short inside the zlib stream, and gzip's format on a deflate call: neither inflates
+        byte[] cut = java.util.Arrays.copyOf(zipped.toByteArray(), zipped.size() - 6);
+        assertThatThrownBy(() -> ModelInferRoute.message(
+                Buffer.buffer().appendByte((byte) 1).appendInt(cut.length).appendBytes(cut), "deflate", Integer.MAX_VALUE))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("deflate request message does not inflate");
+        assertThatThrownBy(() -> ModelInferRoute.message(gzipped(request.toByteArray()), "deflate", Integer.MAX_VALUE))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("deflate request message does not inflate");
     }
 
     @Test

@@ -120,10 +120,10 @@ class ParsedRequestSizeTest {
         Buffer body = Buffer.buffer().appendByte((byte) 0).appendInt(bytes.length).appendBytes(bytes);
         int limit = bytes.length * 2; // the message fits; its 800 KB of parsed longs do not
 
-        assertThatThrownBy(() -> ModelInferRoute.message(body, false, limit))
+        assertThatThrownBy(() -> ModelInferRoute.message(body, null, limit))
                 .isInstanceOf(ModelInferRoute.MessageTooLarge.class)
                 .hasMessage("request, once parsed, would take more than");
-        assertThat(ModelInferRoute.message(body, false, 1 << 20)).isEqualTo(request);
+        assertThat(ModelInferRoute.message(body, null, 1 << 20)).isEqualTo(request);
     }
 
     /** {@code payload} as length-delimited field {@code field} of a message. */

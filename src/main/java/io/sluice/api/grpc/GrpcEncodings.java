@@ -1,0 +1,51 @@
+package io.sluice.api.grpc;
+
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+
+/**
+ * Refuses, ahead of Quarkus's gRPC route, a call whose {@code grpc-encoding} that route cannot read, as the gRPC
+ * protocol has it: UNIMPLEMENTED, naming the encoding, with {@code grpc-accept-encoding} saying what it reads.
+ * The route's grpc-java bridge looks the encoding up in grpc-java's default registry, which holds identity and
+ * gzip; with any other (tritonclient's {@code deflate} on a stream, say) it neither read a compressed message nor
+ * answered, and the call hung until the client's deadline. {@link ModelInferRoute} reads deflate itself and takes
+ * its calls first; this refuses what comes past it.
+ */
+@ApplicationScoped
+public class GrpcEncodings {
+    /** What the bridge reads besides identity. */
+    static final String ACCEPTED = "gzip";
+
+    void register(@Observes Router router) {
+        router.route().order(-99).handler(this::handle); // after ModelInferRoute (-100), before Quarkus's gRPC route
+    }
+
+    void handle(RoutingContext ctx) {
+        HttpServerRequest request = ctx.request();
+        String encoding = request.getHeader("grpc-encoding");
+        String contentType = request.getHeader("content-type");
+        if (encoding == null || encoding.equals("identity") || encoding.equals(ACCEPTED)
+                || contentType == null || !contentType.startsWith("application/grpc")) {
+            ctx.next();
+            return;
+        }
+        HttpServerResponse response = request.response();
+        response.putHeader("content-type", "application/grpc");
+        response.putHeader("grpc-status", Integer.toString(io.grpc.Status.Code.UNIMPLEMENTED.value()));
+        response.putHeader("grpc-message", GrpcWire.message("grpc-encoding '" + encoding + "' is not supported on "
+                + request.path() + "; it reads " + ACCEPTED + " and identity"));
+        response.putHeader("grpc-accept-encoding", ACCEPTED);
+        response.end();
+        // what the client still sends is read by no one: reset the stream (NO_ERROR) so that it stops, as gRPC servers do
+        if (!request.isEnded()) {
+            request.handler(data -> {
+                request.handler(null);
+                response.reset(0);
+            });
+        }
+    }
+}
