@@ -13,7 +13,8 @@
  * ({@link io.sluice.api.grpc.StreamErrorMode}) to the service, and bound how far a stream is read ahead of
  * its answers ({@link io.sluice.api.grpc.StreamFlowControl}); the bridge reads inference requests through
  * {@link io.sluice.api.grpc.InferRequestMarshaller}, which sizes them from the wire first as the route does
- * ({@link io.sluice.api.grpc.ParsedRequestSize}); {@link io.sluice.api.grpc.OpenStreams} ends open
+ * ({@link io.sluice.api.grpc.ParsedRequestSize}), and a call in an encoding it cannot read is refused before it
+ * ({@link io.sluice.api.grpc.GrpcEncodings}); {@link io.sluice.api.grpc.OpenStreams} ends open
  * streams when the server starts shutting down. It only translates; batching, limits
  * and ONNX types never appear here.
  */
