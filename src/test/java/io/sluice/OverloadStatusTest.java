@@ -84,6 +84,7 @@ class OverloadStatusTest {
             assertThat(full.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
             assertThat(full.getStatus().getDescription()).contains("is at capacity");
             assertThat(GrpcClients.retryDelaySeconds(full)).isGreaterThanOrEqualTo(1);
+            assertThat(pushbackMillis(full)).isEqualTo(GrpcClients.retryDelaySeconds(full) * 1000); // whole seconds here
             // and on gRPC a tensor that could never run is not even looked at
             StatusRuntimeException stillFull = catchThrowableOfType(StatusRuntimeException.class,
                     () -> GRPCInferenceServiceGrpc.newBlockingStub(channel).modelInfer(ModelInferRequest.newBuilder()
@@ -101,6 +102,7 @@ class OverloadStatusTest {
             assertThat(strict.awaitEnd().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
             assertThat(strict.failure().getStatus().getDescription()).contains("is at capacity");
             assertThat(GrpcClients.retryDelaySeconds(strict.failure())).isGreaterThanOrEqualTo(1);
+            assertThat(pushbackMillis(strict.failure())).isGreaterThanOrEqualTo(1000); // through the bridge too
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
@@ -158,5 +160,11 @@ class OverloadStatusTest {
 
     private static double gauge(String nameAndTags) {
         return BatchingTest.metric(given().get("/q/metrics").asString(), nameAndTags);
+    }
+
+    /** The {@code grpc-retry-pushback-ms} a channel's retry policy waits (gRFC A6). */
+    private static long pushbackMillis(StatusRuntimeException e) {
+        return Long.parseLong(e.getTrailers().get(io.grpc.Metadata.Key.of("grpc-retry-pushback-ms",
+                io.grpc.Metadata.ASCII_STRING_MARSHALLER)));
     }
 }

@@ -17,7 +17,8 @@ import org.jboss.logging.Logger;
 /**
  * The one gRPC error mapper: {@link InferenceException} to a status code with its message, as in the
  * README's "Errors" table; rejections the client should retry (UNAVAILABLE, and RESOURCE_EXHAUSTED for
- * a rate limit) carry {@code google.rpc.RetryInfo}. Anything else is INTERNAL and logged.
+ * a rate limit) carry {@code google.rpc.RetryInfo} and {@code grpc-retry-pushback-ms}. Anything else is INTERNAL and
+ * logged.
  */
 @ApplicationScoped
 public class GrpcErrors implements ExceptionHandlerProvider {
@@ -27,6 +28,12 @@ public class GrpcErrors implements ExceptionHandlerProvider {
     /** Where gRPC carries a {@code google.rpc.Status} with details, as {@code StatusProto} writes it. */
     static final Metadata.Key<com.google.rpc.Status> STATUS_DETAILS = Metadata.Key.of("grpc-status-details-bin",
             ProtoUtils.metadataMarshaller(com.google.rpc.Status.getDefaultInstance()));
+    /**
+     * gRPC's own retry hint (gRFC A6), beside RetryInfo: a client whose channel retries (KServe's
+     * InferenceGRPCClient retries UNAVAILABLE three times from 0.1 s by default) waits this long before its next
+     * attempt, where it ignores RetryInfo and would come back within a few hundred milliseconds.
+     */
+    static final Metadata.Key<String> RETRY_PUSHBACK = Metadata.Key.of("grpc-retry-pushback-ms", Metadata.ASCII_STRING_MARSHALLER);
 
     @Override
     public <ReqT, RespT> ExceptionHandler<ReqT, RespT> createHandler(
@@ -84,6 +91,11 @@ public class GrpcErrors implements ExceptionHandlerProvider {
         return t instanceof InferenceException.Unavailable u ? u.retryAfter() : null;
     }
 
+    /** {@code retryAfter} in whole milliseconds, rounded up (a client told 0 would retry at once). */
+    static long pushbackMillis(java.time.Duration retryAfter) {
+        return Math.max(0, (retryAfter.toNanos() + 999_999) / 1_000_000);
+    }
+
     /**
      * Longest message a status carries, in UTF-8 bytes. It goes out twice in the trailers (as {@code grpc-message},
      * percent-encoded, up to 3 characters a byte, and inside {@code grpc-status-details-bin}, base64), and
@@ -130,6 +142,9 @@ public class GrpcErrors implements ExceptionHandlerProvider {
         com.google.rpc.Status details = status.build();
         Metadata trailers = new Metadata();
         trailers.put(STATUS_DETAILS, details);
+        if (retryAfter != null) {
+            trailers.put(RETRY_PUSHBACK, Long.toString(pushbackMillis(retryAfter)));
+        }
         return new Answer(io.grpc.Status.fromCodeValue(details.getCode()).withDescription(message), trailers);
     }
 

@@ -218,7 +218,7 @@ public class ModelInferRoute {
             }
         }
 
-        /** A trailers-only answer with the status {@link GrpcErrors} gives {@code failure}, RetryInfo included. */
+        /** A trailers-only answer with the status {@link GrpcErrors} gives {@code failure}, RetryInfo and pushback included. */
         private void fail(Throwable failure) {
             if (!answered.compareAndSet(false, true)) {
                 return;
@@ -234,6 +234,10 @@ public class ModelInferRoute {
                 }
                 if (details != null) {
                     response.putHeader("grpc-status-details-bin", GrpcWire.binary(details.toByteArray()));
+                }
+                String pushback = e.getTrailers() == null ? null : e.getTrailers().get(GrpcErrors.RETRY_PUSHBACK);
+                if (pushback != null) {
+                    response.putHeader(GrpcErrors.RETRY_PUSHBACK.name(), pushback);
                 }
                 response.end();
             } catch (IllegalStateException streamGone) {

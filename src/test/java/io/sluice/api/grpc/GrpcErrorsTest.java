@@ -29,6 +29,9 @@ class GrpcErrorsTest {
         RetryInfo retry = details.getDetails(0).unpack(RetryInfo.class);
         assertThat(retry.getRetryDelay().getSeconds()).isEqualTo(1);
         assertThat(retry.getRetryDelay().getNanos()).isEqualTo(500_000_000);
+        // and gRPC's own hint, which a channel's retry policy obeys
+        assertThat(e.getTrailers().get(GrpcErrors.RETRY_PUSHBACK)).isEqualTo("1500");
+        assertThat(GrpcErrors.pushbackMillis(Duration.ofNanos(1))).isEqualTo(1);
     }
 
     @Test
@@ -39,6 +42,7 @@ class GrpcErrorsTest {
         com.google.rpc.Status details = StatusProto.fromStatusAndTrailers(e.getStatus(), e.getTrailers());
         assertThat(details.getMessage()).isEqualTo("input 'x': bad shape");
         assertThat(details.getDetailsList()).isEmpty();
+        assertThat(e.getTrailers().get(GrpcErrors.RETRY_PUSHBACK)).isNull();
     }
 
     @Test
