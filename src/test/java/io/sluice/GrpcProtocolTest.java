@@ -142,6 +142,10 @@ class GrpcProtocolTest {
                 () -> stub.repositoryModelUnload(RepositoryModelUnloadRequest.newBuilder().setModelName("add").build()));
         assertThat(unload.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
         assertThat(unload.getStatus().getDescription()).contains("does not unload models at run time");
+        // KServe's proto puts the model's name in field 1, Triton's repository_name
+        StatusRuntimeException kserve = catchThrowableOfType(StatusRuntimeException.class,
+                () -> stub.repositoryModelLoad(RepositoryModelLoadRequest.newBuilder().setRepositoryName("add").build()));
+        assertThat(kserve.getStatus().getDescription()).contains("'add'");
         // and the model is still served
         assertThat(stub.modelReady(ModelReadyRequest.newBuilder().setName("add").build()).getReady()).isTrue();
     }

@@ -136,12 +136,22 @@ public class GrpcInferenceService extends MutinyGRPCInferenceServiceGrpc.GRPCInf
 
     @Override
     public Uni<RepositoryModelLoadResponse> repositoryModelLoad(RepositoryModelLoadRequest request) {
-        return Uni.createFrom().failure(InferenceService.loadOrUnloadRefused(request.getModelName(), "load"));
+        return Uni.createFrom().failure(InferenceService.loadOrUnloadRefused(
+                named(request.getModelName(), request.getRepositoryName()), "load"));
     }
 
     @Override
     public Uni<RepositoryModelUnloadResponse> repositoryModelUnload(RepositoryModelUnloadRequest request) {
-        return Uni.createFrom().failure(InferenceService.loadOrUnloadRefused(request.getModelName(), "unload"));
+        return Uni.createFrom().failure(InferenceService.loadOrUnloadRefused(
+                named(request.getModelName(), request.getRepositoryName()), "unload"));
+    }
+
+    /**
+     * The model a load or unload names: Triton's proto has it in field 2 ({@code model_name}); KServe's has it in
+     * field 1, which Triton's reads as {@code repository_name}.
+     */
+    private static String named(String modelName, String repositoryName) {
+        return modelName.isEmpty() ? repositoryName : modelName;
     }
 
     @Override
