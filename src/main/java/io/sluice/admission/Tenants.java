@@ -12,7 +12,9 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -84,22 +86,30 @@ public class Tenants {
     }
 
     /**
-     * The caller's tenant, from the two headers (either may be null); a refusal is counted under {@code
-     * protocol}.
+     * The caller's tenant, from every value of the two headers ({@code Authorization: Bearer <key>} and {@value
+     * #API_KEY_HEADER}; either may be empty); a refusal is counted under {@code protocol}. A request that carries
+     * more than one distinct key is refused rather than judged by one of them: which one a proxy or a client put
+     * first or last would otherwise choose the tenant (a gateway that adds {@value #API_KEY_HEADER} and passes the
+     * client's {@code Authorization} through would let the client pick its own).
      *
-     * @throws InferenceException.Unauthenticated when auth is on and the key is missing or unknown
+     * @throws InferenceException.Unauthenticated when auth is on and the key is missing, unknown, or not one key
      */
-    public Tenant authenticate(String authorization, String apiKey, Protocol protocol) {
+    public Tenant authenticate(List<String> authorizations, List<String> apiKeys, Protocol protocol) {
         if (!enabled) {
             return Tenant.ANONYMOUS;
         }
-        String key = key(authorization, apiKey);
-        if (key == null) {
+        Set<String> keys = keys(authorizations, apiKeys);
+        if (keys.isEmpty()) {
             metrics.unauthenticated(protocol, "missing_key");
             throw new InferenceException.Unauthenticated(
                     "an API key is required: send 'Authorization: Bearer <key>' or '" + API_KEY_HEADER + ": <key>'");
         }
-        Tenant tenant = byHash.get(sha256(key));
+        if (keys.size() > 1) {
+            metrics.unauthenticated(protocol, "conflicting_keys");
+            throw new InferenceException.Unauthenticated("conflicting API keys: the request carries " + keys.size()
+                    + " different keys in 'Authorization: Bearer' and '" + API_KEY_HEADER + "'; send one");
+        }
+        Tenant tenant = byHash.get(sha256(keys.iterator().next()));
         if (tenant == null) {
             metrics.unauthenticated(protocol, "unknown_key");
             throw new InferenceException.Unauthenticated("unknown API key");
@@ -107,14 +117,23 @@ public class Tenants {
         return tenant;
     }
 
-    private static String key(String authorization, String apiKey) {
-        if (authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
-            String k = authorization.substring(7).trim();
-            if (!k.isEmpty()) {
-                return k;
+    /** The distinct keys of the bearer {@code Authorization} values and the {@value #API_KEY_HEADER} values; blank ones are none. */
+    private static Set<String> keys(List<String> authorizations, List<String> apiKeys) {
+        Set<String> keys = new HashSet<>(2);
+        for (String authorization : authorizations) {
+            if (authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+                String k = authorization.substring(7).trim();
+                if (!k.isEmpty()) {
+                    keys.add(k);
+                }
             }
         }
-        return apiKey == null || apiKey.isBlank() ? null : apiKey.trim();
+        for (String apiKey : apiKeys) {
+            if (apiKey != null && !apiKey.isBlank()) {
+                keys.add(apiKey.trim());
+            }
+        }
+        return keys;
     }
 
     /** Lower-case hex SHA-256 of {@code key}, as configured. */

@@ -200,7 +200,7 @@ public class SluiceMetrics {
     }
 
     /** The reasons a call is refused for want of a key: none sent, or one no tenant has. */
-    public static final List<String> UNAUTHENTICATED_REASONS = List.of("missing_key", "unknown_key");
+    public static final List<String> UNAUTHENTICATED_REASONS = List.of("missing_key", "unknown_key", "conflicting_keys");
 
     /** Registers the counters of calls refused for want of a known key at 0, for both protocols and reasons. */
     public void unauthenticatedCounters() {

@@ -183,7 +183,7 @@ class RateLimitTest {
         String scrape = given().header("X-API-Key", RateLimitProfile.REST_KEY).get("/q/metrics").asString();
         Map<String, Double> before = new HashMap<>();
         for (String protocol : List.of("rest", "grpc")) {
-            for (String reason : List.of("missing_key", "unknown_key")) { // there from the start
+            for (String reason : List.of("missing_key", "unknown_key", "conflicting_keys")) { // there from the start
                 before.put(protocol + "/" + reason, unauthenticated(scrape, protocol, reason));
             }
         }
@@ -241,21 +241,46 @@ class RateLimitTest {
     }
 
     @Test
-    void aGrpcCallWithTwoKeysIsJudgedByTheLastAsGrpcJavaReadsMetadata() {
+    void aCallCarryingTwoDifferentKeysIsRefusedRatherThanJudgedByOne() {
+        // which of two keys a proxy or client put first or last must not choose the tenant
         Metadata.Key<String> apiKey = Metadata.Key.of("x-api-key", Metadata.ASCII_STRING_MARSHALLER);
-        Metadata lastKnown = new Metadata();
-        lastKnown.put(apiKey, "nobody's key");
-        lastKnown.put(apiKey, RateLimitProfile.OPEN_KEY);
-        Metadata lastUnknown = new Metadata();
-        lastUnknown.put(apiKey, RateLimitProfile.OPEN_KEY);
-        lastUnknown.put(apiKey, "nobody's key");
+        Metadata.Key<String> authorization = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+        Metadata twoApiKeys = new Metadata();
+        twoApiKeys.put(apiKey, "nobody's key");
+        twoApiKeys.put(apiKey, RateLimitProfile.OPEN_KEY);
+        Metadata bearerAndApiKey = new Metadata();
+        bearerAndApiKey.put(authorization, "Bearer " + RateLimitProfile.OPEN_KEY);
+        bearerAndApiKey.put(apiKey, RateLimitProfile.REST_KEY);
+        Metadata sameKeyTwice = new Metadata();
+        sameKeyTwice.put(authorization, "Bearer " + RateLimitProfile.OPEN_KEY);
+        sameKeyTwice.put(apiKey, RateLimitProfile.OPEN_KEY);
         var stub = GRPCInferenceServiceGrpc.newBlockingStub(channel);
+        String scrape = given().header("X-API-Key", RateLimitProfile.REST_KEY).get("/q/metrics").asString();
+        double restBefore = unauthenticated(scrape, "rest", "conflicting_keys");
+        double grpcBefore = unauthenticated(scrape, "grpc", "conflicting_keys");
 
-        stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(lastKnown)).modelInfer(request());
-        assertThatThrownBy(() -> stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(lastUnknown))
-                .modelInfer(request()))
-                .isInstanceOfSatisfying(StatusRuntimeException.class,
-                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED));
+        for (Metadata headers : List.of(twoApiKeys, bearerAndApiKey)) {
+            // Sluice's ModelInfer route, and the bridge
+            assertThatThrownBy(() -> stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers)).modelInfer(request()))
+                    .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                        assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+                        assertThat(e.getStatus().getDescription()).startsWith("conflicting API keys");
+                    });
+            assertThatThrownBy(() -> stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
+                    .modelMetadata(ModelMetadataRequest.newBuilder().setName("identity_int32").build()))
+                    .isInstanceOfSatisfying(StatusRuntimeException.class,
+                            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED));
+        }
+        stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(sameKeyTwice)).modelInfer(request()); // one key
+        given().header("X-API-Key", RateLimitProfile.OPEN_KEY).header("X-API-Key", "nobody's key")
+                .contentType(io.restassured.http.ContentType.JSON).body("{}").post("/v2/models/identity_int32/infer")
+                .then().statusCode(401).body("error", org.hamcrest.Matchers.startsWith("conflicting API keys"));
+        given().header("Authorization", "Bearer " + RateLimitProfile.REST_KEY).header("X-API-Key", RateLimitProfile.OPEN_KEY)
+                .get("/v2/models/identity_int32").then().statusCode(401);
+
+        String after = given().header("X-API-Key", RateLimitProfile.REST_KEY).get("/q/metrics").asString();
+        assertThat(unauthenticated(after, "rest", "conflicting_keys")).isEqualTo(restBefore + 2);
+        assertThat(unauthenticated(after, "grpc", "conflicting_keys")).isEqualTo(grpcBefore + 4);
     }
 
     private static ModelInferRequest request() {

@@ -53,12 +53,22 @@ public class GrpcAuthentication implements ServerInterceptor {
         }
         Tenant tenant;
         try {
-            tenant = tenants.authenticate(headers.get(AUTHORIZATION), headers.get(API_KEY), Protocol.GRPC);
+            tenant = tenants.authenticate(all(headers, AUTHORIZATION), all(headers, API_KEY), Protocol.GRPC);
         } catch (InferenceException.Unauthenticated e) {
             call.close(Status.UNAUTHENTICATED.withDescription(e.getMessage()), new Metadata());
             return new ServerCall.Listener<>() {};
         }
         return Contexts.interceptCall(Context.current().withValue(TENANT, tenant), call, headers, next);
+    }
+
+    /** Every value of {@code key} in {@code headers}, in order; empty if none. */
+    private static java.util.List<String> all(Metadata headers, Metadata.Key<String> key) {
+        Iterable<String> values = headers.getAll(key);
+        java.util.List<String> list = new java.util.ArrayList<>(1);
+        if (values != null) {
+            values.forEach(list::add);
+        }
+        return list;
     }
 
     /** A health endpoint: ServerLive, ServerReady, or any method of the standard health service. */

@@ -23,7 +23,6 @@ import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
@@ -127,13 +126,8 @@ public class ModelInferRoute {
             if (!tenants.enabled()) {
                 return Tenant.ANONYMOUS;
             }
-            return tenants.authenticate(last("authorization"), last(Tenants.API_KEY_HEADER), Protocol.GRPC);
-        }
-
-        /** A header's last value, as grpc-java's {@code Metadata.get} reads it on the bridge; null if none. */
-        private String last(String name) {
-            List<String> values = request.headers().getAll(name);
-            return values.isEmpty() ? null : values.get(values.size() - 1);
+            return tenants.authenticate(request.headers().getAll("authorization"),
+                    request.headers().getAll(Tenants.API_KEY_HEADER), Protocol.GRPC);
         }
 
         private void append(Buffer chunk) {

@@ -62,8 +62,8 @@ public class RestAuthentication {
             return;
         }
         try {
-            context.put(TENANT, tenants.authenticate(context.request().getHeader(RestHeaders.AUTHORIZATION),
-                    context.request().getHeader(RestHeaders.API_KEY), Protocol.REST));
+            context.put(TENANT, tenants.authenticate(context.request().headers().getAll(RestHeaders.AUTHORIZATION),
+                    context.request().headers().getAll(RestHeaders.API_KEY), Protocol.REST));
         } catch (InferenceException.Unauthenticated e) {
             context.response().setStatusCode(401)
                     .putHeader(RestHeaders.WWW_AUTHENTICATE, "Bearer")
