@@ -1,6 +1,5 @@
 package io.sluice.inference;
 
-import io.quarkus.runtime.StartupEvent;
 import io.sluice.admission.RateLimiter;
 import io.sluice.admission.Tenant;
 import io.sluice.admission.TenantPriorities;
@@ -16,7 +15,6 @@ import io.smallrye.mutiny.Uni;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.util.Comparator;
 import java.util.List;
@@ -110,14 +108,6 @@ public class InferenceService {
                         cancelled(tenant, metricTag(model), protocol, parsed[0], start);
                     }
                 });
-    }
-
-    /** Stops the start on a limit no request could meet. */
-    void checkLimits(@Observes StartupEvent start) {
-        if (config.limits().maxBytesElements() < 0) {
-            throw new IllegalStateException("sluice.limits.max-bytes-elements must be at least 0, was "
-                    + config.limits().maxBytesElements());
-        }
     }
 
     /**

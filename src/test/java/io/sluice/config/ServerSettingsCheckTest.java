@@ -1,0 +1,48 @@
+package io.sluice.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.quarkus.runtime.configuration.DurationConverter;
+import io.smallrye.config.PropertiesConfigSource;
+import io.smallrye.config.SmallRyeConfigBuilder;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Server-wide settings that would fail only once requests arrive stop the start instead, each key named. */
+class ServerSettingsCheckTest {
+
+    private static SluiceConfig config(Map<String, String> properties) {
+        return new SmallRyeConfigBuilder()
+                .withMapping(SluiceConfig.class)
+                .withConverter(Duration.class, 200, new DurationConverter())
+                .withSources(new PropertiesConfigSource(properties, "test", 250))
+                .build()
+                .getConfigMapping(SluiceConfig.class);
+    }
+
+    @Test
+    void theDefaultsPass() {
+        assertThat(ServerSettingsCheck.problems(config(Map.of()))).isEmpty();
+    }
+
+    @Test
+    void everyWaitOfZeroOrLessAndEverySizeBelowZeroIsNamed() {
+        var problems = ServerSettingsCheck.problems(config(Map.of(
+                "sluice.rate-limit.redis.timeout", "0s",
+                "sluice.cache.l2.timeout", "-1s",
+                "sluice.cache.l1.max-bytes", "-1",
+                "sluice.cache.l1.ttl", "0s",
+                "sluice.limits.max-bytes-elements", "-2")));
+
+        assertThat(problems).containsExactlyInAnyOrder(
+                "sluice.rate-limit.redis.timeout must be more than 0, was PT0S",
+                "sluice.cache.l2.timeout must be more than 0, was PT-1S",
+                "sluice.cache.l1.max-bytes must be at least 0, was -1",
+                "sluice.cache.l1.ttl must be more than 0, was PT0S",
+                "sluice.limits.max-bytes-elements must be at least 0, was -2");
+        // a cache of 0 bytes, or L2 entries of none, are allowed: they only keep nothing
+        assertThat(ServerSettingsCheck.problems(config(Map.of("sluice.cache.l1.max-bytes", "0",
+                "sluice.cache.l2.max-entry-bytes", "0")))).isEmpty();
+    }
+}
