@@ -74,6 +74,9 @@ public record ModelSettings(
                 throw new IllegalArgumentException("admission.circuit-breaker.failure-ratio must be in (0, 1], was "
                         + failureRatio);
             }
+            if (circuitDelay.isNegative()) {
+                throw new IllegalArgumentException("admission.circuit-breaker.delay must be at least 0, was " + circuitDelay);
+            }
         }
     }
 
@@ -154,6 +157,8 @@ public record ModelSettings(
     public static final int DEFAULT_MAX_BATCH_SIZE = 8;
     public static final long DEFAULT_MAX_QUEUE_DELAY_MICROS = 0;
     public static final int DEFAULT_PRIORITY_LEVELS = 1;
+    /** The most priority levels a model may have. */
+    public static final int MAX_PRIORITY_LEVELS = 1000;
     public static final boolean DEFAULT_WARMUP_ENABLED = true;
     public static final int DEFAULT_WARMUP_COUNT = 1;
     public static final WarmupData DEFAULT_WARMUP_DATA = WarmupData.RANDOM;
@@ -162,6 +167,12 @@ public record ModelSettings(
     public static final long MAX_QUEUE_DELAY_MICROS = 3_600_000_000L;
 
     public ModelSettings {
+        if (deviceId < 0) {
+            throw new IllegalArgumentException("execution.device-id must be at least 0, was " + deviceId);
+        }
+        gpuMemoryLimit.filter(limit -> limit < 1).ifPresent(limit -> {
+            throw new IllegalArgumentException("execution.gpu-memory-limit must be at least 1 byte, was " + limit);
+        });
         requirePositive("threads.intra-op", intraOpThreads);
         requirePositive("threads.inter-op", interOpThreads);
         if (threadNice < 0 || threadNice > MAX_THREAD_NICE) {
@@ -172,6 +183,12 @@ public record ModelSettings(
         requirePositive("cache.min-uses", cacheMinUses);
         requirePositive("batching.queue-size", queueSize);
         requirePositive("batching.priority-levels", priorityLevels);
+        if (priorityLevels > MAX_PRIORITY_LEVELS) {
+            // each level is a queue the batcher holds and looks through: a count in the millions would take the
+            // heap at load
+            throw new IllegalArgumentException("batching.priority-levels must be at most " + MAX_PRIORITY_LEVELS
+                    + ", was " + priorityLevels);
+        }
         requirePositive("warmup.count", warmupCount);
         requirePositive("warmup.dynamic-dim-size", warmupDynamicDimSize);
         if (maxQueueDelayMicros < 0 || maxQueueDelayMicros > MAX_QUEUE_DELAY_MICROS) {

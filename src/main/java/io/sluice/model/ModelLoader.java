@@ -107,7 +107,14 @@ public class ModelLoader {
     /** A model's settings; a configuration error stops the start, naming the model and the key. */
     private ModelSettings settings(String model) {
         try {
-            return ModelSettings.resolve(config, model);
+            ModelSettings settings = ModelSettings.resolve(config, model);
+            List<Integer> unformed = settings.preferredBatchSizes().stream().filter(n -> n > settings.maxBatchSize()).toList();
+            if (!unformed.isEmpty()) {
+                // kept, not refused: sizes set under model-defaults meet models with a lower limit of their own
+                LOG.warnf("model %s: batching.preferred-batch-sizes %s are above its batching.max-batch-size %d and are"
+                        + " never formed", model, unformed, settings.maxBatchSize());
+            }
+            return settings;
         } catch (IllegalArgumentException e) {
             throw new IllegalStateException("configuration of model '" + model + "': " + e.getMessage(), e);
         }

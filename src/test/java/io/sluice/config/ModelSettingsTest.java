@@ -155,4 +155,26 @@ class ModelSettingsTest {
                 "sluice.model-defaults.threads.nice", "-5")), "m"))
                 .hasMessageContaining("threads.nice must be between 0 and 19, got -5");
     }
+
+    @Test
+    void settingsThatCouldNeverWorkStopTheStartNamingTheKey() {
+        assertThatThrownBy(() -> ModelSettings.resolve(config(Map.of(
+                "sluice.models.m.admission.circuit-breaker.delay", "-1s")), "m"))
+                .hasMessageContaining("admission.circuit-breaker.delay must be at least 0, was PT-1S");
+        assertThatThrownBy(() -> ModelSettings.resolve(config(Map.of(
+                "sluice.models.m.execution.device-id", "-1")), "m"))
+                .hasMessageContaining("execution.device-id must be at least 0, was -1");
+        assertThatThrownBy(() -> ModelSettings.resolve(config(Map.of(
+                "sluice.models.m.execution.gpu-memory-limit", "0")), "m"))
+                .hasMessageContaining("execution.gpu-memory-limit must be at least 1 byte, was 0");
+        assertThatThrownBy(() -> ModelSettings.resolve(config(Map.of(
+                "sluice.models.m.batching.priority-levels", "2000000000")), "m"))
+                .hasMessageContaining("batching.priority-levels must be at most 1000, was 2000000000");
+        // the edges are allowed
+        ModelSettings edges = ModelSettings.resolve(config(Map.of(
+                "sluice.models.m.admission.circuit-breaker.delay", "0s",
+                "sluice.models.m.execution.gpu-memory-limit", "1",
+                "sluice.models.m.batching.priority-levels", "1000")), "m");
+        assertThat(edges.priorityLevels()).isEqualTo(1000);
+    }
 }
