@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeSet;
+import org.jboss.logging.Logger;
 
 /**
  * Maps API keys to tenants. Keys arrive as {@code Authorization: Bearer <key>} or {@code X-API-Key:
@@ -33,6 +34,8 @@ public class Tenants {
     /** Header carrying the key when {@code Authorization} does not. */
     public static final String API_KEY_HEADER = "X-API-Key";
 
+    private static final Logger LOG = Logger.getLogger(Tenants.class);
+
     @Inject
     SluiceMetrics metrics;
 
@@ -44,6 +47,7 @@ public class Tenants {
     public Tenants(SluiceConfig config) {
         this.enabled = config.auth().enabled();
         this.management = config.auth().management();
+        warnings(config).forEach(LOG::warn);
         if (!enabled) {
             return; // keys are never read: a leftover one must not stop a server that does not use them
         }
@@ -57,6 +61,35 @@ public class Tenants {
                 throw new IllegalArgumentException("one API key is configured for tenants " + previous.name() + " and " + name);
             }
         })));
+    }
+
+    /**
+     * What the auth settings say that the server will not do: keys configured while authentication is off (every
+     * request then runs as the anonymous tenant, unchecked), {@code management} without authentication, and with
+     * it on no key at all (every request a 401) or a tenant with settings but no key (no request can be it).
+     */
+    static List<String> warnings(SluiceConfig config) {
+        List<String> warnings = new java.util.ArrayList<>();
+        SortedSet<String> withKeys = new TreeSet<>();
+        SortedSet<String> withoutKeys = new TreeSet<>();
+        config.tenants().forEach((name, t) -> (t.apiKeySha256().filter(h -> !h.isEmpty()).isPresent() ? withKeys : withoutKeys).add(name));
+        if (!config.auth().enabled()) {
+            if (!withKeys.isEmpty()) {
+                warnings.add("sluice.auth.enabled is false: the API keys of tenants " + withKeys + " are not checked,"
+                        + " and every request runs as the anonymous tenant");
+            }
+            if (config.auth().management()) {
+                warnings.add("sluice.auth.management=true does nothing while sluice.auth.enabled is false");
+            }
+        } else if (withKeys.isEmpty()) {
+            warnings.add("sluice.auth.enabled is true but no tenant has an api-key-sha256: every request will get 401");
+        } else {
+            withoutKeys.remove(Tenant.ANONYMOUS.name()); // its settings are read with auth off
+            if (!withoutKeys.isEmpty()) {
+                warnings.add("tenants " + withoutKeys + " have settings but no api-key-sha256: no request can be theirs");
+            }
+        }
+        return warnings;
     }
 
     /** Who can call: the tenants with a key, or the anonymous one when authentication is off; by name. */

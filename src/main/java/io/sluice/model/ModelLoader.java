@@ -90,10 +90,8 @@ public class ModelLoader {
         if (models.isEmpty()) {
             LOG.warnf("no model found under %s: the server stays not ready", config.repository().paths());
         }
-        config.models().keySet().stream()
-                .filter(name -> models.stream().noneMatch(m -> m.name().equals(name)))
-                .sorted()
-                .forEach(name -> LOG.warnf("sluice.models.\"%s\" configures no model in the repository (a typo?)", name));
+        unknownModelKeys(config, models.stream().map(ServedModel::name).collect(java.util.stream.Collectors.toSet()))
+                .forEach(LOG::warn);
         AtomicInteger named = new AtomicInteger();
         loaders = Executors.newFixedThreadPool(Math.max(1, Math.min(threads, models.size())), task -> {
             Thread t = new Thread(task, "sluice-model-loader-" + named.incrementAndGet());
@@ -102,6 +100,24 @@ public class ModelLoader {
         });
         models.forEach(model -> loaders.execute(() -> load(model))); // started in the repository's order
         loaders.shutdown(); // its threads end once every model has been loaded
+    }
+
+    /**
+     * A warning for each key that names a model the repository does not have: {@code sluice.models."<m>"}, and with
+     * rate limiting on {@code sluice.tenants."<t>".models."<m>"}, whose bucket would then never be taken (a typo
+     * in a model's name would leave the tenant on its looser tenant-wide bucket, or on none).
+     */
+    static List<String> unknownModelKeys(SluiceConfig config, java.util.Set<String> served) {
+        List<String> warnings = new java.util.ArrayList<>();
+        config.models().keySet().stream().filter(name -> !served.contains(name)).sorted().forEach(name -> warnings.add(
+                "sluice.models.\"" + name + "\" configures no model in the repository (a typo?)"));
+        if (config.rateLimit().enabled()) {
+            new java.util.TreeMap<>(config.tenants()).forEach((tenant, t) -> t.models().keySet().stream()
+                    .filter(name -> !served.contains(name)).sorted().forEach(name -> warnings.add(
+                            "sluice.tenants.\"" + tenant + "\".models.\"" + name + "\" limits a model the repository does"
+                                    + " not have (a typo?); tenant " + tenant + " is not limited by it")));
+        }
+        return warnings;
     }
 
     /** A model's settings; a configuration error stops the start, naming the model and the key. */

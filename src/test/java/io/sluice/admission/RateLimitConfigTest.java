@@ -1,5 +1,6 @@
 package io.sluice.admission;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -70,5 +71,26 @@ class RateLimitConfigTest {
         assertThatCode(() -> RateLimiter.checkBuckets(config(Map.of("sluice.tenants.acme.rate-limit.rate", "50",
                 "sluice.tenants.acme.rate-limit.burst", "100", "sluice.tenants.acme.models.m.rate", "0.5",
                 "sluice.rate-limit.default.rate", "2")))).doesNotThrowAnyException();
+    }
+
+    @Test
+    void authSettingsTheServerWillNotHonourAreSaid() {
+        String hash = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+        // keys while auth is off: unchecked, every request anonymous; management alone does nothing
+        assertThat(Tenants.warnings(config(Map.of("sluice.auth.enabled", "false",
+                "sluice.auth.management", "true", "sluice.tenants.acme.api-key-sha256", hash)))).containsExactly(
+                "sluice.auth.enabled is false: the API keys of tenants [acme] are not checked, and every request runs as"
+                        + " the anonymous tenant",
+                "sluice.auth.management=true does nothing while sluice.auth.enabled is false");
+        // auth on: no key at all, or a tenant with settings and no key (the anonymous tenant's are read with auth off)
+        assertThat(Tenants.warnings(config(Map.of(
+                "sluice.tenants.acme.rate-limit.rate", "5")))).containsExactly(
+                "sluice.auth.enabled is true but no tenant has an api-key-sha256: every request will get 401");
+        assertThat(Tenants.warnings(config(Map.of(
+                "sluice.tenants.acme.api-key-sha256", hash, "sluice.tenants.acmee.rate-limit.rate", "5",
+                "sluice.tenants.anonymous.priority.default", "1")))).containsExactly(
+                "tenants [acmee] have settings but no api-key-sha256: no request can be theirs");
+        assertThat(Tenants.warnings(config(Map.of(
+                "sluice.tenants.acme.api-key-sha256", hash)))).isEmpty();
     }
 }
