@@ -48,6 +48,8 @@ public class Tenants {
         this.enabled = config.auth().enabled();
         this.management = config.auth().management();
         warnings(config).forEach(LOG::warn);
+        checkManagementInterface(enabled && management, org.eclipse.microprofile.config.ConfigProvider.getConfig()
+                .getOptionalValue("quarkus.management.enabled", Boolean.class).orElse(false));
         if (!enabled) {
             return; // keys are never read: a leftover one must not stop a server that does not use them
         }
@@ -61,6 +63,18 @@ public class Tenants {
                 throw new IllegalArgumentException("one API key is configured for tenants " + previous.name() + " and " + name);
             }
         })));
+    }
+
+    /**
+     * Stops the start when management endpoints are to be protected but Quarkus serves them on its management
+     * interface, its own server, which Sluice's filter does not see: nothing would be protected.
+     */
+    static void checkManagementInterface(boolean managementProtected, boolean managementInterface) {
+        if (managementProtected && managementInterface) {
+            throw new IllegalStateException("sluice.auth.management=true cannot protect Quarkus's management interface"
+                    + " (quarkus.management.enabled=true serves /q/* on its own port, out of Sluice's reach); guard that"
+                    + " port by network policy and turn sluice.auth.management off, or turn the interface off");
+        }
     }
 
     /**

@@ -93,4 +93,13 @@ class RateLimitConfigTest {
         assertThat(Tenants.warnings(config(Map.of(
                 "sluice.tenants.acme.api-key-sha256", hash)))).isEmpty();
     }
+
+    @Test
+    void protectingManagementEndpointsServedOnTheManagementInterfaceStopsTheStart() {
+        assertThatThrownBy(() -> Tenants.checkManagementInterface(true, true))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageStartingWith("sluice.auth.management=true cannot protect Quarkus's management interface");
+        assertThatCode(() -> Tenants.checkManagementInterface(false, true)).doesNotThrowAnyException();
+        assertThatCode(() -> Tenants.checkManagementInterface(true, false)).doesNotThrowAnyException();
+    }
 }

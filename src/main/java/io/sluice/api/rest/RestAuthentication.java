@@ -10,11 +10,15 @@ import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
+import java.util.ArrayList;
+import java.util.List;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
  * Authenticates every HTTP request before it reaches a handler: the inference API when
- * {@code sluice.auth.enabled}, and the management endpoints ({@code /q/*}, {@code /v2/health/*}) only
- * when {@code sluice.auth.management} is on too. The caller's {@link Tenant} travels on the routing
+ * {@code sluice.auth.enabled}, and the management endpoints ({@code /q/*}, or wherever {@code
+ * quarkus.http.non-application-root-path} puts them, and {@code /v2/health/*}) only when {@code
+ * sluice.auth.management} is on too. The caller's {@link Tenant} travels on the routing
  * context. gRPC calls (which share the port: a gRPC content type on a gRPC method's path) are left to
  * {@code api.grpc.GrpcAuthentication}.
  */
@@ -27,10 +31,52 @@ public class RestAuthentication {
     @Inject
     Tenants tenants;
 
+    @ConfigProperty(name = "quarkus.http.root-path", defaultValue = "/")
+    String rootPath;
+
+    @ConfigProperty(name = "quarkus.http.non-application-root-path", defaultValue = "q")
+    String nonApplicationRootPath;
+
+    /** Where the management endpoints are: the OIP's health, and Quarkus's non-application endpoints. */
+    private List<String> management = List.of();
+
     void register(@Observes Filters filters) {
         if (tenants.enabled()) {
+            management = managementPrefixes(rootPath, nonApplicationRootPath);
             filters.register(this::filter, 100);
         }
+    }
+
+    /**
+     * The path prefixes of the management endpoints: {@code <root>/v2/health}, and Quarkus's non-application root
+     * ({@code /q} by default; relative to the root path unless it starts with {@code /}). A non-application root of
+     * {@code /} puts them beside the API, where only their own paths tell them apart: {@code /health} and {@code
+     * /metrics}, the health and Prometheus extensions' defaults.
+     */
+    static List<String> managementPrefixes(String rootPath, String nonApplicationRootPath) {
+        String root = join("/", rootPath);
+        String nonApplication = nonApplicationRootPath.startsWith("/") ? join("/", nonApplicationRootPath)
+                : join(root, nonApplicationRootPath);
+        List<String> prefixes = new ArrayList<>();
+        prefixes.add(join(root, "v2/health"));
+        if (nonApplication.equals("/")) {
+            prefixes.add("/health");
+            prefixes.add("/metrics");
+        } else {
+            prefixes.add(nonApplication);
+        }
+        return List.copyOf(prefixes);
+    }
+
+    /** {@code base} and {@code path} joined by one slash, without a trailing one ({@code /} alone stays). */
+    private static String join(String base, String path) {
+        String joined = (base.endsWith("/") ? base : base + "/") + (path.startsWith("/") ? path.substring(1) : path);
+        return joined.length() > 1 && joined.endsWith("/") ? joined.substring(0, joined.length() - 1) : joined;
+    }
+
+    /** Whether {@code path} is {@code prefix} or under it. */
+    static boolean under(String path, String prefix) {
+        return path.startsWith(prefix) && (path.length() == prefix.length() || path.charAt(prefix.length()) == '/');
     }
 
     /** The tenant the filter put on {@code context}; anonymous when authentication is off. */
@@ -56,7 +102,10 @@ public class RestAuthentication {
             context.next(); // GrpcAuthentication's (and ModelInferRoute's) to check
             return;
         }
-        boolean management = path.startsWith("/q/") || path.startsWith("/v2/health");
+        boolean management = false;
+        for (String prefix : this.management) {
+            management |= under(path, prefix);
+        }
         if (management && !tenants.managementProtected()) {
             context.next();
             return;
