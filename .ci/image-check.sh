@@ -63,9 +63,11 @@ podman build "${ulimits[@]}" \
 podman image inspect --format 'image {{.Id}}: {{.Size}} bytes' "$image"
 
 echo "== run on 127.0.0.1:$port as the Deployment's securityContext has it: read-only root, /tmp writable, no capabilities"
-# /tmp mounted exec, as an emptyDir is: JNA loads its library from there
+# /tmp mounted exec, as an emptyDir is: JNA loads its library from there. --read-only-tmpfs=false: podman
+# would otherwise also mount writable tmpfs on /run and /var/tmp, which the Deployment does not have
 podman run -d --name "$name" "${ulimits[@]}" \
-  --read-only --tmpfs /tmp:rw,exec,nosuid,nodev,mode=1777 --cap-drop=ALL --security-opt=no-new-privileges \
+  --read-only --read-only-tmpfs=false --tmpfs /tmp:rw,exec,nosuid,nodev,mode=1777 \
+  --cap-drop=ALL --security-opt=no-new-privileges \
   -p "127.0.0.1:$port:8080" "$image" > /dev/null
 # waits (at most 150 s) until container $1 on port $2 is ready
 await_ready() {

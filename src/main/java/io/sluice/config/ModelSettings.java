@@ -167,7 +167,7 @@ public record ModelSettings(
     public static final long MAX_QUEUE_DELAY_MICROS = 3_600_000_000L;
 
     public ModelSettings {
-        if (deviceId < 0) {
+        if (provider.gpu() && deviceId < 0) { // read for a GPU provider only
             throw new IllegalArgumentException("execution.device-id must be at least 0, was " + deviceId);
         }
         gpuMemoryLimit.filter(limit -> limit < 1).ifPresent(limit -> {

@@ -162,8 +162,12 @@ class ModelSettingsTest {
                 "sluice.models.m.admission.circuit-breaker.delay", "-1s")), "m"))
                 .hasMessageContaining("admission.circuit-breaker.delay must be at least 0, was PT-1S");
         assertThatThrownBy(() -> ModelSettings.resolve(config(Map.of(
+                "sluice.models.m.execution.provider", "cuda",
                 "sluice.models.m.execution.device-id", "-1")), "m"))
                 .hasMessageContaining("execution.device-id must be at least 0, was -1");
+        // a CPU model never reads it: a leftover value does not stop it
+        assertThat(ModelSettings.resolve(config(Map.of("sluice.models.m.execution.device-id", "-1")), "m").deviceId())
+                .isEqualTo(-1);
         assertThatThrownBy(() -> ModelSettings.resolve(config(Map.of(
                 "sluice.models.m.execution.gpu-memory-limit", "0")), "m"))
                 .hasMessageContaining("execution.gpu-memory-limit must be at least 1 byte, was 0");

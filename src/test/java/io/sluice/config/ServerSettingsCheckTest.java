@@ -29,20 +29,41 @@ class ServerSettingsCheckTest {
     @Test
     void everyWaitOfZeroOrLessAndEverySizeBelowZeroIsNamed() {
         var problems = ServerSettingsCheck.problems(config(Map.of(
+                "sluice.rate-limit.enabled", "true",
+                "sluice.rate-limit.store", "redis",
                 "sluice.rate-limit.redis.timeout", "0s",
+                "sluice.cache.l2.enabled", "true",
                 "sluice.cache.l2.timeout", "-1s",
+                "sluice.cache.l2.retry-interval", "-1s",
                 "sluice.cache.l1.max-bytes", "-1",
-                "sluice.cache.l1.ttl", "0s",
+                "sluice.cache.l1.ttl", "-1s",
                 "sluice.limits.max-bytes-elements", "-2")));
 
         assertThat(problems).containsExactlyInAnyOrder(
                 "sluice.rate-limit.redis.timeout must be more than 0, was PT0S",
                 "sluice.cache.l2.timeout must be more than 0, was PT-1S",
+                "sluice.cache.l2.retry-interval must be at least 0, was PT-1S",
                 "sluice.cache.l1.max-bytes must be at least 0, was -1",
-                "sluice.cache.l1.ttl must be more than 0, was PT0S",
+                "sluice.cache.l1.ttl must be at least 0, was PT-1S",
                 "sluice.limits.max-bytes-elements must be at least 0, was -2");
-        // a cache of 0 bytes, or L2 entries of none, are allowed: they only keep nothing
-        assertThat(ServerSettingsCheck.problems(config(Map.of("sluice.cache.l1.max-bytes", "0",
+    }
+
+    @Test
+    void zeroWhereItMeansSomethingAndTheKeysOfAFeatureThatIsOffPass() {
+        // no back-off, an L1 entry that expires at once, a cache of nothing
+        assertThat(ServerSettingsCheck.problems(config(Map.of(
+                "sluice.rate-limit.enabled", "true",
+                "sluice.rate-limit.store", "redis",
+                "sluice.rate-limit.redis.retry-interval", "0s",
+                "sluice.cache.l1.ttl", "0s",
+                "sluice.cache.l1.max-bytes", "0",
+                "sluice.cache.l2.enabled", "true",
+                "sluice.cache.l2.retry-interval", "0s",
                 "sluice.cache.l2.max-entry-bytes", "0")))).isEmpty();
+        // Redis keys while the buckets are local or off, L2 keys while L2 is off: never read
+        assertThat(ServerSettingsCheck.problems(config(Map.of(
+                "sluice.rate-limit.enabled", "true",
+                "sluice.rate-limit.redis.timeout", "0s",
+                "sluice.cache.l2.timeout", "0s")))).isEmpty();
     }
 }

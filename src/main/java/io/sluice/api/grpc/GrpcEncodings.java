@@ -6,6 +6,7 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import java.util.Locale;
 
 /**
  * Refuses, ahead of Quarkus's gRPC route, a call whose {@code grpc-encoding} that route cannot read, as the gRPC
@@ -27,9 +28,10 @@ public class GrpcEncodings {
     void handle(RoutingContext ctx) {
         HttpServerRequest request = ctx.request();
         String encoding = request.getHeader("grpc-encoding");
+        // as Quarkus's gRPC route recognises a call: its content type in any case
         String contentType = request.getHeader("content-type");
         if (encoding == null || encoding.equals("identity") || encoding.equals(ACCEPTED)
-                || contentType == null || !contentType.startsWith("application/grpc")) {
+                || contentType == null || !contentType.toLowerCase(Locale.ROOT).startsWith("application/grpc")) {
             ctx.next();
             return;
         }

@@ -37,33 +37,45 @@ public class RestAuthentication {
     @ConfigProperty(name = "quarkus.http.non-application-root-path", defaultValue = "q")
     String nonApplicationRootPath;
 
+    @ConfigProperty(name = "quarkus.smallrye-health.root-path", defaultValue = "health")
+    String healthPath;
+
+    @ConfigProperty(name = "quarkus.micrometer.export.prometheus.path", defaultValue = "metrics")
+    String metricsPath;
+
     /** Where the management endpoints are: the OIP's health, and Quarkus's non-application endpoints. */
     private List<String> management = List.of();
 
     void register(@Observes Filters filters) {
         if (tenants.enabled()) {
-            management = managementPrefixes(rootPath, nonApplicationRootPath);
+            management = managementPrefixes(rootPath, nonApplicationRootPath, healthPath, metricsPath);
             filters.register(this::filter, 100);
         }
     }
 
     /**
-     * The path prefixes of the management endpoints: {@code <root>/v2/health}, and Quarkus's non-application root
-     * ({@code /q} by default; relative to the root path unless it starts with {@code /}). A non-application root of
-     * {@code /} puts them beside the API, where only their own paths tell them apart: {@code /health} and {@code
-     * /metrics}, the health and Prometheus extensions' defaults.
+     * The path prefixes of the management endpoints: {@code <root>/v2/health}; Quarkus's non-application root
+     * ({@code /q} by default; relative to the root path unless it starts with {@code /}) when it is apart from the
+     * API; and the health and Prometheus endpoints wherever their own settings put them. A non-application root
+     * that holds the API itself ({@code /}, or the root path, as Quarkus's guide suggests for serving health beside
+     * the application) is never a prefix: it would exempt every inference request from authentication. Then only
+     * the health and metrics paths are.
      */
-    static List<String> managementPrefixes(String rootPath, String nonApplicationRootPath) {
+    static List<String> managementPrefixes(String rootPath, String nonApplicationRootPath, String healthPath,
+            String metricsPath) {
         String root = join("/", rootPath);
         String nonApplication = nonApplicationRootPath.startsWith("/") ? join("/", nonApplicationRootPath)
                 : join(root, nonApplicationRootPath);
         List<String> prefixes = new ArrayList<>();
         prefixes.add(join(root, "v2/health"));
-        if (nonApplication.equals("/")) {
-            prefixes.add("/health");
-            prefixes.add("/metrics");
-        } else {
+        if (!under(join(root, "v2"), nonApplication)) {
             prefixes.add(nonApplication);
+        }
+        for (String endpoint : List.of(healthPath, metricsPath)) {
+            String path = endpoint.startsWith("/") ? join("/", endpoint) : join(nonApplication, endpoint);
+            if (!prefixes.contains(path) && !under(join(root, "v2"), path)) {
+                prefixes.add(path);
+            }
         }
         return List.copyOf(prefixes);
     }
@@ -76,6 +88,9 @@ public class RestAuthentication {
 
     /** Whether {@code path} is {@code prefix} or under it. */
     static boolean under(String path, String prefix) {
+        if (prefix.endsWith("/")) {
+            return path.startsWith(prefix); // the root: every path
+        }
         return path.startsWith(prefix) && (path.length() == prefix.length() || path.charAt(prefix.length()) == '/');
     }
 
