@@ -2,7 +2,7 @@
 # Sluice overload behaviour: starts Sluice on 127.0.0.1 in its default configuration, measures the
 # saturated goodput X (closed loop c=16), the p99 at 80% of X, then 5x X for 60 s and the recovery at
 # 80% right after; restarts Sluice rate limiting in Redis (the bench runs redis-server) and stops Redis
-# for the middle 10 s of a 30 s run at twice the limit. Prints a table against the targets and writes
+# for the middle 10 s of a 30 s run at three times the limit. Prints a table against the targets and writes
 # everything to bench/results/overload-<timestamp>/. See bench/README.md, "Overload".
 #
 #   bench/overload.sh [--duration S] [--overload-seconds S] [--protocol grpc|rest-bin|rest-json] ...
@@ -28,7 +28,7 @@ GRPC_CHANNELS="${GRPC_CHANNELS:-4}"        # h2c connections the gRPC workers sh
 TIMEOUT="${TIMEOUT:-30}"                   # per-request timeout, seconds
 REDIS_RATE="${REDIS_RATE:-20}"             # L: the server's rate limit (rate and burst) in the Redis run
 REDIS_SECONDS="${REDIS_SECONDS:-30}"       # the Redis run; Redis is down for its middle third
-REDIS_WARMUP="${REDIS_WARMUP:-3}"          # open loop at 2 L before the Redis run
+REDIS_WARMUP="${REDIS_WARMUP:-3}"          # open loop at 3 L before the Redis run
 REDIS_PORT="${REDIS_PORT:-}"               # empty = first free from 16379
 PORT="${PORT:-}"                           # server port (REST and gRPC); empty = first free from 18080
 READY_TIMEOUT="${READY_TIMEOUT:-180}"      # seconds to wait for /v2/health/ready
@@ -59,9 +59,9 @@ flags (environment variable in brackets):
   --workload KEY        fp32-s128, int8-s32, ... (README "Scenarios") [WORKLOAD=fp32-s128]
   --grpc-channels N     h2c connections shared by the gRPC workers [GRPC_CHANNELS=4]
   --timeout S           per-request timeout [TIMEOUT=30]
-  --redis-rate L        rate limit (req/s, burst L) of the Redis run; offered 2 L [REDIS_RATE=20]
+  --redis-rate L        rate limit (req/s, burst L) of the Redis run; offered 3 L [REDIS_RATE=20]
   --redis-seconds S     the Redis run; Redis down for its middle third [REDIS_SECONDS=30]
-  --redis-warmup S      open loop at 2 L before the Redis run [REDIS_WARMUP=3]
+  --redis-warmup S      open loop at 3 L before the Redis run [REDIS_WARMUP=3]
   --redis-port N        [REDIS_PORT=first free from 16379]
   --port N              server port [PORT=first free from 18080]
   --server-opts "..."   extra -D options for the server, both runs [SLUICE_OPTS]

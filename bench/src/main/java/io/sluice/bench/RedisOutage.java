@@ -19,14 +19,15 @@ import java.util.Map;
  * {@code redis-outage}: a server that rate limits every caller in one shared bucket in Redis
  * ({@code sluice.rate-limit.store=redis}, rate and burst L, auth off so every caller is the anonymous
  * tenant) while Redis goes away and comes back. The bench starts redis-server itself on
- * {@code --redis-port} (the server must already be configured with it), sends an open loop at 2 L for
- * {@code --redis-warmup} s, lets the bucket refill, then runs the open loop at 2 L for
+ * {@code --redis-port} (the server must already be configured with it), sends an open loop at 3 L for
+ * {@code --redis-warmup} s, lets the bucket refill, then runs the open loop at 3 L for
  * {@code --redis-seconds} (30): Redis up for the first third ({@code before}), stopped for the second
  * ({@code outage}), started again for the last ({@code after}).
  *
  * <p>Targets: in every phase only 200 and rate-limited (429 / RESOURCE_EXHAUSTED) answers, no 5xx,
  * timeouts, io-errors or drops; admitted (OK) rate during the outage <= 2 L. Also checked, so that the
- * run cannot pass without measuring anything: the server did rate limit in every phase. For information:
+ * run cannot pass without measuring anything: the server did rate limit in every phase, and admitted at least
+ * L / 4 during the outage (a limiter failing closed would pass the rest). For information:
  * {@code sluice_rate_limit_fallbacks_total} from {@code /q/metrics} before and after (and per phase,
  * scraped every 0.5 s), the admitted rate before and after, and the retry hints of the 429s.
  */
@@ -190,6 +191,12 @@ final class RedisOutage {
                         ? check("redis outage", "admitted rate", admitted, "<= " + rate(2 * limit) + " (2 L)",
                                 p.goodput() <= 2 * limit)
                         : info("redis " + p.name(), "admitted rate", admitted));
+                if (p.name().equals("outage")) {
+                    // and not failing closed: the fallback's fair share is L / replicas, L with one replica; a
+                    // quarter of L allows for a replica count that still holds a server stopped seconds ago
+                    rows.add(check("redis outage", "not failing closed", rate(p.goodput()),
+                            ">= " + rate(limit / 4) + " (L / 4)", p.goodput() >= limit / 4));
+                }
             }
             String limited = phases.stream().map(p -> String.valueOf(p.count(Status::isRateLimited)))
                     .reduce((a, b) -> a + " / " + b).orElse("");

@@ -8,10 +8,17 @@ import java.util.stream.Collectors;
  * The server's intra-op threads per model, so the raw baseline can measure single-call latency with the
  * same thread layout the server runs. Given as {@code --server-intra-op model=N,model=N} ({@code run.sh}
  * derives it from {@code SLUICE_MODEL_OPTS}); a model not named runs with {@link #DEFAULT_INTRA_OP}, the
- * server's default (2 instances of intra-op 1 on 2 cores).
+ * server's default on this machine: {@code min(2, cores)} instances sharing the cores (2 instances of intra-op 1 on
+ * 2 cores, of intra-op 2 on 4), as {@code io.sluice.config.ModelSettings} computes it for a server started here.
  */
 record ServerLayout(Map<String, Integer> intraOp) {
-    static final int DEFAULT_INTRA_OP = 1;
+    static final int DEFAULT_INTRA_OP = defaultIntraOp(Runtime.getRuntime().availableProcessors());
+
+    /** The server's default intra-op threads per instance on {@code cores} cores. */
+    static int defaultIntraOp(int cores) {
+        int instances = Math.min(2, cores);
+        return Math.max(1, cores / Math.max(1, instances));
+    }
     static final ServerLayout DEFAULT = new ServerLayout(Map.of());
 
     /** {@code model=N,...}; blank = every model at the default. */
