@@ -87,6 +87,20 @@ class GrpcDirectInferTest {
                 .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
 
+    /** A stream that compresses into the given one. */
+    private interface Compressor {
+        java.io.OutputStream wrap(java.io.OutputStream out) throws java.io.IOException;
+    }
+
+    /** {@code MATMUL} compressed by {@code compressor} and framed with the compressed flag. */
+    private static Buffer compressed(Compressor compressor) throws java.io.IOException {
+        java.io.ByteArrayOutputStream zipped = new java.io.ByteArrayOutputStream();
+        try (java.io.OutputStream out = compressor.wrap(zipped)) {
+            out.write(MATMUL.toByteArray());
+        }
+        return Buffer.buffer().appendByte((byte) 1).appendInt(zipped.size()).appendBytes(zipped.toByteArray());
+    }
+
     private static Buffer framed(byte[] message) {
         return Buffer.buffer().appendByte((byte) 0).appendInt(message.length).appendBytes(message);
     }
@@ -130,11 +144,7 @@ class GrpcDirectInferTest {
 
     @Test
     void aGzipCallIsReadHereSoItsDeadlineHolds() throws Exception {
-        java.io.ByteArrayOutputStream zipped = new java.io.ByteArrayOutputStream();
-        try (java.util.zip.GZIPOutputStream out = new java.util.zip.GZIPOutputStream(zipped)) {
-            out.write(MATMUL.toByteArray());
-        }
-        Buffer body = Buffer.buffer().appendByte((byte) 1).appendInt(zipped.size()).appendBytes(zipped.toByteArray());
+        Buffer body = compressed(java.util.zip.GZIPOutputStream::new);
 
         Answer answered = post(body, Map.of("grpc-encoding", "gzip"));
         // read on this route, its deadline as well (the bridge has its own reading of it, CallDeadline)
@@ -149,11 +159,7 @@ class GrpcDirectInferTest {
     @Test
     void aDeflateCallAsTritonclientSendsItIsAnswered() throws Exception {
         // tritonclient.grpc's compression_algorithm="deflate": grpc-core's deflate, zlib's format
-        java.io.ByteArrayOutputStream zipped = new java.io.ByteArrayOutputStream();
-        try (java.util.zip.DeflaterOutputStream out = new java.util.zip.DeflaterOutputStream(zipped)) {
-            out.write(MATMUL.toByteArray());
-        }
-        Buffer body = Buffer.buffer().appendByte((byte) 1).appendInt(zipped.size()).appendBytes(zipped.toByteArray());
+        Buffer body = compressed(java.util.zip.DeflaterOutputStream::new);
 
         Answer answered = post(body, Map.of("grpc-encoding", "deflate"));
 
@@ -164,11 +170,7 @@ class GrpcDirectInferTest {
 
     @Test
     void anEncodingTheBridgeCannotReadIsUnimplementedNotAHang() throws Exception {
-        java.io.ByteArrayOutputStream zipped = new java.io.ByteArrayOutputStream();
-        try (java.util.zip.DeflaterOutputStream out = new java.util.zip.DeflaterOutputStream(zipped)) {
-            out.write(MATMUL.toByteArray());
-        }
-        Buffer deflated = Buffer.buffer().appendByte((byte) 1).appendInt(zipped.size()).appendBytes(zipped.toByteArray());
+        Buffer deflated = compressed(java.util.zip.DeflaterOutputStream::new);
         // tritonclient's start_stream(compression_algorithm="deflate"): the bridge read none of it and never answered
         Answer stream = post("/inference.GRPCInferenceService/ModelStreamInfer", deflated, Map.of("grpc-encoding", "deflate"));
         Answer snappy = post(framed(MATMUL.toByteArray()), Map.of("grpc-encoding", "snappy"));

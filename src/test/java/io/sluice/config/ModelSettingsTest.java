@@ -3,11 +3,7 @@ package io.sluice.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.quarkus.runtime.configuration.DurationConverter;
-import io.smallrye.config.PropertiesConfigSource;
-import io.smallrye.config.SmallRyeConfig;
-import io.smallrye.config.SmallRyeConfigBuilder;
-import java.time.Duration;
+import io.sluice.fixtures.SluiceConfigs;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -15,12 +11,7 @@ import org.junit.jupiter.api.Test;
 class ModelSettingsTest {
 
     private static SluiceConfig config(Map<String, String> properties) {
-        SmallRyeConfig config = new SmallRyeConfigBuilder()
-                .withMapping(SluiceConfig.class)
-                .withConverter(Duration.class, 200, new DurationConverter()) // "10m", as Quarkus reads it
-                .withSources(new PropertiesConfigSource(properties, "test", 500))
-                .build();
-        return config.getConfigMapping(SluiceConfig.class);
+        return SluiceConfigs.of(properties);
     }
 
     @Test

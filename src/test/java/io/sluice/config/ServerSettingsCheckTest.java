@@ -2,10 +2,7 @@ package io.sluice.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.quarkus.runtime.configuration.DurationConverter;
-import io.smallrye.config.PropertiesConfigSource;
-import io.smallrye.config.SmallRyeConfigBuilder;
-import java.time.Duration;
+import io.sluice.fixtures.SluiceConfigs;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -13,12 +10,7 @@ import org.junit.jupiter.api.Test;
 class ServerSettingsCheckTest {
 
     private static SluiceConfig config(Map<String, String> properties) {
-        return new SmallRyeConfigBuilder()
-                .withMapping(SluiceConfig.class)
-                .withConverter(Duration.class, 200, new DurationConverter())
-                .withSources(new PropertiesConfigSource(properties, "test", 250))
-                .build()
-                .getConfigMapping(SluiceConfig.class);
+        return SluiceConfigs.of(properties);
     }
 
     @Test

@@ -2,11 +2,8 @@ package io.sluice.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.quarkus.runtime.configuration.DurationConverter;
-import io.smallrye.config.PropertiesConfigSource;
-import io.smallrye.config.SmallRyeConfigBuilder;
 import io.sluice.config.SluiceConfig;
-import java.time.Duration;
+import io.sluice.fixtures.SluiceConfigs;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -15,12 +12,7 @@ import org.junit.jupiter.api.Test;
 class UnknownModelKeysTest {
 
     private static SluiceConfig config(Map<String, String> properties) {
-        return new SmallRyeConfigBuilder()
-                .withMapping(SluiceConfig.class)
-                .withConverter(Duration.class, 200, new DurationConverter())
-                .withSources(new PropertiesConfigSource(properties, "test", 500))
-                .build()
-                .getConfigMapping(SluiceConfig.class);
+        return SluiceConfigs.of(properties);
     }
 
     @Test
