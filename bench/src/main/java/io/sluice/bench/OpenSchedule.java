@@ -104,10 +104,21 @@ final class OpenSchedule {
     /**
      * One timeline bucket of a segment, by due time: {@code startSeconds} from the segment's start,
      * requests offered (planned to be due in it), answered OK, rejected (429/503, RESOURCE_EXHAUSTED/
-     * UNAVAILABLE), anything else recorded (errors, timeouts, drops), and the p99 of the OK latencies
-     * (NaN if none). Offered requests not recorded at all were still out when the run was abandoned.
+     * UNAVAILABLE), anything else recorded (errors, timeouts, drops), the p99 of the OK latencies
+     * (NaN if none), and those latencies (from due time; null when not kept). Offered requests not recorded at
+     * all were still out when the run was abandoned.
      */
-    record Bucket(double startSeconds, long offered, long ok, long rejected, long other, double p99Ms) {
+    record Bucket(double startSeconds, long offered, long ok, long rejected, long other, double p99Ms,
+            Histogram okLatency) {
+
+        Bucket(double startSeconds, long offered, long ok, long rejected, long other, double p99Ms) {
+            this(startSeconds, offered, ok, rejected, other, p99Ms, null);
+        }
+
+        /** OK answers that came within {@code limitMs} of their due time; every OK when the latencies were not kept. */
+        long okWithin(double limitMs) {
+            return okLatency == null ? ok : okLatency.getCountBetweenValues(0, (long) (limitMs * 1e6));
+        }
     }
 
     /** Clients (distinct inputs) an asynchronous open loop rotates over. */
@@ -208,7 +219,7 @@ final class OpenSchedule {
             List<Bucket> timeline = new ArrayList<>();
             for (int i = 0; i < ok.length; i++) {
                 timeline.add(new Bucket(i * bucketSeconds, offered[i], ok[i], rejected[i], other[i],
-                        ok[i] == 0 ? Double.NaN : okLatency[i].getValueAtPercentile(99) / 1e6));
+                        ok[i] == 0 ? Double.NaN : okLatency[i].getValueAtPercentile(99) / 1e6, okLatency[i].copy()));
             }
             return new Phase(segment.name(), segment.rate(), segment.seconds(), planned, sent, answered, dropped,
                     unanswered, statuses, codes, recorder.histogram.copy(), recorder.rejected.copy(),

@@ -192,12 +192,14 @@ final class Overload {
                         + " (" + hintName(protocol) + ")", "all", hinted == overload.rejectedCount()));
             }
 
-            Recovery r = recovery(recovery, Double.NaN);
+            // judged: goodput back, counting only the answers that came in normal time (within 2 p99_80 of their
+            // due time): a server answering every request seconds late has not recovered
+            Recovery r = recovery(recovery, Double.NaN, Double.isNaN(p99Load) ? Double.NaN : LATENCY_TARGET * p99Load);
             raw.put("recoveredAfterSeconds", Double.isNaN(r.seconds()) ? null : r.seconds());
             rows.add(check("recovery", "throughput back after", r.label(), "<= " + OverloadReport.seconds(RECOVERY_TARGET_S),
                     !Double.isNaN(r.seconds()) && r.seconds() <= RECOVERY_TARGET_S));
             Recovery latency = Double.isNaN(p99Load) ? new Recovery(Double.NaN, "no p99_80 to compare with")
-                    : recovery(recovery, LATENCY_TARGET * p99Load);
+                    : recovery(recovery, LATENCY_TARGET * p99Load, Double.NaN);
             raw.put("latencyBackAfterSeconds", Double.isNaN(latency.seconds()) ? null : latency.seconds());
             rows.add(info("recovery", "and latency back after", latency.label()));
             rows.add(info("recovery", "statuses", String.format(Locale.ROOT, "%s (offered %s, %.0f s; goodput %s, p99 %s)",
@@ -245,28 +247,35 @@ final class Overload {
     record Recovery(double seconds, String label) {
     }
 
+    /** {@link #recovery(Phase, double, double)} counting every OK answer however late. */
+    static Recovery recovery(Phase recovery, double p99LimitMs) {
+        return recovery(recovery, p99LimitMs, Double.NaN);
+    }
+
     /**
      * The start of the first timeline bucket from which on every bucket had goodput >= 90% of what was
-     * offered in it and, unless {@code p99LimitMs} is NaN, an OK p99 <= {@code p99LimitMs}; NaN if the
-     * last bucket did not.
+     * offered in it (counting, unless {@code inTimeMs} is NaN, only OK answers within {@code inTimeMs} of their
+     * due time) and, unless {@code p99LimitMs} is NaN, an OK p99 <= {@code p99LimitMs}; NaN if the last bucket
+     * did not.
      */
-    static Recovery recovery(Phase recovery, double p99LimitMs) {
+    static Recovery recovery(Phase recovery, double p99LimitMs, double inTimeMs) {
         List<Bucket> timeline = recovery.timeline();
         int first = timeline.size();
         for (int i = timeline.size() - 1; i >= 0; i--) {
-            if (!good(timeline.get(i), p99LimitMs)) {
+            if (!good(timeline.get(i), p99LimitMs, inTimeMs)) {
                 break;
             }
             first = i;
         }
         int bad = 0;
         for (Bucket b : timeline) {
-            if (!good(b, p99LimitMs)) {
+            if (!good(b, p99LimitMs, inTimeMs)) {
                 bad++;
             }
         }
-        String detail = String.format(Locale.ROOT, "%d of %d %s-ms buckets below 90%% goodput%s",
+        String detail = String.format(Locale.ROOT, "%d of %d %s-ms buckets below 90%% goodput%s%s",
                 bad, timeline.size(), Report.num(recovery.bucketSeconds() * 1000).replace(".0", ""),
+                Double.isNaN(inTimeMs) ? "" : " answered within " + ms(inTimeMs),
                 Double.isNaN(p99LimitMs) ? "" : " or above " + ms(p99LimitMs) + " p99");
         if (first == timeline.size()) {
             return new Recovery(Double.NaN, String.format(Locale.ROOT, "not within %.0f s (%s)",
@@ -276,8 +285,9 @@ final class Overload {
         return new Recovery(at, OverloadReport.seconds(at) + " (" + detail + ")");
     }
 
-    private static boolean good(Bucket b, double p99LimitMs) {
-        return b.offered() > 0 && b.ok() >= BUCKET_GOODPUT_TARGET * b.offered()
+    private static boolean good(Bucket b, double p99LimitMs, double inTimeMs) {
+        long ok = Double.isNaN(inTimeMs) ? b.ok() : b.okWithin(inTimeMs);
+        return b.offered() > 0 && ok >= BUCKET_GOODPUT_TARGET * b.offered()
                 && (Double.isNaN(p99LimitMs) || !Double.isNaN(b.p99Ms()) && b.p99Ms() <= p99LimitMs);
     }
 

@@ -51,6 +51,22 @@ class OverloadRecoveryTest {
         assertTrue(r.label().startsWith("not within 10 s"), r.label());
     }
 
+    @Test
+    void answersThatComeLateDoNotCountAsRecovered() {
+        // every request answered OK, but for the first second each 200 ms after it was due
+        List<OpenSchedule.Bucket> timeline = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            Histogram latencies = new Histogram(3);
+            long nanos = i < 4 ? 200_000_000L : 20_000_000L;
+            latencies.recordValueWithCount(nanos, 24);
+            timeline.add(new OpenSchedule.Bucket(i * 0.25, 24, 24, 0, 0, nanos / 1e6, latencies));
+        }
+        assertEquals(0.0, Overload.recovery(phase(timeline), Double.NaN).seconds()); // by count alone
+        Overload.Recovery inTime = Overload.recovery(phase(timeline), Double.NaN, 2 * LIMIT_MS);
+        assertEquals(1.0, inTime.seconds());
+        assertTrue(inTime.label().contains("4 of 40 250-ms buckets below 90% goodput answered within 86"), inTime.label());
+    }
+
     private static OpenSchedule.Phase phase(List<OpenSchedule.Bucket> timeline) {
         Histogram empty = new Histogram(3);
         return new OpenSchedule.Phase("recovery", 96, 10, 960, 960, 960, 0, 0, Map.of(), Map.of(), empty, empty,
