@@ -112,8 +112,9 @@ public class ModelRegistry {
     }
 
     /**
-     * True when the server has models and every required model serves: all its versions have settled and one
-     * of them is READY, the one that answers requests without a version. A server that found no model at all
+     * True when the server has models, every required model serves (all its versions have settled and one
+     * of them is READY, the one that answers requests without a version), and at least one version is READY (a
+     * server whose models are all optional is not ready until one of them serves). A server that found no model at all
      * (an empty volume mounted over the repository, a wrong path) is not ready: it could only answer 404. A
      * FAILED version beside a READY one keeps the server ready (every replica reads the same repository, so a
      * broken new version would otherwise take the whole Service down); it shows in the health check's body,
@@ -132,7 +133,8 @@ public class ModelRegistry {
                 return false;
             }
         }
-        return true;
+        // and something serves: a server whose models are all optional and none READY could only answer 503
+        return all().stream().anyMatch(m -> m.state() == ModelState.READY);
     }
 
     /** True when no model at all is still loading or warming. */

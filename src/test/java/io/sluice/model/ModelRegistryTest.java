@@ -77,6 +77,17 @@ class ModelRegistryTest {
     }
 
     @Test
+    void aServerOfOptionalModelsIsReadyOnceOneServes() {
+        // sluice.models.corrupt/identity_uint16.required=false in this profile: nothing required, nothing serving
+        ServedModel a = version("corrupt", 1, ModelState.FAILED);
+        ServedModel b = version("identity_uint16", 1, ModelState.LOADING);
+        assertThat(registry.requiredReady()).as("none serves: every request would be a 503").isFalse();
+        b.moveTo(ModelState.READY, null);
+        assertThat(registry.requiredReady()).isTrue();
+        assertThat(a.state()).isEqualTo(ModelState.FAILED);
+    }
+
+    @Test
     void aModelThatIsNotRequiredNeverHoldsTheStartBackEither() {
         // the startup probe's test: an optional model still loading must not have the kubelet restart a pod
         // whose required models serve
