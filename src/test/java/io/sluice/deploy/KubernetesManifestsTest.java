@@ -52,7 +52,7 @@ class KubernetesManifestsTest {
         assertThat(files).extracting(p -> ROOT.relativize(p).toString().replace('\\', '/')).contains(
                 GENERATED, KNATIVE, "base/sluice-models-pvc.yaml", "base/sluice-pdb.yaml",
                 "base/sluice-servicemonitor.yaml", "gpu/sluice-gpu.yaml", "cpu/sluice-hpa-cpu.yaml",
-                "hpa/sluice-hpa-busy-instances.yaml", "hpa/sluice-keda-scaledobject.yaml",
+                "hpa/sluice-hpa-busy-instances.yaml", "keda/sluice-keda-scaledobject.yaml",
                 "hpa/prometheus-adapter-rules.yaml", "sluice-prometheusrule.yaml",
                 "kserve/sluice-servingruntime.yaml", "kserve/sluice-inferenceservice.yaml");
         for (Path file : files) {
@@ -223,7 +223,7 @@ class KubernetesManifestsTest {
 
     @Test
     void kedaScalesAheadOnThePredictedRequestRate() {
-        GenericKubernetesResource scaled = one("hpa/sluice-keda-scaledobject.yaml", GenericKubernetesResource.class);
+        GenericKubernetesResource scaled = one("keda/sluice-keda-scaledobject.yaml", GenericKubernetesResource.class);
         assertThat(scaled.getApiVersion()).isEqualTo("keda.sh/v1alpha1");
         assertThat(scaled.getKind()).isEqualTo("ScaledObject");
         assertThat((String) scaled.get("spec", "scaleTargetRef", "name")).isEqualTo(deploymentName());
