@@ -77,6 +77,7 @@ public class ModelLoader {
         models.forEach(registry::add);
         models.forEach(this::publishReady);
         models.stream().map(ServedModel::name).distinct().forEach(name -> {
+            warnUnformedSizes(name, settings(name)); // once a model, not once a version
             metrics.modelCounters(name, tenants.names());
             metrics.scheduler(name, () -> registry.sum(name, ServedModel::scheduler, ModelScheduler::queueDepth),
                     () -> registry.sum(name, ServedModel::scheduler, ModelScheduler::inflight));
@@ -120,17 +121,19 @@ public class ModelLoader {
         return warnings;
     }
 
+    /** Preferred batch sizes above the batch limit: kept, not refused, since sizes under model-defaults meet models with a lower limit of their own. */
+    private static void warnUnformedSizes(String model, ModelSettings settings) {
+        List<Integer> unformed = settings.preferredBatchSizes().stream().filter(n -> n > settings.maxBatchSize()).toList();
+        if (!unformed.isEmpty()) {
+            LOG.warnf("model %s: batching.preferred-batch-sizes %s are above its batching.max-batch-size %d and are"
+                    + " never formed", model, unformed, settings.maxBatchSize());
+        }
+    }
+
     /** A model's settings; a configuration error stops the start, naming the model and the key. */
     private ModelSettings settings(String model) {
         try {
-            ModelSettings settings = ModelSettings.resolve(config, model);
-            List<Integer> unformed = settings.preferredBatchSizes().stream().filter(n -> n > settings.maxBatchSize()).toList();
-            if (!unformed.isEmpty()) {
-                // kept, not refused: sizes set under model-defaults meet models with a lower limit of their own
-                LOG.warnf("model %s: batching.preferred-batch-sizes %s are above its batching.max-batch-size %d and are"
-                        + " never formed", model, unformed, settings.maxBatchSize());
-            }
-            return settings;
+            return ModelSettings.resolve(config, model);
         } catch (IllegalArgumentException e) {
             throw new IllegalStateException("configuration of model '" + model + "': " + e.getMessage(), e);
         }
