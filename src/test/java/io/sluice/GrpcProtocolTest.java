@@ -625,20 +625,11 @@ class GrpcProtocolTest {
     }
 
     static ByteString rawFloats(float... values) {
-        ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-        for (float v : values) {
-            b.putFloat(v);
-        }
-        return ByteString.copyFrom(b.flip());
+        return GrpcClients.rawFloats(values);
     }
 
     static float[] floats(ByteString raw) {
-        ByteBuffer b = raw.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-        float[] out = new float[b.remaining() / 4];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = b.getFloat();
-        }
-        return out;
+        return GrpcClients.floats(raw);
     }
 
     /** Four elements of {@code datatype} in wire layout. */

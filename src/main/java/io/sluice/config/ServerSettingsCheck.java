@@ -48,6 +48,7 @@ public class ServerSettingsCheck {
             atLeastZero(problems, "sluice.cache.l2.retry-interval", cache.l2().retryInterval());
         }
         atLeastZero(problems, "sluice.limits.max-bytes-elements", config.limits().maxBytesElements());
+        config.server().maxConnectionAge().ifPresent(age -> positive(problems, "sluice.server.max-connection-age", age));
         return problems;
     }
 

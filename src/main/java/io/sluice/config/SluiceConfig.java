@@ -265,5 +265,15 @@ public interface SluiceConfig {
         /** The server version in {@code GET /v2}. */
         @WithDefault("0.1.0")
         String version();
+
+        /**
+         * How long a client connection is used before the server asks the client to open a new one: the first request
+         * after this age (less or more by up to 10 %, so that a fleet's connections do not all turn over at once) gets
+         * {@code Connection: close} on HTTP/1.1 and a GOAWAY on HTTP/2, which lets the calls already open on the
+         * connection finish. Behind a Service that balances connections, this is how replicas the autoscaler adds get
+         * a share of long-lived gRPC clients. Unset (the default), connections live as long as their clients keep them.
+         */
+        @WithName("max-connection-age")
+        Optional<Duration> maxConnectionAge();
     }
 }

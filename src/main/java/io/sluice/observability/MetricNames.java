@@ -31,6 +31,11 @@ public final class MetricNames {
     public static final String UNAUTHENTICATED = "sluice.unauthenticated";
     /** Counter of rate-limit takes that used the local fallback because Redis was away. */
     public static final String RATE_LIMIT_FALLBACKS = "sluice.rate.limit.fallbacks";
+    /**
+     * Counter of client connections asked to reconnect because they reached {@code sluice.server.max-connection-age},
+     * tagged http ({@code 1.1}: {@code Connection: close}; {@code 2}: GOAWAY).
+     */
+    public static final String CONNECTIONS_AGED = "sluice.connections.aged";
     /** Gauge of requests each model's bulkhead admitted and that have not finished, tagged model. */
     public static final String BULKHEAD_HELD = "sluice.bulkhead.held";
     /**
@@ -57,6 +62,7 @@ public final class MetricNames {
     public static final String REASON = "reason";
     public static final String TIER = "tier";
     public static final String RESULT = "result";
+    public static final String HTTP = "http";
 
     private MetricNames() {}
 }

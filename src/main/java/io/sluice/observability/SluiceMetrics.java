@@ -231,6 +231,11 @@ public class SluiceMetrics {
         return Counter.builder(MetricNames.RATE_LIMIT_FALLBACKS).register(registry);
     }
 
+    /** The counter of connections asked to reconnect at their maximum age, of HTTP version {@code http} (1.1 or 2). */
+    public Counter connectionsAged(String http) {
+        return Counter.builder(MetricNames.CONNECTIONS_AGED).tag(MetricNames.HTTP, http).register(registry);
+    }
+
     /** Publishes the permits a model version's bulkhead holds and how many it lets in at once. */
     public void bulkhead(String model, String version, Supplier<Number> held, Supplier<Number> limit) {
         Tags tags = Tags.of(MetricNames.MODEL, model, MetricNames.VERSION, version);

@@ -41,6 +41,13 @@ class ServerSettingsCheckTest {
     }
 
     @Test
+    void aConnectionAgeMustBeMoreThanZeroWhenSet() {
+        assertThat(ServerSettingsCheck.problems(config(Map.of("sluice.server.max-connection-age", "0s"))))
+                .containsExactly("sluice.server.max-connection-age must be more than 0, was PT0S");
+        assertThat(ServerSettingsCheck.problems(config(Map.of("sluice.server.max-connection-age", "5m")))).isEmpty();
+    }
+
+    @Test
     void zeroWhereItMeansSomethingAndTheKeysOfAFeatureThatIsOffPass() {
         // no back-off, an L1 entry that expires at once, a cache of nothing
         assertThat(ServerSettingsCheck.problems(config(Map.of(

@@ -106,6 +106,8 @@ class KubernetesManifestsTest {
         assertThat(c.getResources().getLimits()).doesNotContainKey("nvidia.com/gpu");
 
         assertThat(env(c, "SLUICE_REPOSITORY_PATHS")).isEqualTo("/models");
+        // behind a Service that balances connections, replicas the HPA adds get their share of long-lived clients
+        assertThat(env(c, "SLUICE_SERVER_MAX_CONNECTION_AGE")).isEqualTo("5m");
         assertThat(c.getVolumeMounts()).filteredOn(m -> m.getMountPath().equals("/models")).singleElement().satisfies(m -> {
             assertThat(m.getReadOnly()).isTrue();
             Volume v = volume(deployment, m.getName());
@@ -345,7 +347,8 @@ class KubernetesManifestsTest {
         // the settings it passes are real ones: sluice.repository.paths and the property modelName() maps
         assertThat(container.getEnv()).extracting(EnvVar::getName, EnvVar::getValue).contains(
                 org.assertj.core.groups.Tuple.tuple(envName("sluice.repository.paths"), "/mnt/models"),
-                org.assertj.core.groups.Tuple.tuple(envName("sluice.repository." + modelNameProperty()), "{{.Name}}"));
+                org.assertj.core.groups.Tuple.tuple(envName("sluice.repository." + modelNameProperty()), "{{.Name}}"),
+                org.assertj.core.groups.Tuple.tuple(envName("sluice.server.max-connection-age"), "5m"));
         assertThat(container.getPorts()).singleElement().satisfies(p -> {
             assertThat(p.getContainerPort()).isEqualTo(PORT);
             assertThat(p.getName()).isEqualTo("h2c"); // HTTP/2 to the pod, for gRPC
