@@ -12,6 +12,7 @@ import io.smallrye.mutiny.subscription.Cancellable;
 import jakarta.enterprise.util.TypeLiteral;
 import java.time.Duration;
 import java.time.temporal.ChronoUnit;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -72,6 +73,8 @@ public final class ModelGuard {
     private final AtomicInteger released = new AtomicInteger();
     /** When the circuit breaker last opened, on {@link #CIRCUIT_CLOCK}; {@link #CLOSED} while it is not open. */
     private final AtomicLong circuitOpenedAt = new AtomicLong(CLOSED);
+    /** Whether the breaker is half-open: letting trial calls through, whose outcome closes or reopens it. */
+    private volatile boolean circuitHalfOpen;
 
     /** The breaker's own clock: SmallRye times its open state with {@code System.nanoTime}, and so must its mirror here. */
     private static final LongSupplier CIRCUIT_CLOCK = System::nanoTime;
@@ -135,9 +138,12 @@ public final class ModelGuard {
                     // a run that fails, or a request that met admission.timeout while a run had gone on for half of
                     // it (a hung run; a request that only waited behind a deep queue of short runs is not the
                     // model failing); not a client's mistake, a rejection or a cancel (SmallRye counts those as
-                    // successes)
+                    // successes), but for a trial call cancelled while the breaker is half-open: SmallRye has no
+                    // neutral outcome, and one trial's success closes the breaker, so a trial that never finished
+                    // would let every request back onto a model not known to work; it waits one more delay instead
                     .when(t -> unwrap(t) instanceof InferenceException.RuntimeFailure
-                            || unwrap(t) instanceof TimeoutException && scheduler.longestRunNanos() >= timeout.toNanos() / 2)
+                            || unwrap(t) instanceof TimeoutException && scheduler.longestRunNanos() >= timeout.toNanos() / 2
+                            || unwrap(t) instanceof CancellationException && circuitHalfOpen)
                     .onStateChange(this::circuitChanged)
                     .done();
         }
@@ -290,6 +296,7 @@ public final class ModelGuard {
 
     private void circuitChanged(CircuitBreakerState state) {
         circuitOpenedAt.set(state == CircuitBreakerState.OPEN ? CIRCUIT_CLOCK.getAsLong() : CLOSED);
+        circuitHalfOpen = state == CircuitBreakerState.HALF_OPEN;
     }
 
     /**

@@ -308,6 +308,35 @@ class ModelGuardTest {
     }
 
     @Test
+    void aTrialCallCancelledWhileTheCircuitIsHalfOpenReopensItRatherThanClosingIt() {
+        ModelGuard guard = guard(8, new ModelSettings.Admission(1, Duration.ofMinutes(1), true, 4, 0.5,
+                Duration.ofSeconds(2)));
+        runs.release(4);
+        for (int i = 0; i < 4; i++) {
+            assertThat(call(guard, FAIL).result).failsWithin(WAIT).withThrowableThat().havingCause()
+                    .isInstanceOf(InferenceException.RuntimeFailure.class);
+        }
+        assertThat(guard.turnsAway()).extracting(InferenceException.Unavailable::reason)
+                .isEqualTo(InferenceException.Unavailable.Reason.CIRCUIT_OPEN);
+        await().atMost(WAIT).until(() -> guard.turnsAway() == null);
+
+        Call trial = call(guard, 5); // let through by the half-open breaker; its run waits for the test
+        await().atMost(WAIT).until(() -> scheduler.inflight() == 1);
+        trial.subscription.cancel(); // its client gives up: the trial never finished
+
+        // before, SmallRye counted the cancel as the trial's success and closed the breaker
+        await().atMost(WAIT).until(() -> guard.held() == 0);
+        assertThat(guard.turnsAway()).as("open again for another delay").isNotNull()
+                .extracting(InferenceException.Unavailable::reason)
+                .isEqualTo(InferenceException.Unavailable.Reason.CIRCUIT_OPEN);
+        runs.release(1000); // the cancelled run ends; after the delay a trial that finishes closes the breaker
+        await().atMost(WAIT).until(() -> guard.turnsAway() == null);
+        assertThat(call(guard, 6).result).succeedsWithin(WAIT);
+        assertThat(guard.turnsAway()).isNull();
+        assertThat(call(guard, 7).result).succeedsWithin(WAIT);
+    }
+
+    @Test
     void theAdaptiveLimitTurnsAwayWhatIsOverItAndLearnsOnlyFromAnsweredRequests() {
         ModelGuard guard = guard(8, new ModelSettings.Admission(8, Duration.ofMinutes(1), false, 4, 0.5,
                 Duration.ofSeconds(7), new ModelSettings.Adaptive(true, 2, 2.0, 1), new ModelSettings.Shedding(false, 1, 1)));
