@@ -76,6 +76,8 @@ public final class ModelScheduler implements AutoCloseable {
     private final AtomicLongArray runSince;
     private volatile double nanosPerRow = 0;
     private volatile boolean closed;
+    /** Whether the model's outputs turned out not to lead with a batch's rows, so that each request runs alone. */
+    private volatile boolean stoppedBatching;
 
     public ModelScheduler(String model, BatchPolicy policy, int instances, BatchRunner runner,
             BatchListener listener, LongSupplier clock, ThreadFactory threadFactory) {
@@ -207,6 +209,14 @@ public final class ModelScheduler implements AutoCloseable {
     /** Requests in the batches running now whose callers still wait for them (a cancelled one counts no more). */
     public int runningRequests() {
         return runningRequests.get();
+    }
+
+    /**
+     * Whether a batch's outputs did not lead with its rows, so that the model's requests run alone from then on: its
+     * variable first dimension is not a batch, and its configuration says so.
+     */
+    public boolean stoppedBatching() {
+        return stoppedBatching;
     }
 
     /** Concurrent runs of the model. */
@@ -407,6 +417,7 @@ public final class ModelScheduler implements AutoCloseable {
     private void stopBatching(String why) {
         lock.lock();
         try {
+            stoppedBatching = true;
             if (batcher.stopBatching()) {
                 LOG.warnf("model %s: %s. Its requests run one at a time from now on", model, why);
             }

@@ -160,11 +160,14 @@ public final class ServedModel {
 
     /**
      * How this version is served: batching when it loaded as a batching model (every input and output
-     * with a variable first dimension, and a batch limit above 1), else one request per run as it comes.
+     * with a variable first dimension, and a batch limit above 1) and a batch's outputs have led with its
+     * rows so far, else one request per run as it comes (then {@code max_batch_size} 0, and the first
+     * dimension among each tensor's dims, as Triton describes a model without a batch dimension).
      */
     public ModelConfiguration configuration() {
         OnnxSession s = session;
-        boolean batched = s != null && batchable;
+        ModelScheduler sched = scheduler;
+        boolean batched = s != null && batchable && (sched == null || !sched.stoppedBatching());
         Optional<ModelConfiguration.Batching> batching = batched
                 ? Optional.of(new ModelConfiguration.Batching(
                         // as BatchPolicy keeps them: a preferred size past the batch limit is never formed

@@ -577,6 +577,22 @@ class ModelSchedulerTest {
         assertThat(scheduler.longestRunNanos()).isZero();
     }
 
+    @Test
+    void aBatchWhoseOutputsDoNotLeadWithItsRowsStopsTheBatchingAndSaysSo() throws Exception {
+        scheduler = new ModelScheduler("m", new BatchPolicy(2, TimeUnit.HOURS.toNanos(1), List.of(), 16, 1), 1,
+                (inputs, outputs, traces) -> List.of(new Tensor("boxes", Datatype.INT32, new long[] {5},
+                        ByteBuffer.allocate(20))), // five boxes whatever the rows: the first dimension is no batch
+                (requests, r, nanos) -> { }, System::nanoTime, Thread::new);
+        CompletableFuture<List<Tensor>> a = new CompletableFuture<>();
+        CompletableFuture<List<Tensor>> b = new CompletableFuture<>();
+        scheduler.submit(batchable(1, a));
+        assertThat(scheduler.stoppedBatching()).isFalse();
+        scheduler.submit(batchable(2, b)); // the batch of 2 is formed, refused by the split, and each request rerun alone
+        assertThat(a.get(5, TimeUnit.SECONDS).get(0).shape()).containsExactly(5);
+        assertThat(b.get(5, TimeUnit.SECONDS).get(0).shape()).containsExactly(5);
+        assertThat(scheduler.stoppedBatching()).isTrue();
+    }
+
     private static Tensor rows(int rows) {
         return new Tensor("X", Datatype.INT32, new long[] {rows}, ByteBuffer.allocate(4 * rows));
     }
