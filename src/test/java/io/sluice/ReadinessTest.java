@@ -8,6 +8,7 @@ import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.sluice.fixtures.TinyModels;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -77,6 +78,14 @@ class ReadinessTest {
                         org.hamcrest.Matchers.containsString("FAILED: warmup file"))
                 .body("checks.find { it.name == 'models' }.data.'warm-files-bad/1'",
                         org.hamcrest.Matchers.containsString("has 5 bytes"));
+        // failed in its warmup: it reports the load it had and the warmup it failed in (both read 0 before)
+        String metrics = given().get("/q/metrics").asString();
+        for (String meter : List.of("sluice_model_load_seconds", "sluice_model_warmup_seconds")) {
+            java.util.regex.Matcher m = java.util.regex.Pattern
+                    .compile(meter + "\\{model=\"warm-files-bad\",version=\"1\"} (\\S+)").matcher(metrics);
+            org.assertj.core.api.Assertions.assertThat(m.find()).as(meter).isTrue();
+            org.assertj.core.api.Assertions.assertThat(Double.parseDouble(m.group(1))).as(meter).isPositive();
+        }
     }
 
     @Test

@@ -257,6 +257,12 @@ class RestProtocolTest {
             assertThat(metrics).containsPattern("sluice_model_load_seconds\\{model=\"add\",version=\"" + version + "\"}");
             assertThat(metrics).containsPattern("sluice_model_warmup_seconds\\{model=\"add\",version=\"" + version + "\"}");
         }
+        // a FAILED version reports what its failed load took (it reported 0), and no warmup
+        java.util.regex.Matcher corrupt = java.util.regex.Pattern
+                .compile("sluice_model_load_seconds\\{model=\"corrupt\",version=\"1\"} (\\S+)").matcher(metrics);
+        assertThat(corrupt.find()).as("corrupt's load time").isTrue();
+        assertThat(Double.parseDouble(corrupt.group(1))).isPositive();
+        assertThat(metrics).contains("sluice_model_warmup_seconds{model=\"corrupt\",version=\"1\"} 0.0");
     }
 
     @Test

@@ -194,20 +194,24 @@ public class ModelLoader {
 
     private void load(ServedModel model) {
         ModelSettings s = model.settings();
+        long start = System.nanoTime();
+        long checkNanos = 0;
+        boolean loaded = false;
         try {
             transition(model, ModelState.LOADING, null);
             // read before the session exists: a file that cannot be read fails the model before it holds native memory
             String files = s.cacheEnabled() ? ModelContents.of(model.source().file().getParent()) : null;
-            long start = System.nanoTime();
+            start = System.nanoTime();
             OnnxSession session = sessions.load(model.name(), model.source().file(), s);
             model.loadNanos = System.nanoTime() - start;
+            loaded = true;
             start = System.nanoTime();
             boolean batchable = s.maxBatchSize() > 1
                     && !session.inputs().isEmpty() // a request without inputs has no rows to count
                     && session.inputs().stream().allMatch(TensorSpec::dynamicBatch)
                     && session.outputs().stream().allMatch(TensorSpec::dynamicBatch)
                     && (!s.warmupEnabled() || RowIndependence.holds(model.name(), session, s));
-            long checkNanos = System.nanoTime() - start; // runs the model too: counted with its warmup
+            checkNanos = System.nanoTime() - start; // runs the model too: counted with its warmup
             if (!handOver(model, session, files, batchable)) {
                 return;
             }
@@ -222,6 +226,12 @@ public class ModelLoader {
                     model.version(), session.provider(), model.loadSeconds(), model.warmupSeconds(), checkNanos / 1e9);
         } catch (Exception | Error e) { // an Error too (out of memory, no thread): its loader thread goes on to the next model
             String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            // what the failed step took, so that a FAILED version's times say where its start went
+            if (loaded) {
+                model.warmupNanos = checkNanos + System.nanoTime() - start;
+            } else {
+                model.loadNanos = System.nanoTime() - start;
+            }
             LOG.errorf("model %s/%s FAILED: %s", model.name(), model.version(), reason);
             try {
                 model.close();
