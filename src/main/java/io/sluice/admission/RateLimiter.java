@@ -17,6 +17,8 @@ import jakarta.inject.Inject;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
 import org.jboss.logging.Logger;
 
@@ -26,8 +28,10 @@ import org.jboss.logging.Logger;
  *
  * <p>With {@code store=redis} the bucket is shared by all replicas. A take waits for Redis at most
  * {@code redis.timeout}; when Redis fails or is slow, the take goes to a local bucket holding this
- * replica's fair share ({@code rate / replicas}), the fallback is counted, and Redis is tried again
- * after {@code redis.retry-interval}. A token Redis takes after the wait is given back there, so that a
+ * replica's fair share ({@code rate / replicas}) and the fallback is counted. A failure, or
+ * {@link #SLOW_TAKES_IN_A_ROW} takes in a row past the wait, mean Redis is away: every take goes to the
+ * local bucket until Redis is tried again after {@code redis.retry-interval}. One slow answer (a pause of
+ * the host) sends only its own take there. A token Redis takes after the wait is given back there, so that a
  * slow Redis does not charge a request twice. Sluice never fails closed because Redis is down. The replicas are
  * {@code redis.replicas} when it is set, else counted in Redis ({@link ReplicaCount}, every
  * {@link ReplicaCount#INTERVAL}), the last count holding while Redis is away.
@@ -51,6 +55,15 @@ public class RateLimiter {
     private volatile ReplicaCount replicaCount;
     private final LongSupplier nanoClock = System::nanoTime;
     private volatile long redisRetryAtNanos = nanoClock.getAsLong(); // try Redis first
+    /** Takes past the wait since Redis last answered in time. */
+    private final AtomicInteger slowTakes = new AtomicInteger();
+
+    /**
+     * Takes past {@code redis.timeout} in a row that mean Redis is away rather than slow once. Each waits the
+     * bound, so a Redis that hangs costs that many requests the wait before the rest go straight to the local
+     * buckets.
+     */
+    static final int SLOW_TAKES_IN_A_ROW = 3;
 
     @Inject
     public RateLimiter(SluiceConfig config, SluiceMetrics metrics, Instance<Redis> redisClient) {
@@ -130,11 +143,14 @@ public class RateLimiter {
         }
         return redis().take(b.policy(), b.limit(), redisConfig.timeout())
                 .onItemOrFailure().transformToUni((take, failure) -> {
-                    if (failure != null) {
-                        redisAway(failure);
-                        return fallback(b, model);
+                    if (failure == null) {
+                        slowTakes.set(0);
+                        return decide(b, model, take);
                     }
-                    return decide(b, model, take);
+                    if (!(failure instanceof TimeoutException) || slowTakes.incrementAndGet() >= SLOW_TAKES_IN_A_ROW) {
+                        redisAway(failure);
+                    }
+                    return fallback(b, model);
                 });
     }
 
@@ -166,6 +182,7 @@ public class RateLimiter {
                     failure.toString(), redisConfig.retryInterval());
         }
         redisRetryAtNanos = nanoClock.getAsLong() + redisConfig.retryInterval().toNanos();
+        slowTakes.set(0);
     }
 
     private static Uni<RateLimitState> decide(Bucket b, String model, Take take) {

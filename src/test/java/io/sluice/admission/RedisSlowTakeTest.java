@@ -1,0 +1,110 @@
+package io.sluice.admission;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import io.sluice.Await;
+import io.sluice.RedisResource;
+import io.sluice.fixtures.TinyModels;
+import io.sluice.observability.MetricNames;
+import jakarta.inject.Inject;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A real Redis that answers late, paused with {@code CLIENT PAUSE}: one take past the wait falls back alone and the
+ * next goes to Redis again; {@link RateLimiter#SLOW_TAKES_IN_A_ROW} in a row mean Redis is away, and the takes go to
+ * the local fair-share buckets until the retry interval (an hour here) is over. Before, one slow answer sent every
+ * take of the replica to the local buckets for the whole interval.
+ */
+@QuarkusTest
+@TestProfile(RedisSlowTakeTest.Profile.class)
+class RedisSlowTakeTest {
+
+    private static final String KEY = "slow-redis-key";
+
+    public static class Profile implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            Path repo = TinyModels.newRepository("sluice-slow-redis");
+            TinyModels.write(repo, "identity_int32", 1, TinyModels.identity(io.sluice.fixtures.OnnxModelWriter.DataType.INT32));
+            return Map.of(
+                    "sluice.repository.paths", repo.toString(),
+                    "sluice.auth.enabled", "true",
+                    "sluice.rate-limit.enabled", "true",
+                    "sluice.rate-limit.store", "redis",
+                    "sluice.rate-limit.redis.timeout", "50ms",
+                    "sluice.rate-limit.redis.retry-interval", "1h",
+                    "sluice.tenants.t.api-key-sha256", Tenants.sha256(KEY),
+                    "sluice.tenants.t.rate-limit.rate", "0.01",
+                    "sluice.tenants.t.rate-limit.burst", "100");
+        }
+
+        @Override
+        public List<TestResourceEntry> testResources() {
+            return List.of(new TestResourceEntry(RedisResource.class));
+        }
+    }
+
+    @Inject
+    MeterRegistry registry;
+
+    private double fallbacks() {
+        return registry.get(MetricNames.RATE_LIMIT_FALLBACKS).counter().count();
+    }
+
+    private static void infer() {
+        RateLimitTest.infer("identity_int32", "X-API-Key", KEY).then().statusCode(200);
+    }
+
+    @Test
+    void oneSlowTakeFallsBackAloneAndSlowTakesInARowMeanRedisIsAway() throws Exception {
+        Await.serverReady();
+        try (Socket redis = new Socket("127.0.0.1", RedisResource.redis().port())) {
+            redis.setSoTimeout(60_000);
+            OutputStream out = redis.getOutputStream();
+            BufferedReader in = new BufferedReader(new InputStreamReader(redis.getInputStream(), StandardCharsets.US_ASCII));
+            infer();
+            double start = fallbacks();
+            assertThat(start).as("on Redis").isZero();
+
+            command(out, in, "CLIENT", "PAUSE", "5000", "ALL"); // Redis answers no one for 5 s
+            infer(); // past the 50 ms wait: this take alone to the local bucket
+            assertThat(fallbacks()).isEqualTo(1);
+            command(out, in, "PING"); // answered once the pause is over
+            infer();
+            infer();
+            assertThat(fallbacks()).as("back on Redis at once, not after the hour").isEqualTo(1);
+
+            command(out, in, "CLIENT", "PAUSE", "5000", "ALL");
+            for (int i = 0; i < RateLimiter.SLOW_TAKES_IN_A_ROW; i++) {
+                infer();
+            }
+            assertThat(fallbacks()).isEqualTo(1 + RateLimiter.SLOW_TAKES_IN_A_ROW);
+            command(out, in, "PING");
+            infer(); // Redis answers again, but it was away: the local buckets take over until the retry interval
+            assertThat(fallbacks()).isEqualTo(2 + RateLimiter.SLOW_TAKES_IN_A_ROW);
+        }
+    }
+
+    /** Sends one command and reads its one-line answer. */
+    private static void command(OutputStream out, BufferedReader in, String... args) throws Exception {
+        StringBuilder resp = new StringBuilder("*" + args.length + "\r\n");
+        for (String a : args) {
+            resp.append('$').append(a.length()).append("\r\n").append(a).append("\r\n");
+        }
+        out.write(resp.toString().getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        assertThat(in.readLine()).startsWith("+");
+    }
+}
