@@ -40,12 +40,22 @@ public final class OnnxSession implements AutoCloseable {
      * @param owner what closes {@code session} (the DJL model holding it)
      */
     OnnxSession(AutoCloseable owner, OrtSession session, OrtEnvironment env, String provider) throws OrtException {
+        this(owner, session, env, provider, Set.of());
+    }
+
+    /**
+     * @param owner what closes {@code session} (the DJL model holding it)
+     * @param anyRank the inputs and outputs the model declares without a shape ({@link OnnxShapes}), which ONNX
+     *     Runtime reports as it reports scalars
+     */
+    OnnxSession(AutoCloseable owner, OrtSession session, OrtEnvironment env, String provider, Set<String> anyRank)
+            throws OrtException {
         this.owner = owner;
         this.session = session;
         this.env = env;
         this.provider = provider;
-        this.inputs = specs(session.getInputInfo());
-        this.outputs = specs(session.getOutputInfo());
+        this.inputs = specs(session.getInputInfo(), anyRank);
+        this.outputs = specs(session.getOutputInfo(), anyRank);
         this.runOptions = new OrtSession.RunOptions();
     }
 
@@ -166,7 +176,7 @@ public final class OnnxSession implements AutoCloseable {
         }
     }
 
-    private static List<TensorSpec> specs(Map<String, NodeInfo> nodes) {
+    private static List<TensorSpec> specs(Map<String, NodeInfo> nodes, Set<String> anyRank) {
         List<TensorSpec> specs = new ArrayList<>();
         for (NodeInfo node : nodes.values()) {
             if (!(node.getInfo() instanceof TensorInfo info)) {
@@ -178,6 +188,10 @@ public final class OnnxSession implements AutoCloseable {
                 throw new ModelLoadException("'" + node.getName() + "' has a type Sluice cannot serve: " + info.onnxType);
             }
             long[] shape = info.getShape().clone();
+            if (shape.length == 0 && anyRank.contains(node.getName())) {
+                specs.add(TensorSpec.ofAnyRank(node.getName(), datatype));
+                continue;
+            }
             for (int i = 0; i < shape.length; i++) {
                 shape[i] = shape[i] < 0 ? -1 : shape[i];
             }

@@ -97,7 +97,8 @@ public class SessionLoader {
                 model = engine.newModel(name);
                 model.setBlock(new OrtSymbolBlock(session, (OrtNDManager) model.getNDManager()));
                 owned = true; // from here the DJL model closes the session (as OnnxSession.close does)
-                return new OnnxSession(model, session, engine.environment(), provider.label());
+                return new OnnxSession(model, session, engine.environment(), provider.label(),
+                        OnnxShapes.withoutShape(file));
             } catch (OrtException | RuntimeException | Error e) {
                 // nothing will use them (on a GPU the session holds device memory): close before failing or falling back
                 closeQuietly(owned ? model : null, owned ? null : session, owned ? null : model, e);
