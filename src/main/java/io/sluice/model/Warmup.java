@@ -72,15 +72,15 @@ final class Warmup {
         // a variable first dimension is the rows of a model that batches, and of one that does not when other
         // dimensions follow it (batching turned off for an image model, say: one image, not 16). Alone, in a
         // model that does not batch, it is a sequence (input_ids: [-1]) and sized as any other, so that warmup
-        // runs the lengths requests bring. Sample files hold one row: their first dimension stays the rows.
-        boolean rows = batchable || spec.shape().length > 1 || s.warmupData() == WarmupData.FILES;
+        // runs the lengths requests bring.
+        boolean rows = rows(spec, batchable);
+        if (s.warmupData() == WarmupData.FILES) {
+            return fromFile(model, spec, rows, batch);
+        }
         for (int d = 0; d < shape.length; d++) {
             if (shape[d] == -1) {
-                shape[d] = d == 0 && spec.dynamicBatch() && rows ? batch : s.warmupDynamicDimSize();
+                shape[d] = d == 0 && rows ? batch : s.warmupDynamicDimSize();
             }
-        }
-        if (s.warmupData() == WarmupData.FILES) {
-            return fromFile(model, spec, shape, batch);
         }
         return new Tensor(spec.name(), spec.datatype(), shape,
                 data(spec.datatype(), Math.toIntExact(Tensor.elementCount(shape)), s.warmupData() == WarmupData.ZERO, random));
@@ -110,25 +110,65 @@ final class Warmup {
         return data.flip();
     }
 
-    /** One row from {@code <version>/warmup/<input>}, repeated for each row of the batch. */
-    private static Tensor fromFile(ServedModel model, TensorSpec spec, long[] shape, int batch) throws IOException {
+    /** Whether {@code spec}'s first dimension is the rows: variable, and the model batches or more dimensions follow. */
+    private static boolean rows(TensorSpec spec, boolean batchable) {
+        return spec.dynamicBatch() && (batchable || spec.shape().length > 1);
+    }
+
+    /**
+     * The sample in {@code <version>/warmup/<input>}: one row when the first dimension is the rows (repeated for
+     * each row of the batch), else the whole tensor. A variable dimension of the sample takes its size from the file
+     * when it is the only one (a sequence of any length: {@code input_ids} [-1] in a model that does not batch, or
+     * the tokens of a row), else {@code warmup.dynamic-dim-size}, and a fixed-size file must then hold exactly the
+     * sample.
+     */
+    private static Tensor fromFile(ServedModel model, TensorSpec spec, boolean rows, int batch) throws IOException {
         Path file = model.source().file().resolveSibling("warmup").resolve(spec.name());
-        byte[] row = Files.readAllBytes(file);
-        if (spec.datatype().fixedSize()) {
-            long[] rowShape = shape.clone();
-            rowShape[0] = 1;
-            long perRow = Tensor.elementCount(rowShape) * spec.datatype().size();
-            if (row.length != perRow) {
-                throw new IOException("warmup file " + file + " has " + row.length + " bytes; input '"
-                        + spec.name() + "' with row shape " + java.util.Arrays.toString(rowShape)
-                        + " needs " + perRow + " (set warmup.dynamic-dim-size to match)");
+        byte[] sample = Files.readAllBytes(file);
+        long[] one = spec.shape().clone();
+        int first = rows ? 1 : 0;
+        if (rows) {
+            one[0] = 1;
+        }
+        int variable = 0;
+        for (int d = first; d < one.length; d++) {
+            variable += one[d] == -1 ? 1 : 0;
+        }
+        if (variable == 1 && spec.datatype().fixedSize()) {
+            long others = 1;
+            int at = -1;
+            for (int d = 0; d < one.length; d++) {
+                if (d >= first && one[d] == -1) {
+                    at = d;
+                } else {
+                    others *= one[d];
+                }
+            }
+            long unit = others * spec.datatype().size();
+            if (unit == 0 || sample.length == 0 || sample.length % unit != 0) {
+                throw new IOException("warmup file " + file + " has " + sample.length + " bytes; input '" + spec.name()
+                        + "' of shape " + java.util.Arrays.toString(spec.shape()) + " needs a positive multiple of " + unit);
+            }
+            one[at] = sample.length / unit;
+        } else {
+            for (int d = first; d < one.length; d++) {
+                one[d] = one[d] == -1 ? model.settings().warmupDynamicDimSize() : one[d];
+            }
+            long size = Tensor.elementCount(one) * spec.datatype().size();
+            if (spec.datatype().fixedSize() && sample.length != size) {
+                throw new IOException("warmup file " + file + " has " + sample.length + " bytes; input '" + spec.name()
+                        + "' with " + (rows ? "row " : "") + "shape " + java.util.Arrays.toString(one) + " needs " + size
+                        + " (set warmup.dynamic-dim-size to match)");
             }
         }
-        int rows = spec.dynamicBatch() ? batch : 1;
-        ByteBuffer data = ByteBuffer.allocate(row.length * rows);
-        for (int r = 0; r < rows; r++) {
-            data.put(row);
+        int copies = rows ? batch : 1;
+        if (rows) {
+            one[0] = copies;
         }
-        return new Tensor(spec.name(), spec.datatype(), shape, data.flip());
+        ByteBuffer data = ByteBuffer.allocate(sample.length * copies);
+        for (int r = 0; r < copies; r++) {
+            data.put(sample);
+        }
+        return new Tensor(spec.name(), spec.datatype(), one, data.flip());
     }
 }
