@@ -12,7 +12,6 @@ import io.smallrye.mutiny.subscription.Cancellable;
 import jakarta.enterprise.util.TypeLiteral;
 import java.time.Duration;
 import java.time.temporal.ChronoUnit;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -138,12 +137,9 @@ public final class ModelGuard {
                     // a run that fails, or a request that met admission.timeout while a run had gone on for half of
                     // it (a hung run; a request that only waited behind a deep queue of short runs is not the
                     // model failing); not a client's mistake, a rejection or a cancel (SmallRye counts those as
-                    // successes), but for a trial call cancelled while the breaker is half-open: SmallRye has no
-                    // neutral outcome, and one trial's success closes the breaker, so a trial that never finished
-                    // would let every request back onto a model not known to work; it waits one more delay instead
+                    // successes; a trial the half-open breaker let in is never cancelled, see run)
                     .when(t -> unwrap(t) instanceof InferenceException.RuntimeFailure
-                            || unwrap(t) instanceof TimeoutException && scheduler.longestRunNanos() >= timeout.toNanos() / 2
-                            || unwrap(t) instanceof CancellationException && circuitHalfOpen)
+                            || unwrap(t) instanceof TimeoutException && scheduler.longestRunNanos() >= timeout.toNanos() / 2)
                     .onStateChange(this::circuitChanged)
                     .done();
         }
@@ -235,6 +231,7 @@ public final class ModelGuard {
             Outcome outcome = new Outcome(clock.getAsLong(), deadlineNanos);
             CompletableFuture<InferResponse> done = new CompletableFuture<>();
             AtomicReference<Cancellable> running = new AtomicReference<>();
+            AtomicBoolean trial = new AtomicBoolean(); // let through by the half-open breaker
             Runnable release = () -> {
                 Cancellable c = running.get();
                 if (c != null) {
@@ -260,11 +257,18 @@ public final class ModelGuard {
                 } else {
                     outcome.ignored();
                 }
+                if (trial.get() && !done.isDone()) {
+                    // the breaker's trial runs on without its caller: its own outcome, not the cancel, closes or
+                    // reopens the breaker (SmallRye would count the cancel as a success), and its permit comes
+                    // back when it ends
+                    return;
+                }
                 release.run();
             });
             CompletionStage<InferResponse> guarded;
             try {
                 guarded = guard.get(() -> {
+                    trial.set(circuitHalfOpen); // SmallRye is half-open before it lets the trial in
                     if (!done.isDone()) {
                         running.set(work.get().subscribe().with(done::complete, done::completeExceptionally));
                     }

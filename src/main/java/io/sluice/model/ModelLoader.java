@@ -212,11 +212,11 @@ public class ModelLoader {
                     && session.outputs().stream().allMatch(TensorSpec::dynamicBatch)
                     && (!s.warmupEnabled() || RowIndependence.holds(model.name(), session, s));
             checkNanos = System.nanoTime() - start; // runs the model too: counted with its warmup
+            start = System.nanoTime(); // the hand-over, then the warmup
             if (!handOver(model, session, files, batchable)) {
                 return;
             }
             transition(model, ModelState.WARMING, null);
-            start = System.nanoTime();
             if (s.warmupEnabled()) {
                 Warmup.run(model, session.inputs(), batchable);
             }

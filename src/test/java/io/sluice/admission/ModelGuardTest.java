@@ -307,8 +307,8 @@ class ModelGuardTest {
         assertThat(call(guard, 6).result).succeedsWithin(WAIT);
     }
 
-    @Test
-    void aTrialCallCancelledWhileTheCircuitIsHalfOpenReopensItRatherThanClosingIt() {
+    /** Opens the breaker with 4 failures and waits out its 2 s delay: the next call is its trial. */
+    private ModelGuard halfOpen() {
         ModelGuard guard = guard(8, new ModelSettings.Admission(1, Duration.ofMinutes(1), true, 4, 0.5,
                 Duration.ofSeconds(2)));
         runs.release(4);
@@ -319,21 +319,39 @@ class ModelGuardTest {
         assertThat(guard.turnsAway()).extracting(InferenceException.Unavailable::reason)
                 .isEqualTo(InferenceException.Unavailable.Reason.CIRCUIT_OPEN);
         await().atMost(WAIT).until(() -> guard.turnsAway() == null);
+        return guard;
+    }
 
-        Call trial = call(guard, 5); // let through by the half-open breaker; its run waits for the test
+    @Test
+    void aTrialCallItsClientCancelsRunsOnAndItsSuccessClosesTheCircuit() {
+        ModelGuard guard = halfOpen();
+        Call trial = call(guard, 5); // let in by the half-open breaker; its run waits for the test
         await().atMost(WAIT).until(() -> scheduler.inflight() == 1);
-        trial.subscription.cancel(); // its client gives up: the trial never finished
+        trial.subscription.cancel(); // its client gives up
+        // before, SmallRye counted the cancel as the trial's success and closed the breaker on no evidence
+        assertThat(guard.held()).as("the trial runs on, holding its permit").isEqualTo(1);
 
-        // before, SmallRye counted the cancel as the trial's success and closed the breaker
+        runs.release(1); // the model answers the trial: the breaker closes, the permit comes back
         await().atMost(WAIT).until(() -> guard.held() == 0);
-        assertThat(guard.turnsAway()).as("open again for another delay").isNotNull()
-                .extracting(InferenceException.Unavailable::reason)
-                .isEqualTo(InferenceException.Unavailable.Reason.CIRCUIT_OPEN);
-        runs.release(1000); // the cancelled run ends; after the delay a trial that finishes closes the breaker
-        await().atMost(WAIT).until(() -> guard.turnsAway() == null);
-        assertThat(call(guard, 6).result).succeedsWithin(WAIT);
+        assertThat(ran).endsWith(5);
+        runs.release(1000);
         assertThat(guard.turnsAway()).isNull();
+        assertThat(call(guard, 6).result).succeedsWithin(WAIT);
         assertThat(call(guard, 7).result).succeedsWithin(WAIT);
+    }
+
+    @Test
+    void aTrialCallItsClientCancelsRunsOnAndItsFailureReopensTheCircuit() {
+        ModelGuard guard = halfOpen();
+        Call trial = call(guard, FAIL);
+        await().atMost(WAIT).until(() -> scheduler.inflight() == 1);
+        trial.subscription.cancel();
+        assertThat(guard.held()).isEqualTo(1);
+
+        runs.release(1); // the model fails the trial: open again for another delay
+        await().atMost(WAIT).until(() -> guard.held() == 0);
+        assertThat(guard.turnsAway()).isNotNull().extracting(InferenceException.Unavailable::reason)
+                .isEqualTo(InferenceException.Unavailable.Reason.CIRCUIT_OPEN);
     }
 
     @Test

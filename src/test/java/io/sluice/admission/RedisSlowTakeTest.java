@@ -43,7 +43,7 @@ class RedisSlowTakeTest {
                     "sluice.auth.enabled", "true",
                     "sluice.rate-limit.enabled", "true",
                     "sluice.rate-limit.store", "redis",
-                    "sluice.rate-limit.redis.timeout", "50ms",
+                    "sluice.rate-limit.redis.timeout", "500ms", // well past any pause of a busy machine
                     "sluice.rate-limit.redis.retry-interval", "1h",
                     "sluice.tenants.t.api-key-sha256", Tenants.sha256(KEY),
                     "sluice.tenants.t.rate-limit.rate", "0.01",
@@ -79,7 +79,7 @@ class RedisSlowTakeTest {
             assertThat(start).as("on Redis").isZero();
 
             command(out, in, "CLIENT", "PAUSE", "5000", "ALL"); // Redis answers no one for 5 s
-            infer(); // past the 50 ms wait: this take alone to the local bucket
+            infer(); // past the 500 ms wait: this take alone to the local bucket
             assertThat(fallbacks()).isEqualTo(1);
             command(out, in, "PING"); // answered once the pause is over
             infer();

@@ -108,10 +108,34 @@ class ConnectionAgeServerTest {
         assertThat(aged("1.1")).isEqualTo(before + 1);
     }
 
+    @Test
+    void http11ClosesARequestPipelinedBehindTheAnswerThatSaidCloseUnread() throws Exception {
+        try (Socket socket = new Socket("127.0.0.1", RestAssured.port)) {
+            socket.setSoTimeout(30_000);
+            OutputStream out = socket.getOutputStream();
+            BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
+            assertThat(exchange(out, in).get(0)).isEqualTo("HTTP/1.1 200 OK");
+
+            pastTheAge();
+            String get = "GET /v2/health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+            out.write((get + get).getBytes(StandardCharsets.US_ASCII)); // the second pipelined behind the first
+            out.flush();
+            List<String> first = read(in);
+            assertThat(first.get(0)).isEqualTo("HTTP/1.1 200 OK");
+            assertThat(first).anyMatch(h -> h.equalsIgnoreCase("connection: close"));
+            assertThat(in.read()).as("no answer to the pipelined request: closed unread").isEqualTo(-1);
+        }
+    }
+
     /** Sends one keep-alive GET of {@code /v2/health/live} and reads its status line, headers and body. */
     private static List<String> exchange(OutputStream out, BufferedReader in) throws Exception {
         out.write("GET /v2/health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
         out.flush();
+        return read(in);
+    }
+
+    /** Reads one answer: its status line and headers, and its body past them. */
+    private static List<String> read(BufferedReader in) throws Exception {
         List<String> head = new ArrayList<>();
         int length = 0;
         for (String line = in.readLine(); !line.isEmpty(); line = in.readLine()) {
@@ -129,23 +153,38 @@ class ConnectionAgeServerTest {
     @Test
     void http2AnswersTheRequestPastTheAgeThenSendsGoAway() throws Exception {
         double before = aged("2");
-        List<Long> goAways = new CopyOnWriteArrayList<>();
+        List<Long> errorCodes = new CopyOnWriteArrayList<>();
         HttpClient http2 = vertx.createHttpClient(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2)
                 .setHttp2ClearTextUpgrade(false).setHttp2MaxPoolSize(1));
-        http2.connectionHandler(connection -> connection.goAwayHandler(goAway -> goAways.add(goAway.getErrorCode())));
+        http2.connectionHandler(connection -> connection.goAwayHandler(goAway -> errorCodes.add(goAway.getErrorCode())));
         try {
             assertThat(live(http2)).isEqualTo(200);
-            assertThat(goAways).isEmpty();
+            assertThat(errorCodes).isEmpty();
 
             pastTheAge();
             assertThat(live(http2)).as("the request past the age is answered").isEqualTo(200);
-            await().atMost(Duration.ofSeconds(30)).until(() -> !goAways.isEmpty());
-            assertThat(goAways).containsExactly(0L); // NO_ERROR
+            await().atMost(Duration.ofSeconds(30)).until(() -> !errorCodes.isEmpty());
+            assertThat(errorCodes).containsExactly(0L); // NO_ERROR (Vert.x tells the first GOAWAY only)
             assertThat(live(http2)).as("a new connection serves the next").isEqualTo(200);
         } finally {
             http2.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
         }
         assertThat(aged("2")).isEqualTo(before + 1);
+    }
+
+    @Test
+    void theGoAwayComesInGrpcsTwoStepsAndTheCallThatCausedItGoesOn() throws Exception {
+        try (H2FrameClient client = H2FrameClient.connect(RestAssured.port)) {
+            assertThat(client.get(3, "/v2/health/live")).isEqualTo("200"); // the connection's first request
+            pastTheAge();
+            String head = "{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",";
+            String tail = "\"shape\":[1,3],\"data\":[1,1,1]}]}";
+            client.postStart(5, "/v2/models/matmul/infer", head, head.length() + tail.length());
+            // "no new calls" while still taking any on their way, then, once a PING came back, the last one taken
+            await().atMost(Duration.ofSeconds(30)).until(() -> client.goAways().size() == 2);
+            assertThat(client.goAways()).containsExactly(Integer.MAX_VALUE, 5);
+            assertThat(client.postEnd(5, tail)).as("the call open on the connection goes on").contains("[9.0,12.0]");
+        }
     }
 
     private static int live(HttpClient client) throws Exception {

@@ -22,13 +22,13 @@ class ConnectionAgeTest {
         age.jitter = () -> 1.0;
         Object connection = new Object();
 
-        assertThat(age.expired(connection)).as("first request: the age starts").isFalse();
+        assertThat(age.age(connection)).as("first request: the age starts").isEqualTo(ConnectionAge.Age.LIVE);
         now.addAndGet(Duration.ofMinutes(5).toNanos() - 1);
-        assertThat(age.expired(connection)).as("1 ns before its age").isFalse();
+        assertThat(age.age(connection)).as("1 ns before its age").isEqualTo(ConnectionAge.Age.LIVE);
         now.addAndGet(1);
-        assertThat(age.expired(connection)).as("at its age").isTrue();
+        assertThat(age.age(connection)).as("at its age").isEqualTo(ConnectionAge.Age.DUE);
         now.addAndGet(Duration.ofMinutes(10).toNanos());
-        assertThat(age.expired(connection)).as("already asked").isFalse();
+        assertThat(age.age(connection)).as("already asked").isEqualTo(ConnectionAge.Age.ASKED);
     }
 
     @Test
@@ -36,19 +36,19 @@ class ConnectionAgeTest {
         Object early = new Object();
         Object late = new Object();
         age.jitter = () -> 0.9;
-        age.expired(early);
+        age.age(early);
         now.addAndGet(Duration.ofMinutes(1).toNanos());
         age.jitter = () -> 1.1;
-        age.expired(late); // due 1 + 5.5 minutes from the start
+        age.age(late); // due 1 + 5.5 minutes from the start
 
         now.addAndGet(Duration.ofMinutes(3).toNanos()); // 4 minutes: neither (early is due at 4.5)
-        assertThat(age.expired(early)).isFalse();
-        assertThat(age.expired(late)).isFalse();
+        assertThat(age.age(early)).isEqualTo(ConnectionAge.Age.LIVE);
+        assertThat(age.age(late)).isEqualTo(ConnectionAge.Age.LIVE);
         now.addAndGet(Duration.ofSeconds(30).toNanos()); // 4.5
-        assertThat(age.expired(early)).isTrue();
-        assertThat(age.expired(late)).isFalse();
+        assertThat(age.age(early)).isEqualTo(ConnectionAge.Age.DUE);
+        assertThat(age.age(late)).isEqualTo(ConnectionAge.Age.LIVE);
         now.addAndGet(Duration.ofMinutes(2).toNanos()); // 6.5
-        assertThat(age.expired(late)).isTrue();
+        assertThat(age.age(late)).isEqualTo(ConnectionAge.Age.DUE);
     }
 
     @Test

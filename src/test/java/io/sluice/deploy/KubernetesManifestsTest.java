@@ -301,6 +301,9 @@ class KubernetesManifestsTest {
             assertThat(c.getResources().getRequests()).containsKeys("cpu", "memory");
             assertThat(c.getResources().getLimits()).containsKeys("cpu", "memory");
             assertThat(env(c, "SLUICE_REPOSITORY_PATHS")).isEqualTo("/models");
+            // its queue-proxy balances each request: no connection turnover under it (its Go client cannot resend a
+            // POST whose stream a GOAWAY refused)
+            assertThat(c.getEnv()).extracting(EnvVar::getName).doesNotContain("SLUICE_SERVER_MAX_CONNECTION_AGE");
         });
         assertThat(revision.getSpec().getVolumes()).singleElement()
                 .satisfies(v -> {
@@ -347,8 +350,9 @@ class KubernetesManifestsTest {
         // the settings it passes are real ones: sluice.repository.paths and the property modelName() maps
         assertThat(container.getEnv()).extracting(EnvVar::getName, EnvVar::getValue).contains(
                 org.assertj.core.groups.Tuple.tuple(envName("sluice.repository.paths"), "/mnt/models"),
-                org.assertj.core.groups.Tuple.tuple(envName("sluice.repository." + modelNameProperty()), "{{.Name}}"),
-                org.assertj.core.groups.Tuple.tuple(envName("sluice.server.max-connection-age"), "5m"));
+                org.assertj.core.groups.Tuple.tuple(envName("sluice.repository." + modelNameProperty()), "{{.Name}}"));
+        // Serverless by default: Knative balances each request, and no connection is turned over under it
+        assertThat(container.getEnv()).extracting(EnvVar::getName).doesNotContain(envName("sluice.server.max-connection-age"));
         assertThat(container.getPorts()).singleElement().satisfies(p -> {
             assertThat(p.getContainerPort()).isEqualTo(PORT);
             assertThat(p.getName()).isEqualTo("h2c"); // HTTP/2 to the pod, for gRPC
