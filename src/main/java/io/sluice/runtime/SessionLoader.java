@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import org.jboss.logging.Logger;
 
 /**
@@ -54,6 +55,7 @@ public class SessionLoader {
                         ? List.of(ExecutionProvider.TENSORRT, ExecutionProvider.CUDA)
                         : List.of(wanted);
         List<String> reasons = new ArrayList<>();
+        Set<String> anyRank = OnnxShapes.withoutShape(file); // read once, whichever provider takes the model
         for (ExecutionProvider provider : tries) {
             if (!reasons.isEmpty()) {
                 LOG.warnf("model %s: %s; trying %s", name, reasons.get(reasons.size() - 1), provider.label());
@@ -64,7 +66,7 @@ public class SessionLoader {
                 continue;
             }
             try {
-                return open(name, file, settings, provider);
+                return open(name, file, settings, provider, anyRank);
             } catch (ModelLoadException e) {
                 throw e; // the model itself, not the provider: it would fail the same way on the CPU
             } catch (OrtException | RuntimeException | LinkageError e) {
@@ -79,7 +81,7 @@ public class SessionLoader {
             LOG.warnf("model %s: %s; falling back to cpu", name, reasons.get(reasons.size() - 1));
         }
         try {
-            return open(name, file, settings, ExecutionProvider.CPU);
+            return open(name, file, settings, ExecutionProvider.CPU, anyRank);
         } catch (ModelLoadException e) {
             throw e;
         } catch (OrtException | RuntimeException | LinkageError e) {
@@ -87,8 +89,8 @@ public class SessionLoader {
         }
     }
 
-    private OnnxSession open(String name, Path file, ModelSettings settings, ExecutionProvider provider)
-            throws OrtException {
+    private OnnxSession open(String name, Path file, ModelSettings settings, ExecutionProvider provider,
+            Set<String> anyRank) throws OrtException {
         try (SessionOptions options = options(settings, provider)) {
             OrtSession session = create(name, file, options, settings.threadNice());
             Model model = null;
@@ -97,8 +99,7 @@ public class SessionLoader {
                 model = engine.newModel(name);
                 model.setBlock(new OrtSymbolBlock(session, (OrtNDManager) model.getNDManager()));
                 owned = true; // from here the DJL model closes the session (as OnnxSession.close does)
-                return new OnnxSession(model, session, engine.environment(), provider.label(),
-                        OnnxShapes.withoutShape(file));
+                return new OnnxSession(model, session, engine.environment(), provider.label(), anyRank);
             } catch (OrtException | RuntimeException | Error e) {
                 // nothing will use them (on a GPU the session holds device memory): close before failing or falling back
                 closeQuietly(owned ? model : null, owned ? null : session, owned ? null : model, e);
