@@ -137,7 +137,7 @@ public final class ModelGuard {
                     // a run that fails, or a request that met admission.timeout while a run had gone on for half of
                     // it (a hung run; a request that only waited behind a deep queue of short runs is not the
                     // model failing); not a client's mistake, a rejection or a cancel (SmallRye counts those as
-                    // successes; a trial the half-open breaker let in is never cancelled, see run)
+                    // successes; a trial the half-open breaker let in is neither cancelled nor expired, see run)
                     .when(t -> unwrap(t) instanceof InferenceException.RuntimeFailure
                             || unwrap(t) instanceof TimeoutException && scheduler.longestRunNanos() >= timeout.toNanos() / 2)
                     .onStateChange(this::circuitChanged)
@@ -203,9 +203,21 @@ public final class ModelGuard {
         return adaptive != null && adaptive.full() ? adaptiveFull() : null;
     }
 
-    /** {@link #run(Supplier, long)} for a request without a deadline. */
+    /** A guarded request's work, started once the guard lets it in. */
+    @FunctionalInterface
+    public interface Work {
+        /**
+         * Starts the work.
+         *
+         * @param queueDeadlineNanos the deadline the scheduler holds it to in its queue: the request's own, or
+         *     {@link InferRequest#NO_DEADLINE} for the half-open breaker's trial (see {@link ModelGuard#run(Work, long)})
+         */
+        Uni<InferResponse> start(long queueDeadlineNanos);
+    }
+
+    /** {@link #run(Work, long)} for a request without a deadline. */
     public Uni<InferResponse> run(Supplier<Uni<InferResponse>> work) {
-        return run(work, InferRequest.NO_DEADLINE);
+        return run(queueDeadline -> work.get(), InferRequest.NO_DEADLINE);
     }
 
     /**
@@ -215,8 +227,13 @@ public final class ModelGuard {
      * allows for the caller's clock starting first) is the caller's deadline passing: the adaptive limit
      * counts it as a drop, as it counts a deadline the scheduler enforces,
      * when the deadline left at least {@code tolerance} times the model's no-load latency.
+     *
+     * <p>The half-open circuit breaker's trial runs whatever its caller does: cancelled, or past its deadline, the
+     * caller gets its answer then, but the trial goes on, with no deadline in the scheduler's queue, until the model
+     * itself answers or {@code admission.timeout} ends it. SmallRye counts a cancelled or expired call as a success,
+     * and would close the breaker on a trial that never ran.
      */
-    public Uni<InferResponse> run(Supplier<Uni<InferResponse>> work, long deadlineNanos) {
+    public Uni<InferResponse> run(Work work, long deadlineNanos) {
         return Uni.createFrom().emitter(emitter -> {
             // both before the adaptive limit, which must not count what never ran
             InferenceException.Unavailable rejected = rejection(held.get());
@@ -268,9 +285,11 @@ public final class ModelGuard {
             CompletionStage<InferResponse> guarded;
             try {
                 guarded = guard.get(() -> {
-                    trial.set(circuitHalfOpen); // SmallRye is half-open before it lets the trial in
+                    boolean isTrial = circuitHalfOpen; // SmallRye is half-open before it lets the trial in
+                    trial.set(isTrial);
                     if (!done.isDone()) {
-                        running.set(work.get().subscribe().with(done::complete, done::completeExceptionally));
+                        running.set(work.start(isTrial ? InferRequest.NO_DEADLINE : deadlineNanos).subscribe()
+                                .with(done::complete, done::completeExceptionally));
                     }
                     return done;
                 }, STAGE);

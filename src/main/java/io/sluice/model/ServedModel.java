@@ -234,16 +234,18 @@ public final class ServedModel {
         } catch (RuntimeException e) {
             return Uni.createFrom().failure(e);
         }
-        Supplier<Uni<InferResponse>> scheduled = () -> Uni.createFrom().emitter(emitter -> {
+        ModelGuard.Work scheduled = queueDeadline -> Uni.createFrom().emitter(emitter -> {
             Job job = new Job(valid.inputs(), valid.outputs(), valid.rows(), valid.signature(), level,
-                    request.deadlineNanos(), trace,
+                    queueDeadline, trace,
                     outputs -> answer(emitter, request, outputs),
                     emitter::fail);
             emitter.onTermination(() -> sched.cancel(job));
             trace.admitted(); // before submit: an idle instance may run and finish the job at once
             sched.submit(job);
         });
-        Uni<InferResponse> result = guarded ? g.run(scheduled, request.deadlineNanos()) : scheduled.get();
+        Uni<InferResponse> result = guarded
+                ? g.run(scheduled, request.deadlineNanos())
+                : scheduled.start(request.deadlineNanos());
         if (request.hasDeadline()) {
             long remaining = request.deadlineNanos() - System.nanoTime();
             if (remaining <= 0) {

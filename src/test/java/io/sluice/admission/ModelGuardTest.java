@@ -96,8 +96,8 @@ class ModelGuardTest {
         final Cancellable subscription;
 
         Call(ModelGuard guard, int value, long deadlineNanos) {
-            subscription = guard.run(() -> Uni.createFrom().emitter(emitter -> {
-                Job job = new Job(List.of(tensor(value)), List.of(), 1, null, 0, deadlineNanos, null,
+            subscription = guard.run(queueDeadline -> Uni.createFrom().emitter(emitter -> {
+                Job job = new Job(List.of(tensor(value)), List.of(), 1, null, 0, queueDeadline, null,
                         out -> emitter.complete(new InferResponse("m", "1", null, Map.of(), out)), emitter::fail);
                 emitter.onTermination(() -> scheduler.cancel(job));
                 scheduler.submit(job);
@@ -347,6 +347,24 @@ class ModelGuardTest {
 
         runs.release(1); // the model fails the trial: open again for another delay
         await().atMost(WAIT).until(() -> guard.held() == 0);
+        assertThat(guard.turnsAway()).isNotNull().extracting(InferenceException.Unavailable::reason)
+                .isEqualTo(InferenceException.Unavailable.Reason.CIRCUIT_OPEN);
+    }
+
+    @Test
+    void aTrialWhoseDeadlinePassesInTheQueueStillRunsAndItsFailureReopensTheCircuit() {
+        ModelGuard guard = halfOpen();
+        Job busy = new Job(List.of(tensor(7)), List.of(), 1, null, 0, Long.MAX_VALUE, null, out -> { }, e -> { });
+        scheduler.submit(busy); // not through the guard: the instance is busy with it until the test lets it go
+        await().atMost(WAIT).until(() -> scheduler.inflight() == 1);
+        Call trial = new Call(guard, FAIL, clock.get() + Duration.ofMillis(1).toNanos());
+        clock.addAndGet(Duration.ofSeconds(1).toNanos()); // the trial's deadline passes while it waits behind 7
+
+        runs.release(2);
+        // before, the scheduler answered the trial 504 unrun, SmallRye counted that as a success and closed the breaker
+        assertThat(trial.result).failsWithin(WAIT).withThrowableThat().havingCause()
+                .isInstanceOf(InferenceException.RuntimeFailure.class);
+        assertThat(ran).containsExactly(FAIL, FAIL, FAIL, FAIL, 7, FAIL);
         assertThat(guard.turnsAway()).isNotNull().extracting(InferenceException.Unavailable::reason)
                 .isEqualTo(InferenceException.Unavailable.Reason.CIRCUIT_OPEN);
     }
