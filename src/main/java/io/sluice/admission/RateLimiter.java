@@ -18,7 +18,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
 import org.jboss.logging.Logger;
 
@@ -29,9 +28,9 @@ import org.jboss.logging.Logger;
  * <p>With {@code store=redis} the bucket is shared by all replicas. A take waits for Redis at most
  * {@code redis.timeout}; when Redis fails or is slow, the take goes to a local bucket holding this
  * replica's fair share ({@code rate / replicas}) and the fallback is counted. A failure, or
- * {@link #SLOW_TAKES_IN_A_ROW} takes in a row past the wait, mean Redis is away: every take goes to the
- * local bucket until Redis is tried again after {@code redis.retry-interval}. One slow answer (a pause of
- * the host) sends only its own take there. A token Redis takes after the wait is given back there, so that a
+ * {@link SlowTakes#SLOW} of the last {@link SlowTakes#WINDOW} takes past the wait, mean Redis is away: every take
+ * goes to the local bucket until Redis is tried again after {@code redis.retry-interval}. One slow answer (a pause
+ * of the host) sends only its own take there. A token Redis takes after the wait is given back there, so that a
  * slow Redis does not charge a request twice. Sluice never fails closed because Redis is down. The replicas are
  * {@code redis.replicas} when it is set, else counted in Redis ({@link ReplicaCount}, every
  * {@link ReplicaCount#INTERVAL}), the last count holding while Redis is away.
@@ -55,15 +54,11 @@ public class RateLimiter {
     private volatile ReplicaCount replicaCount;
     private final LongSupplier nanoClock = System::nanoTime;
     private volatile long redisRetryAtNanos = nanoClock.getAsLong(); // try Redis first
-    /** Takes past the wait since Redis last answered in time. */
-    private final AtomicInteger slowTakes = new AtomicInteger();
-
     /**
-     * Takes past {@code redis.timeout} in a row that mean Redis is away rather than slow once. Each waits the
-     * bound, so a Redis that hangs costs that many requests the wait before the rest go straight to the local
-     * buckets.
+     * Which recent takes came back past {@code redis.timeout}. Each of those waited the bound, so a Redis that hangs
+     * costs {@link SlowTakes#SLOW} requests the wait before the rest go straight to the local buckets.
      */
-    static final int SLOW_TAKES_IN_A_ROW = 3;
+    private final SlowTakes slowTakes = new SlowTakes();
 
     @Inject
     public RateLimiter(SluiceConfig config, SluiceMetrics metrics, Instance<Redis> redisClient) {
@@ -144,10 +139,10 @@ public class RateLimiter {
         return redis().take(b.policy(), b.limit(), redisConfig.timeout())
                 .onItemOrFailure().transformToUni((take, failure) -> {
                     if (failure == null) {
-                        slowTakes.set(0);
+                        slowTakes.inTime();
                         return decide(b, model, take);
                     }
-                    if (!(failure instanceof TimeoutException) || slowTakes.incrementAndGet() >= SLOW_TAKES_IN_A_ROW) {
+                    if (!(failure instanceof TimeoutException) || slowTakes.slow()) {
                         redisAway(failure);
                     }
                     return fallback(b, model);
@@ -182,7 +177,7 @@ public class RateLimiter {
                     failure.toString(), redisConfig.retryInterval());
         }
         redisRetryAtNanos = nanoClock.getAsLong() + redisConfig.retryInterval().toNanos();
-        slowTakes.set(0);
+        slowTakes.clear();
     }
 
     private static Uni<RateLimitState> decide(Bucket b, String model, Take take) {
