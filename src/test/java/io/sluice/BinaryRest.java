@@ -27,6 +27,16 @@ public final class BinaryRest {
 
     /** As {@link #post(String, List)}, with extra request headers (an API key, say). */
     public static Response post(String model, List<Input> inputs, java.util.Map<String, String> headers) {
+        return post(model, inputs, headers, io.restassured.RestAssured.config());
+    }
+
+    /** As {@link #post(String, List)}, with RestAssured's {@code config} (a longer read timeout, say). */
+    public static Response post(String model, List<Input> inputs, io.restassured.config.RestAssuredConfig config) {
+        return post(model, inputs, java.util.Map.of(), config);
+    }
+
+    private static Response post(String model, List<Input> inputs, java.util.Map<String, String> headers,
+            io.restassured.config.RestAssuredConfig config) {
         StringBuilder json = new StringBuilder("{\"inputs\":[");
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         for (int i = 0; i < inputs.size(); i++) {
@@ -39,7 +49,7 @@ public final class BinaryRest {
         byte[] header = json.toString().getBytes(StandardCharsets.UTF_8);
         body.writeBytes(header);
         inputs.forEach(in -> body.writeBytes(in.data()));
-        return given().headers(headers).header("Inference-Header-Content-Length", header.length)
+        return given().config(config).headers(headers).header("Inference-Header-Content-Length", header.length)
                 .contentType("application/octet-stream").body(body.toByteArray())
                 .post("/v2/models/" + model + "/infer");
     }

@@ -12,6 +12,9 @@ import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
+import io.restassured.RestAssured;
+import io.restassured.config.HttpClientConfig;
+import io.restassured.config.RestAssuredConfig;
 import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.api.grpc.proto.ModelStreamInferResponse;
@@ -50,6 +53,13 @@ class PriorityOrderTest {
     /** Rows of the request that holds the instance: seconds of work, against milliseconds to queue the rest. */
     private static final int LONG_ROWS = 4096;
 
+    /**
+     * The long request takes seconds, many more on a busy machine: each call waits as long as the test does, not
+     * the 30 s of {@code quarkus.http.test-timeout} (a CI host running a second build timed the long one out).
+     */
+    private static final RestAssuredConfig PATIENT = RestAssured.config().httpClient(HttpClientConfig.httpClientConfig()
+            .setParam("http.socket.timeout", (int) TimeUnit.SECONDS.toMillis(120)));
+
     @Inject
     InMemorySpanExporter spans;
 
@@ -68,8 +78,8 @@ class PriorityOrderTest {
 
     private void higherLevelsFirst(ExecutorService callers) throws Exception {
         CompletableFuture<Integer> longRun = CompletableFuture.supplyAsync(() -> BinaryRest.post(MODEL,
-                List.of(new BinaryRest.Input("X", "FP32", new long[] {LONG_ROWS, 256}, new byte[LONG_ROWS * 256 * 4])))
-                .statusCode(), callers);
+                List.of(new BinaryRest.Input("X", "FP32", new long[] {LONG_ROWS, 256}, new byte[LONG_ROWS * 256 * 4])),
+                PATIENT).statusCode(), callers);
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
                 .until(() -> gauge("sluice_inflight\\{model=\"" + MODEL + "\"}") == 1);
 
@@ -117,7 +127,7 @@ class PriorityOrderTest {
             boolean header = route == Route.REST_HEADER;
             String zeros = IntStream.range(0, 256).mapToObj(i -> "0").collect(Collectors.joining(","));
             String parameters = header || level == 0 ? "" : "\"parameters\":{\"priority\":" + level + "},";
-            var request = given().header("traceparent", "00-" + traceId() + "-b7ad6b7169203331-01")
+            var request = given().config(PATIENT).header("traceparent", "00-" + traceId() + "-b7ad6b7169203331-01")
                     .contentType("application/json")
                     .body("{" + parameters + "\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,256],"
                             + "\"data\":[" + zeros + "]}]}");
