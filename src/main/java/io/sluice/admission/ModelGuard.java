@@ -137,9 +137,12 @@ public final class ModelGuard {
                     // a run that fails, or a request that met admission.timeout while a run had gone on for half of
                     // it (a hung run; a request that only waited behind a deep queue of short runs is not the
                     // model failing); not a client's mistake, a rejection or a cancel (SmallRye counts those as
-                    // successes; a trial the half-open breaker let in is neither cancelled nor expired, see run)
+                    // successes; a trial the half-open breaker let in is neither cancelled nor expired, see run);
+                    // and a trial that ended without running, or met the timeout, which must not close the breaker
                     .when(t -> unwrap(t) instanceof InferenceException.RuntimeFailure
-                            || unwrap(t) instanceof TimeoutException && scheduler.longestRunNanos() >= timeout.toNanos() / 2)
+                            || unwrap(t) instanceof UnrunTrial
+                            || unwrap(t) instanceof TimeoutException
+                                    && (circuitHalfOpen || scheduler.longestRunNanos() >= timeout.toNanos() / 2))
                     .onStateChange(this::circuitChanged)
                     .done();
         }
@@ -231,7 +234,9 @@ public final class ModelGuard {
      * <p>The half-open circuit breaker's trial runs whatever its caller does: cancelled, or past its deadline, the
      * caller gets its answer then, but the trial goes on, with no deadline in the scheduler's queue, until the model
      * itself answers or {@code admission.timeout} ends it. SmallRye counts a cancelled or expired call as a success,
-     * and would close the breaker on a trial that never ran.
+     * and would close the breaker on a trial that never ran. A trial that still does not run (the scheduler's queue
+     * full, the shedding cutting it, its caller gone while it waited in the bulkhead's own queue) or that meets
+     * {@code admission.timeout} reopens the breaker for another delay: only the model's answer closes it.
      */
     public Uni<InferResponse> run(Work work, long deadlineNanos) {
         return Uni.createFrom().emitter(emitter -> {
@@ -291,7 +296,7 @@ public final class ModelGuard {
                         running.set(work.start(isTrial ? InferRequest.NO_DEADLINE : deadlineNanos).subscribe()
                                 .with(done::complete, done::completeExceptionally));
                     }
-                    return done;
+                    return isTrial ? done.exceptionallyCompose(ModelGuard::trialNotRun) : done;
                 }, STAGE);
             } catch (RuntimeException e) {
                 stop.run();
@@ -396,8 +401,32 @@ public final class ModelGuard {
         }
     }
 
+    /**
+     * The failure of the half-open breaker's trial, marked as {@link UnrunTrial} when the model never answered it:
+     * turned away by the scheduler (a full queue, the shedding's cut, a model shutting down) or cancelled while it
+     * still waited in the bulkhead's own queue. SmallRye counts such a failure as a success, and would close the
+     * breaker on a trial that never ran; marked, it reopens the breaker for another delay.
+     */
+    private static CompletionStage<InferResponse> trialNotRun(Throwable failure) {
+        Throwable cause = unwrap(failure);
+        boolean unrun = cause instanceof InferenceException.Unavailable
+                || cause instanceof InferenceException.DeadlineExceeded
+                || cause instanceof java.util.concurrent.CancellationException;
+        return CompletableFuture.failedFuture(unrun ? new UnrunTrial(cause) : cause);
+    }
+
+    /** A half-open breaker's trial the model never answered; its cause is what the caller is told. */
+    private static final class UnrunTrial extends RuntimeException {
+        UnrunTrial(Throwable cause) {
+            super(cause.getMessage(), cause, false, false);
+        }
+    }
+
     private Throwable translate(Throwable t) {
         Throwable cause = unwrap(t);
+        if (cause instanceof UnrunTrial) {
+            cause = cause.getCause();
+        }
         if (cause instanceof BulkheadException) {
             return full();
         } else if (cause instanceof CircuitBreakerOpenException) {

@@ -304,8 +304,12 @@ class ModelGuardTest {
      * before the first check): the next call is its trial.
      */
     private ModelGuard halfOpen() {
-        ModelGuard guard = guard(8, new ModelSettings.Admission(1, Duration.ofMinutes(1), true, 4, 0.5,
-                Duration.ofSeconds(2)));
+        return halfOpen(Duration.ofMinutes(1));
+    }
+
+    /** {@link #halfOpen()} with this {@code admission.timeout}. */
+    private ModelGuard halfOpen(Duration timeout) {
+        ModelGuard guard = guard(8, new ModelSettings.Admission(1, timeout, true, 4, 0.5, Duration.ofSeconds(2)));
         runs.release(4);
         for (int i = 0; i < 4; i++) {
             assertThat(call(guard, FAIL).result).failsWithin(WAIT).withThrowableThat().havingCause()
@@ -365,6 +369,60 @@ class ModelGuardTest {
         assertThat(trial.result).failsWithin(WAIT).withThrowableThat().havingCause()
                 .isInstanceOf(InferenceException.RuntimeFailure.class);
         assertThat(ran).containsExactly(FAIL, FAIL, FAIL, FAIL, 7, FAIL);
+        assertThat(guard.turnsAway()).isNotNull().extracting(InferenceException.Unavailable::reason)
+                .isEqualTo(InferenceException.Unavailable.Reason.CIRCUIT_OPEN);
+    }
+
+    @Test
+    void aTrialWhoseDeadlinePassesAndWhoseCallerCancelsRunsOnAndItsFailureReopensTheCircuit() {
+        ModelGuard guard = halfOpen();
+        Job busy = new Job(List.of(tensor(7)), List.of(), 1, null, 0, Long.MAX_VALUE, null, out -> { }, e -> { });
+        scheduler.submit(busy);
+        await().atMost(WAIT).until(() -> scheduler.inflight() == 1);
+        Call trial = new Call(guard, FAIL, clock.get() + Duration.ofMillis(1).toNanos());
+        clock.addAndGet(Duration.ofSeconds(1).toNanos());
+        trial.subscription.cancel(); // the client gives up at its deadline; the trial waits on behind 7
+        assertThat(guard.held()).as("the trial holds its permit until it has run").isEqualTo(1);
+
+        runs.release(2);
+        await().atMost(WAIT).until(() -> guard.held() == 0);
+        assertThat(ran).containsExactly(FAIL, FAIL, FAIL, FAIL, 7, FAIL);
+        assertThat(guard.turnsAway()).isNotNull().extracting(InferenceException.Unavailable::reason)
+                .isEqualTo(InferenceException.Unavailable.Reason.CIRCUIT_OPEN);
+    }
+
+    @Test
+    void aTrialTheFullQueueTurnsAwayReopensTheCircuit() {
+        ModelGuard guard = halfOpen();
+        scheduler.submit(new Job(List.of(tensor(7)), List.of(), 1, null, 0, Long.MAX_VALUE, null, out -> { }, e -> { }));
+        await().atMost(WAIT).until(() -> scheduler.inflight() == 1);
+        for (int i = 0; i < 8; i++) { // the scheduler's queue of 8, filled past the guard
+            scheduler.submit(new Job(List.of(tensor(20 + i)), List.of(), 1, null, 0, Long.MAX_VALUE, null, out -> { },
+                    e -> { }));
+        }
+        Call trial = call(guard, 5);
+        assertThat(trial.result).failsWithin(WAIT).withThrowableThat().havingCause()
+                .isInstanceOfSatisfying(InferenceException.Unavailable.class,
+                        u -> assertThat(u.reason()).isEqualTo(InferenceException.Unavailable.Reason.QUEUE_FULL));
+        // before, SmallRye counted the unrun trial's 503 as a success and closed the breaker
+        await().atMost(WAIT).until(() -> guard.held() == 0);
+        assertThat(guard.turnsAway()).isNotNull().extracting(InferenceException.Unavailable::reason)
+                .isEqualTo(InferenceException.Unavailable.Reason.CIRCUIT_OPEN);
+        assertThat(ran).doesNotContain(5);
+    }
+
+    @Test
+    void aTrialThatMeetsTheAdmissionTimeoutInAQueueOfShortRunsReopensTheCircuit() {
+        // outside a trial such a timeout is not the model failing (timeoutsInAQueueOfShortRunsLeaveTheCircuitClosed);
+        // a trial's must not close the breaker, so it reopens it
+        ModelGuard guard = halfOpen(Duration.ofSeconds(1));
+        scheduler.submit(new Job(List.of(tensor(7)), List.of(), 1, null, 0, Long.MAX_VALUE, null, out -> { }, e -> { }));
+        await().atMost(WAIT).until(() -> scheduler.inflight() == 1);
+        Call trial = call(guard, 5);
+        assertThat(trial.result).failsWithin(WAIT).withThrowableThat().havingCause()
+                .isInstanceOf(InferenceException.DeadlineExceeded.class);
+        assertThat(scheduler.longestRunNanos()).isZero();
+        await().atMost(WAIT).until(() -> guard.held() == 0);
         assertThat(guard.turnsAway()).isNotNull().extracting(InferenceException.Unavailable::reason)
                 .isEqualTo(InferenceException.Unavailable.Reason.CIRCUIT_OPEN);
     }
