@@ -79,7 +79,7 @@ class RedisSlowTakeTest {
 
             // a slow take, then one in time, and again: never two slow in a row, as from a Redis too busy to keep up
             for (int slow = 1; slow < SlowTakes.SLOW; slow++) {
-                pause(out, in); // Redis answers no one for 1.5 s
+                pause(out, in); // Redis answers no one for 3 s, six times the wait, for a busy machine
                 infer(); // past the 500 ms wait: this take alone to the local bucket
                 assertThat(fallbacks()).isEqualTo(slow);
                 command(out, in, "PING"); // answered once the pause is over
@@ -97,7 +97,7 @@ class RedisSlowTakeTest {
     }
 
     private static void pause(OutputStream out, BufferedReader in) throws Exception {
-        command(out, in, "CLIENT", "PAUSE", "1500", "ALL");
+        command(out, in, "CLIENT", "PAUSE", "3000", "ALL");
     }
 
     /** Sends one command and reads its one-line answer. */
