@@ -273,17 +273,17 @@ public final class ModelGuard {
             // a cancellation (or the end after an outcome was told, when this tells nothing): the caller's
             // deadline if it came at it, the caller's clock having started first
             emitter.onTermination(() -> {
+                if (trial.get() && !done.isDone()) {
+                    // the breaker's trial runs on without its caller: its own outcome, not the cancel, closes or
+                    // reopens the breaker (SmallRye would count the cancel as a success), and its permit and its
+                    // adaptive slot come back when it ends, which tells the adaptive limit how it went
+                    return;
+                }
                 // told before the release, whose cancelled stage would otherwise report a failure first
                 if (outcome.cancelledAtDeadline()) {
                     outcome.missedDeadline();
                 } else {
                     outcome.ignored();
-                }
-                if (trial.get() && !done.isDone()) {
-                    // the breaker's trial runs on without its caller: its own outcome, not the cancel, closes or
-                    // reopens the breaker (SmallRye would count the cancel as a success), and its permit comes
-                    // back when it ends
-                    return;
                 }
                 release.run();
             });

@@ -309,7 +309,12 @@ class ModelGuardTest {
 
     /** {@link #halfOpen()} with this {@code admission.timeout}. */
     private ModelGuard halfOpen(Duration timeout) {
-        ModelGuard guard = guard(8, new ModelSettings.Admission(1, timeout, true, 4, 0.5, Duration.ofSeconds(2)));
+        return halfOpen(new ModelSettings.Admission(1, timeout, true, 4, 0.5, Duration.ofSeconds(2)));
+    }
+
+    /** {@link #halfOpen()} with these admission settings, whose breaker opens on 4 failures. */
+    private ModelGuard halfOpen(ModelSettings.Admission admission) {
+        ModelGuard guard = guard(8, admission);
         runs.release(4);
         for (int i = 0; i < 4; i++) {
             assertThat(call(guard, FAIL).result).failsWithin(WAIT).withThrowableThat().havingCause()
@@ -342,6 +347,20 @@ class ModelGuardTest {
         assertThat(guard.turnsAway()).isNull();
         assertThat(call(guard, 6).result).succeedsWithin(WAIT);
         assertThat(call(guard, 7).result).succeedsWithin(WAIT);
+    }
+
+    @Test
+    void aTrialItsClientCancelsKeepsItsAdaptiveSlotUntilItEnds() {
+        ModelGuard guard = halfOpen(new ModelSettings.Admission(1, Duration.ofMinutes(1), true, 4, 0.5,
+                Duration.ofSeconds(2), new ModelSettings.Adaptive(true, 8, 2.0, 1), new ModelSettings.Shedding(false, 1, 1)));
+        AdaptiveLimit adaptive = guard.adaptive();
+        cancelledTrial(guard, 5);
+        assertThat(adaptive.inflight()).as("the trial still runs in its slot").isEqualTo(1);
+
+        clock.addAndGet(3_000_000);
+        runs.release(1);
+        await().atMost(WAIT).until(() -> guard.held() == 0 && adaptive.inflight() == 0);
+        assertThat(adaptive.noLoadNanos()).as("learned from the trial's own run").isEqualTo(3_000_000);
     }
 
     @Test
