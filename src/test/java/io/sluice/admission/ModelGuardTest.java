@@ -87,6 +87,22 @@ class ModelGuardTest {
         return new ModelGuard("m", limit, admission, scheduler, clock::get);
     }
 
+    /** A job of {@code value} for the scheduler, not through the guard. */
+    private static Job pastTheGuard(int value) {
+        return new Job(List.of(tensor(value)), List.of(), 1, null, 0, Long.MAX_VALUE, null, out -> { }, e -> { });
+    }
+
+    /** Runs {@code value} on the one instance, not through the guard, and waits until its run has started. */
+    private void runPastTheGuard(int value) {
+        scheduler.submit(pastTheGuard(value));
+        await().atMost(WAIT).until(() -> scheduler.inflight() == 1);
+    }
+
+    private static void assertCircuitOpen(ModelGuard guard) {
+        assertThat(guard.turnsAway()).isNotNull().extracting(InferenceException.Unavailable::reason)
+                .isEqualTo(InferenceException.Unavailable.Reason.CIRCUIT_OPEN);
+    }
+
     private static ModelSettings.Admission admission(boolean breaker) {
         return new ModelSettings.Admission(1, Duration.ofMinutes(1), breaker, 4, 0.5, Duration.ofSeconds(7));
     }
@@ -270,8 +286,7 @@ class ModelGuardTest {
             assertThat(c.result).failsWithin(WAIT).withThrowableThat().havingCause()
                     .isInstanceOf(InferenceException.DeadlineExceeded.class);
         }
-        assertThat(guard.turnsAway()).isNotNull().extracting(InferenceException.Unavailable::reason)
-                .isEqualTo(InferenceException.Unavailable.Reason.CIRCUIT_OPEN);
+        assertCircuitOpen(guard);
     }
 
     @Test
@@ -370,16 +385,13 @@ class ModelGuardTest {
 
         runs.release(1); // the model fails the trial: open again for another delay
         await().atMost(WAIT).until(() -> guard.held() == 0);
-        assertThat(guard.turnsAway()).isNotNull().extracting(InferenceException.Unavailable::reason)
-                .isEqualTo(InferenceException.Unavailable.Reason.CIRCUIT_OPEN);
+        assertCircuitOpen(guard);
     }
 
     @Test
     void aTrialWhoseDeadlinePassesInTheQueueStillRunsAndItsFailureReopensTheCircuit() {
         ModelGuard guard = halfOpen();
-        Job busy = new Job(List.of(tensor(7)), List.of(), 1, null, 0, Long.MAX_VALUE, null, out -> { }, e -> { });
-        scheduler.submit(busy); // not through the guard: the instance is busy with it until the test lets it go
-        await().atMost(WAIT).until(() -> scheduler.inflight() == 1);
+        runPastTheGuard(7); // the instance is busy with it until the test lets it go
         Call trial = new Call(guard, FAIL, clock.get() + Duration.ofMillis(1).toNanos());
         clock.addAndGet(Duration.ofSeconds(1).toNanos()); // the trial's deadline passes while it waits behind 7
 
@@ -388,16 +400,13 @@ class ModelGuardTest {
         assertThat(trial.result).failsWithin(WAIT).withThrowableThat().havingCause()
                 .isInstanceOf(InferenceException.RuntimeFailure.class);
         assertThat(ran).containsExactly(FAIL, FAIL, FAIL, FAIL, 7, FAIL);
-        assertThat(guard.turnsAway()).isNotNull().extracting(InferenceException.Unavailable::reason)
-                .isEqualTo(InferenceException.Unavailable.Reason.CIRCUIT_OPEN);
+        assertCircuitOpen(guard);
     }
 
     @Test
     void aTrialWhoseDeadlinePassesAndWhoseCallerCancelsRunsOnAndItsFailureReopensTheCircuit() {
         ModelGuard guard = halfOpen();
-        Job busy = new Job(List.of(tensor(7)), List.of(), 1, null, 0, Long.MAX_VALUE, null, out -> { }, e -> { });
-        scheduler.submit(busy);
-        await().atMost(WAIT).until(() -> scheduler.inflight() == 1);
+        runPastTheGuard(7);
         Call trial = new Call(guard, FAIL, clock.get() + Duration.ofMillis(1).toNanos());
         clock.addAndGet(Duration.ofSeconds(1).toNanos());
         trial.subscription.cancel(); // the client gives up at its deadline; the trial waits on behind 7
@@ -406,18 +415,15 @@ class ModelGuardTest {
         runs.release(2);
         await().atMost(WAIT).until(() -> guard.held() == 0);
         assertThat(ran).containsExactly(FAIL, FAIL, FAIL, FAIL, 7, FAIL);
-        assertThat(guard.turnsAway()).isNotNull().extracting(InferenceException.Unavailable::reason)
-                .isEqualTo(InferenceException.Unavailable.Reason.CIRCUIT_OPEN);
+        assertCircuitOpen(guard);
     }
 
     @Test
     void aTrialTheFullQueueTurnsAwayReopensTheCircuit() {
         ModelGuard guard = halfOpen();
-        scheduler.submit(new Job(List.of(tensor(7)), List.of(), 1, null, 0, Long.MAX_VALUE, null, out -> { }, e -> { }));
-        await().atMost(WAIT).until(() -> scheduler.inflight() == 1);
+        runPastTheGuard(7);
         for (int i = 0; i < 8; i++) { // the scheduler's queue of 8, filled past the guard
-            scheduler.submit(new Job(List.of(tensor(20 + i)), List.of(), 1, null, 0, Long.MAX_VALUE, null, out -> { },
-                    e -> { }));
+            scheduler.submit(pastTheGuard(20 + i));
         }
         Call trial = call(guard, 5);
         assertThat(trial.result).failsWithin(WAIT).withThrowableThat().havingCause()
@@ -425,8 +431,7 @@ class ModelGuardTest {
                         u -> assertThat(u.reason()).isEqualTo(InferenceException.Unavailable.Reason.QUEUE_FULL));
         // before, SmallRye counted the unrun trial's 503 as a success and closed the breaker
         await().atMost(WAIT).until(() -> guard.held() == 0);
-        assertThat(guard.turnsAway()).isNotNull().extracting(InferenceException.Unavailable::reason)
-                .isEqualTo(InferenceException.Unavailable.Reason.CIRCUIT_OPEN);
+        assertCircuitOpen(guard);
         assertThat(ran).doesNotContain(5);
     }
 
@@ -435,15 +440,13 @@ class ModelGuardTest {
         // outside a trial such a timeout is not the model failing (timeoutsInAQueueOfShortRunsLeaveTheCircuitClosed);
         // a trial's must not close the breaker, so it reopens it
         ModelGuard guard = halfOpen(Duration.ofSeconds(1));
-        scheduler.submit(new Job(List.of(tensor(7)), List.of(), 1, null, 0, Long.MAX_VALUE, null, out -> { }, e -> { }));
-        await().atMost(WAIT).until(() -> scheduler.inflight() == 1);
+        runPastTheGuard(7);
         Call trial = call(guard, 5);
         assertThat(trial.result).failsWithin(WAIT).withThrowableThat().havingCause()
                 .isInstanceOf(InferenceException.DeadlineExceeded.class);
         assertThat(scheduler.longestRunNanos()).isZero();
         await().atMost(WAIT).until(() -> guard.held() == 0);
-        assertThat(guard.turnsAway()).isNotNull().extracting(InferenceException.Unavailable::reason)
-                .isEqualTo(InferenceException.Unavailable.Reason.CIRCUIT_OPEN);
+        assertCircuitOpen(guard);
     }
 
     @Test
