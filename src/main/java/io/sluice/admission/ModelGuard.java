@@ -74,6 +74,8 @@ public final class ModelGuard {
     private final AtomicLong circuitOpenedAt = new AtomicLong(CLOSED);
     /** Whether the breaker is half-open: letting trial calls through, whose outcome closes or reopens it. */
     private volatile boolean circuitHalfOpen;
+    /** The breaker's state as its callbacks told it, in {@link #circuitChanged}. */
+    private CircuitBreakerState mirrored = CircuitBreakerState.CLOSED;
 
     /** The breaker's own clock: SmallRye times its open state with {@code System.nanoTime}, and so must its mirror here. */
     private static final LongSupplier CIRCUIT_CLOCK = System::nanoTime;
@@ -290,7 +292,9 @@ public final class ModelGuard {
             CompletionStage<InferResponse> guarded;
             try {
                 guarded = guard.get(() -> {
-                    boolean isTrial = circuitHalfOpen; // SmallRye is half-open before it lets the trial in
+                    // SmallRye is half-open before it lets the trial in, and may not have told us yet: a call it lets in
+                    // while the mirror still says open is the trial too
+                    boolean isTrial = circuitHalfOpen || circuitOpenedAt.get() != CLOSED;
                     trial.set(isTrial);
                     if (!done.isDone()) {
                         running.set(work.start(isTrial ? InferRequest.NO_DEADLINE : deadlineNanos).subscribe()
@@ -322,7 +326,19 @@ public final class ModelGuard {
         });
     }
 
-    private void circuitChanged(CircuitBreakerState state) {
+    /**
+     * Mirrors a change of the breaker's state. SmallRye moves from open to half-open on its timer thread and makes
+     * every other change on a caller's thread, so two callbacks can arrive out of order: a half-open told after the
+     * trial's own close would leave the mirror half-open while the breaker is closed, and every call would then be
+     * taken for a trial. The breaker never goes from closed to half-open, so such a late callback is dropped. (One
+     * told after the trial's reopening leaves the mirror half-open while the breaker is open: the breaker itself
+     * then refuses calls, 503 with the whole delay, until its next half-open puts the two in step again.)
+     */
+    synchronized void circuitChanged(CircuitBreakerState state) { // package-private for the test of its order
+        if (state == CircuitBreakerState.HALF_OPEN && mirrored == CircuitBreakerState.CLOSED) {
+            return;
+        }
+        mirrored = state;
         circuitOpenedAt.set(state == CircuitBreakerState.OPEN ? CIRCUIT_CLOCK.getAsLong() : CLOSED);
         circuitHalfOpen = state == CircuitBreakerState.HALF_OPEN;
     }
@@ -402,17 +418,17 @@ public final class ModelGuard {
     }
 
     /**
-     * The failure of the half-open breaker's trial, marked as {@link UnrunTrial} when the model never answered it:
-     * turned away by the scheduler (a full queue, the shedding's cut, a model shutting down) or cancelled while it
-     * still waited in the bulkhead's own queue. SmallRye counts such a failure as a success, and would close the
-     * breaker on a trial that never ran; marked, it reopens the breaker for another delay.
+     * The failure of the half-open breaker's trial, marked as {@link UnrunTrial} unless the model answered it (a
+     * runtime failure, or the runtime refusing the input): turned away by the scheduler (a full queue, the
+     * shedding's cut, a model shutting down), cancelled while it still waited in the bulkhead's own queue, or any
+     * failure not foreseen here. SmallRye counts such a failure as a success, and would close the breaker on a trial
+     * the model never answered; marked, it reopens the breaker for another delay.
      */
     private static CompletionStage<InferResponse> trialNotRun(Throwable failure) {
         Throwable cause = unwrap(failure);
-        boolean unrun = cause instanceof InferenceException.Unavailable
-                || cause instanceof InferenceException.DeadlineExceeded
-                || cause instanceof java.util.concurrent.CancellationException;
-        return CompletableFuture.failedFuture(unrun ? new UnrunTrial(cause) : cause);
+        boolean answered = cause instanceof InferenceException.RuntimeFailure
+                || cause instanceof InferenceException.InvalidInput;
+        return CompletableFuture.failedFuture(answered ? cause : new UnrunTrial(cause));
     }
 
     /** A half-open breaker's trial the model never answered; its cause is what the caller is told. */

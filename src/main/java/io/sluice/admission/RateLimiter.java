@@ -18,7 +18,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import org.jboss.logging.Logger;
 
@@ -60,12 +59,6 @@ public class RateLimiter {
      * costs {@link SlowTakes#SLOW} requests the wait before the rest go straight to the local buckets.
      */
     private final SlowTakes slowTakes = new SlowTakes();
-    /**
-     * How many times Redis was found away. A take tells {@link #slowTakes} and {@link #redisAway} its outcome only
-     * if Redis has not been found away since it started: one still in flight then would mark the clean record of
-     * the next try with a stale slow take, or push the retry back by another interval.
-     */
-    private final AtomicLong awayCount = new AtomicLong();
 
     @Inject
     public RateLimiter(SluiceConfig config, SluiceMetrics metrics, Instance<Redis> redisClient) {
@@ -140,20 +133,19 @@ public class RateLimiter {
         if (store == BucketStore.LOCAL) {
             return decide(b, model, b.local().take());
         }
+        // read before the retry time: a take that finds Redis tried again belongs to the try's generation or a later one
+        long generation = slowTakes.generation();
         if (nanoClock.getAsLong() - redisRetryAtNanos < 0) {
             return fallback(b, model);
         }
-        long away = awayCount.get();
         return redis().take(b.policy(), b.limit(), redisConfig.timeout())
                 .onItemOrFailure().transformToUni((take, failure) -> {
-                    boolean current = awayCount.get() == away;
                     if (failure == null) {
-                        if (current) {
-                            slowTakes.inTime();
-                        }
+                        slowTakes.inTime(generation);
                         return decide(b, model, take);
                     }
-                    if (current && (!(failure instanceof TimeoutException) || slowTakes.slow())) {
+                    if ((!(failure instanceof TimeoutException) || slowTakes.slow(generation))
+                            && slowTakes.away(generation)) {
                         redisAway(failure);
                     }
                     return fallback(b, model);
@@ -188,8 +180,6 @@ public class RateLimiter {
                     failure.toString(), redisConfig.retryInterval());
         }
         redisRetryAtNanos = nanoClock.getAsLong() + redisConfig.retryInterval().toNanos();
-        awayCount.incrementAndGet();
-        slowTakes.clear();
     }
 
     private static Uni<RateLimitState> decide(Bucket b, String model, Take take) {
