@@ -488,6 +488,21 @@ class ModelGuardTest {
     }
 
     @Test
+    void aTrialTheSheddingCutsFromTheQueueReopensTheCircuit() {
+        ModelGuard guard = halfOpen();
+        runPastTheGuard(7);
+        Call trial = call(guard, 5);
+        await().atMost(WAIT).until(() -> scheduler.queueDepth() == 1);
+        // what a shedding model does to its queue when an arrival finds it full (ModelGuard.rejection)
+        scheduler.trimQueue(0, () -> new InferenceException.Unavailable(
+                InferenceException.Unavailable.Reason.BULKHEAD_FULL, "model 'm' is overloaded", Duration.ofSeconds(1)));
+        assertThat(trial.result).failsWithin(WAIT).withThrowableThat().havingCause()
+                .isInstanceOf(InferenceException.Unavailable.class);
+        await().atMost(WAIT).until(() -> guard.held() == 0);
+        assertCircuitOpen(guard);
+    }
+
+    @Test
     void aTrialThatMeetsTheAdmissionTimeoutInAQueueOfShortRunsReopensTheCircuit() {
         // outside a trial such a timeout is not the model failing (timeoutsInAQueueOfShortRunsLeaveTheCircuitClosed);
         // a trial's must not close the breaker, so it reopens it
