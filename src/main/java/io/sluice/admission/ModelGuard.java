@@ -74,8 +74,6 @@ public final class ModelGuard {
     private final AtomicLong circuitOpenedAt = new AtomicLong(CLOSED);
     /** Whether the breaker is half-open: letting trial calls through, whose outcome closes or reopens it. */
     private volatile boolean circuitHalfOpen;
-    /** The breaker's state as its callbacks told it, in {@link #circuitChanged}. */
-    private CircuitBreakerState mirrored = CircuitBreakerState.CLOSED;
 
     /** The breaker's own clock: SmallRye times its open state with {@code System.nanoTime}, and so must its mirror here. */
     private static final LongSupplier CIRCUIT_CLOCK = System::nanoTime;
@@ -140,7 +138,8 @@ public final class ModelGuard {
                     // it (a hung run; a request that only waited behind a deep queue of short runs is not the
                     // model failing); not a client's mistake, a rejection or a cancel (SmallRye counts those as
                     // successes; a trial the half-open breaker let in is neither cancelled nor expired, see run);
-                    // and a trial that ended without running, or met the timeout, which must not close the breaker
+                    // and a trial the model never answered (UnrunTrial) or that met the timeout, which must not
+                    // close the breaker
                     .when(t -> unwrap(t) instanceof InferenceException.RuntimeFailure
                             || unwrap(t) instanceof UnrunTrial
                             || unwrap(t) instanceof TimeoutException
@@ -335,10 +334,9 @@ public final class ModelGuard {
      * then refuses calls, 503 with the whole delay, until its next half-open puts the two in step again.)
      */
     synchronized void circuitChanged(CircuitBreakerState state) { // package-private for the test of its order
-        if (state == CircuitBreakerState.HALF_OPEN && mirrored == CircuitBreakerState.CLOSED) {
-            return;
+        if (state == CircuitBreakerState.HALF_OPEN && circuitOpenedAt.get() == CLOSED && !circuitHalfOpen) {
+            return; // the mirror says closed
         }
-        mirrored = state;
         circuitOpenedAt.set(state == CircuitBreakerState.OPEN ? CIRCUIT_CLOCK.getAsLong() : CLOSED);
         circuitHalfOpen = state == CircuitBreakerState.HALF_OPEN;
     }
