@@ -288,12 +288,15 @@ public final class ModelGuard {
                 }
                 release.run();
             });
+            // a call the closed breaker lets in is no trial, though the breaker may open while it waits in the
+            // bulkhead's own queue
+            boolean closedAtEntry = circuitOpenedAt.get() == CLOSED && !circuitHalfOpen;
             CompletionStage<InferResponse> guarded;
             try {
                 guarded = guard.get(() -> {
                     // SmallRye is half-open before it lets the trial in, and may not have told us yet: a call it lets in
                     // while the mirror still says open is the trial too
-                    boolean isTrial = circuitHalfOpen || circuitOpenedAt.get() != CLOSED;
+                    boolean isTrial = !closedAtEntry && (circuitHalfOpen || circuitOpenedAt.get() != CLOSED);
                     trial.set(isTrial);
                     if (!done.isDone()) {
                         running.set(work.start(isTrial ? InferRequest.NO_DEADLINE : deadlineNanos).subscribe()
@@ -329,13 +332,23 @@ public final class ModelGuard {
      * Mirrors a change of the breaker's state. SmallRye moves from open to half-open on its timer thread and makes
      * every other change on a caller's thread, so two callbacks can arrive out of order: a half-open told after the
      * trial's own close would leave the mirror half-open while the breaker is closed, and every call would then be
-     * taken for a trial. The breaker never goes from closed to half-open, so such a late callback is dropped. (One
-     * told after the trial's reopening leaves the mirror half-open while the breaker is open: the breaker itself
-     * then refuses calls, 503 with the whole delay, until its next half-open puts the two in step again.)
+     * taken for a trial. The breaker never goes from closed to half-open, so such a late callback is dropped. Nor
+     * does it go half-open before its delay has passed since it opened (SmallRye starts the delay before it tells
+     * the opening), so a half-open told less than half the delay after the mirror opened is the late one of the
+     * breaker's previous opening, told after the trial's reopening: dropped too, or arrivals would be read and sent
+     * on to a breaker that refuses them with the whole delay as their Retry-After. (A half-open told later than
+     * that, after a pause of half the delay, puts the mirror half-open early, with just that cost until the next
+     * half-open.)
      */
     synchronized void circuitChanged(CircuitBreakerState state) { // package-private for the test of its order
-        if (state == CircuitBreakerState.HALF_OPEN && circuitOpenedAt.get() == CLOSED && !circuitHalfOpen) {
-            return; // the mirror says closed
+        if (state == CircuitBreakerState.HALF_OPEN) {
+            long opened = circuitOpenedAt.get();
+            if (opened == CLOSED && !circuitHalfOpen) {
+                return; // the mirror says closed
+            }
+            if (opened != CLOSED && CIRCUIT_CLOCK.getAsLong() - opened < circuitDelay.toNanos() / 2) {
+                return; // the mirror opened again after the half-open this tells
+            }
         }
         circuitOpenedAt.set(state == CircuitBreakerState.OPEN ? CIRCUIT_CLOCK.getAsLong() : CLOSED);
         circuitHalfOpen = state == CircuitBreakerState.HALF_OPEN;

@@ -450,6 +450,17 @@ class ModelGuardTest {
         assertThat(ran).containsExactly(7);
     }
 
+    @Test
+    void aHalfOpenToldAfterTheTrialsReopeningLeavesTheMirrorOpen() {
+        // the timer's half-open, told after the trial failed and the breaker opened again: the mirror must go on
+        // turning arrivals away, with the rest of the new delay, until the breaker's next half-open
+        ModelGuard guard = guard(8, admission(true)); // a delay of 7 s
+        guard.circuitChanged(io.smallrye.faulttolerance.api.CircuitBreakerState.OPEN);
+        guard.circuitChanged(io.smallrye.faulttolerance.api.CircuitBreakerState.HALF_OPEN);
+        assertCircuitOpen(guard);
+        assertThat(guard.turnsAway().retryAfter()).isGreaterThan(Duration.ofSeconds(3));
+    }
+
     /** A call that holds its permit, without the model, until its subscription is cancelled. */
     private static Cancellable hold(ModelGuard guard) {
         return guard.run(queueDeadline -> Uni.createFrom().nothing(), InferRequest.NO_DEADLINE).subscribe()
@@ -485,6 +496,32 @@ class ModelGuardTest {
         // before, SmallRye counted the cancelled trial as a success and closed the breaker
         assertCircuitOpen(guard);
         assertThat(ran).doesNotContain(5);
+    }
+
+    @Test
+    void aCallTheClosedBreakerLetInIsNoTrialThoughTheBreakerOpensWhileItWaitsInTheBulkheadsQueue() {
+        ModelGuard guard = guard(8, admission(true));
+        runs.release(3);
+        for (int i = 0; i < 3; i++) {
+            assertThat(call(guard, FAIL).result).failsWithin(WAIT);
+        }
+        List<Cancellable> holders = new java.util.ArrayList<>();
+        for (int i = 0; i < 7; i++) {
+            holders.add(hold(guard));
+        }
+        Call fourth = call(guard, FAIL); // the bulkhead's last permit
+        Cancellable waiting = hold(guard); // in SmallRye's own one-slot queue, let in by the closed breaker
+        runs.release(1);
+        assertThat(fourth.result).failsWithin(WAIT); // 4 of 4 failed: open; its permit goes to the waiting call
+        await().atMost(WAIT).until(() -> guard.held() == 8);
+        assertCircuitOpen(guard);
+
+        // before, the call was taken for the half-open breaker's trial, ran on without its client and kept its permit
+        waiting.cancel();
+        await().atMost(WAIT).until(() -> guard.held() == 7);
+        holders.forEach(Cancellable::cancel);
+        await().atMost(WAIT).until(() -> guard.held() == 0);
+        assertCircuitOpen(guard);
     }
 
     @Test
