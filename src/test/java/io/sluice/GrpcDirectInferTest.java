@@ -121,12 +121,14 @@ class GrpcDirectInferTest {
 
     @Test
     void aMessageThatIsNotAModelInferRequestIsInvalidArgumentAndSaysSo() throws Exception {
+        double before = GrpcProtocolTest.unreadRefusals();
         Answer a = post(framed(new byte[] {(byte) 0xff, 0x7f, 0}));
 
         assertThat(a.http()).isEqualTo(200);
         assertThat(a.grpcStatus()).isEqualTo("3"); // INVALID_ARGUMENT, trailers-only
         assertThat(a.headers().get("grpc-message")).startsWith("request is not a ModelInferRequest");
         assertThat(a.body().length()).isZero();
+        assertThat(GrpcProtocolTest.unreadRefusals()).isEqualTo(before + 1);
     }
 
     @Test
@@ -203,10 +205,12 @@ class GrpcDirectInferTest {
     @Test
     void aMessageDeclaredOverTheLimitIsRefusedFromItsPrefix() throws Exception {
         // 1 GiB declared, a few bytes sent: RESOURCE_EXHAUSTED (as grpc-java answers), not "cut short"
+        double before = GrpcProtocolTest.unreadRefusals();
         Answer a = post(Buffer.buffer().appendByte((byte) 0).appendInt(1 << 30).appendBytes(new byte[16]));
 
         assertThat(a.grpcStatus()).isEqualTo("8");
         assertThat(a.headers().get("grpc-message")).startsWith("1073741824-byte request message is larger than the server's limit");
+        assertThat(GrpcProtocolTest.unreadRefusals()).isEqualTo(before + 1);
     }
 
     @Test

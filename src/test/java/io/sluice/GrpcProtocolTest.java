@@ -367,12 +367,14 @@ class GrpcProtocolTest {
 
     @Test
     void aStreamRequestThatIsNotAModelInferRequestEndsTheStreamWithInvalidArgument() throws Exception {
+        double before = unreadRefusals();
         RawStream stream = new RawStream(channel, false);
         stream.send(new byte[] {0x0A, 0x7F, 'x'}); // field 1 claims 127 bytes, 1 follows
 
         Status end = stream.awaitEnd();
         assertThat(end.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
         assertThat(end.getDescription()).startsWith("request is not a ModelInferRequest: ");
+        assertThat(unreadRefusals()).isEqualTo(before + 1);
     }
 
     @Test
@@ -381,12 +383,24 @@ class GrpcProtocolTest {
                 GRPCInferenceServiceGrpc.getModelInferMethod().getResponseMarshaller()).build();
         byte[] zeros = zerosRequest((8 << 20) / 8 + 1);
 
+        double before = unreadRefusals();
+
         StatusRuntimeException e = catchThrowableOfType(StatusRuntimeException.class, () -> io.grpc.stub.ClientCalls
                 .blockingUnaryCall(channel, method, io.grpc.CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS), zeros));
 
         assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
         assertThat(e.getStatus().getDescription()).isEqualTo("request, once parsed, would take more than the server's limit"
                 + " of 8388608 bytes (quarkus.grpc.server.max-inbound-message-size)");
+        // its model's name is inside the message: counted under _unknown, a client's mistake
+        assertThat(unreadRefusals()).isEqualTo(before + 1);
+    }
+
+    /** gRPC requests refused before their model's name was read: {@code sluice_requests_total} under {@code _unknown}. */
+    static double unreadRefusals() {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                "(?m)^sluice_requests_total\\{model=\"_unknown\",outcome=\"invalid\",protocol=\"grpc\"} ([0-9.eE+-]+)")
+                .matcher(io.restassured.RestAssured.given().get("/q/metrics").asString());
+        return m.find() ? Double.parseDouble(m.group(1)) : 0;
     }
 
     @Test

@@ -142,6 +142,15 @@ public class InferenceService {
     }
 
     /**
+     * Counts a request refused before its model's name was read: a gRPC message too large, framed wrong, or not a
+     * {@code ModelInferRequest} (the name is inside it). It counts under {@link #UNKNOWN_MODEL_TAG} as {@code
+     * invalid}, the client's mistake whatever status it was answered with, and took no time in the server.
+     */
+    public void refusedUnread(Tenant tenant, Protocol protocol) {
+        finished(tenant, UNKNOWN_MODEL_TAG, protocol, null, Outcome.INVALID, System.nanoTime());
+    }
+
+    /**
      * Counts a request its caller cancelled; one cancelled at its deadline ({@link
      * InferRequest#cancelledAtDeadline}: a gRPC client cancels when its deadline passes) is counted as the
      * deadline passing ({@code outcome="deadline"} and a {@code deadline} rejection), so what watches passed

@@ -1,6 +1,7 @@
 package io.sluice.api.grpc;
 
 import io.grpc.ServerServiceDefinition;
+import io.grpc.StatusRuntimeException;
 import io.quarkus.grpc.GrpcService;
 import io.sluice.admission.Tenant;
 import io.sluice.api.grpc.proto.MutinyGRPCInferenceServiceGrpc;
@@ -159,7 +160,11 @@ public class GrpcInferenceService extends MutinyGRPCInferenceServiceGrpc.GRPCInf
         CallCancellation.Hook cancellation = CallCancellation.current();
         Tenant tenant = GrpcAuthentication.tenant();
         return Uni.createFrom().deferred(() -> {
-            InferRequestMarshaller.admitted(request);
+            StatusRuntimeException refusal = InferRequestMarshaller.refusal(request);
+            if (refusal != null) {
+                service.refusedUnread(tenant, Protocol.GRPC);
+                return Uni.createFrom().failure(refusal);
+            }
             long deadline = CallDeadline.current();
             return cancelledBy(cancellation, service.infer(tenant, request.getModelName(), GrpcTensors.version(request),
                     Protocol.GRPC, () -> GrpcTensors.request(request, deadline))).map(GrpcInferenceService::response);

@@ -30,7 +30,7 @@ import java.util.Set;
  * <p>The bridge does not close a call whose marshaller throws (a stream would hang to its deadline), so a
  * refused message is handed on as a stand-in that carries its status in a field no client can send (a client's
  * message that has it loses it here), and the service turns the stand-in into the failure: a unary call's status
- * ({@link #admitted}), or the status that ends a stream once the requests before it are answered ({@link #refusal}).
+ * ({@link #refusal}, counted and failed by the service), or the status that ends a stream once the requests before it are answered ({@link #refusal}).
  */
 final class InferRequestMarshaller implements MethodDescriptor.PrototypeMarshaller<ModelInferRequest> {
 
@@ -92,7 +92,7 @@ final class InferRequestMarshaller implements MethodDescriptor.PrototypeMarshall
     }
 
     /**
-     * The message, or a stand-in for a refused one that {@link #admitted} turns into RESOURCE_EXHAUSTED (it would take
+     * The message, or a stand-in for a refused one that {@link #refusal} turns into RESOURCE_EXHAUSTED (it would take
      * more than the limit parsed, or a compressed one inflates past it) or INVALID_ARGUMENT (the bytes are not a
      * {@code ModelInferRequest}), as on {@code ModelInfer}. It never throws: the bridge would leave the call open.
      */
@@ -136,19 +136,6 @@ final class InferRequestMarshaller implements MethodDescriptor.PrototypeMarshall
             throw new ModelInferRoute.MessageTooLarge("decompressed request message larger than");
         }
         return bytes;
-    }
-
-    /**
-     * {@code request}, unless it stands in for a refused message.
-     *
-     * @throws StatusRuntimeException the refusal, for a stand-in
-     */
-    static ModelInferRequest admitted(ModelInferRequest request) {
-        StatusRuntimeException refusal = refusal(request);
-        if (refusal != null) {
-            throw refusal;
-        }
-        return request;
     }
 
     /** The refusal {@code request} stands in for, or null for a request that was read. */

@@ -96,6 +96,8 @@ public class ModelInferRoute {
         private boolean prefixChecked;
         private boolean uploadStopped;
         private volatile Cancellable running;
+        /** Who sent the call, once authenticated. */
+        private Tenant tenant;
 
         Call(HttpServerRequest request, long deadline, String encoding) {
             this.request = request;
@@ -105,7 +107,6 @@ public class ModelInferRoute {
         }
 
         void start() {
-            Tenant tenant;
             try {
                 tenant = tenant();
             } catch (InferenceException.Unauthenticated e) {
@@ -118,7 +119,7 @@ public class ModelInferRoute {
             response.exceptionHandler(e -> closed());
             request.exceptionHandler(e -> closed()); // a reset stream: closed() cancels the call
             request.handler(this::append);
-            request.endHandler(v -> received(tenant));
+            request.endHandler(v -> received());
             request.resume();
         }
 
@@ -137,12 +138,12 @@ public class ModelInferRoute {
             }
             if ((long) body.length + chunk.length() > (long) GrpcWire.PREFIX + maxMessageBytes) {
                 body = null;
-                fail(tooLarge("request message larger than"));
+                refuseUnread(tooLarge("request message larger than"));
                 return;
             }
             if (prefixChecked && body.length + chunk.length() > body.expected) { // told at once, never held
                 body = null;
-                fail(new StatusException(io.grpc.Status.INTERNAL.withDescription(
+                refuseUnread(new StatusException(io.grpc.Status.INTERNAL.withDescription(
                         "more than one request message in a unary call")));
                 return;
             }
@@ -152,14 +153,14 @@ public class ModelInferRoute {
                 long declared = body.declared();
                 if (declared > maxMessageBytes) { // refused from its prefix, before its bytes arrive
                     body = null;
-                    fail(tooLarge(declared + "-byte request message is larger than"));
+                    refuseUnread(tooLarge(declared + "-byte request message is larger than"));
                     return;
                 }
                 body.expected = GrpcWire.PREFIX + declared;
             }
         }
 
-        private void received(Tenant tenant) {
+        private void received() {
             if (body == null || answered.get()) {
                 return;
             }
@@ -167,14 +168,14 @@ public class ModelInferRoute {
             try {
                 message = message(body.bytes, body.length, encoding, maxMessageBytes);
             } catch (MessageTooLarge e) {
-                fail(tooLarge(e.getMessage()));
+                refuseUnread(tooLarge(e.getMessage()));
                 return;
             } catch (InvalidProtocolBufferException e) {
-                fail(new StatusException(io.grpc.Status.INVALID_ARGUMENT
+                refuseUnread(new StatusException(io.grpc.Status.INVALID_ARGUMENT
                         .withDescription("request is not a ModelInferRequest: " + e.getMessage())));
                 return;
             } catch (IllegalArgumentException e) {
-                fail(new StatusException(io.grpc.Status.INTERNAL.withDescription(e.getMessage())));
+                refuseUnread(new StatusException(io.grpc.Status.INTERNAL.withDescription(e.getMessage())));
                 return;
             }
             body = null;
@@ -212,10 +213,25 @@ public class ModelInferRoute {
             }
         }
 
-        /** A trailers-only answer with the status {@link GrpcErrors} gives {@code failure}, RetryInfo and pushback included. */
-        private void fail(Throwable failure) {
+        /**
+         * {@link #fail} for a message refused before it was parsed, counted ({@link InferenceService#refusedUnread})
+         * if this is the call's answer.
+         */
+        private void refuseUnread(StatusException refusal) {
+            if (fail(refusal)) {
+                service.refusedUnread(tenant, Protocol.GRPC);
+            }
+        }
+
+        /**
+         * A trailers-only answer with the status {@link GrpcErrors} gives {@code failure}, RetryInfo and pushback
+         * included.
+         *
+         * @return whether this was the call's answer: false if it had one already
+         */
+        private boolean fail(Throwable failure) {
             if (!answered.compareAndSet(false, true)) {
-                return;
+                return false;
             }
             StatusException e = GrpcErrors.toStatus(failure);
             io.grpc.Status status = e.getStatus();
@@ -237,6 +253,7 @@ public class ModelInferRoute {
             } catch (IllegalStateException streamGone) {
                 // reset by the client while the answer was being written: no one to tell
             }
+            return true;
         }
 
         /**

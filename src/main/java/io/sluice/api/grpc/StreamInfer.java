@@ -72,6 +72,7 @@ final class StreamInfer {
                 if (refusal == null) {
                     answers.add(request, run);
                 } else {
+                    service.refusedUnread(tenant, Protocol.GRPC);
                     answers.refused(refusal);
                 }
             }, answers::failed, answers::noMoreRequests));

@@ -1,13 +1,11 @@
 package io.sluice.api.grpc;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import io.grpc.KnownLength;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
 import io.sluice.api.grpc.proto.InferTensorContents;
 import io.sluice.api.grpc.proto.ModelInferRequest;
@@ -48,7 +46,7 @@ class InferRequestMarshallerTest {
         for (InputStream stream : List.of(new Known(request.toByteArray()), new ByteArrayInputStream(request.toByteArray()))) {
             ModelInferRequest parsed = marshaller(limit).parse(stream);
             assertThat(parsed).isEqualTo(request);
-            assertThat(InferRequestMarshaller.admitted(parsed)).isSameAs(parsed);
+            assertThat(InferRequestMarshaller.refusal(parsed)).isNull();
         }
     }
 
@@ -59,7 +57,7 @@ class InferRequestMarshallerTest {
 
         ModelInferRequest standIn = marshaller(8000).parse(new ByteArrayInputStream(request.toByteArray()));
 
-        Status status = catchThrowableOfType(StatusRuntimeException.class, () -> InferRequestMarshaller.admitted(standIn)).getStatus();
+        Status status = InferRequestMarshaller.refusal(standIn).getStatus();
         assertThat(status.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
         assertThat(status.getDescription()).isEqualTo("decompressed request message larger than the server's limit of 8000"
                 + " bytes (quarkus.grpc.server.max-inbound-message-size)");
@@ -79,7 +77,7 @@ class InferRequestMarshallerTest {
         ModelInferRequest standIn = marshaller(8000 + ParsedRequestSize.ELEMENT).parse(new ByteArrayInputStream(request.toByteArray()));
 
         assertThat(standIn.getInputsCount()).isZero();
-        Status status = catchThrowableOfType(StatusRuntimeException.class, () -> InferRequestMarshaller.admitted(standIn)).getStatus();
+        Status status = InferRequestMarshaller.refusal(standIn).getStatus();
         assertThat(status.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
         assertThat(status.getDescription()).isEqualTo("request, once parsed, would take more than the server's limit"
                 + " of " + (8000 + ParsedRequestSize.ELEMENT) + " bytes (quarkus.grpc.server.max-inbound-message-size)");
@@ -89,7 +87,7 @@ class InferRequestMarshallerTest {
     void bytesThatAreNotAModelInferRequestAreAStandInForInvalidArgument() {
         ModelInferRequest standIn = marshaller(8000).parse(new ByteArrayInputStream(new byte[] {0x0A, 0x7F, 'x'}));
 
-        Status status = catchThrowableOfType(StatusRuntimeException.class, () -> InferRequestMarshaller.admitted(standIn)).getStatus();
+        Status status = InferRequestMarshaller.refusal(standIn).getStatus();
         assertThat(status.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
         assertThat(status.getDescription()).startsWith("request is not a ModelInferRequest: ");
     }
