@@ -70,14 +70,17 @@ public final class ModelGuard {
     private final LongSupplier clock;
     private final AtomicInteger held = new AtomicInteger();
     private final AtomicInteger released = new AtomicInteger();
-    /** When the circuit breaker last opened, on {@link #CIRCUIT_CLOCK}; {@link #CLOSED} while it is not open. */
-    private final AtomicLong circuitOpenedAt = new AtomicLong(CLOSED);
-    /** Whether the breaker is half-open: letting trial calls through, whose outcome closes or reopens it. */
-    private volatile boolean circuitHalfOpen;
+    /**
+     * The breaker's state in one value, so no reader sees it between two writes: when it last opened, on
+     * {@link #CIRCUIT_CLOCK}; {@link #CLOSED}; or {@link #HALF_OPEN}, letting a trial call through whose outcome
+     * closes or reopens it.
+     */
+    private final AtomicLong circuit = new AtomicLong(CLOSED);
 
     /** The breaker's own clock: SmallRye times its open state with {@code System.nanoTime}, and so must its mirror here. */
     private static final LongSupplier CIRCUIT_CLOCK = System::nanoTime;
     private static final long CLOSED = Long.MIN_VALUE;
+    private static final long HALF_OPEN = Long.MIN_VALUE + 1;
 
     /**
      * The guard of a model with these settings.
@@ -143,7 +146,7 @@ public final class ModelGuard {
                     .when(t -> unwrap(t) instanceof InferenceException.RuntimeFailure
                             || unwrap(t) instanceof UnrunTrial
                             || unwrap(t) instanceof TimeoutException
-                                    && (circuitHalfOpen || scheduler.longestRunNanos() >= timeout.toNanos() / 2))
+                                    && (circuit.get() != CLOSED || scheduler.longestRunNanos() >= timeout.toNanos() / 2))
                     .onStateChange(this::circuitChanged)
                     .done();
         }
@@ -290,13 +293,13 @@ public final class ModelGuard {
             });
             // a call the closed breaker lets in is no trial, though the breaker may open while it waits in the
             // bulkhead's own queue
-            boolean closedAtEntry = circuitOpenedAt.get() == CLOSED && !circuitHalfOpen;
+            boolean closedAtEntry = circuit.get() == CLOSED;
             CompletionStage<InferResponse> guarded;
             try {
                 guarded = guard.get(() -> {
                     // SmallRye is half-open before it lets the trial in, and may not have told us yet: a call it lets in
                     // while the mirror still says open is the trial too
-                    boolean isTrial = !closedAtEntry && (circuitHalfOpen || circuitOpenedAt.get() != CLOSED);
+                    boolean isTrial = !closedAtEntry && circuit.get() != CLOSED;
                     trial.set(isTrial);
                     if (!done.isDone()) {
                         running.set(work.start(isTrial ? InferRequest.NO_DEADLINE : deadlineNanos).subscribe()
@@ -342,16 +345,19 @@ public final class ModelGuard {
      */
     synchronized void circuitChanged(CircuitBreakerState state) { // package-private for the test of its order
         if (state == CircuitBreakerState.HALF_OPEN) {
-            long opened = circuitOpenedAt.get();
-            if (opened == CLOSED && !circuitHalfOpen) {
+            long opened = circuit.get();
+            if (opened == CLOSED) {
                 return; // the mirror says closed
             }
-            if (opened != CLOSED && CIRCUIT_CLOCK.getAsLong() - opened < circuitDelay.toNanos() / 2) {
+            if (opened != HALF_OPEN && CIRCUIT_CLOCK.getAsLong() - opened < circuitDelay.toNanos() / 2) {
                 return; // the mirror opened again after the half-open this tells
             }
         }
-        circuitOpenedAt.set(state == CircuitBreakerState.OPEN ? CIRCUIT_CLOCK.getAsLong() : CLOSED);
-        circuitHalfOpen = state == CircuitBreakerState.HALF_OPEN;
+        circuit.set(switch (state) {
+            case OPEN -> CIRCUIT_CLOCK.getAsLong();
+            case HALF_OPEN -> HALF_OPEN;
+            default -> CLOSED;
+        });
     }
 
     /**
@@ -360,8 +366,8 @@ public final class ModelGuard {
      * itself, which only then moves to half-open and lets trial calls through.
      */
     private InferenceException.Unavailable circuitOpen() {
-        long opened = circuitOpenedAt.get();
-        if (opened == CLOSED) {
+        long opened = circuit.get();
+        if (opened == CLOSED || opened == HALF_OPEN) {
             return null;
         }
         long left = circuitDelay.toNanos() - (CIRCUIT_CLOCK.getAsLong() - opened);
