@@ -102,13 +102,17 @@ final class StreamAnswers {
 
     /**
      * A message of the stream was refused before it could be read ({@link InferRequestMarshaller}): the requests
-     * before it are answered, then the stream ends with {@code refusal}; nothing after it is taken.
+     * before it are answered, then the stream ends with {@code refusal}; nothing after it is taken. {@code counted}
+     * runs, before the stream can end, only if this refusal is the stream's answer: not after an earlier refusal
+     * or once the stream has ended, when the message is dropped unanswered like any other after the end.
      */
-    synchronized void refused(Throwable refusal) {
-        if (this.refusal == null) {
-            this.refusal = refusal;
-            drain();
+    synchronized void refused(Throwable refusal, Runnable counted) {
+        if (ended || this.refusal != null) {
+            return;
         }
+        this.refusal = refusal;
+        counted.run();
+        drain();
     }
 
     /** The request stream failed (the transport). */

@@ -72,8 +72,7 @@ final class StreamInfer {
                 if (refusal == null) {
                     answers.add(request, run);
                 } else {
-                    service.refusedUnread(tenant, Protocol.GRPC);
-                    answers.refused(refusal);
+                    answers.refused(refusal, () -> service.refusedUnread(tenant, Protocol.GRPC));
                 }
             }, answers::failed, answers::noMoreRequests));
             open.opened(answers); // after reading is set: a stream ended here at once cancels its reading too

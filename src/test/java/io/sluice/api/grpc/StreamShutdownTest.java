@@ -12,6 +12,7 @@ import io.smallrye.mutiny.helpers.test.AssertSubscriber;
 import io.smallrye.mutiny.subscription.UniEmitter;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
@@ -119,9 +120,15 @@ class StreamShutdownTest {
         Held held = new Held();
         answers.get().add(request("before"), held);
 
-        answers.get().refused(Status.RESOURCE_EXHAUSTED.withDescription("too large").asRuntimeException());
+        AtomicInteger counted = new AtomicInteger();
+        answers.get().refused(Status.RESOURCE_EXHAUSTED.withDescription("too large").asRuntimeException(),
+                counted::incrementAndGet);
         answers.get().add(request("after"), held); // read after the refused one: not taken
+        // a second refused message before the end: neither the stream's answer nor counted
+        answers.get().refused(Status.INVALID_ARGUMENT.withDescription("second").asRuntimeException(),
+                counted::incrementAndGet);
         seen.assertNotTerminated();
+        assertThat(counted).hasValue(1);
 
         held.answer(); // the answer to "before" still comes, then the refusal
         assertThat(seen.getItems()).singleElement().satisfies(a -> assertThat(a.getErrorMessage()).isEmpty());
@@ -136,7 +143,7 @@ class StreamShutdownTest {
         AssertSubscriber<ModelStreamInferResponse> seen = stream(new OpenStreams(), answers);
         Held held = new Held();
         answers.get().add(request("before"), held);
-        answers.get().refused(Status.INVALID_ARGUMENT.withDescription("not a ModelInferRequest").asRuntimeException());
+        answers.get().refused(Status.INVALID_ARGUMENT.withDescription("not a ModelInferRequest").asRuntimeException(), () -> { });
         answers.get().noMoreRequests();
         seen.assertNotTerminated();
 
