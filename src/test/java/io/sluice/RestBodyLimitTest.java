@@ -133,6 +133,7 @@ class RestBodyLimitTest {
 
     @Test
     void anHttp2BodyWithoutALengthPastTheLimitIs413NotAResetStream() throws Exception {
+        double before = invalidAddRequests();
         HttpClientRequest request = open(new RequestOptions());
         request.setChunked(true); // no content-length
         CompletableFuture<HttpClientResponse> answer = request.response().toCompletionStage().toCompletableFuture();
@@ -144,6 +145,7 @@ class RestBodyLimitTest {
 
         // the REST layer's reader counts it; its 413 carried connection: close, which HTTP/2 forbids
         assertThat(answer.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(413);
+        assertThat(invalidAddRequests()).isEqualTo(before + 1); // counted once, as the model's
     }
 
     @Test

@@ -35,8 +35,8 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * {@code connection: close}, a header HTTP/2 forbids, and reached the client as a reset stream: that
  * header is taken off, so the client gets its 413. After a 413 with a body still coming, an HTTP/2
  * stream is reset with NO_ERROR, which asks the client to stop sending it (RFC 9113, section 8.1). A refused
- * inference request counts in {@code sluice_requests_total} as an invalid one of its model, as one the REST layer
- * refuses does.
+ * inference request counts in {@code sluice_requests_total} as an invalid one of its model, here or, for
+ * the REST layer's reader's 413 over HTTP/2, as its headers go out.
  */
 @ApplicationScoped
 public class RestBodyLimit {
@@ -64,7 +64,7 @@ public class RestBodyLimit {
         long max = limit.asLongValue();
         if (declared == null && request.method() == HttpMethod.POST) {
             if (request.version() == HttpVersion.HTTP_2) {
-                ctx.addHeadersEndHandler(v -> ctx.response().headers().remove(HttpHeaders.CONNECTION));
+                ctx.addHeadersEndHandler(v -> readersRefusal(ctx));
                 ctx.next();
             } else {
                 readCounting(ctx, max);
@@ -115,14 +115,26 @@ public class RestBodyLimit {
         request.resume();
     }
 
+    /**
+     * Just before the headers of an HTTP/2 answer to a body without a length go out: takes off the
+     * {@code connection: close} of the REST layer's reader's 413, which HTTP/2 forbids, and counts that 413 as
+     * a refused request of its model. The reader's 413 is the one without a content type: Sluice's own
+     * (a BYTES count, a compressed body inflating past the limit) carry the API's JSON and are counted where
+     * they are made.
+     */
+    private void readersRefusal(RoutingContext ctx) {
+        HttpServerResponse response = ctx.response();
+        response.headers().remove(HttpHeaders.CONNECTION);
+        if (response.getStatusCode() == 413 && response.headers().get(HttpHeaders.CONTENT_TYPE) == null) {
+            count(ctx, "request body is larger than the server's limit of " + limit.asLongValue()
+                    + " bytes (quarkus.http.limits.max-body-size)", service);
+        }
+    }
+
     /** Answers 413 with {@code error}; an inference request is counted as a refused one of its model. */
     private static void refuse(RoutingContext ctx, String error, InferenceService service) {
         HttpServerRequest request = ctx.request();
-        Matcher infer = INFER.matcher(request.path());
-        if (request.method() == HttpMethod.POST && infer.matches()) {
-            service.turnedAway(RestAuthentication.tenant(ctx), model(infer.group(1)), Protocol.REST,
-                    new InferenceException.InvalidInput(error, InferenceException.InvalidInput.Kind.TOO_LARGE));
-        }
+        count(ctx, error, service);
         HttpServerResponse response = ctx.response();
         if (request.version() != HttpVersion.HTTP_2) {
             response.putHeader(HttpHeaders.CONNECTION, "close")
@@ -133,6 +145,16 @@ public class RestBodyLimit {
                 .end(new JsonObject().put("error", error).encode());
         if (request.version() == HttpVersion.HTTP_2 && !request.isEnded()) {
             response.reset(0); // NO_ERROR after a whole answer: stop sending the body
+        }
+    }
+
+    /** Counts a body refused for its size as an invalid request of its model, if it is an inference request. */
+    private static void count(RoutingContext ctx, String error, InferenceService service) {
+        HttpServerRequest request = ctx.request();
+        Matcher infer = INFER.matcher(request.path());
+        if (request.method() == HttpMethod.POST && infer.matches()) {
+            service.turnedAway(RestAuthentication.tenant(ctx), model(infer.group(1)), Protocol.REST,
+                    new InferenceException.InvalidInput(error, InferenceException.InvalidInput.Kind.TOO_LARGE));
         }
     }
 
