@@ -72,13 +72,13 @@ public final class ModelGuard {
     private final AtomicInteger released = new AtomicInteger();
     /**
      * The breaker's state in one value, so no reader sees it between two writes: when it last opened, on
-     * {@link #CIRCUIT_CLOCK}; {@link #CLOSED}; or {@link #HALF_OPEN}, letting a trial call through whose outcome
+     * {@link #circuitClock}; {@link #CLOSED}; or {@link #HALF_OPEN}, letting a trial call through whose outcome
      * closes or reopens it.
      */
     private final AtomicLong circuit = new AtomicLong(CLOSED);
 
     /** The breaker's own clock: SmallRye times its open state with {@code System.nanoTime}, and so must its mirror here. */
-    private static final LongSupplier CIRCUIT_CLOCK = System::nanoTime;
+    private final LongSupplier circuitClock;
     private static final long CLOSED = Long.MIN_VALUE;
     private static final long HALF_OPEN = Long.MIN_VALUE + 1;
 
@@ -101,6 +101,13 @@ public final class ModelGuard {
      */
     public ModelGuard(String model, int limit, ModelSettings.Admission a, ModelScheduler scheduler,
             LongSupplier clock) {
+        this(model, limit, a, scheduler, clock, System::nanoTime);
+    }
+
+    /** As above, with the mirror's clock of the breaker's open state given: for tests of the mirror alone. */
+    ModelGuard(String model, int limit, ModelSettings.Admission a, ModelScheduler scheduler, LongSupplier clock,
+            LongSupplier circuitClock) {
+        this.circuitClock = circuitClock;
         this.model = model;
         this.capacity = limit + 1;
         this.circuitDelay = a.circuitDelay();
@@ -349,12 +356,12 @@ public final class ModelGuard {
             if (opened == CLOSED) {
                 return; // the mirror says closed
             }
-            if (opened != HALF_OPEN && CIRCUIT_CLOCK.getAsLong() - opened < circuitDelay.toNanos() / 2) {
+            if (opened != HALF_OPEN && circuitClock.getAsLong() - opened < circuitDelay.toNanos() / 2) {
                 return; // the mirror opened again after the half-open this tells
             }
         }
         circuit.set(switch (state) {
-            case OPEN -> CIRCUIT_CLOCK.getAsLong();
+            case OPEN -> circuitClock.getAsLong();
             case HALF_OPEN -> HALF_OPEN;
             default -> CLOSED;
         });
@@ -370,7 +377,7 @@ public final class ModelGuard {
         if (opened == CLOSED || opened == HALF_OPEN) {
             return null;
         }
-        long left = circuitDelay.toNanos() - (CIRCUIT_CLOCK.getAsLong() - opened);
+        long left = circuitDelay.toNanos() - (circuitClock.getAsLong() - opened);
         return left > 0 ? circuitOpen(Duration.ofNanos(left)) : null;
     }
 

@@ -54,6 +54,8 @@ class ModelGuardTest {
     private final Semaphore runs = new Semaphore(0);
     private final List<Integer> ran = new CopyOnWriteArrayList<>();
     private final AtomicLong clock = new AtomicLong();
+    /** The mirror's clock of the breaker's open state; null: the real one, which SmallRye's own breaker keeps. */
+    private AtomicLong circuitClock;
     private ModelScheduler scheduler;
 
     @AfterEach
@@ -87,7 +89,8 @@ class ModelGuardTest {
             }
             return inputs;
         }, (requests, rows, nanos) -> { }, clock::get, Thread::new);
-        return new ModelGuard("m", limit, admission, scheduler, clock::get);
+        return new ModelGuard("m", limit, admission, scheduler, clock::get, circuitClock == null ? System::nanoTime
+                : circuitClock::get);
     }
 
     /** A job of {@code value} for the scheduler, not through the guard. */
@@ -459,6 +462,22 @@ class ModelGuardTest {
         guard.circuitChanged(io.smallrye.faulttolerance.api.CircuitBreakerState.HALF_OPEN);
         assertCircuitOpen(guard);
         assertThat(guard.turnsAway().retryAfter()).isGreaterThan(Duration.ofSeconds(3));
+    }
+
+    @Test
+    void aHalfOpenToldHalfTheDelayAfterTheMirrorOpenedIsTheBreakersOwnAndKept() {
+        // the cut-off between a stale half-open (of the previous opening) and the breaker's own, on both sides
+        circuitClock = new AtomicLong();
+        ModelGuard guard = guard(8, admission(true)); // a delay of 7 s
+        guard.circuitChanged(io.smallrye.faulttolerance.api.CircuitBreakerState.OPEN);
+        circuitClock.set(Duration.ofMillis(3_499).toNanos());
+        guard.circuitChanged(io.smallrye.faulttolerance.api.CircuitBreakerState.HALF_OPEN); // stale: dropped
+        assertCircuitOpen(guard);
+        assertThat(guard.turnsAway().retryAfter()).isEqualTo(Duration.ofMillis(3_501));
+
+        circuitClock.set(Duration.ofMillis(3_500).toNanos());
+        guard.circuitChanged(io.smallrye.faulttolerance.api.CircuitBreakerState.HALF_OPEN); // the breaker's: kept
+        assertThat(guard.turnsAway()).isNull(); // arrivals go on to the breaker, which lets its trial through
     }
 
     /** A call that holds its permit, without the model, until its subscription is cancelled. */
