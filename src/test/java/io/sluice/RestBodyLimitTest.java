@@ -143,7 +143,7 @@ class RestBodyLimitTest {
         }
         request.end();
 
-        // the REST layer's reader counts it; its 413 carried connection: close, which HTTP/2 forbids
+        // the REST layer's reader counts its bytes and refuses it; its 413 carried connection: close, which HTTP/2 forbids
         assertThat(answer.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(413);
         assertThat(invalidAddRequests()).isEqualTo(before + 1); // counted once, as the model's
     }

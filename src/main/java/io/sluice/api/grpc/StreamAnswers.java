@@ -103,8 +103,9 @@ final class StreamAnswers {
     /**
      * A message of the stream was refused before it could be read ({@link InferRequestMarshaller}): the requests
      * before it are answered, then the stream ends with {@code refusal}; nothing after it is taken. {@code counted}
-     * runs, before the stream can end, only if this refusal is the stream's answer: not after an earlier refusal
-     * or once the stream has ended, when the message is dropped unanswered like any other after the end.
+     * runs, before the stream can end, only for the first refusal taken before the end: not after an earlier
+     * refusal or once the stream has ended, when the message is dropped unanswered like any other after the end.
+     * (A request before it that fails may still end the stream with its own status, or the client cancel it.)
      */
     synchronized void refused(Throwable refusal, Runnable counted) {
         if (ended || this.refusal != null) {
