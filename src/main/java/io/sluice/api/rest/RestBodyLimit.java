@@ -137,8 +137,10 @@ public class RestBodyLimit {
         count(ctx, error, service);
         HttpServerResponse response = ctx.response();
         if (request.version() != HttpVersion.HTTP_2) {
-            response.putHeader(HttpHeaders.CONNECTION, "close")
-                    .endHandler(v -> request.connection().close()); // the rest of the body is never read
+            response.putHeader(HttpHeaders.CONNECTION, "close");
+            // the rest of the body is never read; through the routing context, whose end handlers share the
+            // response's one slot (response.endHandler would drop those others registered, ConnectionAge's)
+            ctx.addEndHandler(v -> request.connection().close());
         }
         response.setStatusCode(413)
                 .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
