@@ -480,6 +480,28 @@ class ModelGuardTest {
         assertThat(guard.turnsAway()).isNull(); // arrivals go on to the breaker, which lets its trial through
     }
 
+    /**
+     * Three failures, seven calls holding permits, a fourth failure on the bulkhead's last permit and one more call in
+     * SmallRye's own one-slot queue, let in by the closed breaker: the fourth failure (4 of 4) opens the breaker, and
+     * its permit goes to the queued call. Returns the holders, the queued call last.
+     */
+    private List<Cancellable> openWhileACallWaitsInTheBulkheadsQueue(ModelGuard guard) {
+        runs.release(3);
+        for (int i = 0; i < 3; i++) {
+            assertThat(call(guard, FAIL).result).failsWithin(WAIT);
+        }
+        List<Cancellable> holders = new java.util.ArrayList<>();
+        for (int i = 0; i < 7; i++) {
+            holders.add(hold(guard));
+        }
+        Call fourth = call(guard, FAIL);
+        holders.add(hold(guard));
+        runs.release(1);
+        assertThat(fourth.result).failsWithin(WAIT);
+        await().atMost(WAIT).until(() -> guard.held() == 8);
+        return holders;
+    }
+
     /** A call that holds its permit, without the model, until its subscription is cancelled. */
     private static Cancellable hold(ModelGuard guard) {
         return guard.run(queueDeadline -> Uni.createFrom().nothing(), InferRequest.NO_DEADLINE).subscribe()
@@ -490,19 +512,7 @@ class ModelGuardTest {
     void aTrialItsClientCancelsWhileItWaitsInTheBulkheadsQueueReopensTheCircuit() {
         ModelGuard guard = guard(8, new ModelSettings.Admission(1, Duration.ofMinutes(1), true, 4, 0.5,
                 Duration.ofSeconds(2)));
-        runs.release(3);
-        for (int i = 0; i < 3; i++) {
-            assertThat(call(guard, FAIL).result).failsWithin(WAIT);
-        }
-        List<Cancellable> holders = new java.util.ArrayList<>();
-        for (int i = 0; i < 7; i++) {
-            holders.add(hold(guard));
-        }
-        Call fourth = call(guard, FAIL); // the bulkhead's last permit
-        holders.add(hold(guard)); // in SmallRye's own one-slot queue, let in by the closed breaker
-        runs.release(1);
-        assertThat(fourth.result).failsWithin(WAIT); // 4 of 4 failed: open; its permit goes to the last holder
-        await().atMost(WAIT).until(() -> guard.held() == 8);
+        List<Cancellable> holders = openWhileACallWaitsInTheBulkheadsQueue(guard);
         assertCircuitOpen(guard);
         await().atMost(WAIT).until(() -> guard.turnsAway() == null); // the delay has passed
 
@@ -520,19 +530,8 @@ class ModelGuardTest {
     @Test
     void aCallTheClosedBreakerLetInIsNoTrialThoughTheBreakerOpensWhileItWaitsInTheBulkheadsQueue() {
         ModelGuard guard = guard(8, admission(true));
-        runs.release(3);
-        for (int i = 0; i < 3; i++) {
-            assertThat(call(guard, FAIL).result).failsWithin(WAIT);
-        }
-        List<Cancellable> holders = new java.util.ArrayList<>();
-        for (int i = 0; i < 7; i++) {
-            holders.add(hold(guard));
-        }
-        Call fourth = call(guard, FAIL); // the bulkhead's last permit
-        Cancellable waiting = hold(guard); // in SmallRye's own one-slot queue, let in by the closed breaker
-        runs.release(1);
-        assertThat(fourth.result).failsWithin(WAIT); // 4 of 4 failed: open; its permit goes to the waiting call
-        await().atMost(WAIT).until(() -> guard.held() == 8);
+        List<Cancellable> holders = openWhileACallWaitsInTheBulkheadsQueue(guard);
+        Cancellable waiting = holders.remove(holders.size() - 1);
         assertCircuitOpen(guard);
 
         // before, the call was taken for the half-open breaker's trial, ran on without its client and kept its permit
