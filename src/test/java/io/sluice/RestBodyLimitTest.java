@@ -153,7 +153,7 @@ class RestBodyLimitTest {
         // Sluice's own 413 (in the API's JSON) to a body sent without a length: counted where it is made, not
         // again as the REST layer's reader's
         double before = invalidAddRequests();
-        byte[] bomb = gzip((ADD.substring(0, ADD.length() - 1) + " ".repeat(9 << 20) + "}")
+        byte[] bomb = RestProtocolTest.gzip((ADD.substring(0, ADD.length() - 1) + " ".repeat(9 << 20) + "}")
                 .getBytes(StandardCharsets.UTF_8));
         HttpClientRequest request = open(new RequestOptions().putHeader("content-encoding", "gzip"));
         request.setChunked(true); // no content-length
@@ -165,14 +165,6 @@ class RestBodyLimitTest {
         assertThat(answer.get(30, TimeUnit.SECONDS)).startsWith("413 application/json").contains(" {\"error\":")
                 .contains("inflates (gzip) to more than the server's limit of " + LIMIT + " bytes");
         assertThat(invalidAddRequests()).isEqualTo(before + 1);
-    }
-
-    private static byte[] gzip(byte[] bytes) throws java.io.IOException {
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-        try (java.util.zip.GZIPOutputStream zip = new java.util.zip.GZIPOutputStream(out)) {
-            zip.write(bytes);
-        }
-        return out.toByteArray();
     }
 
     @Test

@@ -483,7 +483,8 @@ class RestProtocolTest {
                 .body("error", org.hamcrest.Matchers.not(containsString("null")));
     }
 
-    private static byte[] gzip(byte[] data) throws java.io.IOException {
+    /** {@code data} gzipped (also for {@link RestBodyLimitTest}). */
+    static byte[] gzip(byte[] data) throws java.io.IOException {
         java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
         try (var out = new java.util.zip.GZIPOutputStream(bytes)) {
             out.write(data);

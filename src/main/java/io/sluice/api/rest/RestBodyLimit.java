@@ -99,8 +99,7 @@ public class RestBodyLimit {
             }
             if ((long) body.length() + chunk.length() > max) {
                 refused[0] = true;
-                refuse(ctx, "request body is larger than the server's limit of " + max
-                        + " bytes (quarkus.http.limits.max-body-size)", service);
+                refuse(ctx, message(max), service);
             } else {
                 body.appendBuffer(chunk);
             }
@@ -126,8 +125,7 @@ public class RestBodyLimit {
         HttpServerResponse response = ctx.response();
         response.headers().remove(HttpHeaders.CONNECTION);
         if (response.getStatusCode() == 413 && response.headers().get(HttpHeaders.CONTENT_TYPE) == null) {
-            count(ctx, "request body is larger than the server's limit of " + limit.asLongValue()
-                    + " bytes (quarkus.http.limits.max-body-size)", service);
+            count(ctx, message(limit.asLongValue()), service);
         }
     }
 
@@ -167,6 +165,11 @@ public class RestBodyLimit {
         } catch (IllegalArgumentException e) { // a stray %: Vert.x answers such a path 400 before this runs
             return encoded;
         }
+    }
+
+    /** The refusal of a body sent without a length, past {@code max}. */
+    static String message(long max) {
+        return "request body is larger than the server's limit of " + max + " bytes (quarkus.http.limits.max-body-size)";
     }
 
     static String message(long length, long max) {
