@@ -45,7 +45,8 @@ final class DynamicBatcher {
     private final long maxBatchBytes;
     private final ArrayDeque<Job>[] levels;
     private int size;
-    private long queuedRows;
+    /** Changed under the scheduler's lock; volatile for the Retry-After of a rejection, read without it. */
+    private volatile long queuedRows;
     private long sequence;
     private int rowLimit = Integer.MAX_VALUE;
     private boolean unbatched;
@@ -127,7 +128,7 @@ final class DynamicBatcher {
         return size;
     }
 
-    /** The rows of the queued jobs. */
+    /** The rows of the queued jobs; may be read without the scheduler's lock. */
     long queuedRows() {
         return queuedRows;
     }

@@ -229,14 +229,21 @@ public final class ModelScheduler implements AutoCloseable {
      * (on this scheduler's clock), counting the waits still going on.
      */
     public long idleNanos(long now) {
-        long total = idleNanos.get();
-        for (int i = 0; i < idleSince.length(); i++) {
-            long since = idleSince.get(i);
-            if (since != NOT_IDLE) {
-                total += Math.max(0, now - since);
+        // under the lock the instances change both under: a wait that ends is then either still open or already
+        // summed, never neither (the shedding reads this once a window)
+        lock.lock();
+        try {
+            long total = idleNanos.get();
+            for (int i = 0; i < idleSince.length(); i++) {
+                long since = idleSince.get(i);
+                if (since != NOT_IDLE) {
+                    total += Math.max(0, now - since);
+                }
             }
+            return total;
+        } finally {
+            lock.unlock();
         }
-        return total;
     }
 
     /**
@@ -321,6 +328,12 @@ public final class ModelScheduler implements AutoCloseable {
                     job.startRunning();
                 }
                 runningRequests.addAndGet(run.jobs().size());
+                if (batcher.size() > 0) {
+                    // what is left may be ready too (a full batch behind one that could not grow, a lower level): a
+                    // submit woke one instance for it, this one, so wake another rather than leave it asleep until
+                    // a due time that has gone with this batch
+                    changed.signal();
+                }
                 return run.jobs();
             }
             if (!expired.isEmpty()) {

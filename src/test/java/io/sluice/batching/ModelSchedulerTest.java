@@ -511,6 +511,41 @@ class ModelSchedulerTest {
     }
 
     @Test
+    void aBatchReadyBehindOneThatCouldNotGrowRunsOnTheOtherInstanceAtOnce() throws Exception {
+        AtomicLong now = new AtomicLong(); // frozen: no due time passes
+        AtomicInteger looks = new AtomicInteger(); // the instances' decisions: each reads the clock, under the lock
+        java.util.function.LongSupplier clock = () -> {
+            if (Thread.currentThread().getName().equals("instance")) {
+                looks.incrementAndGet();
+            }
+            return now.get();
+        };
+        scheduler = new ModelScheduler("m", new BatchPolicy(8, TimeUnit.HOURS.toNanos(1), List.of(), 16, 1), 2,
+                (inputs, outputs, traces) -> {
+                    if (inputs.get(0).shape()[0] == 1) {
+                        hold(release); // the lone row's run holds its instance
+                    }
+                    return inputs;
+                }, (requests, r, nanos) -> { }, clock, task -> new Thread(task, "instance"));
+        await().atMost(Duration.ofSeconds(5)).until(() -> waiting(now.get()) == 2);
+        CompletableFuture<List<Tensor>> lone = new CompletableFuture<>();
+        int before = looks.get();
+        scheduler.submit(new Job(List.of(rows(1)), List.of(), 1, "X:INT32", 0, Long.MAX_VALUE, null, lone::complete,
+                lone::completeExceptionally));
+        // one instance has looked at it and sleeps until its hour is up; the next submit takes the lock after that
+        await().atMost(Duration.ofSeconds(5)).until(() -> looks.get() > before);
+        CompletableFuture<List<Tensor>> full = new CompletableFuture<>();
+        scheduler.submit(new Job(List.of(rows(8)), List.of(), 8, "X:INT32", 0, Long.MAX_VALUE, null, full::complete,
+                full::completeExceptionally));
+        // 1 + 8 rows do not fit in one batch: the lone row runs now, and the full batch behind it is ready too; the
+        // instance that slept on the lone row's hour is woken for it
+        assertThat(full.get(5, TimeUnit.SECONDS).get(0).shape()).containsExactly(8);
+        assertThat(lone).isNotDone();
+        release.countDown();
+        assertThat(lone.get(5, TimeUnit.SECONDS).get(0).shape()).containsExactly(1);
+    }
+
+    @Test
     void anInstanceThatFailsToTakeItsNextBatchServesOn() throws Exception {
         release.countDown();
         java.util.concurrent.atomic.AtomicBoolean boom = new java.util.concurrent.atomic.AtomicBoolean();
