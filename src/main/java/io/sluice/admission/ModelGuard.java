@@ -58,6 +58,8 @@ import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
 public final class ModelGuard {
 
     private static final TypeLiteral<CompletionStage<InferResponse>> STAGE = new TypeLiteral<>() {};
+    /** A call's work once its permit is released: work started after that is cancelled by whoever starts it. */
+    private static final Cancellable RELEASED = () -> { };
 
     private final String model;
     private final int capacity;
@@ -266,8 +268,8 @@ public final class ModelGuard {
             AtomicReference<Cancellable> running = new AtomicReference<>();
             AtomicBoolean trial = new AtomicBoolean(); // let through by the half-open breaker
             Runnable release = () -> {
-                Cancellable c = running.get();
-                if (c != null) {
+                Cancellable c = running.getAndSet(RELEASED);
+                if (c != null && c != RELEASED) {
                     c.cancel();
                 }
                 done.cancel(false);
@@ -309,8 +311,11 @@ public final class ModelGuard {
                     boolean isTrial = !closedAtEntry && circuit.get() != CLOSED;
                     trial.set(isTrial);
                     if (!done.isDone()) {
-                        running.set(work.start(isTrial ? InferRequest.NO_DEADLINE : deadlineNanos).subscribe()
-                                .with(done::complete, done::completeExceptionally));
+                        Cancellable c = work.start(isTrial ? InferRequest.NO_DEADLINE : deadlineNanos).subscribe()
+                                .with(done::complete, done::completeExceptionally);
+                        if (!running.compareAndSet(null, c)) {
+                            c.cancel(); // released while it was being started (a cancel, or SmallRye's timeout)
+                        }
                     }
                     return isTrial ? done.exceptionallyCompose(ModelGuard::trialNotRun) : done;
                 }, STAGE);

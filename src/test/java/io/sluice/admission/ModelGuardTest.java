@@ -25,6 +25,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -245,6 +246,32 @@ class ModelGuardTest {
         await().atMost(WAIT).untilTrue(workCancelled);
         await().atMost(WAIT).until(() -> guard.held() == 0);
         assertThat(guard.released()).isEqualTo(1);
+    }
+
+    @Test
+    void aTimeoutThatLandsWhileQueuedWorkIsBeingStartedStillCancelsTheWork() throws Exception {
+        // 2 s: the queued call's work starts long before SmallRye's timeout, which the work then waits for
+        ModelGuard guard = guard(1, new ModelSettings.Admission(1, Duration.ofSeconds(2), false, 4, 0.5,
+                Duration.ofSeconds(7)));
+        Call first = call(guard, 1);
+        CountDownLatch starting = new CountDownLatch(1);
+        AtomicBoolean workCancelled = new AtomicBoolean();
+        CompletableFuture<InferResponse> second = new CompletableFuture<>();
+        guard.run(queueDeadline -> {
+            starting.countDown();
+            // the call times out while its work is being started: its permit is released before the work exists
+            await().atMost(WAIT).until(second::isDone);
+            return Uni.createFrom().emitter(e -> e.onTermination(() -> workCancelled.set(true)));
+        }, Long.MAX_VALUE).subscribe().with(second::complete, second::completeExceptionally);
+        assertThat(guard.held()).isEqualTo(2); // the second waits in the bulkhead's own queue
+        runs.release(1); // the first one's answer lets the second in, on the instance's thread
+        assertThat(starting.await(WAIT.toSeconds(), TimeUnit.SECONDS)).as("the queued work was started").isTrue();
+        assertThat(first.result).succeedsWithin(WAIT);
+        assertThat(second).failsWithin(WAIT).withThrowableThat().havingCause()
+                .isInstanceOf(InferenceException.DeadlineExceeded.class);
+        // the work started for a call that had ended is cancelled, not left to run without a permit
+        await().atMost(WAIT).untilTrue(workCancelled);
+        await().atMost(WAIT).until(() -> guard.held() == 0);
     }
 
     @Test
