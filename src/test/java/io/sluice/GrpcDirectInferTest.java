@@ -192,14 +192,41 @@ class GrpcDirectInferTest {
 
     @Test
     void aTimeoutThatIsNotOneIsRefusedNamingIt() throws Exception {
-        // this route leaves it to the bridge, where CallDeadline refuses it
-        Answer a = post(Buffer.buffer().appendByte((byte) 0).appendInt(MATMUL.getSerializedSize()).appendBytes(MATMUL.toByteArray()),
-                Map.of("grpc-timeout", "5x"));
+        Buffer plain = framed(MATMUL.toByteArray());
+        // refused on this route, as CallDeadline refuses it on the bridge; with deflate too, which the bridge cannot
+        // read, so that the client is told about its timeout, not about an encoding this method reads
+        for (Answer a : List.of(post(plain, Map.of("grpc-timeout", "5x")),
+                post(compressed(java.util.zip.DeflaterOutputStream::new), Map.of("grpc-timeout", "5s",
+                        "grpc-encoding", "deflate")))) {
+            assertThat(a.grpcStatus()).isEqualTo("3"); // INVALID_ARGUMENT
+            String message = a.headers().get("grpc-message") != null ? a.headers().get("grpc-message") : a.trailers().get("grpc-message");
+            // percent-encoded, as the gRPC spec has it
+            assertThat(java.net.URLDecoder.decode(message, java.nio.charset.StandardCharsets.UTF_8))
+                    .matches("grpc-timeout '5[xs]' is not a gRPC timeout .*");
+        }
+    }
 
-        assertThat(a.grpcStatus()).isEqualTo("3"); // INVALID_ARGUMENT
-        String message = a.headers().get("grpc-message") != null ? a.headers().get("grpc-message") : a.trailers().get("grpc-message");
-        // percent-encoded by grpc-java, as the gRPC spec has it
-        assertThat(java.net.URLDecoder.decode(message, java.nio.charset.StandardCharsets.UTF_8)).contains("grpc-timeout '5x'");
+    @Test
+    void aCallWhoseMessageStopsComingIsAnsweredAtItsDeadline() throws Exception {
+        io.vertx.core.http.HttpClientRequest request = http2.request(new RequestOptions().setMethod(HttpMethod.POST)
+                        .setHost("127.0.0.1").setPort(RestAssured.port).setURI(PATH)
+                        .putHeader("content-type", "application/grpc").putHeader("te", "trailers")
+                        .putHeader("grpc-timeout", "300m"))
+                .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        java.util.concurrent.CompletableFuture<Throwable> reset = new java.util.concurrent.CompletableFuture<>();
+        request.exceptionHandler(reset::complete);
+        request.setChunked(true);
+        var answer = request.response().toCompletionStage().toCompletableFuture();
+        Buffer one = framed(MATMUL.toByteArray());
+        request.write(one.getBuffer(0, one.length() - 2)); // all but two bytes of the message, then nothing
+
+        io.vertx.core.http.HttpClientResponse r = answer.get(10, TimeUnit.SECONDS);
+        assertThat(r.getHeader("grpc-status")).isEqualTo("4"); // DEADLINE_EXCEEDED, trailers-only
+        assertThat(java.net.URLDecoder.decode(r.getHeader("grpc-message"), java.nio.charset.StandardCharsets.UTF_8))
+                .isEqualTo("deadline passed while the request message was being read (grpc-timeout 300m)");
+        // and the stream is reset, so that it holds nothing on either side
+        assertThat(reset).succeedsWithin(java.time.Duration.ofSeconds(10))
+                .isInstanceOfSatisfying(io.vertx.core.http.StreamResetException.class, e -> assertThat(e.getCode()).isZero());
     }
 
     @Test

@@ -40,6 +40,11 @@ public class CallDeadline implements ServerInterceptor {
         return fromHeader == null ? InferRequest.NO_DEADLINE : fromHeader;
     }
 
+    /** The description of the INVALID_ARGUMENT that refuses a {@code grpc-timeout} header that is not one. */
+    static String notATimeout(String header) {
+        return "grpc-timeout '" + header + "' is not a gRPC timeout (1 to 8 digits and a unit: H, M, S, m, u or n)";
+    }
+
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
         String timeout = Context.current().getDeadline() == null ? headers.get(TIMEOUT) : null;
@@ -48,8 +53,7 @@ public class CallDeadline implements ServerInterceptor {
         }
         long nanos = GrpcWire.timeoutNanos(timeout);
         if (nanos < 0) {
-            call.close(Status.INVALID_ARGUMENT.withDescription("grpc-timeout '" + timeout
-                    + "' is not a gRPC timeout (1 to 8 digits and a unit: H, M, S, m, u or n)"), new Metadata());
+            call.close(Status.INVALID_ARGUMENT.withDescription(notATimeout(timeout)), new Metadata());
             return new ServerCall.Listener<>() {};
         }
         long deadline = InferRequest.deadlineAfterNanos(System.nanoTime(), nanos);

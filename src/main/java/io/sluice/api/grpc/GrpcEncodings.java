@@ -1,7 +1,6 @@
 package io.sluice.api.grpc;
 
 import io.vertx.core.http.HttpServerRequest;
-import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -35,19 +34,8 @@ public class GrpcEncodings {
             ctx.next();
             return;
         }
-        HttpServerResponse response = request.response();
-        response.putHeader("content-type", "application/grpc");
-        response.putHeader("grpc-status", Integer.toString(io.grpc.Status.Code.UNIMPLEMENTED.value()));
-        response.putHeader("grpc-message", GrpcWire.message("grpc-encoding '" + encoding + "' is not supported on "
-                + request.path() + "; it reads " + ACCEPTED + " and identity"));
-        response.putHeader("grpc-accept-encoding", ACCEPTED);
-        response.end();
-        // what the client still sends is read by no one: reset the stream (NO_ERROR) so that it stops, as gRPC servers do
-        if (!request.isEnded()) {
-            request.handler(data -> {
-                request.handler(null);
-                response.reset(0);
-            });
-        }
+        request.response().putHeader("grpc-accept-encoding", ACCEPTED);
+        GrpcWire.answerEarly(request, io.grpc.Status.UNIMPLEMENTED.withDescription("grpc-encoding '" + encoding
+                + "' is not supported on " + request.path() + "; it reads " + ACCEPTED + " and identity"));
     }
 }

@@ -93,7 +93,14 @@ public class GrpcErrors implements ExceptionHandlerProvider {
 
     /** {@code retryAfter} in whole milliseconds, rounded up (a client told 0 would retry at once). */
     static long pushbackMillis(java.time.Duration retryAfter) {
-        return Math.max(0, (retryAfter.toNanos() + 999_999) / 1_000_000);
+        if (retryAfter.isNegative()) {
+            return 0;
+        }
+        long seconds = retryAfter.getSeconds();
+        if (seconds >= Long.MAX_VALUE / 1000 - 1) {
+            return Long.MAX_VALUE; // no rounding that wraps
+        }
+        return seconds * 1000 + (retryAfter.getNano() + 999_999) / 1_000_000;
     }
 
     /**

@@ -6,6 +6,8 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.sluice.api.grpc.proto.ModelInferResponse;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -15,7 +17,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The parts of gRPC over HTTP/2 that {@link ModelInferRoute} writes and reads itself: the 5-byte message
+ * The parts of gRPC over HTTP/2 that {@link ModelInferRoute} writes and reads itself (and {@link GrpcEncodings}
+ * its trailers-only refusal): the 5-byte message
  * prefix, the {@code grpc-timeout} header, and the {@code grpc-message} and {@code grpc-status-details-bin}
  * trailers, as the gRPC HTTP/2 protocol document defines them.
  */
@@ -27,6 +30,24 @@ final class GrpcWire {
             ModelInferResponse.RAW_OUTPUT_CONTENTS_FIELD_NUMBER);
 
     private GrpcWire() {
+    }
+
+    /**
+     * A trailers-only answer before the request is read; what the client still sends resets the stream (NO_ERROR),
+     * as gRPC servers do.
+     */
+    static void answerEarly(HttpServerRequest request, io.grpc.Status status) {
+        HttpServerResponse response = request.response();
+        response.putHeader("content-type", "application/grpc");
+        response.putHeader("grpc-status", Integer.toString(status.getCode().value()));
+        response.putHeader("grpc-message", message(status.getDescription()));
+        response.end();
+        if (!request.isEnded()) {
+            request.handler(data -> {
+                request.handler(null);
+                response.reset(0);
+            });
+        }
     }
 
     /** Writes the prefix of a message of {@code size} bytes, not compressed, at the start of {@code bytes}. */

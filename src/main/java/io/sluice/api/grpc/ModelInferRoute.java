@@ -14,6 +14,7 @@ import io.sluice.inference.InferenceService;
 import io.sluice.inference.Protocol;
 import io.sluice.inference.Tensor;
 import io.smallrye.mutiny.subscription.Cancellable;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
@@ -36,9 +37,10 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * java.util.List)}), and a request's tensors are read in place. It reads gzip and deflate messages too, the
  * encodings clients compress with (tritonclient offers both; the bridge reads gzip alone). Calls it does not take
  * go on to the bridge unchanged: not HTTP/2, not {@code application/grpc}, a {@code grpc-encoding} other than
- * identity, gzip or deflate ({@link GrpcEncodings} refuses it there), or a {@code grpc-timeout} it cannot read
- * (which {@link CallDeadline} refuses there, naming it). {@code sluice.grpc.direct-infer=false}
- * sends every call there.
+ * identity, gzip or deflate ({@link GrpcEncodings} refuses it there). A {@code grpc-timeout} that is not one is
+ * refused here with INVALID_ARGUMENT, in {@link CallDeadline}'s words. The deadline is held here while the message is
+ * being read (a client that stops sending mid-message is answered DEADLINE_EXCEEDED and its stream reset), and by
+ * the queue and the model's guard after. {@code sluice.grpc.direct-infer=false} sends every call to the bridge.
  */
 @ApplicationScoped
 public class ModelInferRoute {
@@ -73,14 +75,18 @@ public class ModelInferRoute {
         if (request.version() != HttpVersion.HTTP_2
                 || contentType == null
                 || !(contentType.equals("application/grpc") || contentType.equals("application/grpc+proto"))
-                || (encoding != null && !encoding.equals("identity") && !encoding.equals(GZIP) && !encoding.equals(DEFLATE))
-                || timeoutNanos < 0) {
+                || (encoding != null && !encoding.equals("identity") && !encoding.equals(GZIP) && !encoding.equals(DEFLATE))) {
             ctx.next();
+            return;
+        }
+        if (timeoutNanos < 0) { // refused here, as CallDeadline refuses it on the bridge, whatever the encoding
+            GrpcWire.answerEarly(request, io.grpc.Status.INVALID_ARGUMENT.withDescription(CallDeadline.notATimeout(timeout)));
             return;
         }
         long deadline = timeout == null ? InferRequest.NO_DEADLINE
                 : InferRequest.deadlineAfterNanos(System.nanoTime(), timeoutNanos);
-        new Call(request, deadline, GZIP.equals(encoding) || DEFLATE.equals(encoding) ? encoding : null).start();
+        new Call(request, ctx.vertx(), deadline, GZIP.equals(encoding) || DEFLATE.equals(encoding) ? encoding : null)
+                .start();
     }
 
     /** One call: reads the request message, runs it, answers once (or not at all when the client went away). */
@@ -98,9 +104,16 @@ public class ModelInferRoute {
         private volatile Cancellable running;
         /** Who sent the call, once authenticated. */
         private Tenant tenant;
+        private final Vertx vertx;
+        /**
+         * The timer of the deadline while the message is being read; -1 when none. Set on the event loop before the
+         * message is read; stopped there, or by an answer that comes after the read (and so after it was stopped).
+         */
+        private long readTimer = -1;
 
-        Call(HttpServerRequest request, long deadline, String encoding) {
+        Call(HttpServerRequest request, Vertx vertx, long deadline, String encoding) {
             this.request = request;
+            this.vertx = vertx;
             this.response = request.response();
             this.deadline = deadline;
             this.encoding = encoding;
@@ -120,7 +133,28 @@ public class ModelInferRoute {
             request.exceptionHandler(e -> closed()); // a reset stream: closed() cancels the call
             request.handler(this::append);
             request.endHandler(v -> received());
+            if (deadline != InferRequest.NO_DEADLINE) {
+                // once read, the message's deadline is held by the queue and the model's guard; until then, here (a
+                // client that stops sending mid-message would otherwise hold the stream and its bytes)
+                long millis = Math.max(1, (deadline - System.nanoTime() + 999_999) / 1_000_000);
+                readTimer = vertx.setTimer(millis, id -> readPastDeadline()); // on this event loop, as the handlers
+            }
             request.resume();
+        }
+
+        /** The deadline passed before the whole message arrived: DEADLINE_EXCEEDED, and the upload is stopped. */
+        private void readPastDeadline() {
+            readTimer = -1;
+            if (body == null || answered.get()) {
+                return; // read (the queue holds the deadline now), refused, or gone
+            }
+            body = null;
+            // not counted in sluice_requests_total: the model's name is in the message that never arrived
+            if (fail(new InferenceException.DeadlineExceeded("deadline passed while the request message was being read"
+                    + " (grpc-timeout " + request.getHeader("grpc-timeout") + ")")) && !request.isEnded()) {
+                uploadStopped = true;
+                response.reset(0);
+            }
         }
 
         private Tenant tenant() {
@@ -160,7 +194,16 @@ public class ModelInferRoute {
             }
         }
 
+        /** The message is read, or the call answered or gone: the read's deadline timer is not needed. */
+        private void stopReadTimer() {
+            if (readTimer != -1) {
+                vertx.cancelTimer(readTimer);
+                readTimer = -1;
+            }
+        }
+
         private void received() {
+            stopReadTimer();
             if (body == null || answered.get()) {
                 return;
             }
@@ -233,6 +276,7 @@ public class ModelInferRoute {
             if (!answered.compareAndSet(false, true)) {
                 return false;
             }
+            stopReadTimer();
             StatusException e = GrpcErrors.toStatus(failure);
             io.grpc.Status status = e.getStatus();
             com.google.rpc.Status details = e.getTrailers() == null ? null : e.getTrailers().get(GrpcErrors.STATUS_DETAILS);
@@ -276,6 +320,7 @@ public class ModelInferRoute {
         /** The stream closed: after an answer nothing to do; before one, the client cancelled. */
         private void closed() {
             if (answered.compareAndSet(false, true)) {
+                stopReadTimer();
                 body = null;
                 Cancellable c = running;
                 if (c != null) {
