@@ -103,6 +103,45 @@ class RestBodyLimitTest {
     }
 
     @Test
+    void aChunkedBodyThatWaitsFor100ContinueIsToldToCome() throws Exception {
+        // curl -T - (a body from a pipe): chunked, and Expect: 100-continue
+        try (Socket socket = new Socket("127.0.0.1", RestAssured.port)) {
+            socket.setSoTimeout(30_000);
+            byte[] bytes = ADD.getBytes(StandardCharsets.US_ASCII);
+            OutputStream out = socket.getOutputStream();
+            out.write(("POST /v2/models/add/infer HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                    + "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            java.io.InputStream in = socket.getInputStream();
+            String interim = readHead(in);
+            assertThat(interim).startsWith("HTTP/1.1 100 Continue");
+
+            out.write((Integer.toHexString(bytes.length) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(bytes);
+            out.write("\r\n0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            String answer = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+
+            assertThat(answer).startsWith("HTTP/1.1 200");
+            assertThat(answer).contains("[2.0,3.0,4.0,5.0]");
+        }
+    }
+
+    /** The bytes up to and including the first blank line: an interim answer's whole head. */
+    private static String readHead(java.io.InputStream in) throws java.io.IOException {
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int b = in.read();
+            if (b < 0) {
+                break;
+            }
+            head.append((char) b);
+        }
+        return head.toString();
+    }
+
+    @Test
     void aChunkedBodyPastTheLimitIs413InTheApisShapeAndTheConnectionCloses() throws Exception {
         double before = invalidAddRequests();
         try (Socket socket = new Socket("127.0.0.1", RestAssured.port)) {

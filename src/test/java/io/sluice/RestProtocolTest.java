@@ -2,6 +2,7 @@ package io.sluice;
 
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.hamcrest.Matchers.contains;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItem;
@@ -537,6 +538,33 @@ class RestProtocolTest {
         // an infinity asked for by name still is one
         infer("identity_fp32", Map.of("inputs", List.of(tensor("INPUT0", "FP32", List.of(1, 4), List.of(1, 2, 3, "Infinity")))))
                 .then().statusCode(200).body("outputs[0].data[3]", equalTo("Infinity"));
+    }
+
+    @Test
+    void bareNaNAndInfinityTokensAsPythonsJsonWritesThemAreRead() {
+        // json.dumps of a numpy float array (tritonclient with binary_data=False) writes NaN, Infinity, -Infinity
+        for (String model : List.of("identity_fp32", "identity_fp16", "identity_fp64")) {
+            String datatype = "FP" + model.substring(model.length() - 2);
+            given().contentType(ContentType.JSON).body("{\"parameters\":{\"scale\":NaN},\"inputs\":[{\"name\":\"INPUT0\","
+                    + "\"datatype\":\"" + datatype + "\",\"shape\":[1,4],\"data\":[NaN,Infinity,-Infinity,1.5]}]}")
+                    .post("/v2/models/" + model + "/infer").then().statusCode(200)
+                    .body("outputs[0].data", contains("NaN", "Infinity", "-Infinity", 1.5f))
+                    .body("parameters.scale", equalTo("NaN"));
+        }
+        // not a number for an integer
+        given().contentType(ContentType.JSON).body("{\"inputs\":[{\"name\":\"INPUT0\",\"datatype\":\"INT8\","
+                + "\"shape\":[1,4],\"data\":[1,2,3,NaN]}]}").post("/v2/models/identity_int8/infer")
+                .then().statusCode(400).body("error", containsString("element 3 is NaN"));
+    }
+
+    @Test
+    void aContentTypeThatIsNotAMediaTypeIs400NamingIt() {
+        given().config(io.restassured.RestAssured.config().encoderConfig(io.restassured.config.EncoderConfig.encoderConfig()
+                        .encodeContentTypeAs("json", ContentType.TEXT)))
+                .contentType("json").body("{}").post("/v2/models/add/infer").then().statusCode(400)
+                .contentType(containsString("application/json"))
+                .body("error", equalTo("Content-Type 'json; charset=ISO-8859-1' is not a media type (type/subtype, such as "
+                        + "application/json)")); // the charset is RestAssured's
     }
 
     @Test

@@ -144,7 +144,8 @@ final class JsonTensors {
                 }
                 // parsing the client's digits straight to a float rounds once, exactly as they say
                 case FP32 -> {
-                    float f = p.currentToken().isNumeric() ? Float.parseFloat(p.getText()) : (float) number(name, index, p);
+                    float f = p.currentToken().isNumeric() && !p.isNaN() ? Float.parseFloat(p.getText())
+                            : (float) number(name, index, p);
                     inRange(name, index, p, Float.isInfinite(f), "3.4028235E38");
                     out.putFloat(f);
                 }
@@ -234,7 +235,9 @@ final class JsonTensors {
 
     private static double number(String name, int index, JsonParser p) throws IOException {
         if (p.currentToken().isNumeric()) {
-            return Double.parseDouble(p.getText());
+            // a bare NaN, Infinity or -Infinity (Jackson's isNaN covers all three) is Jackson's to read: its text may
+            // be one Java does not parse (+INF)
+            return p.isNaN() ? p.getDoubleValue() : Double.parseDouble(p.getText());
         }
         if (p.currentToken() == JsonToken.VALUE_STRING) {
             switch (p.getText()) {
@@ -252,11 +255,12 @@ final class JsonTensors {
 
     /**
      * Refuses a number written out in digits that is too large for the datatype (it would be stored as an
-     * infinity the client never sent); the strings {@code "Infinity"} and {@code "inf"} ask for one.
+     * infinity the client never sent); the strings {@code "Infinity"} and {@code "inf"}, and the bare token
+     * {@code Infinity}, ask for one.
      */
     private static void inRange(String name, int index, JsonParser p, boolean infinite, String largest)
             throws IOException {
-        if (infinite && p.currentToken().isNumeric()) {
+        if (infinite && p.currentToken().isNumeric() && !p.isNaN()) {
             throw element(name, index, p, "a number no larger in magnitude than " + largest);
         }
     }

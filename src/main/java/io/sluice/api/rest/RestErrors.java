@@ -52,13 +52,49 @@ public class RestErrors {
                 .build();
     }
 
+    /**
+     * Any other refusal Quarkus REST makes itself before Sluice reads the request (a {@code Content-Type} that is
+     * not a media type: 400), with the API's {@code {"error": ...}} body naming it; a 413 is left as it is (see
+     * {@link RestBodyLimit}, which counts the REST layer's own 413 by its missing content type).
+     */
+    @ServerExceptionMapper
+    public Response mapOther(WebApplicationException e, HttpServerRequest request) {
+        Response original = e.getResponse();
+        if (original.getStatus() == 413 || original.getStatus() < 400) {
+            return original;
+        }
+        return Response.fromResponse(original)
+                .type(MediaType.APPLICATION_JSON_TYPE)
+                .entity(Map.of("error", refusal(original.getStatus(), request)))
+                .build();
+    }
+
+    static String refusal(int status, HttpServerRequest request) {
+        String contentType = request.getHeader("Content-Type");
+        if (status == 400 && contentType != null && !isMediaType(contentType)) {
+            return "Content-Type '" + contentType + "' is not a media type (type/subtype, such as application/json)";
+        }
+        Response.Status known = Response.Status.fromStatusCode(status);
+        return status + " " + (known == null ? "" : known.getReasonPhrase()) + ": " + request.method() + " "
+                + request.path();
+    }
+
+    private static boolean isMediaType(String header) {
+        try {
+            MediaType.valueOf(header);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
     static String describe(int status, HttpServerRequest request) {
         String where = request.method() + " " + request.path();
         return (status == 405 ? "method not allowed: " : "no such endpoint: ") + where;
     }
 
     private static long ceilSeconds(java.time.Duration d) {
-        return (d.toNanos() + 999_999_999L) / 1_000_000_000L;
+        return d.getSeconds() + (d.getNano() > 0 ? 1 : 0); // no rounding that wraps near Long.MAX_VALUE nanoseconds
     }
 
     static int status(InferenceException e) {

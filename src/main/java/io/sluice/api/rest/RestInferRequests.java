@@ -1,6 +1,7 @@
 package io.sluice.api.rest;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -38,6 +39,9 @@ final class RestInferRequests {
             "binary_data");
 
     private static final ObjectMapper JSON = JsonMapper.builder()
+            // NaN, Infinity and -Infinity as bare tokens: what Python's json.dumps writes for a numpy array of floats
+            // (tritonclient with binary_data=False), and what Triton reads
+            .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
             .enable(DeserializationFeature.USE_BIG_INTEGER_FOR_INTS)
             // as written: stripping a long number's trailing zeros costs a division per digit
