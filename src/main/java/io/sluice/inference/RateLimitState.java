@@ -39,6 +39,8 @@ public record RateLimitState(String policy, long burst, double rate, long window
 
     /** Retry-After in whole seconds, rounded up, at least 1. */
     public long retryAfterSeconds() {
-        return Math.max(1, (retryAfter.toNanos() + 999_999_999L) / 1_000_000_000L);
+        // from the seconds and nanoseconds apart: the nanoseconds of a wait near Long.MAX_VALUE (a rate of 1e-10/s)
+        // plus a second's rounding would wrap to a Retry-After of 1
+        return Math.max(1, retryAfter.getSeconds() + (retryAfter.getNano() > 0 ? 1 : 0));
     }
 }

@@ -29,4 +29,15 @@ class RateLimitStateTest {
         assertThat(new RateLimitState("t", 100, 50, 2, 100, Duration.ZERO).resetSeconds()).isZero();
         assertThat(new RateLimitState("t", 2, 0.01, 200, 1, Duration.ZERO).resetSeconds()).isEqualTo(100);
     }
+
+    @Test
+    void aWaitOfCenturiesIsNotRoundedIntoASecond() {
+        // a rate of 1e-12 tokens/s: the wait saturates at Long.MAX_VALUE nanoseconds (292 years), which rounding up
+        // in nanoseconds would wrap
+        Duration centuries = Duration.ofNanos(Long.MAX_VALUE);
+        assertThat(new RateLimitState("t", 1, 1e-12, 1, 0, centuries).retryAfterSeconds())
+                .isEqualTo(Long.MAX_VALUE / 1_000_000_000L + 1);
+        assertThat(new RateLimitState("t", 1, 1, 1, 0, Duration.ofMillis(1)).retryAfterSeconds()).isEqualTo(1);
+        assertThat(new RateLimitState("t", 1, 1, 1, 0, Duration.ofMillis(2001)).retryAfterSeconds()).isEqualTo(3);
+    }
 }

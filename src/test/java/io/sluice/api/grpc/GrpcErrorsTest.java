@@ -32,6 +32,10 @@ class GrpcErrorsTest {
         // and gRPC's own hint, which a channel's retry policy obeys
         assertThat(e.getTrailers().get(GrpcErrors.RETRY_PUSHBACK)).isEqualTo("1500");
         assertThat(GrpcErrors.pushbackMillis(Duration.ofNanos(1))).isEqualTo(1);
+        assertThat(GrpcErrors.pushbackMillis(Duration.ofMillis(2001).plusNanos(1))).isEqualTo(2002);
+        // a wait of centuries (a rate of 1e-12/s) is not wrapped into none by the rounding
+        assertThat(GrpcErrors.pushbackMillis(Duration.ofNanos(Long.MAX_VALUE))).isEqualTo(Long.MAX_VALUE / 1_000_000 + 1);
+        assertThat(GrpcErrors.pushbackMillis(Duration.ofSeconds(Long.MAX_VALUE / 1000))).isEqualTo(Long.MAX_VALUE);
     }
 
     @Test
