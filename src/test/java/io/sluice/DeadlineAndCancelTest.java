@@ -74,6 +74,7 @@ class DeadlineAndCancelTest {
                     "sluice.models.reshape.admission.circuit-breaker.request-volume", "2",
                     "sluice.models.reshape.admission.circuit-breaker.failure-ratio", "1.0",
                     "sluice.models.reshape.admission.circuit-breaker.delay", "60s"));
+            config.put("sluice.models.reshape.warmup.enabled", "false"); // its run-time failures are its own
             config.put("sluice.models." + VersionPolicyServedTest.MODEL + ".version-policy", "latest:2");
             // aClientThatStopsTakingItsAnswersStopsTheServerReadingItsStream: room for a stream's whole window
             config.put("sluice.models." + VersionPolicyServedTest.MODEL + ".admission.max-concurrent", "1024");

@@ -4,6 +4,7 @@ import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.startsWith;
 
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
@@ -75,6 +76,26 @@ class MalformedInputTest {
             given().contentType("application/json").body(bad).post("/v2/models/all-minilm-l6-v2/infer").then()
                     .statusCode(400).body("error", containsString("the model refused the input"))
                     .body("error", containsString("idx=999999"));
+        }
+        given().contentType("application/json").body(miniLm(2000)).post("/v2/models/all-minilm-l6-v2/infer").then()
+                .statusCode(200);
+    }
+
+    @Test
+    void aSequenceLongerThanTheModelTakesIs400AndNeverOpensTheCircuit() {
+        Await.serverReady();
+        // 513 tokens: MiniLM has 512 positions, and ONNX Runtime fails an Add node at run time (ORT_RUNTIME_EXCEPTION,
+        // not its INVALID_ARGUMENT); the model still runs its warmup input, so the input is at fault
+        String ids = String.join(",", java.util.Collections.nCopies(513, "2000"));
+        String ones = String.join(",", java.util.Collections.nCopies(513, "1"));
+        String zeros = String.join(",", java.util.Collections.nCopies(513, "0"));
+        String tooLong = "{\"inputs\":[{\"name\":\"input_ids\",\"datatype\":\"INT64\",\"shape\":[1,513],\"data\":[" + ids
+                + "]},{\"name\":\"attention_mask\",\"datatype\":\"INT64\",\"shape\":[1,513],\"data\":[" + ones + "]},"
+                + "{\"name\":\"token_type_ids\",\"datatype\":\"INT64\",\"shape\":[1,513],\"data\":[" + zeros + "]}]}";
+        for (int i = 0; i < 6; i++) { // more than the circuit breaker's request volume
+            given().contentType("application/json").body(tooLong).post("/v2/models/all-minilm-l6-v2/infer").then()
+                    .statusCode(400).body("error", startsWith("model 'all-minilm-l6-v2' could not run this input, though "
+                            + "it runs its warmup input: ONNX Runtime failed"));
         }
         given().contentType("application/json").body(miniLm(2000)).post("/v2/models/all-minilm-l6-v2/infer").then()
                 .statusCode(200);

@@ -75,6 +75,8 @@ public final class ModelScheduler implements AutoCloseable {
     /** When each instance's run of the model started, on {@link #clock}; {@link #NOT_IDLE} while none runs. */
     private final AtomicLongArray runSince;
     private volatile double nanosPerRow = 0;
+    /** Inputs the model has run (a warmup request's); null when none are known. */
+    private volatile List<Tensor> knownGood;
     private volatile boolean closed;
     /** Whether the model's outputs turned out not to lead with a batch's rows, so that each request runs alone. */
     private volatile boolean stoppedBatching;
@@ -397,7 +399,11 @@ public final class ModelScheduler implements AutoCloseable {
         if (notABatch) {
             stopBatching(failure.getCause().getMessage());
         }
-        if ((failure instanceof InferenceException.InvalidInput || notABatch) && jobs.size() > 1) {
+        // a runtime failure after which the model still runs its known-good input came from the input (a token
+        // sequence past MiniLM's 512 positions fails an Add node, ORT_RUNTIME_EXCEPTION): the client's mistake, which
+        // must neither be a 500 nor count towards the circuit breaker that would then turn everyone away
+        boolean inputsFault = failure instanceof InferenceException.RuntimeFailure && !notABatch && stillRunsKnownGood();
+        if ((failure instanceof InferenceException.InvalidInput || notABatch || inputsFault) && jobs.size() > 1) {
             LOG.debugf("batch of %d on model %s refused (%s); running its requests one by one", jobs.size(), model,
                     failure.getMessage());
             for (Job job : jobs) {
@@ -409,7 +415,7 @@ public final class ModelScheduler implements AutoCloseable {
                 } else {
                     InferenceException alone = run(List.of(job), false, instance);
                     if (alone != null) {
-                        job.fail(alone);
+                        job.fail(inputsFault ? inputsFault(alone) : alone);
                     }
                 }
                 if (job.stopRunning()) { // answered, its permit back: the reruns after it are not its wait
@@ -417,10 +423,50 @@ public final class ModelScheduler implements AutoCloseable {
                 }
             }
         } else if (failure != null) {
+            InferenceException answer = inputsFault ? inputsFault(failure) : failure;
             for (Job job : jobs) {
-                job.fail(failure);
+                job.fail(answer);
             }
         }
+    }
+
+    /**
+     * Gives the model the inputs it is known to run (a warmup request's, copied), which {@link #stillRunsKnownGood}
+     * runs again after a runtime failure; null: none (warmup off), and every runtime failure is the model's.
+     */
+    public void knownGood(List<Tensor> inputs) {
+        knownGood = inputs == null ? null : List.copyOf(inputs);
+    }
+
+    /**
+     * Whether the model still runs its known-good inputs, on this instance, now: after a runtime failure, true says
+     * the failure came with its input. Not counted as a batch nor timed (it answers no one); false without them.
+     */
+    private boolean stillRunsKnownGood() {
+        List<Tensor> inputs = knownGood;
+        if (inputs == null) {
+            return false;
+        }
+        try {
+            runner.run(inputs.stream().map(t -> new Tensor(t.name(), t.datatype(), t.shape(), t.data().duplicate()))
+                    .toList(), List.of(), java.util.Collections.singletonList(null));
+            return true;
+        } catch (RuntimeException | Error e) { // out of memory included: then the model is not known to run
+            LOG.debugf("model %s fails its known-good input too (%s): the failure is the model's", model, e.toString());
+            return false;
+        }
+    }
+
+    /** A runtime failure the input caused: 400 / INVALID_ARGUMENT, not counted by the circuit breaker. */
+    private InferenceException inputsFault(InferenceException failure) {
+        if (!(failure instanceof InferenceException.RuntimeFailure)) {
+            return failure; // a rerun alone that failed otherwise (a deadline, a refusal) says so itself
+        }
+        String failed = "model '" + model + "' failed: "; // as run() words it
+        String what = failure.getMessage() != null && failure.getMessage().startsWith(failed)
+                ? failure.getMessage().substring(failed.length()) : failure.getMessage();
+        return new InferenceException.InvalidInput("model '" + model + "' could not run this input, though it runs"
+                + " its warmup input: " + what);
     }
 
     /**

@@ -218,7 +218,7 @@ public class ModelLoader {
             }
             transition(model, ModelState.WARMING, null);
             if (s.warmupEnabled()) {
-                Warmup.run(model, session.inputs(), batchable);
+                model.scheduler().knownGood(Warmup.run(model, session.inputs(), batchable));
             }
             model.warmupNanos = checkNanos + System.nanoTime() - start;
             transition(model, ModelState.READY, null);

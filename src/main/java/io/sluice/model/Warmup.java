@@ -29,25 +29,43 @@ final class Warmup {
 
     private Warmup() {}
 
-    /** Runs every warmup request and waits for each; throws what the first failure threw. */
-    static void run(ServedModel model, List<TensorSpec> inputs, boolean batchable) throws IOException {
+    /**
+     * Runs every warmup request and waits for each; throws what the first failure threw. Returns a copy of the
+     * inputs of the first request, at the smallest batch size, which the model has now run: its known-good input
+     * ({@link io.sluice.batching.ModelScheduler#knownGood}).
+     */
+    static List<Tensor> run(ServedModel model, List<TensorSpec> inputs, boolean batchable) throws IOException {
         ModelSettings s = model.settings();
         List<Integer> sizes = batchable ? s.warmupBatchSizes() : List.of(1);
         SplittableRandom random = new SplittableRandom(42);
+        List<Tensor> first = null;
         for (int batch : sizes) {
             for (int i = 0; i < s.warmupCount(); i++) {
                 List<Tensor> tensors = new ArrayList<>();
                 for (TensorSpec spec : inputs) {
                     tensors.add(sample(model, spec, batchable, batchable ? batch : 1, random));
                 }
+                List<Tensor> copy = first == null ? tensors.stream().map(Warmup::copy).toList() : null;
                 InferRequest request = new InferRequest(model.name(), model.version(), "warmup", Map.of(),
                         tensors, List.of(), 0, InferRequest.NO_DEADLINE, Protocol.INTERNAL);
                 io.sluice.inference.InferResponse response = model.warm(request).await().atMost(TIMEOUT);
                 if (batchable && batch > 1) {
                     checkBatchDimension(response.outputs(), batch);
                 }
+                if (first == null) {
+                    first = copy;
+                }
             }
         }
+        return first;
+    }
+
+    /** {@code t} with its own copy of the bytes, which no run consumes or frees. */
+    private static Tensor copy(Tensor t) {
+        ByteBuffer data = t.data().duplicate();
+        ByteBuffer bytes = ByteBuffer.allocateDirect(data.remaining()).order(data.order());
+        bytes.put(data).flip();
+        return new Tensor(t.name(), t.datatype(), t.shape().clone(), bytes);
     }
 
     /**

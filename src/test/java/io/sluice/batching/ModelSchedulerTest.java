@@ -429,6 +429,68 @@ class ModelSchedulerTest {
     }
 
     @Test
+    void aRuntimeFailureOnAModelThatStillRunsItsKnownGoodInputIsTheInputsAndFailsItAlone() throws Exception {
+        List<Integer> rows = new java.util.concurrent.CopyOnWriteArrayList<>();
+        AtomicInteger probes = new AtomicInteger();
+        // a model that fails at run time on the value -1 (as MiniLM's Add node fails on more than 512 tokens), and
+        // runs anything else
+        scheduler = new ModelScheduler("m", new BatchPolicy(3, TimeUnit.HOURS.toNanos(1), List.of(), 16, 1), 1,
+                (inputs, outputs, traces) -> {
+                    ByteBuffer data = inputs.get(0).data();
+                    for (int i = 0; i < data.remaining() / 4; i++) {
+                        int v = data.getInt(data.position() + 4 * i);
+                        if (v == 7) {
+                            probes.incrementAndGet();
+                        }
+                        if (v == -1) {
+                            throw new InferenceException.RuntimeFailure("ONNX Runtime failed: ORT_RUNTIME_EXCEPTION", null);
+                        }
+                    }
+                    return inputs;
+                }, (requests, r, nanos) -> rows.add(r), System::nanoTime, Thread::new);
+        scheduler.knownGood(List.of(tensor(7)));
+        CompletableFuture<List<Tensor>> first = new CompletableFuture<>();
+        CompletableFuture<List<Tensor>> poisoned = new CompletableFuture<>();
+        CompletableFuture<List<Tensor>> third = new CompletableFuture<>();
+        scheduler.submit(batchable(1, first));
+        scheduler.submit(batchable(-1, poisoned));
+        scheduler.submit(batchable(3, third));
+
+        assertThat(value(first.get(5, TimeUnit.SECONDS))).isEqualTo(1);
+        assertThat(value(third.get(5, TimeUnit.SECONDS))).isEqualTo(3);
+        // 400 / INVALID_ARGUMENT, which the circuit breaker does not count
+        assertThat(poisoned).failsWithin(Duration.ofSeconds(5)).withThrowableThat().havingCause()
+                .isInstanceOf(InferenceException.InvalidInput.class)
+                .withMessage("model 'm' could not run this input, though it runs its warmup input: ONNX Runtime failed: "
+                        + "ORT_RUNTIME_EXCEPTION");
+        // the batch of three failed, the known-good input ran (not counted as a batch), then each request alone
+        assertThat(rows).containsExactly(3, 1, 1, 1);
+        assertThat(probes).hasValue(1);
+
+        // alone, the same: one probe, and a 400
+        CompletableFuture<List<Tensor>> again = new CompletableFuture<>();
+        scheduler.submit(job(-1, again));
+        assertThat(again).failsWithin(Duration.ofSeconds(5)).withThrowableThat().havingCause()
+                .isInstanceOf(InferenceException.InvalidInput.class);
+        assertThat(probes).hasValue(2);
+    }
+
+    @Test
+    void aRuntimeFailureOnAModelThatFailsItsKnownGoodInputTooIsTheModels() throws Exception {
+        AtomicInteger runs = new AtomicInteger();
+        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(16), 1, (inputs, outputs, traces) -> {
+            runs.incrementAndGet();
+            throw new InferenceException.RuntimeFailure("the GPU fell over", null);
+        }, (requests, r, nanos) -> { }, System::nanoTime, Thread::new);
+        scheduler.knownGood(List.of(tensor(7)));
+        CompletableFuture<List<Tensor>> result = submit(1);
+
+        assertThat(result).failsWithin(Duration.ofSeconds(5)).withThrowableThat().havingCause()
+                .isInstanceOf(InferenceException.RuntimeFailure.class).withMessageContaining("the GPU fell over");
+        assertThat(runs).hasValue(2); // the request, then the known-good input, which failed too
+    }
+
+    @Test
     void aModelWhoseOutputsDoNotLeadWithTheBatchAnswersItsRequestsAloneAndBatchesNoMore() throws Exception {
         List<Integer> rows = new java.util.concurrent.CopyOnWriteArrayList<>();
         // five detections whatever the rows: warmup (off here) would have failed the model
