@@ -399,12 +399,14 @@ public final class ModelScheduler implements AutoCloseable {
         if (notABatch) {
             stopBatching(failure.getCause().getMessage());
         }
-        // a runtime failure after which the model still runs its known-good input came from the input (a token
-        // sequence past MiniLM's 512 positions fails an Add node, ORT_RUNTIME_EXCEPTION): the client's mistake, which
-        // must neither be a 500 nor count towards the circuit breaker that would then turn everyone away
-        boolean inputsFault = failure instanceof InferenceException.RuntimeFailure && !notABatch && stillRunsKnownGood();
-        if ((failure instanceof InferenceException.InvalidInput || notABatch || inputsFault) && jobs.size() > 1) {
-            LOG.debugf("batch of %d on model %s refused (%s); running its requests one by one", jobs.size(), model,
+        // a kernel's failure after which the model still runs its known-good input, and which comes again when the
+        // request runs alone, came from the input (a token sequence past MiniLM's 512 positions fails an Add node,
+        // ORT_RUNTIME_EXCEPTION): the client's mistake, which must neither be a 500 nor count towards the circuit
+        // breaker that would then turn everyone away. A failure that does not come again is answered by the rerun.
+        boolean inputsFault = failure instanceof InferenceException.RuntimeFailure r && r.mayBeTheInput() && !notABatch
+                && stillRunsKnownGood(instance);
+        if ((failure instanceof InferenceException.InvalidInput || notABatch) && jobs.size() > 1 || inputsFault) {
+            LOG.debugf("batch of %d on model %s failed (%s); running its requests one by one", jobs.size(), model,
                     failure.getMessage());
             for (Job job : jobs) {
                 if (job.isDone()) {
@@ -442,11 +444,14 @@ public final class ModelScheduler implements AutoCloseable {
      * Whether the model still runs its known-good inputs, on this instance, now: after a runtime failure, true says
      * the failure came with its input. Not counted as a batch nor timed (it answers no one); false without them.
      */
-    private boolean stillRunsKnownGood() {
+    private boolean stillRunsKnownGood(int instance) {
         List<Tensor> inputs = knownGood;
         if (inputs == null) {
             return false;
         }
+        // a run as any other for what watches runs (the breaker's view of a hung model, inflight), but no batch
+        running.incrementAndGet();
+        runSince.set(instance, clock.getAsLong());
         try {
             runner.run(inputs.stream().map(t -> new Tensor(t.name(), t.datatype(), t.shape(), t.data().duplicate()))
                     .toList(), List.of(), java.util.Collections.singletonList(null));
@@ -454,6 +459,9 @@ public final class ModelScheduler implements AutoCloseable {
         } catch (RuntimeException | Error e) { // out of memory included: then the model is not known to run
             LOG.debugf("model %s fails its known-good input too (%s): the failure is the model's", model, e.toString());
             return false;
+        } finally {
+            runSince.set(instance, NOT_IDLE);
+            running.decrementAndGet();
         }
     }
 
@@ -517,7 +525,8 @@ public final class ModelScheduler implements AutoCloseable {
             }
             perJob = Batches.split(jobs, outputs);
         } catch (InferenceException.RuntimeFailure e) {
-            failure = new InferenceException.RuntimeFailure("model '" + model + "' failed: " + e.getMessage(), e.getCause());
+            failure = new InferenceException.RuntimeFailure("model '" + model + "' failed: " + e.getMessage(), e.getCause(),
+                    e.mayBeTheInput());
         } catch (InferenceException e) {
             failure = e;
         } catch (RuntimeException | Error e) {

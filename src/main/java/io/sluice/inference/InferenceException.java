@@ -116,8 +116,23 @@ public abstract sealed class InferenceException extends RuntimeException {
 
     /** The model itself failed: 500 / INTERNAL. */
     public static final class RuntimeFailure extends InferenceException {
+        private final boolean mayBeTheInput;
+
         public RuntimeFailure(String message, Throwable cause) {
+            this(message, cause, false);
+        }
+
+        /**
+         * @param mayBeTheInput the runtime's failure of a run, not of its resources (memory, a device): the input may
+         *     be at fault, which the scheduler then tells by running the model's known-good input
+         */
+        public RuntimeFailure(String message, Throwable cause, boolean mayBeTheInput) {
             super(message, cause);
+            this.mayBeTheInput = mayBeTheInput;
+        }
+
+        public boolean mayBeTheInput() {
+            return mayBeTheInput;
         }
     }
 }

@@ -38,6 +38,7 @@ final class Warmup {
         ModelSettings s = model.settings();
         List<Integer> sizes = batchable ? s.warmupBatchSizes() : List.of(1);
         SplittableRandom random = new SplittableRandom(42);
+        int smallest = sizes.stream().min(Integer::compare).orElse(1); // configured sizes come in the order given
         List<Tensor> first = null;
         for (int batch : sizes) {
             for (int i = 0; i < s.warmupCount(); i++) {
@@ -45,14 +46,14 @@ final class Warmup {
                 for (TensorSpec spec : inputs) {
                     tensors.add(sample(model, spec, batchable, batchable ? batch : 1, random));
                 }
-                List<Tensor> copy = first == null ? tensors.stream().map(Warmup::copy).toList() : null;
+                List<Tensor> copy = first == null && batch == smallest ? tensors.stream().map(Warmup::copy).toList() : null;
                 InferRequest request = new InferRequest(model.name(), model.version(), "warmup", Map.of(),
                         tensors, List.of(), 0, InferRequest.NO_DEADLINE, Protocol.INTERNAL);
                 io.sluice.inference.InferResponse response = model.warm(request).await().atMost(TIMEOUT);
                 if (batchable && batch > 1) {
                     checkBatchDimension(response.outputs(), batch);
                 }
-                if (first == null) {
+                if (copy != null) {
                     first = copy;
                 }
             }

@@ -115,7 +115,7 @@ public final class OnnxSession implements AutoCloseable {
                 throw new InferenceException.Unavailable(InferenceException.Unavailable.Reason.NOT_READY,
                         "the model is shutting down; its run was stopped", Duration.ofSeconds(1));
             }
-            throw new InferenceException.RuntimeFailure("ONNX Runtime failed: " + e.getMessage(), e);
+            throw new InferenceException.RuntimeFailure("ONNX Runtime failed: " + e.getMessage(), e, mayBeTheInput(e));
         } finally {
             onnxInputs.values().forEach(OnnxTensor::close);
         }
@@ -137,6 +137,20 @@ public final class OnnxSession implements AutoCloseable {
             throw e;
         }
     }
+
+    /**
+     * Whether the input may have caused {@code e}: a kernel that failed on what it was given (ORT_RUNTIME_EXCEPTION,
+     * ORT_FAIL), not on memory or a device (an allocation, CUDA, cuDNN, cuBLAS, TensorRT), nor an execution
+     * provider's or engine's own failure.
+     */
+    static boolean mayBeTheInput(OrtException e) {
+        OrtException.OrtErrorCode code = e.getCode();
+        return (code == OrtException.OrtErrorCode.ORT_RUNTIME_EXCEPTION || code == OrtException.OrtErrorCode.ORT_FAIL)
+                && !RESOURCES.matcher(e.getMessage() == null ? "" : e.getMessage()).find();
+    }
+
+    private static final java.util.regex.Pattern RESOURCES = java.util.regex.Pattern.compile(
+            "(?i)alloc|memory|cuda|cudnn|cublas|tensorrt|device");
 
     /** ONNX Runtime's own message, without its "Error code - ... - message:" prefix. */
     private static String statusMessage(OrtException e) {

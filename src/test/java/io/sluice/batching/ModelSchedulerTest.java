@@ -443,7 +443,9 @@ class ModelSchedulerTest {
                             probes.incrementAndGet();
                         }
                         if (v == -1) {
-                            throw new InferenceException.RuntimeFailure("ONNX Runtime failed: ORT_RUNTIME_EXCEPTION", null);
+                            // as OnnxSession words a kernel's failure that may be the input's
+                            throw new InferenceException.RuntimeFailure("ONNX Runtime failed: ORT_RUNTIME_EXCEPTION", null,
+                                    true);
                         }
                     }
                     return inputs;
@@ -467,12 +469,43 @@ class ModelSchedulerTest {
         assertThat(rows).containsExactly(3, 1, 1, 1);
         assertThat(probes).hasValue(1);
 
-        // alone, the same: one probe, and a 400
+        // alone, the same: one probe, the request again alone, and a 400
+        rows.clear();
         CompletableFuture<List<Tensor>> again = new CompletableFuture<>();
         scheduler.submit(job(-1, again));
         assertThat(again).failsWithin(Duration.ofSeconds(5)).withThrowableThat().havingCause()
                 .isInstanceOf(InferenceException.InvalidInput.class);
         assertThat(probes).hasValue(2);
+        assertThat(rows).containsExactly(1, 1);
+    }
+
+    @Test
+    void aKernelFailureThatDoesNotComeAgainWhenTheRequestRunsAloneIsAnsweredByThatRun() throws Exception {
+        AtomicInteger failures = new AtomicInteger(1);
+        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(16), 1, (inputs, outputs, traces) -> {
+            if (inputs.get(0).data().getInt(inputs.get(0).data().position()) == 5 && failures.getAndDecrement() > 0) {
+                throw new InferenceException.RuntimeFailure("ONNX Runtime failed: once", null, true);
+            }
+            return inputs;
+        }, (requests, r, nanos) -> { }, System::nanoTime, Thread::new);
+        scheduler.knownGood(List.of(tensor(7)));
+
+        assertThat(value(submit(5).get(5, TimeUnit.SECONDS))).isEqualTo(5);
+    }
+
+    @Test
+    void aRuntimeFailureOfResourcesIsTheModelsWithoutAProbe() throws Exception {
+        AtomicInteger runs = new AtomicInteger();
+        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(16), 1, (inputs, outputs, traces) -> {
+            runs.incrementAndGet();
+            // OnnxSession marks an allocation or device failure as not the input's
+            throw new InferenceException.RuntimeFailure("ONNX Runtime failed: Failed to allocate memory", null, false);
+        }, (requests, r, nanos) -> { }, System::nanoTime, Thread::new);
+        scheduler.knownGood(List.of(tensor(7)));
+
+        assertThat(submit(5)).failsWithin(Duration.ofSeconds(5)).withThrowableThat().havingCause()
+                .isInstanceOf(InferenceException.RuntimeFailure.class);
+        assertThat(runs).hasValue(1);
     }
 
     @Test
@@ -480,13 +513,13 @@ class ModelSchedulerTest {
         AtomicInteger runs = new AtomicInteger();
         scheduler = new ModelScheduler("m", BatchPolicy.unbatched(16), 1, (inputs, outputs, traces) -> {
             runs.incrementAndGet();
-            throw new InferenceException.RuntimeFailure("the GPU fell over", null);
+            throw new InferenceException.RuntimeFailure("the kernel failed", null, true);
         }, (requests, r, nanos) -> { }, System::nanoTime, Thread::new);
         scheduler.knownGood(List.of(tensor(7)));
         CompletableFuture<List<Tensor>> result = submit(1);
 
         assertThat(result).failsWithin(Duration.ofSeconds(5)).withThrowableThat().havingCause()
-                .isInstanceOf(InferenceException.RuntimeFailure.class).withMessageContaining("the GPU fell over");
+                .isInstanceOf(InferenceException.RuntimeFailure.class).withMessageContaining("the kernel failed");
         assertThat(runs).hasValue(2); // the request, then the known-good input, which failed too
     }
 
