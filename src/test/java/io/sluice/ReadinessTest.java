@@ -3,6 +3,7 @@ package io.sluice;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
 
+import grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
@@ -47,13 +48,17 @@ class ReadinessTest {
 
     @Test
     @Order(1)
-    void notReadyUntilTheSlowWarmupIsDone() {
+    void notReadyUntilTheSlowWarmupIsDone() throws InterruptedException {
         org.awaitility.Awaitility.await().until(() ->
                 given().get("/q/health/started").jsonPath().getString("checks.find { it.name == 'model-loading' }.data.'held-warmup/1'"),
                 "WARMING"::equals);
         given().get("/v2/health/ready").then().statusCode(400);
         given().get("/q/health/ready").then().statusCode(503);
         given().get("/q/health/started").then().statusCode(503);
+        // what a Kubernetes grpc: probe reads, for the server and for the inference service
+        org.assertj.core.api.Assertions.assertThat(grpcHealth("")).isEqualTo(ServingStatus.NOT_SERVING);
+        org.assertj.core.api.Assertions.assertThat(grpcHealth("inference.GRPCInferenceService"))
+                .isEqualTo(ServingStatus.NOT_SERVING);
         given().get("/v2/models/" + HeldWarmup.MODEL + "/ready").then().statusCode(400);
         given().contentType("application/json").body("{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,1,1]}]}")
                 .post("/v2/models/" + HeldWarmup.MODEL + "/infer")
@@ -66,6 +71,20 @@ class ReadinessTest {
                 .body("checks.find { it.name == 'models' }.data.'held-warmup/1'", equalTo("READY"));
         given().get("/q/health/started").then().statusCode(200);
         given().get("/v2/models/" + HeldWarmup.MODEL + "/ready").then().statusCode(200);
+        org.assertj.core.api.Assertions.assertThat(grpcHealth("")).isEqualTo(ServingStatus.SERVING);
+        org.assertj.core.api.Assertions.assertThat(grpcHealth("inference.GRPCInferenceService"))
+                .isEqualTo(ServingStatus.SERVING);
+    }
+
+    private static ServingStatus grpcHealth(String service) throws InterruptedException {
+        io.grpc.ManagedChannel channel = GrpcClients.channel();
+        try {
+            return grpc.health.v1.HealthGrpc.newBlockingStub(channel).withDeadlineAfter(10, java.util.concurrent.TimeUnit.SECONDS)
+                    .check(grpc.health.v1.HealthOuterClass.HealthCheckRequest.newBuilder().setService(service).build())
+                    .getStatus();
+        } finally {
+            channel.shutdownNow().awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+        }
     }
 
     @Test
