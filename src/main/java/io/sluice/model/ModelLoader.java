@@ -9,6 +9,7 @@ import io.sluice.batching.ModelScheduler;
 import io.sluice.config.ExecutionProvider;
 import io.sluice.config.ModelSettings;
 import io.sluice.config.SluiceConfig;
+import io.sluice.inference.Tensor;
 import io.sluice.inference.TensorSpec;
 import io.sluice.observability.SluiceMetrics;
 import io.sluice.observability.Tracing;
@@ -197,12 +198,17 @@ public class ModelLoader {
         long start = System.nanoTime();
         long checkNanos = 0;
         boolean loaded = false;
+        OnnxSession pending = null; // made, not yet handed over: this method closes it if it fails before
         try {
             transition(model, ModelState.LOADING, null);
+            // the files as they are now, once: a repository updated by swapping a link (git-sync, a ConfigMap) between
+            // the cache's digest of the files and the session's load would otherwise give the new files the old digest
+            java.nio.file.Path file = model.source().file().toRealPath();
             // read before the session exists: a file that cannot be read fails the model before it holds native memory
-            String files = s.cacheEnabled() ? ModelContents.of(model.source().file().getParent()) : null;
+            String files = s.cacheEnabled() ? ModelContents.of(file.getParent()) : null;
             start = System.nanoTime();
-            OnnxSession session = sessions.load(model.name(), model.source().file(), s);
+            OnnxSession session = sessions.load(model.name(), file, s);
+            pending = session;
             model.loadNanos = System.nanoTime() - start;
             loaded = true;
             start = System.nanoTime();
@@ -213,12 +219,17 @@ public class ModelLoader {
                     && (!s.warmupEnabled() || RowIndependence.holds(model.name(), session, s));
             checkNanos = System.nanoTime() - start; // runs the model too: counted with its warmup
             start = System.nanoTime(); // the hand-over, then the warmup
+            pending = null; // the model's from here, or closed by handOver when it fails
             if (!handOver(model, session, files, batchable)) {
                 return;
             }
             transition(model, ModelState.WARMING, null);
             if (s.warmupEnabled()) {
-                model.scheduler().knownGood(Warmup.run(model, session.inputs(), batchable));
+                ModelScheduler scheduler = model.scheduler(); // before warmup: a shutdown meanwhile takes it away
+                List<Tensor> knownGood = Warmup.run(model, session.inputs(), batchable);
+                if (scheduler != null) {
+                    scheduler.knownGood(knownGood);
+                }
             }
             model.warmupNanos = checkNanos + System.nanoTime() - start;
             transition(model, ModelState.READY, null);
@@ -233,6 +244,13 @@ public class ModelLoader {
                 model.loadNanos = System.nanoTime() - start;
             }
             LOG.errorf("model %s/%s FAILED: %s", model.name(), model.version(), reason);
+            if (pending != null) { // failed between the session and its hand-over (the row check): the model never held it
+                try {
+                    pending.close();
+                } catch (RuntimeException closing) {
+                    LOG.errorf(closing, "model %s/%s: its session did not close cleanly", model.name(), model.version());
+                }
+            }
             try {
                 model.close();
             } catch (RuntimeException closing) {
