@@ -38,7 +38,7 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * encodings clients compress with (tritonclient offers both; the bridge reads gzip alone). Calls it does not take
  * go on to the bridge unchanged: not HTTP/2, not {@code application/grpc}, a {@code grpc-encoding} other than
  * identity, gzip or deflate ({@link GrpcEncodings} refuses it there). A {@code grpc-timeout} that is not one is
- * refused here with INVALID_ARGUMENT, in {@link CallDeadline}'s words. The deadline is held here while the message is
+ * refused here with INVALID_ARGUMENT once the caller is authenticated, in {@link CallDeadline}'s words. The deadline is held here while the message is
  * being read (a client that stops sending mid-message is answered DEADLINE_EXCEEDED and its stream reset), and by
  * the queue and the model's guard after. {@code sluice.grpc.direct-infer=false} sends every call to the bridge.
  */
@@ -79,14 +79,11 @@ public class ModelInferRoute {
             ctx.next();
             return;
         }
-        if (timeoutNanos < 0) { // refused here, as CallDeadline refuses it on the bridge, whatever the encoding
-            GrpcWire.answerEarly(request, io.grpc.Status.INVALID_ARGUMENT.withDescription(CallDeadline.notATimeout(timeout)));
-            return;
-        }
-        long deadline = timeout == null ? InferRequest.NO_DEADLINE
+        // one that is not a timeout is refused here (after authentication), as CallDeadline refuses it on the bridge
+        long deadline = timeout == null || timeoutNanos < 0 ? InferRequest.NO_DEADLINE
                 : InferRequest.deadlineAfterNanos(System.nanoTime(), timeoutNanos);
-        new Call(request, ctx.vertx(), deadline, GZIP.equals(encoding) || DEFLATE.equals(encoding) ? encoding : null)
-                .start();
+        new Call(request, ctx.vertx(), deadline, GZIP.equals(encoding) || DEFLATE.equals(encoding) ? encoding : null,
+                timeoutNanos < 0 ? timeout : null).start();
     }
 
     /** One call: reads the request message, runs it, answers once (or not at all when the client went away). */
@@ -111,8 +108,12 @@ public class ModelInferRoute {
          */
         private long readTimer = -1;
 
-        Call(HttpServerRequest request, Vertx vertx, long deadline, String encoding) {
+        /** A {@code grpc-timeout} header that is not one, refused once the caller is authenticated; null if none. */
+        private final String notATimeout;
+
+        Call(HttpServerRequest request, Vertx vertx, long deadline, String encoding, String notATimeout) {
             this.request = request;
+            this.notATimeout = notATimeout;
             this.vertx = vertx;
             this.response = request.response();
             this.deadline = deadline;
@@ -124,6 +125,13 @@ public class ModelInferRoute {
                 tenant = tenant();
             } catch (InferenceException.Unauthenticated e) {
                 fail(e);
+                request.handler(chunk -> stopUpload());
+                request.resume();
+                return;
+            }
+            if (notATimeout != null) {
+                fail(new StatusException(io.grpc.Status.INVALID_ARGUMENT.withDescription(
+                        CallDeadline.notATimeout(notATimeout))));
                 request.handler(chunk -> stopUpload());
                 request.resume();
                 return;
