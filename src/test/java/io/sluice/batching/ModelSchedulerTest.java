@@ -495,13 +495,8 @@ class ModelSchedulerTest {
 
     @Test
     void aRuntimeFailureOfResourcesIsTheModelsWithoutAProbe() throws Exception {
-        AtomicInteger runs = new AtomicInteger();
-        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(16), 1, (inputs, outputs, traces) -> {
-            runs.incrementAndGet();
-            // OnnxSession marks an allocation or device failure as not the input's
-            throw new InferenceException.RuntimeFailure("ONNX Runtime failed: Failed to allocate memory", null, false);
-        }, (requests, r, nanos) -> { }, System::nanoTime, Thread::new);
-        scheduler.knownGood(List.of(tensor(7)));
+        // OnnxSession marks an allocation or device failure as not the input's
+        AtomicInteger runs = alwaysFailing("ONNX Runtime failed: Failed to allocate memory", false);
 
         assertThat(submit(5)).failsWithin(Duration.ofSeconds(5)).withThrowableThat().havingCause()
                 .isInstanceOf(InferenceException.RuntimeFailure.class);
@@ -510,17 +505,22 @@ class ModelSchedulerTest {
 
     @Test
     void aRuntimeFailureOnAModelThatFailsItsKnownGoodInputTooIsTheModels() throws Exception {
+        AtomicInteger runs = alwaysFailing("the kernel failed", true);
+
+        assertThat(submit(1)).failsWithin(Duration.ofSeconds(5)).withThrowableThat().havingCause()
+                .isInstanceOf(InferenceException.RuntimeFailure.class).withMessageContaining("the kernel failed");
+        assertThat(runs).hasValue(2); // the request, then the known-good input, which failed too
+    }
+
+    /** One instance whose every run fails so, with a known-good input; counts the runs. */
+    private AtomicInteger alwaysFailing(String message, boolean mayBeTheInput) {
         AtomicInteger runs = new AtomicInteger();
         scheduler = new ModelScheduler("m", BatchPolicy.unbatched(16), 1, (inputs, outputs, traces) -> {
             runs.incrementAndGet();
-            throw new InferenceException.RuntimeFailure("the kernel failed", null, true);
+            throw new InferenceException.RuntimeFailure(message, null, mayBeTheInput);
         }, (requests, r, nanos) -> { }, System::nanoTime, Thread::new);
         scheduler.knownGood(List.of(tensor(7)));
-        CompletableFuture<List<Tensor>> result = submit(1);
-
-        assertThat(result).failsWithin(Duration.ofSeconds(5)).withThrowableThat().havingCause()
-                .isInstanceOf(InferenceException.RuntimeFailure.class).withMessageContaining("the kernel failed");
-        assertThat(runs).hasValue(2); // the request, then the known-good input, which failed too
+        return runs;
     }
 
     @Test
