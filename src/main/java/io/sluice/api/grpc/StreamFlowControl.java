@@ -20,7 +20,8 @@ import java.util.ArrayDeque;
  * transport for each next message as soon as one arrives, so a client that sends faster than it reads
  * its answers would have the server read, parse and buffer everything it sent. Here the stream is read one
  * message at a time, and the next is asked for only while the requests read and not yet answered are
- * fewer than the window ({@code sluice.grpc.stream-window}, 256) and take fewer bytes than its byte window
+ * fewer than the window ({@code sluice.grpc.stream-window}, 256) and, with the answers they are expected to
+ * bring (each as large as the largest answer the stream has sent), take fewer bytes than its byte window
  * ({@code sluice.grpc.stream-window-bytes}, 64 MiB), and the transport says it can take more answers; an
  * answer sent, or the transport turning ready, asks again. A request is answered by one message, in order
  * (or the stream ends), so a stream holds at most the window's requests, and at most the byte window plus
@@ -79,6 +80,12 @@ public class StreamFlowControl implements ServerInterceptor {
         /** The sizes of the requests read and not answered, oldest first: answers go in their order. */
         private final ArrayDeque<Integer> held = new ArrayDeque<>();
         private long heldBytes;
+        /**
+         * The largest answer sent so far (serialized): what each request read and not yet answered is expected to
+         * be answered with, so that the byte window bounds the answers a stream makes as well as its requests
+         * (a MiniLM request of 3 KB is answered with 196 KB).
+         */
+        private long largestAnswer;
         /** Whether a message was asked for and has not come. */
         private boolean asked;
         private boolean opened;
@@ -103,12 +110,14 @@ public class StreamFlowControl implements ServerInterceptor {
 
         @Override
         public void sendMessage(R message) {
+            long answer = message instanceof MessageLite m ? m.getSerializedSize() : 0; // kept by protobuf for the writer
             super.sendMessage(message);
             synchronized (this) {
                 Integer size = held.poll();
                 if (size != null) {
                     heldBytes -= size;
                 }
+                largestAnswer = Math.max(largestAnswer, answer);
             }
             askIfRoom();
         }
@@ -138,7 +147,8 @@ public class StreamFlowControl implements ServerInterceptor {
         /** Asks for the next request if none is on its way, the windows have room, and the transport takes answers. */
         private void askIfRoom() {
             synchronized (this) {
-                if (!opened || asked || held.size() >= window || heldBytes >= windowBytes || !isReady()) {
+                if (!opened || asked || held.size() >= window || heldBytes + held.size() * largestAnswer >= windowBytes
+                        || !isReady()) {
                     return;
                 }
                 asked = true;

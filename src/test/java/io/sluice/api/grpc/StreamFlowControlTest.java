@@ -127,6 +127,26 @@ class StreamFlowControlTest {
     }
 
     @Test
+    void theByteWindowCountsTheAnswersTheUnansweredRequestsAreExpectedToBring() {
+        // small requests answered large, as MiniLM's 3 KB of token ids are answered with 196 KB of floats
+        RecordingCall<ModelInferRequest, ModelInferRequest> call = new RecordingCall<>(stream());
+        List<ServerCall.Listener<ModelInferRequest>> listener = new ArrayList<>();
+        ServerCall<ModelInferRequest, ModelInferRequest> stub = start(new StreamFlowControl(256, 400), call, listener);
+        for (int i = 0; i < 3; i++) {
+            listener.get(0).onMessage(ofSize(10));
+        }
+        assertThat(call.asked()).as("no answer seen yet: the requests' 30 bytes alone").isEqualTo(4);
+
+        stub.sendMessage(ofSize(100)); // from now on each unanswered request counts 100 bytes more
+        listener.get(0).onMessage(ofSize(10));
+        assertThat(call.asked()).as("three held: 30 + 3 x 100 = 330 of 400 bytes, room for one more").isEqualTo(5);
+        listener.get(0).onMessage(ofSize(10));
+        assertThat(call.asked()).as("four held: 40 + 4 x 100 = 440 bytes, no room").isEqualTo(5);
+        stub.sendMessage(ofSize(100));
+        assertThat(call.asked()).as("three held again").isEqualTo(6);
+    }
+
+    @Test
     void answersTheTransportCannotTakeLetNoRequestInUntilItIsReady() {
         RecordingCall<ModelInferRequest, String> call = new RecordingCall<>(stream());
         List<ServerCall.Listener<ModelInferRequest>> listener = new ArrayList<>();
