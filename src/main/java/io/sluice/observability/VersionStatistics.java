@@ -34,6 +34,12 @@ public final class VersionStatistics {
     private final LongAdder inferences = new LongAdder();
     private final LongAdder executions = new LongAdder();
     private final Map<Integer, Sum> batches = new ConcurrentHashMap<>();
+    /**
+     * The most batch sizes kept apart. A request with more rows than the model's batches runs alone at its own
+     * size (and an input with a zero dimension claims any number of rows without bytes), so the sizes are the
+     * clients' to choose; Triton, which refuses such requests, has at most max_batch_size of them.
+     */
+    static final int MAX_BATCH_SIZES = 1024;
     private volatile long lastInferenceMillis;
 
     public VersionStatistics(String name, String version, LongSupplier wallClockMillis) {
@@ -71,7 +77,13 @@ public final class VersionStatistics {
         compute.add(requests, requests * nanos);
         inferences.add(rows);
         executions.increment();
-        batches.computeIfAbsent(rows, r -> new Sum()).add(1, nanos);
+        Sum bySize = batches.get(rows);
+        if (bySize == null && batches.size() < MAX_BATCH_SIZES) {
+            bySize = batches.computeIfAbsent(rows, r -> new Sum());
+        }
+        if (bySize != null) { // past the cap a new size is counted in the totals alone
+            bySize.add(1, nanos);
+        }
     }
 
     /** The statistics now. */

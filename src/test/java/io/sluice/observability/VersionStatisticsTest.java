@@ -26,6 +26,19 @@ class VersionStatisticsTest {
     }
 
     @Test
+    void batchSizesTheClientsChooseAreKeptApartOnlyUpToACap() {
+        // requests past the model's batches run alone at their own sizes: each a new size
+        for (int rows = 1; rows <= VersionStatistics.MAX_BATCH_SIZES + 10; rows++) {
+            stats.answered(1, rows, 100, 0);
+        }
+        stats.answered(1, 1, 100, 0); // a size already kept still counts
+        VersionStatistics.Snapshot s = stats.snapshot();
+        assertThat(s.batches()).hasSize(VersionStatistics.MAX_BATCH_SIZES);
+        assertThat(s.batches().get(0)).isEqualTo(new VersionStatistics.Batch(1, new VersionStatistics.Duration(2, 200)));
+        assertThat(s.executionCount()).isEqualTo(VersionStatistics.MAX_BATCH_SIZES + 11); // the totals count them all
+    }
+
+    @Test
     void answersFailuresCacheHitsAndTheLastInference() {
         assertThat(stats.snapshot().lastInferenceMillis()).isZero();
         stats.succeeded(900, false, true);
