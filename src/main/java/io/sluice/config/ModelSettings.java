@@ -67,8 +67,8 @@ public record ModelSettings(
         public Admission {
             requirePositive("admission.max-concurrent", maxConcurrent);
             requirePositive("admission.circuit-breaker.request-volume", requestVolume);
-            if (timeout.isNegative() || timeout.isZero()) {
-                throw new IllegalArgumentException("admission.timeout must be positive, was " + timeout);
+            if (timeout.compareTo(Duration.ofMillis(1)) < 0) { // SmallRye takes whole milliseconds, and refuses 0
+                throw new IllegalArgumentException("admission.timeout must be at least 1 ms, was " + timeout);
             }
             if (!(failureRatio > 0 && failureRatio <= 1)) {
                 throw new IllegalArgumentException("admission.circuit-breaker.failure-ratio must be in (0, 1], was "

@@ -52,9 +52,10 @@ public class ServerSettingsCheck {
         return problems;
     }
 
+    /** At least a millisecond: what reads these takes whole milliseconds (Redis's PX), where 0 is refused. */
     private static void positive(List<String> problems, String key, Duration value) {
-        if (value.isNegative() || value.isZero()) {
-            problems.add(key + " must be more than 0, was " + value);
+        if (value.compareTo(Duration.ofMillis(1)) < 0) {
+            problems.add(key + " must be at least 1 ms, was " + value);
         }
     }
 

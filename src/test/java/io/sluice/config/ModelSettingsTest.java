@@ -165,11 +165,16 @@ class ModelSettingsTest {
         assertThatThrownBy(() -> ModelSettings.resolve(config(Map.of(
                 "sluice.models.m.batching.priority-levels", "2000000000")), "m"))
                 .hasMessageContaining("batching.priority-levels must be at most 1000, was 2000000000");
+        // SmallRye's timeout takes whole milliseconds and refuses 0: half a millisecond would fail every request
+        assertThatThrownBy(() -> ModelSettings.resolve(config(Map.of(
+                "sluice.models.m.admission.timeout", "0.0005s")), "m"))
+                .hasMessageContaining("admission.timeout must be at least 1 ms, was PT0.0005S");
         // the edges are allowed
         ModelSettings edges = ModelSettings.resolve(config(Map.of(
                 "sluice.models.m.admission.circuit-breaker.delay", "0s",
                 "sluice.models.m.execution.gpu-memory-limit", "1",
-                "sluice.models.m.batching.priority-levels", "1000")), "m");
+                "sluice.models.m.batching.priority-levels", "1000",
+                "sluice.models.m.admission.timeout", "1ms")), "m");
         assertThat(edges.priorityLevels()).isEqualTo(1000);
     }
 }

@@ -25,6 +25,7 @@ class ServerSettingsCheckTest {
                 "sluice.rate-limit.store", "redis",
                 "sluice.rate-limit.redis.timeout", "0s",
                 "sluice.cache.l2.enabled", "true",
+                "sluice.cache.l2.ttl", "0.0005s", // Redis's PX takes whole milliseconds: 0 would be refused
                 "sluice.cache.l2.timeout", "-1s",
                 "sluice.cache.l2.retry-interval", "-1s",
                 "sluice.cache.l1.max-bytes", "-1",
@@ -32,8 +33,9 @@ class ServerSettingsCheckTest {
                 "sluice.limits.max-bytes-elements", "-2")));
 
         assertThat(problems).containsExactlyInAnyOrder(
-                "sluice.rate-limit.redis.timeout must be more than 0, was PT0S",
-                "sluice.cache.l2.timeout must be more than 0, was PT-1S",
+                "sluice.rate-limit.redis.timeout must be at least 1 ms, was PT0S",
+                "sluice.cache.l2.ttl must be at least 1 ms, was PT0.0005S",
+                "sluice.cache.l2.timeout must be at least 1 ms, was PT-1S",
                 "sluice.cache.l2.retry-interval must be at least 0, was PT-1S",
                 "sluice.cache.l1.max-bytes must be at least 0, was -1",
                 "sluice.cache.l1.ttl must be at least 0, was PT-1S",
@@ -43,7 +45,7 @@ class ServerSettingsCheckTest {
     @Test
     void aConnectionAgeMustBeMoreThanZeroWhenSet() {
         assertThat(ServerSettingsCheck.problems(config(Map.of("sluice.server.max-connection-age", "0s"))))
-                .containsExactly("sluice.server.max-connection-age must be more than 0, was PT0S");
+                .containsExactly("sluice.server.max-connection-age must be at least 1 ms, was PT0S");
         assertThat(ServerSettingsCheck.problems(config(Map.of("sluice.server.max-connection-age", "5m")))).isEmpty();
     }
 
