@@ -442,7 +442,8 @@ public final class ModelScheduler implements AutoCloseable {
 
     /**
      * Whether the model still runs its known-good inputs, on this instance, now: after a runtime failure, true says
-     * the failure came with its input. Not counted as a batch nor timed (it answers no one); false without them.
+     * the failure came with its input. Not counted as a batch in the meters (it answers no one), but watched as a
+     * run; false without them.
      */
     private boolean stillRunsKnownGood(int instance) {
         List<Tensor> inputs = knownGood;
@@ -465,10 +466,10 @@ public final class ModelScheduler implements AutoCloseable {
         }
     }
 
-    /** A runtime failure the input caused: 400 / INVALID_ARGUMENT, not counted by the circuit breaker. */
+    /** A kernel's failure the input caused: 400 / INVALID_ARGUMENT, not counted by the circuit breaker. */
     private InferenceException inputsFault(InferenceException failure) {
-        if (!(failure instanceof InferenceException.RuntimeFailure)) {
-            return failure; // a rerun alone that failed otherwise (a deadline, a refusal) says so itself
+        if (!(failure instanceof InferenceException.RuntimeFailure r) || !r.mayBeTheInput()) {
+            return failure; // a rerun alone that failed otherwise (a deadline, memory, a device) says so itself
         }
         String failed = "model '" + model + "' failed: "; // as run() words it
         String what = failure.getMessage() != null && failure.getMessage().startsWith(failed)

@@ -494,6 +494,25 @@ class ModelSchedulerTest {
     }
 
     @Test
+    void aRequestWhoseRunAloneFailsOnMemoryIsAnsweredAsTheModelsFailure() throws Exception {
+        AtomicInteger runs = new AtomicInteger();
+        // a kernel's failure first, then, run alone, an allocation failure: that one is the model's to answer
+        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(16), 1, (inputs, outputs, traces) -> {
+            int run = runs.incrementAndGet();
+            if (inputs.get(0).data().getInt(inputs.get(0).data().position()) == 7) {
+                return inputs; // the known-good input
+            }
+            throw run == 1 ? new InferenceException.RuntimeFailure("ONNX Runtime failed: a kernel", null, true)
+                    : new InferenceException.RuntimeFailure("ONNX Runtime failed: Failed to allocate memory", null, false);
+        }, (requests, r, nanos) -> { }, System::nanoTime, Thread::new);
+        scheduler.knownGood(List.of(tensor(7)));
+
+        assertThat(submit(5)).failsWithin(Duration.ofSeconds(5)).withThrowableThat().havingCause()
+                .isInstanceOf(InferenceException.RuntimeFailure.class).withMessageContaining("Failed to allocate memory");
+        assertThat(runs).hasValue(3); // the request, the known-good input, the request alone
+    }
+
+    @Test
     void aRuntimeFailureOfResourcesIsTheModelsWithoutAProbe() throws Exception {
         // OnnxSession marks an allocation or device failure as not the input's
         AtomicInteger runs = alwaysFailing("ONNX Runtime failed: Failed to allocate memory", false);

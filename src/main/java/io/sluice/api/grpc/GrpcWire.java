@@ -18,9 +18,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The parts of gRPC over HTTP/2 that {@link ModelInferRoute} writes and reads itself (and {@link GrpcEncodings}
- * its trailers-only refusal): the 5-byte message
- * prefix, the {@code grpc-timeout} header, and the {@code grpc-message} and {@code grpc-status-details-bin}
- * trailers, as the gRPC HTTP/2 protocol document defines them.
+ * its trailers-only refusal): the 5-byte message prefix, the {@code grpc-timeout} header, and the
+ * {@code grpc-message} and {@code grpc-status-details-bin} trailers, as the gRPC HTTP/2 protocol document
+ * defines them.
  */
 final class GrpcWire {
     /** Length of the prefix of every message: a compressed flag and a big-endian length. */

@@ -38,9 +38,9 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * encodings clients compress with (tritonclient offers both; the bridge reads gzip alone). Calls it does not take
  * go on to the bridge unchanged: not HTTP/2, not {@code application/grpc}, a {@code grpc-encoding} other than
  * identity, gzip or deflate ({@link GrpcEncodings} refuses it there). A {@code grpc-timeout} that is not one is
- * refused here with INVALID_ARGUMENT once the caller is authenticated, in {@link CallDeadline}'s words. The deadline is held here while the message is
- * being read (a client that stops sending mid-message is answered DEADLINE_EXCEEDED and its stream reset), and by
- * the queue and the model's guard after. {@code sluice.grpc.direct-infer=false} sends every call to the bridge.
+ * refused here with INVALID_ARGUMENT once the caller is authenticated, in {@link CallDeadline}'s words. The
+ * deadline is held here while the message is being read (a client that stops sending mid-message is answered
+ * DEADLINE_EXCEEDED and its stream reset), and by the queue and the model's guard after. {@code sluice.grpc.direct-infer=false} sends every call to the bridge.
  */
 @ApplicationScoped
 public class ModelInferRoute {
