@@ -254,6 +254,17 @@ public interface SluiceConfig {
         @WithName("load-threads")
         @WithDefault("4")
         int loadThreads();
+
+        /**
+         * Whether {@code /q/health/live} reports DOWN while a required model has no version but FAILED ones, so
+         * that the kubelet restarts the pod (with its back-off) instead of leaving it not ready for good: a load
+         * is never retried in the process, and a failure may be passing (a GPU out of memory, a volume read
+         * error). Triton exits at start on a model that fails to load ({@code --exit-on-error}, on by default);
+         * {@code false} keeps the process up and not ready, to look at.
+         */
+        @WithName("restart-on-failed-load")
+        @WithDefault("true")
+        boolean restartOnFailedLoad();
     }
 
     /** Server identity. */

@@ -137,6 +137,22 @@ public class ModelRegistry {
         return all().stream().anyMatch(m -> m.state() == ModelState.READY);
     }
 
+    /**
+     * The required models that will not serve in this process: every version FAILED. A load is not retried, so only a restart can bring such a model back (a GPU out of memory, a
+     * volume read that failed once); the liveness check reports them.
+     */
+    public List<String> requiredFailed() {
+        List<String> failed = new java.util.ArrayList<>();
+        for (Map.Entry<String, NavigableMap<Long, ServedModel>> model : models.entrySet()) {
+            Collection<ServedModel> all = model.getValue().values();
+            if (all.stream().anyMatch(m -> m.settings().required())
+                    && all.stream().allMatch(m -> m.state() == ModelState.FAILED)) {
+                failed.add(model.getKey());
+            }
+        }
+        return failed;
+    }
+
     /** True when no model at all is still loading or warming. */
     public boolean settled() {
         return all().stream().allMatch(m -> m.state().settled());

@@ -70,6 +70,18 @@ class ModelRegistryTest {
     }
 
     @Test
+    void aRequiredModelWithOnlyFailedVersionsIsOneOnlyARestartCanLoad() {
+        ServedModel v1 = version("m", 1, ModelState.FAILED);
+        ServedModel v2 = version("m", 2, ModelState.LOADING);
+        version("corrupt", 1, ModelState.FAILED); // not required in this profile
+        assertThat(registry.requiredFailed()).as("v2 may still load").isEmpty();
+        v2.moveTo(ModelState.FAILED, "broken");
+        assertThat(registry.requiredFailed()).containsExactly("m");
+        v1.moveTo(ModelState.READY, null);
+        assertThat(registry.requiredFailed()).as("v1 serves beside the FAILED v2").isEmpty();
+    }
+
+    @Test
     void aModelThatIsNotRequiredNeverHoldsReadinessDown() {
         version("m", 1, ModelState.READY);
         version("corrupt", 1, ModelState.FAILED); // sluice.models.corrupt.required=false in this profile
