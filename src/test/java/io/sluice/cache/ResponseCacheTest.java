@@ -232,6 +232,8 @@ class ResponseCacheTest {
         // 2000 rows: 32 KB of outputs, over L1's 16 KB but under L2's 64 KB cap per entry
         byte[] medium = rows(2000);
         assertThat(cache(binary("identity_fp32", medium, OPEN))).isEqualTo("miss");
+        CacheKey mediumKey = keyOf("identity_fp32", medium);
+        await().atMost(Duration.ofSeconds(5)).until(() -> inRedis(mediumKey)); // L2 is written after the answer
         assertThat(cache(binary("identity_fp32", medium, OPEN))).isEqualTo("hit-l2");
         assertThat(cache(binary("identity_fp32", medium, OPEN))).isEqualTo("hit-l2"); // L1 could not keep it
         // 5000 rows: 80 KB, over both bounds: never cached
@@ -240,7 +242,7 @@ class ResponseCacheTest {
         assertThat(cache(binary("identity_fp32", large, OPEN))).isEqualTo("miss");
         // Redis holds entries for its TTL (10 min here)
         long ttl = withRedis(redis -> redis.send(Request.cmd(Command.PTTL).arg("sluice:cache:"
-                + keyOf("identity_fp32", medium).hex())).await().atMost(Duration.ofSeconds(5)).toLong());
+                + mediumKey.hex())).await().atMost(Duration.ofSeconds(5)).toLong());
         assertThat(ttl).isBetween(1L, Duration.ofMinutes(10).toMillis());
 
         // L1's TTL is 3 s here: a small entry turns from an L1 hit into an L2 hit when it expires
@@ -342,6 +344,64 @@ class ResponseCacheTest {
         assertThat(computed).hasValue(1);
         assertThat(counter("identity_fp32", "l2", "error") - errorsBefore).isEqualTo(1);
     }
+
+    @Test
+    void whatFollowsAnL2LookupRunsOnTheRequestsOwnContextNotRedissThread() throws Exception {
+        // what follows a lookup (decoding a hit, or admitting and queueing a miss) must not run on a thread every
+        // lookup and rate-limit take shares: the Redis client answers on the context that sent, and Quarkus runs
+        // Mutiny's timeouts on the context that set them, so it comes back to the request's own
+        ResponseCache cache = new ResponseCache(config, metrics, redis);
+        Tensor input = new Tensor("INPUT0", Datatype.FP32, new long[] {1, 4}, ByteBuffer.wrap(rows(1)));
+        InferRequest request = new InferRequest("identity_fp32", null, null, Map.of(), List.of(input), List.of(), 0,
+                InferRequest.NO_DEADLINE, Protocol.REST);
+        CacheKey key = CacheKey.of("anonymous", "identity_fp32", "1", "contents", request);
+        io.vertx.core.Context caller = vertxCore.getOrCreateContext();
+
+        // a Redis that never answers: the lookup gives up at its timeout on a timer's thread, and the request
+        // is computed on its own context all the same
+        @SuppressWarnings("unchecked")
+        Instance<Redis> silent = (Instance<Redis>) Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] {Instance.class}, (proxy, method, args) -> Redis.newInstance(
+                        (io.vertx.redis.client.Redis) Proxy.newProxyInstance(getClass().getClassLoader(),
+                                new Class<?>[] {io.vertx.redis.client.Redis.class}, (p, m, a) -> m.getName().equals("send")
+                                        ? io.vertx.core.Promise.promise().future() : null)));
+        CompletableFuture<io.vertx.core.Context> computedAfterTimeout = new CompletableFuture<>();
+        CompletableFuture<InferResponse> timedOut = new CompletableFuture<>();
+        caller.runOnContext(v -> new ResponseCache(config, metrics, silent).serve("anonymous", "identity_fp32", "1",
+                "contents", 1, 0, request, r -> {
+                    computedAfterTimeout.complete(io.vertx.core.Vertx.currentContext());
+                    return Uni.createFrom().item(new InferResponse("identity_fp32", "1", null, Map.of(), List.of(input)));
+                }).subscribe().with(timedOut::complete, timedOut::completeExceptionally));
+        assertThat(timedOut).succeedsWithin(Duration.ofSeconds(10));
+        assertThat(computedAfterTimeout.join()).as("computed after the lookup timed out").isSameAs(caller);
+
+        // a real one: computed after a miss, and answered from L2, on the request's context
+        for (CacheStatus expected : new CacheStatus[] {CacheStatus.MISS, CacheStatus.HIT_L2}) {
+            ResponseCache fresh = expected == CacheStatus.MISS ? cache : new ResponseCache(config, metrics, redis); // no L1
+            CompletableFuture<io.vertx.core.Context> computedOn = new CompletableFuture<>();
+            CompletableFuture<io.vertx.core.Context> answeredOn = new CompletableFuture<>();
+            CompletableFuture<InferResponse> answer = new CompletableFuture<>();
+            caller.runOnContext(v -> fresh.serve("anonymous", "identity_fp32", "1", "contents", 1, 0, request, r -> {
+                computedOn.complete(io.vertx.core.Vertx.currentContext());
+                return Uni.createFrom().item(new InferResponse("identity_fp32", "1", null, Map.of(), List.of(input)));
+            }).subscribe().with(item -> {
+                answeredOn.complete(io.vertx.core.Vertx.currentContext());
+                answer.complete(item);
+            }, answer::completeExceptionally));
+            assertThat(answer).succeedsWithin(Duration.ofSeconds(10))
+                    .satisfies(a -> assertThat(a.cache()).isEqualTo(expected));
+            assertThat(answeredOn.join()).as("answered, " + expected).isSameAs(caller);
+            if (expected == CacheStatus.MISS) {
+                assertThat(computedOn.join()).as("computed after the L2 miss").isSameAs(caller);
+                await().atMost(Duration.ofSeconds(5)).until(() -> inRedis(key)); // L2 is written after the answer
+            } else {
+                assertThat(computedOn).isNotDone();
+            }
+        }
+    }
+
+    @Inject
+    io.vertx.core.Vertx vertxCore;
 
     /** A model whose runs the test ends: each run it is asked for is added to {@code runs}, unanswered. */
     private static final class HeldModel implements java.util.function.Function<InferRequest, Uni<InferResponse>> {
