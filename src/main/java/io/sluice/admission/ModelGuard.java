@@ -65,6 +65,7 @@ public final class ModelGuard {
     private final int capacity;
     private final Duration circuitDelay;
     private final Supplier<Duration> drainTime;
+    private final Duration admissionTimeout;
     private final Guard guard;
     private final AdaptiveLimit adaptive;
     private final ShedMode shed;
@@ -114,12 +115,8 @@ public final class ModelGuard {
         this.capacity = limit + 1;
         this.circuitDelay = a.circuitDelay();
         Duration timeout = a.timeout();
-        // no one waits in the queue longer than the timeout: a longer estimate (a queued request of 2^31 - 1 rows
-        // of nothing) would tell clients to stay away for days
-        this.drainTime = () -> {
-            Duration drain = scheduler.retryAfter();
-            return drain.compareTo(timeout) > 0 ? Duration.ofSeconds(Math.max(1, (timeout.toMillis() + 999) / 1000)) : drain;
-        };
+        this.admissionTimeout = timeout;
+        this.drainTime = () -> atMostTheTimeout(scheduler.retryAfter());
         this.scheduler = scheduler;
         this.clock = clock;
         ModelSettings.Adaptive ad = a.adaptive();
@@ -467,6 +464,16 @@ public final class ModelGuard {
         }
     }
 
+    /**
+     * No one waits in the queue longer than the timeout: a longer estimate (a queued request of 2^31 - 1 rows of
+     * nothing, or a slow model's deep queue) would tell clients to stay away for days.
+     */
+    private Duration atMostTheTimeout(Duration drain) {
+        return drain.compareTo(admissionTimeout) > 0
+                ? Duration.ofSeconds(Math.max(1, (admissionTimeout.toMillis() + 999) / 1000))
+                : drain;
+    }
+
     private Throwable translate(Throwable t) {
         Throwable cause = unwrap(t);
         if (cause instanceof UnrunTrial) {
@@ -478,6 +485,9 @@ public final class ModelGuard {
             return circuitOpen(circuitDelay);
         } else if (cause instanceof TimeoutException) {
             return new InferenceException.DeadlineExceeded("model '" + model + "' took longer than its admission.timeout");
+        } else if (cause instanceof InferenceException.Unavailable u
+                && u.retryAfter().compareTo(atMostTheTimeout(u.retryAfter())) > 0) {
+            return new InferenceException.Unavailable(u.reason(), u.getMessage(), atMostTheTimeout(u.retryAfter()));
         }
         return cause;
     }

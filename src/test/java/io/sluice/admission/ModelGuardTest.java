@@ -174,6 +174,25 @@ class ModelGuardTest {
     }
 
     @Test
+    void aFullQueuesRetryAfterIsNeverLongerThanTheAdmissionTimeoutEither() {
+        ModelGuard guard = guard(3, admission(false)); // admission.timeout 1 min; the scheduler queues 3
+        runs.release(1);
+        assertThat(call(guard, HOUR_LONG).result).succeedsWithin(WAIT); // the model now takes an hour a row
+        runPastTheGuard(10);
+        for (int queued = 11; queued <= 13; queued++) {
+            scheduler.submit(pastTheGuard(queued)); // work the guard did not admit fills the queue
+        }
+        // the guard admits it; the scheduler's queue is full, with four rows of an hour each before it
+        assertThat(scheduler.retryAfter()).isEqualTo(Duration.ofHours(4));
+        assertThat(call(guard, 1).result).failsWithin(WAIT).withThrowableThat().havingCause()
+                .isInstanceOfSatisfying(InferenceException.Unavailable.class, u -> {
+                    assertThat(u.reason()).isEqualTo(InferenceException.Unavailable.Reason.QUEUE_FULL);
+                    assertThat(u.retryAfter()).isEqualTo(Duration.ofMinutes(1));
+                    assertThat(u.getMessage()).contains("queue is full");
+                });
+    }
+
+    @Test
     void permitsComeBackAfterErrorsCancellationsAndDeadlines() {
         ModelGuard guard = guard(3, admission(false));
         Call running = call(guard, 1);
