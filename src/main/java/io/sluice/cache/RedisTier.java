@@ -58,7 +58,10 @@ final class RedisTier {
                 .ifNoItem().after(timeout).fail()
                 .map(RedisTier::found)
                 .onFailure().recoverWithItem(failure -> {
-                    stepAside();
+                    if (failure instanceof io.vertx.redis.client.Response) {
+                        return MISS; // Redis answered, with an error for this key (WRONGTYPE): the write replaces it
+                    }
+                    stepAside(); // Redis away or slow: every lookup skips it for the retry interval
                     return ERROR;
                 });
     }

@@ -215,6 +215,25 @@ class ResponseCacheTest {
     }
 
     @Test
+    void aForeignValueUnderAKeyIsAMissThatTheWriteReplacesAndLeavesL2On() {
+        Await.serverReady();
+        byte[] data = rows(1);
+        CacheKey key = keyOf("identity_fp32", data);
+        withRedis(redis -> redis.send(Request.cmd(Command.HSET).arg("sluice:cache:" + key.hex()).arg("f").arg("v"))
+                .await().atMost(Duration.ofSeconds(5)));
+        double errorsBefore = counter("identity_fp32", "l2", "error");
+        assertThat(cache(binary("identity_fp32", data, OPEN))).isEqualTo("miss"); // WRONGTYPE: not Redis away
+        await().atMost(Duration.ofSeconds(5)).until(() -> withRedis(redis -> redis.send(Request.cmd(Command.TYPE)
+                .arg("sluice:cache:" + key.hex())).await().atMost(Duration.ofSeconds(5)).toString()).equals("string"));
+        assertThat(counter("identity_fp32", "l2", "error") - errorsBefore).isZero();
+        // and L2 still takes other keys at once
+        byte[] other = rows(1);
+        assertThat(cache(binary("identity_fp32", other, OPEN))).isEqualTo("miss");
+        CacheKey otherKey = keyOf("identity_fp32", other);
+        await().atMost(Duration.ofSeconds(5)).until(() -> inRedis(otherKey));
+    }
+
+    @Test
     void anotherTenantNeverHitsATenantsEntry() {
         Await.serverReady();
         byte[] data = rows(1);
