@@ -52,6 +52,8 @@ public class RateLimiter {
     private final Map<String, Bucket> byPolicy = new ConcurrentHashMap<>();
     private volatile RedisBuckets redis;
     private volatile ReplicaCount replicaCount;
+    /** Whether the warning of a fallback before any replica count has been logged. */
+    private volatile boolean uncountedWarned;
     private final LongSupplier nanoClock = System::nanoTime;
     private volatile long redisRetryAtNanos = nanoClock.getAsLong(); // try Redis first
     /**
@@ -154,6 +156,12 @@ public class RateLimiter {
 
     private Uni<RateLimitState> fallback(Bucket b, String model) {
         metrics.rateLimitFallback();
+        if (replicaCount != null && !replicaCount.counted() && !uncountedWarned) {
+            uncountedWarned = true; // once: it holds until Redis is back
+            LOG.warnf("rate limits fall back to local buckets before Redis ever counted the replicas: this replica"
+                    + " takes each bucket's whole rate until it does; set sluice.rate-limit.redis.replicas to bound"
+                    + " the fleet's total during an outage");
+        }
         return decide(b, model, b.fallback().take(replicas()));
     }
 

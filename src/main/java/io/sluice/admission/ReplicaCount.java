@@ -48,6 +48,7 @@ public final class ReplicaCount {
     private final Duration expiry;
     private final LongSupplier wallClockMillis;
     private volatile int count = 1;
+    private volatile boolean counted;
 
     /** A count on Redis's own clock, with the default expiry. */
     public ReplicaCount(Redis redis, String keyPrefix) {
@@ -71,8 +72,14 @@ public final class ReplicaCount {
                 .arg(wallClockMillis == null ? "" : Long.toString(wallClockMillis.getAsLong()));
         return redis.send(eval).map(response -> {
             count = Math.max(1, response.toInteger());
+            counted = true;
             return count;
         });
+    }
+
+    /** Whether Redis has counted the replicas at least once since this replica started. */
+    public boolean counted() {
+        return counted;
     }
 
     /** The replicas last counted, this one included; 1 until the first count. */

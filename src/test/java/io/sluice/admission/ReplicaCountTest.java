@@ -44,11 +44,13 @@ class ReplicaCountTest {
         ReplicaCount a = replica();
         ReplicaCount b = replica();
         assertThat(a.current()).as("before any count").isEqualTo(1);
+        assertThat(a.counted()).isFalse();
 
         assertThat(a.refresh().await().atMost(WAIT)).isEqualTo(1);
         assertThat(b.refresh().await().atMost(WAIT)).isEqualTo(2);
         assertThat(a.refresh().await().atMost(WAIT)).isEqualTo(2);
         assertThat(a.current()).isEqualTo(2);
+        assertThat(a.counted()).isTrue();
 
         now.addAndGet(EXPIRY.toMillis() + 1); // b stopped stamping: gone once its last stamp is older than the expiry
         assertThat(a.refresh().await().atMost(WAIT)).isEqualTo(1);
@@ -64,5 +66,10 @@ class ReplicaCountTest {
         a.refresh().onFailure().recoverWithNull().await().atMost(WAIT);
 
         assertThat(a.current()).isEqualTo(2);
+        // one that starts during the outage has never counted: its fallback would take the whole rate
+        ReplicaCount late = replica();
+        late.refresh().onFailure().recoverWithNull().await().atMost(WAIT);
+        assertThat(late.counted()).isFalse();
+        assertThat(late.current()).isEqualTo(1);
     }
 }
