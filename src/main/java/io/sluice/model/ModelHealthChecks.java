@@ -1,8 +1,8 @@
 package io.sluice.model;
 
+import io.sluice.config.SluiceConfig;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
-import io.sluice.config.SluiceConfig;
 import jakarta.inject.Inject;
 import java.util.List;
 import org.eclipse.microprofile.health.HealthCheck;

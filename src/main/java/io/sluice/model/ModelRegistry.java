@@ -5,6 +5,7 @@ import io.quarkus.runtime.ShutdownEvent;
 import io.sluice.inference.InferenceException;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -138,11 +139,12 @@ public class ModelRegistry {
     }
 
     /**
-     * The required models that will not serve in this process: every version FAILED. A load is not retried, so only a restart can bring such a model back (a GPU out of memory, a
-     * volume read that failed once); the liveness check reports them.
+     * The required models that will not serve in this process: every version FAILED. A load is not retried, so
+     * only a restart can bring such a model back (a GPU out of memory, a volume read that failed once); the
+     * liveness check reports them.
      */
     public List<String> requiredFailed() {
-        List<String> failed = new java.util.ArrayList<>();
+        List<String> failed = new ArrayList<>();
         for (Map.Entry<String, NavigableMap<Long, ServedModel>> model : models.entrySet()) {
             Collection<ServedModel> all = model.getValue().values();
             if (all.stream().anyMatch(m -> m.settings().required())
