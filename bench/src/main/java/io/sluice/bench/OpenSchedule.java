@@ -57,13 +57,14 @@ final class OpenSchedule {
      * abandoned). {@code statuses} counts every outcome by {@link Status#name}, {@code ok} included.
      * {@code rejected}: latency (from due time) of 429/503, RESOURCE_EXHAUSTED/UNAVAILABLE;
      * {@code rejectedFromSend}: the same from the actual send (the server's part, without client lag);
-     * {@code hints}: rejections that said when to retry, by code ({@link InferClient#retryHint()}).
+     * {@code hints}: rejections that said when to retry, by code ({@link InferClient#retryHint()});
+     * {@code okInWindow}: OK answers that came before the segment's end (due in it, answered in it).
      */
     record Phase(String name, double rate, double seconds, long planned, long sent, long answered,
             long dropped, long unanswered, Map<String, Long> statuses, Map<Integer, Long> codes,
             Histogram ok, Histogram rejected,
             Histogram rejectedFromSend, Map<Integer, Long> hints, double maxLagMs, double bucketSeconds,
-            List<Bucket> timeline) {
+            List<Bucket> timeline, long okInWindow) {
 
         long okCount() {
             return ok.getTotalCount();
@@ -73,8 +74,13 @@ final class OpenSchedule {
             return rejected.getTotalCount();
         }
 
+        /**
+         * OK answers per second of the segment, counting those that came before the segment ended: an answer
+         * to a request due in the segment that comes after it (a queue draining into the next segment) is
+         * that segment's throughput, not this one's.
+         */
         double goodput() {
-            return okCount() / seconds;
+            return okInWindow / seconds;
         }
 
         double okPercentileMs(double p) {
@@ -135,7 +141,7 @@ final class OpenSchedule {
     }
 
     /** Live numbers of one segment, shared by the workers (guarded by {@code this}). */
-    private static final class Live {
+    static final class Live {
         final Segment segment;
         final long firstTicket;
         final long planned;
@@ -146,6 +152,7 @@ final class OpenSchedule {
         final Map<Integer, Long> byCode = new LinkedHashMap<>();
         long sent;
         long answered;
+        long okInWindow;
         final Map<Integer, Long> hints = new LinkedHashMap<>();
         final long bucketNanos;
         final long[] ok;
@@ -174,7 +181,9 @@ final class OpenSchedule {
             sent++;
         }
 
-        synchronized void record(int bucket, int status, long fromDue, long fromSend, boolean hint, long lag) {
+        /** {@code dueOffset}: when the request was due, in nanoseconds from the segment's start ({@link #dueOffset}). */
+        synchronized void record(int bucket, long dueOffset, int status, long fromDue, long fromSend, boolean hint,
+                long lag) {
             recorder.maxLagNanos = Math.max(recorder.maxLagNanos, lag);
             recorder.record(status, fromDue);
             byCode.merge(status, 1L, Long::sum);
@@ -190,6 +199,9 @@ final class OpenSchedule {
             int b = bucket;
             if (status == Status.OK) {
                 ok[b]++;
+                if (dueOffset + fromDue < Settings.nanos(segment.seconds())) {
+                    okInWindow++;
+                }
                 okLatency[b].recordValue(Math.min(Math.max(fromDue, 1), Recorder.HIGHEST_NANOS));
             } else if (Status.isRejection(status)) {
                 rejected[b]++;
@@ -223,7 +235,8 @@ final class OpenSchedule {
             }
             return new Phase(segment.name(), segment.rate(), segment.seconds(), planned, sent, answered, dropped,
                     unanswered, statuses, codes, recorder.histogram.copy(), recorder.rejected.copy(),
-                    rejectedFromSend.copy(), new LinkedHashMap<>(hints), recorder.maxLagNanos / 1e6, bucketSeconds, timeline);
+                    rejectedFromSend.copy(), new LinkedHashMap<>(hints), recorder.maxLagNanos / 1e6, bucketSeconds, timeline,
+                    okInWindow);
         }
 
         /** Nanoseconds from the segment's start at which request {@code k} of the segment is due. */
@@ -360,19 +373,21 @@ final class OpenSchedule {
             try {
                 clients.get((int) (ticket % clients.size())).inferAsync((status, retryAfter) -> {
                     long done = System.nanoTime();
-                    d.live().record(d.bucket(), status, done - d.due(), done - sent, retryAfter >= 0, d.lag());
+                    d.live().record(d.bucket(), d.dueOffset(), status, done - d.due(), done - sent, retryAfter >= 0,
+                            d.lag());
                     outstanding.decrementAndGet();
                 });
             } catch (RuntimeException e) {
                 long failed = System.nanoTime();
-                d.live().record(d.bucket(), Status.IO_ERROR, failed - d.due(), failed - sent, false, d.lag());
+                d.live().record(d.bucket(), d.dueOffset(), Status.IO_ERROR, failed - d.due(), failed - sent, false,
+                        d.lag());
                 outstanding.decrementAndGet();
             }
         }
     }
 
     /** A request whose due time has come: its segment, timeline bucket, due time, lateness, and if dropped. */
-    private record Due(Live live, int bucket, long due, long lag, boolean dropped) {
+    private record Due(Live live, int bucket, long dueOffset, long due, long lag, boolean dropped) {
     }
 
     /**
@@ -385,7 +400,8 @@ final class OpenSchedule {
         }
         Live live = lives.get(segment[0]);
         long k = ticket - live.firstTicket;
-        long due = start + live.startOffsetNanos + live.dueOffset(k);
+        long dueOffset = live.dueOffset(k);
+        long due = start + live.startOffsetNanos + dueOffset;
         int bucket = live.bucketOf(k);
         long now = parkUntil(due);
         if (now < 0) {
@@ -394,11 +410,11 @@ final class OpenSchedule {
         long lag = now - due;
         boolean dropped = lag > timeoutNanos;
         if (dropped) {
-            live.record(bucket, Status.DROPPED, lag, 0, false, lag);
+            live.record(bucket, dueOffset, Status.DROPPED, lag, 0, false, lag);
         } else {
             live.sending();
         }
-        return new Due(live, bucket, due, lag, dropped);
+        return new Due(live, bucket, dueOffset, due, lag, dropped);
     }
 
     private static void work(InferClient client, List<Live> lives, AtomicLong counter, long total, long start,
@@ -420,7 +436,7 @@ final class OpenSchedule {
             int status = client.infer();
             boolean hint = Status.isRejection(status) && client.retryHint();
             long done = System.nanoTime();
-            d.live().record(d.bucket(), status, done - d.due(), done - sent, hint, d.lag());
+            d.live().record(d.bucket(), d.dueOffset(), status, done - d.due(), done - sent, hint, d.lag());
         }
     }
 

@@ -70,6 +70,6 @@ class OverloadRecoveryTest {
     private static OpenSchedule.Phase phase(List<OpenSchedule.Bucket> timeline) {
         Histogram empty = new Histogram(3);
         return new OpenSchedule.Phase("recovery", 96, 10, 960, 960, 960, 0, 0, Map.of(), Map.of(), empty, empty,
-                empty, Map.of(), 0, 0.25, timeline);
+                empty, Map.of(), 0, 0.25, timeline, 960);
     }
 }
