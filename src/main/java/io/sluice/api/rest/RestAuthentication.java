@@ -129,6 +129,7 @@ public class RestAuthentication {
             context.put(TENANT, tenants.authenticate(context.request().headers().getAll(RestHeaders.AUTHORIZATION),
                     context.request().headers().getAll(RestHeaders.API_KEY), Protocol.REST));
         } catch (InferenceException.Unauthenticated e) {
+            RouteTemplate.tag(context, rootPath); // not the raw path: a client could grow the uri tag without bound
             context.response().setStatusCode(401)
                     .putHeader(RestHeaders.WWW_AUTHENTICATE, "Bearer")
                     .putHeader("Content-Type", "application/json")

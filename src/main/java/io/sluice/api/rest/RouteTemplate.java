@@ -1,0 +1,68 @@
+package io.sluice.api.rest;
+
+import io.quarkus.micrometer.runtime.binder.vertx.HttpRequestMetric;
+import io.vertx.core.http.impl.HttpServerRequestInternal;
+import io.vertx.ext.web.RoutingContext;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * The route template of a REST path, for the {@code uri} tag of Quarkus's {@code http_server_requests} meters on a
+ * 401 that {@link RestAuthentication} gives before routing. Quarkus tags such an answer with its raw path, so
+ * keyless requests to {@code /v2/models/a1/infer}, {@code a2}, ... made a series each, until its {@code
+ * max-uri-tags} cap dropped the new {@code uri} values of real routes too.
+ */
+final class RouteTemplate {
+
+    /** The tag of a path that is none of the API's routes (Quarkus starts every template with a slash). */
+    static final String UNMATCHED = "/UNMATCHED";
+
+    private record Route(Pattern path, String template) {}
+
+    private static final List<Route> ROUTES = routes();
+
+    private RouteTemplate() {}
+
+    private static List<Route> routes() {
+        List<Route> routes = new ArrayList<>();
+        for (String fixed : List.of("/v2", "/v2/health/live", "/v2/health/ready", "/v2/models/stats",
+                "/v2/repository/index")) {
+            routes.add(new Route(Pattern.compile(Pattern.quote(fixed)), fixed));
+        }
+        routes.add(new Route(Pattern.compile("/v2/repository/models/[^/]+/(load|unload)"),
+                "/v2/repository/models/{model}/{action}"));
+        for (String suffix : List.of("", "/config", "/stats", "/ready", "/infer")) {
+            routes.add(new Route(Pattern.compile("/v2/models/[^/]+" + Pattern.quote(suffix)), "/v2/models/{model}" + suffix));
+            routes.add(new Route(Pattern.compile("/v2/models/[^/]+/versions/[^/]+" + Pattern.quote(suffix)),
+                    "/v2/models/{model}/versions/{version}" + suffix));
+        }
+        return List.copyOf(routes);
+    }
+
+    /** The template of {@code path} under {@code rootPath} ({@code quarkus.http.root-path}), or {@link #UNMATCHED}. */
+    static String of(String path, String rootPath) {
+        String root = rootPath.endsWith("/") ? rootPath.substring(0, rootPath.length() - 1) : rootPath;
+        if (!root.isEmpty() && !root.startsWith("/")) {
+            root = "/" + root;
+        }
+        if (path == null || !path.startsWith(root + "/")) {
+            return UNMATCHED;
+        }
+        String rest = path.substring(root.length());
+        for (Route route : ROUTES) {
+            if (route.path().matcher(rest).matches()) {
+                return root + route.template();
+            }
+        }
+        return UNMATCHED;
+    }
+
+    /** Tags the request's HTTP server meters with {@code path}'s template, when Quarkus measures it. */
+    static void tag(RoutingContext context, String rootPath) {
+        if (context.request() instanceof HttpServerRequestInternal request
+                && request.metric() instanceof HttpRequestMetric metric) {
+            metric.setTemplatePath(of(context.normalizedPath(), rootPath));
+        }
+    }
+}
