@@ -221,8 +221,11 @@ public class InferenceService {
             if (model.settings().cacheEnabled()) {
                 InferRequest request = parse.get();
                 int level = model.priorityLevel(request.priority()); // priorities 2 and 9 on one level share a run
+                // the run may start on another thread (a follower's, after the shared run failed under it): its
+                // spans join this request's trace all the same
+                io.opentelemetry.context.Context trace = io.opentelemetry.context.Context.current();
                 return cache.serve(tenant.name(), model.name(), model.version(), model.contents(),
-                        model.settings().cacheMinUses(), level, request, model::infer);
+                        model.settings().cacheMinUses(), level, request, r -> model.infer(r, trace));
             }
             return model.infer(parse);
         } catch (RuntimeException e) { // a parse failure travels like any other

@@ -192,6 +192,15 @@ public final class ServedModel {
     }
 
     /**
+     * {@link #infer(InferRequest)} with its spans under {@code trace}, the caller's trace context, for a run that
+     * may start on another thread than the request's (the response cache's, for a follower whose shared run
+     * failed under it): the current context there is not the request's.
+     */
+    public Uni<InferResponse> infer(InferRequest request, io.opentelemetry.context.Context trace) {
+        return traced(() -> request, true, trace);
+    }
+
+    /**
      * {@link #infer(InferRequest)} for the request {@code parse} reads, called only once the model's guard
      * has not turned the arrival away ({@link ModelGuard#turnsAway()}): a rejection costs no parsing.
      */
@@ -209,7 +218,12 @@ public final class ServedModel {
     }
 
     private Uni<InferResponse> traced(Supplier<InferRequest> parse, boolean guarded) {
-        Tracing.RequestTrace trace = tracing.request(name(), version());
+        return traced(parse, guarded, io.opentelemetry.context.Context.current());
+    }
+
+    private Uni<InferResponse> traced(Supplier<InferRequest> parse, boolean guarded,
+            io.opentelemetry.context.Context parent) {
+        Tracing.RequestTrace trace = tracing.request(name(), version(), parent);
         return infer(parse, trace, guarded).onTermination().invoke((item, failure, cancelled) -> trace.end(failure));
     }
 

@@ -87,9 +87,14 @@ public class Tracing {
 
     /** Starts {@code sluice.infer} under the current (server) span, and {@code sluice.admission} under it. */
     public RequestTrace request(String model, String version) {
+        return request(model, version, Context.current());
+    }
+
+    /** Starts {@code sluice.infer} under {@code parent}'s span, and {@code sluice.admission} under it. */
+    public RequestTrace request(String model, String version, Context parent) {
         Attributes attributes = Attributes.of(MODEL, model, VERSION, version);
-        Span request = tracer.spanBuilder("sluice.infer").setAllAttributes(attributes).startSpan();
-        Span admission = tracer.spanBuilder("sluice.admission").setParent(Context.current().with(request))
+        Span request = tracer.spanBuilder("sluice.infer").setParent(parent).setAllAttributes(attributes).startSpan();
+        Span admission = tracer.spanBuilder("sluice.admission").setParent(parent.with(request))
                 .setAllAttributes(attributes).startSpan();
         return new RequestTrace(attributes, request, admission);
     }

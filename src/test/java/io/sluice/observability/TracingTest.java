@@ -69,6 +69,36 @@ class TracingTest {
     }
 
     @Test
+    void aRunStartedOnAnotherThreadJoinsTheTraceItIsGiven() {
+        // the response cache starts a follower's run on whatever thread failed the shared run under it, where the
+        // current context is not the request's: the request's context is handed over, and its spans follow it
+        io.opentelemetry.api.trace.Span caller = tracer.spanBuilder("caller").startSpan();
+        String traceId = caller.getSpanContext().getTraceId();
+        io.opentelemetry.context.Context trace = io.opentelemetry.context.Context.root().with(caller);
+        io.sluice.inference.Tensor x = new io.sluice.inference.Tensor("X", io.sluice.inference.Datatype.FP32,
+                new long[] {1, 3}, java.nio.ByteBuffer.allocate(12).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                        .putFloat(1).putFloat(1).putFloat(1).flip());
+        io.sluice.inference.InferRequest request = new io.sluice.inference.InferRequest("matmul", null, null,
+                java.util.Map.of(), List.of(x), List.of(), 0, io.sluice.inference.InferRequest.NO_DEADLINE,
+                io.sluice.inference.Protocol.REST);
+        // this thread's current context is the root: only the context handed over can parent the spans
+        assertThat(io.opentelemetry.api.trace.Span.current().getSpanContext().isValid()).isFalse();
+        assertThat(registry.ready("matmul", null).infer(request, trace).await().atMost(Duration.ofSeconds(10))
+                .outputs()).hasSize(1);
+        caller.end();
+
+        SpanData infer = awaitSpan("sluice.infer", traceId);
+        assertThat(infer.getParentSpanId()).isEqualTo(caller.getSpanContext().getSpanId());
+        assertThat(awaitSpan("sluice.admission", traceId).getParentSpanId()).isEqualTo(infer.getSpanId());
+    }
+
+    @Inject
+    io.opentelemetry.api.trace.Tracer tracer;
+
+    @Inject
+    io.sluice.model.ModelRegistry registry;
+
+    @Test
     void grpcAcceptsW3cTraceContext() throws InterruptedException {
         String traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
         Metadata headers = new Metadata();
