@@ -87,9 +87,10 @@ class KubernetesManifestsTest {
         Probe readiness = c.getReadinessProbe();
         assertThat(Duration.ofSeconds((long) readiness.getPeriodSeconds() * readiness.getFailureThreshold()))
                 .isLessThanOrEqualTo(delay);
-        // SIGKILL comes only after the delay and the drain are over
+        // SIGKILL comes only after the delay, the drain, the models' stop (5 s for their queues, 2 s for a
+        // stopped run) and an OpenTelemetry export (30 s at most by default) are over
         assertThat(Duration.ofSeconds(deployment.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds()))
-                .isGreaterThan(delay.plus(drain));
+                .isGreaterThan(delay.plus(drain).plusSeconds(7).plusSeconds(30));
     }
 
     @Test
