@@ -33,7 +33,8 @@ final class RouteTemplate {
         routes.add(new Route(Pattern.compile("/v2/repository/models/[^/]+/(load|unload)"),
                 "/v2/repository/models/{model}/{action}"));
         for (String suffix : List.of("", "/config", "/stats", "/ready", "/infer")) {
-            routes.add(new Route(Pattern.compile("/v2/models/[^/]+" + Pattern.quote(suffix)), "/v2/models/{model}" + suffix));
+            routes.add(new Route(Pattern.compile("/v2/models/[^/]+" + Pattern.quote(suffix)),
+                    "/v2/models/{model}" + suffix));
             routes.add(new Route(Pattern.compile("/v2/models/[^/]+/versions/[^/]+" + Pattern.quote(suffix)),
                     "/v2/models/{model}/versions/{version}" + suffix));
         }
