@@ -225,6 +225,43 @@ class RestBodyLimitTest {
                 .isInstanceOfSatisfying(StreamResetException.class, e -> assertThat(e.getCode()).isZero());
     }
 
+    @Test
+    void refusedBodiesAreTaggedByRouteNotByTheirPath() throws Exception {
+        // the 413 comes before routing, where Quarkus tags an answer with its raw path: each model name a client
+        // makes up would be an http_server_requests series of its own
+        try (Socket socket = new Socket("127.0.0.1", RestAssured.port)) {
+            socket.setSoTimeout(30_000);
+            socket.getOutputStream().write(("POST /v2/models/made-up-413-a/versions/9/infer HTTP/1.1\r\n"
+                    + "Host: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " + (LIMIT + 1)
+                    + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            assertThat(new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+                    .startsWith("HTTP/1.1 413");
+        }
+        HttpClientRequest request = http2.request(new RequestOptions().setMethod(HttpMethod.POST).setHost("127.0.0.1")
+                        .setPort(RestAssured.port).setURI("/v2/models/made-up-413-b/infer")
+                        .putHeader("content-type", "application/json"))
+                .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        request.setChunked(true); // no content-length: the REST layer's reader refuses it
+        CompletableFuture<HttpClientResponse> answer = request.response().toCompletionStage().toCompletableFuture();
+        Buffer block = Buffer.buffer(new byte[1 << 20]);
+        for (long sent = 0; sent <= LIMIT; sent += block.length()) {
+            request.write(block);
+        }
+        request.end();
+        assertThat(answer.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(413);
+
+        // the meter is recorded as the answer ends on the server, which may come after the client has its headers
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
+                RestAssured.given().get("/q/metrics").asString()).containsPattern("status=\"413\"[^}]*"
+                        + "uri=\"/v2/models/\\{model}/infer\""));
+        String scrape = RestAssured.given().get("/q/metrics").asString();
+        assertThat(scrape).doesNotContain("made-up-413");
+        assertThat(scrape).containsPattern("http_server_requests_seconds_count\\{[^}]*status=\"413\"[^}]*"
+                        + "uri=\"/v2/models/\\{model}/versions/\\{version}/infer\"")
+                .containsPattern("http_server_requests_seconds_count\\{[^}]*status=\"413\"[^}]*"
+                        + "uri=\"/v2/models/\\{model}/infer\"");
+    }
+
     private HttpClientRequest open(RequestOptions options) throws Exception {
         return http2.request(options.setMethod(HttpMethod.POST).setHost("127.0.0.1").setPort(RestAssured.port)
                         .setURI("/v2/models/add/infer").putHeader("content-type", "application/json"))

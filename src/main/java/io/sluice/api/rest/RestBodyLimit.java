@@ -53,6 +53,9 @@ public class RestBodyLimit {
     @ConfigProperty(name = "quarkus.http.limits.max-body-size", defaultValue = "10240K")
     MemorySize limit;
 
+    @ConfigProperty(name = "quarkus.http.root-path", defaultValue = "/")
+    String rootPath;
+
     void register(@Observes Router router) {
         router.route("/v2/*").order(ORDER).handler(this::check);
     }
@@ -75,7 +78,7 @@ public class RestBodyLimit {
             ctx.next();
             return;
         }
-        refuse(ctx, message(length, max), service);
+        refuse(ctx, message(length, max));
     }
 
     /**
@@ -99,7 +102,7 @@ public class RestBodyLimit {
             }
             if ((long) body.length() + chunk.length() > max) {
                 refused[0] = true;
-                refuse(ctx, message(max), service);
+                refuse(ctx, message(max));
             } else {
                 body.appendBuffer(chunk);
             }
@@ -132,13 +135,18 @@ public class RestBodyLimit {
         HttpServerResponse response = ctx.response();
         response.headers().remove(HttpHeaders.CONNECTION);
         if (response.getStatusCode() == 413 && response.headers().get(HttpHeaders.CONTENT_TYPE) == null) {
-            count(ctx, message(limit.asLongValue()), service);
+            count(ctx, message(limit.asLongValue()), service); // routed: its meters have the template already
         }
     }
 
-    /** Answers 413 with {@code error}; an inference request is counted as a refused one of its model. */
-    private static void refuse(RoutingContext ctx, String error, InferenceService service) {
+    /**
+     * Answers 413 with {@code error}; an inference request is counted as a refused one of its model. The answer
+     * comes before routing, so its HTTP meters are tagged with the route's template, not the raw path (see
+     * {@link RouteTemplate}).
+     */
+    private void refuse(RoutingContext ctx, String error) {
         HttpServerRequest request = ctx.request();
+        RouteTemplate.tag(ctx, rootPath);
         count(ctx, error, service);
         HttpServerResponse response = ctx.response();
         if (request.version() != HttpVersion.HTTP_2) {

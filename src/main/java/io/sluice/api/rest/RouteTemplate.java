@@ -9,9 +9,9 @@ import java.util.regex.Pattern;
 
 /**
  * The route template of a REST path, for the {@code uri} tag of Quarkus's {@code http_server_requests} meters on a
- * 401 that {@link RestAuthentication} gives before routing. Quarkus tags such an answer with its raw path, so
- * keyless requests to {@code /v2/models/a1/infer}, {@code a2}, ... made a series each, until its {@code
- * max-uri-tags} cap dropped the new {@code uri} values of real routes too.
+ * 401 that {@link RestAuthentication} gives before routing, and a 413 of {@link RestBodyLimit}. Quarkus tags such
+ * an answer with its raw path, so keyless requests to {@code /v2/models/a1/infer}, {@code a2}, ... made a series
+ * each, until its {@code max-uri-tags} cap dropped the new {@code uri} values of real routes too.
  */
 final class RouteTemplate {
 
