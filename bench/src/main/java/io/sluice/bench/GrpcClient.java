@@ -68,13 +68,23 @@ final class GrpcClient implements InferClient {
     private final ModelInferRequest request;
     private final List<Tensor> inputs;
     private final long timeoutNanos;
+    private final long minAnswerBytes;
     private boolean retryHint;
     private long retryAfterNanos;
 
     GrpcClient(Channel channel, String model, List<Tensor> inputs, long timeoutNanos) {
+        this(channel, model, inputs, timeoutNanos, 0);
+    }
+
+    /**
+     * {@code minAnswerBytes}: what an OK answer's message must at least hold (the outputs' raw bytes), else it is
+     * no success, as the REST clients and the lean client check every answer.
+     */
+    GrpcClient(Channel channel, String model, List<Tensor> inputs, long timeoutNanos, long minAnswerBytes) {
         this.channel = channel;
         this.inputs = inputs;
         this.timeoutNanos = timeoutNanos;
+        this.minAnswerBytes = minAnswerBytes;
         ModelInferRequest.Builder b = ModelInferRequest.newBuilder().setModelName(model);
         for (Tensor t : inputs) {
             ModelInferRequest.InferInputTensor.Builder input = b.addInputsBuilder()
@@ -113,9 +123,11 @@ final class GrpcClient implements InferClient {
         var call = channel.newCall(MODEL_INFER_UNDECODED,
                 CallOptions.DEFAULT.withDeadlineAfter(timeoutNanos, TimeUnit.NANOSECONDS));
         ClientCalls.asyncUnaryCall(call, message, new io.grpc.stub.StreamObserver<Long>() {
+            private long bytes = -1;
+
             @Override
-            public void onNext(Long bytes) {
-                // only the status counts, as in infer()
+            public void onNext(Long read) {
+                bytes = read;
             }
 
             @Override
@@ -130,9 +142,14 @@ final class GrpcClient implements InferClient {
 
             @Override
             public void onCompleted() {
-                done.done(Status.OK, -1);
+                done.done(okIfWhole(bytes), -1);
             }
         });
+    }
+
+    /** OK for an answer of {@code bytes} that can hold the outputs; an OK answer too short for them is an error. */
+    int okIfWhole(long bytes) {
+        return bytes >= minAnswerBytes ? Status.OK : Status.IO_ERROR;
     }
 
     /** The request every call sends (without a nonce). */
@@ -157,8 +174,7 @@ final class GrpcClient implements InferClient {
         retryHint = false;
         retryAfterNanos = 0;
         try {
-            call(MODEL_INFER_UNDECODED);
-            return Status.OK;
+            return okIfWhole(call(MODEL_INFER_UNDECODED));
         } catch (StatusRuntimeException e) {
             int status = statusOf(e);
             if (Status.isRejection(status)) {

@@ -31,8 +31,11 @@ import java.util.concurrent.TimeUnit;
  */
 final class GrpcStreamClient implements InferClient {
 
-    /** An answer as the measured loops read it: its {@code error_message}, empty when it succeeded. */
-    static final MethodDescriptor<ModelInferRequest, String> STREAM_ERRORS = method(new ErrorMessageOnly());
+    /** An answer as the measured loops read it: its {@code error_message}, empty when it succeeded, and its size. */
+    static final MethodDescriptor<ModelInferRequest, Answer> STREAM_ERRORS = method(new ErrorMessageOnly());
+
+    /** A {@code ModelStreamInferResponse} read for its {@code error_message} only, and the bytes it took. */
+    record Answer(String error, long bytes) {}
     static final MethodDescriptor<ModelInferRequest, ModelStreamInferResponse> STREAM =
             method(ProtoUtils.marshaller(ModelStreamInferResponse.getDefaultInstance()));
 
@@ -47,18 +50,18 @@ final class GrpcStreamClient implements InferClient {
     }
 
     /** Reads field 1 ({@code error_message}) of a {@code ModelStreamInferResponse} and skips the rest. */
-    static final class ErrorMessageOnly implements MethodDescriptor.Marshaller<String> {
+    static final class ErrorMessageOnly implements MethodDescriptor.Marshaller<Answer> {
         /** Field 1, length-delimited: (1 << 3) | 2. */
         private static final int ERROR_MESSAGE_TAG = (ModelStreamInferResponse.ERROR_MESSAGE_FIELD_NUMBER << 3)
                 | WireFormat.WIRETYPE_LENGTH_DELIMITED;
 
         @Override
-        public InputStream stream(String value) {
+        public InputStream stream(Answer value) {
             throw new UnsupportedOperationException("answers only");
         }
 
         @Override
-        public String parse(InputStream stream) {
+        public Answer parse(InputStream stream) {
             try (stream) {
                 CodedInputStream in = CodedInputStream.newInstance(stream);
                 String error = "";
@@ -69,7 +72,7 @@ final class GrpcStreamClient implements InferClient {
                         in.skipField(tag);
                     }
                 }
-                return error;
+                return new Answer(error, in.getTotalBytesRead());
             } catch (IOException e) {
                 throw io.grpc.Status.INTERNAL.withDescription("answer not read").withCause(e).asRuntimeException();
             }
@@ -83,11 +86,13 @@ final class GrpcStreamClient implements InferClient {
     private final ModelInferRequest request;
     private final List<Tensor> inputs;
     private final long timeoutNanos;
-    private BlockingQueue<Event<String>> events;
+    private final GrpcClient unary;
+    private BlockingQueue<Event<Answer>> events;
     private StreamObserver<ModelInferRequest> requests;
 
     GrpcStreamClient(Channel channel, GrpcClient unary, List<Tensor> inputs, long timeoutNanos) {
         this.channel = channel;
+        this.unary = unary;
         this.request = unary.request();
         this.inputs = inputs;
         this.timeoutNanos = timeoutNanos;
@@ -100,12 +105,13 @@ final class GrpcStreamClient implements InferClient {
             requests = open(channel, STREAM_ERRORS, CallOptions.DEFAULT, events);
         }
         requests.onNext(!GrpcClient.UNIQUE_REQUESTS ? request : GrpcClient.withNonce(request));
-        Event<String> event = next(events);
+        Event<Answer> event = next(events);
         if (event == null || event.end() != null) { // no answer in time, or the stream ended: a new one next time
             close();
             return event == null ? Status.TIMEOUT : Status.IO_ERROR;
         }
-        return statusOf(event.answer());
+        int status = statusOf(event.answer().error());
+        return status == Status.OK ? unary.okIfWhole(event.answer().bytes()) : status;
     }
 
     /** Opens a stream of {@code method} whose answers (and its end) go to {@code events}. */

@@ -68,13 +68,14 @@ final class ServerClients implements ClientFactory {
         switch (protocol) {
             case GRPC:
                 GrpcClient grpc = new GrpcClient(channels.get(index % channels.size()), workload.model, inputs,
-                        Settings.nanos(settings.timeoutSeconds));
+                        Settings.nanos(settings.timeoutSeconds), workload.outputBytes());
                 return connections.isEmpty() ? grpc : new LeanGrpcClient(
                         connections.get(index % connections.size()), grpc, Settings.nanos(settings.timeoutSeconds));
             case GRPC_STREAM:
                 Channel channel = channels.get(index % channels.size());
                 return new GrpcStreamClient(channel, new GrpcClient(channel, workload.model, inputs,
-                        Settings.nanos(settings.timeoutSeconds)), inputs, Settings.nanos(settings.timeoutSeconds));
+                        Settings.nanos(settings.timeoutSeconds), workload.outputBytes()), inputs,
+                        Settings.nanos(settings.timeoutSeconds));
             case REST_BINARY:
                 return new RestBinaryClient(workload.model, inputs, settings.port, timeoutMillis, workload.outputBytes());
             default:

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The streaming client against a grpc-java server whose fake {@code ModelStreamInfer} answers each request
  * as its model name says: "ok" with one output, "fail" and "busy" with an in-stream error, "end" by ending
- * the stream.
+ * the stream. Its fake {@code ModelInfer} answers the unary client with one output.
  */
 class GrpcStreamClientTest {
     private static final long SECOND = TimeUnit.SECONDS.toNanos(1);
@@ -38,6 +38,10 @@ class GrpcStreamClientTest {
     void start() throws Exception {
         ServerServiceDefinition service = ServerServiceDefinition.builder("inference.GRPCInferenceService")
                 .addMethod(GrpcStreamClient.STREAM, ServerCalls.asyncBidiStreamingCall(this::answer))
+                .addMethod(GrpcClient.MODEL_INFER, ServerCalls.asyncUnaryCall((request, answer) -> {
+                    answer.onNext(okResponse(request).build());
+                    answer.onCompleted();
+                }))
                 .build();
         server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(service).build().start();
         channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();
@@ -56,10 +60,8 @@ class GrpcStreamClientTest {
             public void onNext(ModelInferRequest request) {
                 ModelInferResponse.Builder response = ModelInferResponse.newBuilder().setModelName(request.getModelName());
                 switch (request.getModelName()) {
-                    case "ok" -> answers.onNext(ModelStreamInferResponse.newBuilder().setInferResponse(response
-                            .addOutputs(ModelInferResponse.InferOutputTensor.newBuilder().setName("Y").setDatatype("FP32")
-                                    .addShape(1).addShape(2))
-                            .addRawOutputContents(ByteString.copyFrom(OUTPUT))).build());
+                    case "ok" -> answers.onNext(ModelStreamInferResponse.newBuilder().setInferResponse(okResponse(request))
+                            .build());
                     case "fail" -> answers.onNext(ModelStreamInferResponse.newBuilder().setErrorMessage("input 'X' is missing")
                             .setInferResponse(response).build());
                     case "busy" -> answers.onNext(ModelStreamInferResponse.newBuilder()
@@ -78,9 +80,40 @@ class GrpcStreamClientTest {
         };
     }
 
+    private static ModelInferResponse.Builder okResponse(ModelInferRequest request) {
+        return ModelInferResponse.newBuilder().setModelName(request.getModelName())
+                .addOutputs(ModelInferResponse.InferOutputTensor.newBuilder().setName("Y").setDatatype("FP32")
+                        .addShape(1).addShape(2))
+                .addRawOutputContents(ByteString.copyFrom(OUTPUT));
+    }
+
+    private static final List<Tensor> INPUTS = List.of(Tensor.fp32("X", new long[] {1, 2}, new float[] {1, 2}));
+
     private GrpcStreamClient client(String model) {
-        List<Tensor> inputs = List.of(Tensor.fp32("X", new long[] {1, 2}, new float[] {1, 2}));
-        return new GrpcStreamClient(channel, new GrpcClient(channel, model, inputs, 5 * SECOND), inputs, 5 * SECOND);
+        return client(model, 0);
+    }
+
+    private GrpcStreamClient client(String model, long minAnswerBytes) {
+        return new GrpcStreamClient(channel, unary(model, minAnswerBytes), INPUTS, 5 * SECOND);
+    }
+
+    private GrpcClient unary(String model, long minAnswerBytes) {
+        return new GrpcClient(channel, model, INPUTS, 5 * SECOND, minAnswerBytes);
+    }
+
+    @Test
+    void anOkAnswerTooShortToHoldTheOutputsIsNotASuccess() throws Exception {
+        // the answers hold 8 bytes of output: enough for a model of 8, not for one of 1,000
+        assertEquals(Status.OK, client("ok", OUTPUT.length).infer());
+        assertEquals(Status.IO_ERROR, client("ok", 1000).infer());
+        assertEquals(Status.ofGrpc(io.grpc.Status.Code.UNKNOWN), client("fail", 1000).infer(), "errors stay errors");
+        assertEquals(Status.OK, unary("ok", OUTPUT.length).infer());
+        assertEquals(Status.IO_ERROR, unary("ok", 1000).infer());
+        for (long min : new long[] {OUTPUT.length, 1000}) {
+            java.util.concurrent.CompletableFuture<Integer> status = new java.util.concurrent.CompletableFuture<>();
+            unary("ok", min).inferAsync((code, retry) -> status.complete(code));
+            assertEquals(min == 1000 ? Status.IO_ERROR : Status.OK, status.get(10, TimeUnit.SECONDS));
+        }
     }
 
     @Test
