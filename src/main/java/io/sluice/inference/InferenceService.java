@@ -320,22 +320,26 @@ public class InferenceService {
     }
 
     /**
-     * Metadata of a model version, read from its session.
+     * Metadata of a READY model version, read from its session. A version still loading or FAILED has no
+     * inputs or outputs to tell, and an answer without them says the model takes none (a client that reads
+     * metadata once would keep that), so it is refused as Triton refuses it.
      *
      * @throws InferenceException.ModelNotFound for an unknown model or version
+     * @throws InferenceException.Unavailable when the version is not READY (503 / UNAVAILABLE, with its state)
      */
     public ModelMetadata modelMetadata(String model, String version) {
-        ServedModel served = registry.find(model, version);
+        ServedModel served = registry.ready(model, version);
         return served.metadata(registry.versions(served.name()));
     }
 
     /**
-     * How a model version is served (Triton's model configuration extension).
+     * How a READY model version is served (Triton's model configuration extension).
      *
      * @throws InferenceException.ModelNotFound for an unknown model or version
+     * @throws InferenceException.Unavailable when the version is not READY, as {@link #modelMetadata}
      */
     public ModelConfiguration modelConfiguration(String model, String version) {
-        return registry.find(model, version).configuration();
+        return registry.ready(model, version).configuration();
     }
 
     /**

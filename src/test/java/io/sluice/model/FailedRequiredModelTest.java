@@ -53,4 +53,30 @@ class FailedRequiredModelTest {
                 .post("/v2/models/add/infer").then().statusCode(200)
                 .body("outputs.find { it.name == 'SUM' }.data", org.hamcrest.Matchers.contains(6f, 8f, 10f, 12f));
     }
+
+    @Test
+    void aFailedVersionHasNoMetadataOrConfigurationToTell() {
+        // an answer without inputs would say the model takes none; Triton refuses a model that is not available
+        await().atMost(Duration.ofSeconds(60)).until(registry::settled);
+        for (String path : new String[] {"/v2/models/broken", "/v2/models/broken/config",
+                "/v2/models/broken/versions/1", "/v2/models/broken/versions/1/config"}) {
+            given().get(path).then().statusCode(503).header("Retry-After", equalTo("5"))
+                    .body("error", containsString("model 'broken' version 1 is FAILED: "));
+        }
+        given().get("/v2/models/add").then().statusCode(200);
+        io.grpc.ManagedChannel channel = io.sluice.GrpcClients.channel();
+        try {
+            var api = io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc.newBlockingStub(channel);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> api.modelMetadata(
+                            io.sluice.api.grpc.proto.ModelMetadataRequest.newBuilder().setName("broken").build()))
+                    .isInstanceOfSatisfying(io.grpc.StatusRuntimeException.class, e -> org.assertj.core.api.Assertions
+                            .assertThat(e.getStatus().getCode()).isEqualTo(io.grpc.Status.Code.UNAVAILABLE));
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> api.modelConfig(
+                            io.sluice.api.grpc.proto.ModelConfigRequest.newBuilder().setName("broken").build()))
+                    .isInstanceOfSatisfying(io.grpc.StatusRuntimeException.class, e -> org.assertj.core.api.Assertions
+                            .assertThat(e.getStatus().getCode()).isEqualTo(io.grpc.Status.Code.UNAVAILABLE));
+        } finally {
+            channel.shutdownNow();
+        }
+    }
 }
