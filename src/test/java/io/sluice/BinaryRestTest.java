@@ -67,6 +67,15 @@ class BinaryRestTest {
                 .then().statusCode(400).body("error", containsString("'B'"));
     }
 
+    @Test
+    void binaryBytesWithoutTheHeaderAre400() {
+        // bytes to find need the header that says where the JSON ends (an empty input needs none: AnyShapeModelTest)
+        infer("add", "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]},"
+                + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"parameters\":{\"binary_data_size\":16}}]}")
+                .then().statusCode(400).body("error", containsString("input 'B' has binary_data_size, but the request"
+                        + " has no Inference-Header-Content-Length header"));
+    }
+
     private static io.restassured.response.Response infer(String model, String json) {
         return given().contentType("application/json").body(json).post("/v2/models/" + model + "/infer");
     }

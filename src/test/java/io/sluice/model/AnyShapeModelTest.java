@@ -51,4 +51,17 @@ class AnyShapeModelTest {
             assertThat(answer.getList("outputs[0].data", Double.class)).isEqualTo(data);
         }
     }
+
+    @Test
+    void anEmptyBinaryInputNeedsNoHeader() {
+        // KServe's InferRequest.to_rest sends a request whose binary inputs are all empty as plain JSON, each with
+        // "data": null and binary_data_size 0, and no Inference-Header-Content-Length; Triton takes it
+        Await.serverReady();
+        JsonPath answer = given().contentType("application/json")
+                .body("{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[0],\"data\":null,"
+                        + "\"parameters\":{\"binary_data_size\":0}}]}")
+                .post("/v2/models/any/infer").then().statusCode(200).extract().jsonPath();
+        assertThat(answer.getList("outputs[0].shape", Integer.class)).containsExactly(0);
+        assertThat(answer.getList("outputs[0].data", Double.class)).isEmpty();
+    }
 }

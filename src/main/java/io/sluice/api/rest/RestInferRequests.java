@@ -106,13 +106,15 @@ final class RestInferRequests {
                     throw new InferenceException.InvalidInput("input '" + name + "' has both 'data' and"
                             + " binary_data_size; send one");
                 }
-                if (headerLength == null) {
-                    throw new InferenceException.InvalidInput("input '" + name + "' has binary_data_size, but the"
-                            + " request has no Inference-Header-Content-Length header to say where its JSON ends");
-                }
                 if (!(size instanceof Long n) || n < 0) {
                     throw new InferenceException.InvalidInput("input '" + name + "' binary_data_size must be a"
                             + " non-negative integer, was " + size);
+                }
+                // an empty one needs no header: KServe's client sends a request whose only binary inputs are empty
+                // as plain JSON, with "data": null and binary_data_size 0 (Triton takes it)
+                if (headerLength == null && n > 0) {
+                    throw new InferenceException.InvalidInput("input '" + name + "' has binary_data_size, but the"
+                            + " request has no Inference-Header-Content-Length header to say where its JSON ends");
                 }
                 if (n > body.length - offset) {
                     throw new InferenceException.InvalidInput("input '" + name + "' binary_data_size " + size
