@@ -347,9 +347,11 @@ class RestProtocolTest {
     @ParameterizedTest
     @CsvSource({"UINT16", "UINT32", "UINT64"})
     void modelsWithUnsignedWideInputsFailWithTheReason(String datatype) {
+        // identity_uint16 has warmup off: the load itself fails it, not a request that finds it out
         infer("identity_" + datatype.toLowerCase(), Map.of("inputs", List.of(
                 tensor("INPUT0", datatype, List.of(1, 4), List.of(1, 2, 3, 4)))))
-                .then().statusCode(503).body("error", containsString("cannot be fed"));
+                .then().statusCode(503).body("error", containsString("is FAILED: input 'INPUT0': datatype "
+                        + datatype + " cannot be fed"));
     }
 
     @ParameterizedTest

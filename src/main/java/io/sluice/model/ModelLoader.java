@@ -211,6 +211,7 @@ public class ModelLoader {
             pending = session;
             model.loadNanos = System.nanoTime() - start;
             loaded = true;
+            cannotBeFed(session.inputs()); // with warmup off nothing else would find it before each request did
             start = System.nanoTime();
             boolean batchable = s.maxBatchSize() > 1
                     && !session.inputs().isEmpty() // a request without inputs has no rows to count
@@ -325,6 +326,16 @@ public class ModelLoader {
                 }
             }
         };
+    }
+
+    /** Fails a model with an input ONNX Runtime's Java API cannot create (UINT16, UINT32, UINT64), naming it. */
+    static void cannotBeFed(List<TensorSpec> inputs) {
+        for (TensorSpec input : inputs) {
+            if (!OnnxSession.canFeed(input.datatype())) {
+                throw new IllegalStateException("input '" + input.name() + "': datatype " + input.datatype()
+                        + " cannot be fed to ONNX Runtime through its Java API");
+            }
+        }
     }
 
     private void transition(ServedModel model, ModelState state, String reason) {
