@@ -65,7 +65,7 @@ public class ResponseCache {
                 .build();
         this.uses = Caffeine.newBuilder()
                 .maximumSize(COUNTED_KEYS)
-                .expireAfterWrite(l1Config.ttl())
+                .expireAfterWrite(countingWindow(config.cache()))
                 .executor(Runnable::run)
                 .build();
         this.l1MaxBytes = l1Config.maxBytes();
@@ -193,6 +193,16 @@ public class ResponseCache {
             metrics.cache(model, L2, found.lookup() == RedisTier.Lookup.ERROR ? "error" : "miss");
             return computed;
         });
+    }
+
+    /**
+     * How long a key's computations are counted towards {@code min-uses}: the life of an entry in the longer-lived
+     * tier. Counted only within the L1 TTL, an L1 TTL of 0 (L1 off, L2 on) never let a count reach 2, and nothing
+     * was stored in L2 either.
+     */
+    static Duration countingWindow(SluiceConfig.Cache cache) {
+        Duration l1 = cache.l1().ttl();
+        return cache.l2().enabled() && cache.l2().ttl().compareTo(l1) > 0 ? cache.l2().ttl() : l1;
     }
 
     /** Counts one more computation of {@code key}; true once it has been computed {@code min-uses} times. */

@@ -422,6 +422,47 @@ class ResponseCacheTest {
     @Inject
     io.vertx.core.Vertx vertxCore;
 
+    @Test
+    void anL1TtlOfZeroStillCountsUsesAndFillsL2() {
+        // L1 off by its TTL, L2 on: the computations of a key must still be counted, over the life of an L2 entry
+        SluiceConfig.Cache.L1 l1 = override(SluiceConfig.Cache.L1.class, config.cache().l1(), "ttl", Duration.ZERO);
+        SluiceConfig l2Only = override(SluiceConfig.class, config, "cache",
+                override(SluiceConfig.Cache.class, config.cache(), "l1", l1));
+        assertThat(ResponseCache.countingWindow(l2Only.cache())).isEqualTo(config.cache().l2().ttl());
+        ResponseCache cache = new ResponseCache(l2Only, metrics, redis);
+        Tensor input = new Tensor("INPUT0", Datatype.FP32, new long[] {1, 4}, ByteBuffer.wrap(rows(1)));
+        InferRequest request = new InferRequest("identity_fp32", null, "l2-only", Map.of(), List.of(input), List.of(), 0,
+                InferRequest.NO_DEADLINE, Protocol.REST);
+        CacheKey key = CacheKey.of("anonymous", "identity_fp32", "1", "l2-only-contents", request);
+        AtomicInteger computed = new AtomicInteger();
+        java.util.function.Supplier<InferResponse> ask = () -> cache.serve("anonymous", "identity_fp32", "1",
+                "l2-only-contents", 2, 0, request, r -> {
+                    computed.incrementAndGet();
+                    return Uni.createFrom().item(new InferResponse("identity_fp32", "1", null, Map.of(), List.of(input)));
+                }).await().atMost(Duration.ofSeconds(10));
+        assertThat(ask.get().cache()).isEqualTo(CacheStatus.MISS);
+        assertThat(ask.get().cache()).isEqualTo(CacheStatus.MISS); // the second computation: min-uses 2 reached
+        await().atMost(Duration.ofSeconds(5)).until(() -> inRedis(key)); // L2 is written after the answer
+        assertThat(ask.get().cache()).isEqualTo(CacheStatus.HIT_L2);
+        assertThat(computed).hasValue(2);
+    }
+
+    /** {@code base} with {@code method} (one without arguments) answering {@code value}. */
+    @SuppressWarnings("unchecked")
+    private static <T> T override(Class<T> type, T base, String method, Object value) {
+        return (T) Proxy.newProxyInstance(ResponseCacheTest.class.getClassLoader(), new Class<?>[] {type},
+                (proxy, m, args) -> {
+                    if (m.getName().equals(method) && m.getParameterCount() == 0) {
+                        return value;
+                    }
+                    try {
+                        return m.invoke(base, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+    }
+
     /** A model whose runs the test ends: each run it is asked for is added to {@code runs}, unanswered. */
     private static final class HeldModel implements java.util.function.Function<InferRequest, Uni<InferResponse>> {
         final List<CompletableFuture<InferResponse>> runs = new java.util.concurrent.CopyOnWriteArrayList<>();
