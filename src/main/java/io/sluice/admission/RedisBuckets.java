@@ -18,6 +18,10 @@ import org.jboss.logging.Logger;
  * {@code {t: tokens, ts: millis}} that expires once it would be full again anyway. Because the state
  * lives in Redis, a bucket outlives the restart of any replica.
  *
+ * <p>A key of the bucket's name that holds another type (another writer's value under the prefix) is replaced
+ * by a full bucket, as the cache's write replaces such a value: a failed take would count as Redis away and
+ * send every tenant to its fallback bucket for the retry interval, again each time that tenant called.
+ *
  * <p>Time is Redis's own clock ({@code TIME}, read inside the script), so every replica's takes are judged
  * on one clock: a replica whose clock runs ahead cannot stamp a bucket in the future and stall every
  * other replica's refill until that time comes. Tests inject a clock in milliseconds instead, passed
@@ -45,7 +49,13 @@ public final class RedisBuckets {
               local t = redis.call('TIME')
               now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
             end
-            local state = redis.call('HMGET', KEYS[1], 't', 'ts')
+            local read, state = pcall(redis.call, 'HMGET', KEYS[1], 't', 'ts')
+            if not read then
+              -- another writer's value under the bucket's key (WRONGTYPE): the bucket starts afresh in its place,
+              -- rather than the take failing and sending every tenant to the fallback as if Redis were away
+              redis.call('DEL', KEYS[1])
+              state = {false, false}
+            end
             local tokens = tonumber(state[1])
             local ts = tonumber(state[2])
             if tokens == nil or ts == nil then

@@ -124,6 +124,18 @@ class RedisBucketsTest {
     }
 
     @Test
+    void anotherWritersValueUnderABucketsKeyIsReplacedByAFullBucket() {
+        // a take that failed (WRONGTYPE) would count as Redis away and send every tenant to its fallback
+        replicaA.send(Request.cmd(Command.SET).arg("test:foreign").arg("not a bucket")).await().atMost(WAIT);
+        Limit limit = new Limit(1, 2);
+        assertThat(take(replicaA, "foreign", limit)).extracting(Take::allowed, Take::remaining).containsExactly(true, 1L);
+        assertThat(replicaA.send(Request.cmd(Command.TYPE).arg("test:foreign")).await().atMost(WAIT).toString())
+                .isEqualTo("hash");
+        assertThat(take(replicaB, "foreign", limit).allowed()).isTrue();
+        assertThat(take(replicaA, "foreign", limit).allowed()).isFalse(); // a bucket like any other from then on
+    }
+
+    @Test
     void bucketsAreSeparateByName() {
         Limit limit = new Limit(1, 1);
         assertThat(take(replicaA, "tenant-a", limit).allowed()).isTrue();
