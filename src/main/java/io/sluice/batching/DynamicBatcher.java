@@ -276,11 +276,17 @@ final class DynamicBatcher {
         return null;
     }
 
+    /**
+     * Takes {@code jobs} off the queue as one run. The run is made first: an Error while making it (out of memory)
+     * leaves the jobs queued for the next decision, where after the removals they were in no queue and no run,
+     * and nobody would have answered them.
+     */
     private Run take(List<Job> jobs) {
-        for (Job job : jobs) {
+        Run run = new Run(List.copyOf(jobs));
+        for (Job job : run.jobs()) {
             remove(job);
         }
-        return new Run(List.copyOf(jobs));
+        return run;
     }
 
     private Job head() {
