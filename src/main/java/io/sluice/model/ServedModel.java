@@ -96,7 +96,16 @@ public final class ServedModel {
      * known once it loaded with the response cache on; null otherwise.
      */
     public String contents() {
-        return contents;
+        String c = contents;
+        // a model that stopped batching ranks classifications over the whole output, no longer per row: its
+        // entries from before the stop must not answer after it
+        return c != null && batchable && !batchesRows() ? c + "@stopped" : c;
+    }
+
+    /** Whether a batch's outputs lead with its rows: it loaded as a batching model and has not stopped batching. */
+    private boolean batchesRows() {
+        ModelScheduler sched = scheduler;
+        return batchable && (sched == null || !sched.stoppedBatching());
     }
 
     /** Where the model file lives. */
@@ -276,7 +285,8 @@ public final class ServedModel {
     private void answer(UniEmitter<? super InferResponse> emitter, InferRequest request, List<Tensor> outputs) {
         List<Tensor> answered;
         try {
-            answered = Classification.apply(outputs, request.classifications(), batchable);
+            // ranked per row only while a batch's outputs lead with its rows, as the configuration tells clients
+            answered = Classification.apply(outputs, request.classifications(), batchesRows());
         } catch (RuntimeException | Error e) { // validation allows only what ranks: a bug, but the caller is answered
             emitter.fail(new InferenceException.RuntimeFailure(
                     "the outputs of '" + name() + "' could not be classified: " + e, e));

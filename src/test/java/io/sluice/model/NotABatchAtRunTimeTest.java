@@ -57,6 +57,14 @@ class NotABatchAtRunTimeTest {
         assertThat(after.getInt("max_batch_size")).isZero();
         assertThat(after.getMap("dynamic_batching")).isNull();
         assertThat(after.getList("input[0].dims", Integer.class)).containsExactly(-1, 4); // the first dimension shown
+
+        // and classification ranks the whole output, as for any model that does not batch (Triton's rule)
+        JsonPath top = given().contentType("application/json")
+                .body("{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[0,1,1,0]}],"
+                        + "\"outputs\":[{\"name\":\"Y\",\"parameters\":{\"classification\":2}}]}")
+                .post("/v2/models/non-zero/infer").then().statusCode(200).extract().jsonPath();
+        assertThat(top.getList("outputs[0].shape", Integer.class)).containsExactly(2);
+        assertThat(top.getList("outputs[0].data", String.class)).containsExactly("2:3", "1:1"); // [[0,1],[0,2]]
     }
 
     private static JsonPath infer(String row) {
