@@ -441,10 +441,12 @@ class ResponseCacheTest {
                     return Uni.createFrom().item(new InferResponse("identity_fp32", "1", null, Map.of(), List.of(input)));
                 }).await().atMost(Duration.ofSeconds(10));
         assertThat(ask.get().cache()).isEqualTo(CacheStatus.MISS);
-        assertThat(ask.get().cache()).isEqualTo(CacheStatus.MISS); // the second computation: min-uses 2 reached
-        await().atMost(Duration.ofSeconds(5)).until(() -> inRedis(key)); // L2 is written after the answer
-        assertThat(ask.get().cache()).isEqualTo(CacheStatus.HIT_L2);
-        assertThat(computed).hasValue(2);
+        // every second computation reaches min-uses 2 and writes L2 (after the answer). Asked until one is an L2
+        // hit: a test before this one may have restarted Redis, and the pooled connection's first failure then
+        // sets L2 aside for its retry interval, write and all (without the fix no count reaches 2: never a hit)
+        await().atMost(Duration.ofSeconds(10)).until(() -> ask.get().cache() == CacheStatus.HIT_L2);
+        assertThat(inRedis(key)).isTrue();
+        assertThat(computed.get()).isGreaterThanOrEqualTo(2);
     }
 
     /** {@code base} with {@code method} (one without arguments) answering {@code value}. */
