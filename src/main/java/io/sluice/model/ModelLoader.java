@@ -211,8 +211,8 @@ public class ModelLoader {
             pending = session;
             model.loadNanos = System.nanoTime() - start;
             loaded = true;
+            start = System.nanoTime(); // a failure from here on is reported as warmup time, not as the load's again
             cannotBeFed(session.inputs()); // with warmup off nothing else would find it before each request did
-            start = System.nanoTime();
             boolean batchable = s.maxBatchSize() > 1
                     && !session.inputs().isEmpty() // a request without inputs has no rows to count
                     && session.inputs().stream().allMatch(TensorSpec::dynamicBatch)

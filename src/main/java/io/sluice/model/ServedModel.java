@@ -175,8 +175,7 @@ public final class ServedModel {
      */
     public ModelConfiguration configuration() {
         OnnxSession s = session;
-        ModelScheduler sched = scheduler;
-        boolean batched = s != null && batchable && (sched == null || !sched.stoppedBatching());
+        boolean batched = s != null && batchesRows();
         Optional<ModelConfiguration.Batching> batching = batched
                 ? Optional.of(new ModelConfiguration.Batching(
                         // as BatchPolicy keeps them: a preferred size past the batch limit is never formed
