@@ -251,7 +251,7 @@ public final class ServedModel {
         int level;
         try {
             request = parse.get();
-            valid = RequestValidation.validate(request, s.inputs(), s.outputs(), batchable, OnnxSession::canFeed);
+            valid = RequestValidation.validate(request, s.inputs(), s.outputs(), batchesRows(), OnnxSession::canFeed);
             level = priorityLevel(request.priority());
         } catch (RuntimeException e) {
             return Uni.createFrom().failure(e);
