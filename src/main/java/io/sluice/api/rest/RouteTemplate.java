@@ -4,7 +4,9 @@ import io.quarkus.micrometer.runtime.binder.vertx.HttpRequestMetric;
 import io.vertx.core.http.impl.HttpServerRequestInternal;
 import io.vertx.ext.web.RoutingContext;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -41,12 +43,30 @@ final class RouteTemplate {
         return List.copyOf(routes);
     }
 
+    /**
+     * Every template of the API under {@code rootPath}, as {@link #of} gives them, and as Quarkus's REST layer tags
+     * the routes it matched (the load and unload route also with its path parameter's regex, {@code {action:
+     * load|unload}}, in case the REST layer keeps it: no client can send that text as a path).
+     */
+    static Set<String> templates(String rootPath) {
+        String root = root(rootPath);
+        Set<String> templates = new HashSet<>();
+        for (Route route : ROUTES) {
+            templates.add(root + route.template());
+        }
+        templates.add(root + "/v2/repository/models/{model}/{action: load|unload}");
+        return Set.copyOf(templates);
+    }
+
+    /** {@code quarkus.http.root-path} as a prefix: empty for {@code /}, else with one leading slash and none after. */
+    private static String root(String rootPath) {
+        String root = rootPath.endsWith("/") ? rootPath.substring(0, rootPath.length() - 1) : rootPath;
+        return !root.isEmpty() && !root.startsWith("/") ? "/" + root : root;
+    }
+
     /** The template of {@code path} under {@code rootPath} ({@code quarkus.http.root-path}), or {@link #UNMATCHED}. */
     static String of(String path, String rootPath) {
-        String root = rootPath.endsWith("/") ? rootPath.substring(0, rootPath.length() - 1) : rootPath;
-        if (!root.isEmpty() && !root.startsWith("/")) {
-            root = "/" + root;
-        }
+        String root = root(rootPath);
         if (path == null || !path.startsWith(root + "/")) {
             return UNMATCHED;
         }

@@ -6,6 +6,8 @@
  * JSON answers print their floats with {@link io.sluice.api.rest.FloatText} straight into the answer's
  * buffer. Triton's model configuration and statistics extensions and its repository index are written by
  * {@link io.sluice.api.rest.ModelConfigJson}, {@link io.sluice.api.rest.ModelStatsJson} and {@link
- * io.sluice.api.rest.RepositoryIndexBody}. Adapters only translate; batching, limits and ONNX types never appear here.
+ * io.sluice.api.rest.RepositoryIndexBody}. {@link io.sluice.api.rest.RouteTemplate} and {@link
+ * io.sluice.api.rest.HttpMeterTags} keep the paths and methods clients make up out of the HTTP server meters' tags.
+ * Adapters only translate; batching, limits and ONNX types never appear here.
  */
 package io.sluice.api.rest;
