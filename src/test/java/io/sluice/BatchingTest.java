@@ -37,7 +37,7 @@ class BatchingTest {
                     "sluice.repository.paths", repo.toString(),
                     "sluice.models.batched.batching.max-batch-size", Integer.toString(CALLERS),
                     // long enough that only a full batch explains a quick answer
-                    "sluice.models.batched.batching.max-queue-delay-micros", "1000000",
+                    "sluice.models.batched.batching.max-queue-delay-micros", "10000000",
                     "sluice.models.batched.batching.instances", "1",
                     // one warmup row, so that the largest batch seen can only be the callers'
                     "sluice.models.batched.warmup.batch-sizes", "1",

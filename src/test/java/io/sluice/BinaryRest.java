@@ -12,6 +12,15 @@ import java.util.List;
 /** A client for the REST binary tensor extension: JSON header plus raw tensors, both ways. */
 public final class BinaryRest {
 
+    /**
+     * RestAssured's settings for a request that holds a model's instance for seconds, many more on a busy machine:
+     * its call waits as long as the test does, not the 30 s of {@code quarkus.http.test-timeout} (a CI host running
+     * a second build timed such a call out).
+     */
+    public static final io.restassured.config.RestAssuredConfig PATIENT = io.restassured.RestAssured.config()
+            .httpClient(io.restassured.config.HttpClientConfig.httpClientConfig()
+                    .setParam("http.socket.timeout", (int) java.util.concurrent.TimeUnit.SECONDS.toMillis(120)));
+
     private BinaryRest() {}
 
     /** One raw input. */

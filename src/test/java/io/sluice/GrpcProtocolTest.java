@@ -121,6 +121,7 @@ class GrpcProtocolTest {
 
     @Test
     void repositoryIndexAsTritonSendsIt() {
+        Await.modelSettled("corrupt"); // optional: readiness does not wait for it
         List<RepositoryIndexResponse.ModelIndex> all = stub.repositoryIndex(RepositoryIndexRequest.getDefaultInstance())
                 .getModelsList();
         assertThat(all).filteredOn(m -> m.getName().equals("add")).extracting(RepositoryIndexResponse.ModelIndex::getVersion)
@@ -560,6 +561,7 @@ class GrpcProtocolTest {
 
     @Test
     void unavailableCarriesRetryInfo() {
+        Await.modelSettled("corrupt"); // optional: readiness does not wait for it
         StatusRuntimeException e = assertStatus(() -> stub.modelInfer(ModelInferRequest.newBuilder().setModelName("corrupt").build()),
                 Status.Code.UNAVAILABLE, "FAILED");
         com.google.rpc.Status details = StatusProto.fromThrowable(e);

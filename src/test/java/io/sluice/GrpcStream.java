@@ -56,7 +56,7 @@ public final class GrpcStream implements ClientResponseObserver<ModelInferReques
         }
         GrpcStream stream = new GrpcStream(held);
         GRPCInferenceServiceGrpc.newStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
-                .withDeadlineAfter(60, TimeUnit.SECONDS).modelStreamInfer(stream);
+                .withDeadlineAfter(150, TimeUnit.SECONDS).modelStreamInfer(stream);
         return stream;
     }
 
@@ -91,7 +91,7 @@ public final class GrpcStream implements ClientResponseObserver<ModelInferReques
 
     /** Waits until {@code n} answers came, and returns them in the order they came; fails if the stream ended first. */
     public List<ModelStreamInferResponse> awaitAnswers(int n) {
-        await().atMost(Duration.ofSeconds(30)).until(() -> answers().size() >= n || end.isDone());
+        await().atMost(Duration.ofSeconds(120)).until(() -> answers().size() >= n || end.isDone());
         List<ModelStreamInferResponse> answers = answers();
         if (answers.size() < n) {
             throw new AssertionError("the stream ended (" + end.join() + ") after " + answers.size() + " of " + n + " answers");
@@ -101,7 +101,7 @@ public final class GrpcStream implements ClientResponseObserver<ModelInferReques
 
     /** Waits for the end of the stream: OK, or the status it was ended with. */
     public Status awaitEnd() {
-        return end.orTimeout(30, TimeUnit.SECONDS).join();
+        return end.orTimeout(120, TimeUnit.SECONDS).join();
     }
 
     /** The status the stream ended with, as the client saw it (with its trailers). */

@@ -12,8 +12,6 @@ import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
-import io.restassured.RestAssured;
-import io.restassured.config.HttpClientConfig;
 import io.restassured.config.RestAssuredConfig;
 import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
 import io.sluice.api.grpc.proto.ModelInferRequest;
@@ -53,12 +51,8 @@ class PriorityOrderTest {
     /** Rows of the request that holds the instance: seconds of work, against milliseconds to queue the rest. */
     private static final int LONG_ROWS = 4096;
 
-    /**
-     * The long request takes seconds, many more on a busy machine: each call waits as long as the test does, not
-     * the 30 s of {@code quarkus.http.test-timeout} (a CI host running a second build timed the long one out).
-     */
-    private static final RestAssuredConfig PATIENT = RestAssured.config().httpClient(HttpClientConfig.httpClientConfig()
-            .setParam("http.socket.timeout", (int) TimeUnit.SECONDS.toMillis(120)));
+    /** The long request takes seconds, many more on a busy machine; so does each queued behind it. */
+    private static final RestAssuredConfig PATIENT = BinaryRest.PATIENT;
 
     @Inject
     InMemorySpanExporter spans;
