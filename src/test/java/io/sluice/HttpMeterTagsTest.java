@@ -17,6 +17,7 @@ import jakarta.inject.Inject;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -31,7 +32,8 @@ import org.junit.jupiter.api.Test;
 @QuarkusTest
 @QuarkusTestResource(TinyRepositoryResource.class)
 class HttpMeterTagsTest {
-    private static final Pattern COUNT = Pattern.compile("(?m)^http_server_requests_seconds_count\\{([^}]*)} ([0-9.eE+-]+)");
+    private static final Pattern COUNT = Pattern.compile(
+            "(?m)^http_server_requests_seconds_count\\{(.*?)} ([0-9.eE+-]+)(?: #.*)?$"); // labels may hold a brace
 
     @Inject
     Vertx vertx;
@@ -73,6 +75,38 @@ class HttpMeterTagsTest {
                 .doesNotContainIgnoringCase("made-up-tag").doesNotContainIgnoringCase("madeuptag");
     }
 
+    @Test
+    void realRoutesKeepTheirTemplates() throws Exception {
+        Await.serverReady();
+        String infer = "uri=\"/v2/models/{model}/infer\"";
+        String load = "uri=\"/v2/repository/models/{model}/{action: load|unload}\"";
+        String grpc = "uri=\"/inference.GRPCInferenceService/ModelInfer\"";
+        double inferBefore = sum(infer);
+        double loadBefore = sum(load);
+        double grpcBefore = sum(grpc);
+        RestAssured.given().contentType("application/json")
+                .body("{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,1,1]}]}")
+                .post("/v2/models/matmul/infer").then().statusCode(200);
+        RestAssured.given().post("/v2/repository/models/matmul/load").then().statusCode(400);
+        io.grpc.ManagedChannel channel = GrpcClients.channel();
+        try {
+            io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc.newBlockingStub(channel).modelInfer(
+                    io.sluice.api.grpc.proto.ModelInferRequest.newBuilder().setModelName("matmul")
+                            .addInputs(GrpcProtocolTest.fp32("X", 1, 1, 1))
+                            .build());
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+        for (var expected : Map.of(infer, inferBefore, load, loadBefore, grpc, grpcBefore).entrySet()) {
+            try {
+                Awaitility.await().atMost(Duration.ofSeconds(10))
+                        .until(() -> sum(expected.getKey()) == expected.getValue() + 1);
+            } catch (org.awaitility.core.ConditionTimeoutException e) {
+                throw new AssertionError("no new request under " + expected.getKey() + " in:" + requestCounts(), e);
+            }
+        }
+    }
+
     /** Sends {@code request}, expects {@code status}, and waits for one more answer under {@code /UNMATCHED}. */
     private static void unmatched(String request, String status) throws Exception {
         double before = sum("uri=\"/UNMATCHED\"");
@@ -87,6 +121,16 @@ class HttpMeterTagsTest {
             socket.getOutputStream().write((head + "Connection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         }
+    }
+
+    /** Every {@code http_server_requests} count series, for a failure's message. */
+    private static String requestCounts() {
+        Matcher m = COUNT.matcher(RestAssured.given().get("/q/metrics").asString());
+        StringBuilder all = new StringBuilder();
+        while (m.find()) {
+            all.append('\n').append(m.group());
+        }
+        return all.toString();
     }
 
     /** The count of every {@code http_server_requests} series whose tags contain {@code tag}. */

@@ -243,9 +243,10 @@ class RestBodyLimitTest {
                 .contains("\"error\":\"request body of " + (LIMIT + 1) + " bytes is larger");
         org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
                 .until(() -> refused413s(versioned) == versionedBefore + 1);
-        // a path that is none of the API's: Quarkus's own check would tag it with the path, and answer no body
+        // a path that is none of the API's: Quarkus's own check answers it (no body), tagged with its raw path,
+        // which the meter filter turns into /UNMATCHED
         double unmatchedBefore = refused413s("/UNMATCHED");
-        assertThat(declaredPastTheLimit("/made-up-413-c/anything")).contains("\"error\":\"request body of");
+        declaredPastTheLimit("/made-up-413-c/anything");
         org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
                 .until(() -> refused413s("/UNMATCHED") == unmatchedBefore + 1);
         // without a content-length over HTTP/2: the REST layer's reader refuses it, after routing (other tests make

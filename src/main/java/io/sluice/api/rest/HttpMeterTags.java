@@ -12,6 +12,7 @@ import jakarta.inject.Singleton;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
@@ -22,27 +23,43 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * under {@code /v2}, a 400 that Vert.x gives before routing (a bad escape, a missing {@code Host}), a request its
  * client aborted, and any gRPC call to a method this server lacks (answered 200 with {@code grpc-status}
  * UNIMPLEMENTED) would each make a series, none of them needing a key. Its {@code method} tag takes any token. Here
- * a {@code uri} that is none of the API's templates, the served gRPC methods or Quarkus's own labels becomes
- * {@link RouteTemplate#UNMATCHED}, and a method outside HTTP's standard ones becomes {@code OTHER}.
+ * a {@code uri} that is none of the API's templates, the served gRPC methods, the health and metrics endpoints,
+ * the replacements of {@code quarkus.micrometer.binder.http-server.match-patterns} or Quarkus's own labels becomes
+ * {@link RouteTemplate#UNMATCHED}, and a method outside HTTP's standard ones becomes {@code OTHER}. Real routes never
+ * reach this filter after their first request: Micrometer keeps the meter of an id it has seen before filtering.
  */
 @Singleton
 public class HttpMeterTags {
 
-    /** The labels Quarkus gives in place of a path: {@code /}, a 404, a 3xx, and none known. */
-    private static final List<String> QUARKUS_LABELS = List.of("root", "NOT_FOUND", "REDIRECTION", "UNKNOWN");
+    /** The labels Quarkus gives in place of a path: {@code /}, a 404, a 3xx, a CORS preflight, and none known. */
+    private static final List<String> QUARKUS_LABELS = List.of("root", "NOT_FOUND", "REDIRECTION", "UNKNOWN",
+            "/cors-preflight");
+
+    /** SmallRye Health's paths under its root. */
+    private static final List<String> HEALTH = List.of("", "/live", "/ready", "/started", "/wellness");
 
     private static final Set<String> METHODS = Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH",
             "TRACE", "CONNECT");
 
     @Produces
     @Singleton
-    MeterFilter httpServerTags(@ConfigProperty(name = "quarkus.http.root-path", defaultValue = "/") String rootPath) {
-        return filter(rootPath);
+    MeterFilter httpServerTags(@ConfigProperty(name = "quarkus.http.root-path", defaultValue = "/") String rootPath,
+            @ConfigProperty(name = "quarkus.http.non-application-root-path", defaultValue = "q") String nonApplication,
+            @ConfigProperty(name = "quarkus.smallrye-health.root-path", defaultValue = "health") String health,
+            @ConfigProperty(name = "quarkus.micrometer.export.prometheus.path", defaultValue = "metrics") String metrics,
+            @ConfigProperty(name = "quarkus.micrometer.binder.http-server.match-patterns") Optional<List<String>> patterns) {
+        Set<String> known = new HashSet<>(knownUris());
+        String healthRoot = RestAuthentication.endpointPath(rootPath, nonApplication, health);
+        HEALTH.forEach(sub -> known.add(healthRoot + sub));
+        known.add(RestAuthentication.endpointPath(rootPath, nonApplication, metrics));
+        for (String pattern : patterns.orElse(List.of())) { // "regex=replacement"
+            known.add(pattern.substring(pattern.lastIndexOf('=') + 1));
+        }
+        return filter(Set.copyOf(known));
     }
 
-    /** The filter for an API under {@code rootPath}. */
-    static MeterFilter filter(String rootPath) {
-        Set<String> known = knownUris(rootPath);
+    /** The filter that keeps the {@code uri} values in {@code known}. */
+    static MeterFilter filter(Set<String> known) {
         return new MeterFilter() {
             @Override
             public Meter.Id map(Meter.Id id) {
@@ -65,9 +82,12 @@ public class HttpMeterTags {
         };
     }
 
-    /** Every {@code uri} tag value a request may keep. gRPC methods are served at the server's root, not under the API's. */
-    static Set<String> knownUris(String rootPath) {
-        Set<String> known = new HashSet<>(RouteTemplate.templates(rootPath));
+    /**
+     * The {@code uri} values every configuration keeps: the API's templates (the REST layer's carry no root path),
+     * Quarkus's labels, and the served gRPC methods, which are at the server's root whatever the root path.
+     */
+    static Set<String> knownUris() {
+        Set<String> known = new HashSet<>(RouteTemplate.templates());
         known.addAll(QUARKUS_LABELS);
         known.add(RouteTemplate.UNMATCHED);
         for (ServiceDescriptor service : List.of(GRPCInferenceServiceGrpc.getServiceDescriptor(),

@@ -64,20 +64,34 @@ public class RestAuthentication {
     static List<String> managementPrefixes(String rootPath, String nonApplicationRootPath, String healthPath,
             String metricsPath) {
         String root = join("/", rootPath);
-        String nonApplication = nonApplicationRootPath.startsWith("/") ? join("/", nonApplicationRootPath)
-                : join(root, nonApplicationRootPath);
+        String nonApplication = nonApplicationRoot(rootPath, nonApplicationRootPath);
         List<String> prefixes = new ArrayList<>();
         prefixes.add(join(root, "v2/health"));
         if (!under(join(root, "v2"), nonApplication)) {
             prefixes.add(nonApplication);
         }
         for (String endpoint : List.of(healthPath, metricsPath)) {
-            String path = endpoint.startsWith("/") ? join("/", endpoint) : join(nonApplication, endpoint);
+            String path = endpointPath(rootPath, nonApplicationRootPath, endpoint);
             if (!prefixes.contains(path) && !under(join(root, "v2"), path)) {
                 prefixes.add(path);
             }
         }
         return List.copyOf(prefixes);
+    }
+
+    /** Quarkus's non-application root: relative to the root path unless it starts with {@code /}. */
+    private static String nonApplicationRoot(String rootPath, String nonApplicationRootPath) {
+        return nonApplicationRootPath.startsWith("/") ? join("/", nonApplicationRootPath)
+                : join(join("/", rootPath), nonApplicationRootPath);
+    }
+
+    /**
+     * Where a non-application endpoint whose own setting is {@code endpoint} ({@code health}, {@code metrics}) is
+     * served: under the non-application root, unless it starts with {@code /}.
+     */
+    static String endpointPath(String rootPath, String nonApplicationRootPath, String endpoint) {
+        return endpoint.startsWith("/") ? join("/", endpoint)
+                : join(nonApplicationRoot(rootPath, nonApplicationRootPath), endpoint);
     }
 
     /** {@code base} and {@code path} joined by one slash, without a trailing one ({@code /} alone stays). */

@@ -32,8 +32,9 @@ final class RouteTemplate {
                 "/v2/repository/index")) {
             routes.add(new Route(Pattern.compile(Pattern.quote(fixed)), fixed));
         }
+        // as the REST layer spells its template: the path parameter's regex stays in it
         routes.add(new Route(Pattern.compile("/v2/repository/models/[^/]+/(load|unload)"),
-                "/v2/repository/models/{model}/{action}"));
+                "/v2/repository/models/{model}/{action: load|unload}"));
         for (String suffix : List.of("", "/config", "/stats", "/ready", "/infer")) {
             routes.add(new Route(Pattern.compile("/v2/models/[^/]+" + Pattern.quote(suffix)),
                     "/v2/models/{model}" + suffix));
@@ -44,17 +45,14 @@ final class RouteTemplate {
     }
 
     /**
-     * Every template of the API under {@code rootPath}, as {@link #of} gives them, and as Quarkus's REST layer tags
-     * the routes it matched (the load and unload route also with its path parameter's regex, {@code {action:
-     * load|unload}}, in case the REST layer keeps it: no client can send that text as a path).
+     * Every template of the API, as {@link #of} gives them and as Quarkus's REST layer tags the routes it matched:
+     * the resource's {@code @Path} and its method's, without {@code quarkus.http.root-path}.
      */
-    static Set<String> templates(String rootPath) {
-        String root = root(rootPath);
+    static Set<String> templates() {
         Set<String> templates = new HashSet<>();
         for (Route route : ROUTES) {
-            templates.add(root + route.template());
+            templates.add(route.template());
         }
-        templates.add(root + "/v2/repository/models/{model}/{action: load|unload}");
         return Set.copyOf(templates);
     }
 
@@ -64,7 +62,10 @@ final class RouteTemplate {
         return !root.isEmpty() && !root.startsWith("/") ? "/" + root : root;
     }
 
-    /** The template of {@code path} under {@code rootPath} ({@code quarkus.http.root-path}), or {@link #UNMATCHED}. */
+    /**
+     * The template of {@code path} under {@code rootPath} ({@code quarkus.http.root-path}), without the root path as
+     * the REST layer's own templates are, or {@link #UNMATCHED}.
+     */
     static String of(String path, String rootPath) {
         String root = root(rootPath);
         if (path == null || !path.startsWith(root + "/")) {
@@ -73,7 +74,7 @@ final class RouteTemplate {
         String rest = path.substring(root.length());
         for (Route route : ROUTES) {
             if (route.path().matcher(rest).matches()) {
-                return root + route.template();
+                return route.template();
             }
         }
         return UNMATCHED;
