@@ -65,11 +65,11 @@ class HttpMeterTagsTest {
         } finally {
             http2.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
         }
-        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> sum("uri=\"/UNMATCHED\"") == before + 1);
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> sum("uri=\"/UNMATCHED\"") >= before + 1);
 
         double others = sum("method=\"OTHER\"");
         assertThat(answer("MADEUPTAGG /v2 HTTP/1.1\r\nHost: 127.0.0.1\r\n")).startsWith("HTTP/1.1 ");
-        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> sum("method=\"OTHER\"") == others + 1);
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> sum("method=\"OTHER\"") >= others + 1);
 
         assertThat(RestAssured.given().get("/q/metrics").asString())
                 .doesNotContainIgnoringCase("made-up-tag").doesNotContainIgnoringCase("madeuptag");
@@ -111,7 +111,7 @@ class HttpMeterTagsTest {
     private static void unmatched(String request, String status) throws Exception {
         double before = sum("uri=\"/UNMATCHED\"");
         assertThat(answer(request)).startsWith(status);
-        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> sum("uri=\"/UNMATCHED\"") == before + 1);
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> sum("uri=\"/UNMATCHED\"") >= before + 1);
     }
 
     /** The whole answer to {@code head} (a request line and headers), sent on a new connection that then closes. */

@@ -248,7 +248,7 @@ class RestBodyLimitTest {
         double unmatchedBefore = refused413s("/UNMATCHED");
         declaredPastTheLimit("/made-up-413-c/anything");
         org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
-                .until(() -> refused413s("/UNMATCHED") == unmatchedBefore + 1);
+                .until(() -> refused413s("/UNMATCHED") >= unmatchedBefore + 1); // others may land here too
         // without a content-length over HTTP/2: the REST layer's reader refuses it, after routing (other tests make
         // this template's series too: the count must grow by this request, whose meter is recorded as its answer
         // ends on the server, maybe after the client has its headers)

@@ -35,9 +35,6 @@ public class HttpMeterTags {
     private static final List<String> QUARKUS_LABELS = List.of("root", "NOT_FOUND", "REDIRECTION", "UNKNOWN",
             "/cors-preflight");
 
-    /** SmallRye Health's paths under its root. */
-    private static final List<String> HEALTH = List.of("", "/live", "/ready", "/started", "/wellness");
-
     private static final Set<String> METHODS = Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH",
             "TRACE", "CONNECT");
 
@@ -47,13 +44,26 @@ public class HttpMeterTags {
             @ConfigProperty(name = "quarkus.http.non-application-root-path", defaultValue = "q") String nonApplication,
             @ConfigProperty(name = "quarkus.smallrye-health.root-path", defaultValue = "health") String health,
             @ConfigProperty(name = "quarkus.micrometer.export.prometheus.path", defaultValue = "metrics") String metrics,
-            @ConfigProperty(name = "quarkus.micrometer.binder.http-server.match-patterns") Optional<List<String>> patterns) {
+            @ConfigProperty(name = "quarkus.smallrye-health.liveness-path", defaultValue = "live") String live,
+            @ConfigProperty(name = "quarkus.smallrye-health.readiness-path", defaultValue = "ready") String ready,
+            @ConfigProperty(name = "quarkus.smallrye-health.startup-path", defaultValue = "started") String started,
+            @ConfigProperty(name = "quarkus.smallrye-health.wellness-path", defaultValue = "well") String well,
+            @ConfigProperty(name = "quarkus.smallrye-health.group-path", defaultValue = "group") String group,
+            @ConfigProperty(name = "quarkus.micrometer.binder.http-server.match-patterns") Optional<List<String>> patterns,
+            @ConfigProperty(name = "quarkus.micrometer.binder.vertx.match-patterns") Optional<List<String>> oldPatterns) {
         Set<String> known = new HashSet<>(knownUris());
         String healthRoot = RestAuthentication.endpointPath(rootPath, nonApplication, health);
-        HEALTH.forEach(sub -> known.add(healthRoot + sub));
+        known.add(healthRoot);
+        for (String sub : List.of(live, ready, started, well, group)) { // a health group's own name stays unknown
+            known.add(sub.startsWith("/") ? sub : healthRoot + "/" + sub);
+        }
         known.add(RestAuthentication.endpointPath(rootPath, nonApplication, metrics));
-        for (String pattern : patterns.orElse(List.of())) { // "regex=replacement"
-            known.add(pattern.substring(pattern.lastIndexOf('=') + 1));
+        // "regex=replacement", split at the first '=' and trimmed as Quarkus does; the old key when the new is unset
+        for (String pattern : patterns.or(() -> oldPatterns).orElse(List.of())) {
+            int equals = pattern.indexOf('=');
+            if (equals > 0) {
+                known.add(pattern.substring(equals + 1).trim());
+            }
         }
         return filter(Set.copyOf(known));
     }
