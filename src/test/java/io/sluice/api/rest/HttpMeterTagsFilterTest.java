@@ -42,6 +42,31 @@ class HttpMeterTagsFilterTest {
         assertThat(FILTER.map(other)).isSameAs(other);
     }
 
+    @Test
+    void aRequestsMeterMeetsTheFilterOnlyWhenItIsFirstMade() {
+        // the claim that keeps the filter off the request path: Micrometer maps an id once, then finds its meter
+        java.util.concurrent.atomic.AtomicInteger maps = new java.util.concurrent.atomic.AtomicInteger();
+        MeterFilter counted = new MeterFilter() {
+            @Override
+            public Meter.Id map(Meter.Id id) {
+                maps.incrementAndGet();
+                return FILTER.map(id);
+            }
+        };
+        var global = new io.micrometer.core.instrument.composite.CompositeMeterRegistry();
+        var child = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        global.config().meterFilter(counted);
+        child.config().meterFilter(counted);
+        global.add(child);
+        for (int i = 0; i < 1000; i++) { // as Quarkus records each answer: a builder registered again every time
+            io.micrometer.core.instrument.Timer.builder("http.server.requests")
+                    .tags("method", "POST", "uri", "/inference.GRPCInferenceService/ModelInfer", "status", "200")
+                    .register(global).record(java.time.Duration.ofNanos(1000));
+        }
+        assertThat(maps.get()).isEqualTo(2); // once in the composite, once in its child
+        assertThat(child.get("http.server.requests").timer().count()).isEqualTo(1000);
+    }
+
     private static String uri(String uri) {
         return FILTER.map(id("http.server.requests", uri, "GET")).getTag("uri");
     }
