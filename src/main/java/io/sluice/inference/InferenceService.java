@@ -224,8 +224,9 @@ public class InferenceService {
                 // the run may start on another thread (a follower's, after the shared run failed under it): its
                 // spans join this request's trace all the same
                 io.opentelemetry.context.Context trace = io.opentelemetry.context.Context.current();
-                return cache.serve(tenant.name(), model.name(), model.version(), model.contents(),
-                        model.settings().cacheMinUses(), level, request, r -> model.infer(r, trace));
+                boolean perRow = model.ranksPerRow(); // once: the key and the answer rank alike
+                return cache.serve(tenant.name(), model.name(), model.version(), model.contents(perRow),
+                        model.settings().cacheMinUses(), level, request, r -> model.infer(r, perRow, trace));
             }
             return model.infer(parse);
         } catch (RuntimeException e) { // a parse failure travels like any other

@@ -96,10 +96,26 @@ public final class ServedModel {
      * known once it loaded with the response cache on; null otherwise.
      */
     public String contents() {
+        return contents(batchesRows());
+    }
+
+    /**
+     * {@link #contents()} for a request whose classifications rank per row when {@code perRow} ({@link
+     * #ranksPerRow()}, read once for the request): a model that stopped batching ranks over the whole output, so
+     * its entries from before the stop must not answer after it, and the key says which ranking its entry holds.
+     */
+    public String contents(boolean perRow) {
         String c = contents;
-        // a model that stopped batching ranks classifications over the whole output, no longer per row: its
-        // entries from before the stop must not answer after it
-        return c != null && batchable && !batchesRows() ? c + "@stopped" : c;
+        return c != null && batchable && !perRow ? c + "@stopped" : c;
+    }
+
+    /**
+     * Whether a request arriving now has its classifications ranked per row: while the model batches, as its
+     * configuration then tells clients. Read once per request, so that its cache key ({@link #contents(boolean)})
+     * and its answer agree even when the batch it runs in is the one that stops the batching.
+     */
+    public boolean ranksPerRow() {
+        return batchesRows();
     }
 
     /** Whether a batch's outputs lead with its rows: it loaded as a batching model and has not stopped batching. */
@@ -205,7 +221,15 @@ public final class ServedModel {
      * failed under it): the current context there is not the request's.
      */
     public Uni<InferResponse> infer(InferRequest request, io.opentelemetry.context.Context trace) {
-        return traced(() -> request, true, trace);
+        return traced(() -> request, true, trace, batchesRows());
+    }
+
+    /**
+     * {@link #infer(InferRequest, io.opentelemetry.context.Context)} ranking classifications per row when {@code
+     * perRow}: the {@link #ranksPerRow()} its cache key was made with.
+     */
+    public Uni<InferResponse> infer(InferRequest request, boolean perRow, io.opentelemetry.context.Context trace) {
+        return traced(() -> request, true, trace, perRow);
     }
 
     /**
@@ -226,16 +250,19 @@ public final class ServedModel {
     }
 
     private Uni<InferResponse> traced(Supplier<InferRequest> parse, boolean guarded) {
-        return traced(parse, guarded, io.opentelemetry.context.Context.current());
+        return traced(parse, guarded, io.opentelemetry.context.Context.current(), batchesRows());
     }
 
     private Uni<InferResponse> traced(Supplier<InferRequest> parse, boolean guarded,
-            io.opentelemetry.context.Context parent) {
+            io.opentelemetry.context.Context parent, boolean perRow) {
         Tracing.RequestTrace trace = tracing.request(name(), version(), parent);
-        return infer(parse, trace, guarded).onTermination().invoke((item, failure, cancelled) -> trace.end(failure));
+        return infer(parse, trace, guarded, perRow)
+                .onTermination().invoke((item, failure, cancelled) -> trace.end(failure));
     }
 
-    private Uni<InferResponse> infer(Supplier<InferRequest> parse, Tracing.RequestTrace trace, boolean guarded) {
+    /** {@code perRow}: the request's ranking, read as it arrived ({@link #ranksPerRow()}). */
+    private Uni<InferResponse> infer(Supplier<InferRequest> parse, Tracing.RequestTrace trace, boolean guarded,
+            boolean perRow) {
         OnnxSession s = session;
         ModelScheduler sched = scheduler;
         ModelGuard g = guard;
@@ -251,7 +278,7 @@ public final class ServedModel {
         int level;
         try {
             request = parse.get();
-            valid = RequestValidation.validate(request, s.inputs(), s.outputs(), batchesRows(), OnnxSession::canFeed);
+            valid = RequestValidation.validate(request, s.inputs(), s.outputs(), perRow, OnnxSession::canFeed);
             level = priorityLevel(request.priority());
         } catch (RuntimeException e) {
             return Uni.createFrom().failure(e);
@@ -259,7 +286,7 @@ public final class ServedModel {
         ModelGuard.Work scheduled = queueDeadline -> Uni.createFrom().emitter(emitter -> {
             Job job = new Job(valid.inputs(), valid.outputs(), valid.rows(), valid.signature(), level,
                     queueDeadline, trace,
-                    outputs -> answer(emitter, request, outputs),
+                    outputs -> answer(emitter, request, outputs, perRow),
                     emitter::fail);
             emitter.onTermination(() -> sched.cancel(job));
             trace.admitted(); // before submit: an idle instance may run and finish the job at once
@@ -280,12 +307,17 @@ public final class ServedModel {
         return result;
     }
 
-    /** Completes {@code emitter} with the job's outputs, classified where the request asked; never throws. */
-    private void answer(UniEmitter<? super InferResponse> emitter, InferRequest request, List<Tensor> outputs) {
+    /**
+     * Completes {@code emitter} with the job's outputs, classified where the request asked, per row when {@code
+     * perRow}; never throws.
+     */
+    private void answer(UniEmitter<? super InferResponse> emitter, InferRequest request, List<Tensor> outputs,
+            boolean perRow) {
         List<Tensor> answered;
         try {
-            // ranked per row only while a batch's outputs lead with its rows, as the configuration tells clients
-            answered = Classification.apply(outputs, request.classifications(), batchesRows());
+            // ranked per row while the model batched when the request came, as the configuration then told clients,
+            // and as its cache key says: not read again here, where a stop in between would make them disagree
+            answered = Classification.apply(outputs, request.classifications(), perRow);
         } catch (RuntimeException | Error e) { // validation allows only what ranks: a bug, but the caller is answered
             emitter.fail(new InferenceException.RuntimeFailure(
                     "the outputs of '" + name() + "' could not be classified: " + e, e));
