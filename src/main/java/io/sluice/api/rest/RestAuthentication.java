@@ -95,7 +95,7 @@ public class RestAuthentication {
     }
 
     /** {@code base} and {@code path} joined by one slash, without a trailing one ({@code /} alone stays). */
-    private static String join(String base, String path) {
+    static String join(String base, String path) {
         String joined = (base.endsWith("/") ? base : base + "/") + (path.startsWith("/") ? path.substring(1) : path);
         return joined.length() > 1 && joined.endsWith("/") ? joined.substring(0, joined.length() - 1) : joined;
     }

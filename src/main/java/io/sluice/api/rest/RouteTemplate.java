@@ -58,8 +58,8 @@ final class RouteTemplate {
 
     /** {@code quarkus.http.root-path} as a prefix: empty for {@code /}, else with one leading slash and none after. */
     private static String root(String rootPath) {
-        String root = rootPath.endsWith("/") ? rootPath.substring(0, rootPath.length() - 1) : rootPath;
-        return !root.isEmpty() && !root.startsWith("/") ? "/" + root : root;
+        String root = RestAuthentication.join("/", rootPath); // the one normalising of the root path
+        return root.equals("/") ? "" : root;
     }
 
     /**
