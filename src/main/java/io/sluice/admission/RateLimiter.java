@@ -90,7 +90,10 @@ public class RateLimiter {
         });
         config.rateLimit().defaultBucket().ifPresent(b -> limit("sluice.rate-limit.default", b));
         config.tenants().forEach((name, tenant) -> {
-            String prefix = "sluice.tenants.\"" + name + "\"";
+            String prefix = "sluice.tenants.\"" + (name == null ? "" : name) + "\"";
+            if (name == null || name.isEmpty()) { // SmallRye reads "" as no name; its Redis key would be the replica count
+                throw new IllegalArgumentException(prefix + ": a tenant's name must not be empty");
+            }
             if (name.contains("/")) {
                 throw new IllegalArgumentException(prefix + ": a tenant's name must not contain '/'");
             }
@@ -198,7 +201,7 @@ public class RateLimiter {
         }
         return Uni.createFrom().failure(new InferenceException.RateLimited(
                 "tenant '" + b.tenant() + "' is over its rate limit of " + format(take.limit().rate()) + " requests/s"
-                         + " for '" + model + "'; retry after " + take.retryAfter().toMillis() + " ms", state));
+                         + " for '" + model + "'; retry after " + take.retryAfterMillis() + " ms", state));
     }
 
     /** The caller's bucket; buckets exist only for configured tenants and models, so their number is bounded. */
@@ -242,7 +245,11 @@ public class RateLimiter {
     /** A resolved bucket, named by its policy (its key in Redis), with its local and fallback twins. */
     private record Bucket(String tenant, String policy, Limit limit, TokenBucket local, FallbackBucket fallback) {}
 
-    /** A bucket's fallback: its share for the replicas counted last, made anew when that count changes. */
+    /**
+     * A bucket's fallback: its share for the replicas counted last, reshaped when that count changes. It keeps the
+     * fraction of its burst it held: a count that moves during a slow Redis (a replica restarting is counted
+     * twice for a while) must not hand every replica a full burst again each time.
+     */
     private final class FallbackBucket {
         private final Limit limit;
         private volatile int replicas;
@@ -253,9 +260,12 @@ public class RateLimiter {
         }
 
         synchronized Take take(int replicasNow) {
-            if (bucket == null || replicas != replicasNow) { // Redis away: the count holds, so this is rare
+            if (bucket == null) {
                 replicas = replicasNow;
                 bucket = new TokenBucket(limit.share(replicasNow), nanoClock);
+            } else if (replicas != replicasNow) { // Redis away: the count holds, so this is rare
+                replicas = replicasNow;
+                bucket = bucket.reshaped(limit.share(replicasNow));
             }
             return bucket.take();
         }

@@ -74,9 +74,12 @@ public final class RedisBuckets {
               tokens = tokens - 1
               allowed = 1
             end
-            redis.call('HMSET', KEYS[1], 't', tostring(tokens), 'ts', tostring(ts)) -- HSET takes one field before Redis 4
+            -- 17 significant digits, which read back as the same double: tostring's 14 would turn a refusal's
+            -- 0.99999999999999989 tokens into "1", a refusal that says a token is left and to retry in no time
+            local text = string.format('%.17g', tokens)
+            redis.call('HMSET', KEYS[1], 't', text, 'ts', tostring(ts)) -- HSET takes one field before Redis 4
             redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
-            return {allowed, tostring(tokens)}
+            return {allowed, text}
             """;
 
     /**
@@ -89,7 +92,7 @@ public final class RedisBuckets {
             if tokens == nil then
               return 0
             end
-            redis.call('HSET', KEYS[1], 't', tostring(math.min(tonumber(ARGV[1]), tokens + 1)))
+            redis.call('HSET', KEYS[1], 't', string.format('%.17g', math.min(tonumber(ARGV[1]), tokens + 1)))
             return 1
             """;
 

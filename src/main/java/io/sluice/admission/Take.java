@@ -12,10 +12,22 @@ import java.time.Duration;
  */
 public record Take(boolean allowed, Limit limit, long remaining, Duration retryAfter) {
 
-    /** The result for a bucket that holds {@code tokens} after the take. */
+    /**
+     * The result for a bucket that holds {@code tokens} after the take. A refusal says no token is left and a wait
+     * of at least 1 ns, whatever rounding brought {@code tokens} to 1: a client told to retry at once, with a
+     * token left, would only be refused again.
+     */
     static Take of(Limit limit, boolean allowed, double tokens) {
         double missing = 1 - tokens;
         Duration wait = missing <= 0 ? Duration.ZERO : Duration.ofNanos((long) Math.ceil(missing / limit.rate() * 1e9));
-        return new Take(allowed, limit, (long) Math.floor(Math.max(0, tokens)), wait);
+        if (!allowed) {
+            return new Take(false, limit, 0, wait.isZero() ? Duration.ofNanos(1) : wait);
+        }
+        return new Take(true, limit, (long) Math.floor(Math.max(0, tokens)), wait);
+    }
+
+    /** {@link #retryAfter} in whole milliseconds, rounded up, as messages quote it: never sooner than a token. */
+    public long retryAfterMillis() {
+        return Math.max(0, (retryAfter.toNanos() + 999_999) / 1_000_000);
     }
 }

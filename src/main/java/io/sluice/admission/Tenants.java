@@ -47,6 +47,10 @@ public class Tenants {
     public Tenants(SluiceConfig config) {
         this.enabled = config.auth().enabled();
         this.management = config.auth().management();
+        if (enabled && config.tenants().keySet().stream().anyMatch(name -> name == null || name.isEmpty())) {
+            // SmallRye reads sluice.tenants."" as a tenant without a name, which no meter or header could carry
+            throw new IllegalArgumentException("sluice.tenants.\"\": a tenant's name must not be empty");
+        }
         warnings(config).forEach(LOG::warn);
         checkManagementInterface(enabled && management, org.eclipse.microprofile.config.ConfigProvider.getConfig()
                 .getOptionalValue("quarkus.management.enabled", Boolean.class).orElse(false));
@@ -86,7 +90,8 @@ public class Tenants {
         List<String> warnings = new java.util.ArrayList<>();
         SortedSet<String> withKeys = new TreeSet<>();
         SortedSet<String> withoutKeys = new TreeSet<>();
-        config.tenants().forEach((name, t) -> (t.apiKeySha256().filter(h -> !h.isEmpty()).isPresent() ? withKeys : withoutKeys).add(name));
+        config.tenants().forEach((name, t) -> (t.apiKeySha256().filter(h -> !h.isEmpty()).isPresent() ? withKeys : withoutKeys)
+                .add(name == null ? "" : name));
         if (!config.auth().enabled()) {
             if (!withKeys.isEmpty()) {
                 warnings.add("sluice.auth.enabled is false: the API keys of tenants " + withKeys + " are not checked,"

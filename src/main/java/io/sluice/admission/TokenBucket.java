@@ -15,23 +15,37 @@ public final class TokenBucket {
 
     /** A full bucket. */
     public TokenBucket(Limit limit, LongSupplier nanoClock) {
+        this(limit, nanoClock, limit.burst());
+    }
+
+    private TokenBucket(Limit limit, LongSupplier nanoClock, double tokens) {
         this.limit = limit;
         this.nanoClock = nanoClock;
-        this.tokens = limit.burst();
+        this.tokens = tokens;
         this.lastNanos = nanoClock.getAsLong();
+    }
+
+    /** A bucket of {@code next}'s shape on the same clock, as full, in fractions of its burst, as this one is now. */
+    public synchronized TokenBucket reshaped(Limit next) {
+        refill();
+        return new TokenBucket(next, nanoClock, tokens / limit.burst() * next.burst());
     }
 
     /** Takes one token if there is one; says how many are left, or how long until the next. */
     public synchronized Take take() {
-        long now = nanoClock.getAsLong();
-        if (now > lastNanos) {
-            tokens = Math.min(limit.burst(), tokens + (now - lastNanos) * limit.rate() / 1e9);
-            lastNanos = now;
-        }
+        refill();
         boolean allowed = tokens >= 1;
         if (allowed) {
             tokens -= 1;
         }
         return Take.of(limit, allowed, tokens);
+    }
+
+    private void refill() {
+        long now = nanoClock.getAsLong();
+        if (now - lastNanos > 0) { // nanoTime may wrap: only differences are meaningful
+            tokens = Math.min(limit.burst(), tokens + (now - lastNanos) * limit.rate() / 1e9);
+            lastNanos = now;
+        }
     }
 }

@@ -44,6 +44,11 @@ class RateLimitConfigTest {
     void aTenantNameCannotPassForAPerModelBucket() {
         assertThatThrownBy(() -> RateLimiter.checkBuckets(config(Map.of("sluice.tenants.\"a/b\".rate-limit.rate", "1"))))
                 .hasMessage("sluice.tenants.\"a/b\": a tenant's name must not contain '/'");
+        assertThatThrownBy(() -> RateLimiter.checkBuckets(config(Map.of("sluice.tenants.\"\".rate-limit.rate", "1"))))
+                .hasMessage("sluice.tenants.\"\": a tenant's name must not be empty");
+        assertThatThrownBy(() -> new Tenants(config(Map.of("sluice.auth.enabled", "true",
+                "sluice.tenants.\"\".api-key-sha256", "a".repeat(64)))))
+                .hasMessage("sluice.tenants.\"\": a tenant's name must not be empty");
     }
 
     @Test

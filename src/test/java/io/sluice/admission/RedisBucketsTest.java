@@ -136,6 +136,24 @@ class RedisBucketsTest {
     }
 
     @Test
+    void aBucketJustShortOfATokenStaysShortOfOneInRedis() {
+        // 0.7 + 0.2 + 0.1 tokens of refill come to 0.99999999999999989 in doubles; 14 digits of text would store "1"
+        replicaA.send(Request.cmd(Command.HSET).arg("test:edge").arg("t").arg("0.99999999999999989")).await().atMost(WAIT);
+        replicaA.send(Request.cmd(Command.HSET).arg("test:edge").arg("ts").arg(Long.toString(millis.get())))
+                .await().atMost(WAIT);
+        Limit limit = new Limit(3, 3);
+        Take refused = take(replicaA, "edge", limit);
+        assertThat(refused.allowed()).isFalse();
+        assertThat(refused.remaining()).isZero();
+        assertThat(refused.retryAfter()).isPositive();
+        assertThat(replicaA.send(Request.cmd(Command.HGET).arg("test:edge").arg("t")).await().atMost(WAIT).toString())
+                .isEqualTo("0.99999999999999989");
+        assertThat(take(replicaB, "edge", limit).allowed()).as("no token made by rounding").isFalse();
+        millis.addAndGet(1);
+        assertThat(take(replicaB, "edge", limit).allowed()).isTrue();
+    }
+
+    @Test
     void bucketsAreSeparateByName() {
         Limit limit = new Limit(1, 1);
         assertThat(take(replicaA, "tenant-a", limit).allowed()).isTrue();

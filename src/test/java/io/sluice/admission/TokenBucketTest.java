@@ -23,6 +23,41 @@ class TokenBucketTest {
     }
 
     @Test
+    void aClockThatWrapsPastLongMaxStillRefills() {
+        nanos.set(Long.MAX_VALUE - 100_000_000L);
+        TokenBucket bucket = new TokenBucket(new Limit(2, 1), nanos::get);
+        assertThat(bucket.take().allowed()).isTrue();
+        assertThat(bucket.take().allowed()).isFalse();
+        nanos.addAndGet(500_000_000L); // past Long.MAX_VALUE: negative, yet half a second later
+        assertThat(bucket.take().allowed()).isTrue();
+    }
+
+    @Test
+    void aRefusalSaysNoTokenIsLeftAndAWaitWhateverRoundingBroughtTheBucketTo() {
+        Limit limit = new Limit(3, 3);
+        Take refused = Take.of(limit, false, 1.0); // a store that rounded 0.99999999999999989 up
+        assertThat(refused.remaining()).isZero();
+        assertThat(refused.retryAfter()).isPositive();
+        assertThat(Take.of(limit, false, 0.0).retryAfterMillis()).isEqualTo(334); // 333.33 ms, rounded up
+        assertThat(Take.of(limit, true, 1.5)).extracting(Take::remaining, Take::retryAfter)
+                .containsExactly(1L, Duration.ZERO);
+    }
+
+    @Test
+    void aReshapedBucketKeepsTheFractionOfItsBurstItHeld() {
+        TokenBucket whole = new TokenBucket(new Limit(4, 4), nanos::get);
+        whole.take();
+        whole.take();
+        whole.take(); // 1 of 4 left
+        TokenBucket half = whole.reshaped(new Limit(2, 2)); // a second replica counted: half the rate and burst
+        assertThat(half.take()).extracting(Take::allowed, Take::remaining).containsExactly(false, 0L); // 0.5 of 2
+        nanos.addAndGet(250_000_000L); // 2 tokens/s: the other half
+        assertThat(half.take()).extracting(Take::allowed, Take::remaining).containsExactly(true, 0L);
+        TokenBucket back = half.reshaped(new Limit(4, 4)); // the count falls back: empty stays empty, not a new burst
+        assertThat(back.take().allowed()).isFalse();
+    }
+
+    @Test
     void tokensComeBackAtTheRateAndNeverAboveTheBurst() {
         TokenBucket bucket = new TokenBucket(new Limit(2, 3), nanos::get);
         for (int i = 0; i < 3; i++) {

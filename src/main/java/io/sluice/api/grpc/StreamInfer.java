@@ -105,6 +105,7 @@ final class StreamInfer {
         String description = status.getStatus().getDescription();
         String message = description == null ? status.getStatus().getCode().name() : description;
         Duration retry = GrpcErrors.retryAfter(failure);
-        return retry == null ? message : message + " (retry after " + retry.toMillis() + " ms)";
+        // rounded up, as the pushback is: a client that comes back after a rounded-down wait is refused again
+        return retry == null ? message : message + " (retry after " + GrpcErrors.pushbackMillis(retry) + " ms)";
     }
 }

@@ -39,6 +39,17 @@ class GrpcErrorsTest {
     }
 
     @Test
+    void aStreamsMessageQuotesItsWaitRoundedUp() {
+        // 3 tokens/s: a third of a second, which rounded down would bring the client back to a bucket still short
+        var limited = new InferenceException.RateLimited("tenant 't' is over its rate limit",
+                new io.sluice.inference.RateLimitState("t", 3, 3, 1, 0, Duration.ofNanos(333_333_334)));
+        assertThat(StreamInfer.message(limited)).endsWith("(retry after 334 ms)");
+        var full = new InferenceException.Unavailable(InferenceException.Unavailable.Reason.BULKHEAD_FULL,
+                "model 'm' is at capacity", Duration.ofMillis(1500));
+        assertThat(StreamInfer.message(full)).isEqualTo("model 'm' is at capacity (retry after 1500 ms)");
+    }
+
+    @Test
     void aBadRequestCarriesNoRetryInfo() {
         StatusException e = GrpcErrors.toStatus(new InferenceException.InvalidInput("input 'x': bad shape"));
 
