@@ -6,9 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.sluice.fixtures.TinyModels;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,11 +34,6 @@ class NativeLibraryPathIT {
             List.of("libonnxruntime.so", "libonnxruntime4j_jni.so", "libonnxruntime_providers_shared.so");
     /** The two that {@code onnxruntime.native.path} decides; ONNX Runtime extracts the provider library itself. */
     private static final List<String> CORE_LIBRARIES = CPU_LIBRARIES.subList(0, 2);
-
-    private static final String SUM_INPUTS = """
-            {"inputs": [
-              {"name": "A", "datatype": "FP32", "shape": [1, 4], "data": [1, 2, 3, 4]},
-              {"name": "B", "datatype": "FP32", "shape": [1, 4], "data": [1, 1, 1, 1]}]}""";
 
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private Process server;
@@ -80,9 +73,7 @@ class NativeLibraryPathIT {
         await("ready").atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(100))
                 .until(() -> PackagedArtifact.status(http, base + "/q/health/ready") == 200);
 
-        HttpResponse<String> answer = http.send(HttpRequest.newBuilder(URI.create(base + "/v2/models/add/infer"))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(SUM_INPUTS))
-                .build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> answer = PackagedArtifact.inferAdd(http, base, "add");
         assertThat(answer.statusCode()).as("inference: %s", answer.body()).isEqualTo(200);
         assertThat(answer.body().replace(" ", "")).contains("\"data\":[2.0,3.0,4.0,5.0]");
 

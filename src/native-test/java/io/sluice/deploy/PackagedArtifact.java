@@ -80,6 +80,20 @@ final class PackagedArtifact {
         return r == null ? -1 : r.statusCode();
     }
 
+    /** The inputs of {@code TinyModels.add()}: A + B = [2, 3, 4, 5]. */
+    static final String ADD_INPUTS = """
+            {"inputs": [
+              {"name": "A", "datatype": "FP32", "shape": [1, 4], "data": [1, 2, 3, 4]},
+              {"name": "B", "datatype": "FP32", "shape": [1, 4], "data": [1, 1, 1, 1]}]}""";
+
+    /** POSTs {@link #ADD_INPUTS} as JSON to {@code model}'s infer endpoint under {@code base}. */
+    static HttpResponse<String> inferAdd(HttpClient http, String base, String model)
+            throws IOException, InterruptedException {
+        return http.send(HttpRequest.newBuilder(URI.create(base + "/v2/models/" + model + "/infer"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(ADD_INPUTS))
+                .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
     /** A port nobody listens on now. */
     static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {

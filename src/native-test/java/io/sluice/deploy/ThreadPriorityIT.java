@@ -5,11 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.sluice.fixtures.ProcThreads;
 import io.sluice.fixtures.TinyModels;
-import java.io.IOException;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -28,11 +24,6 @@ import org.junit.jupiter.api.Test;
  * image the last 15. The models here have one-letter names, so their threads' names fit whole.
  */
 class ThreadPriorityIT {
-
-    private static final String SUM_INPUTS = """
-            {"inputs": [
-              {"name": "A", "datatype": "FP32", "shape": [1, 4], "data": [1, 2, 3, 4]},
-              {"name": "B", "datatype": "FP32", "shape": [1, 4], "data": [1, 1, 1, 1]}]}""";
 
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private Process server;
@@ -59,11 +50,9 @@ class ThreadPriorityIT {
                 "-Dsluice.models.b.batching.instances=1"), log);
         String base = "http://127.0.0.1:" + port;
         await("ready").atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(100))
-                .until(() -> status(HttpRequest.newBuilder(URI.create(base + "/q/health/ready")).build()) == 200);
+                .until(() -> PackagedArtifact.status(http, base + "/q/health/ready") == 200);
         for (String model : List.of("a", "b")) {
-            HttpRequest infer = HttpRequest.newBuilder(URI.create(base + "/v2/models/" + model + "/infer"))
-                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(SUM_INPUTS)).build();
-            assertThat(status(infer)).as("inference on %s", model).isEqualTo(200);
+            assertThat(PackagedArtifact.inferAdd(http, base, model).statusCode()).as("inference on %s", model).isEqualTo(200);
         }
 
         List<ProcThreads.Task> tasks = ProcThreads.of(server.pid());
@@ -84,16 +73,5 @@ class ThreadPriorityIT {
     private static List<ProcThreads.Task> named(List<ProcThreads.Task> tasks, List<String> names) {
         return tasks.stream().filter(t -> names.stream().anyMatch(n -> n.length() <= 15 ? t.comm().equals(n)
                 : t.comm().equals(n.substring(0, 15)) || t.comm().equals(n.substring(n.length() - 15)))).toList();
-    }
-
-    private int status(HttpRequest request) {
-        try {
-            return http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
-        } catch (IOException e) {
-            return -1; // not listening yet
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
     }
 }
