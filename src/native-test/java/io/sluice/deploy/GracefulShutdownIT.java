@@ -58,8 +58,7 @@ class GracefulShutdownIT {
         Path log = Path.of("target", "graceful-shutdown-it.log");
         server = start(port, log);
         String base = "http://127.0.0.1:" + port;
-        await("ready").atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(100))
-                .until(() -> PackagedArtifact.status(http, base + "/q/health/ready") == 200);
+        PackagedArtifact.awaitReady(http, base);
 
         try (Socket inFlight = new Socket("127.0.0.1", port)) {
             inFlight.setSoTimeout(60_000);

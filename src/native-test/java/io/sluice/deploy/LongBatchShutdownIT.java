@@ -51,8 +51,7 @@ class LongBatchShutdownIT {
         Path crashes = Files.createTempDirectory("sluice-long-batch");
         server = start(port, log, crashes);
         String base = "http://127.0.0.1:" + port;
-        await("ready").atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(100))
-                .until(() -> PackagedArtifact.status(http, base + "/q/health/ready") == 200);
+        PackagedArtifact.awaitReady(http, base);
 
         String zeros = IntStream.range(0, ROWS * TinyModels.SLOW_WIDTH).mapToObj(i -> "0").collect(Collectors.joining(","));
         String body = "{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[" + ROWS + "," + TinyModels.SLOW_WIDTH

@@ -1,7 +1,6 @@
 package io.sluice.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import io.sluice.fixtures.TinyModels;
 import java.io.IOException;
@@ -70,8 +69,7 @@ class NativeLibraryPathIT {
                 "-Donnxruntime.native.path=" + libraries,
                 "-Djava.io.tmpdir=" + tmp), Path.of("target", "native-library-path-it.log"));
         String base = "http://127.0.0.1:" + port;
-        await("ready").atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(100))
-                .until(() -> PackagedArtifact.status(http, base + "/q/health/ready") == 200);
+        PackagedArtifact.awaitReady(http, base);
 
         HttpResponse<String> answer = PackagedArtifact.inferAdd(http, base, "add");
         assertThat(answer.statusCode()).as("inference: %s", answer.body()).isEqualTo(200);

@@ -1,6 +1,7 @@
 package io.sluice.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -92,6 +93,12 @@ final class PackagedArtifact {
         return http.send(HttpRequest.newBuilder(URI.create(base + "/v2/models/" + model + "/infer"))
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(ADD_INPUTS))
                 .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Waits, up to two minutes, until the server under {@code base} says it is ready. */
+    static void awaitReady(HttpClient http, String base) {
+        await("ready").atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(100))
+                .until(() -> status(http, base + "/q/health/ready") == 200);
     }
 
     /** A port nobody listens on now. */

@@ -1,7 +1,6 @@
 package io.sluice.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import io.sluice.fixtures.ProcThreads;
 import io.sluice.fixtures.TinyModels;
@@ -49,8 +48,7 @@ class ThreadPriorityIT {
                 "-Dsluice.models.b.threads.nice=0",
                 "-Dsluice.models.b.batching.instances=1"), log);
         String base = "http://127.0.0.1:" + port;
-        await("ready").atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(100))
-                .until(() -> PackagedArtifact.status(http, base + "/q/health/ready") == 200);
+        PackagedArtifact.awaitReady(http, base);
         for (String model : List.of("a", "b")) {
             assertThat(PackagedArtifact.inferAdd(http, base, model).statusCode()).as("inference on %s", model).isEqualTo(200);
         }
