@@ -489,6 +489,7 @@ public final class ModelScheduler implements AutoCloseable {
             if (batcher.stopBatching()) {
                 LOG.warnf("model %s: %s. Its requests run one at a time from now on", model, why);
             }
+            changed.signalAll(); // an instance waiting for a fuller batch can run its head request alone now
         } finally {
             lock.unlock();
         }
