@@ -304,12 +304,12 @@ final class DynamicBatcher {
             for (Iterator<Job> it = level.iterator(); it.hasNext(); ) {
                 Job job = it.next();
                 if (job.isDone() || job.expired(now)) {
+                    if (!job.isDone()) {
+                        expired.add(job); // first: an Error growing the list leaves the job queued, not lost
+                    }
                     it.remove();
                     size--;
                     queuedRows -= job.rows;
-                    if (!job.isDone()) {
-                        expired.add(job);
-                    }
                 }
             }
         }

@@ -279,21 +279,41 @@ public final class ModelScheduler implements AutoCloseable {
             } finally {
                 lock.unlock();
             }
-            long now = clock.getAsLong();
-            for (Job job : expired) { // their waits are the longest: the queue-wait histogram keeps them
-                count(() -> listener.waited(now - job.enqueuedNanos));
-                job.fail(new InferenceException.DeadlineExceeded("deadline passed while queued for '" + model + "'"));
-            }
-            expired.clear();
-            if (batch == null || interrupted) {
-                return;
-            }
+            // off the queue now, the batch and the expired jobs are answered here or nowhere: nothing from here to
+            // the end of the run may end the thread before it has answered them
             try {
+                answerExpired(expired);
+                if (batch == null || interrupted) {
+                    return;
+                }
                 execute(batch, instance);
             } catch (RuntimeException | Error e) { // a bug past the run's own handling: answered, and the instance goes on
                 LOG.errorf(e, "instance %d of model %s: %s; the batch's requests are answered and it serves on", instance,
                         model, e.toString());
             }
+        }
+    }
+
+    /** Fails the jobs found past their deadlines in the queue, each once, even if the clock or a meter throws. */
+    private void answerExpired(List<Job> expired) {
+        if (expired.isEmpty()) {
+            return;
+        }
+        try {
+            long now = clock.getAsLong();
+            for (Job job : expired) { // their waits are the longest: the queue-wait histogram keeps them
+                count(() -> listener.waited(now - job.enqueuedNanos));
+                job.fail(new InferenceException.DeadlineExceeded("deadline passed while queued for '" + model + "'"));
+            }
+        } catch (RuntimeException | Error e) { // out of memory: still answered, if without their waits
+            LOG.errorf(e, "model %s: %s while answering requests past their deadlines", model, e.toString());
+            for (Job job : expired) {
+                if (!job.isDone()) {
+                    job.fail(new InferenceException.DeadlineExceeded("deadline passed while queued for '" + model + "'"));
+                }
+            }
+        } finally {
+            expired.clear();
         }
     }
 
@@ -321,10 +341,6 @@ public final class ModelScheduler implements AutoCloseable {
             DynamicBatcher.Decision decision = closed ? batcher.nextWithoutWaiting(now, expired)
                     : batcher.next(now, expired);
             if (decision instanceof DynamicBatcher.Run run) {
-                long since = idleSince.getAndSet(instance, NOT_IDLE);
-                if (since != NOT_IDLE) {
-                    idleNanos.addAndGet(Math.max(0, clock.getAsLong() - since));
-                }
                 // running from here, under the lock a cancel takes: each is counted until answered or cancelled, once
                 for (Job job : run.jobs()) {
                     job.startRunning();
@@ -336,6 +352,8 @@ public final class ModelScheduler implements AutoCloseable {
                     // a due time that has gone with this batch
                     changed.signal();
                 }
+                // last, and guarded: the jobs are off the queue, so a clock that throws here must not lose them
+                count(() -> endIdling(instance));
                 return run.jobs();
             }
             if (!expired.isEmpty()) {
@@ -352,6 +370,13 @@ public final class ModelScheduler implements AutoCloseable {
             } else {
                 changed.await();
             }
+        }
+    }
+
+    private void endIdling(int instance) {
+        long since = idleSince.getAndSet(instance, NOT_IDLE);
+        if (since != NOT_IDLE) {
+            idleNanos.addAndGet(Math.max(0, clock.getAsLong() - since));
         }
     }
 

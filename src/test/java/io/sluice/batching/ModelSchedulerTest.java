@@ -678,6 +678,91 @@ class ModelSchedulerTest {
         assertThat(value(submit(2).get(5, TimeUnit.SECONDS))).isEqualTo(2);
     }
 
+    /**
+     * An Error (out of memory) at any clock read an instance makes, one read at a time: the end of a run, the
+     * decision, the answering of jobs found expired, the end of an idle spell. Whichever read throws, every request
+     * is answered and the instance serves on; none is taken off the queue and then dropped.
+     */
+    @Test
+    void anErrorAtAnyClockReadOfAnInstanceLosesNoRequest() throws Exception {
+        int fired = 0;
+        for (int k = 1; k <= 60; k++) {
+            if (!everyRequestAnsweredWhenTheInstancesClockThrowsAtRead(k)) {
+                break; // read k comes after the scenario's last read: every read has thrown once
+            }
+            fired++;
+        }
+        assertThat(fired).as("clock reads the instance made, each failed once").isBetween(4, 59);
+    }
+
+    /** True if the instance's read {@code k} threw; asserts either way that every request was answered. */
+    private boolean everyRequestAnsweredWhenTheInstancesClockThrowsAtRead(int k) throws Exception {
+        AtomicLong now = new AtomicLong();
+        AtomicInteger reads = new AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicBoolean threw = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.function.LongSupplier clock = () -> {
+            if (armed.get() && Thread.currentThread().getName().equals("instance") && reads.incrementAndGet() == k) {
+                threw.set(true);
+                throw new OutOfMemoryError("read " + k + " of the clock");
+            }
+            return now.get();
+        };
+        CountDownLatch held = new CountDownLatch(1);
+        ModelScheduler s = new ModelScheduler("m", BatchPolicy.unbatched(4), 1, (inputs, outputs, traces) -> {
+            if (value(inputs) == 1) {
+                hold(held);
+            }
+            return inputs;
+        }, (requests, r, nanos) -> { }, clock, task -> new Thread(task, "instance"));
+        try {
+            CompletableFuture<List<Tensor>> first = new CompletableFuture<>();
+            s.submit(job(1, first));
+            await().atMost(Duration.ofSeconds(5)).until(() -> s.inflight() == 1);
+            // behind the held run: one whose deadline passes while it waits, and one without a deadline
+            long deadline = now.get() + TimeUnit.MILLISECONDS.toNanos(50);
+            CompletableFuture<List<Tensor>> late = new CompletableFuture<>();
+            s.submit(new Job(List.of(tensor(2)), List.of(), 1, null, 0, deadline, null, late::complete,
+                    late::completeExceptionally));
+            CompletableFuture<List<Tensor>> third = new CompletableFuture<>();
+            s.submit(job(3, third));
+            now.set(deadline + 1);
+            armed.set(true);
+            held.countDown();
+
+            answeredWithItsValueOrAFailure(first, 1);
+            assertThat(late).as("read %d", k).failsWithin(Duration.ofSeconds(5)).withThrowableThat().havingCause()
+                    .isInstanceOf(InferenceException.DeadlineExceeded.class);
+            answeredWithItsValueOrAFailure(third, 3);
+            // the instance idles now; a request that ends the idle spell
+            await().atMost(Duration.ofSeconds(5)).until(() -> s.queueDepth() == 0 && s.inflight() == 0);
+            CompletableFuture<List<Tensor>> fourth = new CompletableFuture<>();
+            s.submit(job(4, fourth));
+            answeredWithItsValueOrAFailure(fourth, 4);
+            if (!threw.get()) {
+                return false;
+            }
+            // the read has thrown: from here the instance must serve as if nothing happened
+            CompletableFuture<List<Tensor>> after = new CompletableFuture<>();
+            s.submit(job(5, after));
+            assertThat(value(after.get(5, TimeUnit.SECONDS))).as("read %d", k).isEqualTo(5);
+            return true;
+        } finally {
+            s.close();
+        }
+    }
+
+    /** Answered within 5 s: with its own value, or failed as the model failing (the Error hit its run). */
+    private static void answeredWithItsValueOrAFailure(CompletableFuture<List<Tensor>> result, int expected) {
+        await().atMost(Duration.ofSeconds(5)).until(result::isDone);
+        if (result.isCompletedExceptionally()) {
+            assertThat(result).failsWithin(Duration.ZERO).withThrowableThat().havingCause()
+                    .isInstanceOf(InferenceException.class);
+        } else {
+            assertThat(value(result.join())).isEqualTo(expected);
+        }
+    }
+
     @Test
     void retryAfterCountsTheRowsWaitingAndRunningNotTheRequests() throws Exception {
         AtomicLong now = new AtomicLong();
