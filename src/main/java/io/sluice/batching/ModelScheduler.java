@@ -112,6 +112,9 @@ public final class ModelScheduler implements AutoCloseable {
      * @throws InferenceException.Unavailable at once when the queue is full or the scheduler closed
      */
     public void submit(Job job) {
+        if (job.isDone()) {
+            return; // cancelled before it came here (its caller went away as it subscribed): it takes no place
+        }
         lock.lock();
         try {
             if (closed) {

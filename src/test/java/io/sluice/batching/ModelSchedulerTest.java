@@ -51,6 +51,22 @@ class ModelSchedulerTest {
     }
 
     @Test
+    void aJobCancelledBeforeItIsSubmittedTakesNoPlaceInTheQueue() throws Exception {
+        CompletableFuture<List<Tensor>> running = oneHeldRun(1);
+        CompletableFuture<List<Tensor>> gone = new CompletableFuture<>();
+        Job cancelled = job(2, gone);
+        scheduler.cancel(cancelled); // as a caller that went away before its emitter submitted the job
+        scheduler.submit(cancelled);
+        assertThat(scheduler.queueDepth()).isZero();
+        CompletableFuture<List<Tensor>> queued = submit(3); // the queue's one place is still free
+
+        release.countDown();
+        assertThat(value(running.get(5, TimeUnit.SECONDS))).isEqualTo(1);
+        assertThat(value(queued.get(5, TimeUnit.SECONDS))).isEqualTo(3);
+        assertThat(gone).isNotDone();
+    }
+
+    @Test
     void closingFromAnInterruptedThreadWaitsForTheRunningBatch() throws Exception {
         scheduler = scheduler(1, 2, (inputs, outputs, traces) -> {
             hold(release);
