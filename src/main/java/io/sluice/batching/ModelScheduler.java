@@ -286,9 +286,13 @@ public final class ModelScheduler implements AutoCloseable {
             // the end of the run may end the thread before it has answered them
             try {
                 answerExpired(expired);
-                if (batch == null || interrupted) {
-                    return;
-                }
+            } catch (RuntimeException | Error e) { // out of memory even for its fallback: the batch still runs
+                LOG.errorf(e, "instance %d of model %s: %s", instance, model, e.toString());
+            }
+            if (batch == null || interrupted) {
+                return;
+            }
+            try {
                 execute(batch, instance);
             } catch (RuntimeException | Error e) { // a bug past the run's own handling: answered, and the instance goes on
                 LOG.errorf(e, "instance %d of model %s: %s; the batch's requests are answered and it serves on", instance,
@@ -308,13 +312,13 @@ public final class ModelScheduler implements AutoCloseable {
                 count(() -> listener.waited(now - job.enqueuedNanos));
                 job.fail(new InferenceException.DeadlineExceeded("deadline passed while queued for '" + model + "'"));
             }
-        } catch (RuntimeException | Error e) { // out of memory: still answered, if without their waits
-            LOG.errorf(e, "model %s: %s while answering requests past their deadlines", model, e.toString());
+        } catch (RuntimeException | Error e) { // out of memory: still answered, if without their waits, then logged
             for (Job job : expired) {
                 if (!job.isDone()) {
                     job.fail(new InferenceException.DeadlineExceeded("deadline passed while queued for '" + model + "'"));
                 }
             }
+            LOG.errorf(e, "model %s: %s while answering requests past their deadlines", model, e.toString());
         } finally {
             expired.clear();
         }
