@@ -271,23 +271,17 @@ public final class ModelScheduler implements AutoCloseable {
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException | Error e) { // out of memory deciding: the instance must not end, leaving the model READY
-                LOG.errorf(e, "instance %d of model %s could not take its next batch: %s; it serves on", instance, model,
-                        e.toString());
                 batch = List.of();
-                try {
-                    changed.awaitNanos(FAILED_DECISION_PAUSE_NANOS); // not a hot loop if it keeps failing
-                } catch (InterruptedException stop) {
-                    interrupted = true; // after answering the jobs the failed decision took out as expired
-                }
+                interrupted = pauseAfterFailedDecision(instance, e);
             } finally {
                 lock.unlock();
             }
             // off the queue now, the batch and the expired jobs are answered here or nowhere: nothing from here to
             // the end of the run may end the thread before it has answered them
             try {
-                answerExpired(expired);
+                answerExpired(expired, instance);
             } catch (RuntimeException | Error e) { // out of memory even for its fallback: the batch still runs
-                LOG.errorf(e, "instance %d of model %s: %s", instance, model, e.toString());
+                logQuietly(e, "instance %d of model %s: %s", instance);
             }
             if (batch == null || interrupted) {
                 return;
@@ -295,14 +289,39 @@ public final class ModelScheduler implements AutoCloseable {
             try {
                 execute(batch, instance);
             } catch (RuntimeException | Error e) { // a bug past the run's own handling: answered, and the instance goes on
-                LOG.errorf(e, "instance %d of model %s: %s; the batch's requests are answered and it serves on", instance,
-                        model, e.toString());
+                logQuietly(e, "instance %d of model %s: %s; the batch's requests are answered and it serves on", instance);
             }
         }
     }
 
+    /**
+     * Logs a decision that failed and waits a little before the next, so a failure that keeps coming is no hot loop;
+     * a failure to log or to wait (out of memory again) is swallowed, so the instance goes on to answer what the
+     * decision took out. Called with the lock held; true if interrupted meanwhile.
+     */
+    private boolean pauseAfterFailedDecision(int instance, Throwable e) {
+        logQuietly(e, "instance %d of model %s could not take its next batch: %s; it serves on", instance);
+        try {
+            changed.awaitNanos(FAILED_DECISION_PAUSE_NANOS);
+        } catch (InterruptedException stop) {
+            return true; // after answering the jobs the failed decision took out as expired
+        } catch (RuntimeException | Error again) {
+            // no pause this time
+        }
+        return false;
+    }
+
+    /** Logs {@code e} with {@code format}'s instance, model and error; a log that fails (out of memory) is dropped. */
+    private void logQuietly(Throwable e, String format, int instance) {
+        try {
+            LOG.errorf(e, format, instance, model, e.toString());
+        } catch (RuntimeException | Error dropped) {
+            // the instance must go on answering: a lost log line is the lesser harm
+        }
+    }
+
     /** Fails the jobs found past their deadlines in the queue, each once, even if the clock or a meter throws. */
-    private void answerExpired(List<Job> expired) {
+    private void answerExpired(List<Job> expired, int instance) {
         if (expired.isEmpty()) {
             return;
         }
@@ -313,12 +332,13 @@ public final class ModelScheduler implements AutoCloseable {
                 job.fail(new InferenceException.DeadlineExceeded("deadline passed while queued for '" + model + "'"));
             }
         } catch (RuntimeException | Error e) { // out of memory: still answered, if without their waits, then logged
+            // one answer for all, made once: delivering it allocates nothing that could fail part way through
+            InferenceException late = new InferenceException.DeadlineExceeded("deadline passed while queued for '"
+                    + model + "'");
             for (Job job : expired) {
-                if (!job.isDone()) {
-                    job.fail(new InferenceException.DeadlineExceeded("deadline passed while queued for '" + model + "'"));
-                }
+                job.fail(late); // false, and nothing sent, for those already answered
             }
-            LOG.errorf(e, "model %s: %s while answering requests past their deadlines", model, e.toString());
+            logQuietly(e, "instance %d of model %s: %s while answering requests past their deadlines", instance);
         } finally {
             expired.clear();
         }
@@ -348,20 +368,26 @@ public final class ModelScheduler implements AutoCloseable {
             DynamicBatcher.Decision decision = closed ? batcher.nextWithoutWaiting(now, expired)
                     : batcher.next(now, expired);
             if (decision instanceof DynamicBatcher.Run run) {
-                // running from here, under the lock a cancel takes: each is counted until answered or cancelled, once
-                for (Job job : run.jobs()) {
-                    job.startRunning();
+                List<Job> jobs = run.jobs();
+                // the jobs are off the queue: from here they are returned whatever throws (out of memory), or lost
+                try {
+                    // running from here, under the lock a cancel takes: each is counted until answered or cancelled,
+                    // once
+                    for (int i = 0; i < jobs.size(); i++) { // by index: no iterator to allocate
+                        jobs.get(i).startRunning();
+                    }
+                    runningRequests.addAndGet(jobs.size());
+                    if (batcher.size() > 0) {
+                        // what is left may be ready too (a full batch behind one that could not grow, a lower level):
+                        // a submit woke one instance for it, this one, so wake another rather than leave it asleep
+                        // until a due time that has gone with this batch
+                        changed.signal();
+                    }
+                    endIdling(instance);
+                } catch (RuntimeException | Error e) {
+                    logQuietly(e, "instance %d of model %s: %s after taking a batch; it runs all the same", instance);
                 }
-                runningRequests.addAndGet(run.jobs().size());
-                if (batcher.size() > 0) {
-                    // what is left may be ready too (a full batch behind one that could not grow, a lower level): a
-                    // submit woke one instance for it, this one, so wake another rather than leave it asleep until
-                    // a due time that has gone with this batch
-                    changed.signal();
-                }
-                // last, and guarded: the jobs are off the queue, so a clock that throws here must not lose them
-                count(() -> endIdling(instance));
-                return run.jobs();
+                return jobs;
             }
             if (!expired.isEmpty()) {
                 return List.of();

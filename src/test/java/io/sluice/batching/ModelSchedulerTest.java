@@ -725,12 +725,17 @@ class ModelSchedulerTest {
             return now.get();
         };
         CountDownLatch held = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicReference<Thread> instance = new java.util.concurrent.atomic.AtomicReference<>();
         ModelScheduler s = new ModelScheduler("m", BatchPolicy.unbatched(4), 1, (inputs, outputs, traces) -> {
             if (value(inputs) == 1) {
                 hold(held);
             }
             return inputs;
-        }, (requests, r, nanos) -> { }, clock, task -> new Thread(task, "instance"));
+        }, (requests, r, nanos) -> { }, clock, task -> {
+            Thread t = new Thread(task, "instance");
+            instance.set(t);
+            return t;
+        });
         try {
             CompletableFuture<List<Tensor>> first = new CompletableFuture<>();
             s.submit(job(1, first));
@@ -750,8 +755,9 @@ class ModelSchedulerTest {
             assertThat(late).as("read %d", k).failsWithin(Duration.ofSeconds(5)).withThrowableThat().havingCause()
                     .isInstanceOf(InferenceException.DeadlineExceeded.class);
             answeredWithItsValueOrAFailure(third, 3);
-            // the instance idles now; a request that ends the idle spell
-            await().atMost(Duration.ofSeconds(5)).until(() -> s.queueDepth() == 0 && s.inflight() == 0);
+            // once the instance idles (waiting for work with no time limit: its idle spell has begun), a request
+            // that ends the idle spell
+            await().atMost(Duration.ofSeconds(5)).until(() -> instance.get().getState() == Thread.State.WAITING);
             CompletableFuture<List<Tensor>> fourth = new CompletableFuture<>();
             s.submit(job(4, fourth));
             answeredWithItsValueOrAFailure(fourth, 4);
