@@ -31,7 +31,8 @@ import org.jboss.logging.Logger;
  * {@link SlowTakes#SLOW} of the last {@link SlowTakes#WINDOW} takes past the wait, mean Redis is away: every take
  * goes to the local bucket until Redis is tried again after {@code redis.retry-interval}. One slow answer (a pause
  * of the host) sends only its own take there. A token Redis takes after the wait is given back there, so that a
- * slow Redis does not charge a request twice. Sluice never fails closed because Redis is down. The replicas are
+ * slow Redis does not charge a request twice, and so is one whose request the node turns away with 503
+ * ({@link RateLimitState#refund}). Sluice never fails closed because Redis is down. The replicas are
  * {@code redis.replicas} when it is set, else counted in Redis ({@link ReplicaCount}, every
  * {@link ReplicaCount#INTERVAL}), the last count holding while Redis is away.
  */
@@ -136,7 +137,7 @@ public class RateLimiter {
         }
         Bucket b = bucket.get();
         if (store == BucketStore.LOCAL) {
-            return decide(b, model, b.local().take());
+            return decide(b, model, b.local().take(), b.local()::giveBack);
         }
         // read before the retry time: a take that finds Redis tried again belongs to the try's generation or a later one
         long generation = slowTakes.generation();
@@ -147,7 +148,7 @@ public class RateLimiter {
                 .onItemOrFailure().transformToUni((take, failure) -> {
                     if (failure == null) {
                         slowTakes.inTime(generation);
-                        return decide(b, model, take);
+                        return decide(b, model, take, () -> giveBackInRedis(b));
                     }
                     if ((!(failure instanceof TimeoutException) || slowTakes.slow(generation))
                             && slowTakes.away(generation)) {
@@ -165,7 +166,7 @@ public class RateLimiter {
                     + " takes each bucket's whole rate until it does; set sluice.rate-limit.redis.replicas to bound"
                     + " the fleet's total during an outage");
         }
-        return decide(b, model, b.fallback().take(replicas()));
+        return decide(b, model, b.fallback().take(replicas()), b.fallback()::giveBack);
     }
 
     /** The replicas the fallback buckets share the rate with: the setting, else the last count in Redis. */
@@ -193,9 +194,20 @@ public class RateLimiter {
         redisRetryAtNanos = nanoClock.getAsLong() + redisConfig.retryInterval().toNanos();
     }
 
-    private static Uni<RateLimitState> decide(Bucket b, String model, Take take) {
+    /**
+     * Sends the refund of a token Redis gave, without waiting for it: the 503 it belongs to is not held up, and a
+     * refund lost to a Redis that failed meanwhile is not retried (the tenant is charged that one token).
+     */
+    private void giveBackInRedis(Bucket b) {
+        redis().refund(b.policy(), b.limit()).subscribe().with(
+                refunded -> { },
+                e -> LOG.debugf("bucket %s: a token could not be given back (%s)", b.policy(), e));
+    }
+
+    private static Uni<RateLimitState> decide(Bucket b, String model, Take take, RateLimitState.Refund refund) {
         RateLimitState state = new RateLimitState(b.policy(), take.limit().burst(), take.limit().rate(),
-                take.limit().windowSeconds(), take.remaining(), take.retryAfter());
+                take.limit().windowSeconds(), take.remaining(), take.retryAfter(),
+                take.allowed() ? refund : RateLimitState.Refund.NONE);
         if (take.allowed()) {
             return Uni.createFrom().item(state);
         }
@@ -268,6 +280,13 @@ public class RateLimiter {
                 bucket = bucket.reshaped(limit.share(replicasNow));
             }
             return bucket.take();
+        }
+
+        /** Gives a token back to the share in force now (the one it came from, unless the count moved since). */
+        synchronized void giveBack() {
+            if (bucket != null) {
+                bucket.giveBack();
+            }
         }
     }
 }

@@ -41,6 +41,15 @@ public final class TokenBucket {
         return Take.of(limit, allowed, tokens);
     }
 
+    /**
+     * Puts back one token a take removed, up to the burst: the request it admitted was turned away before any work
+     * was done for it (a 503), which is the node's doing, not the tenant's.
+     */
+    public synchronized void giveBack() {
+        refill();
+        tokens = Math.min(limit.burst(), tokens + 1);
+    }
+
     private void refill() {
         long now = nanoClock.getAsLong();
         if (now - lastNanos > 0) { // nanoTime may wrap: only differences are meaningful

@@ -88,7 +88,7 @@ public class InferenceService {
         Supplier<InferRequest> once = () -> parsed[0] = withinLimits(parse.get());
         Uni<InferResponse> result = rateLimiter.enabled()
                 ? rateLimiter.admit(tenant, model).emitOn(backTo(Vertx.currentContext()))
-                        .onItem().transformToUni(state -> run(tenant, model, version, once).map(r -> r.withRateLimit(state)))
+                        .onItem().transformToUni(state -> charged(state, run(tenant, model, version, once)))
                 : run(tenant, model, version, once);
         AtomicBoolean counted = new AtomicBoolean(); // a cancel racing the answer or failure counts once
         return result
@@ -106,6 +106,25 @@ public class InferenceService {
                 .onCancellation().invoke(() -> {
                     if (counted.compareAndSet(false, true)) {
                         cancelled(tenant, metricTag(model), protocol, parsed[0], start);
+                    }
+                });
+    }
+
+    /**
+     * {@code answer}, reporting the tenant's bucket {@code state} (null: the caller has none). A request the node
+     * turns away with 503 (the model not ready, its bulkhead or queue full, its breaker open, a shutdown) gives
+     * its token back: no work was done for it, and the node's fullness is not the tenant's use of its rate.
+     */
+    private static Uni<InferResponse> charged(RateLimitState state, Uni<InferResponse> answer) {
+        if (state == null) {
+            return answer;
+        }
+        return answer.map(r -> r.withRateLimit(state))
+                .onFailure(InferenceException.Unavailable.class).invoke(() -> {
+                    try {
+                        state.refund().giveBack();
+                    } catch (RuntimeException e) { // the 503 goes out as it is: a lost refund charges one token
+                        LOG.debugf("the token of a request of tenant bucket %s was not given back: %s", state.policy(), e);
                     }
                 });
     }

@@ -13,8 +13,28 @@ import java.time.Duration;
  * @param window seconds the bucket takes to refill from empty, at least 1
  * @param remaining whole tokens left after this request
  * @param retryAfter time until the next token; zero when one is available
+ * @param refund gives the request's token back to the bucket it came from
  */
-public record RateLimitState(String policy, long burst, double rate, long window, long remaining, Duration retryAfter) {
+public record RateLimitState(String policy, long burst, double rate, long window, long remaining, Duration retryAfter,
+        Refund refund) {
+
+    /**
+     * Puts a request's token back where it was taken (this process's bucket, Redis, or the fallback bucket), for a
+     * request the node turned away before doing any work for it: a 503 is the node's fullness, not the tenant's
+     * use, and its retry after Retry-After must not find the tenant's bucket emptier for it. Called at most once.
+     */
+    @FunctionalInterface
+    public interface Refund {
+        /** Nothing to give back: a refusal took no token. */
+        Refund NONE = () -> { };
+
+        void giveBack();
+    }
+
+    /** A state whose token is not given back. */
+    public RateLimitState(String policy, long burst, double rate, long window, long remaining, Duration retryAfter) {
+        this(policy, burst, rate, window, remaining, retryAfter, Refund.NONE);
+    }
 
     /**
      * The {@code q} of RateLimit-Policy: the burst, or the whole requests the rate allows in the window

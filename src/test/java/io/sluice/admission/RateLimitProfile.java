@@ -25,6 +25,8 @@ public class RateLimitProfile implements QuarkusTestProfile {
     public static final String ONE_TOKEN_KEY = "one-token-key";
     /** A tenant with one token that only the tenant-counter test uses. */
     static final String COUNTED_KEY = "counted-key";
+    /** A tenant with one token, for the token a 503 gives back. */
+    static final String REFUNDED_KEY = "refunded-key";
 
     @Override
     public Map<String, String> getConfigOverrides() {
@@ -62,6 +64,9 @@ public class RateLimitProfile implements QuarkusTestProfile {
                 Map.entry("sluice.tenants.counted.api-key-sha256", Tenants.sha256(COUNTED_KEY)),
                 Map.entry("sluice.tenants.counted.rate-limit.rate", "0.01"),
                 Map.entry("sluice.tenants.counted.rate-limit.burst", "1"),
+                Map.entry("sluice.tenants.refunded.api-key-sha256", Tenants.sha256(REFUNDED_KEY)),
+                Map.entry("sluice.tenants.refunded.rate-limit.rate", "0.01"),
+                Map.entry("sluice.tenants.refunded.rate-limit.burst", "1"),
                 // the response cache, both tiers, with small bounds the cache tests can cross
                 Map.entry("sluice.model-defaults.cache.enabled", "true"),
                 Map.entry("sluice.models.identity_int8.cache.enabled", "false"),

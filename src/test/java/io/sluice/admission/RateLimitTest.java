@@ -2,6 +2,7 @@ package io.sluice.admission;
 
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.hamcrest.Matchers.containsString;
 
@@ -21,6 +22,11 @@ import io.sluice.api.grpc.proto.InferTensorContents;
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.api.grpc.proto.ModelMetadataRequest;
 import io.sluice.api.grpc.proto.ServerReadyRequest;
+import io.vertx.mutiny.redis.client.Command;
+import io.vertx.mutiny.redis.client.Redis;
+import io.vertx.mutiny.redis.client.Request;
+import jakarta.inject.Inject;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -36,6 +42,8 @@ import org.junit.jupiter.api.Test;
 class RateLimitTest {
 
     private ManagedChannel channel;
+    @Inject
+    Redis redis;
 
     @BeforeEach
     void open() {
@@ -151,6 +159,27 @@ class RateLimitTest {
         given().contentType(ContentType.JSON).header("X-API-Key", RateLimitProfile.REST_KEY).body("{not json")
                 .post("/v2/models/identity_int32/infer").then().statusCode(429)
                 .body("error", containsString("tenant 'rest' is over its rate limit"));
+    }
+
+    @Test
+    void aRequestTheNodeTurnsAwayWith503GivesItsTokenBack() {
+        // 'corrupt' failed to load: each request takes the tenant's one token, gets 503, and gives the token back
+        for (int i = 0; i < 3; i++) {
+            infer("corrupt", "X-API-Key", RateLimitProfile.REFUNDED_KEY).then().statusCode(503)
+                    .header("Retry-After", "5");
+            // the refund is sent without holding up the 503; in Redis, once it lands, the bucket is whole again
+            await().atMost(Duration.ofSeconds(10)).until(() -> tokensInRedis("refunded") >= 1);
+            assertThat(tokensInRedis("refunded")).isLessThan(1.01); // one token back, never more than the burst
+        }
+        infer("identity_int32", "X-API-Key", RateLimitProfile.REFUNDED_KEY).then().statusCode(200)
+                .header("RateLimit", "\"refunded\";r=0;t=100");
+        // a request that was served keeps its token
+        infer("identity_int32", "X-API-Key", RateLimitProfile.REFUNDED_KEY).then().statusCode(429);
+    }
+
+    private double tokensInRedis(String policy) {
+        return Double.parseDouble(redis.send(Request.cmd(Command.HGET).arg("sluice:rl:" + policy).arg("t")).await()
+                .atMost(Duration.ofSeconds(5)).toString());
     }
 
     @Test

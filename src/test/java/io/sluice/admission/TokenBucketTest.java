@@ -23,6 +23,24 @@ class TokenBucketTest {
     }
 
     @Test
+    void aTokenGivenBackIsThereForTheNextTakeButNeverAboveTheBurst() {
+        TokenBucket bucket = new TokenBucket(new Limit(2, 2), nanos::get);
+        assertThat(bucket.take().allowed()).isTrue();
+        assertThat(bucket.take().allowed()).isTrue();
+        bucket.giveBack(); // the second request was turned away with a 503
+        assertThat(bucket.take()).extracting(Take::allowed, Take::remaining).containsExactly(true, 0L);
+        assertThat(bucket.take().allowed()).isFalse();
+        nanos.addAndGet(250_000_000L); // half a token refilled before the give-back: it counts on top of that
+        bucket.giveBack();
+        Take after = bucket.take();
+        assertThat(after).extracting(Take::allowed, Take::remaining).containsExactly(true, 0L);
+        assertThat(after.retryAfter()).isEqualTo(Duration.ofMillis(250)); // half a token left, at 2 a second
+        nanos.addAndGet(10_000_000_000L); // full again; a give-back now is lost, not a third token
+        bucket.giveBack();
+        assertThat(bucket.take().remaining()).isEqualTo(1L);
+    }
+
+    @Test
     void aClockThatWrapsPastLongMaxStillRefills() {
         nanos.set(Long.MAX_VALUE - 100_000_000L);
         TokenBucket bucket = new TokenBucket(new Limit(2, 1), nanos::get);
