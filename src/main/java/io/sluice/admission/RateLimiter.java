@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongSupplier;
 import org.jboss.logging.Logger;
 
@@ -31,7 +32,7 @@ import org.jboss.logging.Logger;
  * {@link SlowTakes#SLOW} of the last {@link SlowTakes#WINDOW} takes past the wait, mean Redis is away: every take
  * goes to the local bucket until Redis is tried again after {@code redis.retry-interval}. One slow answer (a pause
  * of the host) sends only its own take there. A token Redis takes after the wait is given back there, so that a
- * slow Redis does not charge a request twice, and so is one whose request the node turns away with 503
+ * slow Redis does not charge a request twice, and so is one whose model could not serve it at all
  * ({@link RateLimitState#refund}). Sluice never fails closed because Redis is down. The replicas are
  * {@code redis.replicas} when it is set, else counted in Redis ({@link ReplicaCount}, every
  * {@link ReplicaCount#INTERVAL}), the last count holding while Redis is away.
@@ -166,7 +167,10 @@ public class RateLimiter {
                     + " takes each bucket's whole rate until it does; set sluice.rate-limit.redis.replicas to bound"
                     + " the fleet's total during an outage");
         }
-        return decide(b, model, b.fallback().take(replicas()), b.fallback()::giveBack);
+        FallbackBucket fallback = b.fallback();
+        TokenBucket[] from = new TokenBucket[1];
+        Take take = fallback.take(replicas(), from);
+        return decide(b, model, take, () -> fallback.giveBack(from[0]));
     }
 
     /** The replicas the fallback buckets share the rate with: the setting, else the last count in Redis. */
@@ -204,10 +208,20 @@ public class RateLimiter {
                 e -> LOG.debugf("bucket %s: a token could not be given back (%s)", b.policy(), e));
     }
 
+    /** {@code refund}, run by the first call alone: one take, one token back at most. */
+    private static RateLimitState.Refund once(RateLimitState.Refund refund) {
+        AtomicBoolean given = new AtomicBoolean();
+        return () -> {
+            if (given.compareAndSet(false, true)) {
+                refund.giveBack();
+            }
+        };
+    }
+
     private static Uni<RateLimitState> decide(Bucket b, String model, Take take, RateLimitState.Refund refund) {
         RateLimitState state = new RateLimitState(b.policy(), take.limit().burst(), take.limit().rate(),
                 take.limit().windowSeconds(), take.remaining(), take.retryAfter(),
-                take.allowed() ? refund : RateLimitState.Refund.NONE);
+                take.allowed() ? once(refund) : RateLimitState.Refund.NONE);
         if (take.allowed()) {
             return Uni.createFrom().item(state);
         }
@@ -271,7 +285,8 @@ public class RateLimiter {
             this.limit = limit;
         }
 
-        synchronized Take take(int replicasNow) {
+        /** Takes from the share in force, which it leaves in {@code from[0]} for a refund. */
+        synchronized Take take(int replicasNow, TokenBucket[] from) {
             if (bucket == null) {
                 replicas = replicasNow;
                 bucket = new TokenBucket(limit.share(replicasNow), nanoClock);
@@ -279,13 +294,18 @@ public class RateLimiter {
                 replicas = replicasNow;
                 bucket = bucket.reshaped(limit.share(replicasNow));
             }
+            from[0] = bucket;
             return bucket.take();
         }
 
-        /** Gives a token back to the share in force now (the one it came from, unless the count moved since). */
-        synchronized void giveBack() {
-            if (bucket != null) {
-                bucket.giveBack();
+        /**
+         * Gives a token back to {@code from}, the share it came from, if that is still in force. A share reshaped
+         * since (the replica count moved, rare while Redis is away) is left alone: the request stays charged,
+         * rather than a whole token going to a share of another size.
+         */
+        synchronized void giveBack(TokenBucket from) {
+            if (from == bucket) {
+                from.giveBack();
             }
         }
     }

@@ -105,6 +105,18 @@ public abstract sealed class InferenceException extends RuntimeException {
         public Duration retryAfter() {
             return retryAfter;
         }
+
+        /**
+         * Whether the model could not serve the request at all (not ready: loading, failed, shutting down; its
+         * breaker open), rather than being full. Such a request gives its rate-limit token back: a tenant is not
+         * charged for a broken or departing model, and its calls to the others keep their quota. A full bulkhead
+         * or queue (the shedding included) is contention among tenants, where every attempt counts against its
+         * tenant's rate, so one that ignores Retry-After is held to its rate rather than crowding out those
+         * that wait.
+         */
+        public boolean modelCannotServe() {
+            return reason == Reason.NOT_READY || reason == Reason.CIRCUIT_OPEN;
+        }
     }
 
     /** The deadline passed before or during execution: 504 / DEADLINE_EXCEEDED. */

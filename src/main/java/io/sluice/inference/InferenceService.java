@@ -111,16 +111,15 @@ public class InferenceService {
     }
 
     /**
-     * {@code answer}, reporting the tenant's bucket {@code state} (null: the caller has none). A request the node
-     * turns away with 503 (the model not ready, its bulkhead or queue full, its breaker open, a shutdown) gives
-     * its token back: no work was done for it, and the node's fullness is not the tenant's use of its rate.
+     * {@code answer}, reporting the tenant's bucket {@code state} (null: the caller has none). A request the model
+     * could not serve at all ({@link InferenceException.Unavailable#modelCannotServe}) gives its token back.
      */
     private static Uni<InferResponse> charged(RateLimitState state, Uni<InferResponse> answer) {
         if (state == null) {
             return answer;
         }
         return answer.map(r -> r.withRateLimit(state))
-                .onFailure(InferenceException.Unavailable.class).invoke(() -> {
+                .onFailure(e -> e instanceof InferenceException.Unavailable u && u.modelCannotServe()).invoke(() -> {
                     try {
                         state.refund().giveBack();
                     } catch (RuntimeException e) { // the 503 goes out as it is: a lost refund charges one token

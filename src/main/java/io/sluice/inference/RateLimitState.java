@@ -20,8 +20,8 @@ public record RateLimitState(String policy, long burst, double rate, long window
 
     /**
      * Puts a request's token back where it was taken (this process's bucket, Redis, or the fallback bucket), for a
-     * request the node turned away before doing any work for it: a 503 is the node's fullness, not the tenant's
-     * use, and its retry after Retry-After must not find the tenant's bucket emptier for it. Called at most once.
+     * request its model could not serve at all (not ready, its breaker open): the tenant is not charged for a
+     * broken or departing model. Gives back at most once, however often called.
      */
     @FunctionalInterface
     public interface Refund {

@@ -27,6 +27,8 @@ public class RateLimitProfile implements QuarkusTestProfile {
     static final String COUNTED_KEY = "counted-key";
     /** A tenant with one token, for the token a 503 gives back. */
     static final String REFUNDED_KEY = "refunded-key";
+    /** The same, for the outage test: its token comes from the fallback bucket while Redis is away. */
+    static final String REFUNDED_IN_OUTAGE_KEY = "refunded-in-outage-key";
 
     @Override
     public Map<String, String> getConfigOverrides() {
@@ -67,6 +69,9 @@ public class RateLimitProfile implements QuarkusTestProfile {
                 Map.entry("sluice.tenants.refunded.api-key-sha256", Tenants.sha256(REFUNDED_KEY)),
                 Map.entry("sluice.tenants.refunded.rate-limit.rate", "0.01"),
                 Map.entry("sluice.tenants.refunded.rate-limit.burst", "1"),
+                Map.entry("sluice.tenants.refunded-in-outage.api-key-sha256", Tenants.sha256(REFUNDED_IN_OUTAGE_KEY)),
+                Map.entry("sluice.tenants.refunded-in-outage.rate-limit.rate", "0.01"),
+                Map.entry("sluice.tenants.refunded-in-outage.rate-limit.burst", "1"),
                 // the response cache, both tiers, with small bounds the cache tests can cross
                 Map.entry("sluice.model-defaults.cache.enabled", "true"),
                 Map.entry("sluice.models.identity_int8.cache.enabled", "false"),

@@ -2,8 +2,8 @@ package io.sluice.admission;
 
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.containsString;
 
 import io.grpc.ManagedChannel;
@@ -17,15 +17,16 @@ import io.restassured.http.ContentType;
 import io.restassured.response.Response;
 import io.sluice.Await;
 import io.sluice.GrpcClients;
+import io.sluice.RedisResource;
 import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
 import io.sluice.api.grpc.proto.InferTensorContents;
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.api.grpc.proto.ModelMetadataRequest;
 import io.sluice.api.grpc.proto.ServerReadyRequest;
+import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.redis.client.Command;
 import io.vertx.mutiny.redis.client.Redis;
 import io.vertx.mutiny.redis.client.Request;
-import jakarta.inject.Inject;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -42,18 +43,23 @@ import org.junit.jupiter.api.Test;
 class RateLimitTest {
 
     private ManagedChannel channel;
-    @Inject
-    Redis redis;
+    /** A client of the test's redis-server of its own (an integration test cannot inject the server's). */
+    private Vertx vertx;
+    private Redis redis;
 
     @BeforeEach
     void open() {
         Await.serverReady();
         channel = GrpcClients.channel();
+        vertx = Vertx.vertx();
+        redis = Redis.createClient(vertx, RedisResource.redis().uri());
     }
 
     @AfterEach
     void close() {
         channel.shutdownNow();
+        redis.close();
+        vertx.closeAndAwait();
     }
 
     static Response infer(String model, String header, String value) {
@@ -162,15 +168,16 @@ class RateLimitTest {
     }
 
     @Test
-    void aRequestTheNodeTurnsAwayWith503GivesItsTokenBack() {
+    void aRequestItsModelCannotServeGivesItsTokenBack() {
+        redis.send(Request.cmd(Command.DEL).arg("sluice:rl:refunded")).await().atMost(Duration.ofSeconds(5));
         // 'corrupt' failed to load: each request takes the tenant's one token, gets 503, and gives the token back
         for (int i = 0; i < 3; i++) {
             infer("corrupt", "X-API-Key", RateLimitProfile.REFUNDED_KEY).then().statusCode(503)
                     .header("Retry-After", "5");
-            // the refund is sent without holding up the 503; in Redis, once it lands, the bucket is whole again
-            await().atMost(Duration.ofSeconds(10)).until(() -> tokensInRedis("refunded") >= 1);
-            assertThat(tokensInRedis("refunded")).isLessThan(1.01); // one token back, never more than the burst
+            // the refund is sent without holding up the 503; once it lands the bucket holds its one token again
+            await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> tokensInRedis("refunded") == 1.0);
         }
+        // so the tenant's calls to a model that serves still have their quota
         infer("identity_int32", "X-API-Key", RateLimitProfile.REFUNDED_KEY).then().statusCode(200)
                 .header("RateLimit", "\"refunded\";r=0;t=100");
         // a request that was served keeps its token
