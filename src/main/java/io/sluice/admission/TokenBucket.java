@@ -42,8 +42,8 @@ public final class TokenBucket {
     }
 
     /**
-     * Puts back one token a take removed, up to the burst: the request it admitted was turned away before any work
-     * was done for it (a 503), which is the node's doing, not the tenant's.
+     * Puts back one token a take removed, up to the burst: the request it admitted was one its model could not serve
+     * at all (a 503 for a model not ready or behind an open breaker), which is not the tenant's use of its rate.
      */
     public synchronized void giveBack() {
         refill();

@@ -21,7 +21,7 @@ public record RateLimitState(String policy, long burst, double rate, long window
     /**
      * Puts a request's token back where it was taken (this process's bucket, Redis, or the fallback bucket), for a
      * request its model could not serve at all (not ready, its breaker open): the tenant is not charged for a
-     * broken or departing model. Gives back at most once, however often called.
+     * broken or departing model. The rate limiter's refunds give back at most once, however often called.
      */
     @FunctionalInterface
     public interface Refund {
