@@ -322,7 +322,7 @@ class ModelGuardTest {
             assertThat(inTheGap.await(WAIT.toSeconds(), TimeUnit.SECONDS)).as("the arrival reached the gap").isTrue();
             runs.release(1); // the first run ends: its permit comes back, and its look at the queue finds it empty
             assertThat(first.result).succeedsWithin(WAIT);
-            await().atMost(WAIT).until(() -> guard.released() == 1 && instance.getState() == Thread.State.WAITING);
+            await().atMost(WAIT).until(() -> guard.released() == 1 && waitsForWork(instance));
             goOn.countDown(); // the arrival puts its task back, behind nobody, with the permit free
             arrival.join(WAIT.toMillis());
             assertThat(second).failsWithin(WAIT).withThrowableThat().havingCause()
@@ -340,6 +340,23 @@ class ModelGuardTest {
             bulkhead.removeHandler(holdTheArrival);
             bulkhead.setLevel(level);
         }
+    }
+
+    /**
+     * Whether {@code thread} is back in its scheduler's wait for work (a condition's await), which it reaches only
+     * once it has finished answering, SmallRye's completion included; not parked on a lock on its way there.
+     */
+    private static boolean waitsForWork(Thread thread) {
+        if (thread.getState() != Thread.State.WAITING) {
+            return false;
+        }
+        for (StackTraceElement frame : thread.getStackTrace()) {
+            if (frame.getClassName().endsWith("AbstractQueuedSynchronizer$ConditionObject")
+                    && frame.getMethodName().startsWith("await")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Test
