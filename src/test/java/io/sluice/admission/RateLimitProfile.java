@@ -4,6 +4,7 @@ import io.quarkus.test.junit.QuarkusTestProfile;
 import io.sluice.RedisResource;
 import io.sluice.fixtures.TinyModels;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -35,57 +36,51 @@ public class RateLimitProfile implements QuarkusTestProfile {
         Path repo = TinyModels.newRepository("sluice-rate-limit");
         TinyModels.writeStandard(repo);
         TinyModels.write(repo, "slow", 1, TinyModels.slow(2000));
-        return Map.ofEntries(
-                Map.entry("sluice.repository.paths", repo.toString()),
-                Map.entry("sluice.models.corrupt.required", "false"),
-                Map.entry("sluice.models.identity_uint16.required", "false"),
-                Map.entry("sluice.models.identity_uint32.required", "false"),
-                Map.entry("sluice.models.identity_uint64.required", "false"),
-                Map.entry("sluice.auth.enabled", "true"),
-                Map.entry("sluice.rate-limit.enabled", "true"),
-                Map.entry("sluice.rate-limit.store", "redis"),
-                Map.entry("sluice.rate-limit.redis.timeout", "500ms"),
-                Map.entry("sluice.rate-limit.redis.retry-interval", "100ms"),
-                Map.entry("sluice.tenants.rest.api-key-sha256", Tenants.sha256(REST_KEY)),
-                Map.entry("sluice.tenants.rest.rate-limit.rate", "0.01"),
-                Map.entry("sluice.tenants.rest.rate-limit.burst", "2"),
-                Map.entry("sluice.tenants.grpc.api-key-sha256", Tenants.sha256(GRPC_KEY)),
-                Map.entry("sluice.tenants.grpc.rate-limit.rate", "0.01"),
-                Map.entry("sluice.tenants.grpc.rate-limit.burst", "2"),
-                Map.entry("sluice.tenants.per-model.api-key-sha256", Tenants.sha256(MODEL_KEY)),
-                Map.entry("sluice.tenants.per-model.models.identity_fp32.rate", "0.01"),
-                Map.entry("sluice.tenants.per-model.models.identity_fp32.burst", "1"),
-                Map.entry("sluice.tenants.outage.api-key-sha256", Tenants.sha256(OUTAGE_KEY)),
-                Map.entry("sluice.tenants.outage.rate-limit.rate", "0.01"),
-                Map.entry("sluice.tenants.outage.rate-limit.burst", "3"),
-                Map.entry("sluice.tenants.open.api-key-sha256", Tenants.sha256(OPEN_KEY)),
-                Map.entry("sluice.tenants.other-open.api-key-sha256", Tenants.sha256(OTHER_OPEN_KEY)),
-                Map.entry("sluice.tenants.one-token.api-key-sha256", Tenants.sha256(ONE_TOKEN_KEY)),
-                Map.entry("sluice.tenants.one-token.rate-limit.rate", "0.01"),
-                Map.entry("sluice.tenants.one-token.rate-limit.burst", "1"),
-                Map.entry("sluice.tenants.counted.api-key-sha256", Tenants.sha256(COUNTED_KEY)),
-                Map.entry("sluice.tenants.counted.rate-limit.rate", "0.01"),
-                Map.entry("sluice.tenants.counted.rate-limit.burst", "1"),
-                Map.entry("sluice.tenants.refunded.api-key-sha256", Tenants.sha256(REFUNDED_KEY)),
-                Map.entry("sluice.tenants.refunded.rate-limit.rate", "0.01"),
-                Map.entry("sluice.tenants.refunded.rate-limit.burst", "1"),
-                Map.entry("sluice.tenants.refunded-in-outage.api-key-sha256", Tenants.sha256(REFUNDED_IN_OUTAGE_KEY)),
-                Map.entry("sluice.tenants.refunded-in-outage.rate-limit.rate", "0.01"),
-                Map.entry("sluice.tenants.refunded-in-outage.rate-limit.burst", "1"),
-                // the response cache, both tiers, with small bounds the cache tests can cross
-                Map.entry("sluice.model-defaults.cache.enabled", "true"),
-                Map.entry("sluice.models.identity_int8.cache.enabled", "false"),
-                // the tier tests read one request as one stored entry; matmul keeps the default of 2
-                Map.entry("sluice.model-defaults.cache.min-uses", "1"),
-                Map.entry("sluice.models.matmul.cache.min-uses", "2"),
-                Map.entry("sluice.cache.l1.max-bytes", "16384"),
-                Map.entry("sluice.cache.l1.ttl", "3s"),
-                Map.entry("sluice.cache.l2.enabled", "true"),
-                Map.entry("sluice.cache.l2.max-entry-bytes", "65536"),
-                Map.entry("sluice.cache.l2.ttl", "10m"),
-                Map.entry("sluice.cache.l2.timeout", "500ms"),
-                Map.entry("sluice.cache.l2.retry-interval", "100ms"),
-                Map.entry("sluice.models.slow.batching.max-batch-size", "1"));
+        Map<String, String> config = new HashMap<>();
+        config.put("sluice.repository.paths", repo.toString());
+        config.put("sluice.models.corrupt.required", "false");
+        config.put("sluice.models.identity_uint16.required", "false");
+        config.put("sluice.models.identity_uint32.required", "false");
+        config.put("sluice.models.identity_uint64.required", "false");
+        config.put("sluice.auth.enabled", "true");
+        config.put("sluice.rate-limit.enabled", "true");
+        config.put("sluice.rate-limit.store", "redis");
+        config.put("sluice.rate-limit.redis.timeout", "500ms");
+        config.put("sluice.rate-limit.redis.retry-interval", "100ms");
+        limited(config, "rest", REST_KEY, 2);
+        limited(config, "grpc", GRPC_KEY, 2);
+        config.put("sluice.tenants.per-model.api-key-sha256", Tenants.sha256(MODEL_KEY));
+        config.put("sluice.tenants.per-model.models.identity_fp32.rate", "0.01");
+        config.put("sluice.tenants.per-model.models.identity_fp32.burst", "1");
+        limited(config, "outage", OUTAGE_KEY, 3);
+        config.put("sluice.tenants.open.api-key-sha256", Tenants.sha256(OPEN_KEY));
+        config.put("sluice.tenants.other-open.api-key-sha256", Tenants.sha256(OTHER_OPEN_KEY));
+        limited(config, "one-token", ONE_TOKEN_KEY, 1);
+        limited(config, "counted", COUNTED_KEY, 1);
+        limited(config, "refunded", REFUNDED_KEY, 1);
+        limited(config, "refunded-in-outage", REFUNDED_IN_OUTAGE_KEY, 1);
+        // the response cache, both tiers, with small bounds the cache tests can cross
+        config.put("sluice.model-defaults.cache.enabled", "true");
+        config.put("sluice.models.identity_int8.cache.enabled", "false");
+        // the tier tests read one request as one stored entry; matmul keeps the default of 2
+        config.put("sluice.model-defaults.cache.min-uses", "1");
+        config.put("sluice.models.matmul.cache.min-uses", "2");
+        config.put("sluice.cache.l1.max-bytes", "16384");
+        config.put("sluice.cache.l1.ttl", "3s");
+        config.put("sluice.cache.l2.enabled", "true");
+        config.put("sluice.cache.l2.max-entry-bytes", "65536");
+        config.put("sluice.cache.l2.ttl", "10m");
+        config.put("sluice.cache.l2.timeout", "500ms");
+        config.put("sluice.cache.l2.retry-interval", "100ms");
+        config.put("sluice.models.slow.batching.max-batch-size", "1");
+        return config;
+    }
+
+    /** A tenant with {@code key} and a bucket of {@code burst} that refills at 0.01 tokens a second. */
+    private static void limited(Map<String, String> config, String tenant, String key, int burst) {
+        config.put("sluice.tenants." + tenant + ".api-key-sha256", Tenants.sha256(key));
+        config.put("sluice.tenants." + tenant + ".rate-limit.rate", "0.01");
+        config.put("sluice.tenants." + tenant + ".rate-limit.burst", Integer.toString(burst));
     }
 
     @Override
