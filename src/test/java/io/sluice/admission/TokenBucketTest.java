@@ -27,7 +27,7 @@ class TokenBucketTest {
         TokenBucket bucket = new TokenBucket(new Limit(2, 2), nanos::get);
         assertThat(bucket.take().allowed()).isTrue();
         assertThat(bucket.take().allowed()).isTrue();
-        bucket.giveBack(); // the second request was turned away with a 503
+        bucket.giveBack(); // the second request was one its model could not serve (a 503)
         assertThat(bucket.take()).extracting(Take::allowed, Take::remaining).containsExactly(true, 0L);
         assertThat(bucket.take().allowed()).isFalse();
         nanos.addAndGet(250_000_000L); // half a token refilled before the give-back: it counts on top of that
