@@ -320,6 +320,11 @@ public final class ModelScheduler implements AutoCloseable {
         }
     }
 
+    /** The answer of a job whose deadline passed while it was queued. */
+    private InferenceException pastItsDeadline() {
+        return new InferenceException.DeadlineExceeded("deadline passed while queued for '" + model + "'");
+    }
+
     /** Fails the jobs found past their deadlines in the queue, each once, even if the clock or a meter throws. */
     private void answerExpired(List<Job> expired, int instance) {
         if (expired.isEmpty()) {
@@ -329,12 +334,11 @@ public final class ModelScheduler implements AutoCloseable {
             long now = clock.getAsLong();
             for (Job job : expired) { // their waits are the longest: the queue-wait histogram keeps them
                 count(() -> listener.waited(now - job.enqueuedNanos));
-                job.fail(new InferenceException.DeadlineExceeded("deadline passed while queued for '" + model + "'"));
+                job.fail(pastItsDeadline());
             }
         } catch (RuntimeException | Error e) { // out of memory: still answered, if without their waits, then logged
             // one answer for all, made once: delivering it allocates nothing that could fail part way through
-            InferenceException late = new InferenceException.DeadlineExceeded("deadline passed while queued for '"
-                    + model + "'");
+            InferenceException late = pastItsDeadline();
             for (Job job : expired) {
                 job.fail(late); // false, and nothing sent, for those already answered
             }

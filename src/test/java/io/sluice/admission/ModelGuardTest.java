@@ -32,6 +32,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -286,11 +290,11 @@ class ModelGuardTest {
         await().atMost(WAIT).until(() -> scheduler.inflight() == 1);
         CountDownLatch inTheGap = new CountDownLatch(1);
         CountDownLatch goOn = new CountDownLatch(1);
-        java.util.logging.Logger bulkhead = java.util.logging.Logger.getLogger("io.smallrye.faulttolerance.core.bulkhead");
-        java.util.logging.Level level = bulkhead.getLevel();
-        java.util.logging.Handler holdTheArrival = new java.util.logging.Handler() {
+        Logger bulkhead = Logger.getLogger("io.smallrye.faulttolerance.core.bulkhead");
+        Level level = bulkhead.getLevel();
+        Handler holdTheArrival = new Handler() {
             @Override
-            public void publish(java.util.logging.LogRecord r) {
+            public void publish(LogRecord r) {
                 if ("arrival".equals(Thread.currentThread().getName()) && r.getMessage() != null
                         && r.getMessage().startsWith("Work semaphore not acquired")) {
                     inTheGap.countDown();
@@ -308,7 +312,7 @@ class ModelGuardTest {
             @Override
             public void close() { }
         };
-        bulkhead.setLevel(java.util.logging.Level.FINEST);
+        bulkhead.setLevel(Level.FINEST);
         bulkhead.addHandler(holdTheArrival);
         try {
             AtomicBoolean secondStarted = new AtomicBoolean();
