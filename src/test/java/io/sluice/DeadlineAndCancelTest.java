@@ -68,9 +68,9 @@ class DeadlineAndCancelTest {
                     "sluice.models.slow.batching.instances", "1",
                     "sluice.models.slow.batching.max-batch-size", "1",
                     "sluice.models.slow.threads.intra-op", "1",
-                    // OverloadStatusTest: the bulkhead admits 1 running + 1 queued (+1 in its own queue)
+                    // OverloadStatusTest: the bulkhead admits 1 running + 2 queued
                     "sluice.models.slow.admission.max-concurrent", "1",
-                    "sluice.models.slow.batching.queue-size", "1",
+                    "sluice.models.slow.batching.queue-size", "2",
                     "sluice.models.reshape.admission.circuit-breaker.request-volume", "2",
                     "sluice.models.reshape.admission.circuit-breaker.failure-ratio", "1.0",
                     "sluice.models.reshape.admission.circuit-breaker.delay", "60s"));

@@ -59,13 +59,14 @@ class OverloadStatusTest {
                 List.of(new BinaryRest.Input("X", "FP32", new long[] {LONG_ROWS, 256}, new byte[LONG_ROWS * 256 * 4])),
                 BinaryRest.PATIENT).statusCode(), callers);
         await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_inflight\\{model=\"slow\"}") == 1);
-        // one waits in the scheduler's queue, one in the bulkhead's own queue
+        // two wait in the scheduler's queue
         CompletableFuture<Integer> queued = CompletableFuture.supplyAsync(() -> oneRowRest(BinaryRest.PATIENT).statusCode(),
                 callers);
         await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_queue_depth\\{model=\"slow\"}") == 1);
-        CompletableFuture<Integer> waiting = CompletableFuture.supplyAsync(() -> oneRowRest(BinaryRest.PATIENT).statusCode(),
-                callers);
-        await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_bulkhead_held\\{model=\"slow\",version=\"1\"}") == 3);
+        CompletableFuture<Integer> queuedLast = CompletableFuture.supplyAsync(
+                () -> oneRowRest(BinaryRest.PATIENT).statusCode(), callers);
+        await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_queue_depth\\{model=\"slow\"}") == 2);
+        assertThat(gauge("sluice_bulkhead_held\\{model=\"slow\",version=\"1\"}")).isEqualTo(3);
         assertThat(gauge("sluice_concurrency_limit\\{model=\"slow\",version=\"1\"}")).isEqualTo(3); // no adaptive limit: the capacity
 
         long start = System.nanoTime();
@@ -74,18 +75,21 @@ class OverloadStatusTest {
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
         rejected.then().statusCode(503).body("error", containsString("model 'slow' is at capacity (3 requests admitted)"));
         assertThat(Integer.parseInt(rejected.header("Retry-After"))).isPositive();
-        // the overflow switched the model to shedding: the one running plus the CPU default shedding queue of one
+        // the overflow switched the model to shedding: the one running plus the CPU default shedding queue of one,
+        // and the request queued last is cut from the queue at once
         assertThat(gauge("sluice_concurrency_limit\\{model=\"slow\",version=\"1\"}")).isEqualTo(2);
-        // decided before the body is read: one that is not even JSON gets the 503, not a 400
+        assertThat(queuedLast.get(10, TimeUnit.SECONDS)).isEqualTo(503);
+        // decided before the body is read: one that is not even JSON gets the 503, not a 400 (the one running and
+        // the one queued fill the shedding's limit)
         given().contentType(ContentType.JSON).body("{not json").post("/v2/models/slow/infer").then().statusCode(503)
-                .header("Retry-After", notNullValue()).body("error", containsString("model 'slow' is at capacity"));
+                .header("Retry-After", notNullValue()).body("error", containsString("model 'slow' is overloaded"));
 
         ManagedChannel channel = GrpcClients.channel();
         try {
             StatusRuntimeException full = catchThrowableOfType(StatusRuntimeException.class,
                     () -> GRPCInferenceServiceGrpc.newBlockingStub(channel).modelInfer(DeadlineAndCancelTest.oneRow()));
             assertThat(full.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
-            assertThat(full.getStatus().getDescription()).contains("is at capacity");
+            assertThat(full.getStatus().getDescription()).contains("is overloaded");
             assertThat(GrpcClients.retryDelaySeconds(full)).isGreaterThanOrEqualTo(1);
             assertThat(pushbackMillis(full)).isEqualTo(GrpcClients.retryDelaySeconds(full) * 1000); // whole seconds here
             // and on gRPC a tensor that could never run is not even looked at
@@ -98,12 +102,12 @@ class OverloadStatusTest {
             // triton_grpc_error, as the stream's status with RetryInfo
             GrpcStream streamed = GrpcStream.open(channel, false).send(DeadlineAndCancelTest.oneRow().toBuilder().setId("s").build());
             var answer = streamed.awaitAnswers(1).get(0);
-            assertThat(answer.getErrorMessage()).contains("is at capacity").containsPattern("\\(retry after \\d+ ms\\)$");
+            assertThat(answer.getErrorMessage()).contains("is overloaded").containsPattern("\\(retry after \\d+ ms\\)$");
             assertThat(answer.getInferResponse().getId()).isEqualTo("s");
             assertThat(streamed.halfClose().awaitEnd().getCode()).isEqualTo(Status.Code.OK);
             GrpcStream strict = GrpcStream.open(channel, true).send(DeadlineAndCancelTest.oneRow());
             assertThat(strict.awaitEnd().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
-            assertThat(strict.failure().getStatus().getDescription()).contains("is at capacity");
+            assertThat(strict.failure().getStatus().getDescription()).contains("is overloaded");
             assertThat(GrpcClients.retryDelaySeconds(strict.failure())).isGreaterThanOrEqualTo(1);
             assertThat(pushbackMillis(strict.failure())).isGreaterThanOrEqualTo(1000); // through the bridge too
         } finally {
@@ -112,9 +116,9 @@ class OverloadStatusTest {
 
         assertThat(longRun.get(120, TimeUnit.SECONDS)).isEqualTo(200);
         assertThat(queued.get(120, TimeUnit.SECONDS)).isEqualTo(200);
-        assertThat(waiting.get(120, TimeUnit.SECONDS)).isEqualTo(200);
         await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_bulkhead_held\\{model=\"slow\",version=\"1\"}") == 0);
-        assertThat(gauge("sluice_rejections_total\\{model=\"slow\",reason=\"bulkhead_full\"}")).isEqualTo(fullBefore + 6);
+        // six turned away, and the one the shedding cut from the queue
+        assertThat(gauge("sluice_rejections_total\\{model=\"slow\",reason=\"bulkhead_full\"}")).isEqualTo(fullBefore + 7);
         // idle now: a request after a 500 ms window with the instance waiting for work ends the shedding
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200)).until(() -> {
             oneRowRest().then().statusCode(200);

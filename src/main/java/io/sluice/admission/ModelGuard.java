@@ -33,9 +33,12 @@ import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
  * for half the timeout or more (a hung run). A full bulkhead or an open breaker rejects at once; the
  * breaker's state changes are mirrored here, so {@link #turnsAway()} answers an open breaker before the
  * request is read.
- * SmallRye's bulkhead for asynchronous calls needs a waiting queue of at least one, so one more
- * request may wait in the bulkhead itself and enters the scheduler when a permit comes back:
- * {@link #capacity()} is {@code max-concurrent + queue-size + 1}.
+ * {@link #capacity()} is {@code max-concurrent + queue-size}. An arrival takes one of those places here, atomically,
+ * before it reaches SmallRye's bulkhead, and gives it back only once the bulkhead has given back its own permit; the
+ * bulkhead has a permit for each place, so it runs every call it is handed at once. Its one-slot waiting queue, which
+ * SmallRye's asynchronous bulkhead cannot do without, is never waited in: in SmallRye Fault Tolerance 6.10.1 a call
+ * put back in that queue can miss the wake-up of the permit that frees while it is out of the queue, and wait until
+ * the bulkhead's next arrival or completion.
  *
  * <p>With {@code admission.shedding.enabled} (the default) a request that finds the bulkhead full
  * switches the model to shedding ({@link ShedMode}): it queues only {@code shedding.queue-size} requests
@@ -47,9 +50,9 @@ import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
  * rejects the same way (503 {@code bulkhead_full}) once its limit is reached; it learns from the latency
  * of every request it let in, from admission to answer.
  *
- * <p>A request that finds every permit held is turned away before it reaches the bulkhead, which would
+ * <p>A request that finds every place taken is turned away before it reaches the bulkhead, which would
  * say the same with a {@link BulkheadException} and its stack trace, the largest cost of a rejection
- * under overload; the bulkhead still decides every race for the last permit.
+ * under overload.
  *
  * <p>A permit is held from admission until the request ends and is given back exactly once on every
  * path (result, failure, cancellation, deadline, timeout): the guarded stage is one future that each
@@ -71,8 +74,11 @@ public final class ModelGuard {
     private final ShedMode shed;
     private final ModelScheduler scheduler;
     private final LongSupplier clock;
+    /** Places taken: requests reserved or admitted, and not yet finished. */
     private final AtomicInteger held = new AtomicInteger();
     private final AtomicInteger released = new AtomicInteger();
+    /** Set by the bulkhead, on the caller's thread, while {@link Guard#get} accepts that caller's call. */
+    private final ThreadLocal<Boolean> accepted = new ThreadLocal<>();
     /**
      * The breaker's state in one value, so no reader sees it between two writes: when it last opened, on
      * {@link #circuitClock}; {@link #CLOSED}; or {@link #HALF_OPEN}, letting a trial call through whose outcome
@@ -96,7 +102,7 @@ public final class ModelGuard {
 
     /**
      * @param model the model's name, for messages
-     * @param limit requests the bulkhead lets into the scheduler at once
+     * @param limit requests the guard lets into the scheduler at once: its {@link #capacity()}
      * @param a timeout and circuit breaker settings
      * @param scheduler the model's scheduler: how long its queue takes to drain (the Retry-After of a
      *     full bulkhead) and how long its instances wait for work (which ends the shedding)
@@ -112,7 +118,7 @@ public final class ModelGuard {
             LongSupplier circuitClock) {
         this.circuitClock = circuitClock;
         this.model = model;
-        this.capacity = limit + 1;
+        this.capacity = limit;
         this.circuitDelay = a.circuitDelay();
         Duration timeout = a.timeout();
         this.admissionTimeout = timeout;
@@ -130,8 +136,9 @@ public final class ModelGuard {
         Guard.Builder builder = Guard.create()
                 .withDescription("sluice model " + model)
                 .withThreadOffload(false)
+                // a work permit for each place (reserve); the queue SmallRye requires is never waited in
                 .withBulkhead().limit(limit).queueSize(1)
-                        .onAccepted(held::incrementAndGet)
+                        .onAccepted(() -> accepted.set(Boolean.TRUE))
                         .onFinished(() -> {
                             held.decrementAndGet();
                             released.incrementAndGet();
@@ -159,12 +166,12 @@ public final class ModelGuard {
         this.guard = builder.build();
     }
 
-    /** Permits held now: requests admitted and not yet finished. */
+    /** Places held now: requests admitted (or being admitted) and not yet finished. */
     public int held() {
         return held.get();
     }
 
-    /** Permits given back since the start. */
+    /** Places given back by admitted requests since the start. */
     public int released() {
         return released.get();
     }
@@ -196,9 +203,8 @@ public final class ModelGuard {
     /**
      * The rejection an arrival gets now, or null to let it go on: an open circuit breaker, a full bulkhead,
      * the shedding queue full, or the adaptive limit reached. Decided from counts alone, before the request
-     * is read, so a rejection costs no parsing; {@link #run} decides again once the request is read, and the
-     * bulkhead decides any race for the last permit. An arrival turned away here counts as one for the
-     * shedding.
+     * is read, so a rejection costs no parsing; {@link #run} decides again once the request is read, and takes
+     * its place atomically. An arrival turned away here counts as one for the shedding.
      */
     public InferenceException.Unavailable turnsAway() {
         InferenceException.Unavailable open = circuitOpen();
@@ -245,18 +251,19 @@ public final class ModelGuard {
      * caller gets its answer then, but the trial goes on, with no deadline in the scheduler's queue, until the model
      * itself answers or {@code admission.timeout} ends it. SmallRye counts a cancelled or expired call as a success,
      * and would close the breaker on a trial that never ran. A trial that still does not run (the scheduler's queue
-     * full, the shedding cutting it, its caller gone while it waited in the bulkhead's own queue) or that meets
+     * full, the shedding cutting it, its caller gone before its work started) or that meets
      * {@code admission.timeout} reopens the breaker for another delay: only the model's answer closes it.
      */
     public Uni<InferResponse> run(Work work, long deadlineNanos) {
         return Uni.createFrom().emitter(emitter -> {
             // both before the adaptive limit, which must not count what never ran
-            InferenceException.Unavailable rejected = rejection(held.get());
+            InferenceException.Unavailable rejected = reserve();
             if (rejected != null) {
                 emitter.fail(rejected);
                 return;
             }
             if (adaptive != null && !adaptive.tryAcquire()) {
+                held.decrementAndGet();
                 emitter.fail(adaptiveFull());
                 return;
             }
@@ -297,10 +304,12 @@ public final class ModelGuard {
                 }
                 release.run();
             });
-            // a call the closed breaker lets in is no trial, though the breaker may open while it waits in the
-            // bulkhead's own queue
+            // a call the closed breaker lets in is no trial, though the breaker may open before its work starts (the
+            // bulkhead may start it on another arrival's thread)
             boolean closedAtEntry = circuit.get() == CLOSED;
-            CompletionStage<InferResponse> guarded;
+            CompletionStage<InferResponse> guarded = null;
+            RuntimeException refused = null;
+            accepted.remove();
             try {
                 guarded = guard.get(() -> {
                     // SmallRye is half-open before it lets the trial in, and may not have told us yet: a call it lets in
@@ -317,8 +326,13 @@ public final class ModelGuard {
                     return isTrial ? done.exceptionallyCompose(ModelGuard::trialNotRun) : done;
                 }, STAGE);
             } catch (RuntimeException e) {
+                refused = e;
+            } finally {
+                unlessAccepted(); // whatever was thrown
+            }
+            if (refused != null) {
                 stop.run();
-                emitter.fail(translate(e));
+                emitter.fail(translate(refused));
                 return;
             }
             guarded.whenComplete((response, failure) -> {
@@ -338,6 +352,33 @@ public final class ModelGuard {
                 }
             });
         });
+    }
+
+    /**
+     * Takes one of the places for an arrival (the {@link #capacity()}, or while the model sheds the fewer its
+     * queue allows), or answers why it is turned away. The place is taken
+     * only if no other arrival took or gave one back since this one's decision, so neither the capacity nor the
+     * shedding queue is overrun, and the bulkhead always has a work permit for the call.
+     */
+    private InferenceException.Unavailable reserve() {
+        while (true) {
+            int now = held.get();
+            InferenceException.Unavailable rejected = rejection(now);
+            if (rejected != null || held.compareAndSet(now, now + 1)) {
+                return rejected;
+            }
+        }
+    }
+
+    /**
+     * Gives the caller's place back if the guard did not let its call into the bulkhead (the circuit breaker
+     * refused it); a call let in gives it back when the bulkhead is done with it ({@code onFinished}).
+     */
+    private void unlessAccepted() {
+        if (accepted.get() == null) {
+            held.decrementAndGet();
+        }
+        accepted.remove();
     }
 
     /**
@@ -446,7 +487,7 @@ public final class ModelGuard {
     /**
      * The failure of the half-open breaker's trial, marked as {@link UnrunTrial} unless the model answered it (a
      * runtime failure, or the runtime refusing the input): turned away by the scheduler (a full queue, the
-     * shedding's cut, a model shutting down), cancelled while it still waited in the bulkhead's own queue, or any
+     * shedding's cut, a model shutting down), cancelled before its work started, or any
      * failure not foreseen here. SmallRye counts such a failure as a success, and would close the breaker on a trial
      * the model never answered; marked, it reopens the breaker for another delay.
      */

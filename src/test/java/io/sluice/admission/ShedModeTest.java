@@ -20,40 +20,40 @@ class ShedModeTest {
     private final AtomicLong idle = new AtomicLong();
     private final List<Integer> batchLimits = new ArrayList<>();
     /**
-     * A bulkhead of 33 (2 instances x 8, 16 waiting, 1 in the bulkhead), a queue of 2 and batches of 1
+     * A capacity of 32 (2 instances x 8, 16 waiting), a queue of 2 and batches of 1
      * while shedding.
      */
-    private final ShedMode mode = new ShedMode(33, new ModelSettings.Shedding(true, 2, 1), 2, clock::get,
+    private final ShedMode mode = new ShedMode(32, new ModelSettings.Shedding(true, 2, 1), 2, clock::get,
             now -> idle.get(), batchLimits::add);
 
     @Test
     void aClosedLoopWithinTheBulkheadNeverStartsIt() {
-        for (int held = 0; held < 33; held++) {
+        for (int held = 0; held < 32; held++) {
             assertThat(mode.admits(held, 0)).isTrue();
             assertThat(mode.turnedAway(held)).isFalse(); // a rejection for another reason than a full bulkhead
             clock.addAndGet(WINDOW);
         }
         assertThat(mode.shedding()).isFalse();
-        assertThat(mode.limit(16)).isEqualTo(33);
+        assertThat(mode.limit(16)).isEqualTo(32);
     }
 
     @Test
     void whileSheddingOnlyTheRequestsWaitingCount() {
-        mode.turnedAway(33);
+        mode.turnedAway(32);
         assertThat(mode.shedding()).isTrue();
-        assertThat(mode.admits(32, 16)).isFalse(); // the full queue drains first
+        assertThat(mode.admits(31, 16)).isFalse(); // the full queue drains first
         assertThat(mode.admits(17, 16)).isTrue(); // two long batches run, one request waits
         assertThat(mode.admits(18, 16)).isFalse();
         assertThat(mode.admits(9, 8)).isTrue(); // one instance finished: fed at once
         assertThat(mode.admits(1, 0)).isTrue();
         assertThat(mode.admits(2, 0)).isFalse();
         assertThat(mode.limit(3)).isEqualTo(5);
-        assertThat(mode.limit(32)).isEqualTo(33);
+        assertThat(mode.limit(32)).isEqualTo(32);
     }
 
     @Test
     void itHoldsWhileTheInstancesAreBusy() {
-        mode.turnedAway(33);
+        mode.turnedAway(32);
         for (int window = 0; window < 10; window++) {
             clock.addAndGet(WINDOW);
             idle.addAndGet((long) (0.1 * 2 * WINDOW)); // exactly the 10 % idle share, not above it
@@ -64,30 +64,30 @@ class ShedModeTest {
 
     @Test
     void itEndsAtTheFirstArrivalAfterAWindowWithTheInstancesIdleMoreThanATenth() {
-        mode.turnedAway(33);
+        mode.turnedAway(32);
         clock.addAndGet(WINDOW - 1);
         idle.addAndGet(2 * WINDOW); // idle, but the window is not over yet
         assertThat(mode.admits(4, 2)).isFalse();
         clock.addAndGet(1);
         assertThat(mode.admits(4, 2)).isTrue();
         assertThat(mode.shedding()).isFalse();
-        assertThat(mode.limit(2)).isEqualTo(33);
+        assertThat(mode.limit(2)).isEqualTo(32);
     }
 
     @Test
     void itEndsAfterABusyWindowThatTurnedAwayAtMostTwoPercentOfItsArrivals() {
-        mode.turnedAway(33);
+        mode.turnedAway(32);
         arrive(98, 2); // a load the short batches just carry: the instances never idle
         clock.addAndGet(WINDOW);
         assertThat(mode.admits(4, 2)).as("2 of 100 turned away").isTrue();
         assertThat(mode.shedding()).isFalse();
         assertThat(batchLimits).containsExactly(1, Integer.MAX_VALUE);
-        assertThat(mode.limit(2)).isEqualTo(33);
+        assertThat(mode.limit(2)).isEqualTo(32);
     }
 
     @Test
     void itHoldsWhileMoreThanTwoPercentOfAWindowsArrivalsAreTurnedAway() {
-        mode.turnedAway(33);
+        mode.turnedAway(32);
         arrive(97, 3);
         clock.addAndGet(WINDOW);
         assertThat(mode.admits(4, 2)).as("3 of 100 turned away").isFalse();
@@ -101,7 +101,7 @@ class ShedModeTest {
 
     @Test
     void aWindowWithoutArrivalsEndsItOnlyThroughIdleTime() {
-        mode.turnedAway(33);
+        mode.turnedAway(32);
         clock.addAndGet(3 * WINDOW); // nobody came, and the instances were busy with what was queued
         assertThat(mode.admits(4, 2)).isFalse();
         assertThat(mode.shedding()).isTrue();
@@ -121,9 +121,9 @@ class ShedModeTest {
     void batchesAreCutWhileSheddingAndTheLimitIsLiftedWhenItEnds() {
         mode.turnedAway(20); // not a full bulkhead: nothing changes
         assertThat(batchLimits).isEmpty();
-        mode.turnedAway(33);
+        mode.turnedAway(32);
         assertThat(batchLimits).containsExactly(1);
-        mode.turnedAway(33); // already shedding
+        mode.turnedAway(32); // already shedding
         clock.addAndGet(WINDOW);
         assertThat(mode.admits(4, 2)).isFalse(); // a busy window: still shedding
         assertThat(batchLimits).containsExactly(1);
@@ -136,7 +136,7 @@ class ShedModeTest {
     @Test
     void eachWindowIsJudgedOnItsOwnIdleTime() {
         idle.set(50 * WINDOW); // idle before the overload counts for nothing
-        mode.turnedAway(33);
+        mode.turnedAway(32);
         clock.addAndGet(WINDOW);
         assertThat(mode.admits(4, 2)).isFalse();
         clock.addAndGet(2 * WINDOW); // a window twice as long: 0.3 W idle over 2 instances x 2 W is 7.5 %
@@ -149,10 +149,10 @@ class ShedModeTest {
 
     @Test
     void turnedAwayUnderTheBulkheadWhileSheddingDoesNotRestartTheWindow() {
-        assertThat(mode.turnedAway(33)).as("the overflow that starts the shedding").isTrue();
+        assertThat(mode.turnedAway(32)).as("the overflow that starts the shedding").isTrue();
         clock.addAndGet(WINDOW / 2);
         assertThat(mode.turnedAway(4)).isFalse();
-        assertThat(mode.turnedAway(33)).as("already shedding").isFalse();
+        assertThat(mode.turnedAway(32)).as("already shedding").isFalse();
         clock.addAndGet(WINDOW / 2);
         idle.addAndGet(WINDOW);
         assertThat(mode.admits(4, 2)).isTrue();
