@@ -74,7 +74,8 @@ public final class ModelScheduler implements AutoCloseable {
     private final AtomicLongArray idleSince;
     /** When each instance's run of the model started, on {@link #clock}; {@link #NOT_IDLE} while none runs. */
     private final AtomicLongArray runSince;
-    private volatile double nanosPerRow = 0;
+    /** The recent time per row (an average weighted to the latest runs), as a double's bits; 0 before the first run. */
+    private final AtomicLong nanosPerRow = new AtomicLong(Double.doubleToRawLongBits(0));
     /** Inputs the model has run (a warmup request's); null when none are known. */
     private volatile List<Tensor> knownGood;
     private volatile boolean closed;
@@ -256,8 +257,24 @@ public final class ModelScheduler implements AutoCloseable {
      * batches running, over the instances; at least 1 s.
      */
     public Duration retryAfter() {
-        double drainNanos = (batcher.queuedRows() + runningRows.get()) * nanosPerRow / instances;
+        double drainNanos = (batcher.queuedRows() + runningRows.get()) * nanosPerRow() / instances;
         return Duration.ofSeconds(Math.max(1, (long) Math.min(Long.MAX_VALUE, Math.ceil(drainNanos / 1e9))));
+    }
+
+    private double nanosPerRow() {
+        return Double.longBitsToDouble(nanosPerRow.get());
+    }
+
+    /** Weighs one run's time per row into the recent one; two instances ending runs at once both count. Allocates nothing. */
+    private void learnNanosPerRow(double sample) {
+        while (true) {
+            long bits = nanosPerRow.get();
+            double before = Double.longBitsToDouble(bits);
+            double after = before == 0 ? sample : (1 - EWMA_WEIGHT) * before + EWMA_WEIGHT * sample;
+            if (nanosPerRow.compareAndSet(bits, Double.doubleToRawLongBits(after))) {
+                return;
+            }
+        }
     }
 
     private void serve(int instance) {
@@ -368,7 +385,7 @@ public final class ModelScheduler implements AutoCloseable {
         while (true) {
             long now = clock.getAsLong();
             // draining: no more waiting for company (deadlines still judged now, not at the end of a wait)
-            batcher.expectNanosPerRow(nanosPerRow);
+            batcher.expectNanosPerRow(nanosPerRow());
             DynamicBatcher.Decision decision = closed ? batcher.nextWithoutWaiting(now, expired)
                     : batcher.next(now, expired);
             if (decision instanceof DynamicBatcher.Run run) {
@@ -599,8 +616,7 @@ public final class ModelScheduler implements AutoCloseable {
         } finally {
             running.decrementAndGet();
             if (nanos >= 0) {
-                nanosPerRow = nanosPerRow == 0 ? nanos / (double) rows
-                        : (1 - EWMA_WEIGHT) * nanosPerRow + EWMA_WEIGHT * nanos / (double) rows;
+                learnNanosPerRow(nanos / (double) rows);
                 long ranNanos = nanos;
                 count(() -> listener.ran(jobs.size(), reported, ranNanos));
             }
