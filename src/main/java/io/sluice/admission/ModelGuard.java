@@ -309,6 +309,9 @@ public final class ModelGuard {
             boolean closedAtEntry = circuit.get() == CLOSED;
             CompletionStage<InferResponse> guarded = null;
             RuntimeException refused = null;
+            // an answer given inside guard.get (another arrival's work, which the bulkhead may start on this thread,
+            // failing at once) can bring a call of this guard on this thread before this one's get returns
+            Boolean outer = accepted.get();
             accepted.remove();
             try {
                 guarded = guard.get(() -> {
@@ -328,7 +331,7 @@ public final class ModelGuard {
             } catch (RuntimeException e) {
                 refused = e;
             } finally {
-                unlessAccepted(); // whatever was thrown
+                unlessAccepted(outer); // whatever was thrown
             }
             if (refused != null) {
                 stop.run();
@@ -372,13 +375,18 @@ public final class ModelGuard {
 
     /**
      * Gives the caller's place back if the guard did not let its call into the bulkhead (the circuit breaker
-     * refused it); a call let in gives it back when the bulkhead is done with it ({@code onFinished}).
+     * refused it); a call let in gives it back when the bulkhead is done with it ({@code onFinished}). Then puts
+     * back {@code outer}, the flag of a call on this thread whose {@link Guard#get} this one ran inside.
      */
-    private void unlessAccepted() {
+    private void unlessAccepted(Boolean outer) {
         if (accepted.get() == null) {
             held.decrementAndGet();
         }
-        accepted.remove();
+        if (outer == null) {
+            accepted.remove();
+        } else {
+            accepted.set(outer);
+        }
     }
 
     /**

@@ -210,13 +210,22 @@ class ModelGuardTest {
         final Cancellable subscription;
 
         Call(ModelGuard guard, int value, long deadlineNanos) {
-            subscription = guard.run(queueDeadline -> Uni.createFrom().emitter(emitter -> {
-                Job job = new Job(List.of(tensor(value)), List.of(), 1, null, 0, queueDeadline, null,
-                        out -> emitter.complete(new InferResponse("m", "1", null, Map.of(), out)), emitter::fail);
-                emitter.onTermination(() -> scheduler.cancel(job));
-                scheduler.submit(job);
-            }), deadlineNanos).subscribe().with(result::complete, result::completeExceptionally);
+            this(guard, queueDeadline -> work(value, queueDeadline), deadlineNanos);
         }
+
+        Call(ModelGuard guard, ModelGuard.Work work, long deadlineNanos) {
+            subscription = guard.run(work, deadlineNanos).subscribe().with(result::complete, result::completeExceptionally);
+        }
+    }
+
+    /** The work of a call of {@code value}: a job for the scheduler, cancelled with the call. */
+    private Uni<InferResponse> work(int value, long queueDeadline) {
+        return Uni.createFrom().emitter(emitter -> {
+            Job job = new Job(List.of(tensor(value)), List.of(), 1, null, 0, queueDeadline, null,
+                    out -> emitter.complete(new InferResponse("m", "1", null, Map.of(), out)), emitter::fail);
+            emitter.onTermination(() -> scheduler.cancel(job));
+            scheduler.submit(job);
+        });
     }
 
     private Call call(ModelGuard guard, int value) {
@@ -394,6 +403,30 @@ class ModelGuardTest {
         await().atMost(WAIT).until(() -> guard.held() == 0);
         assertThat(guard.released()).isEqualTo(served.get());
         assertThat(ran).hasSize(served.get());
+    }
+
+    /**
+     * A call of the guard made on a thread inside another call's admission (as when the bulkhead starts another
+     * arrival's work on this thread, that work fails at once, and its caller sends its next request from there):
+     * each keeps its own place.
+     */
+    @Test
+    void aCallMadeInsideAnotherCallsAdmissionLeavesBothTheirPlaces() {
+        ModelGuard guard = guard(2, admission(false));
+        AtomicReference<Call> inner = new AtomicReference<>();
+        Call outer = new Call(guard, queueDeadline -> {
+            inner.set(call(guard, 2));
+            return work(1, queueDeadline);
+        }, Long.MAX_VALUE);
+        assertThat(guard.held()).isEqualTo(2);
+        assertThat(guard.turnsAway()).isNotNull();
+
+        runs.release(2);
+        assertThat(inner.get().result).succeedsWithin(WAIT);
+        assertThat(outer.result).succeedsWithin(WAIT);
+        await().atMost(WAIT).until(() -> guard.held() == 0);
+        assertThat(guard.released()).isEqualTo(2);
+        assertThat(ran).containsExactly(2, 1);
     }
 
     /** A thread named {@code name} that runs {@code call} and is held in SmallRye's bulkhead as it accepts the call. */
