@@ -50,13 +50,15 @@ import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
  * rejects the same way (503 {@code bulkhead_full}) once its limit is reached; it learns from the latency
  * of every request it let in, from admission to answer.
  *
- * <p>A request that finds every place taken is turned away before it reaches the bulkhead, which would
- * say the same with a {@link BulkheadException} and its stack trace, the largest cost of a rejection
- * under overload.
+ * <p>The guard's own count is the only admission limit: a request that finds every place taken is turned away
+ * before it reaches the bulkhead, without a {@link BulkheadException} and its stack trace, the largest cost of a
+ * rejection under overload.
  *
- * <p>A permit is held from admission until the request ends and is given back exactly once on every
- * path (result, failure, cancellation, deadline, timeout): the guarded stage is one future that each
- * of those paths completes, and completing a future twice does nothing.
+ * <p>A place is held from admission until the request ends and is given back exactly once on every path. A call
+ * the bulkhead accepted gives it back in the bulkhead's {@code onFinished}, which SmallRye runs once its guarded
+ * stage completes: that stage is one future that the result, a failure, a cancellation, a deadline and the timeout
+ * each complete (completing a future twice does nothing), and an {@link Error} the work throws as it starts
+ * completes it too. A call the breaker refuses gives it back as soon as {@link Guard#get} returns.
  */
 public final class ModelGuard {
 
@@ -212,12 +214,8 @@ public final class ModelGuard {
             return open;
         }
         int now = held.get();
-        boolean shedQueueFull = shed != null && shed.shedding() && now - scheduler.runningRequests() >= shed.queueSize();
-        if (now >= capacity || shedQueueFull) {
-            InferenceException.Unavailable rejected = rejection(now);
-            if (rejected != null) {
-                return rejected;
-            }
+        if (!admits(now)) {
+            return turnedAway(now);
         }
         return adaptive != null && adaptive.full() ? adaptiveFull() : null;
     }
@@ -256,8 +254,11 @@ public final class ModelGuard {
      */
     public Uni<InferResponse> run(Work work, long deadlineNanos) {
         return Uni.createFrom().emitter(emitter -> {
-            // both before the adaptive limit, which must not count what never ran
-            InferenceException.Unavailable rejected = reserve();
+            // all before the adaptive limit, which must not count what never ran; an open breaker takes no place
+            InferenceException.Unavailable rejected = circuitOpen();
+            if (rejected == null) {
+                rejected = reserve();
+            }
             if (rejected != null) {
                 emitter.fail(rejected);
                 return;
@@ -320,10 +321,15 @@ public final class ModelGuard {
                     boolean isTrial = !closedAtEntry && circuit.get() != CLOSED;
                     trial.set(isTrial);
                     if (!done.isDone()) {
-                        Cancellable c = work.start(isTrial ? InferRequest.NO_DEADLINE : deadlineNanos).subscribe()
-                                .with(done::complete, done::completeExceptionally);
-                        if (!running.compareAndSet(null, c)) {
-                            c.cancel(); // released while it was being started (a cancel, or SmallRye's timeout)
+                        try {
+                            Cancellable c = work.start(isTrial ? InferRequest.NO_DEADLINE : deadlineNanos).subscribe()
+                                    .with(done::complete, done::completeExceptionally);
+                            if (!running.compareAndSet(null, c)) {
+                                c.cancel(); // released while it was being started (a cancel, or SmallRye's timeout)
+                            }
+                        } catch (Throwable t) {
+                            // SmallRye's bulkhead catches only exceptions: an Error would skip its release and onFinished
+                            done.completeExceptionally(t);
                         }
                     }
                     return isTrial ? done.exceptionallyCompose(ModelGuard::trialNotRun) : done;
@@ -359,16 +365,22 @@ public final class ModelGuard {
 
     /**
      * Takes one of the places for an arrival (the {@link #capacity()}, or while the model sheds the fewer its
-     * queue allows), or answers why it is turned away. The place is taken
-     * only if no other arrival took or gave one back since this one's decision, so neither the capacity nor the
-     * shedding queue is overrun, and the bulkhead always has a work permit for the call.
+     * queue allows), or answers why it is turned away. The place is taken by a compare-and-set of the count the
+     * decision read, so the capacity is never overrun and the bulkhead always has a work permit for the call (the
+     * shedding queue may be, by one, as {@link ShedMode} says: the running count is read beside it). The arrival
+     * counts once for the shedding however often the compare-and-set is retried.
      */
     private InferenceException.Unavailable reserve() {
         while (true) {
             int now = held.get();
-            InferenceException.Unavailable rejected = rejection(now);
-            if (rejected != null || held.compareAndSet(now, now + 1)) {
-                return rejected;
+            if (!admits(now)) {
+                return turnedAway(now);
+            }
+            if (held.compareAndSet(now, now + 1)) {
+                if (shed != null) {
+                    shed.count(true);
+                }
+                return null;
             }
         }
     }
@@ -542,17 +554,29 @@ public final class ModelGuard {
     }
 
     /**
-     * The rejection of an arrival that finds {@code held} admitted, by the bulkhead's capacity or the
-     * shedding (which counts the arrival, and starts when the bulkhead is full); null if neither turns it away.
+     * Whether an arrival that finds {@code held} admitted may take a place, by the capacity and the shedding (which
+     * may end here, at the first arrival after a window); counts nothing.
      */
-    private InferenceException.Unavailable rejection(int held) {
+    private boolean admits(int held) {
+        return held < capacity && (shed == null || shed.judge(held, scheduler.runningRequests()));
+    }
+
+    /**
+     * The rejection of an arrival that found {@code held} admitted and may not enter; counted for the shedding, which
+     * a full bulkhead starts. While the breaker is not closed, a full count is the breaker's business (its trial, and
+     * calls it is refusing, hold places for a moment): the breaker's rejection, and no shedding.
+     */
+    private InferenceException.Unavailable turnedAway(int held) {
         boolean full = held >= capacity;
-        if (!full && (shed == null || shed.admits(held, scheduler.runningRequests()))) {
-            return null;
+        if (full && circuit.get() != CLOSED) {
+            return circuitOpen(circuitDelay);
         }
-        if (shed != null && shed.turnedAway(held)) {
-            // what the full bulkhead queued would wait behind all of it: keep the shedding queue's worth
-            scheduler.trimQueue(shed.queueSize(), this::overloaded);
+        if (shed != null) {
+            shed.count(false);
+            if (shed.turnedAway(held)) {
+                // what the full bulkhead queued would wait behind all of it: keep the shedding queue's worth
+                scheduler.trimQueue(shed.queueSize(), this::overloaded);
+            }
         }
         return full ? full() : overloaded();
     }

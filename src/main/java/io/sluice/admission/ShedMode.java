@@ -82,10 +82,10 @@ final class ShedMode {
 
     /**
      * Whether an arrival that finds {@code held} admitted, {@code running} of them in running batches, may
-     * enter, as far as shedding goes (the bulkhead still has its say). The first arrival after a window
-     * judges it, and ends the shedding when it showed idle instances or turned away almost nothing.
+     * enter, as far as shedding goes; counts nothing. The first arrival after a window judges it, and ends the
+     * shedding when it showed idle instances or turned away almost nothing.
      */
-    boolean admits(int held, int running) {
+    boolean judge(int held, int running) {
         if (!shedding) {
             return true;
         }
@@ -93,12 +93,17 @@ final class ShedMode {
         if (now - windowStart >= WINDOW_NANOS && look(now)) {
             return true;
         }
-        arrivals.incrementAndGet();
-        if (held - running < queueSize) {
-            return true;
+        return held - running < queueSize;
+    }
+
+    /** Counts one arrival for the window while shedding: admitted, or turned away. */
+    void count(boolean admitted) {
+        if (shedding) {
+            arrivals.incrementAndGet();
+            if (!admitted) {
+                turnedAway.incrementAndGet();
+            }
         }
-        turnedAway.incrementAndGet();
-        return false;
     }
 
     /** Looks back at the window that ended; returns whether the shedding is over (ending it if so). */

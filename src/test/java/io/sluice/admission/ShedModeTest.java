@@ -29,7 +29,7 @@ class ShedModeTest {
     @Test
     void aClosedLoopWithinTheBulkheadNeverStartsIt() {
         for (int held = 0; held < 32; held++) {
-            assertThat(mode.admits(held, 0)).isTrue();
+            assertThat(admits(held, 0)).isTrue();
             assertThat(mode.turnedAway(held)).isFalse(); // a rejection for another reason than a full bulkhead
             clock.addAndGet(WINDOW);
         }
@@ -41,12 +41,12 @@ class ShedModeTest {
     void whileSheddingOnlyTheRequestsWaitingCount() {
         mode.turnedAway(32);
         assertThat(mode.shedding()).isTrue();
-        assertThat(mode.admits(31, 16)).isFalse(); // the full queue drains first
-        assertThat(mode.admits(17, 16)).isTrue(); // two long batches run, one request waits
-        assertThat(mode.admits(18, 16)).isFalse();
-        assertThat(mode.admits(9, 8)).isTrue(); // one instance finished: fed at once
-        assertThat(mode.admits(1, 0)).isTrue();
-        assertThat(mode.admits(2, 0)).isFalse();
+        assertThat(admits(31, 16)).isFalse(); // the full queue drains first
+        assertThat(admits(17, 16)).isTrue(); // two long batches run, one request waits
+        assertThat(admits(18, 16)).isFalse();
+        assertThat(admits(9, 8)).isTrue(); // one instance finished: fed at once
+        assertThat(admits(1, 0)).isTrue();
+        assertThat(admits(2, 0)).isFalse();
         assertThat(mode.limit(3)).isEqualTo(5);
         assertThat(mode.limit(32)).isEqualTo(32);
     }
@@ -57,7 +57,7 @@ class ShedModeTest {
         for (int window = 0; window < 10; window++) {
             clock.addAndGet(WINDOW);
             idle.addAndGet((long) (0.1 * 2 * WINDOW)); // exactly the 10 % idle share, not above it
-            assertThat(mode.admits(4, 2)).isFalse();
+            assertThat(admits(4, 2)).isFalse();
         }
         assertThat(mode.shedding()).isTrue();
     }
@@ -67,9 +67,9 @@ class ShedModeTest {
         mode.turnedAway(32);
         clock.addAndGet(WINDOW - 1);
         idle.addAndGet(2 * WINDOW); // idle, but the window is not over yet
-        assertThat(mode.admits(4, 2)).isFalse();
+        assertThat(admits(4, 2)).isFalse();
         clock.addAndGet(1);
-        assertThat(mode.admits(4, 2)).isTrue();
+        assertThat(admits(4, 2)).isTrue();
         assertThat(mode.shedding()).isFalse();
         assertThat(mode.limit(2)).isEqualTo(32);
     }
@@ -79,7 +79,7 @@ class ShedModeTest {
         mode.turnedAway(32);
         arrive(98, 2); // a load the short batches just carry: the instances never idle
         clock.addAndGet(WINDOW);
-        assertThat(mode.admits(4, 2)).as("2 of 100 turned away").isTrue();
+        assertThat(admits(4, 2)).as("2 of 100 turned away").isTrue();
         assertThat(mode.shedding()).isFalse();
         assertThat(batchLimits).containsExactly(1, Integer.MAX_VALUE);
         assertThat(mode.limit(2)).isEqualTo(32);
@@ -90,12 +90,12 @@ class ShedModeTest {
         mode.turnedAway(32);
         arrive(97, 3);
         clock.addAndGet(WINDOW);
-        assertThat(mode.admits(4, 2)).as("3 of 100 turned away").isFalse();
+        assertThat(admits(4, 2)).as("3 of 100 turned away").isFalse();
         assertThat(mode.shedding()).isTrue();
         // that arrival opened the next window: 5 times the load the short batches carry
         arrive(20, 79);
         clock.addAndGet(WINDOW);
-        assertThat(mode.admits(1, 1)).isTrue(); // a request the queue has room for, still shedding
+        assertThat(admits(1, 1)).isTrue(); // a request the queue has room for, still shedding
         assertThat(mode.shedding()).isTrue();
     }
 
@@ -103,17 +103,24 @@ class ShedModeTest {
     void aWindowWithoutArrivalsEndsItOnlyThroughIdleTime() {
         mode.turnedAway(32);
         clock.addAndGet(3 * WINDOW); // nobody came, and the instances were busy with what was queued
-        assertThat(mode.admits(4, 2)).isFalse();
+        assertThat(admits(4, 2)).isFalse();
         assertThat(mode.shedding()).isTrue();
+    }
+
+    /** An arrival that finds {@code held} admitted, {@code running} running, judged and counted as ModelGuard does. */
+    private boolean admits(int held, int running) {
+        boolean admitted = mode.judge(held, running);
+        mode.count(admitted);
+        return admitted;
     }
 
     /** {@code admitted} arrivals the shedding queue has room for, then {@code away} it turns away. */
     private void arrive(int admitted, int away) {
         for (int i = 0; i < admitted; i++) {
-            assertThat(mode.admits(3, 2)).isTrue();
+            assertThat(admits(3, 2)).isTrue();
         }
         for (int i = 0; i < away; i++) {
-            assertThat(mode.admits(4, 2)).isFalse();
+            assertThat(admits(4, 2)).isFalse();
         }
     }
 
@@ -125,11 +132,11 @@ class ShedModeTest {
         assertThat(batchLimits).containsExactly(1);
         mode.turnedAway(32); // already shedding
         clock.addAndGet(WINDOW);
-        assertThat(mode.admits(4, 2)).isFalse(); // a busy window: still shedding
+        assertThat(admits(4, 2)).isFalse(); // a busy window: still shedding
         assertThat(batchLimits).containsExactly(1);
         clock.addAndGet(WINDOW);
         idle.addAndGet(WINDOW);
-        assertThat(mode.admits(4, 2)).isTrue();
+        assertThat(admits(4, 2)).isTrue();
         assertThat(batchLimits).containsExactly(1, Integer.MAX_VALUE);
     }
 
@@ -138,13 +145,13 @@ class ShedModeTest {
         idle.set(50 * WINDOW); // idle before the overload counts for nothing
         mode.turnedAway(32);
         clock.addAndGet(WINDOW);
-        assertThat(mode.admits(4, 2)).isFalse();
+        assertThat(admits(4, 2)).isFalse();
         clock.addAndGet(2 * WINDOW); // a window twice as long: 0.3 W idle over 2 instances x 2 W is 7.5 %
         idle.addAndGet((long) (0.15 * 2 * WINDOW));
-        assertThat(mode.admits(4, 2)).isFalse();
+        assertThat(admits(4, 2)).isFalse();
         clock.addAndGet(WINDOW);
         idle.addAndGet((long) (0.25 * 2 * WINDOW));
-        assertThat(mode.admits(4, 2)).isTrue();
+        assertThat(admits(4, 2)).isTrue();
     }
 
     @Test
@@ -155,7 +162,7 @@ class ShedModeTest {
         assertThat(mode.turnedAway(32)).as("already shedding").isFalse();
         clock.addAndGet(WINDOW / 2);
         idle.addAndGet(WINDOW);
-        assertThat(mode.admits(4, 2)).isTrue();
+        assertThat(admits(4, 2)).isTrue();
         assertThat(mode.shedding()).isFalse();
     }
 }
