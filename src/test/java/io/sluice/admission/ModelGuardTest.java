@@ -336,18 +336,7 @@ class ModelGuardTest {
         guard.run(() -> {
             outer.get().cancel(); // the caller goes away after the guard checked, before the work is subscribed
             return Uni.createFrom().emitter(e -> e.onTermination(() -> workCancelled.set(true)));
-        }).subscribe().withSubscriber(new UniSubscriber<InferResponse>() {
-            @Override
-            public void onSubscribe(UniSubscription subscription) {
-                outer.set(subscription);
-            }
-
-            @Override
-            public void onItem(InferResponse item) { }
-
-            @Override
-            public void onFailure(Throwable failure) { }
-        });
+        }).subscribe().withSubscriber(keeping(outer));
         assertThat(outer.get()).as("the guard subscribed").isNotNull();
         // the work started for a caller who had gone is cancelled
         await().atMost(WAIT).untilTrue(workCancelled);
@@ -486,6 +475,22 @@ class ModelGuardTest {
         assertThat(ran).containsExactly(2, 1);
     }
 
+    /** A subscriber that keeps its subscription in {@code into}, to cancel, and ignores what comes. */
+    private static UniSubscriber<InferResponse> keeping(AtomicReference<UniSubscription> into) {
+        return new UniSubscriber<>() {
+            @Override
+            public void onSubscribe(UniSubscription subscription) {
+                into.set(subscription);
+            }
+
+            @Override
+            public void onItem(InferResponse item) { }
+
+            @Override
+            public void onFailure(Throwable failure) { }
+        };
+    }
+
     /** A thread named {@code name} that runs {@code call} and is held in SmallRye's bulkhead as it accepts the call. */
     private Thread heldAsTheBulkheadAccepts(String name, Runnable call) throws InterruptedException {
         trace.hold(name, "Capacity semaphore acquired");
@@ -503,18 +508,7 @@ class ModelGuardTest {
         Thread trial = heldAsTheBulkheadAccepts("trial", () -> guard.run(queueDeadline -> {
             started.set(true);
             return Uni.createFrom().nothing();
-        }, InferRequest.NO_DEADLINE).subscribe().withSubscriber(new UniSubscriber<InferResponse>() {
-            @Override
-            public void onSubscribe(UniSubscription s) {
-                subscription.set(s);
-            }
-
-            @Override
-            public void onItem(InferResponse item) { }
-
-            @Override
-            public void onFailure(Throwable failure) { }
-        }));
+        }, InferRequest.NO_DEADLINE).subscribe().withSubscriber(keeping(subscription)));
         // the half-open breaker let the trial through; its client goes away before the bulkhead starts its work
         subscription.get().cancel();
         trace.letGo();

@@ -50,7 +50,7 @@ class BundledModelSettingsTest {
         SluiceConfig config = shipped.getConfigMapping(SluiceConfig.class);
         for (String model : new String[] {BUNDLED[0], BUNDLED[1], "any-other-model"}) {
             ModelSettings s = ModelSettings.resolve(config, model);
-            // executing + waiting; SmallRye's bulkhead queues one more itself (README, "Knative")
+            // executing + waiting: the guard's capacity (README, "Knative")
             assertThat(s.admission().maxConcurrent() + s.queueSize()).as(model).isEqualTo(containerConcurrency);
         }
     }
