@@ -1,6 +1,7 @@
 package io.sluice.batching;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.sluice.inference.Datatype;
 import io.sluice.inference.Tensor;
@@ -149,6 +150,29 @@ class DynamicBatcherTest {
     }
 
     @Test
+    void anExpiredJobTheCallerCannotTakeStaysQueuedUntilItCan() {
+        // the caller's list is where an expired job goes to be answered: if growing it throws (an Error, say
+        // OutOfMemoryError), the job must still be in the queue, not in neither place
+        DynamicBatcher b = batcher(8, 0, List.of());
+        Job late = job("s", 2, 0, 50);
+        b.offer(late, 0);
+        List<Job> full = new ArrayList<>() {
+            @Override
+            public boolean add(Job job) {
+                throw new OutOfMemoryError("test: the list cannot grow");
+            }
+        };
+        assertThatThrownBy(() -> b.next(60, full))
+                .isInstanceOf(OutOfMemoryError.class);
+        assertThat(b.size()).isEqualTo(1);
+        assertThat(b.queuedRows()).isEqualTo(2);
+        assertThat(b.next(60, expired)).isInstanceOf(DynamicBatcher.Idle.class);
+        assertThat(expired).containsExactly(late);
+        assertThat(b.size()).isZero();
+        assertThat(b.queuedRows()).isZero();
+    }
+
+    @Test
     void cancelledJobsAreDroppedBeforeBatching() {
         DynamicBatcher b = batcher(8, 0, List.of());
         Job gone = job("s", 1, 0);
@@ -193,8 +217,7 @@ class DynamicBatcherTest {
     void anOutputThatDoesNotLeadWithTheBatchNamesTheSettingThatFixesIt() {
         // a detection-style output: its variable first dimension counts detections, not rows
         Tensor detections = new Tensor("boxes", Datatype.FP32, new long[] {5, 4}, ByteBuffer.allocate(80));
-        org.assertj.core.api.Assertions.assertThatThrownBy(
-                        () -> Batches.split(List.of(job("s", 1, 0), job("s", 1, 0)), List.of(detections)))
+        assertThatThrownBy(() -> Batches.split(List.of(job("s", 1, 0), job("s", 1, 0)), List.of(detections)))
                 .hasMessageContaining("output 'boxes' has shape [5, 4], which does not lead with the batch of 2 rows")
                 .hasMessageContaining("batching.max-batch-size=1");
     }
