@@ -86,6 +86,9 @@ echo "ready: $(curl -s "http://127.0.0.1:$port/q/health/ready" | tr -d ' \n' | c
 if podman logs "$name" 2>&1 | grep -F 'model threads keep the default CPU priority'; then
   echo "a read-only root cost the model threads their priority"; exit 1
 fi
+# the collector the image sets (JDK_JAVA_OPTIONS, which the java launcher reports on stderr)
+podman logs "$name" 2>&1 | grep -F 'Picked up JDK_JAVA_OPTIONS: -XX:+UseSerialGC' \
+  || { echo "the JVM did not pick up the image's JDK_JAVA_OPTIONS"; podman logs "$name" | head -5; exit 1; }
 
 answer=$(curl -sf "http://127.0.0.1:$port/v2/models/all-minilm-l6-v2/infer" -H 'Content-Type: application/json' -d '{
   "inputs": [

@@ -8,12 +8,13 @@
 #   bench/compute-per-row.sh b1 -Dsluice.models.\"all-minilm-l6-v2\".batching.max-batch-size=1
 #   bench/compute-per-row.sh b4 -Dsluice.models.\"all-minilm-l6-v2\".batching.max-batch-size=4
 #
+# The server runs with SERVER_JAVA_OPTS (default -XX:+UseSerialGC, the image's collector).
 # Needs the builds bench/run.sh makes (target/quarkus-app, bench/target/sluice-bench.jar). Writes
 # bench/results/compute-<label>/ (server.log, load.log, cpu.txt, metrics before and after).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-[[ $# -ge 1 ]] || { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[[ $# -ge 1 ]] || { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 LABEL="$1"; shift
 MODEL="${MODEL:-all-minilm-l6-v2}"
 SCENARIO="${SCENARIO:-fp32-s128:grpc:c16}"
@@ -29,7 +30,7 @@ mkdir -p "$OUT"
 if curl -s -o /dev/null -m 2 "http://127.0.0.1:$PORT/" 2>/dev/null; then
   echo "something already listens on port $PORT (a server still stopping?); set PORT" >&2; exit 1
 fi
-OPT_OUT_TRACKING=true java -Dquarkus.http.port="$PORT" -Dquarkus.http.host=127.0.0.1 "$@" \
+OPT_OUT_TRACKING=true java ${SERVER_JAVA_OPTS:--XX:+UseSerialGC} -Dquarkus.http.port="$PORT" -Dquarkus.http.host=127.0.0.1 "$@" \
   -jar target/quarkus-app/quarkus-run.jar > "$OUT/server.log" 2>&1 &
 SERVER=$!
 stop() { kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null || true; } # Quarkus drains for up to 15 s

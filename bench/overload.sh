@@ -36,7 +36,7 @@ SKIP_SERVER_BUILD="${SKIP_SERVER_BUILD:-0}"
 SKIP_BENCH_BUILD="${SKIP_BENCH_BUILD:-0}"
 SKIP_OVERLOAD="${SKIP_OVERLOAD:-0}"        # no phases 1-4
 SKIP_REDIS="${SKIP_REDIS:-0}"              # no Redis outage run
-SERVER_JAVA_OPTS="${SERVER_JAVA_OPTS:-}"   # JVM options of the server
+SERVER_JAVA_OPTS="${SERVER_JAVA_OPTS:--XX:+UseSerialGC}" # JVM options of the server (default: the image's collector)
 BENCH_JAVA_OPTS="${BENCH_JAVA_OPTS:--Xmx2g}"
 BENCH_NICE="${BENCH_NICE:-}"             # e.g. -10: the load generator's nice value (needs root or CAP_SYS_NICE)
 SLUICE_MODEL_OPTS="${SLUICE_MODEL_OPTS:-}" # per-model server settings, "model:key=value ..." (as run.sh)

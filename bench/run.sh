@@ -26,7 +26,7 @@ SKIP_SERVER_BUILD="${SKIP_SERVER_BUILD:-0}"
 SKIP_BENCH_BUILD="${SKIP_BENCH_BUILD:-0}"
 SKIP_RAW="${SKIP_RAW:-0}"
 SKIP_TINY="${SKIP_TINY:-0}"
-SERVER_JAVA_OPTS="${SERVER_JAVA_OPTS:-}"   # e.g. -Xmx2g
+SERVER_JAVA_OPTS="${SERVER_JAVA_OPTS:--XX:+UseSerialGC}" # the image's collector (Dockerfile.jvm); e.g. add -Xmx2g
 BENCH_JAVA_OPTS="${BENCH_JAVA_OPTS:--Xmx2g}"
 BENCH_NICE="${BENCH_NICE:-}"             # e.g. -10: the load generator's nice value (needs root or CAP_SYS_NICE)
 SLUICE_MODEL_OPTS="${SLUICE_MODEL_OPTS:-}" # per-model server settings, "model:key=value ..." (see below)
@@ -56,7 +56,8 @@ flags (environment variable in brackets):
   --list                build the bench, print the selected scenarios and the time estimate, exit
 server tuning: SLUICE_MODEL_OPTS="all-minilm-l6-v2:threads.intra-op=1 all-minilm-l6-v2:batching.instances=2"
                (each model's threads.intra-op, default 1, is also the raw layout latency 'vs raw' compares with)
-               SLUICE_OPTS="-Dsluice.model-defaults.batching.max-batch-size=4"  SERVER_JAVA_OPTS="-Xmx2g"
+               SLUICE_OPTS="-Dsluice.model-defaults.batching.max-batch-size=4"
+               SERVER_JAVA_OPTS="-XX:+UseSerialGC -Xmx2g" (default -XX:+UseSerialGC, as the image runs it)
 EOF
 }
 
