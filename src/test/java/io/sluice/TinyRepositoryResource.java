@@ -32,6 +32,9 @@ public class TinyRepositoryResource implements QuarkusTestResourceLifecycleManag
                 Map.entry("sluice.limits.max-bytes-elements", "32"),
                 // DashboardMetricsTest needs one cached model; identity results do not change when cached
                 Map.entry("sluice.models.identity_fp64.cache.enabled", "true"),
+                // matmul's lone requests run on the event loop once its runs are known (TracingTest), however slow a
+                // cold test JVM with tracing on makes them: every test that calls matmul takes that path too
+                Map.entry("sluice.models.matmul.threads.event-loop-run-max-micros", "1000"),
                 Map.entry("quarkus.grpc.server.max-inbound-message-size", Integer.toString(8 * 1024 * 1024)));
     }
 

@@ -20,8 +20,27 @@ import org.jboss.logging.Logger;
  * The scheduler of one model: a bounded priority queue in front of N instance threads, each of which
  * takes the next batch from the {@link DynamicBatcher}, runs it, and hands every job its own rows.
  * Submitting never blocks: a full queue rejects at once. A failing batch fails only its own jobs.
+ *
+ * <p>A model whose runs are short enough ({@link CallerRuns}) may run a request on the thread that submits it, in
+ * the place of an idle instance, when nothing is queued: then no thread is woken to run it and none to answer it,
+ * which on a tiny model are most of the time a request spends in the server. The instance is lent for that run, so
+ * no more than N runs are ever in progress, and the order, deadlines, meters and failure handling are those of a
+ * batch of one an instance takes.
  */
 public final class ModelScheduler implements AutoCloseable {
+
+    /**
+     * When a submitting thread runs its request itself.
+     *
+     * @param maxNanos the longest run that may: a request runs on its caller's thread only while the model's recent
+     *     runs say it takes at most this long (by its inputs' bytes); 0: never
+     * @param mayRun whether the thread calling {@link #submit} may run a model (the I/O threads; never the
+     *     instances' own, which answer a batch's other requests after the one whose answer submits the next)
+     */
+    public record CallerRuns(long maxNanos, java.util.function.BooleanSupplier mayRun) {
+        /** Every run on an instance thread. */
+        public static final CallerRuns NEVER = new CallerRuns(0, () -> false);
+    }
 
     /** Runs one batch; the only place a model executes. */
     @FunctionalInterface
@@ -80,6 +99,13 @@ public final class ModelScheduler implements AutoCloseable {
      * against 82.6 req/s over five and four interleaved runs, with no mechanism found) and was taken back.
      */
     private volatile double nanosPerRow = 0;
+    /** The recent time per byte of input, as {@link #nanosPerRow}: what a caller's run is expected to take. */
+    private volatile double nanosPerByte = 0;
+    private final CallerRuns callerRuns;
+    /** Under the lock: instance i's place is lent to a caller running a request in it, and i takes no batch. */
+    private final boolean[] lent;
+    /** Under the lock: places lent now. */
+    private int lentCount;
     /** Inputs the model has run (a warmup request's); null when none are known. */
     private volatile List<Tensor> knownGood;
     private volatile boolean closed;
@@ -88,7 +114,14 @@ public final class ModelScheduler implements AutoCloseable {
 
     public ModelScheduler(String model, BatchPolicy policy, int instances, BatchRunner runner,
             BatchListener listener, LongSupplier clock, ThreadFactory threadFactory) {
+        this(model, policy, instances, runner, listener, clock, threadFactory, CallerRuns.NEVER);
+    }
+
+    public ModelScheduler(String model, BatchPolicy policy, int instances, BatchRunner runner,
+            BatchListener listener, LongSupplier clock, ThreadFactory threadFactory, CallerRuns callerRuns) {
         this.model = model;
+        this.callerRuns = callerRuns;
+        this.lent = new boolean[instances];
         this.batcher = new DynamicBatcher(policy);
         this.runner = runner;
         this.listener = listener;
@@ -120,19 +153,101 @@ public final class ModelScheduler implements AutoCloseable {
         if (job.isDone()) {
             return; // cancelled before it came here (its caller went away as it subscribed): it takes no place
         }
+        boolean mayRunHere = callerRuns.maxNanos() > 0 && expectedNanos(job) <= callerRuns.maxNanos()
+                && callerRuns.mayRun().getAsBoolean();
+        int instance;
         lock.lock();
         try {
             if (closed) {
                 throw new InferenceException.Unavailable(InferenceException.Unavailable.Reason.NOT_READY,
                         "model '" + model + "' is shutting down", Duration.ofSeconds(1));
             }
-            if (!batcher.offer(job, clock.getAsLong())) {
+            boolean queueWasEmpty = batcher.size() == 0;
+            long now = clock.getAsLong();
+            if (!batcher.offer(job, now)) {
                 throw new InferenceException.Unavailable(InferenceException.Unavailable.Reason.QUEUE_FULL,
                         "model '" + model + "' queue is full (" + batcher.size() + " waiting)", retryAfter());
             }
-            changed.signal();
+            instance = mayRunHere && queueWasEmpty ? takeHere(job, now) : -1;
+            if (instance < 0) {
+                wakeAnInstance();
+            }
         } finally {
             lock.unlock();
+        }
+        if (instance >= 0) {
+            runHere(job, instance);
+        }
+    }
+
+    /**
+     * What running {@code job} alone is expected to take, from the recent runs' time per byte of input; {@link
+     * Long#MAX_VALUE} until the model has run (its first run is always an instance's).
+     */
+    private long expectedNanos(Job job) {
+        double perByte = nanosPerByte;
+        return perByte <= 0 ? Long.MAX_VALUE : (long) Math.min(Long.MAX_VALUE, perByte * job.bytes);
+    }
+
+    /**
+     * Lends an idle instance's place to the caller of {@link #submit}, if one is idle and the batcher would run
+     * {@code job}, the only one queued, alone now (not past its deadline, not waiting for company): takes it off
+     * the queue as that instance would, and returns the instance; -1, leaving it queued, otherwise. Under the lock.
+     */
+    private int takeHere(Job job, long now) {
+        int instance = -1;
+        for (int i = 0; i < lent.length && instance < 0; i++) {
+            if (!lent[i] && idleSince.get(i) != NOT_IDLE) { // waiting for work: it takes none while lent
+                instance = i;
+            }
+        }
+        if (instance < 0 || job.expired(now)) {
+            return -1; // a job past its deadline is failed by an instance, as any other found so in the queue
+        }
+        batcher.expectNanosPerRow(nanosPerRow);
+        List<Job> none = new ArrayList<>(0);
+        if (!(batcher.next(now, none) instanceof DynamicBatcher.Run)) {
+            return -1; // waiting for company, or (cancelled meanwhile) dropped: the instances take it from here
+        }
+        // the queue held only this job, so the run is this job alone
+        lent[instance] = true;
+        lentCount++;
+        job.startRunning();
+        runningRequests.incrementAndGet();
+        endIdling(instance);
+        return instance;
+    }
+
+    /** Runs {@code job} on this thread in the place of {@code instance}, then gives the place back. */
+    private void runHere(Job job, int instance) {
+        try {
+            execute(List.of(job), instance);
+        } catch (RuntimeException | Error e) { // answered by execute; the caller is not the one to hear of it
+            logQuietly(e, "a caller running instance %d's turn of model %s: %s", instance);
+        } finally {
+            lock.lock();
+            try {
+                lent[instance] = false;
+                lentCount--;
+                idleSince.set(instance, clock.getAsLong()); // its thread is still waiting for work
+                if (batcher.size() > 0 || closed) {
+                    changed.signalAll(); // a signal it slept through while lent; a close its thread waits to end on
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    /**
+     * Wakes an instance for a job just queued. While a place is lent its instance may be the one woken, and would
+     * sleep on without the job: then all are woken. Under the lock.
+     */
+    private void wakeAnInstance() {
+        if (lentCount > 0) {
+            changed.signalAll();
+        } else {
+            changed.signal();
         }
     }
 
@@ -371,6 +486,10 @@ public final class ModelScheduler implements AutoCloseable {
      */
     private List<Job> nextBatch(int instance, List<Job> expired) throws InterruptedException {
         while (true) {
+            if (lent[instance]) { // a caller runs in its place: it takes nothing until the place comes back
+                changed.await();
+                continue;
+            }
             long now = clock.getAsLong();
             // draining: no more waiting for company (deadlines still judged now, not at the end of a wait)
             batcher.expectNanosPerRow(nanosPerRow);
@@ -390,7 +509,7 @@ public final class ModelScheduler implements AutoCloseable {
                         // what is left may be ready too (a full batch behind one that could not grow, a lower level):
                         // a submit woke one instance for it, this one, so wake another rather than leave it asleep
                         // until a due time that has gone with this batch
-                        changed.signal();
+                        wakeAnInstance();
                     }
                     endIdling(instance);
                 } catch (RuntimeException | Error e) {
@@ -606,6 +725,12 @@ public final class ModelScheduler implements AutoCloseable {
             if (nanos >= 0) {
                 nanosPerRow = nanosPerRow == 0 ? nanos / (double) rows
                         : (1 - EWMA_WEIGHT) * nanosPerRow + EWMA_WEIGHT * nanos / (double) rows;
+                long bytes = 0;
+                for (int i = 0; i < jobs.size(); i++) {
+                    bytes += jobs.get(i).bytes;
+                }
+                double perByte = nanos / (double) Math.max(1, bytes);
+                nanosPerByte = nanosPerByte == 0 ? perByte : (1 - EWMA_WEIGHT) * nanosPerByte + EWMA_WEIGHT * perByte;
                 long ranNanos = nanos;
                 count(() -> listener.ran(jobs.size(), reported, ranNanos));
             }
@@ -676,7 +801,10 @@ public final class ModelScheduler implements AutoCloseable {
         return stopped();
     }
 
-    /** Joins the instance threads within {@code budgetNanos}; true when an interrupt came meanwhile. */
+    /**
+     * Joins the instance threads within {@code budgetNanos}; true when an interrupt came meanwhile. A lent
+     * instance's thread ends only once its place is given back, so this waits for the callers' runs too.
+     */
     private boolean join(long budgetNanos) {
         boolean interrupted = false;
         long deadline = System.nanoTime() + budgetNanos;
@@ -693,7 +821,10 @@ public final class ModelScheduler implements AutoCloseable {
         return interrupted;
     }
 
-    /** True once every instance thread has ended: no batch runs now or will run again. */
+    /**
+     * True once every instance thread has ended: no batch runs now or will run again (nor a caller's run, which
+     * holds its instance's thread until it ends).
+     */
     public boolean stopped() {
         return threads.stream().noneMatch(Thread::isAlive);
     }

@@ -22,6 +22,7 @@ public record ModelSettings(
         int intraOpThreads,
         int interOpThreads,
         int threadNice,
+        long eventLoopRunMaxMicros,
         int maxBatchSize,
         long maxQueueDelayMicros,
         List<Integer> preferredBatchSizes,
@@ -154,6 +155,14 @@ public record ModelSettings(
     public static final int DEFAULT_THREAD_NICE = 10;
     /** The highest nice value Linux has; lower than 0 would need privilege. */
     public static final int MAX_THREAD_NICE = 19;
+    /**
+     * The longest run an event loop makes itself (ModelConfig.Threads#eventLoopRunMaxMicros): about what waking an
+     * instance thread and the event loop again costs on a busy 2-core host, so the loop gives up no more time to a
+     * run than the hand-offs it saves would have taken.
+     */
+    public static final long DEFAULT_EVENT_LOOP_RUN_MAX_MICROS = 50;
+    /** A millisecond: an event loop held longer would hold back every other connection on it noticeably. */
+    public static final long MAX_EVENT_LOOP_RUN_MAX_MICROS = 1_000;
     public static final int DEFAULT_MAX_BATCH_SIZE = 8;
     public static final long DEFAULT_MAX_QUEUE_DELAY_MICROS = 0;
     public static final int DEFAULT_PRIORITY_LEVELS = 1;
@@ -177,6 +186,10 @@ public record ModelSettings(
         requirePositive("threads.inter-op", interOpThreads);
         if (threadNice < 0 || threadNice > MAX_THREAD_NICE) {
             throw new IllegalArgumentException("threads.nice must be between 0 and " + MAX_THREAD_NICE + ", got " + threadNice);
+        }
+        if (eventLoopRunMaxMicros < 0 || eventLoopRunMaxMicros > MAX_EVENT_LOOP_RUN_MAX_MICROS) {
+            throw new IllegalArgumentException("threads.event-loop-run-max-micros must be from 0 to "
+                    + MAX_EVENT_LOOP_RUN_MAX_MICROS + ", got " + eventLoopRunMaxMicros);
         }
         requirePositive("batching.max-batch-size", maxBatchSize);
         requirePositive("batching.instances", instances);
@@ -253,6 +266,7 @@ public record ModelSettings(
                 pick(o, d, c -> c.threads().intraOp(), defaultIntraOpThreads(instances)),
                 pick(o, d, c -> c.threads().interOp(), DEFAULT_INTER_OP_THREADS),
                 pick(o, d, c -> c.threads().nice(), DEFAULT_THREAD_NICE),
+                pick(o, d, c -> c.threads().eventLoopRunMaxMicros(), DEFAULT_EVENT_LOOP_RUN_MAX_MICROS),
                 maxBatchSize,
                 pick(o, d, c -> c.batching().maxQueueDelayMicros(), DEFAULT_MAX_QUEUE_DELAY_MICROS),
                 preferred,

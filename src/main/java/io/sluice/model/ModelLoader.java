@@ -281,7 +281,9 @@ public class ModelLoader {
                     : new BatchPolicy(1, 0, List.of(), s.capacity(), s.priorityLevels());
             scheduler = new ModelScheduler(model.name(), policy, s.instances(),
                     tracing.traced(model.name(), model.version(), (inputs, outputs, traces) -> session.run(inputs, outputs)),
-                    schedulerMetrics(model), System::nanoTime, RuntimeThreads.forModel(model.name(), s.threadNice()));
+                    schedulerMetrics(model), System::nanoTime, RuntimeThreads.forModel(model.name(), s.threadNice()),
+                    new ModelScheduler.CallerRuns(TimeUnit.MICROSECONDS.toNanos(s.eventLoopRunMaxMicros()),
+                            io.vertx.core.Context::isOnEventLoopThread));
             // a GPU model that fell back to the CPU sheds as a CPU model does (a queue of one, single rows)
             ModelSettings admission = s.provider().gpu() && ExecutionProvider.CPU.label().equals(session.provider())
                     ? ModelSettings.resolve(config, model.name(), ExecutionProvider.CPU) : s;

@@ -17,7 +17,7 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * Sluice's spans. A request gets {@code sluice.infer} (child of the protocol's server span), with
  * {@code sluice.admission} and {@code sluice.queue} under it; each batch gets {@code sluice.batch},
  * linked both ways with the requests it ran, and {@code onnx.run} under it. Spans carry model,
- * version and batch size. With {@code quarkus.otel.sdk.disabled} (the default outside tests) none is made.
+ * version and batch size; a batch also the thread that ran it. With {@code quarkus.otel.sdk.disabled} (the default outside tests) none is made.
  */
 @ApplicationScoped
 public class Tracing {
@@ -26,6 +26,8 @@ public class Tracing {
     static final AttributeKey<String> VERSION = AttributeKey.stringKey("sluice.model.version");
     static final AttributeKey<Long> BATCH_ROWS = AttributeKey.longKey("sluice.batch.size");
     static final AttributeKey<Long> BATCH_REQUESTS = AttributeKey.longKey("sluice.batch.requests");
+    /** OpenTelemetry's {@code thread.name}: an instance thread, or the event loop that ran a tiny model's request itself. */
+    static final AttributeKey<String> THREAD_NAME = AttributeKey.stringKey("thread.name");
 
     private final Tracer tracer;
 
@@ -105,7 +107,8 @@ public class Tracing {
             long rows = inputs.isEmpty() || inputs.get(0).shape().length == 0 ? 1 : inputs.get(0).shape()[0];
             SpanBuilder builder = tracer.spanBuilder("sluice.batch").setNoParent()
                     .setAttribute(MODEL, model).setAttribute(VERSION, version)
-                    .setAttribute(BATCH_ROWS, rows).setAttribute(BATCH_REQUESTS, (long) traces.size());
+                    .setAttribute(BATCH_ROWS, rows).setAttribute(BATCH_REQUESTS, (long) traces.size())
+                    .setAttribute(THREAD_NAME, Thread.currentThread().getName());
             for (Object trace : traces) {
                 if (trace instanceof RequestTrace t) {
                     t.dequeued();

@@ -148,6 +148,22 @@ class ModelSettingsTest {
     }
 
     @Test
+    void anEventLoopRunsRunsOfUpTo50MicrosecondsUnlessAModelSaysOtherwise() {
+        SluiceConfig config = config(Map.of(
+                "sluice.models.never.threads.event-loop-run-max-micros", "0",
+                "sluice.models.longer.threads.event-loop-run-max-micros", "1000"));
+        assertThat(ModelSettings.resolve(config, "m").eventLoopRunMaxMicros()).isEqualTo(50);
+        assertThat(ModelSettings.resolve(config, "never").eventLoopRunMaxMicros()).isZero();
+        assertThat(ModelSettings.resolve(config, "longer").eventLoopRunMaxMicros()).isEqualTo(1000);
+        assertThatThrownBy(() -> ModelSettings.resolve(config(Map.of(
+                "sluice.models.m.threads.event-loop-run-max-micros", "1001")), "m"))
+                .hasMessageContaining("threads.event-loop-run-max-micros must be from 0 to 1000, got 1001");
+        assertThatThrownBy(() -> ModelSettings.resolve(config(Map.of(
+                "sluice.model-defaults.threads.event-loop-run-max-micros", "-1")), "m"))
+                .hasMessageContaining("threads.event-loop-run-max-micros must be from 0 to 1000, got -1");
+    }
+
+    @Test
     void settingsThatCouldNeverWorkStopTheStartNamingTheKey() {
         assertThatThrownBy(() -> ModelSettings.resolve(config(Map.of(
                 "sluice.models.m.admission.circuit-breaker.delay", "-1s")), "m"))

@@ -69,6 +69,26 @@ class TracingTest {
     }
 
     @Test
+    void aTinyModelsLoneRequestRunsOnTheEventLoopThatReceivedItAndItsBatchSaysSo() {
+        // matmul's threads.event-loop-run-max-micros is 1000 here (TinyRepositoryResource): once its recent runs say
+        // it takes less (its first run, in warmup, took milliseconds), an idle matmul's request runs on the event loop
+        List<String> threads = new java.util.ArrayList<>();
+        for (int i = 0; i < 50 && threads.stream().noneMatch(t -> t.startsWith("vert.x-eventloop-thread-")); i++) {
+            spans.reset();
+            given().contentType("application/json")
+                    .body("{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,1,1]}]}")
+                    .post("/v2/models/matmul/infer").then().statusCode(200);
+            SpanData batch = await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(2))
+                    .until(() -> spans.getFinishedSpanItems().stream()
+                            .filter(s -> s.getName().equals("sluice.batch")).findFirst().orElse(null), s -> s != null);
+            threads.add(batch.getAttributes().get(Tracing.THREAD_NAME));
+        }
+        assertThat(threads).last().asString().startsWith("vert.x-eventloop-thread-");
+        // every other run was an instance's
+        assertThat(threads.subList(0, threads.size() - 1)).allMatch(t -> t.startsWith("sluice-run-matmul-"));
+    }
+
+    @Test
     void aRunStartedOnAnotherThreadJoinsTheTraceItIsGiven() {
         // the response cache starts a follower's run on whatever thread failed the shared run under it, where the
         // current context is not the request's: the request's context is handed over, and its spans follow it

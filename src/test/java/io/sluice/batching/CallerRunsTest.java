@@ -1,0 +1,254 @@
+package io.sluice.batching;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.sluice.inference.Datatype;
+import io.sluice.inference.InferenceException;
+import io.sluice.inference.Tensor;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A model fast enough runs a lone request on the thread that submits it, in an idle instance's place: the model's
+ * clock is the test's, and each run moves it by the run's cost, so "fast enough" is exact.
+ */
+class CallerRunsTest {
+
+    private static final long LIMIT = TimeUnit.MICROSECONDS.toNanos(50);
+    private static final long FAST = TimeUnit.MICROSECONDS.toNanos(10);
+    private static final long SLOW = TimeUnit.MICROSECONDS.toNanos(500);
+
+    private final AtomicLong clock = new AtomicLong();
+    /** The thread each value ran on. */
+    private final ConcurrentHashMap<Integer, Thread> ranOn = new ConcurrentHashMap<>();
+    private final AtomicInteger runsNow = new AtomicInteger();
+    private final AtomicInteger mostRunsAtOnce = new AtomicInteger();
+    private final CountDownLatch release = new CountDownLatch(1);
+    /** Values whose runs wait for {@link #release}. */
+    private final java.util.Set<Integer> held = ConcurrentHashMap.newKeySet();
+    private ModelScheduler scheduler;
+
+    @AfterEach
+    void close() {
+        release.countDown();
+        if (scheduler != null) {
+            scheduler.close();
+        }
+    }
+
+    @Test
+    void aFastModelRunsALoneRequestOnItsCallersThreadOnceItsRunsAreKnown() throws Exception {
+        scheduler = scheduler(1, BatchPolicy.unbatched(4), FAST, () -> true);
+        CompletableFuture<List<Tensor>> first = submit(1);
+        assertThat(value(first.get(5, TimeUnit.SECONDS))).isEqualTo(1);
+        assertThat(ranOn.get(1)).isNotSameAs(Thread.currentThread()); // nothing known yet: an instance ran it
+        awaitIdle();
+
+        CompletableFuture<List<Tensor>> second = submit(2);
+        assertThat(second).isDone(); // answered before submit returned
+        assertThat(value(second.get())).isEqualTo(2);
+        assertThat(ranOn.get(2)).isSameAs(Thread.currentThread());
+        assertThat(scheduler.inflight()).isZero();
+        assertThat(scheduler.runningRequests()).isZero();
+        // the lent instance is idle again, and waits as before
+        assertThat(waiting(clock.get())).isEqualTo(1);
+        CompletableFuture<List<Tensor>> third = submit(3);
+        assertThat(value(third.get(5, TimeUnit.SECONDS))).isEqualTo(3);
+        assertThat(ranOn.get(3)).isSameAs(Thread.currentThread());
+    }
+
+    @Test
+    void aSlowModelAThreadThatMayNotRunAndAnUnsetLimitLeaveEveryRunToTheInstances() throws Exception {
+        scheduler = scheduler(1, BatchPolicy.unbatched(4), SLOW, () -> true);
+        assertThat(runTwice()).isNotSameAs(Thread.currentThread());
+        scheduler.close();
+
+        scheduler = scheduler(1, BatchPolicy.unbatched(4), FAST, () -> false);
+        assertThat(runTwice()).isNotSameAs(Thread.currentThread());
+        scheduler.close();
+
+        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(4), 1, this::run, (requests, rows, nanos) -> { },
+                clock::get, Thread::new); // CallerRuns.NEVER
+        cost.set(FAST);
+        assertThat(runTwice()).isNotSameAs(Thread.currentThread());
+    }
+
+    @Test
+    void aCallerNeverRunsPastTheQueueNorInABusyInstancesPlace() throws Exception {
+        scheduler = scheduler(1, BatchPolicy.unbatched(4), FAST, () -> true);
+        warm();
+        held.add(1);
+        CompletableFuture<List<Tensor>> running = runOnAnotherThread(1); // a caller holds the only place
+        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 1);
+
+        CompletableFuture<List<Tensor>> queued = submit(2); // no idle instance: it waits its turn
+        CompletableFuture<List<Tensor>> behind = submit(3);
+        assertThat(queued).isNotDone();
+        assertThat(scheduler.queueDepth()).isEqualTo(2);
+
+        release.countDown();
+        assertThat(value(running.get(5, TimeUnit.SECONDS))).isEqualTo(1);
+        assertThat(value(queued.get(5, TimeUnit.SECONDS))).isEqualTo(2);
+        assertThat(value(behind.get(5, TimeUnit.SECONDS))).isEqualTo(3);
+        // the instance, woken though its place was lent when they came, ran them: never two runs at once
+        assertThat(ranOn.get(2)).isNotSameAs(Thread.currentThread()).isSameAs(ranOn.get(3));
+        assertThat(mostRunsAtOnce.get()).isEqualTo(1);
+    }
+
+    @Test
+    void aBatchThatWouldWaitForCompanyIsLeftToTheInstances() throws Exception {
+        long delay = TimeUnit.MILLISECONDS.toNanos(5);
+        scheduler = scheduler(1, new BatchPolicy(4, delay, List.of(), 8, 1), FAST, () -> true);
+        CompletableFuture<List<Tensor>> first = new CompletableFuture<>();
+        scheduler.submit(batchable(1, first));
+        clock.addAndGet(delay); // its wait for company over
+        assertThat(value(first.get(5, TimeUnit.SECONDS))).isEqualTo(1);
+        awaitIdle();
+
+        CompletableFuture<List<Tensor>> second = new CompletableFuture<>();
+        scheduler.submit(batchable(2, second));
+        assertThat(second).isNotDone(); // it waits for company, on an instance
+        clock.addAndGet(delay);
+        assertThat(value(second.get(5, TimeUnit.SECONDS))).isEqualTo(2);
+        assertThat(ranOn.get(2)).isNotSameAs(Thread.currentThread());
+    }
+
+    @Test
+    void aRequestPastItsDeadlineIsFailedNotRunByItsCaller() throws Exception {
+        scheduler = scheduler(1, BatchPolicy.unbatched(4), FAST, () -> true);
+        warm();
+        CompletableFuture<List<Tensor>> late = new CompletableFuture<>();
+        scheduler.submit(new Job(List.of(tensor(2)), List.of(), 1, null, 0, clock.get(), null, late::complete,
+                late::completeExceptionally));
+        assertThat(late).failsWithin(Duration.ofSeconds(5)).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(InferenceException.DeadlineExceeded.class);
+        assertThat(ranOn).doesNotContainKey(2);
+    }
+
+    @Test
+    void aFailingRunOnTheCallersThreadFailsOnlyItsRequestAndGivesThePlaceBack() throws Exception {
+        scheduler = scheduler(1, BatchPolicy.unbatched(4), FAST, () -> true);
+        warm();
+        CompletableFuture<List<Tensor>> failed = submit(-1); // the fake model refuses negative values
+        assertThat(failed).isCompletedExceptionally();
+        assertThat(ranOn.get(-1)).isSameAs(Thread.currentThread());
+        CompletableFuture<List<Tensor>> next = submit(4);
+        assertThat(value(next.get(5, TimeUnit.SECONDS))).isEqualTo(4);
+        assertThat(waiting(clock.get())).isEqualTo(1);
+    }
+
+    @Test
+    void closingWaitsForARunOnACallersThread() throws Exception {
+        scheduler = scheduler(1, BatchPolicy.unbatched(4), FAST, () -> true);
+        warm();
+        held.add(1);
+        CompletableFuture<List<Tensor>> running = runOnAnotherThread(1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 1);
+
+        scheduler.close(TimeUnit.MILLISECONDS.toNanos(1));
+        assertThat(scheduler.stopped()).isFalse(); // the session must not be freed under the caller's run
+        release.countDown();
+        assertThat(scheduler.awaitStopped(TimeUnit.SECONDS.toNanos(5))).isTrue();
+        assertThat(value(running.get(5, TimeUnit.SECONDS))).isEqualTo(1);
+    }
+
+    // ---- the fake model ----
+
+    private final AtomicLong cost = new AtomicLong();
+
+    private ModelScheduler scheduler(int instances, BatchPolicy policy, long runNanos, BooleanSupplier mayRun) {
+        cost.set(runNanos);
+        return new ModelScheduler("m", policy, instances, this::run, (requests, rows, nanos) -> { }, clock::get,
+                Thread::new, new ModelScheduler.CallerRuns(LIMIT, mayRun));
+    }
+
+    private List<Tensor> run(List<Tensor> inputs, List<String> outputs, List<Object> traces) {
+        int now = runsNow.incrementAndGet();
+        mostRunsAtOnce.accumulateAndGet(now, Math::max);
+        try {
+            int value = value(inputs);
+            ranOn.put(value, Thread.currentThread());
+            if (held.contains(value)) {
+                try {
+                    release.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            clock.addAndGet(cost.get());
+            if (value < 0) {
+                throw new InferenceException.InvalidInput("the model refuses " + value);
+            }
+            return inputs;
+        } finally {
+            runsNow.decrementAndGet();
+        }
+    }
+
+    /** One run, so the scheduler knows what a run takes. */
+    private void warm() throws Exception {
+        assertThat(value(submit(0).get(5, TimeUnit.SECONDS))).isZero();
+        awaitIdle();
+    }
+
+    /** Until the instance, done with its run, waits for work again. */
+    private void awaitIdle() {
+        await().atMost(Duration.ofSeconds(5)).until(() -> waiting(clock.get()) == 1);
+    }
+
+    /** Runs two requests one after the other; the thread the second ran on. */
+    private Thread runTwice() throws Exception {
+        ranOn.clear();
+        warm();
+        assertThat(value(submit(5).get(5, TimeUnit.SECONDS))).isEqualTo(5);
+        return ranOn.get(5);
+    }
+
+    private CompletableFuture<List<Tensor>> runOnAnotherThread(int value) {
+        CompletableFuture<List<Tensor>> result = new CompletableFuture<>();
+        Thread caller = new Thread(() -> scheduler.submit(job(value, result)), "caller");
+        caller.start();
+        return result;
+    }
+
+    private long waiting(long now) {
+        return scheduler.idleNanos(now + 1) - scheduler.idleNanos(now);
+    }
+
+    private CompletableFuture<List<Tensor>> submit(int value) {
+        CompletableFuture<List<Tensor>> result = new CompletableFuture<>();
+        scheduler.submit(job(value, result));
+        return result;
+    }
+
+    private static Job job(int value, CompletableFuture<List<Tensor>> result) {
+        return new Job(List.of(tensor(value)), List.of(), 1, null, 0, Long.MAX_VALUE, null, result::complete,
+                result::completeExceptionally);
+    }
+
+    private static Job batchable(int value, CompletableFuture<List<Tensor>> result) {
+        return new Job(List.of(tensor(value)), List.of(), 1, "X:INT32", 0, Long.MAX_VALUE, null, result::complete,
+                result::completeExceptionally);
+    }
+
+    private static Tensor tensor(int value) {
+        return new Tensor("X", Datatype.INT32, new long[] {1},
+                ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, value));
+    }
+
+    private static int value(List<Tensor> tensors) {
+        return tensors.get(0).data().getInt(0);
+    }
+}
