@@ -1,6 +1,7 @@
 /**
  * Scheduling per model: a bounded priority queue (FIFO within a level), the dynamic batcher that
  * forms batches of requests with matching non-batch dimensions, and the instance threads that run
- * them and split outputs back to each request. No protocol types and no ONNX types live here.
+ * them and split outputs back to each request (or lend their place to the submitting thread for a
+ * run short enough). No protocol types and no ONNX types live here.
  */
 package io.sluice.batching;
