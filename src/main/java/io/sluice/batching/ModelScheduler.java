@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import org.jboss.logging.Logger;
@@ -22,7 +23,8 @@ import org.jboss.logging.Logger;
  * Submitting never blocks: a full queue rejects at once. A failing batch fails only its own jobs.
  *
  * <p>A model whose runs are short enough ({@link CallerRuns}) may run a request on the thread that submits it, in
- * the place of an idle instance, when nothing is queued: then no thread is woken to run it and none to answer it,
+ * the place of an idle instance, when nothing is queued and requests come apart, not under load: then no thread is
+ * woken to run it and none to answer it,
  * which on a tiny model are most of the time a request spends in the server. The instance is lent for that run, so
  * no more than N runs are ever in progress, and the order, deadlines, meters and failure handling are those of a
  * batch of one an instance takes.
@@ -33,13 +35,19 @@ public final class ModelScheduler implements AutoCloseable {
      * When a submitting thread runs its request itself.
      *
      * @param maxNanos the longest run that may: a request runs on its caller's thread only while the model's recent
-     *     runs say it takes at most this long (by its inputs' bytes); 0: never
+     *     runs say it takes at most this long (by its inputs' bytes), and the model's previous request came at least
+     *     twice this long before it; 0: never
      * @param mayRun whether the thread calling {@link #submit} may run a model (the I/O threads; never the
      *     instances' own, which answer a batch's other requests after the one whose answer submits the next)
      */
-    public record CallerRuns(long maxNanos, java.util.function.BooleanSupplier mayRun) {
+    public record CallerRuns(long maxNanos, BooleanSupplier mayRun) {
         /** Every run on an instance thread. */
         public static final CallerRuns NEVER = new CallerRuns(0, () -> false);
+
+        /** How long before a request the model's previous one must have come for the caller to run it: twice the limit. */
+        long quietNanos() {
+            return 2 * maxNanos;
+        }
     }
 
     /** Runs one batch; the only place a model executes. */
@@ -106,6 +114,8 @@ public final class ModelScheduler implements AutoCloseable {
     private final boolean[] lent;
     /** Under the lock: places lent now. */
     private int lentCount;
+    /** Under the lock: when the last request was submitted, on {@link #clock}; {@link #NOT_IDLE} before the first. */
+    private long lastArrival = NOT_IDLE;
     /** Inputs the model has run (a warmup request's); null when none are known. */
     private volatile List<Tensor> knownGood;
     private volatile boolean closed;
@@ -164,11 +174,17 @@ public final class ModelScheduler implements AutoCloseable {
             }
             boolean queueWasEmpty = batcher.size() == 0;
             long now = clock.getAsLong();
+            long previous = lastArrival;
+            lastArrival = now;
             if (!batcher.offer(job, now)) {
                 throw new InferenceException.Unavailable(InferenceException.Unavailable.Reason.QUEUE_FULL,
                         "model '" + model + "' queue is full (" + batcher.size() + " waiting)", retryAfter());
             }
-            instance = mayRunHere && queueWasEmpty ? takeHere(job, now) : -1;
+            // a request right behind the previous one is load: left to the instances, it queues, batches and runs
+            // beside the event loop, which meanwhile reads the next (an event loop running each request itself would
+            // serve a connection's requests one by one, on one core)
+            boolean quiet = previous == NOT_IDLE || now - previous >= callerRuns.quietNanos();
+            instance = mayRunHere && queueWasEmpty && quiet ? takeHere(job, now) : -1;
             if (instance < 0) {
                 wakeAnInstance();
             }
@@ -204,17 +220,24 @@ public final class ModelScheduler implements AutoCloseable {
         if (instance < 0 || job.expired(now)) {
             return -1; // a job past its deadline is failed by an instance, as any other found so in the queue
         }
-        batcher.expectNanosPerRow(nanosPerRow);
-        List<Job> none = new ArrayList<>(0);
-        if (!(batcher.next(now, none) instanceof DynamicBatcher.Run)) {
+        DynamicBatcher.Decision decision;
+        try {
+            batcher.expectNanosPerRow(nanosPerRow);
+            decision = batcher.next(now, new ArrayList<>(0));
+        } catch (RuntimeException | Error e) { // out of memory deciding: the job is still queued, for an instance
+            return -1;
+        }
+        if (!(decision instanceof DynamicBatcher.Run run)) {
             return -1; // waiting for company, or (cancelled meanwhile) dropped: the instances take it from here
         }
-        // the queue held only this job, so the run is this job alone
-        lent[instance] = true;
+        lent[instance] = true; // the queue held only this job, so the run is this job alone
         lentCount++;
-        job.startRunning();
-        runningRequests.incrementAndGet();
-        endIdling(instance);
+        // off the queue now, it runs here whatever throws, as a batch an instance took
+        try {
+            started(run.jobs(), instance);
+        } catch (RuntimeException | Error e) {
+            logQuietly(e, "a caller taking instance %d's turn of model %s: %s; it runs all the same", instance);
+        }
         return instance;
     }
 
@@ -229,10 +252,10 @@ public final class ModelScheduler implements AutoCloseable {
             try {
                 lent[instance] = false;
                 lentCount--;
-                idleSince.set(instance, clock.getAsLong()); // its thread is still waiting for work
                 if (batcher.size() > 0 || closed) {
                     changed.signalAll(); // a signal it slept through while lent; a close its thread waits to end on
                 }
+                idleSince.set(instance, clock.getAsLong()); // its thread is still waiting for work
             } finally {
                 lock.unlock();
             }
@@ -499,19 +522,13 @@ public final class ModelScheduler implements AutoCloseable {
                 List<Job> jobs = run.jobs();
                 // the jobs are off the queue: from here they are returned whatever throws (out of memory), or lost
                 try {
-                    // running from here, under the lock a cancel takes: each is counted until answered or cancelled,
-                    // once
-                    for (int i = 0; i < jobs.size(); i++) { // by index: no iterator to allocate
-                        jobs.get(i).startRunning();
-                    }
-                    runningRequests.addAndGet(jobs.size());
+                    started(jobs, instance);
                     if (batcher.size() > 0) {
                         // what is left may be ready too (a full batch behind one that could not grow, a lower level):
                         // a submit woke one instance for it, this one, so wake another rather than leave it asleep
                         // until a due time that has gone with this batch
                         wakeAnInstance();
                     }
-                    endIdling(instance);
                 } catch (RuntimeException | Error e) {
                     logQuietly(e, "instance %d of model %s: %s after taking a batch; it runs all the same", instance);
                 }
@@ -532,6 +549,18 @@ public final class ModelScheduler implements AutoCloseable {
                 changed.await();
             }
         }
+    }
+
+    /**
+     * Marks {@code jobs}, just taken off the queue, as running on {@code instance}, which stops idling. Under the lock a
+     * cancel takes: each job is counted from here until answered or cancelled, once.
+     */
+    private void started(List<Job> jobs, int instance) {
+        for (int i = 0; i < jobs.size(); i++) { // by index: no iterator to allocate
+            jobs.get(i).startRunning();
+        }
+        runningRequests.addAndGet(jobs.size());
+        endIdling(instance);
     }
 
     private void endIdling(int instance) {

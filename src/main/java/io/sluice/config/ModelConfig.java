@@ -181,9 +181,9 @@ public interface ModelConfig {
 
         /**
          * The longest run, in microseconds, that the event loop which received a request may make itself: when an
-         * instance is idle, nothing is queued, and the model's recent runs say this request takes at most this
-         * long, it runs in that instance's place instead of waking it (and the event loop again for the answer).
-         * 0 runs every request on the instance threads.
+         * instance is idle, nothing is queued, the model's previous request came at least twice this long before, and
+         * the model's recent runs say this request takes at most this long, it runs in that instance's place instead
+         * of waking it (and the event loop again for the answer). 0 runs every request on the instance threads.
          */
         @WithName("event-loop-run-max-micros")
         Optional<Long> eventLoopRunMaxMicros();

@@ -17,6 +17,7 @@ import io.sluice.observability.VersionStatistics;
 import io.sluice.runtime.OnnxSession;
 import io.sluice.runtime.RuntimeThreads;
 import io.sluice.runtime.SessionLoader;
+import io.vertx.core.Context;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Event;
 import jakarta.enterprise.event.Observes;
@@ -283,7 +284,7 @@ public class ModelLoader {
                     tracing.traced(model.name(), model.version(), (inputs, outputs, traces) -> session.run(inputs, outputs)),
                     schedulerMetrics(model), System::nanoTime, RuntimeThreads.forModel(model.name(), s.threadNice()),
                     new ModelScheduler.CallerRuns(TimeUnit.MICROSECONDS.toNanos(s.eventLoopRunMaxMicros()),
-                            io.vertx.core.Context::isOnEventLoopThread));
+                            Context::isOnEventLoopThread));
             // a GPU model that fell back to the CPU sheds as a CPU model does (a queue of one, single rows)
             ModelSettings admission = s.provider().gpu() && ExecutionProvider.CPU.label().equals(session.provider())
                     ? ModelSettings.resolve(config, model.name(), ExecutionProvider.CPU) : s;

@@ -1,13 +1,15 @@
 package io.sluice.batching;
 
+import static io.sluice.batching.TestJobs.batchable;
+import static io.sluice.batching.TestJobs.job;
+import static io.sluice.batching.TestJobs.tensor;
+import static io.sluice.batching.TestJobs.value;
+import static io.sluice.batching.TestJobs.waiting;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.sluice.inference.Datatype;
 import io.sluice.inference.InferenceException;
 import io.sluice.inference.Tensor;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -55,6 +57,7 @@ class CallerRunsTest {
         assertThat(value(first.get(5, TimeUnit.SECONDS))).isEqualTo(1);
         assertThat(ranOn.get(1)).isNotSameAs(Thread.currentThread()); // nothing known yet: an instance ran it
         awaitIdle();
+        quiet();
 
         CompletableFuture<List<Tensor>> second = submit(2);
         assertThat(second).isDone(); // answered before submit returned
@@ -63,10 +66,34 @@ class CallerRunsTest {
         assertThat(scheduler.inflight()).isZero();
         assertThat(scheduler.runningRequests()).isZero();
         // the lent instance is idle again, and waits as before
-        assertThat(waiting(clock.get())).isEqualTo(1);
+        assertThat(waiting(scheduler, clock.get())).isEqualTo(1);
+        quiet();
         CompletableFuture<List<Tensor>> third = submit(3);
         assertThat(value(third.get(5, TimeUnit.SECONDS))).isEqualTo(3);
         assertThat(ranOn.get(3)).isSameAs(Thread.currentThread());
+    }
+
+    @Test
+    void aRequestRightBehindThePreviousOneIsLeftToTheInstancesSoThatUnderLoadTheyBatch() throws Exception {
+        scheduler = scheduler(1, BatchPolicy.unbatched(4), FAST, () -> true);
+        warm();
+        assertThat(value(submit(1).get(5, TimeUnit.SECONDS))).isEqualTo(1);
+        assertThat(ranOn.get(1)).isSameAs(Thread.currentThread());
+        awaitIdle();
+        // 10 µs later (its run), well within twice the limit: as a connection's requests read one after another
+        long arrived = clock.get();
+        CompletableFuture<List<Tensor>> behind = submit(2);
+        assertThat(value(behind.get(5, TimeUnit.SECONDS))).isEqualTo(2);
+        assertThat(ranOn.get(2)).isNotSameAs(Thread.currentThread());
+        awaitIdle();
+        clock.set(arrived + 2 * LIMIT - 1); // not quite twice the limit after the last arrival: still load
+        arrived = clock.get();
+        assertThat(value(submit(3).get(5, TimeUnit.SECONDS))).isEqualTo(3);
+        assertThat(ranOn.get(3)).isNotSameAs(Thread.currentThread());
+        awaitIdle();
+        clock.set(arrived + 2 * LIMIT); // twice the limit after it: the caller runs it again
+        assertThat(submit(4)).isDone();
+        assertThat(ranOn.get(4)).isSameAs(Thread.currentThread());
     }
 
     @Test
@@ -117,6 +144,7 @@ class CallerRunsTest {
         assertThat(value(first.get(5, TimeUnit.SECONDS))).isEqualTo(1);
         awaitIdle();
 
+        quiet();
         CompletableFuture<List<Tensor>> second = new CompletableFuture<>();
         scheduler.submit(batchable(2, second));
         assertThat(second).isNotDone(); // it waits for company, on an instance
@@ -132,8 +160,8 @@ class CallerRunsTest {
         CompletableFuture<List<Tensor>> late = new CompletableFuture<>();
         scheduler.submit(new Job(List.of(tensor(2)), List.of(), 1, null, 0, clock.get(), null, late::complete,
                 late::completeExceptionally));
-        assertThat(late).failsWithin(Duration.ofSeconds(5)).withThrowableOfType(java.util.concurrent.ExecutionException.class)
-                .withCauseInstanceOf(InferenceException.DeadlineExceeded.class);
+        assertThat(late).failsWithin(Duration.ofSeconds(5))
+                .withThrowableOfType(java.util.concurrent.ExecutionException.class).withCauseInstanceOf(InferenceException.DeadlineExceeded.class);
         assertThat(ranOn).doesNotContainKey(2);
     }
 
@@ -146,7 +174,32 @@ class CallerRunsTest {
         assertThat(ranOn.get(-1)).isSameAs(Thread.currentThread());
         CompletableFuture<List<Tensor>> next = submit(4);
         assertThat(value(next.get(5, TimeUnit.SECONDS))).isEqualTo(4);
-        assertThat(waiting(clock.get())).isEqualTo(1);
+        assertThat(waiting(scheduler, clock.get())).isEqualTo(1);
+    }
+
+    @Test
+    void aRequestTakenOffTheQueueRunsEvenWhenTheClockFailsAsItsInstanceStopsIdling() throws Exception {
+        AtomicInteger reads = new AtomicInteger();
+        AtomicInteger failing = new AtomicInteger(-1);
+        cost.set(FAST);
+        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(4), 1, this::run, (requests, rows, nanos) -> { }, () -> {
+            if (reads.incrementAndGet() == failing.get()) {
+                throw new OutOfMemoryError("no heap left to read the clock");
+            }
+            return clock.get();
+        }, Thread::new, new ModelScheduler.CallerRuns(LIMIT, () -> true));
+        warm();
+        // the second read of a caller's submit is its instance's end of idling, after the job left the queue
+        failing.set(reads.get() + 2);
+        CompletableFuture<List<Tensor>> taken = submit(1);
+        assertThat(value(taken.get(5, TimeUnit.SECONDS))).isEqualTo(1);
+        assertThat(ranOn.get(1)).isSameAs(Thread.currentThread());
+        assertThat(failing.get()).isLessThanOrEqualTo(reads.get()); // the failing read came
+        // and the place came back
+        quiet();
+        CompletableFuture<List<Tensor>> next = submit(2);
+        assertThat(next).isDone();
+        assertThat(ranOn.get(2)).isSameAs(Thread.currentThread());
     }
 
     @Test
@@ -201,11 +254,17 @@ class CallerRunsTest {
     private void warm() throws Exception {
         assertThat(value(submit(0).get(5, TimeUnit.SECONDS))).isZero();
         awaitIdle();
+        quiet();
+    }
+
+    /** Time passes on the model's clock: its next request comes apart from the last, not under load. */
+    private void quiet() {
+        clock.addAndGet(2 * LIMIT);
     }
 
     /** Until the instance, done with its run, waits for work again. */
     private void awaitIdle() {
-        await().atMost(Duration.ofSeconds(5)).until(() -> waiting(clock.get()) == 1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> waiting(scheduler, clock.get()) == 1);
     }
 
     /** Runs two requests one after the other; the thread the second ran on. */
@@ -223,32 +282,10 @@ class CallerRunsTest {
         return result;
     }
 
-    private long waiting(long now) {
-        return scheduler.idleNanos(now + 1) - scheduler.idleNanos(now);
-    }
-
     private CompletableFuture<List<Tensor>> submit(int value) {
         CompletableFuture<List<Tensor>> result = new CompletableFuture<>();
         scheduler.submit(job(value, result));
         return result;
     }
 
-    private static Job job(int value, CompletableFuture<List<Tensor>> result) {
-        return new Job(List.of(tensor(value)), List.of(), 1, null, 0, Long.MAX_VALUE, null, result::complete,
-                result::completeExceptionally);
-    }
-
-    private static Job batchable(int value, CompletableFuture<List<Tensor>> result) {
-        return new Job(List.of(tensor(value)), List.of(), 1, "X:INT32", 0, Long.MAX_VALUE, null, result::complete,
-                result::completeExceptionally);
-    }
-
-    private static Tensor tensor(int value) {
-        return new Tensor("X", Datatype.INT32, new long[] {1},
-                ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, value));
-    }
-
-    private static int value(List<Tensor> tensors) {
-        return tensors.get(0).data().getInt(0);
-    }
 }

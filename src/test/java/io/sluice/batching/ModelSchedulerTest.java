@@ -1,5 +1,10 @@
 package io.sluice.batching;
 
+import static io.sluice.batching.TestJobs.batchable;
+import static io.sluice.batching.TestJobs.job;
+import static io.sluice.batching.TestJobs.tensor;
+import static io.sluice.batching.TestJobs.value;
+import static io.sluice.batching.TestJobs.waiting;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.tuple;
@@ -349,20 +354,22 @@ class ModelSchedulerTest {
             return inputs;
         }, (requests, rows, nanos) -> { }, clock::get, Thread::new);
         // both instances wait from the moment they start: each nanosecond adds two of idle time
-        await().atMost(Duration.ofSeconds(5)).until(() -> waiting(clock.get()) == 2);
+        await().atMost(Duration.ofSeconds(5)).until(() -> waiting(scheduler, clock.get()) == 2);
         long before = scheduler.idleNanos(clock.get());
         clock.addAndGet(300);
         assertThat(scheduler.idleNanos(clock.get())).isEqualTo(before + 600);
 
         CompletableFuture<List<Tensor>> running = submit(1);
-        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.runningRequests() == 1 && waiting(clock.get()) == 1);
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> scheduler.runningRequests() == 1 && waiting(scheduler, clock.get()) == 1);
         long busyFrom = scheduler.idleNanos(clock.get());
         clock.addAndGet(1_000); // one instance runs, one waits
         assertThat(scheduler.idleNanos(clock.get())).isEqualTo(busyFrom + 1_000);
 
         release.countDown();
         assertThat(value(running.get(5, TimeUnit.SECONDS))).isEqualTo(1);
-        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.runningRequests() == 0 && waiting(clock.get()) == 2);
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> scheduler.runningRequests() == 0 && waiting(scheduler, clock.get()) == 2);
         assertThat(scheduler.inflight()).isZero();
     }
 
@@ -376,7 +383,7 @@ class ModelSchedulerTest {
         scheduler.submit(batchable(1, first));
         scheduler.submit(batchable(2, second));
         // two of eight rows: the instance waits an hour for company
-        await().atMost(Duration.ofSeconds(5)).until(() -> waiting(System.nanoTime()) == 1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> waiting(scheduler, System.nanoTime()) == 1);
         assertThat(scheduler.queueDepth()).isEqualTo(2);
 
         scheduler.limitBatches(1);
@@ -386,7 +393,7 @@ class ModelSchedulerTest {
 
         scheduler.limitBatches(Integer.MAX_VALUE); // lifted: a lone request waits for company again
         scheduler.submit(batchable(3, new CompletableFuture<>()));
-        await().atMost(Duration.ofSeconds(5)).until(() -> waiting(System.nanoTime()) == 1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> waiting(scheduler, System.nanoTime()) == 1);
         assertThat(scheduler.queueDepth()).isEqualTo(1);
         assertThat(rows).containsExactly(1, 1);
     }
@@ -606,7 +613,7 @@ class ModelSchedulerTest {
         CompletableFuture<List<Tensor>> next = submit(2);
         assertThat(value(next.get(5, TimeUnit.SECONDS))).isEqualTo(2);
         // back to waiting for work, so past the end of the cancelled job's batch and of the next one
-        await().atMost(Duration.ofSeconds(5)).until(() -> waiting(System.nanoTime()) == 1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> waiting(scheduler, System.nanoTime()) == 1);
         assertThat(scheduler.runningRequests()).isZero(); // never below: the batch's end does not count it again
         assertThat(result).isNotDone();
     }
@@ -626,7 +633,7 @@ class ModelSchedulerTest {
         CompletableFuture<List<Tensor>> low = new CompletableFuture<>();
         scheduler.submit(new Job(List.of(tensor(1)), List.of(), 1, "X:INT32", 1, Long.MAX_VALUE, null, low::complete,
                 low::completeExceptionally));
-        await().atMost(Duration.ofSeconds(5)).until(() -> waiting(now.get()) == 1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> waiting(scheduler, now.get()) == 1);
         now.set(TimeUnit.HOURS.toNanos(2)); // the low job is past its delay, but its instance sleeps an hour
         CompletableFuture<List<Tensor>> high = new CompletableFuture<>();
         Job head = new Job(List.of(tensor(2)), List.of(), 1, "X:INT32", 0, Long.MAX_VALUE, null, high::complete,
@@ -657,7 +664,7 @@ class ModelSchedulerTest {
                     }
                     return inputs;
                 }, (requests, r, nanos) -> { }, clock, task -> new Thread(task, "instance"));
-        await().atMost(Duration.ofSeconds(5)).until(() -> waiting(now.get()) == 2);
+        await().atMost(Duration.ofSeconds(5)).until(() -> waiting(scheduler, now.get()) == 2);
         CompletableFuture<List<Tensor>> lone = new CompletableFuture<>();
         int before = looks.get();
         scheduler.submit(new Job(List.of(rows(1)), List.of(), 1, "X:INT32", 0, Long.MAX_VALUE, null, lone::complete,
@@ -853,16 +860,6 @@ class ModelSchedulerTest {
         return new Tensor("X", Datatype.INT32, new long[] {rows}, ByteBuffer.allocate(4 * rows));
     }
 
-    private static Job batchable(int value, CompletableFuture<List<Tensor>> result) {
-        return new Job(List.of(tensor(value)), List.of(), 1, "X:INT32", 0, Long.MAX_VALUE, null, result::complete,
-                result::completeExceptionally);
-    }
-
-    /** Instances waiting for work at {@code now}. */
-    private long waiting(long now) {
-        return scheduler.idleNanos(now + 1) - scheduler.idleNanos(now);
-    }
-
     private ModelScheduler scheduler(int instances, int queueSize, ModelScheduler.BatchRunner runner) {
         return new ModelScheduler("m", BatchPolicy.unbatched(queueSize), instances, runner,
                 (requests, rows, nanos) -> { }, System::nanoTime, Thread::new);
@@ -883,21 +880,6 @@ class ModelSchedulerTest {
         CompletableFuture<List<Tensor>> result = new CompletableFuture<>();
         scheduler.submit(job(value, result));
         return result;
-    }
-
-    private static Job job(int value, CompletableFuture<List<Tensor>> result) {
-        return new Job(List.of(tensor(value)), List.of(), 1, null, 0, Long.MAX_VALUE, null, result::complete,
-                result::completeExceptionally);
-    }
-
-    /** One INT32 row holding {@code value}. */
-    private static Tensor tensor(int value) {
-        return new Tensor("X", Datatype.INT32, new long[] {1},
-                ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(0, value));
-    }
-
-    private static int value(List<Tensor> tensors) {
-        return tensors.get(0).data().getInt(0);
     }
 
     private static void hold(CountDownLatch latch) {
