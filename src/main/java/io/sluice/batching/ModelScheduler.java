@@ -24,10 +24,9 @@ import org.jboss.logging.Logger;
  *
  * <p>A model whose runs are short enough ({@link CallerRuns}) may run a request on the thread that submits it, in
  * the place of an idle instance, when nothing is queued and requests come apart, not under load: then no thread is
- * woken to run it and none to answer it,
- * which on a tiny model are most of the time a request spends in the server. The instance is lent for that run, so
- * no more than N runs are ever in progress, and the order, deadlines, meters and failure handling are those of a
- * batch of one an instance takes.
+ * woken to run it and none to answer it, which on a tiny model are most of the time a request spends in the server.
+ * The instance is lent for that run, so no more than N runs are ever in progress, and the order, deadlines, meters
+ * and failure handling are those of a batch of one an instance takes.
  */
 public final class ModelScheduler implements AutoCloseable {
 
