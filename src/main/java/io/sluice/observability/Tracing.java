@@ -17,7 +17,8 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * Sluice's spans. A request gets {@code sluice.infer} (child of the protocol's server span), with
  * {@code sluice.admission} and {@code sluice.queue} under it; each batch gets {@code sluice.batch},
  * linked both ways with the requests it ran, and {@code onnx.run} under it. Spans carry model,
- * version and batch size; a batch also the thread that ran it. With {@code quarkus.otel.sdk.disabled} (the default outside tests) none is made.
+ * version and batch size; a batch also the thread that ran it. With {@code quarkus.otel.sdk.disabled}
+ * (the default outside tests) none is made.
  */
 @ApplicationScoped
 public class Tracing {
