@@ -106,13 +106,26 @@ public final class ModelScheduler implements AutoCloseable {
      * against 82.6 req/s over five and four interleaved runs, with no mechanism found) and was taken back.
      */
     private volatile double nanosPerRow = 0;
-    /** The recent time per byte of input, as {@link #nanosPerRow}: what a caller's run is expected to take. */
+    /**
+     * The recent time per byte of input of a request run alone that was answered, as {@link #nanosPerRow}: what a
+     * caller's run is expected to take.
+     */
     private volatile double nanosPerByte = 0;
     private final CallerRuns callerRuns;
+    /** The answer to taken jobs when not even their failure can be made (out of memory). */
+    private final InferenceException lastResort;
     /** Under the lock: instance i's place is lent to a caller running a request in it, and i takes no batch. */
     private final boolean[] lent;
     /** Under the lock: places lent now. */
     private int lentCount;
+    /**
+     * Under the lock: the requests a caller ran in instance i's place whose failure takes another run to answer (the
+     * known-good probe), which the event loop leaves to i; with {@link #handedBackFailure}.
+     */
+    private final List<?>[] handedBack;
+    private final InferenceException[] handedBackFailure;
+    /** Under the lock: instance i's thread has ended (interrupted), so no caller takes its place. */
+    private final boolean[] exited;
     /** Under the lock: when the last request was submitted, on {@link #clock}; {@link #NOT_IDLE} before the first. */
     private long lastArrival = NOT_IDLE;
     /** Inputs the model has run (a warmup request's); null when none are known. */
@@ -130,7 +143,11 @@ public final class ModelScheduler implements AutoCloseable {
             BatchListener listener, LongSupplier clock, ThreadFactory threadFactory, CallerRuns callerRuns) {
         this.model = model;
         this.callerRuns = callerRuns;
+        this.lastResort = new InferenceException.RuntimeFailure("model '" + model + "' failed: out of memory", null);
         this.lent = new boolean[instances];
+        this.handedBack = new List<?>[instances];
+        this.handedBackFailure = new InferenceException[instances];
+        this.exited = new boolean[instances];
         this.batcher = new DynamicBatcher(policy);
         this.runner = runner;
         this.listener = listener;
@@ -164,6 +181,8 @@ public final class ModelScheduler implements AutoCloseable {
         }
         boolean mayRunHere = callerRuns.maxNanos() > 0 && expectedNanos(job) <= callerRuns.maxNanos()
                 && callerRuns.mayRun().getAsBoolean();
+        // made before the job can leave the queue: from there on nothing may fail to allocate before its run
+        List<Job> alone = mayRunHere ? List.of(job) : null;
         int instance;
         lock.lock();
         try {
@@ -191,7 +210,7 @@ public final class ModelScheduler implements AutoCloseable {
             lock.unlock();
         }
         if (instance >= 0) {
-            runHere(job, instance);
+            runHere(alone, instance);
         }
     }
 
@@ -201,7 +220,7 @@ public final class ModelScheduler implements AutoCloseable {
      */
     private long expectedNanos(Job job) {
         double perByte = nanosPerByte;
-        return perByte <= 0 ? Long.MAX_VALUE : (long) Math.min(Long.MAX_VALUE, perByte * job.bytes);
+        return perByte <= 0 || job.bytes == 0 ? Long.MAX_VALUE : (long) Math.min(Long.MAX_VALUE, perByte * job.bytes);
     }
 
     /**
@@ -212,7 +231,7 @@ public final class ModelScheduler implements AutoCloseable {
     private int takeHere(Job job, long now) {
         int instance = -1;
         for (int i = 0; i < lent.length && instance < 0; i++) {
-            if (!lent[i] && idleSince.get(i) != NOT_IDLE) { // waiting for work: it takes none while lent
+            if (!lent[i] && !exited[i] && idleSince.get(i) != NOT_IDLE) { // waiting for work: none while lent
                 instance = i;
             }
         }
@@ -240,23 +259,38 @@ public final class ModelScheduler implements AutoCloseable {
         return instance;
     }
 
-    /** Runs {@code job} on this thread in the place of {@code instance}, then gives the place back. */
-    private void runHere(Job job, int instance) {
+    /**
+     * Runs {@code jobs}, one request, on this thread in the place of {@code instance}, then gives the place back. A
+     * failure whose answer takes another run of the model goes back with it, for the instance to answer: the event
+     * loop runs a request once, and no longer than its limit.
+     */
+    private void runHere(List<Job> jobs, int instance) {
+        InferenceException handBack = null;
         try {
-            execute(List.of(job), instance);
+            handBack = execute(jobs, instance, null, true);
         } catch (RuntimeException | Error e) { // answered by execute; the caller is not the one to hear of it
             logQuietly(e, "a caller running instance %d's turn of model %s: %s", instance);
         } finally {
+            boolean answerHere = false;
             lock.lock();
             try {
                 lent[instance] = false;
                 lentCount--;
-                if (batcher.size() > 0 || closed) {
+                if (handBack != null && !exited[instance]) {
+                    handedBack[instance] = jobs;
+                    handedBackFailure[instance] = handBack;
+                } else {
+                    answerHere = handBack != null;
+                    idleSince.set(instance, clock.getAsLong()); // its thread is still waiting for work
+                }
+                if (handBack != null || batcher.size() > 0 || closed) {
                     changed.signalAll(); // a signal it slept through while lent; a close its thread waits to end on
                 }
-                idleSince.set(instance, clock.getAsLong()); // its thread is still waiting for work
             } finally {
                 lock.unlock();
+            }
+            if (answerHere) { // its thread has gone: answered as the failure stands, for want of the probe
+                failAsItStands(jobs, handBack);
             }
         }
     }
@@ -406,12 +440,16 @@ public final class ModelScheduler implements AutoCloseable {
         List<Job> expired = new ArrayList<>();
         while (true) {
             List<Job> batch;
+            List<Job> back = null;
+            InferenceException backFailure = null;
             boolean interrupted = false;
             lock.lock();
             try {
                 batch = nextBatch(instance, expired);
+                back = takeHandedBack(instance);
+                backFailure = back == null ? null : handedBackFailure[instance];
             } catch (InterruptedException e) {
-                return;
+                batch = null; // ends the thread below, once any request handed back to it is answered
             } catch (RuntimeException | Error e) { // out of memory deciding: the instance must not end, leaving the model READY
                 batch = List.of();
                 interrupted = pauseAfterFailedDecision(instance, e);
@@ -425,13 +463,62 @@ public final class ModelScheduler implements AutoCloseable {
             } catch (RuntimeException | Error e) { // out of memory even for its fallback: the batch still runs
                 logQuietly(e, "instance %d of model %s: %s", instance);
             }
+            if (back != null) {
+                try {
+                    execute(back, instance, backFailure, false);
+                } catch (RuntimeException | Error e) {
+                    logQuietly(e, "instance %d of model %s: %s; the requests handed back are answered and it serves on",
+                            instance);
+                }
+            }
             if (batch == null || interrupted) {
+                exit(instance);
                 return;
             }
             try {
                 execute(batch, instance);
             } catch (RuntimeException | Error e) { // a bug past the run's own handling: answered, and the instance goes on
                 logQuietly(e, "instance %d of model %s: %s; the batch's requests are answered and it serves on", instance);
+            }
+        }
+    }
+
+    /** Takes the requests a caller handed back to {@code instance}, if any; null otherwise. Under the lock. */
+    @SuppressWarnings("unchecked")
+    private List<Job> takeHandedBack(int instance) {
+        List<Job> back = (List<Job>) handedBack[instance];
+        handedBack[instance] = null;
+        return back;
+    }
+
+    /**
+     * Marks {@code instance}'s thread as ending: no caller takes its place from now on. A request a caller handed
+     * back to it meanwhile is answered with its failure as it stands.
+     */
+    private void exit(int instance) {
+        List<Job> back;
+        InferenceException failure;
+        lock.lock();
+        try {
+            exited[instance] = true;
+            endIdling(instance);
+            back = takeHandedBack(instance);
+            failure = handedBackFailure[instance];
+        } finally {
+            lock.unlock();
+        }
+        if (back != null) {
+            failAsItStands(back, failure);
+        }
+    }
+
+    /** Answers {@code jobs}, still running, with {@code failure}, and counts them off. */
+    private void failAsItStands(List<Job> jobs, InferenceException failure) {
+        for (int i = 0; i < jobs.size(); i++) {
+            Job job = jobs.get(i);
+            job.fail(failure);
+            if (job.stopRunning()) {
+                runningRequests.decrementAndGet();
             }
         }
     }
@@ -498,7 +585,11 @@ public final class ModelScheduler implements AutoCloseable {
         try {
             call.run();
         } catch (RuntimeException | Error e) {
-            LOG.errorf(e, "a meter of model %s failed; the request goes on", model);
+            try {
+                LOG.errorf(e, "a meter of model %s failed; the request goes on", model);
+            } catch (RuntimeException | Error dropped) {
+                // the run's answers come first
+            }
         }
     }
 
@@ -511,6 +602,9 @@ public final class ModelScheduler implements AutoCloseable {
             if (lent[instance]) { // a caller runs in its place: it takes nothing until the place comes back
                 changed.await();
                 continue;
+            }
+            if (handedBack[instance] != null) {
+                return List.of(); // the caller's request first, which serve takes
             }
             long now = clock.getAsLong();
             // draining: no more waiting for company (deadlines still judged now, not at the end of a wait)
@@ -578,38 +672,78 @@ public final class ModelScheduler implements AutoCloseable {
      * at once: running it again row by row would only multiply the failure.
      */
     private void execute(List<Job> jobs, int instance) {
+        execute(jobs, instance, null, false);
+    }
+
+    /**
+     * {@link #execute(List, int)}, or, {@code failed} not null, its answer to the jobs' first run that failed so, on a
+     * caller's thread. {@code onCaller}: on a caller's thread, which neither probes the model nor runs a request
+     * again: a failure that takes either is returned, its jobs still running, for an instance to answer; null
+     * otherwise. Nothing here allocates before the try, so that taken jobs are answered even out of memory.
+     */
+    private InferenceException execute(List<Job> jobs, int instance, InferenceException failed, boolean onCaller) {
         if (jobs.isEmpty()) {
-            return;
+            return null;
         }
         long rows = 0;
-        for (Job job : jobs) {
-            rows += job.rows;
+        for (int i = 0; i < jobs.size(); i++) { // by index: no iterator to allocate
+            rows += jobs.get(i).rows;
         }
         runningRows.addAndGet(rows);
+        InferenceException handBack = null;
         try {
-            runAndAnswer(jobs, instance);
-        } catch (RuntimeException | Error e) { // past the run's own handling (a listener's failure): still answered
-            for (Job job : jobs) {
-                if (!job.isDone()) {
-                    job.fail(new InferenceException.RuntimeFailure("model '" + model + "' failed: " + e, e));
-                }
+            InferenceException failure = failed != null ? failed : run(jobs, true, instance);
+            if (failure != null && onCaller && takesAnotherRun(failure)) {
+                handBack = failure;
+            } else if (failure != null) {
+                answer(jobs, failure, instance);
             }
+        } catch (RuntimeException | Error e) { // past the run's own handling (a listener's failure): still answered
+            failUnanswered(jobs, e);
             throw e;
         } finally {
             // only once they are answered, on every path: a shedding model counts admitted requests not running
             // as waiting, and those just finished must not look like a queue until their permits come back
-            for (Job job : jobs) {
-                if (job.stopRunning()) {
+            for (int i = 0; handBack == null && i < jobs.size(); i++) {
+                if (jobs.get(i).stopRunning()) {
                     runningRequests.decrementAndGet();
                 }
             }
             runningRows.addAndGet(-rows);
         }
+        return handBack;
     }
 
-    private void runAndAnswer(List<Job> jobs, int instance) {
-        InferenceException failure = run(jobs, true, instance);
-        boolean notABatch = failure != null && failure.getCause() instanceof Batches.NotABatch;
+    /** Fails the jobs not yet answered with one failure for {@code e}; a fixed one if even that cannot be made. */
+    private void failUnanswered(List<Job> jobs, Throwable e) {
+        InferenceException failure;
+        try {
+            failure = new InferenceException.RuntimeFailure("model '" + model + "' failed: " + e, e);
+        } catch (RuntimeException | Error again) {
+            failure = lastResort;
+        }
+        for (int i = 0; i < jobs.size(); i++) {
+            if (!jobs.get(i).isDone()) {
+                jobs.get(i).fail(failure);
+            }
+        }
+    }
+
+    /**
+     * Whether answering a lone request's {@code failure} takes another run of the model: a runtime failure the input
+     * may have caused is told from the model's own by running the known-good input ({@link #answer}).
+     */
+    private boolean takesAnotherRun(InferenceException failure) {
+        return failure instanceof InferenceException.RuntimeFailure r && r.mayBeTheInput() && knownGood != null
+                && !(failure.getCause() instanceof Batches.NotABatch);
+    }
+
+    /**
+     * Answers {@code jobs}, whose batch failed with {@code failure}: runs them again one by one, or fails them all
+     * (see {@link #execute(List, int)}).
+     */
+    private void answer(List<Job> jobs, InferenceException failure, int instance) {
+        boolean notABatch = failure.getCause() instanceof Batches.NotABatch;
         if (notABatch) {
             stopBatching(failure.getCause().getMessage());
         }
@@ -753,12 +887,12 @@ public final class ModelScheduler implements AutoCloseable {
             if (nanos >= 0) {
                 nanosPerRow = nanosPerRow == 0 ? nanos / (double) rows
                         : (1 - EWMA_WEIGHT) * nanosPerRow + EWMA_WEIGHT * nanos / (double) rows;
-                long bytes = 0;
-                for (int i = 0; i < jobs.size(); i++) {
-                    bytes += jobs.get(i).bytes;
+                long bytes = jobs.size() == 1 ? jobs.get(0).bytes : 0;
+                if (failure == null && bytes > 0) { // what a lone request takes: not a batch's share, nor a refusal's
+                    double perByte = nanos / (double) bytes;
+                    nanosPerByte = nanosPerByte == 0 ? perByte
+                            : (1 - EWMA_WEIGHT) * nanosPerByte + EWMA_WEIGHT * perByte;
                 }
-                double perByte = nanos / (double) Math.max(1, bytes);
-                nanosPerByte = nanosPerByte == 0 ? perByte : (1 - EWMA_WEIGHT) * nanosPerByte + EWMA_WEIGHT * perByte;
                 long ranNanos = nanos;
                 count(() -> listener.ran(jobs.size(), reported, ranNanos));
             }
@@ -830,8 +964,9 @@ public final class ModelScheduler implements AutoCloseable {
     }
 
     /**
-     * Joins the instance threads within {@code budgetNanos}; true when an interrupt came meanwhile. A lent
-     * instance's thread ends only once its place is given back, so this waits for the callers' runs too.
+     * Joins the instance threads within {@code budgetNanos}, then waits for the callers' runs; true when an interrupt
+     * came meanwhile. A lent instance's thread ends only once its place is given back, but one interrupted ends at
+     * once.
      */
     private boolean join(long budgetNanos) {
         boolean interrupted = false;
@@ -846,14 +981,32 @@ public final class ModelScheduler implements AutoCloseable {
                 }
             }
         }
+        lock.lock();
+        try {
+            long left;
+            while (lentCount > 0 && (left = deadline - System.nanoTime()) > 0) {
+                try {
+                    changed.awaitNanos(left); // a caller giving its place back after close signals
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
         return interrupted;
     }
 
     /**
-     * True once every instance thread has ended: no batch runs now or will run again (nor a caller's run, which
-     * holds its instance's thread until it ends).
+     * True once every instance thread has ended and no caller runs in an instance's place: no batch runs now or will
+     * run again.
      */
     public boolean stopped() {
-        return threads.stream().noneMatch(Thread::isAlive);
+        lock.lock();
+        try {
+            return lentCount == 0 && threads.stream().noneMatch(Thread::isAlive);
+        } finally {
+            lock.unlock();
+        }
     }
 }

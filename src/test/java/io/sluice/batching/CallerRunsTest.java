@@ -8,12 +8,16 @@ import static io.sluice.batching.TestJobs.waiting;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.sluice.inference.Datatype;
 import io.sluice.inference.InferenceException;
 import io.sluice.inference.Tensor;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.List;
+import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -33,8 +37,10 @@ class CallerRunsTest {
     private static final long SLOW = TimeUnit.MICROSECONDS.toNanos(500);
 
     private final AtomicLong clock = new AtomicLong();
-    /** The thread each value ran on. */
+    /** The thread each value ran on last. */
     private final ConcurrentHashMap<Integer, Thread> ranOn = new ConcurrentHashMap<>();
+    /** Every thread each value ran on, in order. */
+    private final ConcurrentHashMap<Integer, Queue<Thread>> runsOf = new ConcurrentHashMap<>();
     private final AtomicInteger runsNow = new AtomicInteger();
     private final AtomicInteger mostRunsAtOnce = new AtomicInteger();
     private final CountDownLatch release = new CountDownLatch(1);
@@ -171,12 +177,72 @@ class CallerRunsTest {
     void aFailingRunOnTheCallersThreadFailsOnlyItsRequestAndGivesThePlaceBack() throws Exception {
         scheduler = scheduler(1, BatchPolicy.unbatched(4), FAST, () -> true);
         warm();
-        CompletableFuture<List<Tensor>> failed = submit(-1); // the fake model refuses negative values
+        CompletableFuture<List<Tensor>> failed = submit(-1); // the fake model refuses -1
         assertThat(failed).isCompletedExceptionally();
         assertThat(ranOn.get(-1)).isSameAs(Thread.currentThread());
-        CompletableFuture<List<Tensor>> next = submit(4);
-        assertThat(value(next.get(5, TimeUnit.SECONDS))).isEqualTo(4);
-        assertThat(waiting(scheduler, clock.get())).isEqualTo(1);
+        assertThat(waiting(scheduler, clock.get())).isEqualTo(1); // its instance waits for work as before
+        quiet();
+        CompletableFuture<List<Tensor>> next = submit(4); // the place is back: the caller runs the next one too
+        assertThat(next).isDone();
+        assertThat(value(next.get())).isEqualTo(4);
+        assertThat(ranOn.get(4)).isSameAs(Thread.currentThread());
+    }
+
+    @Test
+    void aFailureTheInputMayHaveCausedIsLookedIntoByTheInstanceNotOnTheCallersThread() throws Exception {
+        scheduler = scheduler(1, BatchPolicy.unbatched(4), FAST, () -> true);
+        scheduler.knownGood(List.of(tensor(0)));
+        warm();
+        CompletableFuture<List<Tensor>> failed = submit(-2); // a kernel fails on it, as on MiniLM's 513th token
+        // the caller ran it once; the probe of the known-good input and the rerun alone were the instance's
+        assertThat(failed).failsWithin(Duration.ofSeconds(5)).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(InferenceException.InvalidInput.class);
+        assertThat(runsOf.get(-2)).hasSize(2).first().isSameAs(Thread.currentThread());
+        assertThat(runsOf.get(-2)).last().isNotSameAs(Thread.currentThread());
+        assertThat(runsOf.get(0)).hasSize(2).allMatch(t -> t != Thread.currentThread()); // warm-up and probe
+        assertThat(scheduler.runningRequests()).isZero();
+
+        awaitIdle();
+        quiet();
+        CompletableFuture<List<Tensor>> next = submit(5); // its place came back, and the refusals taught it nothing
+        assertThat(next).isDone();
+        assertThat(ranOn.get(5)).isSameAs(Thread.currentThread());
+    }
+
+    @Test
+    void aCallerNeverRunsWhileRequestsAreQueued() throws Exception {
+        long delay = TimeUnit.MILLISECONDS.toNanos(5);
+        scheduler = scheduler(2, new BatchPolicy(4, delay, List.of(), 8, 1), FAST, () -> true);
+        CompletableFuture<List<Tensor>> first = submit(0);
+        assertThat(value(first.get(5, TimeUnit.SECONDS))).isZero();
+        await().atMost(Duration.ofSeconds(5)).until(() -> waiting(scheduler, clock.get()) == 2);
+        CompletableFuture<List<Tensor>> company = new CompletableFuture<>();
+        scheduler.submit(batchable(1, company)); // queued, waiting for company, both instances idle
+        quiet();
+
+        CompletableFuture<List<Tensor>> alone = submit(2); // it could run now, but the queue was not empty
+        assertThat(value(alone.get(5, TimeUnit.SECONDS))).isEqualTo(2);
+        assertThat(ranOn.get(2)).isNotSameAs(Thread.currentThread());
+        clock.addAndGet(delay);
+        assertThat(value(company.get(5, TimeUnit.SECONDS))).isEqualTo(1);
+    }
+
+    @Test
+    void aRequestWithoutInputBytesOrAfterARefusedRunIsLeftToTheInstances() throws Exception {
+        scheduler = scheduler(1, BatchPolicy.unbatched(4), FAST, () -> true);
+        assertThat(submit(-1)).failsWithin(Duration.ofSeconds(5)); // refused by the model: no measure of a run
+        awaitIdle();
+        quiet();
+        assertThat(value(submit(5).get(5, TimeUnit.SECONDS))).isEqualTo(5);
+        assertThat(ranOn.get(5)).isNotSameAs(Thread.currentThread());
+        awaitIdle();
+        quiet();
+
+        CompletableFuture<List<Tensor>> empty = new CompletableFuture<>(); // no bytes: any estimate per byte says 0
+        scheduler.submit(new Job(List.of(new Tensor("X", Datatype.INT32, new long[] {0}, ByteBuffer.allocate(0))),
+                List.of(), 1, null, 0, Long.MAX_VALUE, null, empty::complete, empty::completeExceptionally));
+        assertThat(empty.get(5, TimeUnit.SECONDS)).isNotNull();
+        assertThat(ranOn.get(EMPTY)).isNotSameAs(Thread.currentThread());
     }
 
     @Test
@@ -205,6 +271,32 @@ class CallerRunsTest {
     }
 
     @Test
+    void closingWaitsForACallersRunEvenWhenItsInstancesThreadHasEnded() throws Exception {
+        Queue<Thread> instances = new ConcurrentLinkedQueue<>();
+        cost.set(FAST);
+        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(4), 1, this::run, (requests, rows, nanos) -> { },
+                clock::get, r -> {
+                    Thread t = new Thread(r);
+                    instances.add(t);
+                    return t;
+                }, new ModelScheduler.CallerRuns(LIMIT, () -> true));
+        warm();
+        held.add(1);
+        CompletableFuture<List<Tensor>> running = runOnAnotherThread(1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 1);
+        Thread instance = instances.peek();
+        instance.interrupt(); // its thread ends while its place is lent
+        instance.join(5_000);
+        assertThat(instance.isAlive()).isFalse();
+
+        scheduler.close(TimeUnit.MILLISECONDS.toNanos(1));
+        assertThat(scheduler.stopped()).isFalse(); // the caller still runs the model
+        release.countDown();
+        assertThat(scheduler.awaitStopped(TimeUnit.SECONDS.toNanos(5))).isTrue();
+        assertThat(value(running.get(5, TimeUnit.SECONDS))).isEqualTo(1);
+    }
+
+    @Test
     void closingWaitsForARunOnACallersThread() throws Exception {
         scheduler = scheduler(1, BatchPolicy.unbatched(4), FAST, () -> true);
         warm();
@@ -222,6 +314,8 @@ class CallerRunsTest {
     // ---- the fake model ----
 
     private final AtomicLong cost = new AtomicLong();
+    /** The value {@link #run} records a request without input bytes under. */
+    private static final int EMPTY = Integer.MIN_VALUE;
 
     private ModelScheduler scheduler(int instances, BatchPolicy policy, long runNanos, BooleanSupplier mayRun) {
         cost.set(runNanos);
@@ -233,8 +327,9 @@ class CallerRunsTest {
         int now = runsNow.incrementAndGet();
         mostRunsAtOnce.accumulateAndGet(now, Math::max);
         try {
-            int value = value(inputs);
+            int value = inputs.get(0).data().capacity() == 0 ? EMPTY : value(inputs);
             ranOn.put(value, Thread.currentThread());
+            runsOf.computeIfAbsent(value, v -> new ConcurrentLinkedQueue<>()).add(Thread.currentThread());
             if (held.contains(value)) {
                 try {
                     release.await(30, TimeUnit.SECONDS);
@@ -243,8 +338,11 @@ class CallerRunsTest {
                 }
             }
             clock.addAndGet(cost.get());
-            if (value < 0) {
+            if (value == -1) {
                 throw new InferenceException.InvalidInput("the model refuses " + value);
+            }
+            if (value == -2) {
+                throw new InferenceException.RuntimeFailure("a kernel failed on " + value, null, true);
             }
             return inputs;
         } finally {
