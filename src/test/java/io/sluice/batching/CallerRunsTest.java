@@ -80,7 +80,7 @@ class CallerRunsTest {
     }
 
     @Test
-    void aRequestRightBehindThePreviousOneIsLeftToTheInstancesSoThatUnderLoadTheyBatch() throws Exception {
+    void aRequestRightBehindThePreviousOneIsLeftToTheInstances() throws Exception {
         scheduler = scheduler(1, BatchPolicy.unbatched(4), FAST, () -> true);
         warm();
         assertThat(value(submit(1).get(5, TimeUnit.SECONDS))).isEqualTo(1);
