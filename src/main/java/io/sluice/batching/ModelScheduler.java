@@ -446,8 +446,8 @@ public final class ModelScheduler implements AutoCloseable {
             lock.lock();
             try {
                 batch = nextBatch(instance, expired);
+                backFailure = handedBackFailure[instance];
                 back = takeHandedBack(instance);
-                backFailure = back == null ? null : handedBackFailure[instance];
             } catch (InterruptedException e) {
                 batch = null; // ends the thread below, once any request handed back to it is answered
             } catch (RuntimeException | Error e) { // out of memory deciding: the instance must not end, leaving the model READY
@@ -483,11 +483,15 @@ public final class ModelScheduler implements AutoCloseable {
         }
     }
 
-    /** Takes the requests a caller handed back to {@code instance}, if any; null otherwise. Under the lock. */
+    /**
+     * Takes the requests a caller handed back to {@code instance}, if any (null otherwise), and clears their failure,
+     * which the caller reads first. Under the lock.
+     */
     @SuppressWarnings("unchecked")
     private List<Job> takeHandedBack(int instance) {
         List<Job> back = (List<Job>) handedBack[instance];
         handedBack[instance] = null;
+        handedBackFailure[instance] = null;
         return back;
     }
 
@@ -502,8 +506,8 @@ public final class ModelScheduler implements AutoCloseable {
         try {
             exited[instance] = true;
             endIdling(instance);
-            back = takeHandedBack(instance);
             failure = handedBackFailure[instance];
+            back = takeHandedBack(instance);
         } finally {
             lock.unlock();
         }
