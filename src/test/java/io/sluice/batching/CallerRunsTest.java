@@ -143,6 +143,54 @@ class CallerRunsTest {
     }
 
     @Test
+    void twoCallersRunInTwoPlacesAtOnceAndTheNextRequestWaitsForOne() throws Exception {
+        scheduler = scheduler(2, BatchPolicy.unbatched(4), FAST, () -> true);
+        assertThat(value(submit(0).get(5, TimeUnit.SECONDS))).isZero();
+        await().atMost(Duration.ofSeconds(5)).until(() -> waiting(scheduler, clock.get()) == 2);
+        quiet();
+        held.add(1);
+        held.add(2);
+        CompletableFuture<List<Tensor>> one = runOnAnotherThread(1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 1);
+        quiet();
+        CompletableFuture<List<Tensor>> two = runOnAnotherThread(2);
+        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 2);
+        assertThat(ranOn.get(1).getName()).isEqualTo("caller");
+        assertThat(ranOn.get(2).getName()).isEqualTo("caller");
+
+        quiet();
+        CompletableFuture<List<Tensor>> three = submit(3); // both places lent: it waits for one
+        assertThat(three).isNotDone();
+        assertThat(scheduler.queueDepth()).isEqualTo(1);
+        release.countDown();
+        assertThat(value(one.get(5, TimeUnit.SECONDS))).isEqualTo(1);
+        assertThat(value(two.get(5, TimeUnit.SECONDS))).isEqualTo(2);
+        assertThat(value(three.get(5, TimeUnit.SECONDS))).isEqualTo(3);
+        assertThat(ranOn.get(3).getName()).isNotEqualTo("caller");
+        assertThat(ranOn.get(3)).isNotSameAs(Thread.currentThread());
+        assertThat(mostRunsAtOnce.get()).isEqualTo(2);
+    }
+
+    @Test
+    void aRequestCancelledDuringItsCallersRunIsCountedOffOnce() throws Exception {
+        scheduler = scheduler(1, BatchPolicy.unbatched(4), FAST, () -> true);
+        warm();
+        held.add(1);
+        CompletableFuture<List<Tensor>> result = new CompletableFuture<>();
+        Job job = job(1, result);
+        new Thread(() -> scheduler.submit(job), "caller").start();
+        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 1);
+        assertThat(scheduler.runningRequests()).isEqualTo(1);
+
+        scheduler.cancel(job); // its client went away
+        assertThat(scheduler.runningRequests()).isZero();
+        release.countDown();
+        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 0 && waiting(scheduler, clock.get()) == 1);
+        assertThat(scheduler.runningRequests()).isZero();
+        assertThat(result).isNotDone(); // no answer to a request that is gone
+    }
+
+    @Test
     void aBatchThatWouldWaitForCompanyIsLeftToTheInstances() throws Exception {
         long delay = TimeUnit.MILLISECONDS.toNanos(5);
         scheduler = scheduler(1, new BatchPolicy(4, delay, List.of(), 8, 1), FAST, () -> true);
