@@ -190,7 +190,7 @@ class MalformedInputTest {
         ModelInferRequest.InferInputTensor.Builder x = ModelInferRequest.InferInputTensor.newBuilder()
                 .setName("X").setDatatype("FP32").addShape(rows).addShape(3);
         ModelInferRequest.Builder b = ModelInferRequest.newBuilder().setModelName("matmul");
-        switch (random.nextInt(6)) {
+        switch (random.nextInt(7)) {
             case 0 -> b.addInputs(x).addRawInputContents(ByteString.copyFrom(new byte[rows * 12 + 1 + random.nextInt(8)]));
             case 1 -> b.addInputs(x).addRawInputContents(ByteString.copyFrom(new byte[random.nextInt(rows * 12)]));
             case 2 -> {
@@ -203,6 +203,13 @@ class MalformedInputTest {
             }
             case 3 -> b.addInputs(x.setContents(InferTensorContents.newBuilder().addInt64Contents(1)));
             case 4 -> b.addInputs(x).addInputs(x).addRawInputContents(ByteString.copyFrom(new byte[rows * 12]));
+            case 5 -> { // the datatype's field is right, but another type's holds elements too
+                InferTensorContents.Builder c = InferTensorContents.newBuilder();
+                for (int i = 0; i < rows * 3; i++) {
+                    c.addFp32Contents(i);
+                }
+                b.addInputs(x.setContents(c.addInt64Contents(7)));
+            }
             default -> b.addInputs(x.setDatatype(random.nextBoolean() ? "FP64" : "FLOAT"))
                     .addRawInputContents(ByteString.copyFrom(new byte[rows * 24]));
         }

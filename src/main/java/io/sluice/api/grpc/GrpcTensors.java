@@ -148,6 +148,31 @@ final class GrpcTensors {
         return shape;
     }
 
+    /** The first of {@code c}'s fields, other than {@code type}'s, that holds elements; null when none does. */
+    private static String otherField(InferTensorContents c, Datatype type) {
+        String[] names = {"bool_contents", "int_contents", "int64_contents", "uint_contents", "uint64_contents",
+            "fp32_contents", "fp64_contents", "bytes_contents"};
+        int[] counts = {c.getBoolContentsCount(), c.getIntContentsCount(), c.getInt64ContentsCount(),
+            c.getUintContentsCount(), c.getUint64ContentsCount(), c.getFp32ContentsCount(), c.getFp64ContentsCount(),
+            c.getBytesContentsCount()};
+        int own = switch (type) {
+            case BOOL -> 0;
+            case INT8, INT16, INT32 -> 1;
+            case INT64 -> 2;
+            case UINT8, UINT16, UINT32 -> 3;
+            case UINT64 -> 4;
+            case FP32 -> 5;
+            case FP64 -> 6;
+            default -> 7;
+        };
+        for (int i = 0; i < names.length; i++) {
+            if (i != own && counts[i] > 0) {
+                return names[i];
+            }
+        }
+        return null;
+    }
+
     private static ByteBuffer typed(ModelInferRequest.InferInputTensor in, Datatype type, long[] shape) {
         InferTensorContents c = in.getContents();
         String name = in.getName();
@@ -165,6 +190,11 @@ final class GrpcTensors {
         };
         if (given != n) {
             throw invalid("input '" + name + "' has " + given + " " + type + " elements in contents, shape needs " + n);
+        }
+        String other = otherField(c, type);
+        if (other != null) { // read past, they would be dropped without a word
+            throw invalid("input '" + name + "' is " + type + " but has elements in contents." + other
+                    + ", which is not that datatype's field");
         }
         if (type == Datatype.BYTES) {
             int size = c.getBytesContentsList().stream().mapToInt(b -> 4 + b.size()).sum();

@@ -178,6 +178,16 @@ public class ModelInferRoute {
                 stopUpload();
                 return;
             }
+            try {
+                appendChecked(chunk);
+            } catch (RuntimeException | OutOfMemoryError e) { // no room for its bytes: answered, not left hanging
+                body = null;
+                refuseUnread(new StatusException(io.grpc.Status.RESOURCE_EXHAUSTED.withDescription(
+                        "no memory for the request message: " + e)));
+            }
+        }
+
+        private void appendChecked(Buffer chunk) {
             if ((long) body.length + chunk.length() > (long) GrpcWire.PREFIX + maxMessageBytes) {
                 body = null;
                 refuseUnread(tooLarge("request message larger than"));
@@ -228,13 +238,17 @@ public class ModelInferRoute {
             } catch (IllegalArgumentException e) {
                 refuseUnread(new StatusException(io.grpc.Status.INTERNAL.withDescription(e.getMessage())));
                 return;
+            } catch (RuntimeException | OutOfMemoryError e) { // as the bridge's marshaller: answered, never left hanging
+                body = null;
+                refuseUnread(new StatusException(io.grpc.Status.INTERNAL.withDescription("request message unreadable: " + e)));
+                return;
             }
             body = null;
             try {
                 // its tensors are translated only once the rate limit and the model's admission let it in
                 running = service.infer(tenant, message.getModelName(), GrpcTensors.version(message), Protocol.GRPC,
                         () -> GrpcTensors.request(message, deadline)).subscribe().with(this::succeed, this::fail);
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) { // out of memory reading its tensors, with no rate limit between
                 fail(e);
                 return;
             }

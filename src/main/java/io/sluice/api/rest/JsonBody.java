@@ -157,8 +157,16 @@ final class JsonBody {
         return json.createParser(span.body(), span.start(), span.end() - span.start());
     }
 
-    /** A JSON value's text for a message: strings quoted, others as written. */
+    /** The most characters of a value a message quotes: a client's 9 MB string is not sent back to it. */
+    static final int MAX_SHOWN = 64;
+
+    /** A JSON value's text for a message: strings quoted, others as written, cut at {@link #MAX_SHOWN} characters. */
     static String shown(JsonParser p) throws IOException {
-        return p.currentToken() == JsonToken.VALUE_STRING ? "\"" + p.getText() + "\"" : p.getText();
+        String text = p.getText();
+        if (text.length() > MAX_SHOWN) {
+            int end = Character.isHighSurrogate(text.charAt(MAX_SHOWN - 1)) ? MAX_SHOWN - 1 : MAX_SHOWN;
+            text = text.substring(0, end) + "\u2026 (" + text.length() + " characters)";
+        }
+        return p.currentToken() == JsonToken.VALUE_STRING ? "\"" + text + "\"" : text;
     }
 }

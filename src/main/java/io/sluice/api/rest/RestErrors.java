@@ -24,7 +24,7 @@ public class RestErrors {
     public Response map(InferenceException e) {
         Response.ResponseBuilder response = Response.status(status(e))
                 .type(MediaType.APPLICATION_JSON_TYPE)
-                .entity(Map.of("error", e.getMessage()));
+                .entity(Map.of("error", bounded(e.getMessage())));
         if (e instanceof InferenceException.Unavailable u) {
             response.header(RestHeaders.RETRY_AFTER, Math.max(1, ceilSeconds(u.retryAfter())));
         } else if (e instanceof InferenceException.RateLimited r) {
@@ -37,6 +37,21 @@ public class RestErrors {
             LOG.warn(e.getMessage(), e.getCause());
         }
         return response.build();
+    }
+
+    /** The most characters of an error message a body carries: one quoting a client's 100 KB name is cut. */
+    static final int MAX_MESSAGE_CHARS = 4096;
+
+    /** {@code message} cut to {@link #MAX_MESSAGE_CHARS}, ending in an ellipsis when cut, never in half a character. */
+    static String bounded(String message) {
+        if (message == null || message.length() <= MAX_MESSAGE_CHARS) {
+            return message;
+        }
+        int end = MAX_MESSAGE_CHARS - 1;
+        if (Character.isHighSurrogate(message.charAt(end - 1))) {
+            end--;
+        }
+        return message.substring(0, end) + "\u2026";
     }
 
     /**

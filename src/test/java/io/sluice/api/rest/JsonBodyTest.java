@@ -156,4 +156,12 @@ class JsonBodyTest {
         assertThatThrownBy(() -> JsonTensors.decode(JSON, "D", Datatype.INT64, new long[] {2}, r.inputs().get(3).data()))
                 .hasMessageContaining("element 0 is 18446744073709551615");
     }
+
+    @Test
+    void aLongValueIsQuotedOnlyInPart() {
+        JsonBody.Request r = read("{\"inputs\":[{\"data\":[1,\"" + "y".repeat(100_000) + "\"]}]}");
+        assertThatThrownBy(() -> JsonTensors.decode(JSON, "A", Datatype.FP32, new long[] {2}, r.inputs().get(0).data()))
+                .hasMessageContaining("element 1 is \"" + "y".repeat(JsonBody.MAX_SHOWN) + "\u2026 (100000 characters)\"")
+                .satisfies(e -> assertThat(e.getMessage()).hasSizeLessThan(200));
+    }
 }
