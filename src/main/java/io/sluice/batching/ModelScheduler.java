@@ -281,7 +281,9 @@ public final class ModelScheduler implements AutoCloseable {
                     handedBackFailure[instance] = handBack;
                 } else {
                     answerHere = handBack != null;
-                    idleSince.set(instance, clock.getAsLong()); // its thread is still waiting for work
+                    if (!exited[instance]) {
+                        idleSince.set(instance, clock.getAsLong()); // its thread is still waiting for work
+                    }
                 }
                 if (handBack != null || batcher.size() > 0 || closed) {
                     changed.signalAll(); // a signal it slept through while lent; a close its thread waits to end on

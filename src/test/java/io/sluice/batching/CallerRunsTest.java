@@ -342,6 +342,7 @@ class CallerRunsTest {
         release.countDown();
         assertThat(scheduler.awaitStopped(TimeUnit.SECONDS.toNanos(5))).isTrue();
         assertThat(value(running.get(5, TimeUnit.SECONDS))).isEqualTo(1);
+        assertThat(waiting(scheduler, clock.get())).isZero(); // an ended instance is not counted as idle
     }
 
     @Test
