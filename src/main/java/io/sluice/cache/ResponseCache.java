@@ -277,8 +277,16 @@ public class ResponseCache {
         }
 
         void start(Uni<Result> work, Runnable finished) {
-            result.whenComplete((r, t) -> finished.run());
-            Cancellable c = work.subscribe().with(result::complete, result::completeExceptionally);
+            result.whenComplete((r, t) -> finished.run()); // a cancelled flight's removal
+            // out of the map before its callers are answered: a request that comes once an answer is out starts
+            // its own flight, never joins one that is over (and so never misses its turn in min-uses' count)
+            Cancellable c = work.subscribe().with(r -> {
+                finished.run();
+                result.complete(r);
+            }, t -> {
+                finished.run();
+                result.completeExceptionally(t);
+            });
             synchronized (this) {
                 running = c;
             }

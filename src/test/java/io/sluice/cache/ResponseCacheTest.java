@@ -513,9 +513,14 @@ class ResponseCacheTest {
         }
 
         CompletableFuture<InferResponse> ask(ResponseCache cache, String id, int priority, long deadlineNanos) {
+            return ask(cache, id, priority, deadlineNanos, 1);
+        }
+
+        CompletableFuture<InferResponse> ask(ResponseCache cache, String id, int priority, long deadlineNanos, int minUses) {
             InferRequest request = new InferRequest("identity_fp32", null, id, Map.of(), List.of(input), List.of(),
                     priority, deadlineNanos, Protocol.REST);
-            return cache.serve("anonymous", "identity_fp32", "1", "contents", 1, priority, request, this).subscribeAsCompletionStage();
+            return cache.serve("anonymous", "identity_fp32", "1", "contents", minUses, priority, request, this)
+                    .subscribeAsCompletionStage();
         }
 
         void answer(int run) {
@@ -565,6 +570,27 @@ class ResponseCacheTest {
         // four requests, four lookups; two answered by a run another started (the first run answered none)
         assertThat(counter("identity_fp32", "l1", "miss") - missesBefore).isEqualTo(4);
         assertThat(counter("identity_fp32", "inflight", "hit") - joinedBefore).isEqualTo(2);
+    }
+
+    @Test
+    void aRequestThatComesOnceTheSharedRunHasAnsweredStartsItsOwn() {
+        ResponseCache cache = new ResponseCache(config, metrics, redis);
+        HeldModel model = new HeldModel();
+        double joinedBefore = counter("identity_fp32", "inflight", "hit");
+        CompletableFuture<CompletableFuture<InferResponse>> next = new CompletableFuture<>();
+        CompletableFuture<InferResponse> first = model.ask(cache, "a0", 0, InferRequest.NO_DEADLINE, 2);
+        // asked the moment the first has its answer, on the thread that answered it
+        first.thenRun(() -> next.complete(model.ask(cache, "a1", 0, InferRequest.NO_DEADLINE, 2)));
+        await().atMost(Duration.ofSeconds(10)).until(() -> model.runs.size() == 1);
+        model.answer(0);
+        assertThat(first).succeedsWithin(Duration.ofSeconds(10));
+        // the run it would have joined was over: it is computed again, the use min-uses 2 waits for
+        await().atMost(Duration.ofSeconds(10)).until(() -> model.runs.size() == 2);
+        model.answer(1);
+        assertThat(next.join()).succeedsWithin(Duration.ofSeconds(10));
+        assertThat(counter("identity_fp32", "inflight", "hit") - joinedBefore).isZero();
+        assertThat(model.ask(cache, "a2", 0, InferRequest.NO_DEADLINE, 2)).succeedsWithin(Duration.ofSeconds(10));
+        assertThat(model.runs).hasSize(2); // the second computation was stored: the third is a hit
     }
 
     @Test
