@@ -71,9 +71,10 @@ class ReadinessTest {
                 .body("checks.find { it.name == 'models' }.data.'held-warmup/1'", equalTo("READY"));
         given().get("/q/health/started").then().statusCode(200);
         given().get("/v2/models/" + HeldWarmup.MODEL + "/ready").then().statusCode(200);
-        org.assertj.core.api.Assertions.assertThat(grpcHealth("")).isEqualTo(ServingStatus.SERVING);
-        org.assertj.core.api.Assertions.assertThat(grpcHealth("inference.GRPCInferenceService"))
-                .isEqualTo(ServingStatus.SERVING);
+        // gRPC health follows the model's state event, which the loader fires just after the state itself changes
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() ->
+                grpcHealth("") == ServingStatus.SERVING
+                        && grpcHealth("inference.GRPCInferenceService") == ServingStatus.SERVING);
     }
 
     private static ServingStatus grpcHealth(String service) throws InterruptedException {

@@ -342,11 +342,11 @@ public class ModelLoader {
     }
 
     private void transition(ServedModel model, ModelState state, String reason) {
-        model.moveTo(state, reason);
-        publishReady(model);
-        if (state.settled()) {
+        if (state.settled()) { // its times are known: a scrape that sees the settled state sees them too
             metrics.modelTimes(model.name(), model.version(), model::loadSeconds, model::warmupSeconds);
         }
+        model.moveTo(state, reason);
+        publishReady(model);
         events.fire(new ModelStateChanged(model.name(), model.version(), state, reason));
     }
 }
