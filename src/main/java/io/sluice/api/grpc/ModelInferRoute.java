@@ -283,9 +283,7 @@ public class ModelInferRoute {
          * if this is the call's answer.
          */
         private void refuseUnread(StatusException refusal) {
-            if (fail(refusal)) {
-                service.refusedUnread(tenant, Protocol.GRPC);
-            }
+            fail(refusal, () -> service.refusedUnread(tenant, Protocol.GRPC));
         }
 
         /**
@@ -295,10 +293,30 @@ public class ModelInferRoute {
          * @return whether this was the call's answer: false if it had one already
          */
         private boolean fail(Throwable failure) {
+            return fail(failure, null);
+        }
+
+        /**
+         * {@link #fail(Throwable)}, running {@code counted} (if not null) first when this is the call's answer: a
+         * client that has its answer finds it counted, as on the bridge.
+         */
+        private boolean fail(Throwable failure, Runnable counted) {
             if (!answered.compareAndSet(false, true)) {
                 return false;
             }
             stopReadTimer();
+            try {
+                if (counted != null) {
+                    counted.run();
+                }
+            } finally {
+                write(failure);
+            }
+            return true;
+        }
+
+        /** Writes the trailers-only answer for {@code failure}. */
+        private void write(Throwable failure) {
             StatusException e = GrpcErrors.toStatus(failure);
             io.grpc.Status status = e.getStatus();
             com.google.rpc.Status details = e.getTrailers() == null ? null : e.getTrailers().get(GrpcErrors.STATUS_DETAILS);
@@ -319,7 +337,6 @@ public class ModelInferRoute {
             } catch (IllegalStateException streamGone) {
                 // reset by the client while the answer was being written: no one to tell
             }
-            return true;
         }
 
         /**
