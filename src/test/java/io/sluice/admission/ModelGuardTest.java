@@ -580,7 +580,8 @@ class ModelGuardTest {
         ModelGuard guard = guard(8, new ModelSettings.Admission(1, Duration.ofMillis(100), true, 4, 0.5,
                 Duration.ofSeconds(30)));
         Call first = call(guard, 10);
-        await().atMost(WAIT).until(() -> scheduler.inflight() == 1);
+        // in the model, waiting to be let go: its start is read from the clock before the minute passes
+        await().atMost(WAIT).until(() -> scheduler.inflight() == 1 && instance.getState() == Thread.State.TIMED_WAITING);
         clock.addAndGet(Duration.ofMinutes(1).toNanos()); // the run has gone on for a minute, on the model's clock
         List<Call> calls = new java.util.ArrayList<>(List.of(first));
         for (int i = 1; i < 4; i++) {
