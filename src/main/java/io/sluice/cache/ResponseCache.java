@@ -131,7 +131,7 @@ public class ResponseCache {
             if (again || !(failure instanceof InferenceException.DeadlineExceeded) || !failed.leaderDeadlinePassed()) {
                 return alone;
             }
-            flights.remove(flightKey, failed); // its own removal may not have run yet
+            flights.remove(flightKey, failed); // out already (a run leaves before it answers): a no-op kept as a guard
             return serve(key, model, version, minUses, level, request, compute, true);
         });
         if (request.hasDeadline()) {
