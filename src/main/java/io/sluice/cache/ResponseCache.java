@@ -156,24 +156,30 @@ public class ResponseCache {
     private Uni<Result> lookupOrCompute(String model, String version, int minUses, CacheKey key, InferRequest request,
             Function<InferRequest, Uni<InferResponse>> compute) {
         RedisTier tier = l2Config.enabled() ? l2() : null; // null with L2 on: no client to be had, L2 is skipped
-        Uni<Result> computed = Uni.createFrom().deferred(() -> compute.apply(request)).map(r -> {
+        Uni<Result> computed = Uni.createFrom().deferred(() -> compute.apply(request)).onItem().transformToUni(r -> {
             if (!usedEnough(key, minUses)) {
-                return new Result(r.outputs(), CacheStatus.MISS);
+                return Uni.createFrom().item(new Result(r.outputs(), CacheStatus.MISS));
             }
             // copied only for a tier that can keep them: an entry over both bounds costs no copy at all
             boolean inL1 = CachedOutputs.weight(r.outputs()) <= l1MaxBytes;
             boolean inL2 = tier != null && CachedOutputs.encodedSize(r.outputs()) <= l2Config.maxEntryBytes();
             if (!inL1 && !inL2) {
-                return new Result(r.outputs(), CacheStatus.MISS);
+                return Uni.createFrom().item(new Result(r.outputs(), CacheStatus.MISS));
             }
             List<Tensor> outputs = CachedOutputs.compact(r.outputs());
+            Result result = new Result(outputs, CacheStatus.MISS);
             if (inL1) {
                 l1.put(key, outputs);
             }
-            if (inL2) {
-                tier.put(key, CachedOutputs.encode(outputs)).subscribe().with(stored -> { });
+            if (!inL2) {
+                return Uni.createFrom().item(result);
             }
-            return new Result(outputs, CacheStatus.MISS);
+            Uni<Boolean> write = tier.put(key, CachedOutputs.encode(outputs)); // never fails, bounded by l2.timeout
+            if (!inL1) { // only Redis can answer the next identical request: it is there before this one is answered
+                return write.map(stored -> result);
+            }
+            write.subscribe().with(stored -> { }); // L1 answers this replica's next one; Redis is written behind
+            return Uni.createFrom().item(result);
         });
         if (tier == null) {
             if (l2Config.enabled()) {

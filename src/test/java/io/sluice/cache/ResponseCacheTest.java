@@ -192,6 +192,50 @@ class ResponseCacheTest {
     }
 
     @Test
+    void anEntryOnlyRedisCanHoldIsInRedisBeforeItsAnswer() {
+        Await.serverReady();
+        l2BackInUse(); // a test before this one may have restarted Redis
+        // the real Redis, whose writes are sent 100 ms late (lookups at once); the L2 timeout here is 500 ms
+        io.vertx.redis.client.Redis core = redis.get().getDelegate();
+        io.vertx.redis.client.Redis lateWrites = (io.vertx.redis.client.Redis) Proxy.newProxyInstance(
+                getClass().getClassLoader(), new Class<?>[] {io.vertx.redis.client.Redis.class}, (p, m, a) -> {
+                    if (m.getName().equals("send") && ((io.vertx.redis.client.Request) a[0]).command()
+                            == io.vertx.redis.client.Command.SET) {
+                        io.vertx.core.Promise<io.vertx.redis.client.Response> sent = io.vertx.core.Promise.promise();
+                        vertxCore.setTimer(100, id -> core.send((io.vertx.redis.client.Request) a[0]).onComplete(sent));
+                        if (a.length == 1) {
+                            return sent.future();
+                        }
+                        @SuppressWarnings("unchecked") // send(request, handler), as the Mutiny client calls it
+                        io.vertx.core.Handler<io.vertx.core.AsyncResult<io.vertx.redis.client.Response>> handler =
+                                (io.vertx.core.Handler<io.vertx.core.AsyncResult<io.vertx.redis.client.Response>>) a[1];
+                        sent.future().onComplete(handler);
+                        return p;
+                    }
+                    try {
+                        return m.invoke(core, a);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        @SuppressWarnings("unchecked")
+        Instance<Redis> slow = (Instance<Redis>) Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] {Instance.class}, (proxy, method, args) -> Redis.newInstance(lateWrites));
+        ResponseCache cache = new ResponseCache(config, metrics, slow);
+        Tensor input = new Tensor("INPUT0", Datatype.FP32, new long[] {2000, 4}, ByteBuffer.wrap(rows(2000)));
+        InferRequest request = new InferRequest("identity_fp32", null, null, Map.of(), List.of(input), List.of(), 0,
+                InferRequest.NO_DEADLINE, Protocol.REST); // 32 KB of outputs: over L1's 16 KB, under L2's 64 KB
+        CacheKey key = CacheKey.of("anonymous", "identity_fp32", "1", "contents", request);
+
+        InferResponse answer = cache.serve("anonymous", "identity_fp32", "1", "contents", 1, 0, request,
+                r -> Uni.createFrom().item(new InferResponse("identity_fp32", "1", null, Map.of(), List.of(input))))
+                .await().atMost(Duration.ofSeconds(10));
+        assertThat(answer.cache()).isEqualTo(CacheStatus.MISS);
+        // no L1 entry to answer the next identical request: the write is not left behind the answer
+        assertThat(inRedis(key)).as("in Redis once answered").isTrue();
+    }
+
+    @Test
     void anL2HitComesFromRedisAndFillsL1() {
         Await.serverReady();
         l2BackInUse(); // a test before this one may have restarted Redis
@@ -344,7 +388,7 @@ class ResponseCacheTest {
      * Waits until the server's L2 stores and serves again after a Redis restart: its pooled connections to the old
      * server fail once each, and each failure sets L2 aside for its retry interval, which would turn the next
      * tests' L2 hits into misses. Asked with entries L1 cannot keep, so a second ask is an L2 hit or nothing; it is
-     * asked once the entry is in Redis (written after the answer), or not at all if the write was set aside.
+     * asked once the entry is in Redis, or not at all if the write was set aside.
      */
     private void l2BackInUse() {
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> {
