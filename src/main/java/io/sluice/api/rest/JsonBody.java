@@ -164,8 +164,7 @@ final class JsonBody {
     static String shown(JsonParser p) throws IOException {
         String text = p.getText();
         if (text.length() > MAX_SHOWN) {
-            int end = Character.isHighSurrogate(text.charAt(MAX_SHOWN - 1)) ? MAX_SHOWN - 1 : MAX_SHOWN;
-            text = text.substring(0, end) + "\u2026 (" + text.length() + " characters)";
+            text = RestErrors.prefix(text, MAX_SHOWN) + "\u2026 (" + text.length() + " characters)";
         }
         return p.currentToken() == JsonToken.VALUE_STRING ? "\"" + text + "\"" : text;
     }

@@ -47,11 +47,12 @@ public class RestErrors {
         if (message == null || message.length() <= MAX_MESSAGE_CHARS) {
             return message;
         }
-        int end = MAX_MESSAGE_CHARS - 1;
-        if (Character.isHighSurrogate(message.charAt(end - 1))) {
-            end--;
-        }
-        return message.substring(0, end) + "\u2026";
+        return prefix(message, MAX_MESSAGE_CHARS - 1) + "\u2026";
+    }
+
+    /** The first {@code chars} characters of {@code text} (shorter than it), one fewer rather than half a character. */
+    static String prefix(String text, int chars) {
+        return text.substring(0, Character.isHighSurrogate(text.charAt(chars - 1)) ? chars - 1 : chars);
     }
 
     /**
