@@ -1,6 +1,10 @@
 package io.sluice.admission;
 
+import io.quarkus.redis.client.RedisClientName;
+import io.quarkus.runtime.Startup;
+import io.quarkus.runtime.StartupEvent;
 import io.sluice.config.BucketStore;
+import io.sluice.config.RedisClients;
 import io.sluice.config.SluiceConfig;
 import io.sluice.inference.InferenceException;
 import io.sluice.inference.RateLimitState;
@@ -8,8 +12,6 @@ import io.sluice.observability.SluiceMetrics;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.redis.client.Redis;
-import io.quarkus.runtime.Startup;
-import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Instance;
@@ -65,7 +67,8 @@ public class RateLimiter {
     private final SlowTakes slowTakes = new SlowTakes();
 
     @Inject
-    public RateLimiter(SluiceConfig config, SluiceMetrics metrics, Instance<Redis> redisClient) {
+    public RateLimiter(SluiceConfig config, SluiceMetrics metrics,
+            @RedisClientName(RedisClients.BUCKETS) Instance<Redis> redisClient) {
         this.config = config;
         this.enabled = config.rateLimit().enabled();
         this.store = config.rateLimit().store();

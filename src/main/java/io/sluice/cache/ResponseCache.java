@@ -2,6 +2,8 @@ package io.sluice.cache;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import io.quarkus.redis.client.RedisClientName;
+import io.sluice.config.RedisClients;
 import io.sluice.config.SluiceConfig;
 import io.sluice.inference.CacheStatus;
 import io.sluice.inference.InferRequest;
@@ -55,7 +57,8 @@ public class ResponseCache {
     private boolean clientMissing; // guarded by this
 
     @Inject
-    public ResponseCache(SluiceConfig config, SluiceMetrics metrics, Instance<Redis> redisClient) {
+    public ResponseCache(SluiceConfig config, SluiceMetrics metrics,
+            @RedisClientName(RedisClients.CACHE) Instance<Redis> redisClient) {
         SluiceConfig.Cache.L1 l1Config = config.cache().l1();
         this.l1 = Caffeine.newBuilder()
                 .maximumWeight(l1Config.maxBytes())
