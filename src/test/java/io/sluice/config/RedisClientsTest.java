@@ -78,6 +78,20 @@ class RedisClientsTest {
     Redis cacheClient;
 
     @Test
+    void eachClientOpensItsOwnNamedConnectionAtStartup() {
+        Await.serverReady(); // health only: no request has asked Redis for anything
+        Vertx vertx = Vertx.vertx();
+        Redis own = Redis.createClient(vertx, RedisResource.redis().uri());
+        try {
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
+                    send(own, Request.cmd(Command.CLIENT).arg("LIST"))).contains("name=sluice-buckets", "name=sluice-cache"));
+        } finally {
+            own.close();
+            vertx.closeAndAwait();
+        }
+    }
+
+    @Test
     void takesDoNotWaitForTheCachesConnections() {
         Await.serverReady();
         Vertx vertx = Vertx.vertx();
