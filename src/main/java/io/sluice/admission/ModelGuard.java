@@ -253,6 +253,24 @@ public final class ModelGuard {
      * {@code admission.timeout} reopens the breaker for another delay: only the model's answer closes it.
      */
     public Uni<InferResponse> run(Work work, long deadlineNanos) {
+        return run(work, deadlineNanos, true);
+    }
+
+    /**
+     * Passes {@code answer}, already there, through the guard once, as {@link #run} passes a request (its places,
+     * SmallRye's bulkhead, timeout and breaker, which counts one success), so that a client's first request does not
+     * load and interpret that code. For warmup, before the model serves: no model time (a run could outlast {@code
+     * admission.timeout}, as warmup's may), and the adaptive limit is not told, since it learns its no-load latency from
+     * the model's runs.
+     *
+     * @return {@code answer}, or the guard's refusal
+     */
+    public Uni<InferResponse> warm(InferResponse answer) {
+        return run(queueDeadline -> Uni.createFrom().item(answer), InferRequest.NO_DEADLINE, false);
+    }
+
+    /** {@link #run(Work, long)}; the adaptive limit learns from a success only when {@code learns}. */
+    private Uni<InferResponse> run(Work work, long deadlineNanos, boolean learns) {
         return Uni.createFrom().emitter(emitter -> {
             // all before the adaptive limit, which must not count what never ran; an open breaker takes no place
             InferenceException.Unavailable rejected = circuitOpen();
@@ -268,7 +286,7 @@ public final class ModelGuard {
                 emitter.fail(adaptiveFull());
                 return;
             }
-            Outcome outcome = new Outcome(clock.getAsLong(), deadlineNanos);
+            Outcome outcome = new Outcome(clock.getAsLong(), deadlineNanos, learns);
             CompletableFuture<InferResponse> done = new CompletableFuture<>();
             AtomicReference<Cancellable> running = new AtomicReference<>();
             AtomicBoolean trial = new AtomicBoolean(); // let through by the half-open breaker
@@ -453,11 +471,14 @@ public final class ModelGuard {
     private final class Outcome {
         private final long admitted;
         private final long deadline;
+        private final boolean learns;
         private final AtomicBoolean told = new AtomicBoolean();
 
-        Outcome(long admitted, long deadline) {
+        /** {@code learns}: whether a success is the model's latency, which the limit learns from. */
+        Outcome(long admitted, long deadline, boolean learns) {
             this.admitted = admitted;
             this.deadline = deadline;
+            this.learns = learns;
         }
 
         /** Whether the request's own deadline has passed. */
@@ -486,7 +507,9 @@ public final class ModelGuard {
         }
 
         void succeeded() {
-            if (adaptive != null && told.compareAndSet(false, true)) {
+            if (!learns) {
+                ignored();
+            } else if (adaptive != null && told.compareAndSet(false, true)) {
                 adaptive.succeeded(clock.getAsLong() - admitted);
             }
         }

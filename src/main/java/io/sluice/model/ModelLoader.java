@@ -11,6 +11,7 @@ import io.sluice.config.ModelSettings;
 import io.sluice.config.SluiceConfig;
 import io.sluice.inference.Tensor;
 import io.sluice.inference.TensorSpec;
+import io.sluice.inference.WireWarmup;
 import io.sluice.observability.SluiceMetrics;
 import io.sluice.observability.Tracing;
 import io.sluice.observability.VersionStatistics;
@@ -21,6 +22,7 @@ import io.vertx.core.Context;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Event;
 import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
 import java.nio.file.Path;
 import java.util.List;
@@ -62,6 +64,10 @@ public class ModelLoader {
 
     @Inject
     Tenants tenants;
+
+    /** The protocol adapters' parsing and writing, warmed with each model ({@link Warmup#requestPath}). */
+    @Inject
+    Instance<WireWarmup> wires;
 
     private ExecutorService loaders;
 
@@ -228,9 +234,12 @@ public class ModelLoader {
             transition(model, ModelState.WARMING, null);
             if (s.warmupEnabled()) {
                 ModelScheduler scheduler = model.scheduler(); // before warmup: a shutdown meanwhile takes it away
-                List<Tensor> knownGood = Warmup.run(model, session.inputs(), batchable);
+                Warmup.Warmed warmed = Warmup.run(model, session.inputs(), batchable);
                 if (scheduler != null) {
-                    scheduler.knownGood(knownGood);
+                    scheduler.knownGood(warmed == null ? null : warmed.knownGood());
+                }
+                if (warmed != null) {
+                    Warmup.requestPath(model, warmed.knownGood(), warmed.answer(), wires);
                 }
             }
             model.warmupNanos = checkNanos + System.nanoTime() - start;

@@ -670,6 +670,26 @@ class ModelGuardTest {
     }
 
     @Test
+    void warmupPassesAnAnswerThroughTheGuardWithoutRunningTheModelOrTeachingTheAdaptiveLimit() {
+        ModelGuard guard = guard(8, new ModelSettings.Admission(1, Duration.ofMinutes(1), true, 4, 0.5,
+                Duration.ofSeconds(2), new ModelSettings.Adaptive(true, 8, 2.0, 1), new ModelSettings.Shedding(false, 1, 1)));
+        AdaptiveLimit adaptive = guard.adaptive();
+        InferResponse answer = new InferResponse("m", "1", "warmup", java.util.Map.of(), List.of(tensor(3)));
+        clock.addAndGet(1_000); // a microsecond inside the guard: no run is that fast
+        assertThat(guard.warm(answer).await().atMost(WAIT)).isSameAs(answer);
+        assertThat(ran).as("no run").isEmpty();
+        assertThat(guard.held()).isZero();
+        assertThat(adaptive.inflight()).isZero();
+        assertThat(adaptive.noLoadNanos()).as("nothing learned").isEqualTo(Long.MAX_VALUE);
+
+        clock.addAndGet(3_000_000);
+        runs.release(1);
+        assertThat(call(guard, 5).result).succeedsWithin(WAIT); // a run is learned from as before
+        await().atMost(WAIT).until(() -> adaptive.inflight() == 0);
+        assertThat(adaptive.noLoadNanos()).isNotEqualTo(Long.MAX_VALUE);
+    }
+
+    @Test
     void aTrialItsClientCancelsKeepsItsAdaptiveSlotUntilItEnds() {
         ModelGuard guard = halfOpen(new ModelSettings.Admission(1, Duration.ofMinutes(1), true, 4, 0.5,
                 Duration.ofSeconds(2), new ModelSettings.Adaptive(true, 8, 2.0, 1), new ModelSettings.Shedding(false, 1, 1)));

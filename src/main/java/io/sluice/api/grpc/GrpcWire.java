@@ -51,7 +51,7 @@ final class GrpcWire {
     }
 
     /** Writes the prefix of a message of {@code size} bytes, not compressed, at the start of {@code bytes}. */
-    private static void prefix(byte[] bytes, int size) {
+    static void prefix(byte[] bytes, int size) {
         bytes[0] = 0;
         bytes[1] = (byte) (size >>> 24);
         bytes[2] = (byte) (size >>> 16);

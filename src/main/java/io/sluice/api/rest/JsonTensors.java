@@ -29,6 +29,11 @@ final class JsonTensors {
 
     private JsonTensors() {}
 
+    /** Whether an input of {@code type} may come as JSON {@code data}: all but BF16, which JSON has no form for. */
+    static boolean travelsAsJson(Datatype type) {
+        return type != Datatype.BF16;
+    }
+
     /**
      * Decodes the {@code data} of input {@code name}, token by token straight into the tensor's buffer: no
      * tree and no boxed element is built, so the heap it takes is the tensor's own size.
@@ -36,7 +41,7 @@ final class JsonTensors {
      * @param data its byte range in the body; null when the input has none
      */
     static ByteBuffer decode(ObjectMapper json, String name, Datatype type, long[] shape, JsonBody.Span data) {
-        if (type == Datatype.BF16) {
+        if (!travelsAsJson(type)) {
             throw invalid(name, "is BF16, which travels only as binary data");
         }
         long expected = Tensor.elementCount(shape);
