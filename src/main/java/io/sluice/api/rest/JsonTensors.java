@@ -270,6 +270,17 @@ final class JsonTensors {
         }
     }
 
+    /** Writes {@code tensor}'s {@code name}, {@code datatype} and {@code shape} into the object {@code json} has open. */
+    static void writeHead(JsonGenerator json, Tensor tensor) throws IOException {
+        json.writeStringField("name", tensor.name());
+        json.writeStringField("datatype", tensor.datatype().name());
+        json.writeArrayFieldStart("shape");
+        for (long d : tensor.shape()) {
+            json.writeNumber(d);
+        }
+        json.writeEndArray();
+    }
+
     /**
      * Writes {@code tensor}'s elements as a flat JSON array, as the value {@code json} expects next.
      * Floating-point elements up to 32 bits are printed by {@link FloatText} straight into {@code body},

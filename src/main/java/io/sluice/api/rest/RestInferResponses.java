@@ -73,13 +73,7 @@ final class RestInferResponses {
             json.writeArrayFieldStart("outputs");
             for (Tensor out : response.outputs()) {
                 json.writeStartObject();
-                json.writeStringField("name", out.name());
-                json.writeStringField("datatype", out.datatype().name());
-                json.writeArrayFieldStart("shape");
-                for (long d : out.shape()) {
-                    json.writeNumber(d);
-                }
-                json.writeEndArray();
+                JsonTensors.writeHead(json, out);
                 if (parsed.binary(out.name())) {
                     json.writeObjectFieldStart("parameters");
                     json.writeNumberField("binary_data_size", out.byteSize());

@@ -52,13 +52,7 @@ public class RestWireWarmup implements WireWarmup {
             json.writeArrayFieldStart("inputs");
             for (Tensor in : request.inputs()) {
                 json.writeStartObject();
-                json.writeStringField("name", in.name());
-                json.writeStringField("datatype", in.datatype().name());
-                json.writeArrayFieldStart("shape");
-                for (long d : in.shape()) {
-                    json.writeNumber(d);
-                }
-                json.writeEndArray();
+                JsonTensors.writeHead(json, in);
                 if (binary(in, binary)) {
                     json.writeObjectFieldStart("parameters");
                     json.writeNumberField("binary_data_size", in.byteSize());
