@@ -13,15 +13,22 @@ import redis.embedded.RedisServer;
 public final class TestRedis implements AutoCloseable {
 
     private final int port;
+    private final String[] settings;
     private RedisServer server;
 
-    private TestRedis(int port) {
+    private TestRedis(int port, String... settings) {
         this.port = port;
+        this.settings = settings;
     }
 
     /** Starts a server on a free port. */
     public static TestRedis start() {
-        TestRedis redis = new TestRedis(freePort());
+        return startWith();
+    }
+
+    /** Starts a server on a free port with these lines of redis.conf besides (such as {@code requirepass s3cret}). */
+    public static TestRedis startWith(String... settings) {
+        TestRedis redis = new TestRedis(freePort(), settings);
         redis.up();
         return redis;
     }
@@ -42,8 +49,12 @@ public final class TestRedis implements AutoCloseable {
             return;
         }
         try {
-            server = RedisServer.newRedisServer().bind("127.0.0.1").port(port)
-                    .setting("save \"\"").setting("appendonly no").build();
+            var builder = RedisServer.newRedisServer().bind("127.0.0.1").port(port)
+                    .setting("save \"\"").setting("appendonly no");
+            for (String setting : settings) {
+                builder.setting(setting);
+            }
+            server = builder.build();
             server.start();
         } catch (IOException e) {
             throw new UncheckedIOException(e);

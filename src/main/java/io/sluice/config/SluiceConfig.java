@@ -100,7 +100,7 @@ public interface SluiceConfig {
             Duration ttl();
         }
 
-        /** L2: binary values in Redis (the connection is {@code quarkus.redis.hosts}). */
+        /** L2: binary values in Redis (the connection is the {@code cache} client's, {@code quarkus.redis.cache.*}). */
         interface L2 {
             /** Off by default. */
             @WithDefault("false")
@@ -202,7 +202,7 @@ public interface SluiceConfig {
         @WithName("default")
         Optional<Bucket> defaultBucket();
 
-        /** Shared buckets in Redis (the connection itself is {@code quarkus.redis.hosts}). */
+        /** Shared buckets in Redis (the connection itself is the {@code buckets} client's, {@code quarkus.redis.buckets.*}). */
         Redis redis();
 
         /** Redis bucket settings. */

@@ -27,7 +27,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * The rate-limit buckets and the cache's L2 use two Redis clients with their own connection pools
@@ -37,6 +40,7 @@ import org.junit.jupiter.api.Test;
  */
 @QuarkusTest
 @TestProfile(RedisClientsTest.Profile.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RedisClientsTest {
 
     private static final String KEY = "pools-key";
@@ -56,7 +60,7 @@ class RedisClientsTest {
                     Map.entry("sluice.rate-limit.redis.retry-interval", "1h"),
                     Map.entry("sluice.rate-limit.redis.replicas", "1"),
                     Map.entry("sluice.tenants.t.api-key-sha256", Tenants.sha256(KEY)),
-                    Map.entry("sluice.tenants.t.rate-limit.rate", "0.01"),
+                    Map.entry("sluice.tenants.t.rate-limit.rate", "0.0001"), // refills nothing a slow run could see
                     Map.entry("sluice.tenants.t.rate-limit.burst", "100"),
                     Map.entry("sluice.model-defaults.cache.enabled", "true"),
                     Map.entry("sluice.cache.l2.enabled", "true"),
@@ -78,6 +82,7 @@ class RedisClientsTest {
     Redis cacheClient;
 
     @Test
+    @Order(1) // before any request: the other test's requests would open both connections anyway
     void eachClientOpensItsOwnNamedConnectionAtStartup() {
         Await.serverReady(); // health only: no request has asked Redis for anything
         Vertx vertx = Vertx.vertx();
@@ -92,6 +97,7 @@ class RedisClientsTest {
     }
 
     @Test
+    @Order(2)
     void takesDoNotWaitForTheCachesConnections() {
         Await.serverReady();
         Vertx vertx = Vertx.vertx();
@@ -111,7 +117,7 @@ class RedisClientsTest {
             }
             assertThat(registry.get(MetricNames.RATE_LIMIT_FALLBACKS).counter().count()).as("takes on Redis").isZero();
             double tokens = Double.parseDouble(send(own, Request.cmd(Command.HGET).arg("sluice:rl:t").arg("t")));
-            assertThat(tokens).as("the bucket in Redis").isLessThanOrEqualTo(100 - requests + 0.01);
+            assertThat(tokens).as("the bucket in Redis").isLessThanOrEqualTo(100 - requests + 0.5);
             assertThat(l2Errors()).as("the cache found no connection").isPositive();
         } finally {
             send(own, Request.cmd(Command.LPUSH).arg(HELD).arg("done"));
