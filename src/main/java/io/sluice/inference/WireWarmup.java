@@ -15,7 +15,7 @@ public interface WireWarmup {
     /**
      * Encodes {@code request}, parses it back and writes {@code answer}, as this adapter serves a call.
      *
-     * @param metadata the model's metadata, which a raw REST body needs
+     * @param metadata the model's metadata, as the adapter's parser is handed it when serving
      * @param request a request the model has run, its inputs as clients would send them
      * @param answer the model's answer to it
      * @throws RuntimeException when the adapter cannot carry them; the model serves on (the caller logs it)

@@ -73,11 +73,20 @@ final class Warmup {
     }
 
     /**
+     * The most bytes of inputs and outputs together that the adapters' warmup carries as the model ran them; above
+     * it each tensor goes as its first element alone. The adapters' code is the same at any size, and a large model's
+     * answer written as JSON text (about 16 bytes a float while it is built) must not fail a load that has warmed.
+     */
+    static final long WIRE_WARMUP_BYTES = 1 << 20;
+
+    /**
      * The rest of a client's request path, once, around the model's answer to its known-good input (its first
      * warmup request, at the smallest batch size): the admission guard ({@link io.sluice.admission.ModelGuard#warm},
      * which does not run the model again), then each adapter's own parsing and writing of such a request and that
-     * answer ({@link WireWarmup}). Without it a client's first request loaded and interpreted that code: about
-     * 100 ms on a tiny model, against 37-39 ms with it. A step that fails is logged and the model serves on.
+     * answer ({@link WireWarmup}), cut to one element a tensor past {@link #WIRE_WARMUP_BYTES}. Without it a
+     * client's first request loaded and interpreted that code: about 100 ms on a tiny model, against 37-39 ms with
+     * it. A step that fails, out of memory or with a class that does not link included, is logged and the model
+     * serves on.
      */
     static void requestPath(ServedModel model, List<Tensor> knownGood, InferResponse answer,
             Iterable<WireWarmup> wires) {
@@ -86,21 +95,61 @@ final class Warmup {
             if (guard != null) { // null once a shutdown has taken it
                 guard.warm(answer).await().atMost(TIMEOUT);
             }
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | OutOfMemoryError | LinkageError | StackOverflowError e) {
             LOG.warnf(e, "model %s/%s: the admission guard's warmup failed, so its first request loads that code",
                     model.name(), model.version());
         }
         ModelMetadata metadata = model.metadata(List.of(model.version()));
+        InferRequest request;
+        InferResponse carried = answer;
+        try {
+            List<Tensor> inputs = knownGood;
+            if (bytes(knownGood) + bytes(answer.outputs()) > WIRE_WARMUP_BYTES) {
+                inputs = knownGood.stream().map(Warmup::firstElement).toList();
+                carried = new InferResponse(answer.model(), answer.version(), answer.id(), answer.parameters(),
+                        answer.outputs().stream().map(Warmup::firstElement).toList());
+            }
+            request = request(model, inputs);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            LOG.warnf(e, "model %s/%s: no request for the adapters' warmup, so its first request loads their code",
+                    model.name(), model.version());
+            return;
+        }
         for (WireWarmup wire : wires) {
             try {
-                wire.warm(metadata, request(model, knownGood), answer);
-            } catch (RuntimeException e) {
+                wire.warm(metadata, request, carried);
+            } catch (RuntimeException | OutOfMemoryError | LinkageError | StackOverflowError e) {
                 LOG.warnf(e, "model %s/%s: the %s warmup failed, so its first %s request loads that code",
                         model.name(), model.version(), wire.protocol(), wire.protocol());
             }
         }
     }
 
+    private static long bytes(List<Tensor> tensors) {
+        return tensors.stream().mapToLong(Tensor::byteSize).sum();
+    }
+
+    /**
+     * {@code t}'s first element alone, every dimension cut to 1 (0 stays 0: an empty tensor is small already), with
+     * its own copy of the bytes.
+     */
+    static Tensor firstElement(Tensor t) {
+        long[] shape = t.shape().clone();
+        for (int i = 0; i < shape.length; i++) {
+            shape[i] = Math.min(shape[i], 1);
+        }
+        ByteBuffer data = t.view(); // little-endian, as a BYTES element's length is
+        int length = 0;
+        if (Tensor.elementCount(shape) > 0) {
+            length = t.datatype().fixedSize() ? t.datatype().size() : Integer.BYTES + data.getInt(data.position());
+        }
+        length = Math.max(0, Math.min(length, data.remaining()));
+        ByteBuffer bytes = ByteBuffer.allocateDirect(length).order(t.data().order());
+        bytes.put(data.limit(data.position() + length)).flip();
+        return new Tensor(t.name(), t.datatype(), shape, bytes);
+    }
+
+    /** A request of {@code inputs}, each with its own copy of the bytes, which no adapter consumes or frees. */
     private static InferRequest request(ServedModel model, List<Tensor> inputs) {
         return new InferRequest(model.name(), model.version(), "warmup", Map.of(),
                 inputs.stream().map(Warmup::copy).toList(), List.of(), 0, InferRequest.NO_DEADLINE, Protocol.INTERNAL);

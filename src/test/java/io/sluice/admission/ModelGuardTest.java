@@ -675,7 +675,7 @@ class ModelGuardTest {
                 Duration.ofSeconds(2), new ModelSettings.Adaptive(true, 8, 2.0, 1), new ModelSettings.Shedding(false, 1, 1)));
         AdaptiveLimit adaptive = guard.adaptive();
         InferResponse answer = new InferResponse("m", "1", "warmup", java.util.Map.of(), List.of(tensor(3)));
-        clock.addAndGet(1_000); // a microsecond inside the guard: no run is that fast
+        clock.addAndGet(1_000); // before the pass, which takes no time on this clock: a latency it taught would be 0
         assertThat(guard.warm(answer).await().atMost(WAIT)).isSameAs(answer);
         assertThat(ran).as("no run").isEmpty();
         assertThat(guard.held()).isZero();

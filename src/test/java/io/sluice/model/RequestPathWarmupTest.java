@@ -3,6 +3,7 @@ package io.sluice.model;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
@@ -13,6 +14,7 @@ import io.sluice.fixtures.OnnxModelWriter;
 import io.sluice.fixtures.TinyModels;
 import io.sluice.inference.Tensor;
 import io.sluice.inference.WireWarmup;
+import io.sluice.observability.MetricNames;
 import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
 import java.nio.ByteBuffer;
@@ -31,18 +33,28 @@ import org.junit.jupiter.api.Test;
 @TestProfile(RequestPathWarmupTest.Profile.class)
 class RequestPathWarmupTest {
 
+    private static final String LARGE = "wire-warmup-large";
+    private static final int LARGE_ROW = 300_000;
+
     public static class Profile implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
             Path repo = TinyModels.newRepository("sluice-request-path-warmup");
             TinyModels.write(repo, "add", 1, TinyModels.add());
             TinyModels.write(repo, RecordedWireWarmup.FAILS, 1, TinyModels.identity(OnnxModelWriter.DataType.FLOAT));
+            TinyModels.write(repo, RecordedWireWarmup.OUT_OF_MEMORY, 1,
+                    TinyModels.identity(OnnxModelWriter.DataType.FLOAT));
+            // a row of 1.2 MB in and out: past what the adapters' warmup carries whole
+            TinyModels.write(repo, LARGE, 1, TinyModels.identity(OnnxModelWriter.DataType.FLOAT, "batch", LARGE_ROW));
             return Map.of("sluice.repository.paths", repo.toString());
         }
     }
 
     @Inject
     Instance<WireWarmup> adapters;
+
+    @Inject
+    MeterRegistry registry;
 
     @Test
     void everyAdapterIsHandedARequestTheModelRanAndTheModelsOwnAnswer() {
@@ -61,9 +73,40 @@ class RequestPathWarmupTest {
         while (a.hasRemaining()) {
             assertThat(sum.getFloat()).isEqualTo(a.getFloat() + b.getFloat());
         }
-        // neither the warmup runs nor the one through the guard count as inferences
+        // neither the warmup runs nor the one through the guard count as inferences, nor as requests of any protocol
         assertThat(given().get("/v2/models/add/versions/1/stats").then().statusCode(200).extract().jsonPath()
                 .getLong("model_stats[0].inference_count")).isZero();
+        assertThat(registry.find(MetricNames.REQUESTS).tag(MetricNames.MODEL, "add").counters())
+                .isNotEmpty() // registered at zero with the model
+                .allSatisfy(c -> assertThat(c.count()).as(c.getId().toString()).isZero());
+    }
+
+    @Test
+    void aLargeModelsAdaptersAreWarmedWithEachTensorsFirstElement() {
+        Await.serverReady();
+        RecordedWireWarmup.Call large = RecordedWireWarmup.calls().stream()
+                .filter(c -> c.request().model().equals(LARGE)).findFirst().orElseThrow();
+        Tensor in = large.request().inputs().get(0);
+        Tensor out = large.answer().outputs().get(0);
+        assertThat(in.shape()).containsExactly(1, 1);
+        assertThat(out.shape()).containsExactly(1, 1);
+        assertThat(out.view().getFloat()).as("the model's own answer to that element").isEqualTo(in.view().getFloat());
+        given().contentType(ContentType.JSON)
+                .body(Map.of("inputs", List.of(Map.of("name", "INPUT0", "datatype", "FP32", "shape", List.of(1, LARGE_ROW),
+                        "data", new float[LARGE_ROW]))))
+                .post("/v2/models/" + LARGE + "/infer")
+                .then().statusCode(200).body("outputs[0].shape", org.hamcrest.Matchers.contains(1, LARGE_ROW));
+    }
+
+    @Test
+    void aModelWhoseAdapterRanOutOfMemoryInWarmupServesAllTheSame() {
+        Await.serverReady();
+        assertThat(RecordedWireWarmup.calls()).anyMatch(c -> c.request().model().equals(RecordedWireWarmup.OUT_OF_MEMORY));
+        given().contentType(ContentType.JSON)
+                .body(Map.of("inputs", List.of(Map.of("name", "INPUT0", "datatype", "FP32", "shape", List.of(1, 4),
+                        "data", List.of(1, 2, 3, 4)))))
+                .post("/v2/models/" + RecordedWireWarmup.OUT_OF_MEMORY + "/infer")
+                .then().statusCode(200).body("outputs[0].data", org.hamcrest.Matchers.contains(1f, 2f, 3f, 4f));
     }
 
     @Test

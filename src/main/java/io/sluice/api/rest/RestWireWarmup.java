@@ -32,11 +32,23 @@ public class RestWireWarmup implements WireWarmup {
 
     @Override
     public void warm(ModelMetadata metadata, InferRequest request, InferResponse answer) {
-        for (boolean binary : new boolean[] {false, true}) {
-            Body body = body(request, binary);
-            RestInferRequests.Parsed parsed = RestInferRequests.parse(request.model(), request.version(), body.bytes(),
-                    body.headerLength(), () -> metadata, InferRequest.NO_DEADLINE, 0);
-            RestInferResponses.write(answer, parsed).body();
+        RuntimeException failed = null;
+        for (boolean binary : new boolean[] {false, true}) { // each form apart: one that fails leaves the other warm
+            try {
+                Body body = body(request, binary);
+                RestInferRequests.Parsed parsed = RestInferRequests.parse(request.model(), request.version(),
+                        body.bytes(), body.headerLength(), () -> metadata, InferRequest.NO_DEADLINE, 0);
+                RestInferResponses.write(answer, parsed).body();
+            } catch (RuntimeException e) {
+                if (failed == null) {
+                    failed = e;
+                } else {
+                    failed.addSuppressed(e);
+                }
+            }
+        }
+        if (failed != null) {
+            throw failed;
         }
     }
 
