@@ -2,6 +2,7 @@ package io.sluice.config;
 
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
+import static io.sluice.config.RedisTenantBucket.send;
 import static org.awaitility.Awaitility.await;
 
 import io.micrometer.core.instrument.Counter;
@@ -13,7 +14,6 @@ import io.quarkus.test.junit.TestProfile;
 import io.restassured.http.ContentType;
 import io.sluice.Await;
 import io.sluice.RedisResource;
-import io.sluice.admission.Tenants;
 import io.sluice.fixtures.OnnxModelWriter;
 import io.sluice.fixtures.TinyModels;
 import io.sluice.observability.MetricNames;
@@ -21,7 +21,6 @@ import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.redis.client.Command;
 import io.vertx.mutiny.redis.client.Redis;
 import io.vertx.mutiny.redis.client.Request;
-import io.vertx.mutiny.redis.client.Response;
 import jakarta.inject.Inject;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -51,21 +50,12 @@ class RedisClientsTest {
         public Map<String, String> getConfigOverrides() {
             Path repo = TinyModels.newRepository("sluice-redis-clients");
             TinyModels.write(repo, "identity_int32", 1, TinyModels.identity(OnnxModelWriter.DataType.INT32));
-            return Map.ofEntries(
+            return RedisTenantBucket.settings(KEY, Map.ofEntries(
                     Map.entry("sluice.repository.paths", repo.toString()),
-                    Map.entry("sluice.auth.enabled", "true"),
-                    Map.entry("sluice.rate-limit.enabled", "true"),
-                    Map.entry("sluice.rate-limit.store", "redis"),
-                    Map.entry("sluice.rate-limit.redis.timeout", "500ms"), // well past any pause of a busy machine
-                    Map.entry("sluice.rate-limit.redis.retry-interval", "1h"),
-                    Map.entry("sluice.rate-limit.redis.replicas", "1"),
-                    Map.entry("sluice.tenants.t.api-key-sha256", Tenants.sha256(KEY)),
-                    Map.entry("sluice.tenants.t.rate-limit.rate", "0.0001"), // refills nothing a slow run could see
-                    Map.entry("sluice.tenants.t.rate-limit.burst", "100"),
                     Map.entry("sluice.model-defaults.cache.enabled", "true"),
                     Map.entry("sluice.cache.l2.enabled", "true"),
                     Map.entry("sluice.cache.l2.retry-interval", "1ms"), // every request tries the cache's Redis
-                    Map.entry("quarkus.redis.cache.max-pool-size", "1"));
+                    Map.entry("quarkus.redis.cache.max-pool-size", "1")));
         }
 
         @Override
@@ -116,8 +106,8 @@ class RedisClientsTest {
                         .post("/v2/models/identity_int32/infer").then().statusCode(200).header("Sluice-Cache", "miss");
             }
             assertThat(registry.get(MetricNames.RATE_LIMIT_FALLBACKS).counter().count()).as("takes on Redis").isZero();
-            double tokens = Double.parseDouble(send(own, Request.cmd(Command.HGET).arg("sluice:rl:t").arg("t")));
-            assertThat(tokens).as("the bucket in Redis").isLessThanOrEqualTo(100 - requests + 0.5);
+            double tokens = RedisTenantBucket.tokens(own);
+            assertThat(tokens).as("the bucket in Redis").isLessThanOrEqualTo(RedisTenantBucket.BURST - requests + 0.5);
             assertThat(l2Errors()).as("the cache found no connection").isPositive();
         } finally {
             send(own, Request.cmd(Command.LPUSH).arg(HELD).arg("done"));
@@ -129,10 +119,5 @@ class RedisClientsTest {
     private double l2Errors() {
         return registry.find(MetricNames.CACHE_REQUESTS).tags(MetricNames.TIER, "l2", MetricNames.RESULT, "error").counters().stream()
                 .mapToDouble(Counter::count).sum();
-    }
-
-    private static String send(Redis redis, Request request) {
-        Response response = redis.send(request).await().atMost(Duration.ofSeconds(10));
-        return response == null ? "" : response.toString();
     }
 }

@@ -2,6 +2,7 @@ package io.sluice.config;
 
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
+import static io.sluice.config.RedisTenantBucket.send;
 import static org.awaitility.Awaitility.await;
 
 import io.micrometer.core.instrument.MeterRegistry;
@@ -12,7 +13,6 @@ import io.quarkus.test.junit.TestProfile;
 import io.restassured.http.ContentType;
 import io.sluice.Await;
 import io.sluice.TestRedis;
-import io.sluice.admission.Tenants;
 import io.sluice.fixtures.OnnxModelWriter;
 import io.sluice.fixtures.TinyModels;
 import io.sluice.observability.MetricNames;
@@ -20,7 +20,6 @@ import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.redis.client.Command;
 import io.vertx.mutiny.redis.client.Redis;
 import io.vertx.mutiny.redis.client.Request;
-import io.vertx.mutiny.redis.client.Response;
 import jakarta.inject.Inject;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -64,22 +63,13 @@ class RedisPasswordTest {
         public Map<String, String> getConfigOverrides() {
             Path repo = TinyModels.newRepository("sluice-redis-password");
             TinyModels.write(repo, "identity_int32", 1, TinyModels.identity(OnnxModelWriter.DataType.INT32));
-            return Map.ofEntries(
+            return RedisTenantBucket.settings(KEY, Map.ofEntries(
                     Map.entry("sluice.repository.paths", repo.toString()),
-                    Map.entry("sluice.auth.enabled", "true"),
-                    Map.entry("sluice.rate-limit.enabled", "true"),
-                    Map.entry("sluice.rate-limit.store", "redis"),
-                    Map.entry("sluice.rate-limit.redis.timeout", "500ms"), // well past any pause of a busy machine
-                    Map.entry("sluice.rate-limit.redis.retry-interval", "1h"),
-                    Map.entry("sluice.rate-limit.redis.replicas", "1"),
-                    Map.entry("sluice.tenants.t.api-key-sha256", Tenants.sha256(KEY)),
-                    Map.entry("sluice.tenants.t.rate-limit.rate", "0.0001"),
-                    Map.entry("sluice.tenants.t.rate-limit.burst", "100"),
                     Map.entry("sluice.model-defaults.cache.enabled", "true"),
                     Map.entry("sluice.model-defaults.cache.min-uses", "1"),
                     Map.entry("sluice.cache.l2.enabled", "true"),
                     Map.entry("sluice.cache.l2.timeout", "500ms"),
-                    Map.entry("sluice.cache.l2.retry-interval", "1ms"));
+                    Map.entry("sluice.cache.l2.retry-interval", "1ms")));
         }
 
         @Override
@@ -105,8 +95,8 @@ class RedisPasswordTest {
                         .post("/v2/models/identity_int32/infer").then().statusCode(200);
             }
             assertThat(registry.get(MetricNames.RATE_LIMIT_FALLBACKS).counter().count()).as("takes on Redis").isZero();
-            double tokens = Double.parseDouble(send(own, Request.cmd(Command.HGET).arg("sluice:rl:t").arg("t")));
-            assertThat(tokens).as("the bucket in Redis").isLessThanOrEqualTo(100 - requests + 0.5);
+            double tokens = RedisTenantBucket.tokens(own);
+            assertThat(tokens).as("the bucket in Redis").isLessThanOrEqualTo(RedisTenantBucket.BURST - requests + 0.5);
             // every response is stored (min-uses 1), written to L2 after its answer
             await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
                     send(own, Request.cmd(Command.KEYS).arg("sluice:cache:*"))).contains("sluice:cache:"));
@@ -116,10 +106,5 @@ class RedisPasswordTest {
             own.close();
             vertx.closeAndAwait();
         }
-    }
-
-    private static String send(Redis redis, Request request) {
-        Response response = redis.send(request).await().atMost(Duration.ofSeconds(10));
-        return response == null ? "" : response.toString();
     }
 }
