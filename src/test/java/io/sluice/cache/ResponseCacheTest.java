@@ -11,6 +11,7 @@ import io.grpc.stub.MetadataUtils;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.distribution.HistogramSupport;
+import io.quarkus.redis.client.RedisClientName;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.http.ContentType;
@@ -23,6 +24,7 @@ import io.sluice.admission.RateLimitProfile;
 import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.api.grpc.proto.ModelInferResponse;
+import io.sluice.config.RedisClients;
 import io.sluice.config.SluiceConfig;
 import io.sluice.inference.CacheStatus;
 import io.sluice.inference.Datatype;
@@ -657,6 +659,7 @@ class ResponseCacheTest {
     }
 
     @Inject
+    @RedisClientName(RedisClients.CACHE) // the cache's own client, as ResponseCache is given
     Instance<Redis> redis;
 
     @Inject
