@@ -184,6 +184,26 @@ class RateLimitTest {
         infer("identity_int32", "X-API-Key", RateLimitProfile.REFUNDED_KEY).then().statusCode(429);
     }
 
+    @Test
+    void theCachesOwnRedisClientWritesL2BesideTheBuckets() {
+        // both named clients connect, each under its own name (this runs against the packaged artifact too)
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(redis.send(Request.cmd(Command.CLIENT)
+                .arg("LIST")).await().atMost(Duration.ofSeconds(5)).toString())
+                .contains("name=sluice-buckets", "name=sluice-cache"));
+        int before = cacheKeys();
+        int unique = (int) (System.nanoTime() & 0x3fffffff); // an input no other test sends: a new entry
+        given().contentType(ContentType.JSON).header("X-API-Key", RateLimitProfile.OPEN_KEY)
+                .body(Map.of("inputs", List.of(Map.of("name", "INPUT0", "datatype", "INT32", "shape", List.of(1, 4),
+                        "data", List.of(unique, 1, 2, 3)))))
+                .post("/v2/models/identity_int32/infer").then().statusCode(200);
+        // min-uses 1 in this profile: stored after its answer, in L2 through the cache's client
+        await().atMost(Duration.ofSeconds(30)).until(() -> cacheKeys() > before);
+    }
+
+    private int cacheKeys() {
+        return redis.send(Request.cmd(Command.KEYS).arg("sluice:cache:*")).await().atMost(Duration.ofSeconds(5)).size();
+    }
+
     private double tokensInRedis(String policy) {
         return Double.parseDouble(redis.send(Request.cmd(Command.HGET).arg("sluice:rl:" + policy).arg("t")).await()
                 .atMost(Duration.ofSeconds(5)).toString());
