@@ -21,4 +21,13 @@ public interface WireWarmup {
      * @throws RuntimeException when the adapter cannot carry them; the model serves on (the caller logs it)
      */
     void warm(ModelMetadata metadata, InferRequest request, InferResponse answer);
+
+    /**
+     * Whether a warmup step that threw {@code e} may be logged and the model serve on: any exception or error but a
+     * {@link VirtualMachineError} other than running out of memory or stack (an internal error, an unknown one), after
+     * which the JVM cannot be trusted to go on.
+     */
+    static boolean survivable(Throwable e) {
+        return !(e instanceof VirtualMachineError) || e instanceof OutOfMemoryError || e instanceof StackOverflowError;
+    }
 }

@@ -86,7 +86,7 @@ final class Warmup {
      * answer ({@link WireWarmup}), cut to one element a tensor past {@link #WIRE_WARMUP_BYTES}. Without it a
      * client's first request loaded and interpreted that code: about 100 ms on a tiny model, against 37-39 ms with
      * it. A step that fails, out of memory or with a class that does not link included, is logged and the model
-     * serves on.
+     * serves on; only an error the JVM cannot go on from ({@link WireWarmup#survivable}) fails the load.
      */
     static void requestPath(ServedModel model, List<Tensor> knownGood, InferResponse answer,
             Iterable<WireWarmup> wires) {
@@ -95,14 +95,15 @@ final class Warmup {
             if (guard != null) { // null once a shutdown has taken it
                 guard.warm(answer).await().atMost(TIMEOUT);
             }
-        } catch (RuntimeException | OutOfMemoryError | LinkageError | StackOverflowError e) {
-            LOG.warnf(e, "model %s/%s: the admission guard's warmup failed, so its first request loads that code",
-                    model.name(), model.version());
+        } catch (Exception | Error e) {
+            skipped(model, e, "the admission guard's warmup failed, so its first request loads that code");
         }
-        ModelMetadata metadata = model.metadata(List.of(model.version()));
+        ModelMetadata metadata;
         InferRequest request;
         InferResponse carried = answer;
+        List<WireWarmup> adapters = new ArrayList<>();
         try {
+            metadata = model.metadata(List.of(model.version()));
             List<Tensor> inputs = knownGood;
             if (bytes(knownGood) + bytes(answer.outputs()) > WIRE_WARMUP_BYTES) {
                 inputs = knownGood.stream().map(Warmup::firstElement).toList();
@@ -110,28 +111,45 @@ final class Warmup {
                         answer.outputs().stream().map(Warmup::firstElement).toList());
             }
             request = request(model, inputs);
-        } catch (RuntimeException | OutOfMemoryError e) {
-            LOG.warnf(e, "model %s/%s: no request for the adapters' warmup, so its first request loads their code",
-                    model.name(), model.version());
+            wires.forEach(adapters::add); // an adapter's class is loaded and initialized here
+        } catch (Exception | Error e) {
+            skipped(model, e, "no request for the adapters' warmup, so its first request loads their code");
             return;
         }
-        for (WireWarmup wire : wires) {
+        for (WireWarmup wire : adapters) {
+            String protocol = "an adapter's";
             try {
+                protocol = wire.protocol(); // the first call on a bean makes it: it may fail as warm would
                 wire.warm(metadata, request, carried);
-            } catch (RuntimeException | OutOfMemoryError | LinkageError | StackOverflowError e) {
-                LOG.warnf(e, "model %s/%s: the %s warmup failed, so its first %s request loads that code",
-                        model.name(), model.version(), wire.protocol(), wire.protocol());
+            } catch (Exception | Error e) {
+                skipped(model, e, "the " + protocol + " warmup failed, so its first " + protocol
+                        + " request loads that code");
             }
         }
+    }
+
+    /**
+     * Logs {@code e}, which a step of {@link #requestPath} threw, and returns so that the model serves on; rethrows an
+     * error the JVM cannot go on from ({@link WireWarmup#survivable}), which fails the load as any other would.
+     */
+    private static void skipped(ServedModel model, Throwable e, String what) {
+        if (!WireWarmup.survivable(e)) {
+            throw (Error) e;
+        }
+        LOG.warnf(e, "model %s/%s: %s", model.name(), model.version(), what);
     }
 
     private static long bytes(List<Tensor> tensors) {
         return tensors.stream().mapToLong(Tensor::byteSize).sum();
     }
 
+    /** The most bytes of a BYTES element the adapters' warmup carries: its bytes are opaque to them. */
+    static final int WIRE_WARMUP_ELEMENT_BYTES = 64;
+
     /**
      * {@code t}'s first element alone, every dimension cut to 1 (0 stays 0: an empty tensor is small already), with
-     * its own copy of the bytes.
+     * its own copy of the bytes; a BYTES element keeps at most its first {@link #WIRE_WARMUP_ELEMENT_BYTES} (one
+     * image or document may be megabytes), under a length prefix that says so.
      */
     static Tensor firstElement(Tensor t) {
         long[] shape = t.shape().clone();
@@ -139,14 +157,18 @@ final class Warmup {
             shape[i] = Math.min(shape[i], 1);
         }
         ByteBuffer data = t.view(); // little-endian, as a BYTES element's length is
-        int length = 0;
-        if (Tensor.elementCount(shape) > 0) {
-            length = t.datatype().fixedSize() ? t.datatype().size() : Integer.BYTES + data.getInt(data.position());
+        ByteBuffer bytes;
+        if (Tensor.elementCount(shape) == 0) {
+            bytes = ByteBuffer.allocateDirect(0);
+        } else if (t.datatype().fixedSize()) {
+            bytes = ByteBuffer.allocateDirect(t.datatype().size());
+            bytes.put(data.limit(bytes.capacity()));
+        } else {
+            int length = Math.max(0, Math.min(data.getInt(), Math.min(data.remaining(), WIRE_WARMUP_ELEMENT_BYTES)));
+            bytes = ByteBuffer.allocateDirect(Integer.BYTES + length).order(ByteOrder.LITTLE_ENDIAN);
+            bytes.putInt(length).put(data.limit(data.position() + length));
         }
-        length = Math.max(0, Math.min(length, data.remaining()));
-        ByteBuffer bytes = ByteBuffer.allocateDirect(length).order(t.data().order());
-        bytes.put(data.limit(data.position() + length)).flip();
-        return new Tensor(t.name(), t.datatype(), shape, bytes);
+        return new Tensor(t.name(), t.datatype(), shape, bytes.flip());
     }
 
     /** A request of {@code inputs}, each with its own copy of the bytes, which no adapter consumes or frees. */

@@ -9,7 +9,10 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
-/** What the adapters' warmup carries of a tensor past {@link Warmup#WIRE_WARMUP_BYTES}: its first element alone. */
+/**
+ * What the adapters' warmup carries of a tensor past {@link Warmup#WIRE_WARMUP_BYTES}: its first element alone, and of a
+ * BYTES element at most {@link Warmup#WIRE_WARMUP_ELEMENT_BYTES}.
+ */
 class WarmupFirstElementTest {
 
     @Test
@@ -40,6 +43,23 @@ class WarmupFirstElementTest {
         byte[] text = new byte[one.length];
         view.get(text);
         assertThat(text).isEqualTo(one);
+    }
+
+    @Test
+    void aLongBytesElementIsCutUnderALengthPrefixThatSaysSo() {
+        byte[] image = new byte[5_000];
+        for (int i = 0; i < image.length; i++) {
+            image[i] = (byte) i;
+        }
+        ByteBuffer data = ByteBuffer.allocate(Integer.BYTES + image.length).order(ByteOrder.LITTLE_ENDIAN);
+        data.putInt(image.length).put(image).flip();
+        Tensor first = Warmup.firstElement(new Tensor("img", Datatype.BYTES, new long[] {1}, data));
+        ByteBuffer view = first.view();
+        assertThat(view.remaining()).isEqualTo(Integer.BYTES + Warmup.WIRE_WARMUP_ELEMENT_BYTES);
+        assertThat(view.getInt()).isEqualTo(Warmup.WIRE_WARMUP_ELEMENT_BYTES);
+        byte[] kept = new byte[Warmup.WIRE_WARMUP_ELEMENT_BYTES];
+        view.get(kept);
+        assertThat(kept).isEqualTo(java.util.Arrays.copyOf(image, Warmup.WIRE_WARMUP_ELEMENT_BYTES));
     }
 
     @Test

@@ -32,14 +32,17 @@ public class RestWireWarmup implements WireWarmup {
 
     @Override
     public void warm(ModelMetadata metadata, InferRequest request, InferResponse answer) {
-        RuntimeException failed = null;
+        Throwable failed = null;
         for (boolean binary : new boolean[] {false, true}) { // each form apart: one that fails leaves the other warm
             try {
                 Body body = body(request, binary);
                 RestInferRequests.Parsed parsed = RestInferRequests.parse(request.model(), request.version(),
                         body.bytes(), body.headerLength(), () -> metadata, InferRequest.NO_DEADLINE, 0);
                 RestInferResponses.write(answer, parsed).body();
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
+                if (!WireWarmup.survivable(e)) {
+                    throw e;
+                }
                 if (failed == null) {
                     failed = e;
                 } else {
@@ -47,8 +50,11 @@ public class RestWireWarmup implements WireWarmup {
                 }
             }
         }
+        if (failed instanceof RuntimeException e) {
+            throw e;
+        }
         if (failed != null) {
-            throw failed;
+            throw (Error) failed;
         }
     }
 
