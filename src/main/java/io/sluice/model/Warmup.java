@@ -79,6 +79,9 @@ final class Warmup {
      */
     static final long WIRE_WARMUP_BYTES = 1 << 20;
 
+    /** The most bytes of a BYTES element the adapters' warmup carries: its bytes are opaque to them. */
+    static final int WIRE_WARMUP_ELEMENT_BYTES = 64;
+
     /**
      * The rest of a client's request path, once, around the model's answer to its known-good input (its first
      * warmup request, at the smallest batch size): the admission guard ({@link io.sluice.admission.ModelGuard#warm},
@@ -142,9 +145,6 @@ final class Warmup {
     private static long bytes(List<Tensor> tensors) {
         return tensors.stream().mapToLong(Tensor::byteSize).sum();
     }
-
-    /** The most bytes of a BYTES element the adapters' warmup carries: its bytes are opaque to them. */
-    static final int WIRE_WARMUP_ELEMENT_BYTES = 64;
 
     /**
      * {@code t}'s first element alone, every dimension cut to 1 (0 stays 0: an empty tensor is small already), with
