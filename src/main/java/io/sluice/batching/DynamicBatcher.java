@@ -10,7 +10,8 @@ import java.util.List;
  * the time in, so tests drive it exactly. Not thread-safe; {@link ModelScheduler} guards it.
  *
  * <p>Order: the highest priority level first, FIFO within a level (a sequence number breaks every
- * tie, so nobody starves behind later arrivals). A batch starts at the head and takes later jobs of
+ * tie, so nobody starves behind later arrivals of its level). Levels are strict, as Triton's: while a
+ * higher level always has a job queued, a lower level's jobs wait, until their deadlines if they have any. A batch starts at the head and takes later jobs of
  * the same signature, in order, while the rows fit (from lower levels only while no job of another
  * signature waits above them). It runs when it is full or cannot grow, when it reaches a preferred
  * size, when the head has waited the maximum queue delay, or when a job in it would otherwise miss its
@@ -97,8 +98,9 @@ final class DynamicBatcher {
         List<Job> cut = new ArrayList<>();
         for (int i = levels.length - 1; i >= 0 && size > keep; i--) {
             while (size > keep && !levels[i].isEmpty()) {
-                Job job = levels[i].pollLast();
-                cut.add(job);
+                Job job = levels[i].peekLast();
+                cut.add(job); // before it leaves the queue: a list that cannot grow (out of memory) loses no job
+                levels[i].pollLast();
                 size--;
                 queuedRows -= job.rows;
             }

@@ -114,6 +114,10 @@ public final class ModelScheduler implements AutoCloseable {
     private final CallerRuns callerRuns;
     /** The answer to taken jobs when not even their failure can be made (out of memory). */
     private final InferenceException lastResort;
+    /** The answer to jobs the queue's trim cut when not even their failure can be made (out of memory). */
+    private final InferenceException overloadedAsItStands;
+    /** The answer to jobs still queued when the scheduler closes. */
+    private final InferenceException shuttingDown;
     /** Under the lock: instance i's place is lent to a caller running a request in it, and i takes no batch. */
     private final boolean[] lent;
     /** Under the lock: places lent now. */
@@ -144,6 +148,11 @@ public final class ModelScheduler implements AutoCloseable {
         this.model = model;
         this.callerRuns = callerRuns;
         this.lastResort = new InferenceException.RuntimeFailure("model '" + model + "' failed: out of memory", null);
+        this.overloadedAsItStands = new InferenceException.Unavailable(
+                InferenceException.Unavailable.Reason.BULKHEAD_FULL, "model '" + model + "' is overloaded",
+                Duration.ofSeconds(1));
+        this.shuttingDown = new InferenceException.Unavailable(InferenceException.Unavailable.Reason.NOT_READY,
+                "model '" + model + "' is shutting down", Duration.ofSeconds(1));
         this.lent = new boolean[instances];
         this.handedBack = new List<?>[instances];
         this.handedBackFailure = new InferenceException[instances];
@@ -282,7 +291,7 @@ public final class ModelScheduler implements AutoCloseable {
                 } else {
                     answerHere = handBack != null;
                     if (!exited[instance]) {
-                        idleSince.set(instance, clock.getAsLong()); // its thread is still waiting for work
+                        idleFromNow(instance); // its thread is still waiting for work
                     }
                 }
                 if (handBack != null || batcher.size() > 0 || closed) {
@@ -294,6 +303,18 @@ public final class ModelScheduler implements AutoCloseable {
             if (answerHere) { // its thread has gone: answered as the failure stands, for want of the probe
                 failAsItStands(jobs, handBack);
             }
+        }
+    }
+
+    /**
+     * Marks a place given back as idle from now. A clock that fails (out of memory) leaves it unmarked, which only
+     * keeps callers out of it until its thread, woken all the same, marks itself as it waits. Under the lock.
+     */
+    private void idleFromNow(int instance) {
+        try {
+            idleSince.set(instance, clock.getAsLong());
+        } catch (RuntimeException | Error e) {
+            logQuietly(e, "a caller giving back instance %d's place of model %s: %s; it serves on", instance);
         }
     }
 
@@ -342,8 +363,25 @@ public final class ModelScheduler implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        for (Job job : cut) {
-            job.fail(failure.get());
+        failAll(cut, failure, overloadedAsItStands);
+    }
+
+    /**
+     * Fails {@code jobs}, taken off the queue, with one failure from {@code failure}, or {@code fallback} if it cannot
+     * be made (out of memory): each is answered, since nothing else will.
+     */
+    private static void failAll(List<Job> jobs, Supplier<InferenceException> failure, InferenceException fallback) {
+        if (jobs.isEmpty()) {
+            return;
+        }
+        InferenceException answer;
+        try {
+            answer = failure.get();
+        } catch (RuntimeException | Error e) {
+            answer = fallback;
+        }
+        for (int i = 0; i < jobs.size(); i++) { // by index: no iterator to allocate
+            jobs.get(i).fail(answer);
         }
     }
 
@@ -949,10 +987,7 @@ public final class ModelScheduler implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        for (Job job : left) {
-            job.fail(new InferenceException.Unavailable(InferenceException.Unavailable.Reason.NOT_READY,
-                    "model '" + model + "' is shutting down", Duration.ofSeconds(1)));
-        }
+        failAll(left, () -> shuttingDown, shuttingDown);
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
@@ -963,6 +998,9 @@ public final class ModelScheduler implements AutoCloseable {
      * runs they are in were stopped, say), and says whether they have. An interrupt does not cut the wait short.
      */
     public boolean awaitStopped(long budgetNanos) {
+        if (!closed) { // join's wait shares the instances' condition, whose signals only a close makes all-waking
+            throw new IllegalStateException("model '" + model + "': awaitStopped before close");
+        }
         if (join(budgetNanos)) {
             Thread.currentThread().interrupt();
         }

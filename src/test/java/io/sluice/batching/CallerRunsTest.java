@@ -322,6 +322,72 @@ class CallerRunsTest {
     }
 
     @Test
+    void aRequestQueuedBehindACallersRunIsAnsweredWhicheverClockReadOfTheCallerFailsAfterItsRun() throws Exception {
+        int fired = 0;
+        for (int k = 1; k <= 40; k++) {
+            if (!queuedRequestAnsweredWhenTheCallersClockThrowsAtRead(k)) {
+                break; // read k comes after the caller's last: every read it made has thrown once
+            }
+            fired++;
+        }
+        assertThat(fired).as("clock reads the caller made once its run began, each failed once").isBetween(1, 39);
+    }
+
+    /** True if the caller's read {@code k} from its run on threw; asserts either way that both requests were answered. */
+    private boolean queuedRequestAnsweredWhenTheCallersClockThrowsAtRead(int k) throws Exception {
+        AtomicInteger reads = new AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicBoolean threw = new java.util.concurrent.atomic.AtomicBoolean();
+        CountDownLatch running = new CountDownLatch(1);
+        CountDownLatch hold = new CountDownLatch(1);
+        ModelScheduler s = new ModelScheduler("m", BatchPolicy.unbatched(4), 1, (inputs, outputs, traces) -> {
+            if (value(inputs) == 1) {
+                running.countDown();
+                try {
+                    hold.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            clock.addAndGet(FAST);
+            return inputs;
+        }, (requests, rows, nanos) -> { }, () -> {
+            if (armed.get() && Thread.currentThread().getName().equals("caller") && reads.incrementAndGet() == k) {
+                threw.set(true);
+                throw new OutOfMemoryError("read " + k + " of the clock");
+            }
+            return clock.get();
+        }, Thread::new, new ModelScheduler.CallerRuns(LIMIT, () -> true));
+        try {
+            CompletableFuture<List<Tensor>> first = new CompletableFuture<>();
+            s.submit(job(0, first)); // an instance's run: now the model's runs are known
+            assertThat(value(first.get(5, TimeUnit.SECONDS))).isZero();
+            await().atMost(Duration.ofSeconds(5)).until(() -> waiting(s, clock.get()) == 1);
+            quiet();
+            CompletableFuture<List<Tensor>> callers = new CompletableFuture<>();
+            new Thread(() -> s.submit(job(1, callers)), "caller").start();
+            assertThat(running.await(5, TimeUnit.SECONDS)).isTrue(); // in the only instance's place
+            CompletableFuture<List<Tensor>> queued = new CompletableFuture<>();
+            s.submit(job(2, queued));
+            assertThat(queued).isNotDone();
+
+            armed.set(true);
+            hold.countDown();
+            // the caller's own request: its value, or a failure when the read that times its run failed
+            await().atMost(Duration.ofSeconds(5)).until(callers::isDone);
+            if (!callers.isCompletedExceptionally()) {
+                assertThat(value(callers.get())).isEqualTo(1);
+            }
+            assertThat(queued).as("read %d", k).succeedsWithin(Duration.ofSeconds(5))
+                    .satisfies(out -> assertThat(value(out)).isEqualTo(2));
+            return threw.get();
+        } finally {
+            hold.countDown();
+            s.close();
+        }
+    }
+
+    @Test
     void closingWaitsForACallersRunEvenWhenItsInstancesThreadHasEnded() throws Exception {
         Queue<Thread> instances = new ConcurrentLinkedQueue<>();
         cost.set(FAST);

@@ -97,6 +97,35 @@ class ModelSchedulerTest {
     }
 
     @Test
+    void waitingForTheInstancesToStopIsRefusedBeforeTheClose() {
+        scheduler = scheduler(1, 4, (inputs, outputs, traces) -> inputs);
+        assertThatThrownBy(() -> scheduler.awaitStopped(TimeUnit.MILLISECONDS.toNanos(1)))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("before close");
+    }
+
+    @Test
+    void everyRequestTheTrimCutsIsAnsweredEvenWhenItsFailureCannotBeMade() throws Exception {
+        CompletableFuture<List<Tensor>> running = oneHeldRun(4);
+        CompletableFuture<List<Tensor>> kept = submit(2);
+        List<CompletableFuture<List<Tensor>>> cut = List.of(submit(3), submit(4));
+        AtomicInteger made = new AtomicInteger();
+        scheduler.trimQueue(1, () -> {
+            made.incrementAndGet();
+            throw new OutOfMemoryError("no heap left for the failure");
+        });
+        assertThat(made).as("one failure made for all the cut").hasValue(1);
+        for (CompletableFuture<List<Tensor>> c : cut) {
+            assertThat(c).failsWithin(Duration.ofSeconds(5)).withThrowableThat().havingCause()
+                    .isInstanceOf(InferenceException.Unavailable.class).withMessageContaining("overloaded");
+        }
+        assertThat(kept).isNotDone();
+        assertThat(scheduler.queueDepth()).isEqualTo(1);
+        release.countDown();
+        assertThat(value(running.get(5, TimeUnit.SECONDS))).isEqualTo(1);
+        assertThat(value(kept.get(5, TimeUnit.SECONDS))).isEqualTo(2);
+    }
+
+    @Test
     void aBatchThatOutlastsTheCloseBudgetCanBeWaitedForAgain() throws Exception {
         CompletableFuture<List<Tensor>> running = oneHeldRun(2);
         scheduler.close(TimeUnit.MILLISECONDS.toNanos(1));
