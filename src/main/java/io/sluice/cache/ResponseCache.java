@@ -139,7 +139,7 @@ public class ResponseCache {
         });
         if (request.hasDeadline()) {
             long remaining = request.deadlineNanos() - System.nanoTime();
-            follower = follower.ifNoItem().after(Duration.ofNanos(Math.max(1, remaining))).failWith(
+            follower = follower.ifNoItem().after(InferRequest.timerDelay(remaining)).failWith(
                     () -> new InferenceException.DeadlineExceeded("deadline passed while '" + model + "' computed it"));
         }
         return follower;

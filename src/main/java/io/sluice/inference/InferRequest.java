@@ -1,5 +1,6 @@
 package io.sluice.inference;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -32,6 +33,18 @@ public record InferRequest(
 
     /** Marks a request without a deadline. */
     public static final long NO_DEADLINE = Long.MAX_VALUE;
+
+    /** The least delay of a timer: Vert.x refuses one under 1 ms, and Mutiny's {@code ifNoItem} runs on its timers. */
+    public static final long LEAST_TIMER_NANOS = 1_000_000L;
+
+    /**
+     * The delay of a timer that ends a wait at a deadline {@code remainingNanos} away: at least {@link
+     * #LEAST_TIMER_NANOS}, so one under 1 ms away fires up to that much late (a queued request is still dropped at
+     * its deadline itself, when an instance looks at the queue).
+     */
+    public static Duration timerDelay(long remainingNanos) {
+        return Duration.ofNanos(Math.max(LEAST_TIMER_NANOS, remainingNanos));
+    }
 
     /** The most time a request cancelled before its deadline can have had left and still count as cancelled at it (100 ms). */
     public static final long DEADLINE_SLACK_NANOS = 100_000_000L;

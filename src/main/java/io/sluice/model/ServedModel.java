@@ -301,7 +301,7 @@ public final class ServedModel {
                 return Uni.createFrom().failure(
                         new InferenceException.DeadlineExceeded("deadline passed before '" + name() + "' was scheduled"));
             }
-            result = result.ifNoItem().after(Duration.ofNanos(remaining)).failWith(
+            result = result.ifNoItem().after(InferRequest.timerDelay(remaining)).failWith(
                     () -> new InferenceException.DeadlineExceeded("deadline passed while '" + name() + "' was busy"));
         }
         return result;
