@@ -56,8 +56,27 @@ public class RestBodyLimit {
     @ConfigProperty(name = "quarkus.http.root-path", defaultValue = "/")
     String rootPath;
 
+    /** Quarkus REST's input buffer, fixed at build time: a body read ahead past it reaches the REST layer as zeros. */
+    @ConfigProperty(name = "quarkus.rest.input-buffer-size", defaultValue = "10K")
+    MemorySize inputBuffer;
+
     void register(@Observes Router router) {
+        String problem = problem(limit.asLongValue(), inputBuffer.asLongValue());
+        if (problem != null) {
+            throw new IllegalStateException("invalid configuration: " + problem);
+        }
         router.route("/v2/*").order(ORDER).handler(this::check);
+    }
+
+    /**
+     * Why a body limit of {@code max} cannot be served with an input buffer of {@code inputBuffer}, or null: a chunked
+     * body up to the limit is read here and handed over whole, which Quarkus REST takes correctly only within its buffer.
+     */
+    static String problem(long max, long inputBuffer) {
+        return max <= inputBuffer ? null
+                : "quarkus.http.limits.max-body-size (" + max + " bytes) is above quarkus.rest.input-buffer-size ("
+                        + inputBuffer + " bytes, fixed at build time), which a chunked body past it would reach the"
+                        + " model as zeros through; build with quarkus.rest.input-buffer-size at least the body limit";
     }
 
     void check(RoutingContext ctx) {
