@@ -84,8 +84,16 @@ final class StreamAnswers {
             turnedAway.accept(request, refusal);
             return;
         }
-        Cancellable running = run.apply(request).subscribe().with(
-                r -> answered(slot, r, null), failure -> answered(slot, null, failure));
+        Cancellable running;
+        try {
+            running = run.apply(request).subscribe().with(
+                    r -> answered(slot, r, null), failure -> answered(slot, null, failure));
+        } catch (RuntimeException | Error e) {
+            // thrown as it started rather than failed (a timer Vert.x refused did): answered in its turn all the same,
+            // since an unanswered slot would hold back every answer after it, and the stream's end, for good
+            answered(slot, null, e);
+            return;
+        }
         synchronized (this) {
             slot.running = running;
             if (ended && !slot.done()) {
