@@ -361,7 +361,12 @@ class RestProtocolTest {
     @CsvSource(delimiter = ';', value = {
         // body; words the error must contain
         "{\"inputs\":[{\"name\":\"C\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]},"
-            + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}]};missing input 'A'",
+            + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}]};"
+            + "missing input 'A'; model 'add' expects [A, B], and input 'C' is not one of them",
+        "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]},"
+            + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}],"
+            + "\"parameters\":{\"binary_data_output\":\"true\"}};"
+            + "parameter binary_data_output must be true or false, was \"true\"",
         "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]},"
             + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]},"
             + "{\"name\":\"Z\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}]};unknown input 'Z'",
@@ -408,7 +413,7 @@ class RestProtocolTest {
         "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]},"
             + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}],"
             + "\"outputs\":[{\"name\":\"SUM\",\"parameters\":{\"binary_data\":\"true\"}}]};"
-            + "output 'SUM' parameter binary_data must be true or false, was true",
+            + "output 'SUM' parameter binary_data must be true or false, was \"true\"",
         "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]},"
             + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}],"
             + "\"parameters\":{\"binary_data_output\":1}};parameter binary_data_output must be true or false, was 1",

@@ -51,7 +51,10 @@ public final class RequestValidation {
         for (TensorSpec spec : inputs) {
             Tensor t = given.remove(spec.name());
             if (t == null) {
-                throw invalid("missing input '%s'; model '%s' expects %s", spec.name(), request.model(), names(inputs));
+                String stray = given.keySet().stream().filter(n -> inputs.stream().noneMatch(i -> i.name().equals(n)))
+                        .findFirst().orElse(null);
+                throw invalid("missing input '%s'; model '%s' expects %s%s", spec.name(), request.model(), names(inputs),
+                        stray == null ? "" : ", and input '" + cut(stray) + "' is not one of them");
             }
             check(t, spec, feedable);
             if (batchable) {
@@ -66,7 +69,7 @@ public final class RequestValidation {
         }
         if (!given.isEmpty()) {
             throw invalid("unknown input '%s'; model '%s' expects %s",
-                    given.keySet().iterator().next(), request.model(), names(inputs));
+                    cut(given.keySet().iterator().next()), request.model(), names(inputs));
         }
         java.util.Set<String> asked = new java.util.HashSet<>();
         for (String out : request.outputs()) {
@@ -74,7 +77,7 @@ public final class RequestValidation {
                 throw invalid("output '%s' is asked for twice", out);
             }
             TensorSpec spec = outputs.stream().filter(o -> o.name().equals(out)).findFirst().orElseThrow(() ->
-                    invalid("unknown output '%s'; model '%s' has %s", out, request.model(), names(outputs)));
+                    invalid("unknown output '%s'; model '%s' has %s", cut(out), request.model(), names(outputs)));
             if (request.classifications().containsKey(out) && !Classification.ranks(spec.datatype())) {
                 throw invalid("output '%s' is %s, which has no order: classification needs a numeric output", out,
                         spec.datatype());
@@ -151,7 +154,7 @@ public final class RequestValidation {
             int length = data.getInt();
             if (length < 0 || length > data.remaining()) {
                 throw invalid("input '%s': BYTES element %d claims %d bytes, %d remain",
-                        t.name(), count, length, data.remaining());
+                        t.name(), count, Integer.toUnsignedLong(length), data.remaining()); // the prefix is unsigned
             }
             if (!utf8(data, length)) {
                 throw invalid("input '%s': BYTES element %d is not UTF-8 (ONNX Runtime's Java API holds string "
@@ -250,7 +253,7 @@ public final class RequestValidation {
         }
         if (!(count instanceof Long n) || n < 1 || n > Integer.MAX_VALUE) {
             throw invalid("output '%s' parameter classification must be a positive integer (how many classes), was %s",
-                    output, count);
+                    output, shown(count));
         }
         return (int) (long) n;
     }
@@ -285,6 +288,26 @@ public final class RequestValidation {
                         extension);
             }
         }
+    }
+
+    /** The most characters of a client's value a message quotes: a 1 MB name is not sent back whole. */
+    static final int MAX_SHOWN = 64;
+
+    /**
+     * A client's value for a message: a string in double quotes, so "2" is not read as the number 2, cut at {@link
+     * #MAX_SHOWN} characters with its length; anything else as it prints.
+     */
+    public static String shown(Object value) {
+        return value instanceof String text ? "\"" + cut(text) + "\"" : String.valueOf(value);
+    }
+
+    /** {@code text} cut at {@link #MAX_SHOWN} characters, with its length when cut. */
+    static String cut(String text) {
+        if (text.length() <= MAX_SHOWN) {
+            return text;
+        }
+        int end = Character.isHighSurrogate(text.charAt(MAX_SHOWN - 1)) ? MAX_SHOWN - 1 : MAX_SHOWN;
+        return text.substring(0, end) + "\u2026 (" + text.length() + " characters)";
     }
 
     private static List<String> names(List<TensorSpec> specs) {

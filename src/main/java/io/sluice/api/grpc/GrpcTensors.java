@@ -188,13 +188,13 @@ final class GrpcTensors {
             case BYTES -> c.getBytesContentsCount();
             case FP16, BF16 -> throw invalid("input '" + name + "' is " + type + ", which travels only in raw_input_contents");
         };
-        if (given != n) {
-            throw invalid("input '" + name + "' has " + given + " " + type + " elements in contents, shape needs " + n);
-        }
         String other = otherField(c, type);
-        if (other != null) { // read past, they would be dropped without a word
+        if (other != null) { // read past, they would be dropped without a word; first, as it is the likelier mistake
             throw invalid("input '" + name + "' is " + type + " but has elements in contents." + other
                     + ", which is not that datatype's field");
+        }
+        if (given != n) {
+            throw invalid("input '" + name + "' has " + given + " " + type + " elements in contents, shape needs " + n);
         }
         if (type == Datatype.BYTES) {
             int size = c.getBytesContentsList().stream().mapToInt(b -> 4 + b.size()).sum();

@@ -108,7 +108,7 @@ final class RestInferRequests {
                 }
                 if (!(size instanceof Long n) || n < 0) {
                     throw new InferenceException.InvalidInput("input '" + name + "' binary_data_size must be a"
-                            + " non-negative integer, was " + size);
+                            + " non-negative integer, was " + RequestValidation.shown(size));
                 }
                 // an empty one needs no header: KServe's client sends a request whose only binary inputs are empty
                 // as plain JSON, with "data": null and binary_data_size 0 (Triton takes it)
@@ -154,7 +154,7 @@ final class RestInferRequests {
                 Object binaryData = outParams.get("binary_data");
                 if (binaryData != null && !(binaryData instanceof Boolean)) {
                     throw new InferenceException.InvalidInput("output '" + name + "' parameter binary_data must be"
-                            + " true or false, was " + binaryData);
+                            + " true or false, was " + RequestValidation.shown(binaryData));
                 }
                 if (Boolean.TRUE.equals(binaryData)) {
                     binary.add(name);
@@ -166,7 +166,7 @@ final class RestInferRequests {
         Object binaryOutput = parameters.get("binary_data_output");
         if (binaryOutput != null && !(binaryOutput instanceof Boolean)) {
             throw new InferenceException.InvalidInput("parameter binary_data_output must be true or false, was "
-                    + binaryOutput);
+                    + RequestValidation.shown(binaryOutput));
         }
         boolean allBinary = Boolean.TRUE.equals(binaryOutput);
         String id = textOrNull(root, "id");

@@ -21,4 +21,15 @@ class GrpcTensorsTest {
                 .isInstanceOf(InferenceException.InvalidInput.class)
                 .hasMessage("input 'X' is FP32 but has elements in contents.int64_contents, which is not that datatype's field");
     }
+
+    @Test
+    void elementsOnlyInAnotherDatatypesFieldAreNamedAsSuchNotCountedAsMissing() {
+        ModelInferRequest request = ModelInferRequest.newBuilder().setModelName("m")
+                .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(2)
+                        .setContents(InferTensorContents.newBuilder().addInt64Contents(5).addInt64Contents(6)))
+                .build();
+        assertThatThrownBy(() -> GrpcTensors.request(request, Long.MAX_VALUE))
+                .isInstanceOf(InferenceException.InvalidInput.class)
+                .hasMessage("input 'X' is FP32 but has elements in contents.int64_contents, which is not that datatype's field");
+    }
 }
