@@ -504,6 +504,22 @@ class RestProtocolTest {
     }
 
     @Test
+    void aHeaderSentTwiceOrEmptyIsRefusedAndContentEncodingsSentApartAreOneList() throws Exception {
+        String body = "{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,1,1]}]}";
+        for (String header : List.of("Sluice-Timeout-Us", "Sluice-Priority", "Inference-Header-Content-Length")) {
+            given().contentType(ContentType.JSON).header(header, "5").header(header, "7").body(body)
+                    .post("/v2/models/matmul/infer").then().statusCode(400)
+                    .body("error", equalTo("header " + header + " is sent 2 times; send it once"));
+            given().contentType(ContentType.JSON).header(header, "").body(body).post("/v2/models/matmul/infer")
+                    .then().statusCode(400).body("error", containsString("header " + header + " must be a non-negative"
+                            + " integer, was ''"));
+        }
+        // RFC 9110: two Content-Encoding fields are one list, "identity, gzip"
+        given().contentType(ContentType.JSON).header("Content-Encoding", "identity").header("Content-Encoding", "gzip")
+                .body(gzip(body.getBytes())).post("/v2/models/matmul/infer").then().statusCode(200);
+    }
+
+    @Test
     void priorityAndTimeoutHeadersAreRead() {
         String body = "{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,1,1]}]}";
         given().contentType(ContentType.JSON).header("Sluice-Priority", "1").body(body).post("/v2/models/matmul/infer")
@@ -532,6 +548,30 @@ class RestProtocolTest {
         String forever = "{\"parameters\":{\"timeout\":" + Long.MAX_VALUE + "},"
                 + "\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,1,1]}]}";
         given().contentType(ContentType.JSON).body(forever).post("/v2/models/matmul/infer").then().statusCode(200);
+    }
+
+    @Test
+    void anAnswerWithMoreJsonTextThanAnEventLoopShouldWriteComesWholeFromAWorker() {
+        int rows = 70_000; // 280,000 elements: past the 262,144 an event loop writes itself
+        java.nio.ByteBuffer data = java.nio.ByteBuffer.allocate(rows * 16).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < rows * 4; i++) {
+            data.putFloat(i);
+        }
+        byte[] header = ("{\"inputs\":[{\"name\":\"INPUT0\",\"datatype\":\"FP32\",\"shape\":[" + rows + ",4],"
+                + "\"parameters\":{\"binary_data_size\":" + rows * 16 + "}}]}").getBytes();
+        byte[] body = new byte[header.length + rows * 16];
+        System.arraycopy(header, 0, body, 0, header.length);
+        System.arraycopy(data.array(), 0, body, header.length, rows * 16);
+
+        JsonPath answer = given().header("Inference-Header-Content-Length", header.length)
+                .contentType("application/octet-stream").body(body).post("/v2/models/identity_fp32/infer")
+                .then().statusCode(200).contentType(ContentType.JSON).extract().jsonPath();
+
+        List<Float> printed = answer.getList("outputs[0].data", Float.class);
+        assertThat(printed).hasSize(rows * 4);
+        for (int i = 0; i < rows * 4; i++) {
+            assertThat(printed.get(i)).isEqualTo((float) i);
+        }
     }
 
     @Test

@@ -8,11 +8,11 @@ import io.sluice.inference.ModelMetadata;
 import io.sluice.inference.Protocol;
 import io.sluice.inference.TensorSpec;
 import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.GET;
-import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
@@ -149,23 +149,19 @@ public class InferenceResource {
 
     @POST
     @Path("/models/{model}/infer")
-    public Uni<Response> infer(@PathParam("model") String model, byte[] body,
-            @HeaderParam(RestHeaders.HEADER_LENGTH) String headerLength,
-            @HeaderParam(RestHeaders.TIMEOUT) String timeout,
-            @HeaderParam(RestHeaders.PRIORITY) String priority,
-            @HeaderParam(HttpHeaders.CONTENT_ENCODING) String encoding,
-            @Context RoutingContext routing) {
-        return infer(model, null, body, headerLength, timeout, priority, encoding, routing);
+    public Uni<Response> infer(@PathParam("model") String model, byte[] body, @Context RoutingContext routing) {
+        return infer(model, null, body, routing);
     }
 
     @POST
     @Path("/models/{model}/versions/{version}/infer")
     public Uni<Response> infer(@PathParam("model") String model, @PathParam("version") String version, byte[] body,
-            @HeaderParam(RestHeaders.HEADER_LENGTH) String headerLength,
-            @HeaderParam(RestHeaders.TIMEOUT) String timeout,
-            @HeaderParam(RestHeaders.PRIORITY) String priority,
-            @HeaderParam(HttpHeaders.CONTENT_ENCODING) String encoding,
             @Context RoutingContext routing) {
+        io.vertx.core.http.HttpServerRequest http = routing.request();
+        String headerLength = RestHeaders.one(http, RestHeaders.HEADER_LENGTH);
+        String timeout = RestHeaders.one(http, RestHeaders.TIMEOUT);
+        String priority = RestHeaders.one(http, RestHeaders.PRIORITY);
+        String encoding = RestHeaders.list(http, HttpHeaders.CONTENT_ENCODING);
         long deadline = timeout == null ? InferRequest.NO_DEADLINE
                 : InferRequest.deadlineAfterMicros(System.nanoTime(), headerNumber(RestHeaders.TIMEOUT, timeout));
         int level = priority == null ? 0 : (int) Math.min(Integer.MAX_VALUE, headerNumber(RestHeaders.PRIORITY, priority));
@@ -185,22 +181,41 @@ public class InferenceResource {
         if (context != null) {
             result = result.emitOn(task -> context.runOnContext(v -> task.run()));
         }
-        return result.map(response -> {
-            RestInferResponses.Written written = RestInferResponses.write(response, parsed[0]);
-            Response.ResponseBuilder ok = Response.ok(written.body());
-            if (response.cache().label() != null) {
-                ok.header(RestHeaders.CACHE, response.cache().label());
-            }
-            if (response.rateLimit() != null) {
-                RestHeaders.rateLimit(ok, response.rateLimit());
-            }
-            if (written.headerLength() >= 0) {
-                ok.header(RestHeaders.HEADER_LENGTH, written.headerLength()).type(MediaType.APPLICATION_OCTET_STREAM);
-            } else {
-                ok.type(MediaType.APPLICATION_JSON);
-            }
-            return ok.build();
-        });
+        return result.onItem().transformToUni(response -> RestInferResponses.largeText(response, parsed[0])
+                // seconds of text on the event loop would hold up every other request on it: a worker writes it
+                ? Uni.createFrom().item(() -> answer(response, parsed[0]))
+                        .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
+                : Uni.createFrom().item(answer(response, parsed[0])));
+    }
+
+    /**
+     * The HTTP answer of {@code response}; 503 with {@code Retry-After} when there is no memory to write it now (large
+     * JSON answers, written at once), rather than the HTTP server's own 500.
+     */
+    private static Response answer(io.sluice.inference.InferResponse response, RestInferRequests.Parsed parsed) {
+        RestInferResponses.Written written;
+        try {
+            written = RestInferResponses.write(response, parsed);
+        } catch (OutOfMemoryError e) {
+            return Response.status(Response.Status.SERVICE_UNAVAILABLE).header(RestHeaders.RETRY_AFTER, 1)
+                    .type(MediaType.APPLICATION_JSON).entity(Map.of("error", "the server has no memory to write this"
+                            + " answer now (" + RestInferResponses.textElements(response, parsed) + " elements as"
+                            + " JSON text): retry, or ask for binary outputs (parameter binary_data_output)"))
+                    .build();
+        }
+        Response.ResponseBuilder ok = Response.ok(written.body());
+        if (response.cache().label() != null) {
+            ok.header(RestHeaders.CACHE, response.cache().label());
+        }
+        if (response.rateLimit() != null) {
+            RestHeaders.rateLimit(ok, response.rateLimit());
+        }
+        if (written.headerLength() >= 0) {
+            ok.header(RestHeaders.HEADER_LENGTH, written.headerLength()).type(MediaType.APPLICATION_OCTET_STREAM);
+        } else {
+            ok.type(MediaType.APPLICATION_JSON);
+        }
+        return ok.build();
     }
 
     private static long headerNumber(String header, String value) {

@@ -26,6 +26,28 @@ final class RestHeaders {
     private RestHeaders() {}
 
     /**
+     * The one value of header {@code name} on {@code request}, or null without one. Sent twice (which could mean two
+     * lengths, or two deadlines) it is refused rather than one of them taken at random; sent empty, it is returned
+     * empty, for its reader to refuse.
+     *
+     * @throws io.sluice.inference.InferenceException.InvalidInput when it is sent more than once
+     */
+    static String one(io.vertx.core.http.HttpServerRequest request, String name) {
+        java.util.List<String> values = request.headers().getAll(name);
+        if (values.size() > 1) {
+            throw new io.sluice.inference.InferenceException.InvalidInput("header " + name + " is sent "
+                    + values.size() + " times; send it once");
+        }
+        return values.isEmpty() ? null : values.get(0);
+    }
+
+    /** Every value of header {@code name}, as one comma-separated list (RFC 9110, 5.3), or null without one. */
+    static String list(io.vertx.core.http.HttpServerRequest request, String name) {
+        java.util.List<String> values = request.headers().getAll(name);
+        return values.isEmpty() ? null : String.join(", ", values);
+    }
+
+    /**
      * The IETF RateLimit fields of {@code state}: {@code RateLimit-Policy: "<name>";q=<burst>;w=<seconds to refill>}
      * and {@code RateLimit: "<name>";r=<tokens left>;t=<seconds>}, where t is the wait for the next token
      * when none is left, else the seconds until the bucket is full again.

@@ -66,6 +66,25 @@ class RestInferResponsesTest {
     }
 
     @Test
+    void onlyAnAnswerWithMoreJsonTextThanMiniLmsLongestIsWrittenOffTheEventLoop() {
+        Tensor miniLm512 = new Tensor("last_hidden_state", Datatype.FP32, new long[] {1, 512, 384},
+                ByteBuffer.allocate(512 * 384 * 4));
+        Tensor large = new Tensor("big", Datatype.FP32, new long[] {1, RestInferResponses.LARGE_TEXT_ELEMENTS + 1},
+                ByteBuffer.allocate((int) (RestInferResponses.LARGE_TEXT_ELEMENTS + 1) * 4));
+        InferRequest request = new InferRequest("m", null, null, Map.of(), List.of(), List.of(), 0,
+                InferRequest.NO_DEADLINE, Protocol.REST);
+        RestInferRequests.Parsed text = new RestInferRequests.Parsed(request, Set.of(), Set.of(), false);
+        RestInferRequests.Parsed bigAsBinary = new RestInferRequests.Parsed(request, Set.of("big"), Set.of(), false);
+
+        assertThat(RestInferResponses.largeText(new InferResponse("m", "1", null, Map.of(), List.of(miniLm512)), text))
+                .isFalse();
+        InferResponse both = new InferResponse("m", "1", null, Map.of(), List.of(miniLm512, large));
+        assertThat(RestInferResponses.largeText(both, text)).isTrue();
+        assertThat(RestInferResponses.textElements(both, bigAsBinary)).isEqualTo(512 * 384);
+        assertThat(RestInferResponses.largeText(both, bigAsBinary)).isFalse(); // its binary part is no text
+    }
+
+    @Test
     void floatsAreSplicedIntoTheJsonWhereverTheOutputSits() throws Exception {
         Tensor fp32 = new Tensor("a", Datatype.FP32, new long[] {5}, floats(Float.NaN, Float.POSITIVE_INFINITY,
                 Float.NEGATIVE_INFINITY, -0f, 1e-7f));
