@@ -104,7 +104,7 @@ class RestProtocolTest {
     }
 
     @Test
-    void repositoryIndexListsEveryVersionWithTritonsStates() {
+    void repositoryIndexListsEveryVersionWithTritonsStates() throws Exception {
         Await.modelSettled("corrupt"); // optional: readiness does not wait for it
         JsonPath all = given().post("/v2/repository/index").then().statusCode(200).extract().jsonPath();
         assertThat(all.getList("findAll { it.name == 'add' }.version", String.class)).containsExactly("1", "2");
@@ -120,6 +120,15 @@ class RestProtocolTest {
                 .then().statusCode(400).body("error", containsString("'ready' must be a boolean"));
         given().contentType(ContentType.JSON).body("[1").post("/v2/repository/index")
                 .then().statusCode(400).body("error", containsString("not JSON"));
+        given().contentType(ContentType.JSON).body("{} {}").post("/v2/repository/index")
+                .then().statusCode(400).body("error", containsString("not JSON"));
+        // read in its Content-Encoding, as an inference request is
+        JsonPath gzipped = given().contentType(ContentType.JSON).header("Content-Encoding", "gzip")
+                .body(gzip("{\"ready\": true}".getBytes())).post("/v2/repository/index")
+                .then().statusCode(200).extract().jsonPath();
+        assertThat(gzipped.getList("name", String.class)).doesNotContain("corrupt");
+        given().contentType(ContentType.JSON).header("Content-Encoding", "br").body("{}").post("/v2/repository/index")
+                .then().statusCode(415);
         given().post("/v2/repository/models/add/unload").then().statusCode(400)
                 .body("error", containsString("does not unload models at run time"));
         given().post("/v2/repository/models/add/load").then().statusCode(400);

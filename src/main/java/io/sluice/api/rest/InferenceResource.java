@@ -100,8 +100,11 @@ public class InferenceResource {
      */
     @POST
     @Path("/repository/index")
-    public Response repositoryIndex(byte[] body) {
-        return json(RepositoryIndexBody.json(service.repositoryIndex(RepositoryIndexBody.readyOnly(body))));
+    public Response repositoryIndex(byte[] body, @Context RoutingContext routing) {
+        // its body read as an inference request's is: in its Content-Encoding, within the body limit
+        byte[] decoded = ContentEncoding.decode(body == null ? new byte[0] : body,
+                RestHeaders.list(routing.request(), HttpHeaders.CONTENT_ENCODING), maxBody.asLongValue());
+        return json(RepositoryIndexBody.json(service.repositoryIndex(RepositoryIndexBody.readyOnly(decoded))));
     }
 
     /** Models are not loaded or unloaded at run time: Triton's model control mode "none". */

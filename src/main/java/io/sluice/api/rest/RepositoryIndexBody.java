@@ -13,7 +13,9 @@ import java.util.Map;
 /** Triton's repository index on REST: the request's {@code ready} flag in, the entries as JSON objects out. */
 final class RepositoryIndexBody {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** One JSON value, and nothing after it: {@code {} {}} is refused, as an inference request's body is. */
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private RepositoryIndexBody() {}
 
