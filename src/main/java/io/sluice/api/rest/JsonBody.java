@@ -81,7 +81,7 @@ final class JsonBody {
             }
             return new Request(root, inputs);
         } catch (JsonProcessingException e) {
-            throw new InferenceException.InvalidInput("malformed JSON: " + e.getOriginalMessage());
+            throw new InferenceException.InvalidInput("malformed JSON: " + reason(e));
         } catch (IOException e) {
             throw new InferenceException.InvalidInput("unreadable body: " + e.getMessage());
         }
@@ -155,6 +155,19 @@ final class JsonBody {
     /** A new parser over {@code span}, positioned before its value. */
     static JsonParser parser(ObjectMapper json, Span span) throws IOException {
         return json.createParser(span.body(), span.start(), span.end() - span.start());
+    }
+
+    /**
+     * Why the JSON parser stopped, for a client: Jackson's words without its advice to the server's own code (how to
+     * switch a feature on, which constraint method holds a limit), and where in the JSON it stopped.
+     */
+    static String reason(JsonProcessingException e) {
+        String message = String.valueOf(e.getOriginalMessage())
+                .replaceAll(":? ?enable `[^`]*` to allow", "")
+                .replaceAll(", from `[^`]*`", "");
+        com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
+        return at == null || at.getLineNr() < 1 ? message
+                : message + " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
     }
 
     /** The most characters of a value a message quotes: a client's 9 MB string is not sent back to it. */

@@ -59,7 +59,7 @@ final class JsonTensors {
         } catch (ArithmeticException tooLarge) {
             throw invalid(name, "has more data than a tensor can hold");
         } catch (JsonProcessingException e) {
-            throw invalid(name, "has malformed data: " + e.getOriginalMessage());
+            throw invalid(name, "has malformed data: " + JsonBody.reason(e));
         } catch (IOException e) {
             throw invalid(name, "has unreadable data: " + e.getMessage());
         }

@@ -34,7 +34,7 @@ final class RepositoryIndexBody {
             request = JSON.readTree(body);
         } catch (JsonProcessingException e) {
             throw new InferenceException.InvalidInput(
-                    "the repository index request is not JSON: " + e.getOriginalMessage());
+                    "the repository index request is not JSON: " + JsonBody.reason(e));
         } catch (IOException e) {
             throw new InferenceException.InvalidInput("the repository index request cannot be read: " + e.getMessage());
         }

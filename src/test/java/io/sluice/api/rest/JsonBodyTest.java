@@ -42,6 +42,17 @@ class JsonBodyTest {
     }
 
     @Test
+    void malformedJsonIsExplainedWithoutTheParsersAdviceToItsOwnCodeAndWithWhereItStopped() {
+        assertThatThrownBy(() -> read("{\"id\":+1}"))
+                .hasMessage("malformed JSON: Unexpected character ('+' (code 43)) in numeric value: JSON spec does not"
+                        + " allow numbers to have plus signs (line 1, column 8)");
+        assertThatThrownBy(() -> read("{\"id\":1" + "0".repeat(2000) + "}"))
+                .hasMessageStartingWith("malformed JSON: Number value length (")
+                .hasMessageContaining("exceeds the maximum allowed (1000)")
+                .hasMessageNotContaining("StreamReadConstraints");
+    }
+
+    @Test
     void fieldsOutsideDataAreReadAsTreesWithinABudget() {
         JsonBody.Request r = read("{\"parameters\":{\"a\":{\"b\":[1,2]}},\"unknown\":[[true]],"
                 + "\"inputs\":[{\"name\":\"A\",\"shape\":[1,2],\"parameters\":{\"c\":\"d\"},\"data\":[5,6]}]}");
