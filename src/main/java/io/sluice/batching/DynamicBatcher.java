@@ -11,7 +11,8 @@ import java.util.List;
  *
  * <p>Order: the highest priority level first, FIFO within a level (a sequence number breaks every
  * tie, so nobody starves behind later arrivals of its level). Levels are strict, as Triton's: while a
- * higher level always has a job queued, a lower level's jobs wait, until their deadlines if they have any. A batch starts at the head and takes later jobs of
+ * higher level always has a job queued, a lower level's jobs wait, until their deadlines if they have
+ * any. A batch starts at the head and takes later jobs of
  * the same signature, in order, while the rows fit (from lower levels only while no job of another
  * signature waits above them). It runs when it is full or cannot grow, when it reaches a preferred
  * size, when the head has waited the maximum queue delay, or when a job in it would otherwise miss its

@@ -291,7 +291,7 @@ public final class RequestValidation {
     }
 
     /** The most characters of a client's value a message quotes: a 1 MB name is not sent back whole. */
-    static final int MAX_SHOWN = 64;
+    public static final int MAX_SHOWN = 64;
 
     /**
      * A client's value for a message: a string in double quotes, so "2" is not read as the number 2, cut at {@link
@@ -302,7 +302,7 @@ public final class RequestValidation {
     }
 
     /** {@code text} cut at {@link #MAX_SHOWN} characters, with its length when cut. */
-    static String cut(String text) {
+    public static String cut(String text) {
         if (text.length() <= MAX_SHOWN) {
             return text;
         }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.inference.InferenceException;
+import io.sluice.inference.RequestValidation;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -170,15 +171,12 @@ final class JsonBody {
                 : message + " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
     }
 
-    /** The most characters of a value a message quotes: a client's 9 MB string is not sent back to it. */
-    static final int MAX_SHOWN = 64;
-
-    /** A JSON value's text for a message: strings quoted, others as written, cut at {@link #MAX_SHOWN} characters. */
+    /**
+     * A JSON value's text for a message: strings quoted, others as written, cut as {@link RequestValidation#cut} cuts
+     * them (a client's 9 MB string is not sent back to it).
+     */
     static String shown(JsonParser p) throws IOException {
-        String text = p.getText();
-        if (text.length() > MAX_SHOWN) {
-            text = RestErrors.prefix(text, MAX_SHOWN) + "\u2026 (" + text.length() + " characters)";
-        }
+        String text = RequestValidation.cut(p.getText());
         return p.currentToken() == JsonToken.VALUE_STRING ? "\"" + text + "\"" : text;
     }
 }

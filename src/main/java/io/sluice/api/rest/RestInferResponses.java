@@ -104,12 +104,6 @@ final class RestInferResponses {
     }
 
     /**
-     * About how many bytes the JSON part takes, so that it is written into one buffer without regrowing
-     * and copying (a 128-token MiniLM answer prints 49,152 floats, ~600 KB): per element of a JSON output
-     * 16 bytes (a float32 needs up to 15 and a comma), 26 for 64-bit types (a double up to 24, a long
-     * 20), twice the bytes of a BYTES one; 512 for the rest.
-     */
-    /**
      * Elements of JSON text past which an answer is written off the event loop: 262,144, some 6 ms of writing floats
      * (MiniLM's 512 tokens of 384, 196,608 elements, stay on it).
      */
@@ -131,6 +125,12 @@ final class RestInferResponses {
         return textElements(response, parsed) > LARGE_TEXT_ELEMENTS;
     }
 
+    /**
+     * About how many bytes the JSON part takes, so that it is written into one buffer without regrowing
+     * and copying (a 128-token MiniLM answer prints 49,152 floats, ~600 KB): per element of a JSON output
+     * 16 bytes (a float32 needs up to 15 and a comma), 26 for 64-bit types (a double up to 24, a long
+     * 20), twice the bytes of a BYTES one; 512 for the rest.
+     */
     static int estimatedSize(InferResponse response, RestInferRequests.Parsed parsed) {
         long size = 512;
         for (Tensor out : response.outputs()) {

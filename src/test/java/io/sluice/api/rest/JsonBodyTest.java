@@ -172,7 +172,7 @@ class JsonBodyTest {
     void aLongValueIsQuotedOnlyInPart() {
         JsonBody.Request r = read("{\"inputs\":[{\"data\":[1,\"" + "y".repeat(100_000) + "\"]}]}");
         assertThatThrownBy(() -> JsonTensors.decode(JSON, "A", Datatype.FP32, new long[] {2}, r.inputs().get(0).data()))
-                .hasMessageContaining("element 1 is \"" + "y".repeat(JsonBody.MAX_SHOWN) + "\u2026 (100000 characters)\"")
+                .hasMessageContaining("element 1 is \"" + "y".repeat(io.sluice.inference.RequestValidation.MAX_SHOWN) + "\u2026 (100000 characters)\"")
                 .satisfies(e -> assertThat(e.getMessage()).hasSizeLessThan(200));
     }
 }
