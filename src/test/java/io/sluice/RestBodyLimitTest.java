@@ -63,38 +63,30 @@ class RestBodyLimitTest {
 
     @Test
     void aChunkedBodyWithinTheLimitIsServed() throws Exception {
-        java.net.http.HttpClient client = java.net.http.HttpClient.newBuilder()
-                .version(java.net.http.HttpClient.Version.HTTP_1_1).build();
-        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + RestAssured.port
-                        + "/v2/models/add/infer"))
-                .header("Content-Type", "application/json")
-                // a stream of unknown length: sent chunked
-                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(ADD.getBytes())))
-                .timeout(Duration.ofSeconds(30))
-                .build();
-
-        HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
-
-        assertThat(response.statusCode()).isEqualTo(200);
-        assertThat(new JsonObject(response.body()).getJsonArray("outputs").getJsonObject(0).getJsonArray("data"))
-                .containsExactly(2.0, 3.0, 4.0, 5.0);
+        assertAddAnswered(postChunked(ADD));
     }
 
     @Test
     void aChunkedBodyLargerThanTheRestLayersInputBufferArrivesWhole() throws Exception {
         // 100 KB: past Quarkus REST's default input buffer of 10 KiB, where a body read ahead came to it as zeros
-        String padded = ADD.substring(0, ADD.length() - 1) + " ".repeat(100_000) + "}";
+        assertAddAnswered(postChunked(ADD.substring(0, ADD.length() - 1) + " ".repeat(100_000) + "}"));
+    }
+
+    /** {@code json} posted to the add model as a stream of unknown length, so HTTP/1.1 sends it chunked. */
+    private static HttpResponse<String> postChunked(String json) throws Exception {
         java.net.http.HttpClient client = java.net.http.HttpClient.newBuilder()
                 .version(java.net.http.HttpClient.Version.HTTP_1_1).build();
         HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + RestAssured.port
                         + "/v2/models/add/infer"))
                 .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(padded.getBytes())))
+                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(json.getBytes())))
                 .timeout(Duration.ofSeconds(30))
                 .build();
+        return client.send(request, HttpResponse.BodyHandlers.ofString());
+    }
 
-        HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
-
+    /** The add model's answer to {@link #ADD}: 200, and its sums. */
+    private static void assertAddAnswered(HttpResponse<String> response) {
         assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
         assertThat(new JsonObject(response.body()).getJsonArray("outputs").getJsonObject(0).getJsonArray("data"))
                 .containsExactly(2.0, 3.0, 4.0, 5.0);
