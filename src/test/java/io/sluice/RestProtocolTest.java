@@ -560,6 +560,20 @@ class RestProtocolTest {
     }
 
     @Test
+    void uint64ParametersPastInt64AreReadAsUnsignedAndEchoedExactly() {
+        // Triton's priority is a uint64: its largest value is a level past the model's, so the default level
+        String body = "{\"parameters\":{\"priority\":18446744073709551615,\"timeout\":18446744073709551615,"
+                + "\"tag\":9223372036854775808},"
+                + "\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,1,1]}]}";
+        String answer = given().contentType(ContentType.JSON).body(body).post("/v2/models/matmul/infer")
+                .then().statusCode(200).extract().asString();
+        assertThat(answer).contains("\"tag\":9223372036854775808");
+        given().contentType(ContentType.JSON).body(body.replace("18446744073709551615,\"timeout", "18446744073709551616,\"timeout"))
+                .post("/v2/models/matmul/infer").then().statusCode(400)
+                .body("error", containsString("parameter 'priority' must be a non-negative integer, was 1.8446744073709552E19"));
+    }
+
+    @Test
     void anAnswerWithMoreJsonTextThanAnEventLoopShouldWriteComesWholeFromAWorker() {
         int rows = 70_000; // 280,000 elements: past the 262,144 an event loop writes itself
         java.nio.ByteBuffer data = java.nio.ByteBuffer.allocate(rows * 16).order(java.nio.ByteOrder.LITTLE_ENDIAN);

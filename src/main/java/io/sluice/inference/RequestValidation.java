@@ -1,5 +1,6 @@
 package io.sluice.inference;
 
+import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -256,6 +257,39 @@ public final class RequestValidation {
                     output, shown(count));
         }
         return (int) (long) n;
+    }
+
+    /**
+     * The {@code timeout} request parameter in microseconds, 0 for none. An unsigned 64-bit value past int64 (a
+     * {@link BigInteger}, as a uint64 parameter or a large JSON integer arrives) is longer than any deadline: none.
+     *
+     * @throws InferenceException.InvalidInput for a value that is not a non-negative integer
+     */
+    public static long timeoutMicros(Object value) {
+        if (value instanceof Long micros && micros >= 0) {
+            return micros;
+        }
+        if (value instanceof BigInteger big && big.signum() > 0) {
+            return 0;
+        }
+        throw invalid("parameter 'timeout' must be a non-negative integer of microseconds (0: none), was %s",
+                shown(value));
+    }
+
+    /**
+     * The {@code priority} request parameter as a level; a level past the model's levels (up to 2^64-1, as a uint64
+     * parameter carries it) means its default, as in Triton.
+     *
+     * @throws InferenceException.InvalidInput for a value that is not a non-negative integer
+     */
+    public static int priorityLevel(Object value) {
+        if (value instanceof Long level && level >= 0) {
+            return (int) Math.min(Integer.MAX_VALUE, level);
+        }
+        if (value instanceof BigInteger big && big.signum() > 0) {
+            return Integer.MAX_VALUE;
+        }
+        throw invalid("parameter 'priority' must be a non-negative integer, was %s", shown(value));
     }
 
     /**

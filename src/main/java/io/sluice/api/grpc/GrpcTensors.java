@@ -13,6 +13,7 @@ import io.sluice.inference.InferenceException;
 import io.sluice.inference.Protocol;
 import io.sluice.inference.RequestValidation;
 import io.sluice.inference.Tensor;
+import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -64,15 +65,11 @@ final class GrpcTensors {
         long deadline = deadlineNanos;
         Object timeout = parameters.remove("timeout");
         if (timeout != null) {
-            if (!(timeout instanceof Long micros) || micros < 0) {
-                throw invalid("parameter 'timeout' must be a non-negative int64 of microseconds (0: none)");
-            }
+            long micros = RequestValidation.timeoutMicros(timeout);
             deadline = Math.min(deadline, InferRequest.deadlineAfterMicros(System.nanoTime(), micros));
         }
         Object priority = parameters.remove("priority");
-        if (priority != null && (!(priority instanceof Long p) || p < 0)) {
-            throw invalid("parameter 'priority' must be a non-negative int64");
-        }
+        int level = priority == null ? 0 : RequestValidation.priorityLevel(priority);
         Map<String, Integer> classifications = new HashMap<>();
         for (ModelInferRequest.InferRequestedOutputTensor out : msg.getOutputsList()) {
             RequestValidation.rejectUnsupported(out.getParametersMap(), "output '" + out.getName() + "'");
@@ -85,9 +82,8 @@ final class GrpcTensors {
                 .map(ModelInferRequest.InferRequestedOutputTensor::getName).toList();
         String version = version(msg);
         String id = msg.getId().isEmpty() ? null : msg.getId();
-        return new InferRequest(msg.getModelName(), version, id, parameters, inputs, outputs,
-                priority == null ? 0 : (int) Math.min(Integer.MAX_VALUE, (Long) priority), deadline, Protocol.GRPC,
-                classifications);
+        return new InferRequest(msg.getModelName(), version, id, parameters, inputs, outputs, level, deadline,
+                Protocol.GRPC, classifications);
     }
 
     /**
@@ -117,18 +113,23 @@ final class GrpcTensors {
         return out.build();
     }
 
-    /** Request parameters as booleans, Longs, Doubles and Strings. */
+    /** Request parameters as booleans, Longs (a uint64 past int64: a BigInteger), Doubles and Strings. */
     static Map<String, Object> parameters(Map<String, InferParameter> params) {
         Map<String, Object> out = new LinkedHashMap<>();
         params.forEach((k, v) -> out.put(k, switch (v.getParameterChoiceCase()) {
             case BOOL_PARAM -> v.getBoolParam();
             case INT64_PARAM -> v.getInt64Param();
-            case UINT64_PARAM -> v.getUint64Param();
+            case UINT64_PARAM -> unsigned(v.getUint64Param());
             case DOUBLE_PARAM -> v.getDoubleParam();
             case STRING_PARAM -> v.getStringParam();
             case PARAMETERCHOICE_NOT_SET -> throw invalid("parameter '" + k + "' has no value");
         }));
         return out;
+    }
+
+    /** A uint64 parameter: a Long up to int64's maximum, a {@link BigInteger} past it. */
+    private static Object unsigned(long bits) {
+        return bits >= 0 ? bits : new BigInteger(Long.toUnsignedString(bits));
     }
 
     private static long[] shape(ModelInferRequest.InferInputTensor in) {

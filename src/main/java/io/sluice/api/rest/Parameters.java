@@ -11,7 +11,10 @@ final class Parameters {
 
     private Parameters() {}
 
-    /** Reads {@code node} (may be null) into booleans, Longs, Doubles and Strings. */
+    /**
+     * Reads {@code node} (may be null) into booleans, Longs (BigIntegers past int64, up to 2^64-1), Doubles and
+     * Strings.
+     */
     static Map<String, Object> read(JsonNode node, String owner) {
         if (node == null || node.isNull()) {
             return Map.of();
@@ -28,6 +31,9 @@ final class Parameters {
                 value = v.booleanValue();
             } else if (v.isIntegralNumber() && v.canConvertToLong()) {
                 value = v.longValue();
+            } else if (v.isIntegralNumber() && v.bigIntegerValue().signum() > 0
+                    && v.bigIntegerValue().bitLength() <= Long.SIZE) {
+                value = v.bigIntegerValue(); // past int64, within uint64: Triton's priority is a uint64
             } else if (v.isNumber()) {
                 value = v.doubleValue();
             } else if (v.isTextual()) {

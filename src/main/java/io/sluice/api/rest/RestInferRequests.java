@@ -220,20 +220,11 @@ final class RestInferRequests {
         long deadline = headerDeadline;
         Object timeout = parameters.get("timeout");
         if (timeout != null) {
-            if (!(timeout instanceof Long micros) || micros < 0) {
-                throw new InferenceException.InvalidInput(
-                        "parameter 'timeout' must be a non-negative integer of microseconds (0: none)");
-            }
+            long micros = RequestValidation.timeoutMicros(timeout);
             deadline = Math.min(deadline, InferRequest.deadlineAfterMicros(System.nanoTime(), micros));
         }
-        int priority = headerPriority;
         Object p = parameters.get("priority");
-        if (p != null) {
-            if (!(p instanceof Long level) || level < 0) {
-                throw new InferenceException.InvalidInput("parameter 'priority' must be a non-negative integer");
-            }
-            priority = (int) Math.min(Integer.MAX_VALUE, level); // past the model's levels: its default, as Triton
-        }
+        int priority = p == null ? headerPriority : RequestValidation.priorityLevel(p);
         Map<String, Object> echoed = new LinkedHashMap<>(parameters);
         echoed.keySet().removeAll(RESERVED);
         return new InferRequest(model, version, id, echoed, inputs, outputs, priority, deadline, Protocol.REST,

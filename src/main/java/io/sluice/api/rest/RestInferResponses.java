@@ -14,6 +14,7 @@ import io.vertx.core.buffer.Buffer;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -44,6 +45,8 @@ final class RestInferResponses {
             json.writeBooleanField(name, b);
         } else if (value instanceof Long l) {
             json.writeNumberField(name, l);
+        } else if (value instanceof BigInteger big) {
+            json.writeNumberField(name, big);
         } else if (value instanceof Double d) {
             json.writeNumberField(name, d);
         } else {
