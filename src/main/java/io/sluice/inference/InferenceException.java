@@ -76,7 +76,10 @@ public abstract sealed class InferenceException extends RuntimeException {
         }
     }
 
-    /** Model not ready, bulkhead or queue full, circuit open: 503 + Retry-After / UNAVAILABLE + RetryInfo. */
+    /**
+     * Model not ready, bulkhead or queue full, circuit open, no memory to write the answer: 503 + Retry-After /
+     * UNAVAILABLE + RetryInfo.
+     */
     public static final class Unavailable extends InferenceException {
 
         /** Why the request was turned away; the {@code reason} tag of rejection metrics. */
@@ -84,7 +87,9 @@ public abstract sealed class InferenceException extends RuntimeException {
             NOT_READY,
             QUEUE_FULL,
             BULKHEAD_FULL,
-            CIRCUIT_OPEN
+            CIRCUIT_OPEN,
+            /** The model answered, but the server had no memory to write the answer out (a REST answer as JSON). */
+            NO_MEMORY
         }
 
         private final Reason reason;

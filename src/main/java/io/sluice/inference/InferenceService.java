@@ -20,6 +20,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.jboss.logging.Logger;
@@ -83,31 +84,63 @@ public class InferenceService {
      */
     public Uni<InferResponse> infer(Tenant tenant, String model, String version, Protocol protocol,
             Supplier<InferRequest> parse) {
-        long start = System.nanoTime();
-        InferRequest[] parsed = new InferRequest[1];
-        Supplier<InferRequest> once = () -> parsed[0] = withinLimits(parse.get());
-        Uni<InferResponse> result = rateLimiter.enabled()
-                ? rateLimiter.admit(tenant, model).emitOn(backTo(Vertx.currentContext()))
-                        .onItem().transformToUni(state -> charged(state, run(tenant, model, version, once)))
-                : run(tenant, model, version, once);
-        AtomicBoolean counted = new AtomicBoolean(); // a cancel racing the answer or failure counts once
-        return result
-                .onItemOrFailure().invoke((item, failure) -> {
-                    if (!counted.compareAndSet(false, true)) {
-                        return;
-                    }
-                    String tag = metricTag(model);
-                    if (failure != null) {
-                        metrics.rejection(tag, failure);
-                    }
-                    Outcome outcome = failure == null ? Outcome.SUCCESS : Outcome.of(failure);
-                    finished(tenant, tag, protocol, parsed[0], outcome, start);
-                })
-                .onCancellation().invoke(() -> {
-                    if (counted.compareAndSet(false, true)) {
-                        cancelled(tenant, metricTag(model), protocol, parsed[0], start);
-                    }
-                });
+        Run run = new Run(tenant, model, protocol);
+        return run.counted(run.response(version, parse));
+    }
+
+    /**
+     * {@link #infer(Tenant, String, String, Protocol, Supplier)}, counted in the metrics once {@code answer} has
+     * turned the response into what goes out: an adapter whose writing can fail (no memory for a large answer) has
+     * that failure counted as what the client gets, not as a success.
+     */
+    public <T> Uni<T> infer(Tenant tenant, String model, String version, Protocol protocol,
+            Supplier<InferRequest> parse, Function<InferResponse, Uni<T>> answer) {
+        Run run = new Run(tenant, model, protocol);
+        return run.counted(run.response(version, parse).onItem().transformToUni(r -> answer.apply(r)));
+    }
+
+    /** One request on its way: what its metrics are counted under, once. */
+    private final class Run {
+        private final long start = System.nanoTime();
+        private final Tenant tenant;
+        private final String model;
+        private final Protocol protocol;
+        private final AtomicBoolean counted = new AtomicBoolean(); // a cancel racing the answer or failure counts once
+        private InferRequest parsed;
+
+        Run(Tenant tenant, String model, Protocol protocol) {
+            this.tenant = tenant;
+            this.model = model;
+            this.protocol = protocol;
+        }
+
+        Uni<InferResponse> response(String version, Supplier<InferRequest> parse) {
+            Supplier<InferRequest> once = () -> parsed = withinLimits(parse.get());
+            return rateLimiter.enabled()
+                    ? rateLimiter.admit(tenant, model).emitOn(backTo(Vertx.currentContext()))
+                            .onItem().transformToUni(state -> charged(state, run(tenant, model, version, once)))
+                    : run(tenant, model, version, once);
+        }
+
+        <T> Uni<T> counted(Uni<T> result) {
+            return result
+                    .onItemOrFailure().invoke((item, failure) -> {
+                        if (!counted.compareAndSet(false, true)) {
+                            return;
+                        }
+                        String tag = metricTag(model);
+                        if (failure != null) {
+                            metrics.rejection(tag, failure);
+                        }
+                        Outcome outcome = failure == null ? Outcome.SUCCESS : Outcome.of(failure);
+                        finished(tenant, tag, protocol, parsed, outcome, start);
+                    })
+                    .onCancellation().invoke(() -> {
+                        if (counted.compareAndSet(false, true)) {
+                            cancelled(tenant, metricTag(model), protocol, parsed, start);
+                        }
+                    });
+        }
     }
 
     /**

@@ -31,7 +31,7 @@ class DashboardMetricsTest {
         // of these combinations never happen in the tests, so only registration at discovery can make them
         String scrape = given().get("/q/metrics").then().statusCode(200).extract().asString();
         for (String reason : new String[] {"rate_limited", "deadline", "not_ready", "queue_full", "bulkhead_full",
-                "circuit_open"}) {
+                "circuit_open", "no_memory"}) {
             assertThat(scrape).containsPattern("(?m)^sluice_rejections_total\\{model=\"identity_int16\",reason=\""
                     + reason + "\"} [0-9.E]+( #.*)?$");
         }

@@ -20,9 +20,11 @@ import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiFunction;
 import java.util.function.Supplier;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
@@ -179,32 +181,35 @@ public class InferenceResource {
                 ContentEncoding.decode(body == null ? new byte[0] : body, encoding, maxBody.asLongValue()), jsonLength,
                 () -> service.modelMetadata(model, runs), deadline, level)).request();
         io.vertx.core.Context context = Vertx.currentContext();
-        Uni<io.sluice.inference.InferResponse> result = service.infer(RestAuthentication.tenant(routing), model, runs,
-                Protocol.REST, parse);
-        if (context != null) {
-            result = result.emitOn(task -> context.runOnContext(v -> task.run()));
-        }
-        return result.onItem().transformToUni(response -> RestInferResponses.largeText(response, parsed[0])
-                // seconds of text on the event loop would hold up every other request on it: a worker writes it
-                ? Uni.createFrom().item(() -> answer(response, parsed[0]))
-                        .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
-                : Uni.createFrom().item(answer(response, parsed[0])));
+        return service.infer(RestAuthentication.tenant(routing), model, runs, Protocol.REST, parse, response -> {
+            Uni<io.sluice.inference.InferResponse> here = Uni.createFrom().item(response);
+            if (context != null) {
+                here = here.emitOn(task -> context.runOnContext(v -> task.run()));
+            }
+            return here.onItem().transformToUni(r -> RestInferResponses.largeText(r, parsed[0])
+                    // seconds of text on the event loop would hold up every other request on it: a worker writes it
+                    ? Uni.createFrom().item(() -> answer(r, parsed[0], RestInferResponses::write))
+                            .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
+                    : Uni.createFrom().item(answer(r, parsed[0], RestInferResponses::write)));
+        });
     }
 
     /**
-     * The HTTP answer of {@code response}; 503 with {@code Retry-After} when there is no memory to write it now (large
-     * JSON answers, written at once), rather than the HTTP server's own 500.
+     * The HTTP answer of {@code response}, as {@code write} writes it.
+     *
+     * @throws InferenceException.Unavailable (503 with {@code Retry-After}, counted as such) when there is no memory
+     *     to write it now (large JSON answers, written at once), rather than the HTTP server's own 500
      */
-    private static Response answer(io.sluice.inference.InferResponse response, RestInferRequests.Parsed parsed) {
+    static Response answer(io.sluice.inference.InferResponse response, RestInferRequests.Parsed parsed,
+            BiFunction<io.sluice.inference.InferResponse, RestInferRequests.Parsed, RestInferResponses.Written> write) {
         RestInferResponses.Written written;
         try {
-            written = RestInferResponses.write(response, parsed);
+            written = write.apply(response, parsed);
         } catch (OutOfMemoryError e) {
-            return Response.status(Response.Status.SERVICE_UNAVAILABLE).header(RestHeaders.RETRY_AFTER, 1)
-                    .type(MediaType.APPLICATION_JSON).entity(Map.of("error", "the server has no memory to write this"
-                            + " answer now (" + RestInferResponses.textElements(response, parsed) + " elements as"
-                            + " JSON text): retry, or ask for binary outputs (parameter binary_data_output)"))
-                    .build();
+            throw new InferenceException.Unavailable(InferenceException.Unavailable.Reason.NO_MEMORY,
+                    "the server has no memory to write this answer now (" + RestInferResponses.textElements(response,
+                    parsed) + " elements as JSON text): retry, or ask for binary outputs (parameter binary_data_output)",
+                    Duration.ofSeconds(1));
         }
         Response.ResponseBuilder ok = Response.ok(written.body());
         if (response.cache().label() != null) {
