@@ -58,10 +58,13 @@ final class RedisTier {
                 .ifNoItem().after(timeout).fail()
                 .map(RedisTier::found)
                 .onFailure().recoverWithItem(failure -> {
-                    if (failure instanceof io.vertx.redis.client.Response) {
-                        return MISS; // Redis answered, with an error for this key (WRONGTYPE): the write replaces it
+                    if (failure instanceof io.vertx.redis.client.Response reply
+                            && String.valueOf(reply).startsWith("WRONGTYPE")) {
+                        return MISS; // Redis answered, with an error for this key: the write replaces that value
                     }
-                    stepAside(); // Redis away or slow: every lookup skips it for the retry interval
+                    // Redis away, slow, or refusing every command (NOAUTH, LOADING, MASTERDOWN): every lookup skips
+                    // it for the retry interval
+                    stepAside();
                     return ERROR;
                 });
     }

@@ -49,6 +49,7 @@ public class ResponseCache {
     private final Cache<CacheKey, List<Tensor>> l1;
     private final Cache<CacheKey, Integer> uses;
     private final long l1MaxBytes;
+    private final boolean l1On; // a TTL of 0 turns L1 off as surely as a size of 0
     private final SluiceConfig.Cache.L2 l2Config;
     private final Instance<Redis> redisClient;
     private final SluiceMetrics metrics;
@@ -72,6 +73,7 @@ public class ResponseCache {
                 .executor(Runnable::run)
                 .build();
         this.l1MaxBytes = l1Config.maxBytes();
+        this.l1On = !l1Config.ttl().isZero() && !l1Config.ttl().isNegative() && l1Config.maxBytes() > 0;
         this.l2Config = config.cache().l2();
         this.metrics = metrics;
         this.redisClient = redisClient;
@@ -164,7 +166,7 @@ public class ResponseCache {
                 return Uni.createFrom().item(new Result(r.outputs(), CacheStatus.MISS));
             }
             // copied only for a tier that can keep them: an entry over both bounds costs no copy at all
-            boolean inL1 = CachedOutputs.weight(r.outputs()) <= l1MaxBytes;
+            boolean inL1 = l1On && CachedOutputs.weight(r.outputs()) <= l1MaxBytes;
             boolean inL2 = tier != null && CachedOutputs.encodedSize(r.outputs()) <= l2Config.maxEntryBytes();
             if (!inL1 && !inL2) {
                 return Uni.createFrom().item(new Result(r.outputs(), CacheStatus.MISS));

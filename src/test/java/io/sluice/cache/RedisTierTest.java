@@ -73,4 +73,30 @@ class RedisTierTest {
         assertThat(tier.put(key(2), new byte[] {2}).await().atMost(WAIT)).isFalse();
         assertThat(tier.get(key(1)).await().atMost(WAIT).lookup()).isEqualTo(RedisTier.Lookup.ERROR);
     }
+
+    @Test
+    void aRedisThatRefusesEveryCommandIsAnErrorNotAMissAndIsSkipped() {
+        // a Redis that wants a password this client lacks answers every command with NOAUTH: as good as away
+        try (TestRedis locked = TestRedis.startWith("requirepass s3cret")) {
+            Redis noPassword = Redis.createClient(vertx, locked.uri());
+            try {
+                RedisTier refused = new RedisTier(noPassword, "t:", Duration.ofMinutes(1), 1 << 20,
+                        Duration.ofSeconds(2), Duration.ofHours(1), System::nanoTime);
+                assertThat(refused.get(key(1)).await().atMost(WAIT).lookup()).isEqualTo(RedisTier.Lookup.ERROR);
+                // skipped for the retry interval: not even a write is tried
+                assertThat(refused.put(key(1), new byte[] {1}).await().atMost(WAIT)).isFalse();
+            } finally {
+                noPassword.close();
+            }
+        }
+    }
+
+    @Test
+    void aKeyHoldingAnotherWritersValueOfAnotherTypeIsAMiss() {
+        redis.send(Request.cmd(Command.LPUSH).arg("t:" + key(1).hex()).arg("x")).await().atMost(WAIT);
+        assertThat(tier.get(key(1)).await().atMost(WAIT).lookup()).isEqualTo(RedisTier.Lookup.MISS);
+        // Redis answered: it is not set aside, and the write replaces that value
+        assertThat(tier.put(key(1), new byte[] {7}).await().atMost(WAIT)).isTrue();
+        assertThat(tier.get(key(1)).await().atMost(WAIT).bytes()).containsExactly(7);
+    }
 }

@@ -26,6 +26,7 @@ import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.api.grpc.proto.ModelInferResponse;
 import io.sluice.config.RedisClients;
 import io.sluice.config.SluiceConfig;
+import io.sluice.fixtures.SluiceConfigs;
 import io.sluice.inference.CacheStatus;
 import io.sluice.inference.Datatype;
 import io.sluice.inference.InferRequest;
@@ -197,6 +198,23 @@ class ResponseCacheTest {
     void anEntryOnlyRedisCanHoldIsInRedisBeforeItsAnswer() {
         Await.serverReady();
         l2BackInUse(); // a test before this one may have restarted Redis
+        // 32 KB of outputs: over L1's 16 KB, under L2's 64 KB
+        assertInRedisOnceAnswered(config, 2000);
+    }
+
+    @Test
+    void withL1TurnedOffByItsTtlEveryEntryIsInRedisBeforeItsAnswer() {
+        Await.serverReady();
+        l2BackInUse();
+        // the README's L2-only cache: l1.ttl=0, whatever l1.max-bytes says (here plenty)
+        SluiceConfig l2Only = SluiceConfigs.of(Map.of("sluice.cache.l1.ttl", "0s", "sluice.cache.l1.max-bytes", "1048576",
+                "sluice.cache.l2.enabled", "true", "sluice.cache.l2.max-entry-bytes", "65536",
+                "sluice.cache.l2.timeout", "500ms"));
+        assertInRedisOnceAnswered(l2Only, 1);
+    }
+
+    /** An answer of {@code rows} rows through a cache on {@code settings}, whose Redis writes go 100 ms late. */
+    private void assertInRedisOnceAnswered(SluiceConfig settings, int rows) {
         // the real Redis, whose writes are sent 100 ms late (lookups at once); the L2 timeout here is 500 ms
         io.vertx.redis.client.Redis core = redis.get().getDelegate();
         io.vertx.redis.client.Redis lateWrites = (io.vertx.redis.client.Redis) Proxy.newProxyInstance(
@@ -223,10 +241,10 @@ class ResponseCacheTest {
         @SuppressWarnings("unchecked")
         Instance<Redis> slow = (Instance<Redis>) Proxy.newProxyInstance(getClass().getClassLoader(),
                 new Class<?>[] {Instance.class}, (proxy, method, args) -> Redis.newInstance(lateWrites));
-        ResponseCache cache = new ResponseCache(config, metrics, slow);
-        Tensor input = new Tensor("INPUT0", Datatype.FP32, new long[] {2000, 4}, ByteBuffer.wrap(rows(2000)));
+        ResponseCache cache = new ResponseCache(settings, metrics, slow);
+        Tensor input = new Tensor("INPUT0", Datatype.FP32, new long[] {rows, 4}, ByteBuffer.wrap(rows(rows)));
         InferRequest request = new InferRequest("identity_fp32", null, null, Map.of(), List.of(input), List.of(), 0,
-                InferRequest.NO_DEADLINE, Protocol.REST); // 32 KB of outputs: over L1's 16 KB, under L2's 64 KB
+                InferRequest.NO_DEADLINE, Protocol.REST);
         CacheKey key = CacheKey.of("anonymous", "identity_fp32", "1", "contents", request);
 
         InferResponse answer = cache.serve("anonymous", "identity_fp32", "1", "contents", 1, 0, request,
