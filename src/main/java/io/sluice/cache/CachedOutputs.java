@@ -77,6 +77,9 @@ final class CachedOutputs {
             // every count is checked against the bytes left before anything is allocated for it: a corrupt
             // entry is a miss, never an OutOfMemoryError
             int count = length(in, 1);
+            if (count == 0) { // no answer has no outputs: another writer's value
+                return null;
+            }
             List<Tensor> outputs = new ArrayList<>(count);
             for (int i = 0; i < count; i++) {
                 byte[] name = new byte[length(in, 1)];

@@ -43,5 +43,7 @@ class CachedOutputsTest {
                 new Tensor("TEXT", Datatype.BYTES, new long[] {1}, ByteBuffer.wrap(twoElements)))))).isNull();
         assertThat(CachedOutputs.decode(CachedOutputs.encode(List.of(
                 new Tensor("TEXT", Datatype.BYTES, new long[] {2}, ByteBuffer.wrap(twoElements)))))).hasSize(1);
+        // framed as an entry of no tensors: an answer always has one, so it would go out as an empty 200
+        assertThat(CachedOutputs.decode(CachedOutputs.encode(List.of()))).isNull();
     }
 }
