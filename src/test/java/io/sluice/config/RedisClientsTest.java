@@ -14,8 +14,11 @@ import io.quarkus.test.junit.TestProfile;
 import io.restassured.http.ContentType;
 import io.sluice.Await;
 import io.sluice.RedisResource;
+import io.sluice.admission.RateLimiter;
+import io.sluice.admission.Tenant;
 import io.sluice.fixtures.OnnxModelWriter;
 import io.sluice.fixtures.TinyModels;
+import io.sluice.inference.RateLimitState;
 import io.sluice.observability.MetricNames;
 import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.redis.client.Command;
@@ -24,8 +27,10 @@ import io.vertx.mutiny.redis.client.Request;
 import jakarta.inject.Inject;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -66,6 +71,9 @@ class RedisClientsTest {
 
     @Inject
     MeterRegistry registry;
+
+    @Inject
+    RateLimiter limiter;
 
     @Inject
     @RedisClientName(RedisClients.CACHE)
@@ -114,6 +122,22 @@ class RedisClientsTest {
             own.close();
             vertx.closeAndAwait();
         }
+    }
+
+    @Test
+    @Order(3)
+    void aBurstOfTakesWiderThanThePoolWaitsForConnectionsRatherThanFallingBack() {
+        Await.serverReady();
+        double before = registry.get(MetricNames.RATE_LIMIT_FALLBACKS).counter().count();
+        // more takes at once than the pool's 6 connections and Quarkus's default wait queue of 24 together
+        int takes = 80;
+        List<CompletableFuture<RateLimitState>> admitted = new ArrayList<>();
+        for (int i = 0; i < takes; i++) {
+            admitted.add(limiter.admit(new Tenant("t"), "identity_int32").subscribeAsCompletionStage());
+        }
+        admitted.forEach(CompletableFuture::join);
+        assertThat(registry.get(MetricNames.RATE_LIMIT_FALLBACKS).counter().count()).as("takes not on Redis")
+                .isEqualTo(before);
     }
 
     private double l2Errors() {
