@@ -228,9 +228,19 @@ public class RateLimiter {
         if (take.allowed()) {
             return Uni.createFrom().item(state);
         }
-        return Uni.createFrom().failure(new InferenceException.RateLimited(
-                "tenant '" + b.tenant() + "' is over its rate limit of " + format(take.limit().rate()) + " requests/s"
-                         + " for '" + model + "'; retry after " + take.retryAfterMillis() + " ms", state));
+        return Uni.createFrom().failure(new InferenceException.RateLimited(overLimit(b.tenant(), b.limit(), take,
+                model), state));
+    }
+
+    /**
+     * The message of a refused {@code take} from the bucket of {@code tenant}'s {@code limit}: a fallback take, drawn
+     * on this replica's share of the rate while Redis is away, names the share beside the tenant's limit.
+     */
+    static String overLimit(String tenant, Limit limit, Take take, String model) {
+        String share = take.limit().equals(limit) ? "" : " (this replica's share while the buckets in Redis are"
+                + " unreachable: " + format(take.limit().rate()) + " requests/s)";
+        return "tenant '" + tenant + "' is over its rate limit of " + format(limit.rate()) + " requests/s" + share
+                + " for '" + model + "'; retry after " + take.retryAfterMillis() + " ms";
     }
 
     /** The caller's bucket; buckets exist only for configured tenants and models, so their number is bounded. */
