@@ -30,20 +30,34 @@ public class GrpcServingStatus {
     @Inject
     InferenceService service;
 
+    /** Set once the shutdown (or its delay) begins: no model's state change may turn the answer back to SERVING. */
+    private boolean stopping; // guarded by this
+
     void onStart(@Observes StartupEvent event) {
-        publish(service.ready());
+        refresh();
     }
 
     void onModelState(@Observes ModelStateChanged event) {
-        publish(service.ready());
+        refresh();
     }
 
-    void onShutdownDelay(@Observes ShutdownDelayInitiatedEvent event) {
-        publish(false); // the registry's own flag may be set after this observer
-    }
-
-    void onShutdown(@Observes ShutdownEvent event) {
+    synchronized void onShutdownDelay(@Observes ShutdownDelayInitiatedEvent event) {
+        stopping = true; // the registry's own flag may be set after this observer
         publish(false);
+    }
+
+    synchronized void onShutdown(@Observes ShutdownEvent event) {
+        stopping = true;
+        publish(false);
+    }
+
+    /**
+     * Reads readiness and publishes it under one lock: two loaders whose models turn READY at once each read it,
+     * and a reading taken before the other's change can no longer land after the other's, leaving NOT_SERVING on a
+     * ready server for good.
+     */
+    private synchronized void refresh() {
+        publish(!stopping && service.ready());
     }
 
     private synchronized void publish(boolean ready) {
