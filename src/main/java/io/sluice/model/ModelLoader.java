@@ -24,6 +24,10 @@ import jakarta.enterprise.event.Event;
 import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
+import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -200,6 +204,22 @@ public class ModelLoader {
                 + (batchable ? "@rows" : "@whole");
     }
 
+    /**
+     * A failed load's reason, as the repository index, readiness and the log give it. A file error's message is
+     * only its path: this says what happened to the file (gone since the scan, a warmup sample missing, unreadable).
+     */
+    static String reason(Throwable e) {
+        Throwable cause = e instanceof UncheckedIOException && e.getCause() != null ? e.getCause() : e;
+        if (cause instanceof NoSuchFileException f) {
+            return "no such file: " + f.getFile();
+        } else if (cause instanceof AccessDeniedException f) {
+            return "permission denied: " + f.getFile();
+        } else if (cause instanceof FileSystemException f) {
+            return "cannot read " + f.getFile() + (f.getReason() == null ? "" : ": " + f.getReason());
+        }
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    }
+
     private void load(ServedModel model) {
         ModelSettings s = model.settings();
         long start = System.nanoTime();
@@ -247,7 +267,7 @@ public class ModelLoader {
             LOG.infof("model %s/%s READY on %s: load %.3f s, warmup %.3f s (of which the row check %.3f s)", model.name(),
                     model.version(), session.provider(), model.loadSeconds(), model.warmupSeconds(), checkNanos / 1e9);
         } catch (Exception | Error e) { // an Error too (out of memory, no thread): its loader thread goes on to the next model
-            String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            String reason = reason(e);
             // what the failed step took, so that a FAILED version's times say where its start went
             if (loaded) {
                 model.warmupNanos = checkNanos + System.nanoTime() - start;

@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -259,7 +260,14 @@ final class Warmup {
      */
     private static Tensor fromFile(ServedModel model, TensorSpec spec, boolean rows, int batch) throws IOException {
         Path file = model.source().file().resolveSibling("warmup").resolve(spec.name());
-        byte[] sample = Files.readAllBytes(file);
+        byte[] sample;
+        try {
+            sample = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new IOException("warmup file " + file + " is missing: warmup.data=files needs one per input", e);
+        } catch (IOException e) { // "Is a directory" alone names no file
+            throw new IOException("warmup file " + file + " cannot be read: " + e.getMessage(), e);
+        }
         long[] one = spec.shape().clone();
         int first = rows ? 1 : 0;
         if (rows) {

@@ -38,12 +38,14 @@ class WarmupFilesTest {
             TinyModels.writeWarmup(TinyModels.write(repo, "scalar", 1, scalar), "X", new byte[4]);
             TinyModels.writeWarmup(TinyModels.write(repo, "sequence-bad", 1, TinyModels.identity(DataType.INT64, "tokens")),
                     "INPUT0", new byte[12]); // not a whole number of INT64 tokens
+            TinyModels.write(repo, "sample-missing", 1, TinyModels.identity(DataType.FLOAT, 2, 3)); // no warmup/INPUT0
             return Map.of(
                     "sluice.repository.paths", repo.toString(),
                     "sluice.model-defaults.warmup.data", "files",
                     "sluice.models.sequence.batching.max-batch-size", "1",
                     "sluice.models.sequence-bad.batching.max-batch-size", "1",
-                    "sluice.models.sequence-bad.required", "false");
+                    "sluice.models.sequence-bad.required", "false",
+                    "sluice.models.sample-missing.required", "false");
         }
     }
 
@@ -57,5 +59,10 @@ class WarmupFilesTest {
                 .getString("checks.find { it.name == 'models' }.data.'sequence-bad/1'");
         assertThat(reason).contains("FAILED: warmup file").contains("has 12 bytes")
                 .contains("needs a positive multiple of 8");
+        // the reason names what is wrong with the file, not only its path
+        assertThat(given().get("/q/health/ready").jsonPath()
+                .getString("checks.find { it.name == 'models' }.data.'sample-missing/1'"))
+                .matches("FAILED: warmup file .*/sample-missing/1/warmup/INPUT0 is missing: warmup.data=files needs one"
+                        + " per input");
     }
 }
