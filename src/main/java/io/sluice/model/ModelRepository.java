@@ -37,7 +37,7 @@ public final class ModelRepository {
         return name != null && NAME.matcher(name).matches() && !name.contains("..");
     }
 
-    /** True for a positive integer version. */
+    /** True for a positive integer version of at most 18 digits (every one fits a long, with room to compare). */
     public static boolean validVersion(String version) {
         return version != null && VERSION.matcher(version).matches();
     }
@@ -117,9 +117,10 @@ public final class ModelRepository {
                     LOG.warnf("skipping %s: not a valid model name", modelDir);
                     continue;
                 }
-                List<ModelSource> versions = versions(name, modelDir);
+                List<ModelSource> versions = versions(name, modelDir, true);
                 if (versions.isEmpty()) {
-                    LOG.warnf("skipping model %s: no <version>/%s under %s (a version is a positive integer)",
+                    LOG.warnf("skipping model %s: no <version>/%s under %s (a version is a positive integer of at"
+                            + " most 18 digits)",
                             name, MODEL_FILE, modelDir);
                     continue;
                 }
@@ -162,7 +163,8 @@ public final class ModelRepository {
 
     /** The versions of a repository that is one model: its version directories, and a root file as version 1. */
     private static List<ModelSource> oneModelVersions(String name, Path repo) {
-        List<ModelSource> versions = new ArrayList<>(versions(name, repo));
+        // the root's other folders (its warmup samples, a volume's lost+found) are not meant as versions
+        List<ModelSource> versions = new ArrayList<>(versions(name, repo, false));
         Path rootFile = repo.resolve(MODEL_FILE);
         if (Files.isRegularFile(rootFile)) {
             if (versions.stream().anyMatch(v -> v.version() == 1)) {
@@ -174,16 +176,20 @@ public final class ModelRepository {
         return versions;
     }
 
-    private static List<ModelSource> versions(String name, Path modelDir) {
+    /**
+     * The version directories of {@code modelDir} holding {@value #MODEL_FILE}; every other directory is skipped,
+     * with a warning when {@code warnOthers} (a model directory holds nothing else) or when its name is a version.
+     */
+    private static List<ModelSource> versions(String name, Path modelDir, boolean warnOthers) {
         List<ModelSource> versions = new ArrayList<>();
         for (Path versionDir : list(modelDir)) {
             String version = versionDir.getFileName().toString();
             Path file = versionDir.resolve(MODEL_FILE);
             if (validVersion(version) && Files.isRegularFile(file)) {
                 versions.add(new ModelSource(name, Long.parseLong(version), file));
-            } else if (Files.isDirectory(versionDir)) {
-                LOG.warnf("skipping %s: %s", versionDir, validVersion(version)
-                        ? "no " + MODEL_FILE + " in it" : "a version directory's name is a positive integer");
+            } else if (Files.isDirectory(versionDir) && (warnOthers || validVersion(version))) {
+                LOG.warnf("skipping %s: %s", versionDir, validVersion(version) ? "no " + MODEL_FILE + " in it"
+                        : "a version directory's name is a positive integer of at most 18 digits");
             }
         }
         return versions;

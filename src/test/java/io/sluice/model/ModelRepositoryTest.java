@@ -47,30 +47,9 @@ class ModelRepositoryTest {
         model(first, "n", "1");
         Files.createDirectories(second.resolve("m")); // empty: it does not hide first's m
         model(second, "n", "7");
-        List<String> warnings = new ArrayList<>();
-        Handler handler = new Handler() {
-            @Override
-            public void publish(LogRecord record) {
-                if (record.getLevel().intValue() >= Level.WARNING.intValue()) {
-                    warnings.add(String.format(record.getMessage(), record.getParameters()));
-                }
-            }
-
-            @Override
-            public void flush() {}
-
-            @Override
-            public void close() {}
-        };
-        Logger logger = Logger.getLogger(ModelRepository.class.getName());
-        logger.addHandler(handler);
-        try {
-            assertThat(ModelRepository.scan(List.of(first, second)))
-                    .extracting(s -> s.name() + "/" + s.version())
-                    .containsExactlyInAnyOrder("m/1", "n/7");
-        } finally {
-            logger.removeHandler(handler);
-        }
+        List<String> warnings = warningsDuring(() -> assertThat(ModelRepository.scan(List.of(first, second)))
+                .extracting(s -> s.name() + "/" + s.version())
+                .containsExactlyInAnyOrder("m/1", "n/7"));
         // the clash is said, naming the model and the repository served; m's empty directory is no clash
         assertThat(warnings).anySatisfy(w -> assertThat(w).contains("model n is in more than one repository")
                 .contains(second.toString()));
@@ -118,6 +97,33 @@ class ModelRepositoryTest {
                 .extracting(ModelSource::name).containsExactlyInAnyOrder("1", "m");
     }
 
+    /** The warnings {@link ModelRepository} logs while {@code scan} runs. */
+    private static List<String> warningsDuring(Runnable scan) {
+        List<String> warnings = new ArrayList<>();
+        Handler handler = new Handler() {
+            @Override
+            public void publish(LogRecord record) {
+                if (record.getLevel().intValue() >= Level.WARNING.intValue()) {
+                    warnings.add(String.format(record.getMessage(), record.getParameters()));
+                }
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        Logger logger = Logger.getLogger(ModelRepository.class.getName());
+        logger.addHandler(handler);
+        try {
+            scan.run();
+        } finally {
+            logger.removeHandler(handler);
+        }
+        return warnings;
+    }
+
     @Test
     void aRootModelFileBesideModelsIsSkippedAndAFolderBesideVersionsIsIgnored() throws IOException {
         Path repo = root.resolve("triton");
@@ -130,9 +136,12 @@ class ModelRepositoryTest {
         model(volume, "", "1");
         model(volume, "", "2");
         Files.createDirectories(volume.resolve("lost+found"));
+        Files.createDirectories(volume.resolve("warmup")); // a root file's warmup samples live here
         Files.createDirectories(volume.resolve(".cache").resolve("1"));
-        assertThat(ModelRepository.scan(List.of(volume), Optional.of("isvc")))
-                .extracting(s -> s.name() + "/" + s.version()).containsExactlyInAnyOrder("isvc/1", "isvc/2");
+        Files.createDirectories(volume.resolve("3")); // a version without its file: that one is said
+        List<String> warnings = warningsDuring(() -> assertThat(ModelRepository.scan(List.of(volume), Optional.of("isvc")))
+                .extracting(s -> s.name() + "/" + s.version()).containsExactlyInAnyOrder("isvc/1", "isvc/2"));
+        assertThat(warnings).containsExactly("skipping " + volume.resolve("3") + ": no model.onnx in it");
 
         Files.write(volume.resolve(ModelRepository.MODEL_FILE), new byte[] {1}); // version 1 is 1/model.onnx
         assertThat(ModelRepository.scan(List.of(volume), Optional.of("isvc")))
