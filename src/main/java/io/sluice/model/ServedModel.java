@@ -43,7 +43,7 @@ public final class ServedModel {
     private volatile ModelScheduler scheduler;
     private volatile ModelGuard guard;
     /** Set by {@link #close()}; a load that finishes after it hands over nothing. */
-    private boolean closed;
+    private volatile boolean closed;
     private volatile boolean batchable;
     volatile long loadNanos;
     volatile long warmupNanos;
@@ -327,9 +327,10 @@ public final class ServedModel {
     }
 
     InferenceException.Unavailable notReady() {
-        String why = state == ModelState.FAILED ? ": " + reason : "";
+        // a model closed as the server stops keeps its last state (READY, say) for the index: not a reason here
+        String what = closed ? "shutting down" : state + (state == ModelState.FAILED ? ": " + reason : "");
         return new InferenceException.Unavailable(InferenceException.Unavailable.Reason.NOT_READY,
-                "model '" + name() + "' version " + version() + " is " + state + why, Duration.ofSeconds(5));
+                "model '" + name() + "' version " + version() + " is " + what, Duration.ofSeconds(5));
     }
 
     /**

@@ -62,6 +62,19 @@ class ServedModelCloseTest {
     }
 
     @Test
+    void aReadyModelClosedAsTheServerStopsSaysSoNotThatItIsReady() {
+        ServedModel model = new ServedModel(new ModelSource("stopping", 1, Path.of("stopping/1/model.onnx")),
+                ModelSettings.resolve(config, "stopping"), tracing);
+        model.moveTo(ModelState.READY, null);
+        model.close();
+        assertThat(model.infer(new InferRequest("stopping", null, null, Map.of(), List.of(), List.of(), 0,
+                InferRequest.NO_DEADLINE, io.sluice.inference.Protocol.REST)).subscribeAsCompletionStage())
+                .failsWithin(java.time.Duration.ofSeconds(5)).withThrowableThat().havingCause()
+                .isInstanceOf(InferenceException.Unavailable.class)
+                .withMessage("model 'stopping' version 1 is shutting down");
+    }
+
+    @Test
     void aBatchThatOutlastsTheDrainIsStoppedAndTheSessionFreed() throws Exception {
         Path file = TinyModels.write(TinyModels.newRepository("sluice-close-long"), "long", 1, TinyModels.slow(20_000));
         ModelSettings settings = ModelSettings.resolve(config, "long");
