@@ -300,14 +300,20 @@ public class InferenceService {
      * (Triton's repository index), READY ones only when {@code readyOnly}; by name, then version.
      */
     public List<ModelIndexEntry> repositoryIndex(boolean readyOnly) {
-        return byNameAndVersion()
-                .filter(m -> !readyOnly || m.state() == ModelState.READY)
-                .map(m -> new ModelIndexEntry(m.name(), m.version(), switch (m.state()) {
-                    case READY -> "READY";
-                    case LOADING, WARMING -> "LOADING";
-                    case FAILED -> "UNAVAILABLE";
-                }, m.state() == ModelState.FAILED && m.reason() != null ? m.reason() : ""))
+        return byNameAndVersion().map(InferenceService::indexEntry)
+                .filter(e -> !readyOnly || e.state().equals("READY"))
                 .toList();
+    }
+
+    /** {@code m}'s entry, from one reading of its state: a load failing meanwhile is not LOADING with a reason. */
+    private static ModelIndexEntry indexEntry(ServedModel m) {
+        ModelState state = m.state();
+        String reason = m.reason();
+        return new ModelIndexEntry(m.name(), m.version(), switch (state) {
+            case READY -> "READY";
+            case LOADING, WARMING -> "LOADING";
+            case FAILED -> "UNAVAILABLE";
+        }, state == ModelState.FAILED && reason != null ? reason : "");
     }
 
     /**
