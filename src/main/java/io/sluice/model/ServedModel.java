@@ -327,8 +327,10 @@ public final class ServedModel {
     }
 
     InferenceException.Unavailable notReady() {
-        // a model closed as the server stops keeps its last state (READY, say) for the index: not a reason here
-        String what = closed ? "shutting down" : state + (state == ModelState.FAILED ? ": " + reason : "");
+        // a FAILED one is closed too, and keeps its reason; one closed as the server stops keeps its last state
+        // (READY, say) for the index, which is no reason for a 503
+        ModelState now = state;
+        String what = now == ModelState.FAILED ? now + ": " + reason : closed ? "shutting down" : now.toString();
         return new InferenceException.Unavailable(InferenceException.Unavailable.Reason.NOT_READY,
                 "model '" + name() + "' version " + version() + " is " + what, Duration.ofSeconds(5));
     }
