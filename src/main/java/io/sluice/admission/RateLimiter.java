@@ -223,7 +223,7 @@ public class RateLimiter {
 
     private static Uni<RateLimitState> decide(Bucket b, String model, Take take, RateLimitState.Refund refund) {
         RateLimitState state = new RateLimitState(b.policy(), take.limit().burst(), take.limit().rate(),
-                take.limit().windowSeconds(), take.remaining(), take.retryAfter(),
+                take.limit().windowSeconds(), take.allowed() ? take.tokens() : 0, take.retryAfter(),
                 take.allowed() ? once(refund) : RateLimitState.Refund.NONE);
         if (take.allowed()) {
             return Uni.createFrom().item(state);

@@ -11,11 +11,11 @@ import java.time.Duration;
  * @param burst the bucket's size: requests allowed at once
  * @param rate tokens per second, sustained
  * @param window seconds the bucket takes to refill from empty, at least 1
- * @param remaining whole tokens left after this request
+ * @param tokens tokens left after this request, fractions included; 0 after a refusal
  * @param retryAfter time until the next token; zero when one is available
  * @param refund gives the request's token back to the bucket it came from
  */
-public record RateLimitState(String policy, long burst, double rate, long window, long remaining, Duration retryAfter,
+public record RateLimitState(String policy, long burst, double rate, long window, double tokens, Duration retryAfter,
         Refund refund) {
 
     /**
@@ -31,9 +31,14 @@ public record RateLimitState(String policy, long burst, double rate, long window
         void giveBack();
     }
 
-    /** A state whose token is not given back. */
+    /** A state of {@code remaining} whole tokens, whose token is not given back. */
     public RateLimitState(String policy, long burst, double rate, long window, long remaining, Duration retryAfter) {
-        this(policy, burst, rate, window, remaining, retryAfter, Refund.NONE);
+        this(policy, burst, rate, window, (double) remaining, retryAfter, Refund.NONE);
+    }
+
+    /** The {@code r} of the RateLimit field: whole tokens left after this request. */
+    public long remaining() {
+        return (long) Math.floor(Math.max(0, tokens));
     }
 
     /**
@@ -51,10 +56,11 @@ public record RateLimitState(String policy, long burst, double rate, long window
      * Retry-After); otherwise the seconds until the bucket would be full, at most the window.
      */
     public long resetSeconds() {
-        if (remaining == 0) {
+        if (remaining() == 0) {
             return retryAfterSeconds();
         }
-        return Math.max(0, Math.min(window, (long) Math.ceil((burst - remaining) / rate)));
+        // from the tokens the bucket holds, not the whole ones: a bucket of 1.99 of 3 at 0.01/s is full in 101 s, not 200
+        return Math.max(0, Math.min(window, (long) Math.ceil((burst - tokens) / rate)));
     }
 
     /** Retry-After in whole seconds, rounded up, at least 1. */

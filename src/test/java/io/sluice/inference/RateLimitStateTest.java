@@ -28,6 +28,10 @@ class RateLimitStateTest {
         assertThat(new RateLimitState("t", 100, 50, 2, 1, Duration.ZERO).resetSeconds()).isEqualTo(2);
         assertThat(new RateLimitState("t", 100, 50, 2, 100, Duration.ZERO).resetSeconds()).isZero();
         assertThat(new RateLimitState("t", 2, 0.01, 200, 1, Duration.ZERO).resetSeconds()).isEqualTo(100);
+        // counted from the tokens held, fractions included: 1.99 of 3 at 0.01/s is full in 101 s, not 200
+        RateLimitState partly = new RateLimitState("t", 3, 0.01, 300, 1.99, Duration.ZERO, RateLimitState.Refund.NONE);
+        assertThat(partly.remaining()).isEqualTo(1);
+        assertThat(partly.resetSeconds()).isEqualTo(101);
     }
 
     @Test
