@@ -197,7 +197,9 @@ public class ResponseCache {
                 List<Tensor> outputs = CachedOutputs.decode(found.bytes());
                 if (outputs != null) {
                     metrics.cache(model, L2, "hit");
-                    l1.put(key, outputs);
+                    if (l1On) {
+                        l1.put(key, outputs);
+                    }
                     return Uni.createFrom().item(new Result(outputs, CacheStatus.HIT_L2));
                 }
             }

@@ -186,7 +186,7 @@ public class ModelLoader {
 
     private static void closeQuietly(ServedModel model) {
         try {
-            model.close();
+            model.shutDown();
         } catch (RuntimeException e) { // the other models still stop their batches and free their sessions
             LOG.errorf(e, "model %s/%s did not close cleanly", model.name(), model.version());
         }

@@ -75,8 +75,9 @@ public class ModelRegistry {
      */
     public ServedModel ready(String name, String version) {
         ServedModel model = find(name, version);
-        if (model.state() != ModelState.READY) {
-            throw model.notReady();
+        ModelState state = model.state(); // read once: the 503 names the state that refused it
+        if (state != ModelState.READY) {
+            throw model.notReady(state);
         }
         return model;
     }

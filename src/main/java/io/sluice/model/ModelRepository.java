@@ -178,7 +178,8 @@ public final class ModelRepository {
 
     /**
      * The version directories of {@code modelDir} holding {@value #MODEL_FILE}; every other directory is skipped,
-     * with a warning when {@code warnOthers} (a model directory holds nothing else) or when its name is a version.
+     * with a warning when {@code warnOthers} (a model directory holds nothing else), or when it looks meant as a
+     * version: a name of digits ({@code 0}, {@code 01}, 19 digits) or a {@value #MODEL_FILE} in it.
      */
     private static List<ModelSource> versions(String name, Path modelDir, boolean warnOthers) {
         List<ModelSource> versions = new ArrayList<>();
@@ -187,7 +188,8 @@ public final class ModelRepository {
             Path file = versionDir.resolve(MODEL_FILE);
             if (validVersion(version) && Files.isRegularFile(file)) {
                 versions.add(new ModelSource(name, Long.parseLong(version), file));
-            } else if (Files.isDirectory(versionDir) && (warnOthers || validVersion(version))) {
+            } else if (Files.isDirectory(versionDir)
+                    && (warnOthers || version.chars().allMatch(Character::isDigit) || Files.isRegularFile(file))) {
                 LOG.warnf("skipping %s: %s", versionDir, validVersion(version) ? "no " + MODEL_FILE + " in it"
                         : "a version directory's name is a positive integer of at most 18 digits");
             }

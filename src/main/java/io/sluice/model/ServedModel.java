@@ -43,7 +43,9 @@ public final class ServedModel {
     private volatile ModelScheduler scheduler;
     private volatile ModelGuard guard;
     /** Set by {@link #close()}; a load that finishes after it hands over nothing. */
-    private volatile boolean closed;
+    private boolean closed;
+    /** Set by {@link #shutDown()}: closed as the server stops, not after a failed load. */
+    private volatile boolean shutDown;
     private volatile boolean batchable;
     volatile long loadNanos;
     volatile long warmupNanos;
@@ -327,12 +329,19 @@ public final class ServedModel {
     }
 
     InferenceException.Unavailable notReady() {
-        // a FAILED one is closed too, and keeps its reason; one closed as the server stops keeps its last state
-        // (READY, say) for the index, which is no reason for a 503
-        ModelState now = state;
-        String what = now == ModelState.FAILED ? now + ": " + reason : closed ? "shutting down" : now.toString();
+        return notReady(state);
+    }
+
+    /**
+     * The 503 of this version found in state {@code seen}. A FAILED one gives its reason; one closed as the server
+     * stops keeps its last state (READY, say) for the index, which is no reason for a 503.
+     */
+    InferenceException.Unavailable notReady(ModelState seen) {
+        String what = seen == ModelState.FAILED ? seen + ": " + reason : shutDown ? "shutting down" : seen.toString();
+        // a replica shutting down is gone in a moment: retry soon, elsewhere (as its scheduler's own 503 says)
         return new InferenceException.Unavailable(InferenceException.Unavailable.Reason.NOT_READY,
-                "model '" + name() + "' version " + version() + " is " + what, Duration.ofSeconds(5));
+                "model '" + name() + "' version " + version() + " is " + what,
+                Duration.ofSeconds(shutDown && seen != ModelState.FAILED ? 1 : 5));
     }
 
     /**
@@ -361,6 +370,12 @@ public final class ServedModel {
      */
     void close() {
         close(Duration.ofSeconds(5));
+    }
+
+    /** {@link #close()} as the server stops: from then on a request is told the server is shutting down. */
+    void shutDown() {
+        shutDown = true;
+        close();
     }
 
     /** {@link #close()} with a drain of {@code drain} before a running batch is stopped. */

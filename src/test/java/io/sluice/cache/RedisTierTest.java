@@ -79,16 +79,28 @@ class RedisTierTest {
         // a Redis that wants a password this client lacks answers every command with NOAUTH: as good as away
         try (TestRedis locked = TestRedis.startWith("requirepass s3cret")) {
             Redis noPassword = Redis.createClient(vertx, locked.uri());
+            Redis admin = Redis.createClient(vertx, locked.uri().replace("redis://", "redis://:s3cret@"));
             try {
                 RedisTier refused = new RedisTier(noPassword, "t:", Duration.ofMinutes(1), 1 << 20,
                         Duration.ofSeconds(2), Duration.ofHours(1), System::nanoTime);
                 assertThat(refused.get(key(1)).await().atMost(WAIT).lookup()).isEqualTo(RedisTier.Lookup.ERROR);
-                // skipped for the retry interval: not even a write is tried
+                long refusals = errorReplies(admin);
+                // skipped for the retry interval: not even a write is sent, so Redis refuses nothing more
                 assertThat(refused.put(key(1), new byte[] {1}).await().atMost(WAIT)).isFalse();
+                assertThat(refused.get(key(1)).await().atMost(WAIT).lookup()).isEqualTo(RedisTier.Lookup.ERROR);
+                assertThat(errorReplies(admin)).isEqualTo(refusals);
             } finally {
                 noPassword.close();
+                admin.close();
             }
         }
+    }
+
+    /** The error replies Redis has sent since it started ({@code INFO stats}). */
+    private static long errorReplies(Redis redis) {
+        String stats = redis.send(Request.cmd(Command.INFO).arg("stats")).await().atMost(WAIT).toString();
+        return stats.lines().filter(l -> l.startsWith("total_error_replies:"))
+                .mapToLong(l -> Long.parseLong(l.substring(l.indexOf(':') + 1).trim())).findFirst().orElseThrow();
     }
 
     @Test

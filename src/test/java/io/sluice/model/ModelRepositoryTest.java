@@ -138,10 +138,17 @@ class ModelRepositoryTest {
         Files.createDirectories(volume.resolve("lost+found"));
         Files.createDirectories(volume.resolve("warmup")); // a root file's warmup samples live here
         Files.createDirectories(volume.resolve(".cache").resolve("1"));
-        Files.createDirectories(volume.resolve("3")); // a version without its file: that one is said
+        Files.createDirectories(volume.resolve("3")); // a version without its file, and names meant as versions: said
+        model(volume, "", "0");
+        model(volume, "", "1234567890123456789");
+        Files.write(Files.createDirectories(volume.resolve("v4")).resolve(ModelRepository.MODEL_FILE), new byte[] {1});
         List<String> warnings = warningsDuring(() -> assertThat(ModelRepository.scan(List.of(volume), Optional.of("isvc")))
                 .extracting(s -> s.name() + "/" + s.version()).containsExactlyInAnyOrder("isvc/1", "isvc/2"));
-        assertThat(warnings).containsExactly("skipping " + volume.resolve("3") + ": no model.onnx in it");
+        String notAVersion = ": a version directory's name is a positive integer of at most 18 digits";
+        assertThat(warnings).containsExactlyInAnyOrder("skipping " + volume.resolve("3") + ": no model.onnx in it",
+                "skipping " + volume.resolve("0") + notAVersion,
+                "skipping " + volume.resolve("1234567890123456789") + notAVersion,
+                "skipping " + volume.resolve("v4") + notAVersion);
 
         Files.write(volume.resolve(ModelRepository.MODEL_FILE), new byte[] {1}); // version 1 is 1/model.onnx
         assertThat(ModelRepository.scan(List.of(volume), Optional.of("isvc")))

@@ -66,12 +66,23 @@ class ServedModelCloseTest {
         ServedModel model = new ServedModel(new ModelSource("stopping", 1, Path.of("stopping/1/model.onnx")),
                 ModelSettings.resolve(config, "stopping"), tracing);
         model.moveTo(ModelState.READY, null);
-        model.close();
+        model.shutDown();
         assertThat(model.infer(new InferRequest("stopping", null, null, Map.of(), List.of(), List.of(), 0,
                 InferRequest.NO_DEADLINE, io.sluice.inference.Protocol.REST)).subscribeAsCompletionStage())
                 .failsWithin(java.time.Duration.ofSeconds(5)).withThrowableThat().havingCause()
                 .isInstanceOf(InferenceException.Unavailable.class)
                 .withMessage("model 'stopping' version 1 is shutting down");
+    }
+
+    @Test
+    void aModelClosedBecauseItsLoadFailedIsNotSaidToBeShuttingDown() {
+        ServedModel model = new ServedModel(new ModelSource("failing", 1, Path.of("failing/1/model.onnx")),
+                ModelSettings.resolve(config, "failing"), tracing);
+        model.moveTo(ModelState.WARMING, null);
+        model.close(); // the loader closes a model whose load failed before it records FAILED
+        assertThat(model.notReady().getMessage()).isEqualTo("model 'failing' version 1 is WARMING");
+        model.moveTo(ModelState.FAILED, "warmup failed");
+        assertThat(model.notReady().getMessage()).isEqualTo("model 'failing' version 1 is FAILED: warmup failed");
     }
 
     @Test
