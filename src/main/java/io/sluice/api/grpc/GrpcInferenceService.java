@@ -30,6 +30,7 @@ import io.sluice.api.grpc.proto.ServerMetadataResponse;
 import io.sluice.api.grpc.proto.ServerReadyRequest;
 import io.sluice.api.grpc.proto.ServerReadyResponse;
 import io.sluice.inference.ModelIndexEntry;
+import io.sluice.inference.InferenceException;
 import io.sluice.inference.InferenceService;
 import io.sluice.inference.Protocol;
 import io.sluice.inference.ModelMetadata;
@@ -38,8 +39,10 @@ import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import jakarta.inject.Inject;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * The Open Inference Protocol gRPC service ({@code inference.GRPCInferenceService}), served on the
@@ -167,7 +170,7 @@ public class GrpcInferenceService extends MutinyGRPCInferenceServiceGrpc.GRPCInf
             }
             long deadline = CallDeadline.current();
             return cancelledBy(cancellation, service.infer(tenant, request.getModelName(), GrpcTensors.version(request),
-                    Protocol.GRPC, () -> GrpcTensors.request(request, deadline))).map(GrpcInferenceService::response);
+                    Protocol.GRPC, () -> GrpcTensors.request(request, deadline), r -> written(() -> response(r))));
         });
     }
 
@@ -175,6 +178,22 @@ public class GrpcInferenceService extends MutinyGRPCInferenceServiceGrpc.GRPCInf
     @Override
     public Multi<ModelStreamInferResponse> modelStreamInfer(Multi<ModelInferRequest> requests) {
         return StreamInfer.serve(service, openStreams, requests);
+    }
+
+    /**
+     * The answer {@code write} builds, as the step {@link InferenceService#infer} counts the request after: a
+     * failure building it is what the client gets, and no memory for it is UNAVAILABLE to retry (reason
+     * {@code no_memory}), not a success in the metrics and an INTERNAL on the wire.
+     */
+    static <T> Uni<T> written(Supplier<T> write) {
+        return Uni.createFrom().item(() -> {
+            try {
+                return write.get();
+            } catch (OutOfMemoryError e) {
+                throw new InferenceException.Unavailable(InferenceException.Unavailable.Reason.NO_MEMORY,
+                        "the server has no memory to write this answer now: retry", Duration.ofSeconds(1));
+            }
+        });
     }
 
     /** The wire response; a cached model's carries the {@value #CACHE_PARAMETER} parameter. */

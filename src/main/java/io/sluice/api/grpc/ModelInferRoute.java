@@ -8,7 +8,6 @@ import io.sluice.admission.Tenants;
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.config.SluiceConfig;
 import io.sluice.inference.InferRequest;
-import io.sluice.inference.InferResponse;
 import io.sluice.inference.InferenceException;
 import io.sluice.inference.InferenceService;
 import io.sluice.inference.Protocol;
@@ -246,8 +245,12 @@ public class ModelInferRoute {
             body = null;
             try {
                 // its tensors are translated only once the rate limit and the model's admission let it in
+                // framed inside the request's count: a failure framing it is what the client gets, and counted so
                 running = service.infer(tenant, message.getModelName(), GrpcTensors.version(message), Protocol.GRPC,
-                        () -> GrpcTensors.request(message, deadline)).subscribe().with(this::succeed, this::fail);
+                        () -> GrpcTensors.request(message, deadline),
+                        r -> GrpcInferenceService.written(() -> GrpcWire.frame(GrpcInferenceService.responseHead(r),
+                                r.outputs().stream().map(Tensor::data).toList())))
+                        .subscribe().with(this::succeed, this::fail);
             } catch (RuntimeException | Error e) { // out of memory reading its tensors, with no rate limit between
                 fail(e);
                 return;
@@ -257,15 +260,7 @@ public class ModelInferRoute {
             }
         }
 
-        private void succeed(InferResponse r) {
-            ByteBuf framed;
-            try {
-                framed = GrpcWire.frame(GrpcInferenceService.responseHead(r),
-                        r.outputs().stream().map(Tensor::data).toList());
-            } catch (RuntimeException e) {
-                fail(e);
-                return;
-            }
+        private void succeed(ByteBuf framed) {
             if (!answered.compareAndSet(false, true)) {
                 return;
             }

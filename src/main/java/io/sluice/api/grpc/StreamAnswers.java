@@ -2,7 +2,6 @@ package io.sluice.api.grpc;
 
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.api.grpc.proto.ModelStreamInferResponse;
-import io.sluice.inference.InferResponse;
 import io.sluice.inference.InferenceException;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.subscription.Cancellable;
@@ -63,8 +62,11 @@ final class StreamAnswers {
         this.turnedAway = turnedAway;
     }
 
-    /** Takes up {@code request} and runs it; once the stream is closing, answers it in its turn to go elsewhere. */
-    void add(ModelInferRequest request, Function<ModelInferRequest, Uni<InferResponse>> run) {
+    /**
+     * Takes up {@code request} and runs it ({@code run} gives its in-stream answer); once the stream is closing,
+     * answers it in its turn to go elsewhere.
+     */
+    void add(ModelInferRequest request, Function<ModelInferRequest, Uni<ModelStreamInferResponse>> run) {
         Slot slot = new Slot(request);
         InferenceException refusal;
         synchronized (this) {
@@ -150,11 +152,11 @@ final class StreamAnswers {
         end();
     }
 
-    private synchronized void answered(Slot slot, InferResponse response, Throwable failure) {
+    private synchronized void answered(Slot slot, ModelStreamInferResponse answer, Throwable failure) {
         if (failure != null) {
             slot.failure = failure;
         } else {
-            slot.answer = StreamInfer.answer(response);
+            slot.answer = answer;
         }
         drain();
     }

@@ -51,9 +51,11 @@ final class StreamInfer {
         Tenant tenant = GrpcAuthentication.tenant();
         long deadline = CallDeadline.current();
         boolean failureEndsStream = StreamErrorMode.failureEndsStream();
-        Function<ModelInferRequest, Uni<InferResponse>> run = request -> Uni.createFrom().deferred(() ->
+        // the in-stream answer is built inside the request's count: a failure building it is that request's answer
+        Function<ModelInferRequest, Uni<ModelStreamInferResponse>> run = request -> Uni.createFrom().deferred(() ->
                 service.infer(tenant, request.getModelName(), GrpcTensors.version(request), Protocol.GRPC,
-                        () -> GrpcTensors.request(request, deadline)));
+                        () -> GrpcTensors.request(request, deadline),
+                        r -> GrpcInferenceService.written(() -> answer(r))));
         return Multi.createFrom().emitter(emitter -> {
             StreamAnswers answers = new StreamAnswers(emitter, failureEndsStream,
                     (request, refusal) -> service.turnedAway(tenant, request.getModelName(), Protocol.GRPC, refusal));

@@ -23,11 +23,11 @@ class StreamAnswersTest {
         AssertSubscriber<ModelStreamInferResponse> seen = Multi.createFrom().<ModelStreamInferResponse>emitter(
                 emitter -> answers.set(new StreamAnswers(emitter, false, (request, refusal) -> { })))
                 .subscribe().withSubscriber(AssertSubscriber.create(Long.MAX_VALUE));
-        Function<ModelInferRequest, Uni<InferResponse>> run = request -> {
+        Function<ModelInferRequest, Uni<ModelStreamInferResponse>> run = request -> {
             if (request.getId().equals("throws")) { // as a timer Vert.x refused threw while the call subscribed
                 throw new IllegalArgumentException("Cannot schedule a timer with delay < 1 ms");
             }
-            return Uni.createFrom().item(new InferResponse("m", "1", request.getId(), Map.of(), List.of()));
+            return Uni.createFrom().item(StreamInfer.answer(new InferResponse("m", "1", request.getId(), Map.of(), List.of())));
         };
 
         answers.get().add(request("throws"), run);

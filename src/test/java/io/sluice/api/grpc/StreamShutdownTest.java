@@ -25,16 +25,16 @@ import org.junit.jupiter.api.Test;
 class StreamShutdownTest {
 
     /** A request whose run the test finishes. */
-    private static final class Held implements Function<ModelInferRequest, Uni<InferResponse>> {
-        final AtomicReference<UniEmitter<? super InferResponse>> running = new AtomicReference<>();
+    private static final class Held implements Function<ModelInferRequest, Uni<ModelStreamInferResponse>> {
+        final AtomicReference<UniEmitter<? super ModelStreamInferResponse>> running = new AtomicReference<>();
 
         @Override
-        public Uni<InferResponse> apply(ModelInferRequest request) {
-            return Uni.createFrom().<InferResponse>emitter(e -> running.set(e));
+        public Uni<ModelStreamInferResponse> apply(ModelInferRequest request) {
+            return Uni.createFrom().<ModelStreamInferResponse>emitter(e -> running.set(e));
         }
 
         void answer() {
-            running.get().complete(new InferResponse("m", "1", "held", java.util.Map.of(), List.of()));
+            running.get().complete(StreamInfer.answer(new InferResponse("m", "1", "held", java.util.Map.of(), List.of())));
         }
     }
 
