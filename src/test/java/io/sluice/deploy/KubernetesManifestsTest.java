@@ -234,10 +234,12 @@ class KubernetesManifestsTest {
         assertThat((Integer) scaled.get("spec", "maxReplicaCount")).isEqualTo(20);
         assertThat((String) scaled.get("spec", "triggers", 0, "type")).isEqualTo("prometheus");
         String query = scaled.get("spec", "triggers", 0, "metadata", "query");
-        assertThat(query.replaceAll("\\s+", "")).contains("predict_linear(sum(rate(sluice_requests_total{")
-                .containsPattern("\\}\\[2m\\]\\)\\)\\[10m:30s\\],120\\)")
-                // demand for capacity only: not requests refused before any work, which more replicas refuse too
-                .contains("outcome=~\"success|unavailable|deadline|cancelled|error\"");
+        assertThat(query.replaceAll("\\s+", "")).contains("predict_linear((sum(rate(sluice_requests_total{")
+                .containsPattern("\\}\\[2m\\]\\)\\)orvector\\(0\\)\\)\\)\\[10m:30s\\],120\\)")
+                // demand for capacity only: not requests refused before any work, which more replicas refuse too,
+                // nor the 503s of a version that is not ready or whose breaker is open, which they refuse alike
+                .contains("outcome=~\"success|unavailable|deadline|cancelled|error\"")
+                .contains("-(sum(rate(sluice_rejections_total{namespace=\"default\",reason=~\"not_ready|circuit_open\"}");
         assertThat(Double.parseDouble(scaled.get("spec", "triggers", 0, "metadata", "threshold"))).isPositive();
     }
 
