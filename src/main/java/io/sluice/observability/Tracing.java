@@ -50,7 +50,8 @@ public class Tracing {
         private final Attributes attributes;
         private final Span request;
         private final Span admission;
-        private volatile Span queue;
+        private Span queue; // guarded by this, as ended is
+        private boolean ended;
 
         private RequestTrace(Attributes attributes, Span request, Span admission) {
             this.attributes = attributes;
@@ -58,17 +59,21 @@ public class Tracing {
             this.admission = admission;
         }
 
-        /** Admission is over (validated and queued): ends that span and starts the queue wait. */
-        public void admitted() {
+        /**
+         * Admission is over (validated and queued): ends that span and starts the queue wait, unless the request
+         * has already ended (cancelled while its work was being started), when a queue span would never end.
+         */
+        public synchronized void admitted() {
             admission.end();
-            queue = tracer.spanBuilder("sluice.queue").setParent(Context.current().with(request))
-                    .setAllAttributes(attributes).startSpan();
+            if (!ended) {
+                queue = tracer.spanBuilder("sluice.queue").setParent(Context.current().with(request))
+                        .setAllAttributes(attributes).startSpan();
+            }
         }
 
-        private void dequeued() {
-            Span q = queue;
-            if (q != null) {
-                q.end();
+        private synchronized void dequeued() {
+            if (queue != null) {
+                queue.end();
             }
         }
 
@@ -78,7 +83,8 @@ public class Tracing {
         }
 
         /** Ends the request's spans, marking an error when {@code failure} is set. */
-        public void end(Throwable failure) {
+        public synchronized void end(Throwable failure) {
+            ended = true;
             if (failure != null) {
                 request.setStatus(StatusCode.ERROR, String.valueOf(failure.getMessage()));
             }

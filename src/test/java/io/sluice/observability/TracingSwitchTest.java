@@ -2,11 +2,17 @@ package io.sluice.observability;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.opentelemetry.context.Context;
 import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
+import io.opentelemetry.sdk.trace.ReadWriteSpan;
+import io.opentelemetry.sdk.trace.ReadableSpan;
 import io.opentelemetry.sdk.trace.SdkTracerProvider;
 import io.opentelemetry.sdk.trace.data.SpanData;
+import io.opentelemetry.sdk.trace.SpanProcessor;
 import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -39,6 +45,41 @@ class TracingSwitchTest {
 
         assertThat(exported.getFinishedSpanItems()).isEmpty();
         assertThat(trace.recording()).isFalse();
+    }
+
+    @Test
+    void aRequestEndedBeforeItsWorkStartedLeavesNoQueueSpanOpen() {
+        Set<String> open = ConcurrentHashMap.newKeySet();
+        SdkTracerProvider tracked = SdkTracerProvider.builder().addSpanProcessor(new SpanProcessor() {
+            @Override
+            public void onStart(Context parent, ReadWriteSpan span) {
+                open.add(span.getName());
+            }
+
+            @Override
+            public boolean isStartRequired() {
+                return true;
+            }
+
+            @Override
+            public void onEnd(ReadableSpan span) {
+                open.remove(span.getName());
+            }
+
+            @Override
+            public boolean isEndRequired() {
+                return true;
+            }
+        }).build();
+        try {
+            Tracing.RequestTrace trace = new Tracing(tracked.get("test"), false).request("m", "1", Context.root());
+            trace.end(null); // the client cancelled while the guard was starting its work
+            trace.admitted(); // which then started anyway (ModelGuard: released while it was being started)
+
+            assertThat(open).isEmpty();
+        } finally {
+            tracked.close();
+        }
     }
 
     private static Tracing.RequestTrace oneRequestThroughOneBatch(Tracing tracing) {
