@@ -36,10 +36,10 @@ public final class MetricNames {
      * tagged http ({@code 1.1}: {@code Connection: close}; {@code 2}: GOAWAY).
      */
     public static final String CONNECTIONS_AGED = "sluice.connections.aged";
-    /** Gauge of requests each model's bulkhead admitted and that have not finished, tagged model. */
+    /** Gauge of requests each model version's bulkhead admitted and that have not finished, tagged model, version. */
     public static final String BULKHEAD_HELD = "sluice.bulkhead.held";
     /**
-     * Gauge of requests each model lets in at once, tagged model: the bulkhead's capacity; while the model
+     * Gauge of requests each model version lets in at once, tagged model, version: the bulkhead's capacity; while it
      * sheds, the requests running plus the shedding queue; the adaptive limit when it is on and lower.
      */
     public static final String CONCURRENCY_LIMIT = "sluice.concurrency.limit";
@@ -47,9 +47,9 @@ public final class MetricNames {
     public static final String CACHE_REQUESTS = "sluice.cache.requests";
     /** Gauge, 1 when READY, tagged model, version, provider. */
     public static final String MODEL_READY = "sluice.model.ready";
-    /** Gauge of the session load time in seconds, tagged model. */
+    /** Gauge of the session load time in seconds, tagged model, version. */
     public static final String MODEL_LOAD = "sluice.model.load.seconds";
-    /** Gauge of the warmup time in seconds, tagged model. */
+    /** Gauge of the warmup time in seconds, tagged model, version. */
     public static final String MODEL_WARMUP = "sluice.model.warmup.seconds";
 
     /** Tag keys. */
