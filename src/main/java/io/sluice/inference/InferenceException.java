@@ -88,7 +88,7 @@ public abstract sealed class InferenceException extends RuntimeException {
             QUEUE_FULL,
             BULKHEAD_FULL,
             CIRCUIT_OPEN,
-            /** The model answered, but the server had no memory to write the answer out (a REST answer as JSON). */
+            /** The model answered, but the server had no memory to write the answer out (JSON text, a gRPC message). */
             NO_MEMORY
         }
 
