@@ -14,27 +14,32 @@ import org.junit.jupiter.api.Test;
 /** Typed {@code contents} read into the wire layout. */
 class GrpcTensorsTest {
 
+    private static final String NOT_ITS_FIELD =
+            "input 'X' is FP32 but has elements in contents.int64_contents, which is not that datatype's field";
+
     @Test
     void elementsInAnotherDatatypesFieldAreRefusedNotDropped() {
-        ModelInferRequest request = ModelInferRequest.newBuilder().setModelName("m")
-                .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(2)
-                        .setContents(InferTensorContents.newBuilder().addFp32Contents(1).addFp32Contents(2)
-                                .addInt64Contents(5).addInt64Contents(6).addInt64Contents(7)))
-                .build();
-        assertThatThrownBy(() -> GrpcTensors.request(request, Long.MAX_VALUE))
-                .isInstanceOf(InferenceException.InvalidInput.class)
-                .hasMessage("input 'X' is FP32 but has elements in contents.int64_contents, which is not that datatype's field");
+        assertRefused(fp32Input(InferTensorContents.newBuilder().addFp32Contents(1).addFp32Contents(2)
+                .addInt64Contents(5).addInt64Contents(6).addInt64Contents(7)), NOT_ITS_FIELD);
     }
 
     @Test
     void elementsOnlyInAnotherDatatypesFieldAreNamedAsSuchNotCountedAsMissing() {
-        ModelInferRequest request = ModelInferRequest.newBuilder().setModelName("m")
+        assertRefused(fp32Input(InferTensorContents.newBuilder().addInt64Contents(5).addInt64Contents(6)), NOT_ITS_FIELD);
+    }
+
+    /** A request to model m of one FP32 input X of shape [2], with {@code contents}. */
+    private static ModelInferRequest fp32Input(InferTensorContents.Builder contents) {
+        return ModelInferRequest.newBuilder().setModelName("m")
                 .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(2)
-                        .setContents(InferTensorContents.newBuilder().addInt64Contents(5).addInt64Contents(6)))
+                        .setContents(contents))
                 .build();
+    }
+
+    private static void assertRefused(ModelInferRequest request, String message) {
         assertThatThrownBy(() -> GrpcTensors.request(request, Long.MAX_VALUE))
                 .isInstanceOf(InferenceException.InvalidInput.class)
-                .hasMessage("input 'X' is FP32 but has elements in contents.int64_contents, which is not that datatype's field");
+                .hasMessage(message);
     }
 
     @Test
@@ -56,8 +61,6 @@ class GrpcTensorsTest {
         ModelInferRequest request = ModelInferRequest.newBuilder().setModelName("m")
                 .putParameters("priority", InferParameter.newBuilder().setInt64Param(-1).build())
                 .build();
-        assertThatThrownBy(() -> GrpcTensors.request(request, Long.MAX_VALUE))
-                .isInstanceOf(InferenceException.InvalidInput.class)
-                .hasMessage("parameter 'priority' must be a non-negative integer, was -1");
+        assertRefused(request, "parameter 'priority' must be a non-negative integer, was -1");
     }
 }
