@@ -1,6 +1,5 @@
 package io.sluice.api.rest;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -15,7 +14,6 @@ import io.sluice.inference.Protocol;
 import io.sluice.inference.RequestValidation;
 import io.sluice.inference.Tensor;
 import io.sluice.inference.TensorSpec;
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
