@@ -281,7 +281,11 @@ public final class ModelGuard {
                 emitter.fail(rejected);
                 return;
             }
-            if (adaptive != null && !adaptive.tryAcquire()) {
+            boolean adaptiveRefuses = adaptive != null && !adaptive.tryAcquire();
+            if (shed != null) {
+                shed.count(!adaptiveRefuses); // an arrival the adaptive limit refuses was turned away
+            }
+            if (adaptiveRefuses) {
                 held.decrementAndGet();
                 emitter.fail(adaptiveFull());
                 return;
@@ -385,8 +389,9 @@ public final class ModelGuard {
      * Takes one of the places for an arrival (the {@link #capacity()}, or while the model sheds the fewer its
      * queue allows), or answers why it is turned away. The place is taken by a compare-and-set of the count the
      * decision read, so the capacity is never overrun and the bulkhead always has a work permit for the call (the
-     * shedding queue may be, by one, as {@link ShedMode} says: the running count is read beside it). The arrival
-     * counts once for the shedding however often the compare-and-set is retried.
+     * shedding queue may be, by one, as {@link ShedMode} says: the running count is read beside it). An arrival
+     * turned away here counts for the shedding once; one that takes a place counts in {@link #run}, once the adaptive
+     * limit has let it in or turned it away.
      */
     private InferenceException.Unavailable reserve() {
         while (true) {
@@ -395,10 +400,7 @@ public final class ModelGuard {
                 return turnedAway(now);
             }
             if (held.compareAndSet(now, now + 1)) {
-                if (shed != null) {
-                    shed.count(true);
-                }
-                return null;
+                return null; // counted for the shedding once the adaptive limit has decided (run)
             }
         }
     }

@@ -930,6 +930,42 @@ class ModelGuardTest {
     }
 
     @Test
+    void anArrivalTheAdaptiveLimitRefusesWhileSheddingCountsAsTurnedAwayAndKeepsTheSheddingOn() {
+        ModelGuard guard = guard(2, new ModelSettings.Admission(1, Duration.ofMinutes(1), false, 4, 0.5,
+                Duration.ofSeconds(7), new ModelSettings.Adaptive(true, 1, 2.0, 1), new ModelSettings.Shedding(true, 1, 1)));
+        AdaptiveLimit adaptive = guard.adaptive();
+        for (int i = 1; adaptive.limit() < 2; i++) { // answers at the no-load latency grow the limit to the capacity
+            assertThat(i).isLessThan(10);
+            Call one = call(guard, i);
+            runs.release(1);
+            assertThat(one.result).succeedsWithin(WAIT);
+            await().atMost(WAIT).until(() -> guard.held() == 0 && adaptive.inflight() == 0);
+        }
+        Call failing = call(guard, FAIL);
+        Call queued = call(guard, 100);
+        await().atMost(WAIT).until(() -> scheduler.runningRequests() == 1 && scheduler.queueDepth() == 1);
+        assertThat(call(guard, 101).result).failsWithin(WAIT); // the bulkhead is full: the model sheds
+        assertThat(guard.shedding()).isTrue();
+        runs.release(1); // the failure is a drop: the limit backs off to 1, below the capacity
+        assertThat(failing.result).failsWithin(WAIT);
+        await().atMost(WAIT).until(() -> guard.held() == 1 && scheduler.runningRequests() == 1);
+        assertThat(adaptive.limit()).isEqualTo(1);
+
+        // the bulkhead and the shedding queue have room, the adaptive limit has none: turned away, and counted so
+        assertThat(call(guard, 102).result).failsWithin(WAIT).withThrowableThat().havingCause()
+                .isInstanceOfSatisfying(InferenceException.Unavailable.class, u -> assertThat(u.getMessage())
+                        .contains("model 'm' is at its adaptive concurrency limit (1 requests"));
+        // a window later the instance never waited and every arrival of the window was turned away: still shedding
+        clock.addAndGet(ShedMode.WINDOW_NANOS);
+        assertThat(call(guard, 103).result).failsWithin(WAIT);
+        assertThat(guard.shedding()).isTrue();
+        runs.release(1);
+        assertThat(queued.result).succeedsWithin(WAIT);
+        await().atMost(WAIT).until(() -> guard.held() == 0);
+        assertThat(ran).endsWith(FAIL, 100);
+    }
+
+    @Test
     void turnsAwayDecidesFromTheCountsAloneAndTakesNothing() {
         ModelGuard guard = guard(4, new ModelSettings.Admission(3, Duration.ofMinutes(1), false, 4, 0.5,
                 Duration.ofSeconds(7), new ModelSettings.Adaptive(false, 1, 2.0, 10), new ModelSettings.Shedding(true, 1, 1)));
