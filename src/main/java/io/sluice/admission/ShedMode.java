@@ -118,8 +118,7 @@ final class ShedMode {
         long idle = idleNanos.applyAsLong(now);
         int came = arrivals.getAndSet(0);
         int away = turnedAway.getAndSet(0);
-        if (idle - windowIdle > IDLE_SHARE_TO_STOP * instances * span
-                || came > 0 && away <= TURNED_AWAY_SHARE_TO_STOP * came) {
+        if (showsItOver(idle - windowIdle, span, came, away)) {
             shedding = false;
             batchLimit.accept(Integer.MAX_VALUE);
             return true;
@@ -158,8 +157,30 @@ final class ShedMode {
         return shedding;
     }
 
-    /** Requests admitted at once now, with {@code running} in running batches. */
+    /**
+     * Requests the next arrival may find admitted, with {@code running} in running batches: the capacity once the
+     * window the next arrival would judge shows the shedding over (an idle model keeps its shedding flag until an
+     * arrival ends it, but not its lower limit). Ends nothing.
+     */
     int limit(int running) {
-        return shedding ? Math.min(capacity, running + queueSize) : capacity;
+        return shedding && !overAtNextArrival() ? Math.min(capacity, running + queueSize) : capacity;
+    }
+
+    /** Whether the next arrival would end the shedding, as {@link #look} judges; resets nothing. */
+    private synchronized boolean overAtNextArrival() {
+        long now = clock.getAsLong();
+        long span = now - windowStart;
+        if (!shedding || span < WINDOW_NANOS) {
+            return !shedding;
+        }
+        return showsItOver(idleNanos.applyAsLong(now) - windowIdle, span, arrivals.get(), turnedAway.get());
+    }
+
+    /**
+     * Whether a window of {@code span} nanoseconds, the instances idle {@code idle} of it in all, with {@code came}
+     * arrivals and {@code away} of them turned away, shows the overload over.
+     */
+    private boolean showsItOver(long idle, long span, int came, int away) {
+        return idle > IDLE_SHARE_TO_STOP * instances * span || came > 0 && away <= TURNED_AWAY_SHARE_TO_STOP * came;
     }
 }

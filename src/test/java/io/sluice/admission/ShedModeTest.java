@@ -75,6 +75,20 @@ class ShedModeTest {
     }
 
     @Test
+    void anIdleModelStillFlaggedSheddingReportsItsWholeCapacityOnceTheWindowShowsTheOverloadOver() {
+        mode.turnedAway(32);
+        assertThat(mode.limit(2)).isEqualTo(2 + 2);
+        clock.addAndGet(WINDOW);
+        assertThat(mode.limit(2)).as("a busy window, no arrivals: the next arrival keeps the shedding").isEqualTo(4);
+        idle.addAndGet(2 * WINDOW); // the instances waited the whole window, and nothing arrives to judge it
+        assertThat(mode.limit(0)).isEqualTo(32);
+        assertThat(mode.shedding()).as("ended only by an arrival").isTrue();
+        assertThat(batchLimits).containsExactly(1);
+        assertThat(admits(0, 0)).isTrue();
+        assertThat(mode.shedding()).isFalse();
+    }
+
+    @Test
     void itEndsAfterABusyWindowThatTurnedAwayAtMostTwoPercentOfItsArrivals() {
         mode.turnedAway(32);
         arrive(98, 2); // a load the short batches just carry: the instances never idle
