@@ -13,6 +13,7 @@ import io.grpc.StatusRuntimeException;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
+import io.restassured.path.json.JsonPath;
 import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.api.grpc.proto.ModelInferResponse;
@@ -103,6 +104,7 @@ class DeadlineAndCancelTest {
     @Test
     void expiredAndCancelledRequestsLeaveTheQueueAndNeverRun() throws Exception {
         Await.serverReady();
+        JsonPath statsBefore = given().get("/v2/models/slow/versions/1/stats").then().statusCode(200).extract().jsonPath();
         double batchesBefore = gauge("sluice_batch_size_count\\{model=\"slow\"}");
         double deadlineRejectionsBefore = gauge("sluice_rejections_total\\{model=\"slow\",reason=\"deadline\"}");
         CompletableFuture<Integer> longRun = CompletableFuture.supplyAsync(() -> BinaryRest.post("slow",
@@ -179,6 +181,18 @@ class DeadlineAndCancelTest {
         // the gRPC deadline and the REST timeout (a cancel is not a deadline the server saw)
         assertThat(gauge("sluice_rejections_total\\{model=\"slow\",reason=\"deadline\"}"))
                 .isGreaterThanOrEqualTo(deadlineRejectionsBefore + 2);
+        // Triton's statistics: the long request succeeded; the gRPC deadline, the two cancels (a call and a stream's
+        // request) and the REST timeout failed, as Triton counts a cancel; only the long request queued and ran
+        JsonPath statsAfter = given().get("/v2/models/slow/versions/1/stats").then().statusCode(200).extract().jsonPath();
+        assertThat(statsDelta(statsBefore, statsAfter, "success.count")).isEqualTo(1);
+        assertThat(statsDelta(statsBefore, statsAfter, "fail.count")).isEqualTo(4);
+        assertThat(statsDelta(statsBefore, statsAfter, "fail.ns")).isPositive();
+        assertThat(statsDelta(statsBefore, statsAfter, "compute_infer.count")).isEqualTo(1);
+    }
+
+    private static long statsDelta(JsonPath before, JsonPath after, String field) {
+        String path = "model_stats[0].inference_stats." + field;
+        return after.getLong(path) - before.getLong(path);
     }
 
     @Test

@@ -259,7 +259,7 @@ public class InferenceService {
             } else {
                 statistics.failed(nanos);
             }
-        });
+        }).onCancellation().invoke(() -> statistics.failed(System.nanoTime() - start)); // as Triton counts a cancel
     }
 
     private Uni<InferResponse> answer(Tenant tenant, ServedModel model, Supplier<InferRequest> read) {
