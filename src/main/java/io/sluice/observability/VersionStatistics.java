@@ -62,7 +62,10 @@ public final class VersionStatistics {
         lastInferenceMillis = wallClockMillis.getAsLong();
     }
 
-    /** A request failed (refused, invalid, past its deadline, its run failed, or its client cancelled it) after {@code nanos}. */
+    /**
+     * A request failed (refused, invalid, past its deadline, its run failed, or its client cancelled it) after
+     * {@code nanos}.
+     */
     public void failed(long nanos) {
         fail.add(1, nanos);
         lastInferenceMillis = wallClockMillis.getAsLong();
