@@ -101,7 +101,8 @@ public final class ModelScheduler implements AutoCloseable {
     /** When each instance's run of the model started, on {@link #clock}; {@link #NOT_IDLE} while none runs. */
     private final AtomicLongArray runSince;
     /**
-     * The recent time per row. Two instances ending runs at once can lose one of their updates, which an estimate
+     * The recent time per row of the runs that answered (a refusal says nothing of what a run costs). Two instances
+     * ending runs at once can lose one of their updates, which an estimate
      * shrugs off: a compare-and-set version (5e8aa79) came out lower in goodput under 5 X overload on 12-05 (77.7
      * against 82.6 req/s over five and four interleaved runs, with no mechanism found) and was taken back.
      */
@@ -929,8 +930,10 @@ public final class ModelScheduler implements AutoCloseable {
         } finally {
             running.decrementAndGet();
             if (nanos >= 0) {
-                nanosPerRow = nanosPerRow == 0 ? nanos / (double) rows
-                        : (1 - EWMA_WEIGHT) * nanosPerRow + EWMA_WEIGHT * nanos / (double) rows;
+                if (failure == null) { // a refusal at the first node takes microseconds: no run's cost per row
+                    nanosPerRow = nanosPerRow == 0 ? nanos / (double) rows
+                            : (1 - EWMA_WEIGHT) * nanosPerRow + EWMA_WEIGHT * nanos / (double) rows;
+                }
                 long bytes = jobs.size() == 1 ? jobs.get(0).bytes : 0;
                 if (failure == null && bytes > 0) { // what a lone request takes: not a batch's share, nor a refusal's
                     double perByte = nanos / (double) bytes;
