@@ -1,5 +1,7 @@
 package io.sluice.api.rest;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -36,7 +38,11 @@ final class RestInferRequests {
     static final Set<String> RESERVED = Set.of("priority", "timeout", "binary_data_output", "binary_data_size",
             "binary_data");
 
-    private static final ObjectMapper JSON = JsonMapper.builder()
+    private static final ObjectMapper JSON = JsonMapper.builder(JsonFactory.builder()
+                    // a BYTES element is bounded by the body limit alone, as over binary REST and gRPC, not by Jackson's
+                    // default of 20,000,000 characters a string
+                    .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(Integer.MAX_VALUE).build())
+                    .build())
             // NaN, Infinity and -Infinity as bare tokens: what Python's json.dumps writes for a numpy array of floats
             // (tritonclient with binary_data=False), and what Triton reads
             .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
