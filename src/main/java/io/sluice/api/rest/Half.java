@@ -1,5 +1,7 @@
 package io.sluice.api.rest;
 
+import java.math.BigDecimal;
+
 /** IEEE 754 half precision (FP16) to and from float, for JSON tensors; Java 17 has no built-in. */
 final class Half {
 
@@ -55,6 +57,33 @@ final class Half {
             f = Math.nextAfter(f, 0.0); // toward zero: the truncation
         }
         return fromFloat(Float.intBitsToFloat(Float.floatToRawIntBits(f) | 1));
+    }
+
+    /**
+     * The FP16 bits nearest to the decimal number {@code text} (as Java's {@link Double#parseDouble} reads it),
+     * rounding to nearest even once from the text itself. Read as a double first, digits a hair off a tie between two
+     * halves can land on the tie (1.0004882812500001 on 1 + 2^-11), which then goes to the even half whichever side
+     * the digits were on; only then are the digits compared with the tie.
+     */
+    static short fromText(String text) {
+        double value = Double.parseDouble(text);
+        short h = fromDouble(value);
+        double v = toFloat(h);
+        if (v == value || Double.isInfinite(value) || Double.isNaN(value) || (h & 0x7FFF) >= 0x7C00) {
+            return h;
+        }
+        // the half on the other side of the value, one step larger or smaller in magnitude
+        short other = (short) (Math.abs(v) < Math.abs(value) ? h + 1 : h - 1);
+        double tie = ((double) toFloat(h) + toFloat(other)) / 2; // exact: halves have 11 significant bits
+        if (tie != value) {
+            return h; // the double is not on a tie: rounded once, as it would be from the digits
+        }
+        int side = new BigDecimal(text.trim()).abs().compareTo(new BigDecimal(Math.abs(tie)));
+        if (side == 0) {
+            return h; // a true tie: the even one, as fromDouble chose
+        }
+        boolean hLarger = Math.abs(v) > Math.abs(tie);
+        return side > 0 == hLarger ? h : other;
     }
 
     /** The float value of FP16 {@code bits}; exact. */

@@ -143,7 +143,9 @@ final class JsonTensors {
                 case INT32 -> out.putInt((int) integer(name, index, p, Integer.MIN_VALUE, Integer.MAX_VALUE));
                 case INT64 -> out.putLong(integer(name, index, p, Long.MIN_VALUE, Long.MAX_VALUE));
                 case FP16 -> {
-                    short h = Half.fromDouble(number(name, index, p));
+                    // from the client's digits, which read as a double first could land on a tie they are not on
+                    short h = p.currentToken().isNumeric() && !p.isNaN() ? Half.fromText(p.getText())
+                            : Half.fromDouble(number(name, index, p));
                     inRange(name, index, p, (h & 0x7FFF) == 0x7C00, "65504");
                     out.putShort(h);
                 }

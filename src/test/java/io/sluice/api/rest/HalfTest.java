@@ -2,10 +2,18 @@ package io.sluice.api.rest;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.sluice.inference.Datatype;
+import io.sluice.inference.InferRequest;
+import io.sluice.inference.ModelMetadata;
+import io.sluice.inference.TensorSpec;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** FP16 from JSON numbers: rounded to nearest even once, from the double the number was read as. */
+/** FP16 from JSON numbers: rounded to nearest even once, from the client's digits. */
 class HalfTest {
 
     @Test
@@ -21,6 +29,36 @@ class HalfTest {
         // among the subnormal halves, 2^-24 apart: just above the tie between 0 and the smallest one
         assertThat(Half.toFloat(Half.fromDouble(0x1p-25 + 0x1p-60))).isEqualTo(0x1p-24f);
         assertThat(Half.toFloat(Half.fromDouble(0x1p-25))).isZero();
+    }
+
+    @Test
+    void digitsAHairOffATieRoundToTheirSideThoughTheyReadAsTheTieInADouble() {
+        assertThat(Double.parseDouble("1.0004882812500001")).isEqualTo(1 + 0x1p-11); // the tie between 1 and 1 + 2^-10
+        assertThat(Half.fromText("1.0004882812500001")).isEqualTo((short) 0x3C01);
+        assertThat(Half.fromText("1.0004882812499999")).isEqualTo((short) 0x3C00);
+        assertThat(Half.fromText("1.00048828125")).isEqualTo((short) 0x3C00); // the tie itself: the even half
+        assertThat(Half.fromText("-1.0004882812500001")).isEqualTo((short) 0xBC01);
+        // the tie between 1 + 2^-10 (odd) and 1 + 2^-9 goes up to the even one; digits just under it stay
+        assertThat(Half.fromText("1.00146484375")).isEqualTo((short) 0x3C02);
+        assertThat(Half.fromText("1.0014648437499999")).isEqualTo((short) 0x3C01);
+        // subnormal: the tie between 0 and 2^-24
+        assertThat(Half.fromText("2.98023223876953125E-8")).isZero();
+        assertThat(Half.fromText("2.980232238769531251E-8")).isEqualTo((short) 0x0001);
+        assertThat(Half.fromText("0.5")).isEqualTo((short) 0x3800);
+        assertThat(Half.fromText("65504")).isEqualTo((short) 0x7BFF);
+    }
+
+    @Test
+    void aJsonRequestsFp16DigitsAreRoundedFromTheDigits() {
+        ModelMetadata m = new ModelMetadata("m", "1", List.of("1"), ModelMetadata.PLATFORM, "cpu",
+                List.of(new TensorSpec("x", Datatype.FP16, new long[] {-1})),
+                List.of(new TensorSpec("y", Datatype.FP16, new long[] {-1})));
+        byte[] body = "{\"inputs\":[{\"name\":\"x\",\"shape\":[2],\"datatype\":\"FP16\",\"data\":[1.0004882812500001,\"NaN\"]}]}"
+                .getBytes(StandardCharsets.UTF_8);
+        ByteBuffer x = RestInferRequests.parse("m", null, body, null, () -> m, InferRequest.NO_DEADLINE, 0).request()
+                .inputs().get(0).data().order(ByteOrder.LITTLE_ENDIAN);
+        assertThat(x.getShort(x.position())).isEqualTo((short) 0x3C01);
+        assertThat(Half.toFloat(x.getShort(x.position() + 2))).isNaN();
     }
 
     @Test
