@@ -53,6 +53,7 @@ final class DynamicBatcher {
     private int rowLimit = Integer.MAX_VALUE;
     private boolean unbatched;
     private double expectedNanosPerRow;
+    private double expectedNanosPerByte;
 
     DynamicBatcher(BatchPolicy policy) {
         this(policy, MAX_BATCH_BYTES);
@@ -203,13 +204,20 @@ final class DynamicBatcher {
     /**
      * When a batch that is not full runs anyway: once its leader has waited the maximum queue delay, or earlier
      * when one of its jobs would otherwise miss its deadline waiting for company (its deadline less the time
-     * the batch is expected to run), so a deadline shorter than the delay is not a 504 on an idle model.
+     * the batch is expected to run), so a deadline shorter than the delay is not a 504 on an idle model. The
+     * batch is expected to take its rows' time per row, and at least what its largest job takes alone: on a GPU a
+     * batch costs about the same whatever its rows, and the time per row learned from full batches is a fraction
+     * of a lone request's run.
      */
     private long due(Job leader, List<Job> batch, long rows) {
         long due = leader.enqueuedNanos + policy.maxQueueDelayNanos();
         // at least a millisecond before it: a waiting instance wakes up a little late, and a job found past its
         // deadline is failed, not run
-        long runNanos = (long) Math.min(Long.MAX_VALUE / 4, Math.max(DEADLINE_MARGIN_NANOS, expectedNanosPerRow * rows));
+        double expected = expectedNanosPerRow * rows;
+        for (Job job : batch) {
+            expected = Math.max(expected, expectedNanosPerByte * job.bytes);
+        }
+        long runNanos = (long) Math.min(Long.MAX_VALUE / 4, Math.max(DEADLINE_MARGIN_NANOS, expected));
         for (Job job : batch) {
             if (job.deadlineNanos != Long.MAX_VALUE && job.deadlineNanos - runNanos - due < 0) {
                 due = job.deadlineNanos - runNanos;
@@ -218,9 +226,13 @@ final class DynamicBatcher {
         return due;
     }
 
-    /** The time a row is expected to take, from the scheduler's recent runs; 0 while unknown. */
-    void expectNanosPerRow(double nanos) {
-        expectedNanosPerRow = nanos;
+    /**
+     * The time a row is expected to take, from the scheduler's recent runs, and a request run alone per byte of its
+     * inputs; each 0 while unknown.
+     */
+    void expect(double nanosPerRow, double nanosPerByte) {
+        expectedNanosPerRow = nanosPerRow;
+        expectedNanosPerByte = nanosPerByte;
     }
 
     /**

@@ -250,7 +250,7 @@ public final class ModelScheduler implements AutoCloseable {
         }
         DynamicBatcher.Decision decision;
         try {
-            batcher.expectNanosPerRow(nanosPerRow);
+            batcher.expect(nanosPerRow, nanosPerByte);
             decision = batcher.next(now, new ArrayList<>(0));
         } catch (RuntimeException | Error e) { // out of memory deciding: the job is still queued, for an instance
             return -1;
@@ -653,7 +653,7 @@ public final class ModelScheduler implements AutoCloseable {
             }
             long now = clock.getAsLong();
             // draining: no more waiting for company (deadlines still judged now, not at the end of a wait)
-            batcher.expectNanosPerRow(nanosPerRow);
+            batcher.expect(nanosPerRow, nanosPerByte);
             DynamicBatcher.Decision decision = closed ? batcher.nextWithoutWaiting(now, expired)
                     : batcher.next(now, expired);
             if (decision instanceof DynamicBatcher.Run run) {

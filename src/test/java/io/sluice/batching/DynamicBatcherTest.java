@@ -304,12 +304,25 @@ class DynamicBatcherTest {
         b.offer(soon, 0);
         // unknown run time: a millisecond before the deadline
         assertThat(b.next(0, expired)).isEqualTo(new DynamicBatcher.Wait(2000 * MICRO));
-        b.expectNanosPerRow(1500 * MICRO); // known: the run's expected time before it
+        b.expect(1500 * MICRO, 0); // known: the run's expected time before it
         assertThat(b.next(0, expired)).isEqualTo(new DynamicBatcher.Wait(1500 * MICRO));
         Job later = job("s", 1, 0);
         b.offer(later, 100 * MICRO); // two rows now: 3 ms expected, due at once
         assertThat(run(b.next(100 * MICRO, expired))).containsExactly(soon, later);
         assertThat(expired).isEmpty();
+    }
+
+    @Test
+    void aLoneJobsDeadlineAllowsForWhatItTakesAloneNotTheTimePerRowOfFullBatches() {
+        // a GPU: a batch of 8 takes 8.5 ms, one row alone 8 ms (8 us per byte of its 1,000)
+        DynamicBatcher b = batcher(8, 50_000 * MICRO, List.of());
+        b.expect(1062 * MICRO, 8 * MICRO);
+        Job lone = new Job(List.of(new Tensor("X", Datatype.FP32, new long[] {1, 250}, ByteBuffer.allocate(1000))),
+                List.of(), 1, "s", 0, 20_000 * MICRO, null, r -> { }, e -> { });
+        b.offer(lone, 0);
+        // run by 12 ms, so its 8 ms end by its deadline (at 1.06 ms a row it would start at 18.9 ms and end at 27)
+        assertThat(b.next(0, expired)).isEqualTo(new DynamicBatcher.Wait(12_000 * MICRO));
+        assertThat(run(b.next(12_000 * MICRO, expired))).containsExactly(lone);
     }
 
     @Test
