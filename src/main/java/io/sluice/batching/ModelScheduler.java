@@ -102,9 +102,9 @@ public final class ModelScheduler implements AutoCloseable {
     private final AtomicLongArray runSince;
     /**
      * The recent time per row of the runs that answered (a refusal says nothing of what a run costs). Two instances
-     * ending runs at once can lose one of their updates, which an estimate
-     * shrugs off: a compare-and-set version (5e8aa79) came out lower in goodput under 5 X overload on 12-05 (77.7
-     * against 82.6 req/s over five and four interleaved runs, with no mechanism found) and was taken back.
+     * ending runs at once can lose one of their updates, which an estimate shrugs off: a compare-and-set version
+     * (5e8aa79) came out lower in goodput under 5 X overload on 12-05 (77.7 against 82.6 req/s over five and four
+     * interleaved runs, with no mechanism found) and was taken back.
      */
     private volatile double nanosPerRow = 0;
     /**
