@@ -156,6 +156,11 @@ if [[ "$USE_TINY" == 1 ]]; then REPOS="$REPOS,$TINY_REPO"; else COMMON+=(--skip-
 COMMON+=(--model-repos "$REPOS")
 bench list "${COMMON[@]}"
 
+if [[ "$SLUICE_OPTS $SLUICE_MODEL_OPTS" == *cache.enabled=true* ]]; then
+  echo "WARNING: the response cache is on: every worker sends its own fixed input, so after the first request" \
+       "each is answered from the cache and the ratios to raw measure the cache, not the server" >&2
+fi
+
 # ---- 3. raw ONNX Runtime baseline (before the server starts, so it has the cores to itself) ------
 if [[ "$SKIP_RAW" != 1 ]]; then
   log "raw ONNX Runtime baseline"

@@ -207,6 +207,9 @@ final class LoadGenerator {
                 if (measured) {
                     recorder.sent++;
                     recorder.record(status, done - due);
+                    if (status == Status.OK && done >= w.end) {
+                        recorder.okAfterWindow++;
+                    }
                 }
             }
         });

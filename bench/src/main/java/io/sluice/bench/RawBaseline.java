@@ -112,6 +112,10 @@ final class RawBaseline {
                             settings.rawDurationSeconds, settings.timeoutSeconds, settings.maxRequests);
                     LoadResult result = generator.closed(clients, layout.callers());
                     runs.add(new Run(layout, result));
+                    if (result.failureCount() > 0 || !result.note().isEmpty()) { // a baseline that failed calls is low
+                        problems.add(layout.label() + ": " + Report.failures(result.failures())
+                                + (result.note().isEmpty() ? "" : " (" + result.note() + ")"));
+                    }
                     System.out.printf("  raw %-12s %-21s %9.1f req/s %9.1f rows/s  p50 %8.3f ms  p99 %8.3f ms%s%n",
                             workload.key, layout.label(), result.throughput(),
                             result.throughput() * layout.rowsPerCall(), result.percentileMs(50), result.percentileMs(99),
