@@ -10,13 +10,16 @@ import io.grpc.Context;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.netty.NettyChannelBuilder;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
+import io.restassured.RestAssured;
 import io.restassured.path.json.JsonPath;
 import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.api.grpc.proto.ModelInferResponse;
+import io.sluice.fixtures.TcpRelay;
 import io.sluice.fixtures.TinyModels;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -193,6 +196,40 @@ class DeadlineAndCancelTest {
     private static long statsDelta(JsonPath before, JsonPath after, String field) {
         String path = "model_stats[0].inference_stats." + field;
         return after.getLong(path) - before.getLong(path);
+    }
+
+    @Test
+    void callsWhoseConnectionIsLostLeaveTheQueue() throws Exception {
+        Await.serverReady();
+        double batchesBefore = gauge("sluice_batch_size_count\\{model=\"slow\"}");
+        double cancelsBefore = grpcRequests("cancelled");
+        double successesBefore = grpcRequests("success");
+        CompletableFuture<Integer> longRun = CompletableFuture.supplyAsync(() -> BinaryRest.post("slow",
+                List.of(new BinaryRest.Input("X", "FP32", new long[] {LONG_ROWS, 256}, new byte[LONG_ROWS * 256 * 4])),
+                BinaryRest.PATIENT).statusCode());
+        await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_inflight\\{model=\"slow\"}") == 1);
+        try (TcpRelay relay = new TcpRelay(RestAssured.port)) {
+            ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", relay.port()).usePlaintext().build();
+            try {
+                // a stream's request, and a ModelInfer call (on the bridge in DeadlineAndCancelBridgeTest)
+                GrpcStream.open(channel, false).send(oneRow().toBuilder().setId("streamed").build());
+                var unary = GRPCInferenceServiceGrpc.newFutureStub(channel).modelInfer(oneRow());
+                await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_queue_depth\\{model=\"slow\"}") == 2);
+                // the client's machine is gone: no RST_STREAM, no GOAWAY, the connection just breaks
+                relay.drop();
+                await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_queue_depth\\{model=\"slow\"}") == 0);
+                await().atMost(Duration.ofSeconds(5)).until(() -> grpcRequests("cancelled") == cancelsBefore + 2);
+                ExecutionException broken = org.assertj.core.api.Assertions.catchThrowableOfType(ExecutionException.class,
+                        () -> unary.get(10, TimeUnit.SECONDS));
+                assertThat(Status.fromThrowable(broken.getCause()).getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+            } finally {
+                channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            }
+        }
+        assertThat(longRun.get(120, TimeUnit.SECONDS)).isEqualTo(200);
+        // the two left the queue unrun, and were not counted as answered
+        assertThat(gauge("sluice_batch_size_count\\{model=\"slow\"}")).isEqualTo(batchesBefore + 1);
+        assertThat(grpcRequests("success")).isEqualTo(successesBefore);
     }
 
     @Test

@@ -9,12 +9,14 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.quarkus.grpc.GlobalInterceptor;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Carries a client's cancellation to the service. Quarkus's Mutiny server stubs do not cancel the
  * returned {@code Uni} when the call is cancelled, so this interceptor gives each call a {@link
- * Hook} in its gRPC context and fires it from the listener's {@code onCancel}.
+ * Hook} in its gRPC context and fires it from the listener's {@code onCancel}, which the bridge calls for a reset with
+ * CANCEL, and {@link ConnectionLoss} when the call's stream is lost otherwise (once, whichever comes first).
  */
 @GlobalInterceptor
 @ApplicationScoped
@@ -52,12 +54,18 @@ public class CallCancellation implements ServerInterceptor {
     public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
         Hook hook = new Hook();
         ServerCall.Listener<Q> listener = Contexts.interceptCall(Context.current().withValue(HOOK, hook), call, headers, next);
-        return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(listener) {
+        AtomicBoolean cancelled = new AtomicBoolean();
+        ServerCall.Listener<Q> cancellable = new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(listener) {
             @Override
             public void onCancel() {
-                hook.cancel();
-                super.onCancel();
+                if (cancelled.compareAndSet(false, true)) { // the bridge's own, or the lost stream's, once
+                    hook.cancel();
+                    super.onCancel();
+                }
             }
         };
+        // on the stream's event loop, as the bridge's own callbacks
+        ConnectionLoss.onLoss(cancellable::onCancel);
+        return cancellable;
     }
 }

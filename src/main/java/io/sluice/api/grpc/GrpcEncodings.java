@@ -13,7 +13,8 @@ import java.util.Locale;
  * The route's grpc-java bridge looks the encoding up in grpc-java's default registry, which holds identity and
  * gzip; with any other (tritonclient's {@code deflate} on a stream, say) it neither read a compressed message nor
  * answered, and the call hung until the client's deadline. {@link ModelInferRoute} reads deflate itself and takes
- * its calls first; this refuses what comes past it.
+ * its calls first; this refuses what comes past it. A call it lets through to the bridge gets a {@link ConnectionLoss}
+ * watch, so that losing its stream cancels it.
  */
 @ApplicationScoped
 public class GrpcEncodings {
@@ -29,8 +30,11 @@ public class GrpcEncodings {
         String encoding = request.getHeader("grpc-encoding");
         // as Quarkus's gRPC route recognises a call: its content type in any case
         String contentType = request.getHeader("content-type");
-        if (encoding == null || encoding.equals("identity") || encoding.equals(ACCEPTED)
-                || contentType == null || !contentType.toLowerCase(Locale.ROOT).startsWith("application/grpc")) {
+        boolean grpc = contentType != null && contentType.toLowerCase(Locale.ROOT).startsWith("application/grpc");
+        if (encoding == null || encoding.equals("identity") || encoding.equals(ACCEPTED) || !grpc) {
+            if (grpc) {
+                ConnectionLoss.watch(request.response()); // the bridge cancels a call only for some resets
+            }
             ctx.next();
             return;
         }
