@@ -8,7 +8,8 @@
  * io.sluice.api.grpc.GrpcModelStatistics}, from {@code model_config.proto}, {@code model_statistics.proto} and
  * {@code model_repository.proto}), and Triton's streaming {@code ModelStreamInfer} ({@link
  * io.sluice.api.grpc.StreamInfer}). Interceptors on that side carry each call's key ({@link
- * io.sluice.api.grpc.GrpcAuthentication}), cancellation ({@link io.sluice.api.grpc.CallCancellation}),
+ * io.sluice.api.grpc.GrpcAuthentication}), cancellation ({@link io.sluice.api.grpc.CallCancellation}, also when
+ * the call's connection is lost: {@link io.sluice.api.grpc.ConnectionLoss}),
  * deadline ({@link io.sluice.api.grpc.CallDeadline}) and a stream's {@code triton_grpc_error} header
  * ({@link io.sluice.api.grpc.StreamErrorMode}) to the service, and bound how far a stream is read ahead of
  * its answers ({@link io.sluice.api.grpc.StreamFlowControl}); the bridge reads inference requests through
