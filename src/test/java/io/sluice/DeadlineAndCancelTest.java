@@ -215,7 +215,7 @@ class DeadlineAndCancelTest {
                 GrpcStream.open(channel, false).send(oneRow().toBuilder().setId("streamed").build());
                 var unary = GRPCInferenceServiceGrpc.newFutureStub(channel).modelInfer(oneRow());
                 await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_queue_depth\\{model=\"slow\"}") == 2);
-                // the client's machine is gone: no RST_STREAM, no GOAWAY, the connection just breaks
+                // the client process is gone: no RST_STREAM, no GOAWAY, its kernel resets the connection
                 relay.drop();
                 await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_queue_depth\\{model=\"slow\"}") == 0);
                 await().atMost(Duration.ofSeconds(5)).until(() -> grpcRequests("cancelled") == cancelsBefore + 2);

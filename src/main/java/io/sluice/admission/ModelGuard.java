@@ -188,6 +188,11 @@ public final class ModelGuard {
         return adaptive;
     }
 
+    /** The shedding switch; null when the shedding is off. */
+    ShedMode shedMode() {
+        return shed;
+    }
+
     /** Whether the model is shedding now (see {@link ShedMode}). */
     public boolean shedding() {
         return shed != null && shed.shedding();
@@ -217,7 +222,13 @@ public final class ModelGuard {
         if (!admits(now)) {
             return turnedAway(now);
         }
-        return adaptive != null && adaptive.full() ? adaptiveFull() : null;
+        if (adaptive != null && adaptive.full()) {
+            if (shed != null) {
+                shed.count(false); // turned away, as run counts one the adaptive limit refuses there
+            }
+            return adaptiveFull();
+        }
+        return null;
     }
 
     /** A guarded request's work, started once the guard lets it in. */

@@ -153,6 +153,11 @@ final class ShedMode {
         return queueSize;
     }
 
+    /** Arrivals counted in the window so far, and those of them turned away: for tests. */
+    int[] windowCounts() {
+        return new int[] {arrivals.get(), turnedAway.get()};
+    }
+
     boolean shedding() {
         return shedding;
     }

@@ -250,7 +250,11 @@ public class InferenceService {
         }
         VersionStatistics statistics = model.statistics();
         long start = System.nanoTime();
+        AtomicBoolean counted = new AtomicBoolean(); // a cancel racing the answer counts once
         return answer(tenant, model, parse).onItemOrFailure().invoke((response, failure) -> {
+            if (!counted.compareAndSet(false, true)) {
+                return;
+            }
             long nanos = System.nanoTime() - start;
             if (failure == null) {
                 CacheStatus cached = response.cache();
@@ -259,7 +263,11 @@ public class InferenceService {
             } else {
                 statistics.failed(nanos);
             }
-        }).onCancellation().invoke(() -> statistics.failed(System.nanoTime() - start)); // as Triton counts a cancel
+        }).onCancellation().invoke(() -> {
+            if (counted.compareAndSet(false, true)) {
+                statistics.failed(System.nanoTime() - start); // as Triton counts a cancel
+            }
+        });
     }
 
     private Uni<InferResponse> answer(Tenant tenant, ServedModel model, Supplier<InferRequest> read) {

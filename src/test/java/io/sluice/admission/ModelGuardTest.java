@@ -951,18 +951,31 @@ class ModelGuardTest {
         await().atMost(WAIT).until(() -> guard.held() == 1 && scheduler.runningRequests() == 1);
         assertThat(adaptive.limit()).isEqualTo(1);
 
-        // the bulkhead and the shedding queue have room, the adaptive limit has none: turned away, and counted so
+        // the bulkhead and the shedding queue have room, the adaptive limit has none: turned away, and counted so,
+        // whether before the request is read (turnsAway) or as it takes its place (run)
+        ShedMode shed = guard.shedMode();
+        assertThat(shed.windowCounts()).containsExactly(0, 0);
+        assertThat(guard.turnsAway()).isNotNull().extracting(Throwable::getMessage).asString()
+                .contains("model 'm' is at its adaptive concurrency limit (1 requests");
+        assertThat(shed.windowCounts()).as("arrivals, turned away").containsExactly(1, 1);
         assertThat(call(guard, 102).result).failsWithin(WAIT).withThrowableThat().havingCause()
                 .isInstanceOfSatisfying(InferenceException.Unavailable.class, u -> assertThat(u.getMessage())
                         .contains("model 'm' is at its adaptive concurrency limit (1 requests"));
-        // a window later the instance never waited and every arrival of the window was turned away: still shedding
-        clock.addAndGet(ShedMode.WINDOW_NANOS);
-        assertThat(call(guard, 103).result).failsWithin(WAIT);
-        assertThat(guard.shedding()).isTrue();
+        assertThat(shed.windowCounts()).containsExactly(2, 2);
         runs.release(1);
         assertThat(queued.result).succeedsWithin(WAIT);
+        await().atMost(WAIT).until(() -> guard.held() == 0 && adaptive.inflight() == 0);
+        Call admitted = call(guard, 104); // room again: admitted, and it holds the instance
+        await().atMost(WAIT).until(() -> scheduler.runningRequests() == 1);
+        assertThat(shed.windowCounts()).containsExactly(3, 2);
+        // a window later the instance never waited, and two of its three arrivals were turned away: still shedding
+        clock.addAndGet(ShedMode.WINDOW_NANOS);
+        guard.turnsAway(); // the first arrival after the window judges it
+        assertThat(guard.shedding()).isTrue();
+        runs.release(1);
+        assertThat(admitted.result).succeedsWithin(WAIT);
         await().atMost(WAIT).until(() -> guard.held() == 0);
-        assertThat(ran).endsWith(FAIL, 100);
+        assertThat(ran).endsWith(FAIL, 100, 104);
     }
 
     @Test

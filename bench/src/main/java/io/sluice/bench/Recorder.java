@@ -18,8 +18,8 @@ final class Recorder {
     final Map<Integer, Long> failures = new TreeMap<>();
     long sent;
     long maxLagNanos;
-    /** Successful answers of an open loop's measured requests that came after the window ended. */
-    long okAfterWindow;
+    /** An open loop's OK answers that came within the window, whenever their requests were due. */
+    long okInWindow;
 
     void record(int status, long latencyNanos) {
         if (status == Status.OK) {
@@ -40,7 +40,7 @@ final class Recorder {
             all.rejected.add(r.rejected);
             r.failures.forEach((k, v) -> all.failures.merge(k, v, Long::sum));
             all.sent += r.sent;
-            all.okAfterWindow += r.okAfterWindow;
+            all.okInWindow += r.okInWindow;
             all.maxLagNanos = Math.max(all.maxLagNanos, r.maxLagNanos);
         }
         return all;

@@ -6,13 +6,19 @@ import io.vertx.core.http.HttpServerResponse;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Tells a call on the grpc-java bridge that its HTTP/2 stream is gone without an answer: the connection lost (a client
- * killed, a pod deleted, a network drop, an idle timeout) or the stream reset with any code. The bridge (vertx-grpc
+ * Tells a call on the grpc-java bridge that its HTTP/2 stream is gone without an answer: the connection closed or reset
+ * (a client process killed, its pod deleted, an idle timeout) or the stream reset with any code. The bridge (vertx-grpc
  * 4.5) cancels a call only for a reset with CANCEL or CONNECT_ERROR; otherwise nothing reached the call, so a stream's
- * queued requests ran to the end, were counted as answered, and the stream stayed open until shutdown. The route in
- * front of the bridge ({@link GrpcEncodings}) {@linkplain #watch watches} each call's response and keeps the watch on
- * the request's Vert.x context, where {@link CallCancellation} finds it as the call starts and gives it the call's
- * cancel.
+ * queued requests ran to the end, were counted as answered, and the stream stayed open until shutdown. (A network that
+ * drops packets silently closes nothing: that loss shows only when the connection times out.) The route in front of
+ * the bridge ({@link GrpcEncodings}) {@linkplain #watch watches} each call's response and keeps the watch on the
+ * request's Vert.x context (each HTTP/2 stream has its own duplicated context, on which the bridge starts the call at
+ * once), where {@link CallCancellation} finds it as the call starts and gives it the call's cancel.
+ *
+ * <p>The response has one close handler: neither vertx-grpc 4.5 nor quarkus-grpc 3.33 sets one on a gRPC call, and
+ * something that did later (vertx-web's {@code addEndHandler}) would replace this one. The cancel runs on the stream's
+ * event loop, as the bridge's own callbacks do, and reaches the call's listener below Quarkus's own interceptors (no
+ * request context is active): what it runs, the service's cancellation, uses no request-scoped bean.
  */
 final class ConnectionLoss {
 

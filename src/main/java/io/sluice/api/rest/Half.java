@@ -5,6 +5,9 @@ import java.math.BigDecimal;
 /** IEEE 754 half precision (FP16) to and from float, for JSON tensors; Java 17 has no built-in. */
 final class Half {
 
+    /** Halfway between the largest half, 65504, and the next step, 65536, where rounding meets infinity. */
+    private static final double LARGEST_TIE = 65520;
+
     private Half() {}
 
     /** The FP16 bits nearest to {@code value}, rounding to nearest even. */
@@ -69,12 +72,16 @@ final class Half {
         double value = Double.parseDouble(text);
         short h = fromDouble(value);
         double v = toFloat(h);
-        if (v == value || Double.isInfinite(value) || Double.isNaN(value) || (h & 0x7FFF) >= 0x7C00) {
+        // past the largest half (65504) the tie is with infinity, at 65520
+        boolean overflow = (h & 0x7FFF) == 0x7C00;
+        if (v == value || Double.isInfinite(value) || Double.isNaN(value)
+                || overflow && Math.abs(value) != LARGEST_TIE) {
             return h;
         }
         // the half on the other side of the value, one step larger or smaller in magnitude
-        short other = (short) (Math.abs(v) < Math.abs(value) ? h + 1 : h - 1);
-        double tie = ((double) toFloat(h) + toFloat(other)) / 2; // exact: halves have 11 significant bits
+        short other = (short) (!overflow && Math.abs(v) < Math.abs(value) ? h + 1 : h - 1);
+        double tie = overflow ? Math.copySign(LARGEST_TIE, value)
+                : ((double) toFloat(h) + toFloat(other)) / 2; // exact: halves have 11 significant bits
         if (tie != value) {
             return h; // the double is not on a tie: rounded once, as it would be from the digits
         }

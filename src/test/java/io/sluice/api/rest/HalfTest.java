@@ -46,6 +46,12 @@ class HalfTest {
         assertThat(Half.fromText("2.980232238769531251E-8")).isEqualTo((short) 0x0001);
         assertThat(Half.fromText("0.5")).isEqualTo((short) 0x3800);
         assertThat(Half.fromText("65504")).isEqualTo((short) 0x7BFF);
+        // the tie between the largest half and infinity: digits under it are the largest half, not an overflow
+        assertThat(Double.parseDouble("65519.99999999999999")).isEqualTo(65520.0);
+        assertThat(Half.fromText("65519.99999999999999")).isEqualTo((short) 0x7BFF);
+        assertThat(Half.fromText("-65519.99999999999999")).isEqualTo((short) 0xFBFF);
+        assertThat(Half.fromText("65520")).isEqualTo((short) 0x7C00); // the tie itself goes to the even one
+        assertThat(Half.fromText("65520.00000000000001")).isEqualTo((short) 0x7C00);
     }
 
     @Test
