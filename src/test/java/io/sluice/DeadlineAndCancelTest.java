@@ -110,10 +110,7 @@ class DeadlineAndCancelTest {
         JsonPath statsBefore = given().get("/v2/models/slow/versions/1/stats").then().statusCode(200).extract().jsonPath();
         double batchesBefore = gauge("sluice_batch_size_count\\{model=\"slow\"}");
         double deadlineRejectionsBefore = gauge("sluice_rejections_total\\{model=\"slow\",reason=\"deadline\"}");
-        CompletableFuture<Integer> longRun = CompletableFuture.supplyAsync(() -> BinaryRest.post("slow",
-                List.of(new BinaryRest.Input("X", "FP32", new long[] {LONG_ROWS, 256}, new byte[LONG_ROWS * 256 * 4])),
-                BinaryRest.PATIENT).statusCode());
-        await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_inflight\\{model=\"slow\"}") == 1);
+        CompletableFuture<Integer> longRun = holdTheInstance();
 
         ManagedChannel channel = GrpcClients.channel();
         // a first ModelInfer on the channel opens its connection and takes the server's path once, so the
@@ -204,10 +201,7 @@ class DeadlineAndCancelTest {
         double batchesBefore = gauge("sluice_batch_size_count\\{model=\"slow\"}");
         double cancelsBefore = grpcRequests("cancelled");
         double successesBefore = grpcRequests("success");
-        CompletableFuture<Integer> longRun = CompletableFuture.supplyAsync(() -> BinaryRest.post("slow",
-                List.of(new BinaryRest.Input("X", "FP32", new long[] {LONG_ROWS, 256}, new byte[LONG_ROWS * 256 * 4])),
-                BinaryRest.PATIENT).statusCode());
-        await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_inflight\\{model=\"slow\"}") == 1);
+        CompletableFuture<Integer> longRun = holdTheInstance();
         try (TcpRelay relay = new TcpRelay(RestAssured.port)) {
             ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", relay.port()).usePlaintext().build();
             try {
@@ -402,6 +396,15 @@ class DeadlineAndCancelTest {
         return ModelInferRequest.newBuilder().setModelName("slow")
                 .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(1).addShape(256))
                 .addRawInputContents(ByteString.copyFrom(new byte[1024])).build();
+    }
+
+    /** Sends a request of {@link #LONG_ROWS} rows, which holds the slow model's one instance for seconds, once it runs. */
+    private static CompletableFuture<Integer> holdTheInstance() {
+        CompletableFuture<Integer> longRun = CompletableFuture.supplyAsync(() -> BinaryRest.post("slow",
+                List.of(new BinaryRest.Input("X", "FP32", new long[] {LONG_ROWS, 256}, new byte[LONG_ROWS * 256 * 4])),
+                BinaryRest.PATIENT).statusCode());
+        await().atMost(Duration.ofSeconds(10)).until(() -> gauge("sluice_inflight\\{model=\"slow\"}") == 1);
+        return longRun;
     }
 
     /** The slow model's gRPC requests that ended with {@code outcome}. */

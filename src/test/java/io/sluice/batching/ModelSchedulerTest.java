@@ -823,56 +823,54 @@ class ModelSchedulerTest {
 
     @Test
     void retryAfterCountsTheRowsWaitingAndRunningNotTheRequests() throws Exception {
-        AtomicLong now = new AtomicLong();
-        long second = TimeUnit.SECONDS.toNanos(1);
-        CountDownLatch held = new CountDownLatch(1);
-        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(4), 1, (inputs, outputs, traces) -> {
-            now.addAndGet(inputs.get(0).shape()[0] * second); // a second per row
-            if (held.getCount() == 0) {
-                hold(release);
-            }
-            return inputs;
-        }, (requests, r, nanos) -> { }, now::get, Thread::new);
+        CountDownLatch held = secondPerRow();
         assertThat(value(submit(1).get(5, TimeUnit.SECONDS))).isEqualTo(1); // measures a second per row
-        held.countDown();
-        CompletableFuture<List<Tensor>> running = submit(2); // one row, held
-        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 1);
-        for (int i = 0; i < 2; i++) {
-            scheduler.submit(new Job(List.of(rows(4)), List.of(), 4, null, 0, Long.MAX_VALUE, null, r -> { }, e -> { }));
-        }
         // 8 rows queued and 1 running, one instance: 9 s (counting requests, it said 2)
-        assertThat(scheduler.retryAfter()).isEqualTo(Duration.ofSeconds(9));
-        release.countDown();
-        assertThat(value(running.get(5, TimeUnit.SECONDS))).isEqualTo(2);
+        assertNineRowsTakeNineSeconds(held);
     }
 
     @Test
     void runsTheModelRefusesAtOnceLeaveTheTimePerRowAndSoTheRetryAfterAlone() throws Exception {
-        AtomicLong now = new AtomicLong();
-        long second = TimeUnit.SECONDS.toNanos(1);
-        CountDownLatch held = new CountDownLatch(1);
-        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(4), 1, (inputs, outputs, traces) -> {
-            if (value(inputs) < 0) { // an input the runtime refuses at its first node, in no time
-                throw new InferenceException.InvalidInput("token id past the vocabulary");
-            }
-            now.addAndGet(inputs.get(0).shape()[0] * second); // a second per row
-            if (held.getCount() == 0) {
-                hold(release);
-            }
-            return inputs;
-        }, (requests, r, nanos) -> { }, now::get, Thread::new);
+        CountDownLatch held = secondPerRow();
         assertThat(value(submit(1).get(5, TimeUnit.SECONDS))).isEqualTo(1); // measures a second per row
         for (int i = 0; i < 5; i++) {
             assertThat(submit(-1)).failsWithin(Duration.ofSeconds(5)).withThrowableThat().havingCause()
                     .isInstanceOf(InferenceException.InvalidInput.class);
         }
+        // the five refusals, counted as runs, said 3 s
+        assertNineRowsTakeNineSeconds(held);
+    }
+
+    /**
+     * One instance whose runs take a second a row on the scheduler's clock, and refuse a negative value at once (an
+     * input the runtime refuses at its first node); once the returned latch is counted down, each run is held until
+     * {@code release}.
+     */
+    private CountDownLatch secondPerRow() {
+        AtomicLong now = new AtomicLong();
+        long second = TimeUnit.SECONDS.toNanos(1);
+        CountDownLatch held = new CountDownLatch(1);
+        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(4), 1, (inputs, outputs, traces) -> {
+            if (value(inputs) < 0) {
+                throw new InferenceException.InvalidInput("token id past the vocabulary");
+            }
+            now.addAndGet(inputs.get(0).shape()[0] * second);
+            if (held.getCount() == 0) {
+                hold(release);
+            }
+            return inputs;
+        }, (requests, r, nanos) -> { }, now::get, Thread::new);
+        return held;
+    }
+
+    /** Holds a run of one row and queues two of four: the Retry-After of those 9 rows at a second each. */
+    private void assertNineRowsTakeNineSeconds(CountDownLatch held) throws Exception {
         held.countDown();
         CompletableFuture<List<Tensor>> running = submit(2); // one row, held
         await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 1);
         for (int i = 0; i < 2; i++) {
             scheduler.submit(new Job(List.of(rows(4)), List.of(), 4, null, 0, Long.MAX_VALUE, null, r -> { }, e -> { }));
         }
-        // 9 rows at a second each (the five refusals counted as runs said 3 s)
         assertThat(scheduler.retryAfter()).isEqualTo(Duration.ofSeconds(9));
         release.countDown();
         assertThat(value(running.get(5, TimeUnit.SECONDS))).isEqualTo(2);
