@@ -155,6 +155,7 @@ public class ModelLoader {
         boolean interrupted = false;
         if (loaders != null) {
             loaders.shutdownNow(); // models not started stay unloaded; those loading are interrupted
+            registry.all().forEach(ServedModel::stopChecks); // a row check's run ends within a node's time, then its load
             try {
                 if (!loaders.awaitTermination(5, TimeUnit.SECONDS)) {
                     LOG.warnf("models still loading at shutdown, closed under their load: %s", registry.all().stream()
@@ -244,7 +245,7 @@ public class ModelLoader {
                     && !session.inputs().isEmpty() // a request without inputs has no rows to count
                     && session.inputs().stream().allMatch(TensorSpec::dynamicBatch)
                     && session.outputs().stream().allMatch(TensorSpec::dynamicBatch)
-                    && (!s.warmupEnabled() || RowIndependence.holds(model.name(), session, s));
+                    && (!s.warmupEnabled() || rowsIndependent(model, session));
             checkNanos = System.nanoTime() - start; // runs the model too: counted with its warmup
             start = System.nanoTime(); // the hand-over, then the warmup
             pending = null; // the model's from here, or closed by handOver when it fails
@@ -289,6 +290,18 @@ public class ModelLoader {
             } finally {
                 transition(model, ModelState.FAILED, reason);
             }
+        }
+    }
+
+    /** {@link RowIndependence#holds}, its runs stopped if the server stops meanwhile ({@link ServedModel#stopChecks()}). */
+    private static boolean rowsIndependent(ServedModel model, OnnxSession session) {
+        if (!model.checking(session)) {
+            throw new IllegalStateException("the server stopped while the model loaded");
+        }
+        try {
+            return RowIndependence.holds(model.name(), session, model.settings());
+        } finally {
+            model.checked();
         }
     }
 

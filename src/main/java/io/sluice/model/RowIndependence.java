@@ -11,6 +11,9 @@ import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
 /**
@@ -39,8 +42,21 @@ final class RowIndependence {
 
     private RowIndependence() {}
 
-    /** True when {@code session}'s rows are independent, or the check could not run; false (and warns) otherwise. */
+    /** {@link #holds(String, OnnxSession, ModelSettings, Executor)} with warmup's limit of one request, 10 minutes. */
     static boolean holds(String model, OnnxSession session, ModelSettings s) {
+        return holds(model, session, s, CompletableFuture.delayedExecutor(Warmup.TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
+    }
+
+    /**
+     * True when {@code session}'s rows are independent, or the check could not run; false (and warns) otherwise.
+     * The check's two runs are bounded as a warmup request is: {@code expiry} runs a task when their time is up,
+     * which stops them ({@link OnnxSession#stopRuns()}) unless they are over, so a model whose run never ends (a
+     * loop without end, a device that hangs) fails its load instead of staying LOADING.
+     *
+     * @throws IllegalStateException when the runs were stopped: their time was up, or the server is stopping
+     *     ({@link ServedModel#stopChecks()}); the session can run nothing more
+     */
+    static boolean holds(String model, OnnxSession session, ModelSettings s, Executor expiry) {
         if (!session.inputs().stream().allMatch(i -> OnnxSession.canFeed(i.datatype()))) {
             return true; // the model fails to load for that reason
         }
@@ -52,14 +68,27 @@ final class RowIndependence {
         if (rows == null) {
             return true; // inputs too small to hold two different rows
         }
-        List<Tensor> ab;
-        List<Tensor> ba;
+        List<Tensor> ab = null;
+        List<Tensor> ba = null;
+        Expiry time = new Expiry(session);
+        expiry.execute(time::up);
+        RuntimeException failed = null;
         try {
             ab = session.run(rows, List.of());
             ba = session.run(rows.stream().map(RowIndependence::swapped).toList(), List.of());
         } catch (RuntimeException e) {
+            failed = e;
+        }
+        boolean expired = !time.over(); // once over, the expiry leaves the session alone: the load may close it
+        if (expired || session.stopped()) {
+            throw new IllegalStateException(expired
+                    ? "its row check (two runs of 2 rows, to see whether its first dimension is a batch) did not end within "
+                            + Warmup.TIMEOUT.toMinutes() + " minutes; set batching.max-batch-size=1 to skip it"
+                    : "the server stopped while the model loaded");
+        }
+        if (failed != null) {
             LOG.infof("model %s: its rows could not be checked for independence (%s); it batches, as its shapes say",
-                    model, e.getMessage());
+                    model, failed.getMessage());
             return true;
         }
         for (int i = 0; i < ab.size(); i++) {
@@ -76,6 +105,32 @@ final class RowIndependence {
             }
         }
         return true;
+    }
+
+    /** The check's time: whichever comes first, its end or its expiry, and the expiry then stops the runs. */
+    private static final class Expiry {
+        private final OnnxSession session;
+        private boolean over;
+        private boolean expired;
+
+        Expiry(OnnxSession session) {
+            this.session = session;
+        }
+
+        /** The time is up: stops the runs unless the check is over (a lock, so no stop reaches a session closed since). */
+        synchronized void up() {
+            if (!over) {
+                over = true;
+                expired = true;
+                session.stopRuns();
+            }
+        }
+
+        /** The runs are over; false when the time was up first. */
+        synchronized boolean over() {
+            over = true;
+            return !expired;
+        }
     }
 
     /** Each input as two rows, or null when all the inputs' two rows came out the same. */

@@ -44,6 +44,8 @@ public final class ServedModel {
     private volatile ModelGuard guard;
     /** Set by {@link #close()}; a load that finishes after it hands over nothing. */
     private boolean closed;
+    /** The session a load is running its row check on, before the model holds it ({@link #checking}); else null. */
+    private OnnxSession checking;
     /** Set by {@link #shutDown()}: closed as the server stops, not after a failed load. */
     private volatile boolean shutDown;
     private volatile boolean batchable;
@@ -169,6 +171,35 @@ public final class ServedModel {
         this.guard = guard;
         this.batchable = batchable;
         return true;
+    }
+
+    /**
+     * Says that a load runs {@code session}, which the model does not hold yet, for its row check
+     * ({@link RowIndependence}), so that a close stops those runs ({@link #stopChecks()}); false once the model has
+     * been closed (the server stopped while it loaded): the check must not start.
+     */
+    synchronized boolean checking(OnnxSession session) {
+        if (closed) {
+            return false;
+        }
+        checking = session;
+        return true;
+    }
+
+    /** The row check is over: its session is the load's to hand over or close. */
+    synchronized void checked() {
+        checking = null;
+    }
+
+    /**
+     * Ends the row check's runs in progress ({@link OnnxSession#stopRuns()}), as the server stops: the loader
+     * thread running them must not be inside ONNX Runtime when the process exits. The load then fails.
+     */
+    synchronized void stopChecks() {
+        if (checking != null) {
+            LOG.warnf("model %s/%s is checking its rows as the server stops; stopping that run", name(), version());
+            checking.stopRuns();
+        }
     }
 
     void moveTo(ModelState next, String why) {
@@ -381,6 +412,7 @@ public final class ServedModel {
     /** {@link #close()} with a drain of {@code drain} before a running batch is stopped. */
     synchronized void close(Duration drain) {
         closed = true;
+        stopChecks();
         ModelScheduler s = scheduler;
         OnnxSession o = session;
         scheduler = null;

@@ -32,7 +32,8 @@ import org.jboss.logging.Logger;
 final class Warmup {
 
     private static final Logger LOG = Logger.getLogger(Warmup.class);
-    private static final Duration TIMEOUT = Duration.ofMinutes(10);
+    /** The longest one warmup request may take, and the row check's two runs ({@link RowIndependence}). */
+    static final Duration TIMEOUT = Duration.ofMinutes(10);
 
     private Warmup() {}
 

@@ -178,6 +178,11 @@ public final class OnnxSession implements AutoCloseable {
         }
     }
 
+    /** Whether {@link #stopRuns()} has been called: every run from then on fails. */
+    public boolean stopped() {
+        return stopping;
+    }
+
     /** Frees the session; only once no run is in progress. */
     @Override
     public void close() {

@@ -69,7 +69,13 @@ public class SessionLoader {
                 return open(name, file, settings, provider, anyRank);
             } catch (ModelLoadException e) {
                 throw e; // the model itself, not the provider: it would fail the same way on the CPU
-            } catch (OrtException | RuntimeException | LinkageError e) {
+            } catch (OrtException e) {
+                if (theModelsFault(e)) { // not the GPU's: the next provider would read the same bytes
+                    throw new ModelLoadException("ONNX Runtime cannot load " + file.getFileName() + ": " + e.getMessage());
+                }
+                reasons.add("ONNX Runtime cannot load " + file.getFileName() + " on " + provider.label() + ": "
+                        + e.getMessage());
+            } catch (RuntimeException | LinkageError e) {
                 reasons.add("ONNX Runtime cannot load " + file.getFileName() + " on " + provider.label() + ": "
                         + e.getMessage());
             }
@@ -87,6 +93,17 @@ public class SessionLoader {
         } catch (OrtException | RuntimeException | LinkageError e) {
             throw new ModelLoadException("ONNX Runtime cannot load " + file.getFileName() + " on cpu: " + e.getMessage());
         }
+    }
+
+    /**
+     * Whether ONNX Runtime refused the file itself, before any provider had a part: not protobuf, not a valid
+     * graph, no model. Such a model fails at once on any provider, named as the model's fault.
+     */
+    static boolean theModelsFault(OrtException e) {
+        return switch (e.getCode()) {
+            case ORT_INVALID_PROTOBUF, ORT_INVALID_GRAPH, ORT_NO_MODEL -> true;
+            default -> false;
+        };
     }
 
     private OnnxSession open(String name, Path file, ModelSettings settings, ExecutionProvider provider,
@@ -132,7 +149,8 @@ public class SessionLoader {
     }
 
     /** The session options for {@code provider}; closed again if a provider cannot be added to them. */
-    private static SessionOptions options(ModelSettings settings, ExecutionProvider provider) throws OrtException {
+    /** The session options for {@code provider}, with its execution provider added (a test may pretend it was). */
+    SessionOptions options(ModelSettings settings, ExecutionProvider provider) throws OrtException {
         SessionOptions options = new SessionOptions();
         try {
             configure(options, settings, provider);

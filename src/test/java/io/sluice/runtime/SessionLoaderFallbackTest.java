@@ -75,6 +75,40 @@ class SessionLoaderFallbackTest {
     }
 
     @Test
+    void aFileOnnxRuntimeCannotReadFailsAtOnceAsTheModelsFaultNotTheGpus() {
+        List<ExecutionProvider> opened = new CopyOnWriteArrayList<>();
+        SessionLoader loader = new SessionLoader() {
+            @Override
+            ai.onnxruntime.OrtSession.SessionOptions options(ModelSettings settings, ExecutionProvider provider)
+                    throws ai.onnxruntime.OrtException {
+                opened.add(provider);
+                return super.options(settings, ExecutionProvider.CPU); // as if the GPU's provider had been added
+            }
+        };
+        loader.engine = engine;
+        loader.probe = new GpuProbe() {
+            @Override
+            public Optional<String> unavailable(ExecutionProvider provider, int deviceId) {
+                return Optional.empty(); // a GPU host
+            }
+        };
+        Path file = TinyModels.write(TinyModels.newRepository("sluice-gpu-corrupt"), "bad", 1, TinyModels.corrupt());
+        assertThatThrownBy(() -> loader.load("must-have-it", file, ModelSettings.resolve(config, "must-have-it")))
+                .isInstanceOf(ModelLoadException.class)
+                .hasMessageContaining("ORT_INVALID_PROTOBUF")
+                .hasMessageNotContaining("on cuda")
+                .hasMessageNotContaining("on-gpu-unavailable");
+        assertThat(opened).containsExactly(ExecutionProvider.CUDA);
+        opened.clear();
+        assertThatThrownBy(() -> loader.load("trt", file, ModelSettings.resolve(config, "trt")))
+                .isInstanceOf(ModelLoadException.class).hasMessageContaining("ORT_INVALID_PROTOBUF");
+        assertThat(opened).containsExactly(ExecutionProvider.TENSORRT); // not CUDA, then the CPU, after it
+        assertThat(SessionLoader.theModelsFault(new ai.onnxruntime.OrtException(
+                ai.onnxruntime.OrtException.OrtErrorCode.ORT_FAIL, "Failed to load library libonnxruntime_providers_cuda.so")))
+                .isFalse(); // a provider that cannot start is the GPU's (as this host's CUDA provider gives it)
+    }
+
+    @Test
     void tensorrtStepsDownToCudaThenTheCpuOrFailsAsConfigured() {
         List<String> asked = new CopyOnWriteArrayList<>();
         SessionLoader loader = new SessionLoader();
