@@ -167,7 +167,8 @@ public class ResponseCache {
             }
             // copied only for a tier that can keep them: an entry over both bounds costs no copy at all
             boolean inL1 = l1On && CachedOutputs.weight(r.outputs()) <= l1MaxBytes;
-            boolean inL2 = tier != null && CachedOutputs.encodedSize(r.outputs()) <= l2Config.maxEntryBytes();
+            // and only when Redis would be sent them now: during an outage no copy is made for a write not sent
+            boolean inL2 = tier != null && tier.takes(CachedOutputs.encodedSize(r.outputs()));
             if (!inL1 && !inL2) {
                 return Uni.createFrom().item(new Result(r.outputs(), CacheStatus.MISS));
             }

@@ -1,6 +1,7 @@
 package io.sluice.cache;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.sluice.TestRedis;
 import io.sluice.inference.Datatype;
@@ -110,5 +111,39 @@ class RedisTierTest {
         // Redis answered: it is not set aside, and the write replaces that value
         assertThat(tier.put(key(1), new byte[] {7}).await().atMost(WAIT)).isTrue();
         assertThat(tier.get(key(1)).await().atMost(WAIT).bytes()).containsExactly(7);
+    }
+    @Test
+    void writesRedisHasNotAnsweredHoldNoMoreThanTheLimitAndGiveItBackOnceItAnswers() {
+        // a write's caller stops waiting at the timeout; the write waits on, holding its bytes, until Redis answers
+        RedisTier stalled = new RedisTier(redis, "t:", Duration.ofMinutes(1), 1 << 20, Duration.ofMillis(100), Duration.ZERO,
+                System::nanoTime, 3L << 20);
+        Redis other = Redis.createClient(vertx, server.uri());
+        try {
+            // Redis stalls its writers (reads and this client's UNPAUSE still go through)
+            other.send(Request.cmd(Command.CLIENT).arg("PAUSE").arg(60_000).arg("WRITE")).await().atMost(WAIT);
+            byte[] mib = new byte[1 << 20];
+            for (int i = 0; i < 3; i++) {
+                assertThat(stalled.put(key(i), mib).await().atMost(WAIT)).isFalse(); // timed out, still out
+            }
+            assertThat(stalled.pendingBytes()).isEqualTo(3L << 20);
+            assertThat(stalled.takes(1)).isFalse();
+            assertThat(stalled.put(key(3), new byte[] {3}).await().atMost(WAIT)).isFalse(); // not sent at all
+            assertThat(stalled.pendingBytes()).isEqualTo(3L << 20);
+
+            other.send(Request.cmd(Command.CLIENT).arg("UNPAUSE")).await().atMost(WAIT);
+            await().atMost(Duration.ofSeconds(10)).until(() -> stalled.pendingBytes() == 0);
+            assertThat(stalled.takes(1)).isTrue();
+            assertThat(stalled.get(key(0)).await().atMost(WAIT).bytes()).hasSize(1 << 20); // the late writes landed
+            assertThat(stalled.get(key(3)).await().atMost(WAIT).lookup()).isEqualTo(RedisTier.Lookup.MISS);
+            assertThat(stalled.put(key(4), new byte[] {4}).await().atMost(WAIT)).isTrue();
+        } finally {
+            other.close();
+        }
+    }
+
+    @Test
+    void theLimitOfUnansweredWritesIsFourEntriesAndAtLeast16MiB() {
+        assertThat(RedisTier.pendingLimit(1 << 20)).isEqualTo(16L << 20);
+        assertThat(RedisTier.pendingLimit(64 << 20)).isEqualTo(256L << 20);
     }
 }
