@@ -32,8 +32,8 @@ import org.jboss.logging.Logger;
  * by a timeout and failing open), and only then runs the model once for everyone waiting on that key;
  * the result fills L2 and L1 once that key has been computed the model's {@code cache.min-uses} times (2
  * by default: one-off requests are never copied or stored). A failed shared run is not passed on: when
- * the deadline of the request that started it passed, the requests that joined it share a new run;
- * otherwise each waiting caller runs its own request.
+ * the deadline of the request that started it passed, the requests that joined it share a new run; when the
+ * model refused its inputs, they share that 400; otherwise each waiting caller runs its own request.
  */
 @ApplicationScoped
 public class ResponseCache {
@@ -129,10 +129,16 @@ public class ResponseCache {
             return shared.onFailure(CancellationException.class).recoverWithUni(alone);
         }
         // a follower waits no longer than its own deadline. If the shared run failed because the deadline of
-        // the request that started it passed, the followers share a new run (once); after any other failure
-        // (the model's own admission.timeout among them), or a second one, each runs alone
+        // the request that started it passed, the followers share a new run (once); a refusal of the inputs is
+        // theirs too; after any other failure (the model's own admission.timeout among them), or a second one,
+        // each runs alone
         Flight failed = flight;
         Uni<InferResponse> follower = shared.onFailure().recoverWithUni(failure -> {
+            if (failure instanceof InferenceException.InvalidInput) {
+                // the model refused inputs identical to this one's (the key holds all a request's inputs, outputs and
+                // parameters): it would refuse them again; never a 500, nor a timeout, which may pass
+                return Uni.createFrom().failure(failure);
+            }
             if (again || !(failure instanceof InferenceException.DeadlineExceeded) || !failed.leaderDeadlinePassed()) {
                 return alone;
             }

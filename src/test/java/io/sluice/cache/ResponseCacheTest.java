@@ -676,6 +676,25 @@ class ResponseCacheTest {
         assertThat(answers.get(2)).succeedsWithin(Duration.ofSeconds(10));
     }
 
+    @Test
+    void aRefusalOfTheSharedInputsIsEveryJoinedRequestsWithoutRunningThemAgain() {
+        ResponseCache cache = new ResponseCache(config, metrics, redis);
+        HeldModel model = new HeldModel();
+        List<CompletableFuture<InferResponse>> answers = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            answers.add(model.ask(cache, "v" + i, 0));
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> model.runs.size() == 1);
+        model.runs.get(0).completeExceptionally(
+                new io.sluice.inference.InferenceException.InvalidInput("the model refused the input: index 9 out of range"));
+        for (CompletableFuture<InferResponse> answer : answers) { // identical inputs: the model would refuse each again
+            assertThat(answer).failsWithin(Duration.ofSeconds(10)).withThrowableThat().havingRootCause()
+                    .isInstanceOf(io.sluice.inference.InferenceException.InvalidInput.class)
+                    .withMessageContaining("index 9 out of range");
+        }
+        assertThat(model.runs).hasSize(1);
+    }
+
     @Inject
     @RedisClientName(RedisClients.CACHE) // the cache's own client, as ResponseCache is given
     Instance<Redis> redis;
