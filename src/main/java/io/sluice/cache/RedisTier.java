@@ -70,7 +70,7 @@ final class RedisTier {
         }
         return redis.send(Request.cmd(Command.GET).arg(prefix + key.hex()))
                 .ifNoItem().after(timeout).fail()
-                .map(RedisTier::found)
+                .map(this::found)
                 .onFailure().recoverWithItem(failure -> {
                     if (failure instanceof io.vertx.redis.client.Response reply
                             && String.valueOf(reply).startsWith("WRONGTYPE")) {
@@ -136,8 +136,13 @@ final class RedisTier {
         return true;
     }
 
-    private static Found found(Response response) {
-        return response == null ? MISS : new Found(Lookup.HIT, response.toBytes());
+    /** A value past this replica's entry cap (another replica's, set higher) is a miss: it is neither decoded nor kept. */
+    private Found found(Response response) {
+        if (response == null) {
+            return MISS;
+        }
+        byte[] bytes = response.toBytes();
+        return bytes.length > maxEntryBytes ? MISS : new Found(Lookup.HIT, bytes);
     }
 
     private boolean away() {

@@ -204,7 +204,7 @@ public class ResponseCache {
                 List<Tensor> outputs = CachedOutputs.decode(found.bytes());
                 if (outputs != null) {
                     metrics.cache(model, L2, "hit");
-                    if (l1On) {
+                    if (l1On && CachedOutputs.weight(outputs) <= l1MaxBytes) { // as a computed one: never L1 flushed for it
                         l1.put(key, outputs);
                     }
                     return Uni.createFrom().item(new Result(outputs, CacheStatus.HIT_L2));

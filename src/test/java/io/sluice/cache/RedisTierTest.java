@@ -142,6 +142,15 @@ class RedisTierTest {
     }
 
     @Test
+    void aValuePastThisReplicasEntryCapIsAMiss() {
+        // another replica, whose l2.max-entry-bytes is higher, wrote it
+        redis.send(Request.cmd(Command.SET).arg("t:" + key(1).hex()).arg(new byte[(1 << 20) + 1])).await().atMost(WAIT);
+        assertThat(tier.get(key(1)).await().atMost(WAIT).lookup()).isEqualTo(RedisTier.Lookup.MISS);
+        redis.send(Request.cmd(Command.SET).arg("t:" + key(2).hex()).arg(new byte[1 << 20])).await().atMost(WAIT);
+        assertThat(tier.get(key(2)).await().atMost(WAIT).bytes()).hasSize(1 << 20); // at the cap: a hit
+    }
+
+    @Test
     void theLimitOfUnansweredWritesIsFourEntriesAndAtLeast16MiB() {
         assertThat(RedisTier.pendingLimit(1 << 20)).isEqualTo(16L << 20);
         assertThat(RedisTier.pendingLimit(64 << 20)).isEqualTo(256L << 20);
