@@ -3,7 +3,6 @@ package io.sluice.cache;
 import io.sluice.inference.InferRequest;
 import io.sluice.inference.Tensor;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
@@ -42,7 +41,7 @@ public final class CacheKey {
      */
     public static CacheKey of(String tenant, String model, String version, String contents, InferRequest request) {
         MessageDigest sha = sha256();
-        text(sha, "sluice-cache-v4");
+        text(sha, "sluice-cache-v5");
         text(sha, tenant);
         text(sha, model);
         text(sha, version);
@@ -98,9 +97,18 @@ public final class CacheKey {
         return hex();
     }
 
+    /**
+     * A string as its UTF-16 code units, each of them: UTF-8 would turn a lone surrogate (which JSON's {@code \\ud800}
+     * can carry) into {@code ?}, and {@code "in\\ud800"} would share a key with {@code "in?"}.
+     */
     private static void text(MessageDigest sha, String s) {
-        byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        number(sha, b.length);
+        number(sha, s.length());
+        byte[] b = new byte[2 * s.length()];
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            b[2 * i] = (byte) c;
+            b[2 * i + 1] = (byte) (c >>> 8);
+        }
         sha.update(b);
     }
 

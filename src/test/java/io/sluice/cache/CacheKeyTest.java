@@ -45,6 +45,15 @@ class CacheKeyTest {
     }
 
     @Test
+    void aNameOrParameterWithALoneSurrogateNeverSharesAKeyWithAQuestionMark() {
+        // JSON's \\ud800 reaches the key as a lone surrogate, which UTF-8 writes as '?'
+        assertThat(key("1", List.of(tensor("in\ud800", new long[] {1}, 1)), List.of(), Map.of()))
+                .isNotEqualTo(key("1", List.of(tensor("in?", new long[] {1}, 1)), List.of(), Map.of()));
+        assertThat(key("1", x, List.of(), Map.of("p", "a\udc00"))).isNotEqualTo(key("1", x, List.of(), Map.of("p", "a?")));
+        assertThat(key("1", x, List.of("out\ud800"), Map.of())).isNotEqualTo(key("1", x, List.of("out?"), Map.of()));
+    }
+
+    @Test
     void versionsOutputsParametersModelsAndTensorsNeverCollide() {
         CacheKey base = key("1", x, List.of(), Map.of());
         assertThat(key("2", x, List.of(), Map.of())).isNotEqualTo(base);
