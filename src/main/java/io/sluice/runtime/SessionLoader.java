@@ -100,10 +100,10 @@ public class SessionLoader {
      * graph, no model. Such a model fails at once on any provider, named as the model's fault.
      */
     static boolean theModelsFault(OrtException e) {
-        return switch (e.getCode()) {
-            case ORT_INVALID_PROTOBUF, ORT_INVALID_GRAPH, ORT_NO_MODEL -> true;
-            default -> false;
-        };
+        OrtException.OrtErrorCode code = e.getCode(); // compared, not switched on: a switch's map class would be
+        return code == OrtException.OrtErrorCode.ORT_INVALID_PROTOBUF // one more to initialise at run time (native)
+                || code == OrtException.OrtErrorCode.ORT_INVALID_GRAPH
+                || code == OrtException.OrtErrorCode.ORT_NO_MODEL;
     }
 
     private OnnxSession open(String name, Path file, ModelSettings settings, ExecutionProvider provider,
