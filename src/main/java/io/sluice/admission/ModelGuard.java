@@ -301,98 +301,122 @@ public final class ModelGuard {
                 emitter.fail(adaptiveFull());
                 return;
             }
-            Outcome outcome = new Outcome(clock.getAsLong(), deadlineNanos, learns);
-            CompletableFuture<InferResponse> done = new CompletableFuture<>();
-            AtomicReference<Cancellable> running = new AtomicReference<>();
-            AtomicBoolean trial = new AtomicBoolean(); // let through by the half-open breaker
-            Runnable release = () -> {
-                Cancellable c = running.getAndSet(RELEASED);
-                if (c != null && c != RELEASED) {
-                    c.cancel();
-                }
-                done.cancel(false);
-            };
-            // after a failure: a deadline only if it has passed
-            Runnable stop = () -> {
-                release.run();
-                if (outcome.deadlinePassed()) {
-                    outcome.missedDeadline();
-                } else {
-                    outcome.ignored();
-                }
-            };
-            // a cancellation (or the end after an outcome was told, when this tells nothing): the caller's
-            // deadline if it came at it, the caller's clock having started first
-            emitter.onTermination(() -> {
-                if (trial.get() && !done.isDone()) {
-                    // the breaker's trial runs on without its caller: its own outcome, not the cancel, closes or
-                    // reopens the breaker (SmallRye would count the cancel as a success), and its permit and its
-                    // adaptive slot come back when it ends, which tells the adaptive limit how it went
-                    return;
-                }
-                // told before the release, whose cancelled stage would otherwise report a failure first
-                if (outcome.cancelledAtDeadline()) {
-                    outcome.missedDeadline();
-                } else {
-                    outcome.ignored();
-                }
-                release.run();
-            });
-            // a call the closed breaker lets in is no trial, though the breaker may open before its work starts (the
-            // bulkhead may start it on another arrival's thread)
-            boolean closedAtEntry = circuit.get() == CLOSED;
-            CompletionStage<InferResponse> guarded = null;
-            RuntimeException refused = null;
-            // an answer given inside guard.get (another arrival's work, which the bulkhead may start on this thread,
-            // failing at once) can bring a call of this guard on this thread before this one's get returns
-            Boolean outer = accepted.get();
-            accepted.remove();
+            boolean[] watched = new boolean[1];
             try {
-                guarded = guard.get(() -> {
-                    // SmallRye is half-open before it lets the trial in, and may not have told us yet: a call it lets in
-                    // while the mirror still says open is the trial too
-                    boolean isTrial = !closedAtEntry && circuit.get() != CLOSED;
-                    trial.set(isTrial);
-                    if (!done.isDone()) {
-                        try {
-                            Cancellable c = work.start(isTrial ? InferRequest.NO_DEADLINE : deadlineNanos).subscribe()
-                                    .with(done::complete, done::completeExceptionally);
-                            if (!running.compareAndSet(null, c)) {
-                                c.cancel(); // released while it was being started (a cancel, or SmallRye's timeout)
-                            }
-                        } catch (Throwable t) {
-                            // SmallRye's bulkhead catches only exceptions: an Error would skip its release and onFinished
-                            done.completeExceptionally(t);
-                        }
-                    }
-                    return isTrial ? done.exceptionallyCompose(ModelGuard::trialNotRun) : done;
-                }, STAGE);
-            } catch (RuntimeException e) {
-                refused = e;
-            } finally {
-                unlessAccepted(outer); // whatever was thrown
+                enter(emitter, work, deadlineNanos, learns, watched);
+            } catch (RuntimeException | Error e) {
+                if (watched[0]) {
+                    throw e; // its termination gives the place and the slot back
+                }
+                // thrown before anything could give them back (an Error allocating, the clock): else lost for good,
+                // and after capacity of them the model would answer bulkhead_full forever
+                held.decrementAndGet();
+                if (adaptive != null) {
+                    adaptive.ignored();
+                }
+                emitter.fail(e);
             }
-            if (refused != null) {
-                stop.run();
-                emitter.fail(translate(refused));
+        });
+    }
+
+    /**
+     * {@link #run}'s call once it holds a place (and an adaptive slot): through SmallRye's guard, the place and the
+     * slot given back when the call ends. Sets {@code watched[0]} once its termination does that.
+     */
+    private void enter(io.smallrye.mutiny.subscription.UniEmitter<? super InferResponse> emitter, Work work,
+            long deadlineNanos, boolean learns, boolean[] watched) {
+        Outcome outcome = new Outcome(clock.getAsLong(), deadlineNanos, learns);
+        CompletableFuture<InferResponse> done = new CompletableFuture<>();
+        AtomicReference<Cancellable> running = new AtomicReference<>();
+        AtomicBoolean trial = new AtomicBoolean(); // let through by the half-open breaker
+        Runnable release = () -> {
+            Cancellable c = running.getAndSet(RELEASED);
+            if (c != null && c != RELEASED) {
+                c.cancel();
+            }
+            done.cancel(false);
+        };
+        // after a failure: a deadline only if it has passed
+        Runnable stop = () -> {
+            release.run();
+            if (outcome.deadlinePassed()) {
+                outcome.missedDeadline();
+            } else {
+                outcome.ignored();
+            }
+        };
+        // a cancellation (or the end after an outcome was told, when this tells nothing): the caller's
+        // deadline if it came at it, the caller's clock having started first
+        emitter.onTermination(() -> {
+            if (trial.get() && !done.isDone()) {
+                // the breaker's trial runs on without its caller: its own outcome, not the cancel, closes or
+                // reopens the breaker (SmallRye would count the cancel as a success), and its permit and its
+                // adaptive slot come back when it ends, which tells the adaptive limit how it went
                 return;
             }
-            guarded.whenComplete((response, failure) -> {
-                if (failure == null) {
-                    outcome.succeeded();
-                    emitter.complete(response);
-                } else {
-                    Throwable t = translate(failure);
-                    if (t instanceof InferenceException.DeadlineExceeded && outcome.deadlinePassed()) {
-                        outcome.missedDeadline();
-                    } else if (t instanceof InferenceException.DeadlineExceeded
-                            || t instanceof InferenceException.RuntimeFailure) {
-                        outcome.dropped(); // the guard's own timeout, or the model failing
+            // told before the release, whose cancelled stage would otherwise report a failure first
+            if (outcome.cancelledAtDeadline()) {
+                outcome.missedDeadline();
+            } else {
+                outcome.ignored();
+            }
+            release.run();
+        });
+        watched[0] = true;
+        // a call the closed breaker lets in is no trial, though the breaker may open before its work starts (the
+        // bulkhead may start it on another arrival's thread)
+        boolean closedAtEntry = circuit.get() == CLOSED;
+        CompletionStage<InferResponse> guarded = null;
+        RuntimeException refused = null;
+        // an answer given inside guard.get (another arrival's work, which the bulkhead may start on this thread,
+        // failing at once) can bring a call of this guard on this thread before this one's get returns
+        Boolean outer = accepted.get();
+        accepted.remove();
+        try {
+            guarded = guard.get(() -> {
+                // SmallRye is half-open before it lets the trial in, and may not have told us yet: a call it lets in
+                // while the mirror still says open is the trial too
+                boolean isTrial = !closedAtEntry && circuit.get() != CLOSED;
+                trial.set(isTrial);
+                if (!done.isDone()) {
+                    try {
+                        Cancellable c = work.start(isTrial ? InferRequest.NO_DEADLINE : deadlineNanos).subscribe()
+                                .with(done::complete, done::completeExceptionally);
+                        if (!running.compareAndSet(null, c)) {
+                            c.cancel(); // released while it was being started (a cancel, or SmallRye's timeout)
+                        }
+                    } catch (Throwable t) {
+                        // SmallRye's bulkhead catches only exceptions: an Error would skip its release and onFinished
+                        done.completeExceptionally(t);
                     }
-                    stop.run();
-                    emitter.fail(t);
                 }
-            });
+                return isTrial ? done.exceptionallyCompose(ModelGuard::trialNotRun) : done;
+            }, STAGE);
+        } catch (RuntimeException e) {
+            refused = e;
+        } finally {
+            unlessAccepted(outer); // whatever was thrown
+        }
+        if (refused != null) {
+            stop.run();
+            emitter.fail(translate(refused));
+            return;
+        }
+        guarded.whenComplete((response, failure) -> {
+            if (failure == null) {
+                outcome.succeeded();
+                emitter.complete(response);
+            } else {
+                Throwable t = translate(failure);
+                if (t instanceof InferenceException.DeadlineExceeded && outcome.deadlinePassed()) {
+                    outcome.missedDeadline();
+                } else if (t instanceof InferenceException.DeadlineExceeded
+                        || t instanceof InferenceException.RuntimeFailure) {
+                    outcome.dropped(); // the guard's own timeout, or the model failing
+                }
+                stop.run();
+                emitter.fail(t);
+            }
         });
     }
 

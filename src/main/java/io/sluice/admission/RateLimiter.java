@@ -152,6 +152,11 @@ public class RateLimiter {
                 .onItemOrFailure().transformToUni((take, failure) -> {
                     if (failure == null) {
                         slowTakes.inTime(generation);
+                        if (take.allowed()) {
+                            // the fallback share spends what Redis grants: else, always full, it would add its whole
+                            // rate for the takes Redis is slow to answer (their late grants are given back)
+                            b.fallback().spend(replicas());
+                        }
                         return decide(b, model, take, () -> giveBackInRedis(b));
                     }
                     if ((!(failure instanceof TimeoutException) || slowTakes.slow(generation))
@@ -296,6 +301,11 @@ public class RateLimiter {
 
         FallbackBucket(Limit limit) {
             this.limit = limit;
+        }
+
+        /** Takes a token from the share in force if it has one, for a take Redis granted: none is refused for it. */
+        void spend(int replicasNow) {
+            take(replicasNow, new TokenBucket[1]);
         }
 
         /** Takes from the share in force, which it leaves in {@code from[0]} for a refund. */

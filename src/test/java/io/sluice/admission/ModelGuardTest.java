@@ -265,6 +265,24 @@ class ModelGuardTest {
     }
 
     @Test
+    void aFailureAsTheCallEntersGivesItsPlaceBack() {
+        guard(1, admission(false)); // the scheduler; the guard under test reads a clock that fails once
+        java.util.concurrent.atomic.AtomicBoolean failed = new java.util.concurrent.atomic.AtomicBoolean();
+        ModelGuard guard = new ModelGuard("m", 1, admission(false), scheduler, () -> {
+            if (failed.compareAndSet(false, true)) {
+                throw new OutOfMemoryError("as the call enters");
+            }
+            return clock.get();
+        }, System::nanoTime);
+        assertThat(call(guard, 1).result).failsWithin(WAIT).withThrowableThat().havingCause()
+                .isInstanceOf(OutOfMemoryError.class);
+        assertThat(guard.held()).isZero(); // else lost for good: one place of one, bulkhead_full from then on
+        runs.release(1);
+        assertThat(call(guard, 2).result).succeedsWithin(WAIT);
+        assertThat(ran).containsExactly(2);
+    }
+
+    @Test
     void retryAfterIsNeverLongerThanTheAdmissionTimeout() {
         ModelGuard guard = guard(4, admission(false)); // admission.timeout 1 min
         runs.release(1);

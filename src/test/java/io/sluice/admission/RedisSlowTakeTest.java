@@ -101,7 +101,7 @@ class RedisSlowTakeTest {
     }
 
     /** Sends one command and reads its one-line answer. */
-    private static void command(OutputStream out, BufferedReader in, String... args) throws Exception {
+    static void command(OutputStream out, BufferedReader in, String... args) throws Exception {
         StringBuilder resp = new StringBuilder("*" + args.length + "\r\n");
         for (String a : args) {
             resp.append('$').append(a.length()).append("\r\n").append(a).append("\r\n");
