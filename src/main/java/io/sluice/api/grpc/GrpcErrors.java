@@ -142,8 +142,11 @@ public class GrpcErrors implements ExceptionHandlerProvider {
                 .setCode(code.getNumber())
                 .setMessage(message);
         if (retryAfter != null) {
+            // whole milliseconds, rounded up as the pushback is: Redis's buckets refill by the millisecond, and a
+            // client waiting 0.5 ms could come back within the same one and be refused again
+            java.time.Duration delay = java.time.Duration.ofMillis(pushbackMillis(retryAfter));
             status.addDetails(Any.pack(RetryInfo.newBuilder()
-                    .setRetryDelay(Duration.newBuilder().setSeconds(retryAfter.getSeconds()).setNanos(retryAfter.getNano()))
+                    .setRetryDelay(Duration.newBuilder().setSeconds(delay.getSeconds()).setNanos(delay.getNano()))
                     .build()));
         }
         com.google.rpc.Status details = status.build();

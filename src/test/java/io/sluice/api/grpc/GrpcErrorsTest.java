@@ -39,6 +39,19 @@ class GrpcErrorsTest {
     }
 
     @Test
+    void aRateLimitsRetryInfoIsWholeMillisecondsRoundedUpAsThePushbackIs() throws Exception {
+        // 3 tokens/s: a third of a second; Redis's buckets refill by the millisecond
+        StatusException e = GrpcErrors.toStatus(new InferenceException.RateLimited("tenant 't' is over its rate limit",
+                new io.sluice.inference.RateLimitState("t", 3, 3, 1, 0, Duration.ofNanos(333_333_334))));
+        assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+        RetryInfo retry = StatusProto.fromStatusAndTrailers(e.getStatus(), e.getTrailers()).getDetails(0)
+                .unpack(RetryInfo.class);
+        assertThat(retry.getRetryDelay().getSeconds()).isZero();
+        assertThat(retry.getRetryDelay().getNanos()).isEqualTo(334_000_000);
+        assertThat(e.getTrailers().get(GrpcErrors.RETRY_PUSHBACK)).isEqualTo("334");
+    }
+
+    @Test
     void aStreamsMessageQuotesItsWaitRoundedUp() {
         // 3 tokens/s: a third of a second, which rounded down would bring the client back to a bucket still short
         var limited = new InferenceException.RateLimited("tenant 't' is over its rate limit",
