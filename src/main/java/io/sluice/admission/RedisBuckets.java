@@ -77,8 +77,11 @@ public final class RedisBuckets {
             -- 17 significant digits, which read back as the same double: tostring's 14 would turn a refusal's
             -- 0.99999999999999989 tokens into "1", a refusal that says a token is left and to retry in no time
             local text = string.format('%.17g', tokens)
-            redis.call('HMSET', KEYS[1], 't', text, 'ts', tostring(ts)) -- HSET takes one field before Redis 4
-            redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
+            -- whole numbers as '%d': Redis 7.2.0 to 7.2.4 turn one that is a multiple of 10^8 into '1e+08' (redis#13113),
+            -- which PEXPIRE refuses, and a failed take reads as Redis away. The expiry is capped at 10^15 ms (31,700
+            -- years), which '%d' holds, whatever burst / rate asks
+            redis.call('HMSET', KEYS[1], 't', text, 'ts', string.format('%d', ts)) -- HSET takes one field before Redis 4
+            redis.call('PEXPIRE', KEYS[1], string.format('%d', math.min(1e15, math.ceil(burst * 1000 / rate) + 1000)))
             return {allowed, text}
             """;
 

@@ -67,6 +67,22 @@ class RedisBucketsTest {
     }
 
     @Test
+    void aBucketThatTakesAgesToRefillStillExpiresAsAWholeNumberOfMilliseconds() {
+        // burst ÷ rate of 10^18 s: the expiry is capped, not written as 1e+21, which PEXPIRE would refuse
+        Limit ages = new Limit(1e-9, 1_000_000_000);
+        assertThat(take(replicaA, "ages", ages).allowed()).isTrue();
+        assertThat(take(replicaA, "ages", ages).allowed()).isTrue();
+        long ttl = replicaA.send(io.vertx.mutiny.redis.client.Request.cmd(io.vertx.mutiny.redis.client.Command.PTTL)
+                .arg("test:ages")).await().atMost(WAIT).toLong();
+        assertThat(ttl).isPositive().isLessThanOrEqualTo(1_000_000_000_000_000L);
+        // a bucket of 1e8 ms to refill, less the second the script adds: the expiry Redis 7.2.0-7.2.4 wrote as 1e+08
+        Limit even = new Limit(1, 99_999);
+        assertThat(take(replicaA, "even", even).allowed()).isTrue();
+        assertThat(replicaA.send(io.vertx.mutiny.redis.client.Request.cmd(io.vertx.mutiny.redis.client.Command.PTTL)
+                .arg("test:even")).await().atMost(WAIT).toLong()).isBetween(99_000_000L, 100_000_000L);
+    }
+
+    @Test
     void aClockThatStepsBackStopsNoRefillPastTheStep() {
         // a failover to a Redis whose clock is a minute behind: no refill for the step, but a refill from then on
         Limit limit = new Limit(4, 1);
