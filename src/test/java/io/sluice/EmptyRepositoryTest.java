@@ -35,5 +35,7 @@ public class EmptyRepositoryTest {
         given().get("/q/health/ready").then().statusCode(503).body(containsString("DOWN"));
         given().get("/v2/health/ready").then().statusCode(400);
         given().get("/v2/health/live").then().statusCode(200);
+        // no per-model series exists to alert on (SluiceModelNotReady): this one says there is nothing to serve
+        given().get("/q/metrics").then().statusCode(200).body(containsString("\nsluice_model_versions 0.0\n"));
     }
 }

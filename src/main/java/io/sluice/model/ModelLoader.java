@@ -88,6 +88,7 @@ public class ModelLoader {
                 .map(s -> new ServedModel(s, settings(s.name()), tracing))
                 .toList();
         models.forEach(registry::add);
+        metrics.modelVersions(models.size()); // 0 as well: no per-model series would show a server with nothing to serve
         models.forEach(this::publishReady);
         models.stream().map(ServedModel::name).distinct().forEach(name -> {
             warnUnformedSizes(name, settings(name)); // once a model, not once a version

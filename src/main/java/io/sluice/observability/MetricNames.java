@@ -45,6 +45,11 @@ public final class MetricNames {
     public static final String CONCURRENCY_LIMIT = "sluice.concurrency.limit";
     /** Counter of response-cache lookups, tagged model, tier (l1, l2, inflight), result (hit, miss, error). */
     public static final String CACHE_REQUESTS = "sluice.cache.requests";
+    /**
+     * Gauge of the model versions the server found to serve at startup (FAILED ones too), untagged: 0 is a server
+     * that can never be ready (an empty volume over the repository, a wrong path), which no per-model series shows.
+     */
+    public static final String MODEL_VERSIONS = "sluice.model.versions";
     /** Gauge, 1 when READY, tagged model, version, provider. */
     public static final String MODEL_READY = "sluice.model.ready";
     /** Gauge of the session load time in seconds, tagged model, version. */

@@ -186,6 +186,11 @@ public class SluiceMetrics {
                 .strongReference(true).register(registry));
     }
 
+    /** Registers how many model versions the server found to serve ({@link MetricNames#MODEL_VERSIONS}). */
+    public void modelVersions(int found) {
+        gauge(MetricNames.MODEL_VERSIONS, Tags.empty(), () -> found);
+    }
+
     /** Registers the load and warmup times of a model version, once it has settled. */
     public void modelTimes(String model, String version, Supplier<Double> loadSeconds, Supplier<Double> warmupSeconds) {
         // per version: tagged by model alone, the first version to settle would be the only one reported

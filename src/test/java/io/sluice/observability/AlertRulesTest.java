@@ -50,6 +50,7 @@ class AlertRulesTest {
                 prom(MetricNames.BULKHEAD_HELD),
                 prom(MetricNames.CONCURRENCY_LIMIT),
                 prom(MetricNames.MODEL_READY),
+                prom(MetricNames.MODEL_VERSIONS),
                 prom(MetricNames.MODEL_WARMUP),
                 prom(MetricNames.REJECTIONS) + "_total",
                 prom(MetricNames.RATE_LIMIT_FALLBACKS) + "_total",
