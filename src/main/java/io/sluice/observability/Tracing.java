@@ -108,9 +108,27 @@ public class Tracing {
         return new RequestTrace(attributes, request, admission);
     }
 
-    /** Wraps {@code runner} so each batch runs inside {@code sluice.batch} and {@code onnx.run}. */
+    /**
+     * Wraps {@code runner} so each batch runs inside {@code sluice.batch} and {@code onnx.run}: a trace of its own,
+     * linked to its requests' spans, made only when one of them is sampled. A batch of requests none of whose
+     * traces is kept (their callers said so in {@code traceparent}) would start a root span the sampler keeps.
+     */
     public ModelScheduler.BatchRunner traced(String model, String version, ModelScheduler.BatchRunner runner) {
         return (inputs, outputs, traces) -> {
+            boolean sampled = false;
+            for (Object trace : traces) {
+                if (trace instanceof RequestTrace t) {
+                    sampled |= t.request.getSpanContext().isSampled();
+                }
+            }
+            if (!sampled) {
+                traces.forEach(trace -> {
+                    if (trace instanceof RequestTrace t) {
+                        t.dequeued();
+                    }
+                });
+                return runner.run(inputs, outputs, traces);
+            }
             long rows = inputs.isEmpty() || inputs.get(0).shape().length == 0 ? 1 : inputs.get(0).shape()[0];
             SpanBuilder builder = tracer.spanBuilder("sluice.batch").setNoParent()
                     .setAttribute(MODEL, model).setAttribute(VERSION, version)

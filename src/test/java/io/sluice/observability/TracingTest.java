@@ -69,6 +69,26 @@ class TracingTest {
     }
 
     @Test
+    void aBatchOfRequestsWhoseCallersKeepNoTraceStartsNone() {
+        String unsampled = "1af7651916cd43dd8448eb211c80319c";
+        given().header("traceparent", "00-" + unsampled + "-b7ad6b7169203331-00").contentType("application/json")
+                .body("{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,1,1]}]}")
+                .post("/v2/models/matmul/infer").then().statusCode(200);
+        String sampled = "2af7651916cd43dd8448eb211c80319c";
+        given().header("traceparent", "00-" + sampled + "-b7ad6b7169203331-01").contentType("application/json")
+                .body("{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[2,2,2]}]}")
+                .post("/v2/models/matmul/infer").then().statusCode(200);
+        SpanData infer = awaitSpan("sluice.infer", sampled);
+        // spans are exported in the order they end: the first request's batch, had it one, would be here by now
+        await().atMost(Duration.ofSeconds(10)).until(() -> spans.getFinishedSpanItems().stream()
+                .anyMatch(s -> s.getName().equals("sluice.batch")));
+        assertThat(spans.getFinishedSpanItems()).filteredOn(s -> s.getName().equals("sluice.batch"))
+                .singleElement().satisfies(batch -> assertThat(batch.getLinks())
+                        .extracting(l -> l.getSpanContext().getSpanId()).containsExactly(infer.getSpanId()));
+        assertThat(spans.getFinishedSpanItems()).noneMatch(s -> s.getTraceId().equals(unsampled));
+    }
+
+    @Test
     void aTinyModelsLoneRequestRunsOnTheEventLoopThatReceivedItAndItsBatchSaysSo() {
         // matmul's threads.event-loop-run-max-micros is 1000 here (TinyRepositoryResource): once its recent runs say
         // it takes less (its first run, in warmup, took milliseconds), an idle matmul's request runs on the event loop
