@@ -4,11 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.sluice.Await;
 import io.sluice.RedisResource;
-import io.sluice.fixtures.TinyModels;
 import io.sluice.observability.MetricNames;
 import jakarta.inject.Inject;
 import java.io.BufferedReader;
@@ -16,8 +14,6 @@ import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -32,26 +28,12 @@ class RedisSlowTakeShareTest {
 
     private static final String KEY = "slow-share-key";
 
-    public static class Profile implements QuarkusTestProfile {
+    public static class Profile extends RedisSlowTakeTest.Profile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            Path repo = TinyModels.newRepository("sluice-slow-share");
-            TinyModels.write(repo, "identity_int32", 1, TinyModels.identity(io.sluice.fixtures.OnnxModelWriter.DataType.INT32));
-            return Map.of(
-                    "sluice.repository.paths", repo.toString(),
-                    "sluice.auth.enabled", "true",
-                    "sluice.rate-limit.enabled", "true",
-                    "sluice.rate-limit.store", "redis",
-                    "sluice.rate-limit.redis.timeout", "500ms",
-                    "sluice.rate-limit.redis.replicas", "1", // the share is the whole limit
-                    "sluice.tenants.t.api-key-sha256", Tenants.sha256(KEY),
-                    "sluice.tenants.t.rate-limit.rate", "0.001", // no refill within the test
-                    "sluice.tenants.t.rate-limit.burst", "3");
-        }
-
-        @Override
-        public List<TestResourceEntry> testResources() {
-            return List.of(new TestResourceEntry(RedisResource.class));
+            Map<String, String> overrides = new java.util.HashMap<>(overrides("sluice-slow-share", KEY, "0.001", "3"));
+            overrides.put("sluice.rate-limit.redis.replicas", "1"); // the share is the whole limit
+            return overrides; // 0.001 tokens/s: no refill within the test
         }
     }
 

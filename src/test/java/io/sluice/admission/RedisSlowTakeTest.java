@@ -36,7 +36,15 @@ class RedisSlowTakeTest {
     public static class Profile implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            Path repo = TinyModels.newRepository("sluice-slow-redis");
+            return overrides("sluice-slow-redis", KEY, "0.01", "100");
+        }
+
+        /**
+         * One INT32 identity model, and tenant {@code t} of {@code key} limited to {@code rate} and {@code burst} in
+         * the harness's Redis, whose takes wait 500 ms, and which is left for an hour once found away.
+         */
+        static Map<String, String> overrides(String repository, String key, String rate, String burst) {
+            Path repo = TinyModels.newRepository(repository);
             TinyModels.write(repo, "identity_int32", 1, TinyModels.identity(io.sluice.fixtures.OnnxModelWriter.DataType.INT32));
             return Map.of(
                     "sluice.repository.paths", repo.toString(),
@@ -45,9 +53,9 @@ class RedisSlowTakeTest {
                     "sluice.rate-limit.store", "redis",
                     "sluice.rate-limit.redis.timeout", "500ms", // well past any pause of a busy machine
                     "sluice.rate-limit.redis.retry-interval", "1h",
-                    "sluice.tenants.t.api-key-sha256", Tenants.sha256(KEY),
-                    "sluice.tenants.t.rate-limit.rate", "0.01",
-                    "sluice.tenants.t.rate-limit.burst", "100");
+                    "sluice.tenants.t.api-key-sha256", Tenants.sha256(key),
+                    "sluice.tenants.t.rate-limit.rate", rate,
+                    "sluice.tenants.t.rate-limit.burst", burst);
         }
 
         @Override
