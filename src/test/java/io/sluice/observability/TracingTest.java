@@ -42,9 +42,7 @@ class TracingTest {
     @Test
     void restRequestSpansJoinTheCallersTraceAndLinkToTheirBatch() {
         String traceId = "0af7651916cd43dd8448eb211c80319c";
-        given().header("traceparent", "00-" + traceId + "-b7ad6b7169203331-01").contentType("application/json")
-                .body("{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,1,1]}]}")
-                .post("/v2/models/matmul/infer").then().statusCode(200);
+        inferMatmul(traceId, "01", 1);
 
         SpanData infer = awaitSpan("sluice.infer", traceId);
         SpanData admission = awaitSpan("sluice.admission", traceId);
@@ -71,13 +69,9 @@ class TracingTest {
     @Test
     void aBatchOfRequestsWhoseCallersKeepNoTraceStartsNone() {
         String unsampled = "1af7651916cd43dd8448eb211c80319c";
-        given().header("traceparent", "00-" + unsampled + "-b7ad6b7169203331-00").contentType("application/json")
-                .body("{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,1,1]}]}")
-                .post("/v2/models/matmul/infer").then().statusCode(200);
+        inferMatmul(unsampled, "00", 1);
         String sampled = "2af7651916cd43dd8448eb211c80319c";
-        given().header("traceparent", "00-" + sampled + "-b7ad6b7169203331-01").contentType("application/json")
-                .body("{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[2,2,2]}]}")
-                .post("/v2/models/matmul/infer").then().statusCode(200);
+        inferMatmul(sampled, "01", 2);
         SpanData infer = awaitSpan("sluice.infer", sampled);
         // spans are exported in the order they end: the first request's batch, had it one, would be here by now
         await().atMost(Duration.ofSeconds(10)).until(() -> spans.getFinishedSpanItems().stream()
@@ -86,6 +80,14 @@ class TracingTest {
                 .singleElement().satisfies(batch -> assertThat(batch.getLinks())
                         .extracting(l -> l.getSpanContext().getSpanId()).containsExactly(infer.getSpanId()));
         assertThat(spans.getFinishedSpanItems()).noneMatch(s -> s.getTraceId().equals(unsampled));
+    }
+
+    /** One row of {@code value}s to matmul over REST, in the trace {@code traceId}, sampled when {@code flags} is 01. */
+    private static void inferMatmul(String traceId, String flags, int value) {
+        given().header("traceparent", "00-" + traceId + "-b7ad6b7169203331-" + flags).contentType("application/json")
+                .body("{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":["
+                        + value + "," + value + "," + value + "]}]}")
+                .post("/v2/models/matmul/infer").then().statusCode(200);
     }
 
     @Test
