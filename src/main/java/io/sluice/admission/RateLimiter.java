@@ -152,11 +152,9 @@ public class RateLimiter {
                 .onItemOrFailure().transformToUni((take, failure) -> {
                     if (failure == null) {
                         slowTakes.inTime(generation);
-                        if (take.allowed()) {
-                            // the fallback share spends what Redis grants: else, always full, it would add its whole
-                            // rate for the takes Redis is slow to answer (their late grants are given back)
-                            b.fallback().spend(replicas());
-                        }
+                        // the fallback share is no fuller than the tenant's bucket in Redis: else, always full, it would
+                        // add its whole rate for the takes Redis is slow to answer (their late grants are given back)
+                        b.fallback().follow(replicas(), take.tokens());
                         return decide(b, model, take, () -> giveBackInRedis(b));
                     }
                     if ((!(failure instanceof TimeoutException) || slowTakes.slow(generation))
@@ -303,13 +301,23 @@ public class RateLimiter {
             this.limit = limit;
         }
 
-        /** Takes a token from the share in force if it has one, for a take Redis granted: none is refused for it. */
-        void spend(int replicasNow) {
-            take(replicasNow, new TokenBucket[1]);
+        /**
+         * Lowers the share in force to the fraction of its burst that {@code redisTokens} are of the tenant's burst in
+         * Redis, if it holds more: a tenant that has spent its bucket in Redis has spent its share of it too, while
+         * one whose traffic merely leans on this replica (a pinned gRPC channel) keeps its share as full as Redis is.
+         */
+        synchronized void follow(int replicasNow, double redisTokens) {
+            inForce(replicasNow).atMost(redisTokens / limit.burst());
         }
 
         /** Takes from the share in force, which it leaves in {@code from[0]} for a refund. */
         synchronized Take take(int replicasNow, TokenBucket[] from) {
+            from[0] = inForce(replicasNow);
+            return from[0].take();
+        }
+
+        /** The share for {@code replicasNow}: made at first, reshaped when the count moved. */
+        private TokenBucket inForce(int replicasNow) {
             if (bucket == null) {
                 replicas = replicasNow;
                 bucket = new TokenBucket(limit.share(replicasNow), nanoClock);
@@ -317,8 +325,7 @@ public class RateLimiter {
                 replicas = replicasNow;
                 bucket = bucket.reshaped(limit.share(replicasNow));
             }
-            from[0] = bucket;
-            return bucket.take();
+            return bucket;
         }
 
         /**

@@ -50,6 +50,12 @@ public final class TokenBucket {
         tokens = Math.min(limit.burst(), tokens + 1);
     }
 
+    /** Lowers the tokens to {@code fraction} of the burst if they are more (after refilling). */
+    public synchronized void atMost(double fraction) {
+        refill();
+        tokens = Math.min(tokens, Math.max(0, fraction) * limit.burst());
+    }
+
     private void refill() {
         long now = nanoClock.getAsLong();
         if (now - lastNanos > 0) { // nanoTime may wrap: only differences are meaningful

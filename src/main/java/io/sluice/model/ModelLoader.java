@@ -41,8 +41,9 @@ import org.jboss.logging.Logger;
  * HTTP comes up at once (liveness answers, readiness says not yet): up to {@code
  * sluice.repository.load-threads} versions at once, started in the repository's order. Each model goes
  * LOADING, then WARMING, then READY, or FAILED with its reason; one model failing never stops the others. Its
- * runs are bounded (warmup's and the row check's, 10 minutes each), but not its session's creation, which ONNX
- * Runtime cannot stop: a creation that hangs holds its loader thread, and the other threads go on.
+ * runs are bounded (warmup's and the row check's, 10 minutes each, the row check's ended between two nodes), but
+ * not its session's creation, which ONNX Runtime cannot stop: a creation that hangs, or a row check stuck inside
+ * one node, holds its loader thread, and the other threads go on.
  */
 @ApplicationScoped
 public class ModelLoader {

@@ -51,7 +51,9 @@ final class RowIndependence {
      * True when {@code session}'s rows are independent, or the check could not run; false (and warns) otherwise.
      * The check's two runs are bounded as a warmup request is: {@code expiry} runs a task when their time is up,
      * which stops them ({@link OnnxSession#stopRuns()}) unless they are over, so a model whose run never ends (a
-     * loop without end, a device that hangs) fails its load instead of staying LOADING.
+     * loop without end) fails its load instead of staying LOADING. ONNX Runtime ends a run between two nodes: a run
+     * stuck inside one node (a device that hangs) is not ended, and this waits on; abandoning it would leave the
+     * load to free a session still running, which crashes the process.
      *
      * @throws IllegalStateException when the runs were stopped: their time was up, or the server is stopping
      *     ({@link ServedModel#stopChecks()}); the session can run nothing more

@@ -96,14 +96,14 @@ public class SessionLoader {
     }
 
     /**
-     * Whether ONNX Runtime refused the file itself, before any provider had a part: not protobuf, not a valid
-     * graph, no model. Such a model fails at once on any provider, named as the model's fault.
+     * Whether ONNX Runtime refused the file itself, before any provider had a part: not protobuf, no model. Such a
+     * model fails at once on any provider, named as the model's fault. (An invalid graph is not counted: a GPU
+     * provider's own rewrite of the graph may be what makes it so, and the CPU may still run it.)
      */
     static boolean theModelsFault(OrtException e) {
         OrtException.OrtErrorCode code = e.getCode(); // compared, not switched on: a switch's map class would be
         return code == OrtException.OrtErrorCode.ORT_INVALID_PROTOBUF // one more to initialise at run time (native)
-                || code == OrtException.OrtErrorCode.ORT_INVALID_GRAPH
-                || code == OrtException.OrtErrorCode.ORT_NO_MODEL;
+                || code == OrtException.OrtErrorCode.ORT_NO_MODEL; // not INVALID_GRAPH: a provider's rewrite may cause it
     }
 
     private OnnxSession open(String name, Path file, ModelSettings settings, ExecutionProvider provider,

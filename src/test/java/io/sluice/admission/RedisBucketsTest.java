@@ -76,6 +76,7 @@ class RedisBucketsTest {
                 .arg("test:ages")).await().atMost(WAIT).toLong();
         assertThat(ttl).isPositive().isLessThanOrEqualTo(1_000_000_000_000_000L);
         // a bucket of 1e8 ms to refill, less the second the script adds: the expiry Redis 7.2.0-7.2.4 wrote as 1e+08
+        // (this half guards against that on those versions only; the harness's Redis is 6.2, where it always passed)
         Limit even = new Limit(1, 99_999);
         assertThat(take(replicaA, "even", even).allowed()).isTrue();
         assertThat(replicaA.send(io.vertx.mutiny.redis.client.Request.cmd(io.vertx.mutiny.redis.client.Command.PTTL)

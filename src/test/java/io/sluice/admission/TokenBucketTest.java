@@ -41,6 +41,18 @@ class TokenBucketTest {
     }
 
     @Test
+    void atMostLowersTheTokensToAFractionOfTheBurstAndNeverRaisesThem() {
+        TokenBucket bucket = new TokenBucket(new Limit(2, 10), nanos::get);
+        bucket.atMost(0.25); // a quarter of 10
+        assertThat(bucket.take()).extracting(Take::allowed, Take::remaining).containsExactly(true, 1L);
+        assertThat(bucket.take().allowed()).isTrue();
+        assertThat(bucket.take().allowed()).isFalse(); // half a token left
+        bucket.atMost(2.0);
+        nanos.addAndGet(250_000_000L); // half a token more
+        assertThat(bucket.take()).extracting(Take::allowed, Take::remaining).containsExactly(true, 0L);
+    }
+
+    @Test
     void aClockThatWrapsPastLongMaxStillRefills() {
         nanos.set(Long.MAX_VALUE - 100_000_000L);
         TokenBucket bucket = new TokenBucket(new Limit(2, 1), nanos::get);
