@@ -256,6 +256,14 @@ public interface SluiceConfig {
         int loadThreads();
 
         /**
+         * The longest one version's session creation may take before the version FAILs and its loader thread goes
+         * on to the next version; the creation itself cannot be stopped, and a session it makes after that is
+         * closed. Unset, no limit (as Triton): a creation that hangs holds its loader thread for good.
+         */
+        @WithName("session-timeout")
+        Optional<Duration> sessionTimeout();
+
+        /**
          * Whether {@code /q/health/live} reports DOWN while a required model has no version but FAILED ones, so
          * that the kubelet restarts the pod (with its back-off) instead of leaving it not ready for good: a load
          * is never retried in the process, and a failure may be passing (a GPU out of memory, a volume read

@@ -41,9 +41,10 @@ import org.jboss.logging.Logger;
  * HTTP comes up at once (liveness answers, readiness says not yet): up to {@code
  * sluice.repository.load-threads} versions at once, started in the repository's order. Each model goes
  * LOADING, then WARMING, then READY, or FAILED with its reason; one model failing never stops the others. Its
- * runs are bounded (warmup's and the row check's, 10 minutes each, the row check's ended between two nodes), but
- * not its session's creation, which ONNX Runtime cannot stop: a creation that hangs, or a row check stuck inside
- * one node, holds its loader thread, and the other threads go on.
+ * runs are bounded (warmup's and the row check's, 10 minutes each, the row check's ended between two nodes), and
+ * its session's creation, which ONNX Runtime cannot stop, is waited for up to {@code
+ * sluice.repository.session-timeout} when that is set: a creation that hangs with no limit, or a row check stuck
+ * inside one node, holds its loader thread, and the other threads go on.
  */
 @ApplicationScoped
 public class ModelLoader {
@@ -82,6 +83,9 @@ public class ModelLoader {
         if (threads < 1) {
             throw new IllegalStateException("sluice.repository.load-threads must be at least 1, was " + threads);
         }
+        config.repository().sessionTimeout().filter(t -> t.isZero() || t.isNegative()).ifPresent(t -> {
+            throw new IllegalStateException("sluice.repository.session-timeout must be positive, was " + t);
+        });
         List<ModelSource> sources = ModelRepository.served(ModelRepository.scan(
                 config.repository().paths().stream().map(Path::of).toList(), config.repository().modelName()),
                 name -> settings(name).versionPolicy());
@@ -238,7 +242,7 @@ public class ModelLoader {
             // read before the session exists: a file that cannot be read fails the model before it holds native memory
             String files = s.cacheEnabled() ? ModelContents.of(file.getParent()) : null;
             start = System.nanoTime();
-            OnnxSession session = sessions.load(model.name(), file, s);
+            OnnxSession session = createSession(model, file, s);
             pending = session;
             model.loadNanos = System.nanoTime() - start;
             loaded = true;
@@ -293,6 +297,46 @@ public class ModelLoader {
             } finally {
                 transition(model, ModelState.FAILED, reason);
             }
+        }
+    }
+
+    /**
+     * {@link SessionLoader#load}, waited for at most {@code sluice.repository.session-timeout} when that is set: past
+     * it the version fails and this loader thread goes on to the next, while the creation, which ONNX Runtime cannot
+     * stop, runs on in its own thread and closes the session it makes, if it ever does.
+     */
+    private OnnxSession createSession(ServedModel model, Path file, ModelSettings s) throws Exception {
+        java.util.Optional<java.time.Duration> limit = config.repository().sessionTimeout();
+        if (limit.isEmpty()) {
+            return sessions.load(model.name(), file, s);
+        }
+        java.util.concurrent.CompletableFuture<OnnxSession> made = new java.util.concurrent.CompletableFuture<>();
+        Thread creating = new Thread(() -> {
+            try {
+                made.complete(sessions.load(model.name(), file, s));
+            } catch (Throwable e) { // an Error too: the loader thread waiting on it reports it
+                made.completeExceptionally(e);
+            }
+        }, "sluice-create-" + model.name() + "-" + model.version());
+        creating.setDaemon(true);
+        creating.start();
+        try {
+            return made.get(limit.get().toNanos(), TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof Exception cause ? cause : new IllegalStateException(e.getCause());
+        } catch (java.util.concurrent.TimeoutException | InterruptedException e) {
+            made.thenAccept(late -> {
+                LOG.warnf("model %s/%s: its session was made after its load was given up; closing it", model.name(),
+                        model.version());
+                late.close();
+            });
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("the server stopped while the model loaded");
+            }
+            throw new IllegalStateException("its session was not created within "
+                    + limit.get().toString().substring(2).toLowerCase(java.util.Locale.ROOT)
+                    + " (sluice.repository.session-timeout); ONNX Runtime is still at it on thread " + creating.getName());
         }
     }
 

@@ -35,6 +35,7 @@ public final class OnnxSession implements AutoCloseable {
     private final List<TensorSpec> inputs;
     private final List<TensorSpec> outputs;
     private volatile boolean stopping;
+    private volatile boolean closed;
 
     /**
      * @param owner what closes {@code session} (the DJL model holding it)
@@ -183,9 +184,15 @@ public final class OnnxSession implements AutoCloseable {
         return stopping;
     }
 
+    /** Whether {@link #close()} has been called. */
+    public boolean closed() {
+        return closed;
+    }
+
     /** Frees the session; only once no run is in progress. */
     @Override
     public void close() {
+        closed = true;
         try {
             owner.close();
         } catch (Exception e) {
