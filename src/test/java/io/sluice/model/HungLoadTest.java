@@ -56,16 +56,21 @@ class HungLoadTest {
         @Override
         public OnnxSession load(String name, Path file, ModelSettings settings) {
             if (name.equals(HUNG)) {
-                try {
-                    if (!RELEASE.await(2, TimeUnit.MINUTES)) {
-                        throw new IllegalStateException("never released");
-                    }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException("interrupted", e);
-                }
+                hold(RELEASE);
             }
             return super.load(name, file, settings);
+        }
+    }
+
+    /** Waits, as a hung session creation, until {@code release} is counted down (two minutes at most). */
+    static void hold(CountDownLatch release) {
+        try {
+            if (!release.await(2, TimeUnit.MINUTES)) {
+                throw new IllegalStateException("never released");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
         }
     }
 

@@ -18,7 +18,6 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,7 +29,7 @@ import org.junit.jupiter.api.Test;
 @TestProfile(SessionTimeoutTest.Profile.class)
 class SessionTimeoutTest {
 
-    static final String HUNG = "a-hung";
+    static final String HUNG = HungLoadTest.HUNG;
     static final CountDownLatch RELEASE = new CountDownLatch(1);
     static volatile OnnxSession late;
 
@@ -57,14 +56,7 @@ class SessionTimeoutTest {
         @Override
         public OnnxSession load(String name, Path file, ModelSettings settings) {
             if (name.equals(HUNG)) {
-                try {
-                    if (!RELEASE.await(2, TimeUnit.MINUTES)) {
-                        throw new IllegalStateException("never released");
-                    }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException("interrupted", e);
-                }
+                HungLoadTest.hold(RELEASE);
                 late = super.load(name, file, settings);
                 return late;
             }
