@@ -29,10 +29,16 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jboss.logging.Logger;
 
@@ -306,11 +312,11 @@ public class ModelLoader {
      * stop, runs on in its own thread and closes the session it makes, if it ever does.
      */
     private OnnxSession createSession(ServedModel model, Path file, ModelSettings s) throws Exception {
-        java.util.Optional<java.time.Duration> limit = config.repository().sessionTimeout();
+        Optional<Duration> limit = config.repository().sessionTimeout();
         if (limit.isEmpty()) {
             return sessions.load(model.name(), file, s);
         }
-        java.util.concurrent.CompletableFuture<OnnxSession> made = new java.util.concurrent.CompletableFuture<>();
+        CompletableFuture<OnnxSession> made = new CompletableFuture<>();
         Thread creating = new Thread(() -> {
             try {
                 made.complete(sessions.load(model.name(), file, s));
@@ -322,9 +328,9 @@ public class ModelLoader {
         creating.start();
         try {
             return made.get(limit.get().toNanos(), TimeUnit.NANOSECONDS);
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
             throw e.getCause() instanceof Exception cause ? cause : new IllegalStateException(e.getCause());
-        } catch (java.util.concurrent.TimeoutException | InterruptedException e) {
+        } catch (TimeoutException | InterruptedException e) {
             made.thenAccept(late -> {
                 LOG.warnf("model %s/%s: its session was made after its load was given up; closing it", model.name(),
                         model.version());
@@ -335,7 +341,7 @@ public class ModelLoader {
                 throw new IllegalStateException("the server stopped while the model loaded");
             }
             throw new IllegalStateException("its session was not created within "
-                    + limit.get().toString().substring(2).toLowerCase(java.util.Locale.ROOT)
+                    + limit.get().toString().substring(2).toLowerCase(Locale.ROOT)
                     + " (sluice.repository.session-timeout); ONNX Runtime is still at it on thread " + creating.getName());
         }
     }
