@@ -80,9 +80,10 @@ public class RateLimiter {
     }
 
     /**
-     * With rate limiting on, checks every configured bucket's shape, and that tenant names leave room for
-     * a per-model bucket's name ({@code tenant/model}, also its Redis key). With it off buckets are never
-     * read, and a leftover one must not stop the server.
+     * With rate limiting on, checks every configured bucket's shape, that tenant names leave room for
+     * a per-model bucket's name ({@code tenant/model}, also its Redis key), and with buckets in Redis the replica
+     * count. With it off buckets are never read, and a leftover one must not stop the server; nor does a Redis key
+     * with buckets in process.
      *
      * @throws IllegalArgumentException naming the first bucket that is wrong
      */
@@ -90,9 +91,11 @@ public class RateLimiter {
         if (!config.rateLimit().enabled()) {
             return;
         }
-        config.rateLimit().redis().replicas().filter(n -> n < 1).ifPresent(n -> {
-            throw new IllegalArgumentException("sluice.rate-limit.redis.replicas must be >= 1, was " + n);
-        });
+        if (config.rateLimit().store() == BucketStore.REDIS) { // the Redis keys are read only with Redis buckets
+            config.rateLimit().redis().replicas().filter(n -> n < 1).ifPresent(n -> {
+                throw new IllegalArgumentException("sluice.rate-limit.redis.replicas must be >= 1, was " + n);
+            });
+        }
         config.rateLimit().defaultBucket().ifPresent(b -> limit("sluice.rate-limit.default", b));
         config.tenants().forEach((name, tenant) -> {
             String prefix = "sluice.tenants.\"" + (name == null ? "" : name) + "\"";

@@ -26,7 +26,7 @@ public final class MetricNames {
     public static final String INFLIGHT = "sluice.inflight";
     /**
      * Counter of calls refused for want of a known API key (401 or UNAUTHENTICATED), tagged protocol, reason
-     * ({@code missing_key}, {@code unknown_key}); 0 with authentication off.
+     * ({@code missing_key}, {@code unknown_key}, {@code conflicting_keys}); 0 with authentication off.
      */
     public static final String UNAUTHENTICATED = "sluice.unauthenticated";
     /** Counter of rate-limit takes that used the local fallback because Redis was away. */

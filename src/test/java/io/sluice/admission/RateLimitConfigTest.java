@@ -57,8 +57,16 @@ class RateLimitConfigTest {
                 .hasMessage("sluice.tenants.\"a\\b\": a tenant's name must be printable ASCII without '\"' or '\\'");
         assertThatThrownBy(() -> RateLimiter.checkBuckets(config(Map.of("sluice.tenants.\"caf\u00e9\".rate-limit.rate", "1"))))
                 .hasMessageEndingWith("a tenant's name must be printable ASCII without '\"' or '\\'");
-        assertThatThrownBy(() -> RateLimiter.checkBuckets(config(Map.of("sluice.rate-limit.redis.replicas", "0"))))
+        assertThatThrownBy(() -> RateLimiter.checkBuckets(config(Map.of("sluice.rate-limit.store", "redis",
+                "sluice.rate-limit.redis.replicas", "0"))))
                 .hasMessage("sluice.rate-limit.redis.replicas must be >= 1, was 0");
+    }
+
+    @Test
+    void aRedisKeyStopsNothingWithBucketsInProcess() {
+        // README: the Redis keys are read only with Redis buckets on (the start refused this before)
+        assertThatCode(() -> RateLimiter.checkBuckets(config(Map.of("sluice.rate-limit.store", "local",
+                "sluice.rate-limit.redis.replicas", "0")))).doesNotThrowAnyException();
     }
 
     @Test

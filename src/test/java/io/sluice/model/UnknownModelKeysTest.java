@@ -1,6 +1,7 @@
 package io.sluice.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.sluice.config.SluiceConfig;
 import io.sluice.fixtures.SluiceConfigs;
@@ -31,5 +32,14 @@ class UnknownModelKeysTest {
         Map<String, String> off = new java.util.HashMap<>(keys);
         off.put("sluice.rate-limit.enabled", "false");
         assertThat(ModelLoader.unknownModelKeys(config(off), Set.of("all-minilm-l6-v2-int8", "nope"))).isEmpty();
+    }
+
+    @Test
+    void aValueNotOfItsKeysTypeStopsTheStartEvenForAModelTheRepositoryLacks() {
+        // README: an absent model's keys are not checked against their ranges, but every key under sluice. is read
+        // into its type as the configuration is built
+        assertThatThrownBy(() -> config(Map.of("sluice.models.\"nope\".batching.max-batch-size", "abc")))
+                .hasMessageContaining("sluice.models.\"nope\".batching.max-batch-size");
+        assertThat(config(Map.of("sluice.models.\"nope\".batching.max-batch-size", "0"))).isNotNull();
     }
 }
