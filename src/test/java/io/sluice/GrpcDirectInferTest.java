@@ -185,6 +185,9 @@ class GrpcDirectInferTest {
                 .isEqualTo("grpc-encoding 'deflate' is not supported on /inference.GRPCInferenceService/ModelStreamInfer;"
                         + " it reads gzip and identity");
         assertThat(snappy.headers().get("grpc-message")).contains("snappy");
+        Answer longOne = post(framed(MATMUL.toByteArray()), Map.of("grpc-encoding", "z".repeat(3_000)));
+        assertThat(java.net.URLDecoder.decode(longOne.headers().get("grpc-message"), java.nio.charset.StandardCharsets.UTF_8))
+                .startsWith("grpc-encoding '" + "z".repeat(64) + "\u2026 (3000 characters)' is not supported on ");
         // a stream in gzip, or uncompressed, is answered as before
         Answer plain = post("/inference.GRPCInferenceService/ModelStreamInfer", framed(MATMUL.toByteArray()), Map.of());
         assertThat(plain.trailers().get("grpc-status")).isEqualTo("0");
@@ -204,6 +207,13 @@ class GrpcDirectInferTest {
             assertThat(java.net.URLDecoder.decode(message, java.nio.charset.StandardCharsets.UTF_8))
                     .matches("grpc-timeout '5[xs]' is not a gRPC timeout .*");
         }
+        // a long header is quoted as any client value is: its first 64 characters and its length (it came back whole)
+        Answer longOne = post(plain, Map.of("grpc-timeout", "9".repeat(3_000) + "S"));
+        assertThat(longOne.grpcStatus()).isEqualTo("3");
+        String message = longOne.headers().get("grpc-message") != null ? longOne.headers().get("grpc-message")
+                : longOne.trailers().get("grpc-message");
+        assertThat(java.net.URLDecoder.decode(message, java.nio.charset.StandardCharsets.UTF_8))
+                .startsWith("grpc-timeout '" + "9".repeat(64) + "\u2026 (3001 characters)' is not a gRPC timeout");
     }
 
     @Test

@@ -239,6 +239,10 @@ class RestProtocolTest {
         given().get("/v2/nope").then().statusCode(404).contentType(containsString("application/json"))
                 .body("error", equalTo("no such endpoint: GET /v2/nope"));
         given().get("/nope").then().statusCode(404).body("error", equalTo("no such endpoint: GET /nope"));
+        // a path as long as the request line takes is cut as every REST message is, at 4,096 characters
+        String path = "/" + "p".repeat(4_079); // the request line, "GET " + path + " HTTP/1.1", fits 4,096
+        given().urlEncodingEnabled(false).get(path).then().statusCode(404)
+                .body("error", equalTo(("no such endpoint: GET " + path).substring(0, 4_095) + "\u2026"));
         given().delete("/v2/models/add/infer").then().statusCode(405).contentType(containsString("application/json"))
                 .body("error", equalTo("method not allowed: DELETE /v2/models/add/infer"));
     }
@@ -571,6 +575,14 @@ class RestProtocolTest {
         given().contentType(ContentType.JSON).body(body.replace("18446744073709551615,\"timeout", "18446744073709551616,\"timeout"))
                 .post("/v2/models/matmul/infer").then().statusCode(400)
                 .body("error", containsString("parameter 'priority' must be a non-negative integer, was 1.8446744073709552E19"));
+        // the headers read the same range: 2^64 - 1 is no deadline and a level past the model's (a 400 before)
+        String plain = "{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,1,1]}]}";
+        given().contentType(ContentType.JSON).header("Sluice-Timeout-Us", "18446744073709551615")
+                .header("Sluice-Priority", "18446744073709551615").body(plain)
+                .post("/v2/models/matmul/infer").then().statusCode(200);
+        given().contentType(ContentType.JSON).header("Sluice-Timeout-Us", "18446744073709551616").body(plain)
+                .post("/v2/models/matmul/infer").then().statusCode(400)
+                .body("error", containsString("header Sluice-Timeout-Us must be a non-negative integer"));
     }
 
     @Test
@@ -638,6 +650,13 @@ class RestProtocolTest {
                 .contentType(containsString("application/json"))
                 .body("error", equalTo("Content-Type 'json; charset=ISO-8859-1' is not a media type (type/subtype, such as "
                         + "application/json)")); // the charset is RestAssured's
+        // a long one is quoted as any client value is: its first 64 characters and its length (it came back whole)
+        String longType = "j".repeat(5_000);
+        given().config(io.restassured.RestAssured.config().encoderConfig(io.restassured.config.EncoderConfig.encoderConfig()
+                        .encodeContentTypeAs(longType, ContentType.TEXT).appendDefaultContentCharsetToContentTypeIfUndefined(false)))
+                .contentType(longType).body("{}").post("/v2/models/add/infer").then().statusCode(400)
+                .body("error", equalTo("Content-Type '" + "j".repeat(64) + "\u2026 (5000 characters)' is not a media type"
+                        + " (type/subtype, such as application/json)"));
     }
 
     @Test

@@ -10,6 +10,7 @@ import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.quarkus.grpc.GlobalInterceptor;
 import io.sluice.inference.InferRequest;
+import io.sluice.inference.RequestValidation;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.concurrent.TimeUnit;
 
@@ -42,7 +43,7 @@ public class CallDeadline implements ServerInterceptor {
 
     /** The description of the INVALID_ARGUMENT that refuses a {@code grpc-timeout} header that is not one. */
     static String notATimeout(String header) {
-        return "grpc-timeout '" + header + "' is not a gRPC timeout (1 to 8 digits and a unit: H, M, S, m, u or n)";
+        return "grpc-timeout '" + RequestValidation.cut(header) + "' is not a gRPC timeout (1 to 8 digits and a unit: H, M, S, m, u or n)";
     }
 
     @Override

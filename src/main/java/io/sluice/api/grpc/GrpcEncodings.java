@@ -1,5 +1,6 @@
 package io.sluice.api.grpc;
 
+import io.sluice.inference.RequestValidation;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -39,7 +40,8 @@ public class GrpcEncodings {
             return;
         }
         request.response().putHeader("grpc-accept-encoding", ACCEPTED);
-        GrpcWire.answerEarly(request, io.grpc.Status.UNIMPLEMENTED.withDescription("grpc-encoding '" + encoding
-                + "' is not supported on " + request.path() + "; it reads " + ACCEPTED + " and identity"));
+        GrpcWire.answerEarly(request, io.grpc.Status.UNIMPLEMENTED.withDescription(GrpcErrors.bounded("grpc-encoding '"
+                + RequestValidation.cut(encoding) + "' is not supported on " + request.path() + "; it reads " + ACCEPTED
+                + " and identity")));
     }
 }

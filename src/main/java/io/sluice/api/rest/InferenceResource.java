@@ -226,13 +226,15 @@ public class InferenceResource {
         return ok.build();
     }
 
-    private static long headerNumber(String header, String value) {
+    /**
+     * A header's non-negative integer, read as the OIP's uint64 parameters are: up to 2^64 - 1, where one past what a
+     * long holds reads as {@link Long#MAX_VALUE} (a timeout that long is none, a priority that high a level the model
+     * lacks, a header length that long more than the body).
+     */
+    static long headerNumber(String header, String value) {
         try {
-            long n = Long.parseLong(value.trim());
-            if (n < 0) {
-                throw new NumberFormatException();
-            }
-            return n;
+            long n = Long.parseUnsignedLong(value.trim()); // a leading '-' is refused, a '+' read as before
+            return n < 0 ? Long.MAX_VALUE : n;
         } catch (NumberFormatException e) {
             throw new InferenceException.InvalidInput("header " + header + " must be a non-negative integer, was '"
                     + value + "'");

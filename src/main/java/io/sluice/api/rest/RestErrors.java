@@ -1,6 +1,7 @@
 package io.sluice.api.rest;
 
 import io.sluice.inference.InferenceException;
+import io.sluice.inference.RequestValidation;
 import io.vertx.core.http.HttpServerRequest;
 import jakarta.ws.rs.NotAllowedException;
 import jakarta.ws.rs.NotFoundException;
@@ -88,11 +89,12 @@ public class RestErrors {
     static String refusal(int status, HttpServerRequest request) {
         String contentType = request.getHeader("Content-Type");
         if (status == 400 && contentType != null && !isMediaType(contentType)) {
-            return "Content-Type '" + contentType + "' is not a media type (type/subtype, such as application/json)";
+            return "Content-Type '" + RequestValidation.cut(contentType)
+                    + "' is not a media type (type/subtype, such as application/json)";
         }
         Response.Status known = Response.Status.fromStatusCode(status);
-        return status + " " + (known == null ? "" : known.getReasonPhrase()) + ": " + request.method() + " "
-                + request.path();
+        return bounded(status + " " + (known == null ? "" : known.getReasonPhrase()) + ": " + request.method() + " "
+                + request.path());
     }
 
     private static boolean isMediaType(String header) {
@@ -106,7 +108,7 @@ public class RestErrors {
 
     static String describe(int status, HttpServerRequest request) {
         String where = request.method() + " " + request.path();
-        return (status == 405 ? "method not allowed: " : "no such endpoint: ") + where;
+        return bounded((status == 405 ? "method not allowed: " : "no such endpoint: ") + where);
     }
 
     private static long ceilSeconds(java.time.Duration d) {

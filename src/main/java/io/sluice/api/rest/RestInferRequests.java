@@ -204,8 +204,13 @@ final class RestInferRequests {
             }
         }
         if (unknown >= 0) {
-            long elementSize = spec.datatype().fixedSize() ? spec.datatype().size() : 0;
-            if (elementSize == 0 || fixed == 0 || body.length % (fixed * elementSize) != 0) {
+            if (!spec.datatype().fixedSize()) { // its elements' lengths do not say how many there are
+                throw new InferenceException.InvalidInput("raw body for BYTES input '" + spec.name() + "' " + spec
+                        + ": its element count cannot be told from the body's length while a dimension is variable;"
+                        + " send the input in a JSON header (binary_data_size) with its shape");
+            }
+            long elementSize = spec.datatype().size();
+            if (fixed == 0 || body.length % (fixed * elementSize) != 0) {
                 throw new InferenceException.InvalidInput("raw body of " + body.length
                         + " bytes does not fit input '" + spec.name() + "' " + spec);
             }

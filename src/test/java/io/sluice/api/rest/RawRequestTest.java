@@ -19,6 +19,11 @@ class RawRequestTest {
                 List.of(new TensorSpec("X", Datatype.FP32, shape)), List.of(new TensorSpec("Y", Datatype.FP32, shape)));
     }
 
+    private static ModelMetadata bytesModel(long... shape) {
+        return new ModelMetadata("m", "1", List.of("1"), ModelMetadata.PLATFORM, "cpu",
+                List.of(new TensorSpec("S", Datatype.BYTES, shape)), List.of(new TensorSpec("Y", Datatype.FP32, shape)));
+    }
+
     private static long[] shapeOf(byte[] body, ModelMetadata m) {
         InferRequest r = RestInferRequests.parse("m", null, body, 0, () -> m, InferRequest.NO_DEADLINE, 0).request();
         return r.inputs().get(0).shape();
@@ -43,5 +48,15 @@ class RawRequestTest {
                 .hasMessageContaining("more than one variable dimension");
         assertThatThrownBy(() -> shapeOf(new byte[10], model(-1, -1)))
                 .isInstanceOf(InferenceException.InvalidInput.class).hasMessageContaining("does not fit input 'X'");
+    }
+
+    @Test
+    void aBytesInputIsTakenRawOnlyWhenItsShapeIsFixed() {
+        byte[] twoElements = {1, 0, 0, 0, 'a', 2, 0, 0, 0, 'b', 'c'}; // 4-byte little-endian lengths, then the bytes
+        assertThat(shapeOf(twoElements, bytesModel(2))).containsExactly(2);
+        assertThatThrownBy(() -> shapeOf(twoElements, bytesModel(-1)))
+                .isInstanceOf(InferenceException.InvalidInput.class)
+                .hasMessageContaining("raw body for BYTES input 'S'")
+                .hasMessageContaining("its element count cannot be told from the body's length");
     }
 }
