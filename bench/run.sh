@@ -99,7 +99,7 @@ server_intra_op() {  # "model=N,..." from SLUICE_MODEL_OPTS' model:threads.intra
       batching.instances=*)
         [[ " $SLUICE_MODEL_OPTS " == *" ${kv%%:*}:threads.intra-op="* ]] || echo "WARNING: ${kv%%:*} sets" \
           "batching.instances without threads.intra-op; the server then picks intra-op = cores/instances," \
-          "the bench assumes 1: set ${kv%%:*}:threads.intra-op too" >&2 ;;
+          "the bench assumes the default layout's (cores/min(2, cores)): set ${kv%%:*}:threads.intra-op too" >&2 ;;
     esac
   done
   if [[ "$SLUICE_OPTS" == *model-defaults.threads.intra-op* || "$SLUICE_OPTS" == *model-defaults.batching.instances* ]]; then

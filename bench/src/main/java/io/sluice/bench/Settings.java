@@ -67,7 +67,7 @@ final class Settings {
             "  load   run the scenarios against a running server; writes table.txt, results.json, results.csv",
             "  overload         saturation, 80% load, overload and recovery against a running server; writes",
             "                   <out>/overload.json (bench/overload.sh runs all three overload commands)",
-            "  redis-outage     starts redis-server on --redis-port, runs an open loop at 2x --redis-rate against a",
+            "  redis-outage     starts redis-server on --redis-port, runs an open loop at 3x --redis-rate against a",
             "                   server rate limiting in that Redis, stops Redis for the middle third; <out>/redis.json",
             "  overload-report  prints and writes <out>/table.txt from overload.json and redis.json",
             "options (defaults in brackets):",
