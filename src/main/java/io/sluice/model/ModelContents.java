@@ -22,7 +22,8 @@ import java.util.List;
 /**
  * What a version's answers depend on besides the request: the SHA-256 of every file under its directory
  * (the model and any external weights, in subfolders too, by relative path; the {@code warmup} folder is
- * not read). The response cache puts it, with the provider that runs the version, in every key, so a file
+ * not read, nor a folder that is another version, a number holding a {@code model.onnx}: the root file of a
+ * repository that is one model is version 1, beside the others' folders). The response cache puts it, with the provider that runs the version, in every key, so a file
  * replaced under the same version number never shares entries with the old one, in this process or in
  * Redis. A file that cannot be read counts by its name alone: ONNX Runtime reports it if the model needs it;
  * so does a folder that cannot be listed ({@code lost+found} at the root of a volume a model is mounted from).
@@ -30,6 +31,7 @@ import java.util.List;
 final class ModelContents {
 
     private static final String WARMUP = "warmup";
+    private static final String MODEL_FILE = "model.onnx";
 
     private ModelContents() {}
 
@@ -45,8 +47,13 @@ final class ModelContents {
         Files.walkFileTree(versionDir, EnumSet.of(FileVisitOption.FOLLOW_LINKS), Integer.MAX_VALUE, new SimpleFileVisitor<>() {
             @Override
             public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
-                return dir.getParent() != null && dir.getParent().equals(versionDir)
-                        && dir.getFileName().toString().equals(WARMUP) ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
+                if (dir.getParent() == null || !dir.getParent().equals(versionDir)) {
+                    return FileVisitResult.CONTINUE;
+                }
+                String name = dir.getFileName().toString();
+                boolean anotherVersion = !name.isEmpty() && name.chars().allMatch(c -> c >= '0' && c <= '9')
+                        && Files.isRegularFile(dir.resolve(MODEL_FILE));
+                return name.equals(WARMUP) || anotherVersion ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
             }
 
             @Override

@@ -155,10 +155,21 @@ public final class ModelRepository {
                 validVersion(d.getFileName().toString()) && Files.isRegularFile(d.resolve(MODEL_FILE)));
     }
 
-    /** A directory laid out as a model: no {@value #MODEL_FILE} of its own, a version directory holding one. */
+    /**
+     * A directory laid out as a model: no {@value #MODEL_FILE} of its own, a version directory holding one. One that
+     * cannot be read is not, quietly: this only tells the layouts apart, and a volume's {@code lost+found} (root's
+     * alone to read) would log an error at every start; a model directory that cannot be read is said where the
+     * repository's models are listed.
+     */
     private static boolean modelDirectory(Path dir) {
-        return !Files.isRegularFile(dir.resolve(MODEL_FILE)) && list(dir).stream().anyMatch(v ->
-                validVersion(v.getFileName().toString()) && Files.isRegularFile(v.resolve(MODEL_FILE)));
+        if (Files.isRegularFile(dir.resolve(MODEL_FILE))) {
+            return false;
+        }
+        try (Stream<Path> children = Files.list(dir)) {
+            return children.anyMatch(v -> validVersion(v.getFileName().toString()) && Files.isRegularFile(v.resolve(MODEL_FILE)));
+        } catch (IOException | UncheckedIOException e) {
+            return false;
+        }
     }
 
     /** The versions of a repository that is one model: its version directories, and a root file as version 1. */

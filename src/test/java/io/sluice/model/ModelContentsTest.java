@@ -38,6 +38,22 @@ class ModelContentsTest {
     }
 
     @Test
+    void theRootFileOfAOneModelRepositoryIsNotKeyedByTheOtherVersions() throws IOException {
+        // <repo>/model.onnx is version 1 beside <repo>/2/model.onnx: a new version 2 must not drop version 1's entries
+        Files.write(version.resolve("model.onnx"), new byte[] {1});
+        String alone = ModelContents.of(version);
+        Files.createDirectories(version.resolve("2"));
+        Files.write(version.resolve("2").resolve("model.onnx"), new byte[] {2});
+        assertThat(ModelContents.of(version)).isEqualTo(alone);
+        Files.write(version.resolve("2").resolve("model.onnx"), new byte[] {3});
+        assertThat(ModelContents.of(version)).isEqualTo(alone);
+        // a numbered folder of weights (no model.onnx in it) is still the version's own
+        Files.createDirectories(version.resolve("7"));
+        Files.write(version.resolve("7").resolve("shard.bin"), new byte[] {4});
+        assertThat(ModelContents.of(version)).isNotEqualTo(alone);
+    }
+
+    @Test
     void followsLinksTheVersionDirectoryItselfIncluded(@TempDir Path elsewhere) throws IOException {
         Path real = Files.createDirectories(elsewhere.resolve("real"));
         Files.write(real.resolve("model.onnx"), new byte[] {1, 2, 3});
