@@ -22,7 +22,8 @@ import java.util.Set;
 /**
  * One loaded ONNX model version: the ONNX Runtime session, owned by a DJL model, its declared
  * inputs and outputs, and the provider it actually runs on. {@link #run} is thread-safe; it is
- * called only from runtime instance threads, never from an event loop. Every run shares one set of
+ * called from runtime instance threads, and from an event loop only for a run the scheduler judged to take no
+ * more than {@code threads.event-loop-run-max-micros} (50 µs) in an idle instance's place. Every run shares one set of
  * run options, so that {@link #stopRuns()} can end the runs in progress.
  */
 public final class OnnxSession implements AutoCloseable {

@@ -3,11 +3,15 @@
  * {@code src/main/proto/open_inference_grpc.proto}) and {@link io.sluice.api.grpc.GrpcErrors}, the
  * one gRPC error mapper. {@code ModelInfer} is served on Sluice's own route ({@link
  * io.sluice.api.grpc.ModelInferRoute}, with {@link io.sluice.api.grpc.GrpcWire} for the framing and
- * trailers), every other method through Quarkus's gRPC extension, Triton's {@code ModelConfig}, {@code
- * ModelStatistics} and {@code RepositoryIndex} among them ({@link io.sluice.api.grpc.GrpcModelConfig}, {@link
- * io.sluice.api.grpc.GrpcModelStatistics}, from {@code model_config.proto}, {@code model_statistics.proto} and
- * {@code model_repository.proto}), and Triton's streaming {@code ModelStreamInfer} ({@link
- * io.sluice.api.grpc.StreamInfer}). Interceptors on that side carry each call's key ({@link
+ * trailers), every other method through Quarkus's gRPC extension by {@link io.sluice.api.grpc.GrpcInferenceService},
+ * Triton's {@code ModelConfig}, {@code ModelStatistics} and {@code RepositoryIndex} among them (the first two
+ * written by {@link io.sluice.api.grpc.GrpcModelConfig} and {@link io.sluice.api.grpc.GrpcModelStatistics}, from
+ * {@code model_config.proto}, {@code model_statistics.proto} and {@code model_repository.proto}), and Triton's
+ * streaming {@code ModelStreamInfer} ({@link io.sluice.api.grpc.StreamInfer}, answering in request order through
+ * {@link io.sluice.api.grpc.StreamAnswers}). Tensors are translated both ways by {@link
+ * io.sluice.api.grpc.GrpcTensors}; {@link io.sluice.api.grpc.GrpcServingStatus} keeps the standard {@code
+ * grpc.health.v1} status, which Kubernetes' gRPC probes read, in step with readiness; {@link
+ * io.sluice.api.grpc.GrpcWireWarmup} takes part in the request-path warmup. Interceptors on that side carry each call's key ({@link
  * io.sluice.api.grpc.GrpcAuthentication}), cancellation ({@link io.sluice.api.grpc.CallCancellation}, also when
  * the call's connection is lost: {@link io.sluice.api.grpc.ConnectionLoss}),
  * deadline ({@link io.sluice.api.grpc.CallDeadline}) and a stream's {@code triton_grpc_error} header

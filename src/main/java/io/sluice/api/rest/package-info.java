@@ -1,6 +1,8 @@
 /**
- * The Open Inference Protocol REST adapter: JSON and the binary tensor extension in, the same out, and
- * {@link io.sluice.api.rest.RestErrors}, the one REST error mapper. Around it: {@link
+ * The Open Inference Protocol REST adapter ({@link io.sluice.api.rest.InferenceResource}, the JAX-RS resource):
+ * JSON and the binary tensor extension in, the same out, and {@link io.sluice.api.rest.RestErrors}, the one REST
+ * error mapper. Around it: {@link io.sluice.api.rest.RestAuthentication} authenticates every HTTP request (the
+ * management paths too when {@code sluice.auth.management} is on); {@link
  * io.sluice.api.rest.RestBodyLimit} refuses a body whose declared length is over the limit before it is read,
  * and {@link io.sluice.api.rest.ContentEncoding} inflates a gzip or deflate body within it.
  * JSON answers print their floats with {@link io.sluice.api.rest.FloatText} straight into the answer's
