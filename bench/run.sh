@@ -91,7 +91,7 @@ TINY_MODELS="add identity_fp32"
 
 source "$ROOT/bench/lib.sh"   # log, server_props, free_port
 
-server_intra_op() {  # "model=N,..." from SLUICE_MODEL_OPTS' model:threads.intra-op=N (bench default: 1)
+server_intra_op() {  # "model=N,..." from SLUICE_MODEL_OPTS' model:threads.intra-op=N (bench default: cores/min(2, cores))
   local kv out=""
   for kv in $SLUICE_MODEL_OPTS; do
     case "${kv#*:}" in
@@ -104,7 +104,7 @@ server_intra_op() {  # "model=N,..." from SLUICE_MODEL_OPTS' model:threads.intra
   done
   if [[ "$SLUICE_OPTS" == *model-defaults.threads.intra-op* || "$SLUICE_OPTS" == *model-defaults.batching.instances* ]]; then
     echo "WARNING: SLUICE_OPTS changes the default thread layout; the bench only knows per-model" \
-         "threads.intra-op from SLUICE_MODEL_OPTS (else 1): set them there" >&2
+         "threads.intra-op from SLUICE_MODEL_OPTS (else cores/min(2, cores)): set them there" >&2
   fi
   echo "$out"
 }

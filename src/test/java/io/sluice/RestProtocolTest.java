@@ -583,6 +583,12 @@ class RestProtocolTest {
         given().contentType(ContentType.JSON).header("Sluice-Timeout-Us", "18446744073709551616").body(plain)
                 .post("/v2/models/matmul/infer").then().statusCode(400)
                 .body("error", containsString("header Sluice-Timeout-Us must be a non-negative integer"));
+        given().contentType(ContentType.JSON).header("Sluice-Timeout-Us", "-0").body(plain) // 0: none, as before
+                .post("/v2/models/matmul/infer").then().statusCode(200);
+        given().contentType(ContentType.JSON).header("Sluice-Priority", "-1" + "9".repeat(200)).body(plain)
+                .post("/v2/models/matmul/infer").then().statusCode(400)
+                .body("error", equalTo("header Sluice-Priority must be a non-negative integer, was '-1" + "9".repeat(62)
+                        + "\u2026 (202 characters)'"));
     }
 
     @Test

@@ -22,8 +22,8 @@ import java.util.List;
 /**
  * What a version's answers depend on besides the request: the SHA-256 of every file under its directory
  * (the model and any external weights, in subfolders too, by relative path; the {@code warmup} folder is
- * not read, nor a folder that is another version, a number holding a {@code model.onnx}: the root file of a
- * repository that is one model is version 1, beside the others' folders). The response cache puts it, with the provider that runs the version, in every key, so a file
+ * not read; nor, where the folder is a one-model repository's root, whose {@code model.onnx} is version 1, the other
+ * versions' folders beside it). The response cache puts it, with the provider that runs the version, in every key, so a file
  * replaced under the same version number never shares entries with the old one, in this process or in
  * Redis. A file that cannot be read counts by its name alone: ONNX Runtime reports it if the model needs it;
  * so does a folder that cannot be listed ({@code lost+found} at the root of a volume a model is mounted from).
@@ -41,6 +41,8 @@ final class ModelContents {
      */
     static String of(Path linkedDir) throws IOException {
         Path versionDir = linkedDir.toRealPath();
+        // a version directory is named as one; a one-model repository's root (KServe's /mnt/models) is not
+        boolean root = !ModelRepository.validVersion(linkedDir.getFileName() == null ? "" : linkedDir.getFileName().toString());
         MessageDigest sha = sha256();
         List<Path> files = new ArrayList<>();
         List<Path> unreadable = new ArrayList<>();
@@ -51,8 +53,7 @@ final class ModelContents {
                     return FileVisitResult.CONTINUE;
                 }
                 String name = dir.getFileName().toString();
-                boolean anotherVersion = !name.isEmpty() && name.chars().allMatch(c -> c >= '0' && c <= '9')
-                        && Files.isRegularFile(dir.resolve(MODEL_FILE));
+                boolean anotherVersion = root && ModelRepository.validVersion(name) && Files.isRegularFile(dir.resolve(MODEL_FILE));
                 return name.equals(WARMUP) || anotherVersion ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
             }
 

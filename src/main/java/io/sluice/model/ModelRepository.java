@@ -157,9 +157,8 @@ public final class ModelRepository {
 
     /**
      * A directory laid out as a model: no {@value #MODEL_FILE} of its own, a version directory holding one. One that
-     * cannot be read is not, quietly: this only tells the layouts apart, and a volume's {@code lost+found} (root's
-     * alone to read) would log an error at every start; a model directory that cannot be read is said where the
-     * repository's models are listed.
+     * cannot be read is not; it is logged as an error when its name could be a model's, and passed over without a
+     * word otherwise: a volume's {@code lost+found} (root's alone to read) would log an error at every start.
      */
     private static boolean modelDirectory(Path dir) {
         if (Files.isRegularFile(dir.resolve(MODEL_FILE))) {
@@ -168,6 +167,9 @@ public final class ModelRepository {
         try (Stream<Path> children = Files.list(dir)) {
             return children.anyMatch(v -> validVersion(v.getFileName().toString()) && Files.isRegularFile(v.resolve(MODEL_FILE)));
         } catch (IOException | UncheckedIOException e) {
+            if (validName(dir.getFileName().toString())) {
+                LOG.errorf("cannot read %s (%s); skipped", dir, e.getMessage() == null ? e : e.getMessage());
+            }
             return false;
         }
     }

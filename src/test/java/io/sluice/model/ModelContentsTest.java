@@ -47,10 +47,22 @@ class ModelContentsTest {
         assertThat(ModelContents.of(version)).isEqualTo(alone);
         Files.write(version.resolve("2").resolve("model.onnx"), new byte[] {3});
         assertThat(ModelContents.of(version)).isEqualTo(alone);
-        // a numbered folder of weights (no model.onnx in it) is still the version's own
+        // a numbered folder of weights (no model.onnx in it) is still the version's own, as is one never served as a
+        // version (0 is not one)
         Files.createDirectories(version.resolve("7"));
         Files.write(version.resolve("7").resolve("shard.bin"), new byte[] {4});
-        assertThat(ModelContents.of(version)).isNotEqualTo(alone);
+        String withShard = ModelContents.of(version);
+        assertThat(withShard).isNotEqualTo(alone);
+        Files.createDirectories(version.resolve("0"));
+        Files.write(version.resolve("0").resolve("model.onnx"), new byte[] {5});
+        assertThat(ModelContents.of(version)).isNotEqualTo(withShard);
+        // inside a version directory of Triton's layout, <model>/1/, every folder is the version's own
+        Path one = Files.createDirectories(version.resolve("triton").resolve("1"));
+        Files.write(one.resolve("model.onnx"), new byte[] {1});
+        String tritonAlone = ModelContents.of(one);
+        Files.createDirectories(one.resolve("2"));
+        Files.write(one.resolve("2").resolve("model.onnx"), new byte[] {2});
+        assertThat(ModelContents.of(one)).isNotEqualTo(tritonAlone);
     }
 
     @Test

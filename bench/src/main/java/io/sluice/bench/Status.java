@@ -75,6 +75,16 @@ final class Status {
         }
     }
 
+    /**
+     * Whether the outcome named {@code name} (as {@link #name} writes it) is a fault of the server or the transport:
+     * a timeout, an I/O error, or any status but success, a rejection (429/503, RESOURCE_EXHAUSTED/UNAVAILABLE) and
+     * an open loop's send that came too late to go out ({@code dropped}).
+     */
+    static boolean isFault(String name) {
+        return !(name.equals(name(OK)) || name.equals(name(DROPPED)) || name.equals(name(429)) || name.equals(name(503))
+                || name.equals(name(GRPC_RESOURCE_EXHAUSTED)) || name.equals(name(GRPC_UNAVAILABLE)));
+    }
+
     static String name(int status) {
         switch (status) {
             case OK:

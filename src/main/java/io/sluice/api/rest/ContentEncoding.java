@@ -2,6 +2,7 @@ package io.sluice.api.rest;
 
 import io.sluice.inference.InferenceException;
 import io.sluice.inference.InferenceException.InvalidInput.Kind;
+import io.sluice.inference.RequestValidation;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -42,7 +43,7 @@ final class ContentEncoding {
         }
         String coding = codings.get(0);
         if (codings.size() > 1 || !List.of("gzip", "x-gzip", "deflate").contains(coding)) {
-            throw new InferenceException.InvalidInput("Content-Encoding '" + encoding.trim()
+            throw new InferenceException.InvalidInput("Content-Encoding '" + RequestValidation.cut(encoding.trim())
                     + "' is not one Sluice reads; send gzip, deflate or identity", Kind.UNSUPPORTED_ENCODING);
         }
         Inflater inflater = coding.equals("deflate") ? new Inflater(!zlib(body)) : null;

@@ -6,6 +6,7 @@ import io.sluice.inference.InferenceException;
 import io.sluice.inference.InferenceService;
 import io.sluice.inference.ModelMetadata;
 import io.sluice.inference.Protocol;
+import io.sluice.inference.RequestValidation;
 import io.sluice.inference.TensorSpec;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
@@ -232,13 +233,22 @@ public class InferenceResource {
      * lacks, a header length that long more than the body).
      */
     static long headerNumber(String header, String value) {
+        String text = value.trim();
         try {
-            long n = Long.parseUnsignedLong(value.trim()); // a leading '-' is refused, a '+' read as before
-            return n < 0 ? Long.MAX_VALUE : n;
-        } catch (NumberFormatException e) {
-            throw new InferenceException.InvalidInput("header " + header + " must be a non-negative integer, was '"
-                    + value + "'");
+            long n = Long.parseLong(text);
+            if (n >= 0) {
+                return n;
+            }
+        } catch (NumberFormatException pastALong) {
+            try {
+                Long.parseUnsignedLong(text); // 2^63 to 2^64 - 1
+                return Long.MAX_VALUE;
+            } catch (NumberFormatException notOne) {
+                // refused below
+            }
         }
+        throw new InferenceException.InvalidInput("header " + header + " must be a non-negative integer, was '"
+                + RequestValidation.cut(value) + "'");
     }
 
     /**
