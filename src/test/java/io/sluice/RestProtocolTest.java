@@ -496,6 +496,9 @@ class RestProtocolTest {
         given().contentType(ContentType.JSON).header("Content-Encoding", "br").body(json)
                 .post("/v2/models/add/infer").then().statusCode(415)
                 .body("error", containsString("Content-Encoding 'br' is not one Sluice reads"));
+        given().contentType(ContentType.JSON).header("Content-Encoding", "b".repeat(300)).body(json) // quoted cut
+                .post("/v2/models/add/infer").then().statusCode(415)
+                .body("error", containsString("Content-Encoding '" + "b".repeat(64) + "\u2026 (300 characters)' is not one"));
         given().contentType(ContentType.JSON).header("Content-Encoding", "identity").body(json)
                 .post("/v2/models/add/infer").then().statusCode(200);
         given().contentType(ContentType.JSON).header("Content-Encoding", "gzip, identity").body(gzip(json.getBytes()))
