@@ -31,7 +31,6 @@ import java.util.List;
 final class ModelContents {
 
     private static final String WARMUP = "warmup";
-    private static final String MODEL_FILE = "model.onnx";
 
     private ModelContents() {}
 
@@ -53,7 +52,7 @@ final class ModelContents {
                     return FileVisitResult.CONTINUE;
                 }
                 String name = dir.getFileName().toString();
-                boolean anotherVersion = root && ModelRepository.validVersion(name) && Files.isRegularFile(dir.resolve(MODEL_FILE));
+                boolean anotherVersion = root && ModelRepository.validVersion(name) && Files.isRegularFile(dir.resolve(ModelRepository.MODEL_FILE));
                 return name.equals(WARMUP) || anotherVersion ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
             }
 

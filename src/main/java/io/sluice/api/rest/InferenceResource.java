@@ -232,7 +232,7 @@ public class InferenceResource {
      * long holds reads as {@link Long#MAX_VALUE} (a timeout that long is none, a priority that high a level the model
      * lacks, a header length that long more than the body).
      */
-    static long headerNumber(String header, String value) {
+    private static long headerNumber(String header, String value) {
         String text = value.trim();
         try {
             long n = Long.parseLong(text);
