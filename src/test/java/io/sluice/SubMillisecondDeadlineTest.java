@@ -13,6 +13,7 @@ import io.restassured.http.ContentType;
 import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
 import io.sluice.api.grpc.proto.InferParameter;
 import io.sluice.api.grpc.proto.ModelInferRequest;
+import io.sluice.api.grpc.proto.ModelInferResponse;
 import io.sluice.api.grpc.proto.ModelStreamInferResponse;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -53,9 +54,9 @@ class SubMillisecondDeadlineTest {
             var stub = GRPCInferenceServiceGrpc.newBlockingStub(channel);
             stub.modelInfer(request("warm", 0)); // the connection opens before the deadlines start
             for (int micros : TIMEOUTS_US) {
-                answeredOrTimedOut(() -> stub.modelInfer(request("p" + micros, micros)), "parameter, " + micros);
+                answeredOrTimedOut(() -> stub.modelInfer(request("p" + micros, micros)), "p" + micros);
                 answeredOrTimedOut(() -> stub.withDeadlineAfter(micros, TimeUnit.MICROSECONDS)
-                        .modelInfer(request("d" + micros, 0)), "deadline, " + micros);
+                        .modelInfer(request("d" + micros, 0)), "d" + micros);
             }
         } finally {
             channel.shutdownNow();
@@ -88,12 +89,17 @@ class SubMillisecondDeadlineTest {
         }
     }
 
-    private static void answeredOrTimedOut(Runnable call, String what) {
+    /** The call's own answer (its id, with outputs), or DEADLINE_EXCEEDED: nothing else. */
+    private static void answeredOrTimedOut(java.util.function.Supplier<ModelInferResponse> call, String id) {
+        ModelInferResponse answer;
         try {
-            call.run();
+            answer = call.get();
         } catch (StatusRuntimeException e) {
-            assertThat(e.getStatus().getCode()).as(what + ": " + e.getStatus()).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
+            assertThat(e.getStatus().getCode()).as(id + ": " + e.getStatus()).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
+            return;
         }
+        assertThat(answer.getId()).isEqualTo(id);
+        assertThat(answer.getOutputsCount()).as(id).isPositive();
     }
 
     /** One row for the fast model, with a {@code timeout} parameter of {@code micros} (0: none). */

@@ -534,8 +534,11 @@ class ModelSchedulerTest {
     @Test
     void aKernelFailureThatDoesNotComeAgainWhenTheRequestRunsAloneIsAnsweredByThatRun() throws Exception {
         AtomicInteger failures = new AtomicInteger(1);
+        List<Integer> ran = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
         scheduler = new ModelScheduler("m", BatchPolicy.unbatched(16), 1, (inputs, outputs, traces) -> {
-            if (inputs.get(0).data().getInt(inputs.get(0).data().position()) == 5 && failures.getAndDecrement() > 0) {
+            int first = inputs.get(0).data().getInt(inputs.get(0).data().position());
+            ran.add(first);
+            if (first == 5 && failures.getAndDecrement() > 0) {
                 throw new InferenceException.RuntimeFailure("ONNX Runtime failed: once", null, true);
             }
             return inputs;
@@ -543,6 +546,8 @@ class ModelSchedulerTest {
         scheduler.knownGood(List.of(tensor(7)));
 
         assertThat(value(submit(5).get(5, TimeUnit.SECONDS))).isEqualTo(5);
+        // it failed once, then the known-good input ran (the model is sound), then the request alone, which answered
+        assertThat(ran).containsExactly(5, 7, 5);
     }
 
     @Test
