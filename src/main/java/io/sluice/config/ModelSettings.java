@@ -195,6 +195,10 @@ public record ModelSettings(
         requirePositive("batching.instances", instances);
         requirePositive("cache.min-uses", cacheMinUses);
         requirePositive("batching.queue-size", queueSize);
+        if ((long) admission.maxConcurrent() + queueSize > Integer.MAX_VALUE) { // the bulkhead's capacity is an int
+            throw new IllegalArgumentException("admission.max-concurrent + batching.queue-size must be at most "
+                    + Integer.MAX_VALUE + " (the bulkhead's capacity), was " + admission.maxConcurrent() + " + " + queueSize);
+        }
         requirePositive("batching.priority-levels", priorityLevels);
         if (priorityLevels > MAX_PRIORITY_LEVELS) {
             // each level is a queue the batcher holds and looks through: a count in the millions would take the
@@ -271,7 +275,7 @@ public record ModelSettings(
                 pick(o, d, c -> c.batching().maxQueueDelayMicros(), DEFAULT_MAX_QUEUE_DELAY_MICROS),
                 preferred,
                 instances,
-                pick(o, d, c -> c.batching().queueSize(), instances * maxBatchSize),
+                pick(o, d, c -> c.batching().queueSize(), perInstance(instances, maxBatchSize)),
                 pick(o, d, c -> c.batching().priorityLevels(), DEFAULT_PRIORITY_LEVELS),
                 pick(o, d, c -> c.warmup().enabled(), DEFAULT_WARMUP_ENABLED),
                 pick(o, d, c -> c.warmup().batchSizes(), defaultWarmupBatchSizes(maxBatchSize, preferred)),
@@ -279,7 +283,7 @@ public record ModelSettings(
                 pick(o, d, c -> c.warmup().data(), DEFAULT_WARMUP_DATA),
                 pick(o, d, c -> c.warmup().dynamicDimSize(), DEFAULT_WARMUP_DYNAMIC_DIM_SIZE),
                 new Admission(
-                        pick(o, d, c -> c.admission().maxConcurrent(), instances * maxBatchSize),
+                        pick(o, d, c -> c.admission().maxConcurrent(), perInstance(instances, maxBatchSize)),
                         pick(o, d, c -> c.admission().timeout(), Admission.DEFAULT_TIMEOUT),
                         pick(o, d, c -> c.admission().circuitBreaker().enabled(), true),
                         pick(o, d, c -> c.admission().circuitBreaker().requestVolume(), Admission.DEFAULT_REQUEST_VOLUME),
@@ -309,6 +313,11 @@ public record ModelSettings(
             ModelConfig override, ModelConfig defaults, Function<ModelConfig, Optional<T>> get) {
         Optional<T> value = override == null ? Optional.empty() : get.apply(override);
         return value.isPresent() ? value : get.apply(defaults);
+    }
+
+    /** {@code instances × maxBatchSize}, the default bulkhead sizes, up to half the largest int: the two add up. */
+    private static int perInstance(int instances, int maxBatchSize) {
+        return (int) Math.min(Integer.MAX_VALUE / 2, (long) instances * maxBatchSize);
     }
 
     private static void requirePositive(String key, int value) {

@@ -122,6 +122,20 @@ class ModelSettingsTest {
     }
 
     @Test
+    void aBulkheadPastTheLargestIntIsRefusedByNameAndLargeDefaultsAddUp() {
+        assertThatThrownBy(() -> ModelSettings.resolve(config(Map.of(
+                "sluice.models.m.batching.queue-size", String.valueOf(Integer.MAX_VALUE))), "m"))
+                .hasMessageContaining("admission.max-concurrent + batching.queue-size must be at most 2147483647")
+                .hasMessageContaining(" + 2147483647");
+        // instances × max batch size past an int: the defaults stay positive, and their sum an int
+        ModelSettings large = ModelSettings.resolve(config(Map.of("sluice.models.m.batching.instances", "65536",
+                "sluice.models.m.batching.max-batch-size", "65536")), "m");
+        assertThat(large.queueSize()).isEqualTo(Integer.MAX_VALUE / 2);
+        assertThat(large.admission().maxConcurrent()).isEqualTo(Integer.MAX_VALUE / 2);
+        assertThat(large.capacity()).isPositive();
+    }
+
+    @Test
     void adaptiveSettingsThatCannotWorkAreRefusedByName() {
         assertThatThrownBy(() -> ModelSettings.resolve(config(Map.of(
                 "sluice.models.m.admission.adaptive.tolerance", "1.0")), "m"))
