@@ -69,7 +69,7 @@ class GrpcProtocolTest {
         assertThat(stub.serverReady(ServerReadyRequest.getDefaultInstance()).getReady()).isTrue();
         var meta = stub.serverMetadata(ServerMetadataRequest.getDefaultInstance());
         assertThat(meta.getName()).isEqualTo("sluice");
-        assertThat(meta.getExtensionsList()).contains("binary_tensor_data");
+        assertThat(meta.getExtensionsList()).contains("binary_tensor_data", "schedule_policy");
     }
 
     @Test

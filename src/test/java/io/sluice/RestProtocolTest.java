@@ -6,6 +6,7 @@ import static org.hamcrest.Matchers.contains;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItem;
+import static org.hamcrest.Matchers.hasItems;
 
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -32,7 +33,7 @@ class RestProtocolTest {
     void serverMetadataListsTheBinaryExtension() {
         given().get("/v2").then().statusCode(200)
                 .body("name", equalTo("sluice"))
-                .body("extensions", hasItem("binary_tensor_data"));
+                .body("extensions", hasItems("binary_tensor_data", "schedule_policy"));
     }
 
     @Test

@@ -35,9 +35,12 @@ public class InferenceService {
 
     private static final Logger LOG = Logger.getLogger(InferenceService.class);
 
-    /** Protocol extensions this server supports, as listed by {@code GET /v2}. */
-    public static final List<String> EXTENSIONS =
-            List.of("binary_tensor_data", "classification", "model_configuration", "statistics");
+    /**
+     * Protocol extensions this server supports, as listed by {@code GET /v2}: Triton's names, {@code schedule_policy}
+     * for the {@code priority} and {@code timeout} request parameters.
+     */
+    public static final List<String> EXTENSIONS = List.of("binary_tensor_data", "classification", "model_configuration",
+            "schedule_policy", "statistics");
 
     @Inject
     ModelRegistry registry;
