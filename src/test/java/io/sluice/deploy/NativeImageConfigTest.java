@@ -12,8 +12,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -61,9 +63,19 @@ class NativeImageConfigTest {
             library = in.readAllBytes();
         }
         Set<String> strings = new TreeSet<>();
+        // each constructor signature, with the class named last before it: the library keeps a class's name and its
+        // constructors' signatures together, in that order
+        Map<String, Set<String>> signaturesByClass = new TreeMap<>();
+        String lastClass = null;
         Matcher printable = Pattern.compile("[\\x20-\\x7e]{4,}").matcher(new String(library, StandardCharsets.ISO_8859_1));
         while (printable.find()) {
-            strings.add(printable.group());
+            String found = printable.group();
+            strings.add(found);
+            if (found.matches("ai/onnxruntime/[A-Za-z0-9_$/]+")) {
+                lastClass = found.replace('/', '.');
+            } else if (found.matches("\\(.*\\)V") && lastClass != null) {
+                signaturesByClass.computeIfAbsent(lastClass, c -> new TreeSet<>()).add(found);
+            }
         }
         // any class of ONNX Runtime's or the JDK's it names (a FindClass of java/util/... would need registering too)
         Set<String> classes = strings.stream().filter(s -> s.matches("(ai/onnxruntime|java)/[A-Za-z0-9_$/]+"))
@@ -79,6 +91,7 @@ class NativeImageConfigTest {
                 Path.of("src/main/resources/META-INF/native-image/io.sluice/sluice/jni-config.json").toFile());
         Set<String> registered = new TreeSet<>();
         Set<String> registeredConstructors = new TreeSet<>();
+        Map<String, Set<String>> registeredByClass = new TreeMap<>();
         for (JsonNode entry : config) {
             String name = entry.get("name").asText();
             registered.add(name);
@@ -89,12 +102,19 @@ class NativeImageConfigTest {
                 }
                 Class<?> owner = Class.forName(name, false, NativeImageConfigTest.class.getClassLoader());
                 owner.getDeclaredConstructor(types.toArray(Class<?>[]::new)); // throws if ONNX Runtime changed it
-                registeredConstructors.add(types.stream().map(NativeImageConfigTest::descriptor)
-                        .collect(Collectors.joining("", "(", ")V")));
+                String signature = types.stream().map(NativeImageConfigTest::descriptor)
+                        .collect(Collectors.joining("", "(", ")V"));
+                registeredConstructors.add(signature);
+                registeredByClass.computeIfAbsent(name, c -> new TreeSet<>()).add(signature);
             }
         }
         assertThat(registered).containsAll(classes);
         assertThat(registeredConstructors).containsAll(constructors);
+        // and each on the class that has it: a signature registered on another class is no registration
+        assertThat(signaturesByClass).as("signatures by the class named before them")
+                .containsKeys("ai.onnxruntime.TensorInfo", "ai.onnxruntime.OnnxTensor", "ai.onnxruntime.OrtException");
+        signaturesByClass.forEach((owner, signatures) -> assertThat(registeredByClass.getOrDefault(owner, Set.of()))
+                .as("constructors of %s registered for JNI", owner).containsAll(signatures));
     }
 
     @Test
