@@ -12,7 +12,9 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import org.jboss.logging.Logger;
@@ -26,7 +28,9 @@ import org.jboss.logging.Logger;
  * the place of an idle instance, when nothing is queued and requests come apart, not under load: then no thread is
  * woken to run it and none to answer it, which on a tiny model are most of the time a request spends in the server.
  * The instance is lent for that run, so no more than N runs are ever in progress, and the order, deadlines, meters
- * and failure handling are those of a batch of one an instance takes.
+ * and failure handling are those of a batch of one an instance takes. Such a run that goes on past its overrun limit
+ * (its input took the model down a long path, or it hangs) is stopped by the {@link CallerWatch} and runs again on the
+ * instance, and the model's runs stay off the callers' threads from then on.
  */
 public final class ModelScheduler implements AutoCloseable {
 
@@ -38,10 +42,36 @@ public final class ModelScheduler implements AutoCloseable {
      *     twice this long before it; 0: never
      * @param mayRun whether the thread calling {@link #submit} may run a model (the I/O threads; never the
      *     instances' own, which answer a batch's other requests after the one whose answer submits the next)
+     * @param overrunNanos how long a caller's run may go on before it is stopped ({@code stop}) and its request
+     *     handed to the instance, after which the model's runs stay off the callers' threads
+     * @param stop ends the run the given thread is making now (between two of the graph's nodes); null: a caller's
+     *     run is never stopped
      */
-    public record CallerRuns(long maxNanos, BooleanSupplier mayRun) {
+    public record CallerRuns(long maxNanos, BooleanSupplier mayRun, long overrunNanos, Consumer<Thread> stop) {
         /** Every run on an instance thread. */
         public static final CallerRuns NEVER = new CallerRuns(0, () -> false);
+
+        /** The shortest overrun limit {@link #watched} sets: two ticks of the {@link CallerWatch}. */
+        static final long LEAST_OVERRUN_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+
+        /** Caller runs that are never stopped. */
+        public CallerRuns(long maxNanos, BooleanSupplier mayRun) {
+            this(maxNanos, mayRun, 0, null);
+        }
+
+        /**
+         * Caller runs of at most {@code maxNanos} that {@code stop} ends once they have run 100 times that, and at
+         * least 20 ms: a caller's run that far past what the model's runs said it would take is not a run a caller
+         * should make, and the connections its thread serves wait for it.
+         */
+        public static CallerRuns watched(long maxNanos, BooleanSupplier mayRun, Consumer<Thread> stop) {
+            return new CallerRuns(maxNanos, mayRun, Math.max(LEAST_OVERRUN_NANOS, 100 * maxNanos), stop);
+        }
+
+        /** Whether a caller's run past {@link #overrunNanos} is stopped. */
+        boolean stopsOverruns() {
+            return maxNanos > 0 && overrunNanos > 0 && stop != null;
+        }
 
         /** How long before a request the model's previous one must have come for the caller to run it: twice the limit. */
         long quietNanos() {
@@ -123,6 +153,19 @@ public final class ModelScheduler implements AutoCloseable {
     private final boolean[] lent;
     /** Under the lock: places lent now. */
     private int lentCount;
+    /** Under the lock: the thread instance i's place is lent to; null while not lent. */
+    private final Thread[] callerOf;
+    /** 1 for instance i once the {@link CallerWatch} stopped the run a caller makes in its place, until it gives it back. */
+    private final AtomicIntegerArray overran;
+    /** Runs callers have made in an instance's place. */
+    private final AtomicLong callerRunCount = new AtomicLong();
+    /** Set once a caller's run overran: every run of the model is an instance's from then on. */
+    private volatile boolean callerRunsOff;
+    /**
+     * What a caller hands back with a request whose run the watch stopped: the instance runs it again as it was. Never
+     * an answer, but to a request whose instance has ended, which {@link #shuttingDown} answers instead.
+     */
+    private final InferenceException movedOff;
     /**
      * Under the lock: the requests a caller ran in instance i's place whose failure takes another run to answer (the
      * known-good probe), which the event loop leaves to i; with {@link #handedBackFailure}.
@@ -155,6 +198,10 @@ public final class ModelScheduler implements AutoCloseable {
         this.shuttingDown = new InferenceException.Unavailable(InferenceException.Unavailable.Reason.NOT_READY,
                 "model '" + model + "' is shutting down", Duration.ofSeconds(1));
         this.lent = new boolean[instances];
+        this.callerOf = new Thread[instances];
+        this.overran = new AtomicIntegerArray(instances);
+        this.movedOff = new InferenceException.RuntimeFailure("model '" + model + "' overran its run on a caller's thread",
+                null);
         this.handedBack = new List<?>[instances];
         this.handedBackFailure = new InferenceException[instances];
         this.exited = new boolean[instances];
@@ -174,6 +221,9 @@ public final class ModelScheduler implements AutoCloseable {
                 t.start();
                 threads.add(t);
             }
+            if (callerRuns.stopsOverruns()) {
+                CallerWatch.watch(this);
+            }
         } catch (RuntimeException | Error e) { // a thread that cannot start: those started end at once, idle
             close(0);
             throw e;
@@ -189,7 +239,7 @@ public final class ModelScheduler implements AutoCloseable {
         if (job.isDone()) {
             return; // cancelled before it came here (its caller went away as it subscribed): it takes no place
         }
-        boolean mayRunHere = callerRuns.maxNanos() > 0 && expectedNanos(job) <= callerRuns.maxNanos()
+        boolean mayRunHere = !callerRunsOff && callerRuns.maxNanos() > 0 && expectedNanos(job) <= callerRuns.maxNanos()
                 && callerRuns.mayRun().getAsBoolean();
         // made before the job can leave the queue: from there on nothing may fail to allocate before its run
         List<Job> alone = mayRunHere ? List.of(job) : null;
@@ -260,6 +310,7 @@ public final class ModelScheduler implements AutoCloseable {
         }
         lent[instance] = true; // the queue held only this job, so the run is this job alone
         lentCount++;
+        callerOf[instance] = Thread.currentThread();
         // off the queue now, it runs here whatever throws, as a batch an instance took
         try {
             started(run.jobs(), instance);
@@ -276,6 +327,7 @@ public final class ModelScheduler implements AutoCloseable {
      */
     private void runHere(List<Job> jobs, int instance) {
         InferenceException handBack = null;
+        callerRunCount.incrementAndGet();
         try {
             handBack = execute(jobs, instance, null, true);
         } catch (RuntimeException | Error e) { // answered by execute; the caller is not the one to hear of it
@@ -286,6 +338,8 @@ public final class ModelScheduler implements AutoCloseable {
             try {
                 lent[instance] = false;
                 lentCount--;
+                callerOf[instance] = null;
+                overran.set(instance, 0);
                 if (handBack != null && !exited[instance]) {
                     handedBack[instance] = jobs;
                     handedBackFailure[instance] = handBack;
@@ -302,7 +356,7 @@ public final class ModelScheduler implements AutoCloseable {
                 lock.unlock();
             }
             if (answerHere) { // its thread has gone: answered as the failure stands, for want of the probe
-                failAsItStands(jobs, handBack);
+                failAsItStands(jobs, handBack == movedOff ? shuttingDown : handBack);
             }
         }
     }
@@ -413,6 +467,54 @@ public final class ModelScheduler implements AutoCloseable {
     /** Batches running now. */
     public int inflight() {
         return running.get();
+    }
+
+    /**
+     * Stops every run a caller has made in an instance's place for longer than {@link CallerRuns#overrunNanos}, on
+     * this scheduler's clock: its thread (an event loop) serves other connections, which wait as long as it runs.
+     * The stopped run's request goes back to the instance, which runs it again, and from then on the model's runs are
+     * all the instances'. The {@link CallerWatch} calls this every tick; returns how many runs it stopped.
+     */
+    int stopOverrunningCallers() {
+        int stopped = 0;
+        Thread[] threadsStopped = null;
+        lock.lock();
+        try {
+            long now = clock.getAsLong();
+            for (int i = 0; i < lent.length; i++) {
+                long since = runSince.get(i);
+                if (lent[i] && callerOf[i] != null && overran.get(i) == 0 && since != NOT_IDLE
+                        && now - since > callerRuns.overrunNanos()) {
+                    overran.set(i, 1); // before the stop: the failure it brings about is read as the watch's
+                    callerRunsOff = true;
+                    // under the lock, while the place is lent: the run is in progress, and the session open
+                    callerRuns.stop().accept(callerOf[i]);
+                    if (threadsStopped == null) {
+                        threadsStopped = new Thread[lent.length];
+                    }
+                    threadsStopped[stopped++] = callerOf[i];
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (stopped > 0) {
+            LOG.warnf("model %s: a run on %s went on past %d ms, where the model's runs said it would take at most %d µs;"
+                    + " it was stopped and runs again on an instance thread, as every run of this model from now on",
+                    model, threadsStopped[0].getName(), TimeUnit.NANOSECONDS.toMillis(callerRuns.overrunNanos()),
+                    TimeUnit.NANOSECONDS.toMicros(callerRuns.maxNanos()));
+        }
+        return stopped;
+    }
+
+    /** How many runs callers have made in an instance's place. */
+    public long callerRunCount() {
+        return callerRunCount.get();
+    }
+
+    /** Whether a caller's run overran, so that the model's runs are all the instances' from now on. */
+    public boolean callerRunsOff() {
+        return callerRunsOff;
     }
 
     /** How long the model's longest run in progress has run, on this scheduler's clock; 0 when none runs. */
@@ -553,7 +655,7 @@ public final class ModelScheduler implements AutoCloseable {
             lock.unlock();
         }
         if (back != null) {
-            failAsItStands(back, failure);
+            failAsItStands(back, failure == movedOff ? shuttingDown : failure);
         }
     }
 
@@ -737,8 +839,11 @@ public final class ModelScheduler implements AutoCloseable {
         runningRows.addAndGet(rows);
         InferenceException handBack = null;
         try {
-            InferenceException failure = failed != null ? failed : run(jobs, true, instance);
-            if (failure != null && onCaller && takesAnotherRun(failure)) {
+            boolean again = failed == movedOff; // a caller's run the watch stopped: it runs here as it was
+            InferenceException failure = failed != null && !again ? failed : run(jobs, !again, instance);
+            if (failure != null && onCaller && overran.get(instance) != 0) {
+                handBack = movedOff; // whatever the stopped run's failure says, the request did not fail
+            } else if (failure != null && onCaller && takesAnotherRun(failure)) {
                 handBack = failure;
             } else if (failure != null) {
                 answer(jobs, failure, instance);
@@ -991,6 +1096,7 @@ public final class ModelScheduler implements AutoCloseable {
             lock.unlock();
         }
         failAll(left, () -> shuttingDown, shuttingDown);
+        CallerWatch.unwatch(this); // after the wait: a caller's run that overruns meanwhile is still stopped
         if (interrupted) {
             Thread.currentThread().interrupt();
         }

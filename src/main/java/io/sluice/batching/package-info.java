@@ -2,6 +2,7 @@
  * Scheduling per model: a bounded priority queue (FIFO within a level), the dynamic batcher that
  * forms batches of requests with matching non-batch dimensions, and the instance threads that run
  * them and split outputs back to each request (or lend their place to the submitting thread for a
- * run short enough). No protocol types and no ONNX types live here.
+ * run short enough, which the {@code CallerWatch} stops and hands back when it overruns). No protocol types and no
+ * ONNX types live here.
  */
 package io.sluice.batching;

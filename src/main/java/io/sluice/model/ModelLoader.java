@@ -378,8 +378,8 @@ public class ModelLoader {
             scheduler = new ModelScheduler(model.name(), policy, s.instances(),
                     tracing.traced(model.name(), model.version(), (inputs, outputs, traces) -> session.run(inputs, outputs)),
                     schedulerMetrics(model), System::nanoTime, RuntimeThreads.forModel(model.name(), s.threadNice()),
-                    new ModelScheduler.CallerRuns(TimeUnit.MICROSECONDS.toNanos(s.eventLoopRunMaxMicros()),
-                            Context::isOnEventLoopThread));
+                    ModelScheduler.CallerRuns.watched(TimeUnit.MICROSECONDS.toNanos(s.eventLoopRunMaxMicros()),
+                            Context::isOnEventLoopThread, session::stopRunOn));
             // a GPU model that fell back to the CPU sheds as a CPU model does (a queue of one, single rows)
             ModelSettings admission = s.provider().gpu() && ExecutionProvider.CPU.label().equals(session.provider())
                     ? ModelSettings.resolve(config, model.name(), ExecutionProvider.CPU) : s;

@@ -18,19 +18,22 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * One loaded ONNX model version: the ONNX Runtime session, owned by a DJL model, its declared
  * inputs and outputs, and the provider it actually runs on. {@link #run} is thread-safe; it is
  * called from runtime instance threads, and from an event loop only for a run the scheduler judged to take no
- * more than {@code threads.event-loop-run-max-micros} (50 µs) in an idle instance's place. Every run shares one set of
- * run options, so that {@link #stopRuns()} can end the runs in progress.
+ * more than {@code threads.event-loop-run-max-micros} (50 µs) in an idle instance's place. Each thread runs with run
+ * options of its own, so that {@link #stopRunOn(Thread)} can end one thread's run and {@link #stopRuns()} every run
+ * in progress.
  */
 public final class OnnxSession implements AutoCloseable {
 
     private final AutoCloseable owner;
     private final OrtSession session;
-    private final OrtSession.RunOptions runOptions;
+    /** The run options of each thread that has run the session; freed with it. */
+    private final Map<Thread, ThreadRuns> runOptions = new ConcurrentHashMap<>();
     private final OrtEnvironment env;
     private final String provider;
     private final List<TensorSpec> inputs;
@@ -58,7 +61,16 @@ public final class OnnxSession implements AutoCloseable {
         this.provider = provider;
         this.inputs = specs(session.getInputInfo(), anyRank);
         this.outputs = specs(session.getOutputInfo(), anyRank);
-        this.runOptions = new OrtSession.RunOptions();
+    }
+
+    /** A thread's run options, and whether {@link #stopRunOn} has set them to end its run. */
+    private static final class ThreadRuns {
+        final OrtSession.RunOptions options;
+        volatile boolean stopped;
+
+        ThreadRuns(OrtSession.RunOptions options) {
+            this.options = options;
+        }
     }
 
     /** Declared inputs, in session order. */
@@ -131,7 +143,7 @@ public final class OnnxSession implements AutoCloseable {
      */
     private OrtSession.Result run(Map<String, OnnxTensor> inputs, Set<String> names) throws OrtException {
         try {
-            return session.run(inputs, names, runOptions);
+            return session.run(inputs, names, optionsOfThisThread());
         } catch (OrtException e) {
             if (e.getCode() == OrtException.OrtErrorCode.ORT_INVALID_ARGUMENT) {
                 throw new InferenceException.InvalidInput("the model refused the input: " + statusMessage(e));
@@ -166,6 +178,48 @@ public final class OnnxSession implements AutoCloseable {
     }
 
     /**
+     * This thread's run options, made at its first run. A stop {@link #stopRunOn} set for an earlier run is taken
+     * back here, so that it ends no later one; one {@link #stopRuns()} set stays.
+     */
+    private OrtSession.RunOptions optionsOfThisThread() throws OrtException {
+        Thread me = Thread.currentThread();
+        ThreadRuns mine = runOptions.get(me);
+        if (mine == null) {
+            mine = new ThreadRuns(new OrtSession.RunOptions());
+            runOptions.put(me, mine);
+            if (stopping) { // after the put: stopRuns() either met these options or is seen here
+                mine.options.setTerminate(true);
+            }
+        } else if (mine.stopped) {
+            mine.stopped = false;
+            mine.options.setTerminate(false);
+            if (stopping) { // stopRuns() came meanwhile, and may have set these before the line above took it back
+                mine.options.setTerminate(true);
+            }
+        }
+        return mine.options;
+    }
+
+    /**
+     * Asks ONNX Runtime to end the run {@code thread} is making now, between two of the graph's nodes (a loop's
+     * iterations included); that run fails, and later runs on that thread or any other go on as before. Only while
+     * that run is known to be in progress: a stop that comes after it ended is taken back at the thread's next run.
+     * Nothing when {@code thread} has never run the session.
+     */
+    public void stopRunOn(Thread thread) {
+        ThreadRuns theirs = runOptions.get(thread);
+        if (theirs == null || closed) {
+            return;
+        }
+        theirs.stopped = true;
+        try {
+            theirs.options.setTerminate(true);
+        } catch (OrtException e) {
+            throw new IllegalStateException("ONNX Runtime cannot stop the run: " + e.getMessage(), e);
+        }
+    }
+
+    /**
      * Asks ONNX Runtime to end every run of this session now, and fails every later one: each returns
      * {@link InferenceException.Unavailable}. ONNX Runtime looks at the request between the graph's nodes, so a
      * run ends within one node's time. For a shutdown that cannot wait for a long batch: the session must
@@ -174,7 +228,9 @@ public final class OnnxSession implements AutoCloseable {
     public void stopRuns() {
         stopping = true;
         try {
-            runOptions.setTerminate(true);
+            for (ThreadRuns runs : runOptions.values()) {
+                runs.options.setTerminate(true);
+            }
         } catch (OrtException e) {
             throw new IllegalStateException("ONNX Runtime cannot stop the runs: " + e.getMessage(), e);
         }
@@ -199,7 +255,7 @@ public final class OnnxSession implements AutoCloseable {
         } catch (Exception e) {
             throw new IllegalStateException("cannot close the session: " + e.getMessage(), e);
         } finally {
-            runOptions.close();
+            runOptions.values().forEach(runs -> runs.options.close());
         }
     }
 

@@ -429,6 +429,84 @@ class CallerRunsTest {
         assertThat(value(running.get(5, TimeUnit.SECONDS))).isEqualTo(1);
     }
 
+    @Test
+    void aCallersRunThatOverrunsIsStoppedByTheWatchRunsAgainOnTheInstanceAndTheModelsRunsStayThere() throws Exception {
+        long overrun = TimeUnit.MILLISECONDS.toNanos(20);
+        Queue<Thread> stops = new ConcurrentLinkedQueue<>();
+        CountDownLatch stop = new CountDownLatch(1);
+        // value 7's first run goes on until stopped, then fails as ONNX Runtime ends a stopped run; its rerun is quick
+        java.util.Set<Integer> hangOnce = ConcurrentHashMap.newKeySet();
+        hangOnce.add(7);
+        cost.set(FAST);
+        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(4), 1, (inputs, outputs, traces) -> {
+            if (hangOnce.remove(value(inputs))) {
+                ranOn.put(value(inputs), Thread.currentThread());
+                runsOf.computeIfAbsent(value(inputs), v -> new ConcurrentLinkedQueue<>()).add(Thread.currentThread());
+                try {
+                    stop.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                throw new InferenceException.RuntimeFailure("Exiting due to terminate flag being set to true.", null,
+                        true);
+            }
+            return run(inputs, outputs, traces);
+        }, (requests, rows, nanos) -> { }, clock::get, Thread::new,
+                new ModelScheduler.CallerRuns(LIMIT, () -> true, overrun, thread -> {
+                    stops.add(thread);
+                    stop.countDown();
+                }));
+        assertThat(CallerWatch.watches(scheduler)).isTrue();
+        warm();
+        CompletableFuture<List<Tensor>> overrunning = runOnAnotherThread(7);
+        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 1 && ranOn.containsKey(7));
+        assertThat(ranOn.get(7).getName()).isEqualTo("caller");
+
+        clock.addAndGet(overrun); // at its limit, not past it
+        assertThat(scheduler.stopOverrunningCallers()).isZero();
+        assertThat(overrunning).isNotDone();
+        clock.addAndGet(1); // past it: the watch's next tick stops the run on the thread making it
+        await().atMost(Duration.ofSeconds(5)).until(() -> stop.getCount() == 0);
+        assertThat(stops).singleElement().satisfies(t -> assertThat(t.getName()).isEqualTo("caller"));
+
+        // the request did not fail: the instance ran it again, and answered it
+        assertThat(value(overrunning.get(5, TimeUnit.SECONDS))).isEqualTo(7);
+        assertThat(runsOf.get(7)).hasSize(2).last().satisfies(t -> assertThat(t.getName()).isNotEqualTo("caller"));
+        assertThat(scheduler.callerRunsOff()).isTrue();
+        awaitIdle();
+        assertThat(scheduler.stopOverrunningCallers()).isZero(); // nothing runs in a caller's place now
+        quiet();
+        // every run is the instance's from now on, however fast the model's runs say this one is
+        assertThat(value(submit(8).get(5, TimeUnit.SECONDS))).isEqualTo(8);
+        assertThat(ranOn.get(8)).isNotSameAs(Thread.currentThread());
+        assertThat(stops).hasSize(1);
+
+        scheduler.close();
+        assertThat(CallerWatch.watches(scheduler)).isFalse();
+    }
+
+    @Test
+    void aCallersRunThatEndsWithinItsOverrunLimitIsLeftAlone() throws Exception {
+        long overrun = TimeUnit.MILLISECONDS.toNanos(20);
+        Queue<Thread> stops = new ConcurrentLinkedQueue<>();
+        cost.set(FAST);
+        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(4), 1, this::run, (requests, rows, nanos) -> { },
+                clock::get, Thread::new, new ModelScheduler.CallerRuns(LIMIT, () -> true, overrun, stops::add));
+        warm();
+        held.add(1);
+        CompletableFuture<List<Tensor>> running = runOnAnotherThread(1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 1 && ranOn.containsKey(1));
+        clock.addAndGet(overrun - FAST); // the run moves it by FAST as it ends: then it has run its limit, no more
+        assertThat(scheduler.stopOverrunningCallers()).isZero();
+        release.countDown();
+        assertThat(value(running.get(5, TimeUnit.SECONDS))).isEqualTo(1);
+        awaitIdle();
+        clock.addAndGet(overrun); // long after it: a run that ended is never stopped
+        assertThat(scheduler.stopOverrunningCallers()).isZero();
+        assertThat(stops).isEmpty();
+        assertThat(scheduler.callerRunsOff()).isFalse(); // callers may run the model again once its runs say so
+    }
+
     // ---- the fake model ----
 
     private final AtomicLong cost = new AtomicLong();

@@ -18,6 +18,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
@@ -55,6 +57,52 @@ class OnnxSessionStopTest {
                     .isInstanceOf(InferenceException.Unavailable.class);
         } finally {
             if (run.isDone()) { // never free a session under a run: the process would crash
+                session.close();
+            }
+        }
+    }
+
+    @Test
+    void aRunStoppedOnItsThreadEndsAloneAndThatThreadsNextRunGoesOn() throws Exception {
+        OnnxSession session = open(TinyModels.slow(20_000));
+        ExecutorService first = Executors.newSingleThreadExecutor();
+        ExecutorService second = Executors.newSingleThreadExecutor();
+        AtomicReference<Thread> stoppedThread = new AtomicReference<>();
+        AtomicReference<Thread> otherThread = new AtomicReference<>();
+        CompletableFuture<List<Tensor>> stopped = CompletableFuture.supplyAsync(() -> {
+            stoppedThread.set(Thread.currentThread());
+            return session.run(List.of(rows(ROWS)), List.of());
+        }, first);
+        Tensor few = rows(16); // a second or two of work
+        CompletableFuture<List<Tensor>> other = new CompletableFuture<>();
+        try {
+            await().atMost(Duration.ofSeconds(30)).until(() -> insideOrtRun(stoppedThread.get()));
+            other = CompletableFuture.supplyAsync(() -> {
+                otherThread.set(Thread.currentThread());
+                return session.run(List.of(few), List.of());
+            }, second);
+            await().atMost(Duration.ofSeconds(30)).until(() -> insideOrtRun(otherThread.get()));
+
+            session.stopRunOn(stoppedThread.get());
+
+            assertThatThrownBy(() -> stopped.get(60, TimeUnit.SECONDS))
+                    .isInstanceOf(ExecutionException.class)
+                    .cause()
+                    .isInstanceOf(InferenceException.RuntimeFailure.class); // not the shutdown's 503
+            assertThat(other.get(60, TimeUnit.SECONDS)).singleElement()
+                    .satisfies(y -> assertThat(y.data()).isEqualTo(few.data().rewind()));
+            // the stop was for that run: the thread's next run goes on to its end
+            Tensor two = rows(2);
+            assertThat(CompletableFuture.supplyAsync(() -> session.run(List.of(two), List.of()), first)
+                    .get(60, TimeUnit.SECONDS)).singleElement()
+                    .satisfies(y -> assertThat(y.data()).isEqualTo(two.data().rewind()));
+            assertThat(session.stopped()).isFalse();
+        } finally {
+            first.shutdown();
+            second.shutdown();
+            if (!first.awaitTermination(60, TimeUnit.SECONDS) || !second.awaitTermination(60, TimeUnit.SECONDS)) {
+                session.stopRuns(); // never free a session under a run: the process would crash
+            } else {
                 session.close();
             }
         }

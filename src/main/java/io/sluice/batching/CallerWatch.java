@@ -1,0 +1,68 @@
+package io.sluice.batching;
+
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.jboss.logging.Logger;
+
+/**
+ * Watches the runs callers make in an instance's place ({@link ModelScheduler.CallerRuns}): one daemon thread,
+ * {@code sluice-caller-watch}, ticks every {@value #TICK_MILLIS} ms while a scheduler whose caller runs are stopped
+ * on overrun is open, and has each one stop the runs that went on too long. It makes no run of its own and takes no
+ * part in a request's path: a caller's run costs nothing more for being watched, and a run that overruns holds its
+ * thread at most its limit, one tick and the graph node in progress.
+ */
+final class CallerWatch {
+
+    static final long TICK_MILLIS = 10;
+
+    private static final Logger LOG = Logger.getLogger(CallerWatch.class);
+    private static final Set<ModelScheduler> WATCHED = ConcurrentHashMap.newKeySet();
+    /** Ticking while {@link #WATCHED} holds a scheduler; guarded by the class. */
+    private static ScheduledExecutorService ticks;
+
+    private CallerWatch() {
+    }
+
+    /** Starts watching {@code scheduler}'s caller runs, and the tick with the first. */
+    static synchronized void watch(ModelScheduler scheduler) {
+        WATCHED.add(scheduler);
+        if (ticks == null) {
+            ticks = Executors.newSingleThreadScheduledExecutor(task -> {
+                Thread t = new Thread(task, "sluice-caller-watch");
+                t.setDaemon(true);
+                return t;
+            });
+            ticks.scheduleAtFixedRate(CallerWatch::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** Stops watching {@code scheduler}, and the tick with the last. */
+    static synchronized void unwatch(ModelScheduler scheduler) {
+        if (WATCHED.remove(scheduler) && WATCHED.isEmpty() && ticks != null) {
+            ticks.shutdownNow();
+            ticks = null;
+        }
+    }
+
+    /** Whether {@code scheduler} is watched, and the tick running. */
+    static synchronized boolean watches(ModelScheduler scheduler) {
+        return WATCHED.contains(scheduler) && ticks != null;
+    }
+
+    private static void tick() {
+        for (ModelScheduler scheduler : WATCHED) {
+            try {
+                scheduler.stopOverrunningCallers();
+            } catch (RuntimeException | Error e) { // one scheduler's failure must not end the ticks for all
+                try {
+                    LOG.errorf(e, "stopping a caller's run that overran: %s", e.toString());
+                } catch (RuntimeException | Error again) {
+                    // out of memory: the next tick tries again
+                }
+            }
+        }
+    }
+}
