@@ -283,6 +283,7 @@ public final class ModelGuard {
     /** {@link #run(Work, long)}; the adaptive limit learns from a success only when {@code learns}. */
     private Uni<InferResponse> run(Work work, long deadlineNanos, boolean learns) {
         return Uni.createFrom().emitter(emitter -> {
+            boolean[] watched = new boolean[1]; // made first: from the place on, nothing allocates outside the try
             // all before the adaptive limit, which must not count what never ran; an open breaker takes no place
             InferenceException.Unavailable rejected = circuitOpen();
             if (rejected == null) {
@@ -292,26 +293,31 @@ public final class ModelGuard {
                 emitter.fail(rejected);
                 return;
             }
-            boolean adaptiveRefuses = adaptive != null && !adaptive.tryAcquire();
-            if (shed != null) {
-                shed.count(!adaptiveRefuses); // an arrival the adaptive limit refuses was turned away
-            }
-            if (adaptiveRefuses) {
-                held.decrementAndGet();
-                emitter.fail(adaptiveFull());
-                return;
-            }
-            boolean[] watched = new boolean[1];
+            boolean placeHeld = true;
+            boolean slotHeld = false;
             try {
+                boolean adaptiveRefuses = adaptive != null && !adaptive.tryAcquire();
+                slotHeld = adaptive != null && !adaptiveRefuses;
+                if (shed != null) {
+                    shed.count(!adaptiveRefuses); // an arrival the adaptive limit refuses was turned away
+                }
+                if (adaptiveRefuses) {
+                    held.decrementAndGet();
+                    placeHeld = false;
+                    emitter.fail(adaptiveFull());
+                    return;
+                }
                 enter(emitter, work, deadlineNanos, learns, watched);
             } catch (RuntimeException | Error e) {
                 if (watched[0]) {
                     throw e; // its termination gives the place and the slot back
                 }
-                // thrown before anything could give them back (an Error allocating, the clock): else lost for good,
-                // and after capacity of them the model would answer bulkhead_full forever
-                held.decrementAndGet();
-                if (adaptive != null) {
+                // thrown before anything could give them back (an Error allocating, the clock, a meter): else lost for
+                // good, and after capacity of them the model would answer bulkhead_full forever
+                if (placeHeld) {
+                    held.decrementAndGet();
+                }
+                if (slotHeld) {
                     adaptive.ignored();
                 }
                 emitter.fail(e);
