@@ -8,11 +8,11 @@ import java.util.List;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
@@ -52,7 +52,7 @@ public final class ModelScheduler implements AutoCloseable {
         public static final CallerRuns NEVER = new CallerRuns(0, () -> false);
 
         /** The shortest overrun limit {@link #watched} sets: two ticks of the {@link CallerWatch}. */
-        static final long LEAST_OVERRUN_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+        static final long LEAST_OVERRUN_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
         /** Caller runs that are never stopped. */
         public CallerRuns(long maxNanos, BooleanSupplier mayRun) {
@@ -61,7 +61,7 @@ public final class ModelScheduler implements AutoCloseable {
 
         /**
          * Caller runs of at most {@code maxNanos} that {@code stop} ends once they have run 100 times that, and at
-         * least 20 ms: a caller's run that far past what the model's runs said it would take is not a run a caller
+         * least 100 ms: a caller's run that far past what the model's runs said it would take is not a run a caller
          * should make, and the connections its thread serves wait for it.
          */
         public static CallerRuns watched(long maxNanos, BooleanSupplier mayRun, Consumer<Thread> stop) {
@@ -476,6 +476,9 @@ public final class ModelScheduler implements AutoCloseable {
      * all the instances'. The {@link CallerWatch} calls this every tick; returns how many runs it stopped.
      */
     int stopOverrunningCallers() {
+        if (longestRunNanos() <= callerRuns.overrunNanos()) {
+            return 0; // no run has gone on that long, a caller's or an instance's: the lock is left to the requests
+        }
         int stopped = 0;
         Thread[] threadsStopped = null;
         lock.lock();

@@ -142,13 +142,18 @@ public final class OnnxSession implements AutoCloseable {
      * its own at some batch size fails at load instead.
      */
     private OrtSession.Result run(Map<String, OnnxTensor> inputs, Set<String> names) throws OrtException {
+        ThreadRuns mine = runsOf(Thread.currentThread());
         try {
-            return session.run(inputs, names, optionsOfThisThread());
+            return session.run(inputs, names, mine.options);
         } catch (OrtException e) {
             if (e.getCode() == OrtException.OrtErrorCode.ORT_INVALID_ARGUMENT) {
                 throw new InferenceException.InvalidInput("the model refused the input: " + statusMessage(e));
             }
             throw e;
+        } finally {
+            if (mine.stopped) {
+                takeBackStop(mine);
+            }
         }
     }
 
@@ -177,43 +182,54 @@ public final class OnnxSession implements AutoCloseable {
         return message >= 0 ? m.substring(message + " - message: ".length()).strip() : m;
     }
 
-    /**
-     * This thread's run options, made at its first run. A stop {@link #stopRunOn} set for an earlier run is taken
-     * back here, so that it ends no later one; one {@link #stopRuns()} set stays.
-     */
-    private OrtSession.RunOptions optionsOfThisThread() throws OrtException {
-        Thread me = Thread.currentThread();
-        ThreadRuns mine = runOptions.get(me);
-        if (mine == null) {
-            mine = new ThreadRuns(new OrtSession.RunOptions());
-            runOptions.put(me, mine);
-            if (stopping) { // after the put: stopRuns() either met these options or is seen here
-                mine.options.setTerminate(true);
-            }
-        } else if (mine.stopped) {
-            mine.stopped = false;
-            mine.options.setTerminate(false);
-            if (stopping) { // stopRuns() came meanwhile, and may have set these before the line above took it back
-                mine.options.setTerminate(true);
+    /** Takes back the stop {@link #stopRunOn} set for the run that just ended, so that the thread's next run goes on. */
+    private void takeBackStop(ThreadRuns mine) throws OrtException {
+        synchronized (mine) { // not between a stop's flag and its terminate
+            if (mine.stopped) {
+                mine.stopped = false;
+                mine.options.setTerminate(false);
+                if (stopping) { // stopRuns() came meanwhile, and may have set these before the line above took it back
+                    mine.options.setTerminate(true);
+                }
             }
         }
-        return mine.options;
+    }
+
+    /** {@code thread}'s run options, made at its first run of the session (or a stop of it that came first). */
+    private ThreadRuns runsOf(Thread thread) throws OrtException {
+        ThreadRuns runs = runOptions.get(thread);
+        if (runs != null) {
+            return runs;
+        }
+        ThreadRuns made = new ThreadRuns(new OrtSession.RunOptions());
+        runs = runOptions.putIfAbsent(thread, made);
+        if (runs != null) { // made by the other side meanwhile
+            made.options.close();
+            return runs;
+        }
+        if (stopping) { // after the put: stopRuns() either met these options or is seen here
+            made.options.setTerminate(true);
+        }
+        return made;
     }
 
     /**
      * Asks ONNX Runtime to end the run {@code thread} is making now, between two of the graph's nodes (a loop's
-     * iterations included); that run fails, and later runs on that thread or any other go on as before. Only while
-     * that run is known to be in progress: a stop that comes after it ended is taken back at the thread's next run.
-     * Nothing when {@code thread} has never run the session.
+     * iterations included); that run fails, and is the only one stopped: the stop is taken back as it ends, and later
+     * runs on that thread or any other go on. For a caller that knows the run to be in progress or about to start on
+     * {@code thread} (a run about to start then ends at once); a stop that comes as the run ends may end that thread's
+     * next run instead.
      */
     public void stopRunOn(Thread thread) {
-        ThreadRuns theirs = runOptions.get(thread);
-        if (theirs == null || closed) {
+        if (closed) {
             return;
         }
-        theirs.stopped = true;
         try {
-            theirs.options.setTerminate(true);
+            ThreadRuns theirs = runsOf(thread);
+            synchronized (theirs) {
+                theirs.stopped = true;
+                theirs.options.setTerminate(true);
+            }
         } catch (OrtException e) {
             throw new IllegalStateException("ONNX Runtime cannot stop the run: " + e.getMessage(), e);
         }

@@ -109,6 +109,28 @@ class OnnxSessionStopTest {
     }
 
     @Test
+    void aStopThatComesBeforeTheRunEndsItAtOnceAndOnlyIt() throws Exception {
+        OnnxSession session = open(TinyModels.slow(4));
+        ExecutorService thread = Executors.newSingleThreadExecutor();
+        try {
+            Thread runner = thread.submit(Thread::currentThread).get(10, TimeUnit.SECONDS);
+            session.stopRunOn(runner); // before that thread has ever run the session: its first run is the one stopped
+            Tensor in = rows(2);
+            assertThatThrownBy(() -> thread.submit(() -> session.run(List.of(in), List.of())).get(60, TimeUnit.SECONDS))
+                    .isInstanceOf(ExecutionException.class)
+                    .cause()
+                    .isInstanceOf(InferenceException.RuntimeFailure.class);
+            assertThat(thread.submit(() -> session.run(List.of(in), List.of())).get(60, TimeUnit.SECONDS))
+                    .singleElement().satisfies(y -> assertThat(y.data()).isEqualTo(in.data().rewind()));
+            assertThat(session.run(List.of(in), List.of())).hasSize(1); // another thread's runs were never stopped
+        } finally {
+            thread.shutdown();
+            assertThat(thread.awaitTermination(60, TimeUnit.SECONDS)).isTrue();
+            session.close();
+        }
+    }
+
+    @Test
     void anUnstoppedSessionRunsToTheEnd() throws Exception {
         OnnxSession session = open(TinyModels.slow(4));
         try {
