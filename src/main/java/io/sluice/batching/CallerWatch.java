@@ -36,12 +36,14 @@ final class CallerWatch {
     static synchronized void watch(ModelScheduler scheduler) {
         WATCHED.add(scheduler);
         if (ticks == null) {
+            lastTick = System.nanoTime(); // before the tick's thread starts, which sees it from there
             ticks = Executors.newSingleThreadScheduledExecutor(task -> {
                 Thread t = new Thread(task, "sluice-caller-watch");
                 t.setDaemon(true);
                 return t;
             });
-            ticks.scheduleAtFixedRate(CallerWatch::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
+            // with a fixed delay, ticks that came due in a pause of the whole process are not made up in a burst
+            ticks.scheduleWithFixedDelay(CallerWatch::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
         }
     }
 
@@ -58,7 +60,18 @@ final class CallerWatch {
         return WATCHED.contains(scheduler) && ticks != null;
     }
 
+    /** When the last tick ran, on {@link System#nanoTime()}; only the tick's thread reads and writes it. */
+    private static long lastTick;
+
     private static void tick() {
+        long now = System.nanoTime();
+        boolean late = now - lastTick > 2 * TimeUnit.MILLISECONDS.toNanos(TICK_MILLIS);
+        lastTick = now;
+        if (late) {
+            // the whole process was held (a collection, the CPU quota): every run looks long, including a caller's of a
+            // few microseconds that the pause caught, so nothing is judged until the next tick
+            return;
+        }
         for (ModelScheduler scheduler : WATCHED) {
             try {
                 scheduler.stopOverrunningCallers();

@@ -51,8 +51,11 @@ public final class ModelScheduler implements AutoCloseable {
         /** Every run on an instance thread. */
         public static final CallerRuns NEVER = new CallerRuns(0, () -> false);
 
-        /** The shortest overrun limit {@link #watched} sets: two ticks of the {@link CallerWatch}. */
-        static final long LEAST_OVERRUN_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+        /**
+         * The overrun limit {@link #watched} sets: two ticks of the {@link CallerWatch}, and 100 times the longest run
+         * an event loop may be set to make (1,000 µs).
+         */
+        static final long OVERRUN_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
         /** Caller runs that are never stopped. */
         public CallerRuns(long maxNanos, BooleanSupplier mayRun) {
@@ -60,12 +63,12 @@ public final class ModelScheduler implements AutoCloseable {
         }
 
         /**
-         * Caller runs of at most {@code maxNanos} that {@code stop} ends once they have run 100 times that, and at
-         * least 100 ms: a caller's run that far past what the model's runs said it would take is not a run a caller
-         * should make, and the connections its thread serves wait for it.
+         * Caller runs of at most {@code maxNanos} that {@code stop} ends once they have run 100 ms: a caller's run that
+         * far past what the model's runs said it would take is not a run a caller should make, and the connections its
+         * thread serves wait for it.
          */
         public static CallerRuns watched(long maxNanos, BooleanSupplier mayRun, Consumer<Thread> stop) {
-            return new CallerRuns(maxNanos, mayRun, Math.max(LEAST_OVERRUN_NANOS, 100 * maxNanos), stop);
+            return new CallerRuns(maxNanos, mayRun, OVERRUN_NANOS, stop);
         }
 
         /** Whether a caller's run past {@link #overrunNanos} is stopped. */
@@ -295,7 +298,7 @@ public final class ModelScheduler implements AutoCloseable {
                 instance = i;
             }
         }
-        if (instance < 0 || job.expired(now)) {
+        if (instance < 0 || job.expired(now) || callerRunsOff) { // off: read again, as the watch sets it under the lock
             return -1; // a job past its deadline is failed by an instance, as any other found so in the queue
         }
         DynamicBatcher.Decision decision;
@@ -842,8 +845,16 @@ public final class ModelScheduler implements AutoCloseable {
         runningRows.addAndGet(rows);
         InferenceException handBack = null;
         try {
-            boolean again = failed == movedOff; // a caller's run the watch stopped: it runs here as it was
-            InferenceException failure = failed != null && !again ? failed : run(jobs, !again, instance);
+            boolean again = failed == movedOff; // a caller's run the watch stopped: it runs here as it was, if still wanted
+            InferenceException failure;
+            if (again && jobs.get(0).isDone()) { // a caller's run is one request; cancelled meanwhile, it is not run
+                failure = null;
+            } else if (again && jobs.get(0).expired(clock.getAsLong())) {
+                failure = new InferenceException.DeadlineExceeded("deadline passed while '" + model
+                        + "' ran it on an event loop, where it was stopped for running too long");
+            } else {
+                failure = failed != null && !again ? failed : run(jobs, !again, instance);
+            }
             if (failure != null && onCaller && overran.get(instance) != 0) {
                 handBack = movedOff; // whatever the stopped run's failure says, the request did not fail
             } else if (failure != null && onCaller && takesAnotherRun(failure)) {

@@ -126,7 +126,7 @@ public record ModelSettings(
          * instance.
          */
         static int defaultQueueSize(ExecutionProvider provider, int instances, int maxBatchSize) {
-            return provider == ExecutionProvider.CPU ? 1 : instances * maxBatchSize;
+            return provider == ExecutionProvider.CPU ? 1 : perInstance(instances, maxBatchSize);
         }
 
         /**

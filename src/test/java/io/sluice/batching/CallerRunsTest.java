@@ -19,6 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -483,6 +484,45 @@ class CallerRunsTest {
 
         scheduler.close();
         assertThat(CallerWatch.watches(scheduler)).isFalse();
+    }
+
+    @Test
+    void aStoppedCallersRequestWhoseDeadlinePassedMeanwhileIsAnsweredSoAndNotRunAgain() throws Exception {
+        long overrun = TimeUnit.MILLISECONDS.toNanos(20);
+        CountDownLatch stop = new CountDownLatch(1);
+        cost.set(FAST);
+        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(4), 1, (inputs, outputs, traces) -> {
+            if (value(inputs) == 7) { // goes on until stopped
+                runsOf.computeIfAbsent(7, v -> new ConcurrentLinkedQueue<>()).add(Thread.currentThread());
+                ranOn.put(7, Thread.currentThread());
+                try {
+                    stop.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                throw new InferenceException.RuntimeFailure("Exiting due to terminate flag being set to true.", null,
+                        true);
+            }
+            return run(inputs, outputs, traces);
+        }, (requests, rows, nanos) -> { }, clock::get, Thread::new,
+                new ModelScheduler.CallerRuns(LIMIT, () -> true, overrun, thread -> stop.countDown()));
+        warm();
+        CompletableFuture<List<Tensor>> result = new CompletableFuture<>();
+        long deadline = clock.get() + overrun / 2; // passes while the caller's run goes on
+        Thread caller = new Thread(() -> scheduler.submit(new Job(List.of(tensor(7)), List.of(), 1, null, 0, deadline,
+                null, result::complete, result::completeExceptionally)), "caller");
+        caller.start();
+        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 1 && ranOn.containsKey(7));
+        assertThat(ranOn.get(7).getName()).isEqualTo("caller");
+
+        clock.addAndGet(overrun + 1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> stop.getCount() == 0); // the watch's tick stopped it
+
+        assertThat(result).failsWithin(Duration.ofSeconds(5)).withThrowableOfType(ExecutionException.class)
+                .havingCause().isInstanceOf(InferenceException.DeadlineExceeded.class);
+        assertThat(runsOf.get(7)).as("the instance did not run it again for no one").hasSize(1);
+        awaitIdle();
+        assertThat(scheduler.runningRequests()).isZero();
     }
 
     @Test
