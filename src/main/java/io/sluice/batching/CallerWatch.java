@@ -12,15 +12,16 @@ import org.jboss.logging.Logger;
  * {@code sluice-caller-watch}, ticks every {@value #TICK_MILLIS} ms while a scheduler whose caller runs are stopped
  * on overrun is open, and has each one stop the runs that went on too long. It makes no run of its own and takes no
  * part in a request's path: a caller's run costs nothing more for being watched, and a run that overruns holds its
- * thread at most its limit, one tick and the graph node in progress.
+ * thread at most its limit, a tick or two (a tick that comes late, after a pause of the whole process, judges nothing)
+ * and the graph node in progress.
  */
 final class CallerWatch {
 
     /**
      * A tick's period. With a tick every 10 ms the tiny model's c=1 overhead read 0.014 (gRPC) and 0.024 ms (REST
      * binary) higher in the means of three A/B pairs of fresh servers (12-07, {@code bench/HISTORY.md}), about the
-     * spread of one run, so the rate is a fifth of that; with the least overrun limit it holds a run that overruns
-     * on an event loop at most 150 ms and the node in progress.
+     * spread of one run, so the rate is a fifth of that; with the overrun limit of 100 ms a run that overruns on an
+     * event loop is stopped within 150 ms, the node in progress aside.
      */
     static final long TICK_MILLIS = 50;
 
@@ -28,6 +29,8 @@ final class CallerWatch {
     private static final Set<ModelScheduler> WATCHED = ConcurrentHashMap.newKeySet();
     /** Ticking while {@link #WATCHED} holds a scheduler; guarded by the class. */
     private static ScheduledExecutorService ticks;
+    /** When the last tick ran, on {@link System#nanoTime()}; set before the ticks start, then by the tick's thread. */
+    private static long lastTick;
 
     private CallerWatch() {
     }
@@ -59,9 +62,6 @@ final class CallerWatch {
     static synchronized boolean watches(ModelScheduler scheduler) {
         return WATCHED.contains(scheduler) && ticks != null;
     }
-
-    /** When the last tick ran, on {@link System#nanoTime()}; only the tick's thread reads and writes it. */
-    private static long lastTick;
 
     private static void tick() {
         long now = System.nanoTime();
