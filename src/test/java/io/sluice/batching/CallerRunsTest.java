@@ -435,24 +435,9 @@ class CallerRunsTest {
         long overrun = TimeUnit.MILLISECONDS.toNanos(20);
         Queue<Thread> stops = new ConcurrentLinkedQueue<>();
         CountDownLatch stop = new CountDownLatch(1);
-        // value 7's first run goes on until stopped, then fails as ONNX Runtime ends a stopped run; its rerun is quick
-        java.util.Set<Integer> hangOnce = ConcurrentHashMap.newKeySet();
-        hangOnce.add(7);
         cost.set(FAST);
-        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(4), 1, (inputs, outputs, traces) -> {
-            if (hangOnce.remove(value(inputs))) {
-                ranOn.put(value(inputs), Thread.currentThread());
-                runsOf.computeIfAbsent(value(inputs), v -> new ConcurrentLinkedQueue<>()).add(Thread.currentThread());
-                try {
-                    stop.await(30, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                throw new InferenceException.RuntimeFailure("Exiting due to terminate flag being set to true.", null,
-                        true);
-            }
-            return run(inputs, outputs, traces);
-        }, (requests, rows, nanos) -> { }, clock::get, Thread::new,
+        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(4), 1, sevenRunsUntil(stop),
+                (requests, rows, nanos) -> { }, clock::get, Thread::new,
                 new ModelScheduler.CallerRuns(LIMIT, () -> true, overrun, thread -> {
                     stops.add(thread);
                     stop.countDown();
@@ -491,20 +476,8 @@ class CallerRunsTest {
         long overrun = TimeUnit.MILLISECONDS.toNanos(20);
         CountDownLatch stop = new CountDownLatch(1);
         cost.set(FAST);
-        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(4), 1, (inputs, outputs, traces) -> {
-            if (value(inputs) == 7) { // goes on until stopped
-                runsOf.computeIfAbsent(7, v -> new ConcurrentLinkedQueue<>()).add(Thread.currentThread());
-                ranOn.put(7, Thread.currentThread());
-                try {
-                    stop.await(30, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                throw new InferenceException.RuntimeFailure("Exiting due to terminate flag being set to true.", null,
-                        true);
-            }
-            return run(inputs, outputs, traces);
-        }, (requests, rows, nanos) -> { }, clock::get, Thread::new,
+        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(4), 1, sevenRunsUntil(stop),
+                (requests, rows, nanos) -> { }, clock::get, Thread::new,
                 new ModelScheduler.CallerRuns(LIMIT, () -> true, overrun, thread -> stop.countDown()));
         warm();
         CompletableFuture<List<Tensor>> result = new CompletableFuture<>();
@@ -584,6 +557,28 @@ class CallerRunsTest {
         } finally {
             runsNow.decrementAndGet();
         }
+    }
+
+    /**
+     * The fake model, but value 7's first run goes on until {@code stop}, then fails as ONNX Runtime ends a stopped
+     * run; a rerun of it is quick.
+     */
+    private ModelScheduler.BatchRunner sevenRunsUntil(CountDownLatch stop) {
+        java.util.Set<Integer> hangOnce = ConcurrentHashMap.newKeySet();
+        hangOnce.add(7);
+        return (inputs, outputs, traces) -> {
+            if (!hangOnce.remove(value(inputs))) {
+                return run(inputs, outputs, traces);
+            }
+            ranOn.put(7, Thread.currentThread());
+            runsOf.computeIfAbsent(7, v -> new ConcurrentLinkedQueue<>()).add(Thread.currentThread());
+            try {
+                stop.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            throw new InferenceException.RuntimeFailure("Exiting due to terminate flag being set to true.", null, true);
+        };
     }
 
     /** One run, so the scheduler knows what a run takes. */
