@@ -63,14 +63,21 @@ final class CallerWatch {
         return WATCHED.contains(scheduler) && ticks != null;
     }
 
+    /**
+     * Whether a tick at {@code now} may judge the runs, the last having run at {@code lastTick} (both on {@link
+     * System#nanoTime()}): not one more than two periods after it. The whole process was then held (a collection,
+     * the CPU quota), and every run looks long, including a caller's of a few microseconds that the pause caught.
+     */
+    static boolean onTime(long lastTick, long now) {
+        return now - lastTick <= 2 * TimeUnit.MILLISECONDS.toNanos(TICK_MILLIS);
+    }
+
     private static void tick() {
         long now = System.nanoTime();
-        boolean late = now - lastTick > 2 * TimeUnit.MILLISECONDS.toNanos(TICK_MILLIS);
+        boolean onTime = onTime(lastTick, now);
         lastTick = now;
-        if (late) {
-            // the whole process was held (a collection, the CPU quota): every run looks long, including a caller's of a
-            // few microseconds that the pause caught, so nothing is judged until the next tick
-            return;
+        if (!onTime) {
+            return; // nothing is judged until the next tick, which comes a period after this one
         }
         for (ModelScheduler scheduler : WATCHED) {
             try {
