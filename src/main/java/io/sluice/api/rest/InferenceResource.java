@@ -171,8 +171,7 @@ public class InferenceResource {
         long deadline = timeout == null ? InferRequest.NO_DEADLINE
                 : InferRequest.deadlineAfterMicros(System.nanoTime(), headerNumber(RestHeaders.TIMEOUT, timeout));
         int level = priority == null ? 0 : (int) Math.min(Integer.MAX_VALUE, headerNumber(RestHeaders.PRIORITY, priority));
-        Integer jsonLength = headerLength == null ? null
-                : (int) Math.min(Integer.MAX_VALUE, headerNumber(RestHeaders.HEADER_LENGTH, headerLength));
+        Integer jsonLength = headerLength == null ? null : jsonLength(headerLength);
         // a raw request reads its input's shape from the metadata of the version that will run it: one without
         // a version is held to the default version now, which a version turning READY later cannot change
         String runs = version == null && jsonLength != null && jsonLength == 0 ? defaultVersion(model) : version;
@@ -228,6 +227,19 @@ public class InferenceResource {
     }
 
     /**
+     * The JSON header's length an {@code Inference-Header-Content-Length} value gives; one past what an array holds is
+     * refused here, naming the value as sent, since no body is that long.
+     */
+    private static int jsonLength(String value) {
+        long length = headerNumber(RestHeaders.HEADER_LENGTH, value);
+        if (length > Integer.MAX_VALUE) {
+            throw new InferenceException.InvalidInput("header " + RestHeaders.HEADER_LENGTH + " " + RequestValidation.cut(
+                    value.trim()) + " is longer than any body the server reads (" + Integer.MAX_VALUE + " bytes at most)");
+        }
+        return (int) length;
+    }
+
+    /**
      * A header's non-negative integer, read as the OIP's uint64 parameters are: up to 2^64 - 1, where one past what a
      * long holds reads as {@link Long#MAX_VALUE} (a timeout that long is none, a priority that high a level the model
      * lacks, a header length that long more than the body).
@@ -247,8 +259,8 @@ public class InferenceResource {
                 // refused below
             }
         }
-        throw new InferenceException.InvalidInput("header " + header + " must be a non-negative integer, was '"
-                + RequestValidation.cut(value) + "'");
+        throw new InferenceException.InvalidInput("header " + header + " must be a non-negative integer up to 2^64 - 1,"
+                + " was '" + RequestValidation.cut(value) + "'");
     }
 
     /**

@@ -9,6 +9,15 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.inference.InferenceException;
 import io.sluice.inference.RequestValidation;
 import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -41,6 +50,8 @@ final class JsonBody {
      */
     static final int MAX_TOKENS_OUTSIDE_DATA = 100_000;
 
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.nativeOrder());
+
     private JsonBody() {}
 
     /**
@@ -50,6 +61,12 @@ final class JsonBody {
      *     is not an object
      */
     static Request read(ObjectMapper json, byte[] body, int length) {
+        int malformed = malformedUtf8(body, length);
+        if (malformed >= 0) { // Jackson would decode an overlong form as the character it spells, and more past U+10FFFF
+            throw new InferenceException.InvalidInput("request body is not UTF-8: the bytes at offset " + malformed + " ("
+                    + hex(body, malformed, length) + ") are no UTF-8 character (a stray or missing continuation byte, an"
+                    + " overlong form, a surrogate or a code point past U+10FFFF); JSON must be sent in UTF-8");
+        }
         try (JsonParser p = json.createParser(body, 0, length)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw new InferenceException.InvalidInput("request body must be a JSON object");
@@ -145,6 +162,48 @@ final class JsonBody {
         }
     }
 
+    /**
+     * Where {@code body[0, length)} stops being UTF-8 as RFC 3629 has it, or -1 when it is. The JDK's decoder is
+     * strict (no overlong forms, no surrogates, nothing past U+10FFFF, no cut sequence), where Jackson's reader
+     * decodes {@code C1 A1} as "a" and a five-byte form as two lone surrogates. ASCII, all a numeric body holds, is
+     * passed eight bytes at a time.
+     */
+    static int malformedUtf8(byte[] body, int length) {
+        int i = 0;
+        while (i + Long.BYTES <= length && ((long) LONGS.get(body, i) & 0x8080_8080_8080_8080L) == 0) {
+            i += Long.BYTES;
+        }
+        while (i < length && body[i] >= 0) {
+            i++;
+        }
+        if (i == length) {
+            return -1;
+        }
+        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(body, i, length - i);
+        CharBuffer out = CharBuffer.allocate(4096);
+        while (true) {
+            CoderResult result = decoder.decode(in, out, true);
+            if (result.isError()) {
+                return in.position();
+            }
+            if (result.isUnderflow()) {
+                return -1;
+            }
+            out.clear(); // full: the characters themselves are not wanted
+        }
+    }
+
+    /** Up to four bytes of {@code body} from {@code at}, in hex for a message. */
+    private static String hex(byte[] body, int at, int length) {
+        StringBuilder text = new StringBuilder();
+        for (int i = at; i < Math.min(length, at + 4); i++) {
+            text.append(i == at ? "" : " ").append(String.format("0x%02X", body[i] & 0xFF));
+        }
+        return text.toString();
+    }
+
     /** Counts one JSON value against the request's {@code budget}. */
     private static void spend(int[] budget) {
         if (--budget[0] < 0) {
@@ -165,7 +224,10 @@ final class JsonBody {
     static String reason(JsonProcessingException e) {
         String message = String.valueOf(e.getOriginalMessage())
                 .replaceAll(":? ?enable `[^`]*` to allow", "")
-                .replaceAll(", from `[^`]*`", "");
+                .replaceAll(", from `[^`]*`", "")
+                // a location inside the message (where an unclosed object started): line and column, not the
+                // "[Source: REDACTED (`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` disabled); ...]" around them
+                .replaceAll("\\[Source: [^;\\]]*; line: (\\d+), column: (\\d+)\\]", "line $1, column $2");
         com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
         return at == null || at.getLineNr() < 1 ? message
                 : message + " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";

@@ -90,6 +90,67 @@ class JsonBodyTest {
         assertThat(text(r.inputs().get(0).data())).isEqualTo("[1,2]");
     }
 
+    /** {@code before}, the bytes, then {@code after}, as one body. */
+    private static byte[] withBytes(String before, int[] bytes, String after) {
+        byte[] head = before.getBytes(StandardCharsets.UTF_8);
+        byte[] tail = after.getBytes(StandardCharsets.UTF_8);
+        byte[] body = new byte[head.length + bytes.length + tail.length];
+        System.arraycopy(head, 0, body, 0, head.length);
+        for (int i = 0; i < bytes.length; i++) {
+            body[head.length + i] = (byte) bytes[i];
+        }
+        System.arraycopy(tail, 0, body, head.length + bytes.length, tail.length);
+        return body;
+    }
+
+    @Test
+    void bytesThatAreNoUtf8CharacterAreRefusedWhereTheyStandNotDecodedAsJacksonWould() {
+        // Jackson read C1 A1 as "a", E0 80 AF as "/", and F5 80 80 80 as two lone surrogates
+        String before = "{\"id\":\"x\",\"inputs\":[{\"name\":\"A\",\"datatype\":\"BYTES\",\"shape\":[1],\"data\":[\"";
+        int offset = before.getBytes(StandardCharsets.UTF_8).length;
+        int[][] malformed = {
+            {0xC1, 0xA1}, // an overlong "a"
+            {0xE0, 0x80, 0xAF}, // an overlong "/"
+            {0xF0, 0x80, 0x80, 0xAF}, // the same in four bytes
+            {0xED, 0xA0, 0x80}, // a surrogate (CESU-8)
+            {0xF4, 0x90, 0x80, 0x80}, // past U+10FFFF
+            {0xF5, 0x80, 0x80, 0x80}, // a lead byte no character has
+            {0x80}, // a continuation byte alone
+            {0xC3, 0x28}, // a lead byte without its continuation
+        };
+        for (int[] bytes : malformed) {
+            byte[] body = withBytes(before, bytes, "\"]}]}");
+            assertThatThrownBy(() -> JsonBody.read(JSON, body, body.length))
+                    .isInstanceOf(InferenceException.InvalidInput.class)
+                    .hasMessageStartingWith("request body is not UTF-8: the bytes at offset " + offset + " ("
+                            + String.format("0x%02X", bytes[0]));
+        }
+        byte[] cut = withBytes(before, new int[] {0xE2, 0x82}, ""); // a body that ends inside a character
+        assertThatThrownBy(() -> JsonBody.read(JSON, cut, cut.length))
+                .hasMessageStartingWith("request body is not UTF-8: the bytes at offset " + offset + " (0xE2 0x82)");
+    }
+
+    @Test
+    void utf8CharactersOfEveryLengthPassAndTheCheckStopsAtTheGivenLength() {
+        // é, € and U+1D11E (four bytes), past a run of ASCII longer than the eight bytes checked at once
+        String json = "{\"id\":\"" + "a".repeat(37) + "\u00e9\u20ac\ud834\udd1e\",\"inputs\":[{\"name\":\"A\",\"data\":[1]}]}";
+        byte[] body = json.getBytes(StandardCharsets.UTF_8);
+        JsonBody.Request r = JsonBody.read(JSON, body, body.length);
+        assertThat(r.root().get("id").textValue()).endsWith("a\u00e9\u20ac\ud834\udd1e");
+        assertThat(JsonBody.malformedUtf8(body, body.length)).isEqualTo(-1);
+        byte[] binary = withBytes("{}", new int[] {0xFF, 0xC1}, ""); // the binary extension's tensors after the JSON
+        assertThat(JsonBody.malformedUtf8(binary, 2)).isEqualTo(-1);
+        assertThat(JsonBody.malformedUtf8(binary, 3)).isEqualTo(2);
+    }
+
+    @Test
+    void aTruncatedBodySaysWhereItsObjectOpenedWithoutJacksonsSourceNote() {
+        assertThatThrownBy(() -> read("{\"inputs\":[{\"name\":\"A\""))
+                .hasMessageContaining("start marker at line 1, column 12)")
+                .hasMessageNotContaining("Source")
+                .hasMessageNotContaining("REDACTED");
+    }
+
     @Test
     void aBodyInUtf16IsRefusedAsAClientMistake() {
         byte[] body = "{\"inputs\":[{\"name\":\"A\",\"data\":[1,2]}]}".getBytes(StandardCharsets.UTF_16LE);
