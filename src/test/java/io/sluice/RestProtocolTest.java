@@ -192,6 +192,22 @@ class RestProtocolTest {
     }
 
     @Test
+    void aKeyTwiceInOneJsonObjectIsRefusedNotReadAsItsLastValue() {
+        // a serializer that wrote "data" twice meant one of them: the last one won before (200, [5,6,7,8])
+        String[] twice = {
+            "{\"inputs\":[{\"name\":\"INPUT0\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[9,9,9,9],\"data\":[5,6,7,8]}]}",
+            "{\"inputs\":[{\"name\":\"INPUT0\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[9,9,9,9]}],"
+                    + "\"inputs\":[{\"name\":\"INPUT0\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[5,6,7,8]}]}",
+            "{\"parameters\":{\"priority\":1,\"priority\":2},"
+                    + "\"inputs\":[{\"name\":\"INPUT0\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[5,6,7,8]}]}",
+        };
+        for (String body : twice) {
+            given().contentType(ContentType.JSON).body(body).post("/v2/models/identity_fp32/infer").then().statusCode(400)
+                    .body("error", startsWith("malformed JSON: Duplicate field '"));
+        }
+    }
+
+    @Test
     void liveAndReady() {
         given().get("/v2/health/live").then().statusCode(200);
         given().get("/v2/health/ready").then().statusCode(200);

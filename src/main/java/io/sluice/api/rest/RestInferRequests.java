@@ -1,6 +1,7 @@
 package io.sluice.api.rest;
 
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -46,6 +47,10 @@ final class RestInferRequests {
             // NaN, Infinity and -Infinity as bare tokens: what Python's json.dumps writes for a numpy array of floats
             // (tritonclient with binary_data=False), and what Triton reads
             .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+            // a key twice in one object ("data" or "inputs" twice, say) is refused, not read as its last value: a
+            // client whose serializer sent both meant one of them, and the server would not know which (names only:
+            // a data array has none, so what it costs is a check per field name outside the tensors' values)
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
             .enable(DeserializationFeature.USE_BIG_INTEGER_FOR_INTS)
             // as written: stripping a long number's trailing zeros costs a division per digit
