@@ -525,6 +525,21 @@ class RestProtocolTest {
         byte[] cut = gzip(json.getBytes());
         given().contentType(ContentType.JSON).header("Content-Encoding", "gzip").body(java.util.Arrays.copyOf(cut, cut.length - 12))
                 .post("/v2/models/add/infer").then().statusCode(400).body("error", containsString("not valid gzip"));
+        // bytes after the data: the JDK's streams read these bodies as if they ended with the data (200)
+        byte[] garbage = "GARBAGE".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        java.io.ByteArrayOutputStream deflated = new java.io.ByteArrayOutputStream();
+        try (var out = new java.util.zip.DeflaterOutputStream(deflated)) {
+            out.write(json.getBytes());
+        }
+        for (String coding : List.of("gzip", "deflate")) {
+            byte[] data = coding.equals("gzip") ? cut : deflated.toByteArray();
+            byte[] body = java.nio.ByteBuffer.allocate(data.length + garbage.length).put(data).put(garbage).array();
+            given().contentType(ContentType.JSON).header("Content-Encoding", coding).body(body)
+                    .post("/v2/models/add/infer").then().statusCode(400)
+                    .body("error", equalTo("request body is not valid " + coding + " (Content-Encoding: " + coding + "): "
+                            + (coding.equals("gzip") ? "7 bytes after the gzip data are not another gzip member"
+                                    : "7 bytes after the deflate data")));
+        }
         // it was read as no coding at all
         given().contentType(ContentType.JSON).header("Content-Encoding", "br").body(json)
                 .post("/v2/models/add/infer").then().statusCode(415)

@@ -5,6 +5,7 @@ import io.grpc.StatusException;
 import io.netty.buffer.ByteBuf;
 import io.sluice.admission.Tenant;
 import io.sluice.admission.Tenants;
+import io.sluice.api.Inflating;
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.config.SluiceConfig;
 import io.sluice.inference.InferRequest;
@@ -447,24 +448,16 @@ public class ModelInferRoute {
      * held. gRPC's {@code deflate} is zlib's format (RFC 1950), as grpc-core and tritonclient send it.
      */
     private static byte[] inflate(byte[] bytes, int at, int length, String encoding, int maxBytes) {
-        java.io.ByteArrayInputStream compressed = new java.io.ByteArrayInputStream(bytes, at, length);
-        java.util.zip.Inflater inflater = GZIP.equals(encoding) ? null : new java.util.zip.Inflater();
-        try (java.io.InputStream in = inflater == null ? new java.util.zip.GZIPInputStream(compressed)
-                : new java.util.zip.InflaterInputStream(compressed, inflater)) {
+        // exactly: bytes after the data's end are refused, not dropped (Inflating)
+        try (java.io.InputStream in = GZIP.equals(encoding) ? Inflating.gzip(bytes, at, length)
+                : Inflating.deflate(bytes, at, length, false)) {
             byte[] inflated = in.readNBytes(maxBytes);
             if (in.read() != -1) {
                 throw new MessageTooLarge("decompressed request message larger than");
             }
-            if (inflater != null && !inflater.finished()) {
-                throw new java.io.EOFException("Unexpected end of ZLIB input stream");
-            }
             return inflated;
         } catch (java.io.IOException e) {
             throw new IllegalArgumentException(encoding + " request message does not inflate: " + e.getMessage());
-        } finally {
-            if (inflater != null) {
-                inflater.end(); // an InflaterInputStream does not end an inflater it was given
-            }
         }
     }
 

@@ -3,15 +3,12 @@ package io.sluice.api.rest;
 import io.sluice.inference.InferenceException;
 import io.sluice.inference.InferenceException.InvalidInput.Kind;
 import io.sluice.inference.RequestValidation;
-import java.io.ByteArrayInputStream;
+import io.sluice.api.Inflating;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.zip.GZIPInputStream;
-import java.util.zip.Inflater;
-import java.util.zip.InflaterInputStream;
 
 /**
  * Reads a REST body sent with {@code Content-Encoding} ({@code gzip} and {@code deflate}, what tritonclient's
@@ -46,18 +43,14 @@ final class ContentEncoding {
             throw new InferenceException.InvalidInput("Content-Encoding '" + RequestValidation.cut(encoding.trim())
                     + "' is not one Sluice reads; send gzip, deflate or identity", Kind.UNSUPPORTED_ENCODING);
         }
-        Inflater inflater = coding.equals("deflate") ? new Inflater(!zlib(body)) : null;
         try {
-            InputStream in = inflater == null ? new GZIPInputStream(new ByteArrayInputStream(body))
-                    : new InflaterInputStream(new ByteArrayInputStream(body), inflater);
+            // exactly: bytes after the data's end are refused, not dropped (Inflating)
+            InputStream in = coding.equals("deflate") ? Inflating.deflate(body, 0, body.length, !zlib(body))
+                    : Inflating.gzip(body, 0, body.length);
             return read(in, coding, limit);
         } catch (IOException e) {
             throw new InferenceException.InvalidInput("request body is not valid " + coding + " (Content-Encoding: "
                     + encoding.trim() + "): " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
-        } finally {
-            if (inflater != null) {
-                inflater.end(); // an InflaterInputStream does not end an inflater it was given
-            }
         }
     }
 

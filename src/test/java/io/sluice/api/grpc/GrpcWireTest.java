@@ -132,6 +132,13 @@ class GrpcWireTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("gzip request message does not inflate");
         // a gzip call may still send a message uncompressed
         assertThat(ModelInferRoute.message(Buffer.buffer(framed(request)), "gzip", Integer.MAX_VALUE)).isEqualTo(request);
+        // bytes after the gzip data, inside the message's declared length: the JDK's stream dropped them
+        byte[] zipped = body.getBytes(GrpcWire.PREFIX, body.length());
+        Buffer trailing = Buffer.buffer().appendByte((byte) 1).appendInt(zipped.length + 3).appendBytes(zipped)
+                .appendBytes(new byte[] {1, 2, 3});
+        assertThatThrownBy(() -> ModelInferRoute.message(trailing, "gzip", Integer.MAX_VALUE))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("gzip request message does not inflate: 3 bytes after the gzip data are not another gzip member");
     }
 
     @Test
