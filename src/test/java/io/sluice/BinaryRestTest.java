@@ -169,6 +169,27 @@ class BinaryRestTest {
                 .post("/v2/models/add/infer").then().statusCode(400).body("error", containsString(message));
     }
 
+    @Test
+    void anInputsDatatypeMismatchIsNamedBeforeItsDataIsReadAsTheWrongType() {
+        // four floats framed as BYTES: read as BYTES first, they were "element 0 claims 1065353216 bytes, 12 remain"
+        String header = "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"BYTES\",\"shape\":[1,4],\"parameters\":{\"binary_data_size\":16}},"
+                + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}]}";
+        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        given().header("Inference-Header-Content-Length", h.length).body(concat(h, floats(1, 2, 3, 4)))
+                .post("/v2/models/add/infer").then().statusCode(400)
+                .body("error", equalTo("input 'A' has datatype BYTES, model expects FP32"));
+        // and in JSON: numbers for a BYTES input were "element 0 is 1, expected a string"
+        given().contentType("application/json").body("{\"inputs\":[{\"name\":\"A\",\"datatype\":\"BYTES\",\"shape\":[1,4],"
+                + "\"data\":[1,2,3,4]},{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}]}")
+                .post("/v2/models/add/infer").then().statusCode(400)
+                .body("error", equalTo("input 'A' has datatype BYTES, model expects FP32"));
+        // data that is wrong for the datatype the model does expect keeps its own message
+        given().contentType("application/json").body("{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],"
+                + "\"data\":[1,2,3,\"x\"]},{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}]}")
+                .post("/v2/models/add/infer").then().statusCode(400)
+                .body("error", containsString("element 3"));
+    }
+
     static byte[] floats(float... values) {
         ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
         for (float v : values) {

@@ -96,7 +96,7 @@ public final class RequestValidation {
 
     private static void check(Tensor t, TensorSpec spec, Predicate<Datatype> feedable) {
         if (t.datatype() != spec.datatype()) {
-            throw invalid("input '%s' has datatype %s, model expects %s", t.name(), t.datatype(), spec.datatype());
+            throw datatypeMismatch(t.name(), t.datatype(), spec.datatype());
         }
         if (!feedable.test(t.datatype())) {
             throw invalid("input '%s': datatype %s cannot be fed to ONNX Runtime through its Java API",
@@ -346,6 +346,25 @@ public final class RequestValidation {
 
     private static List<String> names(List<TensorSpec> specs) {
         return specs.stream().map(TensorSpec::name).toList();
+    }
+
+    private static InferenceException.InvalidInput datatypeMismatch(String name, Datatype sent, Datatype expected) {
+        return invalid("input '%s' has datatype %s, model expects %s", name, sent, expected);
+    }
+
+    /**
+     * The refusal of input {@code name} sent as {@code sent}, when {@code model} has an input of that name of another
+     * datatype; null otherwise. An adapter that failed to read the input's data as {@code sent} (JSON numbers for
+     * BYTES, a binary part framed as BYTES) says this instead, which is what is wrong: its own message would name a
+     * detail of the datatype the client meant not to send.
+     */
+    public static InferenceException.InvalidInput datatypeMismatch(ModelMetadata model, String name, Datatype sent) {
+        for (TensorSpec spec : model.inputs()) {
+            if (spec.name().equals(name) && spec.datatype() != sent) {
+                return datatypeMismatch(name, sent, spec.datatype());
+            }
+        }
+        return null;
     }
 
     private static InferenceException.InvalidInput invalid(String format, Object... args) {

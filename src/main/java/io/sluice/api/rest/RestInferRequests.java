@@ -76,6 +76,22 @@ final class RestInferRequests {
     private RestInferRequests() {}
 
     /**
+     * What to answer when input {@code name}'s data could not be read as {@code sent}: that the model expects another
+     * datatype, if it does ({@link RequestValidation#datatypeMismatch}), else {@code failure}. The metadata is looked up
+     * only then, never on a request that reads.
+     */
+    private static InferenceException.InvalidInput datatypeFirst(InferenceException.InvalidInput failure,
+            Supplier<ModelMetadata> metadata, String name, Datatype sent) {
+        InferenceException.InvalidInput mismatch;
+        try {
+            mismatch = RequestValidation.datatypeMismatch(metadata.get(), name, sent);
+        } catch (InferenceException e) { // the version is no longer ready: the data's own fault stands
+            return failure;
+        }
+        return mismatch == null ? failure : mismatch;
+    }
+
+    /**
      * Parses {@code body}.
      *
      * @param headerLength the {@code Inference-Header-Content-Length} value, or null for plain JSON
@@ -109,7 +125,7 @@ final class RestInferRequests {
             Map<String, Object> inParams = Parameters.read(in.get("parameters"), "input '" + name + "'");
             RequestValidation.rejectUnsupportedOnInput(inParams, "input '" + name + "'");
             Object size = inParams.get("binary_data_size");
-            ByteBuffer data;
+            ByteBuffer data = null;
             if (size != null) {
                 if (input.data() != null) {
                     throw new InferenceException.InvalidInput("input '" + name + "' has both 'data' and"
@@ -131,12 +147,17 @@ final class RestInferRequests {
                 }
                 data = ByteBuffer.wrap(body, offset, (int) (long) n);
                 offset += (int) (long) n;
-            } else {
-                data = JsonTensors.decode(JSON, name, type, shape, input.data());
             }
-            Tensor tensor = new Tensor(name, type, shape, data);
-            RequestValidation.checkBytes(tensor);
-            inputs.add(tensor);
+            try {
+                if (size == null) {
+                    data = JsonTensors.decode(JSON, name, type, shape, input.data());
+                }
+                Tensor tensor = new Tensor(name, type, shape, data);
+                RequestValidation.checkBytes(tensor);
+                inputs.add(tensor);
+            } catch (InferenceException.InvalidInput e) {
+                throw datatypeFirst(e, metadata, name, type);
+            }
         }
         if (offset != body.length) {
             throw new InferenceException.InvalidInput("body has " + (body.length - offset)
