@@ -124,6 +124,8 @@ class RestProtocolTest {
                 .then().statusCode(400).body("error", containsString("not JSON"));
         given().contentType(ContentType.JSON).body("{} {}").post("/v2/repository/index")
                 .then().statusCode(400).body("error", containsString("not JSON"));
+        given().contentType(ContentType.JSON).body("{\"ready\": false, \"ready\": true}").post("/v2/repository/index")
+                .then().statusCode(400).body("error", containsString("Duplicate field 'ready'"));
         // read in its Content-Encoding, as an inference request is
         JsonPath gzipped = given().contentType(ContentType.JSON).header("Content-Encoding", "gzip")
                 .body(gzip("{\"ready\": true}".getBytes())).post("/v2/repository/index")
@@ -186,8 +188,8 @@ class RestProtocolTest {
             byte[] body = java.nio.ByteBuffer.allocate(head.length + bytes.length + tail.length).put(head).put(bytes).put(tail)
                     .array();
             given().contentType(ContentType.JSON).body(body).post("/v2/models/identity_bytes/infer").then().statusCode(400)
-                    .body("error", startsWith("request body is not UTF-8: the bytes at offset " + head.length + " ("
-                            + String.format("0x%02X 0x%02X", bytes[0] & 0xFF, bytes[1] & 0xFF)));
+                    .body("error", startsWith("request body is not UTF-8: byte " + String.format("0x%02X", bytes[0] & 0xFF)
+                            + " at offset " + head.length + " is no UTF-8 character"));
         }
     }
 

@@ -4,6 +4,7 @@ import java.io.ByteArrayInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.Objects;
 import java.util.zip.CRC32;
 import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
@@ -26,6 +27,7 @@ public final class Inflating {
      * checked, and nothing after the last.
      */
     public static InputStream gzip(byte[] bytes, int at, int length) throws IOException {
+        Objects.checkFromIndexSize(at, length, bytes.length);
         return new GzipMembers(bytes, at, length);
     }
 
@@ -34,6 +36,7 @@ public final class Inflating {
      * (RFC 1951), and nothing after its end.
      */
     public static InputStream deflate(byte[] bytes, int at, int length, boolean raw) {
+        Objects.checkFromIndexSize(at, length, bytes.length);
         ByteArrayInputStream source = new ByteArrayInputStream(bytes, at, length);
         Inflater inflater = new Inflater(raw);
         return new InflaterInputStream(source, inflater) {
@@ -42,7 +45,10 @@ public final class Inflating {
             @Override
             public int read(byte[] out, int off, int len) throws IOException {
                 int n = super.read(out, off, len);
-                if (n < 0 && inflater.finished() && inflater.getRemaining() + source.available() > 0) {
+                if (n < 0 && !inflater.finished()) { // the stream's end without the data's: zlib's FDICT
+                    throw new ZipException("deflate data that needs a preset dictionary, which a request cannot give");
+                }
+                if (n < 0 && inflater.getRemaining() + source.available() > 0) {
                     throw new ZipException(after(inflater.getRemaining() + source.available(), "deflate"));
                 }
                 return n;
@@ -63,12 +69,18 @@ public final class Inflating {
         return bytes + (bytes == 1 ? " byte" : " bytes") + " after the " + coding + " data";
     }
 
+    /** {@link #after}, then that they are not a gzip member. */
+    private static String noMember(int bytes) {
+        return after(bytes, "gzip") + (bytes == 1 ? " is" : " are") + " not another gzip member";
+    }
+
     /** gzip members one after another, inflated with one raw {@link Inflater}. */
     private static final class GzipMembers extends InputStream {
         private static final int FHCRC = 2;
         private static final int FEXTRA = 4;
         private static final int FNAME = 8;
         private static final int FCOMMENT = 16;
+        private static final int RESERVED = 0xE0;
 
         private final byte[] bytes;
         private final int end;
@@ -110,13 +122,15 @@ public final class Inflating {
         private void header(boolean first) throws IOException {
             int start = at;
             if (end - at < 2 || (bytes[at] & 0xff) != 0x1f || (bytes[at + 1] & 0xff) != 0x8b) {
-                throw new ZipException(first ? "Not in GZIP format"
-                        : after(end - at, "gzip") + " are not another gzip member");
+                throw new ZipException(first ? "Not in GZIP format" : noMember(end - at));
             }
             if (u8(at + 2) != 8) {
                 throw new ZipException("Unsupported compression method");
             }
             int flags = u8(at + 3);
+            if ((flags & RESERVED) != 0) { // RFC 1952: a reader must refuse them (zlib does; the JDK did not look)
+                throw new ZipException("gzip header flags " + flags + " set reserved bits");
+            }
             int i = at + 10; // after the method, the flags, the time, the extra flags and the system
             u8(i - 1);
             if ((flags & FEXTRA) != 0) {

@@ -112,7 +112,7 @@ class InflatingTest {
                 .hasMessage("7 bytes after the gzip data are not another gzip member");
         byte[] one = concat(gzip(TEXT), new byte[] {0x1f});
         assertThatThrownBy(() -> read(Inflating.gzip(one, 0, one.length)))
-                .hasMessage("1 byte after the gzip data are not another gzip member");
+                .hasMessage("1 byte after the gzip data is not another gzip member");
     }
 
     @Test
@@ -130,6 +130,9 @@ class InflatingTest {
         assertThatThrownBy(() -> Inflating.gzip(badHeaderCrc, 0, badHeaderCrc.length)).hasMessage("Corrupt GZIP header");
         byte[] noNameEnd = Arrays.copyOf(member(TEXT, 8), 14); // a file name that never ends
         assertThatThrownBy(() -> Inflating.gzip(noNameEnd, 0, noNameEnd.length)).isInstanceOf(EOFException.class);
+        byte[] reserved = gz.clone();
+        reserved[3] = (byte) 0x20;
+        assertThatThrownBy(() -> Inflating.gzip(reserved, 0, reserved.length)).hasMessage("gzip header flags 32 set reserved bits");
         byte[] method = gz.clone();
         method[2] = 7;
         assertThatThrownBy(() -> Inflating.gzip(method, 0, method.length)).hasMessage("Unsupported compression method");
@@ -145,5 +148,18 @@ class InflatingTest {
                     .hasMessage("7 bytes after the deflate data");
             assertThatThrownBy(() -> read(Inflating.deflate(data, 0, data.length - 3, raw))).isInstanceOf(EOFException.class);
         }
+        // zlib data made with a preset dictionary: the JDK's stream ends at once, as if the data were empty
+        Deflater withDictionary = new Deflater();
+        withDictionary.setDictionary("inputs".getBytes(StandardCharsets.US_ASCII));
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (DeflaterOutputStream out = new DeflaterOutputStream(bytes, withDictionary)) {
+            out.write(TEXT);
+        }
+        withDictionary.end();
+        byte[] fdict = bytes.toByteArray();
+        assertThat((fdict[1] & 0x20) != 0).isTrue(); // FDICT
+        assertThatThrownBy(() -> read(Inflating.deflate(fdict, 0, fdict.length, false))).isInstanceOf(ZipException.class)
+                .hasMessage("deflate data that needs a preset dictionary, which a request cannot give");
+        assertThatThrownBy(() -> Inflating.gzip(TEXT, 2, TEXT.length)).isInstanceOf(IndexOutOfBoundsException.class);
     }
 }

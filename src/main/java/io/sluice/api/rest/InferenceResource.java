@@ -234,7 +234,7 @@ public class InferenceResource {
         long length = headerNumber(RestHeaders.HEADER_LENGTH, value);
         if (length > Integer.MAX_VALUE) {
             throw new InferenceException.InvalidInput("header " + RestHeaders.HEADER_LENGTH + " " + RequestValidation.cut(
-                    value.trim()) + " is longer than any body the server reads (" + Integer.MAX_VALUE + " bytes at most)");
+                    value.trim()) + " is longer than any request body can be");
         }
         return (int) length;
     }

@@ -61,11 +61,12 @@ final class JsonBody {
      *     is not an object
      */
     static Request read(ObjectMapper json, byte[] body, int length) {
-        int malformed = malformedUtf8(body, length);
-        if (malformed >= 0) { // Jackson would decode an overlong form as the character it spells, and more past U+10FFFF
-            throw new InferenceException.InvalidInput("request body is not UTF-8: the bytes at offset " + malformed + " ("
-                    + hex(body, malformed, length) + ") are no UTF-8 character (a stray or missing continuation byte, an"
-                    + " overlong form, a surrogate or a code point past U+10FFFF); JSON must be sent in UTF-8");
+        Malformed malformed = malformedUtf8(body, length);
+        if (malformed != null) { // Jackson would decode an overlong form as the character it spells, and more past U+10FFFF
+            throw new InferenceException.InvalidInput("request body is not UTF-8: " + (malformed.length() == 1 ? "byte "
+                    : "bytes ") + hex(body, malformed) + " at offset " + malformed.at() + (malformed.length() == 1 ? " is"
+                    : " are") + " no UTF-8 character (a stray or missing continuation byte, an overlong form, a surrogate"
+                    + " or a code point past U+10FFFF); JSON must be sent in UTF-8");
         }
         try (JsonParser p = json.createParser(body, 0, length)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
@@ -162,13 +163,16 @@ final class JsonBody {
         }
     }
 
+    /** Bytes {@code [at, at + length)} of a body that are no UTF-8 character, as the JDK's decoder delimits them. */
+    record Malformed(int at, int length) {}
+
     /**
-     * Where {@code body[0, length)} stops being UTF-8 as RFC 3629 has it, or -1 when it is. The JDK's decoder is
+     * Where {@code body[0, length)} stops being UTF-8 as RFC 3629 has it, or null when it is. The JDK's decoder is
      * strict (no overlong forms, no surrogates, nothing past U+10FFFF, no cut sequence), where Jackson's reader
      * decodes {@code C1 A1} as "a" and a five-byte form as two lone surrogates. ASCII, all a numeric body holds, is
      * passed eight bytes at a time.
      */
-    static int malformedUtf8(byte[] body, int length) {
+    static Malformed malformedUtf8(byte[] body, int length) {
         int i = 0;
         while (i + Long.BYTES <= length && ((long) LONGS.get(body, i) & 0x8080_8080_8080_8080L) == 0) {
             i += Long.BYTES;
@@ -177,7 +181,7 @@ final class JsonBody {
             i++;
         }
         if (i == length) {
-            return -1;
+            return null;
         }
         CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
                 .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
@@ -186,20 +190,20 @@ final class JsonBody {
         while (true) {
             CoderResult result = decoder.decode(in, out, true);
             if (result.isError()) {
-                return in.position();
+                return new Malformed(in.position(), result.length());
             }
             if (result.isUnderflow()) {
-                return -1;
+                return null;
             }
             out.clear(); // full: the characters themselves are not wanted
         }
     }
 
-    /** Up to four bytes of {@code body} from {@code at}, in hex for a message. */
-    private static String hex(byte[] body, int at, int length) {
+    /** The bytes of {@code malformed}, in hex for a message. */
+    private static String hex(byte[] body, Malformed malformed) {
         StringBuilder text = new StringBuilder();
-        for (int i = at; i < Math.min(length, at + 4); i++) {
-            text.append(i == at ? "" : " ").append(String.format("0x%02X", body[i] & 0xFF));
+        for (int i = malformed.at(); i < malformed.at() + malformed.length(); i++) {
+            text.append(i == malformed.at() ? "" : " ").append(String.format("0x%02X", body[i] & 0xFF));
         }
         return text.toString();
     }

@@ -13,9 +13,13 @@ import java.util.Map;
 /** Triton's repository index on REST: the request's {@code ready} flag in, the entries as JSON objects out. */
 final class RepositoryIndexBody {
 
-    /** One JSON value, and nothing after it: {@code {} {}} is refused, as an inference request's body is. */
+    /**
+     * One JSON value, and nothing after it: {@code {} {}} is refused, as an inference request's body is; and no key
+     * twice ({@code {"ready":false,"ready":true}}), as there too.
+     */
     private static final ObjectMapper JSON = new ObjectMapper()
-            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
     private RepositoryIndexBody() {}
 

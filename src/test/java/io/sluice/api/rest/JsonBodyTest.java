@@ -122,12 +122,16 @@ class JsonBodyTest {
             byte[] body = withBytes(before, bytes, "\"]}]}");
             assertThatThrownBy(() -> JsonBody.read(JSON, body, body.length))
                     .isInstanceOf(InferenceException.InvalidInput.class)
-                    .hasMessageStartingWith("request body is not UTF-8: the bytes at offset " + offset + " ("
-                            + String.format("0x%02X", bytes[0]));
+                    .hasMessageMatching("request body is not UTF-8: bytes? " + String.format("0x%02X", bytes[0])
+                            + "( 0x..)* at offset " + offset + " (is|are) no UTF-8 character .*");
         }
         byte[] cut = withBytes(before, new int[] {0xE2, 0x82}, ""); // a body that ends inside a character
         assertThatThrownBy(() -> JsonBody.read(JSON, cut, cut.length))
-                .hasMessageStartingWith("request body is not UTF-8: the bytes at offset " + offset + " (0xE2 0x82)");
+                .hasMessageStartingWith("request body is not UTF-8: bytes 0xE2 0x82 at offset " + offset + " are no UTF-8"
+                        + " character");
+        byte[] overlong = withBytes(before, new int[] {0xC1, 0xA1}, "\"]}]}"); // C1 begins no character: it alone
+        assertThatThrownBy(() -> JsonBody.read(JSON, overlong, overlong.length))
+                .hasMessageStartingWith("request body is not UTF-8: byte 0xC1 at offset " + offset + " is no UTF-8 character");
     }
 
     @Test
@@ -137,10 +141,10 @@ class JsonBodyTest {
         byte[] body = json.getBytes(StandardCharsets.UTF_8);
         JsonBody.Request r = JsonBody.read(JSON, body, body.length);
         assertThat(r.root().get("id").textValue()).endsWith("a\u00e9\u20ac\ud834\udd1e");
-        assertThat(JsonBody.malformedUtf8(body, body.length)).isEqualTo(-1);
+        assertThat(JsonBody.malformedUtf8(body, body.length)).isNull();
         byte[] binary = withBytes("{}", new int[] {0xFF, 0xC1}, ""); // the binary extension's tensors after the JSON
-        assertThat(JsonBody.malformedUtf8(binary, 2)).isEqualTo(-1);
-        assertThat(JsonBody.malformedUtf8(binary, 3)).isEqualTo(2);
+        assertThat(JsonBody.malformedUtf8(binary, 2)).isNull();
+        assertThat(JsonBody.malformedUtf8(binary, 3)).isEqualTo(new JsonBody.Malformed(2, 1));
     }
 
     @Test
