@@ -132,7 +132,7 @@ public final class Inflating {
                 throw new ZipException("gzip header flags " + flags + " set reserved bits");
             }
             int i = at + 10; // after the method, the flags, the time, the extra flags and the system
-            u8(i - 1);
+            u8(i - 1); // those ten bytes are there (an EOFException if not)
             if ((flags & FEXTRA) != 0) {
                 i += 2 + u16(i);
             }

@@ -1,9 +1,9 @@
 package io.sluice.api.rest;
 
+import io.sluice.api.Inflating;
 import io.sluice.inference.InferenceException;
 import io.sluice.inference.InferenceException.InvalidInput.Kind;
 import io.sluice.inference.RequestValidation;
-import io.sluice.api.Inflating;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Arrays;
