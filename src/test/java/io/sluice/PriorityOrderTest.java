@@ -103,6 +103,57 @@ class PriorityOrderTest {
         assertThat(order).containsExactly("d", "b", "c", "e", "f", "a");
     }
 
+    @Test
+    void aRequestOfAHigherLevelTakesThePlaceOfTheNewestOfTheLowestWhenTheModelIsFull() throws Exception {
+        Await.serverReady();
+        ExecutorService callers = Executors.newCachedThreadPool();
+        try {
+            CompletableFuture<Integer> longRun = CompletableFuture.supplyAsync(() -> BinaryRest.post(MODEL,
+                    List.of(new BinaryRest.Input("X", "FP32", new long[] {LONG_ROWS, 256}, new byte[LONG_ROWS * 256 * 4])),
+                    PATIENT).statusCode(), callers);
+            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
+                    .until(() -> gauge("sluice_inflight\\{model=\"" + MODEL + "\"}") == 1);
+            // the model admits 1 running + 8 queued: eight at the lowest level fill it
+            List<CompletableFuture<io.restassured.response.Response>> low = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                low.add(CompletableFuture.supplyAsync(() -> oneRow(3, false), callers));
+                int depth = i + 1;
+                await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
+                        .until(() -> gauge("sluice_queue_depth\\{model=\"" + MODEL + "\"}") == depth);
+            }
+            // (another at level 3 would be turned away, and start the shedding, which would cut the queue to one)
+            // level 1, by the header: the newest of level 3 is answered 503 at once, and this one queued in its place
+            CompletableFuture<io.restassured.response.Response> high = CompletableFuture.supplyAsync(
+                    () -> oneRow(1, true), callers);
+            io.restassured.response.Response displaced = low.get(7).get(60, TimeUnit.SECONDS);
+            assertThat(displaced.statusCode()).isEqualTo(503);
+            assertThat(displaced.jsonPath().getString("error")).isEqualTo("model '" + MODEL + "' is at capacity (9"
+                    + " requests admitted): a request of a higher priority level took this one's place");
+            assertThat(displaced.header("Retry-After")).isNotNull();
+            assertThat(longRun.isDone()).as("the long request still holds the instance").isFalse();
+
+            assertThat(longRun.get(120, TimeUnit.SECONDS)).isEqualTo(200);
+            assertThat(high.get(60, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+            for (CompletableFuture<io.restassured.response.Response> served : low.subList(0, 7)) {
+                assertThat(served.get(60, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+            }
+        } finally {
+            callers.shutdownNow();
+        }
+    }
+
+    /** One row at {@code level}, asked for by the OIP parameter or, with {@code header}, by {@code Sluice-Priority}. */
+    private static io.restassured.response.Response oneRow(int level, boolean header) {
+        String zeros = IntStream.range(0, 256).mapToObj(i -> "0").collect(Collectors.joining(","));
+        var request = given().config(PATIENT).contentType("application/json")
+                .body("{" + (header ? "" : "\"parameters\":{\"priority\":" + level + "},")
+                        + "\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,256],\"data\":[" + zeros + "]}]}");
+        if (header) {
+            request = request.header("Sluice-Priority", Integer.toString(level));
+        }
+        return request.post("/v2/models/" + MODEL + "/infer");
+    }
+
     /** How a request is sent: its level as the OIP parameter or the header over REST; over gRPC, none. */
     private enum Route { REST, REST_HEADER, GRPC, GRPC_STREAM }
 

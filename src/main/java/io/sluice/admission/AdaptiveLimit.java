@@ -84,6 +84,15 @@ public final class AdaptiveLimit {
         return true;
     }
 
+    /**
+     * Takes a slot even at the limit, for a request that took the place of a queued one of a lower priority level: that
+     * one gives its slot back as its call ends, a moment later. Reported as {@link #tryAcquire()}'s are.
+     */
+    public synchronized void acquirePast() {
+        inflight++;
+        busiest = Math.max(busiest, inflight);
+    }
+
     /** A request admitted by {@link #tryAcquire()} was answered {@code latencyNanos} after admission. */
     public synchronized void succeeded(long latencyNanos) {
         latencyNanos = Math.max(1, latencyNanos); // a clock that read no time at all must not divide 0 by 0

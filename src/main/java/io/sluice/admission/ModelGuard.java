@@ -38,7 +38,8 @@ import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
  * bulkhead has a permit for each place, so it runs every call it is handed at once. Its one-slot waiting queue, which
  * SmallRye's asynchronous bulkhead cannot do without, is never waited in: in SmallRye Fault Tolerance 6.10.1 a call
  * put back in that queue can miss the wake-up of the permit that frees while it is out of the queue, and wait until
- * the bulkhead's next arrival or completion.
+ * the bulkhead's next arrival or completion. The places are shared by every priority level, but an arrival that finds
+ * none takes the place of a queued request of a lower level, if one waits ({@link #run(Work, long, int)}).
  *
  * <p>With {@code admission.shedding.enabled} (the default) a request that finds the bulkhead full
  * switches the model to shedding ({@link ShedMode}): it queues only {@code shedding.queue-size} requests
@@ -138,8 +139,10 @@ public final class ModelGuard {
         Guard.Builder builder = Guard.create()
                 .withDescription("sluice model " + model)
                 .withThreadOffload(false)
-                // a work permit for each place (reserve); the queue SmallRye requires is never waited in
-                .withBulkhead().limit(limit).queueSize(1)
+                // a work permit for each place (reserve), and as many again for places a higher level took from queued
+                // requests whose calls have not ended yet (each ends as soon as its event loop answers it); the queue
+                // SmallRye requires is never waited in
+                .withBulkhead().limit((int) Math.min(Integer.MAX_VALUE, 2L * limit)).queueSize(1)
                         .onAccepted(() -> accepted.set(Boolean.TRUE))
                         .onFinished(() -> {
                             held.decrementAndGet();
@@ -211,7 +214,9 @@ public final class ModelGuard {
      * The rejection an arrival gets now, or null to let it go on: an open circuit breaker, a full bulkhead,
      * the shedding queue full, or the adaptive limit reached. Decided from counts alone, before the request
      * is read, so a rejection costs no parsing; {@link #run} decides again once the request is read, and takes
-     * its place atomically. An arrival turned away here counts as one for the shedding.
+     * its place atomically. An arrival turned away here counts as one for the shedding. A full bulkhead or shedding
+     * queue lets the arrival go on while a request waits in the queue below the highest priority level: its own
+     * level, read with the request, may take that one's place ({@link #run(Work, long, int)}).
      */
     public InferenceException.Unavailable turnsAway() {
         InferenceException.Unavailable open = circuitOpen();
@@ -220,6 +225,9 @@ public final class ModelGuard {
         }
         int now = held.get();
         if (!admits(now)) {
+            if (circuit.get() == CLOSED && scheduler.queuedBelow(0)) {
+                return null;
+            }
             return turnedAway(now);
         }
         if (adaptive != null && adaptive.full()) {
@@ -243,6 +251,9 @@ public final class ModelGuard {
         Uni<InferResponse> start(long queueDeadlineNanos);
     }
 
+    /** The level of a call that takes no other's place: below every priority level. */
+    public static final int NO_LEVEL = Integer.MAX_VALUE;
+
     /** {@link #run(Work, long)} for a request without a deadline. */
     public Uni<InferResponse> run(Supplier<Uni<InferResponse>> work) {
         return run(queueDeadline -> work.get(), InferRequest.NO_DEADLINE);
@@ -264,7 +275,19 @@ public final class ModelGuard {
      * {@code admission.timeout} reopens the breaker for another delay: only the model's answer closes it.
      */
     public Uni<InferResponse> run(Work work, long deadlineNanos) {
-        return run(work, deadlineNanos, true);
+        return run(work, deadlineNanos, NO_LEVEL, true);
+    }
+
+    /**
+     * {@link #run(Work, long)} for a request of priority level {@code level} (0 the highest). An arrival that finds the
+     * bulkhead, or the shedding queue, full while the breaker is closed takes the place of the newest queued request
+     * of the lowest level below its own, once: that request is answered at once with the 503 it would have got had it
+     * come now ({@code bulkhead_full}, saying a request of a higher level took its place), and this one goes on. Triton
+     * bounds each level's queue on its own; here the places are shared, and a higher level is never turned away while a
+     * lower one waits.
+     */
+    public Uni<InferResponse> run(Work work, long deadlineNanos, int level) {
+        return run(work, deadlineNanos, level, true);
     }
 
     /**
@@ -277,17 +300,18 @@ public final class ModelGuard {
      * @return {@code answer}, or the guard's refusal
      */
     public Uni<InferResponse> warm(InferResponse answer) {
-        return run(queueDeadline -> Uni.createFrom().item(answer), InferRequest.NO_DEADLINE, false);
+        return run(queueDeadline -> Uni.createFrom().item(answer), InferRequest.NO_DEADLINE, NO_LEVEL, false);
     }
 
-    /** {@link #run(Work, long)}; the adaptive limit learns from a success only when {@code learns}. */
-    private Uni<InferResponse> run(Work work, long deadlineNanos, boolean learns) {
+    /** {@link #run(Work, long, int)}; the adaptive limit learns from a success only when {@code learns}. */
+    private Uni<InferResponse> run(Work work, long deadlineNanos, int level, boolean learns) {
         return Uni.createFrom().emitter(emitter -> {
             boolean[] watched = new boolean[1]; // made first: from the place on, nothing allocates outside the try
+            boolean[] tookAPlace = new boolean[1];
             // all before the adaptive limit, which must not count what never ran; an open breaker takes no place
             InferenceException.Unavailable rejected = circuitOpen();
             if (rejected == null) {
-                rejected = reserve();
+                rejected = reserve(level, tookAPlace);
             }
             if (rejected != null) {
                 emitter.fail(rejected);
@@ -296,9 +320,20 @@ public final class ModelGuard {
             boolean placeHeld = true;
             boolean slotHeld = false;
             try {
-                boolean adaptiveRefuses = adaptive != null && !adaptive.tryAcquire();
+                boolean adaptiveRefuses = adaptive != null && !tookAPlace[0] && !adaptive.tryAcquire();
+                if (adaptiveRefuses && mayTakeAPlace(level)
+                        && scheduler.makeRoom(level, () -> displaced(adaptiveFull()))) {
+                    tookAPlace[0] = true;
+                    adaptiveRefuses = false;
+                }
+                if (adaptive != null && tookAPlace[0]) {
+                    adaptive.acquirePast(); // the request whose place this is gives its slot back as its call ends
+                }
                 slotHeld = adaptive != null && !adaptiveRefuses;
                 if (shed != null) {
+                    if (tookAPlace[0]) {
+                        shed.count(false); // the request whose place it took was turned away after all
+                    }
                     shed.count(!adaptiveRefuses); // an arrival the adaptive limit refuses was turned away
                 }
                 if (adaptiveRefuses) {
@@ -432,12 +467,21 @@ public final class ModelGuard {
      * decision read, so the capacity is never overrun and the bulkhead always has a work permit for the call (the
      * shedding queue may be, by one, as {@link ShedMode} says: the running count is read beside it). An arrival
      * turned away here counts for the shedding once; one that takes a place counts in {@link #run}, once the adaptive
-     * limit has let it in or turned it away.
+     * limit has let it in or turned it away. An arrival of {@code level} that finds no place takes the place of a queued
+     * request of a lower level, if one waits ({@link #run(Work, long, int)}), and says so in {@code tookAPlace}: that
+     * request leaves the queue at once, but gives its place (and its adaptive slot) back only as its call ends, on its own
+     * event loop, so the count may pass the capacity by the places so handed over until then; the bulkhead has a work
+     * permit for each.
      */
-    private InferenceException.Unavailable reserve() {
+    private InferenceException.Unavailable reserve(int level, boolean[] tookAPlace) {
         while (true) {
             int now = held.get();
             if (!admits(now)) {
+                if (mayTakeAPlace(level) && scheduler.makeRoom(level, () -> displaced(shedding() ? overloaded() : full()))) {
+                    held.incrementAndGet();
+                    tookAPlace[0] = true;
+                    return null;
+                }
                 return turnedAway(now);
             }
             if (held.compareAndSet(now, now + 1)) {
@@ -651,6 +695,17 @@ public final class ModelGuard {
         return new InferenceException.Unavailable(InferenceException.Unavailable.Reason.BULKHEAD_FULL,
                 "model '" + model + "' is at its adaptive concurrency limit (" + adaptive.limit()
                         + " requests admitted)", drainTime.get());
+    }
+
+    /** Whether an arrival of {@code level} that finds no place may look for a queued request of a lower level's. */
+    private boolean mayTakeAPlace(int level) {
+        return level != NO_LEVEL && circuit.get() == CLOSED; // while not closed, a full count is the breaker's business
+    }
+
+    /** The answer to a queued request whose place an arrival of a higher level took: {@code why}, saying so. */
+    private static InferenceException.Unavailable displaced(InferenceException.Unavailable why) {
+        return new InferenceException.Unavailable(why.reason(),
+                why.getMessage() + ": a request of a higher priority level took this one's place", why.retryAfter());
     }
 
     private InferenceException.Unavailable full() {

@@ -110,6 +110,32 @@ final class DynamicBatcher {
         return cut;
     }
 
+    /**
+     * Takes the job that would run last out of the queue (the newest of the lowest level), if its level is below
+     * {@code level} (a larger index), for a job of {@code level} to take its place; null when no job waits below it.
+     */
+    Job cutBelow(int level) {
+        for (int i = levels.length - 1; i > level; i--) {
+            Job job = levels[i].pollLast();
+            if (job != null) {
+                size--;
+                queuedRows -= job.rows;
+                return job;
+            }
+        }
+        return null;
+    }
+
+    /** Whether a job waits at a level below {@code level} (a larger index). */
+    boolean queuedBelow(int level) {
+        for (int i = levels.length - 1; i > level; i--) {
+            if (!levels[i].isEmpty()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** From now on a batch has at most {@code rows} rows, and never more than the policy's. */
     void limitRows(int rows) {
         rowLimit = rows;

@@ -119,6 +119,7 @@ public final class ModelScheduler implements AutoCloseable {
 
     private final String model;
     private final DynamicBatcher batcher;
+    private final int priorityLevels;
     private final BatchRunner runner;
     private final BatchListener listener;
     private final LongSupplier clock;
@@ -209,6 +210,7 @@ public final class ModelScheduler implements AutoCloseable {
         this.handedBackFailure = new InferenceException[instances];
         this.exited = new boolean[instances];
         this.batcher = new DynamicBatcher(policy);
+        this.priorityLevels = policy.priorityLevels();
         this.runner = runner;
         this.listener = listener;
         this.clock = clock;
@@ -234,9 +236,11 @@ public final class ModelScheduler implements AutoCloseable {
     }
 
     /**
-     * Queues {@code job}.
+     * Queues {@code job}. When the queue is full, the newest queued job of the lowest priority level below the job's
+     * gives it its place: that job is failed at once (503, {@code QUEUE_FULL}) and this one queued.
      *
-     * @throws InferenceException.Unavailable at once when the queue is full or the scheduler closed
+     * @throws InferenceException.Unavailable at once when the queue is full of jobs at the job's level or above it, or
+     *     the scheduler closed
      */
     public void submit(Job job) {
         if (job.isDone()) {
@@ -247,6 +251,7 @@ public final class ModelScheduler implements AutoCloseable {
         // made before the job can leave the queue: from there on nothing may fail to allocate before its run
         List<Job> alone = mayRunHere ? List.of(job) : null;
         int instance;
+        Job displaced = null;
         lock.lock();
         try {
             if (closed) {
@@ -258,8 +263,11 @@ public final class ModelScheduler implements AutoCloseable {
             long previous = lastArrival;
             lastArrival = now;
             if (!batcher.offer(job, now)) {
-                throw new InferenceException.Unavailable(InferenceException.Unavailable.Reason.QUEUE_FULL,
-                        "model '" + model + "' queue is full (" + batcher.size() + " waiting)", retryAfter());
+                displaced = batcher.cutBelow(job.level); // answered below, whatever throws from here
+                if (displaced == null || !batcher.offer(job, now)) {
+                    throw new InferenceException.Unavailable(InferenceException.Unavailable.Reason.QUEUE_FULL,
+                            "model '" + model + "' queue is full (" + batcher.size() + " waiting)", retryAfter());
+                }
             }
             // a request right behind the previous one is load: left to the instances, it queues, batches and runs
             // beside the event loop, which meanwhile reads the next (an event loop running each request itself would
@@ -271,6 +279,11 @@ public final class ModelScheduler implements AutoCloseable {
             }
         } finally {
             lock.unlock();
+            if (displaced != null) {
+                fail(displaced, () -> new InferenceException.Unavailable(InferenceException.Unavailable.Reason.QUEUE_FULL,
+                        "model '" + model + "' queue is full: a request of a higher priority level took this one's place",
+                        retryAfter()), overloadedAsItStands);
+            }
         }
         if (instance >= 0) {
             runHere(alone, instance);
@@ -422,6 +435,53 @@ public final class ModelScheduler implements AutoCloseable {
             lock.unlock();
         }
         failAll(cut, failure, overloadedAsItStands);
+    }
+
+    /**
+     * Takes the newest queued job of the lowest priority level below {@code level} (a larger index) off the queue and
+     * fails it with {@code failure}, so that an arrival of {@code level} the guard would turn away takes its place;
+     * false, taking nothing, when no job waits below that level.
+     */
+    public boolean makeRoom(int level, Supplier<InferenceException> failure) {
+        Job cut;
+        lock.lock();
+        try {
+            cut = batcher.cutBelow(level);
+            if (cut != null) {
+                changed.signalAll(); // as for a cancel: a batch the job held back may be ready
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (cut == null) {
+            return false;
+        }
+        fail(cut, failure, overloadedAsItStands);
+        return true;
+    }
+
+    /** Whether a job waits in the queue at a priority level below {@code level} (a larger index). */
+    public boolean queuedBelow(int level) {
+        if (level >= priorityLevels - 1) {
+            return false; // no level below it: no lock taken (a model of one level, the default)
+        }
+        lock.lock();
+        try {
+            return batcher.queuedBelow(level);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Fails {@code job}, taken off the queue, as {@link #failAll} fails each of its jobs. */
+    private static void fail(Job job, Supplier<InferenceException> failure, InferenceException fallback) {
+        InferenceException answer;
+        try {
+            answer = failure.get();
+        } catch (RuntimeException | Error e) {
+            answer = fallback;
+        }
+        job.fail(answer);
     }
 
     /**

@@ -326,7 +326,7 @@ public final class ServedModel {
             sched.submit(job);
         });
         Uni<InferResponse> result = guarded
-                ? g.run(scheduled, request.deadlineNanos())
+                ? g.run(scheduled, request.deadlineNanos(), level)
                 : scheduled.start(request.deadlineNanos());
         if (request.hasDeadline()) {
             long remaining = request.deadlineNanos() - System.nanoTime();

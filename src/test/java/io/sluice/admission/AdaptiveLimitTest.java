@@ -35,6 +35,21 @@ class AdaptiveLimitTest {
     }
 
     @Test
+    void aSlotTakenPastTheLimitIsCountedUntilItsRequestEnds() {
+        AdaptiveLimit limit = new AdaptiveLimit(2, 32, 2.0, 10);
+        assertThat(limit.tryAcquire()).isTrue();
+        assertThat(limit.tryAcquire()).isTrue();
+        limit.acquirePast(); // a higher level took a queued request's place; that one has not ended yet
+        assertThat(limit.inflight()).isEqualTo(3);
+        assertThat(limit.full()).isTrue();
+        limit.ignored(); // the request whose place was taken ends
+        assertThat(limit.tryAcquire()).isFalse(); // still two in flight, the limit
+        limit.succeeded(1_000);
+        assertThat(limit.tryAcquire()).isTrue();
+        assertThat(limit.limit()).isEqualTo(2);
+    }
+
+    @Test
     void growsWhileLatencyStaysWithinTheToleranceAndStopsAtTheMaximum() {
         AdaptiveLimit limit = new AdaptiveLimit(2, 12, 2.0, 4);
         int before = limit.limit();

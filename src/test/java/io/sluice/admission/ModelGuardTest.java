@@ -162,7 +162,12 @@ class ModelGuardTest {
 
     /** One instance, one request per run; the guard admits {@code capacity} into the scheduler. */
     private ModelGuard guard(int capacity, ModelSettings.Admission admission) {
-        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(capacity), 1, (inputs, outputs, traces) -> {
+        return guard(capacity, admission, 1);
+    }
+
+    /** As above, on a model of {@code levels} priority levels. */
+    private ModelGuard guard(int capacity, ModelSettings.Admission admission, int levels) {
+        scheduler = new ModelScheduler("m", new BatchPolicy(1, 0, List.of(), capacity, levels), 1, (inputs, outputs, traces) -> {
             int value = inputs.get(0).data().getInt(0);
             try {
                 if (!runs.tryAcquire(30, TimeUnit.SECONDS)) {
@@ -218,12 +223,23 @@ class ModelGuardTest {
         Call(ModelGuard guard, ModelGuard.Work work, long deadlineNanos) {
             subscription = guard.run(work, deadlineNanos).subscribe().with(result::complete, result::completeExceptionally);
         }
+
+        /** A call of {@code value} at priority level {@code level} (0 the highest). */
+        Call(ModelGuard guard, int value, int level) {
+            subscription = guard.run(queueDeadline -> work(value, level, queueDeadline), Long.MAX_VALUE, level)
+                    .subscribe().with(result::complete, result::completeExceptionally);
+        }
     }
 
     /** The work of a call of {@code value}: a job for the scheduler, cancelled with the call. */
     private Uni<InferResponse> work(int value, long queueDeadline) {
+        return work(value, 0, queueDeadline);
+    }
+
+    /** As above, at priority level {@code level}. */
+    private Uni<InferResponse> work(int value, int level, long queueDeadline) {
         return Uni.createFrom().emitter(emitter -> {
-            Job job = new Job(List.of(tensor(value)), List.of(), 1, null, 0, queueDeadline, null,
+            Job job = new Job(List.of(tensor(value)), List.of(), 1, null, level, queueDeadline, null,
                     out -> emitter.complete(new InferResponse("m", "1", null, Map.of(), out)), emitter::fail);
             emitter.onTermination(() -> scheduler.cancel(job));
             scheduler.submit(job);
@@ -262,6 +278,114 @@ class ModelGuardTest {
         await().atMost(WAIT).until(() -> guard.held() == 0);
         assertThat(guard.released()).isEqualTo(4);
         assertThat(ran).containsExactly(1, 2, 3, 4);
+    }
+
+    @Test
+    void aFullBulkheadGivesAHigherLevelThePlaceOfTheNewestQueuedRequestOfTheLowestLevel() {
+        ModelGuard guard = guard(4, admission(false), 3);
+        Call running = new Call(guard, 1, 2);
+        await().atMost(WAIT).until(() -> scheduler.runningRequests() == 1);
+        Call low1 = new Call(guard, 2, 2);
+        Call middle = new Call(guard, 3, 1);
+        Call low2 = new Call(guard, 4, 2);
+        assertThat(guard.held()).isEqualTo(4);
+        // the arrival's level is read with the request: while a lower one waits, it is not turned away unread
+        assertThat(guard.turnsAway()).isNull();
+
+        Call lowest = new Call(guard, 5, 2); // no place below the lowest level: turned away as before
+        assertThat(lowest.result).failsWithin(WAIT).withThrowableThat().havingCause()
+                .isInstanceOfSatisfying(InferenceException.Unavailable.class, u -> assertThat(u.getMessage())
+                        .isEqualTo("model 'm' is at capacity (4 requests admitted)"));
+        Call top = new Call(guard, 6, 0); // takes the place of 4, the newest of the lowest level
+        assertThat(low2.result).failsWithin(WAIT).withThrowableThat().havingCause()
+                .isInstanceOfSatisfying(InferenceException.Unavailable.class, u -> {
+                    assertThat(u.reason()).isEqualTo(InferenceException.Unavailable.Reason.BULKHEAD_FULL);
+                    assertThat(u.retryAfter()).isPositive();
+                    assertThat(u.getMessage()).isEqualTo("model 'm' is at capacity (4 requests admitted): a request of"
+                            + " a higher priority level took this one's place");
+                });
+        assertThat(top.result).isNotDone();
+        assertThat(guard.held()).isEqualTo(4);
+        Call middle2 = new Call(guard, 7, 1); // then the older of that level
+        assertThat(low1.result).failsWithin(WAIT);
+        assertThat(middle2.result).isNotDone();
+        assertThat(guard.held()).isEqualTo(4);
+        assertThat(scheduler.queueDepth()).isEqualTo(3);
+        Call middle3 = new Call(guard, 8, 1); // nothing below its level waits now: turned away
+        assertThat(middle3.result).failsWithin(WAIT);
+        assertThat(guard.turnsAway()).isNull(); // a request of the highest level could still take 7's place
+
+        runs.release(4);
+        for (Call served : List.of(running, top, middle, middle2)) {
+            assertThat(served.result).succeedsWithin(WAIT);
+        }
+        await().atMost(WAIT).until(() -> guard.held() == 0);
+        assertThat(ran).containsExactly(1, 6, 3, 7);
+        assertThat(guard.released()).isEqualTo(6); // the four served and the two whose places were taken
+    }
+
+    @Test
+    void whileSheddingAHigherLevelTakesAPlaceInTheSheddingQueueFromALowerOne() {
+        ModelGuard guard = guard(3, new ModelSettings.Admission(3, Duration.ofMinutes(1), false, 4, 0.5,
+                Duration.ofSeconds(7), new ModelSettings.Adaptive(false, 1, 2.0, 10), new ModelSettings.Shedding(true, 1, 1)),
+                2);
+        Call running = new Call(guard, 1, 1);
+        await().atMost(WAIT).until(() -> scheduler.runningRequests() == 1);
+        Call queued = new Call(guard, 2, 1);
+        Call queued2 = new Call(guard, 3, 1);
+        Call overflow = new Call(guard, 4, 1); // the bulkhead is full: the model sheds, and cuts its queue to one
+        assertThat(overflow.result).failsWithin(WAIT);
+        assertThat(queued2.result).failsWithin(WAIT);
+        assertThat(guard.shedding()).isTrue();
+        await().atMost(WAIT).until(() -> guard.held() == 2 && scheduler.queueDepth() == 1);
+
+        Call high = new Call(guard, 5, 0); // the shedding queue's one place: taken from 2
+        assertThat(queued.result).failsWithin(WAIT).withThrowableThat().havingCause()
+                .isInstanceOfSatisfying(InferenceException.Unavailable.class, u -> assertThat(u.getMessage())
+                        .isEqualTo("model 'm' is overloaded: until it catches up it queues at most 1 request: a request"
+                                + " of a higher priority level took this one's place"));
+        assertThat(guard.held()).isEqualTo(2);
+        Call high2 = new Call(guard, 6, 0); // its own level: turned away
+        assertThat(high2.result).failsWithin(WAIT);
+
+        runs.release(2);
+        assertThat(running.result).succeedsWithin(WAIT);
+        assertThat(high.result).succeedsWithin(WAIT);
+        await().atMost(WAIT).until(() -> guard.held() == 0);
+        assertThat(ran).containsExactly(1, 5);
+    }
+
+    @Test
+    void atAFullAdaptiveLimitAHigherLevelTakesTheSlotOfAQueuedRequestOfALowerOne() {
+        ModelGuard guard = guard(4, new ModelSettings.Admission(3, Duration.ofMinutes(1), false, 4, 0.5,
+                Duration.ofSeconds(7), new ModelSettings.Adaptive(true, 2, 2.0, 10), new ModelSettings.Shedding(false, 1, 1)),
+                2);
+        AdaptiveLimit adaptive = guard.adaptive();
+        assertThat(adaptive.limit()).isEqualTo(2);
+        Call running = new Call(guard, 1, 1);
+        await().atMost(WAIT).until(() -> scheduler.runningRequests() == 1);
+        Call low = new Call(guard, 2, 1);
+        Call lowToo = new Call(guard, 3, 1); // its own level: refused by the limit, as before
+        assertThat(lowToo.result).failsWithin(WAIT).withThrowableThat().havingCause()
+                .isInstanceOfSatisfying(InferenceException.Unavailable.class, u -> assertThat(u.getMessage())
+                        .isEqualTo("model 'm' is at its adaptive concurrency limit (2 requests admitted)"));
+
+        Call high = new Call(guard, 4, 0);
+        assertThat(low.result).failsWithin(WAIT).withThrowableThat().havingCause()
+                .isInstanceOfSatisfying(InferenceException.Unavailable.class, u -> {
+                    assertThat(u.reason()).isEqualTo(InferenceException.Unavailable.Reason.BULKHEAD_FULL);
+                    assertThat(u.getMessage()).isEqualTo("model 'm' is at its adaptive concurrency limit (2 requests"
+                            + " admitted): a request of a higher priority level took this one's place");
+                });
+        assertThat(high.result).isNotDone();
+        assertThat(adaptive.inflight()).isEqualTo(2);
+        assertThat(guard.held()).isEqualTo(2);
+
+        runs.release(2);
+        assertThat(running.result).succeedsWithin(WAIT);
+        assertThat(high.result).succeedsWithin(WAIT);
+        await().atMost(WAIT).until(() -> guard.held() == 0 && adaptive.inflight() == 0);
+        assertThat(ran).containsExactly(1, 4);
     }
 
     @Test

@@ -264,6 +264,30 @@ class DynamicBatcherTest {
     }
 
     @Test
+    void aCutForAHigherLevelTakesTheNewestOfTheLowestLevelBelowItAndNothingAtOrAboveIt() {
+        DynamicBatcher b = new DynamicBatcher(new BatchPolicy(1, 0, List.of(), 64, 3));
+        Job top = job("s", 1, 0);
+        Job middle1 = job("s", 2, 1);
+        Job low1 = job("s", 1, 2);
+        Job middle2 = job("s", 1, 1);
+        Job low2 = job("s", 3, 2);
+        for (Job j : List.of(top, middle1, low1, middle2, low2)) {
+            b.offer(j, 0);
+        }
+        assertThat(b.cutBelow(2)).isNull(); // nothing is below the lowest level
+        assertThat(b.cutBelow(1)).isSameAs(low2);
+        assertThat(b.cutBelow(0)).isSameAs(low1);
+        assertThat(b.cutBelow(1)).isNull(); // level 1 takes no place of its own level
+        assertThat(b.cutBelow(0)).isSameAs(middle2);
+        assertThat(b.size()).isEqualTo(2);
+        assertThat(b.queuedRows()).isEqualTo(3);
+        assertThat(b.cutBelow(0)).isSameAs(middle1);
+        assertThat(b.cutBelow(0)).isNull();
+        assertThat(run(b.next(0, expired))).containsExactly(top);
+        assertThat(b.next(0, expired)).isInstanceOf(DynamicBatcher.Idle.class);
+    }
+
+    @Test
     void aBatchStopsBeforeItsInputsOutgrowWhatOneBufferHolds() {
         // a cap of 20 bytes standing for the 2 GiB one: jobs of 11 + 6 fit, the next 6 would not
         DynamicBatcher b = new DynamicBatcher(new BatchPolicy(8, 1000 * MICRO, List.of(), 64, 1), 20);

@@ -56,6 +56,77 @@ class ModelSchedulerTest {
     }
 
     @Test
+    void aFullQueueGivesAHigherLevelThePlaceOfTheNewestJobOfTheLowestLevelBelowIt() throws Exception {
+        scheduler = new ModelScheduler("m", new BatchPolicy(1, 0, List.of(), 3, 3), 1, (inputs, outputs, traces) -> {
+            hold(release);
+            return inputs;
+        }, (requests, rows, nanos) -> { }, System::nanoTime, Thread::new);
+        CompletableFuture<List<Tensor>> running = submit(1, 2);
+        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 1);
+        CompletableFuture<List<Tensor>> low1 = submit(2, 2);
+        CompletableFuture<List<Tensor>> middle = submit(3, 1);
+        CompletableFuture<List<Tensor>> low2 = submit(4, 2);
+        assertThat(scheduler.queuedBelow(0)).isTrue();
+        assertThat(scheduler.queuedBelow(1)).isTrue();
+        assertThat(scheduler.queuedBelow(2)).isFalse();
+
+        // the lowest level takes no place of its own level
+        assertThatThrownBy(() -> submit(5, 2)).isInstanceOf(InferenceException.Unavailable.class)
+                .hasMessageContaining("queue is full (3 waiting)");
+        // a higher one takes the newest lowest's place, which is answered at once
+        CompletableFuture<List<Tensor>> top = submit(6, 0);
+        assertThat(low2).isCompletedExceptionally();
+        assertThat(low2).failsWithin(Duration.ZERO).withThrowableThat().havingCause()
+                .isInstanceOfSatisfying(InferenceException.Unavailable.class, u -> {
+                    assertThat(u.reason()).isEqualTo(InferenceException.Unavailable.Reason.QUEUE_FULL);
+                    assertThat(u.getMessage()).isEqualTo(
+                            "model 'm' queue is full: a request of a higher priority level took this one's place");
+                    assertThat(u.retryAfter()).isPositive();
+                });
+        CompletableFuture<List<Tensor>> middle2 = submit(7, 1); // then the older of level 3
+        assertThat(low1).isCompletedExceptionally();
+        assertThatThrownBy(() -> submit(8, 1)).isInstanceOf(InferenceException.Unavailable.class)
+                .hasMessageContaining("queue is full (3 waiting)");
+        assertThat(scheduler.queuedBelow(0)).isTrue();
+        assertThat(scheduler.queuedBelow(1)).isFalse();
+        assertThat(scheduler.queueDepth()).isEqualTo(3);
+
+        release.countDown();
+        assertThat(value(running.get(5, TimeUnit.SECONDS))).isEqualTo(1);
+        assertThat(value(top.get(5, TimeUnit.SECONDS))).isEqualTo(6);
+        assertThat(value(middle.get(5, TimeUnit.SECONDS))).isEqualTo(3);
+        assertThat(value(middle2.get(5, TimeUnit.SECONDS))).isEqualTo(7);
+        assertThat(scheduler.queueDepth()).isZero();
+    }
+
+    @Test
+    void makingRoomFailsTheNewestJobOfTheLowestLevelBelowTheArrivalsAndOnlyThat() throws Exception {
+        scheduler = new ModelScheduler("m", new BatchPolicy(1, 0, List.of(), 8, 2), 1, (inputs, outputs, traces) -> {
+            hold(release);
+            return inputs;
+        }, (requests, rows, nanos) -> { }, System::nanoTime, Thread::new);
+        CompletableFuture<List<Tensor>> running = submit(1, 1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 1);
+        CompletableFuture<List<Tensor>> low1 = submit(2, 1);
+        CompletableFuture<List<Tensor>> high = submit(3, 0);
+        CompletableFuture<List<Tensor>> low2 = submit(4, 1);
+        InferenceException.Unavailable why = new InferenceException.Unavailable(
+                InferenceException.Unavailable.Reason.BULKHEAD_FULL, "taken", Duration.ofSeconds(1));
+        assertThat(scheduler.makeRoom(1, () -> why)).isFalse(); // nothing below the lowest level
+        assertThat(scheduler.makeRoom(0, () -> why)).isTrue();
+        assertThat(low2).failsWithin(Duration.ZERO).withThrowableThat().havingCause().isSameAs(why);
+        assertThat(scheduler.makeRoom(0, () -> why)).isTrue();
+        assertThat(low1).failsWithin(Duration.ZERO).withThrowableThat().havingCause().isSameAs(why);
+        assertThat(scheduler.makeRoom(0, () -> why)).isFalse(); // the running job is not the queue's
+        assertThat(high).isNotDone();
+        assertThat(scheduler.queueDepth()).isEqualTo(1);
+
+        release.countDown();
+        assertThat(value(running.get(5, TimeUnit.SECONDS))).isEqualTo(1);
+        assertThat(value(high.get(5, TimeUnit.SECONDS))).isEqualTo(3);
+    }
+
+    @Test
     void aJobCancelledBeforeItIsSubmittedTakesNoPlaceInTheQueue() throws Exception {
         CompletableFuture<List<Tensor>> running = oneHeldRun(1);
         CompletableFuture<List<Tensor>> gone = new CompletableFuture<>();
@@ -943,6 +1014,14 @@ class ModelSchedulerTest {
     private CompletableFuture<List<Tensor>> submit(int value) {
         CompletableFuture<List<Tensor>> result = new CompletableFuture<>();
         scheduler.submit(job(value, result));
+        return result;
+    }
+
+    /** A job of {@code value} alone at priority level {@code level} (0 the highest). */
+    private CompletableFuture<List<Tensor>> submit(int value, int level) {
+        CompletableFuture<List<Tensor>> result = new CompletableFuture<>();
+        scheduler.submit(new Job(List.of(tensor(value)), List.of(), 1, null, level, Long.MAX_VALUE, null,
+                result::complete, result::completeExceptionally));
         return result;
     }
 
