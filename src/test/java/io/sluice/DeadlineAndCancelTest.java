@@ -94,6 +94,9 @@ class DeadlineAndCancelTest {
                     ranked("batching.priority-levels", "3"),
                     ranked("admission.max-concurrent", "1"),
                     ranked("batching.queue-size", "8"),
+                    // aRequestOfAHigherLevelTakesThePlaceOfTheNewestOfTheLowestWhenTheModelIsFull: the exchange alone,
+                    // without the shedding a full model starts, which would cut its queue to one
+                    ranked("admission.shedding.enabled", "false"),
                     ranked("warmup.batch-sizes", "1")));
             return config;
         }

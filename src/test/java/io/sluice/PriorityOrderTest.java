@@ -121,7 +121,7 @@ class PriorityOrderTest {
                 await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
                         .until(() -> gauge("sluice_queue_depth\\{model=\"" + MODEL + "\"}") == depth);
             }
-            // (another at level 3 would be turned away, and start the shedding, which would cut the queue to one)
+            // (another at level 3 would be turned away; the model does not shed, so nothing else is cut)
             // level 1, by the header: the newest of level 3 is answered 503 at once, and this one queued in its place
             CompletableFuture<io.restassured.response.Response> high = CompletableFuture.supplyAsync(
                     () -> oneRow(1, true), callers);

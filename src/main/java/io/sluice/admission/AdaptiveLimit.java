@@ -86,7 +86,8 @@ public final class AdaptiveLimit {
 
     /**
      * Takes a slot even at the limit, for a request that took the place of a queued one of a lower priority level: that
-     * one gives its slot back as its call ends, a moment later. Reported as {@link #tryAcquire()}'s are.
+     * one gives its slot back as its call ends (at once, or a moment later on its own event loop). Reported as {@link
+     * #tryAcquire()}'s are.
      */
     public synchronized void acquirePast() {
         inflight++;

@@ -69,6 +69,12 @@ public final class ModelGuard {
 
     private final String model;
     private final int capacity;
+    /**
+     * SmallRye's work permits, and the most places the count may hold: a place each, and as many again for the places
+     * an arrival of a higher level takes from queued requests whose calls have not ended yet ({@link #reserve}); short
+     * of {@link Integer#MAX_VALUE} by the queue slot SmallRye adds to them, where the capacity allows.
+     */
+    private final int permits;
     private final Duration circuitDelay;
     private final Supplier<Duration> drainTime;
     private final Duration admissionTimeout;
@@ -122,6 +128,7 @@ public final class ModelGuard {
         this.circuitClock = circuitClock;
         this.model = model;
         this.capacity = limit;
+        this.permits = (int) Math.min(Math.max(limit, Integer.MAX_VALUE - 1L), 2L * limit);
         this.circuitDelay = a.circuitDelay();
         Duration timeout = a.timeout();
         this.admissionTimeout = timeout;
@@ -139,10 +146,9 @@ public final class ModelGuard {
         Guard.Builder builder = Guard.create()
                 .withDescription("sluice model " + model)
                 .withThreadOffload(false)
-                // a work permit for each place (reserve), and as many again for places a higher level took from queued
-                // requests whose calls have not ended yet (each ends as soon as its event loop answers it); the queue
-                // SmallRye requires is never waited in
-                .withBulkhead().limit((int) Math.min(Integer.MAX_VALUE, 2L * limit)).queueSize(1)
+                // a work permit for each place (reserve), and for the places of exchanges in progress (reserve); the
+                // queue SmallRye requires is never waited in
+                .withBulkhead().limit(permits).queueSize(1)
                         .onAccepted(() -> accepted.set(Boolean.TRUE))
                         .onFinished(() -> {
                             held.decrementAndGet();
@@ -225,12 +231,9 @@ public final class ModelGuard {
         }
         int now = held.get();
         if (!admits(now)) {
-            if (circuit.get() == CLOSED && scheduler.queuedBelow(0)) {
-                return null;
-            }
-            return turnedAway(now);
+            return lowerLevelWaits() ? null : turnedAway(now);
         }
-        if (adaptive != null && adaptive.full()) {
+        if (adaptive != null && adaptive.full() && !lowerLevelWaits()) {
             if (shed != null) {
                 shed.count(false); // turned away, as run counts one the adaptive limit refuses there
             }
@@ -320,14 +323,24 @@ public final class ModelGuard {
             boolean placeHeld = true;
             boolean slotHeld = false;
             try {
-                boolean adaptiveRefuses = adaptive != null && !tookAPlace[0] && !adaptive.tryAcquire();
-                if (adaptiveRefuses && mayTakeAPlace(level)
-                        && scheduler.makeRoom(level, () -> displaced(adaptiveFull()))) {
-                    tookAPlace[0] = true;
-                    adaptiveRefuses = false;
-                }
-                if (adaptive != null && tookAPlace[0]) {
-                    adaptive.acquirePast(); // the request whose place this is gives its slot back as its call ends
+                boolean adaptiveRefuses = false;
+                if (adaptive != null && !tookAPlace[0] && !adaptive.tryAcquire()) { // an exchange took its slot (reserve)
+                    adaptiveRefuses = true;
+                    if (mayTakeAPlace(level)) { // the slot first, as the place: no arrival takes what the cut frees
+                        adaptive.acquirePast();
+                        boolean took = false;
+                        try {
+                            took = scheduler.makeRoom(level, () -> displaced(adaptiveFull()));
+                        } finally {
+                            if (!took) {
+                                adaptive.ignored();
+                            }
+                        }
+                        if (took) {
+                            tookAPlace[0] = true;
+                            adaptiveRefuses = false;
+                        }
+                    }
                 }
                 slotHeld = adaptive != null && !adaptiveRefuses;
                 if (shed != null) {
@@ -468,25 +481,47 @@ public final class ModelGuard {
      * shedding queue may be, by one, as {@link ShedMode} says: the running count is read beside it). An arrival
      * turned away here counts for the shedding once; one that takes a place counts in {@link #run}, once the adaptive
      * limit has let it in or turned it away. An arrival of {@code level} that finds no place takes the place of a queued
-     * request of a lower level, if one waits ({@link #run(Work, long, int)}), and says so in {@code tookAPlace}: that
-     * request leaves the queue at once, but gives its place (and its adaptive slot) back only as its call ends, on its own
-     * event loop, so the count may pass the capacity by the places so handed over until then; the bulkhead has a work
-     * permit for each.
+     * request of a lower level, if one waits ({@link #run(Work, long, int)}), and says so in {@code tookAPlace}. It takes
+     * the place (and an adaptive slot) first, past the capacity, and then takes that request off the queue, which gives its
+     * place and slot back as its call ends: at once on this thread, or on its own event loop a moment later. So no other
+     * arrival takes the place in between, and the count passes the capacity only by the exchanges in progress, at most
+     * {@link #permits} in all; the bulkhead has a work permit for each. An exchange is an overflow too: it starts the
+     * shedding as a turned-away arrival does.
      */
     private InferenceException.Unavailable reserve(int level, boolean[] tookAPlace) {
         while (true) {
             int now = held.get();
-            if (!admits(now)) {
-                if (mayTakeAPlace(level) && scheduler.makeRoom(level, () -> displaced(shedding() ? overloaded() : full()))) {
-                    held.incrementAndGet();
-                    tookAPlace[0] = true;
-                    return null;
+            if (admits(now)) {
+                if (held.compareAndSet(now, now + 1)) {
+                    return null; // counted for the shedding once the adaptive limit has decided (run)
                 }
+                continue;
+            }
+            if (!mayTakeAPlace(level) || now >= permits) {
                 return turnedAway(now);
             }
-            if (held.compareAndSet(now, now + 1)) {
-                return null; // counted for the shedding once the adaptive limit has decided (run)
+            if (!held.compareAndSet(now, now + 1)) {
+                continue;
             }
+            boolean took = false;
+            try {
+                if (adaptive != null) {
+                    adaptive.acquirePast(); // the request's adaptive slot too, before the cut frees it
+                }
+                took = scheduler.makeRoom(level, () -> displaced(now >= capacity ? full() : overloaded()));
+                if (took && shed != null && shed.turnedAway(now)) {
+                    scheduler.trimQueue(shed.queueSize(), this::overloaded);
+                }
+            } catch (RuntimeException | Error e) {
+                giveBack(); // nothing else would: the call never starts
+                throw e;
+            }
+            if (took) {
+                tookAPlace[0] = true;
+                return null;
+            }
+            giveBack();
+            return turnedAway(now);
         }
     }
 
@@ -697,9 +732,25 @@ public final class ModelGuard {
                         + " requests admitted)", drainTime.get());
     }
 
+    /** Gives back the place, and the adaptive slot, that {@link #reserve} took for an exchange that did not happen. */
+    private void giveBack() {
+        held.decrementAndGet();
+        if (adaptive != null) {
+            adaptive.ignored();
+        }
+    }
+
     /** Whether an arrival of {@code level} that finds no place may look for a queued request of a lower level's. */
     private boolean mayTakeAPlace(int level) {
         return level != NO_LEVEL && circuit.get() == CLOSED; // while not closed, a full count is the breaker's business
+    }
+
+    /**
+     * Whether a full model should read an arrival's level before it decides: a request waits below the highest level,
+     * whose place a request of that level would take. Takes the scheduler's lock on a model of several levels.
+     */
+    private boolean lowerLevelWaits() {
+        return circuit.get() == CLOSED && scheduler.queuedBelow(0);
     }
 
     /** The answer to a queued request whose place an arrival of a higher level took: {@code why}, saying so. */

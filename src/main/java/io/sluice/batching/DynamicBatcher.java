@@ -113,11 +113,17 @@ final class DynamicBatcher {
     /**
      * Takes the job that would run last out of the queue (the newest of the lowest level), if its level is below
      * {@code level} (a larger index), for a job of {@code level} to take its place; null when no job waits below it.
+     * A job cancelled, or past its deadline at {@code now}, is passed over: its canceller, or the next instance to
+     * look, takes it off and answers it as such.
      */
-    Job cutBelow(int level) {
+    Job cutBelow(int level, long now) {
         for (int i = levels.length - 1; i > level; i--) {
-            Job job = levels[i].pollLast();
-            if (job != null) {
+            for (Iterator<Job> it = levels[i].descendingIterator(); it.hasNext(); ) {
+                Job job = it.next();
+                if (job.isDone() || job.expired(now)) {
+                    continue;
+                }
+                it.remove();
                 size--;
                 queuedRows -= job.rows;
                 return job;

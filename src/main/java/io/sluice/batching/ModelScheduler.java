@@ -263,7 +263,7 @@ public final class ModelScheduler implements AutoCloseable {
             long previous = lastArrival;
             lastArrival = now;
             if (!batcher.offer(job, now)) {
-                displaced = batcher.cutBelow(job.level); // answered below, whatever throws from here
+                displaced = batcher.cutBelow(job.level, now); // answered below, whatever throws from here
                 if (displaced == null || !batcher.offer(job, now)) {
                     throw new InferenceException.Unavailable(InferenceException.Unavailable.Reason.QUEUE_FULL,
                             "model '" + model + "' queue is full (" + batcher.size() + " waiting)", retryAfter());
@@ -440,13 +440,20 @@ public final class ModelScheduler implements AutoCloseable {
     /**
      * Takes the newest queued job of the lowest priority level below {@code level} (a larger index) off the queue and
      * fails it with {@code failure}, so that an arrival of {@code level} the guard would turn away takes its place;
-     * false, taking nothing, when no job waits below that level.
+     * false, taking nothing, when no job waits below that level (none but cancelled or expired ones), or once the
+     * scheduler is closing, when the jobs still queued are drained.
      */
     public boolean makeRoom(int level, Supplier<InferenceException> failure) {
+        long now;
+        try {
+            now = clock.getAsLong();
+        } catch (RuntimeException e) {
+            return false; // no time to tell a job past its deadline by: no exchange
+        }
         Job cut;
         lock.lock();
         try {
-            cut = batcher.cutBelow(level);
+            cut = closed ? null : batcher.cutBelow(level, now);
             if (cut != null) {
                 changed.signalAll(); // as for a cancel: a batch the job held back may be ready
             }

@@ -325,6 +325,66 @@ class ModelGuardTest {
     }
 
     @Test
+    void noArrivalTakesThePlaceAnExchangeFreesWhileItIsMade() {
+        ModelGuard guard = guard(3, admission(false), 2);
+        Call running = new Call(guard, 1, 1);
+        await().atMost(WAIT).until(() -> scheduler.runningRequests() == 1);
+        Call low1 = new Call(guard, 2, 1);
+        Call low2 = new Call(guard, 3, 1);
+        // the cut request is answered on this thread, inside the exchange, and its answer sends another request at
+        // once: the place it gave back is already the exchanging arrival's, so that one is turned away
+        List<Call> sentOnTheAnswer = new CopyOnWriteArrayList<>();
+        List<Integer> heldThen = new CopyOnWriteArrayList<>();
+        low2.result.whenComplete((r, t) -> {
+            heldThen.add(guard.held());
+            sentOnTheAnswer.add(new Call(guard, 4, 1));
+        });
+        Call high = new Call(guard, 5, 0);
+        assertThat(low2.result).isCompletedExceptionally();
+        assertThat(heldThen).containsExactly(3);
+        assertThat(sentOnTheAnswer).hasSize(1);
+        assertThat(sentOnTheAnswer.get(0).result).failsWithin(WAIT).withThrowableThat().havingCause()
+                .isInstanceOfSatisfying(InferenceException.Unavailable.class, u -> assertThat(u.getMessage())
+                        .isEqualTo("model 'm' is at capacity (3 requests admitted)"));
+        assertThat(guard.held()).isEqualTo(3);
+
+        runs.release(3);
+        for (Call served : List.of(running, high, low1)) {
+            assertThat(served.result).succeedsWithin(WAIT);
+        }
+        await().atMost(WAIT).until(() -> guard.held() == 0);
+        assertThat(ran).containsExactly(1, 5, 2);
+    }
+
+    @Test
+    void anExchangeAtAFullBulkheadStartsTheSheddingAsATurnedAwayArrivalWould() {
+        ModelGuard guard = guard(4, new ModelSettings.Admission(3, Duration.ofMinutes(1), false, 4, 0.5,
+                Duration.ofSeconds(7), new ModelSettings.Adaptive(false, 1, 2.0, 10), new ModelSettings.Shedding(true, 1, 1)),
+                2);
+        Call running = new Call(guard, 1, 1);
+        await().atMost(WAIT).until(() -> scheduler.runningRequests() == 1);
+        List<Call> low = List.of(new Call(guard, 2, 1), new Call(guard, 3, 1), new Call(guard, 4, 1));
+        assertThat(guard.shedding()).isFalse();
+
+        Call high = new Call(guard, 5, 0); // takes 4's place; the full bulkhead starts the shedding, which cuts 3
+        assertThat(guard.shedding()).isTrue();
+        assertThat(low.get(2).result).failsWithin(WAIT).withThrowableThat().havingCause()
+                .isInstanceOfSatisfying(InferenceException.Unavailable.class, u -> assertThat(u.getMessage())
+                        .endsWith(": a request of a higher priority level took this one's place"));
+        assertThat(low.get(1).result).failsWithin(WAIT).withThrowableThat().havingCause()
+                .isInstanceOfSatisfying(InferenceException.Unavailable.class, u -> assertThat(u.getMessage())
+                        .startsWith("model 'm' is overloaded"));
+        await().atMost(WAIT).until(() -> guard.held() == 3 && scheduler.queueDepth() == 2);
+
+        runs.release(3);
+        for (Call served : List.of(running, high, low.get(0))) {
+            assertThat(served.result).succeedsWithin(WAIT);
+        }
+        await().atMost(WAIT).until(() -> guard.held() == 0);
+        assertThat(ran).containsExactly(1, 5, 2);
+    }
+
+    @Test
     void whileSheddingAHigherLevelTakesAPlaceInTheSheddingQueueFromALowerOne() {
         ModelGuard guard = guard(3, new ModelSettings.Admission(3, Duration.ofMinutes(1), false, 4, 0.5,
                 Duration.ofSeconds(7), new ModelSettings.Adaptive(false, 1, 2.0, 10), new ModelSettings.Shedding(true, 1, 1)),
@@ -370,6 +430,7 @@ class ModelGuardTest {
                 .isInstanceOfSatisfying(InferenceException.Unavailable.class, u -> assertThat(u.getMessage())
                         .isEqualTo("model 'm' is at its adaptive concurrency limit (2 requests admitted)"));
 
+        assertThat(guard.turnsAway()).isNull(); // a lower level waits: the arrival's level decides, once read
         Call high = new Call(guard, 4, 0);
         assertThat(low.result).failsWithin(WAIT).withThrowableThat().havingCause()
                 .isInstanceOfSatisfying(InferenceException.Unavailable.class, u -> {
@@ -377,6 +438,7 @@ class ModelGuardTest {
                     assertThat(u.getMessage()).isEqualTo("model 'm' is at its adaptive concurrency limit (2 requests"
                             + " admitted): a request of a higher priority level took this one's place");
                 });
+        assertThat(guard.turnsAway()).isNotNull(); // nothing below the highest level waits now: turned away unread
         assertThat(high.result).isNotDone();
         assertThat(adaptive.inflight()).isEqualTo(2);
         assertThat(guard.held()).isEqualTo(2);

@@ -274,15 +274,15 @@ class DynamicBatcherTest {
         for (Job j : List.of(top, middle1, low1, middle2, low2)) {
             b.offer(j, 0);
         }
-        assertThat(b.cutBelow(2)).isNull(); // nothing is below the lowest level
-        assertThat(b.cutBelow(1)).isSameAs(low2);
-        assertThat(b.cutBelow(0)).isSameAs(low1);
-        assertThat(b.cutBelow(1)).isNull(); // level 1 takes no place of its own level
-        assertThat(b.cutBelow(0)).isSameAs(middle2);
+        assertThat(b.cutBelow(2, 0)).isNull(); // nothing is below the lowest level
+        assertThat(b.cutBelow(1, 0)).isSameAs(low2);
+        assertThat(b.cutBelow(0, 0)).isSameAs(low1);
+        assertThat(b.cutBelow(1, 0)).isNull(); // level 1 takes no place of its own level
+        assertThat(b.cutBelow(0, 0)).isSameAs(middle2);
         assertThat(b.size()).isEqualTo(2);
         assertThat(b.queuedRows()).isEqualTo(3);
-        assertThat(b.cutBelow(0)).isSameAs(middle1);
-        assertThat(b.cutBelow(0)).isNull();
+        assertThat(b.cutBelow(0, 0)).isSameAs(middle1);
+        assertThat(b.cutBelow(0, 0)).isNull();
         assertThat(run(b.next(0, expired))).containsExactly(top);
         assertThat(b.next(0, expired)).isInstanceOf(DynamicBatcher.Idle.class);
     }

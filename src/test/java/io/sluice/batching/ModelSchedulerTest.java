@@ -83,7 +83,7 @@ class ModelSchedulerTest {
                             "model 'm' queue is full: a request of a higher priority level took this one's place");
                     assertThat(u.retryAfter()).isPositive();
                 });
-        CompletableFuture<List<Tensor>> middle2 = submit(7, 1); // then the older of level 3
+        CompletableFuture<List<Tensor>> middle2 = submit(7, 1); // then the older of the lowest level
         assertThat(low1).isCompletedExceptionally();
         assertThatThrownBy(() -> submit(8, 1)).isInstanceOf(InferenceException.Unavailable.class)
                 .hasMessageContaining("queue is full (3 waiting)");
