@@ -451,6 +451,15 @@ class ModelGuardTest {
     }
 
     @Test
+    void aCapacityOfHalfTheIntegersOrMoreStillGetsItsGuard() {
+        // SmallRye adds its queue slot to the work permits, twice the capacity where that fits: never past the integers
+        ModelGuard guard = guard((1 << 30) + 1, admission(false));
+        Call one = call(guard, 1);
+        runs.release(1);
+        assertThat(one.result).succeedsWithin(WAIT);
+    }
+
+    @Test
     void aFailureAsTheCallEntersGivesItsPlaceBack() {
         guard(1, admission(false)); // the scheduler; the guard under test reads a clock that fails once
         java.util.concurrent.atomic.AtomicBoolean failed = new java.util.concurrent.atomic.AtomicBoolean();

@@ -288,6 +288,22 @@ class DynamicBatcherTest {
     }
 
     @Test
+    void aCutPassesOverCancelledAndExpiredJobsAndLeavesThemQueued() {
+        DynamicBatcher b = new DynamicBatcher(new BatchPolicy(1, 0, List.of(), 64, 2));
+        Job older = job("s", 1, 1);
+        Job expired = job("s", 1, 1, 100);
+        Job cancelled = job("s", 1, 1);
+        for (Job j : List.of(older, expired, cancelled)) {
+            b.offer(j, 0);
+        }
+        assertThat(cancelled.cancel()).isTrue(); // its canceller takes it off the queue next
+        assertThat(b.cutBelow(0, 100)).isSameAs(older);
+        assertThat(b.cutBelow(0, 100)).isNull();
+        assertThat(b.size()).isEqualTo(2);
+        assertThat(b.cutBelow(0, 99)).isSameAs(expired); // not yet past its deadline
+    }
+
+    @Test
     void aBatchStopsBeforeItsInputsOutgrowWhatOneBufferHolds() {
         // a cap of 20 bytes standing for the 2 GiB one: jobs of 11 + 6 fit, the next 6 would not
         DynamicBatcher b = new DynamicBatcher(new BatchPolicy(8, 1000 * MICRO, List.of(), 64, 1), 20);
