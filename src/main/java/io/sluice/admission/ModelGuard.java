@@ -71,8 +71,8 @@ public final class ModelGuard {
     private final int capacity;
     /**
      * SmallRye's work permits, and the most places the count may hold: a place each, and as many again for the places
-     * an arrival of a higher level takes from queued requests whose calls have not ended yet ({@link #reserve}); short
-     * of {@link Integer#MAX_VALUE} by the queue slot SmallRye adds to them, where the capacity allows.
+     * an arrival of a higher level takes from queued requests whose calls have not ended yet ({@link #reserve}), where
+     * that stays short of {@link Integer#MAX_VALUE} by the queue slot SmallRye adds to them.
      */
     private final int permits;
     private final Duration circuitDelay;
@@ -128,7 +128,7 @@ public final class ModelGuard {
         this.circuitClock = circuitClock;
         this.model = model;
         this.capacity = limit;
-        this.permits = (int) Math.min(Math.max(limit, Integer.MAX_VALUE - 1L), 2L * limit);
+        this.permits = (int) Math.min(Integer.MAX_VALUE - 1L, 2L * limit); // a capacity is at most that (ModelSettings)
         this.circuitDelay = a.circuitDelay();
         Duration timeout = a.timeout();
         this.admissionTimeout = timeout;
@@ -187,7 +187,7 @@ public final class ModelGuard {
         return released.get();
     }
 
-    /** Requests admitted at once. */
+    /** Requests admitted at once (an exchange in progress may pass it for a moment: {@link #reserve}). */
     public int capacity() {
         return capacity;
     }
@@ -220,20 +220,28 @@ public final class ModelGuard {
      * The rejection an arrival gets now, or null to let it go on: an open circuit breaker, a full bulkhead,
      * the shedding queue full, or the adaptive limit reached. Decided from counts alone, before the request
      * is read, so a rejection costs no parsing; {@link #run} decides again once the request is read, and takes
-     * its place atomically. An arrival turned away here counts as one for the shedding. A full bulkhead or shedding
-     * queue lets the arrival go on while a request waits in the queue below the highest priority level: its own
-     * level, read with the request, may take that one's place ({@link #run(Work, long, int)}).
+     * its place atomically. An arrival turned away here counts as one for the shedding. A full bulkhead, shedding
+     * queue or adaptive limit lets the arrival go on while a request waits in the queue below the highest priority
+     * level: its own level, read with the request, may take that one's place ({@link #run(Work, long, int)}).
      */
     public InferenceException.Unavailable turnsAway() {
+        return turnsAway(0);
+    }
+
+    /**
+     * {@link #turnsAway()} for an arrival that can run at level {@code highest} at best (0 the highest), known before
+     * it is read: a full model reads it only while a request waits below that level.
+     */
+    public InferenceException.Unavailable turnsAway(int highest) {
         InferenceException.Unavailable open = circuitOpen();
         if (open != null) {
             return open;
         }
         int now = held.get();
         if (!admits(now)) {
-            return lowerLevelWaits() ? null : turnedAway(now);
+            return lowerLevelWaits(highest) ? null : turnedAway(now);
         }
-        if (adaptive != null && adaptive.full() && !lowerLevelWaits()) {
+        if (adaptive != null && adaptive.full() && !lowerLevelWaits(highest)) {
             if (shed != null) {
                 shed.count(false); // turned away, as run counts one the adaptive limit refuses there
             }
@@ -283,11 +291,11 @@ public final class ModelGuard {
 
     /**
      * {@link #run(Work, long)} for a request of priority level {@code level} (0 the highest). An arrival that finds the
-     * bulkhead, or the shedding queue, full while the breaker is closed takes the place of the newest queued request
-     * of the lowest level below its own, once: that request is answered at once with the 503 it would have got had it
-     * come now ({@code bulkhead_full}, saying a request of a higher level took its place), and this one goes on. Triton
-     * bounds each level's queue on its own; here the places are shared, and a higher level is never turned away while a
-     * lower one waits.
+     * bulkhead, the shedding queue or the adaptive limit full while the breaker is closed takes the place of the newest
+     * queued request of the lowest level below its own, once: that request is answered at once with the 503 it would
+     * have got had it come now ({@code bulkhead_full}, saying a request of a higher level took its place), and this one
+     * goes on. Triton bounds each level's queue on its own; here the places are shared, and a higher level is not turned
+     * away while a lower one waits in the queue.
      */
     public Uni<InferResponse> run(Work work, long deadlineNanos, int level) {
         return run(work, deadlineNanos, level, true);
@@ -477,16 +485,16 @@ public final class ModelGuard {
     /**
      * Takes one of the places for an arrival (the {@link #capacity()}, or while the model sheds the fewer its
      * queue allows), or answers why it is turned away. The place is taken by a compare-and-set of the count the
-     * decision read, so the capacity is never overrun and the bulkhead always has a work permit for the call (the
-     * shedding queue may be, by one, as {@link ShedMode} says: the running count is read beside it). An arrival
-     * turned away here counts for the shedding once; one that takes a place counts in {@link #run}, once the adaptive
-     * limit has let it in or turned it away. An arrival of {@code level} that finds no place takes the place of a queued
-     * request of a lower level, if one waits ({@link #run(Work, long, int)}), and says so in {@code tookAPlace}. It takes
-     * the place (and an adaptive slot) first, past the capacity, and then takes that request off the queue, which gives its
-     * place and slot back as its call ends: at once on this thread, or on its own event loop a moment later. So no other
-     * arrival takes the place in between, and the count passes the capacity only by the exchanges in progress, at most
-     * {@link #permits} in all; the bulkhead has a work permit for each. An exchange is an overflow too: it starts the
-     * shedding as a turned-away arrival does.
+     * decision read, so the capacity is overrun only by exchanges in progress (below) and the bulkhead always has a work
+     * permit for the call (the shedding queue may be, by one, as {@link ShedMode} says: the running count is read beside
+     * it). An arrival turned away here counts for the shedding once; one that takes a place counts in {@link #run}, once
+     * the adaptive limit has let it in or turned it away. An arrival of {@code level} that finds no place takes the place
+     * of a queued request of a lower level, if one waits ({@link #run(Work, long, int)}), and says so in {@code
+     * tookAPlace}. It takes the place (and an adaptive slot) first, past the capacity, and then takes that request off
+     * the queue, which gives its place and slot back as its call ends: at once on this thread, or on its own event loop a
+     * moment later. So no other arrival takes the place in between, and the count passes the capacity only by the
+     * exchanges in progress, at most {@link #permits} in all; the bulkhead has a work permit for each. A full bulkhead
+     * starts the shedding before an exchange is made, as it does for an arrival turned away.
      */
     private InferenceException.Unavailable reserve(int level, boolean[] tookAPlace) {
         while (true) {
@@ -500,27 +508,35 @@ public final class ModelGuard {
             if (!mayTakeAPlace(level) || now >= permits) {
                 return turnedAway(now);
             }
+            // an overflow: a full bulkhead starts the shedding first, as for an arrival turned away, so that the exchange
+            // takes a place within what the shedding's cut of the queue leaves, never one the cut would have taken
+            if (shed != null && shed.turnedAway(now)) {
+                scheduler.trimQueue(shed.queueSize(), this::overloaded);
+                continue;
+            }
             if (!held.compareAndSet(now, now + 1)) {
                 continue;
             }
+            boolean slot = false;
             boolean took = false;
             try {
                 if (adaptive != null) {
                     adaptive.acquirePast(); // the request's adaptive slot too, before the cut frees it
+                    slot = true;
                 }
                 took = scheduler.makeRoom(level, () -> displaced(now >= capacity ? full() : overloaded()));
-                if (took && shed != null && shed.turnedAway(now)) {
-                    scheduler.trimQueue(shed.queueSize(), this::overloaded);
+            } finally {
+                if (!took) { // nothing else would give them back: the call never starts
+                    held.decrementAndGet();
+                    if (slot) {
+                        adaptive.ignored();
+                    }
                 }
-            } catch (RuntimeException | Error e) {
-                giveBack(); // nothing else would: the call never starts
-                throw e;
             }
             if (took) {
                 tookAPlace[0] = true;
                 return null;
             }
-            giveBack();
             return turnedAway(now);
         }
     }
@@ -732,25 +748,22 @@ public final class ModelGuard {
                         + " requests admitted)", drainTime.get());
     }
 
-    /** Gives back the place, and the adaptive slot, that {@link #reserve} took for an exchange that did not happen. */
-    private void giveBack() {
-        held.decrementAndGet();
-        if (adaptive != null) {
-            adaptive.ignored();
-        }
-    }
-
-    /** Whether an arrival of {@code level} that finds no place may look for a queued request of a lower level's. */
+    /**
+     * Whether an arrival of {@code level} that finds no place may look for a queued request of a lower level's: the
+     * breaker closed (while it is not, a full count is the breaker's business) and such a request queued, which on a
+     * model of one level is known without the scheduler's lock.
+     */
     private boolean mayTakeAPlace(int level) {
-        return level != NO_LEVEL && circuit.get() == CLOSED; // while not closed, a full count is the breaker's business
+        return level != NO_LEVEL && circuit.get() == CLOSED && scheduler.queuedBelow(level);
     }
 
     /**
-     * Whether a full model should read an arrival's level before it decides: a request waits below the highest level,
-     * whose place a request of that level would take. Takes the scheduler's lock on a model of several levels.
+     * Whether a full model should read an arrival that can run at level {@code highest} at best before it decides: a
+     * request waits below that level, whose place the arrival might take. Takes the scheduler's lock when there are
+     * levels below {@code highest}.
      */
-    private boolean lowerLevelWaits() {
-        return circuit.get() == CLOSED && scheduler.queuedBelow(0);
+    private boolean lowerLevelWaits(int highest) {
+        return circuit.get() == CLOSED && scheduler.queuedBelow(highest);
     }
 
     /** The answer to a queued request whose place an arrival of a higher level took: {@code why}, saying so. */

@@ -54,6 +54,15 @@ public class TenantPriorities {
     }
 
     /**
+     * The highest level a request of {@code tenant} can run at on a model with {@code levels} priority levels, whatever
+     * it asks for, as the scheduler counts levels (0 the highest): known before the request is read.
+     */
+    public int highestIndex(Tenant tenant, int levels) {
+        Levels l = byTenant.get(tenant.name());
+        return l == null || l.highest() == 0 ? 0 : Math.min(l.highest(), levels) - 1;
+    }
+
+    /**
      * The level a request of {@code tenant} that asked for {@code asked} runs at, on a model with {@code
      * levels} priority levels: 0 when it runs at the model's default.
      */

@@ -263,7 +263,8 @@ public final class ModelScheduler implements AutoCloseable {
             long previous = lastArrival;
             lastArrival = now;
             if (!batcher.offer(job, now)) {
-                displaced = batcher.cutBelow(job.level, now); // answered below, whatever throws from here
+                // (not for a job cancelled since it came: answered below, whatever throws from here)
+                displaced = job.isDone() ? null : batcher.cutBelow(job.level, now);
                 if (displaced == null || !batcher.offer(job, now)) {
                     throw new InferenceException.Unavailable(InferenceException.Unavailable.Reason.QUEUE_FULL,
                             "model '" + model + "' queue is full (" + batcher.size() + " waiting)", retryAfter());

@@ -195,9 +195,11 @@ public record ModelSettings(
         requirePositive("batching.instances", instances);
         requirePositive("cache.min-uses", cacheMinUses);
         requirePositive("batching.queue-size", queueSize);
-        if ((long) admission.maxConcurrent() + queueSize > Integer.MAX_VALUE) { // the bulkhead's capacity is an int
+        // the bulkhead's capacity is an int, to which SmallRye adds its queue slot
+        if ((long) admission.maxConcurrent() + queueSize > Integer.MAX_VALUE - 1) {
             throw new IllegalArgumentException("admission.max-concurrent + batching.queue-size must be at most "
-                    + Integer.MAX_VALUE + " (the bulkhead's capacity), was " + admission.maxConcurrent() + " + " + queueSize);
+                    + (Integer.MAX_VALUE - 1) + " (the bulkhead's capacity), was " + admission.maxConcurrent() + " + "
+                    + queueSize);
         }
         requirePositive("batching.priority-levels", priorityLevels);
         if (priorityLevels > MAX_PRIORITY_LEVELS) {

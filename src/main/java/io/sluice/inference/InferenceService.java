@@ -290,7 +290,7 @@ public class InferenceService {
                 return cache.serve(tenant.name(), model.name(), model.version(), model.contents(perRow),
                         model.settings().cacheMinUses(), level, request, r -> model.infer(r, perRow, trace));
             }
-            return model.infer(parse);
+            return model.infer(parse, priorities.highestIndex(tenant, levels));
         } catch (RuntimeException e) { // a parse failure travels like any other
             return Uni.createFrom().failure(e);
         }

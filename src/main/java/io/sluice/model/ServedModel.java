@@ -254,7 +254,7 @@ public final class ServedModel {
      * failed under it): the current context there is not the request's.
      */
     public Uni<InferResponse> infer(InferRequest request, io.opentelemetry.context.Context trace) {
-        return traced(() -> request, true, trace, batchesRows());
+        return traced(() -> request, true, trace, batchesRows(), levelOf(request));
     }
 
     /**
@@ -262,15 +262,24 @@ public final class ServedModel {
      * perRow}: the {@link #ranksPerRow()} its cache key was made with.
      */
     public Uni<InferResponse> infer(InferRequest request, boolean perRow, io.opentelemetry.context.Context trace) {
-        return traced(() -> request, true, trace, perRow);
+        return traced(() -> request, true, trace, perRow, levelOf(request));
     }
 
     /**
      * {@link #infer(InferRequest)} for the request {@code parse} reads, called only once the model's guard
-     * has not turned the arrival away ({@link ModelGuard#turnsAway()}): a rejection costs no parsing.
+     * has not turned the arrival away ({@link ModelGuard#turnsAway(int)}): a rejection costs no parsing.
      */
     public Uni<InferResponse> infer(Supplier<InferRequest> parse) {
-        return traced(parse, true);
+        return infer(parse, 0);
+    }
+
+    /**
+     * {@link #infer(Supplier)} for a request that can run at level {@code highest} at best (0 the highest level, as
+     * {@link #priorityLevel} counts), known before it is read (its tenant's {@code priority.highest}): a full model
+     * turns it away unread unless a request waits below that level, whose place it might take.
+     */
+    public Uni<InferResponse> infer(Supplier<InferRequest> parse, int highest) {
+        return traced(parse, true, io.opentelemetry.context.Context.current(), batchesRows(), highest);
     }
 
     /**
@@ -279,30 +288,34 @@ public final class ServedModel {
      * first run of a shape takes longer, as a TensorRT engine build may; warmup has its own budget.
      */
     Uni<InferResponse> warm(InferRequest request) {
-        return traced(() -> request, false);
+        return traced(() -> request, false, io.opentelemetry.context.Context.current(), batchesRows(), 0);
     }
 
-    private Uni<InferResponse> traced(Supplier<InferRequest> parse, boolean guarded) {
-        return traced(parse, guarded, io.opentelemetry.context.Context.current(), batchesRows());
+    /** The level {@code request} runs at, for the guard's early look; 0 for a priority validation will refuse. */
+    private int levelOf(InferRequest request) {
+        return request.priority() < 0 ? 0 : priorityLevel(request.priority());
     }
 
     private Uni<InferResponse> traced(Supplier<InferRequest> parse, boolean guarded,
-            io.opentelemetry.context.Context parent, boolean perRow) {
+            io.opentelemetry.context.Context parent, boolean perRow, int highest) {
         Tracing.RequestTrace trace = tracing.request(name(), version(), parent);
-        return infer(parse, trace, guarded, perRow)
+        return infer(parse, trace, guarded, perRow, highest)
                 .onTermination().invoke((item, failure, cancelled) -> trace.end(failure));
     }
 
-    /** {@code perRow}: the request's ranking, read as it arrived ({@link #ranksPerRow()}). */
+    /**
+     * {@code perRow}: the request's ranking, read as it arrived ({@link #ranksPerRow()}); {@code highest}: the highest
+     * level it can run at, known before it is read.
+     */
     private Uni<InferResponse> infer(Supplier<InferRequest> parse, Tracing.RequestTrace trace, boolean guarded,
-            boolean perRow) {
+            boolean perRow, int highest) {
         OnnxSession s = session;
         ModelScheduler sched = scheduler;
         ModelGuard g = guard;
         if (s == null || sched == null || g == null) {
             return Uni.createFrom().failure(notReady());
         }
-        InferenceException.Unavailable early = guarded ? g.turnsAway() : null;
+        InferenceException.Unavailable early = guarded ? g.turnsAway(highest) : null;
         if (early != null) {
             return Uni.createFrom().failure(early);
         }

@@ -325,6 +325,23 @@ class ModelGuardTest {
     }
 
     @Test
+    void aFullModelTurnsAnArrivalAwayUnreadUnlessARequestWaitsBelowTheBestLevelItCanHave() {
+        ModelGuard guard = guard(3, admission(false), 3);
+        Call running = new Call(guard, 1, 1);
+        await().atMost(WAIT).until(() -> scheduler.runningRequests() == 1);
+        Call queued1 = new Call(guard, 2, 1);
+        Call queued2 = new Call(guard, 3, 1);
+        assertThat(guard.turnsAway(0)).isNull(); // level 0 could take a place of level 1
+        assertThat(guard.turnsAway()).isNull();
+        assertThat(guard.turnsAway(1)).isNotNull(); // a tenant whose best is level 1 could not: turned away unread
+        assertThat(guard.turnsAway(2)).isNotNull();
+        runs.release(3);
+        for (Call served : List.of(running, queued1, queued2)) {
+            assertThat(served.result).succeedsWithin(WAIT);
+        }
+    }
+
+    @Test
     void noArrivalTakesThePlaceAnExchangeFreesWhileItIsMade() {
         ModelGuard guard = guard(3, admission(false), 2);
         Call running = new Call(guard, 1, 1);
@@ -357,31 +374,40 @@ class ModelGuardTest {
     }
 
     @Test
-    void anExchangeAtAFullBulkheadStartsTheSheddingAsATurnedAwayArrivalWould() {
+    void aFullBulkheadStartsTheSheddingBeforeAnExchangeWhichTakesAPlaceInWhatTheCutLeaves() {
         ModelGuard guard = guard(4, new ModelSettings.Admission(3, Duration.ofMinutes(1), false, 4, 0.5,
                 Duration.ofSeconds(7), new ModelSettings.Adaptive(false, 1, 2.0, 10), new ModelSettings.Shedding(true, 1, 1)),
-                2);
-        Call running = new Call(guard, 1, 1);
+                3);
+        Call running = new Call(guard, 1, 2);
         await().atMost(WAIT).until(() -> scheduler.runningRequests() == 1);
-        List<Call> low = List.of(new Call(guard, 2, 1), new Call(guard, 3, 1), new Call(guard, 4, 1));
+        // a request of the arrival's own level, older than it, and two of a lower one
+        List<Call> queued = List.of(new Call(guard, 2, 1), new Call(guard, 3, 2), new Call(guard, 4, 2));
         assertThat(guard.shedding()).isFalse();
 
-        Call high = new Call(guard, 5, 0); // takes 4's place; the full bulkhead starts the shedding, which cuts 3
+        // the full bulkhead starts the shedding, whose cut to one leaves 2 alone; 5 then takes no place of its own level
+        Call arrival = new Call(guard, 5, 1);
         assertThat(guard.shedding()).isTrue();
-        assertThat(low.get(2).result).failsWithin(WAIT).withThrowableThat().havingCause()
-                .isInstanceOfSatisfying(InferenceException.Unavailable.class, u -> assertThat(u.getMessage())
-                        .endsWith(": a request of a higher priority level took this one's place"));
-        assertThat(low.get(1).result).failsWithin(WAIT).withThrowableThat().havingCause()
+        for (Call cut : queued.subList(1, 3)) {
+            assertThat(cut.result).failsWithin(WAIT).withThrowableThat().havingCause()
+                    .isInstanceOfSatisfying(InferenceException.Unavailable.class, u -> assertThat(u.getMessage())
+                            .startsWith("model 'm' is overloaded").doesNotContain("took this one's place"));
+        }
+        assertThat(arrival.result).failsWithin(WAIT).withThrowableThat().havingCause()
                 .isInstanceOfSatisfying(InferenceException.Unavailable.class, u -> assertThat(u.getMessage())
                         .startsWith("model 'm' is overloaded"));
-        await().atMost(WAIT).until(() -> guard.held() == 3 && scheduler.queueDepth() == 2);
+        assertThat(queued.get(0).result).isNotDone();
+        // a higher level takes the shedding queue's one place from 2
+        Call high = new Call(guard, 6, 0);
+        assertThat(queued.get(0).result).failsWithin(WAIT).withThrowableThat().havingCause()
+                .isInstanceOfSatisfying(InferenceException.Unavailable.class, u -> assertThat(u.getMessage())
+                        .endsWith(": a request of a higher priority level took this one's place"));
+        await().atMost(WAIT).until(() -> guard.held() == 2 && scheduler.queueDepth() == 1);
 
-        runs.release(3);
-        for (Call served : List.of(running, high, low.get(0))) {
-            assertThat(served.result).succeedsWithin(WAIT);
-        }
+        runs.release(2);
+        assertThat(running.result).succeedsWithin(WAIT);
+        assertThat(high.result).succeedsWithin(WAIT);
         await().atMost(WAIT).until(() -> guard.held() == 0);
-        assertThat(ran).containsExactly(1, 5, 2);
+        assertThat(ran).containsExactly(1, 6);
     }
 
     @Test

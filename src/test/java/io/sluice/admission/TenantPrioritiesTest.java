@@ -57,6 +57,12 @@ class TenantPrioritiesTest {
         // a tenant without levels, one not configured at all, and the anonymous one ask for what they like
         assertThat(p.level(new Tenant("plain"), 1, levels)).isEqualTo(1);
         assertThat(p.level(new Tenant("stranger"), 0, levels)).isZero();
+        // the best level each can reach, as the scheduler counts them (0 the highest), before a request is read
+        assertThat(p.highestIndex(interactive, levels)).isZero();
+        assertThat(p.highestIndex(batch, levels)).isEqualTo(1);
+        assertThat(p.highestIndex(capped, levels)).isEqualTo(1);
+        assertThat(p.highestIndex(capped, 1)).isZero(); // a one-level model's only level
+        assertThat(p.highestIndex(new Tenant("stranger"), levels)).isZero();
         assertThat(p.level(Tenant.ANONYMOUS, 2, levels)).isEqualTo(2);
     }
 

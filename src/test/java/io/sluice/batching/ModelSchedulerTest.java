@@ -127,6 +127,32 @@ class ModelSchedulerTest {
     }
 
     @Test
+    void withoutAClockToTellAJobPastItsDeadlineByNoPlaceIsTaken() throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean clockFails = new java.util.concurrent.atomic.AtomicBoolean();
+        scheduler = new ModelScheduler("m", new BatchPolicy(1, 0, List.of(), 8, 2), 1, (inputs, outputs, traces) -> {
+            hold(release);
+            return inputs;
+        }, (requests, rows, nanos) -> { }, () -> {
+            if (clockFails.get()) {
+                throw new IllegalStateException("no clock");
+            }
+            return System.nanoTime();
+        }, Thread::new);
+        CompletableFuture<List<Tensor>> running = submit(1, 1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 1);
+        CompletableFuture<List<Tensor>> low = submit(2, 1);
+        clockFails.set(true);
+        assertThat(scheduler.makeRoom(0, () -> new InferenceException.Unavailable(
+                InferenceException.Unavailable.Reason.BULKHEAD_FULL, "taken", Duration.ofSeconds(1)))).isFalse();
+        assertThat(low).isNotDone();
+        clockFails.set(false);
+
+        release.countDown();
+        assertThat(value(running.get(5, TimeUnit.SECONDS))).isEqualTo(1);
+        assertThat(value(low.get(5, TimeUnit.SECONDS))).isEqualTo(2);
+    }
+
+    @Test
     void aJobCancelledBeforeItIsSubmittedTakesNoPlaceInTheQueue() throws Exception {
         CompletableFuture<List<Tensor>> running = oneHeldRun(1);
         CompletableFuture<List<Tensor>> gone = new CompletableFuture<>();

@@ -125,8 +125,12 @@ class ModelSettingsTest {
     void aBulkheadPastTheLargestIntIsRefusedByNameAndLargeDefaultsAddUp() {
         assertThatThrownBy(() -> ModelSettings.resolve(config(Map.of(
                 "sluice.models.m.batching.queue-size", String.valueOf(Integer.MAX_VALUE))), "m"))
-                .hasMessageContaining("admission.max-concurrent + batching.queue-size must be at most 2147483647")
+                .hasMessageContaining("admission.max-concurrent + batching.queue-size must be at most 2147483646")
                 .hasMessageContaining(" + 2147483647");
+        // one short of the largest int: SmallRye adds its queue slot to the bulkhead's capacity
+        assertThatThrownBy(() -> ModelSettings.resolve(config(Map.of("sluice.models.m.admission.max-concurrent", "1",
+                "sluice.models.m.batching.queue-size", String.valueOf(Integer.MAX_VALUE - 1))), "m"))
+                .hasMessageContaining("must be at most 2147483646 (the bulkhead's capacity), was 1 + 2147483646");
         // instances × max batch size past an int: the defaults stay positive, and their sum an int
         ModelSettings large = ModelSettings.resolve(config(Map.of("sluice.models.m.batching.instances", "65536",
                 "sluice.models.m.batching.max-batch-size", "65536")), "m");
