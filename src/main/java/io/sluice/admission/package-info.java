@@ -6,7 +6,8 @@
  * the limiter that chooses between them and falls back when Redis is away ({@link
  * io.sluice.admission.RateLimiter}) to a fair share for the replicas counted in Redis ({@link
  * io.sluice.admission.ReplicaCount}), and each model's SmallRye Fault Tolerance guard: bulkhead,
- * timeout and circuit breaker ({@link io.sluice.admission.ModelGuard}), the short queue it keeps
+ * timeout and circuit breaker, and the place a full model gives a higher priority level by answering a
+ * queued request of a lower one ({@link io.sluice.admission.ModelGuard}), the short queue it keeps
  * after an overflow until the model catches up ({@link io.sluice.admission.ShedMode}), and the optional
  * adaptive concurrency limit in front of it ({@link io.sluice.admission.AdaptiveLimit}). Everything here decides
  * before any work is done.
