@@ -57,10 +57,7 @@ class ModelSchedulerTest {
 
     @Test
     void aFullQueueGivesAHigherLevelThePlaceOfTheNewestJobOfTheLowestLevelBelowIt() throws Exception {
-        scheduler = new ModelScheduler("m", new BatchPolicy(1, 0, List.of(), 3, 3), 1, (inputs, outputs, traces) -> {
-            hold(release);
-            return inputs;
-        }, (requests, rows, nanos) -> { }, System::nanoTime, Thread::new);
+        scheduler = holding(new BatchPolicy(1, 0, List.of(), 3, 3), System::nanoTime);
         CompletableFuture<List<Tensor>> running = submit(1, 2);
         await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 1);
         CompletableFuture<List<Tensor>> low1 = submit(2, 2);
@@ -101,10 +98,7 @@ class ModelSchedulerTest {
 
     @Test
     void makingRoomFailsTheNewestJobOfTheLowestLevelBelowTheArrivalsAndOnlyThat() throws Exception {
-        scheduler = new ModelScheduler("m", new BatchPolicy(1, 0, List.of(), 8, 2), 1, (inputs, outputs, traces) -> {
-            hold(release);
-            return inputs;
-        }, (requests, rows, nanos) -> { }, System::nanoTime, Thread::new);
+        scheduler = holding(new BatchPolicy(1, 0, List.of(), 8, 2), System::nanoTime);
         CompletableFuture<List<Tensor>> running = submit(1, 1);
         await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 1);
         CompletableFuture<List<Tensor>> low1 = submit(2, 1);
@@ -129,15 +123,12 @@ class ModelSchedulerTest {
     @Test
     void withoutAClockToTellAJobPastItsDeadlineByNoPlaceIsTaken() throws Exception {
         java.util.concurrent.atomic.AtomicBoolean clockFails = new java.util.concurrent.atomic.AtomicBoolean();
-        scheduler = new ModelScheduler("m", new BatchPolicy(1, 0, List.of(), 8, 2), 1, (inputs, outputs, traces) -> {
-            hold(release);
-            return inputs;
-        }, (requests, rows, nanos) -> { }, () -> {
+        scheduler = holding(new BatchPolicy(1, 0, List.of(), 8, 2), () -> {
             if (clockFails.get()) {
                 throw new IllegalStateException("no clock");
             }
             return System.nanoTime();
-        }, Thread::new);
+        });
         CompletableFuture<List<Tensor>> running = submit(1, 1);
         await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 1);
         CompletableFuture<List<Tensor>> low = submit(2, 1);
@@ -1041,6 +1032,14 @@ class ModelSchedulerTest {
         CompletableFuture<List<Tensor>> result = new CompletableFuture<>();
         scheduler.submit(job(value, result));
         return result;
+    }
+
+    /** One instance under {@code policy}, on {@code clock}, each of whose runs holds it until {@link #release}. */
+    private ModelScheduler holding(BatchPolicy policy, java.util.function.LongSupplier clock) {
+        return new ModelScheduler("m", policy, 1, (inputs, outputs, traces) -> {
+            hold(release);
+            return inputs;
+        }, (requests, rows, nanos) -> { }, clock, Thread::new);
     }
 
     /** A job of {@code value} alone at priority level {@code level} (0 the highest). */
