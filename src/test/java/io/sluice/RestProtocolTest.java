@@ -467,6 +467,9 @@ class RestProtocolTest {
             + "\"parameters\":{\"binary_data_output\":1}};parameter binary_data_output must be true or false, was 1",
         "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4],"
             + "\"parameters\":{\"binary_data_size\":16}}]};input 'A' has both 'data' and binary_data_size",
+        "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[[1,2,3],[4]]},"
+            + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}]};"
+            + "input 'A' has ragged data: data[1] has 1 element, but data[0] has 3 elements",
     })
     void invalidInputIs400NamingTheProblem(String body, String message) {
         given().contentType(ContentType.JSON).body(body).post("/v2/models/add/infer")

@@ -16,8 +16,8 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
 /**
- * JSON tensor data to and from the wire layout. Input {@code data} may be flat or nested (row-major)
- * and must hold exactly the elements the shape describes, each in range for its datatype. Output
+ * JSON tensor data to and from the wire layout. Input {@code data} may be flat or nested (row-major, and
+ * {@link Rectangular} when nested) and must hold exactly the elements the shape describes, each in range for its datatype. Output
  * data is written flat, straight from the bytes, without boxing.
  */
 final class JsonTensors {
@@ -65,23 +65,34 @@ final class JsonTensors {
         }
     }
 
-    /** Feeds every element of the (flat or nested) value at {@code p} to {@code out}; past {@code limit} only counts. */
+    /**
+     * Feeds every element of the (flat or nested) value at {@code p} to {@code out}; past {@code limit} only counts.
+     * Nested data must be {@link Rectangular}.
+     */
     private static long elements(String name, JsonParser p, Elements out, long limit) throws IOException {
         long count = 0;
         int depth = 0;
+        Rectangular nesting = new Rectangular();
         JsonToken t = p.currentToken();
         while (true) {
+            String ragged;
             if (t == JsonToken.START_ARRAY) {
                 depth++;
+                ragged = nesting.open();
             } else if (t == JsonToken.END_ARRAY) {
                 depth--;
+                ragged = nesting.close();
             } else if (t == JsonToken.START_OBJECT) {
                 throw invalid(name, "has an object inside data");
             } else {
-                if (count < limit) {
+                ragged = nesting.value();
+                if (ragged == null && count < limit) {
                     out.put(p, (int) count);
                 }
                 count++;
+            }
+            if (ragged != null) {
+                throw invalid(name, ragged);
             }
             if (depth == 0) {
                 return count;

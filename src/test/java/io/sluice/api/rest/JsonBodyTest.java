@@ -218,6 +218,40 @@ class JsonBodyTest {
     }
 
     @Test
+    void nestedDataMustBeRectangularWhateverItsCount() {
+        assertThat(decodeInts("[[[1],[2]],[[3],[4]]]", 2, 2)).containsExactly(1, 2, 3, 4);
+        assertThat(decodeInts("[[1,2,3,4]]", 4)).containsExactly(1, 2, 3, 4); // rectangular, then read in row-major order
+        assertThat(decodeInts("[[],[]]", 2, 0)).isEmpty();
+        assertThat(decodeInts("5", 1)).containsExactly(5);
+        assertRagged("[[1,2],[3]]", "data[1] has 1 element, but data[0] has 2 elements");
+        assertRagged("[[1],[2,3]]", "data[1] has 2 elements, but data[0] has 1 element");
+        assertRagged("[[1,2],3]", "data mixes arrays and values");
+        assertRagged("[1,[2,3]]", "data mixes arrays and values");
+        assertRagged("[[[1,2],[3,4]],[[5,6],[7]]]", "data[1][1] has 1 element, but data[0][0] has 2 elements");
+        assertRagged("[[[1]],[2]]", "data[1] holds a value, but data[0] holds arrays");
+        assertRagged("[[],[[1]]]", "data[1] has 1 element, but data[0] has 0 elements");
+        assertRagged("[[],[1],[2]]", "data[1] has 1 element, but data[0] has 0 elements");
+        // deeper than the first guess at the nesting, still checked
+        assertRagged("[[[[[[[[[[1]]]]]]]]],[[[[[[[[[1,2]]]]]]]]]]", "data[1][0][0][0][0][0][0][0][0] has 2 elements, but "
+                + "data[0][0][0][0][0][0][0][0][0] has 1 element");
+    }
+
+    private static int[] decodeInts(String data, long... shape) {
+        JsonBody.Request r = read("{\"inputs\":[{\"data\":" + data + "}]}");
+        ByteBuffer b = JsonTensors.decode(JSON, "A", Datatype.INT32, shape, r.inputs().get(0).data());
+        int[] values = new int[b.remaining() / 4];
+        b.order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(values);
+        return values;
+    }
+
+    private static void assertRagged(String data, String where) {
+        JsonBody.Request r = read("{\"inputs\":[{\"data\":" + data + "}]}");
+        assertThatThrownBy(() -> JsonTensors.decode(JSON, "A", Datatype.INT32, new long[] {3}, r.inputs().get(0).data()))
+                .isInstanceOf(InferenceException.InvalidInput.class)
+                .hasMessage("input 'A' has ragged data: " + where);
+    }
+
+    @Test
     void elementsOutOfRangeNameTheirIndexAndValue() {
         JsonBody.Request r = read("{\"inputs\":[{\"data\":[1,2,3,300]},{\"data\":[1,1.0]},{\"data\":[true,\"x\"]},"
                 + "{\"data\":[18446744073709551615,-1]}]}");
