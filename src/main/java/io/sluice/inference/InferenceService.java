@@ -88,7 +88,7 @@ public class InferenceService {
     public Uni<InferResponse> infer(Tenant tenant, String model, String version, Protocol protocol,
             Supplier<InferRequest> parse) {
         Run run = new Run(tenant, model, protocol);
-        return run.counted(run.response(version, parse));
+        return run.counted(run.response(version, parse, null));
     }
 
     /**
@@ -98,8 +98,20 @@ public class InferenceService {
      */
     public <T> Uni<T> infer(Tenant tenant, String model, String version, Protocol protocol,
             Supplier<InferRequest> parse, Function<InferResponse, Uni<T>> answer) {
+        return infer(tenant, model, version, protocol, parse, null, answer);
+    }
+
+    /**
+     * {@link #infer(Tenant, String, String, Protocol, Supplier, Function)}, with the request read on {@code readOn}
+     * (null: as there): an adapter sends a body there that would hold an event loop up for long (many MB of JSON, a
+     * compressed body). The rate limit is decided first where it is; from there on (the model's readiness, whether it
+     * turns the arrival away, the parse, the admission) the call runs on {@code readOn}, in the caller's trace.
+     */
+    public <T> Uni<T> infer(Tenant tenant, String model, String version, Protocol protocol,
+            Supplier<InferRequest> parse, Executor readOn, Function<InferResponse, Uni<T>> answer) {
         Run run = new Run(tenant, model, protocol);
-        return run.counted(run.response(version, parse).onItem().transformToUni(r -> answer.apply(r)));
+        Executor on = readOn == null ? null : io.opentelemetry.context.Context.current().wrap(readOn);
+        return run.counted(run.response(version, parse, on).onItem().transformToUni(r -> answer.apply(r)));
     }
 
     /** One request on its way: what its metrics are counted under, once. */
@@ -117,12 +129,15 @@ public class InferenceService {
             this.protocol = protocol;
         }
 
-        Uni<InferResponse> response(String version, Supplier<InferRequest> parse) {
+        /** {@code readOn}: where the request is read, and everything after the rate limit runs; null: here. */
+        Uni<InferResponse> response(String version, Supplier<InferRequest> parse, Executor readOn) {
             Supplier<InferRequest> once = () -> parsed = withinLimits(parse.get());
+            Supplier<Uni<InferResponse>> admitted = readOn == null ? () -> run(tenant, model, version, once)
+                    : () -> Uni.createFrom().deferred(() -> run(tenant, model, version, once)).runSubscriptionOn(readOn);
             return rateLimiter.enabled()
                     ? rateLimiter.admit(tenant, model).emitOn(backTo(Vertx.currentContext()))
-                            .onItem().transformToUni(state -> charged(state, run(tenant, model, version, once)))
-                    : run(tenant, model, version, once);
+                            .onItem().transformToUni(state -> charged(state, admitted.get()))
+                    : admitted.get();
         }
 
         <T> Uni<T> counted(Uni<T> result) {

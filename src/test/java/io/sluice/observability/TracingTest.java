@@ -83,6 +83,27 @@ class TracingTest {
     }
 
     /** One row of {@code value}s to matmul over REST, in the trace {@code traceId}, sampled when {@code flags} is 01. */
+    @Test
+    void aCompressedRequestReadOffTheEventLoopStaysInItsCallersTrace() throws java.io.IOException {
+        // a compressed body is read on a body reader (LargeBodies), not the event loop: the trace goes with it
+        String traceId = "5af7651916cd43dd8448eb211c80319c";
+        java.io.ByteArrayOutputStream gzipped = new java.io.ByteArrayOutputStream();
+        try (java.util.zip.GZIPOutputStream gz = new java.util.zip.GZIPOutputStream(gzipped)) {
+            gz.write("{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,1,1]}]}"
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        given().header("traceparent", "00-" + traceId + "-b7ad6b7169203331-01").header("Content-Encoding", "gzip")
+                .contentType("application/json").body(gzipped.toByteArray())
+                .post("/v2/models/matmul/infer").then().statusCode(200);
+
+        SpanData infer = awaitSpan("sluice.infer", traceId);
+        SpanData server = await().atMost(Duration.ofSeconds(10)).until(() -> spans.getFinishedSpanItems().stream()
+                .filter(s -> s.getTraceId().equals(traceId) && s.getKind() == io.opentelemetry.api.trace.SpanKind.SERVER)
+                .findFirst().orElse(null), s -> s != null);
+        assertThat(infer.getParentSpanId()).isEqualTo(server.getSpanId());
+        assertThat(awaitSpan("sluice.admission", traceId).getParentSpanId()).isEqualTo(infer.getSpanId());
+    }
+
     private static void inferMatmul(String traceId, String flags, int value) {
         given().header("traceparent", "00-" + traceId + "-b7ad6b7169203331-" + flags).contentType("application/json")
                 .body("{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":["

@@ -29,12 +29,7 @@ final class ContentEncoding {
      * @param limit the most bytes the decoded body may have ({@code quarkus.http.limits.max-body-size})
      */
     static byte[] decode(byte[] body, String encoding, long limit) {
-        if (encoding == null) {
-            return body;
-        }
-        // a list of codings in the order they were applied; identity adds nothing
-        List<String> codings = Arrays.stream(encoding.split(",")).map(c -> c.trim().toLowerCase(Locale.ROOT))
-                .filter(c -> !c.isEmpty() && !c.equals("identity")).toList();
+        List<String> codings = codings(encoding);
         if (codings.isEmpty()) {
             return body;
         }
@@ -52,6 +47,20 @@ final class ContentEncoding {
             throw new InferenceException.InvalidInput("request body is not valid " + coding + " (Content-Encoding: "
                     + encoding.trim() + "): " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
         }
+    }
+
+    /** Whether a body in {@code encoding} (the header, or null) comes in some coding other than identity. */
+    static boolean coded(String encoding) {
+        return !codings(encoding).isEmpty();
+    }
+
+    /** The codings {@code encoding} lists, in the order they were applied; identity adds nothing. */
+    private static List<String> codings(String encoding) {
+        if (encoding == null) {
+            return List.of();
+        }
+        return Arrays.stream(encoding.split(",")).map(c -> c.trim().toLowerCase(Locale.ROOT))
+                .filter(c -> !c.isEmpty() && !c.equals("identity")).toList();
     }
 
     /** Whether a deflate body has the zlib wrapper (RFC 1950), as HTTP's deflate should; some clients send it raw. */

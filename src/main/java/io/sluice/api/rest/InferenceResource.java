@@ -25,6 +25,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executor;
 import java.util.function.BiFunction;
 import java.util.function.Supplier;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -33,8 +34,9 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * The Open Inference Protocol REST API. It only translates: HTTP to {@link InferRequest}, the call
  * to {@link InferenceService}, and the result back to HTTP. The body is parsed only once the service
  * has not turned the request away (rate limit, readiness, the model's guard), on the event loop or the
- * thread that answered the rate limit; the response is written on the request's own event loop again,
- * so runtime threads only compute. Every answer sets its own content type and the {@code Accept} header is not
+ * thread that answered the rate limit, or, for a body that would hold an event loop up for long (a compressed
+ * one, or one with much JSON), on {@link LargeBodies}; the response is written on the request's own event loop
+ * again, so runtime threads only compute. Every answer sets its own content type and the {@code Accept} header is not
  * read, as Triton does: a client asking for {@code application/octet-stream} (the binary answer's type) or
  * anything else still gets its answer, never a 406.
  */
@@ -43,6 +45,9 @@ public class InferenceResource {
 
     @Inject
     InferenceService service;
+
+    @Inject
+    LargeBodies largeBodies;
 
     /** The most bytes a body may have, after its content coding is undone. */
     @ConfigProperty(name = "quarkus.http.limits.max-body-size", defaultValue = "10240K")
@@ -181,7 +186,9 @@ public class InferenceResource {
                 ContentEncoding.decode(body == null ? new byte[0] : body, encoding, maxBody.asLongValue()), jsonLength,
                 () -> service.modelMetadata(model, runs), deadline, level)).request();
         io.vertx.core.Context context = Vertx.currentContext();
-        return service.infer(RestAuthentication.tenant(routing), model, runs, Protocol.REST, parse, response -> {
+        Executor readOn = LargeBodies.large(body == null ? 0 : body.length, jsonLength, encoding)
+                ? largeBodies.executor() : null;
+        return service.infer(RestAuthentication.tenant(routing), model, runs, Protocol.REST, parse, readOn, response -> {
             Uni<io.sluice.inference.InferResponse> here = Uni.createFrom().item(response);
             if (context != null) {
                 here = here.emitOn(task -> context.runOnContext(v -> task.run()));
