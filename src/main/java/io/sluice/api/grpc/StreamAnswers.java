@@ -126,6 +126,18 @@ final class StreamAnswers {
         drain();
     }
 
+    /**
+     * The call's deadline passed: it ends now with DEADLINE_EXCEEDED, as a gRPC call past its deadline does, whatever
+     * is still running or unanswered (every request on it had that deadline too) and whether or not the client is
+     * still sending; nothing after it is taken.
+     */
+    synchronized void deadlinePassed() {
+        if (!ended) {
+            failed(io.grpc.Status.DEADLINE_EXCEEDED.withDescription("the stream's deadline (grpc-timeout) passed")
+                    .asRuntimeException());
+        }
+    }
+
     /** The request stream failed (the transport). */
     synchronized void failed(Throwable failure) {
         end();

@@ -7,6 +7,7 @@ import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.api.grpc.proto.ModelInferResponse;
 import io.sluice.api.grpc.proto.ModelStreamInferResponse;
 import io.sluice.api.grpc.proto.InferParameter;
+import io.sluice.inference.InferRequest;
 import io.sluice.inference.InferResponse;
 import io.sluice.inference.InferenceService;
 import io.sluice.inference.Protocol;
@@ -26,7 +27,7 @@ import java.util.function.Function;
  * of the requests, as Triton sends them for a model that is not decoupled ({@link StreamAnswers}). Each
  * answer carries {@code triton_final_response: true}, as Triton marks the one response of such a model.
  * The stream's deadline, if it has one, is every request's, and a request's {@code timeout} parameter may
- * shorten it.
+ * shorten it; once it passes, the stream ends with DEADLINE_EXCEEDED, as a gRPC call past its deadline does.
  *
  * <p>As in Triton, a failed request is answered in the stream, with {@code error_message} and an {@code
  * infer_response} that carries only the request's id, model name and version, and the stream goes on. A
@@ -60,8 +61,17 @@ final class StreamInfer {
             StreamAnswers answers = new StreamAnswers(emitter, failureEndsStream,
                     (request, refusal) -> service.turnedAway(tenant, request.getModelName(), Protocol.GRPC, refusal));
             AtomicReference<Cancellable> reading = new AtomicReference<>();
+            // the bridge ends no call at its deadline: a stream whose next message never comes (one the bridge
+            // dropped, as it does a compressed message that is not gzip) would stay open for good
+            Cancellable deadlineTimer = deadline == InferRequest.NO_DEADLINE ? null
+                    : Uni.createFrom().voidItem().onItem().delayIt()
+                            .by(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())))
+                            .subscribe().with(v -> answers.deadlinePassed());
             // Quarkus cancels the answers when the client cancels the call, which ends the emitter
             emitter.onTermination(() -> {
+                if (deadlineTimer != null) {
+                    deadlineTimer.cancel();
+                }
                 open.ended(answers);
                 answers.cancel();
                 Cancellable r = reading.get();

@@ -1,0 +1,105 @@
+package io.sluice;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.RestAssured;
+import io.sluice.api.grpc.proto.ModelInferRequest;
+import io.sluice.api.grpc.proto.ModelStreamInferResponse;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.RequestOptions;
+import jakarta.inject.Inject;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A {@code ModelStreamInfer} call ends with DEADLINE_EXCEEDED at its {@code grpc-timeout}, after the answers it gave
+ * in time, even when its next message never reaches Sluice: here a message flagged compressed whose bytes are not
+ * gzip, which the gRPC bridge drops without a word (before, the stream stayed open for good). The client is a plain
+ * HTTP/2 one, so that the deadline is the server's to keep, not the client library's.
+ */
+@QuarkusTest
+@QuarkusTestResource(TinyRepositoryResource.class)
+class StreamDeadlineTest {
+    private static final ModelInferRequest MATMUL = ModelInferRequest.newBuilder().setModelName("matmul").setId("one")
+            .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(1).addShape(3))
+            .addRawInputContents(GrpcProtocolTest.rawFloats(1, 1, 1))
+            .build();
+
+    @Inject
+    Vertx vertx;
+
+    private HttpClient http2;
+
+    @BeforeEach
+    void connect() {
+        Await.serverReady();
+        http2 = vertx.createHttpClient(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2)
+                .setHttp2ClearTextUpgrade(false));
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        http2.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+    }
+
+    private static Buffer frame(int flag, byte[] message) {
+        return Buffer.buffer().appendByte((byte) flag).appendInt(message.length).appendBytes(message);
+    }
+
+    @Test
+    void aStreamWhoseNextMessageNeverArrivesEndsAtItsDeadline() throws Exception {
+        HttpClientRequest request = http2.request(new RequestOptions().setMethod(HttpMethod.POST)
+                        .setHost("127.0.0.1").setPort(RestAssured.port).setURI("/inference.GRPCInferenceService/ModelStreamInfer")
+                        .putHeader("content-type", "application/grpc").putHeader("te", "trailers")
+                        .putHeader("grpc-encoding", "gzip").putHeader("grpc-timeout", "3S"))
+                .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        request.setChunked(true);
+        Buffer body = Buffer.buffer();
+        CompletableFuture<Void> ended = new CompletableFuture<>();
+        // the handlers are set as the response comes, on the event loop, before any of its data can
+        CompletableFuture<HttpClientResponse> response = request.response().onSuccess(answer -> {
+            answer.handler(chunk -> {
+                synchronized (body) {
+                    body.appendBuffer(chunk);
+                }
+            });
+            answer.endHandler(v -> ended.complete(null));
+        }).toCompletionStage().toCompletableFuture();
+        request.write(frame(0, MATMUL.toByteArray()));
+        HttpClientResponse r = response.get(10, TimeUnit.SECONDS);
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            synchronized (body) {
+                return body.length() >= 5 && body.length() >= 5 + body.getUnsignedInt(1);
+            }
+        });
+        // the answer given before it
+        ModelStreamInferResponse first = ModelStreamInferResponse.parseFrom(body.getBytes(5, 5 + (int) body.getUnsignedInt(1)));
+        assertThat(first.getErrorMessage()).isEmpty();
+        assertThat(first.getInferResponse().getId()).isEqualTo("one");
+        assertThat(GrpcProtocolTest.floats(first.getInferResponse().getRawOutputContents(0))).containsExactly(9, 12);
+
+        request.write(frame(1, MATMUL.toBuilder().setId("two").build().toByteArray())); // "compressed", not gzip
+        // and the client neither sends more nor half-closes
+        ended.get(10, TimeUnit.SECONDS);
+        assertThat(r.trailers().get("grpc-status")).isEqualTo("4"); // DEADLINE_EXCEEDED
+        assertThat(URLDecoder.decode(r.trailers().get("grpc-message"), StandardCharsets.UTF_8))
+                .isEqualTo("the stream's deadline (grpc-timeout) passed");
+        assertThat(body.length()).isEqualTo(5 + (int) body.getUnsignedInt(1));
+    }
+}
