@@ -54,6 +54,10 @@ public enum Datatype {
             throw new InferenceException.InvalidInput("input '" + tensor + "' has no datatype");
         }
         try {
+            // in any case of ASCII letters: Unicode's case rules would read "\u0131nt64" (a dotless i) as INT64
+            if (!name.chars().allMatch(c -> c < 0x80)) {
+                throw new IllegalArgumentException(name);
+            }
             return valueOf(name.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
             throw new InferenceException.InvalidInput(

@@ -46,6 +46,7 @@ final class GrpcTensors {
         for (int i = 0; i < msg.getInputsCount(); i++) {
             ModelInferRequest.InferInputTensor in = msg.getInputs(i);
             RequestValidation.rejectUnsupportedOnInput(in.getParametersMap(), "input '" + in.getName() + "'");
+            parameters(in.getParametersMap()); // every value set, as on the request and its outputs
             Datatype type = Datatype.parse(in.getDatatype(), in.getName());
             long[] shape = shape(in);
             ByteBuffer data;

@@ -28,6 +28,16 @@ class GrpcTensorsTest {
         assertRefused(fp32Input(InferTensorContents.newBuilder().addInt64Contents(5).addInt64Contents(6)), NOT_ITS_FIELD);
     }
 
+    @Test
+    void anInputParameterWithoutAValueIsRefusedAsOneOnTheRequestIs() {
+        ModelInferRequest request = fp32Input(InferTensorContents.newBuilder().addFp32Contents(1).addFp32Contents(2));
+        ModelInferRequest unset = request.toBuilder().setInputs(0, request.getInputs(0).toBuilder()
+                .putParameters("tag", InferParameter.getDefaultInstance())).build();
+        assertRefused(unset, "parameter 'tag' has no value");
+        assertRefused(request.toBuilder().putParameters("tag", InferParameter.getDefaultInstance()).build(),
+                "parameter 'tag' has no value");
+    }
+
     /** A request to model m of one FP32 input X of shape [2], with {@code contents}. */
     private static ModelInferRequest fp32Input(InferTensorContents.Builder contents) {
         return ModelInferRequest.newBuilder().setModelName("m")
