@@ -470,6 +470,14 @@ class RestProtocolTest {
         "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[[1,2,3],[4]]},"
             + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}]};"
             + "input 'A' has ragged data: data[1] has 1 element, but data[0] has 3 elements",
+        "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]},"
+            + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}],"
+            + "\"parameters\":{\"n\":123456789012345678901234567890}};"
+            + "parameter 'n' is 123456789012345678901234567890, an integer outside [-2^63, 2^64-1]",
+        "{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4],"
+            + "\"parameters\":{\"big\":1e400}},"
+            + "{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}]};"
+            + "parameter 'big' is a number too large for a double",
     })
     void invalidInputIs400NamingTheProblem(String body, String message) {
         given().contentType(ContentType.JSON).body(body).post("/v2/models/add/infer")
@@ -630,7 +638,7 @@ class RestProtocolTest {
         assertThat(answer).contains("\"tag\":9223372036854775808");
         given().contentType(ContentType.JSON).body(body.replace("18446744073709551615,\"timeout", "18446744073709551616,\"timeout"))
                 .post("/v2/models/matmul/infer").then().statusCode(400)
-                .body("error", containsString("parameter 'priority' must be a non-negative integer, was 1.8446744073709552E19"));
+                .body("error", containsString("parameter 'priority' is 18446744073709551616, an integer outside [-2^63, 2^64-1]"));
         // the headers read the same range: 2^64 - 1 is no deadline and a level past the model's (a 400 before)
         String plain = "{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,1,1]}]}";
         given().contentType(ContentType.JSON).header("Sluice-Timeout-Us", "18446744073709551615")

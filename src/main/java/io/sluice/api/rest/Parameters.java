@@ -2,6 +2,7 @@ package io.sluice.api.rest;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.inference.InferenceException;
+import io.sluice.inference.RequestValidation;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -34,8 +35,16 @@ final class Parameters {
             } else if (v.isIntegralNumber() && v.bigIntegerValue().signum() > 0
                     && v.bigIntegerValue().bitLength() <= Long.SIZE) {
                 value = v.bigIntegerValue(); // past int64, within uint64: Triton's priority is a uint64
+            } else if (v.isIntegralNumber()) {
+                // read as a double it would come back changed (rounded), so it is refused, not altered
+                throw new InferenceException.InvalidInput(owner + " parameter '" + e.getKey() + "' is "
+                        + RequestValidation.cut(v.asText()) + ", an integer outside [-2^63, 2^64-1]");
             } else if (v.isNumber()) {
                 value = v.doubleValue();
+                if (Double.isInfinite((Double) value) && !v.isDouble()) {
+                    throw new InferenceException.InvalidInput(owner + " parameter '" + e.getKey()
+                            + "' is a number too large for a double");
+                }
             } else if (v.isTextual()) {
                 value = v.textValue();
             } else {
