@@ -3,6 +3,7 @@ package io.sluice;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.endsWith;
 import static org.hamcrest.Matchers.equalTo;
 
 import io.quarkus.test.common.QuarkusTestResource;
@@ -161,6 +162,24 @@ class BinaryRestTest {
         byte[] h = bytesHeader.getBytes(StandardCharsets.UTF_8);
         given().header("Inference-Header-Content-Length", h.length).body(concat(h, bad)).post("/v2/models/identity_bytes/infer")
                 .then().statusCode(400).body("error", containsString("input 'INPUT0': BYTES element 0 claims 100 bytes"));
+    }
+
+    @Test
+    void aHeaderLengthThatMissesTheJsonsEndSaysWhereTheJsonWasTakenToEnd() {
+        byte[] header = ("{\"inputs\":[{\"name\":\"A\",\"datatype\":\"FP32\",\"shape\":[1,4],\"parameters\":"
+                + "{\"binary_data_size\":16}},{\"name\":\"B\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}]}")
+                .getBytes(StandardCharsets.UTF_8);
+        byte[] body = concat(header, floats(1, 2, 3, 4));
+        given().header("Inference-Header-Content-Length", header.length - 1).body(body)
+                .post("/v2/models/add/infer").then().statusCode(400)
+                .body("error", containsString("malformed JSON"))
+                .body("error", endsWith("(in the JSON header: the body's first " + (header.length - 1)
+                        + " bytes, as Inference-Header-Content-Length says)"));
+        // the whole body's length: the tensors' bytes read as JSON
+        given().header("Inference-Header-Content-Length", body.length).body(body)
+                .post("/v2/models/add/infer").then().statusCode(400)
+                .body("error", endsWith("(in the JSON header: the body's first " + body.length
+                        + " bytes, as Inference-Header-Content-Length says)"));
     }
 
     private static void assertFraming(String json, byte[] tensors, String message) {

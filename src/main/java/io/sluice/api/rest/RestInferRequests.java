@@ -109,7 +109,17 @@ final class RestInferRequests {
             return raw(model, version, body, metadata.get(), deadlineNanos, headerPriority);
         }
         int jsonLength = headerLength == null ? body.length : headerLength;
-        JsonBody.Request json = JsonBody.read(JSON, body, jsonLength);
+        JsonBody.Request json;
+        try {
+            json = JsonBody.read(JSON, body, jsonLength);
+        } catch (InferenceException.InvalidInput e) {
+            if (headerLength == null) {
+                throw e;
+            }
+            // a header length that misses the JSON's end reads as broken JSON: say where the JSON was taken to end
+            throw new InferenceException.InvalidInput(e.getMessage() + " (in the JSON header: the body's first "
+                    + headerLength + " bytes, as " + RestHeaders.HEADER_LENGTH + " says)", e.kind());
+        }
         JsonNode root = json.root();
         Map<String, Object> parameters = Parameters.read(root.get("parameters"), "request");
         List<Tensor> inputs = new ArrayList<>();
