@@ -4,6 +4,7 @@ import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.contains;
+import static org.hamcrest.Matchers.containsString;
 
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
@@ -20,19 +21,28 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.zip.GZIPOutputStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * A REST body that would hold an event loop up for long (here, a compressed one) is read off the event loop: while
- * it waits to be read, the server's only event loop answers another request; then it is read and answered.
+ * A REST body that would hold an event loop up for long (here, a compressed one that could inflate past 256 KiB) is
+ * read off the event loop: while it waits to be read, the server's only event loop answers another request; then it
+ * is read and answered. One the model would turn away unread is turned away at once, and past the readers and as
+ * many waiting, a 503. The readers are the real ones, each task held at a gate the test opens.
  */
 @QuarkusTest
 @TestProfile(LargeBodyReadTest.Profile.class)
@@ -56,7 +66,7 @@ class LargeBodyReadTest {
     @Alternative // selected by the profile alone
     @ApplicationScoped
     public static class GatedLargeBodies extends LargeBodies {
-        static final CountDownLatch open = new CountDownLatch(1);
+        static volatile CountDownLatch open = new CountDownLatch(1);
         static final AtomicInteger waiting = new AtomicInteger();
 
         @Override
@@ -64,9 +74,10 @@ class LargeBodyReadTest {
             Executor readers = super.executor();
             return task -> {
                 waiting.incrementAndGet();
+                CountDownLatch gate = open;
                 readers.execute(() -> {
                     try {
-                        if (open.await(60, TimeUnit.SECONDS)) {
+                        if (gate.await(60, TimeUnit.SECONDS)) {
                             task.run();
                         }
                     } catch (InterruptedException e) {
@@ -77,16 +88,66 @@ class LargeBodyReadTest {
         }
     }
 
+    /** An id of random digits keeps it past 255 bytes compressed, so that it could inflate past 256 KiB. */
     private static final String BODY = """
-            {"inputs": [
+            {"id": "%s", "inputs": [
               {"name": "A", "datatype": "FP32", "shape": [1, 4], "data": [1, 2, 3, 4]},
-              {"name": "B", "datatype": "FP32", "shape": [1, 4], "data": [10, 20, 30, 40]}]}""";
+              {"name": "B", "datatype": "FP32", "shape": [1, 4], "data": [10, 20, 30, 40]}]}"""
+            .formatted(new java.math.BigInteger(2048, new java.util.Random(7)).toString(16));
+
+    @BeforeEach
+    void closeTheGate() {
+        Await.serverReady();
+        GatedLargeBodies.open = new CountDownLatch(1);
+        GatedLargeBodies.waiting.set(0);
+    }
+
+    @AfterEach
+    void openIt() {
+        GatedLargeBodies.open.countDown();
+    }
+
+    private static Response postCompressed(String model, byte[] gzipped) {
+        return given().contentType(ContentType.JSON).header("Content-Encoding", "gzip").body(gzipped)
+                .post("/v2/models/" + model + "/infer");
+    }
+
+    @Test
+    void aRequestTheModelWouldTurnAwayUnreadIsTurnedAwayAtOnceNotAfterAWaitForAReader() {
+        postCompressed("nope", gzip(BODY)).then().statusCode(404);
+        assertThat(GatedLargeBodies.waiting.get()).isZero();
+    }
+
+    @Test
+    void pastTheReadersAndAsManyWaitingALargeBodyIsTurnedAwayWith503() throws Exception {
+        int readers = 2 * Runtime.getRuntime().availableProcessors(); // and as many may wait
+        byte[] gzipped = gzip(BODY);
+        ExecutorService clients = Executors.newFixedThreadPool(2 * readers);
+        try {
+            List<Future<Response>> taken = new ArrayList<>();
+            for (int i = 0; i < 2 * readers; i++) {
+                taken.add(clients.submit(() -> postCompressed("add", gzipped)));
+            }
+            await().atMost(Duration.ofSeconds(30)).until(() -> GatedLargeBodies.waiting.get() == 2 * readers);
+
+            postCompressed("add", gzipped).then().statusCode(503).header("Retry-After", "1")
+                    .body("error", containsString("large request bodies"));
+
+            GatedLargeBodies.open.countDown();
+            for (Future<Response> answer : taken) {
+                answer.get(60, TimeUnit.SECONDS).then().statusCode(200)
+                        .body("outputs.find { it.name == 'SUM' }.data", contains(11f, 22f, 33f, 44f));
+            }
+        } finally {
+            clients.shutdownNow();
+        }
+    }
 
     @Test
     void aCompressedBodyIsReadOffTheEventLoopWhichServesOthersMeanwhile() {
-        Await.serverReady();
-        CompletableFuture<Response> compressed = CompletableFuture.supplyAsync(() -> given().contentType(ContentType.JSON)
-                .header("Content-Encoding", "gzip").body(gzip(BODY)).post("/v2/models/add/infer"));
+        byte[] gzipped = gzip(BODY);
+        assertThat(gzipped.length).isGreaterThan(255);
+        CompletableFuture<Response> compressed = CompletableFuture.supplyAsync(() -> postCompressed("add", gzipped));
         await().atMost(Duration.ofSeconds(30)).until(() -> GatedLargeBodies.waiting.get() == 1);
 
         // the one event loop is free: a plain request is answered while the compressed one waits to be read

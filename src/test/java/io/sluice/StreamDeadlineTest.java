@@ -62,13 +62,32 @@ class StreamDeadlineTest {
         return Buffer.buffer().appendByte((byte) flag).appendInt(message.length).appendBytes(message);
     }
 
-    @Test
-    void aStreamWhoseNextMessageNeverArrivesEndsAtItsDeadline() throws Exception {
-        HttpClientRequest request = http2.request(new RequestOptions().setMethod(HttpMethod.POST)
+    private HttpClientRequest stream(String timeout) throws Exception {
+        return http2.request(new RequestOptions().setMethod(HttpMethod.POST)
                         .setHost("127.0.0.1").setPort(RestAssured.port).setURI("/inference.GRPCInferenceService/ModelStreamInfer")
                         .putHeader("content-type", "application/grpc").putHeader("te", "trailers")
-                        .putHeader("grpc-encoding", "gzip").putHeader("grpc-timeout", "3S"))
+                        .putHeader("grpc-encoding", "gzip").putHeader("grpc-timeout", timeout))
                 .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aDeadlineUnderAMillisecondEndsTheStreamToo() throws Exception {
+        // less than a timer's least wait: the stream still ends, 1 ms after its deadline at most
+        HttpClientRequest request = stream("500u");
+        request.setChunked(true);
+        CompletableFuture<Void> ended = new CompletableFuture<>();
+        CompletableFuture<HttpClientResponse> response = request.response()
+                .onSuccess(answer -> answer.endHandler(v -> ended.complete(null))).toCompletionStage().toCompletableFuture();
+        request.write(Buffer.buffer().appendByte((byte) 0).appendInt(0)); // an empty message, and then nothing
+        HttpClientResponse r = response.get(10, TimeUnit.SECONDS);
+        ended.get(10, TimeUnit.SECONDS);
+        assertThat(r.trailers().get("grpc-status") != null ? r.trailers().get("grpc-status") : r.getHeader("grpc-status"))
+                .isEqualTo("4"); // DEADLINE_EXCEEDED
+    }
+
+    @Test
+    void aStreamWhoseNextMessageNeverArrivesEndsAtItsDeadline() throws Exception {
+        HttpClientRequest request = stream("3S");
         request.setChunked(true);
         Buffer body = Buffer.buffer();
         CompletableFuture<Void> ended = new CompletableFuture<>();

@@ -55,8 +55,10 @@ public enum Datatype {
         }
         try {
             // in any case of ASCII letters: Unicode's case rules would read "\u0131nt64" (a dotless i) as INT64
-            if (!name.chars().allMatch(c -> c < 0x80)) {
-                throw new IllegalArgumentException(name);
+            for (int i = 0; i < name.length(); i++) {
+                if (name.charAt(i) >= 0x80) {
+                    throw new IllegalArgumentException(name);
+                }
             }
             return valueOf(name.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {

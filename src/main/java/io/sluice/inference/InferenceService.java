@@ -12,14 +12,18 @@ import io.sluice.observability.Outcome;
 import io.sluice.observability.SluiceMetrics;
 import io.sluice.observability.VersionStatistics;
 import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.subscription.Cancellable;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
@@ -104,8 +108,10 @@ public class InferenceService {
     /**
      * {@link #infer(Tenant, String, String, Protocol, Supplier, Function)}, with the request read on {@code readOn}
      * (null: as there): an adapter sends a body there that would hold an event loop up for long (many MB of JSON, a
-     * compressed body). The rate limit is decided first where it is; from there on (the model's readiness, whether it
-     * turns the arrival away, the parse, the admission) the call runs on {@code readOn}, in the caller's trace.
+     * compressed body). The rate limit is decided first where it is, and so is a request the model would turn away
+     * unread (unknown, not ready, full); from there on (the parse, the admission, the model's own checks again) the
+     * call runs on {@code readOn}, in the caller's trace. A call cancelled while it waits for {@code readOn} is never
+     * read; one {@code readOn} has no room for ({@link RejectedExecutionException}) gets 503 {@code queue_full}.
      */
     public <T> Uni<T> infer(Tenant tenant, String model, String version, Protocol protocol,
             Supplier<InferRequest> parse, Executor readOn, Function<InferResponse, Uni<T>> answer) {
@@ -129,15 +135,32 @@ public class InferenceService {
             this.protocol = protocol;
         }
 
-        /** {@code readOn}: where the request is read, and everything after the rate limit runs; null: here. */
+        /**
+         * {@code readOn}: where the request is read, and everything after the rate limit runs; null: here. A request
+         * the model would turn away unread (unknown, not ready, full) is turned away here, at once.
+         */
         Uni<InferResponse> response(String version, Supplier<InferRequest> parse, Executor readOn) {
             Supplier<InferRequest> once = () -> parsed = withinLimits(parse.get());
-            Supplier<Uni<InferResponse>> admitted = readOn == null ? () -> run(tenant, model, version, once)
-                    : () -> Uni.createFrom().deferred(() -> run(tenant, model, version, once)).runSubscriptionOn(readOn);
+            Supplier<Uni<InferResponse>> admitted = () -> readOn == null || turnedAwayUnread(version)
+                    ? run(tenant, model, version, once)
+                    : readElsewhere(readOn, () -> run(tenant, model, version, once));
             return rateLimiter.enabled()
                     ? rateLimiter.admit(tenant, model).emitOn(backTo(Vertx.currentContext()))
                             .onItem().transformToUni(state -> charged(state, admitted.get()))
                     : admitted.get();
+        }
+
+        /** Whether {@link #run} would answer this request without reading it: then it answers so at once. */
+        private boolean turnedAwayUnread(String version) {
+            ServedModel m;
+            try {
+                m = registry.ready(model, version);
+            } catch (RuntimeException unknownOrNotReady) {
+                return true;
+            }
+            // a model that caches answers reads every request: a hit needs no capacity
+            return !m.settings().cacheEnabled()
+                    && m.turnsAway(priorities.highestIndex(tenant, m.settings().priorityLevels()));
         }
 
         <T> Uni<T> counted(Uni<T> result) {
@@ -240,6 +263,42 @@ public class InferenceService {
      * shares, and parsing a large body there would hold all their answers back past the Redis timeout. A
      * local bucket answers on the caller's thread, which stays put.
      */
+    /**
+     * {@code work} started on {@code readOn}. A call cancelled while it waits there is never started (its body never
+     * read); one that finds no room there is turned away with 503 {@code queue_full}.
+     */
+    private static <T> Uni<T> readElsewhere(Executor readOn, Supplier<Uni<T>> work) {
+        return Uni.createFrom().emitter(emitter -> {
+            AtomicBoolean over = new AtomicBoolean();
+            AtomicReference<Cancellable> running = new AtomicReference<>();
+            emitter.onTermination(() -> {
+                over.set(true);
+                Cancellable r = running.getAndSet(null);
+                if (r != null) {
+                    r.cancel();
+                }
+            });
+            try {
+                readOn.execute(() -> {
+                    if (over.get()) {
+                        return; // cancelled while it waited
+                    }
+                    running.set(Uni.createFrom().deferred(work::get).subscribe().with(emitter::complete, emitter::fail));
+                    if (over.get()) { // cancelled while it started
+                        Cancellable r = running.getAndSet(null);
+                        if (r != null) {
+                            r.cancel();
+                        }
+                    }
+                });
+            } catch (RejectedExecutionException full) {
+                emitter.fail(new InferenceException.Unavailable(InferenceException.Unavailable.Reason.QUEUE_FULL,
+                        "the server is reading as many large request bodies as it reads at once, and as many wait: "
+                                + "retry, or send a smaller or uncompressed body", Duration.ofSeconds(1)));
+            }
+        });
+    }
+
     private static Executor backTo(Context caller) {
         if (caller == null) {
             return Runnable::run;

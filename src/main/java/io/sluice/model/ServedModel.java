@@ -283,6 +283,16 @@ public final class ServedModel {
     }
 
     /**
+     * Whether {@link #infer(Supplier, int)} would turn a request of level {@code highest} at best away now, unread
+     * (not ready, or full without a lower level waiting): an adapter asks before it sends a body to be read
+     * elsewhere, so that such a request is answered at once rather than after its wait there.
+     */
+    public boolean turnsAway(int highest) {
+        ModelGuard g = guard;
+        return session == null || scheduler == null || g == null || g.turnsAway(highest) != null;
+    }
+
+    /**
      * A warmup request: validation, the scheduler and its batcher, the runtime, as a request takes them, but not
      * the guard, which is admission, not execution. Its {@code admission.timeout} (60 s) would fail a model whose
      * first run of a shape takes longer, as a TensorRT engine build may; warmup has its own budget.

@@ -82,16 +82,18 @@ class TracingTest {
         assertThat(spans.getFinishedSpanItems()).noneMatch(s -> s.getTraceId().equals(unsampled));
     }
 
-    /** One row of {@code value}s to matmul over REST, in the trace {@code traceId}, sampled when {@code flags} is 01. */
     @Test
     void aCompressedRequestReadOffTheEventLoopStaysInItsCallersTrace() throws java.io.IOException {
-        // a compressed body is read on a body reader (LargeBodies), not the event loop: the trace goes with it
+        // a compressed body that could inflate past 256 KiB is read on a body reader (LargeBodies), not the event
+        // loop: the trace goes with it. An id of random digits keeps it past 255 bytes compressed.
         String traceId = "5af7651916cd43dd8448eb211c80319c";
+        String id = new java.math.BigInteger(2048, new java.util.Random(7)).toString(16);
         java.io.ByteArrayOutputStream gzipped = new java.io.ByteArrayOutputStream();
         try (java.util.zip.GZIPOutputStream gz = new java.util.zip.GZIPOutputStream(gzipped)) {
-            gz.write("{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,1,1]}]}"
-                    .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            gz.write(("{\"id\":\"" + id + "\",\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,3],"
+                    + "\"data\":[1,1,1]}]}").getBytes(java.nio.charset.StandardCharsets.UTF_8));
         }
+        assertThat(gzipped.size()).isGreaterThan(255);
         given().header("traceparent", "00-" + traceId + "-b7ad6b7169203331-01").header("Content-Encoding", "gzip")
                 .contentType("application/json").body(gzipped.toByteArray())
                 .post("/v2/models/matmul/infer").then().statusCode(200);
@@ -104,6 +106,7 @@ class TracingTest {
         assertThat(awaitSpan("sluice.admission", traceId).getParentSpanId()).isEqualTo(infer.getSpanId());
     }
 
+    /** One row of {@code value}s to matmul over REST, in the trace {@code traceId}, sampled when {@code flags} is 01. */
     private static void inferMatmul(String traceId, String flags, int value) {
         given().header("traceparent", "00-" + traceId + "-b7ad6b7169203331-" + flags).contentType("application/json")
                 .body("{\"inputs\":[{\"name\":\"X\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":["

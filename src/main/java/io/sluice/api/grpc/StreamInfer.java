@@ -65,7 +65,7 @@ final class StreamInfer {
             // dropped, as it does a compressed message that is not gzip) would stay open for good
             Cancellable deadlineTimer = deadline == InferRequest.NO_DEADLINE ? null
                     : Uni.createFrom().voidItem().onItem().delayIt()
-                            .by(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())))
+                            .by(InferRequest.timerDelay(deadline - System.nanoTime())) // at least 1 ms: a timer's least
                             .subscribe().with(v -> answers.deadlinePassed());
             // Quarkus cancels the answers when the client cancels the call, which ends the emitter
             emitter.onTermination(() -> {

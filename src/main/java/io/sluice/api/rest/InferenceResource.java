@@ -35,8 +35,9 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * to {@link InferenceService}, and the result back to HTTP. The body is parsed only once the service
  * has not turned the request away (rate limit, readiness, the model's guard), on the event loop or the
  * thread that answered the rate limit, or, for a body that would hold an event loop up for long (a compressed
- * one, or one with much JSON), on {@link LargeBodies}; the response is written on the request's own event loop
- * again, so runtime threads only compute. Every answer sets its own content type and the {@code Accept} header is not
+ * one that could inflate to much, or one with much JSON), on {@link LargeBodies}; an answer is written on the
+ * request's own event loop again, so runtime threads only compute (a refusal may be written from the thread that
+ * made it, which Vert.x allows). Every answer sets its own content type and the {@code Accept} header is not
  * read, as Triton does: a client asking for {@code application/octet-stream} (the binary answer's type) or
  * anything else still gets its answer, never a 406.
  */
@@ -182,9 +183,14 @@ public class InferenceResource {
         String runs = version == null && jsonLength != null && jsonLength == 0 ? defaultVersion(model) : version;
         // parsed only once the rate limit and the model's admission let the request in: a rejection reads no JSON
         RestInferRequests.Parsed[] parsed = new RestInferRequests.Parsed[1];
-        Supplier<InferRequest> parse = () -> (parsed[0] = RestInferRequests.parse(model, runs,
-                ContentEncoding.decode(body == null ? new byte[0] : body, encoding, maxBody.asLongValue()), jsonLength,
-                () -> service.modelMetadata(model, runs), deadline, level)).request();
+        Supplier<InferRequest> parse = () -> {
+            if (deadline != InferRequest.NO_DEADLINE && deadline - System.nanoTime() <= 0) { // not worth reading now
+                throw new InferenceException.DeadlineExceeded("deadline passed before the request body was read");
+            }
+            return (parsed[0] = RestInferRequests.parse(model, runs,
+                    ContentEncoding.decode(body == null ? new byte[0] : body, encoding, maxBody.asLongValue()), jsonLength,
+                    () -> service.modelMetadata(model, runs), deadline, level)).request();
+        };
         io.vertx.core.Context context = Vertx.currentContext();
         Executor readOn = LargeBodies.large(body == null ? 0 : body.length, jsonLength, encoding)
                 ? largeBodies.executor() : null;

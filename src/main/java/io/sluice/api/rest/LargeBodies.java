@@ -1,9 +1,10 @@
 package io.sluice.api.rest;
 
+import jakarta.annotation.PostConstruct;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.Executor;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -13,9 +14,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * seconds, and an event loop doing it holds up every other connection it serves, health probes included; a
  * compressed body of 100 KB can inflate to that. Such a body is read on one of these threads instead.
  *
- * <p>There are as many as the event loops Vert.x makes by default (two per core), so no more large bodies are
- * read, and held decoded in memory, at once than the event loops could read before; the rest wait their turn in
- * arrival order, their raw bodies already in memory.
+ * <p>There are two per core, as many as the event loops Vert.x makes by default, so no more large bodies are read,
+ * and held decoded in memory, at once than the event loops could read before; as many more may wait their turn, in
+ * arrival order, and past that a request is turned away (503 {@code queue_full}, from {@link
+ * io.sluice.inference.InferenceService}), as a full model turns one away.
  */
 @ApplicationScoped
 public class LargeBodies {
@@ -24,13 +26,16 @@ public class LargeBodies {
     static final int LARGE_JSON_BYTES = 256 * 1024;
     /** A binary request past this is read here: its tensors are copied once more as it is read. */
     static final int LARGE_BODY_BYTES = 8 * 1024 * 1024;
+    /** How much deflate (gzip's too) can inflate at most: about 1032 to 1. */
+    static final int MOST_INFLATION = 1032;
 
-    private final ThreadPoolExecutor threads;
+    private ThreadPoolExecutor threads;
 
-    public LargeBodies() {
+    @PostConstruct
+    void start() {
         int n = 2 * Runtime.getRuntime().availableProcessors();
         AtomicInteger count = new AtomicInteger();
-        threads = new ThreadPoolExecutor(n, n, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), task -> {
+        threads = new ThreadPoolExecutor(n, n, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(n), task -> {
             Thread t = new Thread(task, "sluice-body-reader-" + count.incrementAndGet());
             t.setDaemon(true);
             return t;
@@ -43,24 +48,25 @@ public class LargeBodies {
      *
      * @param jsonLength its JSON header's length ({@code Inference-Header-Content-Length}), or null when the body is
      *     all JSON
-     * @param encoding its {@code Content-Encoding}, or null: a compressed body is read here whatever its size, since
-     *     what it inflates to is not known before
+     * @param encoding its {@code Content-Encoding}, or null: a compressed body is read here when it could inflate past
+     *     {@link #LARGE_JSON_BYTES}, since what it inflates to is not known before
      */
     static boolean large(int bodyLength, Integer jsonLength, String encoding) {
         if (ContentEncoding.coded(encoding)) {
-            return true;
+            return (long) bodyLength * MOST_INFLATION > LARGE_JSON_BYTES;
         }
         int json = jsonLength == null ? bodyLength : Math.min(jsonLength, bodyLength);
         return json > LARGE_JSON_BYTES || bodyLength > LARGE_BODY_BYTES;
     }
 
-    /** The threads large bodies are read on. */
+    /** The threads large bodies are read on; a full queue refuses a task ({@link java.util.concurrent.RejectedExecutionException}). */
     public Executor executor() {
         return threads;
     }
 
+    /** Bodies already waiting are still read (and answered); a new one is refused. */
     @PreDestroy
     void close() {
-        threads.shutdownNow();
+        threads.shutdown();
     }
 }

@@ -11,9 +11,11 @@ class LargeBodiesTest {
     void compressedBodiesAndMuchJsonAreLarge() {
         assertThat(LargeBodies.large(100, null, null)).isFalse();
         assertThat(LargeBodies.large(100, null, "identity")).isFalse();
-        assertThat(LargeBodies.large(100, null, "gzip")).isTrue(); // 100 compressed bytes can inflate to 100 KB
-        assertThat(LargeBodies.large(100, null, "identity, deflate")).isTrue();
-        assertThat(LargeBodies.large(100, null, "br")).isTrue(); // refused, on a reader
+        // a compressed body that could inflate past 256 KiB (deflate inflates 1032 times at most)
+        assertThat(LargeBodies.large(254, null, "gzip")).isFalse();
+        assertThat(LargeBodies.large(255, null, "gzip")).isTrue();
+        assertThat(LargeBodies.large(100_000, null, "identity, deflate")).isTrue();
+        assertThat(LargeBodies.large(100, null, "deflate")).isFalse();
         assertThat(LargeBodies.large(LargeBodies.LARGE_JSON_BYTES, null, null)).isFalse();
         assertThat(LargeBodies.large(LargeBodies.LARGE_JSON_BYTES + 1, null, null)).isTrue();
         // a binary request: its JSON header counts as JSON, its tensors only past the body limit
