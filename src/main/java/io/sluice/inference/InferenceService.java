@@ -258,12 +258,6 @@ public class InferenceService {
     }
 
     /**
-     * Runs what follows the rate limit on the caller's own context: with buckets in Redis the answer comes
-     * on the Redis connection's event loop (or the fallback's timer), which every request's rate limit
-     * shares, and parsing a large body there would hold all their answers back past the Redis timeout. A
-     * local bucket answers on the caller's thread, which stays put.
-     */
-    /**
      * {@code work} started on {@code readOn}. A call cancelled while it waits there is never started (its body never
      * read); one that finds no room there is turned away with 503 {@code queue_full}.
      */
@@ -299,6 +293,12 @@ public class InferenceService {
         });
     }
 
+    /**
+     * Runs what follows the rate limit on the caller's own context: with buckets in Redis the answer comes
+     * on the Redis connection's event loop (or the fallback's timer), which every request's rate limit
+     * shares, and parsing a large body there would hold all their answers back past the Redis timeout. A
+     * local bucket answers on the caller's thread, which stays put.
+     */
     private static Executor backTo(Context caller) {
         if (caller == null) {
             return Runnable::run;
