@@ -36,7 +36,8 @@ import org.junit.jupiter.api.Test;
 @QuarkusTestResource(TinyRepositoryResource.class)
 class GrpcDirectInferTest {
     private static final String PATH = "/inference.GRPCInferenceService/ModelInfer";
-    private static final ModelInferRequest MATMUL = ModelInferRequest.newBuilder().setModelName("matmul")
+    /** One row of ones to matmul, raw; {@link StreamDeadlineTest} sends it too. */
+    static final ModelInferRequest MATMUL = ModelInferRequest.newBuilder().setModelName("matmul")
             .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(1).addShape(3))
             .addRawInputContents(GrpcProtocolTest.rawFloats(1, 1, 1))
             .build();

@@ -36,10 +36,7 @@ import org.junit.jupiter.api.Test;
 @QuarkusTest
 @QuarkusTestResource(TinyRepositoryResource.class)
 class StreamDeadlineTest {
-    private static final ModelInferRequest MATMUL = ModelInferRequest.newBuilder().setModelName("matmul").setId("one")
-            .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(1).addShape(3))
-            .addRawInputContents(GrpcProtocolTest.rawFloats(1, 1, 1))
-            .build();
+    private static final ModelInferRequest MATMUL = GrpcDirectInferTest.MATMUL.toBuilder().setId("one").build();
 
     @Inject
     Vertx vertx;
