@@ -283,6 +283,22 @@ class RestProtocolTest {
     }
 
     @Test
+    void aMethodThePathDoesNotTakeIsAnsweredWithTheOnesItDoes() {
+        given().get("/v2/models/add/infer").then().statusCode(405).header("Allow", "OPTIONS, POST")
+                .body("error", equalTo("method not allowed: GET /v2/models/add/infer"));
+        given().put("/v2/models/add/versions/1/infer").then().statusCode(405).header("Allow", "OPTIONS, POST");
+        given().post("/v2/models/add/config").then().statusCode(405).header("Allow", "GET, HEAD, OPTIONS");
+        given().delete("/v2/health/ready").then().statusCode(405).header("Allow", "GET, HEAD, OPTIONS");
+        given().post("/v2/models/stats").then().statusCode(405).header("Allow", "GET, HEAD, OPTIONS");
+        given().get("/v2/repository/models/add/load").then().statusCode(405).header("Allow", "OPTIONS, POST");
+        // OPTIONS names the path's own methods, not every method of the resource
+        given().options("/v2/models/add/infer").then().statusCode(200).header("Allow", "OPTIONS, POST");
+        given().options("/v2/models/add").then().statusCode(200).header("Allow", "GET, HEAD, OPTIONS");
+        given().options("/v2").then().statusCode(200).header("Allow", "GET, HEAD, OPTIONS");
+        given().head("/v2/models/add").then().statusCode(200);
+    }
+
+    @Test
     void modelReadiness() {
         given().get("/v2/models/add/ready").then().statusCode(200);
         given().get("/v2/models/add/versions/1/ready").then().statusCode(200);

@@ -3,23 +3,30 @@ package io.sluice.api.rest;
 import io.sluice.inference.InferenceException;
 import io.sluice.inference.RequestValidation;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.ext.web.RoutingContext;
 import jakarta.ws.rs.NotAllowedException;
 import jakarta.ws.rs.NotFoundException;
 import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.util.Map;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
 /**
  * The one REST error mapper: {@link InferenceException} to status, {@code {"error": ...}} body and
  * headers, as in the README's "Errors" table, and the same body on what Quarkus REST answers itself (404 for
- * a path no endpoint has, 405 for a method a path does not take). A client mistake is never a 500.
+ * a path no endpoint has, 405 for a method a path does not take, with the {@code Allow} header naming the methods it
+ * takes). A client mistake is never a 500.
  */
 public class RestErrors {
 
     private static final Logger LOG = Logger.getLogger(RestErrors.class);
+
+    @ConfigProperty(name = "quarkus.http.root-path", defaultValue = "/")
+    String rootPath;
 
     @ServerExceptionMapper
     public Response map(InferenceException e) {
@@ -61,12 +68,16 @@ public class RestErrors {
      * with the API's {@code {"error": ...}} body instead of an HTML page or an empty one.
      */
     @ServerExceptionMapper({NotFoundException.class, NotAllowedException.class})
-    public Response map(WebApplicationException e, HttpServerRequest request) {
+    public Response map(WebApplicationException e, HttpServerRequest request, RoutingContext routing) {
         Response original = e.getResponse();
-        return Response.fromResponse(original)
+        Response.ResponseBuilder response = Response.fromResponse(original)
                 .type(MediaType.APPLICATION_JSON_TYPE)
-                .entity(Map.of("error", describe(original.getStatus(), request)))
-                .build();
+                .entity(Map.of("error", describe(original.getStatus(), request)));
+        String template = RouteTemplate.of(routing.normalizedPath(), rootPath);
+        if (original.getStatus() == 405 && !template.equals(RouteTemplate.UNMATCHED)) {
+            response.header(HttpHeaders.ALLOW, RouteTemplate.allow(template)); // RFC 9110 requires it on a 405
+        }
+        return response.build();
     }
 
     /**

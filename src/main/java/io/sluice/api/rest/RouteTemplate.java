@@ -11,7 +11,8 @@ import java.util.regex.Pattern;
 
 /**
  * The route template of a REST path, for the {@code uri} tag of Quarkus's {@code http_server_requests} meters on a
- * 401 that {@link RestAuthentication} gives before routing, and a 413 of {@link RestBodyLimit}. Quarkus tags such
+ * 401 that {@link RestAuthentication} gives before routing, and a 413 of {@link RestBodyLimit}, and the methods it
+ * takes, for {@link AllowHeader}. Quarkus tags such
  * an answer with its raw path, so keyless requests to {@code /v2/models/a1/infer}, {@code a2}, ... made a series
  * each, until its {@code max-uri-tags} cap dropped the new {@code uri} values of real routes too.
  */
@@ -23,6 +24,11 @@ final class RouteTemplate {
     private record Route(Pattern path, String template) {}
 
     private static final List<Route> ROUTES = routes();
+
+    /** The templates whose one method is POST; every other template's is GET. */
+    private static final Set<String> POSTED = Set.of("/v2/repository/index",
+            "/v2/repository/models/{model}/{action: load|unload}", "/v2/models/{model}/infer",
+            "/v2/models/{model}/versions/{version}/infer");
 
     private RouteTemplate() {}
 
@@ -54,6 +60,14 @@ final class RouteTemplate {
             templates.add(route.template());
         }
         return Set.copyOf(templates);
+    }
+
+    /**
+     * The methods {@code template} takes, as an {@code Allow} header lists them: its one method, {@code HEAD} with a
+     * {@code GET} (the REST layer answers it from the {@code GET}), and {@code OPTIONS}.
+     */
+    static String allow(String template) {
+        return POSTED.contains(template) ? "OPTIONS, POST" : "GET, HEAD, OPTIONS";
     }
 
     /** {@code quarkus.http.root-path} as a prefix: empty for {@code /}, else with one leading slash and none after. */

@@ -11,7 +11,8 @@
  * buffer. Triton's model configuration and statistics extensions and its repository index are written by
  * {@link io.sluice.api.rest.ModelConfigJson}, {@link io.sluice.api.rest.ModelStatsJson} and {@link
  * io.sluice.api.rest.RepositoryIndexBody}. {@link io.sluice.api.rest.RouteTemplate} and {@link
- * io.sluice.api.rest.HttpMeterTags} keep the paths and methods clients make up out of the HTTP server meters' tags.
+ * io.sluice.api.rest.HttpMeterTags} keep the paths and methods clients make up out of the HTTP server meters' tags;
+ * {@link io.sluice.api.rest.AllowHeader} names a path's methods on {@code OPTIONS}.
  * Adapters only translate; batching, limits and ONNX types never appear here.
  */
 package io.sluice.api.rest;

@@ -2,10 +2,19 @@ package io.sluice.api.rest;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import java.lang.reflect.Method;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** {@link RouteTemplate#of}: a path's template without the root path, however the root path is spelt. */
+/**
+ * {@link RouteTemplate#of}: a path's template without the root path, however the root path is spelt; {@link
+ * RouteTemplate#allow}: the methods the resource takes on it.
+ */
 class RouteTemplateTest {
 
     @Test
@@ -23,5 +32,23 @@ class RouteTemplateTest {
             assertThat(RouteTemplate.of("/v2/models/m1/infer/more", root)).as(root).isEqualTo(RouteTemplate.UNMATCHED);
         }
         assertThat(RouteTemplate.of(null, "/")).isEqualTo(RouteTemplate.UNMATCHED);
+    }
+
+    @Test
+    void everyTemplateAllowsTheMethodTheResourceTakesOnIt() {
+        String root = InferenceResource.class.getAnnotation(Path.class).value();
+        Map<String, String> methods = new HashMap<>();
+        for (Method method : InferenceResource.class.getDeclaredMethods()) {
+            Path path = method.getAnnotation(Path.class);
+            String verb = method.isAnnotationPresent(GET.class) ? "GET" : method.isAnnotationPresent(POST.class) ? "POST"
+                    : null;
+            if (verb != null) {
+                String previous = methods.put(path == null ? root : root + path.value(), verb);
+                assertThat(previous).as("one method a path").isIn(null, verb);
+            }
+        }
+        assertThat(methods.keySet()).containsExactlyInAnyOrderElementsOf(RouteTemplate.templates());
+        methods.forEach((template, verb) -> assertThat(RouteTemplate.allow(template)).as(template)
+                .isEqualTo(verb.equals("GET") ? "GET, HEAD, OPTIONS" : "OPTIONS, POST"));
     }
 }
