@@ -11,7 +11,11 @@ import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.http.ContentType;
 import io.restassured.response.Response;
-import io.sluice.api.rest.LargeBodies;
+import io.grpc.ManagedChannel;
+import io.sluice.api.LargeBodies;
+import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
+import io.sluice.api.grpc.proto.ModelInferRequest;
+import io.sluice.api.grpc.proto.ModelInferResponse;
 import io.sluice.fixtures.TinyModels;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Alternative;
@@ -39,9 +43,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * A REST body that would hold an event loop up for long (here, a compressed one that could inflate past 256 KiB) is
- * read off the event loop: while it waits to be read, the server's only event loop answers another request; then it
- * is read and answered. One the model would turn away unread is turned away at once, and past the readers and as
+ * A REST body that would hold an event loop up for long (here, a compressed one that could inflate past 256 KiB), or a
+ * compressed gRPC message that could inflate past 1 MiB, is read off the event loop: while it waits to be read, the
+ * server's only event loop answers another request; then it is read and answered. One the model would turn away unread is turned away at once, and past the readers and as
  * many waiting, a 503. The readers are the real ones, each task held at a gate the test opens.
  */
 @QuarkusTest
@@ -160,6 +164,37 @@ class LargeBodyReadTest {
         compressed.join().then().statusCode(200)
                 .body("outputs.find { it.name == 'SUM' }.data", contains(11f, 22f, 33f, 44f))
                 .body("outputs.find { it.name == 'DIFF' }.data", contains(-9f, -18f, -27f, -36f));
+    }
+
+    @Test
+    void aCompressedGrpcMessageThatCouldInflatePastAMebibyteIsReadOffTheEventLoop() throws Exception {
+        // random digits keep it past 1016 bytes compressed, so that it could inflate past 1 MiB
+        String id = new java.math.BigInteger(16_384, new java.util.Random(11)).toString(16);
+        ModelInferRequest request = ModelInferRequest.newBuilder().setModelName("add").setId(id)
+                .addInputs(GrpcProtocolTest.fp32("A", 1, 2, 3, 4)).addInputs(GrpcProtocolTest.fp32("B", 10, 20, 30, 40))
+                .build();
+        ManagedChannel channel = GrpcClients.channel();
+        try {
+            var compressed = GRPCInferenceServiceGrpc.newFutureStub(channel).withCompression("gzip")
+                    .withDeadlineAfter(60, TimeUnit.SECONDS).modelInfer(request);
+            await().atMost(Duration.ofSeconds(30)).until(() -> GatedLargeBodies.waiting.get() == 1);
+
+            // the one event loop is free: a plain call is answered while the compressed one waits to be read
+            ModelInferResponse plain = GRPCInferenceServiceGrpc.newBlockingStub(channel)
+                    .withDeadlineAfter(30, TimeUnit.SECONDS).modelInfer(request.toBuilder().setId("plain").build());
+            assertThat(plain.getId()).isEqualTo("plain");
+            assertThat(compressed).isNotDone();
+
+            GatedLargeBodies.open.countDown();
+            ModelInferResponse answer = compressed.get(60, TimeUnit.SECONDS);
+            assertThat(answer.getId()).isEqualTo(id);
+            assertThat(answer.getOutputsList()).extracting(ModelInferResponse.InferOutputTensor::getName)
+                    .containsExactly("SUM", "DIFF");
+            assertThat(GrpcProtocolTest.floats(answer.getRawOutputContents(0))).containsExactly(11, 22, 33, 44);
+            assertThat(GrpcProtocolTest.floats(answer.getRawOutputContents(1))).containsExactly(-9, -18, -27, -36);
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
     }
 
     private static byte[] gzip(String text) {

@@ -257,6 +257,13 @@ public class InferenceService {
         }
     }
 
+    /** Why a request finds no room where large requests are read: 503 {@code queue_full}, retried after a second. */
+    public static InferenceException.Unavailable readersFull() {
+        return new InferenceException.Unavailable(InferenceException.Unavailable.Reason.QUEUE_FULL,
+                "the server is reading as many large request bodies as it reads at once, and as many wait: "
+                        + "retry, or send a smaller or uncompressed body", Duration.ofSeconds(1));
+    }
+
     /**
      * {@code work} started on {@code readOn}. A call cancelled while it waits there is never started (its body never
      * read); one that finds no room there is turned away with 503 {@code queue_full}.
@@ -286,9 +293,7 @@ public class InferenceService {
                     }
                 });
             } catch (RejectedExecutionException full) {
-                emitter.fail(new InferenceException.Unavailable(InferenceException.Unavailable.Reason.QUEUE_FULL,
-                        "the server is reading as many large request bodies as it reads at once, and as many wait: "
-                                + "retry, or send a smaller or uncompressed body", Duration.ofSeconds(1)));
+                emitter.fail(readersFull());
             }
         });
     }

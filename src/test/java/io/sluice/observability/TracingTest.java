@@ -184,6 +184,34 @@ class TracingTest {
         assertThat(awaitSpan("sluice.infer", traceId).getAttributes().get(Tracing.MODEL)).isEqualTo("matmul");
     }
 
+    @Test
+    void aCompressedGrpcMessageReadOffTheEventLoopStaysInItsCallersTrace() throws InterruptedException {
+        // a compressed message that could inflate past 1 MiB is read on a body reader (LargeBodies): the trace goes
+        // with it. An id of random digits keeps it past 1016 bytes compressed.
+        String traceId = "0af7651916cd43dd8448eb211c80319d";
+        Metadata headers = new Metadata();
+        headers.put(Metadata.Key.of("traceparent", Metadata.ASCII_STRING_MARSHALLER), "00-" + traceId + "-00f067aa0ba902b7-01");
+        ManagedChannel channel = GrpcClients.channel();
+        try {
+            GRPCInferenceServiceGrpc.newBlockingStub(channel).withCompression("gzip")
+                    .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
+                    .withDeadlineAfter(30, TimeUnit.SECONDS)
+                    .modelInfer(ModelInferRequest.newBuilder().setModelName("matmul")
+                            .setId(new java.math.BigInteger(16_384, new java.util.Random(7)).toString(16))
+                            .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32")
+                                    .addShape(1).addShape(3))
+                            .addRawInputContents(ByteString.copyFrom(new byte[12])).build());
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+        SpanData infer = awaitSpan("sluice.infer", traceId);
+        SpanData server = await().atMost(Duration.ofSeconds(10)).until(() -> spans.getFinishedSpanItems().stream()
+                .filter(s -> s.getTraceId().equals(traceId) && s.getKind() == io.opentelemetry.api.trace.SpanKind.SERVER)
+                .findFirst().orElse(null), s -> s != null);
+        assertThat(infer.getParentSpanId()).isEqualTo(server.getSpanId());
+        assertThat(awaitSpan("sluice.admission", traceId).getParentSpanId()).isEqualTo(infer.getSpanId());
+    }
+
     private SpanData awaitSpan(String name, String traceId) {
         try {
             return await().atMost(Duration.ofSeconds(10)).until(() -> find(spans.getFinishedSpanItems(), name, traceId), s -> s != null);

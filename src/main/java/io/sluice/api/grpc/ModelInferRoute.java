@@ -6,6 +6,7 @@ import io.netty.buffer.ByteBuf;
 import io.sluice.admission.Tenant;
 import io.sluice.admission.Tenants;
 import io.sluice.api.Inflating;
+import io.sluice.api.LargeBodies;
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.config.SluiceConfig;
 import io.sluice.inference.InferRequest;
@@ -24,6 +25,7 @@ import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
@@ -38,7 +40,8 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * encodings clients compress with (tritonclient offers both; the bridge reads gzip alone). Calls it does not take
  * go on to the bridge unchanged: not HTTP/2, not {@code application/grpc}, a {@code grpc-encoding} other than
  * identity, gzip or deflate ({@link GrpcEncodings} refuses it there). A {@code grpc-timeout} that is not one is
- * refused here with INVALID_ARGUMENT once the caller is authenticated, in {@link CallDeadline}'s words. The
+ * refused here with INVALID_ARGUMENT once the caller is authenticated, in {@link CallDeadline}'s words. A compressed
+ * message that could inflate past 1 MiB is inflated and read on {@link LargeBodies}' threads, not the event loop. The
  * deadline is held here while the message is being read (a client that stops sending mid-message is answered
  * DEADLINE_EXCEEDED and its stream reset), and by the queue and the model's guard after. {@code sluice.grpc.direct-infer=false} sends every call to the bridge.
  */
@@ -56,6 +59,9 @@ public class ModelInferRoute {
 
     @Inject
     SluiceConfig config;
+
+    @Inject
+    LargeBodies largeBodies;
 
     @ConfigProperty(name = "quarkus.grpc.server.max-inbound-message-size", defaultValue = "4194304")
     int maxMessageBytes;
@@ -225,9 +231,37 @@ public class ModelInferRoute {
             if (body == null || answered.get()) {
                 return;
             }
+            Received read = body;
+            body = null;
+            if (encoding != null && LargeBodies.largeMessage(read.length)) {
+                readElsewhere(read);
+            } else {
+                run(read);
+            }
+        }
+
+        /**
+         * Reads and runs {@code read} on {@link LargeBodies}' threads, in the call's trace: inflated and parsed here, it
+         * could hold the event loop up for a second. One cancelled while it waits is never read; one that finds no
+         * room is turned away with UNAVAILABLE ({@code queue_full}).
+         */
+        private void readElsewhere(Received read) {
+            try {
+                io.opentelemetry.context.Context.current().wrap(largeBodies.executor()).execute(() -> {
+                    if (!answered.get()) {
+                        run(read);
+                    }
+                });
+            } catch (RejectedExecutionException full) {
+                fail(InferenceService.readersFull(), () -> service.refusedUnread(tenant, Protocol.GRPC));
+            }
+        }
+
+        /** Reads the request message in {@code read} and runs it. */
+        private void run(Received read) {
             ModelInferRequest message;
             try {
-                message = message(body.bytes, body.length, encoding, maxMessageBytes);
+                message = message(read.bytes, read.length, encoding, maxMessageBytes);
             } catch (MessageTooLarge e) {
                 refuseUnread(tooLarge(e.getMessage()));
                 return;
@@ -239,11 +273,9 @@ public class ModelInferRoute {
                 refuseUnread(new StatusException(io.grpc.Status.INTERNAL.withDescription(e.getMessage())));
                 return;
             } catch (RuntimeException | OutOfMemoryError e) { // as the bridge's marshaller: answered, never left hanging
-                body = null;
                 refuseUnread(new StatusException(io.grpc.Status.INTERNAL.withDescription("request message unreadable: " + e)));
                 return;
             }
-            body = null;
             try {
                 // its tensors are translated only once the rate limit and the model's admission let it in
                 // framed inside the request's count: a failure framing it is what the client gets, and counted so

@@ -1,6 +1,7 @@
 package io.sluice.api.rest;
 
 import io.quarkus.runtime.configuration.MemorySize;
+import io.sluice.api.LargeBodies;
 import io.sluice.inference.InferRequest;
 import io.sluice.inference.InferenceException;
 import io.sluice.inference.InferenceService;
@@ -192,7 +193,7 @@ public class InferenceResource {
                     () -> service.modelMetadata(model, runs), deadline, level)).request();
         };
         io.vertx.core.Context context = Vertx.currentContext();
-        Executor readOn = LargeBodies.large(body == null ? 0 : body.length, jsonLength, encoding)
+        Executor readOn = LargeBodies.large(body == null ? 0 : body.length, jsonLength, ContentEncoding.coded(encoding))
                 ? largeBodies.executor() : null;
         return service.infer(RestAuthentication.tenant(routing), model, runs, Protocol.REST, parse, readOn, response -> {
             Uni<io.sluice.inference.InferResponse> here = Uni.createFrom().item(response);

@@ -5,7 +5,7 @@
  * management paths too when {@code sluice.auth.management} is on); {@link
  * io.sluice.api.rest.RestBodyLimit} refuses a body whose declared length is over the limit before it is read,
  * and {@link io.sluice.api.rest.ContentEncoding} inflates a gzip or deflate body within it; a body that would hold an
- * event loop up for long is read on {@link io.sluice.api.rest.LargeBodies}' threads. Nested JSON data must be
+ * event loop up for long is read on {@link io.sluice.api.LargeBodies}' threads. Nested JSON data must be
  * {@link io.sluice.api.rest.Rectangular}.
  * JSON answers print their floats with {@link io.sluice.api.rest.FloatText} straight into the answer's
  * buffer. Triton's model configuration and statistics extensions and its repository index are written by
