@@ -3,11 +3,13 @@ package io.sluice.api;
 import jakarta.annotation.PostConstruct;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
  * Where the adapters read inference requests too large to read on an event loop. Reading 64 MB of JSON takes
@@ -15,8 +17,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * compressed body of 100 KB can inflate to that. Such a REST body, or a compressed gRPC {@code ModelInfer} message
  * that could inflate past 1 MiB, is read on one of these threads instead.
  *
- * <p>There are two per core, as many as the event loops Vert.x makes by default, so no more large bodies are read,
- * and held decoded in memory, at once than the event loops could read before; as many more may wait their turn, in
+ * <p>There are as many as event loops ({@code quarkus.vertx.event-loops-pool-size}, two per core by default), so no
+ * more large bodies are read, and held decoded in memory, at once than the event loops could read before; as many more may wait their turn, in
  * arrival order, and past that a request is turned away (503 {@code queue_full}, from {@link
  * io.sluice.inference.InferenceService#readersFull}), as a full model turns one away.
  */
@@ -37,9 +39,18 @@ public class LargeBodies {
 
     private ThreadPoolExecutor threads;
 
+    /** Vert.x's event loops, when set; two per core when not, as Vert.x makes them. */
+    @ConfigProperty(name = "quarkus.vertx.event-loops-pool-size")
+    Optional<Integer> eventLoops;
+
+    /** How many bodies are read at once, and how many more may wait: as many as there are event loops. */
+    public int readers() {
+        return eventLoops.filter(n -> n > 0).orElse(2 * Runtime.getRuntime().availableProcessors());
+    }
+
     @PostConstruct
     void start() {
-        int n = 2 * Runtime.getRuntime().availableProcessors();
+        int n = readers();
         AtomicInteger count = new AtomicInteger();
         threads = new ThreadPoolExecutor(n, n, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(n), task -> {
             Thread t = new Thread(task, "sluice-body-reader-" + count.incrementAndGet());
