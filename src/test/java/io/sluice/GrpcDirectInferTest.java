@@ -13,9 +13,7 @@ import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
-import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import jakarta.inject.Inject;
 import java.util.List;
@@ -50,13 +48,12 @@ class GrpcDirectInferTest {
     @BeforeEach
     void connect() {
         Await.serverReady();
-        http2 = vertx.createHttpClient(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2)
-                .setHttp2ClearTextUpgrade(false)); // prior knowledge, as gRPC clients connect
+        http2 = Http2Clients.priorKnowledge(vertx);
     }
 
     @AfterEach
     void close() throws Exception {
-        http2.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+        Http2Clients.close(http2);
     }
 
     /** The answer's status line, headers, body and trailers. */

@@ -8,10 +8,8 @@ import io.restassured.RestAssured;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
-import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import jakarta.inject.Inject;
 import java.net.Socket;
@@ -49,8 +47,7 @@ class HttpMeterTagsTest {
         unmatched("GET /made-up-tag-e HTTP/1.1\r\n", "HTTP/1.1 400"); // no Host: Vert.x refuses it before routing
 
         double before = sum("uri=\"/UNMATCHED\"");
-        HttpClient http2 = vertx.createHttpClient(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2)
-                .setHttp2ClearTextUpgrade(false));
+        HttpClient http2 = Http2Clients.priorKnowledge(vertx);
         try {
             HttpClientResponse grpc = http2.request(new RequestOptions().setMethod(HttpMethod.POST)
                             .setHost("127.0.0.1").setPort(RestAssured.port).setURI("/made.up.Tag/MadeUpTagF")
@@ -63,7 +60,7 @@ class HttpMeterTagsTest {
                     : grpc.getHeader("grpc-status");
             assertThat(status).as("HTTP %s, headers %s", grpc.statusCode(), grpc.headers()).isEqualTo("12");
         } finally {
-            http2.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+            Http2Clients.close(http2);
         }
         Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> sum("uri=\"/UNMATCHED\"") >= before + 1);
 

@@ -8,11 +8,9 @@ import io.restassured.RestAssured;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
-import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.http.StreamResetException;
 import io.vertx.core.json.JsonObject;
@@ -52,13 +50,12 @@ class RestBodyLimitTest {
     @BeforeEach
     void connect() {
         Await.serverReady();
-        http2 = vertx.createHttpClient(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2)
-                .setHttp2ClearTextUpgrade(false));
+        http2 = Http2Clients.priorKnowledge(vertx);
     }
 
     @AfterEach
     void close() throws Exception {
-        http2.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+        Http2Clients.close(http2);
     }
 
     @Test

@@ -9,6 +9,7 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.RestAssured;
+import io.sluice.Http2Clients;
 import io.sluice.Await;
 import io.sluice.GrpcClients;
 import io.sluice.GrpcStream;
@@ -22,7 +23,6 @@ import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.HttpVersion;
 import jakarta.inject.Inject;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -154,8 +154,7 @@ class ConnectionAgeServerTest {
     void http2AnswersTheRequestPastTheAgeThenSendsGoAway() throws Exception {
         double before = aged("2");
         List<Long> errorCodes = new CopyOnWriteArrayList<>();
-        HttpClient http2 = vertx.createHttpClient(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2)
-                .setHttp2ClearTextUpgrade(false).setHttp2MaxPoolSize(1));
+        HttpClient http2 = Http2Clients.priorKnowledge(vertx, new HttpClientOptions().setHttp2MaxPoolSize(1));
         http2.connectionHandler(connection -> connection.goAwayHandler(goAway -> errorCodes.add(goAway.getErrorCode())));
         try {
             assertThat(live(http2)).isEqualTo(200);
@@ -167,7 +166,7 @@ class ConnectionAgeServerTest {
             assertThat(errorCodes).containsExactly(0L); // NO_ERROR (Vert.x tells the first GOAWAY only)
             assertThat(live(http2)).as("a new connection serves the next").isEqualTo(200);
         } finally {
-            http2.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+            Http2Clients.close(http2);
         }
         assertThat(aged("2")).isEqualTo(before + 1);
     }
