@@ -179,7 +179,8 @@ public class ModelLoader {
                 interrupted = true; // the models are still closed below
             }
         }
-        // all at once: each may drain for 5 s and stop a long batch for 2 s more, and a pod's grace period is 60 s
+        // all at once: each may drain for 5 s and stop a long batch for 2 s more, within the pod's grace period (90 s
+        // on the Deployment: src/main/kubernetes/kubernetes.yml)
         List<Thread> closers = registry.all().stream()
                 .map(model -> new Thread(() -> closeQuietly(model), "sluice-close-" + model.name() + "-" + model.version()))
                 .toList();

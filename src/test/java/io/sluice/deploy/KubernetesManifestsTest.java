@@ -54,7 +54,8 @@ class KubernetesManifestsTest {
                 "base/sluice-servicemonitor.yaml", "gpu/sluice-gpu.yaml", "cpu/sluice-hpa-cpu.yaml",
                 "hpa/sluice-hpa-busy-instances.yaml", "keda/sluice-keda-scaledobject.yaml",
                 "hpa/prometheus-adapter-rules.yaml", "sluice-prometheusrule.yaml",
-                "kserve/sluice-servingruntime.yaml", "kserve/sluice-inferenceservice.yaml");
+                "kserve/sluice-servingruntime.yaml", "kserve/sluice-inferenceservice.yaml",
+                "knative/sluice-podmonitor.yaml");
         for (Path file : files) {
             List<KubernetesResource> docs = read(file);
             assertThat(docs).as(file.toString()).isNotEmpty();
@@ -87,10 +88,10 @@ class KubernetesManifestsTest {
         Probe readiness = c.getReadinessProbe();
         assertThat(Duration.ofSeconds((long) readiness.getPeriodSeconds() * readiness.getFailureThreshold()))
                 .isLessThanOrEqualTo(delay);
-        // SIGKILL comes only after the delay, the drain, the models' stop (5 s for their queues, 2 s for a
-        // stopped run) and an OpenTelemetry export (30 s at most by default) are over
+        // SIGKILL comes only after the delay, the drain, the wait for models still loading (5 s), the models' stop
+        // (5 s for their queues, 2 s for a stopped run) and an OpenTelemetry export (30 s at most by default) are over
         assertThat(Duration.ofSeconds(deployment.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds()))
-                .isGreaterThan(delay.plus(drain).plusSeconds(7).plusSeconds(30));
+                .isGreaterThan(delay.plus(drain).plusSeconds(5).plusSeconds(7).plusSeconds(30));
     }
 
     @Test
@@ -169,6 +170,8 @@ class KubernetesManifestsTest {
         assertThat(service.getSpec().getPorts()).singleElement().satisfies(p -> {
             assertThat(p.getName()).isEqualTo("http");
             assertThat(p.getTargetPort().getIntVal()).isEqualTo(PORT);
+            // a mesh or an L7 gateway speaks HTTP/2 to the pod, which gRPC needs, not HTTP/1.1 for a port named http
+            assertThat(p.getAppProtocol()).isEqualTo("kubernetes.io/h2c");
         });
 
         PodDisruptionBudget pdb = one("base/sluice-pdb.yaml", PodDisruptionBudget.class);
@@ -181,6 +184,16 @@ class KubernetesManifestsTest {
         assertThat(service.getMetadata().getLabels()).containsAllEntriesOf(selected);
         assertThat((String) monitor.get("spec", "endpoints", 0, "port")).isEqualTo("http");
         assertThat((String) monitor.get("spec", "endpoints", 0, "path")).isEqualTo("/q/metrics");
+
+        // the Knative Service's pods, for a Prometheus Operator, which does not read their prometheus.io annotations
+        GenericKubernetesResource podMonitor = one("knative/sluice-podmonitor.yaml", GenericKubernetesResource.class);
+        assertThat(podMonitor.getKind()).isEqualTo("PodMonitor");
+        Map<String, String> pods = podMonitor.get("spec", "selector", "matchLabels");
+        assertThat(pods).containsExactly(Map.entry("serving.knative.dev/service",
+                one(KNATIVE, io.fabric8.knative.serving.v1.Service.class).getMetadata().getName()));
+        // Knative names the user container's port user-port in the pods it makes
+        assertThat((String) podMonitor.get("spec", "podMetricsEndpoints", 0, "port")).isEqualTo("user-port");
+        assertThat((String) podMonitor.get("spec", "podMetricsEndpoints", 0, "path")).isEqualTo("/q/metrics");
     }
 
     @Test
@@ -254,6 +267,11 @@ class KubernetesManifestsTest {
         assertThat(ExecutionProvider.valueOf(provider.toUpperCase(Locale.ROOT)).gpu()).isTrue();
         assertThat(c.getStartupProbe().getFailureThreshold() * generatedStartupPeriod())
                 .as("seconds a GPU pod has to load before it is restarted").isGreaterThanOrEqualTo(900);
+        // a rollout is not reported failed while a pod still loads within that
+        assertThat(patch.getSpec().getProgressDeadlineSeconds()).as("progressDeadlineSeconds")
+                .isGreaterThan(c.getStartupProbe().getFailureThreshold() * generatedStartupPeriod()
+                        + sluiceContainer(one(GENERATED, Deployment.class)).getStartupProbe().getInitialDelaySeconds()
+                                .intValue());
         // a GPU pod without a usable GPU is not ready, rather than serving on its CPU
         assertThat(GpuUnavailablePolicy.valueOf(env(c, "SLUICE_MODEL_DEFAULTS_EXECUTION_ON_GPU_UNAVAILABLE")
                 .toUpperCase(Locale.ROOT))).isEqualTo(GpuUnavailablePolicy.FAIL);
@@ -408,6 +426,7 @@ class KubernetesManifestsTest {
             case "policy/v1 PodDisruptionBudget" -> PodDisruptionBudget.class;
             case "serving.knative.dev/v1 Service" -> io.fabric8.knative.serving.v1.Service.class;
             case "monitoring.coreos.com/v1 ServiceMonitor", "monitoring.coreos.com/v1 PrometheusRule",
+                    "monitoring.coreos.com/v1 PodMonitor",
                     "keda.sh/v1alpha1 ScaledObject", "kustomize.config.k8s.io/v1beta1 Kustomization",
                     "serving.kserve.io/v1alpha1 ClusterServingRuntime", "serving.kserve.io/v1beta1 InferenceService" ->
                 GenericKubernetesResource.class;
