@@ -464,20 +464,32 @@ public final class ModelGuard {
             emitter.fail(translate(refused));
             return;
         }
+        // answered whatever its bookkeeping throws (an OutOfMemoryError, which the stage would swallow): a throw here
+        // would leave the caller without an answer and, after a failure, the place held
         guarded.whenComplete((response, failure) -> {
             if (failure == null) {
-                outcome.succeeded();
-                emitter.complete(response);
-            } else {
-                Throwable t = translate(failure);
-                if (t instanceof InferenceException.DeadlineExceeded && outcome.deadlinePassed()) {
-                    outcome.missedDeadline();
-                } else if (t instanceof InferenceException.DeadlineExceeded
-                        || t instanceof InferenceException.RuntimeFailure) {
-                    outcome.dropped(); // the guard's own timeout, or the model failing
+                try {
+                    outcome.succeeded();
+                } finally {
+                    emitter.complete(response);
                 }
-                stop.run();
-                emitter.fail(t);
+            } else {
+                Throwable t = failure;
+                try {
+                    t = translate(failure);
+                    if (t instanceof InferenceException.DeadlineExceeded && outcome.deadlinePassed()) {
+                        outcome.missedDeadline();
+                    } else if (t instanceof InferenceException.DeadlineExceeded
+                            || t instanceof InferenceException.RuntimeFailure) {
+                        outcome.dropped(); // the guard's own timeout, or the model failing
+                    }
+                } finally {
+                    try {
+                        stop.run();
+                    } finally {
+                        emitter.fail(t);
+                    }
+                }
             }
         });
     }

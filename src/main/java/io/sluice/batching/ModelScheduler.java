@@ -561,8 +561,16 @@ public final class ModelScheduler implements AutoCloseable {
                         && now - since > callerRuns.overrunNanos()) {
                     overran.set(i, 1); // before the stop: the failure it brings about is read as the watch's
                     callerRunsOff = true;
-                    // under the lock, while the place is lent: the run is in progress, and the session open
-                    callerRuns.stop().accept(callerOf[i]);
+                    try {
+                        // under the lock, while the place is lent: the run is in progress, and the session open
+                        callerRuns.stop().accept(callerOf[i]);
+                    } catch (RuntimeException e) { // not stopped: the next tick tries again, and the others now
+                        overran.set(i, 0);
+                        LOG.warnf(e, "model %s: the run on %s that went on past %d ms could not be stopped; the next"
+                                + " tick tries again", model, callerOf[i].getName(),
+                                TimeUnit.NANOSECONDS.toMillis(callerRuns.overrunNanos()));
+                        continue;
+                    }
                     if (threadsStopped == null) {
                         threadsStopped = new Thread[lent.length];
                     }

@@ -504,6 +504,31 @@ class ModelGuardTest {
     }
 
     @Test
+    void aFailureWhileAFailedCallIsBeingToldStillAnswersItAndGivesItsPlaceBack() {
+        guard(1, admission(false)); // the scheduler; the guard under test reads a clock that fails once when armed
+        AtomicBoolean armed = new AtomicBoolean();
+        ModelGuard guard = new ModelGuard("m", 1, admission(false), scheduler, () -> {
+            if (armed.compareAndSet(true, false)) {
+                throw new OutOfMemoryError("as the failure is told");
+            }
+            return clock.get();
+        }, System::nanoTime);
+        AtomicReference<io.smallrye.mutiny.subscription.UniEmitter<? super InferResponse>> work = new AtomicReference<>();
+        Call failing = new Call(guard, queueDeadline -> Uni.createFrom().<InferResponse>emitter(work::set),
+                clock.get() + Duration.ofHours(1).toNanos());
+        await().atMost(WAIT).until(() -> work.get() != null);
+
+        armed.set(true);
+        work.get().fail(new InferenceException.RuntimeFailure("the model failed", null));
+        assertThat(failing.result).failsWithin(WAIT).withThrowableThat().havingCause()
+                .isInstanceOf(InferenceException.RuntimeFailure.class);
+        assertThat(armed).as("the clock's failing read came").isFalse();
+        assertThat(guard.held()).isZero(); // else lost for good: one place of one
+        runs.release(1);
+        assertThat(call(guard, 2).result).succeedsWithin(WAIT);
+    }
+
+    @Test
     void retryAfterIsNeverLongerThanTheAdmissionTimeout() {
         ModelGuard guard = guard(4, admission(false)); // admission.timeout 1 min
         runs.release(1);

@@ -472,6 +472,32 @@ class CallerRunsTest {
     }
 
     @Test
+    void aStopThatFailsIsTriedAgainAtTheWatchsNextTick() throws Exception {
+        long overrun = TimeUnit.MILLISECONDS.toNanos(20);
+        AtomicInteger tries = new AtomicInteger();
+        CountDownLatch stop = new CountDownLatch(1);
+        cost.set(FAST);
+        scheduler = new ModelScheduler("m", BatchPolicy.unbatched(4), 1, sevenRunsUntil(stop),
+                (requests, rows, nanos) -> { }, clock::get, Thread::new,
+                new ModelScheduler.CallerRuns(LIMIT, () -> true, overrun, thread -> {
+                    if (tries.incrementAndGet() == 1) {
+                        throw new IllegalStateException("the session is between runs"); // as OnnxSession may say
+                    }
+                    stop.countDown();
+                }));
+        warm();
+        CompletableFuture<List<Tensor>> overrunning = runOnAnotherThread(7);
+        await().atMost(Duration.ofSeconds(5)).until(() -> scheduler.inflight() == 1 && ranOn.containsKey(7));
+
+        clock.addAndGet(overrun + 1);
+        // the first stop failed; a later tick stopped the run, which the instance ran again and answered
+        await().atMost(Duration.ofSeconds(5)).until(() -> stop.getCount() == 0);
+        assertThat(tries.get()).isEqualTo(2);
+        assertThat(value(overrunning.get(5, TimeUnit.SECONDS))).isEqualTo(7);
+        assertThat(runsOf.get(7)).hasSize(2).last().satisfies(t -> assertThat(t.getName()).isNotEqualTo("caller"));
+    }
+
+    @Test
     void aStoppedCallersRequestWhoseDeadlinePassedMeanwhileIsAnsweredSoAndNotRunAgain() throws Exception {
         long overrun = TimeUnit.MILLISECONDS.toNanos(20);
         CountDownLatch stop = new CountDownLatch(1);
