@@ -8,7 +8,7 @@ import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
 /**
- * Watches the runs callers make in an instance's place ({@link ModelScheduler.CallerRuns}): one daemon thread,
+ * Watches the runs callers make in an instance's place ({@link CallerRuns}): one daemon thread,
  * {@code sluice-caller-watch}, ticks every {@value #TICK_MILLIS} ms while a scheduler whose caller runs are stopped
  * on overrun is open, and has each one stop the runs that went on too long. It makes no run of its own and takes no
  * part in a request's path: a caller's run costs nothing more for being watched, and a run that overruns holds its

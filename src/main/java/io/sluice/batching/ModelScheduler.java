@@ -13,8 +13,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.BooleanSupplier;
-import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import org.jboss.logging.Logger;
@@ -33,84 +31,6 @@ import org.jboss.logging.Logger;
  * instance, and the model's runs stay off the callers' threads from then on.
  */
 public final class ModelScheduler implements AutoCloseable {
-
-    /**
-     * When a submitting thread runs its request itself.
-     *
-     * @param maxNanos the longest run that may: a request runs on its caller's thread only while the model's recent
-     *     runs say it takes at most this long (by its inputs' bytes), and the model's previous request came at least
-     *     twice this long before it; 0: never
-     * @param mayRun whether the thread calling {@link #submit} may run a model (the I/O threads; never the
-     *     instances' own, which answer a batch's other requests after the one whose answer submits the next)
-     * @param overrunNanos how long a caller's run may go on before it is stopped ({@code stop}) and its request
-     *     handed to the instance, after which the model's runs stay off the callers' threads
-     * @param stop ends the run the given thread is making now (between two of the graph's nodes); null: a caller's
-     *     run is never stopped
-     */
-    public record CallerRuns(long maxNanos, BooleanSupplier mayRun, long overrunNanos, Consumer<Thread> stop) {
-        /** Every run on an instance thread. */
-        public static final CallerRuns NEVER = new CallerRuns(0, () -> false);
-
-        /**
-         * The overrun limit {@link #watched} sets: two ticks of the {@link CallerWatch}, and 100 times the longest run
-         * an event loop may be set to make (1,000 µs).
-         */
-        static final long OVERRUN_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
-
-        /** Caller runs that are never stopped. */
-        public CallerRuns(long maxNanos, BooleanSupplier mayRun) {
-            this(maxNanos, mayRun, 0, null);
-        }
-
-        /**
-         * Caller runs of at most {@code maxNanos} that {@code stop} ends once they have run 100 ms: a caller's run that
-         * far past what the model's runs said it would take is not a run a caller should make, and the connections its
-         * thread serves wait for it.
-         */
-        public static CallerRuns watched(long maxNanos, BooleanSupplier mayRun, Consumer<Thread> stop) {
-            return new CallerRuns(maxNanos, mayRun, OVERRUN_NANOS, stop);
-        }
-
-        /** Whether a caller's run past {@link #overrunNanos} is stopped. */
-        boolean stopsOverruns() {
-            return maxNanos > 0 && overrunNanos > 0 && stop != null;
-        }
-
-        /** How long before a request the model's previous one must have come for the caller to run it: twice the limit. */
-        long quietNanos() {
-            return 2 * maxNanos;
-        }
-    }
-
-    /** Runs one batch; the only place a model executes. */
-    @FunctionalInterface
-    public interface BatchRunner {
-        /**
-         * Runs {@code inputs}, returning the {@code outputs} requested (all when empty); {@code traces}
-         * are the jobs' trace contexts, in batch order.
-         */
-        List<Tensor> run(List<Tensor> inputs, List<String> outputs, List<Object> traces);
-    }
-
-    /** Sees every batch that runs; used for metrics and tests. */
-    @FunctionalInterface
-    public interface BatchListener {
-        /** Called after a batch of {@code rows} rows from {@code requests} requests ran the model for {@code nanos}. */
-        void ran(int requests, int rows, long nanos);
-
-        /**
-         * Called once per job as its batch starts, or as it fails for a deadline that passed while it was
-         * queued, with how long it waited in the queue.
-         */
-        default void waited(long nanos) {}
-
-        /**
-         * Called after a batch ran and its {@code requests} requests got their answers: its {@code rows} rows ran
-         * for {@code nanos}, and the requests had waited {@code waitedNanos} in all since they were queued. Never
-         * for a batch that failed; a request rerun alone after its batch failed is answered by its own run.
-         */
-        default void answered(int requests, int rows, long nanos, long waitedNanos) {}
-    }
 
     private static final Logger LOG = Logger.getLogger(ModelScheduler.class);
     private static final double EWMA_WEIGHT = 0.2;

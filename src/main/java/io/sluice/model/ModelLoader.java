@@ -4,7 +4,9 @@ import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.sluice.admission.ModelGuard;
 import io.sluice.admission.Tenants;
+import io.sluice.batching.BatchListener;
 import io.sluice.batching.BatchPolicy;
+import io.sluice.batching.CallerRuns;
 import io.sluice.batching.ModelScheduler;
 import io.sluice.config.ExecutionProvider;
 import io.sluice.config.ModelSettings;
@@ -379,7 +381,7 @@ public class ModelLoader {
             scheduler = new ModelScheduler(model.name(), policy, s.instances(),
                     tracing.traced(model.name(), model.version(), (inputs, outputs, traces) -> session.run(inputs, outputs)),
                     schedulerMetrics(model), System::nanoTime, RuntimeThreads.forModel(model.name(), s.threadNice()),
-                    ModelScheduler.CallerRuns.watched(TimeUnit.MICROSECONDS.toNanos(s.eventLoopRunMaxMicros()),
+                    CallerRuns.watched(TimeUnit.MICROSECONDS.toNanos(s.eventLoopRunMaxMicros()),
                             Context::isOnEventLoopThread, session::stopRunOn));
             // a GPU model that fell back to the CPU sheds as a CPU model does (a queue of one, single rows)
             ModelSettings admission = s.provider().gpu() && ExecutionProvider.CPU.label().equals(session.provider())
@@ -404,10 +406,10 @@ public class ModelLoader {
     }
 
     /** The scheduler's metrics, and the version's statistics of answered batches once it serves (not warmup's). */
-    private ModelScheduler.BatchListener schedulerMetrics(ServedModel served) {
+    private BatchListener schedulerMetrics(ServedModel served) {
         String model = served.name();
         VersionStatistics statistics = served.statistics();
-        return new ModelScheduler.BatchListener() {
+        return new BatchListener() {
             @Override
             public void ran(int requests, int rows, long nanos) {
                 metrics.batch(model, rows, nanos);

@@ -8,7 +8,7 @@ import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.api.trace.TracerProvider;
 import io.opentelemetry.context.Context;
-import io.sluice.batching.ModelScheduler;
+import io.sluice.batching.BatchRunner;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -113,7 +113,7 @@ public class Tracing {
      * linked to its requests' spans, made only when one of them is sampled. A batch of requests none of whose
      * traces is kept (their callers said so in {@code traceparent}) would start a root span the sampler keeps.
      */
-    public ModelScheduler.BatchRunner traced(String model, String version, ModelScheduler.BatchRunner runner) {
+    public BatchRunner traced(String model, String version, BatchRunner runner) {
         return (inputs, outputs, traces) -> {
             boolean sampled = false;
             for (Object trace : traces) {

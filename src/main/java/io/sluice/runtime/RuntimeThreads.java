@@ -10,7 +10,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Threads that run ONNX sessions. Each model instance gets one platform thread, named after the
  * model, so a thread dump shows which model a busy thread serves. An event loop runs a session only
  * in an idle instance's place, for runs shorter than {@code threads.event-loop-run-max-micros}
- * ({@code io.sluice.batching.ModelScheduler.CallerRuns}). The threads run at a configured nice value
+ * ({@code io.sluice.batching.CallerRuns}). The threads run at a configured nice value
  * ({@link ThreadNice}), below the event loops' priority.
  */
 public final class RuntimeThreads {

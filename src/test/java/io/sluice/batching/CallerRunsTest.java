@@ -307,7 +307,7 @@ class CallerRunsTest {
                 throw new OutOfMemoryError("no heap left to read the clock");
             }
             return clock.get();
-        }, Thread::new, new ModelScheduler.CallerRuns(LIMIT, () -> true));
+        }, Thread::new, new CallerRuns(LIMIT, () -> true));
         warm();
         // the second read of a caller's submit is its instance's end of idling, after the job left the queue
         failing.set(reads.get() + 2);
@@ -358,7 +358,7 @@ class CallerRunsTest {
                 throw new OutOfMemoryError("read " + k + " of the clock");
             }
             return clock.get();
-        }, Thread::new, new ModelScheduler.CallerRuns(LIMIT, () -> true));
+        }, Thread::new, new CallerRuns(LIMIT, () -> true));
         try {
             CompletableFuture<List<Tensor>> first = new CompletableFuture<>();
             s.submit(job(0, first)); // an instance's run: now the model's runs are known
@@ -397,7 +397,7 @@ class CallerRunsTest {
                     Thread t = new Thread(r);
                     instances.add(t);
                     return t;
-                }, new ModelScheduler.CallerRuns(LIMIT, () -> true));
+                }, new CallerRuns(LIMIT, () -> true));
         warm();
         held.add(1);
         CompletableFuture<List<Tensor>> running = runOnAnotherThread(1);
@@ -438,7 +438,7 @@ class CallerRunsTest {
         cost.set(FAST);
         scheduler = new ModelScheduler("m", BatchPolicy.unbatched(4), 1, sevenRunsUntil(stop),
                 (requests, rows, nanos) -> { }, clock::get, Thread::new,
-                new ModelScheduler.CallerRuns(LIMIT, () -> true, overrun, thread -> {
+                new CallerRuns(LIMIT, () -> true, overrun, thread -> {
                     stops.add(thread);
                     stop.countDown();
                 }));
@@ -479,7 +479,7 @@ class CallerRunsTest {
         cost.set(FAST);
         scheduler = new ModelScheduler("m", BatchPolicy.unbatched(4), 1, sevenRunsUntil(stop),
                 (requests, rows, nanos) -> { }, clock::get, Thread::new,
-                new ModelScheduler.CallerRuns(LIMIT, () -> true, overrun, thread -> {
+                new CallerRuns(LIMIT, () -> true, overrun, thread -> {
                     if (tries.incrementAndGet() == 1) {
                         throw new IllegalStateException("the session is between runs"); // as OnnxSession may say
                     }
@@ -504,7 +504,7 @@ class CallerRunsTest {
         cost.set(FAST);
         scheduler = new ModelScheduler("m", BatchPolicy.unbatched(4), 1, sevenRunsUntil(stop),
                 (requests, rows, nanos) -> { }, clock::get, Thread::new,
-                new ModelScheduler.CallerRuns(LIMIT, () -> true, overrun, thread -> stop.countDown()));
+                new CallerRuns(LIMIT, () -> true, overrun, thread -> stop.countDown()));
         warm();
         CompletableFuture<List<Tensor>> result = new CompletableFuture<>();
         long deadline = clock.get() + overrun / 2; // passes while the caller's run goes on
@@ -530,7 +530,7 @@ class CallerRunsTest {
         Queue<Thread> stops = new ConcurrentLinkedQueue<>();
         cost.set(FAST);
         scheduler = new ModelScheduler("m", BatchPolicy.unbatched(4), 1, this::run, (requests, rows, nanos) -> { },
-                clock::get, Thread::new, new ModelScheduler.CallerRuns(LIMIT, () -> true, overrun, stops::add));
+                clock::get, Thread::new, new CallerRuns(LIMIT, () -> true, overrun, stops::add));
         warm();
         held.add(1);
         CompletableFuture<List<Tensor>> running = runOnAnotherThread(1);
@@ -555,7 +555,7 @@ class CallerRunsTest {
     private ModelScheduler scheduler(int instances, BatchPolicy policy, long runNanos, BooleanSupplier mayRun) {
         cost.set(runNanos);
         return new ModelScheduler("m", policy, instances, this::run, (requests, rows, nanos) -> { }, clock::get,
-                Thread::new, new ModelScheduler.CallerRuns(LIMIT, mayRun));
+                Thread::new, new CallerRuns(LIMIT, mayRun));
     }
 
     private List<Tensor> run(List<Tensor> inputs, List<String> outputs, List<Object> traces) {
@@ -589,7 +589,7 @@ class CallerRunsTest {
      * The fake model, but value 7's first run goes on until {@code stop}, then fails as ONNX Runtime ends a stopped
      * run; a rerun of it is quick.
      */
-    private ModelScheduler.BatchRunner sevenRunsUntil(CountDownLatch stop) {
+    private BatchRunner sevenRunsUntil(CountDownLatch stop) {
         java.util.Set<Integer> hangOnce = ConcurrentHashMap.newKeySet();
         hangOnce.add(7);
         return (inputs, outputs, traces) -> {

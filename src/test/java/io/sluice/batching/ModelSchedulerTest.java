@@ -234,7 +234,7 @@ class ModelSchedulerTest {
                 hold(release);
             }
             return inputs;
-        }, new ModelScheduler.BatchListener() { // every meter broken
+        }, new BatchListener() { // every meter broken
             @Override
             public void ran(int requests, int rows, long nanos) {
                 calls.incrementAndGet();
@@ -411,7 +411,7 @@ class ModelSchedulerTest {
         scheduler = new ModelScheduler("m", BatchPolicy.unbatched(4), 1, (inputs, outputs, traces) -> {
             hold(release);
             return inputs;
-        }, new ModelScheduler.BatchListener() {
+        }, new BatchListener() {
             @Override
             public void ran(int requests, int rows, long nanos) { }
 
@@ -444,7 +444,7 @@ class ModelSchedulerTest {
             }
             clock.addAndGet(50); // the run takes 50 ns
             return inputs;
-        }, new ModelScheduler.BatchListener() {
+        }, new BatchListener() {
             @Override
             public void ran(int requests, int rows, long nanos) { }
 
@@ -1012,7 +1012,7 @@ class ModelSchedulerTest {
         return new Tensor("X", Datatype.INT32, new long[] {rows}, ByteBuffer.allocate(4 * rows));
     }
 
-    private ModelScheduler scheduler(int instances, int queueSize, ModelScheduler.BatchRunner runner) {
+    private ModelScheduler scheduler(int instances, int queueSize, BatchRunner runner) {
         return new ModelScheduler("m", BatchPolicy.unbatched(queueSize), instances, runner,
                 (requests, rows, nanos) -> { }, System::nanoTime, Thread::new);
     }
