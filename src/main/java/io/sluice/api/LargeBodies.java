@@ -18,9 +18,9 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * that could inflate past 1 MiB, is read on one of these threads instead.
  *
  * <p>There are as many as event loops ({@code quarkus.vertx.event-loops-pool-size}, two per core by default), so no
- * more large bodies are read, and held decoded in memory, at once than the event loops could read before; as many more may wait their turn, in
- * arrival order, and past that a request is turned away (503 {@code queue_full}, from {@link
- * io.sluice.inference.InferenceService#readersFull}), as a full model turns one away.
+ * more large bodies are read, and held decoded in memory, at once than the event loops could read before; as many
+ * more may wait their turn, in arrival order, and past that a request is turned away (503 {@code queue_full}, from
+ * {@link io.sluice.inference.InferenceService#readersFull}), as a full model turns one away.
  */
 @ApplicationScoped
 public class LargeBodies {
@@ -81,7 +81,10 @@ public class LargeBodies {
         return (long) length * MOST_INFLATION > LARGE_MESSAGE_BYTES;
     }
 
-    /** The threads large bodies are read on; a full queue refuses a task ({@link java.util.concurrent.RejectedExecutionException}). */
+    /**
+     * The threads large bodies are read on; a full queue refuses a task ({@link
+     * java.util.concurrent.RejectedExecutionException}).
+     */
     public Executor executor() {
         return threads;
     }

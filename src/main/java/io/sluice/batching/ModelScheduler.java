@@ -7,10 +7,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
@@ -29,46 +27,27 @@ import org.jboss.logging.Logger;
  * and failure handling are those of a batch of one an instance takes. Such a run that goes on past its overrun limit
  * (its input took the model down a long path, or it hangs) is stopped by the {@link CallerWatch} and runs again on the
  * instance, and the model's runs stay off the callers' threads from then on.
+ *
+ * <p>This class decides what runs where and when, under its lock; a {@link BatchExecutor} runs each batch and answers
+ * its requests, and {@link RunMeters} keeps what the instances are doing and what a run costs.
  */
 public final class ModelScheduler implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(ModelScheduler.class);
-    private static final double EWMA_WEIGHT = 0.2;
-    private static final long NOT_IDLE = Long.MIN_VALUE;
+    private static final long NOT_IDLE = RunMeters.NOT_IDLE;
     private static final long FAILED_DECISION_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
     private final String model;
     private final DynamicBatcher batcher;
     private final int priorityLevels;
-    private final BatchRunner runner;
-    private final BatchListener listener;
     private final LongSupplier clock;
     private final int instances;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     private final List<Thread> threads = new ArrayList<>();
-    private final AtomicInteger running = new AtomicInteger();
-    private final AtomicInteger runningRequests = new AtomicInteger();
-    private final AtomicLong runningRows = new AtomicLong();
-    private final AtomicLong idleNanos = new AtomicLong();
-    private final AtomicLongArray idleSince;
-    /** When each instance's run of the model started, on {@link #clock}; {@link #NOT_IDLE} while none runs. */
-    private final AtomicLongArray runSince;
-    /**
-     * The recent time per row of the runs that answered (a refusal says nothing of what a run costs). Two instances
-     * ending runs at once can lose one of their updates, which an estimate shrugs off: a compare-and-set version
-     * (5e8aa79) came out lower in goodput under 5 X overload on 12-05 (77.7 against 82.6 req/s over five and four
-     * interleaved runs, with no mechanism found) and was taken back.
-     */
-    private volatile double nanosPerRow = 0;
-    /**
-     * The recent time per byte of input of a request run alone that was answered, as {@link #nanosPerRow}: what a
-     * caller's run is expected to take.
-     */
-    private volatile double nanosPerByte = 0;
+    private final RunMeters meters;
+    private final BatchExecutor executor;
     private final CallerRuns callerRuns;
-    /** The answer to taken jobs when not even their failure can be made (out of memory). */
-    private final InferenceException lastResort;
     /** The answer to jobs the queue's trim cut when not even their failure can be made (out of memory). */
     private final InferenceException overloadedAsItStands;
     /** The answer to jobs still queued when the scheduler closes. */
@@ -86,11 +65,6 @@ public final class ModelScheduler implements AutoCloseable {
     /** Set once a caller's run overran: every run of the model is an instance's from then on. */
     private volatile boolean callerRunsOff;
     /**
-     * What a caller hands back with a request whose run the watch stopped: the instance runs it again as it was. Never
-     * an answer, but to a request whose instance has ended, which {@link #shuttingDown} answers instead.
-     */
-    private final InferenceException movedOff;
-    /**
      * Under the lock: the requests a caller ran in instance i's place whose failure takes another run to answer (the
      * known-good probe), which the event loop leaves to i; with {@link #handedBackFailure}.
      */
@@ -100,8 +74,6 @@ public final class ModelScheduler implements AutoCloseable {
     private final boolean[] exited;
     /** Under the lock: when the last request was submitted, on {@link #clock}; {@link #NOT_IDLE} before the first. */
     private long lastArrival = NOT_IDLE;
-    /** Inputs the model has run (a warmup request's); null when none are known. */
-    private volatile List<Tensor> knownGood;
     private volatile boolean closed;
     /** Whether the model's outputs turned out not to lead with a batch's rows, so that each request runs alone. */
     private volatile boolean stoppedBatching;
@@ -115,7 +87,6 @@ public final class ModelScheduler implements AutoCloseable {
             BatchListener listener, LongSupplier clock, ThreadFactory threadFactory, CallerRuns callerRuns) {
         this.model = model;
         this.callerRuns = callerRuns;
-        this.lastResort = new InferenceException.RuntimeFailure("model '" + model + "' failed: out of memory", null);
         this.overloadedAsItStands = new InferenceException.Unavailable(
                 InferenceException.Unavailable.Reason.BULKHEAD_FULL, "model '" + model + "' is overloaded",
                 Duration.ofSeconds(1));
@@ -124,23 +95,18 @@ public final class ModelScheduler implements AutoCloseable {
         this.lent = new boolean[instances];
         this.callerOf = new Thread[instances];
         this.overran = new AtomicIntegerArray(instances);
-        this.movedOff = new InferenceException.RuntimeFailure("model '" + model + "' overran its run on a caller's thread",
-                null);
         this.handedBack = new List<?>[instances];
         this.handedBackFailure = new InferenceException[instances];
         this.exited = new boolean[instances];
         this.batcher = new DynamicBatcher(policy);
         this.priorityLevels = policy.priorityLevels();
-        this.runner = runner;
-        this.listener = listener;
         this.clock = clock;
         this.instances = instances;
-        this.idleSince = new AtomicLongArray(instances);
-        this.runSince = new AtomicLongArray(instances);
+        // both before the instances start, which use them from their first step
+        this.meters = new RunMeters(clock, instances);
+        this.executor = new BatchExecutor(model, runner, listener, clock, meters, overran, this::stopBatching);
         try {
             for (int i = 0; i < instances; i++) {
-                idleSince.set(i, NOT_IDLE);
-                runSince.set(i, NOT_IDLE);
                 int instance = i;
                 Thread t = threadFactory.newThread(() -> serve(instance));
                 t.start();
@@ -166,7 +132,7 @@ public final class ModelScheduler implements AutoCloseable {
         if (job.isDone()) {
             return; // cancelled before it came here (its caller went away as it subscribed): it takes no place
         }
-        boolean mayRunHere = !callerRunsOff && callerRuns.maxNanos() > 0 && expectedNanos(job) <= callerRuns.maxNanos()
+        boolean mayRunHere = !callerRunsOff && callerRuns.maxNanos() > 0 && meters.expectedNanos(job) <= callerRuns.maxNanos()
                 && callerRuns.mayRun().getAsBoolean();
         // made before the job can leave the queue: from there on nothing may fail to allocate before its run
         List<Job> alone = mayRunHere ? List.of(job) : null;
@@ -212,15 +178,6 @@ public final class ModelScheduler implements AutoCloseable {
     }
 
     /**
-     * What running {@code job} alone is expected to take, from the recent runs' time per byte of input; {@link
-     * Long#MAX_VALUE} until the model has run (its first run is always an instance's).
-     */
-    private long expectedNanos(Job job) {
-        double perByte = nanosPerByte;
-        return perByte <= 0 || job.bytes == 0 ? Long.MAX_VALUE : (long) Math.min(Long.MAX_VALUE, perByte * job.bytes);
-    }
-
-    /**
      * Lends an idle instance's place to the caller of {@link #submit}, if one is idle and the batcher would run
      * {@code job}, the only one queued, alone now (not past its deadline, not waiting for company): takes it off
      * the queue as that instance would, and returns the instance; -1, leaving it queued, otherwise. Under the lock.
@@ -228,7 +185,7 @@ public final class ModelScheduler implements AutoCloseable {
     private int takeHere(Job job, long now) {
         int instance = -1;
         for (int i = 0; i < lent.length && instance < 0; i++) {
-            if (!lent[i] && !exited[i] && idleSince.get(i) != NOT_IDLE) { // waiting for work: none while lent
+            if (!lent[i] && !exited[i] && meters.idle(i)) { // waiting for work: none while lent
                 instance = i;
             }
         }
@@ -237,7 +194,7 @@ public final class ModelScheduler implements AutoCloseable {
         }
         DynamicBatcher.Decision decision;
         try {
-            batcher.expect(nanosPerRow, nanosPerByte);
+            batcher.expect(meters.nanosPerRow(), meters.nanosPerByte());
             decision = batcher.next(now, new ArrayList<>(0));
         } catch (RuntimeException | Error e) { // out of memory deciding: the job is still queued, for an instance
             return -1;
@@ -266,7 +223,7 @@ public final class ModelScheduler implements AutoCloseable {
         InferenceException handBack = null;
         callerRunCount.incrementAndGet();
         try {
-            handBack = execute(jobs, instance, null, true);
+            handBack = executor.execute(jobs, instance, null, true);
         } catch (RuntimeException | Error e) { // answered by execute; the caller is not the one to hear of it
             logQuietly(e, "a caller running instance %d's turn of model %s: %s", instance);
         } finally {
@@ -293,7 +250,7 @@ public final class ModelScheduler implements AutoCloseable {
                 lock.unlock();
             }
             if (answerHere) { // its thread has gone: answered as the failure stands, for want of the probe
-                failAsItStands(jobs, handBack == movedOff ? shuttingDown : handBack);
+                failAsItStands(jobs, handBack == executor.movedOff ? shuttingDown : handBack);
             }
         }
     }
@@ -304,7 +261,7 @@ public final class ModelScheduler implements AutoCloseable {
      */
     private void idleFromNow(int instance) {
         try {
-            idleSince.set(instance, clock.getAsLong());
+            meters.idleFromNow(instance);
         } catch (RuntimeException | Error e) {
             logQuietly(e, "a caller giving back instance %d's place of model %s: %s; it serves on", instance);
         }
@@ -334,8 +291,8 @@ public final class ModelScheduler implements AutoCloseable {
         try {
             if (batcher.remove(job)) {
                 changed.signalAll(); // a batch another job held back (a lower level, another shape) may be ready
-            } else if (job.stopRunning()) {
-                runningRequests.decrementAndGet();
+            } else {
+                meters.stopRunning(job);
             }
         } finally {
             lock.unlock();
@@ -457,7 +414,7 @@ public final class ModelScheduler implements AutoCloseable {
 
     /** Batches running now. */
     public int inflight() {
-        return running.get();
+        return meters.inflight();
     }
 
     /**
@@ -476,7 +433,7 @@ public final class ModelScheduler implements AutoCloseable {
         try {
             long now = clock.getAsLong();
             for (int i = 0; i < lent.length; i++) {
-                long since = runSince.get(i);
+                long since = meters.runSince(i);
                 if (lent[i] && callerOf[i] != null && overran.get(i) == 0 && since != NOT_IDLE
                         && now - since > callerRuns.overrunNanos()) {
                     overran.set(i, 1); // before the stop: the failure it brings about is read as the watch's
@@ -521,20 +478,12 @@ public final class ModelScheduler implements AutoCloseable {
 
     /** How long the model's longest run in progress has run, on this scheduler's clock; 0 when none runs. */
     public long longestRunNanos() {
-        long now = clock.getAsLong();
-        long longest = 0;
-        for (int i = 0; i < runSince.length(); i++) {
-            long since = runSince.get(i);
-            if (since != NOT_IDLE) {
-                longest = Math.max(longest, now - since);
-            }
-        }
-        return longest;
+        return meters.longestRunNanos();
     }
 
     /** Requests in the batches running now whose callers still wait for them (a cancelled one counts no more). */
     public int runningRequests() {
-        return runningRequests.get();
+        return meters.runningRequests();
     }
 
     /**
@@ -559,14 +508,7 @@ public final class ModelScheduler implements AutoCloseable {
         // summed, never neither (the shedding reads this once a window)
         lock.lock();
         try {
-            long total = idleNanos.get();
-            for (int i = 0; i < idleSince.length(); i++) {
-                long since = idleSince.get(i);
-                if (since != NOT_IDLE) {
-                    total += Math.max(0, now - since);
-                }
-            }
-            return total;
+            return meters.idleNanos(now);
         } finally {
             lock.unlock();
         }
@@ -577,8 +519,7 @@ public final class ModelScheduler implements AutoCloseable {
      * batches running, over the instances; at least 1 s.
      */
     public Duration retryAfter() {
-        double drainNanos = (batcher.queuedRows() + runningRows.get()) * nanosPerRow / instances;
-        return Duration.ofSeconds(Math.max(1, (long) Math.min(Long.MAX_VALUE, Math.ceil(drainNanos / 1e9))));
+        return meters.drainTime(batcher.queuedRows());
     }
 
     private void serve(int instance) {
@@ -604,13 +545,13 @@ public final class ModelScheduler implements AutoCloseable {
             // off the queue now, the batch and the expired jobs are answered here or nowhere: nothing from here to
             // the end of the run may end the thread before it has answered them
             try {
-                answerExpired(expired, instance);
+                executor.answerExpired(expired, instance);
             } catch (RuntimeException | Error e) { // out of memory even for its fallback: the batch still runs
                 logQuietly(e, "instance %d of model %s: %s", instance);
             }
             if (back != null) {
                 try {
-                    execute(back, instance, backFailure, false);
+                    executor.execute(back, instance, backFailure, false);
                 } catch (RuntimeException | Error e) {
                     logQuietly(e, "instance %d of model %s: %s; the requests handed back are answered and it serves on",
                             instance);
@@ -621,7 +562,7 @@ public final class ModelScheduler implements AutoCloseable {
                 return;
             }
             try {
-                execute(batch, instance);
+                executor.execute(batch, instance);
             } catch (RuntimeException | Error e) { // a bug past the run's own handling: answered, and the instance goes on
                 logQuietly(e, "instance %d of model %s: %s; the batch's requests are answered and it serves on", instance);
             }
@@ -650,14 +591,14 @@ public final class ModelScheduler implements AutoCloseable {
         lock.lock();
         try {
             exited[instance] = true;
-            endIdling(instance);
+            meters.endIdling(instance);
             failure = handedBackFailure[instance];
             back = takeHandedBack(instance);
         } finally {
             lock.unlock();
         }
         if (back != null) {
-            failAsItStands(back, failure == movedOff ? shuttingDown : failure);
+            failAsItStands(back, failure == executor.movedOff ? shuttingDown : failure);
         }
     }
 
@@ -666,9 +607,7 @@ public final class ModelScheduler implements AutoCloseable {
         for (int i = 0; i < jobs.size(); i++) {
             Job job = jobs.get(i);
             job.fail(failure);
-            if (job.stopRunning()) {
-                runningRequests.decrementAndGet();
-            }
+            meters.stopRunning(job);
         }
     }
 
@@ -691,55 +630,7 @@ public final class ModelScheduler implements AutoCloseable {
 
     /** Logs {@code e} with {@code format}'s instance, model and error; a log that fails (out of memory) is dropped. */
     private void logQuietly(Throwable e, String format, int instance) {
-        try {
-            LOG.errorf(e, format, instance, model, e.toString());
-        } catch (RuntimeException | Error dropped) {
-            // the instance must go on answering: a lost log line is the lesser harm
-        }
-    }
-
-    /** The answer of a job whose deadline passed while it was queued. */
-    private InferenceException pastItsDeadline() {
-        return new InferenceException.DeadlineExceeded("deadline passed while queued for '" + model + "'");
-    }
-
-    /** Fails the jobs found past their deadlines in the queue, each once, even if the clock or a meter throws. */
-    private void answerExpired(List<Job> expired, int instance) {
-        if (expired.isEmpty()) {
-            return;
-        }
-        try {
-            long now = clock.getAsLong();
-            for (Job job : expired) { // their waits are the longest: the queue-wait histogram keeps them
-                count(() -> listener.waited(now - job.enqueuedNanos));
-                job.fail(pastItsDeadline());
-            }
-        } catch (RuntimeException | Error e) { // out of memory: still answered, if without their waits, then logged
-            // one answer for all, made once: delivering it allocates nothing that could fail part way through
-            InferenceException late = pastItsDeadline();
-            for (Job job : expired) {
-                job.fail(late); // false, and nothing sent, for those already answered
-            }
-            logQuietly(e, "instance %d of model %s: %s while answering requests past their deadlines", instance);
-        } finally {
-            expired.clear();
-        }
-    }
-
-    /**
-     * Tells the listener (the meters) something. A listener that throws (a meter out of memory) is logged and
-     * ignored: it must neither cost a request its answer nor turn a good run into a failure, nor end the instance.
-     */
-    private void count(Runnable call) {
-        try {
-            call.run();
-        } catch (RuntimeException | Error e) {
-            try {
-                LOG.errorf(e, "a meter of model %s failed; the request goes on", model);
-            } catch (RuntimeException | Error dropped) {
-                // the run's answers come first
-            }
-        }
+        BatchExecutor.logQuietly(model, e, format, instance);
     }
 
     /**
@@ -757,7 +648,7 @@ public final class ModelScheduler implements AutoCloseable {
             }
             long now = clock.getAsLong();
             // draining: no more waiting for company (deadlines still judged now, not at the end of a wait)
-            batcher.expect(nanosPerRow, nanosPerByte);
+            batcher.expect(meters.nanosPerRow(), meters.nanosPerByte());
             DynamicBatcher.Decision decision = closed ? batcher.nextWithoutWaiting(now, expired)
                     : batcher.next(now, expired);
             if (decision instanceof DynamicBatcher.Run run) {
@@ -782,9 +673,7 @@ public final class ModelScheduler implements AutoCloseable {
             if (closed) {
                 return null;
             }
-            if (idleSince.get(instance) == NOT_IDLE) {
-                idleSince.set(instance, clock.getAsLong());
-            }
+            meters.startIdling(instance);
             if (decision instanceof DynamicBatcher.Wait wait) {
                 changed.awaitNanos(wait.untilNanos() - clock.getAsLong());
             } else {
@@ -801,189 +690,16 @@ public final class ModelScheduler implements AutoCloseable {
         for (int i = 0; i < jobs.size(); i++) { // by index: no iterator to allocate
             jobs.get(i).startRunning();
         }
-        runningRequests.addAndGet(jobs.size());
-        endIdling(instance);
-    }
-
-    private void endIdling(int instance) {
-        long since = idleSince.getAndSet(instance, NOT_IDLE);
-        if (since != NOT_IDLE) {
-            idleNanos.addAndGet(Math.max(0, clock.getAsLong() - since));
-        }
+        meters.started(jobs);
+        meters.endIdling(instance);
     }
 
     /**
-     * Runs one batch and answers each of its jobs. When a batch of several jobs fails because the model
-     * refused its input ({@link InferenceException.InvalidInput}: a token id past the vocabulary, say),
-     * each job still waiting runs again alone, so that only the request at fault fails, not those it
-     * happened to share a batch with. So do they when the model's outputs turn out not to lead with the batch's
-     * rows, and the model batches no more. Any other failure (the runtime itself failing) fails the whole batch
-     * at once: running it again row by row would only multiply the failure.
-     */
-    private void execute(List<Job> jobs, int instance) {
-        execute(jobs, instance, null, false);
-    }
-
-    /**
-     * {@link #execute(List, int)}, or, {@code failed} not null, its answer to the jobs' first run that failed so, on a
-     * caller's thread. {@code onCaller}: on a caller's thread, which neither probes the model nor runs a request
-     * again: a failure that takes either is returned, its jobs still running, for an instance to answer; null
-     * otherwise. Nothing here allocates before the try, so that taken jobs are answered even out of memory.
-     */
-    private InferenceException execute(List<Job> jobs, int instance, InferenceException failed, boolean onCaller) {
-        if (jobs.isEmpty()) {
-            return null;
-        }
-        long rows = 0;
-        for (int i = 0; i < jobs.size(); i++) { // by index: no iterator to allocate
-            rows += jobs.get(i).rows;
-        }
-        runningRows.addAndGet(rows);
-        InferenceException handBack = null;
-        try {
-            boolean again = failed == movedOff; // a caller's run the watch stopped: it runs here as it was, if still wanted
-            InferenceException failure;
-            if (again && jobs.get(0).isDone()) { // a caller's run is one request; cancelled meanwhile, it is not run
-                failure = null;
-            } else if (again && jobs.get(0).expired(clock.getAsLong())) {
-                failure = new InferenceException.DeadlineExceeded("deadline passed while '" + model
-                        + "' ran it on an event loop, where it was stopped for running too long");
-            } else {
-                failure = failed != null && !again ? failed : run(jobs, !again, instance);
-            }
-            if (failure != null && onCaller && overran.get(instance) != 0) {
-                handBack = movedOff; // whatever the stopped run's failure says, the request did not fail
-            } else if (failure != null && onCaller && takesAnotherRun(failure)) {
-                handBack = failure;
-            } else if (failure != null) {
-                answer(jobs, failure, instance);
-            }
-        } catch (RuntimeException | Error e) { // past the run's own handling (a listener's failure): still answered
-            failUnanswered(jobs, e);
-            throw e;
-        } finally {
-            // only once they are answered, on every path: a shedding model counts admitted requests not running
-            // as waiting, and those just finished must not look like a queue until their permits come back
-            for (int i = 0; handBack == null && i < jobs.size(); i++) {
-                if (jobs.get(i).stopRunning()) {
-                    runningRequests.decrementAndGet();
-                }
-            }
-            runningRows.addAndGet(-rows);
-        }
-        return handBack;
-    }
-
-    /** Fails the jobs not yet answered with one failure for {@code e}; a fixed one if even that cannot be made. */
-    private void failUnanswered(List<Job> jobs, Throwable e) {
-        InferenceException failure;
-        try {
-            failure = new InferenceException.RuntimeFailure("model '" + model + "' failed: " + e, e);
-        } catch (RuntimeException | Error again) {
-            failure = lastResort;
-        }
-        for (int i = 0; i < jobs.size(); i++) {
-            if (!jobs.get(i).isDone()) {
-                jobs.get(i).fail(failure);
-            }
-        }
-    }
-
-    /**
-     * Whether answering a lone request's {@code failure} takes another run of the model: a runtime failure the input
-     * may have caused is told from the model's own by running the known-good input ({@link #answer}).
-     */
-    private boolean takesAnotherRun(InferenceException failure) {
-        return failure instanceof InferenceException.RuntimeFailure r && r.mayBeTheInput() && knownGood != null
-                && !(failure.getCause() instanceof Batches.NotABatch);
-    }
-
-    /**
-     * Answers {@code jobs}, whose batch failed with {@code failure}: runs them again one by one, or fails them all
-     * (see {@link #execute(List, int)}).
-     */
-    private void answer(List<Job> jobs, InferenceException failure, int instance) {
-        boolean notABatch = failure.getCause() instanceof Batches.NotABatch;
-        if (notABatch) {
-            stopBatching(failure.getCause().getMessage());
-        }
-        // a kernel's failure after which the model still runs its known-good input, and which comes again when the
-        // request runs alone, came from the input (a token sequence past MiniLM's 512 positions fails an Add node,
-        // ORT_RUNTIME_EXCEPTION): the client's mistake, which must neither be a 500 nor count towards the circuit
-        // breaker that would then turn everyone away. A failure that does not come again is answered by the rerun.
-        boolean inputsFault = failure instanceof InferenceException.RuntimeFailure r && r.mayBeTheInput() && !notABatch
-                && stillRunsKnownGood(instance);
-        if ((failure instanceof InferenceException.InvalidInput || notABatch) && jobs.size() > 1 || inputsFault) {
-            LOG.debugf("batch of %d on model %s failed (%s); running its requests one by one", jobs.size(), model,
-                    failure.getMessage());
-            for (Job job : jobs) {
-                if (job.isDone()) {
-                    // cancelled meanwhile: counted off already
-                } else if (job.expired(clock.getAsLong())) {
-                    job.fail(new InferenceException.DeadlineExceeded("deadline passed while '" + model
-                            + "' ran a batch that failed"));
-                } else {
-                    InferenceException alone = run(List.of(job), false, instance);
-                    if (alone != null) {
-                        job.fail(inputsFault ? inputsFault(alone) : alone);
-                    }
-                }
-                if (job.stopRunning()) { // answered, its permit back: the reruns after it are not its wait
-                    runningRequests.decrementAndGet();
-                }
-            }
-        } else if (failure != null) {
-            InferenceException answer = inputsFault ? inputsFault(failure) : failure;
-            for (Job job : jobs) {
-                job.fail(answer);
-            }
-        }
-    }
-
-    /**
-     * Gives the model the inputs it is known to run (a warmup request's, copied), which {@link #stillRunsKnownGood}
-     * runs again after a runtime failure; null: none (warmup off), and every runtime failure is the model's.
+     * Gives the model the inputs it is known to run (a warmup request's, copied), which a runtime failure is told from
+     * the model's own by; null: none (warmup off), and every runtime failure is the model's.
      */
     public void knownGood(List<Tensor> inputs) {
-        knownGood = inputs == null ? null : List.copyOf(inputs);
-    }
-
-    /**
-     * Whether the model still runs its known-good inputs, on this instance, now: after a runtime failure, true says
-     * the failure came with its input. Not counted as a batch in the meters (it answers no one), but watched as a
-     * run; false without them.
-     */
-    private boolean stillRunsKnownGood(int instance) {
-        List<Tensor> inputs = knownGood;
-        if (inputs == null) {
-            return false;
-        }
-        // a run as any other for what watches runs (the breaker's view of a hung model, inflight), but no batch
-        running.incrementAndGet();
-        runSince.set(instance, clock.getAsLong());
-        try {
-            runner.run(inputs.stream().map(t -> new Tensor(t.name(), t.datatype(), t.shape(), t.data().duplicate()))
-                    .toList(), List.of(), java.util.Collections.singletonList(null));
-            return true;
-        } catch (RuntimeException | Error e) { // out of memory included: then the model is not known to run
-            LOG.debugf("model %s fails its known-good input too (%s): the failure is the model's", model, e.toString());
-            return false;
-        } finally {
-            runSince.set(instance, NOT_IDLE);
-            running.decrementAndGet();
-        }
-    }
-
-    /** A kernel's failure the input caused: 400 / INVALID_ARGUMENT, not counted by the circuit breaker. */
-    private InferenceException inputsFault(InferenceException failure) {
-        if (!(failure instanceof InferenceException.RuntimeFailure r) || !r.mayBeTheInput()) {
-            return failure; // a rerun alone that failed otherwise (a deadline, memory, a device) says so itself
-        }
-        String failed = "model '" + model + "' failed: "; // as run() words it
-        String what = failure.getMessage() != null && failure.getMessage().startsWith(failed)
-                ? failure.getMessage().substring(failed.length()) : failure.getMessage();
-        return new InferenceException.InvalidInput("model '" + model + "' could not run this input, though it runs"
-                + " its warmup input: " + what);
+        executor.knownGood(inputs);
     }
 
     /**
@@ -1001,77 +717,6 @@ public final class ModelScheduler implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-    }
-
-    /**
-     * Runs {@code jobs} as one batch; completes them all and returns null, or returns the failure for the
-     * caller. {@code firstRun}: their queue wait is recorded (once per job, not again on a rerun). The run is
-     * {@code instance}'s, timed for {@link #longestRunNanos}.
-     */
-    private InferenceException run(List<Job> jobs, boolean firstRun, int instance) {
-        long rows = jobs.stream().mapToLong(j -> j.rows).sum();
-        int reported = (int) Math.min(Integer.MAX_VALUE, rows); // jobs of zero-element inputs may claim 2^31 - 1 rows each
-        List<List<Tensor>> perJob = null;
-        InferenceException failure = null;
-        long nanos = -1; // until the model ran: a batch that failed before it measured nothing
-        long start = 0;
-        running.incrementAndGet();
-        try {
-            List<Tensor> inputs = Batches.stack(jobs);
-            start = clock.getAsLong();
-            if (firstRun) {
-                for (Job job : jobs) {
-                    long waited = start - job.enqueuedNanos;
-                    count(() -> listener.waited(waited));
-                }
-            }
-            List<Tensor> outputs;
-            runSince.set(instance, start);
-            try {
-                outputs = runner.run(inputs, jobs.get(0).outputs, jobs.stream().map(j -> j.trace).toList());
-            } finally {
-                runSince.set(instance, NOT_IDLE);
-                nanos = clock.getAsLong() - start;
-            }
-            perJob = Batches.split(jobs, outputs);
-        } catch (InferenceException.RuntimeFailure e) {
-            failure = new InferenceException.RuntimeFailure("model '" + model + "' failed: " + e.getMessage(), e.getCause(),
-                    e.mayBeTheInput());
-        } catch (InferenceException e) {
-            failure = e;
-        } catch (RuntimeException | Error e) {
-            LOG.warnf(e, "batch of %d failed on model %s", jobs.size(), model);
-            failure = new InferenceException.RuntimeFailure("model '" + model + "' failed: " + e.getMessage(), e);
-        } finally {
-            running.decrementAndGet();
-            if (nanos >= 0) {
-                if (failure == null) { // a refusal at the first node takes microseconds: no run's cost per row
-                    nanosPerRow = nanosPerRow == 0 ? nanos / (double) rows
-                            : (1 - EWMA_WEIGHT) * nanosPerRow + EWMA_WEIGHT * nanos / (double) rows;
-                }
-                long bytes = jobs.size() == 1 ? jobs.get(0).bytes : 0;
-                if (failure == null && bytes > 0) { // what a lone request takes: not a batch's share, nor a refusal's
-                    double perByte = nanos / (double) bytes;
-                    nanosPerByte = nanosPerByte == 0 ? perByte
-                            : (1 - EWMA_WEIGHT) * nanosPerByte + EWMA_WEIGHT * perByte;
-                }
-                long ranNanos = nanos;
-                count(() -> listener.ran(jobs.size(), reported, ranNanos));
-            }
-        }
-        if (failure == null) {
-            long waited = 0;
-            for (Job job : jobs) {
-                waited += start - job.enqueuedNanos;
-            }
-            long ranNanos = nanos;
-            long waitedNanos = waited;
-            count(() -> listener.answered(jobs.size(), reported, ranNanos, waitedNanos));
-            for (int i = 0; i < jobs.size(); i++) {
-                jobs.get(i).complete(perJob.get(i));
-            }
-        }
-        return failure;
     }
 
     /**
