@@ -13,16 +13,13 @@ import jakarta.enterprise.util.TypeLiteral;
 import java.time.Duration;
 import java.time.temporal.ChronoUnit;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import org.eclipse.microprofile.faulttolerance.exceptions.BulkheadException;
-import org.eclipse.microprofile.faulttolerance.exceptions.CircuitBreakerOpenException;
 import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
 
 /**
@@ -31,7 +28,7 @@ import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
  * scheduler, whose priority order then decides who runs), a timeout, and a circuit breaker that
  * counts only failures of the model: runtime failures, and requests that time out while a run has gone on
  * for half the timeout or more (a hung run). A full bulkhead or an open breaker rejects at once; the
- * breaker's state changes are mirrored here, so {@link #turnsAway()} answers an open breaker before the
+ * breaker's state changes are mirrored ({@link CircuitMirror}), so {@link #turnsAway()} answers an open breaker before the
  * request is read.
  * {@link #capacity()} is {@code max-concurrent + queue-size}. An arrival takes one of those places here, atomically,
  * before it reaches SmallRye's bulkhead, and gives it back only once the bulkhead has given back its own permit; the
@@ -67,7 +64,6 @@ public final class ModelGuard {
     /** A call's work once its permit is released: work started after that is cancelled by whoever starts it. */
     private static final Cancellable RELEASED = () -> { };
 
-    private final String model;
     private final int capacity;
     /**
      * SmallRye's work permits, and the most places the count may hold: a place each, and as many again for the places
@@ -75,9 +71,8 @@ public final class ModelGuard {
      * that stays short of {@link Integer#MAX_VALUE} by the queue slot SmallRye adds to them.
      */
     private final int permits;
-    private final Duration circuitDelay;
-    private final Supplier<Duration> drainTime;
-    private final Duration admissionTimeout;
+    private final CircuitMirror mirror;
+    private final Rejections rejections;
     private final Guard guard;
     private final AdaptiveLimit adaptive;
     private final ShedMode shed;
@@ -88,17 +83,6 @@ public final class ModelGuard {
     private final AtomicInteger released = new AtomicInteger();
     /** Set by the bulkhead, on the caller's thread, while {@link Guard#get} accepts that caller's call. */
     private final ThreadLocal<Boolean> accepted = new ThreadLocal<>();
-    /**
-     * The breaker's state in one value, so no reader sees it between two writes: when it last opened, on
-     * {@link #circuitClock}; {@link #CLOSED}; or {@link #HALF_OPEN}, letting a trial call through whose outcome
-     * closes or reopens it.
-     */
-    private final AtomicLong circuit = new AtomicLong(CLOSED);
-
-    /** The breaker's own clock: SmallRye times its open state with {@code System.nanoTime}, and so must its mirror here. */
-    private final LongSupplier circuitClock;
-    private static final long CLOSED = Long.MIN_VALUE;
-    private static final long HALF_OPEN = Long.MIN_VALUE + 1;
 
     /**
      * The guard of a model with these settings.
@@ -125,14 +109,11 @@ public final class ModelGuard {
     /** As above, with the mirror's clock of the breaker's open state given: for tests of the mirror alone. */
     ModelGuard(String model, int limit, ModelSettings.Admission a, ModelScheduler scheduler, LongSupplier clock,
             LongSupplier circuitClock) {
-        this.circuitClock = circuitClock;
-        this.model = model;
+        // first: the breaker's callbacks, given to SmallRye below, read it
+        this.mirror = new CircuitMirror(model, a.circuitDelay(), circuitClock);
         this.capacity = limit;
         this.permits = (int) Math.min(Integer.MAX_VALUE - 1L, 2L * limit); // a capacity is at most that (ModelSettings)
-        this.circuitDelay = a.circuitDelay();
         Duration timeout = a.timeout();
-        this.admissionTimeout = timeout;
-        this.drainTime = () -> atMostTheTimeout(scheduler.retryAfter());
         this.scheduler = scheduler;
         this.clock = clock;
         ModelSettings.Adaptive ad = a.adaptive();
@@ -143,6 +124,7 @@ public final class ModelGuard {
                 ? new ShedMode(capacity, a.shedding(), scheduler.instances(), clock, scheduler::idleNanos,
                         scheduler::limitBatches)
                 : null;
+        this.rejections = new Rejections(model, capacity, timeout, scheduler, shed, adaptive, mirror);
         Guard.Builder builder = Guard.create()
                 .withDescription("sluice model " + model)
                 .withThreadOffload(false)
@@ -167,11 +149,11 @@ public final class ModelGuard {
                     // successes; a trial the half-open breaker let in is neither cancelled nor expired, see run);
                     // and a trial the model never answered (UnrunTrial) or that met the timeout, which must not
                     // close the breaker
-                    .when(t -> unwrap(t) instanceof InferenceException.RuntimeFailure
-                            || unwrap(t) instanceof UnrunTrial
-                            || unwrap(t) instanceof TimeoutException
-                                    && (circuit.get() != CLOSED || scheduler.longestRunNanos() >= timeout.toNanos() / 2))
-                    .onStateChange(this::circuitChanged)
+                    .when(t -> Rejections.unwrap(t) instanceof InferenceException.RuntimeFailure
+                            || Rejections.unwrap(t) instanceof CircuitMirror.UnrunTrial
+                            || Rejections.unwrap(t) instanceof TimeoutException
+                                    && (!mirror.closed() || scheduler.longestRunNanos() >= timeout.toNanos() / 2))
+                    .onStateChange(mirror::circuitChanged)
                     .done();
         }
         this.guard = builder.build();
@@ -233,7 +215,7 @@ public final class ModelGuard {
      * it is read: a full model reads it only while a request waits below that level.
      */
     public InferenceException.Unavailable turnsAway(int highest) {
-        InferenceException.Unavailable open = circuitOpen();
+        InferenceException.Unavailable open = mirror.circuitOpen();
         if (open != null) {
             return open;
         }
@@ -245,7 +227,7 @@ public final class ModelGuard {
             if (shed != null) {
                 shed.count(false); // turned away, as run counts one the adaptive limit refuses there
             }
-            return adaptiveFull();
+            return rejections.adaptiveFull();
         }
         return null;
     }
@@ -320,7 +302,7 @@ public final class ModelGuard {
             boolean[] watched = new boolean[1]; // made first: from the place on, nothing allocates outside the try
             boolean[] tookAPlace = new boolean[1];
             // all before the adaptive limit, which must not count what never ran; an open breaker takes no place
-            InferenceException.Unavailable rejected = circuitOpen();
+            InferenceException.Unavailable rejected = mirror.circuitOpen();
             if (rejected == null) {
                 rejected = reserve(level, tookAPlace);
             }
@@ -338,7 +320,7 @@ public final class ModelGuard {
                         adaptive.acquirePast();
                         boolean took = false;
                         try {
-                            took = scheduler.makeRoom(level, () -> displaced(adaptiveFull()));
+                            took = scheduler.makeRoom(level, () -> Rejections.displaced(rejections.adaptiveFull()));
                         } finally {
                             if (!took) {
                                 adaptive.ignored();
@@ -360,7 +342,7 @@ public final class ModelGuard {
                 if (adaptiveRefuses) {
                     held.decrementAndGet();
                     placeHeld = false;
-                    emitter.fail(adaptiveFull());
+                    emitter.fail(rejections.adaptiveFull());
                     return;
                 }
                 enter(emitter, work, deadlineNanos, learns, watched);
@@ -387,7 +369,7 @@ public final class ModelGuard {
      */
     private void enter(io.smallrye.mutiny.subscription.UniEmitter<? super InferResponse> emitter, Work work,
             long deadlineNanos, boolean learns, boolean[] watched) {
-        Outcome outcome = new Outcome(clock.getAsLong(), deadlineNanos, learns);
+        AdaptiveOutcome outcome = new AdaptiveOutcome(adaptive, clock, clock.getAsLong(), deadlineNanos, learns);
         CompletableFuture<InferResponse> done = new CompletableFuture<>();
         AtomicReference<Cancellable> running = new AtomicReference<>();
         AtomicBoolean trial = new AtomicBoolean(); // let through by the half-open breaker
@@ -427,7 +409,7 @@ public final class ModelGuard {
         watched[0] = true;
         // a call the closed breaker lets in is no trial, though the breaker may open before its work starts (the
         // bulkhead may start it on another arrival's thread)
-        boolean closedAtEntry = circuit.get() == CLOSED;
+        boolean closedAtEntry = mirror.closed();
         CompletionStage<InferResponse> guarded = null;
         RuntimeException refused = null;
         // an answer given inside guard.get (another arrival's work, which the bulkhead may start on this thread,
@@ -438,7 +420,7 @@ public final class ModelGuard {
             guarded = guard.get(() -> {
                 // SmallRye is half-open before it lets the trial in, and may not have told us yet: a call it lets in
                 // while the mirror still says open is the trial too
-                boolean isTrial = !closedAtEntry && circuit.get() != CLOSED;
+                boolean isTrial = !closedAtEntry && !mirror.closed();
                 trial.set(isTrial);
                 if (!done.isDone()) {
                     try {
@@ -452,7 +434,7 @@ public final class ModelGuard {
                         done.completeExceptionally(t);
                     }
                 }
-                return isTrial ? done.exceptionallyCompose(ModelGuard::trialNotRun) : done;
+                return isTrial ? done.exceptionallyCompose(CircuitMirror::trialNotRun) : done;
             }, STAGE);
         } catch (RuntimeException e) {
             refused = e;
@@ -461,7 +443,7 @@ public final class ModelGuard {
         }
         if (refused != null) {
             stop.run();
-            emitter.fail(translate(refused));
+            emitter.fail(rejections.translate(refused));
             return;
         }
         // answered whatever its bookkeeping throws (an OutOfMemoryError, which the stage would swallow): a throw here
@@ -476,7 +458,7 @@ public final class ModelGuard {
             } else {
                 Throwable t = failure;
                 try {
-                    t = translate(failure);
+                    t = rejections.translate(failure);
                     if (t instanceof InferenceException.DeadlineExceeded && outcome.deadlinePassed()) {
                         outcome.missedDeadline();
                     } else if (t instanceof InferenceException.DeadlineExceeded
@@ -523,7 +505,7 @@ public final class ModelGuard {
             // an overflow: a full bulkhead starts the shedding first, as for an arrival turned away, so that the exchange
             // takes a place within what the shedding's cut of the queue leaves, never one the cut would have taken
             if (shed != null && shed.turnedAway(now)) {
-                scheduler.trimQueue(shed.queueSize(), this::overloaded);
+                scheduler.trimQueue(shed.queueSize(), rejections::overloaded);
                 continue;
             }
             if (!held.compareAndSet(now, now + 1)) {
@@ -536,7 +518,8 @@ public final class ModelGuard {
                     adaptive.acquirePast(); // the request's adaptive slot too, before the cut frees it
                     slot = true;
                 }
-                took = scheduler.makeRoom(level, () -> displaced(now >= capacity ? full() : overloaded()));
+                took = scheduler.makeRoom(level,
+                        () -> Rejections.displaced(now >= capacity ? rejections.full() : rejections.overloaded()));
             } finally {
                 if (!took) { // nothing else would give them back: the call never starts
                     held.decrementAndGet();
@@ -569,161 +552,9 @@ public final class ModelGuard {
         }
     }
 
-    /**
-     * Mirrors a change of the breaker's state. SmallRye moves from open to half-open on its timer thread and makes
-     * every other change on a caller's thread, so two callbacks can arrive out of order: a half-open told after the
-     * trial's own close would leave the mirror half-open while the breaker is closed, and every call would then be
-     * taken for a trial. The breaker never goes from closed to half-open, so such a late callback is dropped. Nor
-     * does it go half-open before its delay has passed since it opened (SmallRye starts the delay before it tells
-     * the opening), so a half-open told less than half the delay after the mirror opened is the late one of the
-     * breaker's previous opening, told after the trial's reopening: dropped too, or arrivals would be read and sent
-     * on to a breaker that refuses them with the whole delay as their Retry-After. (A half-open told later than
-     * that, after a pause of half the delay, puts the mirror half-open early, with just that cost until the next
-     * half-open.)
-     */
-    synchronized void circuitChanged(CircuitBreakerState state) { // package-private for the test of its order
-        if (state == CircuitBreakerState.HALF_OPEN) {
-            long opened = circuit.get();
-            if (opened == CLOSED) {
-                return; // the mirror says closed
-            }
-            if (opened != HALF_OPEN && circuitClock.getAsLong() - opened < circuitDelay.toNanos() / 2) {
-                return; // the mirror opened again after the half-open this tells
-            }
-        }
-        circuit.set(switch (state) {
-            case OPEN -> circuitClock.getAsLong();
-            case HALF_OPEN -> HALF_OPEN;
-            default -> CLOSED;
-        });
-    }
-
-    /**
-     * The rejection of an open circuit breaker whose delay has not passed yet, with the rest of the delay
-     * as its Retry-After; null otherwise. Once the delay has passed the next arrival goes on to the breaker
-     * itself, which only then moves to half-open and lets trial calls through.
-     */
-    private InferenceException.Unavailable circuitOpen() {
-        long opened = circuit.get();
-        if (opened == CLOSED || opened == HALF_OPEN) {
-            return null;
-        }
-        long left = circuitDelay.toNanos() - (circuitClock.getAsLong() - opened);
-        return left > 0 ? circuitOpen(Duration.ofNanos(left)) : null;
-    }
-
-    private InferenceException.Unavailable circuitOpen(Duration retryAfter) {
-        return new InferenceException.Unavailable(InferenceException.Unavailable.Reason.CIRCUIT_OPEN,
-                "model '" + model + "' is failing; its circuit breaker is open", retryAfter);
-    }
-
-    /** Tells the adaptive limit, exactly once, how one admitted request ended. */
-    private final class Outcome {
-        private final long admitted;
-        private final long deadline;
-        private final boolean learns;
-        private final AtomicBoolean told = new AtomicBoolean();
-
-        /** {@code learns}: whether a success is the model's latency, which the limit learns from. */
-        Outcome(long admitted, long deadline, boolean learns) {
-            this.admitted = admitted;
-            this.deadline = deadline;
-            this.learns = learns;
-        }
-
-        /** Whether the request's own deadline has passed. */
-        boolean deadlinePassed() {
-            return deadline != InferRequest.NO_DEADLINE && clock.getAsLong() - deadline >= 0;
-        }
-
-        /** Whether a cancellation now is the caller giving up at its deadline ({@link InferRequest#cancelledAtDeadline}). */
-        boolean cancelledAtDeadline() {
-            return InferRequest.cancelledAtDeadline(admitted, deadline, clock.getAsLong());
-        }
-
-        /**
-         * The request's own deadline passed. A drop only if the model could have met it: a client that asks
-         * for less time than the model needs even unloaded says nothing about load, and must not shrink the
-         * limit every other caller shares.
-         */
-        void missedDeadline() {
-            if (adaptive != null && told.compareAndSet(false, true)) {
-                if (adaptive.couldMeet(deadline - admitted)) {
-                    adaptive.dropped();
-                } else {
-                    adaptive.ignored();
-                }
-            }
-        }
-
-        void succeeded() {
-            if (!learns) {
-                ignored();
-            } else if (adaptive != null && told.compareAndSet(false, true)) {
-                adaptive.succeeded(clock.getAsLong() - admitted);
-            }
-        }
-
-        void dropped() {
-            if (adaptive != null && told.compareAndSet(false, true)) {
-                adaptive.dropped();
-            }
-        }
-
-        void ignored() {
-            if (adaptive != null && told.compareAndSet(false, true)) {
-                adaptive.ignored();
-            }
-        }
-    }
-
-    /**
-     * The failure of the half-open breaker's trial, marked as {@link UnrunTrial} unless the model answered it (a
-     * runtime failure, or the runtime refusing the input): turned away by the scheduler (a full queue, the
-     * shedding's cut, a model shutting down), cancelled before its work started, or any
-     * failure not foreseen here. SmallRye counts such a failure as a success, and would close the breaker on a trial
-     * the model never answered; marked, it reopens the breaker for another delay.
-     */
-    private static CompletionStage<InferResponse> trialNotRun(Throwable failure) {
-        Throwable cause = unwrap(failure);
-        boolean answered = cause instanceof InferenceException.RuntimeFailure
-                || cause instanceof InferenceException.InvalidInput;
-        return CompletableFuture.failedFuture(answered ? cause : new UnrunTrial(cause));
-    }
-
-    /** A half-open breaker's trial the model never answered; its cause is what the caller is told. */
-    private static final class UnrunTrial extends RuntimeException {
-        UnrunTrial(Throwable cause) {
-            super(cause.getMessage(), cause, false, false);
-        }
-    }
-
-    /**
-     * No one waits in the queue longer than the timeout: a longer estimate (a queued request of 2^31 - 1 rows of
-     * nothing, or a slow model's deep queue) would tell clients to stay away for days.
-     */
-    private Duration atMostTheTimeout(Duration drain) {
-        return drain.compareTo(admissionTimeout) > 0
-                ? Duration.ofSeconds(Math.max(1, (admissionTimeout.toMillis() + 999) / 1000))
-                : drain;
-    }
-
-    private Throwable translate(Throwable t) {
-        Throwable cause = unwrap(t);
-        if (cause instanceof UnrunTrial) {
-            cause = cause.getCause();
-        }
-        if (cause instanceof BulkheadException) {
-            return full();
-        } else if (cause instanceof CircuitBreakerOpenException) {
-            return circuitOpen(circuitDelay);
-        } else if (cause instanceof TimeoutException) {
-            return new InferenceException.DeadlineExceeded("model '" + model + "' took longer than its admission.timeout");
-        } else if (cause instanceof InferenceException.Unavailable u
-                && u.retryAfter().compareTo(atMostTheTimeout(u.retryAfter())) > 0) {
-            return new InferenceException.Unavailable(u.reason(), u.getMessage(), atMostTheTimeout(u.retryAfter()));
-        }
-        return cause;
+    /** {@link CircuitMirror#circuitChanged}: package-private for the tests of its order. */
+    void circuitChanged(CircuitBreakerState state) {
+        mirror.circuitChanged(state);
     }
 
     /**
@@ -741,23 +572,17 @@ public final class ModelGuard {
      */
     private InferenceException.Unavailable turnedAway(int held) {
         boolean full = held >= capacity;
-        if (full && circuit.get() != CLOSED) {
-            return circuitOpen(circuitDelay);
+        if (full && !mirror.closed()) {
+            return mirror.refused();
         }
         if (shed != null) {
             shed.count(false);
             if (shed.turnedAway(held)) {
                 // what the full bulkhead queued would wait behind all of it: keep the shedding queue's worth
-                scheduler.trimQueue(shed.queueSize(), this::overloaded);
+                scheduler.trimQueue(shed.queueSize(), rejections::overloaded);
             }
         }
-        return full ? full() : overloaded();
-    }
-
-    private InferenceException.Unavailable adaptiveFull() {
-        return new InferenceException.Unavailable(InferenceException.Unavailable.Reason.BULKHEAD_FULL,
-                "model '" + model + "' is at its adaptive concurrency limit (" + adaptive.limit()
-                        + " requests admitted)", drainTime.get());
+        return full ? rejections.full() : rejections.overloaded();
     }
 
     /**
@@ -766,7 +591,7 @@ public final class ModelGuard {
      * model of one level is known without the scheduler's lock.
      */
     private boolean mayTakeAPlace(int level) {
-        return level != NO_LEVEL && circuit.get() == CLOSED && scheduler.queuedBelow(level);
+        return level != NO_LEVEL && mirror.closed() && scheduler.queuedBelow(level);
     }
 
     /**
@@ -775,30 +600,6 @@ public final class ModelGuard {
      * levels below {@code highest}.
      */
     private boolean lowerLevelWaits(int highest) {
-        return circuit.get() == CLOSED && scheduler.queuedBelow(highest);
-    }
-
-    /** The answer to a queued request whose place an arrival of a higher level took: {@code why}, saying so. */
-    private static InferenceException.Unavailable displaced(InferenceException.Unavailable why) {
-        return new InferenceException.Unavailable(why.reason(),
-                why.getMessage() + ": a request of a higher priority level took this one's place", why.retryAfter());
-    }
-
-    private InferenceException.Unavailable full() {
-        return new InferenceException.Unavailable(InferenceException.Unavailable.Reason.BULKHEAD_FULL,
-                "model '" + model + "' is at capacity (" + capacity + " requests admitted)", drainTime.get());
-    }
-
-    private InferenceException.Unavailable overloaded() {
-        return new InferenceException.Unavailable(InferenceException.Unavailable.Reason.BULKHEAD_FULL,
-                "model '" + model + "' is overloaded: until it catches up it queues at most " + shed.queueSize()
-                        + (shed.queueSize() == 1 ? " request" : " requests"), drainTime.get());
-    }
-
-    private static Throwable unwrap(Throwable t) {
-        while (t instanceof CompletionException && t.getCause() != null) {
-            t = t.getCause();
-        }
-        return t;
+        return mirror.closed() && scheduler.queuedBelow(highest);
     }
 }
