@@ -168,11 +168,8 @@ class LargeBodyReadTest {
 
     @Test
     void aCompressedGrpcMessageThatCouldInflatePastAMebibyteIsReadOffTheEventLoop() throws Exception {
-        // random digits keep it past 1016 bytes compressed, so that it could inflate past 1 MiB
-        String id = new java.math.BigInteger(16_384, new java.util.Random(11)).toString(16);
-        ModelInferRequest request = ModelInferRequest.newBuilder().setModelName("add").setId(id)
-                .addInputs(GrpcProtocolTest.fp32("A", 1, 2, 3, 4)).addInputs(GrpcProtocolTest.fp32("B", 10, 20, 30, 40))
-                .build();
+        ModelInferRequest request = largeCompressedAdd(); // so that it could inflate past 1 MiB
+        String id = request.getId();
         ManagedChannel channel = GrpcClients.channel();
         try {
             var compressed = GRPCInferenceServiceGrpc.newFutureStub(channel).withCompression("gzip")
@@ -195,6 +192,57 @@ class LargeBodyReadTest {
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
+    }
+
+    @Test
+    void pastTheReadersAndAsManyWaitingACompressedGrpcMessageIsTurnedAwayUnavailableAndCountedSo() throws Exception {
+        ModelInferRequest request = largeCompressedAdd();
+        ManagedChannel channel = GrpcClients.channel();
+        try {
+            var stub = GRPCInferenceServiceGrpc.newFutureStub(channel).withCompression("gzip")
+                    .withDeadlineAfter(60, TimeUnit.SECONDS);
+            var first = stub.modelInfer(request); // read by the one reader (as many as event loops, one here)
+            var second = stub.modelInfer(request); // waiting its turn
+            try {
+                await().atMost(Duration.ofSeconds(30)).until(() -> GatedLargeBodies.waiting.get() == 2);
+            } catch (org.awaitility.core.ConditionTimeoutException e) { // say where the calls are
+                throw new AssertionError("reads asked for: " + GatedLargeBodies.waiting.get() + "; calls: " + first
+                        + ", " + second, e);
+            }
+            double before = queueFullOfUnknown();
+
+            io.grpc.StatusRuntimeException refused = org.junit.jupiter.api.Assertions.assertThrows(
+                    io.grpc.StatusRuntimeException.class, () -> GRPCInferenceServiceGrpc.newBlockingStub(channel)
+                            .withCompression("gzip").withDeadlineAfter(30, TimeUnit.SECONDS).modelInfer(request));
+            assertThat(refused.getStatus().getCode()).isEqualTo(io.grpc.Status.Code.UNAVAILABLE);
+            assertThat(refused.getStatus().getDescription()).contains("large request bodies");
+            // the server's load, not the client's mistake: a queue_full rejection, as a full model's
+            assertThat(queueFullOfUnknown()).isEqualTo(before + 1);
+
+            GatedLargeBodies.open.countDown();
+            for (var answer : List.of(first, second)) {
+                assertThat(GrpcProtocolTest.floats(answer.get(60, TimeUnit.SECONDS).getRawOutputContents(0)))
+                        .containsExactly(11, 22, 33, 44);
+            }
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    /** {@code add} of one row, with an id of random digits that keeps it past 1016 bytes compressed. */
+    private static ModelInferRequest largeCompressedAdd() {
+        return ModelInferRequest.newBuilder().setModelName("add")
+                .setId(new java.math.BigInteger(16_384, new java.util.Random(11)).toString(16))
+                .addInputs(GrpcProtocolTest.fp32("A", 1, 2, 3, 4)).addInputs(GrpcProtocolTest.fp32("B", 10, 20, 30, 40))
+                .build();
+    }
+
+    /** {@code sluice_rejections_total{model="_unknown",reason="queue_full"}}, 0 if not there. */
+    private static double queueFullOfUnknown() {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                "(?m)^sluice_rejections_total\\{model=\"_unknown\",reason=\"queue_full\"} ([0-9.eE+-]+)")
+                .matcher(given().get("/q/metrics").asString());
+        return m.find() ? Double.parseDouble(m.group(1)) : 0;
     }
 
     private static byte[] gzip(String text) {

@@ -59,8 +59,13 @@ final class AdaptiveOutcome {
     void succeeded() {
         if (!learns) {
             ignored();
-        } else if (adaptive != null && told.compareAndSet(false, true)) {
-            adaptive.succeeded(clock.getAsLong() - admitted);
+        } else if (adaptive != null && !told.get()) {
+            // read before it counts as told: a clock that throws (out of memory) leaves it untold, for the
+            // ignored() of the call's end, rather than its slot taken for good
+            long latency = clock.getAsLong() - admitted;
+            if (told.compareAndSet(false, true)) {
+                adaptive.succeeded(latency);
+            }
         }
     }
 

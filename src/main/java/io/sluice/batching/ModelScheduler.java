@@ -60,6 +60,8 @@ public final class ModelScheduler implements AutoCloseable {
     private final Thread[] callerOf;
     /** 1 for instance i once the {@link CallerWatch} stopped the run a caller makes in its place, until it gives it back. */
     private final AtomicIntegerArray overran;
+    /** Under the lock: the watch failed to stop the caller's run in instance i's place (logged once), until it is given back. */
+    private final boolean[] stopFailed;
     /** Runs callers have made in an instance's place. */
     private final AtomicLong callerRunCount = new AtomicLong();
     /** Set once a caller's run overran: every run of the model is an instance's from then on. */
@@ -95,6 +97,7 @@ public final class ModelScheduler implements AutoCloseable {
         this.lent = new boolean[instances];
         this.callerOf = new Thread[instances];
         this.overran = new AtomicIntegerArray(instances);
+        this.stopFailed = new boolean[instances];
         this.handedBack = new List<?>[instances];
         this.handedBackFailure = new InferenceException[instances];
         this.exited = new boolean[instances];
@@ -234,6 +237,7 @@ public final class ModelScheduler implements AutoCloseable {
                 lentCount--;
                 callerOf[instance] = null;
                 overran.set(instance, 0);
+                stopFailed[instance] = false;
                 if (handBack != null && !exited[instance]) {
                     handedBack[instance] = jobs;
                     handedBackFailure[instance] = handBack;
@@ -443,9 +447,15 @@ public final class ModelScheduler implements AutoCloseable {
                         callerRuns.stop().accept(callerOf[i]);
                     } catch (RuntimeException e) { // not stopped: the next tick tries again, and the others now
                         overran.set(i, 0);
-                        LOG.warnf(e, "model %s: the run on %s that went on past %d ms could not be stopped; the next"
-                                + " tick tries again", model, callerOf[i].getName(),
-                                TimeUnit.NANOSECONDS.toMillis(callerRuns.overrunNanos()));
+                        if (!stopFailed[i]) { // once a run: the watch ticks every 50 ms while it goes on
+                            stopFailed[i] = true;
+                            LOG.warnf(e, "model %s: the run on %s that went on past %d ms could not be stopped; each"
+                                    + " tick tries again", model, callerOf[i].getName(),
+                                    TimeUnit.NANOSECONDS.toMillis(callerRuns.overrunNanos()));
+                        } else {
+                            LOG.debugf("model %s: the run on %s could not be stopped again: %s", model,
+                                    callerOf[i].getName(), e.toString());
+                        }
                         continue;
                     }
                     if (threadsStopped == null) {

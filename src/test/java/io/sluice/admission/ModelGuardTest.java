@@ -529,6 +529,31 @@ class ModelGuardTest {
     }
 
     @Test
+    void aFailureWhileASuccessIsBeingToldToTheAdaptiveLimitStillAnswersItAndGivesItsSlotBack() {
+        ModelSettings.Admission adaptiveOn = new ModelSettings.Admission(1, Duration.ofMinutes(1), false, 4, 0.5,
+                Duration.ofSeconds(7), new ModelSettings.Adaptive(true, 2, 2.0, 10), new ModelSettings.Shedding(false, 1, 1));
+        guard(1, adaptiveOn); // the scheduler; the guard under test reads a clock that fails once when armed
+        AtomicBoolean armed = new AtomicBoolean();
+        ModelGuard guard = new ModelGuard("m", 1, adaptiveOn, scheduler, () -> {
+            if (armed.compareAndSet(true, false)) {
+                throw new OutOfMemoryError("as the success is told");
+            }
+            return clock.get();
+        }, System::nanoTime);
+        AtomicReference<io.smallrye.mutiny.subscription.UniEmitter<? super InferResponse>> work = new AtomicReference<>();
+        Call answered = new Call(guard, queueDeadline -> Uni.createFrom().<InferResponse>emitter(work::set),
+                InferRequest.NO_DEADLINE);
+        await().atMost(WAIT).until(() -> work.get() != null);
+        assertThat(guard.adaptive().inflight()).isEqualTo(1);
+
+        armed.set(true);
+        work.get().complete(new InferResponse("m", "1", null, Map.of(), List.of()));
+        assertThat(answered.result).succeedsWithin(WAIT);
+        assertThat(armed).as("the clock's failing read came").isFalse();
+        await().atMost(WAIT).until(() -> guard.adaptive().inflight() == 0); // else its slot is taken for good
+    }
+
+    @Test
     void retryAfterIsNeverLongerThanTheAdmissionTimeout() {
         ModelGuard guard = guard(4, admission(false)); // admission.timeout 1 min
         runs.release(1);

@@ -233,48 +233,77 @@ public class ModelInferRoute {
             }
             Received read = body;
             body = null;
-            if (encoding != null && LargeBodies.largeMessage(read.length)) {
-                readElsewhere(read);
+            if (largeCompressed(read)) {
+                readElsewhere(read, Vertx.currentContext());
             } else {
-                run(read);
+                ModelInferRequest message = parse(read);
+                if (message != null) {
+                    start(message);
+                }
             }
+        }
+
+        /** Whether {@code read} holds a compressed message that could inflate past 1 MiB ({@link LargeBodies}). */
+        private boolean largeCompressed(Received read) {
+            return encoding != null && read.length >= GrpcWire.PREFIX && read.bytes[0] != 0
+                    && LargeBodies.largeMessage(read.length - GrpcWire.PREFIX);
         }
 
         /**
-         * Reads and runs {@code read} on {@link LargeBodies}' threads, in the call's trace: inflated and parsed here, it
-         * could hold the event loop up for a second. One cancelled while it waits is never read; one that finds no
-         * room is turned away with UNAVAILABLE ({@code queue_full}).
+         * Inflates and parses {@code read} on {@link LargeBodies}' threads, where it cannot hold the event loop up for a
+         * second, then starts it from {@code context}, the call's own (null: from the reader), as every other call
+         * starts: its rate limit, admission and trace as theirs. One cancelled, or past its deadline, while it waits is
+         * never read; one that finds no room is turned away with UNAVAILABLE ({@code queue_full}).
          */
-        private void readElsewhere(Received read) {
+        private void readElsewhere(Received read, io.vertx.core.Context context) {
             try {
                 io.opentelemetry.context.Context.current().wrap(largeBodies.executor()).execute(() -> {
-                    if (!answered.get()) {
-                        run(read);
+                    if (answered.get()) {
+                        return; // cancelled while it waited
+                    }
+                    if (deadline != InferRequest.NO_DEADLINE && System.nanoTime() - deadline >= 0) {
+                        InferenceException late = new InferenceException.DeadlineExceeded(
+                                "deadline passed while the request message waited to be read");
+                        fail(late, () -> service.turnedAway(tenant, InferenceService.UNKNOWN_MODEL_TAG, Protocol.GRPC,
+                                late));
+                        return;
+                    }
+                    ModelInferRequest message = parse(read);
+                    if (message != null && context != null) {
+                        context.runOnContext(v -> start(message));
+                    } else if (message != null) {
+                        start(message);
                     }
                 });
             } catch (RejectedExecutionException full) {
-                fail(InferenceService.readersFull(), () -> service.refusedUnread(tenant, Protocol.GRPC));
+                InferenceException.Unavailable refusal = InferenceService.readersFull();
+                // not the client's mistake: counted as the full model's 503s are, under the unknown model's tag
+                fail(refusal, () -> service.turnedAway(tenant, InferenceService.UNKNOWN_MODEL_TAG, Protocol.GRPC,
+                        refusal));
             }
         }
 
-        /** Reads the request message in {@code read} and runs it. */
-        private void run(Received read) {
-            ModelInferRequest message;
+        /** The request message in {@code read}; null when it is refused (answered and counted here). */
+        private ModelInferRequest parse(Received read) {
             try {
-                message = message(read.bytes, read.length, encoding, maxMessageBytes);
+                return message(read.bytes, read.length, encoding, maxMessageBytes);
             } catch (MessageTooLarge e) {
                 refuseUnread(tooLarge(e.getMessage()));
-                return;
             } catch (InvalidProtocolBufferException e) {
                 refuseUnread(new StatusException(io.grpc.Status.INVALID_ARGUMENT
                         .withDescription("request is not a ModelInferRequest: " + e.getMessage())));
-                return;
             } catch (IllegalArgumentException e) {
                 refuseUnread(new StatusException(io.grpc.Status.INTERNAL.withDescription(e.getMessage())));
-                return;
             } catch (RuntimeException | OutOfMemoryError e) { // as the bridge's marshaller: answered, never left hanging
                 refuseUnread(new StatusException(io.grpc.Status.INTERNAL.withDescription("request message unreadable: " + e)));
-                return;
+            }
+            return null;
+        }
+
+        /** Runs {@code message}, read: its rate limit, the model, the answer. */
+        private void start(ModelInferRequest message) {
+            if (answered.get()) {
+                return; // the client went away while it was read elsewhere
             }
             try {
                 // its tensors are translated only once the rate limit and the model's admission let it in
