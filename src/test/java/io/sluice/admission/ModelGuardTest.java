@@ -17,6 +17,7 @@ import io.sluice.inference.InferenceException;
 import io.sluice.inference.Tensor;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.subscription.Cancellable;
+import io.smallrye.mutiny.subscription.UniEmitter;
 import io.smallrye.mutiny.subscription.UniSubscriber;
 import io.smallrye.mutiny.subscription.UniSubscription;
 import java.nio.ByteBuffer;
@@ -504,46 +505,30 @@ class ModelGuardTest {
     }
 
     @Test
-    void aFailureWhileAFailedCallIsBeingToldStillAnswersItAndGivesItsPlaceBack() {
-        guard(1, admission(false)); // the scheduler; the guard under test reads a clock that fails once when armed
+    void aFailureWhileAFailedCallIsBeingToldStillAnswersIt() {
         AtomicBoolean armed = new AtomicBoolean();
-        ModelGuard guard = new ModelGuard("m", 1, admission(false), scheduler, () -> {
-            if (armed.compareAndSet(true, false)) {
-                throw new OutOfMemoryError("as the failure is told");
-            }
-            return clock.get();
-        }, System::nanoTime);
-        AtomicReference<io.smallrye.mutiny.subscription.UniEmitter<? super InferResponse>> work = new AtomicReference<>();
-        Call failing = new Call(guard, queueDeadline -> Uni.createFrom().<InferResponse>emitter(work::set),
-                clock.get() + Duration.ofHours(1).toNanos());
-        await().atMost(WAIT).until(() -> work.get() != null);
+        ModelGuard guard = guardWithAClockThatFailsWhenArmed(admission(false), armed);
+        AtomicReference<UniEmitter<? super InferResponse>> work = new AtomicReference<>();
+        Call failing = heldCall(guard, work, clock.get() + Duration.ofHours(1).toNanos());
 
         armed.set(true);
         work.get().fail(new InferenceException.RuntimeFailure("the model failed", null));
         assertThat(failing.result).failsWithin(WAIT).withThrowableThat().havingCause()
                 .isInstanceOf(InferenceException.RuntimeFailure.class);
         assertThat(armed).as("the clock's failing read came").isFalse();
-        assertThat(guard.held()).isZero(); // else lost for good: one place of one
+        assertThat(guard.held()).isZero(); // and its place given back
         runs.release(1);
         assertThat(call(guard, 2).result).succeedsWithin(WAIT);
     }
 
     @Test
     void aFailureWhileASuccessIsBeingToldToTheAdaptiveLimitStillAnswersItAndGivesItsSlotBack() {
-        ModelSettings.Admission adaptiveOn = new ModelSettings.Admission(1, Duration.ofMinutes(1), false, 4, 0.5,
-                Duration.ofSeconds(7), new ModelSettings.Adaptive(true, 2, 2.0, 10), new ModelSettings.Shedding(false, 1, 1));
-        guard(1, adaptiveOn); // the scheduler; the guard under test reads a clock that fails once when armed
         AtomicBoolean armed = new AtomicBoolean();
-        ModelGuard guard = new ModelGuard("m", 1, adaptiveOn, scheduler, () -> {
-            if (armed.compareAndSet(true, false)) {
-                throw new OutOfMemoryError("as the success is told");
-            }
-            return clock.get();
-        }, System::nanoTime);
-        AtomicReference<io.smallrye.mutiny.subscription.UniEmitter<? super InferResponse>> work = new AtomicReference<>();
-        Call answered = new Call(guard, queueDeadline -> Uni.createFrom().<InferResponse>emitter(work::set),
-                InferRequest.NO_DEADLINE);
-        await().atMost(WAIT).until(() -> work.get() != null);
+        ModelGuard guard = guardWithAClockThatFailsWhenArmed(new ModelSettings.Admission(1, Duration.ofMinutes(1), false,
+                4, 0.5, Duration.ofSeconds(7), new ModelSettings.Adaptive(true, 2, 2.0, 10),
+                new ModelSettings.Shedding(false, 1, 1)), armed);
+        AtomicReference<UniEmitter<? super InferResponse>> work = new AtomicReference<>();
+        Call answered = heldCall(guard, work, InferRequest.NO_DEADLINE);
         assertThat(guard.adaptive().inflight()).isEqualTo(1);
 
         armed.set(true);
@@ -551,6 +536,24 @@ class ModelGuardTest {
         assertThat(answered.result).succeedsWithin(WAIT);
         assertThat(armed).as("the clock's failing read came").isFalse();
         await().atMost(WAIT).until(() -> guard.adaptive().inflight() == 0); // else its slot is taken for good
+    }
+
+    /** A guard over the scheduler {@link #guard} makes, whose clock throws once when {@code armed}, then disarms. */
+    private ModelGuard guardWithAClockThatFailsWhenArmed(ModelSettings.Admission a, AtomicBoolean armed) {
+        guard(1, a); // the scheduler
+        return new ModelGuard("m", 1, a, scheduler, () -> {
+            if (armed.compareAndSet(true, false)) {
+                throw new OutOfMemoryError("a read of the clock while armed");
+            }
+            return clock.get();
+        }, System::nanoTime);
+    }
+
+    /** A call whose work, once started, waits for the test to end it through {@code work}. */
+    private Call heldCall(ModelGuard guard, AtomicReference<UniEmitter<? super InferResponse>> work, long deadline) {
+        Call call = new Call(guard, queueDeadline -> Uni.createFrom().<InferResponse>emitter(work::set), deadline);
+        await().atMost(WAIT).until(() -> work.get() != null);
+        return call;
     }
 
     @Test

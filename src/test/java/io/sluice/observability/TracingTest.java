@@ -97,13 +97,7 @@ class TracingTest {
         given().header("traceparent", "00-" + traceId + "-b7ad6b7169203331-01").header("Content-Encoding", "gzip")
                 .contentType("application/json").body(gzipped.toByteArray())
                 .post("/v2/models/matmul/infer").then().statusCode(200);
-
-        SpanData infer = awaitSpan("sluice.infer", traceId);
-        SpanData server = await().atMost(Duration.ofSeconds(10)).until(() -> spans.getFinishedSpanItems().stream()
-                .filter(s -> s.getTraceId().equals(traceId) && s.getKind() == io.opentelemetry.api.trace.SpanKind.SERVER)
-                .findFirst().orElse(null), s -> s != null);
-        assertThat(infer.getParentSpanId()).isEqualTo(server.getSpanId());
-        assertThat(awaitSpan("sluice.admission", traceId).getParentSpanId()).isEqualTo(infer.getSpanId());
+        assertInferSpansUnderTheServerSpan(traceId);
     }
 
     /** One row of {@code value}s to matmul over REST, in the trace {@code traceId}, sampled when {@code flags} is 01. */
@@ -167,20 +161,7 @@ class TracingTest {
     @Test
     void grpcAcceptsW3cTraceContext() throws InterruptedException {
         String traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
-        Metadata headers = new Metadata();
-        headers.put(Metadata.Key.of("traceparent", Metadata.ASCII_STRING_MARSHALLER), "00-" + traceId + "-00f067aa0ba902b7-01");
-        ManagedChannel channel = GrpcClients.channel();
-        try {
-            GRPCInferenceServiceGrpc.newBlockingStub(channel)
-                    .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
-                    .withDeadlineAfter(30, TimeUnit.SECONDS)
-                    .modelInfer(ModelInferRequest.newBuilder().setModelName("matmul")
-                            .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32")
-                                    .addShape(1).addShape(3))
-                            .addRawInputContents(ByteString.copyFrom(new byte[12])).build());
-        } finally {
-            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-        }
+        matmulOverGrpc(traceId, ModelInferRequest.newBuilder(), null);
         assertThat(awaitSpan("sluice.infer", traceId).getAttributes().get(Tracing.MODEL)).isEqualTo("matmul");
     }
 
@@ -189,21 +170,32 @@ class TracingTest {
         // a compressed message that could inflate past 1 MiB is read on a body reader (LargeBodies): the trace goes
         // with it. An id of random digits keeps it past 1016 bytes compressed.
         String traceId = "0af7651916cd43dd8448eb211c80319d";
+        matmulOverGrpc(traceId, ModelInferRequest.newBuilder()
+                .setId(new java.math.BigInteger(16_384, new java.util.Random(7)).toString(16)), "gzip");
+        assertInferSpansUnderTheServerSpan(traceId);
+    }
+
+    /** One row of zeros to matmul over gRPC, in the trace {@code traceId}, {@code compression} (or none) on the call. */
+    private static void matmulOverGrpc(String traceId, ModelInferRequest.Builder request, String compression)
+            throws InterruptedException {
         Metadata headers = new Metadata();
         headers.put(Metadata.Key.of("traceparent", Metadata.ASCII_STRING_MARSHALLER), "00-" + traceId + "-00f067aa0ba902b7-01");
         ManagedChannel channel = GrpcClients.channel();
         try {
-            GRPCInferenceServiceGrpc.newBlockingStub(channel).withCompression("gzip")
+            var stub = GRPCInferenceServiceGrpc.newBlockingStub(channel)
                     .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
-                    .withDeadlineAfter(30, TimeUnit.SECONDS)
-                    .modelInfer(ModelInferRequest.newBuilder().setModelName("matmul")
-                            .setId(new java.math.BigInteger(16_384, new java.util.Random(7)).toString(16))
-                            .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32")
-                                    .addShape(1).addShape(3))
-                            .addRawInputContents(ByteString.copyFrom(new byte[12])).build());
+                    .withDeadlineAfter(30, TimeUnit.SECONDS);
+            (compression == null ? stub : stub.withCompression(compression)).modelInfer(request.setModelName("matmul")
+                    .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32")
+                            .addShape(1).addShape(3))
+                    .addRawInputContents(ByteString.copyFrom(new byte[12])).build());
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
+    }
+
+    /** The request's {@code sluice.infer} span is a child of the server's span, and its admission of it. */
+    private void assertInferSpansUnderTheServerSpan(String traceId) {
         SpanData infer = awaitSpan("sluice.infer", traceId);
         SpanData server = await().atMost(Duration.ofSeconds(10)).until(() -> spans.getFinishedSpanItems().stream()
                 .filter(s -> s.getTraceId().equals(traceId) && s.getKind() == io.opentelemetry.api.trace.SpanKind.SERVER)
