@@ -89,7 +89,11 @@ public class LargeBodies {
         return threads;
     }
 
-    /** Bodies already waiting are still read (and answered); a new one is refused. */
+    /**
+     * Bodies already waiting are still read; a new one is refused. A REST body read is answered; a gRPC message read
+     * once its event loop has closed is not started (Vert.x drops the task), and its connection closes with the
+     * server: Quarkus's graceful shutdown, which waits for the requests in flight, comes first.
+     */
     @PreDestroy
     void close() {
         threads.shutdown();

@@ -269,6 +269,7 @@ public class ModelInferRoute {
                         return;
                     }
                     ModelInferRequest message = parse(read);
+                    // (dropped by Vert.x if the event loop has closed meanwhile: see LargeBodies#close)
                     if (message != null && context != null) {
                         context.runOnContext(v -> start(message));
                     } else if (message != null) {
