@@ -257,7 +257,7 @@ public class ModelInferRoute {
          */
         private void readElsewhere(Received read, io.vertx.core.Context context) {
             try {
-                io.opentelemetry.context.Context.current().wrap(largeBodies.executor()).execute(() -> {
+                largeBodies.executor().execute(() -> { // no trace needed here: the call starts back on its context
                     if (answered.get()) {
                         return; // cancelled while it waited
                     }
