@@ -201,14 +201,11 @@ class LargeBodyReadTest {
         try {
             var stub = GRPCInferenceServiceGrpc.newFutureStub(channel).withCompression("gzip")
                     .withDeadlineAfter(60, TimeUnit.SECONDS);
+            // one at a time, each read asked for before the next call: the reader's, then the one waiting slot
             var first = stub.modelInfer(request); // read by the one reader (as many as event loops, one here)
+            awaitReads(1, first);
             var second = stub.modelInfer(request); // waiting its turn
-            try {
-                await().atMost(Duration.ofSeconds(30)).until(() -> GatedLargeBodies.waiting.get() == 2);
-            } catch (org.awaitility.core.ConditionTimeoutException e) { // say where the calls are
-                throw new AssertionError("reads asked for: " + GatedLargeBodies.waiting.get() + "; calls: " + first
-                        + ", " + second, e);
-            }
+            awaitReads(2, second);
             double before = queueFullOfUnknown();
 
             io.grpc.StatusRuntimeException refused = org.junit.jupiter.api.Assertions.assertThrows(
@@ -226,6 +223,16 @@ class LargeBodyReadTest {
             }
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Waits until {@code reads} reads were asked of the readers, saying where {@code call} is if they never are. */
+    private static void awaitReads(int reads, java.util.concurrent.Future<?> call) {
+        try {
+            await().atMost(Duration.ofSeconds(30)).until(() -> GatedLargeBodies.waiting.get() == reads);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError("reads asked for: " + GatedLargeBodies.waiting.get() + " of " + reads + "; call: "
+                    + call, e);
         }
     }
 
