@@ -8,6 +8,7 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItem;
 import static org.hamcrest.Matchers.hasItems;
 import static org.hamcrest.Matchers.startsWith;
+import static org.hamcrest.Matchers.nullValue;
 
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -296,6 +297,18 @@ class RestProtocolTest {
         given().options("/v2/models/add").then().statusCode(200).header("Allow", "GET, HEAD, OPTIONS");
         given().options("/v2").then().statusCode(200).header("Allow", "GET, HEAD, OPTIONS");
         given().head("/v2/models/add").then().statusCode(200);
+        // the REST layer serves a path with a trailing slash as its route: so does Allow
+        given().options("/v2/models/add/infer/").then().statusCode(200).header("Allow", "OPTIONS, POST");
+        given().get("/v2/models/add/infer/").then().statusCode(405).header("Allow", "OPTIONS, POST");
+    }
+
+    @Test
+    void optionsOnAPathNoEndpointHasIs404() {
+        given().options("/v2/nope").then().statusCode(404).contentType(containsString("application/json"))
+                .header("Allow", nullValue()).body("error", equalTo("no such endpoint: OPTIONS /v2/nope"));
+        given().options("/v2/models/add/nope").then().statusCode(404)
+                .body("error", equalTo("no such endpoint: OPTIONS /v2/models/add/nope"));
+        given().options("/nope").then().statusCode(404).body("error", equalTo("no such endpoint: OPTIONS /nope"));
     }
 
     @Test

@@ -78,7 +78,8 @@ final class RouteTemplate {
 
     /**
      * The template of {@code path} under {@code rootPath} ({@code quarkus.http.root-path}), without the root path as
-     * the REST layer's own templates are, or {@link #UNMATCHED}.
+     * the REST layer's own templates are, or {@link #UNMATCHED}. A trailing slash is the route's own, as the REST
+     * layer matches it ({@code /v2/models/m/} is {@code /v2/models/m}); the router has collapsed doubled ones.
      */
     static String of(String path, String rootPath) {
         String root = root(rootPath);
@@ -86,6 +87,9 @@ final class RouteTemplate {
             return UNMATCHED;
         }
         String rest = path.substring(root.length());
+        if (rest.length() > 1 && rest.endsWith("/")) {
+            rest = rest.substring(0, rest.length() - 1); // the REST layer serves a path with one trailing slash as its route
+        }
         for (Route route : ROUTES) {
             if (route.path().matcher(rest).matches()) {
                 return route.template();

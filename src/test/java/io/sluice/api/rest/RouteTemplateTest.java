@@ -35,6 +35,15 @@ class RouteTemplateTest {
     }
 
     @Test
+    void aTrailingSlashIsTheRoutesOwnAsTheRestLayerServesIt() {
+        assertThat(RouteTemplate.of("/v2/models/m1/", "/")).isEqualTo("/v2/models/{model}");
+        assertThat(RouteTemplate.of("/v2/", "/")).isEqualTo("/v2");
+        assertThat(RouteTemplate.of("/api/v2/models/m1/infer/", "/api")).isEqualTo("/v2/models/{model}/infer");
+        assertThat(RouteTemplate.of("/", "/")).isEqualTo(RouteTemplate.UNMATCHED);
+        assertThat(RouteTemplate.of("/api/", "/api")).isEqualTo(RouteTemplate.UNMATCHED);
+    }
+
+    @Test
     void everyTemplateAllowsTheMethodTheResourceTakesOnIt() {
         String root = InferenceResource.class.getAnnotation(Path.class).value();
         Map<String, String> methods = new HashMap<>();
