@@ -40,7 +40,8 @@ class HttpMeterTagsTest {
     void madeUpPathsAndMethodsMakeNoSeriesOfTheirOwn() throws Exception {
         Await.serverReady();
         // each answer's meter is recorded as it ends on the server, maybe after the client has read it: awaited
-        unmatched("OPTIONS /v2/made-up-tag-a HTTP/1.1\r\nHost: 127.0.0.1\r\n", "HTTP/1.1 200");
+        unmatched("OPTIONS /v2/made-up-tag-a HTTP/1.1\r\nHost: 127.0.0.1\r\n", "HTTP/1.1 404");
+        unmatched("OPTIONS /v2/models/made-up-tag-g/infer HTTP/1.1\r\nHost: 127.0.0.1\r\n", "HTTP/1.1 200");
         unmatched("GET /v2/models/made-up-tag-b%zz HTTP/1.1\r\nHost: 127.0.0.1\r\n", "HTTP/1.1 400");
         unmatched("PUT /v2/models/made-up-tag-c HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n", "HTTP/1.1 405");
         unmatched("GET //made-up-tag-d HTTP/1.1\r\nHost: 127.0.0.1\r\n", "HTTP/1.1 404");
