@@ -12,6 +12,12 @@ import io.quarkus.test.junit.TestProfile;
 import io.restassured.http.ContentType;
 import io.restassured.response.Response;
 import io.grpc.ManagedChannel;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import jakarta.inject.Inject;
 import io.sluice.api.LargeBodies;
 import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
 import io.sluice.api.grpc.proto.ModelInferRequest;
@@ -46,11 +52,15 @@ import org.junit.jupiter.api.Test;
  * A REST body that would hold an event loop up for long (here, a compressed one that could inflate past 256 KiB), or a
  * compressed gRPC message that could inflate past 1 MiB, is read off the event loop: while it waits to be read, the
  * server's only event loop answers another request; then it is read and answered. One the model would turn away unread is turned away at once, and past the readers and as
- * many waiting, a 503. The readers are the real ones, each task held at a gate the test opens.
+ * many waiting, a 503. A gRPC message whose client cancels it, or whose deadline passes, while it waits for a reader is
+ * never parsed nor run. The readers are the real ones, each task held at a gate the test opens.
  */
 @QuarkusTest
 @TestProfile(LargeBodyReadTest.Profile.class)
 class LargeBodyReadTest {
+
+    @Inject
+    Vertx vertx;
 
     public static class Profile implements QuarkusTestProfile {
         @Override
@@ -72,6 +82,8 @@ class LargeBodyReadTest {
     public static class GatedLargeBodies extends LargeBodies {
         static volatile CountDownLatch open = new CountDownLatch(1);
         static final AtomicInteger waiting = new AtomicInteger();
+        /** Tasks that have run to their end, once the gate opened. */
+        static final AtomicInteger done = new AtomicInteger();
 
         @Override
         public Executor executor() {
@@ -83,6 +95,7 @@ class LargeBodyReadTest {
                     try {
                         if (gate.await(60, TimeUnit.SECONDS)) {
                             task.run();
+                            done.incrementAndGet();
                         }
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
@@ -91,6 +104,11 @@ class LargeBodyReadTest {
             };
         }
     }
+
+    private static final String QUEUE_FULL_OF_UNKNOWN =
+            "sluice_rejections_total\\{model=\"_unknown\",reason=\"queue_full\"}";
+    private static final String DEADLINE_OF_UNKNOWN =
+            "sluice_rejections_total\\{model=\"_unknown\",reason=\"deadline\"}";
 
     /** An id of random digits keeps it past 255 bytes compressed, so that it could inflate past 256 KiB. */
     private static final String BODY = """
@@ -104,6 +122,7 @@ class LargeBodyReadTest {
         Await.serverReady();
         GatedLargeBodies.open = new CountDownLatch(1);
         GatedLargeBodies.waiting.set(0);
+        GatedLargeBodies.done.set(0);
     }
 
     @AfterEach
@@ -206,7 +225,7 @@ class LargeBodyReadTest {
             awaitReads(1, first);
             var second = stub.modelInfer(request); // waiting its turn
             awaitReads(2, second);
-            double before = queueFullOfUnknown();
+            double before = sample(QUEUE_FULL_OF_UNKNOWN);
 
             io.grpc.StatusRuntimeException refused = org.junit.jupiter.api.Assertions.assertThrows(
                     io.grpc.StatusRuntimeException.class, () -> GRPCInferenceServiceGrpc.newBlockingStub(channel)
@@ -214,7 +233,7 @@ class LargeBodyReadTest {
             assertThat(refused.getStatus().getCode()).isEqualTo(io.grpc.Status.Code.UNAVAILABLE);
             assertThat(refused.getStatus().getDescription()).contains("large request bodies");
             // the server's load, not the client's mistake: a queue_full rejection, as a full model's
-            assertThat(queueFullOfUnknown()).isEqualTo(before + 1);
+            assertThat(sample(QUEUE_FULL_OF_UNKNOWN)).isEqualTo(before + 1);
 
             GatedLargeBodies.open.countDown();
             for (var answer : List.of(first, second)) {
@@ -224,6 +243,91 @@ class LargeBodyReadTest {
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
+    }
+
+    @Test
+    void aCompressedGrpcMessageCancelledWhileItWaitsIsNeverReadNorRun() throws Exception {
+        ModelInferRequest request = largeCompressedAdd();
+        ManagedChannel channel = GrpcClients.channel(); // one connection: the cancel reaches the server before the next call
+        try {
+            var compressed = GRPCInferenceServiceGrpc.newFutureStub(channel).withCompression("gzip")
+                    .withDeadlineAfter(60, TimeUnit.SECONDS).modelInfer(request);
+            awaitReads(1, compressed);
+            compressed.cancel(true);
+            var plain = GRPCInferenceServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+            plain.modelInfer(request.toBuilder().setId("after the cancel").build());
+            double before = requestsOf("add");
+            double refusals = sample(DEADLINE_OF_UNKNOWN) + sample(QUEUE_FULL_OF_UNKNOWN);
+
+            GatedLargeBodies.open.countDown();
+            await().atMost(Duration.ofSeconds(30)).until(() -> GatedLargeBodies.done.get() == 1);
+            // had the reader started it, it would have been run (on the one event loop) before this one
+            assertThat(plain.modelInfer(request.toBuilder().setId("after the read").build()).getId())
+                    .isEqualTo("after the read");
+            assertThat(requestsOf("add")).isEqualTo(before + 1);
+            assertThat(sample(DEADLINE_OF_UNKNOWN) + sample(QUEUE_FULL_OF_UNKNOWN)).isEqualTo(refusals);
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void aCompressedGrpcMessageWhoseDeadlinePassesWhileItWaitsIsAnsweredDeadlineExceededUnreadAndCountedSo()
+            throws Exception {
+        // grpc-java cancels a call at its own deadline: a raw client that does not, so that the server's check is seen
+        byte[] message = gzip(largeCompressedAdd().toByteArray());
+        Buffer framed = Buffer.buffer().appendByte((byte) 1).appendInt(message.length).appendBytes(message);
+        HttpClient http2 = Http2Clients.priorKnowledge(vertx);
+        try {
+            long sent = System.nanoTime();
+            var answer = http2.request(new RequestOptions().setMethod(HttpMethod.POST).setHost("127.0.0.1")
+                            .setPort(io.restassured.RestAssured.port).setURI("/inference.GRPCInferenceService/ModelInfer")
+                            .putHeader("content-type", "application/grpc").putHeader("te", "trailers")
+                            .putHeader("grpc-encoding", "gzip").putHeader("grpc-timeout", "500m"))
+                    .compose(r -> r.send(framed))
+                    .compose(r -> r.body().map(v -> {
+                        // in the trailers, or in the headers of a trailers-only answer
+                        io.vertx.core.MultiMap status = r.trailers().contains("grpc-status") ? r.trailers() : r.headers();
+                        return status.get("grpc-status") + " "
+                                + java.net.URLDecoder.decode(String.valueOf(status.get("grpc-message")), StandardCharsets.UTF_8);
+                    }))
+                    .toCompletionStage().toCompletableFuture();
+            awaitReads(1, answer); // read whole, in time: it waits for the reader
+            double before = sample(DEADLINE_OF_UNKNOWN);
+            double requestsBefore = requestsOf("add");
+
+            // the condition itself is the time: the message's deadline passes while it waits
+            await().atMost(Duration.ofSeconds(30)).until(() -> System.nanoTime() - sent > 600_000_000L);
+            assertThat(answer).isNotDone(); // the server holds no timer on a message waiting for a reader
+            GatedLargeBodies.open.countDown();
+
+            assertThat(answer.get(30, TimeUnit.SECONDS))
+                    .isEqualTo("4 deadline passed while the request message waited to be read"); // DEADLINE_EXCEEDED
+            assertThat(sample(DEADLINE_OF_UNKNOWN))
+                    .isEqualTo(before + 1);
+            assertThat(requestsOf("add")).isEqualTo(requestsBefore); // never parsed, never run
+        } finally {
+            Http2Clients.close(http2);
+        }
+    }
+
+    /** {@code sluice_requests_total} of {@code model}, every outcome and protocol. */
+    private static double requestsOf(String model) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                "(?m)^sluice_requests_total\\{model=\"" + model + "\",[^}]*} ([0-9.eE+-]+)")
+                .matcher(given().get("/q/metrics").asString());
+        double sum = 0;
+        while (m.find()) {
+            sum += Double.parseDouble(m.group(1));
+        }
+        return sum;
+    }
+
+    /** The first sample whose name and labels {@code series} matches (a regex), 0 if there is none. */
+    private static double sample(String series) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^" + series + " ([0-9.eE+-]+)")
+                .matcher(given().get("/q/metrics").asString());
+        return m.find() ? Double.parseDouble(m.group(1)) : 0;
     }
 
     /** Waits until {@code reads} reads were asked of the readers, saying where {@code call} is if they never are. */
@@ -244,18 +348,14 @@ class LargeBodyReadTest {
                 .build();
     }
 
-    /** {@code sluice_rejections_total{model="_unknown",reason="queue_full"}}, 0 if not there. */
-    private static double queueFullOfUnknown() {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
-                "(?m)^sluice_rejections_total\\{model=\"_unknown\",reason=\"queue_full\"} ([0-9.eE+-]+)")
-                .matcher(given().get("/q/metrics").asString());
-        return m.find() ? Double.parseDouble(m.group(1)) : 0;
+    private static byte[] gzip(String text) {
+        return gzip(text.getBytes(StandardCharsets.UTF_8));
     }
 
-    private static byte[] gzip(String text) {
+    private static byte[] gzip(byte[] bytes) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (GZIPOutputStream gz = new GZIPOutputStream(out)) {
-            gz.write(text.getBytes(StandardCharsets.UTF_8));
+            gz.write(bytes);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
