@@ -12,7 +12,6 @@ import io.sluice.observability.Outcome;
 import io.sluice.observability.SluiceMetrics;
 import io.sluice.observability.VersionStatistics;
 import io.smallrye.mutiny.Uni;
-import io.smallrye.mutiny.subscription.Cancellable;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -23,7 +22,6 @@ import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
@@ -92,7 +90,7 @@ public class InferenceService {
     public Uni<InferResponse> infer(Tenant tenant, String model, String version, Protocol protocol,
             Supplier<InferRequest> parse) {
         Run run = new Run(tenant, model, protocol);
-        return run.counted(run.response(version, parse, null));
+        return run.counted(run.response(version, parse, null, InferRequest.NO_DEADLINE));
     }
 
     /**
@@ -102,7 +100,7 @@ public class InferenceService {
      */
     public <T> Uni<T> infer(Tenant tenant, String model, String version, Protocol protocol,
             Supplier<InferRequest> parse, Function<InferResponse, Uni<T>> answer) {
-        return infer(tenant, model, version, protocol, parse, null, answer);
+        return infer(tenant, model, version, protocol, parse, null, InferRequest.NO_DEADLINE, answer);
     }
 
     /**
@@ -111,13 +109,15 @@ public class InferenceService {
      * compressed body). The rate limit is decided first where it is, and so is a request the model would turn away
      * unread (unknown, not ready, full); from there on (the parse, the admission, the model's own checks again) the
      * call runs on {@code readOn}, in the caller's trace. A call cancelled while it waits for {@code readOn} is never
-     * read; one {@code readOn} has no room for ({@link RejectedExecutionException}) gets 503 {@code queue_full}.
+     * read, nor is one still waiting at {@code deadline} (the one the request's headers give, {@link
+     * InferRequest#NO_DEADLINE} if none), answered then 504 / DEADLINE_EXCEEDED; one {@code readOn} has no room for
+     * ({@link RejectedExecutionException}) gets 503 {@code queue_full}.
      */
     public <T> Uni<T> infer(Tenant tenant, String model, String version, Protocol protocol,
-            Supplier<InferRequest> parse, Executor readOn, Function<InferResponse, Uni<T>> answer) {
+            Supplier<InferRequest> parse, Executor readOn, long deadline, Function<InferResponse, Uni<T>> answer) {
         Run run = new Run(tenant, model, protocol);
         Executor on = readOn == null ? null : io.opentelemetry.context.Context.current().wrap(readOn);
-        return run.counted(run.response(version, parse, on).onItem().transformToUni(r -> answer.apply(r)));
+        return run.counted(run.response(version, parse, on, deadline).onItem().transformToUni(r -> answer.apply(r)));
     }
 
     /** One request on its way: what its metrics are counted under, once. */
@@ -139,11 +139,11 @@ public class InferenceService {
          * {@code readOn}: where the request is read, and everything after the rate limit runs; null: here. A request
          * the model would turn away unread (unknown, not ready, full) is turned away here, at once.
          */
-        Uni<InferResponse> response(String version, Supplier<InferRequest> parse, Executor readOn) {
+        Uni<InferResponse> response(String version, Supplier<InferRequest> parse, Executor readOn, long deadline) {
             Supplier<InferRequest> once = () -> parsed = withinLimits(parse.get());
             Supplier<Uni<InferResponse>> admitted = () -> readOn == null || turnedAwayUnread(version)
                     ? run(tenant, model, version, once)
-                    : readElsewhere(readOn, () -> run(tenant, model, version, once));
+                    : readElsewhere(readOn, deadline, () -> run(tenant, model, version, once));
             return rateLimiter.enabled()
                     ? rateLimiter.admit(tenant, model).emitOn(backTo(Vertx.currentContext()))
                             .onItem().transformToUni(state -> charged(state, admitted.get()))
@@ -266,36 +266,28 @@ public class InferenceService {
 
     /**
      * {@code work} started on {@code readOn}. A call cancelled while it waits there is never started (its body never
-     * read); one that finds no room there is turned away with 503 {@code queue_full}.
+     * read), nor is one still waiting at {@code deadline}: that is answered 504 / DEADLINE_EXCEEDED then. One that finds
+     * no room there is turned away with 503 {@code queue_full}.
      */
-    private static <T> Uni<T> readElsewhere(Executor readOn, Supplier<Uni<T>> work) {
-        return Uni.createFrom().emitter(emitter -> {
-            AtomicBoolean over = new AtomicBoolean();
-            AtomicReference<Cancellable> running = new AtomicReference<>();
-            emitter.onTermination(() -> {
-                over.set(true);
-                Cancellable r = running.getAndSet(null);
-                if (r != null) {
-                    r.cancel();
-                }
-            });
+    private static <T> Uni<T> readElsewhere(Executor readOn, long deadline, Supplier<Uni<T>> work) {
+        Uni<Void> taken = Uni.createFrom().emitter(emitter -> {
+            AtomicBoolean over = new AtomicBoolean(); // cancelled, or past its deadline
+            emitter.onTermination(() -> over.set(true));
             try {
                 readOn.execute(() -> {
-                    if (over.get()) {
-                        return; // cancelled while it waited
-                    }
-                    running.set(Uni.createFrom().deferred(work::get).subscribe().with(emitter::complete, emitter::fail));
-                    if (over.get()) { // cancelled while it started
-                        Cancellable r = running.getAndSet(null);
-                        if (r != null) {
-                            r.cancel();
-                        }
+                    if (!over.get()) {
+                        emitter.complete(null); // work starts here, on the reader: a cancel from now on reaches it
                     }
                 });
             } catch (RejectedExecutionException full) {
                 emitter.fail(readersFull());
             }
         });
+        if (deadline != InferRequest.NO_DEADLINE) {
+            taken = taken.ifNoItem().after(InferRequest.timerDelay(deadline - System.nanoTime())).failWith(
+                    () -> new InferenceException.DeadlineExceeded("deadline passed while the request body waited to be read"));
+        }
+        return taken.onItem().transformToUni(v -> work.get());
     }
 
     /**

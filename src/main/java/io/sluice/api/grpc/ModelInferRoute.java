@@ -43,7 +43,8 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * refused here with INVALID_ARGUMENT once the caller is authenticated, in {@link CallDeadline}'s words. A compressed
  * message that could inflate past 1 MiB is inflated and read on {@link LargeBodies}' threads, not the event loop. The
  * deadline is held here while the message is being read (a client that stops sending mid-message is answered
- * DEADLINE_EXCEEDED and its stream reset), and by the queue and the model's guard after. {@code sluice.grpc.direct-infer=false} sends every call to the bridge.
+ * DEADLINE_EXCEEDED and its stream reset) or waits for a reader (answered DEADLINE_EXCEEDED at its deadline, and
+ * never read), and by the queue and the model's guard after. {@code sluice.grpc.direct-infer=false} sends every call to the bridge.
  */
 @ApplicationScoped
 public class ModelInferRoute {
@@ -109,10 +110,12 @@ public class ModelInferRoute {
         private Tenant tenant;
         private final Vertx vertx;
         /**
-         * The timer of the deadline while the message is being read; -1 when none. Set on the event loop before the
-         * message is read; stopped there, or by an answer that comes after the read (and so after it was stopped).
+         * The timer of the deadline while the message is being read, or waits for a reader; -1 when none. Set on the
+         * event loop before the message is read; stopped there, by the reader that takes it, or by an answer.
          */
-        private long readTimer = -1;
+        private volatile long readTimer = -1;
+        /** Handed to {@link LargeBodies}' readers and not yet taken by one: its read timer still runs. */
+        private volatile boolean waitsForReader;
 
         /** A {@code grpc-timeout} header that is not one, refused once the caller is authenticated; null if none. */
         private final String notATimeout;
@@ -156,9 +159,16 @@ public class ModelInferRoute {
             request.resume();
         }
 
-        /** The deadline passed before the whole message arrived: DEADLINE_EXCEEDED, and the upload is stopped. */
+        /**
+         * The deadline passed before the whole message arrived: DEADLINE_EXCEEDED, and the upload is stopped; or while
+         * it waited for a reader: DEADLINE_EXCEEDED at once, counted as the reader counts it, and it is never read.
+         */
         private void readPastDeadline() {
             readTimer = -1;
+            if (waitsForReader) {
+                failWaiting(deadlineWaiting());
+                return;
+            }
             if (body == null || answered.get()) {
                 return; // read (the queue holds the deadline now), refused, or gone
             }
@@ -227,15 +237,17 @@ public class ModelInferRoute {
         }
 
         private void received() {
-            stopReadTimer();
             if (body == null || answered.get()) {
+                stopReadTimer();
                 return;
             }
             Received read = body;
             body = null;
             if (largeCompressed(read)) {
+                waitsForReader = true; // its read timer goes on: the deadline holds while it waits its turn
                 readElsewhere(read, Vertx.currentContext());
             } else {
+                stopReadTimer();
                 ModelInferRequest message = parse(read);
                 if (message != null) {
                     start(message);
@@ -258,16 +270,15 @@ public class ModelInferRoute {
         private void readElsewhere(Received read, io.vertx.core.Context context) {
             try {
                 largeBodies.executor().execute(() -> { // no trace needed here: the call starts back on its context
+                    waitsForReader = false;
                     if (answered.get()) {
-                        return; // cancelled while it waited
+                        return; // cancelled, or past its deadline (its read timer), while it waited
                     }
                     if (deadline != InferRequest.NO_DEADLINE && System.nanoTime() - deadline >= 0) {
-                        InferenceException late = new InferenceException.DeadlineExceeded(
-                                "deadline passed while the request message waited to be read");
-                        fail(late, () -> service.turnedAway(tenant, InferenceService.UNKNOWN_MODEL_TAG, Protocol.GRPC,
-                                late));
+                        failWaiting(deadlineWaiting()); // the timer is due: not read for nothing
                         return;
                     }
+                    stopReadTimer(); // the queue and the model's guard hold the deadline from here
                     ModelInferRequest message = parse(read);
                     // (dropped by Vert.x if the event loop has closed meanwhile: see LargeBodies#close)
                     if (message != null && context != null) {
@@ -277,11 +288,19 @@ public class ModelInferRoute {
                     }
                 });
             } catch (RejectedExecutionException full) {
-                InferenceException.Unavailable refusal = InferenceService.readersFull();
+                waitsForReader = false;
                 // not the client's mistake: counted as the full model's 503s are, under the unknown model's tag
-                fail(refusal, () -> service.turnedAway(tenant, InferenceService.UNKNOWN_MODEL_TAG, Protocol.GRPC,
-                        refusal));
+                failWaiting(InferenceService.readersFull());
             }
+        }
+
+        private static InferenceException deadlineWaiting() {
+            return new InferenceException.DeadlineExceeded("deadline passed while the request message waited to be read");
+        }
+
+        /** Answers a message refused before a reader read it, counted under the unknown model's tag (once). */
+        private void failWaiting(InferenceException refusal) {
+            fail(refusal, () -> service.turnedAway(tenant, InferenceService.UNKNOWN_MODEL_TAG, Protocol.GRPC, refusal));
         }
 
         /** The request message in {@code read}; null when it is refused (answered and counted here). */

@@ -195,17 +195,22 @@ public class InferenceResource {
         io.vertx.core.Context context = Vertx.currentContext();
         Executor readOn = LargeBodies.large(body == null ? 0 : body.length, jsonLength, ContentEncoding.coded(encoding))
                 ? largeBodies.executor() : null;
-        return service.infer(RestAuthentication.tenant(routing), model, runs, Protocol.REST, parse, readOn, response -> {
-            Uni<io.sluice.inference.InferResponse> here = Uni.createFrom().item(response);
-            if (context != null) {
-                here = here.emitOn(task -> context.runOnContext(v -> task.run()));
-            }
-            return here.onItem().transformToUni(r -> RestInferResponses.largeText(r, parsed[0])
-                    // seconds of text on the event loop would hold up every other request on it: a worker writes it
-                    ? Uni.createFrom().item(() -> answer(r, parsed[0], RestInferResponses::write))
-                            .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
-                    : Uni.createFrom().item(answer(r, parsed[0], RestInferResponses::write)));
-        });
+        return service.infer(RestAuthentication.tenant(routing), model, runs, Protocol.REST, parse, readOn, deadline,
+                response -> written(response, parsed[0], context));
+    }
+
+    /** The answer to {@code response}, written on {@code context} (the request's own), or on a worker when long. */
+    private Uni<Response> written(io.sluice.inference.InferResponse response, RestInferRequests.Parsed parsed,
+            io.vertx.core.Context context) {
+        Uni<io.sluice.inference.InferResponse> here = Uni.createFrom().item(response);
+        if (context != null) {
+            here = here.emitOn(task -> context.runOnContext(v -> task.run()));
+        }
+        return here.onItem().transformToUni(r -> RestInferResponses.largeText(r, parsed)
+                // seconds of text on the event loop would hold up every other request on it: a worker writes it
+                ? Uni.createFrom().item(() -> answer(r, parsed, RestInferResponses::write))
+                        .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
+                : Uni.createFrom().item(answer(r, parsed, RestInferResponses::write)));
     }
 
     /**
