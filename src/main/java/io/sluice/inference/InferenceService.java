@@ -12,6 +12,8 @@ import io.sluice.observability.Outcome;
 import io.sluice.observability.SluiceMetrics;
 import io.sluice.observability.VersionStatistics;
 import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
+import io.smallrye.mutiny.subscription.Cancellable;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -21,7 +23,10 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
@@ -270,24 +275,59 @@ public class InferenceService {
      * no room there is turned away with 503 {@code queue_full}.
      */
     private static <T> Uni<T> readElsewhere(Executor readOn, long deadline, Supplier<Uni<T>> work) {
-        Uni<Void> taken = Uni.createFrom().emitter(emitter -> {
-            AtomicBoolean over = new AtomicBoolean(); // cancelled, or past its deadline
-            emitter.onTermination(() -> over.set(true));
+        return Uni.createFrom().emitter(emitter -> {
+            // one of: a reader takes it, its deadline passes, no room, or a cancel; the first decides
+            AtomicBoolean decided = new AtomicBoolean();
+            ScheduledFuture<?> timer = deadline == InferRequest.NO_DEADLINE ? null
+                    : Infrastructure.getDefaultWorkerPool().schedule(() -> {
+                        if (decided.compareAndSet(false, true)) {
+                            emitter.fail(deadlineWaiting());
+                        }
+                    }, InferRequest.timerDelay(deadline - System.nanoTime()).toNanos(), TimeUnit.NANOSECONDS);
+            AtomicReference<Cancellable> running = new AtomicReference<>();
+            AtomicBoolean over = new AtomicBoolean();
+            emitter.onTermination(() -> { // answered, failed, or cancelled: also while the reader parses
+                over.set(true);
+                decided.set(true);
+                if (timer != null) {
+                    timer.cancel(false);
+                }
+                Cancellable r = running.getAndSet(null);
+                if (r != null) {
+                    r.cancel();
+                }
+            });
             try {
                 readOn.execute(() -> {
-                    if (!over.get()) {
-                        emitter.complete(null); // work starts here, on the reader: a cancel from now on reaches it
+                    boolean late = deadline != InferRequest.NO_DEADLINE && deadline - System.nanoTime() <= 0;
+                    if (!decided.compareAndSet(false, true)) {
+                        return; // cancelled, or past its deadline, while it waited
+                    }
+                    if (late) { // its timer is due: not read for nothing
+                        emitter.fail(deadlineWaiting());
+                        return;
+                    }
+                    if (timer != null) {
+                        timer.cancel(false); // the model's queue and guard hold the deadline from here
+                    }
+                    running.set(Uni.createFrom().deferred(work::get).subscribe().with(emitter::complete, emitter::fail));
+                    if (over.get()) { // cancelled while it was read and started (or already answered: no matter)
+                        Cancellable r = running.getAndSet(null);
+                        if (r != null) {
+                            r.cancel();
+                        }
                     }
                 });
             } catch (RejectedExecutionException full) {
-                emitter.fail(readersFull());
+                if (decided.compareAndSet(false, true)) {
+                    emitter.fail(readersFull());
+                }
             }
         });
-        if (deadline != InferRequest.NO_DEADLINE) {
-            taken = taken.ifNoItem().after(InferRequest.timerDelay(deadline - System.nanoTime())).failWith(
-                    () -> new InferenceException.DeadlineExceeded("deadline passed while the request body waited to be read"));
-        }
-        return taken.onItem().transformToUni(v -> work.get());
+    }
+
+    private static InferenceException deadlineWaiting() {
+        return new InferenceException.DeadlineExceeded("deadline passed while the request body waited to be read");
     }
 
     /**

@@ -98,6 +98,8 @@ public class ModelInferRoute {
         private final HttpServerRequest request;
         private final HttpServerResponse response;
         private final long deadline;
+        /** When the call's headers were read, as {@link #deadline} was set. */
+        private final long arrived = System.nanoTime();
         /** {@code gzip}, {@code deflate}, or null for a call without compression. */
         private final String encoding;
         private final AtomicBoolean answered = new AtomicBoolean();
@@ -433,9 +435,18 @@ public class ModelInferRoute {
                             + " bytes (quarkus.grpc.server.max-inbound-message-size)"));
         }
 
-        /** The stream closed: after an answer nothing to do; before one, the client cancelled. */
+        /**
+         * The stream closed: after an answer nothing to do; before one, the client cancelled. One that cancelled at its
+         * deadline (as grpc-java's clients do) while its message waited for a reader is counted as that deadline
+         * passing, as its own timer would have counted it; other cancels before the message was read are not counted.
+         */
         private void closed() {
             if (answered.compareAndSet(false, true)) {
+                if (waitsForReader && InferRequest.cancelledAtDeadline(arrived, deadline, System.nanoTime())) {
+                    InferenceException late = new InferenceException.DeadlineExceeded(
+                            "the client gave up at its deadline while the request message waited to be read");
+                    service.turnedAway(tenant, InferenceService.UNKNOWN_MODEL_TAG, Protocol.GRPC, late);
+                }
                 stopReadTimer();
                 body = null;
                 Cancellable c = running;
