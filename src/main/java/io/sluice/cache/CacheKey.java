@@ -13,7 +13,8 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * The SHA-256 of everything that decides a response: model name, the version that serves it and
+ * The SHA-256 of everything that decides a response: the Sluice build that computes it ({@link #BUILD}), model name,
+ * the version that serves it and
  * the digest of that version's files and provider, requested outputs (in order) and which of them are
  * classified (and into how many classes), parameters that can change the output, and each input's name,
  * datatype, shape and bytes (inputs sorted by name). Tensors are hashed in their one canonical
@@ -26,8 +27,29 @@ public final class CacheKey {
     static final Set<String> WIRE_ONLY = Set.of("priority", "timeout", "binary_data_output", "binary_data",
             "binary_data_size");
 
+    /**
+     * The build's id, as Maven wrote it into {@code build.properties} (its version and when it was built): an answer
+     * may change between builds (a validation, a classification's text), so replicas of two builds sharing a Redis
+     * never serve each other's entries. {@code unknown} when the file is missing or was not filtered.
+     */
+    static final String BUILD = build();
+
     private final byte[] digest;
     private final int hash;
+
+    private static String build() {
+        try (java.io.InputStream in = CacheKey.class.getResourceAsStream("build.properties")) {
+            if (in == null) {
+                return "unknown";
+            }
+            java.util.Properties p = new java.util.Properties();
+            p.load(in);
+            String build = p.getProperty("build", "");
+            return build.isBlank() || build.contains("${") ? "unknown" : build;
+        } catch (java.io.IOException e) {
+            return "unknown";
+        }
+    }
 
     private CacheKey(byte[] digest) {
         this.digest = digest;
@@ -41,7 +63,8 @@ public final class CacheKey {
      */
     public static CacheKey of(String tenant, String model, String version, String contents, InferRequest request) {
         MessageDigest sha = sha256();
-        text(sha, "sluice-cache-v5");
+        text(sha, "sluice-cache-v6");
+        text(sha, BUILD);
         text(sha, tenant);
         text(sha, model);
         text(sha, version);

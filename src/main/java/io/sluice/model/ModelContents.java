@@ -74,9 +74,12 @@ final class ModelContents {
         unreadable.sort(null);
         for (Path relative : files) {
             text(sha, relative.toString());
-            try (InputStream in = new DigestInputStream(Files.newInputStream(versionDir.resolve(relative)), sha)) {
-                text(sha, "bytes");
+            // each file's own digest, of fixed length: its bytes fed straight in could run on into the next name
+            MessageDigest file = sha256();
+            try (InputStream in = new DigestInputStream(Files.newInputStream(versionDir.resolve(relative)), file)) {
                 in.transferTo(OutputStream.nullOutputStream());
+                text(sha, "bytes");
+                sha.update(file.digest());
             } catch (IOException e) { // gone since the listing, or not ours to read
                 text(sha, "unreadable");
             }

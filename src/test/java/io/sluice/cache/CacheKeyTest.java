@@ -35,6 +35,12 @@ class CacheKeyTest {
     private final List<Tensor> x = List.of(tensor("A", new long[] {1, 2}, 1, 2), tensor("B", new long[] {1, 2}, 3, 4));
 
     @Test
+    void theKeyNamesTheBuildAsMavenWroteIt() {
+        // filtered at build time: a version and a UTC time, never the placeholder or the fallback
+        assertThat(CacheKey.BUILD).matches("[^@]+@\\d{8}T\\d{6}\\.\\d{3}Z");
+    }
+
+    @Test
     void theSameTensorsGiveTheSameKeyWhateverTheProtocolIdOrInputOrder() {
         CacheKey rest = CacheKey.of("t", "m", "1", "contents", request(x, List.of(), Map.of(), Protocol.REST));
         CacheKey grpc = CacheKey.of("t", "m", "1", "contents", request(List.of(x.get(1), x.get(0)), List.of(), Map.of(), Protocol.GRPC));

@@ -38,6 +38,26 @@ class ModelContentsTest {
     }
 
     @Test
+    void oneFileMadeOfTwoFilesAndTheirFramingIsNotTheTwo(@TempDir Path other) throws IOException {
+        // a = P, b = Q against a lone a = P, then what a digest fed the raw bytes wrote between two files, then Q
+        byte[] p = {1, 2, 3};
+        byte[] q = {4, 5};
+        Files.write(version.resolve("a"), p);
+        Files.write(version.resolve("b"), q);
+        java.io.ByteArrayOutputStream forged = new java.io.ByteArrayOutputStream();
+        forged.write(p);
+        for (String framing : new String[] {"b", "bytes"}) {
+            byte[] text = framing.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            forged.write(java.nio.ByteBuffer.allocate(4).putInt(text.length).array());
+            forged.write(text);
+        }
+        forged.write(q);
+        Files.write(other.resolve("a"), forged.toByteArray());
+
+        assertThat(ModelContents.of(other)).isNotEqualTo(ModelContents.of(version));
+    }
+
+    @Test
     void theRootFileOfAOneModelRepositoryIsNotKeyedByTheOtherVersions() throws IOException {
         // <repo>/model.onnx is version 1 beside <repo>/2/model.onnx: a new version 2 must not drop version 1's entries
         Files.write(version.resolve("model.onnx"), new byte[] {1});
