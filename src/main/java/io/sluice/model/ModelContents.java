@@ -34,15 +34,65 @@ final class ModelContents {
 
     private ModelContents() {}
 
+    /** A version's files by relative path, sorted, and those its listing could not read. */
+    private record Listing(Path versionDir, List<Path> files, List<Path> unreadable) {}
+
     /**
      * The digest of the files under {@code versionDir}, as hex. Symbolic links are followed, the directory's
      * own included (a repository laid out with links, as Kubernetes' ConfigMap and git-sync volumes are).
      */
     static String of(Path linkedDir) throws IOException {
+        Listing listing = list(linkedDir);
+        MessageDigest sha = sha256();
+        for (Path relative : listing.files()) {
+            text(sha, relative.toString());
+            // each file's own digest, of fixed length: its bytes fed straight in could run on into the next name
+            MessageDigest file = sha256();
+            try (InputStream in = new DigestInputStream(Files.newInputStream(listing.versionDir().resolve(relative)),
+                    file)) {
+                in.transferTo(OutputStream.nullOutputStream());
+                text(sha, "bytes");
+                sha.update(file.digest());
+            } catch (IOException e) { // gone since the listing, or not ours to read
+                text(sha, "unreadable");
+            }
+        }
+        for (Path relative : listing.unreadable()) {
+            text(sha, relative.toString());
+            text(sha, "unlisted");
+        }
+        return HexFormat.of().formatHex(sha.digest());
+    }
+
+    /**
+     * What the same files look like without reading them: each one's path, size, modification time and file key
+     * (its inode), as text. Taken before {@link #of} and again once the session has read the files, it tells a file
+     * written over in place meanwhile (a {@code cp} or {@code rsync --inplace} onto the served folder): then the
+     * session may hold other bytes than the digest says.
+     */
+    static String stamp(Path linkedDir) throws IOException {
+        Listing listing = list(linkedDir);
+        StringBuilder stamp = new StringBuilder();
+        for (Path relative : listing.files()) {
+            stamp.append(relative).append('\0');
+            try {
+                BasicFileAttributes a = Files.readAttributes(listing.versionDir().resolve(relative),
+                        BasicFileAttributes.class);
+                stamp.append(a.size()).append('\0').append(a.lastModifiedTime().toMillis()).append('\0')
+                        .append(a.fileKey());
+            } catch (IOException e) {
+                stamp.append("unreadable");
+            }
+            stamp.append('\n');
+        }
+        listing.unreadable().forEach(relative -> stamp.append(relative).append("\0unlisted\n"));
+        return stamp.toString();
+    }
+
+    private static Listing list(Path linkedDir) throws IOException {
         Path versionDir = linkedDir.toRealPath();
         // a version directory is named as one; a one-model repository's root (KServe's /mnt/models) is not
         boolean root = !ModelRepository.validVersion(linkedDir.getFileName() == null ? "" : linkedDir.getFileName().toString());
-        MessageDigest sha = sha256();
         List<Path> files = new ArrayList<>();
         List<Path> unreadable = new ArrayList<>();
         Files.walkFileTree(versionDir, EnumSet.of(FileVisitOption.FOLLOW_LINKS), Integer.MAX_VALUE, new SimpleFileVisitor<>() {
@@ -72,23 +122,15 @@ final class ModelContents {
         });
         files.sort(null);
         unreadable.sort(null);
-        for (Path relative : files) {
-            text(sha, relative.toString());
-            // each file's own digest, of fixed length: its bytes fed straight in could run on into the next name
-            MessageDigest file = sha256();
-            try (InputStream in = new DigestInputStream(Files.newInputStream(versionDir.resolve(relative)), file)) {
-                in.transferTo(OutputStream.nullOutputStream());
-                text(sha, "bytes");
-                sha.update(file.digest());
-            } catch (IOException e) { // gone since the listing, or not ours to read
-                text(sha, "unreadable");
-            }
-        }
-        for (Path relative : unreadable) {
-            text(sha, relative.toString());
-            text(sha, "unlisted");
-        }
-        return HexFormat.of().formatHex(sha.digest());
+        return new Listing(versionDir, files, unreadable);
+    }
+
+    /**
+     * A digest no other load shares: for a version whose files changed while it loaded, whose answers then stay this
+     * load's own (its entries in Redis are never read by another replica, nor by this one after a reload).
+     */
+    static String unshared() {
+        return "unshared-" + java.util.UUID.randomUUID();
     }
 
     private static void text(MessageDigest sha, String s) {

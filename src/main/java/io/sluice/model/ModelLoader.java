@@ -237,6 +237,20 @@ public class ModelLoader {
         return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }
 
+    /**
+     * {@code files}, the digest read before the session was made, if the files are still as {@code stamp} saw them
+     * before it; else (a file written over in place meanwhile, so the session may hold other bytes than the digest
+     * says) a digest of this load's own, with a warning: its cache entries are then never another replica's.
+     */
+    static String settled(String version, Path dir, String stamp, String files) throws java.io.IOException {
+        if (stamp == null || stamp.equals(ModelContents.stamp(dir))) {
+            return files;
+        }
+        LOG.warnf("model %s: its files changed while it loaded; its cached answers stay this load's own (load it again"
+                + " to share them with other replicas)", version);
+        return ModelContents.unshared();
+    }
+
     private void load(ServedModel model) {
         ModelSettings s = model.settings();
         long start = System.nanoTime();
@@ -249,11 +263,13 @@ public class ModelLoader {
             // the cache's digest of the files and the session's load would otherwise give the new files the old digest
             java.nio.file.Path file = model.source().file().toRealPath();
             // read before the session exists: a file that cannot be read fails the model before it holds native memory
+            String stamp = s.cacheEnabled() ? ModelContents.stamp(file.getParent()) : null;
             String files = s.cacheEnabled() ? ModelContents.of(file.getParent()) : null;
             start = System.nanoTime();
             OnnxSession session = createSession(model, file, s);
             pending = session;
             model.loadNanos = System.nanoTime() - start;
+            files = settled(model.name() + "/" + model.version(), file.getParent(), stamp, files);
             loaded = true;
             start = System.nanoTime(); // a failure from here on is reported as warmup time, not as the load's again
             cannotBeFed(session.inputs()); // with warmup off nothing else would find it before each request did

@@ -58,6 +58,38 @@ class ModelContentsTest {
     }
 
     @Test
+    void theStampSeesAFileWrittenOverInPlaceButNotWarmupData() throws IOException {
+        Path model = version.resolve("model.onnx");
+        Files.write(model, new byte[] {1, 2, 3});
+        java.nio.file.attribute.FileTime then = java.nio.file.attribute.FileTime.fromMillis(1_700_000_000_000L);
+        Files.setLastModifiedTime(model, then);
+        String before = ModelContents.stamp(version);
+        assertThat(ModelContents.stamp(version)).isEqualTo(before);
+        Files.createDirectories(version.resolve("warmup"));
+        Files.write(version.resolve("warmup").resolve("input_ids"), new byte[] {9});
+        assertThat(ModelContents.stamp(version)).as("warmup data").isEqualTo(before);
+
+        Files.write(model, new byte[] {7, 8, 9}); // the same length, in place (cp onto it): the same inode
+        Files.setLastModifiedTime(model, java.nio.file.attribute.FileTime.from(then.toInstant().plusSeconds(1)));
+        assertThat(ModelContents.stamp(version)).as("written over").isNotEqualTo(before);
+
+        assertThat(ModelContents.unshared()).isNotEqualTo(ModelContents.unshared());
+    }
+
+    @Test
+    void aLoadWhoseFilesChangedMeanwhileKeepsItsAnswersItsOwn() throws IOException {
+        Path model = version.resolve("model.onnx");
+        Files.write(model, new byte[] {1, 2, 3});
+        String stamp = ModelContents.stamp(version);
+        String files = ModelContents.of(version);
+        assertThat(ModelLoader.settled("m/1", version, stamp, files)).as("unchanged").isEqualTo(files);
+        assertThat(ModelLoader.settled("m/1", version, null, null)).as("cache off").isNull();
+
+        Files.write(model, new byte[] {1, 2, 3, 4}); // written over while the session read it
+        assertThat(ModelLoader.settled("m/1", version, stamp, files)).startsWith("unshared-").isNotEqualTo(files);
+    }
+
+    @Test
     void theRootFileOfAOneModelRepositoryIsNotKeyedByTheOtherVersions() throws IOException {
         // <repo>/model.onnx is version 1 beside <repo>/2/model.onnx: a new version 2 must not drop version 1's entries
         Files.write(version.resolve("model.onnx"), new byte[] {1});
