@@ -202,7 +202,7 @@ public class ResponseCache {
         return tier.get(key).onItem().transformToUni(found -> {
             if (found.lookup() == RedisTier.Lookup.HIT) {
                 List<Tensor> outputs = CachedOutputs.decode(found.bytes());
-                if (outputs != null) {
+                if (outputs != null && answers(outputs, request)) {
                     metrics.cache(model, L2, "hit");
                     if (l1On && CachedOutputs.weight(outputs) <= l1MaxBytes) { // as a computed one: never L1 flushed for it
                         l1.put(key, outputs);
@@ -213,6 +213,26 @@ public class ResponseCache {
             metrics.cache(model, L2, found.lookup() == RedisTier.Lookup.ERROR ? "error" : "miss");
             return computed;
         });
+    }
+
+    /**
+     * Whether {@code outputs}, a value read back from Redis, can answer {@code request}: when the request names its
+     * outputs, they are those, in its order. (Another writer's value under the key is a miss, as a torn one is.)
+     */
+    static boolean answers(List<Tensor> outputs, InferRequest request) {
+        List<String> asked = request.outputs();
+        if (asked.isEmpty()) {
+            return true; // every output of the model, which only the model knows
+        }
+        if (outputs.size() != asked.size()) {
+            return false;
+        }
+        for (int i = 0; i < asked.size(); i++) {
+            if (!outputs.get(i).name().equals(asked.get(i))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

@@ -280,6 +280,33 @@ class ResponseCacheTest {
     }
 
     @Test
+    void aValueInRedisWithOtherOutputsThanTheRequestNamesIsAMiss() {
+        Await.serverReady();
+        l2BackInUse(); // a test before this one may have restarted Redis
+        byte[] data = rows(1);
+        Tensor input = new Tensor("INPUT0", Datatype.FP32, new long[] {1, 4}, ByteBuffer.wrap(data));
+        CacheKey key = CacheKey.of(OPEN_TENANT, "identity_fp32", "1", contents("identity_fp32"),
+                new InferRequest("identity_fp32", null, null, Map.of(), List.of(input), List.of("OUTPUT0"), 0,
+                        InferRequest.NO_DEADLINE, Protocol.REST));
+        // well framed, its bytes fit its shape, but not the output asked for: another writer's
+        Tensor foreign = new Tensor("OTHER", Datatype.FP32, new long[] {1, 4}, ByteBuffer.wrap(new byte[16]));
+        withRedis(redis -> redis.send(Request.cmd(Command.SET).arg("sluice:cache:" + key.hex())
+                .arg(CachedOutputs.encode(List.of(foreign)))).await().atMost(Duration.ofSeconds(5)));
+
+        ByteBuffer floats = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
+        String values = java.util.stream.IntStream.range(0, 4).mapToObj(i -> Float.toString(floats.getFloat(i * 4)))
+                .collect(java.util.stream.Collectors.joining(","));
+        Response answer = given().headers(OPEN).contentType(ContentType.JSON)
+                .body("{\"inputs\":[{\"name\":\"INPUT0\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[" + values
+                        + "]}],\"outputs\":[{\"name\":\"OUTPUT0\"}]}")
+                .post("/v2/models/identity_fp32/infer");
+        assertThat(cache(answer)).isEqualTo("miss");
+        assertThat(answer.jsonPath().getString("outputs[0].name")).isEqualTo("OUTPUT0");
+        assertThat(ResponseCache.answers(List.of(foreign), new InferRequest("identity_fp32", null, null, Map.of(),
+                List.of(input), List.of(), 0, InferRequest.NO_DEADLINE, Protocol.REST))).as("none named").isTrue();
+    }
+
+    @Test
     void aForeignValueUnderAKeyIsAMissThatTheWriteReplacesAndLeavesL2On() {
         Await.serverReady();
         byte[] data = rows(1);
