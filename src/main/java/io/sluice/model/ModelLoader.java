@@ -242,9 +242,13 @@ public class ModelLoader {
      * before it; else (a file written over in place meanwhile, so the session may hold other bytes than the digest
      * says) a digest of this load's own, with a warning: its cache entries are then never another replica's.
      */
-    static String settled(String version, Path dir, String stamp, String files) throws java.io.IOException {
-        if (stamp == null || stamp.equals(ModelContents.stamp(dir))) {
-            return files;
+    static String settled(String version, Path dir, String stamp, String files) {
+        try {
+            if (stamp == null || stamp.equals(ModelContents.stamp(dir))) {
+                return files;
+            }
+        } catch (java.io.IOException gone) { // the folder went away under the session: as changed, not a failed load
+            LOG.debugf(gone, "model %s: its files could not be listed again after the load", version);
         }
         LOG.warnf("model %s: its files changed while it loaded; its cached answers stay this load's own (load it again"
                 + " to share them with other replicas)", version);

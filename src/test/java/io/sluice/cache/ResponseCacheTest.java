@@ -255,21 +255,29 @@ class ResponseCacheTest {
         assertThat(inRedis(key)).as("in Redis once answered").isTrue();
     }
 
+    /**
+     * Sets {@code value} in Redis under the key of {@code identity_fp32}'s request of {@code data} naming {@code
+     * outputs}, and gives that request's input.
+     */
+    private Tensor plant(byte[] data, List<String> outputs, Tensor value) {
+        Tensor input = new Tensor("INPUT0", Datatype.FP32, new long[] {1, 4}, ByteBuffer.wrap(data));
+        CacheKey key = CacheKey.of(OPEN_TENANT, "identity_fp32", "1", contents("identity_fp32"),
+                new InferRequest("identity_fp32", null, null, Map.of(), List.of(input), outputs, 0,
+                        InferRequest.NO_DEADLINE, Protocol.REST));
+        withRedis(redis -> redis.send(Request.cmd(Command.SET).arg("sluice:cache:" + key.hex())
+                .arg(CachedOutputs.encode(List.of(value)))).await().atMost(Duration.ofSeconds(5)));
+        return input;
+    }
+
     @Test
     void anL2HitComesFromRedisAndFillsL1() {
         Await.serverReady();
         l2BackInUse(); // a test before this one may have restarted Redis
         byte[] data = rows(1);
-        Tensor input = new Tensor("INPUT0", Datatype.FP32, new long[] {1, 4}, ByteBuffer.wrap(data));
-        CacheKey key = CacheKey.of(OPEN_TENANT, "identity_fp32", "1", contents("identity_fp32"),
-                new InferRequest("identity_fp32", null, null, Map.of(), List.of(input), List.of(), 0,
-                        InferRequest.NO_DEADLINE, Protocol.REST));
         // an entry only Redis has, with outputs the model would never give: a hit must return these
         byte[] planted = new byte[16];
         planted[0] = 42;
-        Tensor cached = new Tensor("OUTPUT0", Datatype.FP32, new long[] {1, 4}, ByteBuffer.wrap(planted));
-        withRedis(redis -> redis.send(Request.cmd(Command.SET).arg("sluice:cache:" + key.hex())
-                .arg(CachedOutputs.encode(List.of(cached)))).await().atMost(Duration.ofSeconds(5)));
+        plant(data, List.of(), new Tensor("OUTPUT0", Datatype.FP32, new long[] {1, 4}, ByteBuffer.wrap(planted)));
 
         Response fromRedis = binary("identity_fp32", data, OPEN);
         assertThat(cache(fromRedis)).isEqualTo("hit-l2");
@@ -284,14 +292,9 @@ class ResponseCacheTest {
         Await.serverReady();
         l2BackInUse(); // a test before this one may have restarted Redis
         byte[] data = rows(1);
-        Tensor input = new Tensor("INPUT0", Datatype.FP32, new long[] {1, 4}, ByteBuffer.wrap(data));
-        CacheKey key = CacheKey.of(OPEN_TENANT, "identity_fp32", "1", contents("identity_fp32"),
-                new InferRequest("identity_fp32", null, null, Map.of(), List.of(input), List.of("OUTPUT0"), 0,
-                        InferRequest.NO_DEADLINE, Protocol.REST));
         // well framed, its bytes fit its shape, but not the output asked for: another writer's
         Tensor foreign = new Tensor("OTHER", Datatype.FP32, new long[] {1, 4}, ByteBuffer.wrap(new byte[16]));
-        withRedis(redis -> redis.send(Request.cmd(Command.SET).arg("sluice:cache:" + key.hex())
-                .arg(CachedOutputs.encode(List.of(foreign)))).await().atMost(Duration.ofSeconds(5)));
+        Tensor input = plant(data, List.of("OUTPUT0"), foreign);
 
         ByteBuffer floats = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
         String values = java.util.stream.IntStream.range(0, 4).mapToObj(i -> Float.toString(floats.getFloat(i * 4)))

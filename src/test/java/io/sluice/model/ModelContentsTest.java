@@ -87,6 +87,13 @@ class ModelContentsTest {
 
         Files.write(model, new byte[] {1, 2, 3, 4}); // written over while the session read it
         assertThat(ModelLoader.settled("m/1", version, stamp, files)).startsWith("unshared-").isNotEqualTo(files);
+
+        Path gone = Files.createDirectories(version.resolve("gone"));
+        Files.write(gone.resolve("model.onnx"), new byte[] {1});
+        String goneStamp = ModelContents.stamp(gone);
+        Files.delete(gone.resolve("model.onnx"));
+        Files.delete(gone);
+        assertThat(ModelLoader.settled("m/2", gone, goneStamp, "digest")).as("its folder gone").startsWith("unshared-");
     }
 
     @Test
