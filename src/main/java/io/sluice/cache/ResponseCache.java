@@ -220,19 +220,8 @@ public class ResponseCache {
      * outputs, they are those, in its order. (Another writer's value under the key is a miss, as a torn one is.)
      */
     static boolean answers(List<Tensor> outputs, InferRequest request) {
-        List<String> asked = request.outputs();
-        if (asked.isEmpty()) {
-            return true; // every output of the model, which only the model knows
-        }
-        if (outputs.size() != asked.size()) {
-            return false;
-        }
-        for (int i = 0; i < asked.size(); i++) {
-            if (!outputs.get(i).name().equals(asked.get(i))) {
-                return false;
-            }
-        }
-        return true;
+        List<String> asked = request.outputs(); // none: every output of the model, which only the model knows
+        return asked.isEmpty() || outputs.stream().map(Tensor::name).toList().equals(asked);
     }
 
     /**
