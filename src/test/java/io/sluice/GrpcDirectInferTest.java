@@ -9,6 +9,7 @@ import io.restassured.RestAssured;
 import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
 import io.sluice.api.grpc.proto.ModelInferRequest;
 import io.sluice.api.grpc.proto.ModelInferResponse;
+import io.sluice.api.grpc.proto.ModelStreamInferResponse;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -24,9 +25,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * ModelInfer as it arrives on the wire, sent with a bare HTTP/2 client, so that what the server writes
- * (headers, framing, trailers) is seen as it is, and a compressed call that the direct route leaves to
- * Quarkus's gRPC bridge. Every other gRPC test (protocol, errors, deadlines, cancellation, overload, rate
+ * ModelInfer and ModelStreamInfer as they arrive on the wire, sent with a bare HTTP/2 client, so that what the
+ * server writes (headers, framing, trailers) is seen as it is, and what reaches Quarkus's gRPC bridge. Every other gRPC test (protocol, errors, deadlines, cancellation, overload, rate
  * limits, tracing) goes through the direct route with a grpc-java client; {@link GrpcBridgeProtocolTest}
  * runs the protocol tests through the bridge as well.
  */
@@ -34,6 +34,7 @@ import org.junit.jupiter.api.Test;
 @QuarkusTestResource(TinyRepositoryResource.class)
 class GrpcDirectInferTest {
     private static final String PATH = "/inference.GRPCInferenceService/ModelInfer";
+    private static final String STREAM = "/inference.GRPCInferenceService/ModelStreamInfer";
     /** One row of ones to matmul, raw; {@link StreamDeadlineTest} sends it too. */
     static final ModelInferRequest MATMUL = ModelInferRequest.newBuilder().setModelName("matmul")
             .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32").addShape(1).addShape(3))
@@ -169,26 +170,130 @@ class GrpcDirectInferTest {
     }
 
     @Test
-    void anEncodingTheBridgeCannotReadIsUnimplementedNotAHang() throws Exception {
-        Buffer deflated = compressed(java.util.zip.DeflaterOutputStream::new);
-        // tritonclient's start_stream(compression_algorithm="deflate"): the bridge read none of it and never answered
-        Answer stream = post("/inference.GRPCInferenceService/ModelStreamInfer", deflated, Map.of("grpc-encoding", "deflate"));
-        Answer snappy = post(framed(MATMUL.toByteArray()), Map.of("grpc-encoding", "snappy"));
+    void anEncodingNoRouteCanReadIsUnimplementedNotAHang() throws Exception {
+        Buffer plain = framed(MATMUL.toByteArray());
+        Answer stream = post(STREAM, plain, Map.of("grpc-encoding", "snappy"));
+        Answer snappy = post(plain, Map.of("grpc-encoding", "snappy"));
 
         for (Answer a : List.of(stream, snappy)) {
             assertThat(a.grpcStatus()).isEqualTo("12"); // UNIMPLEMENTED, as the gRPC protocol has it
-            assertThat(a.headers().get("grpc-accept-encoding")).isEqualTo("gzip");
+            assertThat(a.headers().get("grpc-accept-encoding")).isEqualTo("gzip,deflate");
         }
         assertThat(java.net.URLDecoder.decode(stream.headers().get("grpc-message"), java.nio.charset.StandardCharsets.UTF_8))
-                .isEqualTo("grpc-encoding 'deflate' is not supported on /inference.GRPCInferenceService/ModelStreamInfer;"
-                        + " it reads gzip and identity");
+                .isEqualTo("grpc-encoding 'snappy' is not supported on /inference.GRPCInferenceService/ModelStreamInfer;"
+                        + " it reads gzip, deflate and identity");
         assertThat(snappy.headers().get("grpc-message")).contains("snappy");
-        Answer longOne = post(framed(MATMUL.toByteArray()), Map.of("grpc-encoding", "z".repeat(3_000)));
+        Answer longOne = post(plain, Map.of("grpc-encoding", "z".repeat(3_000)));
         assertThat(java.net.URLDecoder.decode(longOne.headers().get("grpc-message"), java.nio.charset.StandardCharsets.UTF_8))
                 .startsWith("grpc-encoding '" + "z".repeat(64) + "\u2026 (3000 characters)' is not supported on ");
-        // a stream in gzip, or uncompressed, is answered as before
-        Answer plain = post("/inference.GRPCInferenceService/ModelStreamInfer", framed(MATMUL.toByteArray()), Map.of());
-        assertThat(plain.trailers().get("grpc-status")).isEqualTo("0");
+        // another method, which only the bridge serves, reads what the bridge reads
+        Answer metadata = post("/inference.GRPCInferenceService/ServerLive", framed(new byte[0]), Map.of("grpc-encoding", "deflate"));
+        assertThat(metadata.grpcStatus()).isEqualTo("12");
+        assertThat(metadata.headers().get("grpc-accept-encoding")).isEqualTo("gzip");
+    }
+
+    /** {@code MATMUL} with the id {@code id}, framed. */
+    private static Buffer matmul(String id) {
+        return framed(MATMUL.toBuilder().setId(id).build().toByteArray());
+    }
+
+    /** The messages of a stream's answer, in order. */
+    private static List<ModelStreamInferResponse> messages(Answer a) throws Exception {
+        List<ModelStreamInferResponse> messages = new java.util.ArrayList<>();
+        Buffer body = a.body();
+        for (int at = 0; at < body.length(); ) {
+            assertThat(body.getByte(at)).as("an answer is never compressed").isZero();
+            int size = (int) body.getUnsignedInt(at + 1);
+            messages.add(ModelStreamInferResponse.parseFrom(body.getBytes(at + 5, at + 5 + size)));
+            at += 5 + size;
+        }
+        return messages;
+    }
+
+    /** The status message of {@code a}, decoded. */
+    private static String grpcMessage(Answer a) {
+        String m = a.trailers().get("grpc-message") != null ? a.trailers().get("grpc-message") : a.headers().get("grpc-message");
+        return java.net.URLDecoder.decode(m, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void aStreamIsItsAnswersFramedInOrderThenItsStatusInTheTrailers() throws Exception {
+        Answer a = post(STREAM, matmul("one").appendBuffer(matmul("two")), Map.of());
+
+        assertThat(a.http()).isEqualTo(200);
+        assertThat(a.headers().get("content-type")).isEqualTo("application/grpc");
+        assertThat(a.trailers().get("grpc-status")).isEqualTo("0");
+        List<ModelStreamInferResponse> answers = messages(a);
+        assertThat(answers).extracting(m -> m.getInferResponse().getId()).containsExactly("one", "two");
+        assertThat(GrpcProtocolTest.floats(answers.get(1).getInferResponse().getRawOutputContents(0))).containsExactly(9, 12);
+        // a stream the client ends at once, with no request: OK, trailers-only
+        Answer empty = post(STREAM, Buffer.buffer(), Map.of());
+        assertThat(empty.grpcStatus()).isEqualTo("0");
+        assertThat(empty.body().length()).isZero();
+    }
+
+    @Test
+    void aStreamMessageThatDoesNotInflateEndsTheStreamNamingWhyOnceTheRequestsBeforeItAreAnswered() throws Exception {
+        double before = GrpcProtocolTest.unreadRefusals();
+        byte[] notGzip = "not gzip at all".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        Buffer body = compressed(java.util.zip.GZIPOutputStream::new)
+                .appendByte((byte) 1).appendInt(notGzip.length).appendBytes(notGzip) // flagged compressed: the bridge lost it
+                .appendBuffer(matmul("after")); // never read
+
+        Answer a = post(STREAM, body, Map.of("grpc-encoding", "gzip"));
+
+        assertThat(messages(a)).hasSize(1);
+        assertThat(messages(a).get(0).getErrorMessage()).isEmpty();
+        assertThat(a.trailers().get("grpc-status")).isEqualTo("13"); // INTERNAL, as ModelInfer answers it
+        assertThat(grpcMessage(a)).isEqualTo("gzip request message does not inflate: Not in GZIP format");
+        assertThat(GrpcProtocolTest.unreadRefusals()).isEqualTo(before + 1);
+    }
+
+    @Test
+    void brokenFramingOnAStreamEndsItNamingWhatIsWrong() throws Exception {
+        Buffer one = matmul("one");
+        Answer flaggedWithoutEncoding = post(STREAM, one.copy().appendBuffer(compressed(java.util.zip.GZIPOutputStream::new)),
+                Map.of());
+        Answer cutShort = post(STREAM, one.copy().appendBuffer(one.getBuffer(0, one.length() - 2)), Map.of());
+        Answer prefixCut = post(STREAM, one.copy().appendBuffer(one.getBuffer(0, 3)), Map.of());
+        Buffer reserved = one.copy();
+        reserved.setByte(0, (byte) 2);
+        Answer reservedBits = post(STREAM, reserved, Map.of());
+
+        for (Answer a : List.of(flaggedWithoutEncoding, cutShort, prefixCut, reservedBits)) {
+            assertThat(a.grpcStatus()).isEqualTo("13");
+        }
+        assertThat(grpcMessage(flaggedWithoutEncoding)).isEqualTo("compressed message without a grpc-encoding");
+        assertThat(grpcMessage(cutShort)).isEqualTo("request message cut short");
+        assertThat(grpcMessage(prefixCut)).isEqualTo("incomplete message prefix");
+        assertThat(grpcMessage(reservedBits)).isEqualTo("message prefix flag 2 has reserved bits set");
+        // the whole message before each is answered first
+        for (Answer a : List.of(flaggedWithoutEncoding, cutShort, prefixCut)) {
+            assertThat(messages(a)).extracting(m -> m.getInferResponse().getId()).containsExactly("one");
+        }
+        assertThat(reservedBits.body().length()).isZero();
+    }
+
+    @Test
+    void aDeflateStreamAsTritonclientSendsItIsAnswered() throws Exception {
+        // tritonclient's start_stream(compression_algorithm="deflate"): the bridge read none of it and never answered
+        Buffer deflated = compressed(java.util.zip.DeflaterOutputStream::new);
+        Answer a = post(STREAM, deflated.copy().appendBuffer(deflated), Map.of("grpc-encoding", "deflate"));
+
+        assertThat(a.trailers().get("grpc-status")).isEqualTo("0");
+        assertThat(messages(a)).hasSize(2).allSatisfy(m -> assertThat(
+                GrpcProtocolTest.floats(m.getInferResponse().getRawOutputContents(0))).containsExactly(9, 12));
+    }
+
+    @Test
+    void aStreamMessageDeclaredOverTheLimitIsRefusedFromItsPrefix() throws Exception {
+        double before = GrpcProtocolTest.unreadRefusals();
+        Answer a = post(STREAM, matmul("one").appendByte((byte) 0).appendInt(1 << 30).appendBytes(new byte[16]), Map.of());
+
+        assertThat(messages(a)).extracting(m -> m.getInferResponse().getId()).containsExactly("one");
+        assertThat(a.trailers().get("grpc-status")).isEqualTo("8"); // RESOURCE_EXHAUSTED
+        assertThat(grpcMessage(a)).startsWith("1073741824-byte request message is larger than the server's limit");
+        assertThat(GrpcProtocolTest.unreadRefusals()).isEqualTo(before + 1);
     }
 
     @Test
@@ -250,21 +355,23 @@ class GrpcDirectInferTest {
 
     @Test
     void anUploadStillComingAfterAnEarlyAnswerIsResetSoTheClientStopsSending() throws Exception {
-        io.vertx.core.http.HttpClientRequest request = http2.request(new RequestOptions().setMethod(HttpMethod.POST)
-                        .setHost("127.0.0.1").setPort(RestAssured.port).setURI(PATH)
-                        .putHeader("content-type", "application/grpc").putHeader("te", "trailers"))
-                .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-        java.util.concurrent.CompletableFuture<Throwable> reset = new java.util.concurrent.CompletableFuture<>();
-        request.exceptionHandler(reset::complete);
-        request.setChunked(true); // no length given (HTTP/2 needs none; Vert.x's client asks for one or this)
-        var answer = request.response().toCompletionStage().toCompletableFuture();
-        request.write(Buffer.buffer().appendByte((byte) 0).appendInt(1 << 30).appendBytes(new byte[16]));
+        for (String path : List.of(PATH, STREAM)) {
+            io.vertx.core.http.HttpClientRequest request = http2.request(new RequestOptions().setMethod(HttpMethod.POST)
+                            .setHost("127.0.0.1").setPort(RestAssured.port).setURI(path)
+                            .putHeader("content-type", "application/grpc").putHeader("te", "trailers"))
+                    .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            java.util.concurrent.CompletableFuture<Throwable> reset = new java.util.concurrent.CompletableFuture<>();
+            request.exceptionHandler(reset::complete);
+            request.setChunked(true); // no length given (HTTP/2 needs none; Vert.x's client asks for one or this)
+            var answer = request.response().toCompletionStage().toCompletableFuture();
+            request.write(Buffer.buffer().appendByte((byte) 0).appendInt(1 << 30).appendBytes(new byte[16]));
 
-        // refused from the prefix while the stream is still open
-        assertThat(answer.get(10, TimeUnit.SECONDS).getHeader("grpc-status")).isEqualTo("8");
-        request.write(Buffer.buffer(new byte[1024])); // more of the gigabyte: nobody reads it
-        assertThat(reset).succeedsWithin(java.time.Duration.ofSeconds(10))
-                .isInstanceOfSatisfying(io.vertx.core.http.StreamResetException.class, e -> assertThat(e.getCode()).isZero());
+            // refused from the prefix while the stream is still open
+            assertThat(answer.get(10, TimeUnit.SECONDS).getHeader("grpc-status")).as(path).isEqualTo("8");
+            request.write(Buffer.buffer(new byte[1024])); // more of the gigabyte: nobody reads it
+            assertThat(reset).as(path).succeedsWithin(java.time.Duration.ofSeconds(10))
+                    .isInstanceOfSatisfying(io.vertx.core.http.StreamResetException.class, e -> assertThat(e.getCode()).isZero());
+        }
     }
 
     @Test

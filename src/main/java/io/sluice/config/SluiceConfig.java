@@ -58,9 +58,10 @@ public interface SluiceConfig {
     /** How gRPC is served. */
     interface Grpc {
         /**
-         * Whether {@code ModelInfer} is served straight on the HTTP server's router (the message encoded
-         * once, into a buffer of its size) rather than through Quarkus's grpc-java bridge; calls it does not
-         * take (compressed, not HTTP/2) go to the bridge either way.
+         * Whether {@code ModelInfer} and {@code ModelStreamInfer} are served straight on the HTTP server's router
+         * (the message framed, inflated and read there; a {@code ModelInfer} answer encoded once, into a buffer of
+         * its size) rather than through Quarkus's grpc-java bridge; calls they do not take (not HTTP/2, another
+         * content type, an encoding other than identity, gzip or deflate) go to the bridge either way.
          */
         @WithName("direct-infer")
         @WithDefault("true")

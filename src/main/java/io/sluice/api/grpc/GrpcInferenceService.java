@@ -49,8 +49,9 @@ import java.util.function.Supplier;
  * HTTP port over h2c. It only translates; errors become status codes in {@link GrpcErrors}. The
  * gRPC deadline becomes the request deadline ({@link CallDeadline}: the server's, or on Quarkus's Vert.x
  * bridge, which sets none, the {@code grpc-timeout} header's), and a cancelled call
- * cancels the {@link Uni}, which takes the request out of its queue. {@code ModelInfer} mostly comes
- * by {@link ModelInferRoute} instead; Triton's {@code ModelStreamInfer} is {@link StreamInfer}. The requests
+ * cancels the {@link Uni}, which takes the request out of its queue. {@code ModelInfer} and Triton's {@code
+ * ModelStreamInfer} mostly come by {@link ModelInferRoute} and {@link ModelStreamRoute} instead; here the stream is
+ * {@link StreamInfer} too. The requests
  * of both are read by {@link InferRequestMarshaller}, which is why this extends the generated base rather than
  * implementing its interface: the binding is this class's to change.
  */

@@ -4,6 +4,7 @@ import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.WireFormat;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
+import io.grpc.StatusException;
 import io.netty.buffer.Unpooled;
 import io.sluice.api.grpc.proto.ModelInferResponse;
 import io.vertx.core.http.HttpServerRequest;
@@ -47,6 +48,38 @@ final class GrpcWire {
                 request.handler(null);
                 response.reset(0);
             });
+        }
+    }
+
+    /**
+     * Ends {@code response} with the status {@link GrpcErrors} gives {@code failure} (OK for null), RetryInfo and
+     * pushback included: in its trailers after messages, or as a trailers-only answer before any. A stream the client
+     * reset meanwhile is left as it is: there is no one to tell.
+     */
+    static void end(HttpServerResponse response, Throwable failure) {
+        StatusException e = failure == null ? io.grpc.Status.OK.asException() : GrpcErrors.toStatus(failure);
+        io.grpc.Status status = e.getStatus();
+        com.google.rpc.Status details = e.getTrailers() == null ? null : e.getTrailers().get(GrpcErrors.STATUS_DETAILS);
+        String pushback = e.getTrailers() == null ? null : e.getTrailers().get(GrpcErrors.RETRY_PUSHBACK);
+        try {
+            boolean trailers = response.headWritten();
+            java.util.function.BiConsumer<String, String> put = trailers ? response::putTrailer : response::putHeader;
+            if (!trailers) {
+                response.putHeader("content-type", "application/grpc");
+            }
+            put.accept("grpc-status", Integer.toString(status.getCode().value()));
+            if (status.getDescription() != null) {
+                put.accept("grpc-message", message(status.getDescription()));
+            }
+            if (details != null) {
+                put.accept("grpc-status-details-bin", binary(details.toByteArray()));
+            }
+            if (pushback != null) {
+                put.accept(GrpcErrors.RETRY_PUSHBACK.name(), pushback);
+            }
+            response.end();
+        } catch (IllegalStateException streamGone) {
+            // reset by the client while the answer was being written
         }
     }
 

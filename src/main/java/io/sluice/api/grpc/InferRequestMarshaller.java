@@ -19,8 +19,8 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Reads each {@code ModelInferRequest} that Quarkus's gRPC bridge takes (every {@code ModelStreamInfer} request,
- * and a {@code ModelInfer} call that {@link ModelInferRoute} leaves to the bridge) as that route reads its own: the
+ * Reads each {@code ModelInferRequest} that Quarkus's gRPC bridge takes (the {@code ModelInfer} and {@code
+ * ModelStreamInfer} calls that {@link ModelInferRoute} and {@link ModelStreamRoute} leave to it) as those routes read their own: the
  * heap it would take parsed ({@link ParsedRequestSize}) is read from the wire first,
  * and a message past {@code quarkus.grpc.server.max-inbound-message-size} is refused with RESOURCE_EXHAUSTED
  * before protobuf builds it, as grpc-java refuses a message too large on the wire; one that is not a
@@ -99,9 +99,7 @@ final class InferRequestMarshaller implements MethodDescriptor.PrototypeMarshall
     @Override
     public ModelInferRequest parse(InputStream stream) {
         try {
-            ModelInferRequest message = ParsedRequestSize.parse(bytes(stream), maxBytes);
-            return message.getUnknownFields().hasField(REFUSAL) ? message.toBuilder().setUnknownFields(
-                    UnknownFieldSet.newBuilder(message.getUnknownFields()).clearField(REFUSAL).build()).build() : message;
+            return fromClient(ParsedRequestSize.parse(bytes(stream), maxBytes));
         } catch (ModelInferRoute.MessageTooLarge e) {
             return refused(Status.RESOURCE_EXHAUSTED, e.getMessage() + " the server's limit of " + maxBytes
                     + " bytes (quarkus.grpc.server.max-inbound-message-size)");
@@ -138,6 +136,12 @@ final class InferRequestMarshaller implements MethodDescriptor.PrototypeMarshall
         return bytes;
     }
 
+    /** {@code message}, as a client sent it, without the field that marks a stand-in: from a client it means nothing. */
+    static ModelInferRequest fromClient(ModelInferRequest message) {
+        return message.getUnknownFields().hasField(REFUSAL) ? message.toBuilder().setUnknownFields(
+                UnknownFieldSet.newBuilder(message.getUnknownFields()).clearField(REFUSAL).build()).build() : message;
+    }
+
     /** The refusal {@code request} stands in for, or null for a request that was read. */
     static StatusRuntimeException refusal(ModelInferRequest request) {
         UnknownFieldSet.Field refusal = request.getUnknownFields().getField(REFUSAL);
@@ -145,7 +149,8 @@ final class InferRequestMarshaller implements MethodDescriptor.PrototypeMarshall
                 .withDescription(refusal.getLengthDelimitedList().get(0).toStringUtf8()).asRuntimeException();
     }
 
-    private static ModelInferRequest refused(Status status, String description) {
+    /** A stand-in for a message refused with {@code status} and {@code description}, for {@link #refusal} to read. */
+    static ModelInferRequest refused(Status status, String description) {
         return ModelInferRequest.newBuilder().setUnknownFields(UnknownFieldSet.newBuilder()
                 .addField(REFUSAL, UnknownFieldSet.Field.newBuilder()
                         .addVarint(status.getCode().value())

@@ -75,22 +75,77 @@ public class ModelInferRoute {
 
     void handle(RoutingContext ctx) {
         HttpServerRequest request = ctx.request();
-        String contentType = request.getHeader("content-type");
-        String encoding = request.getHeader("grpc-encoding");
-        String timeout = request.getHeader("grpc-timeout");
-        long timeoutNanos = timeout == null ? 0 : GrpcWire.timeoutNanos(timeout);
-        if (request.version() != HttpVersion.HTTP_2
-                || contentType == null
-                || !(contentType.equals("application/grpc") || contentType.equals("application/grpc+proto"))
-                || (encoding != null && !encoding.equals("identity") && !encoding.equals(GZIP) && !encoding.equals(DEFLATE))) {
+        if (!takes(request)) {
             ctx.next();
             return;
         }
+        String timeout = request.getHeader("grpc-timeout");
         // one that is not a timeout is refused here (after authentication), as CallDeadline refuses it on the bridge
-        long deadline = timeout == null || timeoutNanos < 0 ? InferRequest.NO_DEADLINE
-                : InferRequest.deadlineAfterNanos(System.nanoTime(), timeoutNanos);
-        new Call(request, ctx.vertx(), deadline, GZIP.equals(encoding) || DEFLATE.equals(encoding) ? encoding : null,
-                timeoutNanos < 0 ? timeout : null).start();
+        new Call(request, ctx.vertx(), deadline(timeout), encoding(request), notATimeout(timeout)).start();
+    }
+
+    /**
+     * Whether a route of Sluice's own takes the call: HTTP/2, {@code application/grpc} or {@code application/grpc+proto},
+     * and a {@code grpc-encoding} of identity, gzip or deflate, or none.
+     */
+    static boolean takes(HttpServerRequest request) {
+        String contentType = request.getHeader("content-type");
+        String encoding = request.getHeader("grpc-encoding");
+        return request.version() == HttpVersion.HTTP_2
+                && contentType != null
+                && (contentType.equals("application/grpc") || contentType.equals("application/grpc+proto"))
+                && (encoding == null || encoding.equals("identity") || encoding.equals(GZIP) || encoding.equals(DEFLATE));
+    }
+
+    /** The call's {@code gzip} or {@code deflate}, or null for one without compression. */
+    static String encoding(HttpServerRequest request) {
+        String encoding = request.getHeader("grpc-encoding");
+        return GZIP.equals(encoding) || DEFLATE.equals(encoding) ? encoding : null;
+    }
+
+    /** The deadline a {@code grpc-timeout} header sets; {@link InferRequest#NO_DEADLINE} without one, or one that is not one. */
+    static long deadline(String timeout) {
+        long nanos = timeout == null ? -1 : GrpcWire.timeoutNanos(timeout);
+        return nanos < 0 ? InferRequest.NO_DEADLINE : InferRequest.deadlineAfterNanos(System.nanoTime(), nanos);
+    }
+
+    /** {@code timeout}, a {@code grpc-timeout} header, if it is not a gRPC timeout; null if it is one, or none. */
+    static String notATimeout(String timeout) {
+        return timeout != null && GrpcWire.timeoutNanos(timeout) < 0 ? timeout : null;
+    }
+
+    /** The caller of {@code request}, from its {@code authorization} or API key header; anonymous with auth off. */
+    static Tenant tenant(Tenants tenants, HttpServerRequest request) {
+        if (!tenants.enabled()) {
+            return Tenant.ANONYMOUS;
+        }
+        return tenants.authenticate(request.headers().getAll("authorization"),
+                request.headers().getAll(Tenants.API_KEY_HEADER), Protocol.GRPC);
+    }
+
+    /**
+     * The status that refuses a message {@link #message} could not read ({@code e}, what it threw): RESOURCE_EXHAUSTED
+     * past the limit, INVALID_ARGUMENT for bytes that are not a {@code ModelInferRequest}, INTERNAL for broken framing
+     * or data that does not inflate, as grpc-java answers it.
+     */
+    static StatusException unreadable(Exception e, int maxBytes) {
+        if (e instanceof MessageTooLarge) {
+            return tooLarge(e.getMessage(), maxBytes);
+        }
+        if (e instanceof InvalidProtocolBufferException) {
+            return new StatusException(io.grpc.Status.INVALID_ARGUMENT
+                    .withDescription("request is not a ModelInferRequest: " + e.getMessage()));
+        }
+        if (e instanceof IllegalArgumentException) {
+            return new StatusException(io.grpc.Status.INTERNAL.withDescription(e.getMessage()));
+        }
+        return new StatusException(io.grpc.Status.INTERNAL.withDescription("request message unreadable: " + e));
+    }
+
+    /** RESOURCE_EXHAUSTED: {@code what} (a message too large, in the reader's words) and the limit. */
+    static StatusException tooLarge(String what, int maxBytes) {
+        return new StatusException(io.grpc.Status.RESOURCE_EXHAUSTED.withDescription(
+                what + " the server's limit of " + maxBytes + " bytes (quarkus.grpc.server.max-inbound-message-size)"));
     }
 
     /** One call: reads the request message, runs it, answers once (or not at all when the client went away). */
@@ -133,7 +188,7 @@ public class ModelInferRoute {
 
         void start() {
             try {
-                tenant = tenant();
+                tenant = tenant(tenants, request);
             } catch (InferenceException.Unauthenticated e) {
                 fail(e);
                 request.handler(chunk -> stopUpload());
@@ -181,14 +236,6 @@ public class ModelInferRoute {
                 uploadStopped = true;
                 response.reset(0);
             }
-        }
-
-        private Tenant tenant() {
-            if (!tenants.enabled()) {
-                return Tenant.ANONYMOUS;
-            }
-            return tenants.authenticate(request.headers().getAll("authorization"),
-                    request.headers().getAll(Tenants.API_KEY_HEADER), Protocol.GRPC);
         }
 
         private void append(Buffer chunk) {
@@ -309,14 +356,9 @@ public class ModelInferRoute {
         private ModelInferRequest parse(Received read) {
             try {
                 return message(read.bytes, read.length, encoding, maxMessageBytes);
-            } catch (MessageTooLarge e) {
-                refuseUnread(tooLarge(e.getMessage()));
-            } catch (InvalidProtocolBufferException e) {
-                refuseUnread(new StatusException(io.grpc.Status.INVALID_ARGUMENT
-                        .withDescription("request is not a ModelInferRequest: " + e.getMessage())));
-            } catch (IllegalArgumentException e) {
-                refuseUnread(new StatusException(io.grpc.Status.INTERNAL.withDescription(e.getMessage())));
-            } catch (RuntimeException | OutOfMemoryError e) { // as the bridge's marshaller: answered, never left hanging
+            } catch (InvalidProtocolBufferException | RuntimeException e) {
+                refuseUnread(unreadable(e, maxMessageBytes));
+            } catch (OutOfMemoryError e) { // as the bridge's marshaller: answered, never left hanging
                 refuseUnread(new StatusException(io.grpc.Status.INTERNAL.withDescription("request message unreadable: " + e)));
             }
             return null;
@@ -396,26 +438,7 @@ public class ModelInferRoute {
 
         /** Writes the trailers-only answer for {@code failure}. */
         private void write(Throwable failure) {
-            StatusException e = GrpcErrors.toStatus(failure);
-            io.grpc.Status status = e.getStatus();
-            com.google.rpc.Status details = e.getTrailers() == null ? null : e.getTrailers().get(GrpcErrors.STATUS_DETAILS);
-            try {
-                response.putHeader("content-type", "application/grpc");
-                response.putHeader("grpc-status", Integer.toString(status.getCode().value()));
-                if (status.getDescription() != null) {
-                    response.putHeader("grpc-message", GrpcWire.message(status.getDescription()));
-                }
-                if (details != null) {
-                    response.putHeader("grpc-status-details-bin", GrpcWire.binary(details.toByteArray()));
-                }
-                String pushback = e.getTrailers() == null ? null : e.getTrailers().get(GrpcErrors.RETRY_PUSHBACK);
-                if (pushback != null) {
-                    response.putHeader(GrpcErrors.RETRY_PUSHBACK.name(), pushback);
-                }
-                response.end();
-            } catch (IllegalStateException streamGone) {
-                // reset by the client while the answer was being written: no one to tell
-            }
+            GrpcWire.end(response, failure);
         }
 
         /**
@@ -430,9 +453,7 @@ public class ModelInferRoute {
         }
 
         private StatusException tooLarge(String what) {
-            return new StatusException(io.grpc.Status.RESOURCE_EXHAUSTED.withDescription(
-                    what + " the server's limit of " + maxMessageBytes
-                            + " bytes (quarkus.grpc.server.max-inbound-message-size)"));
+            return ModelInferRoute.tooLarge(what, maxMessageBytes);
         }
 
         /**

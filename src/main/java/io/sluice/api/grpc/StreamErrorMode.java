@@ -13,7 +13,7 @@ import jakarta.enterprise.context.ApplicationScoped;
  * Reads Triton's {@code triton_grpc_error} header as a {@code ModelStreamInfer} stream starts. With it
  * {@code true} (in any case) the stream's first failed request ends the stream with that failure's gRPC
  * status, RetryInfo included; without it a failure is answered in the stream, which goes on (see {@link
- * StreamInfer}). Other methods ignore it.
+ * StreamInfer}). Other methods ignore it. This reads it on the bridge; {@link ModelStreamRoute} reads the header itself.
  */
 @GlobalInterceptor
 @ApplicationScoped

@@ -13,10 +13,10 @@ import io.sluice.api.grpc.proto.GRPCInferenceServiceGrpc;
 import io.sluice.config.SluiceConfig;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
-import java.util.ArrayDeque;
 
 /**
- * Bounds what one {@code ModelStreamInfer} stream holds on the server. Quarkus's Mutiny stubs ask the
+ * Bounds what one {@code ModelStreamInfer} stream holds on the server when it comes through the bridge ({@code
+ * sluice.grpc.direct-infer=false}; {@link ModelStreamRoute} keeps its own {@link StreamWindow}). Quarkus's Mutiny stubs ask the
  * transport for each next message as soon as one arrives, so a client that sends faster than it reads
  * its answers would have the server read, parse and buffer everything it sent. Here the stream is read one
  * message at a time, and the next is asked for only while the requests read and not yet answered are
@@ -49,10 +49,7 @@ public class StreamFlowControl implements ServerInterceptor {
     }
 
     StreamFlowControl(int window, long windowBytes) {
-        if (window < 1 || windowBytes < 1) {
-            throw new IllegalArgumentException("sluice.grpc.stream-window and stream-window-bytes must be at least 1, not "
-                    + window + " and " + windowBytes);
-        }
+        StreamWindow.check(window, windowBytes);
         this.window = window;
         this.windowBytes = windowBytes;
     }
@@ -75,25 +72,14 @@ public class StreamFlowControl implements ServerInterceptor {
      * which takes no lock that calls back here.
      */
     static final class Windowed<Q, R> extends ForwardingServerCall.SimpleForwardingServerCall<Q, R> {
-        private final int window;
-        private final long windowBytes;
-        /** The sizes of the requests read and not answered, oldest first: answers go in their order. */
-        private final ArrayDeque<Integer> held = new ArrayDeque<>();
-        private long heldBytes;
-        /**
-         * The largest answer sent so far (serialized): what each request read and not yet answered is expected to
-         * be answered with, so that the byte window bounds the answers a stream makes as well as its requests
-         * (a MiniLM request of 3 KB is answered with 196 KB).
-         */
-        private long largestAnswer;
+        private final StreamWindow held;
         /** Whether a message was asked for and has not come. */
         private boolean asked;
         private boolean opened;
 
         Windowed(ServerCall<Q, R> call, int window, long windowBytes) {
             super(call);
-            this.window = window;
-            this.windowBytes = windowBytes;
+            this.held = new StreamWindow(window, windowBytes);
         }
 
         /** The stub asks for one message at its start and one after each: the first opens the window, the rest are dropped. */
@@ -113,11 +99,7 @@ public class StreamFlowControl implements ServerInterceptor {
             long answer = message instanceof MessageLite m ? m.getSerializedSize() : 0; // kept by protobuf for the writer
             super.sendMessage(message);
             synchronized (this) {
-                Integer size = held.poll();
-                if (size != null) {
-                    heldBytes -= size;
-                }
-                largestAnswer = Math.max(largestAnswer, answer);
+                held.answered(answer);
             }
             askIfRoom();
         }
@@ -129,8 +111,7 @@ public class StreamFlowControl implements ServerInterceptor {
                     int size = message instanceof MessageLite m ? m.getSerializedSize() : 0;
                     synchronized (Windowed.this) {
                         asked = false;
-                        held.add(size);
-                        heldBytes += size;
+                        held.read(size);
                     }
                     super.onMessage(message);
                     askIfRoom(); // after the stub has it: the next one must not overtake it
@@ -147,8 +128,7 @@ public class StreamFlowControl implements ServerInterceptor {
         /** Asks for the next request if none is on its way, the windows have room, and the transport takes answers. */
         private void askIfRoom() {
             synchronized (this) {
-                if (!opened || asked || held.size() >= window || heldBytes + held.size() * largestAnswer >= windowBytes
-                        || !isReady()) {
+                if (!opened || asked || !held.room() || !isReady()) {
                     return;
                 }
                 asked = true;

@@ -46,12 +46,20 @@ final class StreamInfer {
 
     private StreamInfer() {}
 
-    /** Serves {@code requests}, one stream's; reads the call's tenant, deadline and header now. */
+    /** Serves {@code requests}, one stream's on the bridge; reads the call's tenant, deadline and header now. */
     static Multi<ModelStreamInferResponse> serve(InferenceService service, OpenStreams open,
             Multi<ModelInferRequest> requests) {
-        Tenant tenant = GrpcAuthentication.tenant();
-        long deadline = CallDeadline.current();
-        boolean failureEndsStream = StreamErrorMode.failureEndsStream();
+        return serve(service, open, GrpcAuthentication.tenant(), CallDeadline.current(),
+                StreamErrorMode.failureEndsStream(), requests);
+    }
+
+    /**
+     * Serves {@code requests}, one stream's, for {@code tenant}, with the call's {@code deadline} and {@code
+     * triton_grpc_error} header. A request that is a stand-in for a refused message ({@link
+     * InferRequestMarshaller#refusal}) ends the stream with its refusal once the requests before it are answered.
+     */
+    static Multi<ModelStreamInferResponse> serve(InferenceService service, OpenStreams open, Tenant tenant,
+            long deadline, boolean failureEndsStream, Multi<ModelInferRequest> requests) {
         // the in-stream answer is built inside the request's count: a failure building it is that request's answer
         Function<ModelInferRequest, Uni<ModelStreamInferResponse>> run = request -> Uni.createFrom().deferred(() ->
                 service.infer(tenant, request.getModelName(), GrpcTensors.version(request), Protocol.GRPC,
@@ -61,8 +69,8 @@ final class StreamInfer {
             StreamAnswers answers = new StreamAnswers(emitter, failureEndsStream,
                     (request, refusal) -> service.turnedAway(tenant, request.getModelName(), Protocol.GRPC, refusal));
             AtomicReference<Cancellable> reading = new AtomicReference<>();
-            // the bridge ends no call at its deadline: a stream whose next message never comes (one the bridge
-            // dropped, as it does a compressed message that is not gzip) would stay open for good
+            // neither the bridge nor ModelStreamRoute ends a call at its deadline by itself: a stream whose next message
+            // never comes would stay open for good
             Cancellable deadlineTimer = deadline == InferRequest.NO_DEADLINE ? null
                     : Uni.createFrom().voidItem().onItem().delayIt()
                             .by(InferRequest.timerDelay(deadline - System.nanoTime())) // at least 1 ms: a timer's least
