@@ -38,7 +38,12 @@ public final class GrpcStream implements ClientResponseObserver<ModelInferReques
 
     /** Opens a stream on {@code channel}; {@code tritonGrpcError} sends {@code triton_grpc_error: true}. */
     public static GrpcStream open(ManagedChannel channel, boolean tritonGrpcError) {
-        return open(channel, tritonGrpcError, false);
+        return open(channel, tritonGrpcError, false, null);
+    }
+
+    /** Opens a stream on {@code channel} whose client sends every message gzipped. */
+    public static GrpcStream openGzip(ManagedChannel channel) {
+        return open(channel, false, false, "gzip");
     }
 
     /**
@@ -46,17 +51,18 @@ public final class GrpcStream implements ClientResponseObserver<ModelInferReques
      * grants the server no more room to send once its HTTP/2 window is full.
      */
     public static GrpcStream openNotReading(ManagedChannel channel) {
-        return open(channel, false, true);
+        return open(channel, false, true, null);
     }
 
-    private static GrpcStream open(ManagedChannel channel, boolean tritonGrpcError, boolean held) {
+    private static GrpcStream open(ManagedChannel channel, boolean tritonGrpcError, boolean held, String compression) {
         Metadata headers = new Metadata();
         if (tritonGrpcError) {
             headers.put(Metadata.Key.of("triton_grpc_error", Metadata.ASCII_STRING_MARSHALLER), "true");
         }
         GrpcStream stream = new GrpcStream(held);
-        GRPCInferenceServiceGrpc.newStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
-                .withDeadlineAfter(150, TimeUnit.SECONDS).modelStreamInfer(stream);
+        var stub = GRPCInferenceServiceGrpc.newStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
+                .withDeadlineAfter(150, TimeUnit.SECONDS);
+        (compression == null ? stub : stub.withCompression(compression)).modelStreamInfer(stream);
         return stream;
     }
 

@@ -304,6 +304,62 @@ class LargeBodyReadTest {
     }
 
     @Test
+    void aLargeCompressedStreamMessageIsReadOffTheEventLoopAndTheOnesAfterItWaitForIt() throws Exception {
+        ModelInferRequest large = largeCompressedAdd();
+        double runs = runsOf("add");
+        ManagedChannel channel = GrpcClients.channel();
+        try {
+            GrpcStream stream = GrpcStream.openGzip(channel).send(large)
+                    .send(large.toBuilder().setId("small").build());
+            await().atMost(Duration.ofSeconds(30)).until(() -> GatedLargeBodies.waiting.get() == 1);
+
+            // the one event loop is free: a plain call is answered while the stream's message waits to be read
+            ModelInferResponse plain = GRPCInferenceServiceGrpc.newBlockingStub(channel)
+                    .withDeadlineAfter(30, TimeUnit.SECONDS).modelInfer(large.toBuilder().setId("plain").build());
+            assertThat(plain.getId()).isEqualTo("plain");
+            // and the small message after it has not run: only the plain call has
+            assertThat(runsOf("add")).isEqualTo(runs + 1);
+            assertThat(stream.answers()).isEmpty();
+
+            GatedLargeBodies.open.countDown();
+            assertThat(stream.awaitAnswers(2)).extracting(a -> a.getInferResponse().getId())
+                    .containsExactly(large.getId(), "small");
+            stream.halfClose();
+            assertThat(stream.awaitEnd().getCode()).isEqualTo(io.grpc.Status.Code.OK);
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void pastTheReadersAndAsManyWaitingALargeCompressedStreamMessageEndsTheStreamUnavailable() throws Exception {
+        ModelInferRequest request = largeCompressedAdd();
+        ManagedChannel channel = GrpcClients.channel();
+        try {
+            var stub = GRPCInferenceServiceGrpc.newFutureStub(channel).withCompression("gzip")
+                    .withDeadlineAfter(60, TimeUnit.SECONDS);
+            var first = stub.modelInfer(request); // read by the one reader
+            awaitReads(1, first);
+            var second = stub.modelInfer(request); // waiting its turn
+            awaitReads(2, second);
+            double before = sample(QUEUE_FULL_OF_UNKNOWN);
+
+            GrpcStream stream = GrpcStream.openGzip(channel).send(request);
+            io.grpc.Status end = stream.awaitEnd();
+            assertThat(end.getCode()).isEqualTo(io.grpc.Status.Code.UNAVAILABLE);
+            assertThat(end.getDescription()).contains("large request bodies");
+            assertThat(sample(QUEUE_FULL_OF_UNKNOWN)).isEqualTo(before + 1);
+
+            GatedLargeBodies.open.countDown();
+            for (var answer : List.of(first, second)) {
+                assertThat(answer.get(60, TimeUnit.SECONDS).getId()).isEqualTo(request.getId());
+            }
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
     void aCompressedGrpcMessageCancelledWhileItWaitsIsNeverRun() throws Exception {
         ModelInferRequest request = largeCompressedAdd();
         ManagedChannel channel = GrpcClients.channel(); // one connection: the cancel reaches the server before the next call

@@ -83,6 +83,8 @@ class StreamDeadlineTest {
     void aStreamWhoseNextMessageNeverArrivesEndsAtItsDeadline() throws Exception {
         HttpClientRequest request = stream("3S");
         request.setChunked(true);
+        CompletableFuture<Throwable> reset = new CompletableFuture<>();
+        request.exceptionHandler(reset::complete);
         Buffer body = Buffer.buffer();
         CompletableFuture<Void> ended = new CompletableFuture<>();
         // the handlers are set as the response comes, on the event loop, before any of its data can
@@ -115,5 +117,8 @@ class StreamDeadlineTest {
         assertThat(URLDecoder.decode(r.trailers().get("grpc-message"), StandardCharsets.UTF_8))
                 .isEqualTo("the stream's deadline (grpc-timeout) passed");
         assertThat(body.length()).isEqualTo(5 + (int) body.getUnsignedInt(1));
+        // and, its status sent, the stream is reset, so that it holds neither the stream nor the part sent
+        assertThat(reset).succeedsWithin(Duration.ofSeconds(10))
+                .isInstanceOfSatisfying(io.vertx.core.http.StreamResetException.class, e -> assertThat(e.getCode()).isZero());
     }
 }

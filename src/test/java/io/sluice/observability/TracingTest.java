@@ -175,6 +175,43 @@ class TracingTest {
         assertInferSpansUnderTheServerSpan(traceId);
     }
 
+    @Test
+    void aStreamRequestIsInItsCallersTrace() throws Exception {
+        String traceId = "5cf92f3577b34da6a3ce929d0e0e4737";
+        Metadata headers = new Metadata();
+        headers.put(Metadata.Key.of("traceparent", Metadata.ASCII_STRING_MARSHALLER), "00-" + traceId + "-00f067aa0ba902b7-01");
+        ManagedChannel channel = GrpcClients.channel();
+        try {
+            java.util.concurrent.CompletableFuture<Void> ended = new java.util.concurrent.CompletableFuture<>();
+            var requests = GRPCInferenceServiceGrpc.newStub(channel)
+                    .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
+                    .withDeadlineAfter(30, TimeUnit.SECONDS)
+                    .modelStreamInfer(new io.grpc.stub.StreamObserver<>() {
+                        @Override
+                        public void onNext(io.sluice.api.grpc.proto.ModelStreamInferResponse answer) {}
+
+                        @Override
+                        public void onError(Throwable t) {
+                            ended.completeExceptionally(t);
+                        }
+
+                        @Override
+                        public void onCompleted() {
+                            ended.complete(null);
+                        }
+                    });
+            requests.onNext(ModelInferRequest.newBuilder().setModelName("matmul")
+                    .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("X").setDatatype("FP32")
+                            .addShape(1).addShape(3))
+                    .addRawInputContents(ByteString.copyFrom(new byte[12])).build());
+            requests.onCompleted();
+            ended.get(30, TimeUnit.SECONDS);
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+        assertInferSpansUnderTheServerSpan(traceId);
+    }
+
     /** One row of zeros to matmul over gRPC, in the trace {@code traceId}, {@code compression} (or none) on the call. */
     private static void matmulOverGrpc(String traceId, ModelInferRequest.Builder request, String compression)
             throws InterruptedException {

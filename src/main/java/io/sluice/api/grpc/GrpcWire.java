@@ -55,8 +55,10 @@ final class GrpcWire {
      * Ends {@code response} with the status {@link GrpcErrors} gives {@code failure} (OK for null), RetryInfo and
      * pushback included: in its trailers after messages, or as a trailers-only answer before any. A stream the client
      * reset meanwhile is left as it is: there is no one to tell.
+     *
+     * @return the end's write, done once the status has gone to the socket (after every message before it)
      */
-    static void end(HttpServerResponse response, Throwable failure) {
+    static io.vertx.core.Future<Void> end(HttpServerResponse response, Throwable failure) {
         StatusException e = failure == null ? io.grpc.Status.OK.asException() : GrpcErrors.toStatus(failure);
         io.grpc.Status status = e.getStatus();
         com.google.rpc.Status details = e.getTrailers() == null ? null : e.getTrailers().get(GrpcErrors.STATUS_DETAILS);
@@ -77,9 +79,10 @@ final class GrpcWire {
             if (pushback != null) {
                 put.accept(GrpcErrors.RETRY_PUSHBACK.name(), pushback);
             }
-            response.end();
+            return response.end();
         } catch (IllegalStateException streamGone) {
             // reset by the client while the answer was being written
+            return io.vertx.core.Future.failedFuture(streamGone);
         }
     }
 

@@ -99,7 +99,9 @@ final class InferRequestMarshaller implements MethodDescriptor.PrototypeMarshall
     @Override
     public ModelInferRequest parse(InputStream stream) {
         try {
-            return fromClient(ParsedRequestSize.parse(bytes(stream), maxBytes));
+            ModelInferRequest message = ParsedRequestSize.parse(bytes(stream), maxBytes);
+            return message.getUnknownFields().hasField(REFUSAL) ? message.toBuilder().setUnknownFields(
+                    UnknownFieldSet.newBuilder(message.getUnknownFields()).clearField(REFUSAL).build()).build() : message;
         } catch (ModelInferRoute.MessageTooLarge e) {
             return refused(Status.RESOURCE_EXHAUSTED, e.getMessage() + " the server's limit of " + maxBytes
                     + " bytes (quarkus.grpc.server.max-inbound-message-size)");
@@ -136,12 +138,6 @@ final class InferRequestMarshaller implements MethodDescriptor.PrototypeMarshall
         return bytes;
     }
 
-    /** {@code message}, as a client sent it, without the field that marks a stand-in: from a client it means nothing. */
-    static ModelInferRequest fromClient(ModelInferRequest message) {
-        return message.getUnknownFields().hasField(REFUSAL) ? message.toBuilder().setUnknownFields(
-                UnknownFieldSet.newBuilder(message.getUnknownFields()).clearField(REFUSAL).build()).build() : message;
-    }
-
     /** The refusal {@code request} stands in for, or null for a request that was read. */
     static StatusRuntimeException refusal(ModelInferRequest request) {
         UnknownFieldSet.Field refusal = request.getUnknownFields().getField(REFUSAL);
@@ -149,8 +145,7 @@ final class InferRequestMarshaller implements MethodDescriptor.PrototypeMarshall
                 .withDescription(refusal.getLengthDelimitedList().get(0).toStringUtf8()).asRuntimeException();
     }
 
-    /** A stand-in for a message refused with {@code status} and {@code description}, for {@link #refusal} to read. */
-    static ModelInferRequest refused(Status status, String description) {
+    private static ModelInferRequest refused(Status status, String description) {
         return ModelInferRequest.newBuilder().setUnknownFields(UnknownFieldSet.newBuilder()
                 .addField(REFUSAL, UnknownFieldSet.Field.newBuilder()
                         .addVarint(status.getCode().value())

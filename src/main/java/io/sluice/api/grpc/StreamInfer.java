@@ -46,20 +46,36 @@ final class StreamInfer {
 
     private StreamInfer() {}
 
-    /** Serves {@code requests}, one stream's on the bridge; reads the call's tenant, deadline and header now. */
+    /**
+     * A message of the stream that could not be read: the failure that ends the stream once the requests before it
+     * are answered, and what counts it.
+     */
+    record Refusal(Throwable failure, Runnable counted) {}
+
+    /**
+     * Serves {@code requests}, one stream's on the bridge; reads the call's tenant, deadline and header now. A request
+     * that is a stand-in for a refused message ({@link InferRequestMarshaller#refusal}) is counted as the client's
+     * mistake, under the unknown model.
+     */
     static Multi<ModelStreamInferResponse> serve(InferenceService service, OpenStreams open,
             Multi<ModelInferRequest> requests) {
-        return serve(service, open, GrpcAuthentication.tenant(), CallDeadline.current(),
-                StreamErrorMode.failureEndsStream(), requests);
+        Tenant tenant = GrpcAuthentication.tenant();
+        return serve(service, open, tenant, CallDeadline.current(), StreamErrorMode.failureEndsStream(), requests,
+                request -> {
+                    StatusRuntimeException refusal = InferRequestMarshaller.refusal(request);
+                    return refusal == null ? null
+                            : new Refusal(refusal, () -> service.refusedUnread(tenant, Protocol.GRPC));
+                });
     }
 
     /**
      * Serves {@code requests}, one stream's, for {@code tenant}, with the call's {@code deadline} and {@code
-     * triton_grpc_error} header. A request that is a stand-in for a refused message ({@link
-     * InferRequestMarshaller#refusal}) ends the stream with its refusal once the requests before it are answered.
+     * triton_grpc_error} header. A request for which {@code refusals} gives a refusal stands in for a message that
+     * could not be read: the stream ends with it once the requests before it are answered.
      */
     static Multi<ModelStreamInferResponse> serve(InferenceService service, OpenStreams open, Tenant tenant,
-            long deadline, boolean failureEndsStream, Multi<ModelInferRequest> requests) {
+            long deadline, boolean failureEndsStream, Multi<ModelInferRequest> requests,
+            Function<ModelInferRequest, Refusal> refusals) {
         // the in-stream answer is built inside the request's count: a failure building it is that request's answer
         Function<ModelInferRequest, Uni<ModelStreamInferResponse>> run = request -> Uni.createFrom().deferred(() ->
                 service.infer(tenant, request.getModelName(), GrpcTensors.version(request), Protocol.GRPC,
@@ -88,11 +104,11 @@ final class StreamInfer {
                 }
             });
             reading.set(requests.subscribe().with(request -> {
-                StatusRuntimeException refusal = InferRequestMarshaller.refusal(request);
+                Refusal refusal = refusals.apply(request);
                 if (refusal == null) {
                     answers.add(request, run);
                 } else {
-                    answers.refused(refusal, () -> service.refusedUnread(tenant, Protocol.GRPC));
+                    answers.refused(refusal.failure(), refusal.counted());
                 }
             }, answers::failed, answers::noMoreRequests));
             open.opened(answers); // after reading is set: a stream ended here at once cancels its reading too
