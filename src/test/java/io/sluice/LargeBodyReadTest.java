@@ -272,7 +272,7 @@ class LargeBodyReadTest {
     }
 
     @Test
-    void pastTheReadersAndAsManyWaitingACompressedGrpcMessageIsTurnedAwayUnavailableAndCountedSo() throws Exception {
+    void pastTheReadersAndAsManyWaitingACompressedGrpcMessageOrStreamMessageIsTurnedAwayUnavailableAndCountedSo() throws Exception {
         ModelInferRequest request = largeCompressedAdd();
         ManagedChannel channel = GrpcClients.channel();
         try {
@@ -292,6 +292,11 @@ class LargeBodyReadTest {
             assertThat(refused.getStatus().getDescription()).contains("large request bodies");
             // the server's load, not the client's mistake: a queue_full rejection, as a full model's
             assertThat(sample(QUEUE_FULL_OF_UNKNOWN)).isEqualTo(before + 1);
+            // so is a stream's such message: the stream ends with it (none before it to answer)
+            io.grpc.Status streamEnd = GrpcStream.openGzip(channel).send(request).awaitEnd();
+            assertThat(streamEnd.getCode()).isEqualTo(io.grpc.Status.Code.UNAVAILABLE);
+            assertThat(streamEnd.getDescription()).contains("large request bodies");
+            assertThat(sample(QUEUE_FULL_OF_UNKNOWN)).isEqualTo(before + 2);
 
             GatedLargeBodies.open.countDown();
             for (var answer : List.of(first, second)) {
@@ -326,34 +331,6 @@ class LargeBodyReadTest {
                     .containsExactly(large.getId(), "small");
             stream.halfClose();
             assertThat(stream.awaitEnd().getCode()).isEqualTo(io.grpc.Status.Code.OK);
-        } finally {
-            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-        }
-    }
-
-    @Test
-    void pastTheReadersAndAsManyWaitingALargeCompressedStreamMessageEndsTheStreamUnavailable() throws Exception {
-        ModelInferRequest request = largeCompressedAdd();
-        ManagedChannel channel = GrpcClients.channel();
-        try {
-            var stub = GRPCInferenceServiceGrpc.newFutureStub(channel).withCompression("gzip")
-                    .withDeadlineAfter(60, TimeUnit.SECONDS);
-            var first = stub.modelInfer(request); // read by the one reader
-            awaitReads(1, first);
-            var second = stub.modelInfer(request); // waiting its turn
-            awaitReads(2, second);
-            double before = sample(QUEUE_FULL_OF_UNKNOWN);
-
-            GrpcStream stream = GrpcStream.openGzip(channel).send(request);
-            io.grpc.Status end = stream.awaitEnd();
-            assertThat(end.getCode()).isEqualTo(io.grpc.Status.Code.UNAVAILABLE);
-            assertThat(end.getDescription()).contains("large request bodies");
-            assertThat(sample(QUEUE_FULL_OF_UNKNOWN)).isEqualTo(before + 1);
-
-            GatedLargeBodies.open.countDown();
-            for (var answer : List.of(first, second)) {
-                assertThat(answer.get(60, TimeUnit.SECONDS).getId()).isEqualTo(request.getId());
-            }
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
