@@ -47,10 +47,36 @@ final class RawBaseline {
      * One workload's baseline, reduced to what the comparison needs: best throughput, best c=1 latency
      * ({@code p50Ms}, {@code p99Ms}, {@code latencyLayout}) and the c=1 p50 with the server's intra-op
      * count ({@code serverIntraOp}, {@code sameLayoutP50Ms}; NaN if not measured, 0 in an older raw.json).
+     * {@code nearBestLayouts}: the unbatched layouts within {@link #NEAR_BEST} of the best at the start, the best
+     * first, which a bracket measures again (null in an older raw.json: the best alone).
      */
     record Summary(String workload, String model, String modelFile, double bestThroughput, String bestLayout,
             double p50Ms, double p99Ms, String latencyLayout, int serverIntraOp, double sameLayoutP50Ms,
-            List<String> problems, double batchedRowsPerSecond, String batchedLayout) {
+            List<String> problems, double batchedRowsPerSecond, String batchedLayout, List<String> nearBestLayouts) {
+
+        /** The layouts a bracket measures: those near the best, or the best alone. */
+        List<String> bracketLayouts() {
+            return nearBestLayouts != null && !nearBestLayouts.isEmpty() ? nearBestLayouts
+                    : bestLayout == null ? List.of() : List.of(bestLayout);
+        }
+    }
+
+    /**
+     * How close to the best a layout's start throughput must be to be bracketed too: one measurement at the start
+     * can put the wrong layout first (run 94's fp32 seq 128 measured two callers at 70.8 req/s, under one caller
+     * with two threads at 72.0, in a slow moment; then two callers made 100–106, one caller 72–75).
+     */
+    static final double NEAR_BEST = 0.10;
+
+    /** The labels of the unbatched {@code runs} within {@link #NEAR_BEST} of the best, the best first. */
+    static List<String> nearBest(List<Run> runs) {
+        List<Run> unbatched = runs.stream().filter(r -> r.layout().rowsPerCall() == 1 && r.result().ok() > 0)
+                .sorted(Comparator.comparingDouble((Run r) -> r.result().throughput()).reversed()).toList();
+        if (unbatched.isEmpty()) {
+            return List.of();
+        }
+        double floor = unbatched.get(0).result().throughput() * (1 - NEAR_BEST);
+        return unbatched.stream().filter(r -> r.result().throughput() >= floor).map(r -> r.layout().label()).toList();
     }
 
     private final Settings settings;
@@ -140,7 +166,7 @@ final class RawBaseline {
                 fastest == null ? null : fastest.layout().label(), serverIntraOp,
                 same == null ? Double.NaN : same.result().percentileMs(50), problems,
                 batched == null ? 0 : batched.result().throughput() * batched.layout().rowsPerCall(),
-                batched == null ? null : batched.layout().label());
+                batched == null ? null : batched.layout().label(), nearBest(runs));
         return new Measured(summary, runs);
     }
 
