@@ -2,9 +2,9 @@ package io.sluice.api.grpc;
 
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.WireFormat;
+import io.grpc.StatusException;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
-import io.grpc.StatusException;
 import io.netty.buffer.Unpooled;
 import io.sluice.api.grpc.proto.ModelInferResponse;
 import io.vertx.core.http.HttpServerRequest;
